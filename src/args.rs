@@ -1,0 +1,217 @@
+//! A small getopt: the option syntax of util-linux and busybox, over the
+//! process's own argv, with no allocation.
+//!
+//! - `--long`, `--long=value`, `--long value`
+//! - `-a -b`, clustered `-ab`, `-o value`, `-ovalue`
+//! - options end at `--` or at the first word that is not an option (as
+//!   getopt with a leading `+`), so a command's own flags are never taken.
+
+use crate::bad;
+use crate::error::{Error, Result};
+use crate::sys::entry::Args;
+use crate::text::Bytes;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Opt {
+    Long(&'static [u8]),
+    Short(u8),
+}
+
+impl core::fmt::Display for Opt {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            Opt::Long(name) => write!(f, "--{}", Bytes(name)),
+            Opt::Short(c) => write!(f, "-{}", c as char),
+        }
+    }
+}
+
+pub struct Parser {
+    args: Args,
+    /// Next argument to look at.
+    pos: usize,
+    /// Rest of a short-option cluster (`-abc` after `a`: `bc`).
+    cluster: &'static [u8],
+    /// `=value` of the last long option, or a cluster's remainder when the
+    /// option took it as its value; cleared once read.
+    inline: Option<&'static [u8]>,
+    last: Option<Opt>,
+}
+
+impl Parser {
+    /// Parse `args`, whose element 0 is the program name.
+    pub fn new(args: Args) -> Self {
+        Self {
+            args,
+            pos: 1,
+            cluster: b"",
+            inline: None,
+            last: None,
+        }
+    }
+
+    /// The next option, or `None` when options end (at `--`, at the first
+    /// operand, or at the end). Fails if the previous option was given an
+    /// `=value` it does not take.
+    pub fn next(&mut self) -> Result<Option<Opt>> {
+        if let (Some(_), Some(last)) = (self.inline.take(), self.last) {
+            return Err(bad!("option {last} does not take a value"));
+        }
+        if let Some((&c, rest)) = self.cluster.split_first() {
+            self.cluster = rest;
+            return Ok(Some(self.set_last(Opt::Short(c))));
+        }
+        let Some(arg) = self.args.get(self.pos) else {
+            return Ok(None);
+        };
+        let arg = arg.to_bytes();
+        if arg == b"--" {
+            self.pos += 1;
+            return Ok(None);
+        }
+        if let Some(long) = arg.strip_prefix(b"--") {
+            self.pos += 1;
+            return Ok(Some(match long.iter().position(|&b| b == b'=') {
+                Some(eq) => {
+                    self.inline = Some(&long[eq + 1..]);
+                    self.set_last(Opt::Long(&long[..eq]))
+                }
+                None => self.set_last(Opt::Long(long)),
+            }));
+        }
+        if arg.len() > 1 && arg[0] == b'-' {
+            self.pos += 1;
+            self.cluster = &arg[2..];
+            return Ok(Some(self.set_last(Opt::Short(arg[1]))));
+        }
+        Ok(None)
+    }
+
+    fn set_last(&mut self, opt: Opt) -> Opt {
+        self.last = Some(opt);
+        opt
+    }
+
+    /// The value of the option just returned: its `=value`, the rest of its
+    /// short cluster, or the next argument.
+    pub fn value(&mut self) -> Result<&'static [u8]> {
+        if let Some(v) = self.inline.take() {
+            return Ok(v);
+        }
+        if !self.cluster.is_empty() {
+            return Ok(core::mem::take(&mut self.cluster));
+        }
+        match self.args.get(self.pos) {
+            Some(v) => {
+                self.pos += 1;
+                Ok(v.to_bytes())
+            }
+            None => Err(self.missing_value()),
+        }
+    }
+
+    /// An optional value, which can only be attached (`--mount-proc=DIR`,
+    /// `-tPID`), as getopt's `::` options.
+    pub fn optional_value(&mut self) -> Option<&'static [u8]> {
+        if let Some(v) = self.inline.take() {
+            return Some(v);
+        }
+        if !self.cluster.is_empty() {
+            return Some(core::mem::take(&mut self.cluster));
+        }
+        None
+    }
+
+    fn missing_value(&self) -> Error {
+        match self.last {
+            Some(opt) => bad!("option {opt} needs a value"),
+            None => bad!("missing value"),
+        }
+    }
+
+    /// The words after the options (the operands).
+    pub fn rest(&self) -> Args {
+        self.args.tail(self.pos)
+    }
+
+    /// The error for an option this program does not know.
+    pub fn unknown(&self, opt: Opt) -> Error {
+        bad!("unknown option {opt}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&'static core::ffi::CStr]) -> (std::vec::Vec<std::string::String>, usize) {
+        let mut p = Parser::new(Args::for_test(args));
+        let mut seen = std::vec::Vec::new();
+        while let Some(opt) = p.next().unwrap() {
+            let s = match opt {
+                Opt::Long(b"root") | Opt::Short(b'o') => {
+                    let v = p.value().unwrap();
+                    std::format!("{opt}={}", std::str::from_utf8(v).unwrap())
+                }
+                Opt::Long(b"mount-proc") => {
+                    let v = p.optional_value().unwrap_or(b"-");
+                    std::format!("{opt}={}", std::str::from_utf8(v).unwrap())
+                }
+                _ => std::format!("{opt}"),
+            };
+            seen.push(s);
+        }
+        (seen, p.rest().len())
+    }
+
+    #[test]
+    fn clusters_values_and_operands() {
+        let (seen, rest) = parse(&[
+            c"unshare",
+            c"-fp",
+            c"--mount-proc",
+            c"--root",
+            c"/r",
+            c"-oX",
+            c"sh",
+            c"-c",
+            c"x",
+        ]);
+        assert_eq!(seen, ["-f", "-p", "--mount-proc=-", "--root=/r", "-o=X"]);
+        assert_eq!(rest, 3);
+    }
+
+    #[test]
+    fn inline_values_and_double_dash() {
+        let (seen, rest) = parse(&[c"x", c"--root=/a=b", c"--mount-proc=/p", c"--", c"-f"]);
+        assert_eq!(seen, ["--root=/a=b", "--mount-proc=/p"]);
+        assert_eq!(rest, 1);
+    }
+
+    #[test]
+    fn cluster_value_takes_the_rest() {
+        let (seen, _) = parse(&[c"x", c"-fo", c"val"]);
+        assert_eq!(seen, ["-f", "-o=val"]);
+    }
+
+    #[test]
+    fn value_on_a_flag_is_an_error() {
+        let mut p = Parser::new(Args::for_test(&[c"x", c"--net=1", c"a"]));
+        assert_eq!(p.next().unwrap(), Some(Opt::Long(b"net")));
+        assert!(p.next().is_err());
+    }
+
+    #[test]
+    fn missing_value_is_an_error() {
+        let mut p = Parser::new(Args::for_test(&[c"x", c"--root"]));
+        p.next().unwrap();
+        assert!(p.value().is_err());
+    }
+
+    #[test]
+    fn lone_dash_is_an_operand() {
+        let (seen, rest) = parse(&[c"x", c"-", c"y"]);
+        assert!(seen.is_empty());
+        assert_eq!(rest, 2);
+    }
+}

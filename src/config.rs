@@ -1,0 +1,833 @@
+//! What a container is made of: `RunConfig`, filled from `box run` options
+//! and from spec files through one table of keys ([`RUN_OPTIONS`]), so the
+//! command line and a `.box` file accept exactly the same things.
+//!
+//! Every value is copied into fixed-capacity storage; the limits below are
+//! documented in the README and reported by name when exceeded.
+
+use crate::bad;
+use crate::error::Result;
+use crate::text::{Bytes, CPath, PATH_MAX, Text, parse_u32, parse_u64};
+
+/// Most `--bind` entries per container.
+pub const MAX_BINDS: usize = 16;
+/// Most `--tmpfs` entries per container.
+pub const MAX_TMPFS: usize = 8;
+/// Most `--env` entries per container (besides PATH, HOME, TERM, HOSTNAME).
+pub const MAX_ENV: usize = 32;
+/// Longest `K=V` environment entry, in bytes.
+pub const ENV_ENTRY_MAX: usize = 255;
+/// Longest container name (it becomes a directory and a cgroup name).
+pub const NAME_MAX: usize = 63;
+/// Longest hostname (the kernel's limit, HOST_NAME_MAX).
+pub const HOSTNAME_MAX: usize = 64;
+/// Longest tmpfs option string (`size=…,mode=…`).
+pub const TMPFS_OPTS_MAX: usize = 63;
+/// Longest `--cpuset` list.
+pub const CPUSET_MAX: usize = 63;
+
+/// One namespace type: its `--ns` name, clone flag and /proc/PID/ns file.
+#[derive(Clone, Copy)]
+pub struct Namespace {
+    pub name: &'static str,
+    pub flag: u32,
+    /// File under /proc/PID/ns.
+    pub proc_name: &'static str,
+    /// The kernel option that provides it, for "your kernel lacks …" errors.
+    pub config: &'static str,
+}
+
+use linux_raw_sys::general as k;
+
+/// The namespace types box knows, in the order setns must join them
+/// (user first, so the others are joined with its capabilities; mount last
+/// but for time and pid, which only affect children).
+pub const NAMESPACES: &[Namespace] = &[
+    Namespace {
+        name: "user",
+        flag: k::CLONE_NEWUSER,
+        proc_name: "user",
+        config: "CONFIG_USER_NS",
+    },
+    Namespace {
+        name: "cgroup",
+        flag: k::CLONE_NEWCGROUP,
+        proc_name: "cgroup",
+        config: "CONFIG_CGROUPS",
+    },
+    Namespace {
+        name: "ipc",
+        flag: k::CLONE_NEWIPC,
+        proc_name: "ipc",
+        config: "CONFIG_IPC_NS",
+    },
+    Namespace {
+        name: "uts",
+        flag: k::CLONE_NEWUTS,
+        proc_name: "uts",
+        config: "CONFIG_UTS_NS",
+    },
+    Namespace {
+        name: "net",
+        flag: k::CLONE_NEWNET,
+        proc_name: "net",
+        config: "CONFIG_NET_NS",
+    },
+    Namespace {
+        name: "pid",
+        flag: k::CLONE_NEWPID,
+        proc_name: "pid",
+        config: "CONFIG_PID_NS",
+    },
+    Namespace {
+        name: "mount",
+        flag: k::CLONE_NEWNS,
+        proc_name: "mnt",
+        config: "CONFIG_NAMESPACES",
+    },
+    Namespace {
+        name: "time",
+        flag: k::CLONE_NEWTIME,
+        proc_name: "time",
+        config: "CONFIG_TIME_NS",
+    },
+];
+
+/// A set of namespace clone flags.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct NsSet(pub u32);
+
+impl NsSet {
+    pub const DEFAULT: NsSet =
+        NsSet(k::CLONE_NEWNS | k::CLONE_NEWUTS | k::CLONE_NEWIPC | k::CLONE_NEWPID);
+
+    pub fn has(self, flag: u32) -> bool {
+        self.0 & flag != 0
+    }
+
+    /// Parse `mount,uts,…`.
+    pub fn parse(list: &[u8]) -> Result<NsSet> {
+        let mut set = 0;
+        for word in list.split(|&b| b == b',') {
+            match NAMESPACES.iter().find(|n| n.name.as_bytes() == word) {
+                Some(ns) => set |= ns.flag,
+                None => {
+                    return Err(bad!(
+                        "--ns: unknown namespace '{}' (known: mount,uts,ipc,pid,net,user,cgroup,time)",
+                        Bytes(word)
+                    ));
+                }
+            }
+        }
+        Ok(NsSet(set))
+    }
+}
+
+/// Propagation of the container's root mount (`--propagation`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Propagation {
+    Private,
+    Slave,
+    Shared,
+    Unbindable,
+}
+
+impl Propagation {
+    pub fn parse(word: &[u8]) -> Option<Self> {
+        Some(match word {
+            b"private" => Self::Private,
+            b"slave" => Self::Slave,
+            b"shared" => Self::Shared,
+            b"unbindable" => Self::Unbindable,
+            _ => return None,
+        })
+    }
+}
+
+/// `--bind SRC:DST[:ro|:rw]`.
+#[derive(Clone, Copy, Debug)]
+pub struct Bind {
+    pub source: CPath,
+    /// Absolute path inside the container.
+    pub target: CPath,
+    pub read_only: bool,
+}
+
+/// `--tmpfs DST[:size=N,mode=M]`.
+#[derive(Clone, Copy, Debug)]
+pub struct Tmpfs {
+    pub target: CPath,
+    /// Mount data for tmpfs (`size=…,mode=…`), validated.
+    pub options: Text<TMPFS_OPTS_MAX>,
+}
+
+/// `restart` in spec files (box-init).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Restart {
+    No,
+    OnFailure,
+    Always,
+}
+
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    pub rootfs: Option<CPath>,
+    pub name: Option<Text<NAME_MAX>>,
+    pub hostname: Option<Text<HOSTNAME_MAX>>,
+    pub namespaces: NsSet,
+    pub propagation: Propagation,
+    pub binds: heapless::Vec<Bind, MAX_BINDS>,
+    pub tmpfs: heapless::Vec<Tmpfs, MAX_TMPFS>,
+    pub read_only: bool,
+    pub memory: Option<u64>,
+    pub pids: Option<u64>,
+    /// (quota, period) in microseconds.
+    pub cpu: Option<(u64, u64)>,
+    pub cpuset: Option<Text<CPUSET_MAX>>,
+    pub env: heapless::Vec<Text<ENV_ENTRY_MAX>, MAX_ENV>,
+    pub workdir: Option<CPath>,
+    pub user: Option<(u32, u32)>,
+    pub map_root: bool,
+    pub init: bool,
+    pub detach: bool,
+    /// Use move-and-chroot even where pivot_root would work (`--no-pivot`).
+    pub no_pivot: bool,
+    pub restart: Restart,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            rootfs: None,
+            name: None,
+            hostname: None,
+            namespaces: NsSet::DEFAULT,
+            propagation: Propagation::Private,
+            binds: heapless::Vec::new(),
+            tmpfs: heapless::Vec::new(),
+            read_only: false,
+            memory: None,
+            pids: None,
+            cpu: None,
+            cpuset: None,
+            env: heapless::Vec::new(),
+            workdir: None,
+            user: None,
+            map_root: false,
+            init: false,
+            detach: false,
+            no_pivot: false,
+            restart: Restart::No,
+        }
+    }
+}
+
+/// One key of `box run` and of spec files.
+pub struct RunOption {
+    pub name: &'static str,
+    /// `false` for flags (`--net`): on the command line they take no value;
+    /// in a spec file the value may be empty, `true` or `false`.
+    pub takes_value: bool,
+    pub apply: fn(&mut RunConfig, &[u8]) -> Result<()>,
+    pub help: &'static str,
+}
+
+/// The options of `box run` (DESIGN.md section 2), which are also the keys
+/// of spec files.
+pub const RUN_OPTIONS: &[RunOption] = &[
+    RunOption {
+        name: "rootfs",
+        takes_value: true,
+        apply: set_rootfs,
+        help: "DIR     root of the container",
+    },
+    RunOption {
+        name: "name",
+        takes_value: true,
+        apply: set_name,
+        help: "NAME      container name (default box-PID)",
+    },
+    RunOption {
+        name: "hostname",
+        takes_value: true,
+        apply: set_hostname,
+        help: "H     hostname inside (default: the name)",
+    },
+    RunOption {
+        name: "ns",
+        takes_value: true,
+        apply: set_ns,
+        help: "LIST        namespaces (default mount,uts,ipc,pid)",
+    },
+    RunOption {
+        name: "net",
+        takes_value: false,
+        apply: set_net,
+        help: "            new network namespace with lo up",
+    },
+    RunOption {
+        name: "propagation",
+        takes_value: true,
+        apply: set_propagation,
+        help: "P  private|slave|shared|unbindable",
+    },
+    RunOption {
+        name: "bind",
+        takes_value: true,
+        apply: add_bind,
+        help: "SRC:DST[:ro]  bind mount from the host",
+    },
+    RunOption {
+        name: "tmpfs",
+        takes_value: true,
+        apply: add_tmpfs,
+        help: "DST[:size=N]  tmpfs inside",
+    },
+    RunOption {
+        name: "read-only",
+        takes_value: false,
+        apply: set_read_only,
+        help: "      read-only rootfs",
+    },
+    RunOption {
+        name: "memory",
+        takes_value: true,
+        apply: set_memory,
+        help: "N       memory limit (K, M, G)",
+    },
+    RunOption {
+        name: "pids",
+        takes_value: true,
+        apply: set_pids,
+        help: "N         process limit",
+    },
+    RunOption {
+        name: "cpu",
+        takes_value: true,
+        apply: set_cpu,
+        help: "Q/P        CPU quota/period in microseconds",
+    },
+    RunOption {
+        name: "cpuset",
+        takes_value: true,
+        apply: set_cpuset,
+        help: "LIST    CPUs allowed, e.g. 0-1",
+    },
+    RunOption {
+        name: "env",
+        takes_value: true,
+        apply: add_env,
+        help: "K=V        environment (repeatable)",
+    },
+    RunOption {
+        name: "workdir",
+        takes_value: true,
+        apply: set_workdir,
+        help: "DIR    working directory inside",
+    },
+    RunOption {
+        name: "user",
+        takes_value: true,
+        apply: set_user,
+        help: "UID[:GID]  identity inside (numeric)",
+    },
+    RunOption {
+        name: "map-root",
+        takes_value: false,
+        apply: set_map_root,
+        help: "       user namespace, caller is root inside",
+    },
+    RunOption {
+        name: "init",
+        takes_value: false,
+        apply: set_init,
+        help: "           box-init as PID 1, CMD its child",
+    },
+    RunOption {
+        name: "detach",
+        takes_value: false,
+        apply: set_detach,
+        help: "         run in the background",
+    },
+    RunOption {
+        name: "no-pivot",
+        takes_value: false,
+        apply: set_no_pivot,
+        help: "       move-and-chroot instead of pivot_root",
+    },
+];
+
+pub fn find_option(name: &[u8]) -> Option<&'static RunOption> {
+    RUN_OPTIONS.iter().find(|o| o.name.as_bytes() == name)
+}
+
+/// Value of a flag in a spec file: empty (the key alone) means on.
+pub fn parse_flag(value: &[u8]) -> Option<bool> {
+    match value {
+        b"" | b"true" | b"yes" | b"on" | b"1" => Some(true),
+        b"false" | b"no" | b"off" | b"0" => Some(false),
+        _ => None,
+    }
+}
+
+fn flag(key: &str, value: &[u8]) -> Result<bool> {
+    parse_flag(value).ok_or_else(|| bad!("{key}: '{}' is not true or false", Bytes(value)))
+}
+
+fn path(key: &str, value: &[u8]) -> Result<CPath> {
+    if value.is_empty() {
+        return Err(bad!("--{key}: empty path"));
+    }
+    CPath::from_bytes(value).ok_or_else(|| {
+        if value.contains(&0) {
+            bad!("--{key}: path contains a NUL byte")
+        } else {
+            bad!(
+                "--{key}: path longer than {PATH_MAX} bytes: {}",
+                Bytes(value)
+            )
+        }
+    })
+}
+
+fn absolute(key: &str, value: &[u8]) -> Result<CPath> {
+    if !value.starts_with(b"/") {
+        return Err(bad!(
+            "--{key} {}: must be an absolute path inside the container",
+            Bytes(value)
+        ));
+    }
+    path(key, value)
+}
+
+fn set_rootfs(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+    c.rootfs = Some(path("rootfs", v)?);
+    Ok(())
+}
+
+/// Names become directories (/run/box/NAME) and cgroups: a conservative set.
+pub fn valid_name(v: &[u8]) -> bool {
+    !v.is_empty()
+        && v.len() <= NAME_MAX
+        && v[0].is_ascii_alphanumeric()
+        && v.iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+}
+
+fn set_name(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+    if !valid_name(v) {
+        return Err(bad!(
+            "--name {}: use 1 to {NAME_MAX} letters, digits, '_', '.' or '-', starting with a letter or digit",
+            Bytes(v)
+        ));
+    }
+    c.name = Text::try_from_bytes(v);
+    Ok(())
+}
+
+fn set_hostname(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+    let ok = !v.is_empty()
+        && v.len() <= HOSTNAME_MAX
+        && v.iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
+    if !ok {
+        return Err(bad!(
+            "--hostname {}: use 1 to {HOSTNAME_MAX} letters, digits, '-', '.' or '_'",
+            Bytes(v)
+        ));
+    }
+    c.hostname = Text::try_from_bytes(v);
+    Ok(())
+}
+
+fn set_ns(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+    let set = NsSet::parse(v)?;
+    if !set.has(k::CLONE_NEWNS) {
+        return Err(bad!(
+            "--ns {}: the list must include mount (box changes the root, which needs a mount namespace of its own)",
+            Bytes(v)
+        ));
+    }
+    c.namespaces = set;
+    Ok(())
+}
+
+fn set_net(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+    if flag("net", v)? {
+        c.namespaces.0 |= k::CLONE_NEWNET;
+    } else {
+        c.namespaces.0 &= !k::CLONE_NEWNET;
+    }
+    Ok(())
+}
+
+fn set_propagation(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+    c.propagation = Propagation::parse(v).ok_or_else(|| {
+        bad!(
+            "--propagation {}: use private, slave, shared or unbindable",
+            Bytes(v)
+        )
+    })?;
+    Ok(())
+}
+
+fn add_bind(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+    let mut parts = v.splitn(3, |&b| b == b':');
+    let (src, dst) = match (parts.next(), parts.next()) {
+        (Some(s), Some(d)) if !s.is_empty() && !d.is_empty() => (s, d),
+        _ => return Err(bad!("--bind {}: use SRC:DST[:ro]", Bytes(v))),
+    };
+    let read_only = match parts.next() {
+        None | Some(b"rw") => false,
+        Some(b"ro") => true,
+        Some(other) => {
+            return Err(bad!(
+                "--bind {}: unknown mode '{}' (use ro or rw)",
+                Bytes(v),
+                Bytes(other)
+            ));
+        }
+    };
+    let bind = Bind {
+        source: path("bind", src)?,
+        target: absolute("bind", dst)?,
+        read_only,
+    };
+    c.binds
+        .push(bind)
+        .map_err(|_| bad!("--bind: at most {MAX_BINDS} binds per container"))
+}
+
+/// A tmpfs size: digits with an optional k/m/g suffix (tmpfs's own syntax),
+/// or a percentage of RAM.
+fn valid_tmpfs_size(s: &[u8]) -> bool {
+    let digits = match s.last() {
+        Some(b'k' | b'K' | b'm' | b'M' | b'g' | b'G' | b'%') => &s[..s.len() - 1],
+        _ => s,
+    };
+    parse_u64(digits).is_some_and(|n| n > 0)
+}
+
+fn add_tmpfs(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+    let (dst, opts) = match v.iter().position(|&b| b == b':') {
+        Some(i) => (&v[..i], &v[i + 1..]),
+        None => (v, &b""[..]),
+    };
+    let target = absolute("tmpfs", dst)?;
+    let mut options = Text::<TMPFS_OPTS_MAX>::new();
+    let mut has_mode = false;
+    for opt in opts.split(|&b| b == b',').filter(|o| !o.is_empty()) {
+        let ok = match opt.split_at(opt.iter().position(|&b| b == b'=').unwrap_or(opt.len())) {
+            (b"size", val) => valid_tmpfs_size(&val[1..]),
+            (b"mode", val) => {
+                has_mode = true;
+                val.len() > 1 && val[1..].iter().all(|b| (b'0'..=b'7').contains(b))
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(bad!(
+                "--tmpfs {}: bad option '{}' (use size=N[k|m|g] or mode=OCTAL)",
+                Bytes(v),
+                Bytes(opt)
+            ));
+        }
+        if !options.is_empty() {
+            options.push(b",");
+        }
+        options.push(opt);
+    }
+    if !has_mode {
+        if !options.is_empty() {
+            options.push(b",");
+        }
+        options.push(b"mode=1777");
+    }
+    if options.overflowed() {
+        return Err(bad!("--tmpfs {}: options too long", Bytes(v)));
+    }
+    c.tmpfs
+        .push(Tmpfs { target, options })
+        .map_err(|_| bad!("--tmpfs: at most {MAX_TMPFS} tmpfs mounts per container"))
+}
+
+fn set_read_only(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+    c.read_only = flag("read-only", v)?;
+    Ok(())
+}
+
+/// A size in bytes with an optional K, M or G suffix (powers of 1024).
+pub fn parse_size(s: &[u8]) -> Option<u64> {
+    let (digits, shift) = match s.last()? {
+        b'k' | b'K' => (&s[..s.len() - 1], 10),
+        b'm' | b'M' => (&s[..s.len() - 1], 20),
+        b'g' | b'G' => (&s[..s.len() - 1], 30),
+        _ => (s, 0),
+    };
+    parse_u64(digits)?.checked_mul(1u64 << shift)
+}
+
+fn set_memory(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+    match parse_size(v) {
+        // Below a page the kernel cannot even start the process.
+        Some(n) if n >= 4096 => {
+            c.memory = Some(n);
+            Ok(())
+        }
+        Some(_) => Err(bad!(
+            "--memory {}: too small (at least 4K; a container needs memory to start)",
+            Bytes(v)
+        )),
+        None => Err(bad!(
+            "--memory {}: use a number of bytes with an optional K, M or G suffix",
+            Bytes(v)
+        )),
+    }
+}
+
+fn set_pids(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+    match parse_u64(v) {
+        Some(n) if n >= 1 => {
+            c.pids = Some(n);
+            Ok(())
+        }
+        _ => Err(bad!(
+            "--pids {}: use a whole number of at least 1",
+            Bytes(v)
+        )),
+    }
+}
+
+fn set_cpu(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+    let parsed = v
+        .iter()
+        .position(|&b| b == b'/')
+        .and_then(|slash| Some((parse_u64(&v[..slash])?, parse_u64(&v[slash + 1..])?)));
+    match parsed {
+        // The kernel's bounds for cpu.max / cfs_quota_us: period 1 ms to 1 s,
+        // quota at least 1 ms.
+        Some((q, p)) if (1000..=1_000_000).contains(&p) && q >= 1000 => {
+            c.cpu = Some((q, p));
+            Ok(())
+        }
+        Some(_) => Err(bad!(
+            "--cpu {}: the period must be 1000 to 1000000 µs and the quota at least 1000 µs",
+            Bytes(v)
+        )),
+        None => Err(bad!(
+            "--cpu {}: use QUOTA/PERIOD in microseconds, e.g. 50000/100000 for half a CPU",
+            Bytes(v)
+        )),
+    }
+}
+
+/// Check a CPU list (`0-1,3`) and return the highest CPU in it.
+pub fn parse_cpu_list(v: &[u8]) -> Option<u32> {
+    let mut highest = None;
+    for range in v.split(|&b| b == b',') {
+        let (lo, hi) = match range.iter().position(|&b| b == b'-') {
+            Some(d) => (parse_u32(&range[..d])?, parse_u32(&range[d + 1..])?),
+            None => {
+                let n = parse_u32(range)?;
+                (n, n)
+            }
+        };
+        if lo > hi {
+            return None;
+        }
+        highest = Some(highest.map_or(hi, |h: u32| h.max(hi)));
+    }
+    highest
+}
+
+fn set_cpuset(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+    if parse_cpu_list(v).is_none() || v.len() > CPUSET_MAX {
+        return Err(bad!(
+            "--cpuset {}: use a CPU list such as 0, 0-1 or 0,2-3",
+            Bytes(v)
+        ));
+    }
+    c.cpuset = Text::try_from_bytes(v);
+    Ok(())
+}
+
+fn add_env(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+    let eq = v.iter().position(|&b| b == b'=');
+    if eq.is_none_or(|i| i == 0) || v.contains(&0) {
+        return Err(bad!("--env {}: use KEY=VALUE", Bytes(v)));
+    }
+    let entry = Text::try_from_bytes(v)
+        .ok_or_else(|| bad!("--env: entry longer than {ENV_ENTRY_MAX} bytes"))?;
+    // A later entry for the same key replaces the earlier one.
+    let key = &v[..=eq.unwrap_or(0)];
+    if let Some(old) = c.env.iter_mut().find(|e| e.as_bytes().starts_with(key)) {
+        *old = entry;
+        return Ok(());
+    }
+    c.env
+        .push(entry)
+        .map_err(|_| bad!("--env: at most {MAX_ENV} entries per container"))
+}
+
+fn set_workdir(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+    c.workdir = Some(absolute("workdir", v)?);
+    Ok(())
+}
+
+fn set_user(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+    let (u, g) = match v.iter().position(|&b| b == b':') {
+        Some(i) => (&v[..i], Some(&v[i + 1..])),
+        None => (v, None),
+    };
+    let uid = parse_u32(u);
+    let gid = match g {
+        Some(g) => parse_u32(g),
+        None => uid,
+    };
+    match (uid, gid) {
+        (Some(uid), Some(gid)) if uid != u32::MAX && gid != u32::MAX => {
+            c.user = Some((uid, gid));
+            Ok(())
+        }
+        _ => Err(bad!(
+            "--user {}: use numeric UID[:GID] (names are not looked up)",
+            Bytes(v)
+        )),
+    }
+}
+
+fn set_map_root(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+    c.map_root = flag("map-root", v)?;
+    if c.map_root {
+        c.namespaces.0 |= k::CLONE_NEWUSER;
+    }
+    Ok(())
+}
+
+fn set_init(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+    c.init = flag("init", v)?;
+    Ok(())
+}
+
+fn set_detach(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+    c.detach = flag("detach", v)?;
+    Ok(())
+}
+
+fn set_no_pivot(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+    c.no_pivot = flag("no-pivot", v)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn apply(c: &mut RunConfig, key: &str, v: &str) -> Result<()> {
+        (find_option(key.as_bytes()).unwrap().apply)(c, v.as_bytes())
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size(b"32M"), Some(32 << 20));
+        assert_eq!(parse_size(b"1g"), Some(1 << 30));
+        assert_eq!(parse_size(b"4096"), Some(4096));
+        assert_eq!(parse_size(b"12Q"), None);
+        assert_eq!(parse_size(b"M"), None);
+        assert_eq!(parse_size(b""), None);
+        assert_eq!(parse_size(b"99999999999999999999G"), None);
+        assert_eq!(parse_size(b"17179869184G"), None);
+    }
+
+    #[test]
+    fn bad_limits_are_refused() {
+        let mut c = RunConfig::default();
+        assert!(apply(&mut c, "memory", "12Q").is_err());
+        assert!(apply(&mut c, "memory", "0").is_err());
+        assert!(apply(&mut c, "pids", "-1").is_err());
+        assert!(apply(&mut c, "pids", "0").is_err());
+        assert!(apply(&mut c, "cpu", "5").is_err());
+        assert!(apply(&mut c, "cpu", "50000/100").is_err());
+        assert!(apply(&mut c, "cpuset", "3-1").is_err());
+        assert!(apply(&mut c, "cpuset", "a").is_err());
+        apply(&mut c, "memory", "32M").unwrap();
+        apply(&mut c, "cpu", "20000/100000").unwrap();
+        apply(&mut c, "cpuset", "0,2-3").unwrap();
+        assert_eq!(c.memory, Some(32 << 20));
+        assert_eq!(c.cpu, Some((20000, 100000)));
+    }
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(parse_cpu_list(b"0"), Some(0));
+        assert_eq!(parse_cpu_list(b"0-1,5"), Some(5));
+        assert_eq!(parse_cpu_list(b"0,"), None);
+        assert_eq!(parse_cpu_list(b""), None);
+    }
+
+    #[test]
+    fn binds() {
+        let mut c = RunConfig::default();
+        apply(&mut c, "bind", "/var/log/web:/var/log:rw").unwrap();
+        apply(&mut c, "bind", "/etc/resolv.conf:/etc/resolv.conf:ro").unwrap();
+        assert!(c.binds[1].read_only && !c.binds[0].read_only);
+        assert!(apply(&mut c, "bind", "/a").is_err());
+        assert!(apply(&mut c, "bind", "/a:rel").is_err());
+        assert!(apply(&mut c, "bind", "/a:/b:rx").is_err());
+        for _ in 2..MAX_BINDS {
+            apply(&mut c, "bind", "/a:/b").unwrap();
+        }
+        assert!(apply(&mut c, "bind", "/a:/b").is_err());
+    }
+
+    #[test]
+    fn tmpfs_options() {
+        let mut c = RunConfig::default();
+        apply(&mut c, "tmpfs", "/tmp:size=16M").unwrap();
+        assert_eq!(c.tmpfs[0].options.as_bytes(), b"size=16M,mode=1777");
+        apply(&mut c, "tmpfs", "/run").unwrap();
+        assert_eq!(c.tmpfs[1].options.as_bytes(), b"mode=1777");
+        apply(&mut c, "tmpfs", "/x:mode=0700").unwrap();
+        assert_eq!(c.tmpfs[2].options.as_bytes(), b"mode=0700");
+        assert!(apply(&mut c, "tmpfs", "/tmp:size=lots").is_err());
+        assert!(apply(&mut c, "tmpfs", "/tmp:uid=0").is_err());
+        assert!(apply(&mut c, "tmpfs", "tmp").is_err());
+    }
+
+    #[test]
+    fn namespaces() {
+        let mut c = RunConfig::default();
+        apply(&mut c, "ns", "mount,pid,net").unwrap();
+        assert!(c.namespaces.has(k::CLONE_NEWNET) && !c.namespaces.has(k::CLONE_NEWUTS));
+        assert!(apply(&mut c, "ns", "uts,pid").is_err());
+        assert!(apply(&mut c, "ns", "mount,bogus").is_err());
+        assert!(apply(&mut c, "ns", "").is_err());
+    }
+
+    #[test]
+    fn env_and_user() {
+        let mut c = RunConfig::default();
+        apply(&mut c, "env", "A=1").unwrap();
+        apply(&mut c, "env", "A=2").unwrap();
+        apply(&mut c, "env", "AB=3").unwrap();
+        assert_eq!(c.env.len(), 2);
+        assert_eq!(c.env[0].as_bytes(), b"A=2");
+        assert!(apply(&mut c, "env", "=1").is_err());
+        assert!(apply(&mut c, "env", "A").is_err());
+        apply(&mut c, "user", "1000").unwrap();
+        assert_eq!(c.user, Some((1000, 1000)));
+        apply(&mut c, "user", "1000:5").unwrap();
+        assert_eq!(c.user, Some((1000, 5)));
+        assert!(apply(&mut c, "user", "nobody").is_err());
+        assert!(apply(&mut c, "user", "1:").is_err());
+    }
+
+    #[test]
+    fn names() {
+        assert!(valid_name(b"web-1.a_b"));
+        assert!(!valid_name(b"-web"));
+        assert!(!valid_name(b"a/b"));
+        assert!(!valid_name(b".."));
+        assert!(!valid_name(&[b'a'; NAME_MAX + 1]));
+    }
+}

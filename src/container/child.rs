@@ -1,0 +1,254 @@
+//! The container process between `clone` and `execve`. It runs on a copy of
+//! the parent's memory and must not allocate or take locks: everything it
+//! needs is in the [`Plan`], and it only makes raw syscalls. A failure is
+//! sent to the parent over the CLOEXEC report pipe as one formatted line.
+
+use core::fmt::Write;
+
+use rustix::event::{PollFd, PollFlags};
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::io::Errno;
+use rustix::process::Signal;
+use rustix::thread::{Gid, Uid};
+
+use crate::config::MAX_ENV;
+use crate::container::plan::{MAX_ARGS, Plan};
+use crate::container::rootfs;
+use crate::error::{Context, EXIT_BOX, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, Error, Result};
+use crate::sys::{caps, raw};
+use crate::text::{CPath, Text};
+
+use linux_raw_sys::general as k;
+
+/// Size of the failure line sent to the parent.
+pub const REPORT_MAX: usize = 512;
+
+/// Run the container side: set up, then exec the command. Never returns.
+pub fn run(plan: &Plan, report: OwnedFd, report_read: OwnedFd, sync: Option<OwnedFd>) -> ! {
+    // Only box may hold the read end, so its death shows on ours as POLLERR.
+    drop(report_read);
+    let error = match prepare(plan, report.as_fd(), sync) {
+        Ok(()) => exec(plan),
+        Err(e) => e,
+    };
+    send_report(report.as_fd(), &error);
+    raw::exit_now(error.code)
+}
+
+fn prepare(plan: &Plan, report: BorrowedFd<'_>, sync: Option<OwnedFd>) -> Result<()> {
+    // Die with box, and check box is still there: a box that died before
+    // the prctl would never send the signal.
+    die_with_parent(report)?;
+
+    // In a new user namespace, wait until box has written our uid and gid
+    // maps: until then we are "nobody" and cannot create files or setuid.
+    if let Some(sync) = sync {
+        let mut byte = [0u8; 1];
+        match rustix::io::read(&sync, &mut byte) {
+            Ok(1) => {}
+            // box gave up (and said why); leave quietly.
+            _ => raw::exit_now(EXIT_BOX),
+        }
+    }
+
+    // A new session: no controlling terminal, so the command cannot push
+    // keystrokes into the caller's terminal (TIOCSTI), and terminal signals
+    // reach it only through box, which forwards them.
+    rustix::process::setsid().at("start a new session", "setsid", b"")?;
+
+    // Mounts and the root switch (container/rootfs.rs).
+    rootfs::build(plan)?;
+
+    if plan.clone_namespaces.has(k::CLONE_NEWUTS) {
+        rustix::system::sethostname(plan.hostname.as_bytes()).at(
+            "set the hostname",
+            "sethostname",
+            plan.hostname.as_bytes(),
+        )?;
+    }
+    // A new network namespace has only a loopback interface, and it is down.
+    if plan.clone_namespaces.has(k::CLONE_NEWNET) {
+        crate::sys::net::interface_up(b"lo").at(
+            "bring up loopback",
+            "ioctl(SIOCSIFFLAGS)",
+            b"lo",
+        )?;
+    }
+
+    rustix::process::chdir(plan.workdir.as_cstr())
+        .at(
+            "enter the working directory",
+            "chdir",
+            plan.workdir.as_bytes(),
+        )
+        .map_err(|e| e.hint("--workdir must exist inside the rootfs"))?;
+
+    close_inherited_descriptors()?;
+    drop_privileges(plan)?;
+
+    // Changing credentials clears the parent-death signal: set it again.
+    die_with_parent(report)?;
+
+    // A clean signal state for the command: default dispositions (the
+    // caller may have ignored SIGINT or SIGPIPE) and nothing blocked (box
+    // blocked the signals it forwards).
+    for signal in 1..32 {
+        if signal != Signal::KILL.as_raw() && signal != Signal::STOP.as_raw() {
+            raw::set_signal_default(signal, false);
+        }
+    }
+    raw::set_signal_mask(&raw::SigSet::empty());
+    Ok(())
+}
+
+/// PR_SET_PDEATHSIG, then make sure box did not die before it was set: box
+/// holds the only read end of the report pipe, so POLLERR on our write end
+/// means box is gone.
+fn die_with_parent(report: BorrowedFd<'_>) -> Result<()> {
+    rustix::process::set_parent_process_death_signal(Some(Signal::KILL)).at(
+        "tie the container to box",
+        "prctl(PR_SET_PDEATHSIG)",
+        b"",
+    )?;
+    let mut fds = [PollFd::new(&report, PollFlags::OUT)];
+    let zero = rustix::event::Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    if rustix::event::poll(&mut fds, Some(&zero)).is_ok()
+        && fds[0].revents().intersects(PollFlags::ERR | PollFlags::HUP)
+    {
+        raw::exit_now(EXIT_BOX);
+    }
+    Ok(())
+}
+
+/// Every descriptor above 2 is closed at exec (the report pipe too, which is
+/// how the parent learns that exec worked).
+fn close_inherited_descriptors() -> Result<()> {
+    crate::sys::process::cloexec_from(3).at("close inherited descriptors", "close_range", b"3..")
+}
+
+/// The bounding set, the identity, the capability sets, no_new_privs.
+fn drop_privileges(plan: &Plan) -> Result<()> {
+    // Bounding set first: dropping from it needs CAP_SETPCAP, which a
+    // change to a non-root user takes away.
+    caps::drop_bounding(caps::DEFAULT).at("drop capabilities", "prctl(PR_CAPBSET_DROP)", b"")?;
+
+    // The caller's supplementary groups must not follow into the container.
+    // With a user namespace box denied setgroups (as unprivileged mappings
+    // require), and only the mapped group exists anyway.
+    if plan.map_ids.is_none() {
+        rustix::thread::set_thread_groups(&[]).at("set the identity", "setgroups", b"")?;
+    }
+    let gid = Gid::from_raw(plan.gid);
+    let uid = Uid::from_raw(plan.uid);
+    // Raw setresgid/setresuid change only the calling thread; this process
+    // has exactly one.
+    rustix::thread::set_thread_res_gid(gid, gid, gid)
+        .at("set the identity", "setresgid", b"")
+        .map_err(id_hint)?;
+    rustix::thread::set_thread_res_uid(uid, uid, uid)
+        .at("set the identity", "setresuid", b"")
+        .map_err(id_hint)?;
+    // A non-root identity has no capabilities left; root keeps the default
+    // set (DESIGN.md section 2), nothing inheritable or ambient.
+    if plan.uid == 0 {
+        caps::set(caps::DEFAULT).at("drop capabilities", "capset", b"")?;
+    }
+    // No setuid binary or file capability can raise privileges from here.
+    rustix::thread::set_no_new_privs(true).at("set no_new_privs", "prctl(PR_SET_NO_NEW_PRIVS)", b"")
+}
+
+fn id_hint(e: Error) -> Error {
+    if e.errno() == Some(Errno::INVAL) {
+        e.hint("the id is not mapped in the container's user namespace")
+    } else {
+        e
+    }
+}
+
+/// execve the command, searching PATH when the name has no slash. Returns
+/// only on failure, with the exit status DESIGN.md gives (126, 127).
+fn exec(plan: &Plan) -> Error {
+    let mut envp_storage = [core::ptr::null(); MAX_ENV + 5];
+    let envp = plan.envp(&mut envp_storage);
+    let mut argv_storage = [core::ptr::null(); MAX_ARGS + 1];
+    let argv = plan.argv(&mut argv_storage);
+    let program = plan.program();
+    let name = program.to_bytes();
+    if name.contains(&b'/') {
+        let errno = raw::execve(program, argv, envp);
+        return exec_error(name, errno);
+    }
+    // execvp's search, without its allocation: ENOENT and ENOTDIR move on,
+    // EACCES is remembered (a later directory may still have it), anything
+    // else stops the search.
+    let mut denied: Option<CPath> = None;
+    for dir in plan.search_path.as_bytes().split(|&b| b == b':') {
+        let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
+        let Some(full) = CPath::from_parts(&[dir, b"/", name]) else {
+            continue;
+        };
+        match raw::execve(full.as_cstr(), argv, envp) {
+            Errno::NOENT | Errno::NOTDIR => {}
+            Errno::ACCESS => denied = denied.or(Some(full)),
+            errno => return exec_error(full.as_bytes(), errno),
+        }
+    }
+    if let Some(full) = denied {
+        return exec_error(full.as_bytes(), Errno::ACCESS);
+    }
+    let mut text = Text::<200>::new();
+    let _ = write!(text, "{}", crate::text::Bytes(plan.search_path.as_bytes()));
+    crate::bad!(
+        "start the command: {}: not found in PATH={}",
+        crate::text::Bytes(name),
+        text
+    )
+    .with_code(EXIT_NOT_FOUND)
+}
+
+fn exec_error(path: &[u8], errno: Errno) -> Error {
+    let error = Error::sys("start the command", "execve", path, errno);
+    match errno {
+        Errno::NOENT => {
+            // The file may exist while its ELF interpreter (the dynamic
+            // loader) does not: that is "cannot be executed", not "not found".
+            let exists =
+                CPath::from_bytes(path).is_some_and(|p| rustix::fs::stat(p.as_cstr()).is_ok());
+            if exists {
+                error
+                    .hint("the file exists: its interpreter or dynamic loader is missing from the rootfs")
+                    .with_code(EXIT_NOT_EXECUTABLE)
+            } else {
+                error.with_code(EXIT_NOT_FOUND)
+            }
+        }
+        Errno::NOEXEC => error
+            .hint("not an executable for this machine, or a script without #!")
+            .with_code(EXIT_NOT_EXECUTABLE),
+        _ => error.with_code(EXIT_NOT_EXECUTABLE),
+    }
+}
+
+/// Send the failure to box: exit status, length, text.
+fn send_report(report: BorrowedFd<'_>, error: &Error) {
+    let mut text = Text::<REPORT_MAX>::new();
+    let _ = write!(text, "{error}");
+    let len = text.len() as u16;
+    let mut message = [0u8; REPORT_MAX + 3];
+    message[0] = error.code;
+    message[1..3].copy_from_slice(&len.to_le_bytes());
+    message[3..3 + text.len()].copy_from_slice(text.as_bytes());
+    // One write of at most PIPE_BUF bytes: atomic.
+    crate::out::write_all(report, &message[..3 + text.len()]);
+}
+
+/// Decode a report read by the parent: (exit status, text).
+pub fn decode_report(bytes: &[u8]) -> Option<(u8, &[u8])> {
+    let (&code, rest) = bytes.split_first()?;
+    let len = u16::from_le_bytes([*rest.first()?, *rest.get(1)?]) as usize;
+    let text = rest.get(2..2 + len)?;
+    Some((code, text))
+}

@@ -1,0 +1,234 @@
+//! Containers: create one from a [`Plan`], forward signals to it, collect
+//! its exit status. The child side is in `child.rs`, the filesystem in
+//! `rootfs.rs`.
+
+pub mod child;
+pub mod plan;
+pub mod rootfs;
+
+use core::ffi::c_int;
+use core::fmt::Write;
+
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::io::Errno;
+use rustix::pipe::PipeFlags;
+use rustix::process::{Pid, Signal};
+
+use crate::bad;
+use crate::config::NAMESPACES;
+use crate::error::{Context, Error, Result};
+use crate::sys::process;
+use crate::sys::raw::{self, SigSet};
+use crate::text::{Bytes, CPath};
+use plan::Plan;
+
+/// Signals `box run` passes on to the container (DESIGN.md section 2), and
+/// SIGWINCH so a resized terminal reaches an interactive program.
+pub const FORWARDED: &[c_int] = &[
+    Signal::HUP.as_raw(),
+    Signal::INT.as_raw(),
+    Signal::QUIT.as_raw(),
+    Signal::TERM.as_raw(),
+    Signal::USR1.as_raw(),
+    Signal::USR2.as_raw(),
+    Signal::WINCH.as_raw(),
+];
+
+const SIGCHLD: c_int = Signal::CHILD.as_raw();
+const SIGKILL: c_int = Signal::KILL.as_raw();
+
+/// The signals box waits for: the forwarded ones and SIGCHLD.
+pub fn watched_signals() -> SigSet {
+    let mut list = [0; 8];
+    list[..FORWARDED.len()].copy_from_slice(FORWARDED);
+    list[FORWARDED.len()] = SIGCHLD;
+    SigSet::of(&list)
+}
+
+/// A started container: its init process.
+pub struct Container {
+    pub pid: Pid,
+    pub pidfd: Option<OwnedFd>,
+}
+
+/// Create the container and start its command. Returns once the command
+/// runs, or with the error the child reported (exit status 125, 126, 127).
+///
+/// The signals of [`watched_signals`] must be blocked by the caller before
+/// this is called, and stay blocked: a command that exits at once must leave
+/// its SIGCHLD pending for [`wait`], never lost.
+pub fn start(plan: &Plan) -> Result<Container> {
+    // The child reports a failure before exec on this pipe; CLOEXEC closes
+    // its end at exec, so EOF means the command runs.
+    let (report_read, report_write) =
+        rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at("create the report pipe", "pipe2", b"")?;
+    // With a user namespace the child waits on this until its maps exist.
+    let sync = match plan.map_ids {
+        Some(_) => Some(rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at(
+            "create the sync pipe",
+            "pipe2",
+            b"",
+        )?),
+        None => None,
+    };
+
+    if plan.unshare_time {
+        process::unshare(rustix::thread::UnshareFlags::NEWTIME)
+            .map_err(|e| namespace_error("unshare", e, plan))?;
+    }
+
+    let flags = u64::from(plan.clone_namespaces.0);
+    let mut report_channel = Some((report_read, report_write));
+    let mut sync_channel = sync;
+    let spawned = process::spawn(flags, None, SIGCHLD as u64, || {
+        let Some((read, write)) = report_channel.take() else {
+            raw::exit_now(crate::error::EXIT_BOX)
+        };
+        let sync_read = sync_channel.take().map(|(read, write)| {
+            drop(write);
+            read
+        });
+        child::run(plan, write, read, sync_read)
+    })
+    .map_err(|(call, e)| namespace_error(call, e, plan))?;
+    let (report_read, report_write) = report_channel
+        .take()
+        .ok_or_else(|| bad!("report pipe lost"))?;
+    let sync = sync_channel;
+    let (pid, pidfd) = (spawned.pid, spawned.pidfd);
+    let pid = Pid::from_raw(pid).ok_or_else(|| bad!("clone returned PID {pid}"))?;
+    drop(report_write);
+
+    let container = Container { pid, pidfd };
+    if let (Some((sync_read, sync_write)), Some(ids)) = (sync, plan.map_ids) {
+        drop(sync_read);
+        if let Err(e) = write_id_maps(pid, ids) {
+            abandon(&container);
+            return Err(e);
+        }
+        crate::out::write_all(&sync_write, b"1");
+    }
+
+    let mut buf = [0u8; child::REPORT_MAX + 3];
+    let mut got = 0;
+    while got < buf.len() {
+        match rustix::io::read(&report_read, &mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(Errno::INTR) => {}
+            Err(e) => {
+                abandon(&container);
+                return Err(Error::sys("read the child's report", "read", b"", e));
+            }
+        }
+    }
+    if got == 0 {
+        return Ok(container);
+    }
+    // The child failed before exec and is exiting: reap it, pass its line on.
+    let _ = process::reap(pid);
+    match child::decode_report(&buf[..got]) {
+        Some((code, text)) => Err(bad!("{}", Bytes(text)).with_code(code)),
+        None => Err(bad!("the container failed before exec (short report)")),
+    }
+}
+
+/// Turn a failure to create namespaces into a line that says what to do.
+fn namespace_error(call: &'static str, errno: Errno, plan: &Plan) -> Error {
+    let base = Error::sys("create the namespaces", call, b"", errno);
+    let wanted = plan.config.namespaces;
+    match errno {
+        Errno::INVAL => {
+            // Each namespace type has a /proc/self/ns file when the kernel
+            // was built with it.
+            for ns in NAMESPACES.iter().filter(|ns| wanted.has(ns.flag)) {
+                let Some(path) = CPath::from_parts(&[b"/proc/self/ns/", ns.proc_name.as_bytes()]) else {
+                    continue;
+                };
+                if rustix::fs::access(path.as_cstr(), rustix::fs::Access::EXISTS) == Err(Errno::NOENT) {
+                    return bad!(
+                        "create the namespaces: {call}: Invalid argument (the kernel has no {} namespace: it was built without {}; /proc/self/ns/{} is missing)",
+                        ns.name,
+                        ns.config,
+                        ns.proc_name
+                    );
+                }
+            }
+            base
+        }
+        Errno::PERM if plan.map_ids.is_some() => base.hint(
+            "unprivileged user namespaces are disabled: sysctl kernel.unprivileged_userns_clone=1 (Debian) or kernel.apparmor_restrict_unprivileged_userns=0 (Ubuntu)",
+        ),
+        Errno::PERM => base.hint("creating namespaces needs root; run as root, or add --map-root"),
+        Errno::NOSPC | Errno::USERS => base.hint(
+            "a namespace limit was reached: see sysctl user.max_user_namespaces and the other user.max_*_namespaces",
+        ),
+        _ => base,
+    }
+}
+
+/// Map the caller to root inside: uid_map, then setgroups "deny" (required
+/// before an unprivileged gid_map, user_namespaces(7)), then gid_map.
+fn write_id_maps(pid: Pid, (uid, gid): (u32, u32)) -> Result<()> {
+    let write = |file: &[u8], content: &[u8]| -> Result<()> {
+        let mut path = CPath::from_bytes(b"/proc/").unwrap_or_default();
+        let _ = path.push_u64(pid.as_raw_nonzero().get() as u64);
+        let _ = path.push(b"/");
+        let _ = path.push(file);
+        let fd = rustix::fs::open(
+            path.as_cstr(),
+            rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .at("map the user namespace", "open", path.as_bytes())?;
+        rustix::io::write(&fd, content)
+            .at("map the user namespace", "write", path.as_bytes())
+            .map_err(|e| {
+                if e.errno() == Some(Errno::PERM) {
+                    e.hint("the kernel refused the mapping; on Ubuntu see sysctl kernel.apparmor_restrict_unprivileged_userns")
+                } else {
+                    e
+                }
+            })?;
+        Ok(())
+    };
+    let mut line = crate::text::Text::<32>::new();
+    let _ = writeln!(line, "0 {uid} 1");
+    write(b"uid_map", line.as_bytes())?;
+    write(b"setgroups", b"deny")?;
+    line.clear();
+    let _ = writeln!(line, "0 {gid} 1");
+    write(b"gid_map", line.as_bytes())
+}
+
+/// Kill and reap a child that box will not use after all.
+fn abandon(container: &Container) {
+    let _ = process::send_signal(
+        container.pid,
+        container.pidfd.as_ref().map(|f| f.as_fd()),
+        SIGKILL,
+    );
+    let _ = process::reap(container.pid);
+}
+
+/// Forward signals to the container until its init exits; return its exit
+/// status (the code, or 128+N when killed by signal N).
+pub fn wait(container: &Container) -> u8 {
+    let watched = watched_signals();
+    let pidfd = container.pidfd.as_ref().map(|f| f.as_fd());
+    loop {
+        match process::try_reap(container.pid, pidfd) {
+            Ok(Some(code)) => return code,
+            Ok(None) => {}
+            // Not our child any more (reaped elsewhere): nothing to wait for.
+            Err(_) => return crate::error::EXIT_BOX,
+        }
+        match raw::wait_signal(&watched, None) {
+            Ok(Some(info)) if info.signal == SIGCHLD => {}
+            Ok(Some(info)) => {
+                let _ = process::send_signal(container.pid, pidfd, info.signal);
+            }
+            Ok(None) | Err(_) => {}
+        }
+    }
+}

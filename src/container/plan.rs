@@ -1,0 +1,221 @@
+//! Everything the container child needs, computed before `clone`: after it,
+//! the child may not allocate, so paths, the environment and the command are
+//! all laid out here as C strings in fixed-capacity storage.
+
+use core::ffi::{CStr, c_char};
+use core::fmt::Write;
+
+use crate::bad;
+use crate::config::{MAX_ENV, NsSet, RunConfig};
+use crate::error::{Context, Result};
+use crate::sys::entry::Args;
+use crate::text::{Bytes, CPath, Text};
+
+use linux_raw_sys::general as k;
+
+/// Most words in a command given in a spec file.
+pub const MAX_ARGS: usize = 32;
+
+/// PATH inside the container unless `--env PATH=…` says otherwise.
+pub const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The command to run inside.
+#[derive(Clone, Copy)]
+pub enum Command<'a> {
+    /// Straight from box's own argv (already a NULL-terminated array).
+    Argv(Args),
+    /// Words from a spec file.
+    Words(&'a heapless::Vec<CPath, MAX_ARGS>),
+}
+
+impl Command<'_> {
+    /// The first word (the program), as bytes.
+    pub fn program(&self) -> &[u8] {
+        match self {
+            Command::Argv(args) => args.bytes(0),
+            Command::Words(words) => words.first().map_or(b"", CPath::as_bytes),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Command::Argv(args) => args.is_empty(),
+            Command::Words(words) => words.is_empty(),
+        }
+    }
+}
+
+pub struct Plan<'a> {
+    pub config: &'a RunConfig,
+    pub rootfs: CPath,
+    pub command: Command<'a>,
+    /// `K=V` entries, NUL-terminated.
+    pub env: heapless::Vec<CPath, { MAX_ENV + 4 }>,
+    /// PATH used to find the command (the container's own PATH).
+    pub search_path: CPath,
+    pub name: Text<{ crate::config::NAME_MAX }>,
+    pub hostname: Text<{ crate::config::HOSTNAME_MAX }>,
+    pub workdir: CPath,
+    pub uid: u32,
+    pub gid: u32,
+    /// Namespace flags for clone (CLONE_NEWTIME only when the parent cannot
+    /// unshare it itself, see `unshare_time`).
+    pub clone_namespaces: NsSet,
+    /// Enter a new time namespace by unshare(2) in the parent before clone:
+    /// clone3 accepts CLONE_NEWTIME only from Linux 6.3, clone never.
+    pub unshare_time: bool,
+    /// Map the caller's uid and gid to root in a new user namespace.
+    pub map_ids: Option<(u32, u32)>,
+}
+
+impl<'a> Plan<'a> {
+    /// Check the configuration against the host and lay everything out.
+    /// `pid` is box's own PID, for the default name.
+    pub fn new(
+        config: &'a RunConfig,
+        command: Command<'a>,
+        parent_env: &Args,
+        pid: u32,
+    ) -> Result<Self> {
+        let rootfs = config
+            .rootfs
+            .ok_or_else(|| bad!("no rootfs: give --rootfs DIR (or rootfs in the spec file)"))?;
+        check_rootfs(&rootfs)?;
+        for bind in &config.binds {
+            rustix::fs::stat(bind.source.as_cstr())
+                .at("check --bind", "stat", bind.source.as_bytes())
+                .map_err(|e| e.hint("the source of a bind must exist on the host"))?;
+        }
+        if command.is_empty() {
+            return Err(bad!(
+                "no command given: box run [OPTIONS] --rootfs DIR CMD [ARG…]"
+            ));
+        }
+
+        let name = match config.name {
+            Some(n) => n,
+            None => {
+                let mut n = Text::new();
+                let _ = write!(n, "box-{pid}");
+                n
+            }
+        };
+        let hostname = match config.hostname {
+            Some(h) => h,
+            None => Text::from_bytes_lossy(name.as_bytes()),
+        };
+        let (uid, gid) = config.user.unwrap_or((0, 0));
+
+        // The environment starts empty but for PATH, HOME, TERM and HOSTNAME
+        // (DESIGN.md section 2); --env entries override them.
+        let mut env: heapless::Vec<CPath, { MAX_ENV + 4 }> = heapless::Vec::new();
+        let home: &[u8] = if uid == 0 { b"/root" } else { b"/" };
+        let mut defaults: heapless::Vec<CPath, 4> = heapless::Vec::new();
+        let _ = defaults.push(env_entry(b"PATH", DEFAULT_PATH)?);
+        let _ = defaults.push(env_entry(b"HOME", home)?);
+        if let Some(term) = parent_env.env(b"TERM") {
+            let _ = defaults.push(env_entry(b"TERM", term)?);
+        }
+        let _ = defaults.push(env_entry(b"HOSTNAME", hostname.as_bytes())?);
+        for d in &defaults {
+            let key = key_of(d.as_bytes());
+            if !config.env.iter().any(|e| key_of(e.as_bytes()) == key) {
+                let _ = env.push(*d);
+            }
+        }
+        for e in &config.env {
+            let entry =
+                CPath::from_bytes(e.as_bytes()).ok_or_else(|| bad!("--env {}: too long", e))?;
+            let _ = env.push(entry);
+        }
+        let search_path = env
+            .iter()
+            .find_map(|e| e.as_bytes().strip_prefix(b"PATH="))
+            .and_then(CPath::from_bytes)
+            .unwrap_or_default();
+
+        let mut clone_namespaces = config.namespaces;
+        let mut unshare_time = false;
+        if clone_namespaces.has(k::CLONE_NEWTIME) {
+            let privileged = rustix::process::geteuid().is_root();
+            if privileged || !clone_namespaces.has(k::CLONE_NEWUSER) {
+                clone_namespaces.0 &= !k::CLONE_NEWTIME;
+                unshare_time = true;
+            }
+        }
+        let map_ids = config.namespaces.has(k::CLONE_NEWUSER).then(|| {
+            (
+                rustix::process::getuid().as_raw(),
+                rustix::process::getgid().as_raw(),
+            )
+        });
+
+        Ok(Self {
+            config,
+            rootfs,
+            command,
+            env,
+            search_path,
+            name,
+            hostname,
+            workdir: config
+                .workdir
+                .unwrap_or_else(|| CPath::from_bytes(b"/").unwrap_or_default()),
+            uid,
+            gid,
+            clone_namespaces,
+            unshare_time,
+            map_ids,
+        })
+    }
+
+    /// Fill `out` with pointers to the environment entries and a NULL.
+    pub fn envp<'b>(&'b self, out: &'b mut [*const c_char; MAX_ENV + 5]) -> *const *const c_char {
+        for (slot, e) in out.iter_mut().zip(self.env.iter()) {
+            *slot = e.as_cstr().as_ptr();
+        }
+        out[self.env.len()] = core::ptr::null();
+        out.as_ptr()
+    }
+
+    /// The NULL-terminated argv for execve; `out` is storage for spec words.
+    pub fn argv<'b>(&'b self, out: &'b mut [*const c_char; MAX_ARGS + 1]) -> *const *const c_char {
+        match self.command {
+            Command::Argv(args) => args.as_execve_argv(),
+            Command::Words(words) => {
+                for (slot, w) in out.iter_mut().zip(words.iter()) {
+                    *slot = w.as_cstr().as_ptr();
+                }
+                out[words.len()] = core::ptr::null();
+                out.as_ptr()
+            }
+        }
+    }
+
+    /// The program name as a C string.
+    pub fn program(&self) -> &CStr {
+        match self.command {
+            Command::Argv(args) => args.get(0).unwrap_or(c""),
+            Command::Words(words) => words.first().map_or(c"", CPath::as_cstr),
+        }
+    }
+}
+
+fn key_of(entry: &[u8]) -> &[u8] {
+    &entry[..entry.iter().position(|&b| b == b'=').unwrap_or(entry.len())]
+}
+
+fn env_entry(key: &[u8], value: &[u8]) -> Result<CPath> {
+    CPath::from_parts(&[key, b"=", value])
+        .ok_or_else(|| bad!("environment {}: value too long", Bytes(key)))
+}
+
+/// The rootfs must be an existing directory: say so before any namespace
+/// is made, with the path.
+fn check_rootfs(rootfs: &CPath) -> Result<()> {
+    let st = rustix::fs::stat(rootfs.as_cstr()).at("check --rootfs", "stat", rootfs.as_bytes())?;
+    if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::Directory {
+        return Err(bad!("--rootfs {}: not a directory", rootfs));
+    }
+    Ok(())
+}

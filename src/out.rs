@@ -1,0 +1,85 @@
+//! Output without std's locked, heap-buffered stdout: a small stack buffer
+//! formatted with `core::fmt` and written straight to a descriptor. Safe to use
+//! in the container child after `clone` (no locks, no allocation).
+
+use core::fmt;
+use rustix::fd::{AsFd, BorrowedFd};
+
+pub struct Writer<'a> {
+    fd: BorrowedFd<'a>,
+    buf: [u8; 512],
+    len: usize,
+}
+
+impl<'a> Writer<'a> {
+    pub fn new(fd: BorrowedFd<'a>) -> Self {
+        Self {
+            fd,
+            buf: [0; 512],
+            len: 0,
+        }
+    }
+
+    pub fn flush(&mut self) {
+        write_all(self.fd, &self.buf[..self.len]);
+        self.len = 0;
+    }
+
+    pub fn bytes(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            if self.len == self.buf.len() {
+                self.flush();
+            }
+            let n = bytes.len().min(self.buf.len() - self.len);
+            self.buf[self.len..self.len + n].copy_from_slice(&bytes[..n]);
+            self.len += n;
+            bytes = &bytes[n..];
+        }
+    }
+}
+
+impl fmt::Write for Writer<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.bytes(s.as_bytes());
+        Ok(())
+    }
+}
+
+impl Drop for Writer<'_> {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+/// Write all of `bytes`, retrying short writes and EINTR; other errors
+/// (a closed pipe, a full disk) are dropped: there is nowhere to report them.
+pub fn write_all(fd: impl AsFd, mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        match rustix::io::write(fd.as_fd(), bytes) {
+            Ok(0) => return,
+            Ok(n) => bytes = &bytes[n..],
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// Print a line on standard output.
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        let mut w = $crate::out::Writer::new($crate::sys::process::stdout());
+        let _ = core::fmt::Write::write_fmt(&mut w, format_args!($($arg)*));
+        w.bytes(b"\n");
+    }};
+}
+
+/// Print a line on standard error.
+#[macro_export]
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        let mut w = $crate::out::Writer::new($crate::sys::process::stderr());
+        let _ = core::fmt::Write::write_fmt(&mut w, format_args!($($arg)*));
+        w.bytes(b"\n");
+    }};
+}

@@ -1,0 +1,55 @@
+//! Capabilities: the default set a container keeps, and dropping the rest.
+
+use rustix::io::Errno;
+use rustix::thread::{CapabilitySet, CapabilitySets};
+
+/// What a container keeps (DESIGN.md section 2, the same set as Docker's
+/// default): enough to run as root in its own files, not enough to touch the
+/// kernel (no SYS_ADMIN, SYS_MODULE, SYS_PTRACE, NET_ADMIN, SYS_TIME, …).
+pub const DEFAULT: CapabilitySet = CapabilitySet::CHOWN
+    .union(CapabilitySet::DAC_OVERRIDE)
+    .union(CapabilitySet::FOWNER)
+    .union(CapabilitySet::FSETID)
+    .union(CapabilitySet::KILL)
+    .union(CapabilitySet::SETGID)
+    .union(CapabilitySet::SETUID)
+    .union(CapabilitySet::SETPCAP)
+    .union(CapabilitySet::NET_BIND_SERVICE)
+    .union(CapabilitySet::SYS_CHROOT)
+    .union(CapabilitySet::MKNOD)
+    .union(CapabilitySet::AUDIT_WRITE)
+    .union(CapabilitySet::SETFCAP);
+
+/// Remove every capability outside `keep` from the bounding set, so no
+/// later execve of a file with capabilities can regain it. Needs
+/// CAP_SETPCAP, so it runs before the identity change. Stops at the first
+/// number the kernel does not know (EINVAL), so newer kernels' extra
+/// capabilities are dropped too.
+pub fn drop_bounding(keep: CapabilitySet) -> Result<(), Errno> {
+    for cap in 0..64u32 {
+        let bit = CapabilitySet::from_bits_retain(1 << cap);
+        if keep.contains(bit) {
+            continue;
+        }
+        match rustix::thread::remove_capability_from_bounding_set(bit) {
+            Ok(()) => {}
+            Err(Errno::INVAL) => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Set effective and permitted to `keep` (inheritable and ambient empty, so
+/// nothing passes to programs by inheritance).
+pub fn set(keep: CapabilitySet) -> Result<(), Errno> {
+    rustix::thread::clear_ambient_capability_set()?;
+    rustix::thread::set_capabilities(
+        None,
+        CapabilitySets {
+            effective: keep,
+            permitted: keep,
+            inheritable: CapabilitySet::empty(),
+        },
+    )
+}

@@ -1,0 +1,114 @@
+//! The C entry point. box is `#![no_main]`: the argument vector the kernel
+//! laid out is used in place, with no copy into `String`s. A command's
+//! arguments can then go to `execve` as they came, since the tail of `argv`
+//! is already a NULL-terminated array of C strings.
+//!
+//! Skipping Rust's `lang_start` also means SIGPIPE keeps its default action,
+//! which containers inherit across `execve`.
+
+use core::ffi::{CStr, c_char, c_int};
+
+/// A tail of the process's argument vector and its environment.
+#[derive(Clone, Copy)]
+pub struct Args {
+    /// First pointer of this tail; `argv[len]` is the terminating NULL.
+    argv: *const *const c_char,
+    len: usize,
+    envp: *const *const c_char,
+}
+
+impl Args {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Argument `i` of this tail.
+    pub fn get(&self, i: usize) -> Option<&'static CStr> {
+        if i >= self.len {
+            return None;
+        }
+        // SAFETY: `i < len`, and `argv[0..len]` are valid pointers to
+        // NUL-terminated strings that live as long as the process (the kernel
+        // placed them on the initial stack; box never frees or edits them).
+        Some(unsafe { CStr::from_ptr(*self.argv.add(i)) })
+    }
+
+    /// Argument `i` as bytes without the NUL, or `b""` past the end.
+    pub fn bytes(&self, i: usize) -> &'static [u8] {
+        self.get(i).map_or(b"", CStr::to_bytes)
+    }
+
+    /// The tail from argument `i` on (empty if `i >= len`).
+    pub fn tail(&self, i: usize) -> Args {
+        let i = i.min(self.len);
+        Args {
+            // SAFETY: `i <= len`, so the result stays within the array or
+            // points at its terminating NULL.
+            argv: unsafe { self.argv.add(i) },
+            len: self.len - i,
+            envp: self.envp,
+        }
+    }
+
+    /// The NULL-terminated array `execve` takes for this tail.
+    pub fn as_execve_argv(&self) -> *const *const c_char {
+        self.argv
+    }
+
+    /// The value of environment variable `name` in box's own environment.
+    pub fn env(&self, name: &[u8]) -> Option<&'static [u8]> {
+        let mut p = self.envp;
+        if p.is_null() {
+            return None;
+        }
+        loop {
+            // SAFETY: `envp` is the NULL-terminated environment array the C
+            // runtime passed to `main`; every entry up to the NULL is a valid
+            // NUL-terminated string that lives as long as the process.
+            let entry = unsafe { *p };
+            if entry.is_null() {
+                return None;
+            }
+            // SAFETY: as above, `entry` is a valid C string.
+            let bytes = unsafe { CStr::from_ptr(entry) }.to_bytes();
+            if let Some(rest) = bytes.strip_prefix(name)
+                && let Some(value) = rest.strip_prefix(b"=")
+            {
+                return Some(value);
+            }
+            // SAFETY: `entry` was not the terminating NULL, so `p + 1` is
+            // still inside the array.
+            p = unsafe { p.add(1) };
+        }
+    }
+
+    /// Arguments for tests: leaks a NULL-terminated array of the strings.
+    #[cfg(test)]
+    pub fn for_test(args: &[&'static CStr]) -> Args {
+        let mut v: std::vec::Vec<*const c_char> = args.iter().map(|a| a.as_ptr()).collect();
+        v.push(core::ptr::null());
+        let leaked: &'static [*const c_char] = v.leak();
+        Args {
+            argv: leaked.as_ptr(),
+            len: args.len(),
+            envp: core::ptr::null(),
+        }
+    }
+}
+
+/// The process entry point, called by the C runtime with the kernel's
+/// argument vector and environment. (Unit tests use the test harness's.)
+#[cfg(not(test))]
+#[unsafe(no_mangle)]
+extern "C" fn main(argc: c_int, argv: *const *const c_char, envp: *const *const c_char) -> c_int {
+    let args = Args {
+        argv,
+        len: usize::try_from(argc).unwrap_or(0),
+        envp,
+    };
+    c_int::from(crate::main(args))
+}

@@ -1,0 +1,11 @@
+//! The kernel interface, one facility per file. The only place where
+//! `unsafe` is allowed; every block says why it is sound.
+
+#![allow(unsafe_code)]
+
+pub mod caps;
+pub mod entry;
+pub mod mount;
+pub mod net;
+pub mod process;
+pub mod raw;

@@ -1,0 +1,292 @@
+//! Fixed-capacity byte strings: `Text` for messages and names, `CPath` for
+//! NUL-terminated paths handed to syscalls. Neither allocates, both are `Copy`,
+//! so they can be built before `clone` and read by the child afterwards.
+
+use core::ffi::CStr;
+use core::fmt;
+
+/// Longest path box accepts (bytes, without the NUL). Documented in the README.
+pub const PATH_MAX: usize = 255;
+
+/// A byte string of at most `N` bytes. Writing past the end truncates and sets
+/// a flag, so a caller that must not lose data can check [`Text::overflowed`].
+#[derive(Clone, Copy)]
+pub struct Text<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+    overflow: bool,
+}
+
+impl<const N: usize> Text<N> {
+    pub const fn new() -> Self {
+        Self {
+            buf: [0; N],
+            len: 0,
+            overflow: false,
+        }
+    }
+
+    /// Copy of `bytes`, or `None` if it does not fit.
+    pub fn try_from_bytes(bytes: &[u8]) -> Option<Self> {
+        let mut t = Self::new();
+        t.push(bytes);
+        (!t.overflow).then_some(t)
+    }
+
+    /// Copy of `bytes`, truncated to the capacity.
+    pub fn from_bytes_lossy(bytes: &[u8]) -> Self {
+        let mut t = Self::new();
+        t.push(bytes);
+        t
+    }
+
+    pub fn push(&mut self, bytes: &[u8]) {
+        let room = N - self.len;
+        let n = bytes.len().min(room);
+        self.buf[self.len..self.len + n].copy_from_slice(&bytes[..n]);
+        self.len += n;
+        if n < bytes.len() {
+            self.overflow = true;
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn overflowed(&self) -> bool {
+        self.overflow
+    }
+
+    pub fn clear(&mut self) {
+        self.len = 0;
+        self.overflow = false;
+    }
+}
+
+impl<const N: usize> Default for Text<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> fmt::Write for Text<N> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.push(s.as_bytes());
+        Ok(())
+    }
+}
+
+impl<const N: usize> fmt::Display for Text<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Bytes(self.as_bytes()).fmt(f)?;
+        if self.overflow {
+            f.write_str("…")?;
+        }
+        Ok(())
+    }
+}
+
+impl<const N: usize> fmt::Debug for Text<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{self}\"")
+    }
+}
+
+impl<const N: usize> PartialEq for Text<N> {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+/// Displays bytes that are usually UTF-8 (paths, names); invalid sequences
+/// show as U+FFFD.
+pub struct Bytes<'a>(pub &'a [u8]);
+
+impl fmt::Display for Bytes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for chunk in self.0.utf8_chunks() {
+            f.write_str(chunk.valid())?;
+            if !chunk.invalid().is_empty() {
+                f.write_str("\u{fffd}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A NUL-terminated path of at most [`PATH_MAX`] bytes, ready for a syscall.
+#[derive(Clone, Copy)]
+pub struct CPath {
+    buf: [u8; PATH_MAX + 1],
+    len: usize,
+}
+
+impl CPath {
+    pub const fn new() -> Self {
+        Self {
+            buf: [0; PATH_MAX + 1],
+            len: 0,
+        }
+    }
+
+    /// Build from parts; `None` if the result is too long or has a NUL inside.
+    pub fn from_parts(parts: &[&[u8]]) -> Option<Self> {
+        let mut p = Self::new();
+        for part in parts {
+            p.push(part)?;
+        }
+        Some(p)
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        Self::from_parts(&[bytes])
+    }
+
+    /// Append bytes; `None` if they do not fit or contain a NUL.
+    pub fn push(&mut self, bytes: &[u8]) -> Option<()> {
+        if bytes.contains(&0) || self.len + bytes.len() > PATH_MAX {
+            return None;
+        }
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+        self.buf[self.len] = 0;
+        Some(())
+    }
+
+    /// Append a decimal number (for `/proc/self/fd/N` and the like).
+    pub fn push_u64(&mut self, mut n: u64) -> Option<()> {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.push(&digits[i..])
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    pub fn as_cstr(&self) -> &CStr {
+        // The buffer always holds a NUL at `len` and none before it (push checks).
+        CStr::from_bytes_with_nul(&self.buf[..=self.len]).unwrap_or(c"")
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl Default for CPath {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for CPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Bytes(self.as_bytes()).fmt(f)
+    }
+}
+
+impl fmt::Debug for CPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{self}\"")
+    }
+}
+
+/// The last component of a path (`/usr/bin/box` gives `box`).
+pub fn basename(path: &[u8]) -> &[u8] {
+    let trimmed = match path.iter().rposition(|&b| b != b'/') {
+        Some(end) => &path[..=end],
+        None => return path,
+    };
+    match trimmed.iter().rposition(|&b| b == b'/') {
+        Some(slash) => &trimmed[slash + 1..],
+        None => trimmed,
+    }
+}
+
+/// Parse an unsigned decimal number; `None` on anything else (no sign, no
+/// spaces, no overflow).
+pub fn parse_u64(s: &[u8]) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &b in s {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(n)
+}
+
+pub fn parse_u32(s: &[u8]) -> Option<u32> {
+    parse_u64(s).and_then(|n| u32::try_from(n).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::fmt::Write;
+
+    #[test]
+    fn text_truncates_and_says_so() {
+        let mut t = Text::<4>::new();
+        write!(t, "abcdef").unwrap();
+        assert_eq!(t.as_bytes(), b"abcd");
+        assert!(t.overflowed());
+        assert!(Text::<4>::try_from_bytes(b"abcde").is_none());
+        assert!(Text::<4>::try_from_bytes(b"abcd").is_some());
+    }
+
+    #[test]
+    fn cpath_is_nul_terminated_and_bounded() {
+        let mut p = CPath::from_bytes(b"/proc/self/fd/").unwrap();
+        p.push_u64(42).unwrap();
+        assert_eq!(p.as_cstr(), c"/proc/self/fd/42");
+        assert!(CPath::from_bytes(&[b'a'; PATH_MAX + 1]).is_none());
+        assert!(CPath::from_bytes(&[b'a'; PATH_MAX]).is_some());
+        assert!(CPath::from_bytes(b"a\0b").is_none());
+        let mut z = CPath::new();
+        z.push_u64(0).unwrap();
+        assert_eq!(z.as_bytes(), b"0");
+    }
+
+    #[test]
+    fn basename_works_like_coreutils() {
+        assert_eq!(basename(b"/usr/bin/box"), b"box");
+        assert_eq!(basename(b"box"), b"box");
+        assert_eq!(basename(b"./init"), b"init");
+        assert_eq!(basename(b"/sbin/init/"), b"init");
+        assert_eq!(basename(b"/"), b"/");
+        assert_eq!(basename(b""), b"");
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_u64(b"0"), Some(0));
+        assert_eq!(parse_u64(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_u64(b"18446744073709551616"), None);
+        assert_eq!(parse_u64(b"-1"), None);
+        assert_eq!(parse_u64(b" 1"), None);
+        assert_eq!(parse_u64(b""), None);
+        assert_eq!(parse_u32(b"4294967296"), None);
+    }
+}

@@ -168,48 +168,32 @@ fn id_hint(e: Error) -> Error {
     }
 }
 
-/// execve the command, searching PATH when the name has no slash. Returns
-/// only on failure, with the exit status DESIGN.md gives (126, 127).
+/// execve the command, searching the container's PATH when the name has no
+/// slash. Returns only on failure, with the exit status DESIGN.md gives.
 fn exec(plan: &Plan) -> Error {
     let mut envp_storage = [core::ptr::null(); MAX_ENV + 5];
     let envp = plan.envp(&mut envp_storage);
     let mut argv_storage = [core::ptr::null(); MAX_ARGS + 1];
     let argv = plan.argv(&mut argv_storage);
     let program = plan.program();
-    let name = program.to_bytes();
-    if name.contains(&b'/') {
-        let errno = raw::execve(program, argv, envp);
-        return exec_error(name, errno);
+    let (errno, path) =
+        crate::sys::process::exec_search(program, argv, envp, plan.search_path.as_bytes());
+    if errno == Errno::NOENT && !program.to_bytes().contains(&b'/') {
+        let mut text = Text::<200>::new();
+        let _ = write!(text, "{}", crate::text::Bytes(plan.search_path.as_bytes()));
+        return crate::bad!(
+            "start the command: {}: not found in PATH={}",
+            crate::text::Bytes(program.to_bytes()),
+            text
+        )
+        .with_code(EXIT_NOT_FOUND);
     }
-    // execvp's search, without its allocation: ENOENT and ENOTDIR move on,
-    // EACCES is remembered (a later directory may still have it), anything
-    // else stops the search.
-    let mut denied: Option<CPath> = None;
-    for dir in plan.search_path.as_bytes().split(|&b| b == b':') {
-        let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
-        let Some(full) = CPath::from_parts(&[dir, b"/", name]) else {
-            continue;
-        };
-        match raw::execve(full.as_cstr(), argv, envp) {
-            Errno::NOENT | Errno::NOTDIR => {}
-            Errno::ACCESS => denied = denied.or(Some(full)),
-            errno => return exec_error(full.as_bytes(), errno),
-        }
-    }
-    if let Some(full) = denied {
-        return exec_error(full.as_bytes(), Errno::ACCESS);
-    }
-    let mut text = Text::<200>::new();
-    let _ = write!(text, "{}", crate::text::Bytes(plan.search_path.as_bytes()));
-    crate::bad!(
-        "start the command: {}: not found in PATH={}",
-        crate::text::Bytes(name),
-        text
-    )
-    .with_code(EXIT_NOT_FOUND)
+    exec_error(path.as_bytes(), errno)
 }
 
-fn exec_error(path: &[u8], errno: Errno) -> Error {
+/// The error for a failed execve, with the exit status DESIGN.md gives:
+/// 127 when the file is not there, 126 when it cannot be executed.
+pub fn exec_error(path: &[u8], errno: Errno) -> Error {
     let error = Error::sys("start the command", "execve", path, errno);
     match errno {
         Errno::NOENT => {

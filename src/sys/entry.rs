@@ -59,6 +59,11 @@ impl Args {
         self.argv
     }
 
+    /// box's own environment, as the NULL-terminated array `execve` takes.
+    pub fn envp(&self) -> *const *const c_char {
+        self.envp
+    }
+
     /// The value of environment variable `name` in box's own environment.
     pub fn env(&self, name: &[u8]) -> Option<&'static [u8]> {
         let mut p = self.envp;

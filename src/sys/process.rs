@@ -207,3 +207,38 @@ pub fn cloexec_from(first: u32) -> Result<(), Errno> {
     }
     Ok(())
 }
+
+/// execve `program`, searching `path` (a PATH value) when the name has no
+/// slash, as execvp does but without allocating: ENOENT and ENOTDIR move on,
+/// EACCES is remembered (a later directory may still have the file), any
+/// other error stops the search. Returns only on failure: the errno and the
+/// path it applies to (for "not found in PATH", ENOENT and the bare name).
+pub fn exec_search(
+    program: &core::ffi::CStr,
+    argv: *const *const core::ffi::c_char,
+    envp: *const *const core::ffi::c_char,
+    path: &[u8],
+) -> (Errno, crate::text::CPath) {
+    use crate::text::CPath;
+    let name = program.to_bytes();
+    if name.contains(&b'/') {
+        let errno = raw::execve(program, argv, envp);
+        return (errno, CPath::from_bytes(name).unwrap_or_default());
+    }
+    let mut denied: Option<CPath> = None;
+    for dir in path.split(|&b| b == b':') {
+        let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
+        let Some(full) = CPath::from_parts(&[dir, b"/", name]) else {
+            continue;
+        };
+        match raw::execve(full.as_cstr(), argv, envp) {
+            Errno::NOENT | Errno::NOTDIR => {}
+            Errno::ACCESS => denied = denied.or(Some(full)),
+            errno => return (errno, full),
+        }
+    }
+    match denied {
+        Some(full) => (Errno::ACCESS, full),
+        None => (Errno::NOENT, CPath::from_bytes(name).unwrap_or_default()),
+    }
+}

@@ -201,24 +201,7 @@ pub fn build(plan: &Plan) -> Result<()> {
     switch_root(&root, plan)?;
     drop(root);
 
-    // 7. Propagation asked for after the switch: a shared root becomes a
-    //    peer group of its own (so mounts inside a nested container or by
-    //    systemd propagate within the container, never to the host), an
-    //    unbindable one cannot be bind-mounted elsewhere.
-    let after = match config.propagation {
-        Propagation::Shared => Some(MountPropagationFlags::SHARED),
-        Propagation::Unbindable => Some(MountPropagationFlags::UNBINDABLE),
-        _ => None,
-    };
-    if let Some(flags) = after {
-        rustix::mount::mount_change(c"/", flags | MountPropagationFlags::REC).at(
-            "set the root's propagation",
-            "mount",
-            b"/",
-        )?;
-    }
-
-    // 8. /dev, then what the user asked for, then the masks (which need
+    // 7. /dev, then what the user asked for, then the masks (which need
     //    /dev/null and cover whatever a bind may have brought).
     setup_dev(plan, &trees)?;
     attach_binds(plan, trees)?;
@@ -242,7 +225,26 @@ pub fn build(plan: &Plan) -> Result<()> {
         )
         .at("mount --tmpfs", "mount", tmpfs.target.as_bytes())?;
     }
-    mask_proc_and_sys()
+    mask_proc_and_sys()?;
+
+    // 8. Propagation asked for after the switch, once every mount is in
+    //    place (an unbindable tree refuses the binds above): a shared root
+    //    becomes a peer group of its own, so mounts made inside (a nested
+    //    container, systemd) propagate within the container, never to the
+    //    host; an unbindable one cannot be bind-mounted elsewhere.
+    let after = match config.propagation {
+        Propagation::Shared => Some(MountPropagationFlags::SHARED),
+        Propagation::Unbindable => Some(MountPropagationFlags::UNBINDABLE),
+        _ => None,
+    };
+    if let Some(flags) = after {
+        rustix::mount::mount_change(c"/", flags | MountPropagationFlags::REC).at(
+            "set the root's propagation",
+            "mount",
+            b"/",
+        )?;
+    }
+    Ok(())
 }
 
 fn mount_kernel_fs(root: &OwnedFd, plan: &Plan, fresh: &FreshMount, in_userns: bool) -> Result<()> {
@@ -279,12 +281,15 @@ fn mount_kernel_fs(root: &OwnedFd, plan: &Plan, fresh: &FreshMount, in_userns: b
     .at(step, "open", path_in(plan, name).as_bytes())?;
     rustix::process::fchdir(&dir).at(step, "chdir", path_in(plan, name).as_bytes())?;
     let mounted = rustix::mount::mount(fresh.fstype, c".", fresh.fstype, fresh.flags, fresh.data);
+    // Back to the rootfs: "." still names the directory under the new mount,
+    // while `name` from the rootfs now leads into it.
+    rustix::process::fchdir(root).at(step, "chdir", plan.rootfs.as_bytes())?;
     match mounted {
         // sysfs in a user namespace without a network namespace of its own
         // is refused (EPERM): give it the host's, read-only.
         Err(Errno::PERM) if name == c"sys" && in_userns => {
-            rustix::mount::mount_bind_recursive(c"/sys", c".").at(step, "mount", b"/sys")?;
-            m::make_read_only(c".", true).at(step, "mount_setattr", path_in(plan, name).as_bytes())
+            rustix::mount::mount_bind_recursive(c"/sys", name).at(step, "mount", b"/sys")?;
+            m::make_read_only(name, true).at(step, "mount_setattr", path_in(plan, name).as_bytes())
         }
         Err(Errno::PERM) if in_userns => Err(Error::sys(step, "mount", path_in(plan, name).as_bytes(), Errno::PERM)
             .hint("the host's /proc has mounts over parts of it, so the kernel refuses a new one in a user namespace")),

@@ -1,0 +1,262 @@
+//! Shared helpers for the host integration tests: run the real binary with a
+//! timeout, build a busybox rootfs, snapshot the host's mounts, and skip a
+//! test loudly when the machine lacks what it needs.
+
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::io::{Read, Write};
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+pub const BOX: &str = env!("CARGO_BIN_EXE_box");
+
+/// Where Debian's busybox-static puts its binary.
+pub const BUSYBOX: &str = "/bin/busybox";
+
+/// Say on the real stderr (not the captured one) that a test was skipped
+/// and why, so a skip is never a silent pass.
+pub fn skip(test: &str, why: &str) {
+    let line = format!("SKIPPED {test}: {why}\n");
+    // SAFETY: writing a buffer we own to fd 2.
+    unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
+}
+
+/// Tests that need root (namespaces, mounts) call this first.
+pub fn need_root(test: &str) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        skip(test, "needs root (namespaces and mounts)");
+        return false;
+    }
+    true
+}
+
+pub fn have_busybox(test: &str) -> bool {
+    if is_static_binary(Path::new(BUSYBOX)) {
+        return true;
+    }
+    skip(
+        test,
+        "needs a static busybox at /bin/busybox (apt-get install busybox-static)",
+    );
+    false
+}
+
+fn is_static_binary(path: &Path) -> bool {
+    // A static ELF has no PT_INTERP; a cheap check is the absence of the
+    // interpreter path string in the file.
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            !bytes.windows(10).any(|w| w == b"/lib64/ld-")
+                && !bytes.windows(8).any(|w| w == b"/lib/ld-")
+        }
+        Err(_) => false,
+    }
+}
+
+/// The output of one run.
+pub struct Run {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        use std::os::unix::process::ExitStatusExt;
+        self.status
+            .code()
+            .unwrap_or_else(|| 128 + self.status.signal().unwrap_or(0))
+    }
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            self.code(),
+            self.stdout,
+            self.stderr
+        )
+    }
+}
+
+/// Wait for `child` at most `limit`, killing it past that.
+pub fn wait_with_timeout(mut child: Child, limit: Duration) -> Run {
+    let start = Instant::now();
+    let mut out = child.stdout.take();
+    let mut err = child.stderr.take();
+    let out_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(o) = out.as_mut() {
+            let _ = o.read_to_string(&mut s);
+        }
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(e) = err.as_mut() {
+            let _ = e.read_to_string(&mut s);
+        }
+        s
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let status = child.wait().expect("wait");
+            panic!("timed out after {limit:?} (killed: {status:?})");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    Run {
+        status,
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+    }
+}
+
+/// Run box with `args`, stdin from /dev/null, 30 s at most.
+pub fn run_box<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let child = Command::new(BOX)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn box");
+    wait_with_timeout(child, Duration::from_secs(30))
+}
+
+/// A scratch directory under the system temp dir, removed on drop (after
+/// unmounting anything a failed test may have left there).
+pub struct TempDir(pub PathBuf);
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let path = std::env::temp_dir().join(format!("box-test-{}-{tag}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("create temp dir");
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A rootfs with a static busybox and a link for each of its applets, plus
+/// the directories a container expects. World-readable so an unprivileged
+/// caller can use it too.
+pub fn busybox_rootfs(tag: &str) -> TempDir {
+    let dir = TempDir::new(tag);
+    let root = dir.path();
+    for d in ["bin", "etc", "tmp", "root", "proc", "sys", "dev", "mnt"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    std::fs::copy(BUSYBOX, root.join("bin/busybox")).expect("copy busybox");
+    let list = Command::new(BUSYBOX)
+        .arg("--list")
+        .output()
+        .expect("busybox --list");
+    for name in String::from_utf8_lossy(&list.stdout).lines() {
+        if name != "busybox" {
+            let _ = symlink("busybox", root.join("bin").join(name));
+        }
+    }
+    std::fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+    std::fs::write(root.join("etc/not-executable"), "#!/bin/sh\necho hi\n").unwrap();
+    chmod(root, 0o755);
+    chmod(&root.join("tmp"), 0o1777);
+    dir
+}
+
+pub fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// The host's mount table, without the per-mount IDs that a remount may
+/// change: enough to see a mount appear or disappear.
+pub fn host_mounts() -> Vec<String> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").expect("read mountinfo");
+    let mut lines: Vec<String> = text
+        .lines()
+        .map(|l| l.split(' ').skip(3).collect::<Vec<_>>().join(" "))
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// Assert the host's mounts are as they were.
+pub fn assert_same_mounts(before: &[String], what: &str) {
+    let after = host_mounts();
+    let added: Vec<_> = after.iter().filter(|l| !before.contains(l)).collect();
+    let removed: Vec<_> = before.iter().filter(|l| !after.contains(l)).collect();
+    assert!(
+        added.is_empty() && removed.is_empty(),
+        "{what}: host mounts changed\n added: {added:#?}\n removed: {removed:#?}"
+    );
+}
+
+/// The one line box printed on stderr, checked to be a single `box: …` line.
+pub fn one_error_line(run: &Run) -> &str {
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "expected one line on stderr: {run:?}");
+    assert!(
+        lines[0].starts_with("box: "),
+        "not a box error line: {run:?}"
+    );
+    lines[0]
+}
+
+/// Compile a C helper statically with the host's gcc into `out`, or say
+/// why not (None).
+pub fn compile_static_c(test: &str, source: &str, out: &Path) -> Option<()> {
+    let src = out.with_extension("c");
+    std::fs::File::create(&src)
+        .and_then(|mut f| f.write_all(source.as_bytes()))
+        .expect("write C source");
+    match Command::new("gcc")
+        .args(["-static", "-O2", "-o"])
+        .arg(out)
+        .arg(&src)
+        .output()
+    {
+        Ok(o) if o.status.success() => Some(()),
+        Ok(o) => {
+            skip(
+                test,
+                &format!("gcc -static failed: {}", String::from_utf8_lossy(&o.stderr)),
+            );
+            None
+        }
+        Err(e) => {
+            skip(
+                test,
+                &format!("needs gcc with static libc (libc6-dev): {e}"),
+            );
+            None
+        }
+    }
+}

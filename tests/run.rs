@@ -1,0 +1,669 @@
+//! `box run` on the host, as root, with a busybox rootfs: what a user checks
+//! first (PID 1 inside, isolated hostname, mounts that stay inside, exit
+//! statuses, signals, errors that say what went wrong).
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// Common preamble: root, busybox, a fresh rootfs.
+fn setup(test: &str) -> Option<TempDir> {
+    if !need_root(test) || !have_busybox(test) {
+        return None;
+    }
+    Some(busybox_rootfs(test))
+}
+
+fn rootfs_arg(root: &TempDir) -> String {
+    root.path().to_str().unwrap().to_string()
+}
+
+#[test]
+fn command_is_pid_1() {
+    let Some(root) = setup("command_is_pid_1") else {
+        return;
+    };
+    let run = run_box([
+        "run",
+        "--rootfs",
+        &rootfs_arg(&root),
+        "--",
+        "sh",
+        "-c",
+        "echo $$",
+    ]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(run.stdout.trim(), "1", "{run:?}");
+}
+
+#[test]
+fn ps_sees_only_the_container() {
+    let Some(root) = setup("ps_sees_only_the_container") else {
+        return;
+    };
+    let run = run_box([
+        "run",
+        "--rootfs",
+        &rootfs_arg(&root),
+        "sh",
+        "-c",
+        "ps -o pid,comm; true",
+    ]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    let rows: Vec<(u32, String)> = run
+        .stdout
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let mut f = l.split_whitespace();
+            (
+                f.next().unwrap().parse().unwrap(),
+                f.next().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(rows.len(), 2, "only sh and ps: {run:?}");
+    assert_eq!(rows[0], (1, "sh".to_string()), "{run:?}");
+    assert!(
+        rows.iter().all(|(_, comm)| comm == "sh" || comm == "ps"),
+        "{run:?}"
+    );
+}
+
+fn host_hostname() -> String {
+    rustix_uname()
+}
+
+fn rustix_uname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn hostname_is_isolated() {
+    let Some(root) = setup("hostname_is_isolated") else {
+        return;
+    };
+    let before = host_hostname();
+    let run = run_box([
+        "run",
+        "--rootfs",
+        &rootfs_arg(&root),
+        "--hostname",
+        "web",
+        "hostname",
+    ]);
+    assert_eq!(run.stdout.trim(), "web", "{run:?}");
+    // The default is the container's name, box-PID without --name.
+    let run = run_box(["run", "--rootfs", &rootfs_arg(&root), "hostname"]);
+    assert!(run.stdout.trim().starts_with("box-"), "{run:?}");
+    let run = run_box([
+        "run",
+        "--rootfs",
+        &rootfs_arg(&root),
+        "--name",
+        "db",
+        "hostname",
+    ]);
+    assert_eq!(run.stdout.trim(), "db", "{run:?}");
+    assert_eq!(host_hostname(), before, "the host's hostname changed");
+}
+
+#[test]
+fn mounts_stay_inside() {
+    let Some(root) = setup("mounts_stay_inside") else {
+        return;
+    };
+    let data = TempDir::new("bind-src");
+    std::fs::write(data.path().join("file"), "from the host\n").unwrap();
+    let before = host_mounts();
+    for propagation in ["private", "slave", "shared", "unbindable"] {
+        let bind = format!("{}:/data:ro", data.path().display());
+        let run = run_box([
+            "run",
+            "--rootfs",
+            &rootfs_arg(&root),
+            "--propagation",
+            propagation,
+            "--bind",
+            &bind,
+            "--tmpfs",
+            "/scratch:size=1M",
+            "sh",
+            "-c",
+            "cat /data/file && touch /scratch/x && ! touch /data/y 2>/dev/null && grep -c ' /scratch ' /proc/self/mountinfo",
+        ]);
+        assert_eq!(run.code(), 0, "{propagation}: {run:?}");
+        assert_eq!(run.stdout, "from the host\n1\n", "{propagation}: {run:?}");
+        assert_same_mounts(&before, propagation);
+    }
+    assert!(!data.path().join("y").exists());
+}
+
+#[test]
+fn failed_run_leaves_host_mounts_as_they_were() {
+    let Some(root) = setup("failed_run_leaves_host_mounts") else {
+        return;
+    };
+    let before = host_mounts();
+    // Fails late: after the rootfs, /proc and /sys are mounted, when the
+    // read-only rootfs refuses the bind's mount point.
+    let run = run_box([
+        "run",
+        "--rootfs",
+        &rootfs_arg(&root),
+        "--read-only",
+        "--bind",
+        "/etc:/no-such-dir",
+        "true",
+    ]);
+    assert_eq!(run.code(), 125, "{run:?}");
+    let line = one_error_line(&run);
+    assert!(
+        line.contains("/no-such-dir") && line.contains("Read-only file system"),
+        "{line}"
+    );
+    assert_same_mounts(&before, "after a failed run");
+}
+
+#[test]
+fn only_standard_descriptors_inside() {
+    let Some(root) = setup("only_standard_descriptors_inside") else {
+        return;
+    };
+    let mut cmd = Command::new(BOX);
+    cmd.args(["run", "--rootfs", &rootfs_arg(&root), "ls", "/proc/self/fd"]);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            // A descriptor leaked by the caller, not close-on-exec.
+            let fd = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
+            libc::dup2(fd, 7);
+            Ok(())
+        });
+    }
+    let run = wait_with_timeout(cmd.spawn().unwrap(), Duration::from_secs(30));
+    let fds: Vec<&str> = run.stdout.split_whitespace().collect();
+    // 3 is ls's own handle on the directory it lists.
+    assert_eq!(fds, ["0", "1", "2", "3"], "{run:?}");
+}
+
+#[test]
+fn exit_statuses_come_through() {
+    let Some(root) = setup("exit_statuses_come_through") else {
+        return;
+    };
+    let r = rootfs_arg(&root);
+    assert_eq!(run_box(["run", "--rootfs", &r, "true"]).code(), 0);
+    assert_eq!(
+        run_box(["run", "--rootfs", &r, "sh", "-c", "exit 42"]).code(),
+        42
+    );
+
+    let run = run_box(["run", "--rootfs", &r, "/etc/not-executable"]);
+    assert_eq!(run.code(), 126, "{run:?}");
+    assert!(
+        one_error_line(&run).contains("execve(/etc/not-executable): Permission denied"),
+        "{run:?}"
+    );
+
+    let run = run_box(["run", "--rootfs", &r, "no-such-command"]);
+    assert_eq!(run.code(), 127, "{run:?}");
+    assert!(
+        one_error_line(&run).contains("no-such-command: not found in PATH="),
+        "{run:?}"
+    );
+
+    let run = run_box(["run", "--rootfs", &r, "/bin/nothing"]);
+    assert_eq!(run.code(), 127, "{run:?}");
+    assert!(one_error_line(&run).contains("execve(/bin/nothing): No such file or directory"));
+}
+
+/// The PID of box's child (the container's init), from /proc.
+fn child_of(pid: u32) -> u32 {
+    for _ in 0..1000 {
+        let path = format!("/proc/{pid}/task/{pid}/children");
+        if let Ok(text) = std::fs::read_to_string(&path)
+            && let Some(first) = text.split_whitespace().next()
+        {
+            return first.parse().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    panic!("box {pid} never got a child");
+}
+
+#[test]
+fn killed_command_gives_128_plus_signal() {
+    let Some(root) = setup("killed_command_gives_128_plus_signal") else {
+        return;
+    };
+    let child = Command::new(BOX)
+        .args(["run", "--rootfs", &rootfs_arg(&root), "sleep", "100"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let init = child_of(child.id());
+    // SAFETY: plain kill(2) on a PID read from /proc.
+    unsafe { libc::kill(init as i32, libc::SIGKILL) };
+    let run = wait_with_timeout(child, Duration::from_secs(30));
+    assert_eq!(run.code(), 137, "{run:?}");
+}
+
+#[test]
+fn sigterm_to_box_reaches_the_command() {
+    let Some(root) = setup("sigterm_to_box_reaches_the_command") else {
+        return;
+    };
+    let mut child = Command::new(BOX)
+        .args([
+            "run",
+            "--rootfs",
+            &rootfs_arg(&root),
+            "sh",
+            "-c",
+            "trap 'echo got TERM; exit 3' TERM; echo ready; while :; do sleep 0.05; done",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    line.clear();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "got TERM\n");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(3));
+}
+
+#[test]
+fn net_has_only_loopback_and_it_is_up() {
+    let Some(root) = setup("net_has_only_loopback_and_it_is_up") else {
+        return;
+    };
+    let run = run_box([
+        "run",
+        "--rootfs",
+        &rootfs_arg(&root),
+        "--net",
+        "ip",
+        "-o",
+        "link",
+    ]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    let links: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(links.len(), 1, "{run:?}");
+    assert!(links[0].contains(" lo: <LOOPBACK,UP"), "{run:?}");
+}
+
+#[test]
+fn map_root_gives_an_unprivileged_caller_root_inside() {
+    let Some(root) = setup("map_root_gives_an_unprivileged_caller_root_inside") else {
+        return;
+    };
+    let mut cmd = Command::new(BOX);
+    cmd.args([
+        "run",
+        "--rootfs",
+        &rootfs_arg(&root),
+        "--map-root",
+        "sh",
+        "-c",
+        "id -u; id -g; echo $$",
+    ]);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setgroups(0, std::ptr::null());
+            Ok(())
+        });
+    }
+    cmd.uid(65534).gid(65534);
+    let run = wait_with_timeout(cmd.spawn().unwrap(), Duration::from_secs(30));
+    if run.code() == 125 && run.stderr.contains("user namespaces are disabled") {
+        skip(
+            "map_root",
+            "unprivileged user namespaces are disabled on this machine",
+        );
+        return;
+    }
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(run.stdout, "0\n0\n1\n", "{run:?}");
+}
+
+const ESCAPE_C: &str = r#"
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+/* The classic chroot escape: chroot into a subdirectory while the working
+   directory stays outside it, climb with "..", chroot to where we landed.
+   argv[1] is a file that exists only outside the container. */
+int main(int argc, char **argv) {
+    struct stat st;
+    mkdir("/tmp/jail", 0755);
+    if (chroot("/tmp/jail") != 0) { perror("chroot"); return 2; }
+    for (int i = 0; i < 256; i++) chdir("..");
+    chroot(".");
+    if (stat(argv[1], &st) == 0) { puts("ESCAPED"); return 1; }
+    puts("CONTAINED");
+    return 0;
+}
+"#;
+
+fn old_root_unreachable(test: &str, extra: &[&str]) {
+    let Some(root) = setup(test) else { return };
+    let host_only = TempDir::new("host-only");
+    let marker = host_only.path().join("MARKER");
+    std::fs::write(&marker, "host\n").unwrap();
+    if compile_static_c(test, ESCAPE_C, &root.path().join("bin/escape")).is_none() {
+        return;
+    }
+    let mut args = vec!["run", "--rootfs"];
+    let r = rootfs_arg(&root);
+    args.push(&r);
+    args.extend_from_slice(extra);
+    let m = marker.to_str().unwrap().to_string();
+    let script =
+        format!("ls /; test -e {m} && echo VISIBLE; readlink /proc/1/root; /bin/escape {m}");
+    args.extend_from_slice(&["sh", "-c", &script]);
+    let run = run_box(&args);
+    assert_eq!(run.code(), 0, "{run:?}");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(!run.stdout.contains("VISIBLE"), "{run:?}");
+    assert!(lines.contains(&"/"), "/proc/1/root is /: {run:?}");
+    assert_eq!(lines.last(), Some(&"CONTAINED"), "{run:?}");
+    // Only the rootfs's own entries at the top.
+    let top: Vec<&str> = run
+        .stdout
+        .split_whitespace()
+        .take_while(|w| *w != "/")
+        .collect();
+    for entry in &top {
+        assert!(
+            root.path().join(entry).exists(),
+            "{entry} is not from the rootfs: {run:?}"
+        );
+    }
+}
+
+#[test]
+fn old_root_is_unreachable_after_pivot_root() {
+    old_root_unreachable("old_root_is_unreachable_after_pivot_root", &[]);
+}
+
+#[test]
+fn old_root_is_unreachable_on_the_move_and_chroot_path() {
+    old_root_unreachable(
+        "old_root_is_unreachable_on_the_move_and_chroot_path",
+        &["--no-pivot"],
+    );
+}
+
+/// From a user namespace made inside the container (no capability needed),
+/// mounting a fresh procfs must be refused: the kernel allows it only while
+/// a fully visible procfs is in the mount namespace, and the container's is
+/// masked while the host's is detached (pivot_root) or hidden before the
+/// move (move-and-chroot). A mount namespace holding the host's full /proc
+/// would let the container see it again.
+fn cannot_mount_procfs_again(test: &str, extra: &[&str]) {
+    let Some(root) = setup(test) else { return };
+    let r = rootfs_arg(&root);
+    let mut args = vec!["run", "--rootfs", &r];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&[
+        "sh",
+        "-c",
+        "unshare -Urmpf sh -c 'mount -t proc proc /mnt 2>/dev/null && echo MOUNTED || echo REFUSED'; grep -c ' /proc ' /proc/self/mountinfo",
+    ]);
+    let run = run_box(&args);
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(run.stdout, "REFUSED\n1\n", "{run:?}");
+}
+
+#[test]
+fn container_cannot_mount_procfs_again() {
+    cannot_mount_procfs_again("container_cannot_mount_procfs_again", &[]);
+}
+
+#[test]
+fn container_cannot_mount_procfs_again_without_pivot() {
+    cannot_mount_procfs_again(
+        "container_cannot_mount_procfs_again_without_pivot",
+        &["--no-pivot"],
+    );
+}
+
+#[test]
+fn bad_input_gives_one_line_and_125() {
+    let Some(root) = setup("bad_input_gives_one_line_and_125") else {
+        return;
+    };
+    let r = rootfs_arg(&root);
+    let file = root.path().join("bin/busybox");
+    let file = file.to_str().unwrap();
+    let before = host_mounts();
+    let cases: &[(&[&str], &str)] = &[
+        (&["run", "true"], "no rootfs"),
+        (
+            &["run", "--rootfs", "/no/such/dir", "true"],
+            "stat(/no/such/dir): No such file or directory",
+        ),
+        (&["run", "--rootfs", file, "true"], "not a directory"),
+        (
+            &["run", "--rootfs", &r, "--bind", "/no/such/src:/x", "true"],
+            "stat(/no/such/src)",
+        ),
+        (
+            &["run", "--rootfs", &r, "--ns", "mount,bogus", "true"],
+            "unknown namespace 'bogus'",
+        ),
+        (
+            &["run", "--rootfs", &r, "--frobnicate", "true"],
+            "unknown option --frobnicate",
+        ),
+        (&["run", "--rootfs", &r], "no command given"),
+        (&["run", "--rootfs", &r, "--"], "no command given"),
+        (&["run", "--rootfs"], "--rootfs needs a value"),
+        (
+            &["run", "--rootfs", &r, "--memory", "12Q", "true"],
+            "--memory 12Q",
+        ),
+    ];
+    for (args, expected) in cases {
+        let run = run_box(*args);
+        assert_eq!(run.code(), 125, "{args:?}: {run:?}");
+        let line = one_error_line(&run);
+        assert!(
+            line.starts_with("box: run: ") && line.contains(expected),
+            "{args:?}: {line}"
+        );
+    }
+    assert_same_mounts(&before, "after bad input");
+}
+
+/// A seccomp filter that answers ENOSYS for clone3, as on kernels before
+/// 5.3 (or under some container runtimes' policies): box must fall back to
+/// clone and still work.
+#[test]
+fn falls_back_to_clone_without_clone3() {
+    let Some(root) = setup("falls_back_to_clone_without_clone3") else {
+        return;
+    };
+    if !cfg!(target_arch = "x86_64") {
+        skip(
+            "falls_back_to_clone_without_clone3",
+            "the filter is written for x86_64",
+        );
+        return;
+    }
+    let mut cmd = Command::new(BOX);
+    cmd.args(["run", "--rootfs", &rootfs_arg(&root), "sh", "-c", "echo $$"]);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: only async-signal-safe calls between fork and exec; the filter
+    // program lives on this stack frame during prctl.
+    unsafe {
+        cmd.pre_exec(|| {
+            const CLONE3: u32 = 435;
+            let ld_nr = libc::sock_filter {
+                code: (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16,
+                jt: 0,
+                jf: 0,
+                k: 0,
+            };
+            let is_clone3 = libc::sock_filter {
+                code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+                jt: 0,
+                jf: 1,
+                k: CLONE3,
+            };
+            let enosys = libc::sock_filter {
+                code: (libc::BPF_RET | libc::BPF_K) as u16,
+                jt: 0,
+                jf: 0,
+                k: libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32,
+            };
+            let allow = libc::sock_filter {
+                code: (libc::BPF_RET | libc::BPF_K) as u16,
+                jt: 0,
+                jf: 0,
+                k: libc::SECCOMP_RET_ALLOW,
+            };
+            let mut program = [ld_nr, is_clone3, enosys, allow];
+            let prog = libc::sock_fprog {
+                len: program.len() as u16,
+                filter: program.as_mut_ptr(),
+            };
+            if libc::prctl(
+                libc::PR_SET_SECCOMP,
+                libc::SECCOMP_MODE_FILTER,
+                &prog as *const _ as libc::c_ulong,
+                0,
+                0,
+            ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let run = wait_with_timeout(cmd.spawn().unwrap(), Duration::from_secs(30));
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(run.stdout.trim(), "1", "{run:?}");
+}
+
+#[test]
+fn environment_is_minimal() {
+    let Some(root) = setup("environment_is_minimal") else {
+        return;
+    };
+    let run = run_box([
+        "run",
+        "--rootfs",
+        &rootfs_arg(&root),
+        "--hostname",
+        "envtest",
+        "--env",
+        "PORT=8080",
+        "--workdir",
+        "/tmp",
+        "sh",
+        "-c",
+        "env | sort; pwd",
+    ]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    let mut lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.pop(), Some("/tmp"));
+    // sh adds PWD and SHLVL of its own.
+    let ours: Vec<&str> = lines
+        .into_iter()
+        .filter(|l| !l.starts_with("PWD=") && !l.starts_with("SHLVL=") && !l.starts_with("TERM="))
+        .collect();
+    assert_eq!(
+        ours,
+        [
+            "HOME=/root",
+            "HOSTNAME=envtest",
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "PORT=8080"
+        ],
+        "{run:?}"
+    );
+}
+
+#[test]
+fn user_option_sets_the_identity_and_drops_capabilities() {
+    let Some(root) = setup("user_option_sets_the_identity") else {
+        return;
+    };
+    let run = run_box([
+        "run",
+        "--rootfs",
+        &rootfs_arg(&root),
+        "--user",
+        "1000:1000",
+        "sh",
+        "-c",
+        "id -u; id -g; grep -E '^Cap(Eff|Prm|Bnd)|^NoNewPrivs' /proc/self/status",
+    ]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(&lines[..2], ["1000", "1000"], "{run:?}");
+    assert!(run.stdout.contains("CapEff:\t0000000000000000"), "{run:?}");
+    assert!(run.stdout.contains("NoNewPrivs:\t1"), "{run:?}");
+    // Root keeps exactly the default set (DESIGN.md), nothing more.
+    let run = run_box([
+        "run",
+        "--rootfs",
+        &rootfs_arg(&root),
+        "grep",
+        "-E",
+        "^CapEff|^CapBnd",
+        "/proc/self/status",
+    ]);
+    let default_set = "00000000a80405fb";
+    assert!(
+        run.stdout.contains(&format!("CapEff:\t{default_set}")),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.contains(&format!("CapBnd:\t{default_set}")),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn masked_and_read_only_proc_paths() {
+    let Some(root) = setup("masked_and_read_only_proc_paths") else {
+        return;
+    };
+    let run = run_box([
+        "run",
+        "--rootfs",
+        &rootfs_arg(&root),
+        "sh",
+        "-c",
+        "cat /proc/keys | wc -c; cat /proc/timer_list | wc -c; echo 1 > /proc/sys/kernel/hostname 2>/dev/null && echo WROTE; echo x > /sys/kernel/uevent_helper 2>/dev/null && echo WROTE2; echo done",
+    ]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(run.stdout, "0\n0\ndone\n", "{run:?}");
+}

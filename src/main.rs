@@ -8,6 +8,8 @@
 
 mod applet;
 mod args;
+mod board;
+mod cgroup;
 mod config;
 mod container;
 mod error;

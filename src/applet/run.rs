@@ -65,8 +65,6 @@ fn refuse_unimplemented(config: &RunConfig) -> Result<()> {
         "--cpu"
     } else if config.cpuset.is_some() {
         "--cpuset"
-    } else if config.init {
-        "--init"
     } else if config.detach {
         "--detach"
     } else {

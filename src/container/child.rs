@@ -175,6 +175,15 @@ fn exec(plan: &Plan) -> Error {
     let envp = plan.envp(&mut envp_storage);
     let mut argv_storage = [core::ptr::null(); MAX_ARGS + 1];
     let argv = plan.argv(&mut argv_storage);
+    if let Some(init) = &plan.init {
+        let errno = raw::execveat_fd(init.exe.as_fd(), init.argv.as_ptr(), envp);
+        let error = Error::sys("start box-init", "execveat", b"memfd:box-init", errno);
+        return if errno == Errno::NOENT {
+            error.hint("this box is dynamically linked and its loader is not in the rootfs: use a static build (cargo xtask build)")
+        } else {
+            error
+        };
+    }
     let program = plan.program();
     let (errno, path) =
         crate::sys::process::exec_search(program, argv, envp, plan.search_path.as_bytes());

@@ -16,6 +16,10 @@ use linux_raw_sys::general as k;
 /// Most words in a command given in a spec file.
 pub const MAX_ARGS: usize = 32;
 
+/// Most words of a command run under `--init` (box-init's argv is built
+/// before clone in a fixed array: `box-init -- CMD…`).
+pub const MAX_INIT_ARGS: usize = 253;
+
 /// PATH inside the container unless `--env PATH=…` says otherwise.
 pub const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -66,6 +70,19 @@ pub struct Plan<'a> {
     pub unshare_time: bool,
     /// Map the caller's uid and gid to root in a new user namespace.
     pub map_ids: Option<(u32, u32)>,
+    /// `--init`: box itself as the container's PID 1, executed from a sealed
+    /// copy in memory, and its argv (`box-init -- CMD…`, NULL-terminated).
+    pub init: Option<InitExec>,
+}
+
+/// How `--init` runs box-init inside the container.
+pub struct InitExec {
+    /// A sealed memfd holding box's own executable. Executed by descriptor,
+    /// so the container never sees the host's box file: /proc/self/exe in
+    /// the container names this copy, which no one can write
+    /// (CVE-2019-5736: a container overwriting the runtime's binary).
+    pub exe: rustix::fd::OwnedFd,
+    pub argv: [*const c_char; MAX_INIT_ARGS + 3],
 }
 
 impl<'a> Plan<'a> {
@@ -150,7 +167,17 @@ impl<'a> Plan<'a> {
             )
         });
 
+        let init = if config.init {
+            Some(InitExec {
+                exe: sealed_copy_of_self()?,
+                argv: init_argv(&command)?,
+            })
+        } else {
+            None
+        };
+
         Ok(Self {
+            init,
             config,
             rootfs,
             command,
@@ -218,4 +245,72 @@ fn check_rootfs(rootfs: &CPath) -> Result<()> {
         return Err(bad!("--rootfs {}: not a directory", rootfs));
     }
     Ok(())
+}
+
+/// `box-init -- CMD…` as a NULL-terminated pointer array. The pointers refer
+/// to box's argv or to the spec's words, both of which outlive the exec.
+fn init_argv(command: &Command<'_>) -> Result<[*const c_char; MAX_INIT_ARGS + 3]> {
+    let mut argv = [core::ptr::null(); MAX_INIT_ARGS + 3];
+    argv[0] = c"box-init".as_ptr();
+    argv[1] = c"--".as_ptr();
+    let mut n = 2;
+    let mut push = |word: &CStr| -> Result<()> {
+        if n >= MAX_INIT_ARGS + 2 {
+            return Err(bad!("--init: at most {MAX_INIT_ARGS} command words"));
+        }
+        argv[n] = word.as_ptr();
+        n += 1;
+        Ok(())
+    };
+    match command {
+        Command::Argv(args) => {
+            for i in 0..args.len() {
+                push(args.get(i).unwrap_or(c""))?;
+            }
+        }
+        Command::Words(words) => {
+            for w in words.iter() {
+                push(w.as_cstr())?;
+            }
+        }
+    }
+    Ok(argv)
+}
+
+/// A copy of box's own executable in a memfd, sealed against any change.
+fn sealed_copy_of_self() -> Result<rustix::fd::OwnedFd> {
+    use rustix::fs::{MemfdFlags, SealFlags};
+    let step = "copy box for --init";
+    let exe = rustix::fs::open(
+        c"/proc/self/exe",
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .at(step, "open", b"/proc/self/exe")?;
+    let size = rustix::fs::fstat(&exe)
+        .at(step, "fstat", b"/proc/self/exe")?
+        .st_size as u64;
+    let memfd = rustix::fs::memfd_create(
+        c"box-init",
+        MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING,
+    )
+    .at(step, "memfd_create", b"box-init")?;
+    let mut copied = 0u64;
+    while copied < size {
+        let n = rustix::fs::sendfile(&memfd, &exe, None, (size - copied) as usize).at(
+            step,
+            "sendfile",
+            b"/proc/self/exe",
+        )?;
+        if n == 0 {
+            break;
+        }
+        copied += n as u64;
+    }
+    rustix::fs::fcntl_add_seals(
+        &memfd,
+        SealFlags::SEAL | SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE,
+    )
+    .at(step, "fcntl(F_ADD_SEALS)", b"box-init")?;
+    Ok(memfd)
 }

@@ -139,23 +139,16 @@ pub fn attach_tree(tree: impl AsFd, target: &CStr) -> Result<(), Errno> {
     )
 }
 
-/// Whether the process's root is the kernel's initramfs (the `rootfs`
-/// filesystem), where pivot_root(2) fails with EINVAL. Reads
-/// /proc/self/mountinfo with a stack buffer: the last mount on "/" is the
-/// one in use.
-pub fn root_is_initramfs() -> bool {
-    let Ok(fd) = rustix::fs::open(
-        c"/proc/self/mountinfo",
-        OFlags::RDONLY | OFlags::CLOEXEC,
-        Mode::empty(),
-    ) else {
-        return false;
+/// Call `f` for each line of a mountinfo file, read with stack buffers
+/// (lines longer than 1 KiB are skipped: no mount box cares about has one).
+pub fn each_mountinfo_line(path: &CStr, f: &mut dyn FnMut(&[u8])) {
+    let Ok(fd) = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) else {
+        return;
     };
     let mut buf = [0u8; 4096];
     let mut line = [0u8; 1024];
     let mut line_len = 0usize;
     let mut overlong = false;
-    let mut answer = false;
     loop {
         let n = match rustix::io::read(&fd, &mut buf) {
             Ok(0) | Err(_) => break,
@@ -163,8 +156,8 @@ pub fn root_is_initramfs() -> bool {
         };
         for &b in &buf[..n] {
             if b == b'\n' {
-                if !overlong && let Some(is_rootfs) = root_line_is_rootfs(&line[..line_len]) {
-                    answer = is_rootfs;
+                if !overlong {
+                    f(&line[..line_len]);
                 }
                 line_len = 0;
                 overlong = false;
@@ -176,6 +169,46 @@ pub fn root_is_initramfs() -> bool {
             }
         }
     }
+}
+
+/// Call `f` with each mount point of a mountinfo file, in the file's order
+/// (parents before children), octal escapes decoded.
+pub fn each_mount_point(path: &CStr, f: &mut dyn FnMut(CPath)) {
+    each_mountinfo_line(path, &mut |line| {
+        let Some(field) = line.split(|&b| b == b' ').nth(4) else {
+            return;
+        };
+        let mut point = CPath::new();
+        let mut i = 0;
+        while i < field.len() {
+            let b = field[i];
+            // \NNN with NNN at most 377: one byte.
+            let octal = field
+                .get(i + 1..i + 4)
+                .filter(|d| d[0] <= b'3' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
+            if let (b'\\', Some(d)) = (b, octal) {
+                let v = (d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0');
+                let _ = point.push(&[v]);
+                i += 4;
+            } else {
+                let _ = point.push(&[b]);
+                i += 1;
+            }
+        }
+        f(point);
+    });
+}
+
+/// Whether the process's root is the kernel's initramfs (the `rootfs`
+/// filesystem), where pivot_root(2) fails with EINVAL: the last mount on
+/// "/" in /proc/self/mountinfo is the one in use.
+pub fn root_is_initramfs() -> bool {
+    let mut answer = false;
+    each_mountinfo_line(c"/proc/self/mountinfo", &mut |line| {
+        if let Some(is_rootfs) = root_line_is_rootfs(line) {
+            answer = is_rootfs;
+        }
+    });
     answer
 }
 

@@ -102,6 +102,13 @@ pub fn stdout() -> BorrowedFd<'static> {
     unsafe { BorrowedFd::borrow_raw(1) }
 }
 
+/// Standard input; see [`stdout`].
+pub fn stdin() -> BorrowedFd<'static> {
+    // SAFETY: fd 0 is open from start-up to exit (ensure_standard_fds), and
+    // box never closes it.
+    unsafe { BorrowedFd::borrow_raw(0) }
+}
+
 /// Standard error; see [`stdout`].
 pub fn stderr() -> BorrowedFd<'static> {
     // SAFETY: fd 2 is open from start-up to exit (ensure_standard_fds), and
@@ -241,4 +248,16 @@ pub fn exec_search(
         Some(full) => (Errno::ACCESS, full),
         None => (Errno::NOENT, CPath::from_bytes(name).unwrap_or_default()),
     }
+}
+
+/// dup2(2): make descriptor number `target` a copy of `fd` (for the
+/// standard descriptors 0-2, which box then keeps open for good).
+pub fn dup_onto(fd: BorrowedFd<'_>, target: i32) -> Result<(), Errno> {
+    // SAFETY: `target` is only named as dup2's destination; the OwnedFd is
+    // never dropped (ManuallyDrop), so box does not close a descriptor it
+    // does not own.
+    let mut dest = core::mem::ManuallyDrop::new(unsafe {
+        <OwnedFd as rustix::fd::FromRawFd>::from_raw_fd(target)
+    });
+    rustix::io::dup2(fd, &mut dest)
 }

@@ -109,6 +109,29 @@ pub fn execve(path: &CStr, argv: *const *const c_char, envp: *const *const c_cha
     last_errno()
 }
 
+/// `execveat(fd, "", argv, envp, AT_EMPTY_PATH)`: execute the file behind
+/// `fd` (a sealed memfd copy of box for `--init`). Returns only on failure.
+pub fn execveat_fd(
+    fd: BorrowedFd<'_>,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+) -> Errno {
+    // SAFETY: `fd` is a valid descriptor borrowed for the call, the path is
+    // an empty C string, argv/envp are NULL-terminated arrays of C strings
+    // built before clone.
+    unsafe {
+        libc::syscall(
+            libc::SYS_execveat,
+            fd.as_raw_fd() as c_long,
+            c"".as_ptr(),
+            argv,
+            envp,
+            k::AT_EMPTY_PATH as c_long,
+        )
+    };
+    last_errno()
+}
+
 /// `_exit(2)`: leave now, without running atexit handlers or flushing stdio
 /// buffers that belong to the parent's copy of memory.
 pub fn exit_now(code: u8) -> ! {
@@ -196,6 +219,21 @@ impl SigSet {
         set
     }
 
+    /// Every signal but `except` (for an init that handles all of them but
+    /// the synchronous faults, which must kill it as usual).
+    pub fn all_but(except: &[c_int]) -> Self {
+        let mut set = MaybeUninit::<libc::sigset_t>::uninit();
+        // SAFETY: sigfillset initialises the whole set it is given.
+        unsafe { libc::sigfillset(set.as_mut_ptr()) };
+        // SAFETY: initialised just above.
+        let mut set = Self(unsafe { set.assume_init() });
+        for &s in except {
+            // SAFETY: `set.0` is an initialised sigset; EINVAL is ignored.
+            unsafe { libc::sigdelset(&mut set.0, s) };
+        }
+        set
+    }
+
     pub fn contains(&self, signal: c_int) -> bool {
         // SAFETY: `self.0` is an initialised sigset.
         unsafe { libc::sigismember(&self.0, signal) == 1 }
@@ -217,6 +255,10 @@ pub fn block_signals(set: &SigSet) -> SigSet {
     unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set.0, &mut old.0) };
     old
 }
+
+/// `si_code` of a signal the kernel itself sent (a terminal hangup, a
+/// child's exit), as opposed to one sent with kill(2) (SI_USER).
+pub const SI_KERNEL: c_int = libc::SI_KERNEL;
 
 /// A signal taken from the pending set.
 pub struct SigInfo {
@@ -293,4 +335,11 @@ pub fn seccomp_filter(program: &[linux_raw_sys::ptrace::sock_filter]) -> Result<
         )
     })
     .map(drop)
+}
+
+/// kill(-1, signal): every process this one may signal, except itself (at
+/// shutdown, PID 1 stopping everything). rustix has no way to name -1.
+pub fn kill_all(signal: c_int) {
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(-1, signal) };
 }

@@ -219,12 +219,12 @@ pub fn assert_same_mounts(before: &[String], what: &str) {
     );
 }
 
-/// The one line box printed on stderr, checked to be a single `box: …` line.
+/// The one line box printed on stderr, checked to be a single `box…: …` line.
 pub fn one_error_line(run: &Run) -> &str {
     let lines: Vec<&str> = run.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "expected one line on stderr: {run:?}");
     assert!(
-        lines[0].starts_with("box: "),
+        lines[0].starts_with("box") && lines[0].contains(": "),
         "not a box error line: {run:?}"
     );
     lines[0]
@@ -257,6 +257,24 @@ pub fn compile_static_c(test: &str, source: &str, out: &Path) -> Option<()> {
                 &format!("needs gcc with static libc (libc6-dev): {e}"),
             );
             None
+        }
+    }
+}
+
+/// Copy box's own shared libraries (and loader) into `root`, so a
+/// dynamically linked test build of box can run inside a container
+/// (`--init` executes box there; release builds are static and need none).
+pub fn add_box_libraries(root: &Path) {
+    let out = Command::new("ldd").arg(BOX).output().expect("ldd");
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let path = line
+            .split_whitespace()
+            .find(|w| w.starts_with('/'))
+            .map(PathBuf::from);
+        if let Some(path) = path {
+            let dest = root.join(path.strip_prefix("/").unwrap());
+            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            std::fs::copy(&path, &dest).unwrap();
         }
     }
 }

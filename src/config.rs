@@ -448,7 +448,8 @@ fn set_ns(c: &mut RunConfig, v: &[u8]) -> Result<()> {
             Bytes(v)
         ));
     }
-    c.namespaces = set;
+    // --map-root needs its user namespace whatever the list says.
+    c.namespaces = if c.map_root { NsSet(set.0 | k::CLONE_NEWUSER) } else { set };
     Ok(())
 }
 
@@ -518,7 +519,8 @@ fn add_tmpfs(c: &mut RunConfig, v: &[u8]) -> Result<()> {
     let mut has_mode = false;
     for opt in opts.split(|&b| b == b',').filter(|o| !o.is_empty()) {
         let ok = match opt.split_at(opt.iter().position(|&b| b == b'=').unwrap_or(opt.len())) {
-            (b"size", val) => valid_tmpfs_size(&val[1..]),
+            // `val` is "=…", or empty for a bare `size` (no index: it would panic).
+            (b"size", val) => val.get(1..).is_some_and(valid_tmpfs_size),
             (b"mode", val) => {
                 has_mode = true;
                 val.len() > 1 && val[1..].iter().all(|b| (b'0'..=b'7').contains(b))
@@ -641,9 +643,15 @@ pub fn parse_cpu_list(v: &[u8]) -> Option<u32> {
 }
 
 fn set_cpuset(c: &mut RunConfig, v: &[u8]) -> Result<()> {
-    if parse_cpu_list(v).is_none() || v.len() > CPUSET_MAX {
+    if parse_cpu_list(v).is_none() {
         return Err(bad!(
             "--cpuset {}: use a CPU list such as 0, 0-1 or 0,2-3",
+            Bytes(v)
+        ));
+    }
+    if v.len() > CPUSET_MAX {
+        return Err(bad!(
+            "--cpuset {}: longer than {CPUSET_MAX} bytes (use ranges: 0-7 rather than 0,1,…,7)",
             Bytes(v)
         ));
     }
@@ -790,6 +798,7 @@ mod tests {
         apply(&mut c, "tmpfs", "/x:mode=0700").unwrap();
         assert_eq!(c.tmpfs[2].options.as_bytes(), b"mode=0700");
         assert!(apply(&mut c, "tmpfs", "/tmp:size=lots").is_err());
+        assert!(apply(&mut c, "tmpfs", "/tmp:size").is_err());
         assert!(apply(&mut c, "tmpfs", "/tmp:uid=0").is_err());
         assert!(apply(&mut c, "tmpfs", "tmp").is_err());
     }

@@ -14,6 +14,7 @@ mod config;
 mod container;
 mod error;
 mod out;
+mod spec;
 mod sys;
 mod text;
 

@@ -13,6 +13,7 @@ mod cgroup;
 mod config;
 mod container;
 mod error;
+mod mountinfo;
 mod out;
 mod spec;
 mod sys;

@@ -1,7 +1,247 @@
-//! `ns` (not implemented yet).
+//! `box ns [PID|NAME]`: the namespaces of a process as lsns shows them
+//! (type, inode), each marked `shared` with the host or `isolated` from it,
+//! so what a container is isolated from shows at a glance.
+//!
+//! "The host" is PID 1 of the /proc box sees (inside a container, the
+//! container's init). Its links need ptrace access to read (proc(5)); when
+//! they are unreadable (an init that made itself non-dumpable) the kernel's
+//! thread kthreadd stands in for it: kernel threads stay in the initial
+//! namespaces.
 
+use core::fmt::Write as _;
+
+use rustix::io::Errno;
+
+use crate::args::{Opt, Parser};
+use crate::error::{Error, Result};
+use crate::out::Writer;
 use crate::sys::entry::Args;
+use crate::sys::ns::{self, NsLink};
+use crate::text::{Bytes, parse_u32};
+use crate::{bad, errln, outln};
 
-pub fn main(_args: Args) -> u8 {
-    super::not_yet("ns")
+/// The files of /proc/PID/ns shown, in /proc's order, with the type their
+/// links name. config::NAMESPACES lists the types box can create; this adds
+/// the `*_for_children` links, which differ from the process's own after
+/// unshare(CLONE_NEWPID) or unshare(CLONE_NEWTIME): the process stays where
+/// it was and only its children enter the new namespace.
+const SHOWN: &[(&str, &str)] = &[
+    ("cgroup", "cgroup"),
+    ("ipc", "ipc"),
+    ("mnt", "mnt"),
+    ("net", "net"),
+    ("pid", "pid"),
+    ("pid_for_children", "pid"),
+    ("time", "time"),
+    ("time_for_children", "time"),
+    ("user", "user"),
+    ("uts", "uts"),
+];
+
+pub fn main(args: Args) -> u8 {
+    match run(args) {
+        Ok(()) => 0,
+        Err(e) => {
+            errln!("box: ns: {e}");
+            e.code
+        }
+    }
+}
+
+fn run(args: Args) -> Result<()> {
+    let mut p = Parser::new(args);
+    if let Some(opt) = p.next()? {
+        if matches!(opt, Opt::Short(b'h') | Opt::Long(b"help")) {
+            outln!("usage: box ns [PID|NAME]");
+            outln!("The namespaces of PID, or of container NAME (default: box itself):");
+            outln!("type, inode, and whether the host's PID 1 shares it (shared) or not");
+            outln!("(isolated).");
+            return Ok(());
+        }
+        return Err(p.unknown(opt));
+    }
+    let rest = p.rest();
+    if rest.len() > 1 {
+        return Err(bad!("usage: box ns [PID|NAME]"));
+    }
+    let pid = match rest.get(0).map(|w| w.to_bytes()) {
+        None => None,
+        Some(word) => Some(process_of(word)?),
+    };
+    let host = Host::find();
+    let mut rows = [(NsLink::NotInKernel, NsLink::NotInKernel); SHOWN.len()];
+    for (row, &(name, kind)) in rows.iter_mut().zip(SHOWN) {
+        *row = (ns::read_link(pid, name, kind), host.read_link(name, kind));
+    }
+    check_readable(pid, &rows)?;
+
+    match host {
+        Host::KernelThreads(why) => errln!(
+            "box: ns: note: HOST compares with kthreadd (PID 2), in the initial namespaces: \
+             PID 1's links are unreadable ({})",
+            crate::error::ErrnoText(why)
+        ),
+        Host::Unknown(why) => errln!(
+            "box: ns: note: cannot tell what is shared with the host: /proc/1/ns: {}",
+            crate::error::ErrnoText(why)
+        ),
+        Host::Init => {}
+    }
+
+    let mut out = Writer::new(crate::sys::process::stdout());
+    out.bytes(b"TYPE               INODE        HOST\n");
+    for (&(name, _), &(link, host_link)) in SHOWN.iter().zip(&rows) {
+        let _ = write!(out, "{name:<19}");
+        let _ = match (link, host_link) {
+            (NsLink::Inode(inode), NsLink::Inode(host_inode)) => writeln!(
+                out,
+                "{inode:<13}{}",
+                if inode == host_inode {
+                    "shared"
+                } else {
+                    "isolated"
+                }
+            ),
+            (NsLink::Inode(inode), _) => writeln!(out, "{inode:<13}unknown"),
+            (NsLink::NotInKernel, _) => writeln!(out, "{:<13}not in this kernel", "-"),
+            (NsLink::Unreadable(e), _) => {
+                writeln!(out, "{:<13}unreadable: {}", "?", crate::error::ErrnoText(e))
+            }
+        };
+    }
+    Ok(())
+}
+
+/// The PID an operand names: a number is a PID; anything else is a
+/// container name.
+fn process_of(word: &[u8]) -> Result<u32> {
+    if !word.iter().all(u8::is_ascii_digit) {
+        // Named containers keep their PID in /run/box/NAME/pid (box run
+        // --name); until that lands no name resolves.
+        return Err(bad!("no container named {}", Bytes(word)));
+    }
+    let pid = parse_u32(word)
+        .filter(|&pid| pid > 0)
+        .ok_or_else(|| bad!("{}: not a PID (a positive number)", Bytes(word)))?;
+    let mut dir = crate::text::CPath::from_bytes(b"/proc/").unwrap_or_default();
+    let _ = dir.push_u64(u64::from(pid));
+    match rustix::fs::stat(dir.as_cstr()) {
+        Ok(_) => Ok(pid),
+        Err(Errno::NOENT) => Err(bad!("no process with PID {pid}")),
+        Err(e) => Err(Error::sys("find the process", "stat", dir.as_bytes(), e)),
+    }
+}
+
+/// Fail with one line rather than print a table of question marks: when
+/// the process has exited (its links exist but no longer resolve, ENOENT;
+/// a zombie keeps only pid and user) or no link could be read at all.
+fn check_readable(pid: Option<u32>, rows: &[(NsLink, NsLink)]) -> Result<()> {
+    let exited = rows
+        .iter()
+        .any(|(link, _)| *link == NsLink::Unreadable(Errno::NOENT));
+    let readable = rows
+        .iter()
+        .any(|(link, _)| matches!(link, NsLink::Inode(_)));
+    let first_error = rows.iter().find_map(|(link, _)| match link {
+        NsLink::Unreadable(e) => Some(*e),
+        _ => None,
+    });
+    match (pid, first_error) {
+        (Some(pid), _) if exited => Err(bad!("process {pid} has exited")),
+        _ if readable => Ok(()),
+        // Every link missing: the process went away after it was found.
+        (Some(pid), None) => Err(bad!("process {pid} has exited")),
+        (_, Some(e)) => {
+            let path = ns::link_path(pid, SHOWN[0].0);
+            Err(
+                Error::sys("read the namespaces", "readlink", path.as_bytes(), e)
+                    .hint("reading another process's namespaces needs ptrace access to it"),
+            )
+        }
+        (None, None) => Err(bad!("this kernel shows no namespaces in /proc/self/ns")),
+    }
+}
+
+/// Whose namespaces count as the host's.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Host {
+    /// PID 1.
+    Init,
+    /// kthreadd, because PID 1's links could not be read (the errno).
+    KernelThreads(Errno),
+    /// Neither could be read.
+    Unknown(Errno),
+}
+
+impl Host {
+    fn find() -> Host {
+        let why = match ns::read_link(Some(1), "mnt", "mnt") {
+            NsLink::Inode(_) | NsLink::NotInKernel => return Host::Init,
+            NsLink::Unreadable(e) => e,
+        };
+        if kthreadd_is_pid_2() && matches!(ns::read_link(Some(2), "mnt", "mnt"), NsLink::Inode(_)) {
+            Host::KernelThreads(why)
+        } else {
+            Host::Unknown(why)
+        }
+    }
+
+    fn read_link(self, name: &str, kind: &str) -> NsLink {
+        match self {
+            Host::Init => ns::read_link(Some(1), name, kind),
+            Host::KernelThreads(_) => ns::read_link(Some(2), name, kind),
+            Host::Unknown(e) => NsLink::Unreadable(e),
+        }
+    }
+}
+
+/// Whether PID 2 is the kernel's kthreadd (a process could take the name,
+/// but not the parent PID 0 that only the kernel's own tasks have). In a
+/// PID namespace PID 2 is an ordinary process.
+fn kthreadd_is_pid_2() -> bool {
+    let Ok(fd) = rustix::fs::open(
+        c"/proc/2/stat",
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    ) else {
+        return false;
+    };
+    let mut buf = [0u8; 128];
+    let Ok(n) = rustix::io::read(&fd, &mut buf) else {
+        return false;
+    };
+    // /proc/PID/stat begins "PID (COMM) STATE PPID ".
+    let text = &buf[..n];
+    let Some(after) = text.strip_prefix(b"2 (kthreadd) ") else {
+        return false;
+    };
+    after.get(1..4) == Some(b" 0 ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_not_pids_yet() {
+        let e = process_of(b"web").unwrap_err();
+        let mut t = crate::text::Text::<128>::new();
+        write!(t, "{e}").unwrap();
+        assert_eq!(t.as_bytes(), b"no container named web");
+        assert!(process_of(b"0").is_err());
+        assert!(process_of(b"4294967295").is_err());
+        let me = rustix::process::getpid().as_raw_nonzero().get() as u32;
+        let mut digits = crate::text::Text::<16>::new();
+        write!(digits, "{me}").unwrap();
+        assert_eq!(process_of(digits.as_bytes()).unwrap(), me);
+    }
+
+    #[test]
+    fn the_table_covers_every_type_once() {
+        for (i, (name, kind)) in SHOWN.iter().enumerate() {
+            assert!(name.starts_with(kind));
+            assert!(SHOWN[i + 1..].iter().all(|(other, _)| other != name));
+        }
+        assert_eq!(SHOWN.len(), 10);
+    }
 }

@@ -1,7 +1,178 @@
-//! `pivot_root` (not implemented yet).
+//! `pivot_root NEW_ROOT PUT_OLD`: make the mount at NEW_ROOT the root of
+//! the mount namespace and move the old root to PUT_OLD (pivot_root(2)), as
+//! util-linux's pivot_root(8). A thin wrapper, except for errors: the kernel
+//! answers EINVAL or EBUSY for half a dozen unrelated mistakes, so box looks
+//! for the likely one and names it.
 
+use core::ffi::CStr;
+use core::fmt::Write as _;
+
+use rustix::io::Errno;
+
+use crate::args::{Opt, Parser};
+use crate::error::{Error, Result};
+use crate::mountinfo::{MountEntry, MountinfoReader};
 use crate::sys::entry::Args;
+use crate::sys::mount_point;
+use crate::text::{Bytes, Text};
+use crate::{bad, errln, outln};
 
-pub fn main(_args: Args) -> u8 {
-    super::not_yet("pivot_root")
+pub fn main(args: Args) -> u8 {
+    match run(args) {
+        Ok(()) => 0,
+        Err(e) => {
+            errln!("box: pivot_root: {e}");
+            e.code
+        }
+    }
+}
+
+fn run(args: Args) -> Result<()> {
+    let mut p = Parser::new(args);
+    if let Some(opt) = p.next()? {
+        if matches!(opt, Opt::Short(b'h') | Opt::Long(b"help")) {
+            outln!("usage: pivot_root NEW_ROOT PUT_OLD");
+            outln!("Makes the mount at NEW_ROOT the root and moves the old root to PUT_OLD,");
+            outln!("which must be at or under NEW_ROOT (pivot_root(2)).");
+            return Ok(());
+        }
+        return Err(p.unknown(opt));
+    }
+    let rest = p.rest();
+    let (Some(new_root), Some(put_old), None) = (rest.get(0), rest.get(1), rest.get(2)) else {
+        return Err(bad!("usage: pivot_root NEW_ROOT PUT_OLD"));
+    };
+    rustix::process::pivot_root(new_root, put_old).map_err(|errno| {
+        let mut both = Text::<512>::new();
+        let _ = write!(
+            both,
+            "{}, {}",
+            Bytes(new_root.to_bytes()),
+            Bytes(put_old.to_bytes())
+        );
+        Error::sys("", "pivot_root", both.as_bytes(), errno)
+            .hint(likely_cause(new_root, put_old, errno))
+    })
+}
+
+/// Why pivot_root(2) failed, as far as box can tell.
+fn likely_cause(new_root: &CStr, put_old: &CStr, errno: Errno) -> &'static str {
+    match errno {
+        Errno::INVAL | Errno::BUSY => {}
+        Errno::NOTDIR => return "NEW_ROOT and PUT_OLD must be directories",
+        Errno::PERM => return "needs CAP_SYS_ADMIN in the mount namespace's user namespace",
+        _ => return "",
+    }
+    // The causes pivot_root(2) lists for EINVAL (and EBUSY, which the
+    // kernel returns first when NEW_ROOT or PUT_OLD is on the current root's
+    // mount), the most common first; the first that holds is named.
+    let new = mount_point::placement(new_root).ok();
+    let root = mount_point::placement(c"/").ok();
+    if new.and_then(|p| p.is_mount_point) == Some(false) {
+        return "NEW_ROOT is not a mount point: bind-mount it onto itself first";
+    }
+    if mount_point::is_at_or_under(put_old, new_root) == Ok(false) {
+        return "PUT_OLD is not at or under NEW_ROOT";
+    }
+    // Before the shared checks: an initramfs root is often shared, and
+    // making it private would not help.
+    let root_mount = root.and_then(|p| p.mount_id);
+    if root_mount.and_then(find_mount).is_some_and(|m| m.rootfs) {
+        return "the current root is the initramfs (rootfs), which cannot be moved: \
+                use switch_root";
+    }
+    let old_mount = mount_point::placement(put_old)
+        .ok()
+        .and_then(|p| p.mount_id);
+    if old_mount.and_then(find_mount).is_some_and(|m| m.shared) {
+        return "PUT_OLD is on a shared mount: make it private first, \
+                e.g. box mount --make-rprivate NEW_ROOT";
+    }
+    let new_mount = new.and_then(|p| p.mount_id);
+    if new_mount.and_then(parent_of).is_some_and(|m| m.shared) {
+        return "the mount NEW_ROOT is on is shared: make it private first, \
+                e.g. box mount --make-rprivate /";
+    }
+    if root_mount.and_then(parent_of).is_some_and(|m| m.shared) {
+        return "the current root's parent mount is shared";
+    }
+    if root.and_then(|p| p.is_mount_point) == Some(false) {
+        return "the current root is not a mount point (a chroot?)";
+    }
+    if errno == Errno::BUSY {
+        return "NEW_ROOT or PUT_OLD is on the current root's mount";
+    }
+    "see pivot_root(2) for the causes of EINVAL"
+}
+
+/// What the checks need of one mount.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct MountFacts {
+    parent_id: u32,
+    shared: bool,
+    /// The kernel's initial root filesystem (initramfs).
+    rootfs: bool,
+}
+
+impl MountFacts {
+    fn of(entry: &MountEntry<'_>) -> Self {
+        Self {
+            parent_id: entry.parent_id,
+            shared: entry.propagation.shared.is_some(),
+            rootfs: entry.fstype.is(b"rootfs"),
+        }
+    }
+}
+
+/// The mount with ID `mount_id` in box's own mount table.
+fn find_mount(mount_id: u32) -> Option<MountFacts> {
+    let mut reader = MountinfoReader::open(None).ok()?;
+    while let Some(entry) = reader.next_entry() {
+        if let Ok(entry) = entry
+            && entry.mount_id == mount_id
+        {
+            return Some(MountFacts::of(&entry));
+        }
+    }
+    None
+}
+
+/// The parent of mount `mount_id`, if it is in sight (the root's parent
+/// often is not).
+fn parent_of(mount_id: u32) -> Option<MountFacts> {
+    let mount = find_mount(mount_id)?;
+    if mount.parent_id == mount_id {
+        return None;
+    }
+    find_mount(mount.parent_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_root_mount_is_found_and_other_errors_have_plain_hints() {
+        let root = mount_point::placement(c"/").unwrap().mount_id.unwrap();
+        let facts = find_mount(root).unwrap();
+        assert!(!facts.rootfs);
+        assert!(find_mount(u32::MAX).is_none());
+        assert_eq!(
+            likely_cause(c"/", c"/", Errno::NOTDIR),
+            "NEW_ROOT and PUT_OLD must be directories"
+        );
+        assert_eq!(likely_cause(c"/", c"/", Errno::NOENT), "");
+    }
+
+    #[test]
+    fn a_plain_directory_is_not_a_mount_point() {
+        assert_eq!(
+            likely_cause(c"/proc/self", c"/proc/self", Errno::INVAL),
+            "NEW_ROOT is not a mount point: bind-mount it onto itself first"
+        );
+        assert_eq!(
+            likely_cause(c"/proc", c"/dev", Errno::BUSY),
+            "PUT_OLD is not at or under NEW_ROOT"
+        );
+    }
 }

@@ -6,6 +6,7 @@
 pub mod caps;
 pub mod entry;
 pub mod mount;
+pub mod mount_point;
 pub mod net;
 pub mod process;
 pub mod raw;

@@ -1,11 +1,14 @@
 //! `box run`: run a command in a new container (DESIGN.md section 2).
 
 use crate::args::{Opt, Parser};
+use crate::cgroup::ContainerCgroup;
 use crate::config::{RUN_OPTIONS, RunConfig, find_option};
 use crate::container::{self, plan::Command, plan::Plan};
 use crate::error::Result;
+use crate::spec;
 use crate::sys::entry::Args;
 use crate::sys::raw;
+use crate::text::CPath;
 use crate::{bad, errln, outln};
 
 pub fn main(args: Args) -> u8 {
@@ -19,7 +22,16 @@ pub fn main(args: Args) -> u8 {
 }
 
 fn run(args: Args) -> Result<u8> {
-    let mut config = RunConfig::default();
+    // A spec file gives the starting point; options on the command line
+    // then override its values (or add to bind, tmpfs and env).
+    let spec = match spec_file(args)? {
+        Some(path) => {
+            let path = CPath::from_bytes(path).ok_or_else(|| bad!("--file: path too long"))?;
+            Some(spec::load_partial(path.as_cstr())?)
+        }
+        None => None,
+    };
+    let mut config = spec.as_ref().map(|s| s.config.clone()).unwrap_or_default();
     let mut p = Parser::new(args);
     while let Some(opt) = p.next()? {
         let name: &[u8] = match opt {
@@ -28,13 +40,13 @@ fn run(args: Args) -> Result<u8> {
                 return Ok(0);
             }
             Opt::Short(b'd') => b"detach",
+            Opt::Long(b"file") => {
+                p.value()?;
+                continue;
+            }
             Opt::Long(name) => name,
             Opt::Short(_) => return Err(p.unknown(opt)),
         };
-        if name == b"file" {
-            let _ = p.value()?;
-            return Err(bad!("--file: spec files are not implemented yet"));
-        }
         let Some(option) = find_option(name) else {
             return Err(p.unknown(opt));
         };
@@ -43,29 +55,70 @@ fn run(args: Args) -> Result<u8> {
     }
     refuse_unimplemented(&config)?;
 
-    let command = Command::Argv(p.rest());
+    let rest = p.rest();
+    let command = match &spec {
+        Some(spec) if rest.is_empty() => spec.command(),
+        _ => Command::Argv(rest),
+    };
     let pid = rustix::process::getpid().as_raw_nonzero().get() as u32;
     let plan = Plan::new(&config, command, &args, pid)?;
+
+    let cgroup = ContainerCgroup::create(&config, plan.name.as_bytes())?;
 
     // Blocked before clone and for good: the container's SIGCHLD and any
     // signal to forward wait in the pending set until `wait` takes them.
     raw::block_signals(&container::watched_signals());
-    let started = container::start(&plan)?;
-    Ok(container::wait(&started))
+    let started = container::start(&plan, cgroup)?;
+    let code = container::wait(&started);
+    if let Some(cgroup) = &started.cgroup
+        && cgroup.oom_killed()
+    {
+        errln!(
+            "box: run: the container hit its memory limit (--memory {}): the kernel's OOM killer ended it",
+            Size(cgroup.memory_limit().unwrap_or(0))
+        );
+        return Ok(137);
+    }
+    Ok(code)
+}
+
+/// A byte count as the user would write it (`32M`).
+struct Size(u64);
+
+impl core::fmt::Display for Size {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let n = self.0;
+        for (shift, suffix) in [(30, "G"), (20, "M"), (10, "K")] {
+            if n >= 1 << shift && n % (1 << shift) == 0 {
+                return write!(f, "{}{suffix}", n >> shift);
+            }
+        }
+        write!(f, "{n}")
+    }
+}
+
+/// The value of `--file`, found in a first pass over the options.
+fn spec_file(args: Args) -> Result<Option<&'static [u8]>> {
+    let mut p = Parser::new(args);
+    let mut file = None;
+    while let Some(opt) = p.next()? {
+        match opt {
+            Opt::Long(b"file") => file = Some(p.value()?),
+            Opt::Long(name) => {
+                if find_option(name).is_some_and(|o| o.takes_value) {
+                    p.value()?;
+                }
+            }
+            Opt::Short(_) => {}
+        }
+    }
+    Ok(file)
 }
 
 /// Options whose issue has not landed: refuse rather than run a container
 /// without the limit or behaviour the user asked for.
 fn refuse_unimplemented(config: &RunConfig) -> Result<()> {
-    let missing = if config.memory.is_some() {
-        "--memory"
-    } else if config.pids.is_some() {
-        "--pids"
-    } else if config.cpu.is_some() {
-        "--cpu"
-    } else if config.cpuset.is_some() {
-        "--cpuset"
-    } else if config.detach {
+    let missing = if config.detach {
         "--detach"
     } else {
         return Ok(());

@@ -6,7 +6,7 @@
 //! PID 1 never exits: every error is logged and the boot goes on; when
 //! nothing can go on it powers off, or starts a shell with `box.shell=1`.
 
-mod log;
+pub mod log;
 mod services;
 
 use core::ffi::CStr;
@@ -489,7 +489,7 @@ fn shutdown(log: &mut Log, kind: Shutdown, all: &SigSet) -> ! {
 }
 
 /// Whether box-init has any child left (exited or not).
-fn has_children() -> bool {
+pub fn has_children() -> bool {
     !matches!(
         rustix::process::waitid(
             WaitId::All,

@@ -1,9 +1,260 @@
-//! Supervision placeholder: filled in once spec files land.
+//! The containers of /etc/box/*.box: start them in name order, restart them
+//! by their `restart` policy with a capped exponential backoff, reap every
+//! orphan, and hand back when a shutdown signal comes or nothing is left.
 
-use crate::board::{Cmdline, Log, Shutdown};
+use core::mem::MaybeUninit;
+
+use rustix::fs::{Mode, OFlags};
+use rustix::process::{Signal, WaitOptions};
+
+use crate::board::log::monotonic_ns;
+use crate::board::{Cmdline, Log, Shutdown, has_children};
+use crate::cgroup::ContainerCgroup;
+use crate::config::Restart;
+use crate::container::{self, plan::Plan};
+use crate::log;
+use crate::spec::{self, Spec};
 use crate::sys::entry::Args;
-use crate::sys::raw::SigSet;
+use crate::sys::raw::{self, SigSet};
+use crate::text::{Bytes, CPath, Text};
 
-pub fn run(_log: &mut Log, _cmdline: &Cmdline, _args: Args, _all: &SigSet) -> Option<Shutdown> {
-    None
+/// Where box-init finds its specs.
+pub const SPEC_DIR: &[u8] = b"/etc/box";
+/// Most specs box-init runs (each is a fixed-size record in memory).
+pub const MAX_SERVICES: usize = 16;
+/// First restart delay; it doubles with each quick failure.
+const BACKOFF_FIRST_MS: u64 = 100;
+/// Longest restart delay.
+const BACKOFF_MAX_MS: u64 = 30_000;
+/// A container that ran this long before exiting counts as having worked:
+/// its next restart starts again from the first delay.
+const STABLE_AFTER_MS: u64 = 10_000;
+
+struct Service {
+    name: Text<{ crate::config::NAME_MAX }>,
+    spec: Spec,
+    running: Option<container::Container>,
+    started_ms: u64,
+    /// Restarts in a row after short runs (drives the backoff).
+    quick_failures: u32,
+    /// When to start it again, if it is waiting to be restarted.
+    restart_at_ms: Option<u64>,
+}
+
+fn now_ms() -> u64 {
+    monotonic_ns() / 1_000_000
+}
+
+/// Run the specs until a shutdown signal (its kind) or until no container
+/// runs, none waits for a restart and no other process is left (`None`).
+pub fn run(log: &mut Log, cmdline: &Cmdline, args: Args, all: &SigSet) -> Option<Shutdown> {
+    let mut services: Box<heapless::Vec<Service, MAX_SERVICES>> = Box::new(heapless::Vec::new());
+    load(log, cmdline, &mut services);
+    for service in services.iter_mut() {
+        start(log, service, args);
+    }
+    loop {
+        let pending = services.iter().filter_map(|s| s.restart_at_ms).min();
+        if pending.is_none() && services.iter().all(|s| s.running.is_none()) && !has_children() {
+            return None;
+        }
+        let timeout = pending.map(|at| at.saturating_sub(now_ms()));
+        match raw::wait_signal(all, timeout) {
+            Ok(Some(info)) if info.signal == Signal::CHILD.as_raw() => reap(log, &mut services),
+            Ok(Some(info)) => {
+                if let Some(kind) = Shutdown::from_signal(info.signal) {
+                    return Some(kind);
+                }
+            }
+            Ok(None) | Err(_) => {}
+        }
+        let now = now_ms();
+        for service in services.iter_mut() {
+            if service.restart_at_ms.is_some_and(|at| at <= now) {
+                service.restart_at_ms = None;
+                start(log, service, args);
+            }
+        }
+    }
+}
+
+/// Read the spec files: all of /etc/box/*.box in name order, or only
+/// NAME.box with `box.spec=NAME`. A bad spec is logged and skipped.
+fn load(log: &mut Log, cmdline: &Cmdline, services: &mut heapless::Vec<Service, MAX_SERVICES>) {
+    let mut names: heapless::Vec<Text<{ crate::config::NAME_MAX }>, 64> = heapless::Vec::new();
+    if let Some(only) = &cmdline.spec {
+        let _ = names.push(Text::from_bytes_lossy(only.as_bytes()));
+    } else {
+        list_specs(log, &mut names);
+    }
+    names.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    for name in &names {
+        let Some(path) = CPath::from_parts(&[SPEC_DIR, b"/", name.as_bytes(), b".box"]) else {
+            continue;
+        };
+        let mut spec = match spec::load(path.as_cstr()) {
+            Ok(spec) => spec,
+            Err(e) => {
+                log!(log, "{e}");
+                continue;
+            }
+        };
+        if spec.config.name.is_none() {
+            spec.config.name = Some(*name);
+        }
+        let service = Service {
+            name: spec.config.name.unwrap_or(*name),
+            spec,
+            running: None,
+            started_ms: 0,
+            quick_failures: 0,
+            restart_at_ms: None,
+        };
+        if services.push(service).is_err() {
+            log!(
+                log,
+                "{}: skipped: box-init runs at most {MAX_SERVICES} specs",
+                path
+            );
+        }
+    }
+    if names.is_empty() {
+        log!(log, "no specs in /etc/box");
+    }
+}
+
+/// The names (without `.box`) of the spec files in /etc/box.
+fn list_specs(log: &mut Log, names: &mut heapless::Vec<Text<{ crate::config::NAME_MAX }>, 64>) {
+    let dir = match rustix::fs::open(
+        c"/etc/box",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(dir) => dir,
+        Err(e) => {
+            log!(log, "/etc/box: {}", crate::error::ErrnoText(e));
+            return;
+        }
+    };
+    let mut buf = [MaybeUninit::<u8>::uninit(); 2048];
+    let mut entries = rustix::fs::RawDir::new(&dir, &mut buf);
+    while let Some(Ok(entry)) = entries.next() {
+        let file = entry.file_name().to_bytes();
+        let Some(stem) = file.strip_suffix(b".box") else {
+            continue;
+        };
+        if !crate::config::valid_name(stem) {
+            log!(
+                log,
+                "/etc/box/{}: skipped: the name must be letters, digits, '_', '.' or '-'",
+                Bytes(file)
+            );
+            continue;
+        }
+        if names.push(Text::from_bytes_lossy(stem)).is_err() {
+            log!(log, "/etc/box: more than 64 specs: the rest are skipped");
+            return;
+        }
+    }
+}
+
+fn start(log: &mut Log, service: &mut Service, args: Args) {
+    let pid = rustix::process::getpid().as_raw_nonzero().get() as u32;
+    let started =
+        Plan::new(&service.spec.config, service.spec.command(), &args, pid).and_then(|plan| {
+            let cgroup = ContainerCgroup::create(&service.spec.config, plan.name.as_bytes())?;
+            container::start(&plan, cgroup)
+        });
+    service.started_ms = now_ms();
+    match started {
+        Ok(c) => {
+            log!(
+                log,
+                "{}: started, pid {} (+{})",
+                service.name,
+                c.pid.as_raw_nonzero(),
+                log.elapsed()
+            );
+            service.running = Some(c);
+        }
+        Err(e) => {
+            log!(log, "{}: failed to start: {e}", service.name);
+            exited(log, service, e.code);
+        }
+    }
+}
+
+/// Reap every exited child; for a container's init, log and apply its
+/// restart policy. Orphans are reaped silently.
+fn reap(log: &mut Log, services: &mut heapless::Vec<Service, MAX_SERVICES>) {
+    while let Ok(Some((pid, status))) = rustix::process::wait(WaitOptions::NOHANG) {
+        let Some(service) = services
+            .iter_mut()
+            .find(|s| s.running.as_ref().is_some_and(|c| c.pid == pid))
+        else {
+            continue;
+        };
+        service.running = None;
+        match status.terminating_signal() {
+            Some(sig) => log!(
+                log,
+                "{}: killed by signal {sig} (status {})",
+                service.name,
+                128 + sig
+            ),
+            None => log!(
+                log,
+                "{}: exited with status {}",
+                service.name,
+                status.exit_status().unwrap_or(0)
+            ),
+        }
+        let code = match status.terminating_signal() {
+            Some(sig) => 128u8.wrapping_add(sig as u8),
+            None => status.exit_status().unwrap_or(0) as u8,
+        };
+        exited(log, service, code);
+    }
+}
+
+/// Apply the restart policy after an exit with `code`.
+fn exited(log: &mut Log, service: &mut Service, code: u8) {
+    let restart = match service.spec.config.restart {
+        Restart::No => false,
+        Restart::OnFailure => code != 0,
+        Restart::Always => true,
+    };
+    if !restart {
+        service.quick_failures = 0;
+        return;
+    }
+    let ran_ms = now_ms().saturating_sub(service.started_ms);
+    if ran_ms >= STABLE_AFTER_MS {
+        service.quick_failures = 0;
+    }
+    let delay = backoff_ms(service.quick_failures);
+    service.quick_failures = service.quick_failures.saturating_add(1);
+    service.restart_at_ms = Some(now_ms() + delay);
+    log!(log, "{}: restarting in {delay} ms", service.name);
+}
+
+/// 100 ms, 200 ms, 400 ms, … up to 30 s.
+pub fn backoff_ms(quick_failures: u32) -> u64 {
+    BACKOFF_FIRST_MS
+        .saturating_mul(1u64 << quick_failures.min(20))
+        .min(BACKOFF_MAX_MS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff_ms(0), 100);
+        assert_eq!(backoff_ms(1), 200);
+        assert_eq!(backoff_ms(3), 800);
+        assert_eq!(backoff_ms(9), 30_000);
+        assert_eq!(backoff_ms(1000), 30_000);
+    }
 }

@@ -11,6 +11,7 @@ use rustix::io::Errno;
 use rustix::process::Signal;
 use rustix::thread::{Gid, Uid};
 
+use crate::cgroup::ContainerCgroup;
 use crate::config::MAX_ENV;
 use crate::container::plan::{MAX_ARGS, Plan};
 use crate::container::rootfs;
@@ -24,10 +25,16 @@ use linux_raw_sys::general as k;
 pub const REPORT_MAX: usize = 512;
 
 /// Run the container side: set up, then exec the command. Never returns.
-pub fn run(plan: &Plan, report: OwnedFd, report_read: OwnedFd, sync: Option<OwnedFd>) -> ! {
+pub fn run(
+    plan: &Plan,
+    join: Option<&ContainerCgroup>,
+    report: OwnedFd,
+    report_read: OwnedFd,
+    sync: Option<OwnedFd>,
+) -> ! {
     // Only box may hold the read end, so its death shows on ours as POLLERR.
     drop(report_read);
-    let error = match prepare(plan, report.as_fd(), sync) {
+    let error = match prepare(plan, join, report.as_fd(), sync) {
         Ok(()) => exec(plan),
         Err(e) => e,
     };
@@ -35,10 +42,31 @@ pub fn run(plan: &Plan, report: OwnedFd, report_read: OwnedFd, sync: Option<Owne
     raw::exit_now(error.code)
 }
 
-fn prepare(plan: &Plan, report: BorrowedFd<'_>, sync: Option<OwnedFd>) -> Result<()> {
+fn prepare(
+    plan: &Plan,
+    join: Option<&ContainerCgroup>,
+    report: BorrowedFd<'_>,
+    sync: Option<OwnedFd>,
+) -> Result<()> {
     // Die with box, and check box is still there: a box that died before
     // the prctl would never send the signal.
     die_with_parent(report)?;
+
+    // Into the container's cgroup before anything else runs here (when
+    // clone3 could not put us there), then the cgroup namespace, rooted at
+    // that group.
+    if let Some(cgroup) = join {
+        cgroup.join_self().map_err(|(e, path)| {
+            Error::sys("join the container's cgroup", "write", path.as_bytes(), e)
+        })?;
+        if plan.config.namespaces.has(k::CLONE_NEWCGROUP) {
+            crate::sys::process::unshare(rustix::thread::UnshareFlags::NEWCGROUP).at(
+                "create the cgroup namespace",
+                "unshare",
+                b"",
+            )?;
+        }
+    }
 
     // In a new user namespace, wait until box has written our uid and gid
     // maps: until then we are "nobody" and cannot create files or setuid.

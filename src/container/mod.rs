@@ -15,12 +15,15 @@ use rustix::pipe::PipeFlags;
 use rustix::process::{Pid, Signal};
 
 use crate::bad;
+use crate::cgroup::ContainerCgroup;
 use crate::config::NAMESPACES;
 use crate::error::{Context, Error, Result};
 use crate::sys::process;
 use crate::sys::raw::{self, SigSet};
 use crate::text::{Bytes, CPath};
 use plan::Plan;
+
+use linux_raw_sys::general as k;
 
 /// Signals `box run` passes on to the container (DESIGN.md section 2), and
 /// SIGWINCH so a resized terminal reaches an interactive program.
@@ -45,24 +48,34 @@ pub fn watched_signals() -> SigSet {
     SigSet::of(&list)
 }
 
-/// A started container: its init process.
+/// A started container: its init process, and its cgroup (removed with
+/// anything left in it when this is dropped, after the init is reaped).
 pub struct Container {
     pub pid: Pid,
     pub pidfd: Option<OwnedFd>,
+    pub cgroup: Option<ContainerCgroup>,
+}
+
+/// The pipes between box and the container child.
+struct Channels {
+    report_read: OwnedFd,
+    report_write: OwnedFd,
+    /// With a user namespace the child waits on this until its maps exist.
+    sync: Option<(OwnedFd, OwnedFd)>,
 }
 
 /// Create the container and start its command. Returns once the command
 /// runs, or with the error the child reported (exit status 125, 126, 127).
+/// The container owns `cgroup` from here on.
 ///
 /// The signals of [`watched_signals`] must be blocked by the caller before
 /// this is called, and stay blocked: a command that exits at once must leave
 /// its SIGCHLD pending for [`wait`], never lost.
-pub fn start(plan: &Plan) -> Result<Container> {
+pub fn start(plan: &Plan, cgroup: Option<ContainerCgroup>) -> Result<Container> {
     // The child reports a failure before exec on this pipe; CLOEXEC closes
     // its end at exec, so EOF means the command runs.
     let (report_read, report_write) =
         rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at("create the report pipe", "pipe2", b"")?;
-    // With a user namespace the child waits on this until its maps exist.
     let sync = match plan.map_ids {
         Some(_) => Some(rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at(
             "create the sync pipe",
@@ -71,35 +84,57 @@ pub fn start(plan: &Plan) -> Result<Container> {
         )?),
         None => None,
     };
+    let mut channels = Some(Channels {
+        report_read,
+        report_write,
+        sync,
+    });
 
     if plan.unshare_time {
         process::unshare(rustix::thread::UnshareFlags::NEWTIME)
             .map_err(|e| namespace_error("unshare", e, plan))?;
     }
 
+    // Into the cgroup atomically with clone3 (CLONE_INTO_CGROUP, 5.7+, v2).
+    // If the kernel refuses (ENOSYS; EOPNOTSUPP for a "domain invalid"
+    // group; EBUSY, no internal processes; EACCES; E2BIG or EINVAL before
+    // 5.7), clone without it and let the child join by itself before it
+    // does anything else. A cgroup namespace is then made by the child after
+    // joining, so that its root is the container's group.
     let flags = u64::from(plan.clone_namespaces.0);
-    let mut report_channel = Some((report_read, report_write));
-    let mut sync_channel = sync;
-    let spawned = process::spawn(flags, None, SIGCHLD as u64, || {
-        let Some((read, write)) = report_channel.take() else {
-            raw::exit_now(crate::error::EXIT_BOX)
-        };
-        let sync_read = sync_channel.take().map(|(read, write)| {
-            drop(write);
-            read
-        });
-        child::run(plan, write, read, sync_read)
-    })
-    .map_err(|(call, e)| namespace_error(call, e, plan))?;
-    let (report_read, report_write) = report_channel
-        .take()
-        .ok_or_else(|| bad!("report pipe lost"))?;
-    let sync = sync_channel;
-    let (pid, pidfd) = (spawned.pid, spawned.pidfd);
-    let pid = Pid::from_raw(pid).ok_or_else(|| bad!("clone returned PID {pid}"))?;
+    let cg = cgroup.as_ref();
+    let mut spawned = None;
+    if let Some(fd) = cg.and_then(ContainerCgroup::clone_fd) {
+        if let Ok(s) = spawn_child(plan, flags, Some(fd), None, &mut channels) {
+            spawned = Some(s);
+        }
+    }
+    let spawned = match spawned {
+        Some(s) => s,
+        None => {
+            let flags = if cg.is_some() {
+                flags & !u64::from(k::CLONE_NEWCGROUP)
+            } else {
+                flags
+            };
+            spawn_child(plan, flags, None, cg, &mut channels)
+                .map_err(|(call, e)| namespace_error(call, e, plan))?
+        }
+    };
+    let Channels {
+        report_read,
+        report_write,
+        sync,
+    } = channels.take().ok_or_else(|| bad!("report pipe lost"))?;
+    let pid =
+        Pid::from_raw(spawned.pid).ok_or_else(|| bad!("clone returned PID {}", spawned.pid))?;
     drop(report_write);
 
-    let container = Container { pid, pidfd };
+    let container = Container {
+        pid,
+        pidfd: spawned.pidfd,
+        cgroup,
+    };
     if let (Some((sync_read, sync_write)), Some(ids)) = (sync, plan.map_ids) {
         drop(sync_read);
         if let Err(e) = write_id_maps(pid, ids) {
@@ -131,6 +166,28 @@ pub fn start(plan: &Plan) -> Result<Container> {
         Some((code, text)) => Err(bad!("{}", Bytes(text)).with_code(code)),
         None => Err(bad!("the container failed before exec (short report)")),
     }
+}
+
+/// One attempt at clone: the child takes the channels (a failed attempt
+/// leaves them for the next one). `join` is the cgroup the child must join
+/// itself.
+fn spawn_child(
+    plan: &Plan,
+    flags: u64,
+    into: Option<rustix::fd::BorrowedFd<'_>>,
+    join: Option<&ContainerCgroup>,
+    channels: &mut Option<Channels>,
+) -> core::result::Result<process::Spawned, (&'static str, Errno)> {
+    process::spawn(flags, into, SIGCHLD as u64, || {
+        let Some(c) = channels.take() else {
+            raw::exit_now(crate::error::EXIT_BOX)
+        };
+        let sync_read = c.sync.map(|(read, write)| {
+            drop(write);
+            read
+        });
+        child::run(plan, join, c.report_write, c.report_read, sync_read)
+    })
 }
 
 /// Turn a failure to create namespaces into a line that says what to do.

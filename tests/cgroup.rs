@@ -1,0 +1,358 @@
+//! Limits on the host (cgroup v1 here: the v2 hierarchy of this machine has
+//! no controllers; v2 is tested in the QEMU guest by `cargo xtask qemu
+//! --test`). Each test checks what the user asked for is enforced and that
+//! no cgroup directory is left afterwards.
+
+mod common;
+
+use common::*;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn setup(test: &str) -> Option<TempDir> {
+    if !need_root(test) || !have_busybox(test) {
+        return None;
+    }
+    Some(busybox_rootfs(test))
+}
+
+/// Every directory named `name` under /sys/fs/cgroup (there should be none
+/// once a run is over).
+fn cgroup_dirs(name: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![PathBuf::from("/sys/fs/cgroup")];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                if e.file_name() == name {
+                    found.push(e.path());
+                }
+                stack.push(e.path());
+            }
+        }
+    }
+    found
+}
+
+/// A unique container name for a test.
+fn name(tag: &str) -> String {
+    format!("t-{tag}-{}", std::process::id())
+}
+
+/// Run box; skip (None) when this host cannot give box a cgroup, saying why.
+fn run_limited(test: &str, args: &[&str]) -> Option<Run> {
+    let run = run_box(args);
+    if run.code() == 125 && run.stderr.contains("no internal processes") {
+        skip(
+            test,
+            "cgroup v2 here is not delegated to box's cgroup: see the message box printed",
+        );
+        return None;
+    }
+    Some(run)
+}
+
+const FORK_BOMB_C: &str = r#"
+#include <stdio.h>
+#include <unistd.h>
+/* Fork up to 100 children that wait forever; print how many tasks there
+   were at most (this process and its children). */
+int main(void) {
+    int n = 0;
+    for (int i = 0; i < 100; i++) {
+        pid_t pid = fork();
+        if (pid == 0) { pause(); _exit(0); }
+        if (pid < 0) break;
+        n++;
+    }
+    printf("%d\n", n + 1);
+    return 0;
+}
+"#;
+
+const BUSY_C: &str = r#"
+#include <stdio.h>
+#include <sys/resource.h>
+#include <time.h>
+/* Spin for 2 s of wall time; print the share of one CPU it got, in %. */
+int main(void) {
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    do { clock_gettime(CLOCK_MONOTONIC, &b); }
+    while ((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec) < 2000000000L);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+    printf("%d\n", (int)(cpu / 2.0 * 100));
+    return 0;
+}
+"#;
+
+#[test]
+fn memory_limit_kills_and_says_so() {
+    let test = "memory_limit_kills_and_says_so";
+    let Some(root) = setup(test) else { return };
+    let n = name("mem");
+    let r = root.path().to_str().unwrap();
+    // 100 MB in a shell variable, under a 32 MiB limit.
+    let Some(run) = run_limited(
+        test,
+        &[
+            "run",
+            "--rootfs",
+            r,
+            "--name",
+            &n,
+            "--memory",
+            "32M",
+            "sh",
+            "-c",
+            "x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo survived",
+        ],
+    ) else {
+        return;
+    };
+    assert_eq!(run.code(), 137, "{run:?}");
+    assert!(!run.stdout.contains("survived"), "{run:?}");
+    assert!(
+        run.stderr.contains("hit its memory limit (--memory 32M)"),
+        "{run:?}"
+    );
+    assert!(
+        cgroup_dirs(&n).is_empty(),
+        "left behind: {:?}",
+        cgroup_dirs(&n)
+    );
+    // Within the limit, the same container runs fine.
+    let run = run_box([
+        "run",
+        "--rootfs",
+        r,
+        "--name",
+        &n,
+        "--memory",
+        "32M",
+        "sh",
+        "-c",
+        "x=$(head -c 1000000 /dev/zero | tr '\\0' a); echo survived",
+    ]);
+    assert_eq!(
+        (run.code(), run.stdout.as_str()),
+        (0, "survived\n"),
+        "{run:?}"
+    );
+    assert!(cgroup_dirs(&n).is_empty());
+}
+
+#[test]
+fn pids_limit_caps_a_fork_loop() {
+    let test = "pids_limit_caps_a_fork_loop";
+    let Some(root) = setup(test) else { return };
+    if compile_static_c(test, FORK_BOMB_C, &root.path().join("bin/forks")).is_none() {
+        return;
+    }
+    let n = name("pids");
+    let r = root.path().to_str().unwrap();
+    let Some(run) = run_limited(
+        test,
+        &[
+            "run",
+            "--rootfs",
+            r,
+            "--name",
+            &n,
+            "--pids",
+            "20",
+            "/bin/forks",
+        ],
+    ) else {
+        return;
+    };
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(run.stdout.trim(), "20", "at most 20 tasks: {run:?}");
+    assert!(
+        cgroup_dirs(&n).is_empty(),
+        "left behind: {:?}",
+        cgroup_dirs(&n)
+    );
+    // Without the limit the same program reaches 100 children.
+    let run = run_box(["run", "--rootfs", r, "/bin/forks"]);
+    assert_eq!(run.stdout.trim(), "101", "{run:?}");
+}
+
+#[test]
+fn cpu_quota_throttles_a_busy_loop() {
+    let test = "cpu_quota_throttles_a_busy_loop";
+    let Some(root) = setup(test) else { return };
+    if compile_static_c(test, BUSY_C, &root.path().join("bin/busy")).is_none() {
+        return;
+    }
+    let n = name("cpu");
+    let r = root.path().to_str().unwrap();
+    let Some(run) = run_limited(
+        test,
+        &[
+            "run",
+            "--rootfs",
+            r,
+            "--name",
+            &n,
+            "--cpu",
+            "20000/100000",
+            "/bin/busy",
+        ],
+    ) else {
+        return;
+    };
+    assert_eq!(run.code(), 0, "{run:?}");
+    let share: u32 = run.stdout.trim().parse().unwrap();
+    // 20 % of a CPU, with some slack for the scheduler's accounting.
+    assert!(share <= 30, "got {share} % of a CPU under a 20 % quota");
+    assert!(cgroup_dirs(&n).is_empty());
+    let run = run_box(["run", "--rootfs", r, "/bin/busy"]);
+    let free: u32 = run.stdout.trim().parse().unwrap();
+    assert!(
+        free >= 60,
+        "without a quota the loop should get most of a CPU, got {free} %"
+    );
+}
+
+#[test]
+fn cpuset_confines_to_the_cpus_given() {
+    let test = "cpuset_confines_to_the_cpus_given";
+    let Some(root) = setup(test) else { return };
+    let n = name("cpuset");
+    let r = root.path().to_str().unwrap();
+    let Some(run) = run_limited(
+        test,
+        &[
+            "run",
+            "--rootfs",
+            r,
+            "--name",
+            &n,
+            "--cpuset",
+            "0",
+            "grep",
+            "Cpus_allowed_list",
+            "/proc/self/status",
+        ],
+    ) else {
+        return;
+    };
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(run.stdout, "Cpus_allowed_list:\t0\n", "{run:?}");
+    assert!(cgroup_dirs(&n).is_empty());
+}
+
+#[test]
+fn bad_limits_give_one_line_and_leave_nothing() {
+    let test = "bad_limits_give_one_line_and_leave_nothing";
+    let Some(root) = setup(test) else { return };
+    let r = root.path().to_str().unwrap();
+    let n = name("bad");
+    let online = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap_or_default();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--memory", "12Q"], "--memory 12Q: use a number of bytes"),
+        (&["--memory", "0"], "--memory 0: too small"),
+        (&["--pids", "-1"], "--pids -1: use a whole number"),
+        (&["--cpu", "5"], "--cpu 5: use QUOTA/PERIOD"),
+        (
+            &["--cpuset", "99"],
+            "--cpuset 99: CPU 99 is not online here",
+        ),
+    ];
+    for (opts, expected) in cases {
+        let mut args = vec!["run", "--rootfs", r, "--name", &n];
+        args.extend_from_slice(opts);
+        args.push("true");
+        let run = run_box(&args);
+        assert_eq!(run.code(), 125, "{opts:?}: {run:?}");
+        let line = one_error_line(&run);
+        assert!(
+            line.contains(expected),
+            "{opts:?}: {line} (online CPUs: {online})"
+        );
+        assert!(cgroup_dirs(&n).is_empty(), "{opts:?} left a cgroup");
+    }
+}
+
+#[test]
+fn cgroup_namespace_is_rooted_at_the_container() {
+    let test = "cgroup_namespace_is_rooted_at_the_container";
+    let Some(root) = setup(test) else { return };
+    let r = root.path().to_str().unwrap();
+    let Some(run) = run_limited(
+        test,
+        &[
+            "run",
+            "--rootfs",
+            r,
+            "--ns",
+            "mount,uts,ipc,pid,cgroup",
+            "--pids",
+            "50",
+            "cat",
+            "/proc/self/cgroup",
+        ],
+    ) else {
+        return;
+    };
+    assert_eq!(run.code(), 0, "{run:?}");
+    // The pids hierarchy (where the container's group is) shows its root.
+    let pids_line = run
+        .stdout
+        .lines()
+        .find(|l| l.contains(":pids:"))
+        .unwrap_or("");
+    assert!(pids_line.ends_with(":pids:/"), "{run:?}");
+}
+
+#[test]
+fn killed_box_leaves_a_cgroup_the_next_run_removes() {
+    let test = "killed_box_leaves_a_cgroup_the_next_run_removes";
+    let Some(root) = setup(test) else { return };
+    let r = root.path().to_str().unwrap().to_string();
+    let n = name("killed");
+    let mut child = Command::new(BOX)
+        .args([
+            "run", "--rootfs", &r, "--name", &n, "--pids", "10", "sleep", "100",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the group exists, then kill box itself.
+    for _ in 0..500 {
+        if !cgroup_dirs(&n).is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let dirs = cgroup_dirs(&n);
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    let _ = child.wait();
+    // The container dies with box (parent-death signal)...
+    std::thread::sleep(Duration::from_millis(200));
+    for d in &dirs {
+        let procs = std::fs::read_to_string(d.join("cgroup.procs")).unwrap_or_default();
+        assert!(
+            procs.trim().is_empty(),
+            "processes left in {}: {procs}",
+            d.display()
+        );
+    }
+    // ...and a new run of the same name replaces the empty group.
+    let run = run_box(["run", "--rootfs", &r, "--name", &n, "--pids", "10", "true"]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert!(
+        cgroup_dirs(&n).is_empty(),
+        "left behind: {:?}",
+        cgroup_dirs(&n)
+    );
+}

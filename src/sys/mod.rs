@@ -8,5 +8,6 @@ pub mod entry;
 pub mod mount;
 pub mod mount_point;
 pub mod net;
+pub mod ns;
 pub mod process;
 pub mod raw;

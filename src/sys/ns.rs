@@ -1,0 +1,206 @@
+//! Which namespaces a process is in: the symbolic links under
+//! /proc/PID/ns, whose targets read `TYPE:[INODE]` (namespaces(7)). Two
+//! processes are in the same namespace of a type when the inodes match.
+
+use core::ffi::CStr;
+
+use rustix::event::{PollFd, PollFlags};
+use rustix::fd::{BorrowedFd, OwnedFd};
+use rustix::fs::{AtFlags, CWD, Mode, OFlags};
+use rustix::io::Errno;
+use rustix::process::{Pid, PidfdFlags};
+
+use crate::text::CPath;
+
+/// What /proc/PID/ns/NAME says.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum NsLink {
+    /// The namespace's inode number.
+    Inode(u64),
+    /// No such file: this kernel lacks the namespace type (time came in
+    /// 5.6, cgroup in 4.6, pid_for_children in 4.12) or was built without it.
+    NotInKernel,
+    /// The link could not be read: EACCES or EPERM without ptrace access to
+    /// the process (a non-dumpable process, another user's), ENOENT for a
+    /// process that has exited but not been reaped.
+    Unreadable(Errno),
+}
+
+/// `/proc/self/ns/NAME` or `/proc/PID/ns/NAME`.
+pub fn link_path(pid: Option<u32>, name: &str) -> CPath {
+    let mut path = CPath::from_bytes(b"/proc/").unwrap_or_default();
+    // "/proc/" + ten digits + "/ns/" + a short name always fit in PATH_MAX.
+    let _ = match pid {
+        Some(pid) => path.push_u64(u64::from(pid)),
+        None => path.push(b"self"),
+    };
+    let _ = path.push(b"/ns/");
+    let _ = path.push(name.as_bytes());
+    path
+}
+
+/// Read /proc/PID/ns/NAME (`pid` `None` for the caller) and check its
+/// target names `kind` (`pid` for `pid_for_children`).
+pub fn read_link(pid: Option<u32>, name: &str, kind: &str) -> NsLink {
+    let path = link_path(pid, name);
+    let mut target = [0u8; 64];
+    match rustix::fs::readlinkat_raw(CWD, path.as_cstr(), &mut target[..]) {
+        Ok(len) => match parse_target(&target[..len], kind) {
+            Some(inode) => NsLink::Inode(inode),
+            None => NsLink::Unreadable(Errno::INVAL),
+        },
+        // The directory lists every type the kernel has, even for an exited
+        // process whose links no longer resolve: tell the two apart.
+        Err(Errno::NOENT) => {
+            match rustix::fs::statat(CWD, path.as_cstr(), AtFlags::SYMLINK_NOFOLLOW) {
+                Err(Errno::NOENT) => NsLink::NotInKernel,
+                _ => NsLink::Unreadable(Errno::NOENT),
+            }
+        }
+        Err(e) => NsLink::Unreadable(e),
+    }
+}
+
+/// The inode of a link target `KIND:[INODE]`, if it has that form.
+pub fn parse_target(target: &[u8], kind: &str) -> Option<u64> {
+    let inode = target
+        .strip_prefix(kind.as_bytes())?
+        .strip_prefix(b":[")?
+        .strip_suffix(b"]")?;
+    crate::text::parse_u64(inode)
+}
+
+// Joining namespaces (nsenter): by namespace file, or all at once through a
+// pidfd of the target process.
+
+/// `pidfd_open(pid, 0)` (Linux 5.3+): a descriptor naming process `pid` for
+/// as long as it is open, so a PID recycled meanwhile cannot be mistaken for
+/// it. The descriptor is close-on-exec. ESRCH: no such process; ENOSYS: an
+/// older kernel. It may be descriptor 0 when stdin was closed: callers hold
+/// it as an `OwnedFd`, never as a number where 0 could mean "none".
+pub fn open_process(pid: u32) -> Result<OwnedFd, Errno> {
+    let pid = i32::try_from(pid)
+        .ok()
+        .and_then(Pid::from_raw)
+        .ok_or(Errno::SRCH)?;
+    rustix::process::pidfd_open(pid, PidfdFlags::empty())
+}
+
+/// Whether the process behind `pidfd` has exited (a zombie counts): a pidfd
+/// polls readable from then on (pidfd_open(2)). Asks without waiting.
+pub fn has_exited(pidfd: BorrowedFd<'_>) -> bool {
+    let mut fds = [PollFd::from_borrowed_fd(pidfd, PollFlags::IN)];
+    let now = rustix::event::Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    matches!(rustix::event::poll(&mut fds, Some(&now)), Ok(n) if n > 0)
+        && fds[0].revents().contains(PollFlags::IN)
+}
+
+/// Open a namespace file (`/proc/PID/ns/NAME`, or a bind mount of one) for
+/// [`join_file`]. Close-on-exec, so the command does not inherit it.
+pub fn open_file(path: &CStr) -> Result<OwnedFd, Errno> {
+    rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+}
+
+/// `ioctl(NS_GET_NSTYPE)` with no argument; the type is the return value.
+struct GetNamespaceType;
+
+// SAFETY: NS_GET_NSTYPE (ioctl_ns(2)) takes no argument and reads or writes
+// no memory of ours: the kernel only returns the CLONE_NEW* type as the
+// ioctl's result, which `output_from_ptr` passes on.
+unsafe impl rustix::ioctl::Ioctl for GetNamespaceType {
+    type Output = u32;
+    const IS_MUTATING: bool = false;
+
+    fn opcode(&self) -> rustix::ioctl::Opcode {
+        linux_raw_sys::ioctl::NS_GET_NSTYPE as rustix::ioctl::Opcode
+    }
+
+    fn as_ptr(&mut self) -> *mut core::ffi::c_void {
+        core::ptr::null_mut()
+    }
+
+    unsafe fn output_from_ptr(
+        out: rustix::ioctl::IoctlOutput,
+        _: *mut core::ffi::c_void,
+    ) -> rustix::io::Result<u32> {
+        Ok(out as u32)
+    }
+}
+
+/// The type (a CLONE_NEW* flag) of the namespace behind `fd`:
+/// `ioctl(fd, NS_GET_NSTYPE)` (Linux 4.11+). ENOTTY or EINVAL for a file
+/// that is not a namespace, and for any file on kernels before 4.11.
+pub fn file_type(fd: BorrowedFd<'_>) -> Result<u32, Errno> {
+    // SAFETY: `fd` is a live descriptor borrowed for the call, and the
+    // request neither reads nor writes through a pointer (see the impl).
+    unsafe { rustix::ioctl::ioctl(fd, GetNamespaceType) }
+}
+
+/// `setns(fd, nstype)`: join the namespace behind `fd`, a file from
+/// [`open_file`]. `nstype` (one CLONE_NEW* flag) makes the kernel check the
+/// file's type: EINVAL when it is another type, or not a namespace at all.
+/// A PID namespace is only where later children go; every other type,
+/// time included, applies to the caller at once (setns(2)).
+pub fn join_file(fd: BorrowedFd<'_>, nstype: u32) -> Result<(), Errno> {
+    use linux_raw_sys::general as k;
+    use rustix::thread::LinkNameSpaceType as T;
+    let kind = match nstype {
+        k::CLONE_NEWUSER => T::User,
+        k::CLONE_NEWCGROUP => T::ControlGroup,
+        k::CLONE_NEWIPC => T::InterProcessCommunication,
+        k::CLONE_NEWUTS => T::HostNameAndNISDomainName,
+        k::CLONE_NEWNET => T::Network,
+        k::CLONE_NEWPID => T::ProcessID,
+        k::CLONE_NEWNS => T::Mount,
+        k::CLONE_NEWTIME => T::Time,
+        _ => return Err(Errno::INVAL),
+    };
+    rustix::thread::move_into_link_name_space(fd, Some(kind))
+}
+
+/// `setns(pidfd, flags)` (Linux 5.8+): join the namespaces in `flags`
+/// (CLONE_NEW* bits) of the process behind `pidfd`, all or none, in one
+/// call; the kernel enters the user namespace first, so the others are
+/// joined with the capabilities it gives. Kernels before 5.8 answer EINVAL
+/// (a pidfd is not a namespace file); ESRCH when the process has exited.
+pub fn join_process(pidfd: BorrowedFd<'_>, flags: u32) -> Result<(), Errno> {
+    rustix::thread::move_into_thread_name_spaces(
+        pidfd,
+        rustix::thread::ThreadNameSpaceType::from_bits_retain(flags),
+    )
+}
+
+/// `(st_dev, st_ino)` of an open namespace file: two files name the same
+/// namespace when these match (namespaces(7)).
+pub fn identity(fd: BorrowedFd<'_>) -> Result<(u64, u64), Errno> {
+    let st = rustix::fs::fstat(fd)?;
+    Ok((st.st_dev, st.st_ino))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_type_and_inode() {
+        assert_eq!(parse_target(b"uts:[4026531838]", "uts"), Some(4026531838));
+        assert_eq!(parse_target(b"pid:[4026531836]", "pid"), Some(4026531836));
+        assert_eq!(parse_target(b"pid:[4026531836]", "uts"), None);
+        assert_eq!(parse_target(b"uts:4026531838", "uts"), None);
+        assert_eq!(parse_target(b"uts:[]", "uts"), None);
+    }
+
+    #[test]
+    fn own_links_read() {
+        assert_eq!(link_path(Some(42), "uts").as_bytes(), b"/proc/42/ns/uts");
+        assert!(matches!(read_link(None, "uts", "uts"), NsLink::Inode(_)));
+        assert!(matches!(
+            read_link(None, "pid_for_children", "pid"),
+            NsLink::Inode(_)
+        ));
+        assert_eq!(read_link(None, "no_such_type", "x"), NsLink::NotInKernel);
+    }
+}

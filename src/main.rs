@@ -16,6 +16,7 @@ mod error;
 mod mountinfo;
 mod out;
 mod spec;
+mod state;
 mod sys;
 mod text;
 

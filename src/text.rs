@@ -87,11 +87,11 @@ impl<const N: usize> fmt::Write for Text<N> {
 
 impl<const N: usize> fmt::Display for Text<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        Bytes(self.as_bytes()).fmt(f)?;
         if self.overflow {
-            f.write_str("…")?;
+            Bytes(self.as_bytes()).fmt(f)?;
+            return f.write_str("…");
         }
-        Ok(())
+        Bytes(self.as_bytes()).fmt(f)
     }
 }
 
@@ -113,6 +113,10 @@ pub struct Bytes<'a>(pub &'a [u8]);
 
 impl fmt::Display for Bytes<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Valid UTF-8 (the usual case) honours width and alignment.
+        if let Ok(s) = core::str::from_utf8(self.0) {
+            return f.pad(s);
+        }
         for chunk in self.0.utf8_chunks() {
             f.write_str(chunk.valid())?;
             if !chunk.invalid().is_empty() {

@@ -1,19 +1,446 @@
-//! `box ps`, `box kill`, `box stop`, `box logs` (not implemented yet).
+//! Named containers: `box ps`, `box kill NAME [SIG]`, `box stop NAME
+//! [--time S]`, `box logs NAME`. Their state is in /run/box/NAME (see
+//! src/state.rs); a container is addressed through a pidfd opened after
+//! checking the recorded start time, so a recycled PID is never signalled.
 
+use core::fmt::Write;
+
+use rustix::event::{PollFd, PollFlags};
+use rustix::fd::OwnedFd;
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
+use rustix::process::{PidfdFlags, Signal};
+
+use crate::args::{Opt, Parser};
+use crate::error::{EXIT_BOX, ErrnoText, Error, Result};
+use crate::state::{self, Record, State};
 use crate::sys::entry::Args;
+use crate::text::{Bytes, Text};
+use crate::{bad, errln, outln};
 
-pub fn main(_args: Args) -> u8 {
-    super::not_yet("ps")
+fn finish(command: &str, result: Result<u8>) -> u8 {
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            errln!("box: {command}: {e}");
+            e.code
+        }
+    }
 }
 
-pub fn kill(_args: Args) -> u8 {
-    super::not_yet("kill")
+/// `box ps`: every named container; the state of those that are gone is
+/// shown once and then removed.
+pub fn main(args: Args) -> u8 {
+    finish("ps", ps(args))
 }
 
-pub fn stop(_args: Args) -> u8 {
-    super::not_yet("stop")
+fn ps(args: Args) -> Result<u8> {
+    let mut p = Parser::new(args);
+    if let Some(opt) = p.next()? {
+        return Err(p.unknown(opt));
+    }
+    outln!(
+        "{:<16} {:>7} {:<22} {:>9} {:>9} {:>5}  COMMAND",
+        "NAME",
+        "PID",
+        "STATUS",
+        "UPTIME",
+        "MEMORY",
+        "PIDS"
+    );
+    let mut names: heapless::Vec<Text<{ crate::config::NAME_MAX }>, 256> = heapless::Vec::new();
+    state::each_name(&mut |name| {
+        let _ = names.push(Text::from_bytes_lossy(name));
+    });
+    names.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    for name in &names {
+        let Ok(state) = State::open(name.as_bytes()) else {
+            continue;
+        };
+        let record = state.record();
+        let alive = record.alive();
+        let mut status = Text::<22>::new();
+        if alive {
+            let _ = write!(status, "{}", record.status);
+        } else if record.status.as_bytes().starts_with(b"exited") {
+            let _ = write!(status, "{}", record.status);
+        } else {
+            // Its supervisor (or the box run holding it) was killed, and the
+            // container died with it.
+            let _ = write!(status, "gone");
+        }
+        let (memory, tasks) = match record.pid {
+            Some(pid) if alive => crate::cgroup::usage(pid, name.as_bytes()),
+            _ => (None, None),
+        };
+        let mut uptime = Text::<12>::new();
+        if alive && record.created > 0 {
+            let _ = write!(
+                uptime,
+                "{}",
+                Duration(state::now().saturating_sub(record.created))
+            );
+        } else {
+            uptime.push(b"-");
+        }
+        let mut mem = Text::<12>::new();
+        match memory {
+            Some(bytes) => {
+                let _ = write!(mem, "{}", Size(bytes));
+            }
+            None => mem.push(b"-"),
+        }
+        let mut pids = Text::<8>::new();
+        match tasks {
+            Some(n) => {
+                let _ = write!(pids, "{n}");
+            }
+            None => pids.push(b"-"),
+        }
+        let mut pid = Text::<8>::new();
+        match record.pid {
+            Some(p) if alive => {
+                let _ = write!(pid, "{}", p.as_raw_nonzero());
+            }
+            _ => pid.push(b"-"),
+        }
+        outln!(
+            "{:<16} {:>7} {:<22} {:>9} {:>9} {:>5}  {}",
+            name,
+            pid,
+            status,
+            uptime,
+            mem,
+            pids,
+            record.command
+        );
+        if !alive {
+            state.remove();
+        }
+    }
+    Ok(0)
 }
 
-pub fn logs(_args: Args) -> u8 {
-    super::not_yet("logs")
+/// `5s`, `3m20s`, `2h05m`, `4d03h`.
+struct Duration(u64);
+
+impl core::fmt::Display for Duration {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let s = self.0;
+        match s {
+            0..60 => write!(f, "{s}s"),
+            60..3600 => write!(f, "{}m{:02}s", s / 60, s % 60),
+            3600..86400 => write!(f, "{}h{:02}m", s / 3600, s % 3600 / 60),
+            _ => write!(f, "{}d{:02}h", s / 86400, s % 86400 / 3600),
+        }
+    }
+}
+
+/// Bytes as `12.3M`.
+struct Size(u64);
+
+impl core::fmt::Display for Size {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let n = self.0;
+        for (shift, suffix) in [(30, 'G'), (20, 'M'), (10, 'K')] {
+            if n >= 1 << shift {
+                let tenths = n * 10 >> shift;
+                return write!(f, "{}.{}{suffix}", tenths / 10, tenths % 10);
+            }
+        }
+        write!(f, "{n}B")
+    }
+}
+
+/// The running container NAME: its record and a pidfd (or `None` on
+/// kernels before 5.3, where its PID is used after the start-time check).
+fn running(name: &[u8]) -> Result<(State, Record, Option<OwnedFd>)> {
+    let state = State::open(name)?;
+    let record = state.record();
+    let Some(pid) = record.pid.filter(|_| record.alive()) else {
+        return Err(bad!(
+            "container {} is not running ({})",
+            Bytes(name),
+            record.status
+        ));
+    };
+    let pidfd = match rustix::process::pidfd_open(pid, PidfdFlags::empty()) {
+        Ok(fd) => Some(fd),
+        Err(Errno::NOSYS) => None,
+        Err(e) => {
+            return Err(Error::sys(
+                "open the container's init",
+                "pidfd_open",
+                name,
+                e,
+            ));
+        }
+    };
+    // Checked again with the pidfd held: the PID cannot be reused now.
+    if !record.alive() {
+        return Err(bad!("container {} is not running", Bytes(name)));
+    }
+    Ok((state, record, pidfd))
+}
+
+/// Parse `KILL`, `SIGKILL`, `kill` or `9`.
+pub fn parse_signal(word: &[u8]) -> Option<i32> {
+    if let Some(n) = crate::text::parse_u32(word) {
+        return (1..65).contains(&n).then_some(n as i32);
+    }
+    let mut upper = Text::<16>::new();
+    for &b in word
+        .strip_prefix(b"SIG")
+        .or_else(|| word.strip_prefix(b"sig"))
+        .unwrap_or(word)
+    {
+        upper.push(&[b.to_ascii_uppercase()]);
+    }
+    let signal = match upper.as_bytes() {
+        b"HUP" => Signal::HUP,
+        b"INT" => Signal::INT,
+        b"QUIT" => Signal::QUIT,
+        b"KILL" => Signal::KILL,
+        b"USR1" => Signal::USR1,
+        b"USR2" => Signal::USR2,
+        b"TERM" => Signal::TERM,
+        b"STOP" => Signal::STOP,
+        b"CONT" => Signal::CONT,
+        b"WINCH" => Signal::WINCH,
+        b"ALRM" => Signal::ALARM,
+        _ => return None,
+    };
+    Some(signal.as_raw())
+}
+
+/// `box kill NAME [SIG]` (SIGKILL by default, as `docker kill`; `box stop`
+/// is the graceful one).
+pub fn kill(args: Args) -> u8 {
+    finish("kill", kill_container(args))
+}
+
+fn kill_container(args: Args) -> Result<u8> {
+    let mut p = Parser::new(args);
+    if let Some(opt) = p.next()? {
+        return Err(p.unknown(opt));
+    }
+    let rest = p.rest();
+    let Some(name) = rest.get(0) else {
+        return Err(bad!("usage: box kill NAME [SIGNAL]"));
+    };
+    let signal = match rest.get(1) {
+        Some(word) => parse_signal(word.to_bytes())
+            .ok_or_else(|| bad!("unknown signal {}", Bytes(word.to_bytes())))?,
+        None => Signal::KILL.as_raw(),
+    };
+    let (_, record, pidfd) = running(name.to_bytes())?;
+    let pid = record.pid.ok_or_else(|| bad!("no pid"))?;
+    crate::sys::process::send_signal(pid, pidfd.as_ref().map(rustix::fd::AsFd::as_fd), signal)
+        .map_err(|e| {
+            Error::sys(
+                "signal the container",
+                "pidfd_send_signal",
+                name.to_bytes(),
+                e,
+            )
+        })?;
+    Ok(0)
+}
+
+/// Default grace time of `box stop`, in seconds.
+pub const STOP_GRACE: u64 = 10;
+
+/// `box stop NAME [--time S]`: SIGTERM, up to S seconds to exit, SIGKILL.
+pub fn stop(args: Args) -> u8 {
+    finish("stop", stop_container(args))
+}
+
+fn stop_container(args: Args) -> Result<u8> {
+    let mut grace = STOP_GRACE;
+    // Options before or after the name: `box stop -t 2 web`, `box stop web
+    // --time 2` (the name is taken as the program name of a second pass).
+    let mut name = None;
+    let mut tail = args;
+    for _ in 0..2 {
+        let mut p = Parser::new(tail);
+        while let Some(opt) = p.next()? {
+            match opt {
+                Opt::Long(b"time") | Opt::Short(b't') => {
+                    let v = p.value()?;
+                    grace = crate::text::parse_u64(v)
+                        .ok_or_else(|| bad!("--time {}: use a number of seconds", Bytes(v)))?;
+                }
+                _ => return Err(p.unknown(opt)),
+            }
+        }
+        tail = p.rest();
+        if name.is_some() || tail.is_empty() {
+            break;
+        }
+        name = tail.get(0);
+    }
+    let Some(name) = name else {
+        return Err(bad!("usage: box stop NAME [--time SECONDS]"));
+    };
+    if tail.len() > 1 {
+        return Err(bad!("usage: box stop NAME [--time SECONDS] (one name)"));
+    }
+    let name = name.to_bytes();
+    let (state, record, pidfd) = match running(name) {
+        Ok(found) => found,
+        Err(e) => {
+            // Not running: clean up what is left, if anything.
+            if let Ok(state) = State::open(name) {
+                wait_for_supervisor(&state, &state.record());
+                state.remove();
+                outln!("{}", Bytes(name));
+                return Ok(0);
+            }
+            return Err(e);
+        }
+    };
+    let pid = record.pid.ok_or_else(|| bad!("no pid"))?;
+    let fd = pidfd.as_ref().map(rustix::fd::AsFd::as_fd);
+    let _ = crate::sys::process::send_signal(pid, fd, Signal::TERM.as_raw());
+    if !wait_exit(&record, pidfd.as_ref(), grace * 1000) {
+        let _ = crate::sys::process::send_signal(pid, fd, Signal::KILL.as_raw());
+        if !wait_exit(&record, pidfd.as_ref(), 5000) {
+            return Err(
+                bad!("container {} did not die after SIGKILL", Bytes(name)).with_code(EXIT_BOX)
+            );
+        }
+    }
+    wait_for_supervisor(&state, &record);
+    state.remove();
+    outln!("{}", Bytes(name));
+    Ok(0)
+}
+
+/// Wait up to `ms` for the container's init to exit.
+fn wait_exit(record: &Record, pidfd: Option<&OwnedFd>, ms: u64) -> bool {
+    let deadline = now_ms() + ms;
+    loop {
+        if !record.alive() {
+            return true;
+        }
+        let left = deadline.saturating_sub(now_ms());
+        if left == 0 {
+            return false;
+        }
+        let step = left.min(100);
+        let timeout = rustix::event::Timespec {
+            tv_sec: 0,
+            tv_nsec: (step * 1_000_000) as i64,
+        };
+        match pidfd {
+            // A pidfd polls readable when the process exits.
+            Some(fd) => {
+                let mut fds = [PollFd::new(fd, PollFlags::IN)];
+                let _ = rustix::event::poll(&mut fds, Some(&timeout));
+            }
+            None => {
+                let _ = rustix::thread::nanosleep(&timeout);
+            }
+        }
+    }
+}
+
+/// Let the supervisor record the exit status and remove the cgroup: until
+/// the status says so, or the supervisor is gone (2 s at most).
+fn wait_for_supervisor(state: &State, record: &Record) {
+    let Some(supervisor) = record.supervisor else {
+        return;
+    };
+    let deadline = now_ms() + 2000;
+    while now_ms() < deadline {
+        let mut buf = [0u8; 32];
+        if state.read(c"status", &mut buf).starts_with(b"exited")
+            || rustix::process::test_kill_process(supervisor).is_err()
+        {
+            return;
+        }
+        let pause = rustix::event::Timespec {
+            tv_sec: 0,
+            tv_nsec: 5_000_000,
+        };
+        let _ = rustix::thread::nanosleep(&pause);
+    }
+}
+
+fn now_ms() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    t.tv_sec as u64 * 1000 + t.tv_nsec as u64 / 1_000_000
+}
+
+/// `box logs NAME`: a detached container's output (the rotated part first).
+pub fn logs(args: Args) -> u8 {
+    finish("logs", show_logs(args))
+}
+
+fn show_logs(args: Args) -> Result<u8> {
+    let mut p = Parser::new(args);
+    if let Some(opt) = p.next()? {
+        return Err(p.unknown(opt));
+    }
+    let rest = p.rest();
+    let Some(name) = rest.get(0) else {
+        return Err(bad!("usage: box logs NAME"));
+    };
+    let state = State::open(name.to_bytes())?;
+    let mut found = false;
+    for file in [c"log.1", c"log"] {
+        let Ok(fd) = rustix::fs::openat(
+            state.dir(),
+            file,
+            OFlags::RDONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) else {
+            continue;
+        };
+        found = true;
+        let mut buf = [0u8; 8192];
+        loop {
+            match rustix::io::read(&fd, &mut buf) {
+                Ok(0) => break,
+                Ok(n) => crate::out::write_all(crate::sys::process::stdout(), &buf[..n]),
+                Err(Errno::INTR) => {}
+                Err(e) => {
+                    errln!("box: logs: read: {}", ErrnoText(e));
+                    return Ok(EXIT_BOX);
+                }
+            }
+        }
+    }
+    if !found {
+        return Err(bad!(
+            "container {} keeps no log (only detached containers do)",
+            Bytes(name.to_bytes())
+        ));
+    }
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signal_names() {
+        assert_eq!(parse_signal(b"KILL"), Some(9));
+        assert_eq!(parse_signal(b"SIGTERM"), Some(15));
+        assert_eq!(parse_signal(b"hup"), Some(1));
+        assert_eq!(parse_signal(b"10"), Some(10));
+        assert_eq!(parse_signal(b"0"), None);
+        assert_eq!(parse_signal(b"BOGUS"), None);
+    }
+
+    #[test]
+    fn durations_and_sizes() {
+        let mut t = Text::<16>::new();
+        let _ = write!(t, "{} {} {}", Duration(59), Duration(200), Duration(7300));
+        assert_eq!(t.as_bytes(), b"59s 3m20s 2h01m");
+        let mut t = Text::<16>::new();
+        let _ = write!(t, "{} {}", Size(1536), Size(33 << 20));
+        assert_eq!(t.as_bytes(), b"1.5K 33.0M");
+    }
 }

@@ -6,6 +6,7 @@ use crate::config::{RUN_OPTIONS, RunConfig, find_option};
 use crate::container::{self, plan::Command, plan::Plan};
 use crate::error::Result;
 use crate::spec;
+use crate::state::State;
 use crate::sys::entry::Args;
 use crate::sys::raw;
 use crate::text::CPath;
@@ -53,7 +54,6 @@ fn run(args: Args) -> Result<u8> {
         let value = if option.takes_value { p.value()? } else { b"" };
         (option.apply)(&mut config, value)?;
     }
-    refuse_unimplemented(&config)?;
 
     let rest = p.rest();
     let command = match &spec {
@@ -63,12 +63,40 @@ fn run(args: Args) -> Result<u8> {
     let pid = rustix::process::getpid().as_raw_nonzero().get() as u32;
     let plan = Plan::new(&config, command, &args, pid)?;
 
-    let cgroup = ContainerCgroup::create(&config, plan.name.as_bytes())?;
+    if config.detach {
+        return container::detach::run(&plan, &config);
+    }
+    // A named container is registered, so `box exec NAME` and `box ps`
+    // find it and no second one takes the name.
+    let state = match config.name {
+        Some(name) => Some(State::create(name.as_bytes())?),
+        None => None,
+    };
+    let result = run_in_foreground(&plan, &config, state.as_ref());
+    if let Some(state) = state {
+        state.remove();
+    }
+    result
+}
+
+fn run_in_foreground(plan: &Plan, config: &RunConfig, state: Option<&State>) -> Result<u8> {
+    let cgroup = ContainerCgroup::create(config, plan.name.as_bytes())?;
 
     // Blocked before clone and for good: the container's SIGCHLD and any
     // signal to forward wait in the pending set until `wait` takes them.
     raw::block_signals(&container::watched_signals());
-    let started = container::start(&plan, cgroup)?;
+    let started = container::start(plan, cgroup)?;
+    if let Some(state) = state {
+        let pid = started.pid;
+        state.write_number(c"pid", pid.as_raw_nonzero().get() as u64)?;
+        state.write_number(c"start", crate::state::process_start_time(pid).unwrap_or(0))?;
+        state.write_number(
+            c"supervisor",
+            rustix::process::getpid().as_raw_nonzero().get() as u64,
+        )?;
+        state.write_number(c"created", crate::state::now())?;
+        state.write(c"status", b"running")?;
+    }
     let code = container::wait(&started);
     if let Some(cgroup) = &started.cgroup
         && cgroup.oom_killed()
@@ -113,17 +141,6 @@ fn spec_file(args: Args) -> Result<Option<&'static [u8]>> {
         }
     }
     Ok(file)
-}
-
-/// Options whose issue has not landed: refuse rather than run a container
-/// without the limit or behaviour the user asked for.
-fn refuse_unimplemented(config: &RunConfig) -> Result<()> {
-    let missing = if config.detach {
-        "--detach"
-    } else {
-        return Ok(());
-    };
-    Err(bad!("{missing}: not implemented yet"))
 }
 
 fn help() {

@@ -3,6 +3,7 @@
 //! `rootfs.rs`.
 
 pub mod child;
+pub mod detach;
 pub mod plan;
 pub mod rootfs;
 

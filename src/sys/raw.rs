@@ -343,3 +343,35 @@ pub fn kill_all(signal: c_int) {
     // SAFETY: kill has no memory-safety preconditions.
     unsafe { libc::kill(-1, signal) };
 }
+
+/// signalfd(2) for the (blocked) signals of `set`: each read gives the
+/// number of one pending signal. For a loop that also polls descriptors.
+pub fn signalfd(set: &SigSet) -> Result<OwnedFd, Errno> {
+    // SAFETY: `set.0` is an initialised sigset; -1 asks for a new descriptor.
+    let fd = unsafe { libc::signalfd(-1, &set.0, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) };
+    if fd < 0 {
+        return Err(last_errno());
+    }
+    // SAFETY: the kernel just created this descriptor for us.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Take one signal from a signalfd: its number, or `None` when none is
+/// pending.
+pub fn read_signalfd(fd: BorrowedFd<'_>) -> Option<c_int> {
+    let mut info = MaybeUninit::<libc::signalfd_siginfo>::zeroed();
+    // SAFETY: `info` is writable storage of exactly the size the kernel
+    // writes per signal.
+    let n = unsafe {
+        libc::read(
+            fd.as_raw_fd(),
+            info.as_mut_ptr().cast(),
+            core::mem::size_of::<libc::signalfd_siginfo>(),
+        )
+    };
+    if n as usize != core::mem::size_of::<libc::signalfd_siginfo>() {
+        return None;
+    }
+    // SAFETY: the kernel filled the whole struct (checked above).
+    Some(unsafe { info.assume_init() }.ssi_signo as c_int)
+}

@@ -1,0 +1,274 @@
+//! `box run --detach`: box stays behind as a small supervisor of the
+//! container (it holds the pidfd, keeps the output in a size-capped log,
+//! records the exit status) and the command line returns with the name.
+//!
+//! If the supervisor is killed, its container dies with it (the container's
+//! parent-death signal is SIGKILL; see child.rs): a container nobody
+//! supervises would have no log, no status and no one to reap it. The state
+//! it leaves is then cleaned up by `box ps` or `box stop`.
+
+use core::fmt::Write;
+
+use rustix::event::{PollFd, PollFlags};
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
+use rustix::pipe::PipeFlags;
+
+use crate::bad;
+use crate::cgroup::ContainerCgroup;
+use crate::config::RunConfig;
+use crate::container::plan::{Command, Plan};
+use crate::container::{self, child};
+use crate::error::{Context, EXIT_BOX, Error, Result};
+use crate::state::{self, LOG_MAX, State};
+use crate::sys::{process, raw};
+use crate::text::{Bytes, Text};
+
+/// Start the container under a supervisor; returns once it runs (or
+/// failed), having printed the container's name.
+pub fn run(plan: &Plan, config: &RunConfig) -> Result<u8> {
+    let state = State::create(plan.name.as_bytes())?;
+    let (ready_read, ready_write) =
+        rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at("create the report pipe", "pipe2", b"")?;
+    let mut ready = Some(ready_write);
+    let mut state_slot = Some(state);
+    let spawned = process::spawn(
+        0,
+        None,
+        rustix::process::Signal::CHILD.as_raw() as u64,
+        || {
+            let (Some(ready), Some(state)) = (ready.take(), state_slot.take()) else {
+                raw::exit_now(EXIT_BOX)
+            };
+            supervise(plan, config, state, ready)
+        },
+    );
+    match spawned {
+        Ok(_) => {}
+        Err((call, e)) => {
+            if let Some(state) = state_slot.take() {
+                state.remove();
+            }
+            return Err(Error::sys("start the supervisor", call, b"", e));
+        }
+    }
+    drop(ready.take());
+    drop(state_slot.take());
+    let mut buf = [0u8; child::REPORT_MAX + 3];
+    let mut got = 0;
+    while got < buf.len() {
+        match rustix::io::read(&ready_read, &mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(Errno::INTR) => {}
+            Err(_) => break,
+        }
+    }
+    match child::decode_report(&buf[..got]) {
+        Some((0, _)) => {
+            crate::outln!("{}", plan.name);
+            Ok(0)
+        }
+        Some((code, text)) => Err(bad!("{}", Bytes(text)).with_code(code)),
+        None => Err(bad!("the supervisor died before the container started")),
+    }
+}
+
+fn report(ready: &OwnedFd, code: u8, text: &[u8]) {
+    let len = text.len().min(child::REPORT_MAX);
+    let mut message = [0u8; child::REPORT_MAX + 3];
+    message[0] = code;
+    message[1..3].copy_from_slice(&(len as u16).to_le_bytes());
+    message[3..3 + len].copy_from_slice(&text[..len]);
+    crate::out::write_all(ready, &message[..3 + len]);
+}
+
+/// The supervisor process: never returns.
+fn supervise(plan: &Plan, config: &RunConfig, state: State, ready: OwnedFd) -> ! {
+    match start(plan, config, &state) {
+        Ok((container, output)) => {
+            report(&ready, 0, b"");
+            drop(ready);
+            let code = watch(&container, output, &state);
+            let mut status = Text::<32>::new();
+            let oom = container
+                .cgroup
+                .as_ref()
+                .is_some_and(ContainerCgroup::oom_killed);
+            let _ = write!(
+                status,
+                "exited {code}{}",
+                if oom { " (out of memory)" } else { "" }
+            );
+            // Removing the cgroup (drop) before saying the container is
+            // done, so a `box stop` that sees "exited" finds nothing left.
+            drop(container);
+            let _ = state.write(c"status", status.as_bytes());
+            raw::exit_now(0)
+        }
+        Err(e) => {
+            let mut text = Text::<{ child::REPORT_MAX }>::new();
+            let _ = write!(text, "{e}");
+            report(&ready, e.code, text.as_bytes());
+            state.remove();
+            raw::exit_now(e.code)
+        }
+    }
+}
+
+/// Detach from the caller's terminal and session, start the container with
+/// its output on a pipe, record its state.
+fn start(
+    plan: &Plan,
+    config: &RunConfig,
+    state: &State,
+) -> Result<(container::Container, OwnedFd)> {
+    rustix::process::setsid().at("detach", "setsid", b"")?;
+    let null = rustix::fs::open(c"/dev/null", OFlags::RDWR | OFlags::CLOEXEC, Mode::empty()).at(
+        "detach",
+        "open",
+        b"/dev/null",
+    )?;
+    let (out_read, out_write) =
+        rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at("create the log pipe", "pipe2", b"")?;
+    // The container (and this supervisor's own messages) write to the log.
+    process::dup_onto(null.as_fd(), 0).at("detach", "dup2", b"/dev/null")?;
+    process::dup_onto(out_write.as_fd(), 1).at("detach", "dup2", b"log pipe")?;
+    process::dup_onto(out_write.as_fd(), 2).at("detach", "dup2", b"log pipe")?;
+    drop(out_write);
+    drop(null);
+
+    raw::block_signals(&container::watched_signals());
+    let cgroup = ContainerCgroup::create(config, plan.name.as_bytes())?;
+    let started = container::start(plan, cgroup)?;
+
+    let pid = started.pid;
+    state.write_number(c"pid", pid.as_raw_nonzero().get() as u64)?;
+    state.write_number(c"start", state::process_start_time(pid).unwrap_or(0))?;
+    state.write_number(
+        c"supervisor",
+        rustix::process::getpid().as_raw_nonzero().get() as u64,
+    )?;
+    state.write_number(c"created", state::now())?;
+    state.write(c"status", b"running")?;
+    let mut command = Text::<120>::new();
+    match plan.command {
+        Command::Argv(args) => {
+            for i in 0..args.len() {
+                let _ = write!(
+                    command,
+                    "{}{}",
+                    if i > 0 { " " } else { "" },
+                    Bytes(args.bytes(i))
+                );
+            }
+        }
+        Command::Words(words) => {
+            for (i, w) in words.iter().enumerate() {
+                let _ = write!(command, "{}{}", if i > 0 { " " } else { "" }, w);
+            }
+        }
+    }
+    state.write(c"command", command.as_bytes())?;
+    Ok((started, out_read))
+}
+
+/// Pump the container's output into the log, forward signals, and return
+/// the container's exit status once it is gone.
+fn watch(container: &container::Container, output: OwnedFd, state: &State) -> u8 {
+    let signals = raw::signalfd(&container::watched_signals()).ok();
+    let mut log = Log::open(state);
+    let mut output = Some(output);
+    let pidfd = container.pidfd.as_ref().map(|f| f.as_fd());
+    if let Some(out) = &output {
+        // Read what is there, never block: the pidfd must be seen too.
+        let _ = rustix::io::ioctl_fionbio(out, true);
+    }
+    loop {
+        if let Ok(Some(code)) = process::try_reap(container.pid, pidfd) {
+            if let Some(out) = &output {
+                pump(out, &mut log);
+            }
+            return code;
+        }
+        let mut fds: heapless::Vec<PollFd<'_>, 3> = heapless::Vec::new();
+        if let Some(out) = &output {
+            let _ = fds.push(PollFd::new(out, PollFlags::IN));
+        }
+        if let Some(fd) = pidfd {
+            let _ = fds.push(PollFd::from_borrowed_fd(fd, PollFlags::IN));
+        }
+        if let Some(sig) = &signals {
+            let _ = fds.push(PollFd::new(sig, PollFlags::IN));
+        }
+        // Without a pidfd (before 5.3) SIGCHLD on the signalfd wakes us.
+        let _ = rustix::event::poll(&mut fds, None);
+        let output_ready = output.is_some()
+            && fds[0]
+                .revents()
+                .intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR);
+        drop(fds);
+        if output_ready {
+            let open = output.as_ref().is_some_and(|out| pump(out, &mut log));
+            if !open {
+                output = None;
+            }
+        }
+        if let Some(sig) = &signals {
+            while let Some(signal) = raw::read_signalfd(sig.as_fd()) {
+                if signal != rustix::process::Signal::CHILD.as_raw() {
+                    let _ = process::send_signal(container.pid, pidfd, signal);
+                }
+            }
+        }
+    }
+}
+
+/// Copy what is readable now into the log; false at end of file.
+fn pump(out: &OwnedFd, log: &mut Log) -> bool {
+    let mut buf = [0u8; 8192];
+    loop {
+        match rustix::io::read(out, &mut buf) {
+            Ok(0) => return false,
+            Ok(n) => log.append(&buf[..n]),
+            Err(Errno::AGAIN | Errno::INTR) => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// The log file, rotated to `log.1` past LOG_MAX.
+struct Log<'a> {
+    state: &'a State,
+    file: Option<OwnedFd>,
+    size: u64,
+}
+
+impl<'a> Log<'a> {
+    fn open(state: &'a State) -> Log<'a> {
+        let file = rustix::fs::openat(
+            state.dir(),
+            c"log",
+            OFlags::WRONLY | OFlags::CREATE | OFlags::APPEND | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        )
+        .ok();
+        let size = file
+            .as_ref()
+            .and_then(|f| rustix::fs::fstat(f).ok())
+            .map_or(0, |st| st.st_size as u64);
+        Log { state, file, size }
+    }
+
+    fn append(&mut self, bytes: &[u8]) {
+        if self.size + bytes.len() as u64 > LOG_MAX {
+            let _ = rustix::fs::renameat(self.state.dir(), c"log", self.state.dir(), c"log.1");
+            *self = Log::open(self.state);
+        }
+        if let Some(f) = &self.file {
+            crate::out::write_all(f, bytes);
+            self.size += bytes.len() as u64;
+        }
+    }
+}

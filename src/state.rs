@@ -1,0 +1,310 @@
+//! Named containers' state, under /run/box/NAME:
+//!
+//! | file | content |
+//! |---|---|
+//! | `pid` | the container's init, as the host sees it |
+//! | `start` | that process's start time (clock ticks since boot, /proc/PID/stat field 22): a PID the kernel reused for another process does not match it |
+//! | `supervisor` | the PID of the `box run` that supervises it |
+//! | `created` | when it started, seconds since the epoch |
+//! | `status` | `running`, then `exited N` |
+//! | `command` | the command line, for `box ps` |
+//! | `log`, `log.1` | a detached container's output, rotated at [`LOG_MAX`] |
+//!
+//! A directory is claimed with mkdir (atomic), so two containers can never
+//! share a name. State left by a container that is gone (its supervisor was
+//! killed, or it exited) is removed by `box ps` and `box stop`, and by a new
+//! container that claims the name.
+
+use core::ffi::CStr;
+use core::mem::MaybeUninit;
+
+use rustix::fd::OwnedFd;
+use rustix::fs::{AtFlags, Mode, OFlags};
+use rustix::io::Errno;
+use rustix::process::Pid;
+
+use crate::bad;
+use crate::error::{Context, Error, Result};
+use crate::text::{Bytes, CPath, Text};
+
+/// Where named containers keep their state.
+pub const STATE_DIR: &[u8] = b"/run/box";
+/// A detached container's log is rotated past this size (so at most twice
+/// this is kept: `log` and `log.1`).
+pub const LOG_MAX: u64 = 1 << 20;
+
+/// The files a state directory may hold (removed one by one, then the
+/// directory).
+const FILES: &[&CStr] = &[
+    c"pid",
+    c"start",
+    c"supervisor",
+    c"created",
+    c"status",
+    c"command",
+    c"log",
+    c"log.1",
+];
+
+pub struct State {
+    pub name: Text<{ crate::config::NAME_MAX }>,
+    dir: OwnedFd,
+    path: CPath,
+}
+
+/// What `box ps` shows of a container.
+pub struct Record {
+    pub pid: Option<Pid>,
+    pub start: u64,
+    pub supervisor: Option<Pid>,
+    pub created: u64,
+    pub status: Text<32>,
+    pub command: Text<120>,
+}
+
+impl Record {
+    /// Whether the recorded init still runs (and is the same process, not
+    /// a zombie waiting to be reaped).
+    pub fn alive(&self) -> bool {
+        self.pid
+            .and_then(process_stat)
+            .is_some_and(|(state, start)| start == self.start && state != b'Z' && state != b'X')
+    }
+}
+
+fn dir_path(name: &[u8]) -> Result<CPath> {
+    CPath::from_parts(&[STATE_DIR, b"/", name]).ok_or_else(|| bad!("name too long"))
+}
+
+impl State {
+    /// Claim NAME. An existing directory is taken over when its container
+    /// is gone; a live one makes this an error.
+    pub fn create(name: &[u8]) -> Result<State> {
+        let path = dir_path(name)?;
+        let root = CPath::from_bytes(STATE_DIR).unwrap_or_default();
+        match rustix::fs::mkdir(root.as_cstr(), Mode::from_raw_mode(0o700)) {
+            Ok(()) | Err(Errno::EXIST) => {}
+            Err(e) => {
+                return Err(Error::sys(
+                    "create the state directory",
+                    "mkdir",
+                    root.as_bytes(),
+                    e,
+                ));
+            }
+        }
+        for _ in 0..2 {
+            match rustix::fs::mkdir(path.as_cstr(), Mode::from_raw_mode(0o700)) {
+                Ok(()) => return State::open(name),
+                Err(Errno::EXIST) => {
+                    let old = State::open(name)?;
+                    let record = old.record();
+                    if record.alive() || record.pid.is_none() && old.supervisor_alive() {
+                        return Err(bad!(
+                            "the name {} is in use (container pid {}; box stop {} ends it)",
+                            Bytes(name),
+                            record.pid.map_or(0, |p| p.as_raw_nonzero().get()),
+                            Bytes(name)
+                        ));
+                    }
+                    old.remove();
+                }
+                Err(e) => {
+                    return Err(Error::sys(
+                        "create the state directory",
+                        "mkdir",
+                        path.as_bytes(),
+                        e,
+                    )
+                    .hint("box keeps named containers' state in /run/box"));
+                }
+            }
+        }
+        Err(bad!("the name {} is in use", Bytes(name)))
+    }
+
+    /// Open the state of an existing container.
+    pub fn open(name: &[u8]) -> Result<State> {
+        if !crate::config::valid_name(name) {
+            return Err(bad!("no container named {}", Bytes(name)));
+        }
+        let path = dir_path(name)?;
+        let dir = rustix::fs::open(
+            path.as_cstr(),
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| match e {
+            Errno::NOENT => bad!("no container named {}", Bytes(name)),
+            e => Error::sys("open the container's state", "open", path.as_bytes(), e),
+        })?;
+        Ok(State {
+            name: Text::from_bytes_lossy(name),
+            dir,
+            path,
+        })
+    }
+
+    /// Write a file atomically (to a temporary name, then rename).
+    pub fn write(&self, file: &CStr, content: &[u8]) -> Result<()> {
+        let mut tmp = CPath::from_bytes(b".").unwrap_or_default();
+        let _ = tmp.push(file.to_bytes());
+        let _ = tmp.push(b".tmp");
+        let fd = rustix::fs::openat(
+            &self.dir,
+            tmp.as_cstr(),
+            OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        )
+        .at(
+            "write the container's state",
+            "open",
+            self.file_path(tmp.as_cstr()).as_bytes(),
+        )?;
+        crate::out::write_all(&fd, content);
+        drop(fd);
+        rustix::fs::renameat(&self.dir, tmp.as_cstr(), &self.dir, file).at(
+            "write the container's state",
+            "rename",
+            self.file_path(file).as_bytes(),
+        )
+    }
+
+    pub fn write_number(&self, file: &CStr, n: u64) -> Result<()> {
+        let mut t = Text::<24>::new();
+        let _ = core::fmt::Write::write_fmt(&mut t, format_args!("{n}"));
+        self.write(file, t.as_bytes())
+    }
+
+    /// Read a small file; empty when missing.
+    pub fn read<'b>(&self, file: &CStr, buf: &'b mut [u8]) -> &'b [u8] {
+        let Ok(fd) = rustix::fs::openat(
+            &self.dir,
+            file,
+            OFlags::RDONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) else {
+            return &buf[..0];
+        };
+        let mut got = 0;
+        while got < buf.len() {
+            match rustix::io::read(&fd, &mut buf[got..]) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got += n,
+            }
+        }
+        buf[..got].trim_ascii_end()
+    }
+
+    fn read_number(&self, file: &CStr) -> Option<u64> {
+        let mut buf = [0u8; 32];
+        crate::text::parse_u64(self.read(file, &mut buf))
+    }
+
+    pub fn record(&self) -> Record {
+        let mut status = [0u8; 32];
+        let mut command = [0u8; 120];
+        Record {
+            pid: self
+                .read_number(c"pid")
+                .and_then(|p| Pid::from_raw(p as i32)),
+            start: self.read_number(c"start").unwrap_or(0),
+            supervisor: self
+                .read_number(c"supervisor")
+                .and_then(|p| Pid::from_raw(p as i32)),
+            created: self.read_number(c"created").unwrap_or(0),
+            status: Text::from_bytes_lossy(self.read(c"status", &mut status)),
+            command: Text::from_bytes_lossy(self.read(c"command", &mut command)),
+        }
+    }
+
+    fn supervisor_alive(&self) -> bool {
+        self.read_number(c"supervisor")
+            .and_then(|p| Pid::from_raw(p as i32))
+            .is_some_and(|p| rustix::process::test_kill_process(p).is_ok())
+    }
+
+    /// The open directory, for appending to the log.
+    pub fn dir(&self) -> &OwnedFd {
+        &self.dir
+    }
+
+    pub fn path(&self) -> &CPath {
+        &self.path
+    }
+
+    fn file_path(&self, file: &CStr) -> CPath {
+        CPath::from_parts(&[self.path.as_bytes(), b"/", file.to_bytes()]).unwrap_or(self.path)
+    }
+
+    /// Remove the state directory and what it holds.
+    pub fn remove(self) {
+        for file in FILES {
+            let _ = rustix::fs::unlinkat(&self.dir, *file, AtFlags::empty());
+            let mut tmp = CPath::from_bytes(b".").unwrap_or_default();
+            let _ = tmp.push(file.to_bytes());
+            let _ = tmp.push(b".tmp");
+            let _ = rustix::fs::unlinkat(&self.dir, tmp.as_cstr(), AtFlags::empty());
+        }
+        let _ = rustix::fs::rmdir(self.path.as_cstr());
+    }
+}
+
+/// Call `f` with the name of every container that has state.
+pub fn each_name(f: &mut dyn FnMut(&[u8])) {
+    let root = CPath::from_bytes(STATE_DIR).unwrap_or_default();
+    let Ok(dir) = rustix::fs::open(
+        root.as_cstr(),
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return;
+    };
+    let mut buf = [MaybeUninit::<u8>::uninit(); 4096];
+    let mut entries = rustix::fs::RawDir::new(&dir, &mut buf);
+    while let Some(Ok(entry)) = entries.next() {
+        let name = entry.file_name().to_bytes();
+        if crate::config::valid_name(name) {
+            f(name);
+        }
+    }
+}
+
+/// A process's start time, field 22 of /proc/PID/stat.
+pub fn process_start_time(pid: Pid) -> Option<u64> {
+    process_stat(pid).map(|(_, start)| start)
+}
+
+/// A process's state letter (field 3) and start time (field 22) from
+/// /proc/PID/stat, read after the command name in parentheses (which may
+/// itself hold spaces or parentheses).
+fn process_stat(pid: Pid) -> Option<(u8, u64)> {
+    let mut path = CPath::from_bytes(b"/proc/").unwrap_or_default();
+    path.push_u64(pid.as_raw_nonzero().get() as u64)?;
+    path.push(b"/stat")?;
+    let mut buf = [0u8; 1024];
+    let n = crate::cgroup::read_file(path.as_cstr(), &mut buf).ok()?;
+    let text = &buf[..n];
+    let after = &text[text.iter().rposition(|&b| b == b')')? + 2..];
+    let mut fields = after.split(|&b| b == b' ');
+    let state = *fields.next()?.first()?;
+    let start = crate::text::parse_u64(fields.nth(22 - 4)?)?;
+    Some((state, start))
+}
+
+/// Seconds since the epoch.
+pub fn now() -> u64 {
+    rustix::time::clock_gettime(rustix::time::ClockId::Realtime).tv_sec as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_time_of_this_process() {
+        let me = rustix::process::getpid();
+        let a = process_start_time(me).unwrap();
+        assert_eq!(process_start_time(me), Some(a));
+    }
+}

@@ -1,0 +1,207 @@
+//! Named and detached containers: `box run -d`, `box ps`, `box logs`,
+//! `box kill`, `box stop`, and what is left when a supervisor is killed.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+fn setup(test: &str) -> Option<TempDir> {
+    if !need_root(test) || !have_busybox(test) {
+        return None;
+    }
+    Some(busybox_rootfs(test))
+}
+
+fn name(tag: &str) -> String {
+    format!("d-{tag}-{}", std::process::id())
+}
+
+/// The `box ps` row of NAME, split in columns.
+fn ps_row(name: &str) -> Option<Vec<String>> {
+    let run = run_box(["ps"]);
+    run.stdout
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(name))
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+}
+
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn detached_container_lifecycle() {
+    let Some(root) = setup("detached_container_lifecycle") else {
+        return;
+    };
+    let n = name("web");
+    let r = root.path().to_str().unwrap();
+    let run = run_box([
+        "run",
+        "-d",
+        "--name",
+        &n,
+        "--rootfs",
+        r,
+        "--hostname",
+        "webhost",
+        "--pids",
+        "16",
+        "sh",
+        "-c",
+        "echo started; while :; do sleep 1; done",
+    ]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(run.stdout.trim(), n, "prints the name: {run:?}");
+
+    let row = ps_row(&n).expect("box ps lists it");
+    assert_eq!(row[2], "running", "{row:?}");
+    assert!(row[1].parse::<u32>().is_ok(), "{row:?}");
+    wait_until("the log", || {
+        run_box(["logs", &n]).stdout.contains("started")
+    });
+
+    // A second container cannot take the name.
+    let again = run_box(["run", "-d", "--name", &n, "--rootfs", r, "true"]);
+    assert_eq!(again.code(), 125, "{again:?}");
+    assert!(one_error_line(&again).contains("is in use"), "{again:?}");
+
+    // sh as PID 1 ignores SIGTERM: stop waits the grace time, then kills.
+    let start = Instant::now();
+    let stop = run_box(["stop", &n, "--time", "1"]);
+    assert_eq!(stop.code(), 0, "{stop:?}");
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "stop took {:?}",
+        start.elapsed()
+    );
+    assert!(ps_row(&n).is_none(), "gone from box ps");
+    assert!(!Path::new("/run/box").join(&n).exists(), "state removed");
+}
+
+#[test]
+fn exited_container_is_reported_once_then_cleaned() {
+    let Some(root) = setup("exited_container_is_reported_once") else {
+        return;
+    };
+    let n = name("quick");
+    let r = root.path().to_str().unwrap();
+    let run = run_box([
+        "run",
+        "-d",
+        "--name",
+        &n,
+        "--rootfs",
+        r,
+        "sh",
+        "-c",
+        "echo bye; exit 3",
+    ]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    wait_until("the exit", || {
+        ps_row(&n).is_none_or(|row| row[2] == "exited")
+    });
+    let logs = run_box(["logs", &n]);
+    if logs.code() == 0 {
+        assert_eq!(logs.stdout, "bye\n");
+    }
+    // The row that says "exited 3" was shown by some `box ps`; the next one
+    // has removed the state.
+    let _ = run_box(["ps"]);
+    assert!(ps_row(&n).is_none());
+    assert!(!Path::new("/run/box").join(&n).exists());
+}
+
+#[test]
+fn kill_sends_the_signal() {
+    let Some(root) = setup("kill_sends_the_signal") else {
+        return;
+    };
+    let n = name("kill");
+    let r = root.path().to_str().unwrap();
+    let run = run_box([
+        "run",
+        "-d",
+        "--name",
+        &n,
+        "--rootfs",
+        r,
+        "sh",
+        "-c",
+        "trap 'echo got USR1; exit 5' USR1; echo ready; while :; do sleep 0.05; done",
+    ]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    wait_until("ready", || run_box(["logs", &n]).stdout.contains("ready"));
+    let kill = run_box(["kill", &n, "USR1"]);
+    assert_eq!(kill.code(), 0, "{kill:?}");
+    wait_until("the exit", || {
+        run_box(["logs", &n]).stdout.contains("got USR1")
+    });
+    let stop = run_box(["stop", &n]);
+    assert_eq!(stop.code(), 0, "{stop:?}");
+}
+
+#[test]
+fn killing_the_supervisor_kills_the_container() {
+    let Some(root) = setup("killing_the_supervisor_kills_the_container") else {
+        return;
+    };
+    let n = name("orphan");
+    let r = root.path().to_str().unwrap();
+    let run = run_box(["run", "-d", "--name", &n, "--rootfs", r, "sleep", "1000"]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    let dir = Path::new("/run/box").join(&n);
+    let supervisor: i32 = std::fs::read_to_string(dir.join("supervisor"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let init: i32 = std::fs::read_to_string(dir.join("pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // SAFETY: plain kill(2).
+    unsafe { libc::kill(supervisor, libc::SIGKILL) };
+    // The container dies with its supervisor (parent-death signal).
+    wait_until("the container to die", || {
+        std::fs::read_to_string(format!("/proc/{init}/stat")).map_or(true, |s| s.contains(") Z "))
+    });
+    let row = ps_row(&n).expect("still listed once");
+    assert_eq!(row[2], "gone", "{row:?}");
+    assert!(!dir.exists(), "box ps cleaned the state");
+}
+
+#[test]
+fn bad_names_and_unknown_containers() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["stop", "no-such-container"],
+            "no container named no-such-container",
+        ),
+        (
+            &["kill", "no-such-container"],
+            "no container named no-such-container",
+        ),
+        (
+            &["logs", "no-such-container"],
+            "no container named no-such-container",
+        ),
+        (&["kill", "x", "BOGUS"], "unknown signal BOGUS"),
+        (&["stop"], "usage: box stop NAME"),
+    ];
+    for (args, expected) in cases {
+        let run = run_box(*args);
+        assert_eq!(run.code(), 125, "{args:?}: {run:?}");
+        assert!(one_error_line(&run).contains(expected), "{args:?}: {run:?}");
+    }
+}

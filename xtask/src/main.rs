@@ -1,6 +1,91 @@
-//! Host tooling for box: `cargo xtask …` (build, initramfs, qemu, bench).
+//! Host tooling for box, run as `cargo xtask COMMAND` (the cargo-xtask
+//! pattern: an alias in .cargo/config.toml runs this workspace member).
+//!
+//! This file only dispatches; each command lives in its own module.
 
-fn main() {
-    eprintln!("xtask: not implemented yet");
-    std::process::exit(2);
+mod board;
+mod build;
+mod cli;
+mod cpio;
+mod debian;
+mod elf;
+mod guest;
+mod host;
+mod initramfs;
+mod kernel;
+mod qemu;
+
+use std::process::ExitCode;
+
+/// A command's entry point, in the module of the same name.
+type Run = fn(cli::Args) -> anyhow::Result<()>;
+
+/// The commands, each with what runs it and its usage.
+const COMMANDS: &[(&str, Run, &str)] = &[
+    (
+        "build",
+        build::main,
+        "[--board B | --target T]\n    static musl release binary of box (default: this machine's arch)",
+    ),
+    (
+        "initramfs",
+        initramfs::main,
+        "--board B [--test] [-o PATH]\n    gzipped newc cpio with box as /init (--test: with the guest suite)",
+    ),
+    (
+        "qemu",
+        qemu::main,
+        "--board B [--test] [--kernel PATH] [--kvm] [--timeout S] [--append ARGS]\n    \
+         build, pack and boot under QEMU (--test: run the guest suite)",
+    ),
+];
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let command = args.next().unwrap_or_default();
+    let Some(&(_, run, summary)) = COMMANDS.iter().find(|(name, ..)| *name == command) else {
+        usage();
+        return match command.as_str() {
+            "help" | "--help" | "-h" => ExitCode::SUCCESS,
+            "" => ExitCode::from(2),
+            _ => {
+                eprintln!("\nxtask: unknown command {command:?}");
+                ExitCode::from(2)
+            }
+        };
+    };
+    let words: Vec<String> = args.collect();
+    if words.iter().any(|w| w == "--help" || w == "-h") {
+        println!("usage: cargo xtask {command} {summary}");
+        return ExitCode::SUCCESS;
+    }
+    match run(cli::Args::new(&command, words)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if error.is::<Reported>() => ExitCode::FAILURE,
+        Err(error) => {
+            // `{:#}` joins the context chain on one line.
+            eprintln!("xtask {command}: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// An error already told to the user: fail without another message.
+#[derive(Debug)]
+pub struct Reported;
+
+impl std::fmt::Display for Reported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("failed (see above)")
+    }
+}
+
+impl std::error::Error for Reported {}
+
+fn usage() {
+    eprintln!("usage: cargo xtask COMMAND [OPTIONS]\n");
+    for (name, _, summary) in COMMANDS {
+        eprintln!("  {name} {summary}");
+    }
+    eprintln!("\nBoards are the files board/NAME.toml.");
 }

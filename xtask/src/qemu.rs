@@ -1,0 +1,322 @@
+//! `cargo xtask qemu --board B [--test] [--kernel PATH] [--kvm] [--timeout S]
+//! [--append ARGS]`: build box, pack the initramfs, boot it under QEMU with
+//! the serial console on stdio, and return when the guest powers off.
+//!
+//! The console is printed line by line (without the guest's `\r`) and
+//! watched: a kernel panic, a timeout (QEMU is killed) or a non-zero exit
+//! of QEMU fail the run. With `--test` the image carries the guest suite
+//! and the run fails unless every case passed (guest.rs).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::Reported;
+use crate::board::{self, Board, Qemu};
+use crate::cli::Args;
+use crate::guest::{self, Verdict};
+use crate::{host, initramfs, kernel};
+
+/// Seconds a boot may take before QEMU is killed. A TCG boot of the test
+/// image takes about 10 s on x86_64 and less on aarch64.
+const DEFAULT_TIMEOUT: u64 = 90;
+
+/// Debian packages with the emulators (QEMU-NOTES.md: without
+/// --no-install-recommends they pull in a desktop's worth of libraries).
+const QEMU_PACKAGES: &[&str] = &["qemu-system-x86", "qemu-system-arm"];
+
+pub fn main(mut args: Args) -> Result<()> {
+    let board = args
+        .value(&["--board", "-b"])?
+        .with_context(|| format!("--board is needed (boards: {})", board::names().join(", ")))?;
+    let test = args.flag(&["--test"]);
+    let kernel = args.value(&["--kernel", "-k"])?.map(PathBuf::from);
+    let kvm = args.flag(&["--kvm"]);
+    let timeout = args.number(&["--timeout"])?.unwrap_or(DEFAULT_TIMEOUT);
+    let append = args.value(&["--append"])?;
+    args.finish()?;
+
+    let board = board::load(&board)?;
+    let Some(qemu) = &board.qemu else {
+        bail!(
+            "board {} is real hardware (no [qemu] section): `cargo xtask initramfs --board {}` \
+             makes its image",
+            board.name,
+            board.name
+        );
+    };
+    // What can fail fast does, before the build.
+    let kernel = kernel::resolve(&board, kernel.as_deref())?;
+    let program = format!("qemu-system-{}", board.target.arch);
+    host::ensure_program(&program, QEMU_PACKAGES)?;
+    let initrd = initramfs::create(&board, test, None)?;
+
+    let mut cmdline = format!("{} panic=-1", board.cmdline);
+    if let Some(extra) = append {
+        cmdline = format!("{cmdline} {extra}");
+    }
+    let machine = Machine {
+        program,
+        qemu,
+        kernel,
+        initrd,
+        cmdline,
+        accel: accelerator(&board, kvm),
+        timeout: Duration::from_secs(timeout),
+    };
+    if test {
+        run_suite(&machine)
+    } else {
+        boot_once(&machine)
+    }
+}
+
+/// Everything a boot needs but the words a test boot adds to the cmdline.
+struct Machine<'a> {
+    program: String,
+    qemu: &'a Qemu,
+    kernel: PathBuf,
+    initrd: PathBuf,
+    cmdline: String,
+    accel: &'static str,
+    timeout: Duration,
+}
+
+/// A plain boot: fine when the guest powers off (QEMU exits 0) in time
+/// without a kernel panic.
+fn boot_once(machine: &Machine) -> Result<()> {
+    let boot = boot(&mut command(machine, ""), machine.timeout)?;
+    let mut problems = boot.problems();
+    if boot.verdict.kernel_panic {
+        problems.push("the kernel panicked".into());
+    }
+    match &problems[..] {
+        [] => Ok(()),
+        [one] => bail!("{one}"),
+        _ => {
+            for problem in &problems {
+                crate::note!("{problem}");
+            }
+            bail!("{} problems (above)", problems.len())
+        }
+    }
+}
+
+/// The guest suite: one boot per set of cases (guest.rs), each judged on
+/// its console; the closing line counts the cases of every boot.
+fn run_suite(machine: &Machine) -> Result<()> {
+    let boots = guest::boots()?;
+    let mut problems = Vec::new();
+    let (mut passed, mut failed) = (0, 0);
+    for (index, test_boot) in boots.iter().enumerate() {
+        let label = format!("boot {} of {}", index + 1, boots.len());
+        if boots.len() > 1 {
+            crate::note!("{label}: {}", test_boot.cases.join(", "));
+        }
+        let boot = boot(&mut command(machine, &test_boot.append), machine.timeout)?;
+        let mut boot_problems = boot.problems();
+        boot_problems.extend(boot.verdict.test_problems(&test_boot.cases));
+        passed += boot.verdict.passed.len();
+        failed += boot.verdict.failed.len();
+        if boots.len() > 1 {
+            boot_problems = boot_problems
+                .into_iter()
+                .map(|p| format!("{label}: {p}"))
+                .collect();
+        }
+        problems.extend(boot_problems);
+    }
+    for problem in &problems {
+        crate::note!("{problem}");
+    }
+    // The closing line, after every message of xtask's own.
+    println!("guest: {passed} passed, {failed} failed");
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Reported.into())
+    }
+}
+
+/// `-accel kvm` only when asked and when this machine has a KVM module for
+/// the guest's architecture; TCG otherwise (QEMU-NOTES.md: a nested /dev/kvm
+/// may hang at boot).
+fn accelerator(board: &Board, kvm: bool) -> &'static str {
+    if !kvm {
+        return "tcg";
+    }
+    let module = ["/sys/module/kvm_intel", "/sys/module/kvm_amd"]
+        .iter()
+        .any(|m| Path::new(m).exists());
+    if board.target.arch == std::env::consts::ARCH && module {
+        "kvm"
+    } else {
+        crate::note!(
+            "--kvm: no KVM for {} guests here; using TCG",
+            board.target.arch
+        );
+        "tcg"
+    }
+}
+
+/// The QEMU command line; `append` goes at the end of the kernel's.
+fn command(machine: &Machine, append: &str) -> Command {
+    let qemu = machine.qemu;
+    let mut command = Command::new(&machine.program);
+    command.args(["-M", &qemu.machine]);
+    if let Some(cpu) = &qemu.cpu {
+        command.args(["-cpu", cpu]);
+    }
+    let cmdline = format!("{} {append}", machine.cmdline);
+    command
+        .args(["-m", &qemu.memory, "-accel", machine.accel])
+        // No default devices, no window: the serial console is all there is.
+        .args(["-nodefaults", "-display", "none", "-serial", "stdio"])
+        // A reboot (and, with panic=-1, a panic) ends QEMU.
+        .arg("-no-reboot")
+        .arg("-kernel")
+        .arg(&machine.kernel)
+        .arg("-initrd")
+        .arg(&machine.initrd)
+        .args(["-append", cmdline.trim_end()])
+        .args(&qemu.args);
+    command
+}
+
+struct Boot {
+    verdict: Verdict,
+    status: ExitStatus,
+    timed_out: bool,
+    timeout: Duration,
+}
+
+impl Boot {
+    /// A timeout or QEMU's failure. (QEMU exits 0 on a power off, and also
+    /// on a panic with panic=-1: the console tells those apart.)
+    fn problems(&self) -> Vec<String> {
+        if self.timed_out {
+            vec![format!(
+                "timed out after {} s: QEMU killed",
+                self.timeout.as_secs()
+            )]
+        } else if !self.status.success() {
+            vec![format!("QEMU exited with {}", self.status)]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+/// Run QEMU, print and judge its console, kill it at the deadline.
+fn boot(command: &mut Command, timeout: Duration) -> Result<Boot> {
+    crate::note!("{}", host::describe(command));
+    let started = Instant::now();
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("cannot run {}", host::describe(command)))?;
+    let stdout = child.stdout.take().expect("piped stdout");
+    // A thread reads the console so that the deadline can be kept while a
+    // line is incomplete; it ends at EOF, when QEMU is gone.
+    let (lines, console) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut stdout = BufReader::new(stdout);
+        let mut buffer = Vec::new();
+        while let Ok(n) = stdout.read_until(b'\n', &mut buffer) {
+            if n == 0 || lines.send(clean(&buffer)).is_err() {
+                break;
+            }
+            buffer.clear();
+        }
+    });
+    let deadline = started + timeout;
+    let mut verdict = Verdict::default();
+    let mut show = |line: String| {
+        println!("{line}");
+        verdict.observe(&line);
+    };
+    let mut timed_out = false;
+    loop {
+        match console.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) => show(line),
+            Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Timeout) => {
+                timed_out = true;
+                let _ = child.kill();
+                break;
+            }
+        }
+    }
+    let status = child.wait()?;
+    let _ = reader.join();
+    for line in console.try_iter() {
+        show(line);
+    }
+    let elapsed = started.elapsed();
+    crate::note!(
+        "QEMU ended after {:.1} s ({status}){}",
+        elapsed.as_secs_f64(),
+        if timed_out {
+            ", killed at the deadline"
+        } else {
+            ""
+        }
+    );
+    Ok(Boot {
+        verdict,
+        status,
+        timed_out,
+        timeout,
+    })
+}
+
+/// A console line as text: no line ending, no `\r` (the guest's tty sends
+/// `\r\n`), no NULs.
+fn clean(bytes: &[u8]) -> String {
+    let kept: Vec<u8> = bytes
+        .iter()
+        .copied()
+        .filter(|&b| b != b'\r' && b != b'\n' && b != 0)
+        .collect();
+    String::from_utf8_lossy(&kept).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn console_lines_are_cleaned() {
+        assert_eq!(clean(b"BOX-TEST a ok\r\n"), "BOX-TEST a ok");
+        assert_eq!(clean(b"\r\r[ 1.0] x\r\n"), "[ 1.0] x");
+        assert_eq!(clean(b"partial"), "partial");
+    }
+
+    #[test]
+    fn a_hanging_guest_is_killed_at_the_deadline() {
+        let mut command = Command::new("sh");
+        command.args(["-c", "printf 'BOX-TEST a ok\\r\\n'; exec sleep 30"]);
+        let started = Instant::now();
+        let boot = boot(&mut command, Duration::from_millis(500)).unwrap();
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert!(boot.timed_out);
+        assert!(boot.problems()[0].starts_with("timed out after 0 s"));
+        assert_eq!(boot.verdict.passed, ["a"]);
+    }
+
+    #[test]
+    fn a_guest_that_ends_is_waited_for() {
+        let mut command = Command::new("sh");
+        command.args(["-c", "printf 'reboot: Power down\\r\\nno newline'"]);
+        let boot = boot(&mut command, Duration::from_secs(10)).unwrap();
+        assert!(!boot.timed_out && boot.status.success());
+        assert!(boot.problems().is_empty());
+        assert!(boot.verdict.powered_off);
+    }
+}

@@ -864,3 +864,28 @@ pub fn usage(pid: rustix::process::Pid, name: &[u8]) -> (Option<u64>, Option<u64
     }
     (memory, pids)
 }
+
+/// For a line of /proc/PID/cgroup, the cgroup.procs file of that group
+/// (v2 `0::PATH`, or a v1 hierarchy holding one of box's controllers).
+pub fn procs_file_for(line: &[u8]) -> Option<CPath> {
+    let mut parts = line.splitn(3, |&b| b == b':');
+    let (id, names, rel) = (parts.next()?, parts.next()?, parts.next()?);
+    let found = Hierarchies::find();
+    let mount = if id == b"0" && names.is_empty() {
+        found.v2?
+    } else {
+        let controller = names.split(|&b| b == b',').find_map(|n| match n {
+            b"cpu" => Some(Controller::Cpu),
+            b"cpuset" => Some(Controller::Cpuset),
+            b"memory" => Some(Controller::Memory),
+            b"pids" => Some(Controller::Pids),
+            _ => None,
+        })?;
+        *found.v1_mount(controller)?
+    };
+    CPath::from_parts(&[
+        trim_slash(mount.as_bytes()),
+        trim_slash(rel),
+        b"/cgroup.procs",
+    ])
+}

@@ -205,3 +205,68 @@ fn bad_names_and_unknown_containers() {
         assert!(one_error_line(&run).contains(expected), "{args:?}: {run:?}");
     }
 }
+
+#[test]
+fn exec_enters_the_running_container() {
+    let Some(root) = setup("exec_enters_the_running_container") else {
+        return;
+    };
+    let n = name("exec");
+    let r = root.path().to_str().unwrap();
+    let run = run_box([
+        "run",
+        "-d",
+        "--name",
+        &n,
+        "--rootfs",
+        r,
+        "--hostname",
+        "inside",
+        "--pids",
+        "32",
+        "--env",
+        "GREETING=hi",
+        "sh",
+        "-c",
+        "cd /tmp && while :; do sleep 1; done",
+    ]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    // The init may not have reached its `cd` yet.
+    wait_until("the init's cd", || {
+        run_box(["exec", &n, "--", "readlink", "/proc/1/cwd"]).stdout == "/tmp\n"
+    });
+
+    let exec = run_box([
+        "exec",
+        &n,
+        "--",
+        "sh",
+        "-c",
+        "hostname; echo $GREETING; readlink /proc/self/cwd; ps -o comm | sort | uniq | tr '\\n' ' '",
+    ]);
+    assert_eq!(exec.code(), 0, "{exec:?}");
+    let lines: Vec<&str> = exec.stdout.lines().collect();
+    assert_eq!(lines[..3], ["inside", "hi", "/tmp"], "{exec:?}");
+    // Its own PID namespace: the container's processes, nothing of the host.
+    assert_eq!(lines[3].trim(), "COMMAND ps sh sleep", "{exec:?}");
+
+    // The same cgroup as the container's init.
+    let init_cg = run_box(["exec", &n, "--", "cat", "/proc/1/cgroup"]).stdout;
+    let own_cg = run_box(["exec", &n, "--", "cat", "/proc/self/cgroup"]).stdout;
+    assert_eq!(init_cg, own_cg);
+
+    assert_eq!(run_box(["exec", &n, "sh", "-c", "exit 9"]).code(), 9);
+    let missing = run_box(["exec", &n, "no-such-command"]);
+    assert_eq!(missing.code(), 127, "{missing:?}");
+    assert!(
+        one_error_line(&missing).contains("not found"),
+        "{missing:?}"
+    );
+    assert_eq!(run_box(["stop", "-t", "0", &n]).code(), 0);
+    let gone = run_box(["exec", &n, "true"]);
+    assert_eq!(gone.code(), 125, "{gone:?}");
+    assert!(
+        one_error_line(&gone).contains(&format!("no container named {n}")),
+        "{gone:?}"
+    );
+}

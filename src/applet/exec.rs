@@ -1,7 +1,375 @@
-//! `exec` (not implemented yet).
+//! `box exec NAME [--] CMD [ARG…]`: run a command in a running container.
+//!
+//! It enters every namespace in which the container differs from box (one
+//! setns on a pidfd, Linux 5.8+, else one file at a time, user namespace
+//! first), the container's cgroups, its root and working directory; then,
+//! in a child (a PID namespace only takes children), it takes the
+//! container's identity and environment, the default capabilities and
+//! no_new_privs, and executes CMD. Exit statuses are `box run`'s.
 
+use core::ffi::c_char;
+
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
+use rustix::pipe::PipeFlags;
+use rustix::process::{Pid, Signal};
+
+use crate::args::{Opt, Parser};
+use crate::config::NAMESPACES;
+use crate::container::child;
+use crate::error::{Context, EXIT_NOT_FOUND, Error, Result};
+use crate::state::State;
 use crate::sys::entry::Args;
+use crate::sys::{ns, process, raw};
+use crate::text::{Bytes, CPath, Text};
+use crate::{bad, errln};
 
-pub fn main(_args: Args) -> u8 {
-    super::not_yet("exec")
+use linux_raw_sys::general as k;
+
+/// Most environment entries taken from the container's init.
+const MAX_ENV: usize = 64;
+
+pub fn main(args: Args) -> u8 {
+    match exec(args) {
+        Ok(code) => code,
+        Err(e) => {
+            errln!("box: exec: {e}");
+            e.code
+        }
+    }
+}
+
+/// What the container's init looks like, read from /proc before joining.
+struct Target {
+    pid: Pid,
+    pidfd: Option<OwnedFd>,
+    /// Namespace types in which the container differs from us.
+    flags: u32,
+    root: OwnedFd,
+    cwd: OwnedFd,
+    uid: u32,
+    gid: u32,
+    /// The init's environment, NUL-separated, as in /proc/PID/environ.
+    environ: [u8; 8192],
+    environ_len: usize,
+}
+
+fn exec(args: Args) -> Result<u8> {
+    let mut p = Parser::new(args);
+    if let Some(opt) = p.next()? {
+        return match opt {
+            Opt::Long(b"help") | Opt::Short(b'h') => {
+                crate::outln!("usage: box exec NAME [--] CMD [ARG…]");
+                Ok(0)
+            }
+            _ => Err(p.unknown(opt)),
+        };
+    }
+    let rest = p.rest();
+    let Some(name) = rest.get(0) else {
+        return Err(bad!("usage: box exec NAME [--] CMD [ARG…]"));
+    };
+    let mut command = rest.tail(1);
+    if command.bytes(0) == b"--" {
+        command = command.tail(1);
+    }
+    if command.is_empty() {
+        return Err(bad!("no command given: box exec NAME [--] CMD [ARG…]"));
+    }
+    let target = find(name.to_bytes())?;
+    join(&target)?;
+
+    // The command runs in a child: only children enter the PID (and time)
+    // namespace, and box stays outside to forward signals and report.
+    raw::block_signals(&crate::container::watched_signals());
+    let mut envp_storage = [core::ptr::null(); MAX_ENV + 1];
+    let (envp, path) = environment(&target, &mut envp_storage);
+    let (report_read, report_write) =
+        rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at("create the report pipe", "pipe2", b"")?;
+    let mut channel = Some((report_read, report_write));
+    let spawned = process::spawn(0, None, Signal::CHILD.as_raw() as u64, || {
+        let Some((read, write)) = channel.take() else {
+            raw::exit_now(crate::error::EXIT_BOX)
+        };
+        drop(read);
+        let error = match enter(&target, write.as_fd()) {
+            Ok(()) => {
+                let program = command.get(0).unwrap_or(c"");
+                let (errno, tried) =
+                    process::exec_search(program, command.as_execve_argv(), envp, path.as_bytes());
+                if errno == Errno::NOENT && !program.to_bytes().contains(&b'/') {
+                    bad!(
+                        "start the command: {}: not found in the container's PATH",
+                        Bytes(program.to_bytes())
+                    )
+                    .with_code(EXIT_NOT_FOUND)
+                } else {
+                    child::exec_error(tried.as_bytes(), errno)
+                }
+            }
+            Err(e) => e,
+        };
+        child::send_report(write.as_fd(), &error);
+        raw::exit_now(error.code)
+    })
+    .map_err(|(call, e)| Error::sys("start the command", call, b"", e))?;
+    let (report_read, report_write) = channel.take().ok_or_else(|| bad!("report pipe lost"))?;
+    drop(report_write);
+    let pid = Pid::from_raw(spawned.pid).ok_or_else(|| bad!("bad PID"))?;
+    let started = crate::container::Container {
+        pid,
+        pidfd: spawned.pidfd,
+        cgroup: None,
+    };
+    let mut buf = [0u8; child::REPORT_MAX + 3];
+    let mut got = 0;
+    while got < buf.len() {
+        match rustix::io::read(&report_read, &mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(Errno::INTR) => {}
+            Err(_) => break,
+        }
+    }
+    if got > 0 {
+        let _ = process::reap(pid);
+        return match child::decode_report(&buf[..got]) {
+            Some((code, text)) => Err(bad!("{}", Bytes(text)).with_code(code)),
+            None => Err(bad!("the command failed before exec")),
+        };
+    }
+    Ok(crate::container::wait(&started))
+}
+
+/// Look the container up and read what joining it needs, before joining
+/// anything (afterwards /proc may be the container's).
+fn find(name: &[u8]) -> Result<Target> {
+    let state = State::open(name)?;
+    let record = state.record();
+    let Some(pid) = record.pid.filter(|_| record.alive()) else {
+        return Err(bad!(
+            "container {} is not running ({})",
+            Bytes(name),
+            record.status
+        ));
+    };
+    let raw_pid = pid.as_raw_nonzero().get() as u32;
+    let pidfd = match ns::open_process(raw_pid) {
+        Ok(fd) => Some(fd),
+        Err(Errno::NOSYS) => None,
+        Err(e) => {
+            return Err(Error::sys(
+                "open the container's init",
+                "pidfd_open",
+                name,
+                e,
+            ));
+        }
+    };
+    // With the pidfd held, the PID cannot be reused: check it is still ours.
+    if !record.alive() {
+        return Err(bad!("container {} is not running", Bytes(name)));
+    }
+    let mut flags = 0;
+    for namespace in NAMESPACES {
+        let theirs = ns::link_path(Some(raw_pid), namespace.proc_name);
+        let ours = ns::link_path(None, namespace.proc_name);
+        let (Ok(a), Ok(b)) = (
+            ns::open_file(theirs.as_cstr()),
+            ns::open_file(ours.as_cstr()),
+        ) else {
+            continue;
+        };
+        if ns::identity(a.as_fd()) != ns::identity(b.as_fd()) {
+            flags |= namespace.flag;
+        }
+    }
+    let proc_file = |file: &[u8]| -> Result<CPath> {
+        let mut path = CPath::from_bytes(b"/proc/").unwrap_or_default();
+        let _ = path.push_u64(u64::from(raw_pid));
+        let _ = path.push(file);
+        Ok(path)
+    };
+    let root_path = proc_file(b"/root")?;
+    let root = rustix::fs::open(
+        root_path.as_cstr(),
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .at("open the container's root", "open", root_path.as_bytes())?;
+    let cwd_path = proc_file(b"/cwd")?;
+    let cwd = rustix::fs::open(
+        cwd_path.as_cstr(),
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .at(
+        "open the container's working directory",
+        "open",
+        cwd_path.as_bytes(),
+    )?;
+    let mut status = [0u8; 4096];
+    let status_path = proc_file(b"/status")?;
+    let n = crate::cgroup::read_file(status_path.as_cstr(), &mut status).at(
+        "read the container's identity",
+        "read",
+        status_path.as_bytes(),
+    )?;
+    let id = |key: &[u8]| -> u32 {
+        status[..n]
+            .split(|&b| b == b'\n')
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|rest| {
+                rest.split(|b| b.is_ascii_whitespace())
+                    .find(|w| !w.is_empty())
+            })
+            .and_then(crate::text::parse_u32)
+            .unwrap_or(0)
+    };
+    // With a user namespace, ids as the container sees them come from the
+    // map; box's containers run as 0 inside (or --user), and status shows
+    // host ids, so read them from inside after joining (see `enter`).
+    let (uid, gid) = (id(b"Uid:"), id(b"Gid:"));
+    let mut target = Target {
+        pid,
+        pidfd,
+        flags,
+        root,
+        cwd,
+        uid,
+        gid,
+        environ: [0; 8192],
+        environ_len: 0,
+    };
+    let env_path = proc_file(b"/environ")?;
+    target.environ_len = crate::cgroup::read_file(env_path.as_cstr(), &mut target.environ).at(
+        "read the container's environment",
+        "read",
+        env_path.as_bytes(),
+    )?;
+    Ok(target)
+}
+
+/// Join the container's cgroups, namespaces, root and working directory.
+fn join(target: &Target) -> Result<()> {
+    join_cgroups(target.pid)?;
+    let mut joined = false;
+    if let Some(pidfd) = &target.pidfd {
+        match ns::join_process(pidfd.as_fd(), target.flags) {
+            Ok(()) => joined = true,
+            // Before 5.8 a pidfd is not accepted by setns.
+            Err(Errno::INVAL) => {}
+            Err(e) => return Err(Error::sys("enter the container", "setns", b"pidfd", e)),
+        }
+    }
+    if !joined {
+        // One file at a time, user namespace first (NAMESPACES' order).
+        let raw_pid = target.pid.as_raw_nonzero().get() as u32;
+        for namespace in NAMESPACES.iter().filter(|n| target.flags & n.flag != 0) {
+            let path = ns::link_path(Some(raw_pid), namespace.proc_name);
+            let fd =
+                ns::open_file(path.as_cstr()).at("enter the container", "open", path.as_bytes())?;
+            ns::join_file(fd.as_fd(), namespace.flag).at(
+                "enter the container",
+                "setns",
+                path.as_bytes(),
+            )?;
+        }
+    }
+    // The container's root: after the mount namespace, so it resolves there.
+    rustix::process::fchdir(&target.root).at("enter the container's root", "fchdir", b"/")?;
+    rustix::process::chroot(c".").at("enter the container's root", "chroot", b"/")?;
+    rustix::process::fchdir(&target.cwd).at(
+        "enter the container's working directory",
+        "fchdir",
+        b"",
+    )?;
+    Ok(())
+}
+
+/// Move box into the container's cgroups (its children follow), from
+/// /proc/PID/cgroup: every hierarchy where the container's group differs.
+fn join_cgroups(pid: Pid) -> Result<()> {
+    let mut path = CPath::from_bytes(b"/proc/").unwrap_or_default();
+    let _ = path.push_u64(pid.as_raw_nonzero().get() as u64);
+    let _ = path.push(b"/cgroup");
+    let mut theirs = [0u8; 2048];
+    let n = crate::cgroup::read_file(path.as_cstr(), &mut theirs).at(
+        "read the container's cgroups",
+        "read",
+        path.as_bytes(),
+    )?;
+    let mut ours = [0u8; 2048];
+    let m = crate::cgroup::read_file(c"/proc/self/cgroup", &mut ours).unwrap_or(0);
+    for line in theirs[..n].split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        if ours[..m].split(|&b| b == b'\n').any(|l| l == line) {
+            continue;
+        }
+        if let Some(procs) = crate::cgroup::procs_file_for(line) {
+            crate::cgroup::write_file(procs.as_cstr(), b"0").at(
+                "join the container's cgroup",
+                "write",
+                procs.as_bytes(),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The container's environment as an envp array, and its PATH.
+fn environment<'a>(
+    target: &'a Target,
+    storage: &'a mut [*const c_char; MAX_ENV + 1],
+) -> (*const *const c_char, Text<512>) {
+    let mut path = Text::<512>::new();
+    let mut n = 0;
+    let env = &target.environ[..target.environ_len];
+    let mut start = 0;
+    for (i, &b) in env.iter().enumerate() {
+        if b != 0 {
+            continue;
+        }
+        let entry = &env[start..i];
+        if let Some(value) = entry.strip_prefix(b"PATH=") {
+            path.push(value);
+        }
+        if n < MAX_ENV && !entry.is_empty() {
+            // /proc/PID/environ is NUL-separated: each entry is already a C
+            // string in `target.environ`, which outlives the exec.
+            storage[n] = env[start..].as_ptr().cast();
+            n += 1;
+        }
+        start = i + 1;
+    }
+    storage[n] = core::ptr::null();
+    if path.is_empty() {
+        path.push(crate::container::plan::DEFAULT_PATH);
+    }
+    (storage.as_ptr(), path)
+}
+
+/// In the child: the container's identity, capabilities and signal state.
+fn enter(target: &Target, report: rustix::fd::BorrowedFd<'_>) -> Result<()> {
+    child::die_with_parent(report)?;
+    rustix::process::setsid().at("start a new session", "setsid", b"")?;
+    process::cloexec_from(3).at("close inherited descriptors", "close_range", b"3..")?;
+    let in_userns = target.flags & k::CLONE_NEWUSER != 0;
+    // In a user namespace the init's ids as the container sees them: the
+    // mapped root unless --user said otherwise; box's containers map only
+    // root, so 0 inside.
+    let (uid, gid) = if in_userns {
+        (0, 0)
+    } else {
+        (target.uid, target.gid)
+    };
+    child::drop_privileges_to(uid, gid, in_userns)?;
+    child::die_with_parent(report)?;
+    for signal in 1..32 {
+        if signal != Signal::KILL.as_raw() && signal != Signal::STOP.as_raw() {
+            raw::set_signal_default(signal, false);
+        }
+    }
+    raw::set_signal_mask(&raw::SigSet::empty());
+    Ok(())
 }

@@ -132,7 +132,7 @@ fn prepare(
 /// PR_SET_PDEATHSIG, then make sure box did not die before it was set: box
 /// holds the only read end of the report pipe, so POLLERR on our write end
 /// means box is gone.
-fn die_with_parent(report: BorrowedFd<'_>) -> Result<()> {
+pub fn die_with_parent(report: BorrowedFd<'_>) -> Result<()> {
     rustix::process::set_parent_process_death_signal(Some(Signal::KILL)).at(
         "tie the container to box",
         "prctl(PR_SET_PDEATHSIG)",
@@ -159,6 +159,13 @@ fn close_inherited_descriptors() -> Result<()> {
 
 /// The bounding set, the identity, the capability sets, no_new_privs.
 fn drop_privileges(plan: &Plan) -> Result<()> {
+    drop_privileges_to(plan.uid, plan.gid, plan.map_ids.is_some())
+}
+
+/// Become `uid`:`gid` with the default capabilities (none for a non-root
+/// uid) and no_new_privs. `in_userns`: inside a user namespace whose
+/// setgroups is denied. Also used by `box exec`.
+pub fn drop_privileges_to(uid: u32, gid: u32, in_userns: bool) -> Result<()> {
     // Bounding set first: dropping from it needs CAP_SETPCAP, which a
     // change to a non-root user takes away.
     caps::drop_bounding(caps::DEFAULT).at("drop capabilities", "prctl(PR_CAPBSET_DROP)", b"")?;
@@ -166,11 +173,12 @@ fn drop_privileges(plan: &Plan) -> Result<()> {
     // The caller's supplementary groups must not follow into the container.
     // With a user namespace box denied setgroups (as unprivileged mappings
     // require), and only the mapped group exists anyway.
-    if plan.map_ids.is_none() {
+    if !in_userns {
         rustix::thread::set_thread_groups(&[]).at("set the identity", "setgroups", b"")?;
     }
-    let gid = Gid::from_raw(plan.gid);
-    let uid = Uid::from_raw(plan.uid);
+    let (gid_raw, uid_raw) = (gid, uid);
+    let gid = Gid::from_raw(gid_raw);
+    let uid = Uid::from_raw(uid_raw);
     // Raw setresgid/setresuid change only the calling thread; this process
     // has exactly one.
     rustix::thread::set_thread_res_gid(gid, gid, gid)
@@ -181,7 +189,7 @@ fn drop_privileges(plan: &Plan) -> Result<()> {
         .map_err(id_hint)?;
     // A non-root identity has no capabilities left; root keeps the default
     // set (DESIGN.md section 2), nothing inheritable or ambient.
-    if plan.uid == 0 {
+    if uid_raw == 0 {
         caps::set(caps::DEFAULT).at("drop capabilities", "capset", b"")?;
     }
     // No setuid binary or file capability can raise privileges from here.
@@ -254,7 +262,7 @@ pub fn exec_error(path: &[u8], errno: Errno) -> Error {
 }
 
 /// Send the failure to box: exit status, length, text.
-fn send_report(report: BorrowedFd<'_>, error: &Error) {
+pub fn send_report(report: BorrowedFd<'_>, error: &Error) {
     let mut text = Text::<REPORT_MAX>::new();
     let _ = write!(text, "{error}");
     let len = text.len() as u16;

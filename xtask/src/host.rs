@@ -124,6 +124,20 @@ pub fn ensure_program(program: &str, packages: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// Install Debian `package` (as root), whatever programs are there already.
+pub fn ensure_package(package: &str) -> Result<()> {
+    if !is_root() {
+        bail!(
+            "{package} is needed: run `apt-get install -y --no-install-recommends {package}` as root"
+        );
+    }
+    crate::note!("installing {package}");
+    apt_get_update_once()?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-q", "--no-install-recommends", package])
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
 /// `apt-get update` for the host, unless its package lists are there.
 fn apt_get_update_once() -> Result<()> {
     let lists = Path::new("/var/lib/apt/lists");

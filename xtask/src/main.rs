@@ -14,6 +14,7 @@ mod host;
 mod initramfs;
 mod kernel;
 mod qemu;
+mod test;
 
 use std::process::ExitCode;
 
@@ -37,6 +38,11 @@ const COMMANDS: &[(&str, Run, &str)] = &[
         qemu::main,
         "--board B [--test] [--kernel PATH] [--kvm] [--timeout S] [--append ARGS]\n    \
          build, pack and boot under QEMU (--test: run the guest suite)",
+    ),
+    (
+        "test",
+        test::main,
+        "[--host | --guest]  every test: host tests, then the guest suite on both QEMU boards",
     ),
 ];
 

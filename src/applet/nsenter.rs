@@ -1,7 +1,798 @@
-//! `nsenter` (not implemented yet).
+//! `nsenter`: run a program in the namespaces of another process, with
+//! util-linux's flags.
+//!
+//! ```text
+//! nsenter [-t PID] [-a] [-m -u -i -n -p -U -C -T] [--uts=FILE …]
+//!         [-r | --root=DIR] [-w | --wd=DIR] [-F] [-S UID] [-G GID]
+//!         [--preserve-credentials] [--] [CMD [ARG…]]
+//! ```
+//!
+//! The steps: a pidfd of the target first, held to the end, so a PID that
+//! is recycled meanwhile is noticed (util-linux#4162); the root and working
+//! directory opened (the target's /proc entries are out of reach from
+//! inside its namespaces); then the join. On Linux 5.8+ the namespaces of
+//! the target are joined all at once with one setns(pidfd, flags), which
+//! either joins them all or none. Otherwise (an older kernel, a FILE given,
+//! or the kernel refusing the atomic join) each namespace file is opened
+//! first, checked for its type, and joined one by one: first every type
+//! but user with our own privileges, then the user namespace, then what
+//! needed it (util-linux's order: root entering a container joins the rest
+//! before giving up its host capabilities, an unprivileged user gets the
+//! capabilities from the user namespace first). Then chroot and chdir, the
+//! credentials (uid and gid 0 after entering a user namespace), and exec.
+//!
+//! A PID namespace holds only children created after the join, so with
+//! `-p` nsenter forks and waits, unless `-F`; every other type, time
+//! included, applies to nsenter itself at once. The waiting parent passes a
+//! stop of the command on to itself (job control works) and exits with the
+//! command's status, or dies by the signal that killed it.
+//!
+//! **Exit status: util-linux's codes, not box's 125** (as `unshare`): CMD's
+//! own; 1 when nsenter fails before exec (one line on stderr, also for a
+//! bad option); 126 when CMD cannot be executed, 127 when not found.
+//!
+//! Differences from util-linux, on purpose: a FILE is given only in the
+//! long form (`--uts=FILE`): `-mu` is -m and -u, where util-linux reads it
+//! as `--mount=u`; the same for `-r` and `-w`. `-a` joins only the types in
+//! which the target differs from us (util-linux skips only a same user
+//! namespace, so it also re-enters our own mount namespace, which moves the
+//! working directory to `/`) and skips types this kernel lacks
+//! (util-linux#1502). After entering a user namespace whose setgroups is
+//! "deny" (one made by `unshare -r`), a caller that cannot drop its
+//! supplementary groups keeps them and goes on, where util-linux fails
+//! with "setgroups failed" (util-linux#3553). Not implemented: `-W`/`--wdns`, `-Z`, `-e`, `-c`,
+//! `--user-parent`, `--keep-caps`.
 
+use linux_raw_sys::general as k;
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
+use rustix::process::{Pid, Signal, WaitIdOptions};
+use rustix::thread::{Gid, Uid};
+
+use super::unshare::{
+    exec_command, exit_like, fail, missing_namespace, namespace_option, wait_for,
+};
+use crate::args::{Opt, Parser};
+use crate::config::{NAMESPACES, Namespace};
+use crate::error::{Context, Error, Result};
 use crate::sys::entry::Args;
+use crate::sys::ns::{self, NsLink};
+use crate::sys::{process, raw};
+use crate::text::{Bytes, CPath, Text};
+use crate::{bad, outln};
 
-pub fn main(_args: Args) -> u8 {
-    super::not_yet("nsenter")
+const COUNT: usize = NAMESPACES.len();
+
+/// Where a namespace to join comes from. (The path is held inline: box
+/// does not allocate, so clippy's advice to box the large variant is moot.)
+#[derive(Clone, Copy)]
+#[allow(clippy::large_enum_variant)]
+enum Source {
+    /// /proc/PID/ns/NAME of the target.
+    Target,
+    /// A namespace file given as `--NAME=FILE`.
+    File(CPath),
+}
+
+/// `-r`, `-w`: the target's root or working directory, or a given one.
+#[derive(Clone, Copy)]
+#[allow(clippy::large_enum_variant)]
+enum Place {
+    Target,
+    Path(CPath),
+}
+
+/// `-S`, `-G`: a number, or `follow` for the target's own.
+#[derive(Clone, Copy)]
+enum Id {
+    Number(u32),
+    Follow,
+}
+
+struct Options {
+    target: Option<u32>,
+    /// Indexed like [`NAMESPACES`].
+    namespaces: [Option<Source>; COUNT],
+    all: bool,
+    root: Option<Place>,
+    wd: Option<Place>,
+    fork: bool,
+    uid: Option<Id>,
+    gid: Option<Id>,
+    preserve_credentials: bool,
+}
+
+pub fn main(args: Args) -> u8 {
+    match run(args) {
+        Ok(code) => code,
+        Err(e) => fail("nsenter", &e),
+    }
+}
+
+fn run(args: Args) -> Result<u8> {
+    let mut p = Parser::new(args);
+    let Some(o) = parse(&mut p)? else {
+        return Ok(0);
+    };
+    let command = p.rest();
+
+    // The target, named by a pidfd from here on.
+    let pidfd = match o.target {
+        Some(pid) => open_target(pid)?,
+        None => None,
+    };
+    let pidfd = pidfd.as_ref().map(|fd| fd.as_fd());
+    let joins = choose(&o)?;
+
+    // Everything read from /proc/PID before joining: its namespace files
+    // and directories are out of reach from inside them.
+    let root = open_place(o.root, o.target, "root")?;
+    let mut wd = open_place(o.wd, o.target, "cwd")?;
+    if root.is_some() && wd.is_none() {
+        // A new root without -w keeps the working directory, as util-linux.
+        wd = Some(open_dir(c".").at("remember the working directory", "open", b".")?);
+    }
+    let uid = resolve_id(o.uid, o.target, true)?;
+    let gid = resolve_id(o.gid, o.target, false)?;
+
+    // The credentials to set: 0 inside a user namespace just entered, as
+    // util-linux (the caller is unmapped there otherwise).
+    let user_joined = joins[index(k::CLONE_NEWUSER)].is_some();
+    let (uid, gid) = if user_joined && !o.preserve_credentials {
+        (uid.or(Some(0)), gid.or(Some(0)))
+    } else {
+        (uid, gid)
+    };
+    // Supplementary groups go with a new gid. Tried before joining too: in
+    // a user namespace whose setgroups is "deny" only that call can work.
+    let groups_dropped_before = gid.is_some() && rustix::thread::set_thread_groups(&[]).is_ok();
+
+    join(&joins, o.target, pidfd)?;
+
+    if let Some(root) = &root {
+        rustix::process::fchdir(root).at("change the root", "fchdir", b"")?;
+        rustix::process::chroot(c".").at("change the root", "chroot", b".")?;
+    }
+    if let Some(wd) = &wd {
+        rustix::process::fchdir(wd).at("change the working directory", "fchdir", b"")?;
+    }
+    drop((root, wd));
+
+    if let Some(gid) = gid {
+        if let Err(e) = rustix::thread::set_thread_groups(&[]) {
+            // util-linux fails here (util-linux#3553) even with no group to
+            // drop, or where the namespace's setgroups says "deny": a user
+            // entering its own `unshare -r` namespace. box goes on then,
+            // keeping the groups it had (the kernel's rule, not a gain).
+            if !groups_dropped_before && supplementary_groups_remain() && !setgroups_denied() {
+                return Err(
+                    Error::sys("drop the supplementary groups", "setgroups", b"", e)
+                        .hint("needs CAP_SETGID; --preserve-credentials keeps our ids and groups"),
+                );
+            }
+        }
+        rustix::thread::set_thread_res_gid(
+            Gid::from_raw(gid),
+            Gid::from_raw(gid),
+            Gid::from_raw(gid),
+        )
+        .at("set the identity", "setresgid", number(gid).as_bytes())
+        .map_err(id_hint)?;
+    }
+    if let Some(uid) = uid {
+        rustix::thread::set_thread_res_uid(
+            Uid::from_raw(uid),
+            Uid::from_raw(uid),
+            Uid::from_raw(uid),
+        )
+        .at("set the identity", "setresuid", number(uid).as_bytes())
+        .map_err(id_hint)?;
+    }
+
+    if joins[index(k::CLONE_NEWPID)].is_some() && o.fork {
+        return run_forked(command, args);
+    }
+    Err(exec_command(command, args))
+}
+
+fn parse(p: &mut Parser) -> Result<Option<Options>> {
+    let mut o = Options {
+        target: None,
+        namespaces: [None; COUNT],
+        all: false,
+        root: None,
+        wd: None,
+        fork: true,
+        uid: None,
+        gid: None,
+        preserve_credentials: false,
+    };
+    while let Some(opt) = p.next()? {
+        if let Some((i, _)) = namespace_option(opt) {
+            // Only the long form takes `=FILE`: `-mu` is -m and -u.
+            let file = match opt {
+                Opt::Long(_) => p.optional_value(),
+                Opt::Short(_) => None,
+            };
+            o.namespaces[i] = Some(match file {
+                Some(file) => Source::File(path(opt, file)?),
+                None => Source::Target,
+            });
+            continue;
+        }
+        match opt {
+            Opt::Short(b'h') | Opt::Long(b"help") => {
+                help();
+                return Ok(None);
+            }
+            Opt::Short(b'V') | Opt::Long(b"version") => {
+                outln!("nsenter (box {})", env!("CARGO_PKG_VERSION"));
+                return Ok(None);
+            }
+            Opt::Short(b't') | Opt::Long(b"target") => {
+                let value = p.value()?;
+                o.target = Some(
+                    crate::text::parse_u32(value)
+                        .filter(|&pid| pid > 0 && pid <= i32::MAX as u32)
+                        .ok_or_else(|| bad!("--target {}: not a PID", Bytes(value)))?,
+                );
+            }
+            Opt::Short(b'a') | Opt::Long(b"all") => o.all = true,
+            Opt::Short(b'r') | Opt::Long(b"root") => o.root = Some(place(p, opt)?),
+            Opt::Short(b'w') | Opt::Long(b"wd") => o.wd = Some(place(p, opt)?),
+            Opt::Short(b'F') | Opt::Long(b"no-fork") => o.fork = false,
+            Opt::Short(b'S') | Opt::Long(b"setuid") => o.uid = Some(id(opt, p.value()?)?),
+            Opt::Short(b'G') | Opt::Long(b"setgid") => o.gid = Some(id(opt, p.value()?)?),
+            Opt::Long(b"preserve-credentials") => o.preserve_credentials = true,
+            _ => {
+                return Err(bad!(
+                    "{} (nsenter --help lists the options)",
+                    p.unknown(opt)
+                ));
+            }
+        }
+    }
+    Ok(Some(o))
+}
+
+fn path(opt: Opt, value: &[u8]) -> Result<CPath> {
+    if value.is_empty() {
+        return Err(bad!("{opt}=: empty path"));
+    }
+    CPath::from_bytes(value).ok_or_else(|| {
+        bad!(
+            "{opt}={}: path too long (over {} bytes) or has a NUL byte",
+            Bytes(value),
+            crate::text::PATH_MAX
+        )
+    })
+}
+
+fn place(p: &mut Parser, opt: Opt) -> Result<Place> {
+    Ok(match opt {
+        Opt::Long(_) => match p.optional_value() {
+            Some(dir) => Place::Path(path(opt, dir)?),
+            None => Place::Target,
+        },
+        Opt::Short(_) => Place::Target,
+    })
+}
+
+fn id(opt: Opt, value: &[u8]) -> Result<Id> {
+    if value == b"follow" {
+        return Ok(Id::Follow);
+    }
+    crate::text::parse_u32(value)
+        .filter(|&n| n != u32::MAX)
+        .map(Id::Number)
+        .ok_or_else(|| {
+            bad!(
+                "{opt} {}: use a number or follow (names are not looked up)",
+                Bytes(value)
+            )
+        })
+}
+
+fn number(n: u32) -> Text<12> {
+    let mut t = Text::new();
+    let _ = core::fmt::Write::write_fmt(&mut t, format_args!("{n}"));
+    t
+}
+
+/// Whether /proc/self/status lists any supplementary group.
+fn supplementary_groups_remain() -> bool {
+    let Ok(fd) = rustix::fs::open(
+        c"/proc/self/status",
+        OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return true;
+    };
+    let mut buf = [0u8; 4096];
+    let mut len = 0;
+    while len < buf.len() {
+        match rustix::io::read(&fd, &mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(Errno::INTR) => {}
+            Err(_) => return true,
+        }
+    }
+    let text = &buf[..len];
+    let Some(start) = text.windows(8).position(|w| w == b"\nGroups:") else {
+        return true;
+    };
+    let line = &text[start + 8..];
+    let line = &line[..line.iter().position(|&b| b == b'\n').unwrap_or(line.len())];
+    !line.trim_ascii().is_empty()
+}
+
+/// Whether our user namespace forbids setgroups (`deny` in
+/// /proc/self/setgroups, user_namespaces(7)).
+fn setgroups_denied() -> bool {
+    super::unshare::file_holds(c"/proc/self/setgroups", b"deny")
+}
+
+fn index(flag: u32) -> usize {
+    NAMESPACES
+        .iter()
+        .position(|ns| ns.flag == flag)
+        .unwrap_or(0)
+}
+
+/// pidfd_open the target. `None` on kernels before 5.3, or for a thread
+/// ID (pidfds name processes): then /proc/PID alone names it.
+fn open_target(pid: u32) -> Result<Option<OwnedFd>> {
+    match ns::open_process(pid) {
+        Ok(fd) if ns::has_exited(fd.as_fd()) => Err(exited(pid)),
+        Ok(fd) => Ok(Some(fd)),
+        Err(Errno::SRCH) => Err(no_such_process(pid)),
+        Err(Errno::NOSYS | Errno::INVAL) => {
+            let dir = proc_path(pid, b"");
+            match rustix::fs::access(dir.as_cstr(), rustix::fs::Access::EXISTS) {
+                Err(Errno::NOENT) => Err(no_such_process(pid)),
+                _ => Ok(None),
+            }
+        }
+        Err(e) => Err(Error::sys(
+            "find the target",
+            "pidfd_open",
+            number(pid).as_bytes(),
+            e,
+        )),
+    }
+}
+
+fn no_such_process(pid: u32) -> Error {
+    bad!("--target {pid}: no such process")
+}
+
+fn exited(pid: u32) -> Error {
+    bad!("--target {pid}: the process has exited (a zombie until its parent reaps it)")
+}
+
+/// `/proc/PID/` + `rest`.
+fn proc_path(pid: u32, rest: &[u8]) -> CPath {
+    let mut path = CPath::from_bytes(b"/proc/").unwrap_or_default();
+    let _ = path.push_u64(u64::from(pid));
+    let _ = path.push(b"/");
+    let _ = path.push(rest);
+    path
+}
+
+/// Which namespaces to join, from where: the options, and for `-a` every
+/// type the target has in which it differs from us.
+fn choose(o: &Options) -> Result<[Option<Source>; COUNT]> {
+    let mut joins = o.namespaces;
+    for (i, ns) in NAMESPACES.iter().enumerate() {
+        if o.all && joins[i].is_none() {
+            let Some(pid) = o.target else {
+                return Err(bad!("--all: whose namespaces? add --target PID"));
+            };
+            match ns::read_link(Some(pid), ns.proc_name, ns.proc_name) {
+                // Not in this kernel (util-linux#1502).
+                NsLink::NotInKernel => continue,
+                NsLink::Inode(theirs) if own_inode(ns) == Some(theirs) => continue,
+                // Different, or unreadable: opening it will say why.
+                _ => joins[i] = Some(Source::Target),
+            }
+        } else if let Some(Source::Target) = joins[i] {
+            let Some(pid) = o.target else {
+                return Err(bad!(
+                    "--{}: whose namespace? add --target PID, or name a file: --{}=FILE",
+                    ns.name,
+                    ns.name
+                ));
+            };
+            // The kernel refuses to re-enter one's own user namespace (a
+            // way back to dropped capabilities): say so before anything.
+            if ns.flag == k::CLONE_NEWUSER
+                && let NsLink::Inode(theirs) = ns::read_link(Some(pid), ns.proc_name, ns.proc_name)
+                && own_inode(ns) == Some(theirs)
+            {
+                return Err(bad!(
+                    "--user: PID {pid} is in our own user namespace, which the kernel does not let a process enter again; drop -U"
+                ));
+            }
+        }
+    }
+    Ok(joins)
+}
+
+fn own_inode(ns: &Namespace) -> Option<u64> {
+    match ns::read_link(None, ns.proc_name, ns.proc_name) {
+        NsLink::Inode(inode) => Some(inode),
+        _ => None,
+    }
+}
+
+fn open_dir(path: &core::ffi::CStr) -> core::result::Result<OwnedFd, Errno> {
+    rustix::fs::open(
+        path,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+}
+
+/// Open `-r`/`-w`'s directory: the target's /proc/PID/root or cwd, or DIR.
+fn open_place(place: Option<Place>, target: Option<u32>, link: &str) -> Result<Option<OwnedFd>> {
+    let path = match place {
+        None => return Ok(None),
+        Some(Place::Path(path)) => path,
+        Some(Place::Target) => match target {
+            Some(pid) => proc_path(pid, link.as_bytes()),
+            None => {
+                let option = if link == "root" { "--root" } else { "--wd" };
+                return Err(bad!(
+                    "{option}: whose directory? add --target PID, or name one: {option}=DIR"
+                ));
+            }
+        },
+    };
+    let step = if link == "root" {
+        "open the new root"
+    } else {
+        "open the new working directory"
+    };
+    open_dir(path.as_cstr())
+        .at(step, "open", path.as_bytes())
+        .map_err(|e| match e.errno() {
+            Some(Errno::ACCESS | Errno::PERM) => e.hint(PTRACE_HINT),
+            _ => e,
+        })
+        .map(Some)
+}
+
+const PTRACE_HINT: &str = "reading another process's /proc entries needs ptrace access: run as root, or as its user while it is dumpable";
+
+/// `-S follow`, `-G follow`: the owner of /proc/PID, which is the target's
+/// effective uid and gid.
+fn resolve_id(id: Option<Id>, target: Option<u32>, user: bool) -> Result<Option<u32>> {
+    match id {
+        None => Ok(None),
+        Some(Id::Number(n)) => Ok(Some(n)),
+        Some(Id::Follow) => {
+            let Some(pid) = target else {
+                return Err(bad!("follow: whose ids? add --target PID"));
+            };
+            let dir = proc_path(pid, b"");
+            let st = rustix::fs::stat(dir.as_cstr()).at(
+                "read the target's ids",
+                "stat",
+                dir.as_bytes(),
+            )?;
+            Ok(Some(if user { st.st_uid } else { st.st_gid }))
+        }
+    }
+}
+
+fn id_hint(e: Error) -> Error {
+    match e.errno() {
+        Some(Errno::INVAL) => e.hint("that id has no mapping in the user namespace"),
+        Some(Errno::PERM) => e.hint("changing ids needs CAP_SETUID and CAP_SETGID"),
+        _ => e,
+    }
+}
+
+/// Join the chosen namespaces: all the target's at once through its pidfd
+/// where the kernel can, else file by file.
+fn join(
+    joins: &[Option<Source>; COUNT],
+    target: Option<u32>,
+    pidfd: Option<BorrowedFd<'_>>,
+) -> Result<()> {
+    let mut from_target = 0;
+    let mut any_file = false;
+    for (ns, source) in NAMESPACES.iter().zip(joins) {
+        match source {
+            Some(Source::Target) => from_target |= ns.flag,
+            Some(Source::File(_)) => any_file = true,
+            None => {}
+        }
+    }
+    if from_target == 0 && !any_file {
+        // Nothing to join; still, -r or -w read the target: was it the same
+        // process then?
+        if let (Some(fd), Some(pid)) = (pidfd, target)
+            && ns::has_exited(fd)
+        {
+            return Err(exited(pid));
+        }
+        return Ok(());
+    }
+    if let (Some(fd), Some(pid), false) = (pidfd, target, any_file) {
+        match ns::join_process(fd, from_target) {
+            Ok(()) => return Ok(()),
+            Err(Errno::SRCH) => return Err(exited(pid)),
+            // EINVAL: a kernel before 5.8, to which a pidfd is no namespace
+            // file. EPERM: the kernel joins the user namespace first and
+            // checks the others against it, while the files below can join
+            // those first, with our own capabilities. Either way the files
+            // give the precise answer; nothing was joined.
+            Err(Errno::INVAL | Errno::PERM) => {}
+            Err(e) => return Err(Error::sys("join the namespaces", "setns(pidfd)", b"", e)),
+        }
+    }
+    join_files(joins, target, pidfd)
+}
+
+/// Join namespace by namespace, through files all opened and checked first
+/// (so that nothing is joined when one of them is wrong).
+fn join_files(
+    joins: &[Option<Source>; COUNT],
+    target: Option<u32>,
+    pidfd: Option<BorrowedFd<'_>>,
+) -> Result<()> {
+    let mut files: [Option<(OwnedFd, CPath)>; COUNT] = Default::default();
+    for ((ns, source), slot) in NAMESPACES.iter().zip(joins).zip(files.iter_mut()) {
+        let path = match source {
+            None => continue,
+            Some(Source::File(path)) => *path,
+            Some(Source::Target) => {
+                let pid = target.ok_or_else(|| bad!("--{}: no --target PID", ns.name))?;
+                ns::link_path(Some(pid), ns.proc_name)
+            }
+        };
+        let fd = ns::open_file(path.as_cstr())
+            .map_err(|e| open_error(ns, source, &path, target, pidfd, e))?;
+        check_type(ns, fd.as_fd(), &path)?;
+        *slot = Some((fd, path));
+    }
+    // The target's files were opened by PID: the pidfd, still open, tells
+    // whether that PID was still our process (not a recycled one) by then.
+    if let (Some(fd), Some(pid)) = (pidfd, target)
+        && ns::has_exited(fd)
+    {
+        return Err(exited(pid));
+    }
+
+    // First every type but user, with our own privileges; what that refuses
+    // (EPERM) is tried again after the user namespace, with its.
+    let user = index(k::CLONE_NEWUSER);
+    let joining_user = files[user].is_some();
+    let mut retry = [false; COUNT];
+    for (i, ns) in NAMESPACES.iter().enumerate() {
+        let Some((fd, path)) = files[i].as_ref().filter(|_| i != user) else {
+            continue;
+        };
+        match ns::join_file(fd.as_fd(), ns.flag) {
+            Ok(()) => {}
+            Err(Errno::PERM) if joining_user => retry[i] = true,
+            Err(e) => return Err(join_error(ns, path, e)),
+        }
+    }
+    if let Some((fd, path)) = &files[user] {
+        ns::join_file(fd.as_fd(), k::CLONE_NEWUSER)
+            .map_err(|e| join_error(&NAMESPACES[user], path, e))?;
+    }
+    for (i, ns) in NAMESPACES.iter().enumerate() {
+        if let (true, Some((fd, path))) = (retry[i], &files[i]) {
+            ns::join_file(fd.as_fd(), ns.flag).map_err(|e| join_error(ns, path, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// A namespace file of the wrong type is refused before anything is
+/// joined. Kernels before 4.11 cannot tell (ENOTTY): setns will.
+fn check_type(ns: &Namespace, fd: BorrowedFd<'_>, path: &CPath) -> Result<()> {
+    match ns::file_type(fd) {
+        Ok(kind) if kind != ns.flag => match NAMESPACES.iter().find(|other| other.flag == kind) {
+            Some(other) => Err(bad!(
+                "{path} is not a {} namespace (it is a {} namespace)",
+                ns.name,
+                other.name
+            )),
+            None => Err(bad!("{path} is not a {} namespace", ns.name)),
+        },
+        _ => Ok(()),
+    }
+}
+
+fn open_error(
+    ns: &Namespace,
+    source: &Option<Source>,
+    path: &CPath,
+    target: Option<u32>,
+    pidfd: Option<BorrowedFd<'_>>,
+    errno: Errno,
+) -> Error {
+    let base = Error::sys("open the namespace file", "open", path.as_bytes(), errno);
+    let (Some(Source::Target), Some(pid)) = (source, target) else {
+        return base;
+    };
+    match errno {
+        Errno::NOENT => {
+            if pidfd.is_some_and(ns::has_exited) {
+                return exited(pid);
+            }
+            if missing_namespace(ns.flag).is_some() {
+                return bad!(
+                    "--{}: this kernel has no {} namespace: it was built without {} (/proc/self/ns/{} is missing)",
+                    ns.name,
+                    ns.name,
+                    ns.config,
+                    ns.proc_name
+                );
+            }
+            let dir = proc_path(pid, b"");
+            match rustix::fs::access(dir.as_cstr(), rustix::fs::Access::EXISTS) {
+                Err(Errno::NOENT) => no_such_process(pid),
+                // /proc/PID is there but its links do not resolve.
+                _ => exited(pid),
+            }
+        }
+        Errno::ACCESS | Errno::PERM => base.hint(PTRACE_HINT),
+        _ => base,
+    }
+}
+
+fn join_error(ns: &Namespace, path: &CPath, errno: Errno) -> Error {
+    let base = Error::sys("join the namespace", "setns", path.as_bytes(), errno);
+    match errno {
+        Errno::PERM => base.hint(
+            "joining needs CAP_SYS_ADMIN over the namespace (and CAP_SYS_CHROOT for mount): run as root, or add -U to enter its user namespace first",
+        ),
+        Errno::INVAL if ns.flag == k::CLONE_NEWUSER && own_inode(ns).is_some() && is_own(ns, path) => bad!(
+            "{path} is our own user namespace, which the kernel does not let a process enter again"
+        ),
+        Errno::INVAL => bad!("{path} is not a {} namespace", ns.name),
+        _ => base,
+    }
+}
+
+/// Whether the namespace file at `path` is the one we are in.
+fn is_own(ns: &Namespace, path: &CPath) -> bool {
+    let own = ns::link_path(None, ns.proc_name);
+    let id = |p: &CPath| {
+        ns::open_file(p.as_cstr())
+            .and_then(|fd| ns::identity(fd.as_fd()))
+            .ok()
+    };
+    matches!((id(path), id(&own)), (Some(a), Some(b)) if a == b)
+}
+
+/// With `-p`: run the command as a child, the first process in the PID
+/// namespace we joined, and wait for it.
+fn run_forked(command: Args, env: Args) -> Result<u8> {
+    // A caller may have left SIGCHLD ignored, and then the kernel would reap
+    // our child before we could read its status.
+    raw::set_signal_default(Signal::CHILD.as_raw(), false);
+    let spawned = process::spawn(0, None, Signal::CHILD.as_raw() as u64, || {
+        let error = exec_command(command, env);
+        raw::exit_now(fail("nsenter", &error))
+    })
+    .map_err(|(call, e)| {
+        let error = Error::sys("start the command", call, b"", e);
+        match e {
+            // pid_namespaces(7): once its init has exited, nothing can be
+            // started in a PID namespace.
+            Errno::NOMEM => error.hint("the PID namespace has no init any more (its PID 1 exited)"),
+            _ => error,
+        }
+    })?;
+    let pid =
+        Pid::from_raw(spawned.pid).ok_or_else(|| bad!("clone returned PID {}", spawned.pid))?;
+    let me = rustix::process::getpid();
+    loop {
+        let status = wait_for(pid, WaitIdOptions::EXITED | WaitIdOptions::STOPPED)?;
+        if status.stopped() {
+            // The command was stopped (^Z): stop too, so the shell sees the
+            // job stop, and carry the continue back to it.
+            let _ = process::send_signal(me, None, Signal::STOP.as_raw());
+            let _ = process::send_signal(
+                pid,
+                spawned.pidfd.as_ref().map(|fd| fd.as_fd()),
+                Signal::CONT.as_raw(),
+            );
+            continue;
+        }
+        return Ok(exit_like(&status));
+    }
+}
+
+fn help() {
+    outln!("usage: nsenter [OPTIONS] [--] [CMD [ARG…]]\n");
+    outln!("Runs CMD ($SHELL, else /bin/sh) in the namespaces of process PID, or of files.\n");
+    outln!("  -t, --target PID          the process whose namespaces, root and cwd to use");
+    outln!("  -a, --all                 every namespace in which PID differs from us");
+    outln!("  -m, --mount[=FILE]        its mount namespace (or the one FILE names)");
+    outln!("  -u, --uts[=FILE]          its UTS namespace");
+    outln!("  -i, --ipc[=FILE]          its IPC namespace");
+    outln!("  -n, --net[=FILE]          its network namespace");
+    outln!("  -p, --pid[=FILE]          its PID namespace (CMD runs in a child: see -F)");
+    outln!("  -U, --user[=FILE]         its user namespace (then uid and gid 0)");
+    outln!("  -C, --cgroup[=FILE]       its cgroup namespace");
+    outln!("  -T, --time[=FILE]         its time namespace");
+    outln!("  -r, --root[=DIR]          chroot into its root directory (or DIR)");
+    outln!("  -w, --wd[=DIR]            change to its working directory (or DIR)");
+    outln!("  -F, --no-fork             do not fork after entering a PID namespace");
+    outln!("  -S, --setuid UID          uid to run CMD as (follow: the target's)");
+    outln!("  -G, --setgid GID          gid to run CMD as (follow: the target's)");
+    outln!("      --preserve-credentials  keep our ids after entering a user namespace");
+    outln!("\nA FILE is /proc/PID/ns/TYPE or a bind mount of one; it is given in the long");
+    outln!("form only (-mu is -m and -u).");
+    outln!("\nExit status (util-linux's): CMD's own; a CMD killed by a signal kills nsenter");
+    outln!("with the same signal; 1 if nsenter failed, 126 if CMD cannot be executed,");
+    outln!("127 if it was not found.");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options() {
+        let mut p = Parser::new(Args::for_test(&[
+            c"nsenter",
+            c"-t42",
+            c"-mu",
+            c"--net=/run/netns/x",
+            c"--root=/srv",
+            c"-w",
+            c"-S",
+            c"follow",
+            c"id",
+        ]));
+        let o = parse(&mut p).unwrap().unwrap();
+        assert_eq!(o.target, Some(42));
+        assert!(matches!(
+            o.namespaces[index(k::CLONE_NEWNS)],
+            Some(Source::Target)
+        ));
+        assert!(matches!(
+            o.namespaces[index(k::CLONE_NEWUTS)],
+            Some(Source::Target)
+        ));
+        assert!(matches!(
+            o.namespaces[index(k::CLONE_NEWNET)],
+            Some(Source::File(f)) if f.as_bytes() == b"/run/netns/x"
+        ));
+        assert!(o.namespaces[index(k::CLONE_NEWPID)].is_none());
+        assert!(matches!(o.root, Some(Place::Path(_))));
+        assert!(matches!(o.wd, Some(Place::Target)));
+        assert!(matches!(o.uid, Some(Id::Follow)));
+        assert_eq!(p.rest().len(), 1);
+    }
+
+    #[test]
+    fn bad_options() {
+        for args in [
+            &[c"nsenter", c"-t", c"x"][..],
+            &[c"nsenter", c"-t", c"0"],
+            &[c"nsenter", c"--bogus"],
+            &[c"nsenter", c"-S", c"nobody"],
+        ] {
+            let mut p = Parser::new(Args::for_test(args));
+            assert!(parse(&mut p).is_err(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn a_namespace_needs_a_target_or_a_file() {
+        let mut p = Parser::new(Args::for_test(&[c"nsenter", c"-u", c"true"]));
+        let o = parse(&mut p).unwrap().unwrap();
+        assert!(choose(&o).is_err());
+    }
 }

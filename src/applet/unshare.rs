@@ -1,7 +1,832 @@
-//! `unshare` (not implemented yet).
+//! `unshare`: run a program in new namespaces, with util-linux's flags.
+//!
+//! ```text
+//! unshare [-m -u -i -n -p -U -C -T] [-f] [--mount-proc[=DIR]] [--propagation P]
+//!         [-r | -c] [-R DIR] [-w DIR] [--kill-child[=SIG]] [--forward-signals]
+//!         [--monotonic SECS] [--boottime SECS] [--] [CMD [ARG…]]
+//! ```
+//!
+//! The steps, in util-linux's order: unshare(2) in this process; the time
+//! offsets (they can only be written before a process enters the new time
+//! namespace); with `-f` a fork, whose child is PID 1 of a new PID namespace
+//! and the first process of a new time namespace (unshare(2) moves neither
+//! PID nor time for the caller itself, so `-p` and `-T` need `-f` to reach
+//! the command); then, in the process that becomes the command: the
+//! parent-death signal, the uid/gid maps, the propagation of `/`, chroot and
+//! chdir, a fresh /proc, exec. No CMD runs `$SHELL`, else /bin/sh.
+//!
+//! **Exit status: util-linux's codes, not box's 125**, so that scripts
+//! written for util-linux's unshare keep working: CMD's own status; 1 when
+//! unshare fails before exec (one line on stderr), also for a bad option;
+//! 126 when CMD cannot be executed, 127 when it is not found. With `-f`, a
+//! CMD killed by signal N makes unshare kill itself with N (core dumps off,
+//! so box leaves no core file of its own), so the caller sees the same
+//! death, as with util-linux; util-linux 2.38 exits 1 instead when N is
+//! SIGKILL, box dies by SIGKILL.
+//!
+//! **Signals, with `-f`**: SIGINT and SIGTERM are blocked in the waiting
+//! parent (util-linux ≥ 2.36 ignores them): a ^C from the terminal reaches
+//! the command, which is in the same process group, directly.
+//! `--forward-signals` passes them on to the command instead. Every other
+//! signal has its default effect on the parent (add `--kill-child` to take
+//! the command down with it).
+//!
+//! Not supported (refused with a message, never ignored): persistent
+//! namespaces (`--mount=FILE` and the like); not implemented: `--map-user`,
+//! `--map-users`, `--setgroups`, `--keep-caps`, `-S`, `-G`, `--mount-binfmt`.
+//! Errors name what to change: the missing `CONFIG_*` option, the sysctl
+//! that blocks user namespaces, `--propagation unchanged` inside a chroot.
 
+use core::ffi::CStr;
+use core::fmt::Write;
+
+use linux_raw_sys::general as k;
+use rustix::event::{PollFd, PollFlags};
+use rustix::fd::{AsFd, BorrowedFd};
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
+use rustix::mount::{MountFlags, MountPropagationFlags};
+use rustix::pipe::PipeFlags;
+use rustix::process::{Pid, Resource, Rlimit, Signal, WaitId, WaitIdOptions, WaitIdStatus};
+use rustix::thread::UnshareFlags;
+
+use crate::args::{Opt, Parser};
+use crate::config::{NAMESPACES, Namespace};
+use crate::error::{Context, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, Error, Result};
 use crate::sys::entry::Args;
+use crate::sys::ns::{self, NsLink};
+use crate::sys::process;
+use crate::sys::raw::{self, SigSet};
+use crate::text::{Bytes, CPath, Text, parse_u64};
+use crate::{bad, errln, outln};
 
-pub fn main(_args: Args) -> u8 {
-    super::not_yet("unshare")
+/// Exit status of unshare and nsenter when they fail before exec
+/// (util-linux's EXIT_FAILURE).
+pub const EXIT_FAILURE: u8 = 1;
+
+/// The namespace options of unshare and nsenter: short letter, long name
+/// (the same as in [`NAMESPACES`]).
+pub const NAMESPACE_OPTIONS: &[(u8, &str)] = &[
+    (b'm', "mount"),
+    (b'u', "uts"),
+    (b'i', "ipc"),
+    (b'n', "net"),
+    (b'p', "pid"),
+    (b'U', "user"),
+    (b'C', "cgroup"),
+    (b'T', "time"),
+];
+
+/// The namespace an option names (`-u`, `--uts`), with its index in
+/// [`NAMESPACES`].
+pub fn namespace_option(opt: Opt) -> Option<(usize, &'static Namespace)> {
+    let &(_, name) = NAMESPACE_OPTIONS
+        .iter()
+        .find(|&&(letter, long)| match opt {
+            Opt::Short(c) => c == letter,
+            Opt::Long(word) => word == long.as_bytes(),
+        })?;
+    NAMESPACES
+        .iter()
+        .enumerate()
+        .find(|(_, ns)| ns.name == name)
+}
+
+const SIGCHLD: i32 = Signal::CHILD.as_raw();
+const SIGINT: i32 = Signal::INT.as_raw();
+const SIGTERM: i32 = Signal::TERM.as_raw();
+
+/// Clock ids in /proc/PID/timens_offsets (time_namespaces(7)). Numbers,
+/// not names: the first kernels with time namespaces took only numbers.
+const CLOCK_MONOTONIC: u32 = 1;
+const CLOCK_BOOTTIME: u32 = 7;
+
+/// `-r` maps the caller to root inside; `-c` to its own ids.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Map {
+    Root,
+    Current,
+}
+
+/// What the command line asked for.
+struct Options {
+    /// CLONE_NEW* flags for unshare(2).
+    namespaces: u32,
+    fork: bool,
+    forward_signals: bool,
+    kill_child: Option<Signal>,
+    mount_proc: Option<CPath>,
+    /// Propagation set on `/` (recursively) in a new mount namespace;
+    /// `None` for `--propagation unchanged`.
+    propagation: Option<MountPropagationFlags>,
+    map: Option<Map>,
+    root: Option<CPath>,
+    wd: Option<CPath>,
+    monotonic: Option<i64>,
+    boottime: Option<i64>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            namespaces: 0,
+            fork: false,
+            forward_signals: false,
+            kill_child: None,
+            mount_proc: None,
+            // util-linux ≥ 2.27: a new mount namespace gets `/` made
+            // private, recursively, so that mounts inside stay inside even
+            // where systemd made everything shared (mount_namespaces(7)).
+            propagation: Some(MountPropagationFlags::PRIVATE),
+            map: None,
+            root: None,
+            wd: None,
+            monotonic: None,
+            boottime: None,
+        }
+    }
+}
+
+pub fn main(args: Args) -> u8 {
+    match run(args) {
+        Ok(code) => code,
+        Err(e) => fail("unshare", &e),
+    }
+}
+
+/// Print the one error line and give the status util-linux would:
+/// 126 or 127 for a command that could not be executed, else 1.
+pub fn fail(applet: &str, e: &Error) -> u8 {
+    errln!("box: {applet}: {e}");
+    match e.code {
+        EXIT_NOT_FOUND | EXIT_NOT_EXECUTABLE => e.code,
+        _ => EXIT_FAILURE,
+    }
+}
+
+fn run(args: Args) -> Result<u8> {
+    let mut p = Parser::new(args);
+    let Some(options) = parse(&mut p)? else {
+        return Ok(0);
+    };
+    let command = p.rest();
+    // The ids -r and -c map: ours before the user namespace exists.
+    let ids = (
+        rustix::process::geteuid().as_raw(),
+        rustix::process::getegid().as_raw(),
+    );
+
+    process::unshare(UnshareFlags::from_bits_retain(options.namespaces))
+        .map_err(|e| unshare_error(e, options.namespaces))?;
+    set_time_offsets(&options)?;
+
+    if options.fork {
+        run_forked(&options, ids, command, args)
+    } else {
+        Err(start(&options, ids, command, args, None))
+    }
+}
+
+fn parse(p: &mut Parser) -> Result<Option<Options>> {
+    let mut o = Options::default();
+    while let Some(opt) = p.next()? {
+        if let Some((_, ns)) = namespace_option(opt) {
+            // Only the long form takes `=FILE`: `-mu` is -m and -u.
+            if let Opt::Long(_) = opt
+                && let Some(file) = p.optional_value()
+            {
+                return Err(bad!(
+                    "--{}={}: persistent namespaces (a bind mount of the namespace file) are not supported; keep a process in the namespace and use nsenter -t PID",
+                    ns.name,
+                    Bytes(file)
+                ));
+            }
+            o.namespaces |= ns.flag;
+            continue;
+        }
+        match opt {
+            Opt::Short(b'h') | Opt::Long(b"help") => {
+                help();
+                return Ok(None);
+            }
+            Opt::Short(b'V') | Opt::Long(b"version") => {
+                outln!("unshare (box {})", env!("CARGO_PKG_VERSION"));
+                return Ok(None);
+            }
+            Opt::Short(b'f') | Opt::Long(b"fork") => o.fork = true,
+            Opt::Long(b"mount-proc") => {
+                let dir = p.optional_value().unwrap_or(b"/proc");
+                o.mount_proc = Some(path("--mount-proc", dir)?);
+                // A /proc mounted in the caller's mount namespace would
+                // change it for every process there.
+                o.namespaces |= k::CLONE_NEWNS;
+            }
+            Opt::Long(b"propagation") => o.propagation = propagation(p.value()?)?,
+            Opt::Short(b'r') | Opt::Long(b"map-root-user") => {
+                o.map = Some(Map::Root);
+                o.namespaces |= k::CLONE_NEWUSER;
+            }
+            Opt::Short(b'c') | Opt::Long(b"map-current-user") => {
+                o.map = Some(Map::Current);
+                o.namespaces |= k::CLONE_NEWUSER;
+            }
+            Opt::Short(b'R') | Opt::Long(b"root") => o.root = Some(path("--root", p.value()?)?),
+            Opt::Short(b'w') | Opt::Long(b"wd") => o.wd = Some(path("--wd", p.value()?)?),
+            Opt::Long(b"kill-child") => {
+                let name = p.optional_value().unwrap_or(b"KILL");
+                o.kill_child = Some(parse_signal(name).ok_or_else(|| {
+                    bad!(
+                        "--kill-child={}: unknown signal (use a name such as TERM or KILL)",
+                        Bytes(name)
+                    )
+                })?);
+                o.fork = true;
+            }
+            Opt::Long(b"forward-signals") => {
+                o.forward_signals = true;
+                o.fork = true;
+            }
+            Opt::Long(b"monotonic") => o.monotonic = Some(offset("--monotonic", p.value()?)?),
+            Opt::Long(b"boottime") => o.boottime = Some(offset("--boottime", p.value()?)?),
+            _ => {
+                return Err(bad!(
+                    "{} (unshare --help lists the options)",
+                    p.unknown(opt)
+                ));
+            }
+        }
+    }
+    if (o.monotonic.is_some() || o.boottime.is_some()) && o.namespaces & k::CLONE_NEWTIME == 0 {
+        return Err(bad!(
+            "--monotonic and --boottime set the clocks of a new time namespace: add -T"
+        ));
+    }
+    Ok(Some(o))
+}
+
+fn path(option: &str, value: &[u8]) -> Result<CPath> {
+    if value.is_empty() {
+        return Err(bad!("{option}: empty path"));
+    }
+    CPath::from_bytes(value).ok_or_else(|| {
+        bad!(
+            "{option} {}: path too long (over {} bytes) or has a NUL byte",
+            Bytes(value),
+            crate::text::PATH_MAX
+        )
+    })
+}
+
+fn propagation(word: &[u8]) -> Result<Option<MountPropagationFlags>> {
+    Ok(Some(match word {
+        b"private" => MountPropagationFlags::PRIVATE,
+        b"shared" => MountPropagationFlags::SHARED,
+        b"slave" => MountPropagationFlags::DOWNSTREAM,
+        b"unchanged" => return Ok(None),
+        _ => {
+            return Err(bad!(
+                "--propagation {}: use private, shared, slave or unchanged",
+                Bytes(word)
+            ));
+        }
+    }))
+}
+
+/// Seconds, possibly negative.
+fn offset(option: &str, value: &[u8]) -> Result<i64> {
+    let (negative, digits) = match value.strip_prefix(b"-") {
+        Some(rest) => (true, rest),
+        None => (false, value),
+    };
+    parse_u64(digits)
+        .and_then(|n| i64::try_from(n).ok())
+        .map(|n| if negative { -n } else { n })
+        .ok_or_else(|| bad!("{option} {}: use whole seconds", Bytes(value)))
+}
+
+/// Signals by name (with or without SIG, any case) or number.
+const SIGNALS: &[(&str, Signal)] = &[
+    ("HUP", Signal::HUP),
+    ("INT", Signal::INT),
+    ("QUIT", Signal::QUIT),
+    ("ABRT", Signal::ABORT),
+    ("KILL", Signal::KILL),
+    ("USR1", Signal::USR1),
+    ("USR2", Signal::USR2),
+    ("PIPE", Signal::PIPE),
+    ("ALRM", Signal::ALARM),
+    ("TERM", Signal::TERM),
+];
+
+fn parse_signal(word: &[u8]) -> Option<Signal> {
+    if let Some(n) = crate::text::parse_u32(word) {
+        return Signal::from_named_raw(i32::try_from(n).ok()?);
+    }
+    let name = match word.get(..3) {
+        Some(prefix) if prefix.eq_ignore_ascii_case(b"SIG") => &word[3..],
+        _ => word,
+    };
+    SIGNALS
+        .iter()
+        .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))
+        .map(|&(_, s)| s)
+}
+
+/// `--monotonic`, `--boottime`: written to our own timens_offsets, which
+/// belongs to the new time namespace our children will enter; the kernel
+/// takes them only before the first process enters (time_namespaces(7)).
+fn set_time_offsets(o: &Options) -> Result<()> {
+    let mut text = Text::<96>::new();
+    if let Some(secs) = o.monotonic {
+        let _ = writeln!(text, "{CLOCK_MONOTONIC} {secs} 0");
+    }
+    if let Some(secs) = o.boottime {
+        let _ = writeln!(text, "{CLOCK_BOOTTIME} {secs} 0");
+    }
+    if text.is_empty() {
+        return Ok(());
+    }
+    write_proc_file(
+        "set the clock offsets",
+        c"/proc/self/timens_offsets",
+        text.as_bytes(),
+    )
+}
+
+/// With `-f`: start the command in a child and wait for it, as util-linux.
+fn run_forked(o: &Options, ids: (u32, u32), command: Args, env: Args) -> Result<u8> {
+    // Blocked before the fork and for good: SIGINT and SIGTERM are ignored
+    // by a waiting util-linux unshare, or forwarded with --forward-signals;
+    // SIGCHLD waits in the pending set, so a command that exits at once is
+    // never missed by the signal wait below.
+    let watched = SigSet::of(&[SIGINT, SIGTERM, SIGCHLD]);
+    let old_mask = raw::block_signals(&watched);
+    // A caller may have left SIGCHLD ignored, and then the kernel would reap
+    // our child before we could read its status.
+    raw::set_signal_default(SIGCHLD, false);
+
+    // --kill-child: we hold the only read end of this pipe, so the child
+    // sees POLLERR on its write end once we are gone, which tells it we
+    // died before its PR_SET_PDEATHSIG was in place.
+    let mut watch = match o.kill_child {
+        Some(_) => Some(rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at(
+            "watch for unshare's death",
+            "pipe2",
+            b"",
+        )?),
+        None => None,
+    };
+    let spawned = process::spawn(0, None, SIGCHLD as u64, || {
+        // The command starts with the signal mask we were given.
+        raw::set_signal_mask(&old_mask);
+        let parent = watch.take().map(|(read, write)| {
+            drop(read);
+            write
+        });
+        let error = start(o, ids, command, env, parent.as_ref().map(|fd| fd.as_fd()));
+        raw::exit_now(fail("unshare", &error))
+    })
+    .map_err(|(call, e)| Error::sys("start the command", call, b"", e))?;
+    // Keep the read end open until we exit; the write end is the child's.
+    let _watch_read = watch.map(|(read, _write)| read);
+
+    let pid =
+        Pid::from_raw(spawned.pid).ok_or_else(|| bad!("clone returned PID {}", spawned.pid))?;
+    let status = if o.forward_signals {
+        wait_forwarding(pid, spawned.pidfd.as_ref().map(|fd| fd.as_fd()), &watched)?
+    } else {
+        wait_for(pid, WaitIdOptions::EXITED)?
+    };
+    Ok(exit_like(&status))
+}
+
+/// Wait for `pid` to change state as `options` say (EINTR retried).
+pub fn wait_for(pid: Pid, options: WaitIdOptions) -> Result<WaitIdStatus> {
+    loop {
+        match rustix::process::waitid(WaitId::Pid(pid), options) {
+            Ok(Some(status)) => return Ok(status),
+            Ok(None) | Err(Errno::INTR) => {}
+            Err(e) => return Err(Error::sys("wait for the command", "waitid", b"", e)),
+        }
+    }
+}
+
+/// Wait for `pid` to end, passing SIGINT and SIGTERM on to it. The signals
+/// of `watched` are blocked, so none is lost between two looks.
+fn wait_forwarding(
+    pid: Pid,
+    pidfd: Option<BorrowedFd<'_>>,
+    watched: &SigSet,
+) -> Result<WaitIdStatus> {
+    let options = WaitIdOptions::EXITED | WaitIdOptions::NOHANG;
+    loop {
+        match rustix::process::waitid(WaitId::Pid(pid), options) {
+            Ok(Some(status)) if status.exited() || status.killed() || status.dumped() => {
+                return Ok(status);
+            }
+            Ok(_) | Err(Errno::INTR) => {}
+            Err(e) => return Err(Error::sys("wait for the command", "waitid", b"", e)),
+        }
+        if let Ok(Some(info)) = raw::wait_signal(watched, None)
+            && info.signal != SIGCHLD
+        {
+            let _ = process::send_signal(pid, pidfd, info.signal);
+        }
+    }
+}
+
+/// Our exit status for a child that ended with `status`: its code; for a
+/// child killed by a signal, the same death for us, as util-linux does.
+pub fn exit_like(status: &WaitIdStatus) -> u8 {
+    match status.terminating_signal() {
+        Some(signal) => die_by(signal),
+        None => status.exit_status().map_or(EXIT_FAILURE, |code| code as u8),
+    }
+}
+
+/// Kill ourselves with `signal`. Returns 128+N only if the signal does not
+/// kill by default (a child cannot die of one of those).
+fn die_by(signal: i32) -> u8 {
+    // The command's crash made its own core file; none of box's.
+    let core = rustix::process::getrlimit(Resource::Core);
+    let _ = rustix::process::setrlimit(
+        Resource::Core,
+        Rlimit {
+            current: Some(0),
+            maximum: core.maximum,
+        },
+    );
+    raw::set_signal_default(signal, false);
+    // Only this one may arrive now: a SIGINT we held back must not win.
+    raw::set_signal_mask(&SigSet::all_but(&[signal]));
+    let _ = process::send_signal(rustix::process::getpid(), None, signal);
+    128u8.wrapping_add(signal as u8)
+}
+
+/// In the process that becomes the command: the remaining steps, then exec.
+/// Returns only the error (exec does not return on success). Runs after
+/// the fork with `-f`: raw syscalls only, no allocation.
+fn start(
+    o: &Options,
+    ids: (u32, u32),
+    command: Args,
+    env: Args,
+    parent: Option<BorrowedFd<'_>>,
+) -> Error {
+    match prepare(o, ids, parent) {
+        Ok(()) => exec_command(command, env),
+        Err(e) => e,
+    }
+}
+
+fn prepare(o: &Options, ids: (u32, u32), parent: Option<BorrowedFd<'_>>) -> Result<()> {
+    if let (Some(signal), Some(parent)) = (o.kill_child, parent) {
+        die_with_parent(signal, parent)?;
+    }
+    if let Some(map) = o.map {
+        write_id_maps(map, ids)?;
+    }
+    // Before any mount: with `/` shared, a mount made here would show up
+    // in the caller's namespace too.
+    if o.namespaces & k::CLONE_NEWNS != 0
+        && let Some(propagation) = o.propagation
+    {
+        rustix::mount::mount_change(c"/", propagation | MountPropagationFlags::REC)
+            .at("set the propagation of /", "mount", b"/")
+            .map_err(|e| match e.errno() {
+                // util-linux#718: `/` of a chroot is not a mount point.
+                Some(Errno::INVAL) => e.hint(
+                    "/ is not a mount point here, as inside a chroot: add --propagation unchanged",
+                ),
+                _ => e,
+            })?;
+    }
+    if let Some(root) = &o.root {
+        rustix::process::chroot(root.as_cstr()).at("change the root", "chroot", root.as_bytes())?;
+        let wd = o.wd.as_ref().map_or(c"/", |wd| wd.as_cstr());
+        rustix::process::chdir(wd).at("change the working directory", "chdir", wd.to_bytes())?;
+    } else if let Some(wd) = &o.wd {
+        rustix::process::chdir(wd.as_cstr()).at(
+            "change the working directory",
+            "chdir",
+            wd.as_bytes(),
+        )?;
+    }
+    if let Some(dir) = &o.mount_proc {
+        mount_proc(o, dir)?;
+    }
+    Ok(())
+}
+
+/// `--kill-child`: the signal we get when unshare dies, then a look at the
+/// pipe in case unshare died before the prctl.
+fn die_with_parent(signal: Signal, parent: BorrowedFd<'_>) -> Result<()> {
+    rustix::process::set_parent_process_death_signal(Some(signal)).at(
+        "tie the command to unshare (--kill-child)",
+        "prctl(PR_SET_PDEATHSIG)",
+        b"",
+    )?;
+    let mut fds = [PollFd::from_borrowed_fd(parent, PollFlags::empty())];
+    let now = rustix::event::Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    if rustix::event::poll(&mut fds, Some(&now)).is_ok()
+        && fds[0].revents().contains(PollFlags::ERR)
+    {
+        let _ = process::send_signal(rustix::process::getpid(), None, signal.as_raw());
+        raw::exit_now(EXIT_FAILURE);
+    }
+    Ok(())
+}
+
+/// `-r`, `-c`: one line in uid_map, "deny" in setgroups (required before an
+/// unprivileged gid_map since Linux 3.19, user_namespaces(7)), one line in
+/// gid_map.
+fn write_id_maps(map: Map, (uid, gid): (u32, u32)) -> Result<()> {
+    let (inner_uid, inner_gid) = match map {
+        Map::Root => (0, 0),
+        Map::Current => (uid, gid),
+    };
+    let mut line = Text::<48>::new();
+    let _ = writeln!(line, "{inner_uid} {uid} 1");
+    write_proc_file(
+        "map the user namespace",
+        c"/proc/self/uid_map",
+        line.as_bytes(),
+    )?;
+    match write_proc_file("map the user namespace", c"/proc/self/setgroups", b"deny") {
+        // Kernels before 3.19 have no such file, and no such rule.
+        Err(e) if e.errno() == Some(Errno::NOENT) => {}
+        other => other?,
+    }
+    line.clear();
+    let _ = writeln!(line, "{inner_gid} {gid} 1");
+    write_proc_file(
+        "map the user namespace",
+        c"/proc/self/gid_map",
+        line.as_bytes(),
+    )
+}
+
+/// Write `content` to a /proc file in one write(2), as the kernel wants.
+fn write_proc_file(step: &'static str, path: &CStr, content: &[u8]) -> Result<()> {
+    let fd = rustix::fs::open(path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty()).at(
+        step,
+        "open",
+        path.to_bytes(),
+    )?;
+    match rustix::io::write(&fd, content) {
+        Ok(_) => Ok(()),
+        Err(Errno::PERM) if path.to_bytes().ends_with(b"_map") => {
+            Err(Error::sys(step, "write", path.to_bytes(), Errno::PERM)
+                .hint(userns_hint(Errno::PERM)))
+        }
+        Err(e) => Err(Error::sys(step, "write", path.to_bytes(), e)),
+    }
+}
+
+/// `--mount-proc[=DIR]`: a proc of our PID namespace (after `-f`, the new
+/// one) at DIR, nosuid, nodev, noexec, as util-linux mounts it.
+fn mount_proc(o: &Options, dir: &CPath) -> Result<()> {
+    // `/` made private recursively covers DIR already. With another
+    // propagation, make DIR private so the new proc stays out of the
+    // caller's namespace; DIR that is not a mount point gives EINVAL, which
+    // is fine (util-linux#648).
+    if o.root.is_none() && o.propagation != Some(MountPropagationFlags::PRIVATE) {
+        match rustix::mount::mount_change(
+            dir.as_cstr(),
+            MountPropagationFlags::PRIVATE | MountPropagationFlags::REC,
+        ) {
+            Ok(()) | Err(Errno::INVAL) => {}
+            Err(e) => {
+                return Err(Error::sys(
+                    "make the proc mount point private",
+                    "mount",
+                    dir.as_bytes(),
+                    e,
+                ));
+            }
+        }
+    }
+    rustix::mount::mount(
+        c"proc",
+        dir.as_cstr(),
+        c"proc",
+        MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC,
+        None,
+    )
+    .at("mount proc (--mount-proc)", "mount", dir.as_bytes())
+    .map_err(|e| match e.errno() {
+        Some(Errno::PERM) if o.namespaces & k::CLONE_NEWUSER != 0 => e.hint(
+            "in a user namespace the kernel allows a new proc only if the existing one has nothing mounted over parts of it",
+        ),
+        Some(Errno::NOENT) => e.hint("the directory does not exist"),
+        _ => e,
+    })
+}
+
+/// The line for a failed unshare(2): the missing kernel option for EINVAL,
+/// the sysctl for a refused user namespace.
+fn unshare_error(errno: Errno, flags: u32) -> Error {
+    let mut names = Text::<64>::new();
+    for ns in NAMESPACES.iter().filter(|ns| flags & ns.flag != 0) {
+        if !names.is_empty() {
+            names.push(b",");
+        }
+        names.push(ns.name.as_bytes());
+    }
+    let base = Error::sys("create the namespaces", "unshare", names.as_bytes(), errno);
+    match errno {
+        Errno::INVAL => match missing_namespace(flags) {
+            Some(ns) => bad!(
+                "create the namespaces: unshare({names}): Invalid argument (this kernel has no {} namespace: it was built without {}; /proc/self/ns/{} is missing)",
+                ns.name,
+                ns.config,
+                ns.proc_name
+            ),
+            None => base,
+        },
+        Errno::PERM | Errno::NOSPC | Errno::USERS if flags & k::CLONE_NEWUSER != 0 => {
+            base.hint(userns_hint(errno))
+        }
+        Errno::PERM => base.hint(
+            "new namespaces need CAP_SYS_ADMIN: run as root, or add -r for a user namespace that maps you to root",
+        ),
+        Errno::NOSPC | Errno::USERS => base.hint(
+            "a namespace limit was reached: see the sysctls user.max_*_namespaces",
+        ),
+        _ => base,
+    }
+}
+
+/// The first namespace type in `flags` that this kernel lacks: each type it
+/// has shows as a /proc/self/ns file.
+pub fn missing_namespace(flags: u32) -> Option<&'static Namespace> {
+    NAMESPACES
+        .iter()
+        .filter(|ns| flags & ns.flag != 0)
+        .find(|ns| ns::read_link(None, ns.proc_name, ns.proc_name) == NsLink::NotInKernel)
+}
+
+/// Why the kernel refused a user namespace (or its uid_map), naming the
+/// sysctl that says no when one does.
+fn userns_hint(errno: Errno) -> &'static str {
+    let unprivileged = !rustix::process::geteuid().is_root();
+    if unprivileged && file_holds(c"/proc/sys/kernel/unprivileged_userns_clone", b"0") {
+        return "unprivileged user namespaces are off: sysctl kernel.unprivileged_userns_clone=0 (set it to 1)";
+    }
+    if file_holds(c"/proc/sys/user/max_user_namespaces", b"0") {
+        return "user namespaces are off: sysctl user.max_user_namespaces=0 (raise it)";
+    }
+    if unprivileged
+        && file_holds(
+            c"/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
+            b"1",
+        )
+    {
+        return "AppArmor restricts unprivileged user namespaces: sysctl kernel.apparmor_restrict_unprivileged_userns=1 (set it to 0, or give the program an AppArmor profile that allows userns)";
+    }
+    match errno {
+        Errno::NOSPC | Errno::USERS => {
+            "the limit on user namespaces was reached: sysctl user.max_user_namespaces, or nesting deeper than 32"
+        }
+        _ => {
+            "the kernel refused a user namespace: not allowed from inside a chroot, or forbidden by a seccomp filter; see also sysctl kernel.unprivileged_userns_clone, user.max_user_namespaces, kernel.apparmor_restrict_unprivileged_userns"
+        }
+    }
+}
+
+/// Whether the file at `path` (a sysctl, a /proc setting) exists and holds
+/// `value`, give or take a newline.
+pub fn file_holds(path: &CStr, value: &[u8]) -> bool {
+    let Ok(fd) = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) else {
+        return false;
+    };
+    let mut buf = [0u8; 16];
+    match rustix::io::read(&fd, &mut buf) {
+        Ok(n) => buf[..n].trim_ascii_end() == value,
+        Err(_) => false,
+    }
+}
+
+/// exec the command (the words after the options), or `$SHELL`, else
+/// /bin/sh, when there are none; a name without a slash is looked up in
+/// PATH. Returns only on failure, with util-linux's 127 (not found) or 126
+/// (cannot be executed). Allocation-free: it runs after fork.
+pub fn exec_command(command: Args, env: Args) -> Error {
+    let shell;
+    let mut shell_argv = [core::ptr::null(); 2];
+    let (program, argv) = match command.get(0) {
+        Some(program) => (program, command.as_execve_argv()),
+        None => {
+            let name = env
+                .env(b"SHELL")
+                .filter(|s| !s.is_empty())
+                .unwrap_or(b"/bin/sh");
+            shell = CPath::from_bytes(name)
+                .unwrap_or_else(|| CPath::from_bytes(b"/bin/sh").unwrap_or_default());
+            shell_argv[0] = shell.as_cstr().as_ptr();
+            (shell.as_cstr(), shell_argv.as_ptr())
+        }
+    };
+    let search = env
+        .env(b"PATH")
+        .unwrap_or(crate::container::plan::DEFAULT_PATH);
+    let (errno, full) = process::exec_search(program, argv, env.envp(), search);
+    if errno == Errno::NOENT && !program.to_bytes().contains(&b'/') {
+        return bad!(
+            "run the command: {}: not found in PATH",
+            Bytes(program.to_bytes())
+        )
+        .with_code(EXIT_NOT_FOUND);
+    }
+    crate::container::child::exec_error(full.as_bytes(), errno)
+}
+
+fn help() {
+    outln!("usage: unshare [OPTIONS] [--] [CMD [ARG…]]\n");
+    outln!("Runs CMD ($SHELL, else /bin/sh) in new namespaces.\n");
+    outln!("  -m, --mount             new mount namespace (/ made private: see --propagation)");
+    outln!("  -u, --uts               new UTS namespace (hostname)");
+    outln!("  -i, --ipc               new IPC namespace");
+    outln!("  -n, --net               new network namespace");
+    outln!("  -p, --pid               new PID namespace (for children: add -f)");
+    outln!("  -U, --user              new user namespace");
+    outln!("  -C, --cgroup            new cgroup namespace");
+    outln!("  -T, --time              new time namespace (for children: add -f)");
+    outln!("  -f, --fork              run CMD as a child and wait for it");
+    outln!("      --mount-proc[=DIR]  mount a new proc at DIR (/proc); implies -m");
+    outln!("      --propagation P     private (default), shared, slave or unchanged");
+    outln!("  -r, --map-root-user     map your uid and gid to root inside; implies -U");
+    outln!("  -c, --map-current-user  map your uid and gid to themselves; implies -U");
+    outln!("  -R, --root DIR          chroot into DIR");
+    outln!("  -w, --wd DIR            change to DIR");
+    outln!("      --kill-child[=SIG]  send SIG (KILL) to CMD when unshare dies; implies -f");
+    outln!("      --forward-signals   pass SIGINT and SIGTERM on to CMD; implies -f");
+    outln!("      --monotonic SECS    offset of CLOCK_MONOTONIC in the new time namespace");
+    outln!("      --boottime SECS     offset of CLOCK_BOOTTIME in the new time namespace");
+    outln!("\nExit status (util-linux's): CMD's own; with -f, a CMD killed by a signal");
+    outln!("kills unshare with the same signal; 1 if unshare failed, 126 if CMD cannot");
+    outln!("be executed, 127 if it was not found.");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_by_name_or_number() {
+        assert_eq!(parse_signal(b"TERM"), Some(Signal::TERM));
+        assert_eq!(parse_signal(b"SIGTERM"), Some(Signal::TERM));
+        assert_eq!(parse_signal(b"sigkill"), Some(Signal::KILL));
+        assert_eq!(parse_signal(b"9"), Some(Signal::KILL));
+        assert_eq!(parse_signal(b"NOPE"), None);
+        assert_eq!(parse_signal(b"SIG"), None);
+    }
+
+    #[test]
+    fn propagation_words() {
+        assert_eq!(
+            propagation(b"slave").unwrap(),
+            Some(MountPropagationFlags::DOWNSTREAM)
+        );
+        assert_eq!(propagation(b"unchanged").unwrap(), None);
+        assert!(propagation(b"unbindable").is_err());
+    }
+
+    #[test]
+    fn offsets() {
+        assert_eq!(offset("x", b"-86400").unwrap(), -86400);
+        assert_eq!(offset("x", b"5").unwrap(), 5);
+        assert!(offset("x", b"1.5").is_err());
+        assert!(offset("x", b"").is_err());
+    }
+
+    #[test]
+    fn options() {
+        let mut p = Parser::new(Args::for_test(&[
+            c"unshare",
+            c"-fpu",
+            c"--mount-proc",
+            c"-r",
+            c"id",
+        ]));
+        let o = parse(&mut p).unwrap().unwrap();
+        let want = k::CLONE_NEWPID | k::CLONE_NEWUTS | k::CLONE_NEWNS | k::CLONE_NEWUSER;
+        assert_eq!(o.namespaces, want);
+        assert!(o.fork);
+        assert_eq!(o.mount_proc.unwrap().as_bytes(), b"/proc");
+        assert_eq!(o.map, Some(Map::Root));
+        assert_eq!(p.rest().len(), 1);
+
+        let mut p = Parser::new(Args::for_test(&[c"unshare", c"--mount=/run/ns/m"]));
+        assert!(parse(&mut p).is_err());
+        let mut p = Parser::new(Args::for_test(&[c"unshare", c"--boottime", c"5"]));
+        assert!(parse(&mut p).is_err());
+        let mut p = Parser::new(Args::for_test(&[c"unshare", c"--kill-child=TERM"]));
+        let o = parse(&mut p).unwrap().unwrap();
+        assert_eq!(o.kill_child, Some(Signal::TERM));
+        assert!(o.fork);
+    }
 }

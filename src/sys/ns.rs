@@ -1,6 +1,8 @@
 //! Which namespaces a process is in: the symbolic links under
 //! /proc/PID/ns, whose targets read `TYPE:[INODE]` (namespaces(7)). Two
 //! processes are in the same namespace of a type when the inodes match.
+//! Also how to join them (nsenter): setns by namespace file, or all at once
+//! through a pidfd of the process (Linux 5.8+).
 
 use core::ffi::CStr;
 
@@ -191,6 +193,37 @@ mod tests {
         assert_eq!(parse_target(b"pid:[4026531836]", "uts"), None);
         assert_eq!(parse_target(b"uts:4026531838", "uts"), None);
         assert_eq!(parse_target(b"uts:[]", "uts"), None);
+    }
+
+    #[test]
+    fn namespace_files_and_pidfds() {
+        let uts = open_file(c"/proc/self/ns/uts").unwrap();
+        let again = open_file(c"/proc/thread-self/ns/uts").unwrap();
+        let net = open_file(c"/proc/self/ns/net").unwrap();
+        use rustix::fd::AsFd;
+        assert_eq!(
+            file_type(uts.as_fd()),
+            Ok(linux_raw_sys::general::CLONE_NEWUTS)
+        );
+        assert_eq!(
+            file_type(net.as_fd()),
+            Ok(linux_raw_sys::general::CLONE_NEWNET)
+        );
+        assert_eq!(identity(uts.as_fd()), identity(again.as_fd()));
+        assert_ne!(identity(uts.as_fd()), identity(net.as_fd()));
+        // Not a namespace file: the ioctl is refused, and so is setns.
+        let null = open_file(c"/dev/null").unwrap();
+        assert!(file_type(null.as_fd()).is_err());
+        assert_eq!(
+            join_file(null.as_fd(), linux_raw_sys::general::CLONE_NEWUTS),
+            Err(Errno::INVAL)
+        );
+        let me = rustix::process::getpid().as_raw_nonzero().get() as u32;
+        match open_process(me) {
+            Ok(pidfd) => assert!(!has_exited(pidfd.as_fd())),
+            Err(e) => assert_eq!(e, Errno::NOSYS, "pidfd_open"),
+        }
+        assert_eq!(open_process(0).err(), Some(Errno::SRCH));
     }
 
     #[test]

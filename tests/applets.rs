@@ -1,0 +1,830 @@
+//! The `unshare` and `nsenter` applets on the host, as root, side by side
+//! with util-linux's on the same machine: the same output and exit status
+//! for the same command line. Each box case runs twice, as `box APPLET …`
+//! and through a symlink named APPLET (argv[0] dispatch). Without
+//! util-linux, the side-by-side half is skipped with a line on stderr.
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::symlink;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Above PID_MAX_LIMIT (4194304), so never a process.
+const NO_SUCH_PID: &str = "4194305";
+
+/// Symlinks named after the applets, pointing at box.
+struct Links(TempDir);
+
+impl Links {
+    fn new() -> Links {
+        let dir = TempDir::new("links");
+        for name in ["unshare", "nsenter"] {
+            symlink(BOX, dir.path().join(name)).expect("symlink");
+        }
+        Links(dir)
+    }
+
+    fn path(&self, applet: &str) -> PathBuf {
+        self.0.path().join(applet)
+    }
+}
+
+/// The ways to run a box applet: `box APPLET ARGS…` and `APPLET ARGS…`
+/// through the symlink.
+fn box_commands(links: &Links, applet: &str, args: &[&str]) -> Vec<(String, Command)> {
+    let mut through_box = Command::new(BOX);
+    through_box.arg(applet).args(args);
+    let mut through_link = Command::new(links.path(applet));
+    through_link.args(args);
+    vec![
+        (format!("box {applet}"), through_box),
+        (format!("{applet} (symlink)"), through_link),
+    ]
+}
+
+/// util-linux's `tool`, or a skip line saying why the comparison is left out.
+fn util_linux(test: &str, tool: &str) -> Option<PathBuf> {
+    for dir in ["/usr/bin", "/bin", "/usr/sbin", "/sbin"] {
+        let path = Path::new(dir).join(tool);
+        if let Ok(out) = Command::new(&path).arg("--version").output()
+            && String::from_utf8_lossy(&out.stdout).contains("util-linux")
+        {
+            return Some(path);
+        }
+    }
+    // One line per test and tool, however many comparisons it skips.
+    static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let key = format!("{test} {tool}");
+    let mut said = SAID.lock().unwrap_or_else(|e| e.into_inner());
+    if !said.contains(&key) {
+        skip(
+            test,
+            &format!("util-linux {tool} is not installed: the side-by-side half is skipped"),
+        );
+        said.push(key);
+    }
+    None
+}
+
+fn run(mut command: Command) -> Run {
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    wait_with_timeout(child, Duration::from_secs(30))
+}
+
+/// Run `applet ARGS…` through box both ways and through util-linux; check
+/// each run with `check`, and that util-linux gave the same status and
+/// output as box.
+fn side_by_side(test: &str, applet: &str, args: &[&str], check: impl Fn(&str, &Run)) {
+    let links = Links::new();
+    let mut box_run = None;
+    for (how, command) in box_commands(&links, applet, args) {
+        let r = run(command);
+        check(&how, &r);
+        box_run = Some(r);
+    }
+    let box_run = box_run.unwrap();
+    if let Some(tool) = util_linux(test, applet) {
+        let mut command = Command::new(tool);
+        command.args(args);
+        let theirs = run(command);
+        check("util-linux", &theirs);
+        assert_eq!(
+            (box_run.code(), box_run.status.signal(), &box_run.stdout),
+            (theirs.code(), theirs.status.signal(), &theirs.stdout),
+            "box and util-linux differ for {applet} {args:?}\nbox: {box_run:?}\nutil-linux: {theirs:?}"
+        );
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+/// Whether `dir` is a mount point in our mount namespace.
+fn is_mount_point(dir: &Path) -> bool {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let dir = dir.to_str().unwrap();
+    text.lines().any(|l| l.split(' ').nth(4) == Some(dir))
+}
+
+/// The mounts at /proc and below in our mount namespace, without their IDs.
+fn proc_mounts() -> Vec<String> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    text.lines()
+        .filter(|l| {
+            l.split(' ')
+                .nth(4)
+                .is_some_and(|m| m == "/proc" || m.starts_with("/proc/"))
+        })
+        .map(|l| l.split(' ').skip(3).collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+/// A process to enter, killed (with everything under it) and reaped on drop.
+struct Target {
+    child: Child,
+    /// The process whose namespaces to enter.
+    pid: u32,
+}
+
+impl Target {
+    /// Run `command` (which prints `ready` once set up) and wait for the
+    /// line. With `forked`, the target is the command's child (unshare -f).
+    fn start(mut command: Command, forked: bool) -> Target {
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn the target");
+        let mut line = String::new();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        out.read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "ready", "the target did not start");
+        let pid = if forked {
+            let children =
+                std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", child.id()))
+                    .unwrap();
+            children.split_whitespace().next().unwrap().parse().unwrap()
+        } else {
+            child.id()
+        };
+        Target { child, pid }
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        // SIGKILL: box unshare -f blocks SIGTERM, as util-linux's; the
+        // targets use --kill-child, so the forked command dies with it.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `box unshare -u`, hostname `inner`, then sleep: a UTS namespace to enter.
+fn uts_target() -> Target {
+    let mut command = Command::new(BOX);
+    command.args([
+        "unshare",
+        "-u",
+        "sh",
+        "-c",
+        "hostname inner && echo ready && exec sleep 30",
+    ]);
+    Target::start(command, false)
+}
+
+/// A process that is PID 1 of new PID, mount (with its own /proc) and UTS
+/// namespaces.
+fn pid_target() -> Target {
+    let mut command = Command::new(BOX);
+    command.args([
+        "unshare",
+        "-fpu",
+        "--mount-proc",
+        "--kill-child",
+        "sh",
+        "-c",
+        "hostname inner && echo ready && exec sleep 30",
+    ]);
+    Target::start(command, true)
+}
+
+fn state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit(')').next()?.trim().chars().next()
+}
+
+#[test]
+fn unshare_uts_keeps_the_hostname_inside() {
+    if !need_root("unshare_uts_keeps_the_hostname_inside") {
+        return;
+    }
+    let before = hostname();
+    side_by_side(
+        "unshare_uts_keeps_the_hostname_inside",
+        "unshare",
+        &["-u", "sh", "-c", "hostname x; hostname"],
+        |how, r| {
+            assert_eq!((r.code(), r.stdout.as_str()), (0, "x\n"), "{how}: {r:?}");
+            assert_eq!(hostname(), before, "{how} changed the host's hostname");
+        },
+    );
+}
+
+#[test]
+fn unshare_mount_keeps_mounts_inside() {
+    if !need_root("unshare_mount_keeps_mounts_inside") {
+        return;
+    }
+    let dir = TempDir::new("mnt");
+    let script = format!(
+        "mount -t tmpfs none {0} && grep -c ' {0} ' /proc/self/mountinfo",
+        dir.path().display()
+    );
+    for propagation in [&["--propagation", "private"][..], &[]] {
+        let mut args = vec!["-m"];
+        args.extend_from_slice(propagation);
+        args.extend(["sh", "-c", &script]);
+        side_by_side(
+            "unshare_mount_keeps_mounts_inside",
+            "unshare",
+            &args,
+            |how, r| {
+                assert_eq!((r.code(), r.stdout.as_str()), (0, "1\n"), "{how}: {r:?}");
+                assert!(
+                    !is_mount_point(dir.path()),
+                    "{how}: the tmpfs shows outside"
+                );
+            },
+        );
+    }
+}
+
+#[test]
+fn unshare_fork_pid_mount_proc_is_pid_1() {
+    if !need_root("unshare_fork_pid_mount_proc_is_pid_1") {
+        return;
+    }
+    let before = proc_mounts();
+    side_by_side(
+        "unshare_fork_pid_mount_proc_is_pid_1",
+        "unshare",
+        &[
+            "-fp",
+            "--mount-proc",
+            "sh",
+            "-c",
+            "echo $$; cat /proc/1/comm",
+        ],
+        |how, r| {
+            assert_eq!(
+                (r.code(), r.stdout.as_str()),
+                (0, "1\nsh\n"),
+                "{how}: {r:?}"
+            );
+        },
+    );
+    // Only /proc is looked at: other tests on the machine may mount
+    // elsewhere meanwhile.
+    assert_eq!(
+        proc_mounts(),
+        before,
+        "unshare --mount-proc changed the host's /proc"
+    );
+}
+
+#[test]
+fn unshare_default_command_is_the_shell() {
+    if !need_root("unshare_default_command_is_the_shell") {
+        return;
+    }
+    let links = Links::new();
+    let mut commands = box_commands(&links, "unshare", &["-u"]);
+    if let Some(tool) = util_linux("unshare_default_command_is_the_shell", "unshare") {
+        let mut command = Command::new(tool);
+        command.arg("-u");
+        commands.push(("util-linux".into(), command));
+    }
+    for (how, mut command) in commands {
+        let mut child = command
+            .env("SHELL", "/bin/sh")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"hostname shell; hostname; exit 3\n")
+            .unwrap();
+        let r = wait_with_timeout(child, Duration::from_secs(30));
+        assert_eq!(
+            (r.code(), r.stdout.as_str()),
+            (3, "shell\n"),
+            "{how}: {r:?}"
+        );
+    }
+}
+
+#[test]
+fn exit_statuses_pass_through() {
+    if !need_root("exit_statuses_pass_through") {
+        return;
+    }
+    let test = "exit_statuses_pass_through";
+    side_by_side(test, "unshare", &["-u", "sh", "-c", "exit 42"], |how, r| {
+        assert_eq!(r.status.code(), Some(42), "{how}: {r:?}");
+    });
+    side_by_side(
+        test,
+        "unshare",
+        &["-uf", "sh", "-c", "exit 42"],
+        |how, r| {
+            assert_eq!(r.status.code(), Some(42), "{how}: {r:?}");
+        },
+    );
+    // A child killed by a signal: unshare dies by the same signal.
+    side_by_side(
+        test,
+        "unshare",
+        &["-f", "sh", "-c", "kill -TERM $$"],
+        |how, r| {
+            assert_eq!(r.status.signal(), Some(15), "{how}: {r:?}");
+        },
+    );
+    // util-linux 2.38 exits 1 here ("sigprocmask unblock failed"): box only.
+    let links = Links::new();
+    for (how, command) in box_commands(&links, "unshare", &["-f", "sh", "-c", "kill -KILL $$"]) {
+        let r = run(command);
+        assert_eq!(r.status.signal(), Some(9), "{how}: {r:?}");
+    }
+    // Commands that cannot run: util-linux's 127 and 126.
+    side_by_side(test, "unshare", &["-u", "/nonexistent/cmd"], |how, r| {
+        assert_eq!(r.code(), 127, "{how}: {r:?}");
+    });
+    side_by_side(test, "unshare", &["-u", "/etc/passwd"], |how, r| {
+        assert_eq!(r.code(), 126, "{how}: {r:?}");
+    });
+}
+
+#[test]
+fn unshare_fork_ignores_sigterm_while_waiting() {
+    if !need_root("unshare_fork_ignores_sigterm_while_waiting") {
+        return;
+    }
+    let links = Links::new();
+    let mut commands = box_commands(&links, "unshare", &[]);
+    if let Some(tool) = util_linux("unshare_fork_ignores_sigterm_while_waiting", "unshare") {
+        commands.push(("util-linux".into(), Command::new(tool)));
+    }
+    for (how, mut command) in commands {
+        let mut child = command
+            .args(["-f", "sh", "-c", "echo ready; sleep 0.5; exit 7"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let r = wait_with_timeout(child, Duration::from_secs(30));
+        assert_eq!(r.status.code(), Some(7), "{how}: {r:?}");
+    }
+}
+
+#[test]
+fn unshare_forward_signals_passes_sigterm_on() {
+    if !need_root("unshare_forward_signals_passes_sigterm_on") {
+        return;
+    }
+    // util-linux 2.38 has no --forward-signals: box only.
+    let links = Links::new();
+    let script = "trap 'exit 3' TERM; echo ready; while :; do sleep 0.1; done";
+    for (how, mut command) in box_commands(
+        &links,
+        "unshare",
+        &["--forward-signals", "sh", "-c", script],
+    ) {
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let r = wait_with_timeout(child, Duration::from_secs(30));
+        assert_eq!(r.status.code(), Some(3), "{how}: {r:?}");
+    }
+}
+
+#[test]
+fn unshare_kill_child_takes_the_command_down() {
+    if !need_root("unshare_kill_child_takes_the_command_down") {
+        return;
+    }
+    let links = Links::new();
+    let mut commands = box_commands(&links, "unshare", &[]);
+    if let Some(tool) = util_linux("unshare_kill_child_takes_the_command_down", "unshare") {
+        commands.push(("util-linux".into(), Command::new(tool)));
+    }
+    for (how, mut command) in commands {
+        command.args([
+            "-fp",
+            "--kill-child",
+            "sh",
+            "-c",
+            "echo ready; exec sleep 30",
+        ]);
+        let mut target = Target::start(command, true);
+        let inner = target.pid;
+        target.child.kill().unwrap();
+        target.child.wait().unwrap();
+        let start = Instant::now();
+        while matches!(state(inner), Some(s) if s != 'Z') {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "{how}: the command outlived unshare"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+#[test]
+fn unshare_time_namespace_offsets_children() {
+    if !need_root("unshare_time_namespace_offsets_children") {
+        return;
+    }
+    if !Path::new("/proc/self/ns/time").exists() {
+        skip(
+            "unshare_time_namespace_offsets_children",
+            "this kernel has no time namespaces (CONFIG_TIME_NS)",
+        );
+        return;
+    }
+    side_by_side(
+        "unshare_time_namespace_offsets_children",
+        "unshare",
+        &[
+            "-Tf",
+            "--boottime",
+            "1000000",
+            "sh",
+            "-c",
+            "cut -d. -f1 /proc/uptime",
+        ],
+        |how, r| {
+            let uptime: u64 = r.stdout.trim().parse().unwrap_or(0);
+            assert!(uptime >= 1_000_000, "{how}: {r:?}");
+        },
+    );
+}
+
+/// `program ARGS…` as user and group nobody (65534), without groups.
+fn as_nobody(program: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new("setpriv");
+    command
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(program)
+        .args(args);
+    command
+}
+
+/// Whether nobody may create user namespaces here and run box; if not,
+/// a skip line says why.
+fn nobody_can_use_user_namespaces(test: &str) -> bool {
+    for (file, off) in [
+        ("/proc/sys/user/max_user_namespaces", "0"),
+        ("/proc/sys/kernel/unprivileged_userns_clone", "0"),
+        (
+            "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
+            "1",
+        ),
+    ] {
+        if std::fs::read_to_string(file).is_ok_and(|v| v.trim() == off) {
+            skip(
+                test,
+                &format!("unprivileged user namespaces are off here ({file} = {off})"),
+            );
+            return false;
+        }
+    }
+    let probe = run(as_nobody(Path::new(BOX), &["--version"]));
+    if probe.code() != 0 {
+        skip(
+            test,
+            &format!(
+                "nobody cannot run {BOX} through setpriv (needs setpriv, and box readable by all): {probe:?}"
+            ),
+        );
+        return false;
+    }
+    true
+}
+
+#[test]
+fn unshare_map_root_user_unprivileged() {
+    let test = "unshare_map_root_user_unprivileged";
+    if !need_root(test) {
+        return;
+    }
+    if !nobody_can_use_user_namespaces(test) {
+        return;
+    }
+    let links = Links::new();
+    let ours = [
+        (
+            "box unshare",
+            run(as_nobody(Path::new(BOX), &["unshare", "-r", "id", "-u"])),
+        ),
+        (
+            "unshare (symlink)",
+            run(as_nobody(&links.path("unshare"), &["-r", "id", "-u"])),
+        ),
+    ];
+    for (how, r) in &ours {
+        assert_eq!((r.code(), r.stdout.as_str()), (0, "0\n"), "{how}: {r:?}");
+    }
+    if let Some(tool) = util_linux(test, "unshare") {
+        let theirs = run(as_nobody(&tool, &["-r", "id", "-u"]));
+        assert_eq!(
+            (theirs.code(), theirs.stdout.as_str()),
+            (0, "0\n"),
+            "util-linux: {theirs:?}"
+        );
+    }
+    // Without -r the user needs CAP_SYS_ADMIN: one line that says so.
+    let r = run(as_nobody(Path::new(BOX), &["unshare", "-u", "true"]));
+    assert_eq!(r.code(), 1, "{r:?}");
+    assert!(one_error_line(&r).contains("CAP_SYS_ADMIN"), "{r:?}");
+}
+
+#[test]
+fn nsenter_joins_the_uts_namespace() {
+    if !need_root("nsenter_joins_the_uts_namespace") {
+        return;
+    }
+    let target = uts_target();
+    let pid = target.pid.to_string();
+    for args in [
+        &["-t", &pid, "-u", "hostname"][..],
+        &["-t", &pid, "-a", "hostname"],
+    ] {
+        side_by_side(
+            "nsenter_joins_the_uts_namespace",
+            "nsenter",
+            args,
+            |how, r| {
+                assert_eq!(
+                    (r.code(), r.stdout.as_str()),
+                    (0, "inner\n"),
+                    "{how}: {r:?}"
+                );
+            },
+        );
+    }
+}
+
+#[test]
+fn nsenter_all_enters_pid_and_mount_namespaces() {
+    if !need_root("nsenter_all_enters_pid_and_mount_namespaces") {
+        return;
+    }
+    let target = pid_target();
+    let pid = target.pid.to_string();
+    let script = "hostname; cat /proc/1/comm; test $$ -gt 1 && echo forked";
+    for args in [
+        &["-t", &pid, "-a", "sh", "-c", script][..],
+        &["-t", &pid, "-p", "-m", "-u", "sh", "-c", script],
+    ] {
+        side_by_side(
+            "nsenter_all_enters_pid_and_mount_namespaces",
+            "nsenter",
+            args,
+            |how, r| {
+                assert_eq!(
+                    (r.code(), r.stdout.as_str()),
+                    (0, "inner\nsleep\nforked\n"),
+                    "{how}: {r:?}"
+                );
+            },
+        );
+    }
+    // Exit statuses through the fork nsenter makes for a PID namespace.
+    let test = "nsenter_all_enters_pid_and_mount_namespaces";
+    side_by_side(
+        test,
+        "nsenter",
+        &["-t", &pid, "-p", "sh", "-c", "exit 42"],
+        |how, r| {
+            assert_eq!(r.status.code(), Some(42), "{how}: {r:?}");
+        },
+    );
+    side_by_side(
+        test,
+        "nsenter",
+        &["-t", &pid, "-p", "sh", "-c", "kill -TERM $$"],
+        |how, r| {
+            assert_eq!(r.status.signal(), Some(15), "{how}: {r:?}");
+        },
+    );
+}
+
+#[test]
+fn nsenter_works_with_stdin_closed() {
+    // The pidfd then gets the lowest free number; box reopens 0-2 on
+    // /dev/null first, and never takes descriptor 0 for "none"
+    // (util-linux#4412).
+    if !need_root("nsenter_works_with_stdin_closed") {
+        return;
+    }
+    let target = uts_target();
+    let links = Links::new();
+    for program in [
+        BOX.to_string() + " nsenter",
+        links.path("nsenter").display().to_string(),
+    ] {
+        let script = format!("exec 0<&-; exec {program} -t {} -u hostname", target.pid);
+        let mut command = Command::new("sh");
+        command.args(["-c", &script]);
+        let r = run(command);
+        assert_eq!(
+            (r.code(), r.stdout.as_str()),
+            (0, "inner\n"),
+            "{program}: {r:?}"
+        );
+    }
+}
+
+#[test]
+fn nsenter_errors_are_one_line() {
+    let test = "nsenter_errors_are_one_line";
+    if !need_root(test) {
+        return;
+    }
+    let expect = |needle: &'static str| {
+        move |how: &str, r: &Run| {
+            assert_eq!(r.code(), 1, "{how}: {r:?}");
+            if how != "util-linux" {
+                assert!(one_error_line(r).contains(needle), "{how}: {r:?}");
+            }
+        }
+    };
+    side_by_side(
+        test,
+        "nsenter",
+        &["-t", NO_SUCH_PID, "-u", "true"],
+        expect("no such process"),
+    );
+    side_by_side(
+        test,
+        "nsenter",
+        &["--uts=/proc/self/ns/net", "true"],
+        expect("/proc/self/ns/net is not a uts namespace"),
+    );
+    side_by_side(
+        test,
+        "nsenter",
+        &["--bogus", "true"],
+        expect("unknown option --bogus"),
+    );
+    side_by_side(
+        test,
+        "unshare",
+        &["--bogus", "true"],
+        expect("unknown option --bogus"),
+    );
+
+    // An exited process not yet reaped (a zombie).
+    let mut zombie = Command::new("true").spawn().unwrap();
+    let start = Instant::now();
+    while state(zombie.id()) != Some('Z') {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "true did not exit"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let pid = zombie.id().to_string();
+    side_by_side(
+        test,
+        "nsenter",
+        &["-t", &pid, "-u", "true"],
+        expect("has exited"),
+    );
+    zombie.wait().unwrap();
+}
+
+#[test]
+fn nsenter_enters_a_user_namespace() {
+    let test = "nsenter_enters_a_user_namespace";
+    if !need_root(test) {
+        return;
+    }
+    let script = "hostname inner && echo ready && exec sleep 30";
+    // Root entering a container's user namespace: uid 0 inside after.
+    let mut command = Command::new(BOX);
+    command.args(["unshare", "-ru", "sh", "-c", script]);
+    let target = Target::start(command, false);
+    let pid = target.pid.to_string();
+    side_by_side(
+        test,
+        "nsenter",
+        &["-t", &pid, "-U", "-u", "sh", "-c", "hostname; id -u"],
+        |how, r| {
+            assert_eq!(
+                (r.code(), r.stdout.as_str()),
+                (0, "inner\n0\n"),
+                "{how}: {r:?}"
+            );
+        },
+    );
+    // Our own user namespace cannot be entered again.
+    let me = std::process::id().to_string();
+    side_by_side(test, "nsenter", &["-t", &me, "-U", "true"], |how, r| {
+        assert_eq!(r.code(), 1, "{how}: {r:?}");
+        if how != "util-linux" {
+            assert!(
+                one_error_line(r).contains("our own user namespace"),
+                "{how}: {r:?}"
+            );
+        }
+    });
+    drop(target);
+
+    // An unprivileged user entering its own `unshare -r` namespace.
+    if !nobody_can_use_user_namespaces(test) {
+        return;
+    }
+    let target = Target::start(
+        as_nobody(Path::new(BOX), &["unshare", "-ru", "sh", "-c", script]),
+        false,
+    );
+    let user = format!("--user=/proc/{}/ns/user", target.pid);
+    let uts = format!("--uts=/proc/{}/ns/uts", target.pid);
+    let pid = target.pid.to_string();
+    // By files, UTS listed first: it can only be joined after the user
+    // namespace, which box does in its second pass, as util-linux.
+    let by_files = ["--preserve-credentials", &uts, &user, "hostname"];
+    let links = Links::new();
+    let mut runs = vec![
+        (
+            "box nsenter",
+            as_nobody(Path::new(BOX), &[&["nsenter"][..], &by_files].concat()),
+        ),
+        (
+            "nsenter (symlink)",
+            as_nobody(&links.path("nsenter"), &by_files),
+        ),
+    ];
+    if let Some(tool) = util_linux(test, "nsenter") {
+        runs.push(("util-linux", as_nobody(&tool, &by_files)));
+    }
+    for (how, command) in runs {
+        let r = run(command);
+        assert_eq!(
+            (r.code(), r.stdout.as_str()),
+            (0, "inner\n"),
+            "{how}: {r:?}"
+        );
+    }
+    // Through the pidfd, with the default credentials (uid 0 inside) and a
+    // setgroups that says "deny" there: util-linux 2.38 fails on setgroups
+    // here (util-linux#3553); box goes on.
+    let r = run(as_nobody(
+        Path::new(BOX),
+        &[
+            "nsenter",
+            "-t",
+            &pid,
+            "-U",
+            "-u",
+            "sh",
+            "-c",
+            "hostname; id -u",
+        ],
+    ));
+    assert_eq!((r.code(), r.stdout.as_str()), (0, "inner\n0\n"), "{r:?}");
+}
+
+#[test]
+fn unshare_refuses_what_it_does_not_do() {
+    if !need_root("unshare_refuses_what_it_does_not_do") {
+        return;
+    }
+    let links = Links::new();
+    for (how, command) in box_commands(&links, "unshare", &["--mount=/run/box-test-ns", "true"]) {
+        let r = run(command);
+        assert_eq!(r.code(), 1, "{how}: {r:?}");
+        assert!(
+            one_error_line(&r).contains("persistent namespaces"),
+            "{how}: {r:?}"
+        );
+    }
+}

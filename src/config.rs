@@ -192,6 +192,9 @@ pub struct RunConfig {
     pub detach: bool,
     /// Use move-and-chroot even where pivot_root would work (`--no-pivot`).
     pub no_pivot: bool,
+    /// Install box's default seccomp filter (src/seccomp.rs); off with
+    /// `--seccomp unconfined`.
+    pub seccomp: bool,
     pub restart: Restart,
 }
 
@@ -217,6 +220,7 @@ impl Default for RunConfig {
             init: false,
             detach: false,
             no_pivot: false,
+            seccomp: true,
             restart: Restart::No,
         }
     }
@@ -355,6 +359,12 @@ pub const RUN_OPTIONS: &[RunOption] = &[
         apply: set_no_pivot,
         help: "       move-and-chroot instead of pivot_root",
     },
+    RunOption {
+        name: "seccomp",
+        takes_value: true,
+        apply: set_seccomp,
+        help: "default|unconfined  box's syscall filter, or none",
+    },
 ];
 
 pub fn find_option(name: &[u8]) -> Option<&'static RunOption> {
@@ -449,7 +459,11 @@ fn set_ns(c: &mut RunConfig, v: &[u8]) -> Result<()> {
         ));
     }
     // --map-root needs its user namespace whatever the list says.
-    c.namespaces = if c.map_root { NsSet(set.0 | k::CLONE_NEWUSER) } else { set };
+    c.namespaces = if c.map_root {
+        NsSet(set.0 | k::CLONE_NEWUSER)
+    } else {
+        set
+    };
     Ok(())
 }
 
@@ -724,6 +738,18 @@ fn set_detach(c: &mut RunConfig, v: &[u8]) -> Result<()> {
 
 fn set_no_pivot(c: &mut RunConfig, v: &[u8]) -> Result<()> {
     c.no_pivot = flag("no-pivot", v)?;
+    Ok(())
+}
+
+/// `--seccomp default|unconfined` (src/seccomp.rs).
+fn set_seccomp(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+    c.seccomp = match v {
+        b"default" => true,
+        b"unconfined" => false,
+        _ => {
+            return Err(bad!("--seccomp {}: use default or unconfined", Bytes(v)));
+        }
+    };
     Ok(())
 }
 

@@ -15,6 +15,7 @@ mod container;
 mod error;
 mod mountinfo;
 mod out;
+mod seccomp;
 mod spec;
 mod state;
 mod sys;

@@ -718,7 +718,7 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
                 "rootfs /r\ncolour blue\ncmd x\n",
                 "/etc/box/web.box:2: unknown key 'colour' (keys: rootfs, name, hostname, ns, net, \
                  propagation, bind, tmpfs, read-only, memory, pids, cpu, cpuset, env, workdir, \
-                 user, map-root, init, no-pivot, restart, cmd)",
+                 user, map-root, init, no-pivot, seccomp, restart, cmd)",
             ),
             (
                 "--rootfs /r\n",
@@ -1220,6 +1220,7 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
                     words.push(v.as_bytes().to_vec());
                 }
             }
+            "seccomp" => words.push(rng.pick(&["default", "unconfined"]).as_bytes().to_vec()),
             "restart" => words.push(
                 rng.pick(&["no", "on-failure", "always"])
                     .as_bytes()
@@ -1392,6 +1393,7 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
             && x.init == y.init
             && x.detach == y.detach
             && x.no_pivot == y.no_pivot
+            && x.seccomp == y.seccomp
             && x.restart == y.restart
             && words(a) == words(b)
     }
@@ -1463,6 +1465,10 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
         }
         add("init", one(if c.init { b"1" } else { b"0" }));
         add("no-pivot", one(if c.no_pivot { b"yes" } else { b"no" }));
+        add(
+            "seccomp",
+            one(if c.seccomp { b"default" } else { b"unconfined" }),
+        );
         let restart: &[u8] = match c.restart {
             Restart::No => b"no",
             Restart::OnFailure => b"on-failure",

@@ -50,6 +50,8 @@ struct Target {
     cwd: OwnedFd,
     uid: u32,
     gid: u32,
+    /// The init runs under a seccomp filter (box's default): so does CMD.
+    seccomp: bool,
     /// The init's environment, NUL-separated, as in /proc/PID/environ.
     environ: [u8; 8192],
     environ_len: usize,
@@ -231,6 +233,7 @@ fn find(name: &[u8]) -> Result<Target> {
     // map; box's containers run as 0 inside (or --user), and status shows
     // host ids, so read them from inside after joining (see `enter`).
     let (uid, gid) = (id(b"Uid:"), id(b"Gid:"));
+    let seccomp = id(b"Seccomp:") == 2;
     let mut target = Target {
         pid,
         pidfd,
@@ -239,6 +242,7 @@ fn find(name: &[u8]) -> Result<Target> {
         cwd,
         uid,
         gid,
+        seccomp,
         environ: [0; 8192],
         environ_len: 0,
     };
@@ -371,5 +375,11 @@ fn enter(target: &Target, report: rustix::fd::BorrowedFd<'_>) -> Result<()> {
         }
     }
     raw::set_signal_mask(&raw::SigSet::empty());
+    // Last, as in the container's own setup: the same filter as its init.
+    if target.seccomp {
+        let filter = crate::seccomp::default_filter()
+            .ok_or_else(|| bad!("no seccomp filter for this architecture"))?;
+        crate::seccomp::install(filter).at("install the seccomp filter", "seccomp", b"")?;
+    }
     Ok(())
 }

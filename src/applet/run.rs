@@ -148,7 +148,7 @@ fn help() {
     outln!("       box run --file SPEC [OPTIONS] [-- CMD [ARG…]]\n");
     outln!("Runs CMD in new mount, UTS, IPC and PID namespaces, with DIR as its root.\n");
     for option in RUN_OPTIONS {
-        outln!("  --{}{}", option.name, option.help);
+        outln!("  --{} {}", option.name, option.help);
     }
     outln!("  --file SPEC       read options and cmd from a spec file");
     outln!("\nExit status: CMD's own; 128+N if killed by signal N; 125 if box failed,");

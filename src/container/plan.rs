@@ -73,6 +73,9 @@ pub struct Plan<'a> {
     /// `--init`: box itself as the container's PID 1, executed from a sealed
     /// copy in memory, and its argv (`box-init -- CMD…`, NULL-terminated).
     pub init: Option<InitExec>,
+    /// The seccomp filter installed last before exec (src/seccomp.rs), or
+    /// `None` for `--seccomp unconfined`.
+    pub seccomp: Option<&'static crate::seccomp::Filter>,
 }
 
 /// How `--init` runs box-init inside the container.
@@ -176,8 +179,19 @@ impl<'a> Plan<'a> {
             None
         };
 
+        // seccomp: built at compile time for this architecture. Where box
+        // has no syscall table it refuses rather than run unfiltered unasked.
+        let seccomp = if config.seccomp {
+            Some(crate::seccomp::default_filter().ok_or_else(|| {
+                bad!("no seccomp filter for this architecture: run with --seccomp unconfined")
+            })?)
+        } else {
+            None
+        };
+
         Ok(Self {
             init,
+            seccomp,
             config,
             rootfs,
             command,

@@ -544,11 +544,6 @@ impl ContainerCgroup {
         self.fd.as_ref().map(|fd| fd.as_fd())
     }
 
-    /// Whether the cgroup is v2 (a cgroup namespace can be rooted in it).
-    pub fn is_v2(&self) -> bool {
-        self.v2
-    }
-
     /// Move the calling process into every group of the container: the
     /// child's own step when clone3 could not place it. No allocation.
     pub fn join_self(&self) -> core::result::Result<(), (Errno, &CPath)> {
@@ -582,11 +577,6 @@ impl ContainerCgroup {
     /// The memory limit, for the OOM message.
     pub fn memory_limit(&self) -> Option<u64> {
         self.memory
-    }
-
-    /// First group directory (for messages and tests).
-    pub fn dir(&self) -> Option<&CPath> {
-        self.groups.first().map(|g| &g.dir)
     }
 }
 

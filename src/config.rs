@@ -196,6 +196,38 @@ pub struct RunConfig {
     /// `--seccomp unconfined`.
     pub seccomp: bool,
     pub restart: Restart,
+    /// `--cap-add` / `--cap-drop`: capability bits added to / removed from
+    /// the default set.
+    pub cap_add: u64,
+    pub cap_drop: u64,
+    /// `--rlimit NAME=SOFT[:HARD]`.
+    pub rlimits: heapless::Vec<Rlimit, MAX_RLIMITS>,
+    /// `--uidmap` / `--gidmap` ranges (root callers; implies a user
+    /// namespace).
+    pub uid_map: heapless::Vec<IdRange, MAX_ID_RANGES>,
+    pub gid_map: heapless::Vec<IdRange, MAX_ID_RANGES>,
+}
+
+/// Most `--rlimit` entries.
+pub const MAX_RLIMITS: usize = 16;
+/// Most ranges in `--uidmap` or `--gidmap`.
+pub const MAX_ID_RANGES: usize = 4;
+
+/// `--rlimit NAME=SOFT[:HARD]`; `None` is unlimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rlimit {
+    pub resource: rustix::process::Resource,
+    pub soft: Option<u64>,
+    pub hard: Option<u64>,
+}
+
+/// One line of a uid or gid map: `count` ids from `inside` map to
+/// `outside` on the host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IdRange {
+    pub inside: u32,
+    pub outside: u32,
+    pub count: u32,
 }
 
 impl Default for RunConfig {
@@ -222,6 +254,11 @@ impl Default for RunConfig {
             no_pivot: false,
             seccomp: true,
             restart: Restart::No,
+            cap_add: 0,
+            cap_drop: 0,
+            rlimits: heapless::Vec::new(),
+            uid_map: heapless::Vec::new(),
+            gid_map: heapless::Vec::new(),
         }
     }
 }
@@ -365,6 +402,36 @@ pub const RUN_OPTIONS: &[RunOption] = &[
         apply: set_seccomp,
         help: "default|unconfined  box's syscall filter, or none",
     },
+    RunOption {
+        name: "cap-add",
+        takes_value: true,
+        apply: add_caps,
+        help: "CAP[,CAP]  capabilities beyond the default set (or all)",
+    },
+    RunOption {
+        name: "cap-drop",
+        takes_value: true,
+        apply: drop_caps,
+        help: "CAP[,CAP]  capabilities to remove (or all)",
+    },
+    RunOption {
+        name: "rlimit",
+        takes_value: true,
+        apply: add_rlimit,
+        help: "NAME=SOFT[:HARD]  resource limit, e.g. nofile=1024",
+    },
+    RunOption {
+        name: "uidmap",
+        takes_value: true,
+        apply: add_uid_range,
+        help: "IN:OUT:COUNT  user namespace uid range (root callers)",
+    },
+    RunOption {
+        name: "gidmap",
+        takes_value: true,
+        apply: add_gid_range,
+        help: "IN:OUT:COUNT  user namespace gid range (root callers)",
+    },
 ];
 
 pub fn find_option(name: &[u8]) -> Option<&'static RunOption> {
@@ -459,7 +526,7 @@ fn set_ns(c: &mut RunConfig, v: &[u8]) -> Result<()> {
         ));
     }
     // --map-root needs its user namespace whatever the list says.
-    c.namespaces = if c.map_root {
+    c.namespaces = if c.map_root || !c.uid_map.is_empty() || !c.gid_map.is_empty() {
         NsSet(set.0 | k::CLONE_NEWUSER)
     } else {
         set
@@ -738,6 +805,177 @@ fn set_detach(c: &mut RunConfig, v: &[u8]) -> Result<()> {
 
 fn set_no_pivot(c: &mut RunConfig, v: &[u8]) -> Result<()> {
     c.no_pivot = flag("no-pivot", v)?;
+    Ok(())
+}
+
+/// A comma list of capability names (or `all`) as bits.
+fn capability_list(key: &str, v: &[u8]) -> Result<u64> {
+    let mut bits = 0;
+    for word in v.split(|&b| b == b',') {
+        if word.eq_ignore_ascii_case(b"all") {
+            bits |= crate::sys::caps::all().bits();
+            continue;
+        }
+        match crate::sys::caps::by_name(word) {
+            Some(cap) => bits |= cap.bits(),
+            None => {
+                return Err(bad!(
+                    "--{key} {}: unknown capability '{}' (names as in capabilities(7), e.g. net_admin)",
+                    Bytes(v),
+                    Bytes(word)
+                ));
+            }
+        }
+    }
+    Ok(bits)
+}
+
+fn add_caps(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+    let bits = capability_list("cap-add", v)?;
+    c.cap_add |= bits;
+    c.cap_drop &= !bits;
+    Ok(())
+}
+
+fn drop_caps(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+    let bits = capability_list("cap-drop", v)?;
+    c.cap_drop |= bits;
+    c.cap_add &= !bits;
+    Ok(())
+}
+
+/// The resources `--rlimit` knows, by the name setrlimit(2) gives them.
+const RLIMITS: &[(&str, rustix::process::Resource)] = {
+    use rustix::process::Resource as R;
+    &[
+        ("cpu", R::Cpu),
+        ("fsize", R::Fsize),
+        ("data", R::Data),
+        ("stack", R::Stack),
+        ("core", R::Core),
+        ("rss", R::Rss),
+        ("nproc", R::Nproc),
+        ("nofile", R::Nofile),
+        ("memlock", R::Memlock),
+        ("as", R::As),
+        ("locks", R::Locks),
+        ("sigpending", R::Sigpending),
+        ("msgqueue", R::Msgqueue),
+        ("nice", R::Nice),
+        ("rtprio", R::Rtprio),
+        ("rttime", R::Rttime),
+    ]
+};
+
+/// The name `--rlimit` takes for `resource`.
+pub fn rlimit_name(resource: rustix::process::Resource) -> &'static str {
+    RLIMITS
+        .iter()
+        .find(|(_, r)| *r == resource)
+        .map_or("?", |(n, _)| n)
+}
+
+fn rlimit_value(v: &[u8]) -> Option<Option<u64>> {
+    if v == b"unlimited" || v == b"infinity" {
+        return Some(None);
+    }
+    parse_u64(v).filter(|&n| n != u64::MAX).map(Some)
+}
+
+fn add_rlimit(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+    let usage = || {
+        bad!(
+            "--rlimit {}: use NAME=SOFT[:HARD], NAME one of cpu fsize data stack core rss nproc nofile memlock as locks sigpending msgqueue nice rtprio rttime, values numbers or unlimited",
+            Bytes(v)
+        )
+    };
+    let eq = v.iter().position(|&b| b == b'=').ok_or_else(usage)?;
+    let name = &v[..eq];
+    let name = name
+        .strip_prefix(b"RLIMIT_")
+        .or_else(|| name.strip_prefix(b"rlimit_"))
+        .unwrap_or(name);
+    let &(_, resource) = RLIMITS
+        .iter()
+        .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))
+        .ok_or_else(usage)?;
+    let values = &v[eq + 1..];
+    let (soft, hard) = match values.iter().position(|&b| b == b':') {
+        Some(i) => (&values[..i], &values[i + 1..]),
+        None => (values, values),
+    };
+    let (soft, hard) = (
+        rlimit_value(soft).ok_or_else(usage)?,
+        rlimit_value(hard).ok_or_else(usage)?,
+    );
+    let above = match (soft, hard) {
+        (_, None) => false,
+        (None, Some(_)) => true,
+        (Some(s), Some(h)) => s > h,
+    };
+    if above {
+        return Err(bad!(
+            "--rlimit {}: the soft limit is above the hard one",
+            Bytes(v)
+        ));
+    }
+    let limit = Rlimit {
+        resource,
+        soft,
+        hard,
+    };
+    if let Some(old) = c.rlimits.iter_mut().find(|r| r.resource == resource) {
+        *old = limit;
+        return Ok(());
+    }
+    c.rlimits
+        .push(limit)
+        .map_err(|_| bad!("--rlimit: at most {MAX_RLIMITS} entries"))
+}
+
+fn id_range(key: &str, v: &[u8]) -> Result<IdRange> {
+    let mut parts = v.split(|&b| b == b':');
+    let (a, b, n) = (parts.next(), parts.next(), parts.next());
+    let range = match (
+        a.and_then(parse_u32),
+        b.and_then(parse_u32),
+        n.and_then(parse_u32),
+        parts.next(),
+    ) {
+        (Some(inside), Some(outside), Some(count), None) if count > 0 => IdRange {
+            inside,
+            outside,
+            count,
+        },
+        _ => {
+            return Err(bad!(
+                "--{key} {}: use INSIDE:OUTSIDE:COUNT, e.g. 0:100000:65536",
+                Bytes(v)
+            ));
+        }
+    };
+    let fits = |start: u32| u64::from(start) + u64::from(range.count) <= u64::from(u32::MAX);
+    if !fits(range.inside) || !fits(range.outside) {
+        return Err(bad!("--{key} {}: the range passes 4294967295", Bytes(v)));
+    }
+    Ok(range)
+}
+
+fn add_uid_range(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+    let range = id_range("uidmap", v)?;
+    c.uid_map
+        .push(range)
+        .map_err(|_| bad!("--uidmap: at most {MAX_ID_RANGES} ranges"))?;
+    c.namespaces.0 |= k::CLONE_NEWUSER;
+    Ok(())
+}
+
+fn add_gid_range(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+    let range = id_range("gidmap", v)?;
+    c.gid_map
+        .push(range)
+        .map_err(|_| bad!("--gidmap: at most {MAX_ID_RANGES} ranges"))?;
+    c.namespaces.0 |= k::CLONE_NEWUSER;
     Ok(())
 }
 

@@ -73,10 +73,6 @@ impl Error {
     pub fn errno(&self) -> Option<Errno> {
         self.errno
     }
-
-    pub fn step(&self) -> &'static str {
-        self.step
-    }
 }
 
 impl fmt::Display for Error {

@@ -87,7 +87,9 @@ pub const LINE_MAX: usize = 1024;
 pub const SPEC_MAX: usize = 16 * 1024;
 
 /// Keys that may be given on several lines, each line adding one entry.
-const REPEATABLE: &[&str] = &["bind", "tmpfs", "env"];
+const REPEATABLE: &[&str] = &[
+    "bind", "tmpfs", "env", "cap-add", "cap-drop", "rlimit", "uidmap", "gidmap",
+];
 
 /// One container, as a spec file describes it: about 29 KiB, all inline.
 #[derive(Clone, Debug, Default)]
@@ -227,7 +229,7 @@ fn parse_line(
     }
     if seen[key] != 0 && !REPEATABLE.contains(&name) {
         return Err(at.error(format_args!(
-            "{name} given twice (first on line {}); only bind, tmpfs and env may repeat",
+            "{name} given twice (first on line {}); only bind, tmpfs, env, cap-add, cap-drop, rlimit, uidmap and gidmap may repeat",
             seen[key]
         )));
     }
@@ -583,7 +585,7 @@ cmd      /bin/httpd -f -p 8080
         assert_eq!(c.propagation, Propagation::Private);
         assert!(!c.read_only && !c.map_root && !c.init && !c.detach && !c.no_pivot);
         assert_eq!(words(&spec), [&b"/bin/httpd"[..], b"-f", b"-p", b"8080"]);
-        assert_eq!(spec.command().program(), b"/bin/httpd");
+        assert_eq!(spec.cmd[0].as_bytes(), b"/bin/httpd");
     }
 
     #[test]
@@ -718,7 +720,7 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
                 "rootfs /r\ncolour blue\ncmd x\n",
                 "/etc/box/web.box:2: unknown key 'colour' (keys: rootfs, name, hostname, ns, net, \
                  propagation, bind, tmpfs, read-only, memory, pids, cpu, cpuset, env, workdir, \
-                 user, map-root, init, no-pivot, seccomp, restart, cmd)",
+                 user, map-root, init, no-pivot, seccomp, cap-add, cap-drop, rlimit, uidmap, gidmap, restart, cmd)",
             ),
             (
                 "--rootfs /r\n",
@@ -726,11 +728,11 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
             ),
             (
                 "rootfs /r\nmemory 64M\nmemory 32M\ncmd x\n",
-                "/etc/box/web.box:3: memory given twice (first on line 2); only bind, tmpfs and env may repeat",
+                "/etc/box/web.box:3: memory given twice (first on line 2); only bind, tmpfs, env, cap-add, cap-drop, rlimit, uidmap and gidmap may repeat",
             ),
             (
                 "rootfs /r\ncmd x\ncmd y\n",
-                "/etc/box/web.box:3: cmd given twice (first on line 2); only bind, tmpfs and env may repeat",
+                "/etc/box/web.box:3: cmd given twice (first on line 2); only bind, tmpfs, env, cap-add, cap-drop, rlimit, uidmap and gidmap may repeat",
             ),
             (
                 "rootfs /r\ncmd /bin/sh -c \"echo hi\n",
@@ -1221,6 +1223,43 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
                 }
             }
             "seccomp" => words.push(rng.pick(&["default", "unconfined"]).as_bytes().to_vec()),
+            "cap-add" | "cap-drop" => {
+                let names = crate::sys::caps::NAMES;
+                let mut v = Vec::new();
+                for i in 0..1 + rng.below(3) {
+                    if i > 0 {
+                        v.push(b',');
+                    }
+                    let name = if rng.chance(20) {
+                        "ALL"
+                    } else {
+                        names[rng.below(names.len())]
+                    };
+                    v.extend_from_slice(name.as_bytes());
+                }
+                words.push(v);
+            }
+            "rlimit" => {
+                let name = rng.pick(&["nofile", "nproc", "core", "stack", "as", "memlock"]);
+                let limit = |rng: &mut Rng| {
+                    if rng.chance(5) {
+                        "unlimited".to_string()
+                    } else {
+                        rng.below(1 << 20).to_string()
+                    }
+                };
+                let (a, b) = (limit(rng), limit(rng));
+                words.push(format!("{name}={a}:{b}").into_bytes());
+            }
+            "uidmap" | "gidmap" => words.push(
+                format!(
+                    "{}:{}:{}",
+                    rng.below(70_000),
+                    rng.below(1 << 30),
+                    1 + rng.below(65_536)
+                )
+                .into_bytes(),
+            ),
             "restart" => words.push(
                 rng.pick(&["no", "on-failure", "always"])
                     .as_bytes()
@@ -1394,6 +1433,11 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
             && x.detach == y.detach
             && x.no_pivot == y.no_pivot
             && x.seccomp == y.seccomp
+            && x.cap_add == y.cap_add
+            && x.cap_drop == y.cap_drop
+            && x.rlimits == y.rlimits
+            && x.uid_map == y.uid_map
+            && x.gid_map == y.gid_map
             && x.restart == y.restart
             && words(a) == words(b)
     }
@@ -1469,6 +1513,40 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
             "seccomp",
             one(if c.seccomp { b"default" } else { b"unconfined" }),
         );
+        let cap_names = |bits: u64| {
+            let mut v = Vec::new();
+            for (i, name) in crate::sys::caps::NAMES.iter().enumerate() {
+                if bits & (1 << i) != 0 {
+                    if !v.is_empty() {
+                        v.push(b',');
+                    }
+                    v.extend_from_slice(name.as_bytes());
+                }
+            }
+            v
+        };
+        if c.cap_add != 0 {
+            add("cap-add", vec![cap_names(c.cap_add)]);
+        }
+        if c.cap_drop != 0 {
+            add("cap-drop", vec![cap_names(c.cap_drop)]);
+        }
+        for r in &c.rlimits {
+            let value = |v: Option<u64>| v.map_or("unlimited".to_string(), |n| n.to_string());
+            let name = crate::config::rlimit_name(r.resource);
+            add(
+                "rlimit",
+                one(format!("{name}={}:{}", value(r.soft), value(r.hard)).as_bytes()),
+            );
+        }
+        for (key, ranges) in [("uidmap", &c.uid_map), ("gidmap", &c.gid_map)] {
+            for r in ranges {
+                add(
+                    key,
+                    one(format!("{}:{}:{}", r.inside, r.outside, r.count).as_bytes()),
+                );
+            }
+        }
         let restart: &[u8] = match c.restart {
             Restart::No => b"no",
             Restart::OnFailure => b"on-failure",

@@ -47,7 +47,6 @@ const FILES: &[&CStr] = &[
 ];
 
 pub struct State {
-    pub name: Text<{ crate::config::NAME_MAX }>,
     dir: OwnedFd,
     path: CPath,
 }
@@ -138,11 +137,7 @@ impl State {
             Errno::NOENT => bad!("no container named {}", Bytes(name)),
             e => Error::sys("open the container's state", "open", path.as_bytes(), e),
         })?;
-        Ok(State {
-            name: Text::from_bytes_lossy(name),
-            dir,
-            path,
-        })
+        Ok(State { dir, path })
     }
 
     /// Write a file atomically (to a temporary name, then rename).
@@ -227,10 +222,6 @@ impl State {
     /// The open directory, for appending to the log.
     pub fn dir(&self) -> &OwnedFd {
         &self.dir
-    }
-
-    pub fn path(&self) -> &CPath {
-        &self.path
     }
 
     fn file_path(&self, file: &CStr) -> CPath {

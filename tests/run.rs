@@ -668,3 +668,118 @@ fn masked_and_read_only_proc_paths() {
     assert_eq!(run.code(), 0, "{run:?}");
     assert_eq!(run.stdout, "0\n0\ndone\n", "{run:?}");
 }
+
+#[test]
+fn rlimits_and_capability_changes() {
+    let Some(root) = setup("rlimits_and_capability_changes") else {
+        return;
+    };
+    let r = rootfs_arg(&root);
+    let run = run_box([
+        "run",
+        "--rootfs",
+        &r,
+        "--rlimit",
+        "nofile=100:200",
+        "--rlimit",
+        "CORE=0",
+        "sh",
+        "-c",
+        "ulimit -n; ulimit -Hn; ulimit -c",
+    ]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(run.stdout, "100\n200\n0\n", "{run:?}");
+
+    let caps = |extra: &[&str]| {
+        let mut args = vec!["run", "--rootfs", r.as_str()];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["grep", "CapEff", "/proc/self/status"]);
+        let run = run_box(&args);
+        assert_eq!(run.code(), 0, "{run:?}");
+        u64::from_str_radix(run.stdout.trim().rsplit('\t').next().unwrap(), 16).unwrap()
+    };
+    const DEFAULT: u64 = 0xa80405fb;
+    const NET_ADMIN: u64 = 1 << 12;
+    const CHOWN: u64 = 1;
+    assert_eq!(caps(&["--cap-add", "net_admin"]), DEFAULT | NET_ADMIN);
+    assert_eq!(
+        caps(&["--cap-add", "CAP_NET_ADMIN", "--cap-drop", "chown,kill"]),
+        (DEFAULT | NET_ADMIN) & !CHOWN & !(1 << 5)
+    );
+    assert_eq!(caps(&["--cap-drop", "all"]), 0);
+    let all = caps(&["--cap-add", "all"]);
+    assert_eq!(all & DEFAULT, DEFAULT);
+    assert!(
+        all & (1 << 21) != 0,
+        "sys_admin with --cap-add all: {all:x}"
+    );
+
+    for (opts, expected) in [
+        (&["--cap-add", "bogus"][..], "unknown capability 'bogus'"),
+        (
+            &["--rlimit", "nofile=x"][..],
+            "--rlimit nofile=x: use NAME=SOFT[:HARD]",
+        ),
+        (
+            &["--rlimit", "nofile=10:5"][..],
+            "the soft limit is above the hard one",
+        ),
+        (
+            &["--uidmap", "0:1"][..],
+            "--uidmap 0:1: use INSIDE:OUTSIDE:COUNT",
+        ),
+    ] {
+        let mut args = vec!["run", "--rootfs", r.as_str()];
+        args.extend_from_slice(opts);
+        args.push("true");
+        let run = run_box(&args);
+        assert_eq!(run.code(), 125, "{opts:?}: {run:?}");
+        assert!(one_error_line(&run).contains(expected), "{opts:?}: {run:?}");
+    }
+}
+
+#[test]
+fn uid_map_ranges_for_root_callers() {
+    let Some(root) = setup("uid_map_ranges_for_root_callers") else {
+        return;
+    };
+    let r = rootfs_arg(&root);
+    // A host file owned by root, bound in read-write: inside the user
+    // namespace root is host uid 100000, so the file shows as unmapped
+    // (nobody) and stays unwritable.
+    let host = TempDir::new("uidmap-host");
+    let file = host.path().join("owned-by-root");
+    std::fs::write(&file, "host\n").unwrap();
+    chmod(&file, 0o644);
+    chmod(host.path(), 0o755);
+    let bind = format!("{}:/hostfile", file.display());
+    // The rootfs belongs to host root, which the namespace does not map:
+    // the mount point must be there already (box cannot create it).
+    std::fs::write(root.path().join("hostfile"), "").unwrap();
+    let run = run_box([
+        "run",
+        "--rootfs",
+        &r,
+        "--uidmap",
+        "0:100000:65536",
+        "--bind",
+        &bind,
+        "sh",
+        "-c",
+        "id -u; cat /proc/self/uid_map | tr -s ' '; stat -c %u /hostfile; echo x >> /hostfile 2>/dev/null && echo WROTE; touch /tmp/mine && stat -c %u /tmp/mine",
+    ]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines[0], "0", "{run:?}");
+    assert_eq!(lines[1].trim(), "0 100000 65536", "{run:?}");
+    assert_eq!(
+        lines[2], "65534",
+        "host root shows as the overflow uid: {run:?}"
+    );
+    assert!(!run.stdout.contains("WROTE"), "{run:?}");
+    assert_eq!(
+        lines[3], "0",
+        "files the container makes are its root's: {run:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "host\n");
+}

@@ -21,6 +21,13 @@ mod spec;
 #[path = "../../src/text.rs"]
 mod text;
 
+#[path = "../../src/sys/caps.rs"]
+pub mod caps;
+
+mod sys {
+    pub use crate::caps;
+}
+
 mod container {
     pub mod plan {
         use crate::text::CPath;

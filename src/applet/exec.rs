@@ -25,8 +25,6 @@ use crate::sys::{ns, process, raw};
 use crate::text::{Bytes, CPath, Text};
 use crate::{bad, errln};
 
-use linux_raw_sys::general as k;
-
 /// Most environment entries taken from the container's init.
 const MAX_ENV: usize = 64;
 
@@ -48,10 +46,6 @@ struct Target {
     flags: u32,
     root: OwnedFd,
     cwd: OwnedFd,
-    uid: u32,
-    gid: u32,
-    /// The init runs under a seccomp filter (box's default): so does CMD.
-    seccomp: bool,
     /// The init's environment, NUL-separated, as in /proc/PID/environ.
     environ: [u8; 8192],
     environ_len: usize,
@@ -95,7 +89,7 @@ fn exec(args: Args) -> Result<u8> {
             raw::exit_now(crate::error::EXIT_BOX)
         };
         drop(read);
-        let error = match enter(&target, write.as_fd()) {
+        let error = match enter(write.as_fd()) {
             Ok(()) => {
                 let program = command.get(0).unwrap_or(c"");
                 let (errno, tried) =
@@ -211,38 +205,12 @@ fn find(name: &[u8]) -> Result<Target> {
         "open",
         cwd_path.as_bytes(),
     )?;
-    let mut status = [0u8; 4096];
-    let status_path = proc_file(b"/status")?;
-    let n = crate::cgroup::read_file(status_path.as_cstr(), &mut status).at(
-        "read the container's identity",
-        "read",
-        status_path.as_bytes(),
-    )?;
-    let id = |key: &[u8]| -> u32 {
-        status[..n]
-            .split(|&b| b == b'\n')
-            .find_map(|l| l.strip_prefix(key))
-            .and_then(|rest| {
-                rest.split(|b| b.is_ascii_whitespace())
-                    .find(|w| !w.is_empty())
-            })
-            .and_then(crate::text::parse_u32)
-            .unwrap_or(0)
-    };
-    // With a user namespace, ids as the container sees them come from the
-    // map; box's containers run as 0 inside (or --user), and status shows
-    // host ids, so read them from inside after joining (see `enter`).
-    let (uid, gid) = (id(b"Uid:"), id(b"Gid:"));
-    let seccomp = id(b"Seccomp:") == 2;
     let mut target = Target {
         pid,
         pidfd,
         flags,
         root,
         cwd,
-        uid,
-        gid,
-        seccomp,
         environ: [0; 8192],
         environ_len: 0,
     };
@@ -353,21 +321,57 @@ fn environment<'a>(
     (storage.as_ptr(), path)
 }
 
+/// What the command takes over from the container's init, read from
+/// /proc/1 as the container sees it (ids translated into its user
+/// namespace, since the file is opened from inside it).
+struct InitIdentity {
+    uid: u32,
+    gid: u32,
+    /// Its bounding set: the capabilities the container was given.
+    caps: rustix::thread::CapabilitySet,
+    /// Under box's seccomp filter (`Seccomp: 2`).
+    seccomp: bool,
+    setgroups_denied: bool,
+}
+
+fn init_identity() -> Result<InitIdentity> {
+    let mut status = [0u8; 4096];
+    let n = crate::cgroup::read_file(c"/proc/1/status", &mut status).at(
+        "read the container's identity",
+        "read",
+        b"/proc/1/status",
+    )?;
+    let field = |key: &[u8]| -> &[u8] {
+        status[..n]
+            .split(|&b| b == b'\n')
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|rest| {
+                rest.split(|b| b.is_ascii_whitespace())
+                    .find(|w| !w.is_empty())
+            })
+            .unwrap_or(b"")
+    };
+    let number = |key: &[u8]| crate::text::parse_u32(field(key)).unwrap_or(0);
+    let caps = u64::from_str_radix(core::str::from_utf8(field(b"CapBnd:")).unwrap_or("0"), 16)
+        .unwrap_or(0);
+    let mut setgroups = [0u8; 16];
+    let m = crate::cgroup::read_file(c"/proc/1/setgroups", &mut setgroups).unwrap_or(0);
+    Ok(InitIdentity {
+        uid: number(b"Uid:"),
+        gid: number(b"Gid:"),
+        caps: rustix::thread::CapabilitySet::from_bits_retain(caps),
+        seccomp: number(b"Seccomp:") == 2,
+        setgroups_denied: setgroups[..m].starts_with(b"deny"),
+    })
+}
+
 /// In the child: the container's identity, capabilities and signal state.
-fn enter(target: &Target, report: rustix::fd::BorrowedFd<'_>) -> Result<()> {
+fn enter(report: rustix::fd::BorrowedFd<'_>) -> Result<()> {
     child::die_with_parent(report)?;
     rustix::process::setsid().at("start a new session", "setsid", b"")?;
     process::cloexec_from(3).at("close inherited descriptors", "close_range", b"3..")?;
-    let in_userns = target.flags & k::CLONE_NEWUSER != 0;
-    // In a user namespace the init's ids as the container sees them: the
-    // mapped root unless --user said otherwise; box's containers map only
-    // root, so 0 inside.
-    let (uid, gid) = if in_userns {
-        (0, 0)
-    } else {
-        (target.uid, target.gid)
-    };
-    child::drop_privileges_to(uid, gid, in_userns)?;
+    let init = init_identity()?;
+    child::drop_privileges_to(init.uid, init.gid, init.setgroups_denied, init.caps)?;
     child::die_with_parent(report)?;
     for signal in 1..32 {
         if signal != Signal::KILL.as_raw() && signal != Signal::STOP.as_raw() {
@@ -376,7 +380,7 @@ fn enter(target: &Target, report: rustix::fd::BorrowedFd<'_>) -> Result<()> {
     }
     raw::set_signal_mask(&raw::SigSet::empty());
     // Last, as in the container's own setup: the same filter as its init.
-    if target.seccomp {
+    if init.seccomp {
         let filter = crate::seccomp::default_filter()
             .ok_or_else(|| bad!("no seccomp filter for this architecture"))?;
         crate::seccomp::install(filter).at("install the seccomp filter", "seccomp", b"")?;

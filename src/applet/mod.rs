@@ -12,11 +12,3 @@ pub mod ps;
 pub mod run;
 pub mod switch_root;
 pub mod unshare;
-
-use crate::error::EXIT_BOX;
-
-/// The answer of a command whose issue has not landed yet.
-pub fn not_yet(name: &str) -> u8 {
-    crate::errln!("box: {name}: not implemented yet");
-    EXIT_BOX
-}

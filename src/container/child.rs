@@ -77,6 +77,21 @@ fn prepare(
             // box gave up (and said why); leave quietly.
             _ => raw::exit_now(EXIT_BOX),
         }
+        // Become root of the new namespace: our credentials are still the
+        // caller's, which a --uidmap range may not cover (files we create
+        // would then fail with EOVERFLOW).
+        let root_gid = Gid::from_raw(0);
+        let root_uid = Uid::from_raw(0);
+        rustix::thread::set_thread_res_gid(root_gid, root_gid, root_gid).at(
+            "become root in the user namespace",
+            "setresgid",
+            b"0",
+        )?;
+        rustix::thread::set_thread_res_uid(root_uid, root_uid, root_uid).at(
+            "become root in the user namespace",
+            "setresuid",
+            b"0",
+        )?;
     }
 
     // A new session: no controlling terminal, so the command cannot push
@@ -168,21 +183,42 @@ fn close_inherited_descriptors() -> Result<()> {
 
 /// The bounding set, the identity, the capability sets, no_new_privs.
 fn drop_privileges(plan: &Plan) -> Result<()> {
-    drop_privileges_to(plan.uid, plan.gid, plan.map_ids.is_some())
+    // Limits first: raising a hard limit needs CAP_SYS_RESOURCE, which the
+    // capability drop below may take away.
+    for limit in &plan.config.rlimits {
+        let value = rustix::process::Rlimit {
+            current: limit.soft,
+            maximum: limit.hard,
+        };
+        rustix::process::setrlimit(limit.resource, value).at("set --rlimit", "setrlimit", b"")?;
+    }
+    let deny_setgroups = plan.id_maps.as_ref().is_some_and(|m| m.deny_setgroups);
+    drop_privileges_to(plan.uid, plan.gid, deny_setgroups, plan.caps)
 }
 
-/// Become `uid`:`gid` with the default capabilities (none for a non-root
-/// uid) and no_new_privs. `in_userns`: inside a user namespace whose
-/// setgroups is denied. Also used by `box exec`.
-pub fn drop_privileges_to(uid: u32, gid: u32, in_userns: bool) -> Result<()> {
+/// Become `uid`:`gid` keeping `keep` of the capabilities (none for a
+/// non-root uid), with no_new_privs. `setgroups_denied`: inside a user
+/// namespace whose setgroups is denied. Also used by `box exec`.
+pub fn drop_privileges_to(
+    uid: u32,
+    gid: u32,
+    setgroups_denied: bool,
+    keep: rustix::thread::CapabilitySet,
+) -> Result<()> {
+    // Only what box holds itself can be kept (`--cap-add all` means all
+    // of those).
+    let keep = match rustix::thread::capabilities(None) {
+        Ok(current) => keep & current.permitted,
+        Err(_) => keep,
+    };
     // Bounding set first: dropping from it needs CAP_SETPCAP, which a
     // change to a non-root user takes away.
-    caps::drop_bounding(caps::DEFAULT).at("drop capabilities", "prctl(PR_CAPBSET_DROP)", b"")?;
+    caps::drop_bounding(keep).at("drop capabilities", "prctl(PR_CAPBSET_DROP)", b"")?;
 
     // The caller's supplementary groups must not follow into the container.
     // With a user namespace box denied setgroups (as unprivileged mappings
     // require), and only the mapped group exists anyway.
-    if !in_userns {
+    if !setgroups_denied {
         rustix::thread::set_thread_groups(&[]).at("set the identity", "setgroups", b"")?;
     }
     let (gid_raw, uid_raw) = (gid, uid);
@@ -199,7 +235,7 @@ pub fn drop_privileges_to(uid: u32, gid: u32, in_userns: bool) -> Result<()> {
     // A non-root identity has no capabilities left; root keeps the default
     // set (DESIGN.md section 2), nothing inheritable or ambient.
     if uid_raw == 0 {
-        caps::set(caps::DEFAULT).at("drop capabilities", "capset", b"")?;
+        caps::set(keep).at("drop capabilities", "capset", b"")?;
     }
     // No setuid binary or file capability can raise privileges from here.
     rustix::thread::set_no_new_privs(true).at("set no_new_privs", "prctl(PR_SET_NO_NEW_PRIVS)", b"")

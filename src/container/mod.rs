@@ -8,7 +8,6 @@ pub mod plan;
 pub mod rootfs;
 
 use core::ffi::c_int;
-use core::fmt::Write;
 
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::io::Errno;
@@ -77,7 +76,7 @@ pub fn start(plan: &Plan, cgroup: Option<ContainerCgroup>) -> Result<Container> 
     // its end at exec, so EOF means the command runs.
     let (report_read, report_write) =
         rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at("create the report pipe", "pipe2", b"")?;
-    let sync = match plan.map_ids {
+    let sync = match plan.id_maps {
         Some(_) => Some(rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at(
             "create the sync pipe",
             "pipe2",
@@ -136,7 +135,7 @@ pub fn start(plan: &Plan, cgroup: Option<ContainerCgroup>) -> Result<Container> 
         pidfd: spawned.pidfd,
         cgroup,
     };
-    if let (Some((sync_read, sync_write)), Some(ids)) = (sync, plan.map_ids) {
+    if let (Some((sync_read, sync_write)), Some(ids)) = (sync, &plan.id_maps) {
         drop(sync_read);
         if let Err(e) = write_id_maps(pid, ids) {
             abandon(&container);
@@ -214,7 +213,7 @@ fn namespace_error(call: &'static str, errno: Errno, plan: &Plan) -> Error {
             }
             base
         }
-        Errno::PERM if plan.map_ids.is_some() => base.hint(
+        Errno::PERM if plan.id_maps.is_some() => base.hint(
             "unprivileged user namespaces are disabled: sysctl kernel.unprivileged_userns_clone=1 (Debian) or kernel.apparmor_restrict_unprivileged_userns=0 (Ubuntu)",
         ),
         Errno::PERM => base.hint("creating namespaces needs root; run as root, or add --map-root"),
@@ -227,7 +226,7 @@ fn namespace_error(call: &'static str, errno: Errno, plan: &Plan) -> Error {
 
 /// Map the caller to root inside: uid_map, then setgroups "deny" (required
 /// before an unprivileged gid_map, user_namespaces(7)), then gid_map.
-fn write_id_maps(pid: Pid, (uid, gid): (u32, u32)) -> Result<()> {
+fn write_id_maps(pid: Pid, maps: &plan::IdMaps) -> Result<()> {
     let write = |file: &[u8], content: &[u8]| -> Result<()> {
         let mut path = CPath::from_bytes(b"/proc/").unwrap_or_default();
         let _ = path.push_u64(pid.as_raw_nonzero().get() as u64);
@@ -250,13 +249,11 @@ fn write_id_maps(pid: Pid, (uid, gid): (u32, u32)) -> Result<()> {
             })?;
         Ok(())
     };
-    let mut line = crate::text::Text::<32>::new();
-    let _ = writeln!(line, "0 {uid} 1");
-    write(b"uid_map", line.as_bytes())?;
-    write(b"setgroups", b"deny")?;
-    line.clear();
-    let _ = writeln!(line, "0 {gid} 1");
-    write(b"gid_map", line.as_bytes())
+    write(b"uid_map", maps.uid.as_bytes())?;
+    if maps.deny_setgroups {
+        write(b"setgroups", b"deny")?;
+    }
+    write(b"gid_map", maps.gid.as_bytes())
 }
 
 /// Kill and reap a child that box will not use after all.

@@ -33,14 +33,6 @@ pub enum Command<'a> {
 }
 
 impl Command<'_> {
-    /// The first word (the program), as bytes.
-    pub fn program(&self) -> &[u8] {
-        match self {
-            Command::Argv(args) => args.bytes(0),
-            Command::Words(words) => words.first().map_or(b"", CPath::as_bytes),
-        }
-    }
-
     pub fn is_empty(&self) -> bool {
         match self {
             Command::Argv(args) => args.is_empty(),
@@ -68,8 +60,11 @@ pub struct Plan<'a> {
     /// Enter a new time namespace by unshare(2) in the parent before clone:
     /// clone3 accepts CLONE_NEWTIME only from Linux 6.3, clone never.
     pub unshare_time: bool,
-    /// Map the caller's uid and gid to root in a new user namespace.
-    pub map_ids: Option<(u32, u32)>,
+    /// The uid and gid maps of a new user namespace, written by box.
+    pub id_maps: Option<IdMaps>,
+    /// The capabilities the command keeps (default set, `--cap-add`,
+    /// `--cap-drop`).
+    pub caps: rustix::thread::CapabilitySet,
     /// `--init`: box itself as the container's PID 1, executed from a sealed
     /// copy in memory, and its argv (`box-init -- CMD…`, NULL-terminated).
     pub init: Option<InitExec>,
@@ -163,12 +158,14 @@ impl<'a> Plan<'a> {
                 unshare_time = true;
             }
         }
-        let map_ids = config.namespaces.has(k::CLONE_NEWUSER).then(|| {
-            (
-                rustix::process::getuid().as_raw(),
-                rustix::process::getgid().as_raw(),
-            )
-        });
+        let id_maps = if config.namespaces.has(k::CLONE_NEWUSER) {
+            Some(IdMaps::new(config)?)
+        } else {
+            None
+        };
+        let caps = (crate::sys::caps::DEFAULT
+            | rustix::thread::CapabilitySet::from_bits_retain(config.cap_add))
+            & !rustix::thread::CapabilitySet::from_bits_retain(config.cap_drop);
 
         let init = if config.init {
             Some(InitExec {
@@ -206,7 +203,8 @@ impl<'a> Plan<'a> {
             gid,
             clone_namespaces,
             unshare_time,
-            map_ids,
+            id_maps,
+            caps,
         })
     }
 
@@ -327,4 +325,62 @@ fn sealed_copy_of_self() -> Result<rustix::fd::OwnedFd> {
     )
     .at(step, "fcntl(F_ADD_SEALS)", b"box-init")?;
     Ok(memfd)
+}
+
+/// uid_map and gid_map of a container's user namespace.
+pub struct IdMaps {
+    pub uid: Text<128>,
+    pub gid: Text<128>,
+    /// Write "deny" to setgroups first: required before an unprivileged
+    /// gid_map (user_namespaces(7)); the container then has no
+    /// supplementary groups to change.
+    pub deny_setgroups: bool,
+}
+
+impl IdMaps {
+    /// `--uidmap`/`--gidmap` ranges (a root caller's), or else the caller
+    /// mapped to root (`--map-root`, or `--ns user`).
+    fn new(config: &RunConfig) -> Result<IdMaps> {
+        use core::fmt::Write;
+        if config.uid_map.is_empty() && config.gid_map.is_empty() {
+            let mut uid = Text::new();
+            let mut gid = Text::new();
+            let _ = writeln!(uid, "0 {} 1", rustix::process::getuid().as_raw());
+            let _ = writeln!(gid, "0 {} 1", rustix::process::getgid().as_raw());
+            return Ok(IdMaps {
+                uid,
+                gid,
+                deny_setgroups: true,
+            });
+        }
+        if config.map_root {
+            return Err(bad!(
+                "--map-root and --uidmap/--gidmap: give one or the other"
+            ));
+        }
+        // A uid map alone serves for gids too (and the other way round).
+        let uid_ranges = if config.uid_map.is_empty() {
+            &config.gid_map
+        } else {
+            &config.uid_map
+        };
+        let gid_ranges = if config.gid_map.is_empty() {
+            &config.uid_map
+        } else {
+            &config.gid_map
+        };
+        let lines =
+            |ranges: &heapless::Vec<crate::config::IdRange, { crate::config::MAX_ID_RANGES }>| {
+                let mut t = Text::<128>::new();
+                for r in ranges {
+                    let _ = writeln!(t, "{} {} {}", r.inside, r.outside, r.count);
+                }
+                t
+            };
+        Ok(IdMaps {
+            uid: lines(uid_ranges),
+            gid: lines(gid_ranges),
+            deny_setgroups: false,
+        })
+    }
 }

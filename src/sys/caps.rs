@@ -53,3 +53,66 @@ pub fn set(keep: CapabilitySet) -> Result<(), Errno> {
         },
     )
 }
+
+/// Capability names as `--cap-add`/`--cap-drop` take them (capabilities(7),
+/// without the `CAP_` prefix), by number.
+pub const NAMES: &[&str] = &[
+    "chown",
+    "dac_override",
+    "dac_read_search",
+    "fowner",
+    "fsetid",
+    "kill",
+    "setgid",
+    "setuid",
+    "setpcap",
+    "linux_immutable",
+    "net_bind_service",
+    "net_broadcast",
+    "net_admin",
+    "net_raw",
+    "ipc_lock",
+    "ipc_owner",
+    "sys_module",
+    "sys_rawio",
+    "sys_chroot",
+    "sys_ptrace",
+    "sys_pacct",
+    "sys_admin",
+    "sys_boot",
+    "sys_nice",
+    "sys_resource",
+    "sys_time",
+    "sys_tty_config",
+    "mknod",
+    "lease",
+    "audit_write",
+    "audit_control",
+    "setfcap",
+    "mac_override",
+    "mac_admin",
+    "syslog",
+    "wake_alarm",
+    "block_suspend",
+    "audit_read",
+    "perfmon",
+    "bpf",
+    "checkpoint_restore",
+];
+
+/// Every capability box knows (`--cap-add all`).
+pub fn all() -> CapabilitySet {
+    CapabilitySet::from_bits_retain((1u64 << NAMES.len()) - 1)
+}
+
+/// A capability by name: `net_admin`, `NET_ADMIN` or `CAP_NET_ADMIN`.
+pub fn by_name(word: &[u8]) -> Option<CapabilitySet> {
+    let word = word
+        .strip_prefix(b"CAP_")
+        .or_else(|| word.strip_prefix(b"cap_"))
+        .unwrap_or(word);
+    NAMES
+        .iter()
+        .position(|n| n.as_bytes().eq_ignore_ascii_case(word))
+        .map(|i| CapabilitySet::from_bits_retain(1 << i))
+}

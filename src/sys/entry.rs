@@ -6,7 +6,7 @@
 //! Skipping Rust's `lang_start` also means SIGPIPE keeps its default action,
 //! which containers inherit across `execve`.
 
-use core::ffi::{CStr, c_char, c_int};
+use core::ffi::{CStr, c_char};
 
 /// A tail of the process's argument vector and its environment.
 #[derive(Clone, Copy)]
@@ -109,11 +109,15 @@ impl Args {
 /// argument vector and environment. (Unit tests use the test harness's.)
 #[cfg(not(test))]
 #[unsafe(no_mangle)]
-extern "C" fn main(argc: c_int, argv: *const *const c_char, envp: *const *const c_char) -> c_int {
+extern "C" fn main(
+    argc: core::ffi::c_int,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+) -> core::ffi::c_int {
     let args = Args {
         argv,
         len: usize::try_from(argc).unwrap_or(0),
         envp,
     };
-    c_int::from(crate::main(args))
+    core::ffi::c_int::from(crate::main(args))
 }

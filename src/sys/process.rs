@@ -79,11 +79,6 @@ pub fn send_signal(pid: Pid, pidfd: Option<BorrowedFd<'_>>, signal: i32) -> Resu
     rustix::process::kill_process(pid, sig)
 }
 
-/// Whether descriptor `fd` is open (for tests and checks).
-pub fn fd_is_open(fd: impl AsFd) -> bool {
-    rustix::io::fcntl_getfd(fd).is_ok()
-}
-
 /// Set or clear close-on-exec on a descriptor.
 pub fn set_cloexec(fd: impl AsFd, on: bool) -> Result<(), Errno> {
     let flags = if on {

@@ -233,11 +233,6 @@ impl SigSet {
         }
         set
     }
-
-    pub fn contains(&self, signal: c_int) -> bool {
-        // SAFETY: `self.0` is an initialised sigset.
-        unsafe { libc::sigismember(&self.0, signal) == 1 }
-    }
 }
 
 /// Replace the blocked-signal mask, returning the old one.
@@ -263,8 +258,6 @@ pub const SI_KERNEL: c_int = libc::SI_KERNEL;
 /// A signal taken from the pending set.
 pub struct SigInfo {
     pub signal: c_int,
-    /// The sender's PID, for signals sent with kill(2).
-    pub sender: i32,
     /// SI_USER, SI_KERNEL, …
     pub code: c_int,
 }
@@ -288,12 +281,8 @@ pub fn wait_signal(set: &SigSet, timeout_ms: Option<u64>) -> Result<Option<SigIn
             // SAFETY: the kernel filled `info` for the returned signal (it
             // was zeroed before, so every field is initialised either way).
             let info = unsafe { info.assume_init() };
-            // SAFETY: si_pid is valid to read for any siginfo (it is a union
-            // member that the zeroed storage or the kernel initialised).
-            let sender = unsafe { info.si_pid() };
             return Ok(Some(SigInfo {
                 signal: sig,
-                sender,
                 code: info.si_code,
             }));
         }

@@ -867,7 +867,9 @@ const RLIMITS: &[(&str, rustix::process::Resource)] = {
     ]
 };
 
-/// The name `--rlimit` takes for `resource`.
+/// The name `--rlimit` takes for `resource` (for writing specs back in
+/// the spec parser's tests).
+#[cfg(test)]
 pub fn rlimit_name(resource: rustix::process::Resource) -> &'static str {
     RLIMITS
         .iter()

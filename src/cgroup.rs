@@ -183,39 +183,35 @@ impl Hierarchies {
             v2: None,
             v1: heapless::Vec::new(),
         };
-        crate::sys::mount::each_mountinfo_line(c"/proc/self/mountinfo", &mut |line| {
-            let fields: heapless::Vec<&[u8], 16> = line.split(|&b| b == b' ').take(16).collect();
-            let Some(dash) = fields.iter().position(|f| *f == b"-") else {
-                return;
+        let Ok(mut reader) = crate::mountinfo::MountinfoReader::open(None) else {
+            return found;
+        };
+        while let Some(entry) = reader.next_entry() {
+            let Ok(entry) = entry else { continue };
+            let Some(point) = entry.mount_point.to_cpath() else {
+                continue;
             };
-            let (Some(point), Some(fstype), Some(options)) =
-                (fields.get(4), fields.get(dash + 1), fields.get(dash + 3))
-            else {
-                return;
-            };
-            let Some(point) = CPath::from_bytes(point) else {
-                return;
-            };
-            match *fstype {
-                b"cgroup2" if found.v2.is_none() => found.v2 = Some(point),
-                b"cgroup" => {
-                    for c in [
-                        Controller::Cpu,
-                        Controller::Cpuset,
-                        Controller::Memory,
-                        Controller::Pids,
-                    ] {
-                        let has = options
-                            .split(|&b| b == b',')
-                            .any(|o| o == c.name().as_bytes());
-                        if has && !found.v1.iter().any(|(have, _)| *have == c) {
-                            let _ = found.v1.push((c, point));
-                        }
+            if entry.fstype.is(b"cgroup2") && found.v2.is_none() {
+                found.v2 = Some(point);
+            } else if entry.fstype.is(b"cgroup") {
+                // The controllers of a v1 hierarchy are among its
+                // superblock options (`rw,memory`).
+                for c in [
+                    Controller::Cpu,
+                    Controller::Cpuset,
+                    Controller::Memory,
+                    Controller::Pids,
+                ] {
+                    let has = entry
+                        .super_options
+                        .split(|&b| b == b',')
+                        .any(|o| o == c.name().as_bytes());
+                    if has && !found.v1.iter().any(|(have, _)| *have == c) {
+                        let _ = found.v1.push((c, point));
                     }
                 }
-                _ => {}
             }
-        });
+        }
         found
     }
 
@@ -772,29 +768,6 @@ impl JoinDisplay for heapless::Vec<&str, 4> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keyed_files() {
-        let events = b"low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\noom_group_kill 0\n";
-        assert_eq!(keyed_value(events, b"oom_kill"), Some(1));
-        assert_eq!(keyed_value(events, b"oom"), Some(1));
-        assert_eq!(
-            keyed_value(b"oom_kill_disable 0\nunder_oom 0\n", b"oom_kill"),
-            None
-        );
-    }
-
-    #[test]
-    fn cpu_ranges() {
-        assert_eq!(split_range(b"0-3"), Some((0, 3)));
-        assert_eq!(split_range(b"5"), Some((5, 5)));
-        assert_eq!(split_range(b"x"), None);
-    }
-}
-
 /// Memory in use (bytes) and number of tasks of container `name`'s group
 /// (`pid` is its init), for `box ps`: v2 memory.current / pids.current, v1
 /// memory.usage_in_bytes / pids.current. `None` where the container has no
@@ -878,4 +851,27 @@ pub fn procs_file_for(line: &[u8]) -> Option<CPath> {
         trim_slash(rel),
         b"/cgroup.procs",
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyed_files() {
+        let events = b"low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\noom_group_kill 0\n";
+        assert_eq!(keyed_value(events, b"oom_kill"), Some(1));
+        assert_eq!(keyed_value(events, b"oom"), Some(1));
+        assert_eq!(
+            keyed_value(b"oom_kill_disable 0\nunder_oom 0\n", b"oom_kill"),
+            None
+        );
+    }
+
+    #[test]
+    fn cpu_ranges() {
+        assert_eq!(split_range(b"0-3"), Some((0, 3)));
+        assert_eq!(split_range(b"5"), Some((5, 5)));
+        assert_eq!(split_range(b"x"), None);
+    }
 }

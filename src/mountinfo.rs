@@ -65,7 +65,6 @@ pub struct MountEntry<'a> {
     pub source: Escaped<'a>,
     /// Per-superblock options. Everything after the source, spaces included:
     /// old kernels wrote some (cifs's `unc=`) without escaping them.
-    #[allow(dead_code)]
     pub super_options: &'a [u8],
 }
 
@@ -526,6 +525,25 @@ impl<const N: usize> MountinfoReader<N> {
         };
         Some(MountEntry::parse(line).map_err(|why| ReadError::Malformed { line: number, why }))
     }
+}
+
+/// Whether the process's root is the kernel's initramfs (the `rootfs`
+/// filesystem), where pivot_root(2) fails with EINVAL: the last mount on
+/// "/" in /proc/self/mountinfo is the one in use. Reads with the stack
+/// buffer only, so the container child may call it.
+pub fn root_is_initramfs() -> bool {
+    let Ok(mut reader) = MountinfoReader::open(None) else {
+        return false;
+    };
+    let mut answer = false;
+    while let Some(entry) = reader.next_entry() {
+        if let Ok(entry) = entry
+            && entry.mount_point.is(b"/")
+        {
+            answer = entry.fstype.is(b"rootfs");
+        }
+    }
+    answer
 }
 
 /// `/proc/self/mountinfo` or `/proc/PID/mountinfo`.

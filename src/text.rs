@@ -58,6 +58,7 @@ impl<const N: usize> Text<N> {
         self.len == 0
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.len
     }

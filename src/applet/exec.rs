@@ -118,22 +118,11 @@ fn exec(args: Args) -> Result<u8> {
         pidfd: spawned.pidfd,
         cgroup: None,
     };
-    let mut buf = [0u8; child::REPORT_MAX + 3];
-    let mut got = 0;
-    while got < buf.len() {
-        match rustix::io::read(&report_read, &mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(Errno::INTR) => {}
-            Err(_) => break,
-        }
-    }
-    if got > 0 {
+    let report =
+        child::Report::read(report_read.as_fd()).unwrap_or_else(|_| child::Report::empty());
+    if !report.is_empty() {
         let _ = process::reap(pid);
-        return match child::decode_report(&buf[..got]) {
-            Some((code, text)) => Err(bad!("{}", Bytes(text)).with_code(code)),
-            None => Err(bad!("the command failed before exec")),
-        };
+        return Err(report.error("the command"));
     }
     Ok(crate::container::wait(&started))
 }
@@ -373,12 +362,7 @@ fn enter(report: rustix::fd::BorrowedFd<'_>) -> Result<()> {
     let init = init_identity()?;
     child::drop_privileges_to(init.uid, init.gid, init.setgroups_denied, init.caps)?;
     child::die_with_parent(report)?;
-    for signal in 1..32 {
-        if signal != Signal::KILL.as_raw() && signal != Signal::STOP.as_raw() {
-            raw::set_signal_default(signal, false);
-        }
-    }
-    raw::set_signal_mask(&raw::SigSet::empty());
+    raw::reset_signals();
     // Last, as in the container's own setup: the same filter as its init.
     if init.seccomp {
         let filter = crate::seccomp::default_filter()

@@ -157,12 +157,7 @@ fn start_command(command: Args, args: Args) -> Result<Pid, u8> {
         if rustix::termios::isatty(stdin) {
             let _ = rustix::termios::tcsetpgrp(stdin, rustix::process::getpid());
         }
-        for signal in 1..32 {
-            if signal != Signal::KILL.as_raw() && signal != Signal::STOP.as_raw() {
-                raw::set_signal_default(signal, false);
-            }
-        }
-        raw::set_signal_mask(&SigSet::empty());
+        raw::reset_signals();
         let program = command.get(0).unwrap_or(c"");
         let (errno, tried) =
             process::exec_search(program, command.as_execve_argv(), args.envp(), path);

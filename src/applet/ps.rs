@@ -60,9 +60,7 @@ fn ps(args: Args) -> Result<u8> {
         let record = state.record();
         let alive = record.alive();
         let mut status = Text::<22>::new();
-        if alive {
-            let _ = write!(status, "{}", record.status);
-        } else if record.status.as_bytes().starts_with(b"exited") {
+        if alive || record.status.as_bytes().starts_with(b"exited") {
             let _ = write!(status, "{}", record.status);
         } else {
             // Its supervisor (or the box run holding it) was killed, and the
@@ -144,7 +142,7 @@ impl core::fmt::Display for Size {
         let n = self.0;
         for (shift, suffix) in [(30, 'G'), (20, 'M'), (10, 'K')] {
             if n >= 1 << shift {
-                let tenths = n * 10 >> shift;
+                let tenths = (n * 10) >> shift;
                 return write!(f, "{}.{}{suffix}", tenths / 10, tenths % 10);
             }
         }

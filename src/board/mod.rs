@@ -377,12 +377,7 @@ fn spawn_program(
             let _ = rustix::process::setsid();
             let _ = rustix::process::ioctl_tiocsctty(process::stdin());
         }
-        for signal in 1..32 {
-            if signal != Signal::KILL.as_raw() && signal != Signal::STOP.as_raw() {
-                raw::set_signal_default(signal, false);
-            }
-        }
-        raw::set_signal_mask(&SigSet::empty());
+        raw::reset_signals();
         let argv = [program.as_ptr(), core::ptr::null()];
         let errno = raw::execve(program, argv.as_ptr(), envp);
         crate::errln!(
@@ -503,9 +498,13 @@ pub fn has_children() -> bool {
 /// read-only, so every filesystem is clean before reboot(2).
 fn unmount_all(log: &mut Log) {
     let mut points: heapless::Vec<CPath, 64> = heapless::Vec::new();
-    crate::sys::mount::each_mount_point(c"/proc/self/mountinfo", &mut |point| {
-        let _ = points.push(point);
-    });
+    if let Ok(mut reader) = crate::mountinfo::MountinfoReader::open(None) {
+        while let Some(entry) = reader.next_entry() {
+            if let Some(point) = entry.ok().and_then(|e| e.mount_point.to_cpath()) {
+                let _ = points.push(point);
+            }
+        }
+    }
     for point in points.iter().rev() {
         if point.as_bytes() == b"/" {
             continue;

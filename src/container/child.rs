@@ -135,12 +135,7 @@ fn prepare(
     // A clean signal state for the command: default dispositions (the
     // caller may have ignored SIGINT or SIGPIPE) and nothing blocked (box
     // blocked the signals it forwards).
-    for signal in 1..32 {
-        if signal != Signal::KILL.as_raw() && signal != Signal::STOP.as_raw() {
-            raw::set_signal_default(signal, false);
-        }
-    }
-    raw::set_signal_mask(&raw::SigSet::empty());
+    raw::reset_signals();
 
     // The seccomp filter, last: it refuses calls the setup above makes
     // (mount, pivot_root, unshare), and seccomp(2) needs the no_new_privs
@@ -310,19 +305,70 @@ pub fn exec_error(path: &[u8], errno: Errno) -> Error {
 pub fn send_report(report: BorrowedFd<'_>, error: &Error) {
     let mut text = Text::<REPORT_MAX>::new();
     let _ = write!(text, "{error}");
-    let len = text.len() as u16;
-    let mut message = [0u8; REPORT_MAX + 3];
-    message[0] = error.code;
-    message[1..3].copy_from_slice(&len.to_le_bytes());
-    message[3..3 + text.len()].copy_from_slice(text.as_bytes());
-    // One write of at most PIPE_BUF bytes: atomic.
-    crate::out::write_all(report, &message[..3 + text.len()]);
+    send_line(report, error.code, text.as_bytes());
 }
 
-/// Decode a report read by the parent: (exit status, text).
-pub fn decode_report(bytes: &[u8]) -> Option<(u8, &[u8])> {
-    let (&code, rest) = bytes.split_first()?;
-    let len = u16::from_le_bytes([*rest.first()?, *rest.get(1)?]) as usize;
-    let text = rest.get(2..2 + len)?;
-    Some((code, text))
+/// Send one report: a status, then a line of at most REPORT_MAX bytes. One
+/// write of at most PIPE_BUF bytes, so it arrives whole.
+pub fn send_line(report: BorrowedFd<'_>, code: u8, text: &[u8]) {
+    let len = text.len().min(REPORT_MAX);
+    let mut message = [0u8; REPORT_MAX + 3];
+    message[0] = code;
+    message[1..3].copy_from_slice(&(len as u16).to_le_bytes());
+    message[3..3 + len].copy_from_slice(&text[..len]);
+    crate::out::write_all(report, &message[..3 + len]);
+}
+
+/// What the parent read from a report pipe: nothing (the child exec'd, or
+/// died without a word), or a status and a line.
+pub struct Report {
+    buf: [u8; REPORT_MAX + 3],
+    len: usize,
+}
+
+impl Report {
+    /// Read until end of file or a whole report.
+    pub fn read(fd: BorrowedFd<'_>) -> core::result::Result<Report, Errno> {
+        let mut report = Report {
+            buf: [0; REPORT_MAX + 3],
+            len: 0,
+        };
+        while report.len < report.buf.len() {
+            match rustix::io::read(fd, &mut report.buf[report.len..]) {
+                Ok(0) => break,
+                Ok(n) => report.len += n,
+                Err(Errno::INTR) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(report)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// A report that says nothing (as when the pipe could not be read).
+    pub fn empty() -> Report {
+        Report {
+            buf: [0; REPORT_MAX + 3],
+            len: 0,
+        }
+    }
+
+    /// The status and line, or `None` for a report cut short.
+    pub fn decode(&self) -> Option<(u8, &[u8])> {
+        let bytes = &self.buf[..self.len];
+        let (&code, rest) = bytes.split_first()?;
+        let len = u16::from_le_bytes([*rest.first()?, *rest.get(1)?]) as usize;
+        Some((code, rest.get(2..2 + len)?))
+    }
+
+    /// The reported failure as an error with its exit status.
+    pub fn error(&self, what: &str) -> Error {
+        match self.decode() {
+            Some((code, text)) => crate::bad!("{}", crate::text::Bytes(text)).with_code(code),
+            None => crate::bad!("{what} failed before exec (short report)"),
+        }
+    }
 }

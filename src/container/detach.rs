@@ -55,40 +55,22 @@ pub fn run(plan: &Plan, config: &RunConfig) -> Result<u8> {
     }
     drop(ready.take());
     drop(state_slot.take());
-    let mut buf = [0u8; child::REPORT_MAX + 3];
-    let mut got = 0;
-    while got < buf.len() {
-        match rustix::io::read(&ready_read, &mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(Errno::INTR) => {}
-            Err(_) => break,
-        }
-    }
-    match child::decode_report(&buf[..got]) {
+    let report = child::Report::read(ready_read.as_fd()).unwrap_or_else(|_| child::Report::empty());
+    match report.decode() {
         Some((0, _)) => {
             crate::outln!("{}", plan.name);
             Ok(0)
         }
-        Some((code, text)) => Err(bad!("{}", Bytes(text)).with_code(code)),
+        Some(_) => Err(report.error("the container")),
         None => Err(bad!("the supervisor died before the container started")),
     }
-}
-
-fn report(ready: &OwnedFd, code: u8, text: &[u8]) {
-    let len = text.len().min(child::REPORT_MAX);
-    let mut message = [0u8; child::REPORT_MAX + 3];
-    message[0] = code;
-    message[1..3].copy_from_slice(&(len as u16).to_le_bytes());
-    message[3..3 + len].copy_from_slice(&text[..len]);
-    crate::out::write_all(ready, &message[..3 + len]);
 }
 
 /// The supervisor process: never returns.
 fn supervise(plan: &Plan, config: &RunConfig, state: State, ready: OwnedFd) -> ! {
     match start(plan, config, &state) {
         Ok((container, output)) => {
-            report(&ready, 0, b"");
+            child::send_line(ready.as_fd(), 0, b"");
             drop(ready);
             let code = watch(&container, output, &state);
             let mut status = Text::<32>::new();
@@ -110,7 +92,7 @@ fn supervise(plan: &Plan, config: &RunConfig, state: State, ready: OwnedFd) -> !
         Err(e) => {
             let mut text = Text::<{ child::REPORT_MAX }>::new();
             let _ = write!(text, "{e}");
-            report(&ready, e.code, text.as_bytes());
+            child::send_line(ready.as_fd(), e.code, text.as_bytes());
             state.remove();
             raw::exit_now(e.code)
         }

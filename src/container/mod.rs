@@ -20,7 +20,7 @@ use crate::config::NAMESPACES;
 use crate::error::{Context, Error, Result};
 use crate::sys::process;
 use crate::sys::raw::{self, SigSet};
-use crate::text::{Bytes, CPath};
+use crate::text::CPath;
 use plan::Plan;
 
 use linux_raw_sys::general as k;
@@ -144,28 +144,19 @@ pub fn start(plan: &Plan, cgroup: Option<ContainerCgroup>) -> Result<Container> 
         crate::out::write_all(&sync_write, b"1");
     }
 
-    let mut buf = [0u8; child::REPORT_MAX + 3];
-    let mut got = 0;
-    while got < buf.len() {
-        match rustix::io::read(&report_read, &mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(Errno::INTR) => {}
-            Err(e) => {
-                abandon(&container);
-                return Err(Error::sys("read the child's report", "read", b"", e));
-            }
+    let report = match child::Report::read(report_read.as_fd()) {
+        Ok(report) => report,
+        Err(e) => {
+            abandon(&container);
+            return Err(Error::sys("read the child's report", "read", b"", e));
         }
-    }
-    if got == 0 {
+    };
+    if report.is_empty() {
         return Ok(container);
     }
     // The child failed before exec and is exiting: reap it, pass its line on.
     let _ = process::reap(pid);
-    match child::decode_report(&buf[..got]) {
-        Some((code, text)) => Err(bad!("{}", Bytes(text)).with_code(code)),
-        None => Err(bad!("the container failed before exec (short report)")),
-    }
+    Err(report.error("the container"))
 }
 
 /// One attempt at clone: the child takes the channels (a failed attempt

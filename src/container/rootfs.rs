@@ -385,7 +385,7 @@ fn switch_root(root: &OwnedFd, plan: &Plan) -> Result<()> {
                 )?;
                 return rustix::process::chdir(c"/").at("enter the new root", "chdir", b"/");
             }
-            Err(Errno::INVAL) if m::root_is_initramfs() => {}
+            Err(Errno::INVAL) if crate::mountinfo::root_is_initramfs() => {}
             Err(Errno::INVAL) => {
                 return Err(Error::sys("switch into the rootfs", "pivot_root", plan.rootfs.as_bytes(), Errno::INVAL)
                     .hint("the current root is not a mount point (box inside a chroot?) or a parent mount is shared; --no-pivot uses move-and-chroot"));

@@ -306,6 +306,19 @@ pub fn set_signal_default(signal: c_int, ignore: bool) {
     }
 }
 
+/// A clean signal state for a program about to be executed: every standard
+/// signal back to its default action (the caller may have ignored SIGINT
+/// or SIGPIPE, and ignored signals stay ignored across execve) and nothing
+/// blocked.
+pub fn reset_signals() {
+    for signal in 1..32 {
+        if signal != libc::SIGKILL && signal != libc::SIGSTOP {
+            set_signal_default(signal, false);
+        }
+    }
+    set_signal_mask(&SigSet::empty());
+}
+
 /// Install a seccomp filter (`prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER)`).
 /// The caller sets no_new_privs first, or holds CAP_SYS_ADMIN.
 pub fn seccomp_filter(program: &[linux_raw_sys::ptrace::sock_filter]) -> Result<(), Errno> {

@@ -199,7 +199,6 @@ pub fn main(args: Args) -> ! {
             crate::error::ErrnoText(errno)
         );
     }
-    crate::cgroup::prepare_board(&mut |args| log.line(args));
 
     // Ctrl-Alt-Del then sends SIGINT to PID 1 instead of an instant reboot.
     let _ = rustix::system::reboot(RebootCommand::CadOff);

@@ -48,11 +48,18 @@ fn now_ms() -> u64 {
 /// Run the specs until a shutdown signal (its kind) or until no container
 /// runs, none waits for a restart and no other process is left (`None`).
 pub fn run(log: &mut Log, cmdline: &Cmdline, args: Args, all: &SigSet) -> Option<Shutdown> {
-    let mut services: Box<heapless::Vec<Service, MAX_SERVICES>> = Box::new(heapless::Vec::new());
+    // On the heap, once, with room for every spec: a Service is some
+    // 30 KiB, and a table of them on PID 1's stack would be touched page
+    // by page at boot.
+    let mut services: Vec<Service> = Vec::with_capacity(MAX_SERVICES);
     load(log, cmdline, &mut services);
     for service in services.iter_mut() {
         start(log, service, args);
     }
+    // Containers first, then the controllers for box/ (a container with
+    // limits enables them itself when it is created): the first command
+    // starts as early as possible.
+    crate::cgroup::prepare_board(&mut |args| log.line(args));
     loop {
         let pending = services.iter().filter_map(|s| s.restart_at_ms).min();
         if pending.is_none() && services.iter().all(|s| s.running.is_none()) && !has_children() {
@@ -80,7 +87,7 @@ pub fn run(log: &mut Log, cmdline: &Cmdline, args: Args, all: &SigSet) -> Option
 
 /// Read the spec files: all of /etc/box/*.box in name order, or only
 /// NAME.box with `box.spec=NAME`. A bad spec is logged and skipped.
-fn load(log: &mut Log, cmdline: &Cmdline, services: &mut heapless::Vec<Service, MAX_SERVICES>) {
+fn load(log: &mut Log, cmdline: &Cmdline, services: &mut Vec<Service>) {
     let mut names: heapless::Vec<Text<{ crate::config::NAME_MAX }>, 64> = heapless::Vec::new();
     if let Some(only) = &cmdline.spec {
         let _ = names.push(Text::from_bytes_lossy(only.as_bytes()));
@@ -110,13 +117,15 @@ fn load(log: &mut Log, cmdline: &Cmdline, services: &mut heapless::Vec<Service, 
             quick_failures: 0,
             restart_at_ms: None,
         };
-        if services.push(service).is_err() {
+        if services.len() == MAX_SERVICES {
             log!(
                 log,
                 "{}: skipped: box-init runs at most {MAX_SERVICES} specs",
                 path
             );
+            continue;
         }
+        services.push(service);
     }
     if names.is_empty() {
         log!(log, "no specs in /etc/box");
@@ -186,7 +195,7 @@ fn start(log: &mut Log, service: &mut Service, args: Args) {
 
 /// Reap every exited child; for a container's init, log and apply its
 /// restart policy. Orphans are reaped silently.
-fn reap(log: &mut Log, services: &mut heapless::Vec<Service, MAX_SERVICES>) {
+fn reap(log: &mut Log, services: &mut [Service]) {
     while let Ok(Some((pid, status))) = rustix::process::wait(WaitOptions::NOHANG) {
         let Some(service) = services
             .iter_mut()

@@ -53,15 +53,22 @@ impl Drop for Writer<'_> {
 
 /// Write all of `bytes`, retrying short writes and EINTR; other errors
 /// (a closed pipe, a full disk) are dropped: there is nowhere to report them.
-pub fn write_all(fd: impl AsFd, mut bytes: &[u8]) {
+pub fn write_all(fd: impl AsFd, bytes: &[u8]) {
+    let _ = try_write_all(fd, bytes);
+}
+
+/// Write all of `bytes`, retrying short writes and EINTR, for files whose
+/// content matters: a full disk is an error (ENOSPC), not a short file.
+pub fn try_write_all(fd: impl AsFd, mut bytes: &[u8]) -> Result<(), rustix::io::Errno> {
     while !bytes.is_empty() {
         match rustix::io::write(fd.as_fd(), bytes) {
-            Ok(0) => return,
+            Ok(0) => return Err(rustix::io::Errno::NOSPC),
             Ok(n) => bytes = &bytes[n..],
             Err(rustix::io::Errno::INTR) => {}
-            Err(_) => return,
+            Err(e) => return Err(e),
         }
     }
+    Ok(())
 }
 
 /// Print a line on standard output.

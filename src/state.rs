@@ -156,13 +156,33 @@ impl State {
             "open",
             self.file_path(tmp.as_cstr()).as_bytes(),
         )?;
-        crate::out::write_all(&fd, content);
+        let written = crate::out::try_write_all(&fd, content);
         drop(fd);
+        if let Err(e) = written {
+            let _ = rustix::fs::unlinkat(&self.dir, tmp.as_cstr(), AtFlags::empty());
+            return Err(Error::sys(
+                "write the container's state",
+                "write",
+                self.file_path(tmp.as_cstr()).as_bytes(),
+                e,
+            ));
+        }
         rustix::fs::renameat(&self.dir, tmp.as_cstr(), &self.dir, file).at(
             "write the container's state",
             "rename",
             self.file_path(file).as_bytes(),
         )
+    }
+
+    /// Record a container that has started: its init `pid` and start time,
+    /// this process as its supervisor, the time, status `running`.
+    pub fn record_running(&self, pid: Pid) -> Result<()> {
+        self.write_number(c"pid", pid.as_raw_nonzero().get() as u64)?;
+        self.write_number(c"start", process_start_time(pid).unwrap_or(0))?;
+        let me = rustix::process::getpid().as_raw_nonzero().get() as u64;
+        self.write_number(c"supervisor", me)?;
+        self.write_number(c"created", now())?;
+        self.write(c"status", b"running")
     }
 
     pub fn write_number(&self, file: &CStr, n: u64) -> Result<()> {

@@ -44,6 +44,7 @@ fn detached_container_lifecycle() {
         return;
     };
     let n = name("web");
+    let _sweep = ContainerSweep::new(&n);
     let r = root.path().to_str().unwrap();
     let run = run_box([
         "run",
@@ -94,6 +95,7 @@ fn exited_container_is_reported_once_then_cleaned() {
         return;
     };
     let n = name("quick");
+    let _sweep = ContainerSweep::new(&n);
     let r = root.path().to_str().unwrap();
     let run = run_box([
         "run",
@@ -127,6 +129,7 @@ fn kill_sends_the_signal() {
         return;
     };
     let n = name("kill");
+    let _sweep = ContainerSweep::new(&n);
     let r = root.path().to_str().unwrap();
     let run = run_box([
         "run",
@@ -156,6 +159,7 @@ fn killing_the_supervisor_kills_the_container() {
         return;
     };
     let n = name("orphan");
+    let _sweep = ContainerSweep::new(&n);
     let r = root.path().to_str().unwrap();
     let run = run_box(["run", "-d", "--name", &n, "--rootfs", r, "sleep", "1000"]);
     assert_eq!(run.code(), 0, "{run:?}");
@@ -212,6 +216,7 @@ fn exec_enters_the_running_container() {
         return;
     };
     let n = name("exec");
+    let _sweep = ContainerSweep::new(&n);
     let r = root.path().to_str().unwrap();
     let run = run_box([
         "run",

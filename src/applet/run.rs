@@ -86,16 +86,12 @@ fn run_in_foreground(plan: &Plan, config: &RunConfig, state: Option<&State>) -> 
     // signal to forward wait in the pending set until `wait` takes them.
     raw::block_signals(&container::watched_signals());
     let started = container::start(plan, cgroup)?;
-    if let Some(state) = state {
-        let pid = started.pid;
-        state.write_number(c"pid", pid.as_raw_nonzero().get() as u64)?;
-        state.write_number(c"start", crate::state::process_start_time(pid).unwrap_or(0))?;
-        state.write_number(
-            c"supervisor",
-            rustix::process::getpid().as_raw_nonzero().get() as u64,
-        )?;
-        state.write_number(c"created", crate::state::now())?;
-        state.write(c"status", b"running")?;
+    if let Some(state) = state
+        && let Err(e) = state.record_running(started.pid)
+    {
+        // Unrecorded, it could not be found or stopped by name: end it.
+        container::abandon(&started);
+        return Err(e);
     }
     let code = container::wait(&started);
     if let Some(cgroup) = &started.cgroup

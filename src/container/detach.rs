@@ -21,7 +21,7 @@ use crate::config::RunConfig;
 use crate::container::plan::{Command, Plan};
 use crate::container::{self, child};
 use crate::error::{Context, EXIT_BOX, Error, Result};
-use crate::state::{self, LOG_MAX, State};
+use crate::state::{LOG_MAX, State};
 use crate::sys::{process, raw};
 use crate::text::{Bytes, Text};
 
@@ -125,15 +125,7 @@ fn start(
     let cgroup = ContainerCgroup::create(config, plan.name.as_bytes())?;
     let started = container::start(plan, cgroup)?;
 
-    let pid = started.pid;
-    state.write_number(c"pid", pid.as_raw_nonzero().get() as u64)?;
-    state.write_number(c"start", state::process_start_time(pid).unwrap_or(0))?;
-    state.write_number(
-        c"supervisor",
-        rustix::process::getpid().as_raw_nonzero().get() as u64,
-    )?;
-    state.write_number(c"created", state::now())?;
-    state.write(c"status", b"running")?;
+    state.record_running(started.pid)?;
     let mut command = Text::<120>::new();
     match plan.command {
         Command::Argv(args) => {

@@ -248,7 +248,7 @@ fn write_id_maps(pid: Pid, maps: &plan::IdMaps) -> Result<()> {
 }
 
 /// Kill and reap a child that box will not use after all.
-fn abandon(container: &Container) {
+pub fn abandon(container: &Container) {
     let _ = process::send_signal(
         container.pid,
         container.pidfd.as_ref().map(|f| f.as_fd()),

@@ -278,3 +278,214 @@ pub fn add_box_libraries(root: &Path) {
         }
     }
 }
+
+// --- Leftover checks, shared by tests/hardening.rs and tests/load.rs ---
+
+/// Every directory under /sys/fs/cgroup whose name starts with `prefix`
+/// (a container's group is `box/NAME` under box's own cgroup, in each
+/// hierarchy that has a limit).
+pub fn cgroup_dirs_with_prefix(prefix: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![PathBuf::from("/sys/fs/cgroup")];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                if e.file_name().to_string_lossy().starts_with(prefix) {
+                    found.push(e.path());
+                }
+                stack.push(e.path());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Names under /run/box that start with `prefix`.
+pub fn state_dirs_with_prefix(prefix: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir("/run/box")
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(prefix))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// The host's mountinfo lines that mention any of `paths` (other tests
+/// mount and unmount their own things meanwhile: only ours count).
+pub fn mounts_mentioning(paths: &[&Path]) -> Vec<String> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").expect("read mountinfo");
+    text.lines()
+        .filter(|l| paths.iter().any(|p| l.contains(p.to_str().unwrap())))
+        .map(str::to_string)
+        .collect()
+}
+
+/// One process of /proc.
+#[derive(Debug, Clone)]
+pub struct ProcInfo {
+    pub pid: i32,
+    pub ppid: i32,
+    pub state: char,
+    pub comm: String,
+    pub cmdline: String,
+}
+
+/// Every process of the host, as far as /proc lets us read it.
+pub fn all_processes() -> Vec<ProcInfo> {
+    let mut out = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in dir.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let comm = stat[open + 1..close].to_string();
+        let mut rest = stat[close + 2..].split(' ');
+        let state = rest.next().and_then(|s| s.chars().next()).unwrap_or('?');
+        let ppid = rest.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+            .unwrap_or_default();
+        out.push(ProcInfo {
+            pid,
+            ppid,
+            state,
+            comm,
+            cmdline,
+        });
+    }
+    out
+}
+
+/// Processes left over by the runs of a test: those whose command line
+/// holds `marker` (box with `--name MARKER…`, the container's command with
+/// MARKER as an argument) or whose root is `root` (a container's process
+/// still in the host's mount namespace), and zombies among their children
+/// and this test process's.
+pub fn leftover_processes(marker: &str, root: Option<&Path>) -> Vec<ProcInfo> {
+    let me = std::process::id() as i32;
+    let procs = all_processes();
+    let mut ours: Vec<ProcInfo> = procs
+        .iter()
+        .filter(|p| p.pid != me)
+        .filter(|p| {
+            p.cmdline.contains(marker)
+                || root.is_some_and(|r| {
+                    std::fs::read_link(format!("/proc/{}/root", p.pid))
+                        .is_ok_and(|l| l.starts_with(r))
+                })
+        })
+        .cloned()
+        .collect();
+    let parents: Vec<i32> = ours.iter().map(|p| p.pid).chain([me]).collect();
+    for p in &procs {
+        if p.state == 'Z' && parents.contains(&p.ppid) && !ours.iter().any(|o| o.pid == p.pid) {
+            ours.push(p.clone());
+        }
+    }
+    ours
+}
+
+/// Wait up to `limit` for `leftover_processes` to be empty; what is left.
+pub fn wait_no_leftover_processes(
+    marker: &str,
+    root: Option<&Path>,
+    limit: Duration,
+) -> Vec<ProcInfo> {
+    let start = Instant::now();
+    loop {
+        let left = leftover_processes(marker, root);
+        if left.is_empty() || start.elapsed() > limit {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Removes, on drop, whatever containers named `PREFIX…` left on the host
+/// when a test fails midway: `box stop` for detached ones, SIGKILL (by PID)
+/// for processes whose command line holds the prefix and for the tasks of
+/// its cgroups, then the cgroup and state directories.
+pub struct ContainerSweep {
+    pub prefix: String,
+}
+
+impl ContainerSweep {
+    pub fn new(prefix: &str) -> ContainerSweep {
+        ContainerSweep {
+            prefix: prefix.to_string(),
+        }
+    }
+}
+
+impl Drop for ContainerSweep {
+    fn drop(&mut self) {
+        for name in state_dirs_with_prefix(&self.prefix) {
+            let _ = Command::new(BOX)
+                .args(["stop", "-t", "0", &name])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+        let me = std::process::id() as i32;
+        for p in all_processes() {
+            if p.pid != me && p.cmdline.contains(&self.prefix) {
+                // SAFETY: kill(2) on a PID of a process this test started.
+                unsafe { libc::kill(p.pid, libc::SIGKILL) };
+            }
+        }
+        let dirs = cgroup_dirs_with_prefix(&self.prefix);
+        for d in &dirs {
+            let procs = std::fs::read_to_string(d.join("cgroup.procs")).unwrap_or_default();
+            for pid in procs
+                .split_whitespace()
+                .filter_map(|p| p.parse::<i32>().ok())
+            {
+                // SAFETY: kill(2) on a task of a container this test started.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+        // Deepest first: a group's children go before it. A group is busy
+        // until its killed tasks have finished dying.
+        for _ in 0..100 {
+            let mut dirs = cgroup_dirs_with_prefix(&self.prefix);
+            if dirs.is_empty() {
+                break;
+            }
+            dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+            for d in dirs {
+                let _ = std::fs::remove_dir(&d);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        for name in state_dirs_with_prefix(&self.prefix) {
+            let _ = std::fs::remove_dir_all(Path::new("/run/box").join(name));
+        }
+    }
+}
+
+/// A host process killed (and reaped) on drop.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -10,6 +10,8 @@ use crate::text::Text;
 
 pub struct Log {
     kmsg: Option<OwnedFd>,
+    /// Lines written through `kmsg` since it was opened.
+    kmsg_lines: u32,
     /// Write to the console ourselves (the kernel does not show our kmsg
     /// lines there, e.g. with `quiet`).
     console: bool,
@@ -20,20 +22,32 @@ pub struct Log {
 /// Priority of box-init's kmsg lines: KERN_INFO.
 const LEVEL: u32 = 6;
 
+/// Lines the kernel takes from one open /dev/kmsg before it silently drops
+/// the rest for 5 s (DEFAULT_RATELIMIT_BURST, unless `printk.devkmsg=on`).
+/// The limit belongs to the open file, so box-init opens it afresh after
+/// this many lines: a board starting a dozen containers logs every start.
+/// Its own rate is bounded anyway, by the restart backoff.
+const KMSG_BURST: u32 = 10;
+
+fn open_kmsg() -> Option<OwnedFd> {
+    rustix::fs::open(
+        c"/dev/kmsg",
+        OFlags::WRONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()
+}
+
 impl Log {
     /// Open /dev/kmsg (devtmpfs must be mounted) and decide whether to echo
     /// to the console: the kernel prints a kmsg line there when its level is
     /// below console_loglevel, the first field of /proc/sys/kernel/printk.
     pub fn open(start_ns: u64) -> Log {
-        let kmsg = rustix::fs::open(
-            c"/dev/kmsg",
-            OFlags::WRONLY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .ok();
+        let kmsg = open_kmsg();
         let kernel_echoes = kmsg.is_some() && console_loglevel().is_some_and(|l| LEVEL < l);
         Log {
             kmsg,
+            kmsg_lines: 0,
             console: !kernel_echoes,
             start_ns,
         }
@@ -43,6 +57,7 @@ impl Log {
     pub fn early(start_ns: u64) -> Log {
         Log {
             kmsg: None,
+            kmsg_lines: 0,
             console: true,
             start_ns,
         }
@@ -54,9 +69,18 @@ impl Log {
         let _ = text.write_fmt(args);
         let _ = text.write_str("\n");
         let bytes = text.as_bytes();
+        if self.kmsg_lines == KMSG_BURST {
+            // Dropping the old file first: no descriptor is added.
+            self.kmsg = None;
+            self.kmsg = open_kmsg();
+            self.kmsg_lines = 0;
+            // Without kmsg, the console is where the lines still go.
+            self.console |= self.kmsg.is_none();
+        }
         if let Some(kmsg) = &self.kmsg {
             // One write is one kmsg record.
             let _ = rustix::io::write(kmsg, bytes);
+            self.kmsg_lines += 1;
         }
         if self.console {
             crate::out::write_all(crate::sys::process::stderr(), &bytes[3..]);

@@ -152,6 +152,12 @@ impl Controller {
     }
 }
 
+/// Whether a container of `config` gets a cgroup of its own: it has
+/// limits, or a cgroup namespace (rooted at that cgroup).
+pub fn wanted(config: &RunConfig) -> bool {
+    !needed(config).is_empty() || config.namespaces.has(k::CLONE_NEWCGROUP)
+}
+
 fn needed(config: &RunConfig) -> heapless::Vec<Controller, 4> {
     let mut v = heapless::Vec::new();
     if config.cpu.is_some() {
@@ -263,11 +269,10 @@ impl ContainerCgroup {
     /// Create the container's group(s) under `box/` and write its limits.
     /// `None` when the container has no limit and no cgroup namespace.
     pub fn create(config: &RunConfig, name: &[u8]) -> Result<Option<ContainerCgroup>> {
-        let wants_ns = config.namespaces.has(k::CLONE_NEWCGROUP);
-        let needed = needed(config);
-        if needed.is_empty() && !wants_ns {
+        if !wanted(config) {
             return Ok(None);
         }
+        let needed = needed(config);
         if let Some(cpuset) = &config.cpuset {
             check_cpus_exist(cpuset.as_bytes())?;
         }

@@ -10,6 +10,7 @@ pub mod log;
 mod services;
 
 use core::ffi::CStr;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
@@ -109,14 +110,35 @@ const BOOT_MOUNTS: &[BootMount] = &[
         flags: MountFlags::NOSUID.union(MountFlags::NODEV),
         data: Some(c"mode=0755"),
     },
-    // cgroup v2, where each container gets box/NAME.
-    BootMount {
-        target: c"/sys/fs/cgroup",
-        fstype: c"cgroup2",
-        flags: NOSUID_NODEV_NOEXEC,
-        data: None,
-    },
 ];
+
+/// cgroup v2, where each container gets box/NAME. Mounted later than the
+/// rest ([`mount_cgroup2`]): the first cgroup2 mount waits for an RCU grace
+/// period, some 10 ms, and a first container without limits need not wait.
+const CGROUP2_MOUNT: BootMount = BootMount {
+    target: c"/sys/fs/cgroup",
+    fstype: c"cgroup2",
+    flags: NOSUID_NODEV_NOEXEC,
+    data: None,
+};
+
+/// Mount cgroup2 at /sys/fs/cgroup, once: before the first container that
+/// needs a cgroup, before /etc/box/rc, or after the first containers have
+/// started, whichever comes first.
+pub fn mount_cgroup2(log: &mut Log) {
+    static MOUNTED: AtomicBool = AtomicBool::new(false);
+    if MOUNTED.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    if let Err(e) = mount_at_boot(&CGROUP2_MOUNT) {
+        log!(
+            log,
+            "mount {}: {}",
+            Bytes(CGROUP2_MOUNT.target.to_bytes()),
+            crate::error::ErrnoText(e)
+        );
+    }
+}
 
 /// Kernel command line keys of box-init.
 #[derive(Default)]
@@ -352,6 +374,8 @@ fn run_rc(log: &mut Log, args: Args) {
     if rustix::fs::access(rc, rustix::fs::Access::EXEC_OK).is_err() {
         return;
     }
+    // The hook sees the whole system, cgroups included.
+    mount_cgroup2(log);
     log!(log, "running /etc/box/rc");
     match spawn_program(rc, args, false) {
         Ok(pid) => {

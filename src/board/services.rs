@@ -56,9 +56,10 @@ pub fn run(log: &mut Log, cmdline: &Cmdline, args: Args, all: &SigSet) -> Option
     for service in services.iter_mut() {
         start(log, service, args);
     }
-    // Containers first, then the controllers for box/ (a container with
-    // limits enables them itself when it is created): the first command
-    // starts as early as possible.
+    // Containers first, then cgroup2 and the controllers for box/ (a
+    // container with limits mounts and enables them itself when it is
+    // created): the first command starts as early as possible.
+    super::mount_cgroup2(log);
     crate::cgroup::prepare_board(&mut |args| log.line(args));
     loop {
         let pending = services.iter().filter_map(|s| s.restart_at_ms).min();
@@ -171,6 +172,9 @@ fn start(log: &mut Log, service: &mut Service, args: Args) {
     let pid = rustix::process::getpid().as_raw_nonzero().get() as u32;
     let started =
         Plan::new(&service.spec.config, service.spec.command(), &args, pid).and_then(|plan| {
+            if crate::cgroup::wanted(&service.spec.config) {
+                super::mount_cgroup2(log);
+            }
             let cgroup = ContainerCgroup::create(&service.spec.config, plan.name.as_bytes())?;
             container::start(&plan, cgroup)
         });

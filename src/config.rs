@@ -581,13 +581,23 @@ fn add_bind(c: &mut RunConfig, v: &[u8]) -> Result<()> {
 }
 
 /// A tmpfs size: digits with an optional k/m/g suffix (tmpfs's own syntax),
-/// or a percentage of RAM.
+/// or a percentage of RAM. Not 0, which tmpfs reads as unlimited, and not
+/// past 64 bits, which the kernel's memparse wraps around (to 0 among
+/// other values) without a word.
 fn valid_tmpfs_size(s: &[u8]) -> bool {
-    let digits = match s.last() {
-        Some(b'k' | b'K' | b'm' | b'M' | b'g' | b'G' | b'%') => &s[..s.len() - 1],
-        _ => s,
+    match s.strip_suffix(b"%") {
+        Some(percent) => parse_u64(percent).is_some_and(|n| n > 0),
+        None => parse_size(s).is_some_and(|n| n > 0),
+    }
+}
+
+/// A tmpfs mode: octal, at most 07777 (tmpfs silently drops higher bits).
+fn valid_tmpfs_mode(s: &[u8]) -> bool {
+    let digit = |mode: u32, &d: &u8| match d {
+        b'0'..=b'7' => Some(mode * 8 + u32::from(d - b'0')).filter(|&m| m <= 0o7777),
+        _ => None,
     };
-    parse_u64(digits).is_some_and(|n| n > 0)
+    !s.is_empty() && s.iter().try_fold(0, digit).is_some()
 }
 
 fn add_tmpfs(c: &mut RunConfig, v: &[u8]) -> Result<()> {
@@ -604,7 +614,7 @@ fn add_tmpfs(c: &mut RunConfig, v: &[u8]) -> Result<()> {
             (b"size", val) => val.get(1..).is_some_and(valid_tmpfs_size),
             (b"mode", val) => {
                 has_mode = true;
-                val.len() > 1 && val[1..].iter().all(|b| (b'0'..=b'7').contains(b))
+                val.get(1..).is_some_and(valid_tmpfs_mode)
             }
             _ => false,
         };
@@ -935,7 +945,8 @@ fn add_rlimit(c: &mut RunConfig, v: &[u8]) -> Result<()> {
         .map_err(|_| bad!("--rlimit: at most {MAX_RLIMITS} entries"))
 }
 
-fn id_range(key: &str, v: &[u8]) -> Result<IdRange> {
+/// `INSIDE:OUTSIDE:COUNT`, checked against the ranges `taken` already.
+fn id_range(key: &str, v: &[u8], taken: &[IdRange]) -> Result<IdRange> {
     let mut parts = v.split(|&b| b == b':');
     let (a, b, n) = (parts.next(), parts.next(), parts.next());
     let range = match (
@@ -960,11 +971,30 @@ fn id_range(key: &str, v: &[u8]) -> Result<IdRange> {
     if !fits(range.inside) || !fits(range.outside) {
         return Err(bad!("--{key} {}: the range passes 4294967295", Bytes(v)));
     }
+    // The kernel refuses a whole map if two of its ranges share an id,
+    // inside or outside (mappings_overlap in kernel/user_namespace.c).
+    if let Some(other) = taken.iter().find(|r| share_an_id(r, &range)) {
+        return Err(bad!(
+            "--{key} {}: overlaps {}:{}:{} (ranges must not share an id inside or outside)",
+            Bytes(v),
+            other.inside,
+            other.outside,
+            other.count
+        ));
+    }
     Ok(range)
 }
 
+fn share_an_id(a: &IdRange, b: &IdRange) -> bool {
+    let meet = |a_start: u32, b_start: u32| {
+        let (a_start, b_start) = (u64::from(a_start), u64::from(b_start));
+        a_start < b_start + u64::from(b.count) && b_start < a_start + u64::from(a.count)
+    };
+    meet(a.inside, b.inside) || meet(a.outside, b.outside)
+}
+
 fn add_uid_range(c: &mut RunConfig, v: &[u8]) -> Result<()> {
-    let range = id_range("uidmap", v)?;
+    let range = id_range("uidmap", v, &c.uid_map)?;
     c.uid_map
         .push(range)
         .map_err(|_| bad!("--uidmap: at most {MAX_ID_RANGES} ranges"))?;
@@ -973,7 +1003,7 @@ fn add_uid_range(c: &mut RunConfig, v: &[u8]) -> Result<()> {
 }
 
 fn add_gid_range(c: &mut RunConfig, v: &[u8]) -> Result<()> {
-    let range = id_range("gidmap", v)?;
+    let range = id_range("gidmap", v, &c.gid_map)?;
     c.gid_map
         .push(range)
         .map_err(|_| bad!("--gidmap: at most {MAX_ID_RANGES} ranges"))?;
@@ -1067,6 +1097,44 @@ mod tests {
         assert!(apply(&mut c, "tmpfs", "/tmp:size").is_err());
         assert!(apply(&mut c, "tmpfs", "/tmp:uid=0").is_err());
         assert!(apply(&mut c, "tmpfs", "tmp").is_err());
+    }
+
+    #[test]
+    fn tmpfs_sizes_fit_in_64_bits_and_modes_in_07777() {
+        let mut c = RunConfig::default();
+        // 2^54 KiB is 2^64 bytes: wrapped to 0, which tmpfs reads as no limit.
+        assert!(apply(&mut c, "tmpfs", "/t:size=18014398509481984k").is_err());
+        assert!(apply(&mut c, "tmpfs", "/t:size=17179869184G").is_err());
+        assert!(apply(&mut c, "tmpfs", "/t:size=99999999999999999999").is_err());
+        assert!(apply(&mut c, "tmpfs", "/t:size=0").is_err());
+        assert!(apply(&mut c, "tmpfs", "/t:size=0%").is_err());
+        assert!(apply(&mut c, "tmpfs", "/t:size=%").is_err());
+        apply(&mut c, "tmpfs", "/t:size=17179869183G").unwrap();
+        apply(&mut c, "tmpfs", "/t:size=50%").unwrap();
+        // tmpfs keeps mode & 07777: 010000 would be a mode-0 directory.
+        assert!(apply(&mut c, "tmpfs", "/t:mode=10000").is_err());
+        assert!(apply(&mut c, "tmpfs", "/t:mode=").is_err());
+        assert!(apply(&mut c, "tmpfs", "/t:mode=8").is_err());
+        apply(&mut c, "tmpfs", "/t:mode=0007777").unwrap();
+        assert_eq!(c.tmpfs.len(), 3);
+    }
+
+    #[test]
+    fn id_map_ranges_must_not_share_an_id() {
+        let mut c = RunConfig::default();
+        apply(&mut c, "uidmap", "0:100000:1000").unwrap();
+        // Inside 999 is taken, then outside 100999: the kernel would refuse
+        // the whole map when box writes it.
+        let e = apply(&mut c, "uidmap", "999:200000:10").unwrap_err();
+        assert!(e.to_string().contains("overlaps 0:100000:1000"), "{e}");
+        assert!(apply(&mut c, "uidmap", "5000:100999:1").is_err());
+        // Ranges that only touch are fine, and the gid map is another map.
+        apply(&mut c, "uidmap", "1000:101000:1").unwrap();
+        apply(&mut c, "gidmap", "0:100000:1000").unwrap();
+        assert_eq!((c.uid_map.len(), c.gid_map.len()), (2, 1));
+        // The last id, 4294967294, can be mapped; 4294967295 is "no id".
+        apply(&mut c, "gidmap", "4294967294:4294967294:1").unwrap();
+        assert!(apply(&mut c, "gidmap", "4294967295:5:1").is_err());
     }
 
     #[test]

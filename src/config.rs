@@ -583,8 +583,12 @@ fn add_bind(c: &mut RunConfig, v: &[u8]) -> Result<()> {
 /// A tmpfs size: digits with an optional k/m/g suffix (tmpfs's own syntax),
 /// or a percentage of RAM. Not 0, which tmpfs reads as unlimited, and not
 /// past 64 bits, which the kernel's memparse wraps around (to 0 among
-/// other values) without a word.
+/// other values) without a word. No leading 0 either: memparse reads the
+/// number as C does, so `0100k` would be 64 KiB (octal), not 100.
 fn valid_tmpfs_size(s: &[u8]) -> bool {
+    if s.starts_with(b"0") {
+        return false;
+    }
     match s.strip_suffix(b"%") {
         Some(percent) => parse_u64(percent).is_some_and(|n| n > 0),
         None => parse_size(s).is_some_and(|n| n > 0),
@@ -1109,6 +1113,9 @@ mod tests {
         assert!(apply(&mut c, "tmpfs", "/t:size=0").is_err());
         assert!(apply(&mut c, "tmpfs", "/t:size=0%").is_err());
         assert!(apply(&mut c, "tmpfs", "/t:size=%").is_err());
+        // The kernel reads 0100k as octal: 64 KiB.
+        assert!(apply(&mut c, "tmpfs", "/t:size=0100k").is_err());
+        assert!(apply(&mut c, "tmpfs", "/t:size=010%").is_err());
         apply(&mut c, "tmpfs", "/t:size=17179869183G").unwrap();
         apply(&mut c, "tmpfs", "/t:size=50%").unwrap();
         // tmpfs keeps mode & 07777: 010000 would be a mode-0 directory.

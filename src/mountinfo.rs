@@ -232,7 +232,9 @@ impl Iterator for Unescape<'_> {
 
 /// Bytes shown for a terminal or a table: UTF-8 as it is, control
 /// characters (a newline in a path) as `\xNN` so a line stays one line,
-/// invalid UTF-8 as U+FFFD.
+/// invalid UTF-8 as U+FFFD. C1 controls count: U+0085 is a line break to
+/// some terminals, and U+009B starts an escape sequence as ESC [ does (a
+/// mount point is any name a container chose).
 pub struct Readable<'a>(pub &'a [u8]);
 
 impl Readable<'_> {
@@ -241,7 +243,7 @@ impl Readable<'_> {
         let mut width = 0;
         for chunk in self.0.utf8_chunks() {
             for c in chunk.valid().chars() {
-                width += if c.is_ascii_control() { 4 } else { 1 };
+                width += if c.is_control() { 4 } else { 1 };
             }
             width += usize::from(!chunk.invalid().is_empty());
         }
@@ -253,7 +255,7 @@ impl fmt::Display for Readable<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for chunk in self.0.utf8_chunks() {
             for c in chunk.valid().chars() {
-                if c.is_ascii_control() {
+                if c.is_control() {
                     write!(f, "\\x{:02x}", c as u32)?;
                 } else {
                     fmt::Write::write_char(f, c)?;
@@ -685,6 +687,11 @@ mod tests {
             b"/tmp/newline\\x0atab\\x09space backslash\\quote1'quote2\""
         );
         assert_eq!(e.mount_point.width(), show(e.mount_point).len());
+        // C1 controls too (U+009B is CSI, U+0085 a line break); found by
+        // the fuzz checks.
+        let c1 = Escaped(b"/a\\302\\233[2J\\302\\205b");
+        assert_eq!(show(c1).as_bytes(), b"/a\\x9b[2J\\x85b");
+        assert_eq!(c1.width(), show(c1).len());
         // A backslash not followed by three octal digits (at most \377) is
         // itself.
         assert!(Escaped(b"a\\b\\400\\04").is(b"a\\b\\400\\04"));

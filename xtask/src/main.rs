@@ -3,6 +3,7 @@
 //!
 //! This file only dispatches; each command lives in its own module.
 
+mod bench;
 mod board;
 mod build;
 mod cli;
@@ -23,6 +24,12 @@ type Run = fn(cli::Args) -> anyhow::Result<()>;
 
 /// The commands, each with what runs it and its usage.
 const COMMANDS: &[(&str, Run, &str)] = &[
+    (
+        "bench",
+        bench::main,
+        "[--runs N | --quick] [--out PATH]\n    \
+         box against the syscall floor and the peers installed (as root); writes xtask/bench/RESULTS.md",
+    ),
     (
         "build",
         build::main,

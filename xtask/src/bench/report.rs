@@ -1,0 +1,400 @@
+//! The results as markdown: the machine, one table per kind of work, the
+//! targets with PASS or MISS, the exact command lines, and notes on what
+//! each tool does beyond the floor.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use super::cases::{Case, Group, Status};
+use super::measure::Summary;
+
+/// What was measured for one row.
+pub struct Measured {
+    pub summary: Summary,
+    /// VmHWM of the tool's own process at exit, KiB (or why unknown).
+    pub own_rss_kib: Result<u64, String>,
+}
+
+pub struct Row<'a> {
+    pub case: &'a Case,
+    pub measured: Option<Measured>,
+}
+
+/// Everything about the run that is not a number of a row.
+pub struct Context {
+    pub date: String,
+    pub machine: String,
+    pub kernel: String,
+    pub os: String,
+    pub cgroups: String,
+    pub load_before: String,
+    pub load_after: String,
+    pub rounds: u64,
+    pub box_size: u64,
+    pub box_commit: String,
+    pub floor_compiler: String,
+    pub versions: Vec<(&'static str, String)>,
+    /// Set when crun ran in a mount namespace of its own: the controllers
+    /// cgroup2 offered.
+    pub crun_workaround: Option<String>,
+    pub command: String,
+}
+
+/// The issue's targets for box, checked against the rows.
+const TARGETS: &[Target] = &[
+    Target {
+        label: "box run ≤ 1.10× the floor",
+        check: Check::AtMost {
+            row: (Group::Run, "box run"),
+            base: (Group::Run, "floor"),
+            limit: 1.10,
+        },
+    },
+    Target {
+        label: "(no target) box run against floor -H: box's own overhead",
+        check: Check::Info {
+            row: (Group::Run, "box run"),
+            base: (Group::Run, "floor -H"),
+        },
+    },
+    Target {
+        label: "box run ≥ 1.15× faster than unshare",
+        check: Check::FasterBy {
+            row: (Group::Run, "box run"),
+            than: (Group::Run, "unshare"),
+            factor: 1.15,
+        },
+    },
+    Target {
+        label: "box run ≥ 2.3× faster than bwrap",
+        check: Check::FasterBy {
+            row: (Group::Run, "box run"),
+            than: (Group::Run, "bwrap"),
+            factor: 2.3,
+        },
+    },
+    Target {
+        label: "box run ≥ 4× faster than crun",
+        check: Check::FasterBy {
+            row: (Group::Run, "box run"),
+            than: (Group::Run, "crun"),
+            factor: 4.0,
+        },
+    },
+    Target {
+        label: "box run with limits ≤ 1.25× box run without",
+        check: Check::AtMost {
+            row: (Group::Limits, "box run"),
+            base: (Group::Run, "box run"),
+            limit: 1.25,
+        },
+    },
+    Target {
+        label: "box run's own peak RSS < 1 MiB",
+        check: Check::OwnRssBelow {
+            row: (Group::Run, "box run"),
+            kib: 1024,
+        },
+    },
+];
+
+struct Target {
+    label: &'static str,
+    check: Check,
+}
+
+type RowId = (Group, &'static str);
+
+enum Check {
+    /// median(row) ≤ limit × median(base).
+    AtMost {
+        row: RowId,
+        base: RowId,
+        limit: f64,
+    },
+    /// median(than) ≥ factor × median(row).
+    FasterBy {
+        row: RowId,
+        than: RowId,
+        factor: f64,
+    },
+    OwnRssBelow {
+        row: RowId,
+        kib: u64,
+    },
+    /// median(row) / median(base), for information.
+    Info {
+        row: RowId,
+        base: RowId,
+    },
+}
+
+/// One target's outcome: what was measured and PASS, MISS or n/a.
+pub struct Verdict {
+    pub label: &'static str,
+    pub measured: String,
+    pub verdict: &'static str,
+}
+
+pub fn verdicts(rows: &[Row]) -> Vec<Verdict> {
+    let median = |(group, tool): RowId| {
+        find(rows, group, tool)
+            .and_then(|r| r.measured.as_ref())
+            .map(|m| seconds(m.summary.median))
+    };
+    TARGETS
+        .iter()
+        .map(|target| {
+            // Three decimals: a ratio shown as the limit itself must not
+            // read as a MISS of it.
+            let outcome = match target.check {
+                Check::AtMost { row, base, limit } => median(row)
+                    .zip(median(base))
+                    .map(|(a, b)| (format!("{:.3}×", a / b), Some(a / b <= limit))),
+                Check::FasterBy { row, than, factor } => median(row)
+                    .zip(median(than))
+                    .map(|(a, b)| (format!("{:.3}× faster", b / a), Some(b / a >= factor))),
+                Check::OwnRssBelow { row, kib } => find(rows, row.0, row.1)
+                    .and_then(|r| r.measured.as_ref())
+                    .and_then(|m| m.own_rss_kib.as_ref().ok())
+                    .map(|&own| (kib_text(own), Some(own < kib))),
+                Check::Info { row, base } => median(row)
+                    .zip(median(base))
+                    .map(|(a, b)| (format!("{:.3}×", a / b), None)),
+            };
+            let (measured, verdict) = match outcome {
+                Some((text, Some(true))) => (text, "PASS"),
+                Some((text, Some(false))) => (text, "MISS"),
+                Some((text, None)) => (text, "–"),
+                None => ("not measured".to_string(), "n/a"),
+            };
+            Verdict {
+                label: target.label,
+                measured,
+                verdict,
+            }
+        })
+        .collect()
+}
+
+fn find<'r, 'a>(rows: &'r [Row<'a>], group: Group, tool: &str) -> Option<&'r Row<'a>> {
+    rows.iter()
+        .find(|r| r.case.group == group && r.case.tool == tool)
+}
+
+pub fn render(context: &Context, rows: &[Row]) -> String {
+    let mut out = String::new();
+    let w = &mut out;
+    let _ = writeln!(w, "# box: start-up cost against the floor and its peers\n");
+    let _ = writeln!(
+        w,
+        "Written by `{}` on {} — run it again to measure your own machine.\n",
+        context.command, context.date
+    );
+    let _ = writeln!(w, "- Machine: {}", context.machine);
+    let _ = writeln!(w, "- Kernel: {}; {}", context.kernel, context.os);
+    let _ = writeln!(w, "- cgroups: {}", context.cgroups);
+    let _ = writeln!(
+        w,
+        "- Load average (1 min) before and after: {} and {} (other work on the machine \
+         makes every row slower and noisier)",
+        context.load_before, context.load_after
+    );
+    let _ = writeln!(
+        w,
+        "- box: static musl release binary, {} bytes ({:.0} KiB), commit {}",
+        context.box_size,
+        context.box_size as f64 / 1024.0,
+        context.box_commit
+    );
+    let _ = writeln!(
+        w,
+        "- floor: [`xtask/bench/floor.c`](floor.c), `{}`",
+        context.floor_compiler
+    );
+    if !context.versions.is_empty() {
+        let versions: Vec<String> = context
+            .versions
+            .iter()
+            .map(|(name, version)| format!("{name}: {version}"))
+            .collect();
+        let _ = writeln!(w, "- Peers: {}", versions.join("; "));
+    }
+    let _ = writeln!(
+        w,
+        "- {} interleaved rounds: each round runs every command below once, starting \
+         one further along the list each round, so drift of the machine touches all alike. \
+         Times are wall-clock from spawn to reap.\n",
+        context.rounds
+    );
+
+    for group in Group::ALL {
+        let members: Vec<&Row> = rows.iter().filter(|r| r.case.group == group).collect();
+        let Some(base) = members.first() else {
+            continue;
+        };
+        let base_median = base.measured.as_ref().map(|m| seconds(m.summary.median));
+        let _ = writeln!(w, "## {}\n", group.title());
+        let _ = writeln!(
+            w,
+            "| tool | median | × {} | p10 – p90 | peak RSS |",
+            base.case.tool
+        );
+        let _ = writeln!(w, "|---|--:|--:|---|--:|");
+        for row in members {
+            let tool = row.case.tool;
+            match (&row.measured, &row.case.status) {
+                (Some(m), _) => {
+                    let ratio = base_median
+                        .map(|b| format!("{:.2}", seconds(m.summary.median) / b))
+                        .unwrap_or_else(|| "–".into());
+                    let own = match &m.own_rss_kib {
+                        Ok(kib) => kib_text(*kib),
+                        Err(_) => "?".into(),
+                    };
+                    let _ = writeln!(
+                        w,
+                        "| {tool} | {} | {ratio} | {} – {} | {own} |",
+                        ms(m.summary.median),
+                        ms(m.summary.p10),
+                        ms(m.summary.p90),
+                    );
+                }
+                (None, Status::Unavailable(why)) => {
+                    let _ = writeln!(w, "| {tool} | {why} | | | |");
+                }
+                (None, Status::Failed(why)) => {
+                    let why = why.replace('|', "\\|");
+                    let _ = writeln!(w, "| {tool} | failed: {why} | | | |");
+                }
+                (None, Status::Ready) => {
+                    let _ = writeln!(w, "| {tool} | not measured | | | |");
+                }
+            }
+        }
+        let _ = writeln!(w);
+    }
+
+    let _ = writeln!(w, "## Targets\n");
+    let _ = writeln!(w, "| target | measured | |");
+    let _ = writeln!(w, "|---|--:|---|");
+    for verdict in verdicts(rows) {
+        let _ = writeln!(
+            w,
+            "| {} | {} | {} |",
+            verdict.label, verdict.measured, verdict.verdict
+        );
+    }
+    let _ = writeln!(w);
+
+    let _ = writeln!(w, "## Command lines\n");
+    let _ = writeln!(
+        w,
+        "Paths are relative to the workspace; `{{n}}` is a number unique to each run.\n"
+    );
+    for group in Group::ALL {
+        let _ = writeln!(w, "{}:\n", group.title());
+        let _ = writeln!(w, "```");
+        for row in rows.iter().filter(|r| r.case.group == group) {
+            if !row.case.argv.is_empty() {
+                let _ = writeln!(w, "{:<9} {}", row.case.tool, row.case.shown());
+            }
+        }
+        let _ = writeln!(w, "```\n");
+    }
+
+    let _ = writeln!(w, "## Notes\n");
+    for note in notes(context) {
+        let _ = writeln!(w, "- {note}");
+    }
+    out
+}
+
+/// How to read the numbers, and where a tool's work differs from the
+/// floor's.
+fn notes(context: &Context) -> Vec<String> {
+    let mut notes = vec![
+        "**Peak RSS** is the VmHWM of the tool's own process, read from /proc/PID/status \
+         when it stops at exit under ptrace (PTRACE_O_TRACEEXIT), in one extra untimed run: \
+         for box run that is box itself, the parent, not the container; for runc, not its \
+         `runc init` child. (wait4's ru_maxrss would not do: it starts from the spawner's \
+         own peak, and came out as xtask's 7.5 MiB for every tool.)"
+            .to_string(),
+        "The floor does only the listed work. box run also mounts a read-only /sys and a \
+         small /dev (tmpfs, devpts, shm, mqueue, six nodes), masks and write-protects parts \
+         of /proc and /sys, sets the hostname, drops capabilities, sets no_new_privs, \
+         installs its seccomp filter and closes descriptors, all of it counted in its time. \
+         `floor -H` does all that too, with bare syscalls and a seccomp filter of the same \
+         length: box run against it is what box itself adds."
+            .to_string(),
+        "Every row runs the rootfs's /bin/true, Debian's busybox-static, a static glibc \
+         binary; its own start-up is part of each time (a static glibc program's start-up \
+         costs far more than a musl one's on some virtual machines), and it makes the \
+         ratios smaller than they would be with a cheaper command."
+            .to_string(),
+        "unshare switches root with chroot(2) into the rootfs, not pivot_root: the host's \
+         mount tree stays in its mount namespace. It mounts /proc after the chroot."
+            .to_string(),
+        "bwrap builds its root on a tmpfs and pivots twice; it brings lo up in a new network \
+         namespace. unshare --net, crun and runc leave lo down; box run --net and the floor \
+         with -n bring it up."
+            .to_string(),
+        "crun and runc run an OCI bundle (`target/bench/oci/*/config.json`): the namespaces, \
+         the rootfs, /proc, a tmpfs /dev, `/bin/true`; in the limits row, \
+         `linux.resources` memory (limit = swap = 64 MiB) and pids (64). Both create a \
+         cgroup for every container, with or without limits."
+            .to_string(),
+        "The floor's limits row creates its cgroups, writes the limits, joins them (clone3 \
+         with CLONE_INTO_CGROUP on cgroup2; the child writing its cgroup.procs on v1, the \
+         only way there) and removes them, as box run does."
+            .to_string(),
+        "nsenter -a joins the container's namespaces (and root and working directory, through \
+         the mount namespace) but not its cgroup, capabilities or seccomp filter; box exec \
+         joins all of them."
+            .to_string(),
+        "tini -s and box-init --subreaper: neither is PID 1 here, so both register as the \
+         child subreaper instead."
+            .to_string(),
+    ];
+    if let Some(controllers) = &context.crun_workaround {
+        notes.push(format!(
+            "**crun on this hybrid cgroup host**: crun refuses to run when cgroup2 is mounted \
+             at /sys/fs/cgroup/unified and its cgroup.controllers lists any controller (here: \
+             `{controllers}`), with \"cgroups in hybrid mode not supported, drop all \
+             controllers from cgroupv2\". The bench runs crun with its mount namespace set \
+             (setns between fork and exec) to a copy of the host's where \
+             /sys/fs/cgroup/unified is unmounted, so crun sees a plain cgroup v1 host. That \
+             also makes crun's spawn a fork+exec where the others get posix_spawn (a few tens \
+             of µs, within crun's noise)."
+        ));
+    }
+    notes
+}
+
+fn seconds(duration: Duration) -> f64 {
+    duration.as_secs_f64()
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:.2} ms", duration.as_secs_f64() * 1000.0)
+}
+
+fn kib_text(kib: u64) -> String {
+    if kib >= 10 * 1024 {
+        format!("{:.1} MiB", kib as f64 / 1024.0)
+    } else {
+        format!("{kib} KiB")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_times_read_well() {
+        assert_eq!(kib_text(900), "900 KiB");
+        assert_eq!(kib_text(20 * 1024), "20.0 MiB");
+        assert_eq!(ms(Duration::from_micros(1520)), "1.52 ms");
+    }
+}

@@ -1,23 +1,52 @@
-//! `cargo xtask build [--board B | --target T]`: the static musl release
+//! `cargo xtask build [--size] [--board B | --target T]`: the static musl
 //! binary of box, for the board's target or the given one (default: this
-//! machine's architecture).
+//! machine's architecture). `--size` makes the size-tuned build and prints
+//! its size beside the release build's and those of similar programs.
+//!
+//! The size-tuned build needs a nightly toolchain, for what stable cannot
+//! do: rebuild the standard library with box (`-Zbuild-std`), optimized for
+//! size and with `panic=immediate-abort` (no panic messages, no formatting of
+//! them, no unwinding tables). It links with rust-lld against the musl C
+//! library that the stable toolchain's musl target ships (its
+//! `self-contained` directory), so it needs no C cross compiler and no
+//! nightly build of the musl targets, and links the same libc as the
+//! release build.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
 use crate::board::{self, TARGETS, Target};
 use crate::cli::Args;
-use crate::host;
+use crate::{elf, host};
 
-/// How box is built. Only release for now; a size-tuned nightly build
-/// (`--size`: build-std with panic_immediate_abort, opt-level z) is to come
-/// as a second variant.
-#[derive(Debug, Clone, Copy)]
+/// The budget of the size-tuned binary, on every target: 256 KiB. The
+/// README states it; `cargo xtask test` fails when a build exceeds it.
+pub const SIZE_BUDGET: u64 = 256 * 1024;
+
+/// The toolchain of the size-tuned build (rustup's name). It needs
+/// `-Cpanic=immediate-abort`, which nightlies have had since 2025.
+const NIGHTLY: &str = "nightly";
+
+/// How box is built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Profile {
     /// `cargo build --release`: the profile in the workspace Cargo.toml.
     Release,
+    /// The size-tuned nightly build: `[profile.size]` of the workspace
+    /// Cargo.toml (release, but opt-level "z"), with build-std (see above).
+    Size,
+}
+
+impl Profile {
+    /// How messages and file names call it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Release => "release",
+            Profile::Size => "size",
+        }
+    }
 }
 
 pub fn main(mut args: Args) -> Result<()> {
@@ -25,9 +54,7 @@ pub fn main(mut args: Args) -> Result<()> {
     let target = args.value(&["--target", "-t"])?;
     // The default; accepted so that habit does not fail.
     args.flag(&["--release"]);
-    if args.flag(&["--size"]) {
-        bail!("--size (a size-tuned nightly build) is not implemented yet");
-    }
+    let size = args.flag(&["--size"]);
     args.finish()?;
     let target = match (board, target) {
         (Some(_), Some(_)) => bail!("give --board or --target, not both"),
@@ -35,6 +62,11 @@ pub fn main(mut args: Args) -> Result<()> {
         (None, Some(triple)) => Target::from_triple(&triple)?,
         (None, None) => host_target()?,
     };
+    if size {
+        let report = size_report(&[target])?;
+        print!("{report}");
+        return check_budget(&report);
+    }
     let binary = build(target, Profile::Release)?;
     let size = std::fs::metadata(&binary)?.len();
     println!(
@@ -57,40 +89,178 @@ fn host_target() -> Result<Target> {
 /// Build box for `target` and return the path of the binary.
 pub fn build(target: Target, profile: Profile) -> Result<PathBuf> {
     ensure_rust_target(target.triple)?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = Command::new(cargo);
-    command.current_dir(host::workspace()).args([
-        "build",
-        "--package",
-        "box",
-        "--target",
-        target.triple,
-    ]);
-    match profile {
-        Profile::Release => command.arg("--release"),
+    let binary = match profile {
+        Profile::Release => {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut command = Command::new(cargo);
+            command.current_dir(host::workspace()).args([
+                "build",
+                "--package",
+                "box",
+                "--target",
+                target.triple,
+                "--release",
+            ]);
+            host::run(&mut command).context("building box")?;
+            host::target_dir()
+                .join(target.triple)
+                .join("release")
+                .join("box")
+        }
+        Profile::Size => build_size(target)?,
     };
-    host::run(&mut command).context("building box")?;
-    let binary = host::target_dir()
-        .join(target.triple)
-        .join("release")
-        .join("box");
     if !binary.is_file() {
         bail!("cargo built no {}", binary.display());
     }
     Ok(binary)
 }
 
-/// The standard library for `triple` must be in the toolchain's sysroot:
-/// `rustup target add` it when rustup is here, else say what would.
-fn ensure_rust_target(triple: &str) -> Result<()> {
+/// The size-tuned build (see the top of this file), in target/size so that
+/// it never replaces the release build's files. Returns the binary's path.
+fn build_size(target: Target) -> Result<PathBuf> {
+    ensure_nightly()?;
+    let crt = self_contained(target.triple)?;
+    let object = |name: &str| crt.join(name).display().to_string();
+    let mut flags: Vec<String> = [
+        "-Zunstable-options",
+        // A panic is an abort instruction: no message, no location, no
+        // formatting machinery kept alive for them.
+        "-Cpanic=immediate-abort",
+        // Nothing unwinds, so no .eh_frame (about 35 KiB).
+        "-Cforce-unwind-tables=no",
+        // A static executable that is not PIE: no self-relocation at start
+        // and no relocation table in the file.
+        "-Ctarget-feature=+crt-static",
+        "-Crelocation-model=static",
+        // rust-lld links; rustc's own musl objects are those of the
+        // nightly's musl target, which rustup may not have: name the stable
+        // toolchain's instead, in the order a C compiler driver would.
+        "-Clinker=rust-lld",
+        "-Clink-self-contained=no",
+    ]
+    .map(String::from)
+    .into();
+    flags.push(format!("-Lnative={}", crt.display()));
+    for name in ["crt1.o", "crti.o", "crtbegin.o"] {
+        flags.push(format!("-Zpre-link-arg={}", object(name)));
+    }
+    for name in ["crtend.o", "crtn.o"] {
+        flags.push(format!("-Clink-arg={}", object(name)));
+    }
+    let target_dir = host::target_dir().join("size");
+    let mut command = Command::new("rustup");
+    command
+        .current_dir(host::workspace())
+        .args(["run", NIGHTLY, "cargo", "build", "--package", "box"])
+        .args(["--profile", "size", "--target", target.triple])
+        .args(["-Zbuild-std=std,panic_abort"])
+        .args(["-Zbuild-std-features=optimize_for_size"])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        // The encoded form takes paths with spaces and wins over every other
+        // source of flags (RUSTFLAGS, .cargo/config.toml); the outer cargo's
+        // own toolchain must not leak into the nightly one.
+        .env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"))
+        .env_remove("RUSTFLAGS")
+        .env_remove("RUSTC")
+        .env_remove("RUSTDOC")
+        .env_remove("CARGO")
+        .env_remove("RUSTUP_TOOLCHAIN");
+    host::run(&mut command).context("building box, size-tuned")?;
+    Ok(target_dir.join(target.triple).join("size").join("box"))
+}
+
+/// The nightly toolchain with the standard library's source (for
+/// build-std): installed with rustup when missing, else say how.
+fn ensure_nightly() -> Result<()> {
+    let install =
+        format!("rustup toolchain install {NIGHTLY} --profile minimal --component rust-src");
+    if !host::has_program("rustup") {
+        bail!(
+            "the size-tuned build needs rustup's {NIGHTLY} toolchain with rust-src: install rustup, then `{install}`"
+        );
+    }
+    let sysroot = host::output(
+        Command::new("rustup")
+            .current_dir(host::workspace())
+            .args(["run", NIGHTLY, "rustc", "--print", "sysroot"])
+            .env_remove("RUSTUP_TOOLCHAIN"),
+    );
+    let source = |sysroot: &str| {
+        Path::new(sysroot.trim())
+            .join("lib/rustlib/src/rust/library/Cargo.lock")
+            .is_file()
+    };
+    match sysroot {
+        Ok(sysroot) if source(&sysroot) => return Ok(()),
+        Ok(_) => {
+            crate::note!(
+                "the {NIGHTLY} toolchain lacks the standard library's source: rustup component add rust-src --toolchain {NIGHTLY}"
+            );
+            host::run(Command::new("rustup").args([
+                "component",
+                "add",
+                "rust-src",
+                "--toolchain",
+                NIGHTLY,
+            ]))?;
+        }
+        Err(_) => {
+            crate::note!("no {NIGHTLY} toolchain (the size-tuned build needs it): {install}");
+            host::run(Command::new("rustup").args([
+                "toolchain",
+                "install",
+                NIGHTLY,
+                "--profile",
+                "minimal",
+                "--component",
+                "rust-src",
+            ]))?;
+        }
+    }
+    Ok(())
+}
+
+/// The musl start files and C library of the default toolchain's `triple`
+/// (`rustup target add` puts them there).
+fn self_contained(triple: &str) -> Result<PathBuf> {
+    let directory = sysroot()?
+        .join("lib/rustlib")
+        .join(triple)
+        .join("lib/self-contained");
+    for name in [
+        "crt1.o",
+        "crti.o",
+        "crtbegin.o",
+        "crtend.o",
+        "crtn.o",
+        "libc.a",
+    ] {
+        if !directory.join(name).is_file() {
+            bail!(
+                "{} has no {name}: the musl target of the default toolchain is incomplete \
+                 (`rustup target add {triple}` again?)",
+                directory.display()
+            );
+        }
+    }
+    Ok(directory)
+}
+
+/// The sysroot of the workspace's default toolchain.
+fn sysroot() -> Result<PathBuf> {
     let sysroot = host::output(
         Command::new("rustc")
             .current_dir(host::workspace())
             .args(["--print", "sysroot"]),
     )?;
-    let library = PathBuf::from(sysroot.trim())
-        .join("lib/rustlib")
-        .join(triple);
+    Ok(PathBuf::from(sysroot.trim()))
+}
+
+/// The standard library for `triple` must be in the toolchain's sysroot:
+/// `rustup target add` it when rustup is here, else say what would.
+fn ensure_rust_target(triple: &str) -> Result<()> {
+    let library = sysroot()?.join("lib/rustlib").join(triple);
     if library.is_dir() {
         return Ok(());
     }
@@ -106,4 +276,230 @@ fn ensure_rust_target(triple: &str) -> Result<()> {
             .current_dir(host::workspace())
             .args(["target", "add", triple]),
     )
+}
+
+/// What `build --size` and `test` print: per target, the release and the
+/// size-tuned binary, then similar programs installed here.
+pub struct SizeReport {
+    rows: Vec<Row>,
+    /// The size-tuned builds over [`SIZE_BUDGET`]: (target, bytes).
+    over_budget: Vec<(&'static str, u64)>,
+}
+
+struct Row {
+    what: String,
+    bytes: Option<u64>,
+    note: String,
+}
+
+/// Build both profiles for each of `targets` and measure them and the peers.
+pub fn size_report(targets: &[Target]) -> Result<SizeReport> {
+    let mut rows = Vec::new();
+    let mut over_budget = Vec::new();
+    for &target in targets {
+        for profile in [Profile::Release, Profile::Size] {
+            let binary = build(target, profile)?;
+            let bytes = std::fs::metadata(&binary)?.len();
+            let note = if profile == Profile::Size {
+                if bytes > SIZE_BUDGET {
+                    over_budget.push((target.arch, bytes));
+                }
+                let verdict = if bytes > SIZE_BUDGET {
+                    "OVER"
+                } else {
+                    "within"
+                };
+                format!(
+                    "{} ({verdict} the budget of {} KiB)",
+                    host::shown(&binary),
+                    SIZE_BUDGET / 1024
+                )
+            } else {
+                host::shown(&binary)
+            };
+            rows.push(Row {
+                what: format!("box {} {}", target.arch, profile.name()),
+                bytes: Some(bytes),
+                note,
+            });
+        }
+    }
+    rows.extend(peers(targets));
+    Ok(SizeReport { rows, over_budget })
+}
+
+impl std::fmt::Display for SizeReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let width = self.rows.iter().map(|r| r.what.len()).max().unwrap_or(0);
+        for row in &self.rows {
+            match row.bytes {
+                Some(bytes) => writeln!(
+                    f,
+                    "{:width$}  {bytes:>9} bytes  {:>7.1} KiB  {}",
+                    row.what,
+                    bytes as f64 / 1024.0,
+                    row.note
+                )?,
+                None => writeln!(f, "{:width$}  {:>30}  {}", row.what, "-", row.note)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Fail when a size-tuned build is over the budget.
+pub fn check_budget(report: &SizeReport) -> Result<()> {
+    if report.over_budget.is_empty() {
+        return Ok(());
+    }
+    let over: Vec<String> = report
+        .over_budget
+        .iter()
+        .map(|(arch, bytes)| format!("{arch} {bytes} bytes (+{})", bytes - SIZE_BUDGET))
+        .collect();
+    bail!(
+        "the size-tuned box is over its budget of {SIZE_BUDGET} bytes (256 KiB): {}",
+        over.join(", ")
+    )
+}
+
+/// Programs like box, to size it against: busybox (Debian's busybox-static
+/// is /bin/busybox; for another architecture, the one the guest suite
+/// fetched, if it did), crun, tini and tini-static, where installed.
+fn peers(targets: &[Target]) -> Vec<Row> {
+    let busybox = Some(PathBuf::from("/bin/busybox"))
+        .filter(|path| path.is_file())
+        .or_else(|| host::find_program("busybox"));
+    let mut rows = vec![peer_row("busybox", busybox)];
+    for target in targets.iter().filter(|t| t.arch != std::env::consts::ARCH) {
+        let fetched = host::target_dir()
+            .join("busybox")
+            .join(target.debian_arch)
+            .join("bin/busybox");
+        if fetched.is_file() {
+            rows.push(peer_row(&format!("busybox {}", target.arch), Some(fetched)));
+        }
+    }
+    for name in ["crun", "tini", "tini-static"] {
+        rows.push(peer_row(name, host::find_program(name)));
+    }
+    rows
+}
+
+/// A program's size, and whether it needs shared libraries (then their
+/// size too, which it costs a board as well).
+fn peer_row(name: &str, path: Option<PathBuf>) -> Row {
+    let Some(path) = path else {
+        return Row {
+            what: name.to_string(),
+            bytes: None,
+            note: "not installed".to_string(),
+        };
+    };
+    let Ok(bytes) = std::fs::read(&path) else {
+        return Row {
+            what: name.to_string(),
+            bytes: None,
+            note: format!("{}: unreadable", path.display()),
+        };
+    };
+    let arch = elf_arch(&bytes);
+    let target = TARGETS.iter().find(|t| t.arch == arch);
+    let linking = match target {
+        Some(&target) if elf::check_static(&bytes, target).is_ok() => "static".to_string(),
+        _ => match shared_libraries(&path) {
+            Some(libraries) => format!(
+                "dynamic, + {libraries} bytes ({:.1} KiB) of shared libraries (ldd)",
+                libraries as f64 / 1024.0
+            ),
+            None => "dynamic, + shared libraries".to_string(),
+        },
+    };
+    Row {
+        what: name.to_string(),
+        bytes: Some(bytes.len() as u64),
+        note: format!("{} ({arch}, {linking})", host::shown(&path)),
+    }
+}
+
+/// The architecture an ELF file is for, from `e_machine`.
+fn elf_arch(bytes: &[u8]) -> &'static str {
+    match bytes
+        .get(0x12..0x14)
+        .map(|b| u16::from_le_bytes([b[0], b[1]]))
+    {
+        Some(62) => "x86_64",
+        Some(183) => "aarch64",
+        _ => "another architecture",
+    }
+}
+
+/// The summed size of the shared libraries `ldd` resolves for `program`
+/// (the loader included); `None` when ldd cannot say.
+fn shared_libraries(program: &Path) -> Option<u64> {
+    let listing = host::output(Command::new("ldd").arg(program)).ok()?;
+    let sizes: Vec<u64> = listing
+        .lines()
+        .filter_map(|line| {
+            // `libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x…)` or
+            // `/lib64/ld-linux-x86-64.so.2 (0x…)`; linux-vdso has no file.
+            let path = match line.split_once("=>") {
+                Some((_, right)) => right.trim(),
+                None => line.trim(),
+            };
+            let path = path.split(" (").next()?.trim();
+            path.starts_with('/')
+                .then(|| std::fs::metadata(path).ok())
+                .flatten()
+                .map(|m| m.len())
+        })
+        .collect();
+    (!sizes.is_empty()).then(|| sizes.iter().sum())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_report_lines_up_and_the_budget_is_checked() {
+        let report = SizeReport {
+            rows: vec![
+                Row {
+                    what: "box x86_64 size".into(),
+                    bytes: Some(300_000),
+                    note: "n".into(),
+                },
+                Row {
+                    what: "tini".into(),
+                    bytes: None,
+                    note: "not installed".into(),
+                },
+            ],
+            over_budget: vec![("x86_64", 300_000)],
+        };
+        let text = report.to_string();
+        assert!(
+            text.contains("box x86_64 size     300000 bytes    293.0 KiB  n"),
+            "{text}"
+        );
+        assert!(text.contains("tini  "), "{text}");
+        let error = check_budget(&report).unwrap_err().to_string();
+        assert!(error.contains("x86_64 300000 bytes (+37856)"), "{error}");
+        let fine = SizeReport {
+            rows: Vec::new(),
+            over_budget: Vec::new(),
+        };
+        assert!(check_budget(&fine).is_ok());
+    }
+
+    #[test]
+    fn elf_architectures() {
+        let mut bytes = vec![0u8; 0x14];
+        bytes[0x12] = 183;
+        assert_eq!(elf_arch(&bytes), "aarch64");
+        bytes[0x12] = 62;
+        assert_eq!(elf_arch(&bytes), "x86_64");
+        assert_eq!(elf_arch(b"#!"), "another architecture");
+    }
 }

@@ -33,7 +33,8 @@ const COMMANDS: &[(&str, Run, &str)] = &[
     (
         "build",
         build::main,
-        "[--board B | --target T]\n    static musl release binary of box (default: this machine's arch)",
+        "[--size] [--board B | --target T]\n    static musl release binary of box (default: this machine's arch)\n    \
+         --size: the size-tuned nightly build, sized against release, peers and its budget",
     ),
     (
         "initramfs",

@@ -1,11 +1,13 @@
-//! `cargo xtask initramfs --board B [--test] [-o PATH]`: the board's
-//! initramfs, a gzipped newc cpio written here (no cpio binary), holding
+//! `cargo xtask initramfs --board B [--test] [--size] [-o PATH]`: the
+//! board's initramfs, a gzipped newc cpio written here (no cpio binary),
+//! holding
 //!
 //! - rootfs-skel/ as it is (a file named `.keep` only keeps its directory in
 //!   git and is left out), with modes as git records them (0755 or 0644,
 //!   whatever the umask) and the ones it cannot from `MODES`;
 //! - the device nodes of `DEVICES`;
-//! - /bin/box (the board's musl build) and the links of `BOX_LINKS`;
+//! - /bin/box (the board's musl build: release, or with `--size` the
+//!   size-tuned one) and the links of `BOX_LINKS`;
 //! - the board's extra files;
 //! - with `--test`, the guest suite (see guest.rs).
 //!
@@ -62,27 +64,43 @@ pub fn main(mut args: Args) -> Result<()> {
         .value(&["--board", "-b"])?
         .with_context(|| format!("--board is needed (boards: {})", board::names().join(", ")))?;
     let test = args.flag(&["--test"]);
+    let profile = if args.flag(&["--size"]) {
+        Profile::Size
+    } else {
+        Profile::Release
+    };
     let output = args.value(&["--output", "-o"])?.map(PathBuf::from);
     args.finish()?;
     let board = board::load(&board)?;
-    create(&board, test, output)?;
+    create(&board, test, profile, output)?;
     Ok(())
 }
 
-/// Build box, pack the image and write it (by default to
-/// target/initramfs/BOARD[-test].cpio.gz); returns its path.
-pub fn create(board: &Board, test: bool, output: Option<PathBuf>) -> Result<PathBuf> {
-    let box_binary = build::build(board.target, Profile::Release)?;
+/// Build box with `profile`, pack the image and write it (by default to
+/// target/initramfs/BOARD[-size][-test].cpio.gz, so that the images of
+/// both builds can be kept side by side); returns its path.
+pub fn create(
+    board: &Board,
+    test: bool,
+    profile: Profile,
+    output: Option<PathBuf>,
+) -> Result<PathBuf> {
+    let box_binary = build::build(board.target, profile)?;
     let mut archive = assemble(board, &box_binary)?;
     if test {
         guest::add_suite(&mut archive, board)?;
     }
     let bytes = gzip(&archive.write())?;
     let output = output.unwrap_or_else(|| {
-        let suffix = if test { "-test" } else { "" };
+        let size = if profile == Profile::Size {
+            "-size"
+        } else {
+            ""
+        };
+        let test = if test { "-test" } else { "" };
         host::target_dir()
             .join("initramfs")
-            .join(format!("{}{suffix}.cpio.gz", board.name))
+            .join(format!("{}{size}{test}.cpio.gz", board.name))
     });
     if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
@@ -90,9 +108,10 @@ pub fn create(board: &Board, test: bool, output: Option<PathBuf>) -> Result<Path
     std::fs::write(&output, &bytes).with_context(|| format!("writing {}", output.display()))?;
     let size = bytes.len() as u64;
     eprintln!(
-        "xtask: initramfs {}: {size} bytes gzipped ({:.1} KiB){}",
+        "xtask: initramfs {}: {size} bytes gzipped ({:.1} KiB), box {}{}",
         host::shown(&output),
         size as f64 / 1024.0,
+        profile.name(),
         if test { ", with the guest suite" } else { "" }
     );
     if !test && size > SIZE_BUDGET {

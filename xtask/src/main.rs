@@ -39,13 +39,14 @@ const COMMANDS: &[(&str, Run, &str)] = &[
     (
         "initramfs",
         initramfs::main,
-        "--board B [--test] [-o PATH]\n    gzipped newc cpio with box as /init (--test: with the guest suite)",
+        "--board B [--test] [--size] [-o PATH]\n    \
+         gzipped newc cpio with box as /init (--test: with the guest suite; --size: the size-tuned box)",
     ),
     (
         "qemu",
         qemu::main,
-        "--board B [--test] [--kernel PATH] [--kvm] [--timeout S] [--append ARGS]\n    \
-         build, pack and boot under QEMU (--test: run the guest suite)",
+        "--board B [--test] [--size] [--kernel PATH] [--kvm] [--timeout S] [--append ARGS]\n    \
+         build, pack and boot under QEMU (--test: run the guest suite; --size: the size-tuned box)",
     ),
     (
         "test",

@@ -1,6 +1,7 @@
-//! `cargo xtask qemu --board B [--test] [--kernel PATH] [--kvm] [--timeout S]
-//! [--append ARGS]`: build box, pack the initramfs, boot it under QEMU with
-//! the serial console on stdio, and return when the guest powers off.
+//! `cargo xtask qemu --board B [--test] [--size] [--kernel PATH] [--kvm]
+//! [--timeout S] [--append ARGS]`: build box (release, or with `--size` the
+//! size-tuned build), pack the initramfs, boot it under QEMU with the serial
+//! console on stdio, and return when the guest powers off.
 //!
 //! The console is printed line by line (without the guest's `\r`) and
 //! watched: a kernel panic, a timeout (QEMU is killed) or a non-zero exit
@@ -17,6 +18,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::Reported;
 use crate::board::{self, Board, Qemu};
+use crate::build::Profile;
 use crate::cli::Args;
 use crate::guest::{self, Verdict};
 use crate::{host, initramfs, kernel};
@@ -34,6 +36,11 @@ pub fn main(mut args: Args) -> Result<()> {
         .value(&["--board", "-b"])?
         .with_context(|| format!("--board is needed (boards: {})", board::names().join(", ")))?;
     let test = args.flag(&["--test"]);
+    let profile = if args.flag(&["--size"]) {
+        Profile::Size
+    } else {
+        Profile::Release
+    };
     let kernel = args.value(&["--kernel", "-k"])?.map(PathBuf::from);
     let kvm = args.flag(&["--kvm"]);
     let timeout = args.number(&["--timeout"])?.unwrap_or(DEFAULT_TIMEOUT);
@@ -53,7 +60,7 @@ pub fn main(mut args: Args) -> Result<()> {
     let kernel = kernel::resolve(&board, kernel.as_deref())?;
     let program = format!("qemu-system-{}", board.target.arch);
     host::ensure_program(&program, QEMU_PACKAGES)?;
-    let initrd = initramfs::create(&board, test, None)?;
+    let initrd = initramfs::create(&board, test, profile, None)?;
 
     let mut cmdline = format!("{} panic=-1", board.cmdline);
     if let Some(extra) = append {

@@ -51,7 +51,8 @@ const COMMANDS: &[(&str, Run, &str)] = &[
     (
         "test",
         test::main,
-        "[--host | --guest]  every test: host tests, then the guest suite on both QEMU boards",
+        "[--host | --guest]\n    every test: host tests, the size budget, then the guest suite on both QEMU boards\n    \
+         with the release and the size-tuned box",
     ),
 ];
 

@@ -204,6 +204,72 @@ fn describe_status(status: i32) -> String {
     }
 }
 
+/// How much of the machine went to anything but the bench while it ran:
+/// the CPU time /proc/stat counts as busy, less this process's and its
+/// reaped descendants' (getrusage), as a share of all CPU time. Kernel
+/// threads working for the bench (namespace and cgroup teardown) count as
+/// other work too, so it never reads low when the machine was busy.
+pub struct OtherLoad {
+    busy: f64,
+    total: f64,
+    own: f64,
+}
+
+impl OtherLoad {
+    pub fn start() -> Option<OtherLoad> {
+        let (busy, total) = cpu_seconds()?;
+        Some(OtherLoad {
+            busy,
+            total,
+            own: own_cpu_seconds(),
+        })
+    }
+
+    /// The share (0 to 1) since `start`.
+    pub fn share(&self) -> Option<f64> {
+        let (busy, total) = cpu_seconds()?;
+        let other = (busy - self.busy) - (own_cpu_seconds() - self.own);
+        let total = total - self.total;
+        (total > 0.0).then(|| (other / total).clamp(0.0, 1.0))
+    }
+}
+
+/// Busy and total CPU seconds of all CPUs, from /proc/stat's `cpu` line.
+fn cpu_seconds() -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()?
+        .strip_prefix("cpu ")?
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is in user).
+    let [user, nice, system, idle, iowait, irq, softirq, steal, ..] = fields[..] else {
+        return None;
+    };
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let busy = (user + nice + system + irq + softirq + steal) as f64 / hz;
+    Some((busy, busy + (idle + iowait) as f64 / hz))
+}
+
+/// User and system CPU seconds of this process and its reaped children.
+fn own_cpu_seconds() -> f64 {
+    let seconds = |who| {
+        // SAFETY: rusage is plain data (zeroes are valid) and getrusage
+        // fills it.
+        let usage = unsafe {
+            let mut usage: libc::rusage = std::mem::zeroed();
+            libc::getrusage(who, &mut usage);
+            usage
+        };
+        let time = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        time(usage.ru_utime) + time(usage.ru_stime)
+    };
+    seconds(libc::RUSAGE_SELF) + seconds(libc::RUSAGE_CHILDREN)
+}
+
 /// Median and spread of a set of times.
 #[derive(Debug, Clone, Copy)]
 pub struct Summary {

@@ -23,7 +23,7 @@ use anyhow::{Context as _, Result, bail};
 use crate::cli::Args;
 use crate::host;
 use cases::{Case, Peers, Status};
-use measure::{Launch, Summary};
+use measure::{Launch, OtherLoad, Summary};
 use report::{Measured, Row};
 use setup::{ExecContainer, MountNamespace, Setup};
 
@@ -32,6 +32,9 @@ use setup::{ExecContainer, MountNamespace, Setup};
 const DEFAULT_ROUNDS: u64 = 500;
 /// Rounds with --quick: a look, not a result.
 const QUICK_ROUNDS: u64 = 20;
+/// The share of CPU time going to other work above which the results are
+/// flagged as skewed (2 cores: one busy core is 50 %).
+const BUSY: f64 = 0.10;
 /// Untimed rounds first: page cache, dentries, the first cgroups.
 const WARMUP_ROUNDS: u64 = 3;
 
@@ -50,7 +53,6 @@ pub fn main(mut args: Args) -> Result<()> {
 
     setup::check_host()?;
     let setup = Setup::prepare()?;
-    let load_before = load_average();
     let peers = Peers::find();
     let bundles = cases::bundles(&setup)?;
     let crun_workaround = if peers.has_crun() {
@@ -88,7 +90,16 @@ pub fn main(mut args: Args) -> Result<()> {
             ""
         }
     );
+    let other_load = OtherLoad::start();
     let samples = interleave(&mut cases, rounds, &mut runs);
+    let other_load = other_load.and_then(|l| l.share());
+    if let Some(share) = other_load.filter(|&share| share > BUSY) {
+        crate::note!(
+            "warning: {:.0} % of the CPU time went to other work during the rounds: \
+             these numbers are skewed; run again on an idle machine",
+            share * 100.0
+        );
+    }
     crate::note!("one more run of each under ptrace, for its own peak RSS");
     let rows: Vec<Row> = cases
         .iter()
@@ -100,7 +111,6 @@ pub fn main(mut args: Args) -> Result<()> {
         .collect();
     drop(exec_container);
     drop(crun_namespace);
-    let load_after = load_average();
 
     let context = report::Context {
         date: today(),
@@ -108,8 +118,7 @@ pub fn main(mut args: Args) -> Result<()> {
         kernel: read_trimmed("/proc/sys/kernel/osrelease"),
         os: os_name(),
         cgroups: cgroup_mode(),
-        load_before,
-        load_after,
+        other_load,
         rounds,
         box_size: std::fs::metadata(&setup.box_binary)?.len(),
         box_commit: commit(),
@@ -232,15 +241,6 @@ fn measured(case: &Case, samples: &[Duration], runs: &mut RunNumbers) -> Option<
         summary,
         own_rss_kib,
     })
-}
-
-/// The 1-minute load average.
-fn load_average() -> String {
-    read_trimmed("/proc/loadavg")
-        .split_whitespace()
-        .next()
-        .unwrap_or("?")
-        .to_string()
 }
 
 fn read_trimmed(path: &str) -> String {

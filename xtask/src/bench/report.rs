@@ -27,8 +27,8 @@ pub struct Context {
     pub kernel: String,
     pub os: String,
     pub cgroups: String,
-    pub load_before: String,
-    pub load_after: String,
+    /// The share of CPU time that went to other work during the rounds.
+    pub other_load: Option<f64>,
     pub rounds: u64,
     pub box_size: u64,
     pub box_commit: String,
@@ -194,12 +194,15 @@ pub fn render(context: &Context, rows: &[Row]) -> String {
     let _ = writeln!(w, "- Machine: {}", context.machine);
     let _ = writeln!(w, "- Kernel: {}; {}", context.kernel, context.os);
     let _ = writeln!(w, "- cgroups: {}", context.cgroups);
-    let _ = writeln!(
-        w,
-        "- Load average (1 min) before and after: {} and {} (other work on the machine \
-         makes every row slower and noisier)",
-        context.load_before, context.load_after
-    );
+    if let Some(share) = context.other_load {
+        let _ = writeln!(
+            w,
+            "- Other work during the rounds: {:.0} % of the machine's CPU time went to processes \
+             other than the bench's (kernel threads included); it makes every row slower and \
+             the p90s longer",
+            share * 100.0
+        );
+    }
     let _ = writeln!(
         w,
         "- box: static musl release binary, {} bytes ({:.0} KiB), commit {}",

@@ -77,56 +77,94 @@ const COMMANDS: &[(&str, Main, &str)] = &[
 /// Entry from the C runtime (src/sys/entry.rs). Returns the exit status.
 pub fn main(args: Args) -> u8 {
     sys::process::ensure_standard_fds();
-    let name = text::basename(args.bytes(0));
-    if let Some(applet) = find(APPLETS, name) {
-        return applet(args);
-    }
-    if name.starts_with(b"box") {
-        return cli(args);
-    }
-    errln!("box: unknown applet {}", Bytes(name));
-    EXIT_BOX
-}
-
-fn find(table: &[(&str, Main)], name: &[u8]) -> Option<Main> {
-    table
-        .iter()
-        .find(|(n, _)| n.as_bytes() == name)
-        .map(|&(_, f)| f)
-}
-
-fn cli(args: Args) -> u8 {
-    let sub = args.tail(1);
-    let word = sub.bytes(0);
-    if let Some(&(_, command, _)) = COMMANDS.iter().find(|(n, ..)| n.as_bytes() == word) {
-        return command(sub);
-    }
-    if let Some(applet) = find(APPLETS, word) {
-        return applet(sub);
-    }
-    match word {
-        b"--list" => {
+    match route(args.bytes(0), args.bytes(1)) {
+        // An applet sees its own name as argv[0], whichever way it came.
+        Route::Applet(i) => (APPLETS[i].1)(args),
+        Route::BoxApplet(i) => (APPLETS[i].1)(args.tail(1)),
+        Route::Command(i) => (COMMANDS[i].1)(args.tail(1)),
+        Route::Install => applet::install::main(args.tail(1)),
+        Route::List => {
             for (name, _) in APPLETS {
                 outln!("{name}");
             }
             0
         }
-        b"--install" => applet::install::main(sub),
-        b"--version" | b"-V" => {
+        Route::Version => {
             outln!("box {}", env!("CARGO_PKG_VERSION"));
             0
         }
-        b"" | b"--help" | b"-h" | b"help" => {
+        Route::Help => {
             usage();
-            if word.is_empty() { EXIT_BOX } else { 0 }
+            0
         }
-        _ => {
+        Route::Usage => {
+            usage();
+            EXIT_BOX
+        }
+        Route::UnknownApplet => {
             errln!(
-                "box: unknown command {} (box --help lists them)",
-                Bytes(word)
+                "box: unknown applet {}",
+                Bytes(text::basename(args.bytes(0)))
             );
             EXIT_BOX
         }
+        Route::UnknownCommand => {
+            errln!(
+                "box: unknown command {} (box --help lists them)",
+                Bytes(args.bytes(1))
+            );
+            EXIT_BOX
+        }
+    }
+}
+
+/// Where an invocation goes. Decided from two words before anything runs,
+/// so that it can be tested with any bytes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Route {
+    /// `APPLETS[i]`, called by its own name (a symlink to box).
+    Applet(usize),
+    /// `box APPLET`: `APPLETS[i]`.
+    BoxApplet(usize),
+    /// `box COMMAND`: `COMMANDS[i]`.
+    Command(usize),
+    Install,
+    List,
+    Version,
+    /// `box --help`.
+    Help,
+    /// `box` alone: the help, as a usage error.
+    Usage,
+    UnknownApplet,
+    UnknownCommand,
+}
+
+/// The applet named by the basename of `argv0`; else, for a name that
+/// starts with `box` (`box`, `box.static`, `box-aarch64`), the command,
+/// applet or option `word` (argv[1]) names.
+fn route(argv0: &[u8], word: &[u8]) -> Route {
+    let applet = |w: &[u8]| APPLETS.iter().position(|(n, _)| n.as_bytes() == w);
+    let command = |w: &[u8]| COMMANDS.iter().position(|(n, ..)| n.as_bytes() == w);
+    let name = text::basename(argv0);
+    if let Some(i) = applet(name) {
+        return Route::Applet(i);
+    }
+    if !name.starts_with(b"box") {
+        return Route::UnknownApplet;
+    }
+    if let Some(i) = command(word) {
+        return Route::Command(i);
+    }
+    if let Some(i) = applet(word) {
+        return Route::BoxApplet(i);
+    }
+    match word {
+        b"--list" => Route::List,
+        b"--install" => Route::Install,
+        b"--version" | b"-V" => Route::Version,
+        b"" => Route::Usage,
+        b"--help" | b"-h" | b"help" => Route::Help,
+        _ => Route::UnknownCommand,
     }
 }
 
@@ -143,4 +181,180 @@ fn usage() {
     outln!("\n  box --list            print the applet names");
     outln!("  box --install DIR     make a symlink to box for each applet in DIR");
     outln!("\n`box COMMAND --help` describes a command.");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names box is installed under (`box --install` links the applets).
+    const BOX: &[&str] = &["box", "/usr/bin/box", "./box.static", "/opt/box-aarch64/"];
+
+    /// What `box` takes as argv[1] besides the names in the tables.
+    const OWN_WORDS: &[&str] = &[
+        "--list",
+        "--install",
+        "--version",
+        "-V",
+        "--help",
+        "-h",
+        "help",
+        "",
+    ];
+
+    #[test]
+    fn applets_by_their_own_name_and_as_box_applet() {
+        for (i, (name, _)) in APPLETS.iter().enumerate() {
+            for path in ["", "/sbin/", "./", "//x//"] {
+                for end in ["", "/"] {
+                    let argv0 = format!("{path}{name}{end}");
+                    assert_eq!(route(argv0.as_bytes(), b"run"), Route::Applet(i), "{argv0}");
+                }
+            }
+            for argv0 in BOX {
+                let got = route(argv0.as_bytes(), name.as_bytes());
+                assert_eq!(got, Route::BoxApplet(i), "{argv0} {name}");
+            }
+        }
+    }
+
+    #[test]
+    fn commands_and_box_options() {
+        for argv0 in BOX.iter().map(|b| b.as_bytes()) {
+            for (i, (name, ..)) in COMMANDS.iter().enumerate() {
+                assert_eq!(route(argv0, name.as_bytes()), Route::Command(i));
+            }
+            assert_eq!(route(argv0, b"--install"), Route::Install);
+            assert_eq!(route(argv0, b"--list"), Route::List);
+            assert_eq!(route(argv0, b"-V"), Route::Version);
+            assert_eq!(route(argv0, b"help"), Route::Help);
+            assert_eq!(route(argv0, b""), Route::Usage);
+            assert_eq!(route(argv0, b"RUN"), Route::UnknownCommand);
+            assert_eq!(route(argv0, b"run "), Route::UnknownCommand);
+        }
+        // A command is reached through box only.
+        assert_eq!(route(b"/bin/run", b""), Route::UnknownApplet);
+        // No argv at all (execve with an empty argv), or a bare root.
+        assert_eq!(route(b"", b""), Route::UnknownApplet);
+        assert_eq!(route(b"/", b"run"), Route::UnknownApplet);
+    }
+
+    /// Every name in the tables can be reached: none is listed twice, and no
+    /// applet hides a command (commands are looked up first).
+    #[test]
+    fn every_name_is_reachable() {
+        let mut names: Vec<&str> = APPLETS.iter().map(|a| a.0).collect();
+        names.extend(COMMANDS.iter().map(|c| c.0));
+        names.extend([
+            "--list",
+            "--install",
+            "--version",
+            "-V",
+            "--help",
+            "-h",
+            "help",
+        ]);
+        for (i, name) in names.iter().enumerate() {
+            assert!(!names[i + 1..].contains(name), "{name} is listed twice");
+        }
+    }
+
+    /// xorshift64*: small, deterministic, no dependency.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    /// A name made of the tables' names and near misses: cut, doubled,
+    /// upper-cased, in a path, or with odd bytes.
+    fn random_name(rng: &mut Rng) -> Vec<u8> {
+        let mut known: Vec<&str> = APPLETS.iter().map(|a| a.0).collect();
+        known.extend(COMMANDS.iter().map(|c| c.0));
+        known.extend([
+            "box",
+            "--list",
+            "--install",
+            "-V",
+            "--help",
+            "help",
+            "/",
+            "-",
+            ".",
+        ]);
+        let mut name = Vec::new();
+        for _ in 0..rng.below(4) {
+            let piece = known[rng.below(known.len())].as_bytes();
+            match rng.below(6) {
+                0 => name.extend_from_slice(&piece[..rng.below(piece.len() + 1)]),
+                1 => name.extend(piece.to_ascii_uppercase()),
+                2 => name.push(rng.next() as u8 | 1),
+                _ => name.extend_from_slice(piece),
+            }
+        }
+        name
+    }
+
+    /// Whatever the words, the route goes to what they name exactly, and a
+    /// name that is not box's is refused.
+    #[test]
+    fn random_names_reach_only_what_they_name() {
+        let applet = |w: &[u8]| APPLETS.iter().position(|a| a.0.as_bytes() == w);
+        let mut reached = Vec::new();
+        let mut rng = Rng(0x00c0_ffee_1234_5678);
+        for _ in 0..20_000 {
+            let (argv0, word) = (random_name(&mut rng), random_name(&mut rng));
+            let route = route(&argv0, &word);
+            let name = text::basename(&argv0);
+            let through_box = applet(name).is_none() && name.starts_with(b"box");
+            let expected_word: &[&[u8]] = match route {
+                Route::Applet(i) => {
+                    assert_eq!(APPLETS[i].0.as_bytes(), name);
+                    &[]
+                }
+                Route::UnknownApplet => {
+                    assert!(applet(name).is_none() && !name.starts_with(b"box"));
+                    &[]
+                }
+                Route::Command(i) => &[COMMANDS[i].0.as_bytes()],
+                Route::BoxApplet(i) => &[APPLETS[i].0.as_bytes()],
+                Route::Install => &[b"--install"],
+                Route::List => &[b"--list"],
+                Route::Version => &[b"--version", b"-V"],
+                Route::Help => &[b"--help", b"-h", b"help"],
+                Route::Usage => &[b""],
+                Route::UnknownCommand => {
+                    assert!(through_box);
+                    let known = COMMANDS.iter().any(|c| c.0.as_bytes() == word)
+                        || applet(&word).is_some()
+                        || OWN_WORDS.iter().any(|w| w.as_bytes() == word);
+                    assert!(!known, "{:?} refused", String::from_utf8_lossy(&word));
+                    &[]
+                }
+            };
+            if !matches!(
+                route,
+                Route::Applet(_) | Route::UnknownApplet | Route::UnknownCommand
+            ) {
+                assert!(through_box);
+                assert!(expected_word.contains(&&word[..]), "{route:?}");
+            }
+            if !reached.contains(&route) {
+                reached.push(route);
+            }
+        }
+        // Every kind of route was taken, or the names were too random.
+        assert!(
+            reached.len() > APPLETS.len() + COMMANDS.len(),
+            "{reached:?}"
+        );
+    }
 }

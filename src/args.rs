@@ -140,6 +140,12 @@ impl Parser {
     }
 }
 
+/// The checks the fuzz target `dispatch` runs; the tests below run them on
+/// stable too, with pseudo-random argument vectors.
+#[cfg(test)]
+#[path = "../fuzz/checks/dispatch.rs"]
+mod checks;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,5 +219,79 @@ mod tests {
         let (seen, rest) = parse(&[c"x", c"-", c"y"]);
         assert!(seen.is_empty());
         assert_eq!(rest, 2);
+    }
+
+    /// xorshift64*: small, deterministic, no dependency.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    /// Words an argument vector is made of here: each kind of option of
+    /// fuzz/checks/dispatch.rs's made-up program, attached and not, unknown
+    /// ones, `--`, `-`, operands and paths for argv[0].
+    const WORDS: &[&str] = &[
+        "--net",
+        "--net=1",
+        "--net=",
+        "--help",
+        "--root",
+        "--root=/a=b",
+        "--memory",
+        "--mount-proc",
+        "--mount-proc=/p",
+        "--bogus",
+        "--bogus=1",
+        "--",
+        "---",
+        "--=x",
+        "-",
+        "-f",
+        "-fp",
+        "-o",
+        "-ofoo",
+        "-fo",
+        "-t",
+        "-t5",
+        "-ft7",
+        "-x",
+        "-fpx",
+        "-=",
+        "a",
+        "/r",
+        "=",
+        "\u{e9}",
+        "/usr/bin/box",
+        "box",
+        "init/",
+        "//",
+    ];
+
+    #[test]
+    fn random_argument_vectors_read_as_the_model_says() {
+        let mut rng = Rng(0xa5a5_5a5a_0f0f_f0f0);
+        for _ in 0..5000 {
+            let words: std::vec::Vec<&'static core::ffi::CStr> = (0..rng.below(8))
+                .map(|_| {
+                    let word: std::vec::Vec<u8> = match rng.below(10) {
+                        0 => (0..rng.below(6)).map(|_| rng.next() as u8 | 1).collect(),
+                        _ => WORDS[rng.below(WORDS.len())].as_bytes().to_vec(),
+                    };
+                    let word = std::ffi::CString::new(word).unwrap();
+                    &*std::boxed::Box::leak(word.into_boxed_c_str())
+                })
+                .collect();
+            checks::check_basename(words.first().map_or(b"", |w| w.to_bytes()));
+            checks::check_getopt(&words);
+        }
     }
 }

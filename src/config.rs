@@ -1027,6 +1027,12 @@ fn set_seccomp(c: &mut RunConfig, v: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The model of this table that the fuzz target `options` checks against;
+/// the tests below run it on stable too, with pseudo-random values.
+#[cfg(test)]
+#[path = "../fuzz/checks/options.rs"]
+mod option_checks;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1179,5 +1185,191 @@ mod tests {
         assert!(!valid_name(b"a/b"));
         assert!(!valid_name(b".."));
         assert!(!valid_name(&[b'a'; NAME_MAX + 1]));
+    }
+
+    // ---- property tests: fuzz/checks/options.rs on pseudo-random values ----
+
+    /// xorshift64*: small, deterministic, no dependency.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+        fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+            &items[self.below(items.len())]
+        }
+    }
+
+    /// Valid values of each option, which the mutations start from: random
+    /// bytes alone would almost never get past the first check.
+    fn seeds(name: &str) -> &'static [&'static str] {
+        match name {
+            "rootfs" => &["/srv/rootfs", "rootfs"],
+            "workdir" => &["/", "/srv/app"],
+            "name" => &["web-1", "a.b_c"],
+            "hostname" => &["box", "web.local"],
+            "ns" => &["mount,uts,ipc,pid", "mount,net,user,cgroup,time"],
+            "net" | "read-only" | "map-root" | "init" | "detach" | "no-pivot" => {
+                &["", "true", "off", "1"]
+            }
+            "propagation" => &["private", "slave", "shared", "unbindable"],
+            "bind" => &["/var/log/web:/var/log:rw", "/etc/a:/etc/a:ro", "src:/b"],
+            "tmpfs" => &["/tmp:size=16M,mode=1777", "/run", "/x:mode=0700,size=50%"],
+            "memory" => &["32M", "4096", "1g"],
+            "pids" => &["64", "1"],
+            "cpu" => &["50000/100000", "1000/1000", "2000000/1000000"],
+            "cpuset" => &["0", "0-1,3", "2-3,5-7"],
+            "env" => &["A=1", "PATH=/bin:/usr/bin", "K=", "X=y=z"],
+            "user" => &["1000", "1000:100", "0:0"],
+            "seccomp" => &["default", "unconfined"],
+            "cap-add" | "cap-drop" => &["net_admin", "CAP_SYS_ADMIN,chown", "all"],
+            "rlimit" => &[
+                "nofile=1024:4096",
+                "RLIMIT_CORE=0:unlimited",
+                "nproc=infinity",
+            ],
+            "uidmap" | "gidmap" => &["0:100000:65536", "0:1000:1", "1000:101000:10", "7:7:7"],
+            other => panic!("--{other} has no seed values here: add some"),
+        }
+    }
+
+    /// What the mutations put in: numbers at the bounds the options check,
+    /// words they know (or nearly), separators and odd bytes.
+    const PIECES: &[&str] = &[
+        "0",
+        "1",
+        "7",
+        "999",
+        "1000",
+        "4095",
+        "4096",
+        "65536",
+        "1000000",
+        "1000001",
+        "0100",
+        "07777",
+        "10000",
+        "4294967294",
+        "4294967295",
+        "4294967296",
+        "17179869184",
+        "18014398509481984",
+        "18446744073709551615",
+        "18446744073709551616",
+        "k",
+        "M",
+        "g",
+        "%",
+        "T",
+        "net_admin",
+        "cap_chown",
+        "ALL",
+        "nofile",
+        "rlimit_cpu",
+        "unlimited",
+        "infinity",
+        "mount",
+        "user",
+        "mnt",
+        "ro",
+        "rw",
+        "size=",
+        "mode=",
+        "true",
+        "no",
+        ":",
+        ",",
+        "-",
+        "/",
+        "=",
+        "/a",
+        "",
+        " ",
+        "\0",
+        "\n",
+        "\u{e9}",
+        "\u{ff}",
+    ];
+
+    /// A seed of `name` with up to four mutations: a piece put in, taken
+    /// out, replaced or repeated (up to past the length limits).
+    fn random_value(rng: &mut Rng, name: &str) -> Vec<u8> {
+        let mut v = rng.pick(seeds(name)).as_bytes().to_vec();
+        for _ in 0..rng.below(5) {
+            let at = rng.below(v.len() + 1);
+            let end = (at + 1 + rng.below(4)).min(v.len());
+            let piece = rng.pick(PIECES).as_bytes();
+            match rng.below(6) {
+                0 | 1 => drop(v.splice(at..at, piece.iter().copied())),
+                2 => drop(v.splice(at..end, piece.iter().copied())),
+                3 => drop(v.drain(at..end)),
+                4 => v.insert(at, rng.next() as u8),
+                _ => {
+                    let copies = piece.repeat(1 + rng.below(300));
+                    drop(v.splice(at..at, copies));
+                }
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn random_values_are_accepted_exactly_as_the_model_says() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut accepted = vec![0; RUN_OPTIONS.len()];
+        let mut refused = vec![0; RUN_OPTIONS.len()];
+        // Several options on one configuration, drawn from a few, to reach
+        // the limits and the replacing or refusing of a repeated key.
+        for _ in 0..3000 {
+            let mut config = RunConfig::default();
+            let few: Vec<usize> = (0..1 + rng.below(3))
+                .map(|_| rng.below(RUN_OPTIONS.len()))
+                .collect();
+            for _ in 0..1 + rng.below(20) {
+                let i = *rng.pick(&few);
+                let value = random_value(&mut rng, RUN_OPTIONS[i].name);
+                match option_checks::apply_and_check(&mut config, &RUN_OPTIONS[i], &value) {
+                    true => accepted[i] += 1,
+                    false => refused[i] += 1,
+                }
+            }
+        }
+        // Both outcomes were reached for each option, or the check proved little.
+        for (i, option) in RUN_OPTIONS.iter().enumerate() {
+            assert!(
+                accepted[i] > 20 && refused[i] > 20,
+                "--{}: {} accepted, {} refused",
+                option.name,
+                accepted[i],
+                refused[i]
+            );
+        }
+    }
+
+    #[test]
+    fn random_bytes_in_the_fuzz_input_format_are_checked() {
+        let mut rng = Rng(0x0123_4567_89ab_cdef);
+        for _ in 0..2000 {
+            let len = rng.below(80);
+            let mut input: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            // Keys and values from the table now and then, in a series.
+            if rng.below(2) == 0 {
+                input.insert(0, 0x80);
+                for _ in 0..rng.below(6) {
+                    let i = rng.below(RUN_OPTIONS.len());
+                    input.push(0);
+                    input.push(i as u8);
+                    input.extend(random_value(&mut rng, RUN_OPTIONS[i].name));
+                }
+            }
+            option_checks::check_input(&input);
+        }
     }
 }

@@ -560,6 +560,12 @@ pub fn path_of(pid: Option<u32>) -> CPath {
     path
 }
 
+/// The checks the fuzz target `mountinfo` runs; the tests below run them
+/// on stable too, with pseudo-random lines.
+#[cfg(test)]
+#[path = "../fuzz/checks/mountinfo.rs"]
+mod checks;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -812,5 +818,164 @@ mod tests {
         assert!(root_seen);
         assert_eq!(path_of(Some(42)).as_bytes(), b"/proc/42/mountinfo");
         assert_eq!(path_of(None).as_bytes(), b"/proc/self/mountinfo");
+    }
+
+    // ---- property tests: fuzz/checks/mountinfo.rs on pseudo-random lines ----
+
+    /// xorshift64*: small, deterministic, no dependency.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+        fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+            &items[self.below(items.len())]
+        }
+    }
+
+    /// What paths and names are made of: the kernel's escapes, escapes it
+    /// never writes (`\400`, a short `\04`), and bytes a terminal reads as
+    /// controls (ESC, DEL, U+0085, U+009B) or that are not UTF-8.
+    const PATH_PIECES: &[&[u8]] = &[
+        b"/",
+        b"tmp",
+        b"a",
+        b"\\040",
+        b"\\011",
+        b"\\012",
+        b"\\134",
+        b"\\",
+        b"\\400",
+        b"\\377",
+        b"\\0",
+        b"\\04",
+        b"\\1234",
+        b"-",
+        b":",
+        b"\xc3\xa9",
+        b"\xc2\x85",
+        b"\xc2\x9b[2J",
+        b"\x1b",
+        b"\x7f",
+        b"\xff",
+        b"\t",
+    ];
+
+    fn random_path(rng: &mut Rng) -> Vec<u8> {
+        let mut path = Vec::new();
+        for _ in 0..rng.below(8) {
+            let piece = rng.pick(PATH_PIECES);
+            // Now and then past box's PATH_MAX, or past PATH_BYTES decoded.
+            let copies = if rng.below(20) == 0 {
+                1 + rng.below(1100)
+            } else {
+                1
+            };
+            path.extend(piece.repeat(copies));
+        }
+        path
+    }
+
+    /// Mostly one of `good`, one time in eight one of `odd`.
+    fn mostly(rng: &mut Rng, good: &[&[u8]], odd: &[&[u8]]) -> Vec<u8> {
+        match rng.below(8) {
+            0 => rng.pick(odd).to_vec(),
+            _ => rng.pick(good).to_vec(),
+        }
+    }
+
+    /// A line as the kernel writes it, or nearly: now and then a field
+    /// that is wrong, missing or doubled, or a few bytes changed.
+    fn random_line(rng: &mut Rng) -> Vec<u8> {
+        const NUMBERS: &[&[u8]] = &[b"0", b"27", b"4294967295"];
+        const ODD_NUMBERS: &[&[u8]] = &[b"007", b"4294967296", b"x", b"-1", b""];
+        const DEVICES: &[&[u8]] = &[b"254:0", b"0:26", b"4294967295:1"];
+        const ODD_DEVICES: &[&[u8]] = &[b"1:", b":1", b"01", b"1:2:3"];
+        const OPTIONAL: &[&[u8]] = &[
+            b"shared:1",
+            b"master:2",
+            b"propagate_from:3",
+            b"unbindable",
+            b"shared:x",
+            b"master:4294967296",
+            b"future:9",
+            b"-x",
+        ];
+        const SUPER: &[&[u8]] = &[b"rw", b"", b"rw,unc=\\\\a b c", b"rw - x"];
+        let mut fields: Vec<Vec<u8>> = vec![
+            mostly(rng, NUMBERS, ODD_NUMBERS),
+            mostly(rng, NUMBERS, ODD_NUMBERS),
+            mostly(rng, DEVICES, ODD_DEVICES),
+            random_path(rng),
+            random_path(rng),
+            mostly(rng, &[b"rw,relatime", b"ro"], &[b"", b"-"]),
+        ];
+        for _ in 0..rng.below(4) {
+            fields.push(rng.pick(OPTIONAL).to_vec());
+        }
+        fields.push(b"-".to_vec());
+        fields.push(random_path(rng));
+        fields.push(random_path(rng));
+        fields.push(rng.pick(SUPER).to_vec());
+        if rng.below(8) == 0 {
+            let at = rng.below(fields.len());
+            match rng.below(2) {
+                0 => drop(fields.remove(at)),
+                _ => fields.insert(at, Vec::new()),
+            }
+        }
+        let mut line = fields.join(&b' ');
+        if rng.below(4) == 0 {
+            for _ in 0..1 + rng.below(3) {
+                let at = rng.below(line.len() + 1);
+                match rng.below(2) {
+                    0 => line.insert(at, rng.next() as u8),
+                    _ => drop(line.drain(at..(at + 1 + rng.below(8)).min(line.len()))),
+                }
+            }
+        }
+        line
+    }
+
+    #[test]
+    fn random_lines_parse_and_round_trip() {
+        let mut rng = Rng(0x5eed_1234_abcd_0001);
+        let mut parsed = 0;
+        for _ in 0..5000 {
+            let line = random_line(&mut rng);
+            parsed += usize::from(MountEntry::parse(&line).is_ok());
+            checks::check_line(&line);
+        }
+        // Most lines must get through, or the round trip was hardly tried.
+        assert!(parsed > 2500, "only {parsed} of 5000 lines parsed");
+    }
+
+    #[test]
+    fn random_files_read_line_by_line() {
+        let mut rng = Rng(0x5eed_1234_abcd_0002);
+        for _ in 0..300 {
+            let mut file = Vec::new();
+            for _ in 0..rng.below(12) {
+                file.extend(random_line(&mut rng));
+                match rng.below(8) {
+                    0 => {}
+                    1 => file.extend_from_slice(b"\n\n"),
+                    // Now and then a line longer than the reader's buffer.
+                    2 => {
+                        file.extend(b"x".repeat(LINE_MAX - 2 + rng.below(4)));
+                        file.push(b'\n');
+                    }
+                    _ => file.push(b'\n'),
+                }
+            }
+            checks::check_file(&file);
+        }
     }
 }

@@ -10,6 +10,7 @@ mod cli;
 mod cpio;
 mod debian;
 mod elf;
+mod fuzz;
 mod guest;
 mod host;
 mod initramfs;
@@ -35,6 +36,11 @@ const COMMANDS: &[(&str, Run, &str)] = &[
         build::main,
         "[--size] [--board B | --target T]\n    static musl release binary of box (default: this machine's arch)\n    \
          --size: the size-tuned nightly build, sized against release, peers and its budget",
+    ),
+    (
+        "fuzz",
+        fuzz::main,
+        "[TARGET…] [--time S]\n    run the cargo-fuzz targets of fuzz/, S seconds each (default 20; nightly)",
     ),
     (
         "initramfs",

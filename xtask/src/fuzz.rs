@@ -45,8 +45,9 @@ pub fn main(mut args: Args) -> Result<()> {
         .filter(|target| args.flag(&[target.as_str()]))
         .cloned()
         .collect();
-    args.finish()
-        .with_context(|| format!("the fuzz targets are {}", all.join(", ")))?;
+    if let Err(error) = args.finish() {
+        bail!("{error}; the fuzz targets are {}", all.join(", "));
+    }
 
     ensure_nightly()?;
     ensure_cargo_fuzz()?;

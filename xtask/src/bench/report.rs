@@ -197,9 +197,9 @@ pub fn render(context: &Context, rows: &[Row]) -> String {
     if let Some(share) = context.other_load {
         let _ = writeln!(
             w,
-            "- Other work during the rounds: {:.0} % of the machine's CPU time went to processes \
-             other than the bench's (kernel threads included); it makes every row slower and \
-             the p90s longer",
+            "- Other work during the rounds: {:.0} % of the machine's CPU time (processes other \
+             than the bench's, kernel threads included; any makes every row slower and the p90s \
+             longer)",
             share * 100.0
         );
     }
@@ -318,7 +318,8 @@ pub fn render(context: &Context, rows: &[Row]) -> String {
 fn notes(context: &Context) -> Vec<String> {
     let mut notes = vec![
         "**Peak RSS** is the VmHWM of the tool's own process, read from /proc/PID/status \
-         when it stops at exit under ptrace (PTRACE_O_TRACEEXIT), in one extra untimed run: \
+         when it stops at exit under ptrace (PTRACE_O_TRACEEXIT), the largest of three extra \
+         untimed runs: \
          for box run that is box itself, the parent, not the container; for runc, not its \
          `runc init` child. (wait4's ru_maxrss would not do: it starts from the spawner's \
          own peak, and came out as xtask's 7.5 MiB for every tool.)"

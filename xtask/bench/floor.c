@@ -16,8 +16,9 @@
  *           syscalls: a read-only /sys, a small /dev (tmpfs, devpts, shm,
  *           mqueue, six nodes, five links), masked and read-only parts of
  *           /proc and /sys, the hostname, capabilities cut to box's default
- *           set, no_new_privs, a seccomp filter of box's length (a
- *           denylist, 67 instructions on x86_64), descriptors above 2 closed.
+ *           set, no_new_privs, a seccomp filter of box's shape (a denylist
+ *           of 48 numbers searched as a binary tree, 69 instructions),
+ *           descriptors above 2 closed.
  *           What box run costs beyond this row is box's own overhead.
  *   -c DIR  a cgroup to run CMD in: created, written to (each -w FILE=VALUE
  *           after it), joined, removed after CMD ends (box run --memory,
@@ -86,6 +87,7 @@ struct bpf_program {
 };
 #define BPF_LOAD_WORD_ABS 0x20 /* BPF_LD | BPF_W | BPF_ABS */
 #define BPF_JUMP_EQUAL 0x15    /* BPF_JMP | BPF_JEQ | BPF_K */
+#define BPF_JUMP_GE 0x35       /* BPF_JMP | BPF_JGE | BPF_K */
 #define BPF_RETURN 0x06	       /* BPF_RET | BPF_K */
 #define SECCOMP_SET_MODE_FILTER 1
 #define SECCOMP_RET_KILL_PROCESS 0x80000000U
@@ -259,6 +261,36 @@ static void box_mounts(void)
 		fail("sethostname", "floor");
 }
 
+enum { DENIED = 48, LEAF = 4 };
+
+/* Instructions of the search over n numbers. */
+static size_t search_length(size_t n)
+{
+	return n <= LEAF ? n : 1 + search_length(n / 2) + search_length(n - n / 2);
+}
+
+/* Emit the search over the numbers lo..hi-1 (the i-th being 1000 + i) at
+ * *n; `end` is where the allow return follows, EPERM after it. */
+static void search(struct bpf_instruction *program, size_t *n, size_t end,
+		   size_t lo, size_t hi)
+{
+	if (hi - lo <= LEAF) {
+		for (size_t i = lo; i < hi; i++) {
+			size_t at = *n;
+			uint8_t deny = (uint8_t)(end + 1 - at - 1);
+			uint8_t otherwise = i + 1 == hi ? (uint8_t)(end - at - 1) : 0;
+			program[(*n)++] = (struct bpf_instruction){
+				BPF_JUMP_EQUAL, deny, otherwise, (uint32_t)(1000 + i)};
+		}
+		return;
+	}
+	size_t mid = lo + (hi - lo) / 2;
+	program[(*n)++] = (struct bpf_instruction){
+		BPF_JUMP_GE, (uint8_t)search_length(mid - lo), 0, (uint32_t)(1000 + mid)};
+	search(program, n, end, lo, mid);
+	search(program, n, end, mid, hi);
+}
+
 /* -H: box's default capability set, no_new_privs, a seccomp denylist as
  * long as box's, descriptors closed. */
 static void box_restrictions(void)
@@ -290,18 +322,20 @@ static void box_restrictions(void)
 		fail("PR_SET_NO_NEW_PRIVS", "1");
 
 #ifdef FLOOR_AUDIT_ARCH
-	/* Check the architecture, then compare the number with a list and
-	 * refuse a match with EPERM. The numbers only set the length: any 60
-	 * give the kernel the same work to check and JIT the program. */
-	enum { DENIED = 60 };
-	struct bpf_instruction program[4 + DENIED + 2];
+	/* Check the architecture, then search a sorted list of numbers and
+	 * refuse a match with EPERM. As many numbers as box denies, searched
+	 * as box searches them (halving on JGE down to 4, then JEQ each): the
+	 * kernel runs the filter for every syscall number when it is
+	 * installed, and every path through a balanced tree is about as long.
+	 * The numbers themselves (1000 up) match no syscall. */
+	struct bpf_instruction program[4 + 2 * DENIED + 2];
 	size_t n = 0;
 	program[n++] = (struct bpf_instruction){BPF_LOAD_WORD_ABS, 0, 0, SECCOMP_DATA_ARCH};
 	program[n++] = (struct bpf_instruction){BPF_JUMP_EQUAL, 1, 0, FLOOR_AUDIT_ARCH};
 	program[n++] = (struct bpf_instruction){BPF_RETURN, 0, 0, SECCOMP_RET_KILL_PROCESS};
 	program[n++] = (struct bpf_instruction){BPF_LOAD_WORD_ABS, 0, 0, SECCOMP_DATA_NR};
-	for (int i = 0; i < DENIED; i++)
-		program[n++] = (struct bpf_instruction){BPF_JUMP_EQUAL, DENIED - i, 0, 1000 + i};
+	size_t end = n + search_length(DENIED);
+	search(program, &n, end, 0, DENIED);
 	program[n++] = (struct bpf_instruction){BPF_RETURN, 0, 0, SECCOMP_RET_ALLOW};
 	program[n++] = (struct bpf_instruction){BPF_RETURN, 0, 0, SECCOMP_RET_ERRNO | EPERM};
 	struct bpf_program fprog = {(unsigned short)n, program};

@@ -266,7 +266,7 @@ pub struct SigInfo {
 /// milliseconds if given. `Ok(None)` on timeout; EINTR is retried.
 pub fn wait_signal(set: &SigSet, timeout_ms: Option<u64>) -> Result<Option<SigInfo>, Errno> {
     let ts = timeout_ms.map(|ms| libc::timespec {
-        tv_sec: (ms / 1000) as libc::time_t,
+        tv_sec: (ms / 1000) as _,
         tv_nsec: ((ms % 1000) * 1_000_000) as _,
     });
     let ts_ptr = ts

@@ -254,6 +254,9 @@ struct Group {
     dir: CPath,
     /// DIR/cgroup.procs, which the child writes when it must join itself.
     procs: CPath,
+    /// The group has the memory controller (v2's one group; on v1 the
+    /// memory hierarchy's), where an OOM kill is counted.
+    memory: bool,
 }
 
 /// A container's cgroup(s). Removed, with anything left inside, on drop.
@@ -377,7 +380,7 @@ impl ContainerCgroup {
         }
         sweep_stale(&parent);
         let dir = join(parent.as_bytes(), name)?;
-        self.make_group(dir)?;
+        self.make_group(dir, true)?;
         let dir = self.groups[0].dir;
         if let Some(bytes) = config.memory {
             self.limit(&dir, b"memory.max", format_args!("{bytes}"))?;
@@ -438,7 +441,10 @@ impl ContainerCgroup {
             }
             sweep_stale(&parent);
             let dir = join(parent.as_bytes(), name)?;
-            self.make_group(dir)?;
+            let memory = found
+                .v1_mount(Controller::Memory)
+                .is_some_and(|m| m.as_bytes() == mount.as_bytes());
+            self.make_group(dir, memory)?;
             if c == Controller::Cpuset {
                 inherit_cpuset(&parent, &dir)?;
             }
@@ -491,7 +497,7 @@ impl ContainerCgroup {
 
     /// mkdir the group; a stale empty one of the same name (from a box that
     /// was killed) is replaced, a busy one means the name is in use.
-    fn make_group(&mut self, dir: CPath) -> Result<()> {
+    fn make_group(&mut self, dir: CPath, memory: bool) -> Result<()> {
         match rustix::fs::mkdir(dir.as_cstr(), Mode::from_raw_mode(0o755)) {
             Ok(()) => {}
             Err(Errno::EXIST) => {
@@ -522,7 +528,7 @@ impl ContainerCgroup {
         }
         let procs = join(dir.as_bytes(), b"cgroup.procs")?;
         // The vector holds one group per hierarchy, at most four.
-        let _ = self.groups.push(Group { dir, procs });
+        let _ = self.groups.push(Group { dir, procs, memory });
         Ok(())
     }
 
@@ -558,7 +564,7 @@ impl ContainerCgroup {
     pub fn oom_killed(&self) -> bool {
         let Some(_) = self.memory else { return false };
         let mut buf = [0u8; 1024];
-        for g in &self.groups {
+        for g in self.groups.iter().filter(|g| g.memory) {
             let file: &[u8] = if self.v2 {
                 b"memory.events"
             } else {

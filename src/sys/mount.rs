@@ -24,8 +24,14 @@ pub enum Create {
 /// last component as a directory or an empty file. An existing path is left
 /// as it is.
 pub fn make_mount_point(path: &CStr, create: Create) -> Result<(), Errno> {
-    match rustix::fs::stat(path) {
-        Ok(_) => return Ok(()),
+    // A directory whose parent exists (/dev/pts in the fresh /dev) takes
+    // one syscall.
+    let first = match create {
+        Create::Dir => rustix::fs::mkdir(path, Mode::from_raw_mode(0o755)),
+        Create::File => rustix::fs::stat(path).map(drop),
+    };
+    match first {
+        Ok(()) | Err(Errno::EXIST) => return Ok(()),
         Err(Errno::NOENT) => {}
         Err(e) => return Err(e),
     }

@@ -121,34 +121,6 @@ impl<'a> Plan<'a> {
         };
         let (uid, gid) = config.user.unwrap_or((0, 0));
 
-        // The environment starts empty but for PATH, HOME, TERM and HOSTNAME
-        // (DESIGN.md section 2); --env entries override them.
-        let mut env: heapless::Vec<CPath, { MAX_ENV + 4 }> = heapless::Vec::new();
-        let home: &[u8] = if uid == 0 { b"/root" } else { b"/" };
-        let mut defaults: heapless::Vec<CPath, 4> = heapless::Vec::new();
-        let _ = defaults.push(env_entry(b"PATH", DEFAULT_PATH)?);
-        let _ = defaults.push(env_entry(b"HOME", home)?);
-        if let Some(term) = parent_env.env(b"TERM") {
-            let _ = defaults.push(env_entry(b"TERM", term)?);
-        }
-        let _ = defaults.push(env_entry(b"HOSTNAME", hostname.as_bytes())?);
-        for d in &defaults {
-            let key = key_of(d.as_bytes());
-            if !config.env.iter().any(|e| key_of(e.as_bytes()) == key) {
-                let _ = env.push(*d);
-            }
-        }
-        for e in &config.env {
-            let entry =
-                CPath::from_bytes(e.as_bytes()).ok_or_else(|| bad!("--env {}: too long", e))?;
-            let _ = env.push(entry);
-        }
-        let search_path = env
-            .iter()
-            .find_map(|e| e.as_bytes().strip_prefix(b"PATH="))
-            .and_then(CPath::from_bytes)
-            .unwrap_or_default();
-
         let mut clone_namespaces = config.namespaces;
         let mut unshare_time = false;
         if clone_namespaces.has(k::CLONE_NEWTIME) {
@@ -186,14 +158,16 @@ impl<'a> Plan<'a> {
             None
         };
 
-        Ok(Self {
+        // Built in place, the environment last: the Plan is 12 KiB, most of
+        // it the environment, and each copy of it costs stack pages.
+        let mut plan = Self {
             init,
             seccomp,
             config,
             rootfs,
             command,
-            env,
-            search_path,
+            env: heapless::Vec::new(),
+            search_path: CPath::new(),
             name,
             hostname,
             workdir: config
@@ -205,7 +179,41 @@ impl<'a> Plan<'a> {
             unshare_time,
             id_maps,
             caps,
-        })
+        };
+        plan.fill_env(parent_env)?;
+        Ok(plan)
+    }
+
+    /// The environment starts empty but for PATH, HOME, TERM and HOSTNAME
+    /// (DESIGN.md section 2); --env entries override them.
+    fn fill_env(&mut self, parent_env: &Args) -> Result<()> {
+        let config = self.config;
+        let home: &[u8] = if self.uid == 0 { b"/root" } else { b"/" };
+        let term = parent_env.env(b"TERM");
+        let defaults: [(&[u8], Option<&[u8]>); 4] = [
+            (b"PATH", Some(DEFAULT_PATH)),
+            (b"HOME", Some(home)),
+            (b"TERM", term),
+            (b"HOSTNAME", Some(self.hostname.as_bytes())),
+        ];
+        for (key, value) in defaults {
+            let Some(value) = value else { continue };
+            if !config.env.iter().any(|e| key_of(e.as_bytes()) == key) {
+                let _ = self.env.push(env_entry(key, value)?);
+            }
+        }
+        for e in &config.env {
+            let entry =
+                CPath::from_bytes(e.as_bytes()).ok_or_else(|| bad!("--env {}: too long", e))?;
+            let _ = self.env.push(entry);
+        }
+        self.search_path = self
+            .env
+            .iter()
+            .find_map(|e| e.as_bytes().strip_prefix(b"PATH="))
+            .and_then(CPath::from_bytes)
+            .unwrap_or_default();
+        Ok(())
     }
 
     /// Fill `out` with pointers to the environment entries and a NULL.

@@ -10,4 +10,4 @@ first=$(log | grep "started, pid" | head -n 1)
 echo "first container: $first"
 ms=$(echo "$first" | sed -n 's/.*(+\([0-9]*\)\.[0-9] ms).*/\1/p')
 [ -n "$ms" ] || { echo "no +X ms in '$first'"; exit 1; }
-echo "box-init to the first command: $ms ms of guest time (TCG)"
+echo "report: box-init to the first command: $ms ms of guest time (TCG)"

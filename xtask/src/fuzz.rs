@@ -49,7 +49,7 @@ pub fn main(mut args: Args) -> Result<()> {
         bail!("{error}; the fuzz targets are {}", all.join(", "));
     }
 
-    ensure_nightly()?;
+    crate::build::ensure_nightly()?;
     ensure_cargo_fuzz()?;
     host::ensure_program("c++", &["g++"])?;
 
@@ -116,14 +116,16 @@ fn targets(fuzz_dir: &Path) -> Result<Vec<String>> {
     Ok(manifest.bin.into_iter().map(|bin| bin.name).collect())
 }
 
-/// `cargo +nightly fuzz`, from the workspace root (where cargo-fuzz looks
-/// for fuzz/). Through rustup's cargo, not `$CARGO`, which is the stable
-/// toolchain's own cargo and knows no `+nightly`; and without the
-/// toolchain `cargo xtask` was started with in the environment.
+/// `cargo +NIGHTLY fuzz` (the toolchain pinned in build.rs), from the
+/// workspace root (where cargo-fuzz looks for fuzz/). Through rustup's
+/// cargo, not `$CARGO`, which is the stable toolchain's own cargo and knows
+/// no `+toolchain`; and without the toolchain `cargo xtask` was started
+/// with in the environment.
 fn cargo_fuzz() -> Command {
     let mut command = Command::new("cargo");
     command
-        .args(["+nightly", "fuzz"])
+        .arg(format!("+{}", crate::build::NIGHTLY))
+        .arg("fuzz")
         .current_dir(host::workspace())
         .env_remove("RUSTUP_TOOLCHAIN")
         .env_remove("CARGO")
@@ -184,20 +186,6 @@ fn done_runs(line: &str) -> Option<u64> {
 
 fn count_files(dir: &Path) -> usize {
     std::fs::read_dir(dir).map_or(0, |entries| entries.flatten().count())
-}
-
-/// The nightly toolchain, through rustup.
-fn ensure_nightly() -> Result<()> {
-    let install = "rustup toolchain install nightly --profile minimal";
-    if !host::has_program("rustup") {
-        bail!("fuzzing needs nightly Rust through rustup: install rustup, then run `{install}`");
-    }
-    let toolchains = host::output(Command::new("rustup").args(["toolchain", "list"]))?;
-    if toolchains.lines().any(|line| line.starts_with("nightly")) {
-        return Ok(());
-    }
-    crate::note!("fuzz: no nightly toolchain: {install}");
-    host::run(Command::new("rustup").args(install.split(' ').skip(1)))
 }
 
 /// cargo-fuzz, built from crates.io with its own lockfile.

@@ -94,7 +94,19 @@ impl State {
         }
         for _ in 0..2 {
             match rustix::fs::mkdir(path.as_cstr(), Mode::from_raw_mode(0o700)) {
-                Ok(()) => return State::open(name),
+                Ok(()) => {
+                    // Until the container runs, the claiming process stands
+                    // for it: a state with no pid yet and a live supervisor
+                    // is starting, and neither `box ps` nor another
+                    // `box run --name` takes it for a dead one.
+                    let state = State::open(name)?;
+                    let me = rustix::process::getpid().as_raw_nonzero().get() as u64;
+                    if let Err(e) = state.write_number(c"supervisor", me) {
+                        state.remove();
+                        return Err(e);
+                    }
+                    return Ok(state);
+                }
                 Err(Errno::EXIST) => {
                     let old = State::open(name)?;
                     let record = old.record();
@@ -233,7 +245,9 @@ impl State {
         }
     }
 
-    fn supervisor_alive(&self) -> bool {
+    /// Whether the process recorded as the supervisor (or, before the
+    /// container runs, the one that claimed the name) is alive.
+    pub fn supervisor_alive(&self) -> bool {
         self.read_number(c"supervisor")
             .and_then(|p| Pid::from_raw(p as i32))
             .is_some_and(|p| rustix::process::test_kill_process(p).is_ok())

@@ -283,3 +283,43 @@ fn exec_enters_the_running_container() {
         "{gone:?}"
     );
 }
+
+/// A name claimed by a `box run` that has not started its container yet
+/// (state directory, live claimer, no pid) is "starting": `box ps` shows
+/// it and leaves it, another `box run --name` and `box stop` refuse it. Once
+/// the claimer is gone, the next `box ps` cleans it up.
+#[test]
+fn a_starting_container_is_not_taken_for_a_dead_one() {
+    let Some(root) = setup("a_starting_container_is_not_taken_for_a_dead_one") else {
+        return;
+    };
+    let n = name("starting");
+    let _sweep = ContainerSweep::new(&n);
+    // The claimer: a process that stays alive while the test looks.
+    let mut claimer = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
+    let dir = Path::new("/run/box").join(&n);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("supervisor"), claimer.id().to_string()).unwrap();
+
+    let row = ps_row(&n).expect("box ps shows the starting container");
+    assert_eq!(row[2], "starting", "{row:?}");
+    assert!(dir.exists(), "box ps removed a starting container's state");
+
+    let r = root.path().to_str().unwrap();
+    let run = run_box(["run", "--name", &n, "--rootfs", r, "true"]);
+    assert_eq!(run.code(), 125, "{run:?}");
+    assert!(one_error_line(&run).contains("is in use"), "{run:?}");
+    let stop = run_box(["stop", &n]);
+    assert_eq!(stop.code(), 125, "{stop:?}");
+    assert!(one_error_line(&stop).contains("is starting"), "{stop:?}");
+    assert!(dir.exists());
+
+    claimer.kill().unwrap();
+    claimer.wait().unwrap();
+    let row = ps_row(&n).expect("shown once more");
+    assert_eq!(row[2], "gone", "{row:?}");
+    assert!(!dir.exists(), "the state of a dead claimer is left");
+}

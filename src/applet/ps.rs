@@ -59,8 +59,12 @@ fn ps(args: Args) -> Result<u8> {
         };
         let record = state.record();
         let alive = record.alive();
+        // Claimed by a box run that has not started the container yet.
+        let starting = record.pid.is_none() && state.supervisor_alive();
         let mut status = Text::<22>::new();
-        if alive || record.status.as_bytes().starts_with(b"exited") {
+        if starting {
+            let _ = write!(status, "starting");
+        } else if alive || record.status.as_bytes().starts_with(b"exited") {
             let _ = write!(status, "{}", record.status);
         } else {
             // Its supervisor (or the box run holding it) was killed, and the
@@ -112,7 +116,7 @@ fn ps(args: Args) -> Result<u8> {
             pids,
             record.command
         );
-        if !alive {
+        if !alive && !starting {
             state.remove();
         }
     }
@@ -289,7 +293,14 @@ fn stop_container(args: Args) -> Result<u8> {
         Err(e) => {
             // Not running: clean up what is left, if anything.
             if let Ok(state) = State::open(name) {
-                wait_for_supervisor(&state, &state.record());
+                let record = state.record();
+                if record.pid.is_none() && state.supervisor_alive() {
+                    return Err(bad!(
+                        "container {} is starting: try again once it runs",
+                        Bytes(name)
+                    ));
+                }
+                wait_for_supervisor(&state, &record);
                 state.remove();
                 outln!("{}", Bytes(name));
                 return Ok(0);

@@ -221,20 +221,7 @@ mod tests {
         assert_eq!(rest, 2);
     }
 
-    /// xorshift64*: small, deterministic, no dependency.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use crate::test_rng::Rng;
 
     /// Words an argument vector is made of here: each kind of option of
     /// fuzz/checks/dispatch.rs's made-up program, attached and not, unknown

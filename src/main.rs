@@ -19,6 +19,8 @@ mod seccomp;
 mod spec;
 mod state;
 mod sys;
+#[cfg(test)]
+mod test_rng;
 mod text;
 
 use error::EXIT_BOX;
@@ -259,20 +261,7 @@ mod tests {
         }
     }
 
-    /// xorshift64*: small, deterministic, no dependency.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use crate::test_rng::Rng;
 
     /// A name made of the tables' names and near misses: cut, doubled,
     /// upper-cased, in a path, or with odd bytes.

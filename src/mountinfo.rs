@@ -822,23 +822,7 @@ mod tests {
 
     // ---- property tests: fuzz/checks/mountinfo.rs on pseudo-random lines ----
 
-    /// xorshift64*: small, deterministic, no dependency.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-        fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-            &items[self.below(items.len())]
-        }
-    }
+    use crate::test_rng::Rng;
 
     /// What paths and names are made of: the kernel's escapes, escapes it
     /// never writes (`\400`, a short `\04`), and bytes a terminal reads as

@@ -1030,26 +1030,7 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
 
     // ---- property tests -------------------------------------------------
 
-    /// xorshift64*: small, deterministic, no dependency.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-        fn chance(&mut self, one_in: usize) -> bool {
-            self.below(one_in) == 0
-        }
-        fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-            &items[self.below(items.len())]
-        }
-    }
+    use crate::test_rng::Rng;
 
     /// Bytes that matter to the parser, and some that should not.
     const INTERESTING: &[u8] = b" \t\n\r\"\\#=:/,-.0aZ\0\xff\xc3";

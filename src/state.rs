@@ -69,6 +69,15 @@ impl Record {
             .and_then(process_stat)
             .is_some_and(|(state, start)| start == self.start && state != b'Z' && state != b'X')
     }
+
+    /// Claimed by a box run that has not started the container yet: no
+    /// pid, and the claimer (recorded as supervisor) alive.
+    pub fn starting(&self) -> bool {
+        self.pid.is_none()
+            && self
+                .supervisor
+                .is_some_and(|p| rustix::process::test_kill_process(p).is_ok())
+    }
 }
 
 fn dir_path(name: &[u8]) -> Result<CPath> {
@@ -110,7 +119,7 @@ impl State {
                 Err(Errno::EXIST) => {
                     let old = State::open(name)?;
                     let record = old.record();
-                    if record.alive() || record.pid.is_none() && old.supervisor_alive() {
+                    if record.alive() || record.starting() {
                         return Err(bad!(
                             "the name {} is in use (container pid {}; box stop {} ends it)",
                             Bytes(name),
@@ -243,14 +252,6 @@ impl State {
             status: Text::from_bytes_lossy(self.read(c"status", &mut status)),
             command: Text::from_bytes_lossy(self.read(c"command", &mut command)),
         }
-    }
-
-    /// Whether the process recorded as the supervisor (or, before the
-    /// container runs, the one that claimed the name) is alive.
-    pub fn supervisor_alive(&self) -> bool {
-        self.read_number(c"supervisor")
-            .and_then(|p| Pid::from_raw(p as i32))
-            .is_some_and(|p| rustix::process::test_kill_process(p).is_ok())
     }
 
     /// The open directory, for appending to the log.

@@ -59,8 +59,7 @@ fn ps(args: Args) -> Result<u8> {
         };
         let record = state.record();
         let alive = record.alive();
-        // Claimed by a box run that has not started the container yet.
-        let starting = record.pid.is_none() && state.supervisor_alive();
+        let starting = record.starting();
         let mut status = Text::<22>::new();
         if starting {
             let _ = write!(status, "starting");
@@ -294,7 +293,7 @@ fn stop_container(args: Args) -> Result<u8> {
             // Not running: clean up what is left, if anything.
             if let Ok(state) = State::open(name) {
                 let record = state.record();
-                if record.pid.is_none() && state.supervisor_alive() {
+                if record.starting() {
                     return Err(bad!(
                         "container {} is starting: try again once it runs",
                         Bytes(name)

@@ -263,6 +263,63 @@ impl Default for RunConfig {
     }
 }
 
+impl RunConfig {
+    /// Whether a host path (the rootfs, a bind source) is still relative.
+    pub fn has_relative_host_paths(&self) -> bool {
+        let relative = |p: &CPath| !p.as_bytes().starts_with(b"/");
+        self.rootfs.as_ref().is_some_and(relative) || self.binds.iter().any(|b| relative(&b.source))
+    }
+
+    /// Make the host paths absolute against `base`, an absolute directory:
+    /// the caller's working directory, or a spec file's own directory. The
+    /// container process changes into the rootfs before it opens bind
+    /// sources, so a relative source would be looked up inside the image,
+    /// where a link such as `src -> /etc` would hand it the host's /etc
+    /// (the host's root is still its root then). Absolute paths are left as
+    /// they are, so calling this again changes nothing.
+    pub fn anchor_host_paths(&mut self, base: &[u8]) -> Result<()> {
+        if let Some(rootfs) = &mut self.rootfs {
+            *rootfs = anchored("rootfs", base, rootfs)?;
+        }
+        for bind in &mut self.binds {
+            bind.source = anchored("bind", base, &bind.source)?;
+        }
+        Ok(())
+    }
+}
+
+/// `path` joined to the absolute directory `base` unless it is absolute
+/// already; leading `./` are dropped, so messages show the path plainly.
+pub fn anchored(key: &str, base: &[u8], path: &CPath) -> Result<CPath> {
+    let mut rest = path.as_bytes();
+    if rest.starts_with(b"/") {
+        return Ok(*path);
+    }
+    while let Some(after) = rest.strip_prefix(b"./") {
+        rest = after;
+        while let Some(after) = rest.strip_prefix(b"/") {
+            rest = after;
+        }
+    }
+    if rest == b"." {
+        rest = b"";
+    }
+    let base = base.strip_suffix(b"/").unwrap_or(base);
+    let joined = if rest.is_empty() {
+        CPath::from_parts(&[if base.is_empty() { b"/" } else { base }])
+    } else {
+        CPath::from_parts(&[base, b"/", rest])
+    };
+    joined.ok_or_else(|| {
+        bad!(
+            "--{key} {}: longer than {PATH_MAX} bytes once made absolute ({}/{})",
+            path,
+            Bytes(base),
+            Bytes(rest)
+        )
+    })
+}
+
 /// One key of `box run` and of spec files.
 pub struct RunOption {
     pub name: &'static str,
@@ -1092,6 +1149,46 @@ mod tests {
             apply(&mut c, "bind", "/a:/b").unwrap();
         }
         assert!(apply(&mut c, "bind", "/a:/b").is_err());
+    }
+
+    #[test]
+    fn host_paths_are_anchored_once() {
+        let at = |base: &str, p: &str| {
+            let p = CPath::from_bytes(p.as_bytes()).unwrap();
+            String::from_utf8(
+                anchored("bind", base.as_bytes(), &p)
+                    .unwrap()
+                    .as_bytes()
+                    .to_vec(),
+            )
+            .unwrap()
+        };
+        assert_eq!(at("/home/u", "src"), "/home/u/src");
+        assert_eq!(at("/home/u/", "./src"), "/home/u/src");
+        assert_eq!(at("/home/u", ".//./src/."), "/home/u/src/.");
+        assert_eq!(at("/home/u", "../x"), "/home/u/../x");
+        assert_eq!(at("/home/u", "."), "/home/u");
+        assert_eq!(at("/", "src"), "/src");
+        assert_eq!(at("/", "."), "/");
+        assert_eq!(at("/home/u", "/etc"), "/etc");
+        let mut c = RunConfig::default();
+        apply(&mut c, "rootfs", "img").unwrap();
+        apply(&mut c, "bind", "src:/data:ro").unwrap();
+        apply(&mut c, "bind", "/abs:/abs").unwrap();
+        assert!(c.has_relative_host_paths());
+        c.anchor_host_paths(b"/w").unwrap();
+        c.anchor_host_paths(b"/elsewhere").unwrap();
+        assert!(!c.has_relative_host_paths());
+        assert_eq!(c.rootfs.unwrap().as_bytes(), b"/w/img");
+        assert_eq!(c.binds[0].source.as_bytes(), b"/w/src");
+        assert_eq!(c.binds[1].source.as_bytes(), b"/abs");
+        let long = "d".repeat(PATH_MAX - 2);
+        let p = CPath::from_bytes(long.as_bytes()).unwrap();
+        let e = anchored("bind", b"/w", &p).unwrap_err().to_string();
+        assert!(
+            e.contains("longer than 255 bytes once made absolute"),
+            "{e}"
+        );
     }
 
     #[test]

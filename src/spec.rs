@@ -39,6 +39,9 @@
 //! - [`parse`] and [`load`] require `rootfs` and `cmd`; [`parse_partial`]
 //!   and [`load_partial`] leave them to the caller (`box run --file SPEC
 //!   --rootfs DIR -- CMD…` may give them on the command line).
+//! - Host paths that are relative (`rootfs`, the source of a `bind`) are
+//!   relative to the spec file's own directory, whoever reads it from
+//!   wherever (`bind data:/data` in /etc/box/web.box is /etc/box/data).
 //! - Values are bytes: paths need not be UTF-8. A NUL byte anywhere is an
 //!   error.
 //!
@@ -134,13 +137,34 @@ pub fn load(path: &CStr) -> Result<Spec> {
     Ok(spec)
 }
 
-/// Read the spec file at `path` and [`parse_partial`] it.
+/// Read the spec file at `path` and [`parse_partial`] it. A relative
+/// `path` is made absolute against the working directory first, so that
+/// the spec's own relative paths have an absolute directory to start from
+/// (and errors name the file wherever box is called from).
 pub fn load_partial(path: &CStr) -> Result<Spec> {
+    let path = match CPath::from_bytes(path.to_bytes()) {
+        Some(p) if p.as_bytes().starts_with(b"/") => p,
+        Some(p) => {
+            let mut buf = [0u8; 4096];
+            let cwd = crate::sys::raw::getcwd(&mut buf)
+                .at("read spec file", "getcwd", b"")
+                .map_err(|e| {
+                    e.hint("the working directory was removed: give the spec's absolute path")
+                })?;
+            crate::config::anchored("file", cwd, &p)?
+        }
+        None => {
+            return Err(bad!(
+                "--file {}: path longer than {PATH_MAX} bytes",
+                Bytes(path.to_bytes())
+            ));
+        }
+    };
     // On the stack, not the heap: SPEC_MAX bytes for the text while it is
     // parsed; the Spec itself is a few tens of KiB more.
     let mut buf = [0u8; SPEC_MAX];
-    let len = read_file(path, &mut buf)?;
-    parse_partial(&buf[..len], path.to_bytes())
+    let len = read_file(path.as_cstr(), &mut buf)?;
+    parse_partial(&buf[..len], path.as_bytes())
 }
 
 /// Parse the text of a spec file; `file` names it in errors. `rootfs` and
@@ -153,10 +177,25 @@ pub fn parse(text: &[u8], file: &[u8]) -> Result<Spec> {
 }
 
 /// Parse the text of a spec file, leaving `rootfs` and `cmd` optional.
+/// Host paths (`rootfs`, the source of each `bind`) that are relative are
+/// taken relative to the spec's own directory when `file` is absolute, as
+/// a line is read: never to the directory box happens to be called from,
+/// and never inside the image.
 pub fn parse_partial(text: &[u8], file: &[u8]) -> Result<Spec> {
     if text.len() > SPEC_MAX {
         return Err(too_large(file));
     }
+    let dir = file
+        .iter()
+        .rposition(|&b| b == b'/')
+        .filter(|_| file.starts_with(b"/"))
+        .map(|slash| {
+            if slash == 0 {
+                &file[..1]
+            } else {
+                &file[..slash]
+            }
+        });
     let mut spec = Spec::default();
     // The line each key was first given on (0: not yet), to refuse a
     // non-repeatable key given twice.
@@ -179,6 +218,13 @@ pub fn parse_partial(text: &[u8], file: &[u8]) -> Result<Spec> {
             return Err(at.error(format_args!("NUL byte in the line")));
         }
         parse_line(&mut spec, &mut seen, &mut word, line, &at)?;
+        // Only this line's value can be relative: the ones before are
+        // absolute already.
+        if let Some(dir) = dir {
+            spec.config
+                .anchor_host_paths(dir)
+                .map_err(|e| at.option_error(e))?;
+        }
     }
     Ok(spec)
 }
@@ -586,6 +632,45 @@ cmd      /bin/httpd -f -p 8080
         assert!(!c.read_only && !c.map_root && !c.init && !c.detach && !c.no_pivot);
         assert_eq!(words(&spec), [&b"/bin/httpd"[..], b"-f", b"-p", b"8080"]);
         assert_eq!(spec.cmd[0].as_bytes(), b"/bin/httpd");
+    }
+
+    /// Relative host paths are the spec directory's, as each line is read;
+    /// what is inside the container, and absolute paths, stay as written.
+    #[test]
+    fn relative_host_paths_are_the_spec_directorys() {
+        let text = "rootfs web\nbind ./data:/data\nbind log:/var/log:ro\nbind /abs:/abs\n\
+                    bind ../shared:/s\nworkdir /w\ncmd true\n";
+        let spec = parse(text.as_bytes(), b"/etc/box/web.box").unwrap();
+        let c = &spec.config;
+        assert_eq!(c.rootfs.unwrap().as_bytes(), b"/etc/box/web");
+        let sources: Vec<&[u8]> = c.binds.iter().map(|b| b.source.as_bytes()).collect();
+        assert_eq!(
+            sources,
+            [
+                &b"/etc/box/data"[..],
+                b"/etc/box/log",
+                b"/abs",
+                b"/etc/box/../shared"
+            ]
+        );
+        assert_eq!(c.binds[0].target.as_bytes(), b"/data");
+        assert_eq!(c.workdir.unwrap().as_bytes(), b"/w");
+        // A spec at the top of the tree, and one whose path is itself
+        // relative (the caller made it absolute first; here, nothing to
+        // start from, so nothing is changed).
+        let top = parse(b"rootfs r\ncmd true\n", b"/top.box").unwrap();
+        assert_eq!(top.config.rootfs.unwrap().as_bytes(), b"/r");
+        let rel = parse(b"rootfs r\ncmd true\n", b"web.box").unwrap();
+        assert_eq!(rel.config.rootfs.unwrap().as_bytes(), b"r");
+        // Too long once made absolute: an error on that line, not a cut.
+        let long = format!("cmd true\nbind {}:/x\n", "d".repeat(PATH_MAX - 5));
+        let e = parse(long.as_bytes(), b"/etc/box/web.box").unwrap_err();
+        let e = message(&e);
+        assert!(
+            e.starts_with("/etc/box/web.box:2: bind ")
+                && e.contains("longer than 255 bytes once made absolute"),
+            "{e}"
+        );
     }
 
     #[test]

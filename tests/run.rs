@@ -452,6 +452,132 @@ fn container_cannot_mount_procfs_again_without_pivot() {
     );
 }
 
+/// Run box with `args` from the working directory `dir`.
+fn run_box_in(dir: &std::path::Path, args: &[&str]) -> Run {
+    let child = Command::new(BOX)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn box");
+    wait_with_timeout(child, Duration::from_secs(30))
+}
+
+/// A relative `--bind` source is the caller's (or, in a spec file, the
+/// spec directory's), never the image's: the container process changes
+/// into the rootfs before it opens the sources, while the host's root is
+/// still its root, so an image shipping `src -> /etc` got the host's /etc
+/// bound in. Here the image's link points at a host directory of the
+/// test's; the caller's own `src` must be the one bound.
+#[test]
+fn relative_bind_sources_are_the_callers_not_the_images() {
+    let test = "relative_bind_sources_are_the_callers_not_the_images";
+    let Some(root) = setup(test) else { return };
+    let host_only = TempDir::new("host-only");
+    std::fs::write(host_only.path().join("marker"), "HOST\n").unwrap();
+    std::os::unix::fs::symlink(host_only.path(), root.path().join("src")).unwrap();
+    let caller = TempDir::new("caller");
+    std::fs::create_dir(caller.path().join("src")).unwrap();
+    std::fs::write(caller.path().join("src/marker"), "CALLER\n").unwrap();
+    let r = rootfs_arg(&root);
+
+    let run = run_box_in(
+        caller.path(),
+        &[
+            "run",
+            "--rootfs",
+            &r,
+            "--bind",
+            "src:/data:ro",
+            "cat",
+            "/data/marker",
+        ],
+    );
+    assert_eq!(
+        (run.code(), run.stdout.as_str()),
+        (0, "CALLER\n"),
+        "{run:?}"
+    );
+    let run = run_box_in(
+        caller.path(),
+        &[
+            "run",
+            "--rootfs",
+            &r,
+            "--bind",
+            "./src/:/data:ro",
+            "cat",
+            "/data/marker",
+        ],
+    );
+    assert_eq!(
+        (run.code(), run.stdout.as_str()),
+        (0, "CALLER\n"),
+        "{run:?}"
+    );
+
+    // A relative rootfs, from its parent directory.
+    let parent = root.path().parent().unwrap();
+    let base = root.path().file_name().unwrap().to_str().unwrap();
+    let run = run_box_in(parent, &["run", "--rootfs", base, "cat", "/etc/passwd"]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert!(run.stdout.starts_with("root:"), "{run:?}");
+
+    // A spec file's relative paths are its own directory's, wherever box
+    // is called from; the command line's are the caller's.
+    let specs = TempDir::new("spec-dir");
+    std::fs::create_dir(specs.path().join("src")).unwrap();
+    std::fs::write(specs.path().join("src/marker"), "SPEC\n").unwrap();
+    let spec = specs.path().join("web.box");
+    std::fs::write(
+        &spec,
+        format!("rootfs {r}\nbind src:/data:ro\ncmd cat /data/marker /extra/marker\n"),
+    )
+    .unwrap();
+    let spec = spec.to_str().unwrap();
+    let run = run_box_in(
+        caller.path(),
+        &["run", "--file", spec, "--bind", "src:/extra:ro"],
+    );
+    assert_eq!(
+        (run.code(), run.stdout.as_str()),
+        (0, "SPEC\nCALLER\n"),
+        "{run:?}"
+    );
+    let run = run_box_in(
+        specs.path().parent().unwrap(),
+        &[
+            "run",
+            "--file",
+            &format!(
+                "{}/web.box",
+                specs.path().file_name().unwrap().to_str().unwrap()
+            ),
+            "--bind",
+            &format!("{}/src:/extra:ro", caller.path().display()),
+        ],
+    );
+    assert_eq!(
+        (run.code(), run.stdout.as_str()),
+        (0, "SPEC\nCALLER\n"),
+        "{run:?}"
+    );
+
+    // The error names the path as box resolved it.
+    let run = run_box_in(
+        caller.path(),
+        &["run", "--rootfs", &r, "--bind", "missing:/data", "true"],
+    );
+    assert_eq!(run.code(), 125, "{run:?}");
+    let line = one_error_line(&run);
+    assert!(
+        line.contains(&format!("stat({}/missing)", caller.path().display())),
+        "{run:?}"
+    );
+}
+
 #[test]
 fn bad_input_gives_one_line_and_125() {
     let Some(root) = setup("bad_input_gives_one_line_and_125") else {

@@ -3,7 +3,8 @@
 use crate::args::{Opt, Parser};
 use crate::cgroup::ContainerCgroup;
 use crate::config::{RUN_OPTIONS, RunConfig, find_option};
-use crate::container::{self, plan::Command, plan::Plan};
+use crate::container;
+use crate::container::plan::{self, Command, Plan};
 use crate::error::Result;
 use crate::spec;
 use crate::state::State;
@@ -31,7 +32,7 @@ fn run(args: Args) -> Result<u8> {
         None => {
             let mut config = RunConfig::default();
             match parse_options(args, &mut config)? {
-                Some(rest) => launch(args, &config, Command::Argv(rest)),
+                Some(rest) => launch(args, &mut config, Command::Argv(rest)),
                 None => Ok(0),
             }
         }
@@ -49,11 +50,12 @@ fn run_spec_file(args: Args, path: &[u8]) -> Result<u8> {
         return Ok(0);
     };
     let command = if rest.is_empty() {
-        spec.command()
+        // The field, not spec.command(): the config is borrowed apart.
+        Command::Words(&spec.cmd)
     } else {
         Command::Argv(rest)
     };
-    launch(args, &spec.config, command)
+    launch(args, &mut spec.config, command)
 }
 
 /// Apply the command line's options to `config`; the words after them (the
@@ -84,7 +86,9 @@ fn parse_options(args: Args, config: &mut RunConfig) -> Result<Option<Args>> {
 }
 
 #[inline(never)]
-fn launch(args: Args, config: &RunConfig, command: Command) -> Result<u8> {
+fn launch(args: Args, config: &mut RunConfig, command: Command) -> Result<u8> {
+    plan::anchor_to_working_directory(config)?;
+    let config = &*config;
     let pid = rustix::process::getpid().as_raw_nonzero().get() as u32;
     let plan = Plan::new(config, command, &args, pid)?;
 

@@ -95,6 +95,13 @@ impl<'a> Plan<'a> {
         let rootfs = config
             .rootfs
             .ok_or_else(|| bad!("no rootfs: give --rootfs DIR (or rootfs in the spec file)"))?;
+        // The child changes into the rootfs before it opens the bind
+        // sources: a relative one would be looked up inside the image.
+        if config.has_relative_host_paths() {
+            return Err(bad!(
+                "a relative host path reached the container setup (a bug in box: the rootfs and bind sources are made absolute first)"
+            ));
+        }
         check_rootfs(&rootfs)?;
         for bind in &config.binds {
             rustix::fs::stat(bind.source.as_cstr())
@@ -246,6 +253,22 @@ impl<'a> Plan<'a> {
             Command::Words(words) => words.first().map_or(c"", CPath::as_cstr),
         }
     }
+}
+
+/// Make the host paths of `config` that are still relative (those given on
+/// the command line; a spec file's are made absolute against its own
+/// directory when it is read) absolute against the working directory.
+/// Called before anything forks: the container child looks paths up from
+/// inside the rootfs. getcwd only when there is something to anchor.
+pub fn anchor_to_working_directory(config: &mut RunConfig) -> Result<()> {
+    if !config.has_relative_host_paths() {
+        return Ok(());
+    }
+    let mut buf = [0u8; 4096];
+    let cwd = crate::sys::raw::getcwd(&mut buf)
+        .at("make the host paths absolute", "getcwd", b"")
+        .map_err(|e| e.hint("the working directory was removed: give absolute paths"))?;
+    config.anchor_host_paths(cwd)
 }
 
 fn key_of(entry: &[u8]) -> &[u8] {

@@ -1,6 +1,7 @@
 //! The calls rustix leaves out on purpose, in one place: process creation
 //! (clone3, clone), execve, _exit, signal masks and dispositions, and the few
-//! new syscalls it has no wrapper for (close_range, mount_setattr, seccomp).
+//! new syscalls it has no wrapper for (close_range, mount_setattr, seccomp),
+//! and getcwd, which it offers only with an allocating buffer.
 //! Constants and structs come from linux-raw-sys; `libc` supplies only the
 //! syscall entry and errno.
 //!
@@ -155,6 +156,23 @@ pub fn close_range(first: u32, last: u32, cloexec: bool) -> Result<(), Errno> {
         )
     })
     .map(drop)
+}
+
+/// `getcwd(2)` into `buf`: the working directory, without its NUL. The
+/// kernel's answer is refused unless it starts with `/`: a directory out of
+/// the process's root comes back as "(unreachable)/…", and a removed one
+/// fails with ENOENT.
+pub fn getcwd(buf: &mut [u8]) -> Result<&[u8], Errno> {
+    // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`, which
+    // is valid and exclusively borrowed for the call.
+    let len =
+        check(unsafe { libc::syscall(libc::SYS_getcwd, buf.as_mut_ptr(), buf.len() as c_long) })?
+            as usize;
+    // The length counts the NUL.
+    match buf.get(..len.saturating_sub(1)) {
+        Some(path) if path.starts_with(b"/") => Ok(path),
+        _ => Err(Errno::NOENT),
+    }
 }
 
 /// `mount_setattr(2)` (5.12+): set mount attributes (MOUNT_ATTR_RDONLY for

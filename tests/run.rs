@@ -420,8 +420,8 @@ fn old_root_is_unreachable_on_the_move_and_chroot_path() {
 /// From a user namespace made inside the container (no capability needed),
 /// mounting a fresh procfs must be refused: the kernel allows it only while
 /// a fully visible procfs is in the mount namespace, and the container's is
-/// masked while the host's is detached (pivot_root) or hidden before the
-/// move (move-and-chroot). A mount namespace holding the host's full /proc
+/// masked while the host's is detached (with the old root after pivot_root,
+/// or after the move on the move-and-chroot path). A mount namespace holding the host's full /proc
 /// would let the container see it again. Without the seccomp filter, which
 /// refuses the user namespace before any of this (tests/seccomp.rs).
 fn cannot_mount_procfs_again(test: &str, extra: &[&str]) {
@@ -449,6 +449,69 @@ fn container_cannot_mount_procfs_again_without_pivot() {
     cannot_mount_procfs_again(
         "container_cannot_mount_procfs_again_without_pivot",
         &["--no-pivot"],
+    );
+}
+
+/// As [`cannot_mount_procfs_again`], on a host that has a procfs and a
+/// sysfs of its own beside /proc and /sys (as a chroot's would be): made in
+/// a private mount namespace of the test (util-linux unshare), so the
+/// host's table is untouched. On the move-and-chroot path every mount
+/// outside the new root must be gone or hidden, not just /proc and /sys;
+/// with --map-root the copies are locked and cannot be detached.
+fn cannot_mount_kernel_fs_beside_others(test: &str, extra: &[&str]) {
+    let Some(root) = setup(test) else { return };
+    let unshare = "/usr/bin/unshare";
+    if !std::path::Path::new(unshare).exists() {
+        skip(test, "needs util-linux unshare at /usr/bin/unshare");
+        return;
+    }
+    let others = TempDir::new("other-kernel-fs");
+    for dir in ["proc", "sys"] {
+        std::fs::create_dir(others.path().join(dir)).unwrap();
+    }
+    let o = others.path().to_str().unwrap();
+    let r = rootfs_arg(&root);
+    let inside = "unshare -Urmnpf sh -c '\
+        mount -t proc proc /mnt 2>/dev/null && echo PROC MOUNTED || echo proc refused; \
+        mount -t sysfs sysfs /mnt 2>/dev/null && echo SYSFS MOUNTED || echo sysfs refused'";
+    let script = format!(
+        "mount -t proc proc {o}/proc && mount -t sysfs sysfs {o}/sys && \
+         exec \"$0\" run --rootfs {r} --seccomp unconfined {} sh -c \"{inside}\"",
+        extra.join(" ")
+    );
+    let child = Command::new(unshare)
+        .args(["-m", "sh", "-c", &script, BOX])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let run = wait_with_timeout(child, Duration::from_secs(30));
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(run.stdout, "proc refused\nsysfs refused\n", "{run:?}");
+}
+
+#[test]
+fn container_cannot_mount_kernel_fs_again_without_pivot_beside_others() {
+    cannot_mount_kernel_fs_beside_others(
+        "container_cannot_mount_kernel_fs_again_without_pivot_beside_others",
+        &["--no-pivot"],
+    );
+}
+
+#[test]
+fn map_root_container_cannot_mount_kernel_fs_again_without_pivot() {
+    cannot_mount_kernel_fs_beside_others(
+        "map_root_container_cannot_mount_kernel_fs_again_without_pivot",
+        &["--no-pivot", "--map-root"],
+    );
+}
+
+#[test]
+fn container_cannot_mount_kernel_fs_again_beside_others() {
+    cannot_mount_kernel_fs_beside_others(
+        "container_cannot_mount_kernel_fs_again_beside_others",
+        &[],
     );
 }
 

@@ -16,6 +16,7 @@ use rustix::mount::{MountFlags, MountPropagationFlags, UnmountFlags};
 use crate::config::{MAX_BINDS, Propagation};
 use crate::container::plan::Plan;
 use crate::error::{Context, Error, Result};
+use crate::mountinfo::{Escaped, MountinfoReader, PATH_BYTES, ReadError};
 use crate::sys::mount::{self as m, Create};
 use crate::text::CPath;
 
@@ -406,34 +407,307 @@ fn switch_root(root: &OwnedFd, plan: &Plan) -> Result<()> {
 /// The initramfs cannot be pivoted away (it is the root of the mount tree and
 /// can never be unmounted; pivot_root(2) says EINVAL until Linux 7.0 puts
 /// nullfs under it). Do what switch_root(8) does, in our own namespace: move
-/// the new root over "/" and chroot into it. The initramfs stays underneath,
-/// out of reach: the container has no CAP_SYS_ADMIN to unmount what covers
-/// it, and ".." from the new root's top lands on the mount covering "/",
-/// which is the new root again, so a chroot escape goes nowhere.
+/// the new root over "/" and chroot into it; in between, detach every other
+/// mount of the namespace (see [`detach_host_mounts`]).
+///
+/// What stays underneath is the old root mount itself (on a board, the
+/// initramfs), and whatever holds it when box itself runs below the
+/// namespace's root: the new root sits on it, so it cannot be detached
+/// without the new root. It is out of reach: the container has no
+/// CAP_SYS_ADMIN to unmount what covers it, and ".." from the new root's top
+/// lands on the mount covering "/", which is the new root again, so a
+/// chroot escape goes nowhere. It is never procfs or sysfs, whose full view
+/// would let a user namespace inside mount them again.
 fn move_and_chroot(plan: &Plan) -> Result<()> {
-    // First hide the host's full /proc and /sys. Left mounted below, they
-    // would let a process in a user namespace mount a fresh procfs or sysfs
-    // (the kernel only checks that a fully visible one exists).
-    for path in [c"/proc", c"/sys"] {
-        match rustix::mount::unmount(path, UnmountFlags::DETACH) {
-            Ok(()) | Err(Errno::INVAL) | Err(Errno::NOENT) => {}
-            Err(e) => {
-                return Err(Error::sys(
-                    "hide the host's kernel filesystems",
-                    "umount2",
-                    path.to_bytes(),
-                    e,
-                ));
-            }
-        }
-    }
     rustix::mount::mount_move(c".", c"/").at(
         "move the rootfs over /",
         "mount",
         plan.rootfs.as_bytes(),
     )?;
+    detach_host_mounts(plan)?;
     rustix::process::chroot(c".").at("chroot into the rootfs", "chroot", plan.rootfs.as_bytes())?;
     rustix::process::chdir(c"/").at("enter the new root", "chdir", b"/")
+}
+
+/// Most mounts [`detach_host_mounts`] handles in the container's copy of
+/// the host's mount namespace (8 KiB of the child's stack).
+pub const MAX_MOUNTS: usize = 1024;
+
+/// One mount of the namespace, as mountinfo gives it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct MountNode {
+    id: u32,
+    parent: u32,
+}
+
+/// What [`detach_host_mounts`] does with a mount.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fate {
+    /// The new root and the mounts under it: the container's own.
+    Keep,
+    /// A mount that holds the new root (the old root): it cannot go.
+    Holds,
+    /// Outside the new root, on a mount that holds it: detached, with all
+    /// that is mounted under it.
+    Detach,
+    /// Under a mount that is detached: goes with it.
+    GoesWithParent,
+}
+
+/// The fate of `node` in `nodes`, given the new root's mount ID.
+fn fate(nodes: &[MountNode], new_root: u32, node: MountNode) -> Fate {
+    let parent_of = |id: u32| nodes.iter().find(|n| n.id == id).map(|n| n.parent);
+    // Walk up from `id` (at most one step per mount: a loop in the parent
+    // IDs, which the kernel never shows, cannot hang this).
+    let reaches = |from: u32, to: u32| {
+        let mut id = from;
+        for _ in 0..=nodes.len() {
+            if id == to {
+                return true;
+            }
+            match parent_of(id) {
+                Some(parent) if parent != id => id = parent,
+                _ => return false,
+            }
+        }
+        false
+    };
+    if reaches(node.id, new_root) {
+        Fate::Keep
+    } else if reaches(new_root, node.id) {
+        Fate::Holds
+    } else if reaches(new_root, node.parent) {
+        Fate::Detach
+    } else {
+        Fate::GoesWithParent
+    }
+}
+
+/// The mounts of the namespace, from the container's fresh /proc (the
+/// host's may be missing, and is one of the mounts to detach).
+fn read_mount_tree(nodes: &mut heapless::Vec<MountNode, MAX_MOUNTS>) -> Result<()> {
+    const STEP: &str = "detach the host's mounts";
+    nodes.clear();
+    let mut reader = MountinfoReader::open_path(c"proc/self/mountinfo").at(
+        STEP,
+        "open",
+        b"/proc/self/mountinfo",
+    )?;
+    while let Some(entry) = reader.next_entry() {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(ReadError::Read(e)) => {
+                return Err(Error::sys(STEP, "read", b"/proc/self/mountinfo", e));
+            }
+            // A line too long to parse still names a mount that must go:
+            // refuse rather than leave it.
+            Err(_) => {
+                return Err(crate::bad!(
+                    "{STEP}: a line of /proc/self/mountinfo could not be read"
+                ));
+            }
+        };
+        let node = MountNode {
+            id: entry.mount_id,
+            parent: entry.parent_id,
+        };
+        nodes.push(node).map_err(|_| {
+            crate::bad!("{STEP}: more than {MAX_MOUNTS} mounts in the namespace (pivot_root has no such limit)")
+        })?;
+    }
+    Ok(())
+}
+
+/// A mount point from mountinfo as a C string in `buf`; `None` if it does
+/// not fit (the kernel's paths are at most 4096 bytes).
+fn decode_path<'b>(field: Escaped<'_>, buf: &'b mut [u8; PATH_BYTES + 1]) -> Option<&'b CStr> {
+    let mut len = 0;
+    for byte in field.bytes() {
+        if byte == 0 || len == PATH_BYTES {
+            return None;
+        }
+        buf[len] = byte;
+        len += 1;
+    }
+    buf[len] = 0;
+    CStr::from_bytes_with_nul(&buf[..=len]).ok()
+}
+
+/// Detach every mount of the container's namespace that is neither the new
+/// root nor under it. clone(CLONE_NEWNS) copied all of the host's mounts;
+/// after the move they are unreachable by path from the new root, but the
+/// kernel lets a user namespace mount a new procfs or sysfs whenever one
+/// fully visible is anywhere in the mount namespace (mount_too_revealing in
+/// fs/namespace.c), reachable or not: a chroot's /proc on the host would do.
+///
+/// Done after the move, while "/" still names the old root (a chroot comes
+/// next): every mount point outside the new root is then reachable by the
+/// path mountinfo gives, and the mount the rootfs came from no longer holds
+/// it. Each mount on the old root is detached with MNT_DETACH, which takes
+/// everything under it along; a pass that meets a mount stacked over
+/// another, or one hidden under another, leaves it for the next pass.
+///
+/// In a user namespace of box's making, the copied mounts are locked
+/// (mount_namespaces(7): they cannot be unmounted to reveal what is under
+/// them) and umount2 says EINVAL: those that are procfs or sysfs are then
+/// covered with an empty read-only tmpfs instead, which makes them not
+/// fully visible (the kernel counts a locked mount over them, and every
+/// mount here is locked in a user namespace made inside).
+fn detach_host_mounts(plan: &Plan) -> Result<()> {
+    const STEP: &str = "detach the host's mounts";
+    // The new root's mount: "." is its top. Before Linux 5.8 (no
+    // STATX_MNT_ID), the last mount listed on "/", the one just moved there.
+    let new_root = match crate::sys::mount_point::placement(c".")
+        .ok()
+        .and_then(|p| p.mount_id)
+    {
+        Some(id) => id,
+        None => last_mount_on_root()?,
+    };
+    let mut nodes = heapless::Vec::<MountNode, MAX_MOUNTS>::new();
+    let mut path = [0u8; PATH_BYTES + 1];
+    loop {
+        read_mount_tree(&mut nodes)?;
+        let left = nodes
+            .iter()
+            .filter(|&&n| fate(&nodes, new_root, n) == Fate::Detach)
+            .count();
+        if left == 0 {
+            break;
+        }
+        let mut detached = 0;
+        let mut reader = MountinfoReader::open_path(c"proc/self/mountinfo").at(
+            STEP,
+            "open",
+            b"/proc/self/mountinfo",
+        )?;
+        while let Some(Ok(entry)) = reader.next_entry() {
+            let node = MountNode {
+                id: entry.mount_id,
+                parent: entry.parent_id,
+            };
+            if fate(&nodes, new_root, node) != Fate::Detach {
+                continue;
+            }
+            let Some(point) = decode_path(entry.mount_point, &mut path) else {
+                return Err(crate::bad!(
+                    "{STEP}: a mount point longer than {PATH_BYTES} bytes"
+                ));
+            };
+            match rustix::mount::unmount(point, UnmountFlags::DETACH | UnmountFlags::NOFOLLOW) {
+                Ok(()) => detached += 1,
+                // Locked, or (this pass) not reachable at its path.
+                Err(Errno::INVAL) => {}
+                Err(e) => return Err(Error::sys(STEP, "umount2", point.to_bytes(), e)),
+            }
+        }
+        if detached == 0 {
+            // Nothing more will go: what is left is locked.
+            cover_locked_kernel_filesystems(&nodes, new_root)?;
+            break;
+        }
+    }
+    // With --propagation slave the old root would still receive the host's
+    // new mounts (a procfs mounted for a chroot tomorrow): cut it off. "/"
+    // is the old root until the chroot.
+    if plan.config.propagation == Propagation::Slave {
+        rustix::mount::mount_change(c"/", MountPropagationFlags::PRIVATE).at(
+            "cut the old root from the host's mount events",
+            "mount",
+            b"/",
+        )?;
+    }
+    Ok(())
+}
+
+/// The last mount listed on "/" (see [`detach_host_mounts`]).
+fn last_mount_on_root() -> Result<u32> {
+    let mut reader = MountinfoReader::open_path(c"proc/self/mountinfo").at(
+        "detach the host's mounts",
+        "open",
+        b"/proc/self/mountinfo",
+    )?;
+    let mut last = None;
+    while let Some(entry) = reader.next_entry() {
+        if let Ok(entry) = entry
+            && entry.mount_point.is(b"/")
+        {
+            last = Some(entry.mount_id);
+        }
+    }
+    last.ok_or_else(|| {
+        crate::bad!("detach the host's mounts: no mount on / in /proc/self/mountinfo")
+    })
+}
+
+/// Cover each whole procfs or sysfs that could not be detached (locked in
+/// a user namespace) with an empty read-only tmpfs, then check that each
+/// has a mount stacked over it: one that sits elsewhere (its mount point
+/// hidden under another mount) could not be reached, and is an error.
+fn cover_locked_kernel_filesystems(nodes: &[MountNode], new_root: u32) -> Result<()> {
+    const STEP: &str = "hide the host's kernel filesystems";
+    let mut path = [0u8; PATH_BYTES + 1];
+    for check in [false, true] {
+        let mut reader = MountinfoReader::open_path(c"proc/self/mountinfo").at(
+            STEP,
+            "open",
+            b"/proc/self/mountinfo",
+        )?;
+        while let Some(entry) = reader.next_entry() {
+            let entry = entry.map_err(|e| crate::bad!("{STEP}: /proc/self/mountinfo: {e}"))?;
+            let node = MountNode {
+                id: entry.mount_id,
+                parent: entry.parent_id,
+            };
+            let kernel_fs = entry.fstype.is(b"proc") || entry.fstype.is(b"sysfs");
+            if !kernel_fs
+                || !entry.root.is(b"/")
+                || !nodes.contains(&node)
+                || matches!(fate(nodes, new_root, node), Fate::Keep | Fate::Holds)
+            {
+                continue;
+            }
+            let Some(point) = decode_path(entry.mount_point, &mut path) else {
+                return Err(crate::bad!(
+                    "{STEP}: a mount point longer than {PATH_BYTES} bytes"
+                ));
+            };
+            if check {
+                if !covered(node.id, point)? {
+                    return Err(Error::sys(STEP, "umount2", point.to_bytes(), Errno::INVAL)
+                        .hint("locked in the user namespace and out of reach to cover: a mount hides its mount point"));
+                }
+                continue;
+            }
+            rustix::mount::mount(
+                c"tmpfs",
+                point,
+                c"tmpfs",
+                MountFlags::RDONLY | MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC,
+                c"size=0,mode=000",
+            )
+            .at(STEP, "mount", point.to_bytes())?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether a mount is stacked on mount `id`, whose mount point is `point`.
+fn covered(id: u32, point: &CStr) -> Result<bool> {
+    let mut reader = MountinfoReader::open_path(c"proc/self/mountinfo").at(
+        "hide the host's kernel filesystems",
+        "open",
+        b"/proc/self/mountinfo",
+    )?;
+    while let Some(entry) = reader.next_entry() {
+        if let Ok(entry) = entry
+            && entry.parent_id == id
+            && entry.mount_point.is(point.to_bytes())
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 fn setup_dev(plan: &Plan, trees: &HostTrees) -> Result<()> {
@@ -586,4 +860,49 @@ fn mask_proc_and_sys() -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The old root 1 holds /tmp (2), which held the rootfs before the move;
+    /// the new root (10) is now on 1, with its /proc (11) and a mask on it
+    /// (12). The host's /proc (3) has binfmt_misc (4); a mount (6) is
+    /// stacked on /mnt (5).
+    #[test]
+    fn only_mounts_on_the_old_root_are_detached_and_the_new_root_is_kept() {
+        let tree = [
+            (1, 1),
+            (2, 1),
+            (3, 1),
+            (4, 3),
+            (5, 1),
+            (6, 5),
+            (10, 1),
+            (11, 10),
+            (12, 11),
+        ]
+        .map(|(id, parent)| MountNode { id, parent });
+        let fates: Vec<(u32, Fate)> = tree.iter().map(|&n| (n.id, fate(&tree, 10, n))).collect();
+        assert_eq!(
+            fates,
+            [
+                (1, Fate::Holds),
+                (2, Fate::Detach),
+                (3, Fate::Detach),
+                (4, Fate::GoesWithParent),
+                (5, Fate::Detach),
+                (6, Fate::GoesWithParent),
+                (10, Fate::Keep),
+                (11, Fate::Keep),
+                (12, Fate::Keep),
+            ]
+        );
+        // Below the namespace's root (box in a chroot): 0 is not listed, and
+        // a loop in the parent IDs ends the walk.
+        let odd = [(1, 0), (10, 1), (7, 8), (8, 7)].map(|(id, parent)| MountNode { id, parent });
+        assert_eq!(fate(&odd, 10, odd[0]), Fate::Holds);
+        assert_eq!(fate(&odd, 10, odd[2]), Fate::GoesWithParent);
+    }
 }

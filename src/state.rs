@@ -58,7 +58,7 @@ pub struct Record {
     pub supervisor: Option<Pid>,
     pub created: u64,
     pub status: Text<32>,
-    pub command: Text<120>,
+    pub command: Text<COMMAND_MAX>,
 }
 
 impl Record {
@@ -239,7 +239,7 @@ impl State {
 
     pub fn record(&self) -> Record {
         let mut status = [0u8; 32];
-        let mut command = [0u8; 120];
+        let mut command = [0u8; COMMAND_MAX];
         Record {
             pid: self
                 .read_number(c"pid")
@@ -318,6 +318,53 @@ fn process_stat(pid: Pid) -> Option<(u8, u64)> {
     Some((state, start))
 }
 
+/// Most bytes of a command line kept for `box ps`.
+pub const COMMAND_MAX: usize = 120;
+
+/// A command's words as one line for the `command` file and `box ps`:
+/// separated by spaces, a word that is empty or holds a space, a quote or
+/// a backslash in `"…"` (with `\"` and `\\` inside), and control
+/// characters as `\xNN`, so that the line stays one line and its words can
+/// be told apart. Cut at [`COMMAND_MAX`] bytes (marked with `…`).
+pub fn command_line<'w>(words: impl Iterator<Item = &'w [u8]>) -> Text<COMMAND_MAX> {
+    use core::fmt::Write;
+    let mut line = Text::<COMMAND_MAX>::new();
+    for (i, word) in words.enumerate() {
+        if i > 0 {
+            line.push(b" ");
+        }
+        let quoted = word.is_empty() || word.iter().any(|b| b" \"'\\".contains(b));
+        if quoted {
+            line.push(b"\"");
+        }
+        for piece in word.split_inclusive(|&b| b == b'"' || b == b'\\') {
+            let (text, special) = match piece.split_last() {
+                Some((&last, text)) if last == b'"' || last == b'\\' => (text, Some(last)),
+                _ => (piece, None),
+            };
+            let _ = write!(line, "{}", Bytes(text));
+            if let Some(special) = special {
+                line.push(&[b'\\', special]);
+            }
+        }
+        if quoted {
+            line.push(b"\"");
+        }
+    }
+    if line.overflowed() {
+        // Room for "…", cut on a character boundary.
+        let bytes = line.as_bytes();
+        let mut keep = COMMAND_MAX - "…".len();
+        while keep > 0 && bytes[keep] & 0xc0 == 0x80 {
+            keep -= 1;
+        }
+        let mut cut = Text::from_bytes_lossy(&bytes[..keep]);
+        cut.push("…".as_bytes());
+        return cut;
+    }
+    line
+}
+
 /// Seconds since the epoch.
 pub fn now() -> u64 {
     rustix::time::clock_gettime(rustix::time::ClockId::Realtime).tv_sec as u64
@@ -326,6 +373,28 @@ pub fn now() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn command_lines_keep_words_apart_and_stay_one_line() {
+        let line = |words: &[&[u8]]| {
+            String::from_utf8(command_line(words.iter().copied()).as_bytes().to_vec()).unwrap()
+        };
+        assert_eq!(line(&[b"sleep", b"100"]), "sleep 100");
+        assert_eq!(
+            line(&[b"sh", b"-c", b"echo 'hi' \"you\""]),
+            r#"sh -c "echo 'hi' \"you\"""#
+        );
+        assert_eq!(line(&[b"a\\b", b""]), r#""a\\b" """#);
+        assert_eq!(
+            line(&[b"x\nweb 1 running 5s", b"\x1b[2J"]),
+            r#""x\x0aweb 1 running 5s" \x1b[2J"#
+        );
+        let long = line(&[&[b'a'; 200], b"b"]);
+        assert!(long.ends_with('…') && long.len() <= COMMAND_MAX, "{long}");
+        let accents = "é".repeat(100);
+        let cut = line(&[accents.as_bytes()]);
+        assert!(cut.ends_with('…') && cut.len() <= COMMAND_MAX, "{cut}");
+    }
 
     #[test]
     fn start_time_of_this_process() {

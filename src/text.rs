@@ -109,17 +109,31 @@ impl<const N: usize> PartialEq for Text<N> {
 }
 
 /// Displays bytes that are usually UTF-8 (paths, names); invalid sequences
-/// show as U+FFFD.
+/// show as U+FFFD, control characters as `\xNN`. Every message and table
+/// line box prints goes through here, and the values in them are often the
+/// caller's or a container's (a rejected `--name`, a command word): a
+/// newline would forge a line of its own in a log, an escape sequence
+/// would talk to the terminal. C1 controls count too (U+0085 breaks lines
+/// for some terminals, U+009B starts a sequence as ESC [ does).
 pub struct Bytes<'a>(pub &'a [u8]);
 
 impl fmt::Display for Bytes<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Valid UTF-8 (the usual case) honours width and alignment.
-        if let Ok(s) = core::str::from_utf8(self.0) {
+        // Valid UTF-8 without controls (the usual case) honours width and
+        // alignment.
+        if let Ok(s) = core::str::from_utf8(self.0)
+            && !s.chars().any(char::is_control)
+        {
             return f.pad(s);
         }
         for chunk in self.0.utf8_chunks() {
-            f.write_str(chunk.valid())?;
+            for c in chunk.valid().chars() {
+                if c.is_control() {
+                    write!(f, "\\x{:02x}", c as u32)?;
+                } else {
+                    fmt::Write::write_char(f, c)?;
+                }
+            }
             if !chunk.invalid().is_empty() {
                 f.write_str("\u{fffd}")?;
             }
@@ -259,6 +273,22 @@ mod tests {
         assert!(t.overflowed());
         assert!(Text::<4>::try_from_bytes(b"abcde").is_none());
         assert!(Text::<4>::try_from_bytes(b"abcd").is_some());
+    }
+
+    #[test]
+    fn control_characters_are_shown_escaped() {
+        let shown = |b: &[u8]| {
+            let mut t = Text::<64>::new();
+            write!(t, "{}", Bytes(b)).unwrap();
+            String::from_utf8(t.as_bytes().to_vec()).unwrap()
+        };
+        assert_eq!(shown(b"web\nbox: run: forged"), "web\\x0abox: run: forged");
+        assert_eq!(shown(b"a\x1b[2Jb\tc\x7f"), "a\\x1b[2Jb\\x09c\\x7f");
+        assert_eq!(shown("\u{9b}31m".as_bytes()), "\\x9b31m");
+        assert_eq!(shown(b"caf\xc3\xa9 \xff"), "caf\u{e9} \u{fffd}");
+        let mut t = Text::<16>::new();
+        write!(t, "[{:<5}]", Bytes(b"ab")).unwrap();
+        assert_eq!(t.as_bytes(), b"[ab   ]");
     }
 
     #[test]

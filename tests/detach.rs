@@ -323,3 +323,34 @@ fn a_starting_container_is_not_taken_for_a_dead_one() {
     assert_eq!(row[2], "gone", "{row:?}");
     assert!(!dir.exists(), "the state of a dead claimer is left");
 }
+
+/// The command column shows the words as given, one line whatever they
+/// hold: a newline in a word would otherwise forge a row of `box ps`.
+#[test]
+fn ps_shows_command_words_escaped_on_one_row() {
+    let Some(root) = setup("ps_shows_command_words_escaped_on_one_row") else {
+        return;
+    };
+    let n = name("words");
+    let _sweep = ContainerSweep::new(&n);
+    let r = root.path().to_str().unwrap();
+    let forged = "sleep 100 #\nforged 1 running 5s";
+    let run = run_box(["run", "-d", "--name", &n, "--rootfs", r, "sh", "-c", forged]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    let ps = run_box(["ps"]);
+    assert!(
+        !ps.stdout.lines().any(|l| l.starts_with("forged")),
+        "{ps:?}"
+    );
+    let row = ps
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(&n))
+        .expect("listed");
+    assert!(
+        row.ends_with(r#"sh -c "sleep 100 #\x0aforged 1 running 5s""#),
+        "{row}"
+    );
+    let stop = run_box(["stop", "-t", "0", &n]);
+    assert_eq!(stop.code(), 0, "{stop:?}");
+}

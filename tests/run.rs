@@ -515,6 +515,46 @@ fn container_cannot_mount_kernel_fs_again_beside_others() {
     );
 }
 
+/// A rejected value is quoted in the error, and a newline in it would
+/// make a line of its own (a forged `box: …` line in a log); an escape
+/// sequence would reach the terminal. Both come out as `\xNN`.
+#[test]
+fn control_characters_in_values_stay_on_one_line() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "run",
+                "--name",
+                "web\nbox: run: all is well",
+                "--rootfs",
+                "/",
+                "true",
+            ],
+            "--name web\\x0abox: run: all is well: use",
+        ),
+        (
+            &["run", "--hostname", "h\u{1b}[2J", "--rootfs", "/", "true"],
+            "--hostname h\\x1b[2J: use",
+        ),
+        (
+            &["run", "--rootfs", "/no\nsuch", "true"],
+            "stat(/no\\x0asuch): No such file or directory",
+        ),
+        (
+            &["run", "--rootfs", "/", "--bind", "/no\rsuch:/x", "true"],
+            "stat(/no\\x0dsuch)",
+        ),
+        (&["stop", "x\u{85}y"], "no container named x\\x85y"),
+    ];
+    for (args, expected) in cases {
+        let run = run_box(*args);
+        assert_eq!(run.code(), 125, "{args:?}: {run:?}");
+        let line = one_error_line(&run);
+        assert!(line.contains(expected), "{args:?}: {run:?}");
+        assert!(!line.contains('\u{1b}') && !line.contains('\r'), "{run:?}");
+    }
+}
+
 /// Run box with `args` from the working directory `dir`.
 fn run_box_in(dir: &std::path::Path, args: &[&str]) -> Run {
     let child = Command::new(BOX)

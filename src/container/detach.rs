@@ -21,9 +21,9 @@ use crate::config::RunConfig;
 use crate::container::plan::{Command, Plan};
 use crate::container::{self, child};
 use crate::error::{Context, EXIT_BOX, Error, Result};
-use crate::state::{LOG_MAX, State};
+use crate::state::{self, LOG_MAX, State};
 use crate::sys::{process, raw};
-use crate::text::{Bytes, Text};
+use crate::text::Text;
 
 /// Start the container under a supervisor; returns once it runs (or
 /// failed), having printed the container's name.
@@ -126,24 +126,10 @@ fn start(
     let started = container::start(plan, cgroup)?;
 
     state.record_running(started.pid)?;
-    let mut command = Text::<120>::new();
-    match plan.command {
-        Command::Argv(args) => {
-            for i in 0..args.len() {
-                let _ = write!(
-                    command,
-                    "{}{}",
-                    if i > 0 { " " } else { "" },
-                    Bytes(args.bytes(i))
-                );
-            }
-        }
-        Command::Words(words) => {
-            for (i, w) in words.iter().enumerate() {
-                let _ = write!(command, "{}{}", if i > 0 { " " } else { "" }, w);
-            }
-        }
-    }
+    let command = match plan.command {
+        Command::Argv(args) => state::command_line((0..args.len()).map(|i| args.bytes(i))),
+        Command::Words(words) => state::command_line(words.iter().map(|w| w.as_bytes())),
+    };
     state.write(c"command", command.as_bytes())?;
     Ok((started, out_read))
 }

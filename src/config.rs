@@ -627,6 +627,12 @@ fn add_bind(c: &mut RunConfig, v: &[u8]) -> Result<()> {
             ));
         }
     };
+    if names_the_root(dst) {
+        return Err(bad!(
+            "--bind {}: the target is the container's root, which a bind cannot replace (give the source as --rootfs, or bind below /)",
+            Bytes(v)
+        ));
+    }
     let bind = Bind {
         source: path("bind", src)?,
         target: absolute("bind", dst)?,
@@ -635,6 +641,25 @@ fn add_bind(c: &mut RunConfig, v: &[u8]) -> Result<()> {
     c.binds
         .push(bind)
         .map_err(|_| bad!("--bind: at most {MAX_BINDS} binds per container"))
+}
+
+/// Whether an absolute path inside the container names its root: `/`,
+/// `//`, `/.`, `/a/..` (counted by its words, as the kernel would walk
+/// them). A mount there was accepted and then did nothing: the command's
+/// root is the rootfs, under whatever is mounted over it.
+pub fn names_the_root(target: &[u8]) -> bool {
+    if !target.starts_with(b"/") {
+        return false;
+    }
+    let mut depth = 0usize;
+    for word in target.split(|&b| b == b'/') {
+        match word {
+            b"" | b"." => {}
+            b".." => depth = depth.saturating_sub(1),
+            _ => depth += 1,
+        }
+    }
+    depth == 0
 }
 
 /// A tmpfs size: digits with an optional k/m/g suffix (tmpfs's own syntax),
@@ -666,6 +691,12 @@ fn add_tmpfs(c: &mut RunConfig, v: &[u8]) -> Result<()> {
         Some(i) => (&v[..i], &v[i + 1..]),
         None => (v, &b""[..]),
     };
+    if names_the_root(dst) {
+        return Err(bad!(
+            "--tmpfs {}: the target is the container's root, which a tmpfs cannot replace (mount it on a directory below /)",
+            Bytes(v)
+        ));
+    }
     let target = absolute("tmpfs", dst)?;
     let mut options = Text::<TMPFS_OPTS_MAX>::new();
     let mut has_mode = false;
@@ -1145,6 +1176,15 @@ mod tests {
         assert!(apply(&mut c, "bind", "/a").is_err());
         assert!(apply(&mut c, "bind", "/a:rel").is_err());
         assert!(apply(&mut c, "bind", "/a:/b:rx").is_err());
+        for root in ["/", "//", "/.", "/./", "/a/..", "/..", "/a/../.."] {
+            let e = apply(&mut c, "bind", &format!("/a:{root}")).unwrap_err();
+            assert!(
+                e.to_string().contains("the target is the container's root"),
+                "{e}"
+            );
+            assert!(apply(&mut c, "tmpfs", root).is_err(), "{root}");
+        }
+        assert!(!names_the_root(b"/a/../b") && !names_the_root(b"/.a") && !names_the_root(b"a"));
         for _ in 2..MAX_BINDS {
             apply(&mut c, "bind", "/a:/b").unwrap();
         }

@@ -716,6 +716,23 @@ fn bad_input_gives_one_line_and_125() {
             &["run", "--rootfs", &r, "--memory", "12Q", "true"],
             "--memory 12Q",
         ),
+        // Mounts over the container's root were accepted and did nothing.
+        (
+            &["run", "--rootfs", &r, "--bind", "/tmp:/", "true"],
+            "--bind /tmp:/: the target is the container's root",
+        ),
+        (
+            &["run", "--rootfs", &r, "--bind", "/tmp:/etc/..:ro", "true"],
+            "the target is the container's root",
+        ),
+        (
+            &["run", "--rootfs", &r, "--tmpfs", "/", "true"],
+            "--tmpfs /: the target is the container's root",
+        ),
+        (
+            &["run", "--rootfs", &r, "--tmpfs", "//:size=1M", "true"],
+            "the target is the container's root",
+        ),
     ];
     for (args, expected) in cases {
         let run = run_box(*args);

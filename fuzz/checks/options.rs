@@ -131,7 +131,7 @@ pub fn model(key: &str, v: &[u8], before: &RunConfig) -> Option<RunConfig> {
                 [_, _, b"ro"] => true,
                 _ => return None,
             };
-            if parts[0].is_empty() || parts[1].is_empty() {
+            if parts[0].is_empty() || parts[1].is_empty() || is_root(parts[1]) {
                 return None;
             }
             let bind = Bind {
@@ -159,6 +159,9 @@ pub fn model(key: &str, v: &[u8], before: &RunConfig) -> Option<RunConfig> {
             }
             if !kept.iter().any(|o| o.starts_with(b"mode=")) {
                 kept.push(b"mode=1777");
+            }
+            if is_root(target) {
+                return None;
             }
             let tmpfs = Tmpfs {
                 target: absolute(target)?,
@@ -524,6 +527,23 @@ fn absolute(v: &[u8]) -> Option<CPath> {
         return None;
     }
     path(v)
+}
+
+/// Whether an absolute path, walked word by word, ends at the root (`/`,
+/// `/.`, `/a/..`): no bind or tmpfs may target the container's root.
+fn is_root(v: &[u8]) -> bool {
+    let mut walked: Vec<&[u8]> = Vec::new();
+    for word in v
+        .split(|&b| b == b'/')
+        .filter(|w| !w.is_empty() && *w != b".")
+    {
+        if word == b".." {
+            walked.pop();
+        } else {
+            walked.push(word);
+        }
+    }
+    v.starts_with(b"/") && walked.is_empty()
 }
 
 /// A numeric uid or gid; not 4294967295, which is (uid_t)-1, "no id".

@@ -555,6 +555,60 @@ fn control_characters_in_values_stay_on_one_line() {
     }
 }
 
+/// A bind that cannot be attached because of what the target is inside
+/// the rootfs says so, with the bind as given, rather than
+/// `move_mount: Invalid argument`.
+#[test]
+fn bind_onto_a_link_or_the_wrong_kind_says_why() {
+    let test = "bind_onto_a_link_or_the_wrong_kind_says_why";
+    let Some(root) = setup(test) else { return };
+    // A link to a directory, and one to nothing (as /etc/resolv.conf often
+    // is in an image). A file bound onto a link to a file covers the link
+    // itself, which works and is left alone.
+    std::os::unix::fs::symlink("/etc", root.path().join("etc/link")).unwrap();
+    std::os::unix::fs::symlink("/nowhere", root.path().join("etc/dangling")).unwrap();
+    let host = TempDir::new("bind-sources");
+    let file = host.path().join("file");
+    std::fs::write(&file, "x").unwrap();
+    let (file, dir) = (file.to_str().unwrap(), host.path().to_str().unwrap());
+    let r = rootfs_arg(&root);
+    let link = "the target inside the rootfs is a symbolic link; box does not follow links inside the image";
+    let cases = [
+        (format!("{file}:/etc/dangling"), link.to_string()),
+        (format!("{dir}:/etc/link:ro"), link.to_string()),
+        (
+            format!("{file}:/mnt"),
+            "the source is a file but the target inside the rootfs is a directory".to_string(),
+        ),
+        (
+            format!("{dir}:/etc/passwd"),
+            "the source is a directory but the target inside the rootfs is not".to_string(),
+        ),
+    ];
+    for (bind, why) in &cases {
+        for extra in [&[][..], &["--no-pivot"][..]] {
+            let mut args = vec!["run", "--rootfs", &r, "--bind", bind];
+            args.extend_from_slice(extra);
+            args.push("true");
+            let run = run_box(&args);
+            assert_eq!(run.code(), 125, "{args:?}: {run:?}");
+            let line = one_error_line(&run);
+            let bind = bind.strip_suffix(":ro").unwrap_or(bind);
+            assert!(
+                line.contains(&format!("--bind {bind}: {why}")),
+                "{args:?}: {run:?}"
+            );
+        }
+    }
+    assert_eq!(
+        std::fs::read_to_string(root.path().join("etc/passwd"))
+            .unwrap()
+            .lines()
+            .count(),
+        1
+    );
+}
+
 /// Run box with `args` from the working directory `dir`.
 fn run_box_in(dir: &std::path::Path, args: &[&str]) -> Run {
     let child = Command::new(BOX)

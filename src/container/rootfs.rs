@@ -795,12 +795,21 @@ fn attach_binds(plan: &Plan, trees: HostTrees) -> Result<()> {
             } else {
                 Create::File
             };
-            m::make_mount_point(target, create).at(
-                "create the --bind mount point",
-                "mkdir",
-                bind.target.as_bytes(),
-            )?;
-            m::attach_tree(&tree, target).at("bind", "move_mount", bind.target.as_bytes())?;
+            if let Err(e) = m::make_mount_point(target, create) {
+                return Err(bind_target_mismatch(bind, create).unwrap_or_else(|| {
+                    Error::sys(
+                        "create the --bind mount point",
+                        "mkdir",
+                        bind.target.as_bytes(),
+                        e,
+                    )
+                }));
+            }
+            if let Err(e) = m::attach_tree(&tree, target) {
+                return Err(bind_target_mismatch(bind, create).unwrap_or_else(|| {
+                    Error::sys("bind", "move_mount", bind.target.as_bytes(), e)
+                }));
+            }
         }
         if bind.read_only {
             m::make_read_only(target, true).at(
@@ -811,6 +820,32 @@ fn attach_binds(plan: &Plan, trees: HostTrees) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Why a bind could not be attached, when the target inside the rootfs is
+/// the cause (move_mount says only EINVAL or ENOTDIR): a symbolic link,
+/// which box does not follow (its target is the image's to choose), or a
+/// file where the source is a directory, or the other way round.
+fn bind_target_mismatch(bind: &crate::config::Bind, source: Create) -> Option<Error> {
+    let st = rustix::fs::lstat(bind.target.as_cstr()).ok()?;
+    let what = match FileType::from_raw_mode(st.st_mode) {
+        FileType::Symlink => {
+            "the target inside the rootfs is a symbolic link; box does not follow links inside the image (bind onto the path it points to)"
+        }
+        FileType::Directory if source == Create::File => {
+            "the source is a file but the target inside the rootfs is a directory"
+        }
+        FileType::Directory => return None,
+        _ if source == Create::Dir => {
+            "the source is a directory but the target inside the rootfs is not"
+        }
+        _ => return None,
+    };
+    Some(crate::bad!(
+        "--bind {}:{}: {what}",
+        bind.source,
+        bind.target
+    ))
 }
 
 fn mask_proc_and_sys() -> Result<()> {

@@ -14,6 +14,8 @@ mod config;
 mod container;
 mod error;
 mod mountinfo;
+#[cfg(feature = "oci")]
+mod oci;
 mod out;
 mod seccomp;
 mod spec;

@@ -1,0 +1,32 @@
+//! Fuzz box's JSON parser and writer (src/oci/json.rs): `cargo +nightly
+//! fuzz run json` from the repository root. The bytes are one document;
+//! the checks are in fuzz/checks/json.rs (the parser agrees with a reading
+//! of RFC 8259's grammar and with serde_json, and what it accepts survives
+//! a round trip through the writer), which the unit tests of
+//! src/oci/json.rs run on pseudo-random documents too.
+
+#![no_main]
+#![allow(dead_code)]
+
+use libfuzzer_sys::fuzz_target;
+
+#[path = "../../src/error.rs"]
+mod error;
+#[path = "../../src/oci/mod.rs"]
+mod oci;
+#[path = "../../src/text.rs"]
+mod text;
+
+#[path = "../../src/sys/caps.rs"]
+pub mod caps;
+
+mod sys {
+    pub use crate::caps;
+}
+
+#[path = "../checks/json.rs"]
+mod checks;
+
+fuzz_target!(|data: &[u8]| {
+    checks::check_document(data);
+});

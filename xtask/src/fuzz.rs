@@ -210,7 +210,14 @@ mod tests {
     #[test]
     fn the_targets_are_those_of_fuzz_cargo_toml() {
         let targets = targets(&host::workspace().join("fuzz")).unwrap();
-        for target in ["spec", "mountinfo", "options", "dispatch"] {
+        for target in [
+            "spec",
+            "mountinfo",
+            "options",
+            "dispatch",
+            "json",
+            "seccomp",
+        ] {
             assert!(targets.iter().any(|t| t == target), "{target}: {targets:?}");
         }
     }

@@ -1,7 +1,8 @@
 //! `cargo xtask test [--host | --guest]`: every test of box. The host tests
 //! (`cargo test --workspace`: unit tests, and integration tests that run the
-//! real binary as root with a busybox rootfs); the size budget (the
-//! size-tuned build of both targets, see build.rs); then the guest suite on
+//! real binary as root with a busybox rootfs); the size budgets (the
+//! size-tuned build of both targets with the OCI runtime, 320 KiB, and
+//! without it, 256 KiB; see build.rs); then the guest suite on
 //! both QEMU boards, once with the release build of box and once with the
 //! size-tuned one. Installs what they need on a fresh machine first.
 //!

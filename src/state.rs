@@ -318,6 +318,23 @@ fn process_stat(pid: Pid) -> Option<(u8, u64)> {
     Some((state, start))
 }
 
+/// The `status` of a container that has ended: `exited N`, the command's
+/// own status, with a note when the kernel's OOM killer ran in its cgroup:
+/// ` (out of memory)` when the command was killed by SIGKILL (the OOM
+/// killer's signal), ` (OOM kill inside)` when another process was and
+/// the command went on to exit by itself.
+pub fn exit_status(code: u8, oom_killed: bool) -> Text<32> {
+    use core::fmt::Write;
+    let note = match (oom_killed, code) {
+        (false, _) => "",
+        (true, 137) => " (out of memory)",
+        (true, _) => " (OOM kill inside)",
+    };
+    let mut status = Text::new();
+    let _ = write!(status, "exited {code}{note}");
+    status
+}
+
 /// Most bytes of a command line kept for `box ps`.
 pub const COMMAND_MAX: usize = 120;
 

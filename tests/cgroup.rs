@@ -148,6 +148,65 @@ fn memory_limit_kills_and_says_so() {
     assert!(cgroup_dirs(&n).is_empty());
 }
 
+/// An OOM kill of another process in the container is a note: the exit
+/// status stays the command's (here 5, after its child was killed), in the
+/// foreground and in the status a detached container records.
+#[test]
+fn oom_kill_of_another_process_keeps_the_commands_status() {
+    let test = "oom_kill_of_another_process_keeps_the_commands_status";
+    let Some(root) = setup(test) else { return };
+    let n = name("oom-child");
+    let _sweep = ContainerSweep::new(&n);
+    let r = root.path().to_str().unwrap();
+    // The inner shell holds 100 MB under a 32 MiB limit: the largest
+    // process, so the one the OOM killer picks.
+    let script = "sh -c 'x=$(head -c 100000000 /dev/zero | tr \"\\0\" a)'; echo after; exit 5";
+    let Some(run) = run_limited(
+        test,
+        &["run", "--rootfs", r, "--memory", "32M", "sh", "-c", script],
+    ) else {
+        return;
+    };
+    assert_eq!((run.code(), run.stdout.as_str()), (5, "after\n"), "{run:?}");
+    // The shell says "Killed" of its child; box's own line is the note.
+    let notes: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("box"))
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            "box: run: a process of the container hit its memory limit (--memory 32M) and the kernel's OOM killer ended it; the command exited 5"
+        ],
+        "{run:?}"
+    );
+
+    let run = run_box([
+        "run", "-d", "--name", &n, "--rootfs", r, "--memory", "32M", "sh", "-c", script,
+    ]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    let status = std::path::Path::new("/run/box").join(&n).join("status");
+    let start = std::time::Instant::now();
+    let recorded = loop {
+        let s = std::fs::read_to_string(&status).unwrap_or_default();
+        if s.starts_with("exited") {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no exit recorded: {s:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(recorded.trim(), "exited 5 (OOM kill inside)");
+    assert!(
+        cgroup_dirs(&n).is_empty(),
+        "left behind: {:?}",
+        cgroup_dirs(&n)
+    );
+}
+
 #[test]
 fn pids_limit_caps_a_fork_loop() {
     let test = "pids_limit_caps_a_fork_loop";

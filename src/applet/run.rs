@@ -123,17 +123,28 @@ fn run_in_foreground(plan: &Plan, config: &RunConfig, state: Option<&State>) -> 
         return Err(e);
     }
     let code = container::wait(&started);
+    // The status stays the command's: an OOM kill of another process in
+    // the group is a note, not the container's end. The command itself
+    // killed by it (SIGKILL) is 137 anyway.
     if let Some(cgroup) = &started.cgroup
         && cgroup.oom_killed()
     {
-        errln!(
-            "box: run: the container hit its memory limit (--memory {}): the kernel's OOM killer ended it",
-            Size(cgroup.memory_limit().unwrap_or(0))
-        );
-        return Ok(137);
+        let limit = Size(cgroup.memory_limit().unwrap_or(0));
+        if code == OOM_KILLED {
+            errln!(
+                "box: run: the container hit its memory limit (--memory {limit}): the kernel's OOM killer ended it"
+            );
+        } else {
+            errln!(
+                "box: run: a process of the container hit its memory limit (--memory {limit}) and the kernel's OOM killer ended it; the command exited {code}"
+            );
+        }
     }
     Ok(code)
 }
+
+/// The status of a command killed by SIGKILL, as the OOM killer does.
+const OOM_KILLED: u8 = 128 + 9;
 
 /// A byte count as the user would write it (`32M`).
 struct Size(u64);

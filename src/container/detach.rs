@@ -73,16 +73,11 @@ fn supervise(plan: &Plan, config: &RunConfig, state: State, ready: OwnedFd) -> !
             child::send_line(ready.as_fd(), 0, b"");
             drop(ready);
             let code = watch(&container, output, &state);
-            let mut status = Text::<32>::new();
             let oom = container
                 .cgroup
                 .as_ref()
                 .is_some_and(ContainerCgroup::oom_killed);
-            let _ = write!(
-                status,
-                "exited {code}{}",
-                if oom { " (out of memory)" } else { "" }
-            );
+            let status = state::exit_status(code, oom);
             // Removing the cgroup (drop) before saying the container is
             // done, so a `box stop` that sees "exited" finds nothing left.
             drop(container);

@@ -280,6 +280,7 @@ impl ContainerCgroup {
             check_cpus_exist(cpuset.as_bytes())?;
         }
         let found = Hierarchies::find();
+        sweep_every_hierarchy(&found);
         let v2_available = found.v2.as_ref().map(|mount| {
             let mut buf = [0u8; 256];
             let n = join(mount.as_bytes(), b"cgroup.controllers")
@@ -378,7 +379,6 @@ impl ContainerCgroup {
         if !needed.is_empty() {
             enable_controllers(parent.as_cstr(), available, &names)?;
         }
-        sweep_stale(&parent);
         let dir = join(parent.as_bytes(), name)?;
         self.make_group(dir, true)?;
         let dir = self.groups[0].dir;
@@ -439,7 +439,6 @@ impl ContainerCgroup {
                 // nodes accepts no task. Inherit the parent's.
                 inherit_cpuset(&base, &parent)?;
             }
-            sweep_stale(&parent);
             let dir = join(parent.as_bytes(), name)?;
             let memory = found
                 .v1_mount(Controller::Memory)
@@ -676,6 +675,31 @@ fn split_range(range: &[u8]) -> Option<(u32, u32)> {
         None => {
             let n = crate::text::parse_u32(range)?;
             Some((n, n))
+        }
+    }
+}
+
+/// [`sweep_stale`] in the `box/` parent of every hierarchy box makes
+/// groups in: the v2 tree and each v1 hierarchy of its controllers,
+/// whichever of them this run uses (a killed run with `--pids` leaves a
+/// group that a later run with `--memory` alone would never look at).
+fn sweep_every_hierarchy(found: &Hierarchies) {
+    let mut swept: heapless::Vec<&CPath, 5> = heapless::Vec::new();
+    let v1 = found.v1.iter().map(|(c, mount)| (Some(*c), mount));
+    for (controller, mount) in found.v2.iter().map(|m| (None, m)).chain(v1) {
+        // Controllers sharing a hierarchy (cpu,cpuacct) share a parent.
+        if swept.iter().any(|m| m.as_bytes() == mount.as_bytes()) {
+            continue;
+        }
+        let _ = swept.push(mount);
+        let own = own_cgroup(controller);
+        let parent = CPath::from_parts(&[
+            trim_slash(mount.as_bytes()),
+            trim_slash(own.as_bytes()),
+            b"/box",
+        ]);
+        if let Some(parent) = parent {
+            sweep_stale(&parent);
         }
     }
 }

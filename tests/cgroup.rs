@@ -415,3 +415,64 @@ fn killed_box_leaves_a_cgroup_the_next_run_removes() {
         cgroup_dirs(&n)
     );
 }
+
+/// A `box run` killed with SIGKILL leaves its groups behind; the next run
+/// with limits sweeps the stale ones (empty, over a minute old) in every
+/// hierarchy box makes groups in, not only in those it uses itself: here a
+/// `--memory` run must also clear the cpu, cpuset and pids hierarchies.
+#[test]
+fn stale_groups_are_swept_in_every_hierarchy() {
+    let test = "stale_groups_are_swept_in_every_hierarchy";
+    let Some(root) = setup(test) else { return };
+    let n = name("sweep");
+    let _sweep = ContainerSweep::new(&n);
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    let mut stale = Vec::new();
+    for controller in ["cpu", "cpuset", "memory", "pids"] {
+        let mount = PathBuf::from("/sys/fs/cgroup").join(controller);
+        if !mount.join("cgroup.procs").exists() {
+            continue;
+        }
+        let Some(path) = own.lines().find_map(|l| {
+            let mut parts = l.splitn(3, ':');
+            let (_, names, path) = (parts.next()?, parts.next()?, parts.next()?);
+            names
+                .split(',')
+                .any(|c| c == controller)
+                .then(|| path.to_string())
+        }) else {
+            continue;
+        };
+        let parent = mount.join(path.trim_start_matches('/')).join("box");
+        if controller == "cpuset" && !parent.exists() {
+            // A cpuset group needs CPUs: leave it to box to make box/ there.
+            continue;
+        }
+        let dir = parent.join(format!("{n}-{controller}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let old = std::time::SystemTime::now() - Duration::from_secs(300);
+        std::fs::File::open(&dir)
+            .unwrap()
+            .set_times(
+                std::fs::FileTimes::new()
+                    .set_modified(old)
+                    .set_accessed(old),
+            )
+            .unwrap();
+        stale.push(dir);
+    }
+    if stale.len() < 2 {
+        skip(
+            test,
+            "needs cgroup v1 hierarchies for memory and another controller",
+        );
+        return;
+    }
+    let r = root.path().to_str().unwrap();
+    let Some(run) = run_limited(test, &["run", "--rootfs", r, "--memory", "32M", "true"]) else {
+        return;
+    };
+    assert_eq!(run.code(), 0, "{run:?}");
+    let left: Vec<_> = stale.iter().filter(|d| d.exists()).collect();
+    assert!(left.is_empty(), "stale groups left: {left:?}");
+}

@@ -363,11 +363,12 @@ fn enter(report: rustix::fd::BorrowedFd<'_>) -> Result<()> {
     child::drop_privileges_to(init.uid, init.gid, init.setgroups_denied, init.caps)?;
     child::die_with_parent(report)?;
     raw::reset_signals();
-    // Last, as in the container's own setup: the same filter as its init.
+    // Last, as in the container's own setup: the same filter as its init,
+    // built for the same capabilities (its bounding set).
     if init.seccomp {
-        let filter = crate::seccomp::default_filter()
+        let filter = crate::seccomp::for_capabilities(init.caps)
             .ok_or_else(|| bad!("no seccomp filter for this architecture"))?;
-        crate::seccomp::install(filter).at("install the seccomp filter", "seccomp", b"")?;
+        crate::seccomp::install(&filter).at("install the seccomp filter", "seccomp", b"")?;
     }
     Ok(())
 }

@@ -140,7 +140,7 @@ fn prepare(
     // The seccomp filter, last: it refuses calls the setup above makes
     // (mount, pivot_root, unshare), and seccomp(2) needs the no_new_privs
     // that drop_privileges set. Only execve follows, which it allows.
-    if let Some(filter) = plan.seccomp {
+    if let Some(filter) = &plan.seccomp {
         crate::seccomp::install(filter)
             .at("install the seccomp filter", "seccomp", b"")
             .map_err(|e| e.hint("--seccomp unconfined runs without it"))?;

@@ -68,9 +68,10 @@ pub struct Plan<'a> {
     /// `--init`: box itself as the container's PID 1, executed from a sealed
     /// copy in memory, and its argv (`box-init -- CMD…`, NULL-terminated).
     pub init: Option<InitExec>,
-    /// The seccomp filter installed last before exec (src/seccomp.rs), or
-    /// `None` for `--seccomp unconfined`.
-    pub seccomp: Option<&'static crate::seccomp::Filter>,
+    /// The seccomp filter installed last before exec (src/seccomp.rs), built
+    /// for the capabilities the container holds, or `None` for `--seccomp
+    /// unconfined`.
+    pub seccomp: Option<crate::seccomp::Filter>,
 }
 
 /// How `--init` runs box-init inside the container.
@@ -155,10 +156,21 @@ impl<'a> Plan<'a> {
             None
         };
 
-        // seccomp: built at compile time for this architecture. Where box
-        // has no syscall table it refuses rather than run unfiltered unasked.
+        // seccomp: built for this architecture and the capabilities the
+        // container will hold (a capability opens the syscalls that exist to
+        // use it, src/seccomp.rs): those of `caps` that box holds itself, as
+        // the child keeps no others, or all of them in a new user namespace,
+        // where the child holds every capability. That is the bounding set
+        // `box exec` later reads from the init, so both build the same
+        // filter. Where box has no syscall table it refuses rather than run
+        // unfiltered unasked.
+        let held = if config.namespaces.has(k::CLONE_NEWUSER) {
+            caps
+        } else {
+            rustix::thread::capabilities(None).map_or(caps, |own| caps & own.permitted)
+        };
         let seccomp = if config.seccomp {
-            Some(crate::seccomp::default_filter().ok_or_else(|| {
+            Some(crate::seccomp::for_capabilities(held).ok_or_else(|| {
                 bad!("no seccomp filter for this architecture: run with --seccomp unconfined")
             })?)
         } else {

@@ -1,7 +1,9 @@
 //! The default seccomp filter (src/seccomp.rs), on the host, as root, with a
 //! busybox rootfs: a static C probe inside calls each refused syscall with
 //! harmless arguments and prints the errno it got; ordinary programs and
-//! box-init still work; `--seccomp unconfined` turns the filter off.
+//! box-init still work; `--seccomp unconfined` turns the filter off; a
+//! capability given with `--cap-add` opens its syscalls (in `box exec` too);
+//! numbers newer than box get ENOSYS from the filter itself.
 
 mod common;
 
@@ -17,10 +19,17 @@ const PROBE: &str = r#"
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void report(const char *name, long ret) {
@@ -29,7 +38,64 @@ static void report(const char *name, long ret) {
 }
 #define TRY(name, ...) do { errno = 0; report(name, syscall(__VA_ARGS__)); } while (0)
 
+/* `probe answer NR…`: who answers each syscall NR. The probe adds a filter
+ * of its own that hands these numbers to a supervisor (itself), which
+ * answers EXDEV, and calls each NR in a child. A number box's filter
+ * answers itself (ERRNO outranks USER_NOTIF, whatever the order of the
+ * filters) comes back with box's errno and never reaches the supervisor;
+ * a number box lets through comes back EXDEV. Prints `answer_NR ERRNO`. */
+static void answer(int count, char **numbers) {
+    struct sock_filter insns[64];
+    if (count > 60) exit(2);
+    /* 0: load the number; 1..count: one comparison each, jumping to the
+     * USER_NOTIF return on a match; then return ALLOW, return USER_NOTIF. */
+    insns[0] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                                            offsetof(struct seccomp_data, nr));
+    for (int i = 1; i <= count; i++)
+        insns[i] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+                                                (unsigned)atol(numbers[i - 1]),
+                                                count + 1 - i, 0);
+    insns[count + 1] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    insns[count + 2] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
+    struct sock_fprog prog = { (unsigned short)(count + 3), insns };
+    int listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                           SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+    if (listener < 0) { perror("seccomp"); exit(1); }
+    for (int i = 0; i < count; i++) {
+        long nr = atol(numbers[i]);
+        pid_t child = fork();
+        if (child == 0) {
+            errno = 0;
+            long r = syscall(nr, 0L, 0L, 0L, 0L, 0L, 0L);
+            _exit(r < 0 ? errno : 0);
+        }
+        int pidfd = syscall(SYS_pidfd_open, child, 0);
+        struct pollfd fds[2] = { { listener, POLLIN, 0 }, { pidfd, POLLIN, 0 } };
+        if (poll(fds, 2, 10000) > 0 && (fds[0].revents & POLLIN)) {
+            struct seccomp_notif req;
+            memset(&req, 0, sizeof req);
+            if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req) == 0) {
+                struct seccomp_notif_resp resp;
+                memset(&resp, 0, sizeof resp);
+                resp.id = req.id;
+                resp.error = -EXDEV;
+                ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+            }
+        }
+        int status = 0;
+        waitpid(child, &status, 0);
+        close(pidfd);
+        printf("answer_%ld %d\n", nr,
+               WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+        fflush(stdout);
+    }
+}
+
 int main(int argc, char **argv) {
+    if (argc > 2 && strcmp(argv[1], "answer") == 0) {
+        answer(argc - 2, argv + 2);
+        return 0;
+    }
     if (argc > 1 && strcmp(argv[1], "x32") == 0) {
 #ifdef __x86_64__
         long r = syscall(0x40000000L | SYS_getpid);
@@ -368,4 +434,230 @@ fn spec_file_key_and_bad_values() {
         one_error_line(&run).contains("unconfined.box:2: seccomp none"),
         "{run:?}"
     );
+}
+
+/// `--cap-add sys_admin` alone makes `mount` work inside (and the mount
+/// stays in the container); it opens the calls of its row in
+/// src/seccomp.rs and no other.
+#[test]
+fn sys_admin_opens_mount_and_only_its_calls() {
+    let test = "sys_admin_opens_mount_and_only_its_calls";
+    let Some(root) = setup(test) else {
+        return;
+    };
+    let r = rootfs(&root);
+    let before = host_mounts();
+    let script = "mount -t tmpfs box-test /mnt && grep -c ' /mnt tmpfs ' /proc/self/mounts";
+    let admin = run_box([
+        "run",
+        "--rootfs",
+        r,
+        "--cap-add",
+        "sys_admin",
+        "sh",
+        "-c",
+        script,
+    ]);
+    assert_eq!(admin.code(), 0, "{admin:?}");
+    assert_eq!(admin.stdout, "1\n", "{admin:?}");
+    // busybox's words for EPERM from mount(2).
+    let default = run_box(["run", "--rootfs", r, "sh", "-c", script]);
+    assert_ne!(default.code(), 0, "{default:?}");
+    assert!(
+        default.stderr.contains("permission denied (are you root?)"),
+        "{default:?}"
+    );
+    assert_same_mounts(&before, "after a mount inside a container");
+
+    let got = probe(&root, &["--cap-add", "sys_admin"]);
+    // Opened: the kernel answers (the tmpfs on the container's /tmp, a
+    // user namespace, bad arguments).
+    let opened = [
+        ("mount", 0),
+        ("clone_newuser", 0),
+        ("unshare_user", 0),
+        ("setns", libc::EBADF),
+        ("clone3", libc::EINVAL),
+        ("swapon", libc::ENOENT),
+        ("swapoff", libc::ENOENT),
+    ];
+    for (name, errno) in opened {
+        assert_eq!(got.get(name), Some(&errno), "{name}: {got:?}");
+    }
+    for name in ["bpf", "perf_event_open", "quotactl"] {
+        let errno = got.get(name).copied();
+        assert!(errno.is_some() && errno != Some(EPERM), "{name}: {got:?}");
+    }
+    // Not sys_admin's: refused by the filter, where the kernel would have
+    // let them through (keyctl, userfaultfd, iopl, personality) or
+    // answered EFAULT for their NULL argument (io_uring, the clock).
+    let mut refused = vec![
+        "keyctl",
+        "add_key",
+        "userfaultfd",
+        "io_uring_setup",
+        "clock_settime",
+        "adjtimex",
+        "personality_no_aslr",
+        "kexec_load",
+        "init_module",
+        "reboot",
+        "acct",
+        "open_by_handle_at",
+    ];
+    if cfg!(target_arch = "x86_64") {
+        refused.extend(["iopl", "ioperm"]);
+    }
+    for name in refused {
+        assert_eq!(got.get(name), Some(&EPERM), "{name}: {got:?}");
+    }
+}
+
+/// `--cap-add sys_time` lets `date -s` past the filter to the kernel. The
+/// date is past what the kernel accepts (2232), so the kernel answers
+/// EINVAL before its own capability check and the host's clock is never
+/// changed; without sys_time the filter answers EPERM first.
+#[test]
+fn sys_time_lets_the_clock_calls_reach_the_kernel() {
+    let test = "sys_time_lets_the_clock_calls_reach_the_kernel";
+    let Some(root) = setup(test) else {
+        return;
+    };
+    let r = rootfs(&root);
+    let script = "date -s '2300-01-01 00:00'";
+    // busybox's date says so and exits 0 all the same.
+    let default = run_box(["run", "--rootfs", r, "sh", "-c", script]);
+    assert!(
+        default
+            .stderr
+            .contains("can't set date: Operation not permitted"),
+        "{default:?}"
+    );
+    let time = run_box([
+        "run",
+        "--rootfs",
+        r,
+        "--cap-add",
+        "sys_time",
+        "sh",
+        "-c",
+        script,
+    ]);
+    assert!(
+        time.stderr.contains("can't set date: Invalid argument"),
+        "{time:?}"
+    );
+
+    // The NULL time is read before any permission check; settimeofday
+    // with neither time nor zone changes nothing.
+    let got = probe(&root, &["--cap-add", "sys_time"]);
+    let expected = [
+        ("clock_settime", libc::EFAULT),
+        ("adjtimex", libc::EFAULT),
+        ("settimeofday", 0),
+        ("mount", EPERM),
+        ("keyctl", EPERM),
+    ];
+    for (name, errno) in expected {
+        assert_eq!(got.get(name), Some(&errno), "{name}: {got:?}");
+    }
+}
+
+/// A syscall number newer than box (above the highest it knows, or in the
+/// room x86_64 keeps for its own calls) is answered ENOSYS by the filter
+/// itself: the probe's own filter below box's never sees it. A known number
+/// and every number without box's filter reach it.
+#[test]
+fn numbers_newer_than_box_get_enosys_from_the_filter() {
+    let test = "numbers_newer_than_box_get_enosys_from_the_filter";
+    let Some(root) = setup(test) else {
+        return;
+    };
+    let r = rootfs(&root);
+    let known = libc::SYS_getppid.to_string();
+    let mut newer = vec!["470", "1000"];
+    if cfg!(target_arch = "x86_64") {
+        newer.push("337");
+    }
+    let answers = |extra: &[&str]| {
+        let mut args = vec!["run", "--rootfs", r];
+        args.extend_from_slice(extra);
+        args.extend(["/bin/probe", "answer", &known]);
+        args.extend(&newer);
+        let run = run_box(&args);
+        assert_eq!(run.code(), 0, "{run:?}");
+        run.stdout
+    };
+    let expect = |known: i32, newer_errno: i32| {
+        let mut lines = format!("answer_{} {known}\n", libc::SYS_getppid);
+        for nr in &newer {
+            lines += &format!("answer_{nr} {newer_errno}\n");
+        }
+        lines
+    };
+    assert_eq!(answers(&[]), expect(libc::EXDEV, libc::ENOSYS));
+    assert_eq!(
+        answers(&["--cap-add", "all"]),
+        expect(libc::EXDEV, libc::ENOSYS)
+    );
+    assert_eq!(
+        answers(&["--seccomp", "unconfined"]),
+        expect(libc::EXDEV, libc::EXDEV)
+    );
+}
+
+/// `box exec` installs the filter built for the container's capabilities:
+/// in a `--cap-add sys_admin` container it can mount, and what sys_admin
+/// does not open stays refused.
+#[test]
+fn exec_filter_follows_the_containers_capabilities() {
+    let test = "exec_filter_follows_the_containers_capabilities";
+    let Some(root) = setup(test) else {
+        return;
+    };
+    let name = format!("s-exec-{}", std::process::id());
+    let _sweep = ContainerSweep::new(&name);
+    let run = run_box([
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--rootfs",
+        rootfs(&root),
+        "--cap-add",
+        "sys_admin",
+        "sh",
+        "-c",
+        "while :; do sleep 1; done",
+    ]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    let start = std::time::Instant::now();
+    while run_box(["exec", &name, "true"]).code() != 0 {
+        assert!(start.elapsed().as_secs() < 10, "the container never ran");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let script = "mount -t tmpfs box-test /mnt && grep -c ' /mnt tmpfs ' /proc/self/mounts; \
+                  grep ^Seccomp: /proc/self/status";
+    let exec = run_box(["exec", &name, "--", "sh", "-c", script]);
+    assert_eq!(exec.code(), 0, "{exec:?}");
+    assert_eq!(exec.stdout, "1\nSeccomp:\t2\n", "{exec:?}");
+    let exec = run_box(["exec", &name, "--", "/bin/probe"]);
+    assert_eq!(exec.code(), 0, "{exec:?}");
+    let got: BTreeMap<&str, i32> = exec
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(n, e)| (n, e.parse().unwrap()))
+        .collect();
+    let expected = [
+        ("setns", libc::EBADF),
+        ("clone3", libc::EINVAL),
+        ("keyctl", EPERM),
+        ("userfaultfd", EPERM),
+        ("clock_settime", EPERM),
+    ];
+    for (what, errno) in expected {
+        assert_eq!(got.get(what), Some(&errno), "{what}: {exec:?}");
+    }
+    assert_eq!(run_box(["stop", "-t", "0", &name]).code(), 0);
 }

@@ -78,10 +78,28 @@ const COMMANDS: &[(&str, Main, &str)] = &[
     ("halt", applet::power::halt, "ask PID 1 to halt"),
 ];
 
+/// The programs that create or enter containers. They run only from a
+/// sealed copy of box (src/sys/exe.rs): every process they clone into a
+/// container has it as its executable, never the host's box file. (box-init
+/// seals itself as the board's PID 1, once /proc is mounted: src/board.)
+const SEALED: &[&str] = &["run", "exec", "nsenter"];
+
 /// Entry from the C runtime (src/sys/entry.rs). Returns the exit status.
 pub fn main(args: Args) -> u8 {
     sys::process::ensure_standard_fds();
-    match route(args.bytes(0), args.bytes(1)) {
+    let route = route(args.bytes(0), args.bytes(1));
+    if let Some(name) = route.name().filter(|name| SEALED.contains(name))
+        && let Err(e) = sys::exe::run_sealed(args)
+    {
+        return match name {
+            "nsenter" => applet::unshare::fail(name, &e),
+            _ => {
+                errln!("box: {name}: {e}");
+                e.code
+            }
+        };
+    }
+    match route {
         // An applet sees its own name as argv[0], whichever way it came.
         Route::Applet(i) => (APPLETS[i].1)(args),
         Route::BoxApplet(i) => (APPLETS[i].1)(args.tail(1)),
@@ -141,6 +159,17 @@ enum Route {
     Usage,
     UnknownApplet,
     UnknownCommand,
+}
+
+impl Route {
+    /// The command or applet this route runs.
+    fn name(self) -> Option<&'static str> {
+        match self {
+            Route::Applet(i) | Route::BoxApplet(i) => Some(APPLETS[i].0),
+            Route::Command(i) => Some(COMMANDS[i].0),
+            _ => None,
+        }
+    }
 }
 
 /// The applet named by the basename of `argv0`; else, for a name that
@@ -241,6 +270,16 @@ mod tests {
         // No argv at all (execve with an empty argv), or a bare root.
         assert_eq!(route(b"", b""), Route::UnknownApplet);
         assert_eq!(route(b"/", b"run"), Route::UnknownApplet);
+    }
+
+    /// Each program that must run sealed is one the tables dispatch to.
+    #[test]
+    fn sealed_programs_are_in_the_tables() {
+        for name in SEALED {
+            let command = COMMANDS.iter().any(|c| c.0 == *name);
+            let applet = APPLETS.iter().any(|a| a.0 == *name);
+            assert!(command || applet, "{name}");
+        }
     }
 
     /// Every name in the tables can be reached: none is listed twice, and no

@@ -253,7 +253,7 @@ fn exec(plan: &Plan) -> Error {
     let argv = plan.argv(&mut argv_storage);
     if let Some(init) = &plan.init {
         let errno = raw::execveat_fd(init.exe.as_fd(), init.argv.as_ptr(), envp);
-        let error = Error::sys("start box-init", "execveat", b"memfd:box-init", errno);
+        let error = Error::sys("start box-init", "execveat", b"/proc/self/exe", errno);
         return if errno == Errno::NOENT {
             error.hint("this box is dynamically linked and its loader is not in the rootfs: use a static build (cargo xtask build)")
         } else {

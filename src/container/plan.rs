@@ -65,8 +65,8 @@ pub struct Plan<'a> {
     /// The capabilities the command keeps (default set, `--cap-add`,
     /// `--cap-drop`).
     pub caps: rustix::thread::CapabilitySet,
-    /// `--init`: box itself as the container's PID 1, executed from a sealed
-    /// copy in memory, and its argv (`box-init -- CMD…`, NULL-terminated).
+    /// `--init`: box itself as the container's PID 1, executed from its
+    /// sealed copy, and its argv (`box-init -- CMD…`, NULL-terminated).
     pub init: Option<InitExec>,
     /// The seccomp filter installed last before exec (src/seccomp.rs), built
     /// for the capabilities the container holds, or `None` for `--seccomp
@@ -76,10 +76,11 @@ pub struct Plan<'a> {
 
 /// How `--init` runs box-init inside the container.
 pub struct InitExec {
-    /// A sealed memfd holding box's own executable. Executed by descriptor,
-    /// so the container never sees the host's box file: /proc/self/exe in
-    /// the container names this copy, which no one can write
-    /// (CVE-2019-5736: a container overwriting the runtime's binary).
+    /// box's own executable, executed by descriptor: the sealed copy that
+    /// `box run` (and a board's box-init) re-executed itself from before
+    /// anything else (src/sys/exe.rs), or a file no container of this
+    /// caller can change. /proc/1/exe in the container names it, never a
+    /// host file anyone there could write (CVE-2019-5736).
     pub exe: rustix::fd::OwnedFd,
     pub argv: [*const c_char; MAX_INIT_ARGS + 3],
 }
@@ -149,7 +150,11 @@ impl<'a> Plan<'a> {
 
         let init = if config.init {
             Some(InitExec {
-                exe: sealed_copy_of_self()?,
+                exe: crate::sys::exe::open_own().at(
+                    "open box for --init",
+                    "open",
+                    b"/proc/self/exe",
+                )?,
                 argv: init_argv(&command)?,
             })
         } else {
@@ -330,44 +335,6 @@ fn init_argv(command: &Command<'_>) -> Result<[*const c_char; MAX_INIT_ARGS + 3]
         }
     }
     Ok(argv)
-}
-
-/// A copy of box's own executable in a memfd, sealed against any change.
-fn sealed_copy_of_self() -> Result<rustix::fd::OwnedFd> {
-    use rustix::fs::{MemfdFlags, SealFlags};
-    let step = "copy box for --init";
-    let exe = rustix::fs::open(
-        c"/proc/self/exe",
-        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
-        rustix::fs::Mode::empty(),
-    )
-    .at(step, "open", b"/proc/self/exe")?;
-    let size = rustix::fs::fstat(&exe)
-        .at(step, "fstat", b"/proc/self/exe")?
-        .st_size as u64;
-    let memfd = rustix::fs::memfd_create(
-        c"box-init",
-        MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING,
-    )
-    .at(step, "memfd_create", b"box-init")?;
-    let mut copied = 0u64;
-    while copied < size {
-        let n = rustix::fs::sendfile(&memfd, &exe, None, (size - copied) as usize).at(
-            step,
-            "sendfile",
-            b"/proc/self/exe",
-        )?;
-        if n == 0 {
-            break;
-        }
-        copied += n as u64;
-    }
-    rustix::fs::fcntl_add_seals(
-        &memfd,
-        SealFlags::SEAL | SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE,
-    )
-    .at(step, "fcntl(F_ADD_SEALS)", b"box-init")?;
-    Ok(memfd)
 }
 
 /// uid_map and gid_map of a container's user namespace.

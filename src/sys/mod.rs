@@ -5,6 +5,7 @@
 
 pub mod caps;
 pub mod entry;
+pub mod exe;
 pub mod mount;
 pub mod mount_point;
 pub mod net;

@@ -210,6 +210,13 @@ pub fn main(args: Args) -> ! {
             let _ = failures.push((m.target, e));
         }
     }
+    // Every container is a fork of this process and runs box's code until
+    // it executes its command: re-execute from a sealed copy of box now,
+    // once, so that none of them can reach the initramfs's /bin/box
+    // (src/sys/exe.rs). /proc is mounted; the steps above find their mounts
+    // in place the second time, and nothing before them has an effect
+    // that execve would undo or that must not happen twice.
+    let sealed = crate::sys::exe::run_sealed(args);
     setup_console(&mut early);
     let mut log = Log::open(start_ns);
     log!(log, "starting (box {})", env!("CARGO_PKG_VERSION"));
@@ -231,7 +238,17 @@ pub fn main(args: Args) -> ! {
     }
     run_rc(&mut log, args);
 
-    let outcome = match services::run(&mut log, &cmdline, args, &all) {
+    let services = match sealed {
+        Ok(_) => services::run(&mut log, &cmdline, args, &all),
+        Err(e) => {
+            log!(
+                log,
+                "{e}: no container is started, since each could reach the initramfs's box"
+            );
+            None
+        }
+    };
+    let outcome = match services {
         Some(kind) => kind,
         None if cmdline.shell => {
             log!(

@@ -2,8 +2,10 @@
 //!
 //! It enters every namespace in which the container differs from box (one
 //! setns on a pidfd, Linux 5.8+, else one file at a time, user namespace
-//! first), the container's cgroups, its root and working directory; then,
-//! in a child (a PID namespace only takes children), it takes the
+//! first), the container's cgroups, its root and working directory; makes
+//! itself non-dumpable and takes the container's seccomp filter (so that
+//! the child is unreachable from its first instruction, see [`seal`]);
+//! then, in a child (a PID namespace only takes children), it takes the
 //! container's identity and environment, the default capabilities and
 //! no_new_privs, and executes CMD. Exit statuses are `box run`'s.
 
@@ -75,6 +77,8 @@ fn exec(args: Args) -> Result<u8> {
     }
     let target = find(name.to_bytes())?;
     join(&target)?;
+    // Read in the container's /proc, now ours: the filter below depends on it.
+    let init = init_identity()?;
 
     // The command runs in a child: only children enter the PID (and time)
     // namespace, and box stays outside to forward signals and report.
@@ -83,13 +87,14 @@ fn exec(args: Args) -> Result<u8> {
     let (envp, path) = environment(&target, &mut envp_storage);
     let (report_read, report_write) =
         rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at("create the report pipe", "pipe2", b"")?;
+    seal(&init)?;
     let mut channel = Some((report_read, report_write));
     let spawned = process::spawn(0, None, Signal::CHILD.as_raw() as u64, || {
         let Some((read, write)) = channel.take() else {
             raw::exit_now(crate::error::EXIT_BOX)
         };
         drop(read);
-        let error = match enter(write.as_fd()) {
+        let error = match enter(write.as_fd(), &init) {
             Ok(()) => {
                 let program = command.get(0).unwrap_or(c"");
                 let (errno, tried) =
@@ -354,21 +359,56 @@ fn init_identity() -> Result<InitIdentity> {
     })
 }
 
-/// In the child: the container's identity, capabilities and signal state.
-fn enter(report: rustix::fd::BorrowedFd<'_>) -> Result<()> {
-    child::die_with_parent(report)?;
-    rustix::process::setsid().at("start a new session", "setsid", b"")?;
-    process::cloexec_from(3).at("close inherited descriptors", "close_range", b"3..")?;
-    let init = init_identity()?;
-    child::drop_privileges_to(init.uid, init.gid, init.setgroups_denied, init.caps)?;
-    child::die_with_parent(report)?;
-    raw::reset_signals();
-    // Last, as in the container's own setup: the same filter as its init,
-    // built for the same capabilities (its bounding set).
+/// Make the child unreachable from the container before it exists. It is
+/// born in the container's PID namespace, where any process may try to
+/// ptrace it (its PID is ns_last_pid + 1) or open its /proc/PID files,
+/// and it takes the container's identity and capabilities before it
+/// executes the command; were it dumpable then, and its filter still to
+/// come, a tracer of the container could skip seccomp(2) and let the
+/// command run unfiltered, and read /proc/PID/environ (the caller's
+/// environment). So, here in box exec, which is in the host's PID
+/// namespace and out of the container's sight:
+/// - not dumpable (prctl(PR_SET_DUMPABLE), which clone passes on): ptrace
+///   and /proc/PID/{environ,exe,mem,fd} of a non-dumpable process need
+///   CAP_SYS_PTRACE (ptrace(2), "Ptrace access mode checking"), which a
+///   container does not have. execve makes the command dumpable again.
+/// - the container's seccomp filter (built for its capabilities, its
+///   init's bounding set), so that the child has it from its first
+///   instruction. seccomp(2) needs no_new_privs, harmless here: this
+///   process never executes anything. Every call box exec makes from here
+///   on is one the filter allows: clone3 gets ENOSYS and spawn falls back
+///   to clone, without namespace flags; the child then makes prctl,
+///   poll, setsid, close_range, read, setgroups, setresgid, setresuid,
+///   capset, rt_sigaction, rt_sigprocmask, execve and write; the parent
+///   read, close, waitid, rt_sigtimedwait, pidfd_send_signal or kill, and
+///   write.
+fn seal(init: &InitIdentity) -> Result<()> {
+    let step = "make the command unreachable from the container";
+    rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable).at(
+        step,
+        "prctl(PR_SET_DUMPABLE)",
+        b"0",
+    )?;
     if init.seccomp {
         let filter = crate::seccomp::for_capabilities(init.caps)
             .ok_or_else(|| bad!("no seccomp filter for this architecture"))?;
+        rustix::thread::set_no_new_privs(true).at(
+            "set no_new_privs",
+            "prctl(PR_SET_NO_NEW_PRIVS)",
+            b"",
+        )?;
         crate::seccomp::install(&filter).at("install the seccomp filter", "seccomp", b"")?;
     }
+    Ok(())
+}
+
+/// In the child: the container's identity, capabilities and signal state.
+fn enter(report: rustix::fd::BorrowedFd<'_>, init: &InitIdentity) -> Result<()> {
+    child::die_with_parent(report)?;
+    rustix::process::setsid().at("start a new session", "setsid", b"")?;
+    process::cloexec_from(3).at("close inherited descriptors", "close_range", b"3..")?;
+    child::drop_privileges_to(init.uid, init.gid, init.setgroups_denied, init.caps)?;
+    child::die_with_parent(report)?;
+    raw::reset_signals();
     Ok(())
 }

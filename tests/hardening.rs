@@ -732,6 +732,406 @@ fn capabilities_alone_refuse_without_seccomp() {
     }
 }
 
+// --- box's own executable, and the `box exec` child ---
+
+/// The attacker of tests/hardening/exe_probe.c, built into a rootfs that
+/// can also run box itself (a test build is dynamically linked), with
+/// /bin/box-init a link to /proc/self/exe: whichever box process executes
+/// it runs its own executable as box-init, which stays (as a container's
+/// init) for the probe to look at. /bin/held is a script run by the same
+/// link (`#!/bin/box-init /bin/sh`: box-init runs `sh /bin/held`), and
+/// /bin/self a `#!/proc/self/exe` script.
+const EXE_PROBE_C: &str = include_str!("hardening/exe_probe.c");
+
+fn setup_with_exe_probe(test: &str) -> Option<TempDir> {
+    let root = setup(test)?;
+    compile_static_c(test, EXE_PROBE_C, &root.path().join("bin/exe_probe"))?;
+    add_box_libraries(root.path());
+    let bin = root.path().join("bin");
+    std::os::unix::fs::symlink("/proc/self/exe", bin.join("box-init")).unwrap();
+    std::fs::write(bin.join("held"), "#!/bin/box-init /bin/sh\nsleep 1000\n").unwrap();
+    std::fs::write(bin.join("self"), "#!/proc/self/exe\n").unwrap();
+    chmod(&bin.join("held"), 0o755);
+    chmod(&bin.join("self"), 0o755);
+    Some(root)
+}
+
+/// A copy of box for a test to run as "the host's box", so that an attack
+/// that works overwrites the copy, not the build; with its device, inode
+/// and content.
+struct HostBox {
+    _dir: TempDir,
+    path: std::path::PathBuf,
+    dev: u64,
+    ino: u64,
+    content: Vec<u8>,
+}
+
+impl HostBox {
+    fn copy(tag: &str) -> HostBox {
+        let dir = TempDir::new(tag);
+        let path = dir.path().join("box");
+        std::fs::copy(BOX, &path).unwrap();
+        let meta = std::fs::metadata(&path).unwrap();
+        let content = std::fs::read(&path).unwrap();
+        HostBox {
+            _dir: dir,
+            path,
+            dev: meta.dev(),
+            ino: meta.ino(),
+            content,
+        }
+    }
+
+    /// The build itself (for the tests that only look).
+    fn build() -> (u64, u64) {
+        let meta = std::fs::metadata(BOX).unwrap();
+        (meta.dev(), meta.ino())
+    }
+
+    fn unchanged(&self) -> bool {
+        std::fs::read(&self.path).is_ok_and(|now| now == self.content)
+    }
+}
+
+/// Run `program` (a box) with `args` and an extra environment entry.
+fn run_program(program: &Path, args: &[&str], env: (&str, &str)) -> Run {
+    let child = Command::new(program)
+        .args(args)
+        .env(env.0, env.1)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn box");
+    wait_with_timeout(child, Duration::from_secs(60))
+}
+
+/// The log a probe writes at `inside` (a path in the container), once it
+/// says `done`.
+fn probe_log(root: &TempDir, inside: &str, limit: Duration) -> String {
+    let path = root.path().join(inside.trim_start_matches('/'));
+    let start = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        if text.lines().any(|l| l == "done") || start.elapsed() > limit {
+            return text;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A detached container of the test's box running `sleep`, with the
+/// spinning attacker started in it; then `box exec` into it 20 times, each
+/// command printing its Seccomp line, with a secret in box exec's
+/// environment. The outputs of the commands and the attacker's log.
+fn exec_under_attack(test: &str, root: &TempDir, init: bool) -> (Vec<Run>, String) {
+    let name = format!("hx-{test}-{}-{}", init as u8, std::process::id());
+    let _sweep = ContainerSweep::new(&name);
+    let r = path_str(root.path());
+    let mut args = vec!["run", "-d", "--name", &name, "--rootfs", r];
+    if init {
+        args.push("--init");
+    }
+    args.extend_from_slice(&["sleep", "1000"]);
+    let started = run_box(&args);
+    assert_eq!(started.code(), 0, "{started:?}");
+    let (dev, ino) = HostBox::build();
+    let (dev, ino) = (dev.to_string(), ino.to_string());
+    let secret = format!("BOX-TEST-SECRET-{}", std::process::id());
+    let spin = run_box([
+        "exec",
+        &name,
+        "--",
+        "/bin/exe_probe",
+        "spin",
+        "/tmp/spin.log",
+        "/tmp/spin.stop",
+        "120",
+        &dev,
+        &ino,
+        &secret,
+    ]);
+    assert_eq!(spin.code(), 0, "{spin:?}");
+    let log = root.path().join("tmp/spin.log");
+    let start = Instant::now();
+    while !std::fs::read_to_string(&log).is_ok_and(|l| l.starts_with("ready")) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the probe did not start"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let runs: Vec<Run> = (0..20)
+        .map(|_| {
+            run_program(
+                Path::new(BOX),
+                &["exec", &name, "--", "grep", "Seccomp:", "/proc/self/status"],
+                ("BOX_TEST_SECRET", &secret),
+            )
+        })
+        .collect();
+    std::fs::write(root.path().join("tmp/spin.stop"), "").unwrap();
+    let text = probe_log(root, "/tmp/spin.log", Duration::from_secs(10));
+    let _ = run_box(["stop", "-t", "0", &name]);
+    (runs, text)
+}
+
+/// A process of the container that spins on ns_last_pid + 1 and seizes
+/// every new process with ptrace (PTRACE_SEIZE, then PTRACE_INTERRUPT) gets
+/// none of `box exec`'s children before they execute their command: each
+/// is born non-dumpable (ptrace needs CAP_SYS_PTRACE then) and with the
+/// container's filter already installed (nothing left to skip). Before the
+/// fix it seized about half of them between their capset and their
+/// seccomp(2), or before their execve, and could have made seccomp(2) a
+/// no-op (it tries); it may still seize the commands afterwards, which is
+/// allowed (strace in a container). With and without --init.
+#[test]
+fn exec_child_cannot_be_seized_before_its_command() {
+    let test = "exec_child_cannot_be_seized_before_its_command";
+    let Some(root) = setup_with_exe_probe(test) else {
+        return;
+    };
+    for init in [false, true] {
+        let (runs, log) = exec_under_attack(test, &root, init);
+        for run in &runs {
+            assert_eq!(run.code(), 0, "{run:?}");
+            assert!(
+                run.stdout.contains("Seccomp:\t2"),
+                "a command ran without the filter (--init {init}): {run:?}\n{log}"
+            );
+        }
+        let attached: Vec<&str> = log.lines().filter(|l| l.starts_with("ATTACH")).collect();
+        eprintln!(
+            "hardening: {test} (--init {init}): {} commands seized after their exec",
+            attached.len()
+        );
+        for line in log.lines() {
+            assert!(
+                !line.starts_with("SKIPPED")
+                    && !line.contains("box=1")
+                    && !line.contains("seccomp=0"),
+                "a box exec child was reached before its command (--init {init}): {line}\n{log}"
+            );
+        }
+    }
+}
+
+/// The same attacker reads /proc/PID/environ and opens /proc/PID/exe of
+/// every new process: it never reads the caller's environment (a secret put
+/// in box exec's) or opens box's executable through a `box exec` child
+/// (before the fix: both, for most of them, until their execve).
+#[test]
+fn exec_child_environ_and_exe_are_closed() {
+    let test = "exec_child_environ_and_exe_are_closed";
+    let Some(root) = setup_with_exe_probe(test) else {
+        return;
+    };
+    for init in [false, true] {
+        let (runs, log) = exec_under_attack(test, &root, init);
+        assert!(runs.iter().all(|r| r.code() == 0), "{runs:?}");
+        for line in log.lines() {
+            let environ = line.starts_with("ENVIRON");
+            let exe = line.starts_with("EXE") && line.contains("box=1");
+            assert!(
+                !environ && !exe,
+                "a box exec child was read (--init {init}): {line}\n{log}"
+            );
+        }
+    }
+}
+
+/// What the probe's `grab` found: the `grab …` line, and every line.
+fn grab_result(log: &str) -> (&str, Vec<&str>) {
+    let lines: Vec<&str> = log.lines().collect();
+    let grab = lines
+        .iter()
+        .find(|l| l.starts_with("grab "))
+        .copied()
+        .unwrap_or("(no grab line)");
+    (grab, lines)
+}
+
+/// Assert the probe reached box (argv[0] /bin/box-init was there to grab),
+/// and that what it reached is not the host's file and took no write.
+fn assert_not_host_box(what: &str, log: &str) {
+    let (grab, lines) = grab_result(log);
+    eprintln!("hardening: {what}: {grab}");
+    assert!(
+        !lines.contains(&"write OK"),
+        "{what}: the container wrote into box's executable: {log}"
+    );
+    assert!(
+        grab.contains(" host=0 ") && grab.contains("/memfd:"),
+        "{what}: the container reached the host's box: {log}"
+    );
+}
+
+/// `box run` never lets a container reach the host's box file, whichever
+/// way the container makes box's process execute /proc/self/exe:
+/// - `box run -- /proc/self/exe` and a `#!/proc/self/exe` script run box
+///   inside ("unknown applet exe"): its sealed copy;
+/// - a script whose interpreter is a link to /proc/self/exe named
+///   box-init, run as the container's command (foreground, detached, and
+///   as the child of box-init under --init), and the link run directly
+///   with `--subreaper -- sleep`: box-init stays, and the probe, entering
+///   through `box exec`, opens its /proc/PID/exe and tries to write into it
+///   (O_PATH, then /proc/self/fd for writing).
+///
+/// What it opens is box's sealed copy (another device and inode than the
+/// host's file), which takes no write; the host's file is unchanged.
+/// Before the fix it was the host's file in all but the --init case.
+#[test]
+fn run_never_hands_the_host_box_to_a_container() {
+    let test = "run_never_hands_the_host_box_to_a_container";
+    let Some(root) = setup_with_exe_probe(test) else {
+        return;
+    };
+    let host = HostBox::copy("host-box-run");
+    let r = path_str(root.path()).to_string();
+    let (dev, ino) = (host.dev.to_string(), host.ino.to_string());
+    let no_env = ("BOX_TEST", "1");
+
+    for command in ["/proc/self/exe", "/bin/self"] {
+        let run = run_program(&host.path, &["run", "--rootfs", &r, command], no_env);
+        assert_eq!(run.code(), 125, "{command}: {run:?}");
+        assert!(
+            run.stderr.contains("unknown applet exe"),
+            "{command}: {run:?}"
+        );
+    }
+
+    let prefix = format!("hr-{}-", std::process::id());
+    let _sweep = ContainerSweep::new(&prefix);
+    let held = ["/bin/held"];
+    let subreaper = ["/bin/box-init", "--subreaper", "--", "sleep", "1000"];
+    let cases: [(&str, &[&str], &[&str]); 4] = [
+        ("foreground", &[], &held),
+        ("detached", &["-d"], &held),
+        ("link", &["-d"], &subreaper),
+        ("init", &["-d", "--init"], &subreaper),
+    ];
+    for (k, (what, options, command)) in cases.iter().enumerate() {
+        let name = format!("{prefix}{k}");
+        let mut args = vec!["run", "--name", &name, "--rootfs", &r];
+        args.extend_from_slice(options);
+        args.extend_from_slice(command);
+        let foreground = (!options.contains(&"-d")).then(|| {
+            KillOnDrop(
+                Command::new(&host.path)
+                    .args(&args)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .spawn()
+                    .unwrap(),
+            )
+        });
+        if foreground.is_none() {
+            let started = run_program(&host.path, &args, no_env);
+            assert_eq!(started.code(), 0, "{what}: {started:?}");
+        }
+        let log = format!("/tmp/grab-{k}.log");
+        let start = Instant::now();
+        loop {
+            let grab = run_box([
+                "exec",
+                &name,
+                "--",
+                "/bin/exe_probe",
+                "grab",
+                &log,
+                "1",
+                &dev,
+                &ino,
+            ]);
+            if grab.code() == 0 {
+                break;
+            }
+            // The foreground container may not be registered yet.
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{what}: {grab:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let text = probe_log(&root, &log, Duration::from_secs(10));
+        assert_not_host_box(&format!("{test}: {what}"), &text);
+        let _ = run_box(["stop", "-t", "0", &name]);
+        drop(foreground);
+    }
+    assert!(host.unchanged(), "the host's box was changed");
+}
+
+/// `box exec` (into a container with and without --init) never lets the
+/// container reach the host's box file: its child executes the container's
+/// link to /proc/self/exe as box-init, which stays; the probe opens its
+/// /proc/PID/exe, and once that `box exec` has ended, so that nothing
+/// executes the file (ETXTBSY no longer stops a write), reopens it for
+/// writing through /proc/self/fd and writes. What it reaches is box's
+/// sealed copy, which takes no write; the host's file is unchanged. Before
+/// the fix this overwrote the host's box (here a copy of it).
+#[test]
+fn exec_never_hands_the_host_box_to_a_container() {
+    let test = "exec_never_hands_the_host_box_to_a_container";
+    let Some(root) = setup_with_exe_probe(test) else {
+        return;
+    };
+    let host = HostBox::copy("host-box-exec");
+    let r = path_str(root.path()).to_string();
+    let (dev, ino) = (host.dev.to_string(), host.ino.to_string());
+    for init in [false, true] {
+        let name = format!("hx-exec-{}-{}", init as u8, std::process::id());
+        let _sweep = ContainerSweep::new(&name);
+        let mut args = vec!["run", "-d", "--name", &name, "--rootfs", &r];
+        if init {
+            args.push("--init");
+        }
+        args.extend_from_slice(&["sleep", "1000"]);
+        let started = run_box(&args);
+        assert_eq!(started.code(), 0, "{started:?}");
+        let mut exec = KillOnDrop(
+            Command::new(&host.path)
+                .args(["exec", &name, "--", "/bin/box-init", "--subreaper", "--"])
+                .args(["sleep", "1000"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let log = format!("/tmp/grab-exec-{}.log", init as u8);
+        let grab = run_box([
+            "exec",
+            &name,
+            "--",
+            "/bin/exe_probe",
+            "grab",
+            &log,
+            "10",
+            &dev,
+            &ino,
+        ]);
+        assert_eq!(grab.code(), 0, "{grab:?}");
+        let grab_file = root.path().join(log.trim_start_matches('/'));
+        let start = Instant::now();
+        while !std::fs::read_to_string(&grab_file).is_ok_and(|l| l.contains("open_write")) {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "the probe grabbed nothing"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // box exec forwards SIGTERM: box-init and its sleep end, and so
+        // does box exec.
+        // SAFETY: kill(2) on the PID of a child this test spawned.
+        unsafe { libc::kill(exec.0.id() as i32, libc::SIGTERM) };
+        let _ = exec.0.wait();
+        let text = probe_log(&root, &log, Duration::from_secs(15));
+        assert_not_host_box(&format!("{test} (--init {init})"), &text);
+        let _ = run_box(["stop", "-t", "0", &name]);
+    }
+    assert!(host.unchanged(), "the host's box was overwritten");
+}
+
 // --- Fault injection ---
 
 /// A small xorshift generator: the seed is printed, and BOX_FAULT_SEED

@@ -65,20 +65,11 @@ const READ_ONLY_FILESYSTEMS: &[u32] = &[
     k::ISOFS_SUPER_MAGIC,
 ];
 
-/// How box's executable stands, as [`run_sealed`] found it.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Own {
-    /// A sealed memfd: this process was re-executed (or started) from one.
-    Sealed,
-    /// The host's file, which no container of this caller can change.
-    OutOfReach,
-}
-
 /// Make sure box runs from an executable no container can change: return
 /// at once if it does, else copy it into a sealed memfd and execute that
 /// with the same argv and environment (`args` is the whole argv, from
 /// main). Returns only when nothing had to be done, or on failure.
-pub fn run_sealed(args: Args) -> Result<Own> {
+pub fn run_sealed(args: Args) -> Result<()> {
     let step = "seal box's executable";
     let exe = open_own()
         .at(step, "open", b"/proc/self/exe")
@@ -91,10 +82,10 @@ pub fn run_sealed(args: Args) -> Result<Own> {
         })?;
     if is_sealed(exe.as_fd()) {
         restore_name();
-        return Ok(Own::Sealed);
+        return Ok(());
     }
     if out_of_reach(exe.as_fd()) {
-        return Ok(Own::OutOfReach);
+        return Ok(());
     }
     let name = own_name();
     let copy = sealed_copy(&exe, name.as_cstr())?;
@@ -103,7 +94,7 @@ pub fn run_sealed(args: Args) -> Result<Own> {
     Err(crate::error::Error::sys(
         "start box's sealed copy",
         "execveat",
-        b"memfd:box",
+        name.as_bytes(),
         errno,
     ))
 }

@@ -111,7 +111,7 @@ pub fn execve(path: &CStr, argv: *const *const c_char, envp: *const *const c_cha
 }
 
 /// `execveat(fd, "", argv, envp, AT_EMPTY_PATH)`: execute the file behind
-/// `fd` (a sealed memfd copy of box for `--init`). Returns only on failure.
+/// `fd` (box's sealed copy, src/sys/exe.rs). Returns only on failure.
 pub fn execveat_fd(
     fd: BorrowedFd<'_>,
     argv: *const *const c_char,

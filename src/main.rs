@@ -81,7 +81,8 @@ const COMMANDS: &[(&str, Main, &str)] = &[
 /// The programs that create or enter containers. They run only from a
 /// sealed copy of box (src/sys/exe.rs): every process they clone into a
 /// container has it as its executable, never the host's box file. (box-init
-/// seals itself as the board's PID 1, once /proc is mounted: src/board.)
+/// seals itself as the board's PID 1, once /proc is mounted: src/board.) A
+/// program added that starts or enters containers belongs here too.
 const SEALED: &[&str] = &["run", "exec", "nsenter"];
 
 /// Entry from the C runtime (src/sys/entry.rs). Returns the exit status.

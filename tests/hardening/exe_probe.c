@@ -114,11 +114,15 @@ static int is_seccomp_call(struct __ptrace_syscall_info *info) {
    seccomp calls and make them return 0. */
 static void hijack(pid_t pid) {
     int status, skipping = 0;
+    int sig = 0;
     for (int stops = 0; stops < 100000; stops++) {
-        if (ptrace(PTRACE_SYSCALL, pid, 0, 0) != 0) return;
+        if (ptrace(PTRACE_SYSCALL, pid, 0, sig) != 0) return;
         if (waitpid(pid, &status, __WALL) != pid || WIFEXITED(status) || WIFSIGNALED(status))
             return;
         if (status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXEC << 8))) break;
+        /* A signal for the tracee is passed on; syscall and event stops
+           are not signals. */
+        sig = status >> 16 == 0 && WSTOPSIG(status) != (SIGTRAP | 0x80) ? WSTOPSIG(status) : 0;
         struct __ptrace_syscall_info info;
         long n = ptrace(PTRACE_GET_SYSCALL_INFO, pid, sizeof info, &info);
         if (n <= 0) continue;
@@ -163,18 +167,23 @@ static int exe_is_box(pid_t pid, char *link, size_t size) {
    was caught. */
 static void try_ptrace(pid_t pid) {
     if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC) != 0) return;
+    /* Wait even if the interrupt fails (the process is exiting): a tracee
+       that exits is reported to its tracer first, and its parent learns of
+       it only once the tracer has. */
     int status;
-    if (ptrace(PTRACE_INTERRUPT, pid, 0, 0) != 0 || waitpid(pid, &status, __WALL) != pid) return;
-    if (!WIFSTOPPED(status)) return;
+    ptrace(PTRACE_INTERRUPT, pid, 0, 0);
+    if (waitpid(pid, &status, __WALL) != pid || !WIFSTOPPED(status)) return;
     char comm[32], link[512];
     comm_of(pid, comm, sizeof comm);
     int seccomp = seccomp_of(pid);
     int box = exe_is_box(pid, link, sizeof link);
     say("ATTACH %d box=%d seccomp=%d comm=%s %s", pid, box, seccomp, comm, link);
-    if (seccomp == 0)
+    if (seccomp == 0) {
         hijack(pid);
-    else
-        ptrace(PTRACE_DETACH, pid, 0, 0); /* already filtered: let it go */
+        return;
+    }
+    /* Already filtered: let it go, with the signal it stopped for, if any. */
+    ptrace(PTRACE_DETACH, pid, 0, status >> 16 == 0 ? WSTOPSIG(status) : 0);
 }
 
 static void try_environ(pid_t pid, const char *secret) {

@@ -30,21 +30,31 @@
 //! writable again by the host, and a descriptor taken before would then
 //! open for writing.
 //!
+//! On a board, box-init (PID 1) holds such a copy for good. Its name says
+//! which file it was copied from and when that file last changed (device,
+//! inode, size, ctime); a box run from the same unchanged file executes
+//! that copy instead of making its own ([`copy_of_init`]): no copy to make,
+//! no memory held per box process.
+//!
 //! The re-exec is invisible: the same PID, argv (argv[0] dispatch works as
 //! before), environment, descriptors, signal mask and dispositions, parent,
 //! and hence exit status; the process name (comm), which the kernel takes
-//! from the memfd, is put back.
+//! from the memfd, is put back to the basename of argv[0], which is what
+//! the kernel names a program after (the basename of the path it was
+//! executed by, the same unless the caller gave another argv[0]).
 
 use core::ffi::CStr;
 
-use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use core::fmt::Write;
+
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use rustix::fs::{Access, AtFlags, CWD, MemfdFlags, Mode, OFlags, SealFlags};
 use rustix::io::Errno;
 
 use crate::error::{Context, Result};
 use crate::sys::entry::Args;
 use crate::sys::raw;
-use crate::text::CPath;
+use crate::text::{CPath, Text};
 
 use linux_raw_sys::general as k;
 
@@ -81,14 +91,17 @@ pub fn run_sealed(args: Args) -> Result<()> {
             }
         })?;
     if is_sealed(exe.as_fd()) {
-        restore_name();
+        restore_name(args);
         return Ok(());
     }
     if out_of_reach(exe.as_fd()) {
         return Ok(());
     }
-    let name = own_name();
-    let copy = sealed_copy(&exe, name.as_cstr())?;
+    let name = copy_name(exe.as_fd()).at(step, "fstat", b"/proc/self/exe")?;
+    let copy = match copy_of_init(name.as_bytes()) {
+        Some(copy) => copy,
+        None => sealed_copy(&exe, name.as_cstr())?,
+    };
     drop(exe);
     let errno = raw::execveat_fd(copy.as_fd(), args.as_execve_argv(), args.envp());
     Err(crate::error::Error::sys(
@@ -97,6 +110,53 @@ pub fn run_sealed(args: Args) -> Result<()> {
         name.as_bytes(),
         errno,
     ))
+}
+
+/// What a copy of `exe` is named: `box@DEV:INO:SIZE:CTIME`, the file it
+/// was made from as it was then. Any change to a file's content or mode
+/// moves its ctime, which no one but the kernel sets.
+fn copy_name(exe: BorrowedFd<'_>) -> core::result::Result<CPath, Errno> {
+    let st = rustix::fs::fstat(exe)?;
+    let mut name = Text::<128>::new();
+    let _ = write!(
+        name,
+        "box@{}:{}:{}:{}.{}",
+        st.st_dev, st.st_ino, st.st_size, st.st_ctime, st.st_ctime_nsec
+    );
+    Ok(CPath::from_bytes(name.as_bytes()).unwrap_or_default())
+}
+
+/// The inode of the initial PID namespace (PROC_PID_INIT_INO,
+/// <linux/proc_ns.h>), the same on every boot.
+const INITIAL_PID_NAMESPACE: u64 = 0xEFFF_FFFC;
+
+/// PID 1's executable, if it is a sealed copy named `name`: box-init's
+/// copy of the very file this box runs from, unchanged since. Only the
+/// board's own PID 1 is trusted, the one of the initial PID namespace: in
+/// a container's namespaces (nsenter, box exec), /proc/1 is the container's
+/// init, which could name a copy of anything so. The name is read through
+/// the descriptor opened (/proc/self/fd/N), so that both checks are of the
+/// file executed. `None` for any other PID 1 (systemd, an older box, one
+/// that cannot be opened).
+fn copy_of_init(name: &[u8]) -> Option<OwnedFd> {
+    let ns = rustix::fs::stat(c"/proc/1/ns/pid").ok()?;
+    if ns.st_ino as u64 != INITIAL_PID_NAMESPACE {
+        return None;
+    }
+    let init = rustix::fs::open(
+        c"/proc/1/exe",
+        OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()?;
+    if !is_sealed(init.as_fd()) {
+        return None;
+    }
+    let mut path = CPath::from_bytes(b"/proc/self/fd/").unwrap_or_default();
+    path.push_u64(init.as_raw_fd() as u64)?;
+    let mut link = [0u8; 256];
+    let n = rustix::fs::readlinkat_raw(CWD, path.as_cstr(), &mut link[..]).ok()?;
+    (memfd_name(&link[..n]) == Some(name)).then_some(init)
 }
 
 /// box's own executable, opened for reading (`--init` executes it by this
@@ -194,30 +254,14 @@ fn sealed_copy(exe: &OwnedFd, name: &CStr) -> Result<OwnedFd> {
     Ok(memfd)
 }
 
-/// The process name (comm) now, which the copy is named after.
-fn own_name() -> CPath {
-    let mut name = [0u8; 32];
-    let n = crate::cgroup::read_file(c"/proc/self/comm", &mut name).unwrap_or(0);
-    let name = name[..n].strip_suffix(b"\n").unwrap_or(&name[..n]);
-    CPath::from_bytes(name)
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| CPath::from_bytes(b"box").unwrap_or_default())
-}
-
-/// Put back the process name the caller gave box: executed by descriptor,
-/// the kernel names a process after the memfd ("memfd:box", or the
-/// descriptor's number before Linux 6.14), while ps, pgrep and pidof look
-/// for the name of the file the caller executed. The copy carries that name
-/// (/proc/self/exe reads "/memfd:NAME (deleted)").
-fn restore_name() {
-    let mut link = [0u8; 128];
-    let Ok(n) = rustix::fs::readlinkat_raw(CWD, c"/proc/self/exe", &mut link[..]) else {
-        return;
-    };
-    let Some(name) = memfd_name(&link[..n]) else {
-        return;
-    };
-    if let Some(comm) = CPath::from_bytes(name) {
+/// Name the process after argv[0] again: executed by descriptor, the
+/// kernel names it after the memfd ("memfd:box@…", or the descriptor's
+/// number before Linux 6.14), while ps, pgrep and pidof look for the name
+/// of the program.
+fn restore_name(args: Args) {
+    let name = crate::text::basename(args.bytes(0));
+    let name = &name[..name.len().min(15)];
+    if let Some(comm) = CPath::from_bytes(name).filter(|n| !n.is_empty()) {
         let _ = rustix::thread::set_name(comm.as_cstr());
     }
 }
@@ -236,6 +280,10 @@ mod tests {
     #[test]
     fn memfd_names_come_from_the_link() {
         assert_eq!(memfd_name(b"/memfd:box (deleted)"), Some(&b"box"[..]));
+        assert_eq!(
+            memfd_name(b"/memfd:box@2049:131:692696:1733100000.5 (deleted)"),
+            Some(&b"box@2049:131:692696:1733100000.5"[..])
+        );
         assert_eq!(memfd_name(b"/memfd:init (deleted)"), Some(&b"init"[..]));
         assert_eq!(memfd_name(b"/memfd:box-init"), Some(&b"box-init"[..]));
         assert_eq!(memfd_name(b"/usr/bin/box"), None);

@@ -1,9 +1,10 @@
 #!/bin/sh
 # No container reaches the initramfs's /bin/box. box-init re-executed itself
 # from a sealed copy of box in memory before its first container (each is a
-# fork of PID 1), keeping its name; `box run` does the same, so what a
-# container's command runs through /proc/self/exe (here a link to it named
-# box-init, which stays as the container's init) is that copy too.
+# fork of PID 1), keeping its name; `box run` re-executes itself from that
+# same copy (it is of the same file), so what a container's command runs
+# through /proc/self/exe (here a link to it named box-init, which stays as
+# the container's init) is box-init's copy too.
 exe=$(readlink /proc/1/exe)
 comm=$(cat /proc/1/comm)
 echo "PID 1: $comm, $exe"
@@ -19,3 +20,4 @@ status=$?
 echo "container's init: $out"
 [ "$status" -eq 0 ] || { echo "box run exited $status"; exit 1; }
 case "$out" in /memfd:*) ;; *) echo "the container's init runs from $out, not a sealed copy"; exit 1 ;; esac
+[ "$out" = "$exe" ] || { echo "box run made a copy of its own, not box-init's"; exit 1; }

@@ -190,6 +190,9 @@ pub struct RunConfig {
     pub map_root: bool,
     pub init: bool,
     pub detach: bool,
+    /// `--rm`: remove a named container's state (and log) when it ends,
+    /// instead of keeping it until `box rm`.
+    pub rm: bool,
     /// Use move-and-chroot even where pivot_root would work (`--no-pivot`).
     pub no_pivot: bool,
     /// Install box's default seccomp filter (src/seccomp.rs); off with
@@ -251,6 +254,7 @@ impl Default for RunConfig {
             map_root: false,
             init: false,
             detach: false,
+            rm: false,
             no_pivot: false,
             seccomp: true,
             restart: Restart::No,
@@ -446,6 +450,12 @@ pub const RUN_OPTIONS: &[RunOption] = &[
         takes_value: false,
         apply: set_detach,
         help: "         run in the background",
+    },
+    RunOption {
+        name: "rm",
+        takes_value: false,
+        apply: set_rm,
+        help: "             remove its state and log when it ends",
     },
     RunOption {
         name: "no-pivot",
@@ -905,6 +915,11 @@ fn set_detach(c: &mut RunConfig, v: &[u8]) -> Result<()> {
     Ok(())
 }
 
+fn set_rm(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+    c.rm = flag("rm", v)?;
+    Ok(())
+}
+
 fn set_no_pivot(c: &mut RunConfig, v: &[u8]) -> Result<()> {
     c.no_pivot = flag("no-pivot", v)?;
     Ok(())
@@ -1337,7 +1352,7 @@ mod tests {
             "name" => &["web-1", "a.b_c"],
             "hostname" => &["box", "web.local"],
             "ns" => &["mount,uts,ipc,pid", "mount,net,user,cgroup,time"],
-            "net" | "read-only" | "map-root" | "init" | "detach" | "no-pivot" => {
+            "net" | "read-only" | "map-root" | "init" | "detach" | "rm" | "no-pivot" => {
                 &["", "true", "off", "1"]
             }
             "propagation" => &["private", "slave", "shared", "unbindable"],

@@ -63,6 +63,11 @@ const COMMANDS: &[(&str, Main, &str)] = &[
         "print a detached container's output",
     ),
     (
+        "rm",
+        applet::ps::rm,
+        "remove an ended container's state and log",
+    ),
+    (
         "mounts",
         applet::mounts::main,
         "show a mount table with propagation",

@@ -805,7 +805,7 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
                 "rootfs /r\ncolour blue\ncmd x\n",
                 "/etc/box/web.box:2: unknown key 'colour' (keys: rootfs, name, hostname, ns, net, \
                  propagation, bind, tmpfs, read-only, memory, pids, cpu, cpuset, env, workdir, \
-                 user, map-root, init, no-pivot, seccomp, cap-add, cap-drop, rlimit, uidmap, gidmap, restart, cmd)",
+                 user, map-root, init, rm, no-pivot, seccomp, cap-add, cap-drop, rlimit, uidmap, gidmap, restart, cmd)",
             ),
             (
                 "--rootfs /r\n",
@@ -1281,7 +1281,7 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
             "user" => {
                 words.push(format!("{}:{}", rng.below(70_000), rng.below(70_000)).into_bytes())
             }
-            "net" | "read-only" | "map-root" | "init" | "no-pivot" => {
+            "net" | "read-only" | "map-root" | "init" | "rm" | "no-pivot" => {
                 if let Some(v) =
                     [None, Some("true"), Some("false"), Some("on"), Some("0")][rng.below(5)]
                 {
@@ -1497,6 +1497,7 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
             && x.map_root == y.map_root
             && x.init == y.init
             && x.detach == y.detach
+            && x.rm == y.rm
             && x.no_pivot == y.no_pivot
             && x.seccomp == y.seccomp
             && x.cap_add == y.cap_add
@@ -1574,6 +1575,7 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
             add("user", one(format!("{u}:{g}").as_bytes()));
         }
         add("init", one(if c.init { b"1" } else { b"0" }));
+        add("rm", one(if c.rm { b"on" } else { b"off" }));
         add("no-pivot", one(if c.no_pivot { b"yes" } else { b"no" }));
         add(
             "seccomp",

@@ -6,14 +6,19 @@
 //! | `start` | that process's start time (clock ticks since boot, /proc/PID/stat field 22): a PID the kernel reused for another process does not match it |
 //! | `supervisor` | the PID of the `box run` that supervises it |
 //! | `created` | when it started, seconds since the epoch |
-//! | `status` | `running`, then `exited N` |
+//! | `status` | `running`, then `exited N` (see [`exit_status`]) |
 //! | `command` | the command line, for `box ps` |
+//! | `rm` | present for `box run --rm`: nothing is kept once it has ended |
 //! | `log`, `log.1` | a detached container's output, rotated at [`LOG_MAX`] |
 //!
 //! A directory is claimed with mkdir (atomic), so two containers can never
-//! share a name. State left by a container that is gone (its supervisor was
-//! killed, or it exited) is removed by `box ps` and `box stop`, and by a new
-//! container that claims the name.
+//! share a name. The state of a container that has ended (it exited, or its
+//! supervisor was killed and it died with it: "gone") stays, with its log,
+//! until `box rm NAME`, as Docker keeps an exited container: its status and
+//! output can be read after a crash, and the name is not taken again
+//! meanwhile. With `--rm` the supervisor removes it at the end, and one
+//! left by a `--rm` container that is gone (or by one that never started)
+//! is removed by `box ps` or by the next container to claim the name.
 
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
@@ -42,6 +47,7 @@ const FILES: &[&CStr] = &[
     c"created",
     c"status",
     c"command",
+    c"rm",
     c"log",
     c"log.1",
 ];
@@ -59,6 +65,21 @@ pub struct Record {
     pub created: u64,
     pub status: Text<32>,
     pub command: Text<COMMAND_MAX>,
+    /// `box run --rm`: its state goes when it ends.
+    pub remove_when_done: bool,
+}
+
+/// Where a container is in its life, from its record and the processes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Phase {
+    /// Claimed by a `box run` that has not started it yet.
+    Starting,
+    Running,
+    /// Exited; its status is recorded.
+    Exited,
+    /// Dead without a recorded status: its supervisor (or the `box run`
+    /// holding it) was killed, and it died with it.
+    Gone,
 }
 
 impl Record {
@@ -78,6 +99,36 @@ impl Record {
                 .supervisor
                 .is_some_and(|p| rustix::process::test_kill_process(p).is_ok())
     }
+
+    pub fn phase(&self) -> Phase {
+        if self.starting() {
+            Phase::Starting
+        } else if self.alive() {
+            Phase::Running
+        } else if self.status.as_bytes().starts_with(b"exited") {
+            Phase::Exited
+        } else {
+            Phase::Gone
+        }
+    }
+
+    /// Whether nothing of the container is worth keeping once it is gone:
+    /// `--rm` asked for that, or it never started (its `box run` was
+    /// killed before it recorded a pid, maybe before it wrote the `rm`
+    /// mark: such state is taken over or removed as `--rm` state is).
+    pub fn disposable(&self, phase: Phase) -> bool {
+        phase == Phase::Gone && (self.remove_when_done || self.pid.is_none())
+    }
+
+    /// The status as `box ps` shows it: `starting`, `running`, `exited N…`
+    /// or `gone`.
+    pub fn shown_status(&self, phase: Phase) -> Text<32> {
+        match phase {
+            Phase::Starting => Text::from_bytes_lossy(b"starting"),
+            Phase::Running | Phase::Exited => self.status,
+            Phase::Gone => Text::from_bytes_lossy(b"gone"),
+        }
+    }
 }
 
 fn dir_path(name: &[u8]) -> Result<CPath> {
@@ -85,9 +136,10 @@ fn dir_path(name: &[u8]) -> Result<CPath> {
 }
 
 impl State {
-    /// Claim NAME. An existing directory is taken over when its container
-    /// is gone; a live one makes this an error.
-    pub fn create(name: &[u8]) -> Result<State> {
+    /// Claim NAME; `remove_when_done` for `box run --rm`. A name whose
+    /// container has ended is still taken until `box rm` (or, for a `--rm`
+    /// one that is gone, taken over here); a live one makes this an error.
+    pub fn create(name: &[u8], remove_when_done: bool) -> Result<State> {
         let path = dir_path(name)?;
         let root = CPath::from_bytes(STATE_DIR).unwrap_or_default();
         match rustix::fs::mkdir(root.as_cstr(), Mode::from_raw_mode(0o700)) {
@@ -110,7 +162,11 @@ impl State {
                     // `box run --name` takes it for a dead one.
                     let state = State::open(name)?;
                     let me = rustix::process::getpid().as_raw_nonzero().get() as u64;
-                    if let Err(e) = state.write_number(c"supervisor", me) {
+                    let mut claimed = state.write_number(c"supervisor", me);
+                    if remove_when_done && claimed.is_ok() {
+                        claimed = state.write(c"rm", b"");
+                    }
+                    if let Err(e) = claimed {
                         state.remove();
                         return Err(e);
                     }
@@ -119,11 +175,22 @@ impl State {
                 Err(Errno::EXIST) => {
                     let old = State::open(name)?;
                     let record = old.record();
-                    if record.alive() || record.starting() {
+                    let phase = record.phase();
+                    if matches!(phase, Phase::Running | Phase::Starting) {
                         return Err(bad!(
                             "the name {} is in use (container pid {}; box stop {} ends it)",
                             Bytes(name),
                             record.pid.map_or(0, |p| p.as_raw_nonzero().get()),
+                            Bytes(name)
+                        ));
+                    }
+                    // An exited container keeps its name until box rm, as
+                    // Docker's does: its status and log are still there.
+                    if !record.disposable(phase) {
+                        return Err(bad!(
+                            "the name {} is taken by a container that has ended ({}): box rm {} removes it and its log",
+                            Bytes(name),
+                            record.shown_status(phase),
                             Bytes(name)
                         ));
                     }
@@ -196,14 +263,28 @@ impl State {
     }
 
     /// Record a container that has started: its init `pid` and start time,
-    /// this process as its supervisor, the time, status `running`.
-    pub fn record_running(&self, pid: Pid) -> Result<()> {
+    /// this process as its supervisor, the time, its command line (see
+    /// [`command_line`]), status `running`.
+    pub fn record_running(&self, pid: Pid, command: &[u8]) -> Result<()> {
         self.write_number(c"pid", pid.as_raw_nonzero().get() as u64)?;
         self.write_number(c"start", process_start_time(pid).unwrap_or(0))?;
         let me = rustix::process::getpid().as_raw_nonzero().get() as u64;
         self.write_number(c"supervisor", me)?;
         self.write_number(c"created", now())?;
+        self.write(c"command", command)?;
         self.write(c"status", b"running")
+    }
+
+    /// Record how a container ended (see [`exit_status`]), or, for
+    /// `--rm`, remove its state. The cgroup must be gone by then: a
+    /// `box stop` that sees the status finds nothing left.
+    pub fn record_end(self, code: u8, oom_killed: bool, remove_when_done: bool) {
+        if remove_when_done {
+            self.remove();
+        } else {
+            // Best effort: unrecorded, it shows as gone.
+            let _ = self.write(c"status", exit_status(code, oom_killed).as_bytes());
+        }
     }
 
     pub fn write_number(&self, file: &CStr, n: u64) -> Result<()> {
@@ -251,6 +332,13 @@ impl State {
             created: self.read_number(c"created").unwrap_or(0),
             status: Text::from_bytes_lossy(self.read(c"status", &mut status)),
             command: Text::from_bytes_lossy(self.read(c"command", &mut command)),
+            remove_when_done: rustix::fs::accessat(
+                &self.dir,
+                c"rm",
+                rustix::fs::Access::EXISTS,
+                AtFlags::empty(),
+            )
+            .is_ok(),
         }
     }
 

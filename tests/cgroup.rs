@@ -103,6 +103,7 @@ fn memory_limit_kills_and_says_so() {
         test,
         &[
             "run",
+            "--rm",
             "--rootfs",
             r,
             "--name",
@@ -130,6 +131,7 @@ fn memory_limit_kills_and_says_so() {
     // Within the limit, the same container runs fine.
     let run = run_box([
         "run",
+        "--rm",
         "--rootfs",
         r,
         "--name",
@@ -220,6 +222,7 @@ fn pids_limit_caps_a_fork_loop() {
         test,
         &[
             "run",
+            "--rm",
             "--rootfs",
             r,
             "--name",
@@ -256,6 +259,7 @@ fn cpu_quota_throttles_a_busy_loop() {
         test,
         &[
             "run",
+            "--rm",
             "--rootfs",
             r,
             "--name",
@@ -290,6 +294,7 @@ fn cpuset_confines_to_the_cpus_given() {
         test,
         &[
             "run",
+            "--rm",
             "--rootfs",
             r,
             "--name",
@@ -349,6 +354,7 @@ fn cgroup_namespace_is_rooted_at_the_container() {
         test,
         &[
             "run",
+            "--rm",
             "--rootfs",
             r,
             "--ns",
@@ -379,7 +385,7 @@ fn killed_box_leaves_a_cgroup_the_next_run_removes() {
     let n = name("killed");
     let mut child = Command::new(BOX)
         .args([
-            "run", "--rootfs", &r, "--name", &n, "--pids", "10", "sleep", "100",
+            "run", "--rm", "--rootfs", &r, "--name", &n, "--pids", "10", "sleep", "100",
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -407,7 +413,9 @@ fn killed_box_leaves_a_cgroup_the_next_run_removes() {
         );
     }
     // ...and a new run of the same name replaces the empty group.
-    let run = run_box(["run", "--rootfs", &r, "--name", &n, "--pids", "10", "true"]);
+    let run = run_box([
+        "run", "--rm", "--rootfs", &r, "--name", &n, "--pids", "10", "true",
+    ]);
     assert_eq!(run.code(), 0, "{run:?}");
     assert!(
         cgroup_dirs(&n).is_empty(),

@@ -1,5 +1,6 @@
 //! Named and detached containers: `box run -d`, `box ps`, `box logs`,
-//! `box kill`, `box stop`, and what is left when a supervisor is killed.
+//! `box kill`, `box stop`, `box rm`, `--rm`, and what is left when a
+//! supervisor is killed.
 
 mod common;
 
@@ -85,13 +86,23 @@ fn detached_container_lifecycle() {
         "stop took {:?}",
         start.elapsed()
     );
+    // Stopped, not removed: its status and log stay until box rm.
+    let row = ps_row(&n).expect("still listed");
+    assert_eq!(row[2..4], ["exited", "137"], "{row:?}");
+    assert!(run_box(["logs", &n]).stdout.contains("started"));
+    let rm = run_box(["rm", &n]);
+    assert_eq!((rm.code(), rm.stdout.trim()), (0, n.as_str()), "{rm:?}");
     assert!(ps_row(&n).is_none(), "gone from box ps");
     assert!(!Path::new("/run/box").join(&n).exists(), "state removed");
 }
 
+/// An ended container stays listed, with its status and log, until
+/// `box rm` (as Docker's does): `box ps` used to remove it the first time
+/// it showed it, so the log of a crash could not be read. Its name is not
+/// taken again meanwhile.
 #[test]
-fn exited_container_is_reported_once_then_cleaned() {
-    let Some(root) = setup("exited_container_is_reported_once") else {
+fn ended_container_keeps_its_status_and_log_until_box_rm() {
+    let Some(root) = setup("ended_container_keeps_its_status_and_log_until_box_rm") else {
         return;
     };
     let n = name("quick");
@@ -110,17 +121,85 @@ fn exited_container_is_reported_once_then_cleaned() {
     ]);
     assert_eq!(run.code(), 0, "{run:?}");
     wait_until("the exit", || {
-        ps_row(&n).is_none_or(|row| row[2] == "exited")
+        ps_row(&n).is_some_and(|row| row[2] == "exited")
     });
-    let logs = run_box(["logs", &n]);
-    if logs.code() == 0 {
-        assert_eq!(logs.stdout, "bye\n");
+    for _ in 0..2 {
+        let row = ps_row(&n).expect("listed after it ended");
+        assert_eq!(row[1..4], ["-", "exited", "3"], "{row:?}");
+        let logs = run_box(["logs", &n]);
+        assert_eq!(
+            (logs.code(), logs.stdout.as_str()),
+            (0, "bye\n"),
+            "{logs:?}"
+        );
     }
-    // The row that says "exited 3" was shown by some `box ps`; the next one
-    // has removed the state.
-    let _ = run_box(["ps"]);
+    let again = run_box(["run", "-d", "--name", &n, "--rootfs", r, "true"]);
+    assert_eq!(again.code(), 125, "{again:?}");
+    assert!(
+        one_error_line(&again).contains(&format!(
+            "the name {n} is taken by a container that has ended (exited 3): box rm {n} removes it"
+        )),
+        "{again:?}"
+    );
+    let rm = run_box(["rm", &n]);
+    assert_eq!(rm.code(), 0, "{rm:?}");
     assert!(ps_row(&n).is_none());
     assert!(!Path::new("/run/box").join(&n).exists());
+    // With --rm, nothing stays once it has ended.
+    let run = run_box([
+        "run", "-d", "--rm", "--name", &n, "--rootfs", r, "sh", "-c", "exit 4",
+    ]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    wait_until("the state to go", || {
+        !Path::new("/run/box").join(&n).exists()
+    });
+    let run = run_box([
+        "run", "--rm", "--name", &n, "--rootfs", r, "sh", "-c", "exit 5",
+    ]);
+    assert_eq!(run.code(), 5, "{run:?}");
+    assert!(!Path::new("/run/box").join(&n).exists());
+}
+
+/// `box rm` refuses a running container unless `-f`, which kills it
+/// first; a foreground named run keeps its state too; several names at once,
+/// one line for each that fails.
+#[test]
+fn rm_refuses_a_running_container_unless_forced() {
+    let Some(root) = setup("rm_refuses_a_running_container_unless_forced") else {
+        return;
+    };
+    let (a, b) = (name("rm-a"), name("rm-b"));
+    let _sweep = (ContainerSweep::new(&a), ContainerSweep::new(&b));
+    let r = root.path().to_str().unwrap();
+    let run = run_box(["run", "-d", "--name", &a, "--rootfs", r, "sleep", "1000"]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    let run = run_box(["run", "--name", &b, "--rootfs", r, "sh", "-c", "exit 2"]);
+    assert_eq!(run.code(), 2, "{run:?}");
+    assert_eq!(ps_row(&b).expect("listed")[2..4], ["exited", "2"]);
+
+    let rm = run_box(["rm", &a, &b]);
+    assert_eq!(rm.code(), 125, "{rm:?}");
+    assert_eq!(rm.stdout, format!("{b}\n"), "{rm:?}");
+    assert!(
+        one_error_line(&rm).contains(&format!(
+            "container {a} is running: box stop {a} first, or box rm -f {a}"
+        )),
+        "{rm:?}"
+    );
+    assert_eq!(ps_row(&a).expect("still running")[2], "running");
+    let init: i32 = std::fs::read_to_string(Path::new("/run/box").join(&a).join("pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let rm = run_box(["rm", "-f", &a]);
+    assert_eq!((rm.code(), rm.stdout.trim()), (0, a.as_str()), "{rm:?}");
+    assert!(
+        std::fs::read_to_string(format!("/proc/{init}/stat")).map_or(true, |s| s.contains(") Z ")),
+        "the container still runs"
+    );
+    assert!(!Path::new("/run/box").join(&a).exists());
+    assert!(cgroup_dirs_with_prefix(&a).is_empty());
 }
 
 #[test]
@@ -180,9 +259,17 @@ fn killing_the_supervisor_kills_the_container() {
     wait_until("the container to die", || {
         std::fs::read_to_string(format!("/proc/{init}/stat")).map_or(true, |s| s.contains(") Z "))
     });
-    let row = ps_row(&n).expect("still listed once");
-    assert_eq!(row[2], "gone", "{row:?}");
-    assert!(!dir.exists(), "box ps cleaned the state");
+    // Listed as gone, with its state (and log) kept until box rm.
+    for _ in 0..2 {
+        let row = ps_row(&n).expect("still listed");
+        assert_eq!(row[2], "gone", "{row:?}");
+    }
+    assert!(dir.exists(), "box ps removed the state");
+    let stop = run_box(["stop", &n]);
+    assert_eq!(stop.code(), 0, "{stop:?}");
+    let rm = run_box(["rm", &n]);
+    assert_eq!(rm.code(), 0, "{rm:?}");
+    assert!(!dir.exists(), "box rm left the state");
 }
 
 #[test]
@@ -202,6 +289,12 @@ fn bad_names_and_unknown_containers() {
         ),
         (&["kill", "x", "BOGUS"], "unknown signal BOGUS"),
         (&["stop"], "usage: box stop NAME"),
+        (
+            &["rm", "no-such-container"],
+            "no container named no-such-container",
+        ),
+        (&["rm"], "usage: box rm [-f] NAME"),
+        (&["rm", "--bogus", "x"], "unknown option --bogus"),
     ];
     for (args, expected) in cases {
         let run = run_box(*args);
@@ -276,6 +369,13 @@ fn exec_enters_the_running_container() {
         "{missing:?}"
     );
     assert_eq!(run_box(["stop", "-t", "0", &n]).code(), 0);
+    let stopped = run_box(["exec", &n, "true"]);
+    assert_eq!(stopped.code(), 125, "{stopped:?}");
+    assert!(
+        one_error_line(&stopped).contains(&format!("container {n} is not running (exited 137)")),
+        "{stopped:?}"
+    );
+    assert_eq!(run_box(["rm", &n]).code(), 0);
     let gone = run_box(["exec", &n, "true"]);
     assert_eq!(gone.code(), 125, "{gone:?}");
     assert!(
@@ -286,8 +386,9 @@ fn exec_enters_the_running_container() {
 
 /// A name claimed by a `box run` that has not started its container yet
 /// (state directory, live claimer, no pid) is "starting": `box ps` shows
-/// it and leaves it, another `box run --name` and `box stop` refuse it. Once
-/// the claimer is gone, the next `box ps` cleans it up.
+/// it and leaves it, another `box run --name`, `box stop` and `box rm`
+/// refuse it. Once the claimer is gone, the next `box ps` shows it as gone
+/// and removes it: a container that never started has nothing to keep.
 #[test]
 fn a_starting_container_is_not_taken_for_a_dead_one() {
     let Some(root) = setup("a_starting_container_is_not_taken_for_a_dead_one") else {
@@ -315,6 +416,9 @@ fn a_starting_container_is_not_taken_for_a_dead_one() {
     let stop = run_box(["stop", &n]);
     assert_eq!(stop.code(), 125, "{stop:?}");
     assert!(one_error_line(&stop).contains("is starting"), "{stop:?}");
+    let rm = run_box(["rm", "-f", &n]);
+    assert_eq!(rm.code(), 125, "{rm:?}");
+    assert!(one_error_line(&rm).contains("is starting"), "{rm:?}");
     assert!(dir.exists());
 
     claimer.kill().unwrap();

@@ -1160,9 +1160,10 @@ fn cgroup_dirs_named(name: &str) -> Vec<std::path::PathBuf> {
 /// names in turn (so later runs take over what earlier ones left). After
 /// each kill: no process of the run may survive it (the container dies with
 /// box) and no host mount may mention the rootfs. What box documents as
-/// left for later (state under /run/box until `box ps`, an empty cgroup
-/// until the next run of the name) is counted and printed; after `box ps`
-/// and one more run of each name nothing may be left.
+/// left for later (with `--rm`, the state of a run killed before it could
+/// remove it, under /run/box until `box ps` or the next run of the name; an
+/// empty cgroup until the next run of the name) is counted and printed;
+/// after `box ps` and one more run of each name nothing may be left.
 #[test]
 fn sigkill_at_random_moments_leaves_nothing() {
     let test = "sigkill_at_random_moments_leaves_nothing";
@@ -1179,6 +1180,7 @@ fn sigkill_at_random_moments_leaves_nothing() {
     let args = |name: &str, script: &str| -> Vec<String> {
         [
             "run",
+            "--rm",
             "--rootfs",
             &r,
             "--name",
@@ -1338,8 +1340,8 @@ fn sigkill_at_random_moments_leaves_nothing() {
         "hardening: {test}: before cleanup: state {state_before_cleanup:?}, cgroups {cgroups_before_cleanup:#?}"
     );
 
-    // The documented cleanup: `box ps` removes dead containers' state, the
-    // next run of a name replaces its empty cgroup.
+    // The documented cleanup: `box ps` removes the state of dead `--rm`
+    // containers, the next run of a name replaces its empty cgroup.
     let ps = run_box(["ps"]);
     assert_eq!(ps.code(), 0, "{ps:?}");
     let state_after_ps = state_dirs_with_prefix(&prefix);

@@ -105,13 +105,18 @@ fn hostname_is_isolated() {
     assert!(run.stdout.trim().starts_with("box-"), "{run:?}");
     let run = run_box([
         "run",
+        "--rm",
         "--rootfs",
         &rootfs_arg(&root),
         "--name",
-        "db",
+        &format!("db-{}", std::process::id()),
         "hostname",
     ]);
-    assert_eq!(run.stdout.trim(), "db", "{run:?}");
+    assert_eq!(
+        run.stdout.trim(),
+        format!("db-{}", std::process::id()),
+        "{run:?}"
+    );
     assert_eq!(host_hostname(), before, "the host's hostname changed");
 }
 

@@ -214,6 +214,7 @@ pub fn model(key: &str, v: &[u8], before: &RunConfig) -> Option<RunConfig> {
         }
         "init" => c.init = flag(v)?,
         "detach" => c.detach = flag(v)?,
+        "rm" => c.rm = flag(v)?,
         "no-pivot" => c.no_pivot = flag(v)?,
         "seccomp" => {
             c.seccomp = match v {
@@ -391,7 +392,7 @@ pub fn snapshot(c: &RunConfig) -> Vec<u8> {
             c.seccomp,
         ),
         (
-            c.restart, c.cap_add, c.cap_drop, &c.rlimits, &c.uid_map, &c.gid_map
+            c.restart, c.cap_add, c.cap_drop, &c.rlimits, &c.uid_map, &c.gid_map, c.rm
         ),
     )
     .into_bytes();

@@ -1,6 +1,7 @@
 //! Named containers: `box ps`, `box kill NAME [SIG]`, `box stop NAME
-//! [--time S]`, `box logs NAME`. Their state is in /run/box/NAME (see
-//! src/state.rs); a container is addressed through a pidfd opened after
+//! [--time S]`, `box logs NAME`, `box rm [-f] NAME…`. Their state is in
+//! /run/box/NAME (see src/state.rs) and stays after they end, until
+//! `box rm`; a container is addressed through a pidfd opened after
 //! checking the recorded start time, so a recycled PID is never signalled.
 
 use core::fmt::Write;
@@ -13,7 +14,7 @@ use rustix::process::{PidfdFlags, Signal};
 
 use crate::args::{Opt, Parser};
 use crate::error::{EXIT_BOX, ErrnoText, Error, Result};
-use crate::state::{self, Record, State};
+use crate::state::{self, Phase, Record, State};
 use crate::sys::entry::Args;
 use crate::text::{Bytes, Text};
 use crate::{bad, errln, outln};
@@ -28,8 +29,10 @@ fn finish(command: &str, result: Result<u8>) -> u8 {
     }
 }
 
-/// `box ps`: every named container; the state of those that are gone is
-/// shown once and then removed.
+/// `box ps`: every named container, running or ended, with its status.
+/// Nothing is removed but what `--rm` asked for: the state of a `--rm`
+/// container that is gone (its supervisor was killed), or of one that
+/// never started, is shown once.
 pub fn main(args: Args) -> u8 {
     finish("ps", ps(args))
 }
@@ -40,7 +43,7 @@ fn ps(args: Args) -> Result<u8> {
         return Err(p.unknown(opt));
     }
     outln!(
-        "{:<16} {:>7} {:<22} {:>9} {:>9} {:>5}  COMMAND",
+        "{:<16} {:>7} {:<26} {:>9} {:>9} {:>5}  COMMAND",
         "NAME",
         "PID",
         "STATUS",
@@ -58,18 +61,9 @@ fn ps(args: Args) -> Result<u8> {
             continue;
         };
         let record = state.record();
-        let alive = record.alive();
-        let starting = record.starting();
-        let mut status = Text::<22>::new();
-        if starting {
-            let _ = write!(status, "starting");
-        } else if alive || record.status.as_bytes().starts_with(b"exited") {
-            let _ = write!(status, "{}", record.status);
-        } else {
-            // Its supervisor (or the box run holding it) was killed, and the
-            // container died with it.
-            let _ = write!(status, "gone");
-        }
+        let phase = record.phase();
+        let alive = phase == Phase::Running;
+        let status = record.shown_status(phase);
         let (memory, tasks) = match record.pid {
             Some(pid) if alive => crate::cgroup::usage(pid, name.as_bytes()),
             _ => (None, None),
@@ -106,7 +100,7 @@ fn ps(args: Args) -> Result<u8> {
             _ => pid.push(b"-"),
         }
         outln!(
-            "{:<16} {:>7} {:<22} {:>9} {:>9} {:>5}  {}",
+            "{:<16} {:>7} {:<26} {:>9} {:>9} {:>5}  {}",
             name,
             pid,
             status,
@@ -115,7 +109,7 @@ fn ps(args: Args) -> Result<u8> {
             pids,
             record.command
         );
-        if !alive && !starting {
+        if record.disposable(phase) {
             state.remove();
         }
     }
@@ -162,7 +156,7 @@ fn running(name: &[u8]) -> Result<(State, Record, Option<OwnedFd>)> {
         return Err(bad!(
             "container {} is not running ({})",
             Bytes(name),
-            record.status
+            record.shown_status(record.phase())
         ));
     };
     let pidfd = match rustix::process::pidfd_open(pid, PidfdFlags::empty()) {
@@ -287,30 +281,37 @@ fn stop_container(args: Args) -> Result<u8> {
         return Err(bad!("usage: box stop NAME [--time SECONDS] (one name)"));
     }
     let name = name.to_bytes();
+    stop_one(name, Some(grace))?;
+    outln!("{}", Bytes(name));
+    Ok(0)
+}
+
+/// Stop container `name`: SIGTERM, up to `grace` seconds, SIGKILL (at
+/// once without a grace); then let its supervisor record the end. One that
+/// is not running is left as it is (its state stays until `box rm`).
+fn stop_one(name: &[u8], grace: Option<u64>) -> Result<()> {
     let (state, record, pidfd) = match running(name) {
         Ok(found) => found,
         Err(e) => {
-            // Not running: clean up what is left, if anything.
-            if let Ok(state) = State::open(name) {
-                let record = state.record();
-                if record.starting() {
-                    return Err(bad!(
-                        "container {} is starting: try again once it runs",
-                        Bytes(name)
-                    ));
-                }
-                wait_for_supervisor(&state, &record);
-                state.remove();
-                outln!("{}", Bytes(name));
-                return Ok(0);
+            let state = State::open(name).map_err(|_| e)?;
+            let record = state.record();
+            if record.starting() {
+                return Err(bad!(
+                    "container {} is starting: try again once it runs",
+                    Bytes(name)
+                ));
             }
-            return Err(e);
+            wait_for_supervisor(&state, &record);
+            return Ok(());
         }
     };
     let pid = record.pid.ok_or_else(|| bad!("no pid"))?;
     let fd = pidfd.as_ref().map(rustix::fd::AsFd::as_fd);
-    let _ = crate::sys::process::send_signal(pid, fd, Signal::TERM.as_raw());
-    if !wait_exit(&record, pidfd.as_ref(), grace * 1000) {
+    let graceful = grace.is_some_and(|seconds| {
+        let _ = crate::sys::process::send_signal(pid, fd, Signal::TERM.as_raw());
+        wait_exit(&record, pidfd.as_ref(), seconds * 1000)
+    });
+    if !graceful {
         let _ = crate::sys::process::send_signal(pid, fd, Signal::KILL.as_raw());
         if !wait_exit(&record, pidfd.as_ref(), 5000) {
             return Err(
@@ -319,9 +320,73 @@ fn stop_container(args: Args) -> Result<u8> {
         }
     }
     wait_for_supervisor(&state, &record);
+    Ok(())
+}
+
+/// `box rm [-f] NAME…`: remove the state and log of containers that have
+/// ended. A running one is refused unless `-f`, which kills it first
+/// (SIGKILL, as `docker rm -f`). Each name removed is printed; a name that
+/// fails is one line on stderr, and the others are still done.
+pub fn rm(args: Args) -> u8 {
+    finish("rm", remove_containers(args))
+}
+
+fn remove_containers(args: Args) -> Result<u8> {
+    let mut force = false;
+    let mut p = Parser::new(args);
+    while let Some(opt) = p.next()? {
+        match opt {
+            Opt::Long(b"force") | Opt::Short(b'f') => force = true,
+            Opt::Long(b"help") | Opt::Short(b'h') => {
+                outln!("usage: box rm [-f|--force] NAME…");
+                outln!("\nRemoves the state and log of containers that have ended;");
+                outln!("-f kills a running one first.");
+                return Ok(0);
+            }
+            _ => return Err(p.unknown(opt)),
+        }
+    }
+    let names = p.rest();
+    if names.is_empty() {
+        return Err(bad!("usage: box rm [-f] NAME…"));
+    }
+    let mut code = 0;
+    for i in 0..names.len() {
+        let name = names.bytes(i);
+        match remove_one(name, force) {
+            Ok(()) => outln!("{}", Bytes(name)),
+            Err(e) => {
+                errln!("box: rm: {e}");
+                code = e.code;
+            }
+        }
+    }
+    Ok(code)
+}
+
+fn remove_one(name: &[u8], force: bool) -> Result<()> {
+    let state = State::open(name)?;
+    let record = state.record();
+    match record.phase() {
+        Phase::Starting => {
+            return Err(bad!(
+                "container {} is starting: try again once it runs",
+                Bytes(name)
+            ));
+        }
+        Phase::Running if !force => {
+            return Err(bad!(
+                "container {} is running: box stop {} first, or box rm -f {}",
+                Bytes(name),
+                Bytes(name),
+                Bytes(name)
+            ));
+        }
+        Phase::Running => stop_one(name, None)?,
+        Phase::Exited | Phase::Gone => {}
+    }
     state.remove();
-    outln!("{}", Bytes(name));
-    Ok(0)
+    Ok(())
 }
 
 /// Wait up to `ms` for the container's init to exit.

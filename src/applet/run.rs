@@ -96,19 +96,23 @@ fn launch(args: Args, config: &mut RunConfig, command: Command) -> Result<u8> {
         return container::detach::run(&plan, config);
     }
     // A named container is registered, so `box exec NAME` and `box ps`
-    // find it and no second one takes the name.
-    let state = match config.name {
-        Some(name) => Some(State::create(name.as_bytes())?),
+    // find it and no second one takes the name. Its state stays after it
+    // ends, until `box rm` (or not at all with --rm); a failure to start
+    // leaves nothing.
+    let mut state = match config.name {
+        Some(name) => Some(State::create(name.as_bytes(), config.rm)?),
         None => None,
     };
-    let result = run_in_foreground(&plan, config, state.as_ref());
+    let result = run_in_foreground(&plan, config, &mut state);
     if let Some(state) = state {
         state.remove();
     }
     result
 }
 
-fn run_in_foreground(plan: &Plan, config: &RunConfig, state: Option<&State>) -> Result<u8> {
+/// Run the container and wait for it; `state`, once the container has
+/// ended, is taken to record the end (left in place on a failure).
+fn run_in_foreground(plan: &Plan, config: &RunConfig, state: &mut Option<State>) -> Result<u8> {
     let cgroup = ContainerCgroup::create(config, plan.name.as_bytes())?;
 
     // Blocked before clone and for good: the container's SIGCHLD and any
@@ -116,20 +120,31 @@ fn run_in_foreground(plan: &Plan, config: &RunConfig, state: Option<&State>) -> 
     raw::block_signals(&container::watched_signals());
     let started = container::start(plan, cgroup)?;
     if let Some(state) = state
-        && let Err(e) = state.record_running(started.pid)
+        && let Err(e) = state.record_running(started.pid, plan.command.line().as_bytes())
     {
         // Unrecorded, it could not be found or stopped by name: end it.
         container::abandon(&started);
         return Err(e);
     }
     let code = container::wait(&started);
+    let oom = started
+        .cgroup
+        .as_ref()
+        .is_some_and(ContainerCgroup::oom_killed);
+    let limit = started
+        .cgroup
+        .as_ref()
+        .and_then(ContainerCgroup::memory_limit);
+    // The group goes (drop) before the state says the container ended.
+    drop(started);
+    if let Some(state) = state.take() {
+        state.record_end(code, oom, config.rm);
+    }
     // The status stays the command's: an OOM kill of another process in
     // the group is a note, not the container's end. The command itself
     // killed by it (SIGKILL) is 137 anyway.
-    if let Some(cgroup) = &started.cgroup
-        && cgroup.oom_killed()
-    {
-        let limit = Size(cgroup.memory_limit().unwrap_or(0));
+    if oom {
+        let limit = Size(limit.unwrap_or(0));
         if code == OOM_KILLED {
             errln!(
                 "box: run: the container hit its memory limit (--memory {limit}): the kernel's OOM killer ended it"

@@ -18,17 +18,17 @@ use rustix::pipe::PipeFlags;
 use crate::bad;
 use crate::cgroup::ContainerCgroup;
 use crate::config::RunConfig;
-use crate::container::plan::{Command, Plan};
+use crate::container::plan::Plan;
 use crate::container::{self, child};
 use crate::error::{Context, EXIT_BOX, Error, Result};
-use crate::state::{self, LOG_MAX, State};
+use crate::state::{LOG_MAX, State};
 use crate::sys::{process, raw};
 use crate::text::Text;
 
 /// Start the container under a supervisor; returns once it runs (or
 /// failed), having printed the container's name.
 pub fn run(plan: &Plan, config: &RunConfig) -> Result<u8> {
-    let state = State::create(plan.name.as_bytes())?;
+    let state = State::create(plan.name.as_bytes(), config.rm)?;
     let (ready_read, ready_write) =
         rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at("create the report pipe", "pipe2", b"")?;
     let mut ready = Some(ready_write);
@@ -77,11 +77,10 @@ fn supervise(plan: &Plan, config: &RunConfig, state: State, ready: OwnedFd) -> !
                 .cgroup
                 .as_ref()
                 .is_some_and(ContainerCgroup::oom_killed);
-            let status = state::exit_status(code, oom);
             // Removing the cgroup (drop) before saying the container is
             // done, so a `box stop` that sees "exited" finds nothing left.
             drop(container);
-            let _ = state.write(c"status", status.as_bytes());
+            state.record_end(code, oom, config.rm);
             raw::exit_now(0)
         }
         Err(e) => {
@@ -120,12 +119,7 @@ fn start(
     let cgroup = ContainerCgroup::create(config, plan.name.as_bytes())?;
     let started = container::start(plan, cgroup)?;
 
-    state.record_running(started.pid)?;
-    let command = match plan.command {
-        Command::Argv(args) => state::command_line((0..args.len()).map(|i| args.bytes(i))),
-        Command::Words(words) => state::command_line(words.iter().map(|w| w.as_bytes())),
-    };
-    state.write(c"command", command.as_bytes())?;
+    state.record_running(started.pid, plan.command.line().as_bytes())?;
     Ok((started, out_read))
 }
 

@@ -39,6 +39,16 @@ impl Command<'_> {
             Command::Words(words) => words.is_empty(),
         }
     }
+
+    /// The words as one line for the container's state (`box ps`).
+    pub fn line(&self) -> Text<{ crate::state::COMMAND_MAX }> {
+        match self {
+            Command::Argv(args) => {
+                crate::state::command_line((0..args.len()).map(|i| args.bytes(i)))
+            }
+            Command::Words(words) => crate::state::command_line(words.iter().map(CPath::as_bytes)),
+        }
+    }
 }
 
 pub struct Plan<'a> {

@@ -418,7 +418,8 @@ pub fn wait_no_leftover_processes(
 }
 
 /// Removes, on drop, whatever containers named `PREFIX…` left on the host
-/// when a test fails midway: `box stop` for detached ones, SIGKILL (by PID)
+/// (their state stays until `box rm`, and a test may fail midway): `box
+/// stop` for running ones, SIGKILL (by PID)
 /// for processes whose command line holds the prefix and for the tasks of
 /// its cgroups, then the cgroup and state directories.
 pub struct ContainerSweep {

@@ -377,7 +377,7 @@ impl Drop for MountNamespace {
     }
 }
 
-/// A detached box container for the exec rows, stopped when dropped.
+/// A detached box container for the exec rows, removed when dropped.
 pub struct ExecContainer {
     box_binary: PathBuf,
     /// The PID of its init on the host, for nsenter -t.
@@ -388,7 +388,7 @@ impl ExecContainer {
     pub fn start(box_binary: &Path, rootfs: &Path) -> Result<ExecContainer> {
         // One left over by an interrupted bench would hold the name.
         let _ = Command::new(box_binary)
-            .args(["stop", "-t", "0", EXEC_CONTAINER])
+            .args(["rm", "-f", EXEC_CONTAINER])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
@@ -417,13 +417,13 @@ impl ExecContainer {
 
 impl Drop for ExecContainer {
     fn drop(&mut self) {
-        let stopped = Command::new(&self.box_binary)
-            .args(["stop", "-t", "0", EXEC_CONTAINER])
+        let removed = Command::new(&self.box_binary)
+            .args(["rm", "-f", EXEC_CONTAINER])
             .stdout(Stdio::null())
             .status();
-        if !stopped.is_ok_and(|s| s.success()) {
+        if !removed.is_ok_and(|s| s.success()) {
             eprintln!(
-                "xtask: bench: could not stop the container {EXEC_CONTAINER} (box stop -t 0 {EXEC_CONTAINER})"
+                "xtask: bench: could not remove the container {EXEC_CONTAINER} (box rm -f {EXEC_CONTAINER})"
             );
         }
     }

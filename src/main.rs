@@ -92,7 +92,7 @@ const SEALED: &[&str] = &["run", "exec", "nsenter"];
 
 /// Entry from the C runtime (src/sys/entry.rs). Returns the exit status.
 pub fn main(args: Args) -> u8 {
-    sys::process::ensure_standard_fds();
+    sys::fd::ensure_standard_fds();
     let route = route(args.bytes(0), args.bytes(1));
     if let Some(name) = route.name().filter(|name| SEALED.contains(name))
         && let Err(e) = sys::exe::run_sealed(args)

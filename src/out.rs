@@ -75,7 +75,7 @@ pub fn try_write_all(fd: impl AsFd, mut bytes: &[u8]) -> Result<(), rustix::io::
 #[macro_export]
 macro_rules! outln {
     ($($arg:tt)*) => {{
-        let mut w = $crate::out::Writer::new($crate::sys::process::stdout());
+        let mut w = $crate::out::Writer::new($crate::sys::fd::stdout());
         let _ = core::fmt::Write::write_fmt(&mut w, format_args!($($arg)*));
         w.bytes(b"\n");
     }};
@@ -85,7 +85,7 @@ macro_rules! outln {
 #[macro_export]
 macro_rules! errln {
     ($($arg:tt)*) => {{
-        let mut w = $crate::out::Writer::new($crate::sys::process::stderr());
+        let mut w = $crate::out::Writer::new($crate::sys::fd::stderr());
         let _ = core::fmt::Write::write_fmt(&mut w, format_args!($($arg)*));
         w.bytes(b"\n");
     }};

@@ -279,7 +279,7 @@ static CLOSED: Option<Filter> = match NATIVE {
 /// no other): seccomp(SECCOMP_SET_MODE_FILTER). The caller has set
 /// no_new_privs. Raw syscall, no allocation: safe between clone and execve.
 pub fn install(filter: &Filter) -> Result<(), Errno> {
-    crate::sys::raw::seccomp_filter(filter.program())
+    crate::sys::seccomp::set_filter(filter.program())
 }
 
 /// The syscalls the filter answers other than "allow" for some capability

@@ -146,7 +146,7 @@ pub fn load_partial(path: &CStr) -> Result<Spec> {
         Some(p) if p.as_bytes().starts_with(b"/") => p,
         Some(p) => {
             let mut buf = [0u8; 4096];
-            let cwd = crate::sys::raw::getcwd(&mut buf)
+            let cwd = crate::sys::fs::getcwd(&mut buf)
                 .at("read spec file", "getcwd", b"")
                 .map_err(|e| {
                     e.hint("the working directory was removed: give the spec's absolute path")

@@ -23,7 +23,7 @@ use crate::container::child;
 use crate::error::{Context, EXIT_NOT_FOUND, Error, Result};
 use crate::state::State;
 use crate::sys::entry::Args;
-use crate::sys::{ns, process, raw};
+use crate::sys::{clone, exec, fd, ns, process, signal};
 use crate::text::{Bytes, CPath, Text};
 use crate::{bad, errln};
 
@@ -82,23 +82,23 @@ fn exec(args: Args) -> Result<u8> {
 
     // The command runs in a child: only children enter the PID (and time)
     // namespace, and box stays outside to forward signals and report.
-    raw::block_signals(&crate::container::watched_signals());
+    signal::block_signals(&crate::container::watched_signals());
     let mut envp_storage = [core::ptr::null(); MAX_ENV + 1];
     let (envp, path) = environment(&target, &mut envp_storage);
     let (report_read, report_write) =
         rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at("create the report pipe", "pipe2", b"")?;
     seal(&init)?;
     let mut channel = Some((report_read, report_write));
-    let spawned = process::spawn(0, None, Signal::CHILD.as_raw() as u64, || {
+    let spawned = clone::spawn(0, None, Signal::CHILD.as_raw() as u64, || {
         let Some((read, write)) = channel.take() else {
-            raw::exit_now(crate::error::EXIT_BOX)
+            exec::exit_now(crate::error::EXIT_BOX)
         };
         drop(read);
         let error = match enter(write.as_fd(), &init) {
             Ok(()) => {
                 let program = command.get(0).unwrap_or(c"");
                 let (errno, tried) =
-                    process::exec_search(program, command.as_execve_argv(), envp, path.as_bytes());
+                    exec::exec_search(program, command.as_execve_argv(), envp, path.as_bytes());
                 if errno == Errno::NOENT && !program.to_bytes().contains(&b'/') {
                     bad!(
                         "start the command: {}: not found in the container's PATH",
@@ -112,7 +112,7 @@ fn exec(args: Args) -> Result<u8> {
             Err(e) => e,
         };
         child::send_report(write.as_fd(), &error);
-        raw::exit_now(error.code)
+        exec::exit_now(error.code)
     })
     .map_err(|(call, e)| Error::sys("start the command", call, b"", e))?;
     let (report_read, report_write) = channel.take().ok_or_else(|| bad!("report pipe lost"))?;
@@ -406,9 +406,9 @@ fn seal(init: &InitIdentity) -> Result<()> {
 fn enter(report: rustix::fd::BorrowedFd<'_>, init: &InitIdentity) -> Result<()> {
     child::die_with_parent(report)?;
     rustix::process::setsid().at("start a new session", "setsid", b"")?;
-    process::cloexec_from(3).at("close inherited descriptors", "close_range", b"3..")?;
+    fd::cloexec_from(3).at("close inherited descriptors", "close_range", b"3..")?;
     child::drop_privileges_to(init.uid, init.gid, init.setgroups_denied, init.caps)?;
     child::die_with_parent(report)?;
-    raw::reset_signals();
+    signal::reset_signals();
     Ok(())
 }

@@ -12,8 +12,8 @@ use rustix::process::{Pid, Signal, WaitOptions};
 use crate::args::{Opt, Parser};
 use crate::error::{EXIT_BOX, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND};
 use crate::sys::entry::Args;
-use crate::sys::process;
-use crate::sys::raw::{self, SI_KERNEL, SigSet};
+use crate::sys::signal::{self, SI_KERNEL, SigSet};
+use crate::sys::{clone, exec, fd, process};
 use crate::text::Bytes;
 use crate::{errln, outln};
 
@@ -76,7 +76,7 @@ fn container_init(command: Args, args: Args, is_pid1: bool, subreaper: bool) -> 
     // Every signal is taken synchronously by the loop below; faults stay
     // fatal. Blocked before the fork, so nothing is lost in between.
     let all = SigSet::all_but(SYNCHRONOUS);
-    raw::block_signals(&all);
+    signal::block_signals(&all);
     if !is_pid1 {
         if subreaper {
             if let Err(e) = rustix::process::set_child_subreaper(Some(rustix::process::getpid())) {
@@ -97,7 +97,7 @@ fn container_init(command: Args, args: Args, is_pid1: bool, subreaper: bool) -> 
         Err(code) => return code,
     };
     loop {
-        let info = match raw::wait_signal(&all, None) {
+        let info = match signal::wait_signal(&all, None) {
             Ok(Some(info)) => info,
             Ok(None) => continue,
             Err(e) => {
@@ -149,18 +149,18 @@ fn start_command(command: Args, args: Args) -> Result<Pid, u8> {
     let path = args
         .env(b"PATH")
         .unwrap_or(crate::container::plan::DEFAULT_PATH);
-    let spawned = process::spawn(0, None, Signal::CHILD.as_raw() as u64, || {
+    let spawned = clone::spawn(0, None, Signal::CHILD.as_raw() as u64, || {
         let _ = rustix::process::setpgid(None, None);
         // SIGTTOU would stop a background process group taking the
         // terminal; it is blocked here (inherited mask), so tcsetpgrp works.
-        let stdin = process::stdin();
+        let stdin = fd::stdin();
         if rustix::termios::isatty(stdin) {
             let _ = rustix::termios::tcsetpgrp(stdin, rustix::process::getpid());
         }
-        raw::reset_signals();
+        signal::reset_signals();
         let program = command.get(0).unwrap_or(c"");
         let (errno, tried) =
-            process::exec_search(program, command.as_execve_argv(), args.envp(), path);
+            exec::exec_search(program, command.as_execve_argv(), args.envp(), path);
         let code = if errno == rustix::io::Errno::NOENT {
             EXIT_NOT_FOUND
         } else {
@@ -171,7 +171,7 @@ fn start_command(command: Args, args: Args) -> Result<Pid, u8> {
             Bytes(tried.as_bytes()),
             crate::error::ErrnoText(errno)
         );
-        raw::exit_now(code)
+        exec::exit_now(code)
     });
     match spawned {
         Ok(s) => {

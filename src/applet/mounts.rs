@@ -76,7 +76,7 @@ fn show_mounts(args: Args) -> Result<u8> {
         }
     }
 
-    let mut out = Writer::new(crate::sys::process::stdout());
+    let mut out = Writer::new(crate::sys::fd::stdout());
     for ((name, _), width) in COLUMNS.iter().zip(widths) {
         let _ = write!(out, "{name:<width$}  ");
     }

@@ -88,7 +88,7 @@ fn run(args: Args) -> Result<()> {
         Host::Init => {}
     }
 
-    let mut out = Writer::new(crate::sys::process::stdout());
+    let mut out = Writer::new(crate::sys::fd::stdout());
     out.bytes(b"TYPE               INODE        HOST\n");
     for (&(name, _), &(link, host_link)) in SHOWN.iter().zip(&rows) {
         let _ = write!(out, "{name:<19}");

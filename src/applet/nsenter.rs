@@ -58,7 +58,7 @@ use crate::config::{NAMESPACES, Namespace};
 use crate::error::{Context, Error, Result};
 use crate::sys::entry::Args;
 use crate::sys::ns::{self, NsLink};
-use crate::sys::{process, raw};
+use crate::sys::{clone, exec, process, signal};
 use crate::text::{Bytes, CPath, Text};
 use crate::{bad, outln};
 
@@ -678,10 +678,10 @@ fn is_own(ns: &Namespace, path: &CPath) -> bool {
 fn run_forked(command: Args, env: Args) -> Result<u8> {
     // A caller may have left SIGCHLD ignored, and then the kernel would reap
     // our child before we could read its status.
-    raw::set_signal_default(Signal::CHILD.as_raw(), false);
-    let spawned = process::spawn(0, None, Signal::CHILD.as_raw() as u64, || {
+    signal::set_signal_default(Signal::CHILD.as_raw(), false);
+    let spawned = clone::spawn(0, None, Signal::CHILD.as_raw() as u64, || {
         let error = exec_command(command, env);
-        raw::exit_now(fail("nsenter", &error))
+        exec::exit_now(fail("nsenter", &error))
     })
     .map_err(|(call, e)| {
         let error = Error::sys("start the command", call, b"", e);

@@ -475,7 +475,7 @@ fn show_logs(args: Args) -> Result<u8> {
         loop {
             match rustix::io::read(&fd, &mut buf) {
                 Ok(0) => break,
-                Ok(n) => crate::out::write_all(crate::sys::process::stdout(), &buf[..n]),
+                Ok(n) => crate::out::write_all(crate::sys::fd::stdout(), &buf[..n]),
                 Err(Errno::INTR) => {}
                 Err(e) => {
                     errln!("box: logs: read: {}", ErrnoText(e));

@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::spec;
 use crate::state::State;
 use crate::sys::entry::Args;
-use crate::sys::raw;
+use crate::sys::signal;
 use crate::text::CPath;
 use crate::{bad, errln, outln};
 
@@ -117,7 +117,7 @@ fn run_in_foreground(plan: &Plan, config: &RunConfig, state: &mut Option<State>)
 
     // Blocked before clone and for good: the container's SIGCHLD and any
     // signal to forward wait in the pending set until `wait` takes them.
-    raw::block_signals(&container::watched_signals());
+    signal::block_signals(&container::watched_signals());
     let started = container::start(plan, cgroup)?;
     if let Some(state) = state
         && let Err(e) = state.record_running(started.pid, plan.command.line().as_bytes())

@@ -157,12 +157,12 @@ pub fn switch_into(
     let console = console.unwrap_or(c"/dev/console");
     if let Ok(fd) = rustix::fs::open(console, OFlags::RDWR | OFlags::NOCTTY, Mode::empty()) {
         for target in 0..3 {
-            let _ = crate::sys::process::dup_onto(fd.as_fd(), target);
+            let _ = crate::sys::fd::dup_onto(fd.as_fd(), target);
         }
     }
 
     // 5. The new init, as PID 1.
-    let errno = crate::sys::raw::execve(init, argv, envp);
+    let errno = crate::sys::exec::execve(init, argv, envp);
     Err(Error::sys(
         "start NEW_INIT",
         "execve",

@@ -55,8 +55,8 @@ use crate::config::{NAMESPACES, Namespace};
 use crate::error::{Context, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, Error, Result};
 use crate::sys::entry::Args;
 use crate::sys::ns::{self, NsLink};
-use crate::sys::process;
-use crate::sys::raw::{self, SigSet};
+use crate::sys::signal::{self, SigSet};
+use crate::sys::{clone, exec, process};
 use crate::text::{Bytes, CPath, Text, parse_u64};
 use crate::{bad, errln, outln};
 
@@ -360,10 +360,10 @@ fn run_forked(o: &Options, ids: (u32, u32), command: Args, env: Args) -> Result<
     // SIGCHLD waits in the pending set, so a command that exits at once is
     // never missed by the signal wait below.
     let watched = SigSet::of(&[SIGINT, SIGTERM, SIGCHLD]);
-    let old_mask = raw::block_signals(&watched);
+    let old_mask = signal::block_signals(&watched);
     // A caller may have left SIGCHLD ignored, and then the kernel would reap
     // our child before we could read its status.
-    raw::set_signal_default(SIGCHLD, false);
+    signal::set_signal_default(SIGCHLD, false);
 
     // --kill-child: we hold the only read end of this pipe, so the child
     // sees POLLERR on its write end once we are gone, which tells it we
@@ -376,15 +376,15 @@ fn run_forked(o: &Options, ids: (u32, u32), command: Args, env: Args) -> Result<
         )?),
         None => None,
     };
-    let spawned = process::spawn(0, None, SIGCHLD as u64, || {
+    let spawned = clone::spawn(0, None, SIGCHLD as u64, || {
         // The command starts with the signal mask we were given.
-        raw::set_signal_mask(&old_mask);
+        signal::set_signal_mask(&old_mask);
         let parent = watch.take().map(|(read, write)| {
             drop(read);
             write
         });
         let error = start(o, ids, command, env, parent.as_ref().map(|fd| fd.as_fd()));
-        raw::exit_now(fail("unshare", &error))
+        exec::exit_now(fail("unshare", &error))
     })
     .map_err(|(call, e)| Error::sys("start the command", call, b"", e))?;
     // Keep the read end open until we exit; the write end is the child's.
@@ -427,7 +427,7 @@ fn wait_forwarding(
             Ok(_) | Err(Errno::INTR) => {}
             Err(e) => return Err(Error::sys("wait for the command", "waitid", b"", e)),
         }
-        if let Ok(Some(info)) = raw::wait_signal(watched, None)
+        if let Ok(Some(info)) = signal::wait_signal(watched, None)
             && info.signal != SIGCHLD
         {
             let _ = process::send_signal(pid, pidfd, info.signal);
@@ -456,9 +456,9 @@ fn die_by(signal: i32) -> u8 {
             maximum: core.maximum,
         },
     );
-    raw::set_signal_default(signal, false);
+    signal::set_signal_default(signal, false);
     // Only this one may arrive now: a SIGINT we held back must not win.
-    raw::set_signal_mask(&SigSet::all_but(&[signal]));
+    signal::set_signal_mask(&SigSet::all_but(&[signal]));
     let _ = process::send_signal(rustix::process::getpid(), None, signal);
     128u8.wrapping_add(signal as u8)
 }
@@ -535,7 +535,7 @@ fn die_with_parent(signal: Signal, parent: BorrowedFd<'_>) -> Result<()> {
         && fds[0].revents().contains(PollFlags::ERR)
     {
         let _ = process::send_signal(rustix::process::getpid(), None, signal.as_raw());
-        raw::exit_now(EXIT_FAILURE);
+        exec::exit_now(EXIT_FAILURE);
     }
     Ok(())
 }
@@ -733,7 +733,7 @@ pub fn exec_command(command: Args, env: Args) -> Error {
     let search = env
         .env(b"PATH")
         .unwrap_or(crate::container::plan::DEFAULT_PATH);
-    let (errno, full) = process::exec_search(program, argv, env.envp(), search);
+    let (errno, full) = exec::exec_search(program, argv, env.envp(), search);
     if errno == Errno::NOENT && !program.to_bytes().contains(&b'/') {
         return bad!(
             "run the command: {}: not found in PATH",

@@ -83,7 +83,7 @@ impl Log {
             self.kmsg_lines += 1;
         }
         if self.console {
-            crate::out::write_all(crate::sys::process::stderr(), &bytes[3..]);
+            crate::out::write_all(crate::sys::fd::stderr(), &bytes[3..]);
         }
     }
 

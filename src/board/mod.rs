@@ -21,8 +21,8 @@ use rustix::system::RebootCommand;
 use crate::applet::init::SYNCHRONOUS;
 use crate::log;
 use crate::sys::entry::Args;
-use crate::sys::process;
-use crate::sys::raw::{self, SigSet};
+use crate::sys::signal::{self, SigSet};
+use crate::sys::{clone, exec, fd};
 use crate::text::{Bytes, CPath, Text};
 pub use log::Log;
 
@@ -201,7 +201,7 @@ pub fn main(args: Args) -> ! {
     let start_ns = log::monotonic_ns();
     // Every signal is taken by the supervision loop; faults stay fatal.
     let all = SigSet::all_but(SYNCHRONOUS);
-    raw::block_signals(&all);
+    signal::block_signals(&all);
 
     let mut early = Log::early(start_ns);
     let mut failures: heapless::Vec<(&'static CStr, Errno), 8> = heapless::Vec::new();
@@ -299,13 +299,13 @@ fn setup_console(log: &mut Log) {
             return;
         }
     };
-    let stdout_is_console = rustix::fs::fstat(process::stdout())
+    let stdout_is_console = rustix::fs::fstat(fd::stdout())
         .ok()
         .zip(rustix::fs::fstat(&console).ok())
         .is_some_and(|(a, b)| a.st_rdev == b.st_rdev && a.st_mode == b.st_mode);
     if !stdout_is_console {
         for fd in 0..3 {
-            let _ = process::dup_onto(rustix::fd::AsFd::as_fd(&console), fd);
+            let _ = fd::dup_onto(rustix::fd::AsFd::as_fd(&console), fd);
         }
     }
 }
@@ -412,20 +412,20 @@ fn spawn_program(
     terminal: bool,
 ) -> Result<Pid, crate::error::Error> {
     let envp = args.envp();
-    let spawned = process::spawn(0, None, Signal::CHILD.as_raw() as u64, || {
+    let spawned = clone::spawn(0, None, Signal::CHILD.as_raw() as u64, || {
         if terminal {
             let _ = rustix::process::setsid();
-            let _ = rustix::process::ioctl_tiocsctty(process::stdin());
+            let _ = rustix::process::ioctl_tiocsctty(fd::stdin());
         }
-        raw::reset_signals();
+        signal::reset_signals();
         let argv = [program.as_ptr(), core::ptr::null()];
-        let errno = raw::execve(program, argv.as_ptr(), envp);
+        let errno = exec::execve(program, argv.as_ptr(), envp);
         crate::errln!(
             "box-init: execve({}): {}",
             Bytes(program.to_bytes()),
             crate::error::ErrnoText(errno)
         );
-        raw::exit_now(127)
+        exec::exit_now(127)
     });
     match spawned {
         Ok(s) => Pid::from_raw(s.pid).ok_or_else(|| crate::bad!("bad PID")),
@@ -466,7 +466,7 @@ fn run_shell(log: &mut Log, args: Args, all: &SigSet) -> Shutdown {
         }
     };
     loop {
-        let Ok(Some(info)) = raw::wait_signal(all, None) else {
+        let Ok(Some(info)) = signal::wait_signal(all, None) else {
             continue;
         };
         if info.signal == Signal::CHILD.as_raw() {
@@ -485,7 +485,7 @@ fn shutdown(log: &mut Log, kind: Shutdown, all: &SigSet) -> ! {
     log!(log, "shutting down: {}", kind.word());
     // SIGTERM to every process (kill -1 spares PID 1), a grace period while
     // reaping, then SIGKILL for what is left.
-    raw::kill_all(Signal::TERM.as_raw());
+    signal::kill_all(Signal::TERM.as_raw());
     let deadline = log::monotonic_ns() + GRACE_SECONDS * 1_000_000_000;
     while has_children() {
         let now = log::monotonic_ns();
@@ -496,10 +496,10 @@ fn shutdown(log: &mut Log, kind: Shutdown, all: &SigSet) -> ! {
             );
             break;
         }
-        let _ = raw::wait_signal(all, Some((deadline - now) / 1_000_000 + 1));
+        let _ = signal::wait_signal(all, Some((deadline - now) / 1_000_000 + 1));
         let _ = crate::applet::init::reap_all(Pid::INIT);
     }
-    raw::kill_all(Signal::KILL.as_raw());
+    signal::kill_all(Signal::KILL.as_raw());
     while has_children() {
         match rustix::process::wait(rustix::process::WaitOptions::empty()) {
             Ok(_) | Err(Errno::INTR) => {}
@@ -518,7 +518,7 @@ fn shutdown(log: &mut Log, kind: Shutdown, all: &SigSet) -> ! {
     }
     // reboot(2) does not come back; if it failed, PID 1 must still not exit.
     loop {
-        let _ = raw::wait_signal(all, None);
+        let _ = signal::wait_signal(all, None);
         let _ = crate::applet::init::reap_all(Pid::INIT);
     }
 }

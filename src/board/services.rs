@@ -15,7 +15,7 @@ use crate::container::{self, plan::Plan};
 use crate::log;
 use crate::spec::{self, Spec};
 use crate::sys::entry::Args;
-use crate::sys::raw::{self, SigSet};
+use crate::sys::signal::{self, SigSet};
 use crate::text::{Bytes, CPath, Text};
 
 /// Where box-init finds its specs.
@@ -67,7 +67,7 @@ pub fn run(log: &mut Log, cmdline: &Cmdline, args: Args, all: &SigSet) -> Option
             return None;
         }
         let timeout = pending.map(|at| at.saturating_sub(now_ms()));
-        match raw::wait_signal(all, timeout) {
+        match signal::wait_signal(all, timeout) {
             Ok(Some(info)) if info.signal == Signal::CHILD.as_raw() => reap(log, &mut services),
             Ok(Some(info)) => {
                 if let Some(kind) = Shutdown::from_signal(info.signal) {

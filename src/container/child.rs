@@ -16,7 +16,7 @@ use crate::config::MAX_ENV;
 use crate::container::plan::{MAX_ARGS, Plan};
 use crate::container::rootfs;
 use crate::error::{Context, EXIT_BOX, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, Error, Result};
-use crate::sys::{caps, raw};
+use crate::sys::{caps, exec, signal};
 use crate::text::{CPath, Text};
 
 use linux_raw_sys::general as k;
@@ -39,7 +39,7 @@ pub fn run(
         Err(e) => e,
     };
     send_report(report.as_fd(), &error);
-    raw::exit_now(error.code)
+    exec::exit_now(error.code)
 }
 
 fn prepare(
@@ -75,7 +75,7 @@ fn prepare(
         match rustix::io::read(&sync, &mut byte) {
             Ok(1) => {}
             // box gave up (and said why); leave quietly.
-            _ => raw::exit_now(EXIT_BOX),
+            _ => exec::exit_now(EXIT_BOX),
         }
         // Become root of the new namespace: our credentials are still the
         // caller's, which a --uidmap range may not cover (files we create
@@ -135,7 +135,7 @@ fn prepare(
     // A clean signal state for the command: default dispositions (the
     // caller may have ignored SIGINT or SIGPIPE) and nothing blocked (box
     // blocked the signals it forwards).
-    raw::reset_signals();
+    signal::reset_signals();
 
     // The seccomp filter, last: it refuses calls the setup above makes
     // (mount, pivot_root, unshare), and seccomp(2) needs the no_new_privs
@@ -165,7 +165,7 @@ pub fn die_with_parent(report: BorrowedFd<'_>) -> Result<()> {
     if rustix::event::poll(&mut fds, Some(&zero)).is_ok()
         && fds[0].revents().intersects(PollFlags::ERR | PollFlags::HUP)
     {
-        raw::exit_now(EXIT_BOX);
+        exec::exit_now(EXIT_BOX);
     }
     Ok(())
 }
@@ -173,7 +173,7 @@ pub fn die_with_parent(report: BorrowedFd<'_>) -> Result<()> {
 /// Every descriptor above 2 is closed at exec (the report pipe too, which is
 /// how the parent learns that exec worked).
 fn close_inherited_descriptors() -> Result<()> {
-    crate::sys::process::cloexec_from(3).at("close inherited descriptors", "close_range", b"3..")
+    crate::sys::fd::cloexec_from(3).at("close inherited descriptors", "close_range", b"3..")
 }
 
 /// The bounding set, the identity, the capability sets, no_new_privs.
@@ -252,7 +252,7 @@ fn exec(plan: &Plan) -> Error {
     let mut argv_storage = [core::ptr::null(); MAX_ARGS + 1];
     let argv = plan.argv(&mut argv_storage);
     if let Some(init) = &plan.init {
-        let errno = raw::execveat_fd(init.exe.as_fd(), init.argv.as_ptr(), envp);
+        let errno = exec::execveat_fd(init.exe.as_fd(), init.argv.as_ptr(), envp);
         let error = Error::sys("start box-init", "execveat", b"/proc/self/exe", errno);
         return if errno == Errno::NOENT {
             error.hint("this box is dynamically linked and its loader is not in the rootfs: use a static build (cargo xtask build)")
@@ -262,7 +262,7 @@ fn exec(plan: &Plan) -> Error {
     }
     let program = plan.program();
     let (errno, path) =
-        crate::sys::process::exec_search(program, argv, envp, plan.search_path.as_bytes());
+        crate::sys::exec::exec_search(program, argv, envp, plan.search_path.as_bytes());
     if errno == Errno::NOENT && !program.to_bytes().contains(&b'/') {
         let mut text = Text::<200>::new();
         let _ = write!(text, "{}", crate::text::Bytes(plan.search_path.as_bytes()));

@@ -22,7 +22,7 @@ use crate::container::plan::Plan;
 use crate::container::{self, child};
 use crate::error::{Context, EXIT_BOX, Error, Result};
 use crate::state::{LOG_MAX, State};
-use crate::sys::{process, raw};
+use crate::sys::{clone, exec, fd, process, signal};
 use crate::text::Text;
 
 /// Start the container under a supervisor; returns once it runs (or
@@ -33,13 +33,13 @@ pub fn run(plan: &Plan, config: &RunConfig) -> Result<u8> {
         rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at("create the report pipe", "pipe2", b"")?;
     let mut ready = Some(ready_write);
     let mut state_slot = Some(state);
-    let spawned = process::spawn(
+    let spawned = clone::spawn(
         0,
         None,
         rustix::process::Signal::CHILD.as_raw() as u64,
         || {
             let (Some(ready), Some(state)) = (ready.take(), state_slot.take()) else {
-                raw::exit_now(EXIT_BOX)
+                exec::exit_now(EXIT_BOX)
             };
             supervise(plan, config, state, ready)
         },
@@ -81,14 +81,14 @@ fn supervise(plan: &Plan, config: &RunConfig, state: State, ready: OwnedFd) -> !
             // done, so a `box stop` that sees "exited" finds nothing left.
             drop(container);
             state.record_end(code, oom, config.rm);
-            raw::exit_now(0)
+            exec::exit_now(0)
         }
         Err(e) => {
             let mut text = Text::<{ child::REPORT_MAX }>::new();
             let _ = write!(text, "{e}");
             child::send_line(ready.as_fd(), e.code, text.as_bytes());
             state.remove();
-            raw::exit_now(e.code)
+            exec::exit_now(e.code)
         }
     }
 }
@@ -109,13 +109,13 @@ fn start(
     let (out_read, out_write) =
         rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at("create the log pipe", "pipe2", b"")?;
     // The container (and this supervisor's own messages) write to the log.
-    process::dup_onto(null.as_fd(), 0).at("detach", "dup2", b"/dev/null")?;
-    process::dup_onto(out_write.as_fd(), 1).at("detach", "dup2", b"log pipe")?;
-    process::dup_onto(out_write.as_fd(), 2).at("detach", "dup2", b"log pipe")?;
+    fd::dup_onto(null.as_fd(), 0).at("detach", "dup2", b"/dev/null")?;
+    fd::dup_onto(out_write.as_fd(), 1).at("detach", "dup2", b"log pipe")?;
+    fd::dup_onto(out_write.as_fd(), 2).at("detach", "dup2", b"log pipe")?;
     drop(out_write);
     drop(null);
 
-    raw::block_signals(&container::watched_signals());
+    signal::block_signals(&container::watched_signals());
     let cgroup = ContainerCgroup::create(config, plan.name.as_bytes())?;
     let started = container::start(plan, cgroup)?;
 
@@ -126,7 +126,7 @@ fn start(
 /// Pump the container's output into the log, forward signals, and return
 /// the container's exit status once it is gone.
 fn watch(container: &container::Container, output: OwnedFd, state: &State) -> u8 {
-    let signals = raw::signalfd(&container::watched_signals()).ok();
+    let signals = signal::signalfd(&container::watched_signals()).ok();
     let mut log = Log::open(state);
     let mut output = Some(output);
     let pidfd = container.pidfd.as_ref().map(|f| f.as_fd());
@@ -165,7 +165,7 @@ fn watch(container: &container::Container, output: OwnedFd, state: &State) -> u8
             }
         }
         if let Some(sig) = &signals {
-            while let Some(signal) = raw::read_signalfd(sig.as_fd()) {
+            while let Some(signal) = signal::read_signalfd(sig.as_fd()) {
                 if signal != rustix::process::Signal::CHILD.as_raw() {
                     let _ = process::send_signal(container.pid, pidfd, signal);
                 }

@@ -18,8 +18,8 @@ use crate::bad;
 use crate::cgroup::ContainerCgroup;
 use crate::config::NAMESPACES;
 use crate::error::{Context, Error, Result};
-use crate::sys::process;
-use crate::sys::raw::{self, SigSet};
+use crate::sys::signal::{self, SigSet};
+use crate::sys::{clone, exec, process};
 use crate::text::CPath;
 use plan::Plan;
 
@@ -168,10 +168,10 @@ fn spawn_child(
     into: Option<rustix::fd::BorrowedFd<'_>>,
     join: Option<&ContainerCgroup>,
     channels: &mut Option<Channels>,
-) -> core::result::Result<process::Spawned, (&'static str, Errno)> {
-    process::spawn(flags, into, SIGCHLD as u64, || {
+) -> core::result::Result<clone::Spawned, (&'static str, Errno)> {
+    clone::spawn(flags, into, SIGCHLD as u64, || {
         let Some(c) = channels.take() else {
-            raw::exit_now(crate::error::EXIT_BOX)
+            exec::exit_now(crate::error::EXIT_BOX)
         };
         let sync_read = c.sync.map(|(read, write)| {
             drop(write);
@@ -269,7 +269,7 @@ pub fn wait(container: &Container) -> u8 {
             // Not our child any more (reaped elsewhere): nothing to wait for.
             Err(_) => return crate::error::EXIT_BOX,
         }
-        match raw::wait_signal(&watched, None) {
+        match signal::wait_signal(&watched, None) {
             Ok(Some(info)) if info.signal == SIGCHLD => {}
             Ok(Some(info)) => {
                 let _ = process::send_signal(container.pid, pidfd, info.signal);

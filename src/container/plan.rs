@@ -292,7 +292,7 @@ pub fn anchor_to_working_directory(config: &mut RunConfig) -> Result<()> {
         return Ok(());
     }
     let mut buf = [0u8; 4096];
-    let cwd = crate::sys::raw::getcwd(&mut buf)
+    let cwd = crate::sys::fs::getcwd(&mut buf)
         .at("make the host paths absolute", "getcwd", b"")
         .map_err(|e| e.hint("the working directory was removed: give absolute paths"))?;
     config.anchor_host_paths(cwd)

@@ -53,7 +53,7 @@ use rustix::io::Errno;
 
 use crate::error::{Context, Result};
 use crate::sys::entry::Args;
-use crate::sys::raw;
+use crate::sys::exec;
 use crate::text::{CPath, Text};
 
 use linux_raw_sys::general as k;
@@ -103,7 +103,7 @@ pub fn run_sealed(args: Args) -> Result<()> {
         None => sealed_copy(&exe, name.as_cstr())?,
     };
     drop(exe);
-    let errno = raw::execveat_fd(copy.as_fd(), args.as_execve_argv(), args.envp());
+    let errno = exec::execveat_fd(copy.as_fd(), args.as_execve_argv(), args.envp());
     Err(crate::error::Error::sys(
         "start box's sealed copy",
         "execveat",

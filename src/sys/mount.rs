@@ -2,14 +2,16 @@
 //! remounts that keep the flags the kernel locks, detached copies of host
 //! trees (open_tree).
 
-use core::ffi::CStr;
+use core::ffi::{CStr, c_long};
 
-use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use linux_raw_sys::general as k;
+
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use rustix::fs::{Mode, OFlags, StatVfsMountFlags};
 use rustix::io::Errno;
 use rustix::mount::{MountFlags, MoveMountFlags, OpenTreeFlags};
 
-use crate::sys::raw;
+use super::check;
 use crate::text::CPath;
 
 /// What to create when a mount point is missing.
@@ -97,7 +99,7 @@ fn kept_flags(path: &CStr) -> MountFlags {
 /// kernels get the top mount only).
 pub fn make_read_only(path: &CStr, recursive: bool) -> Result<(), Errno> {
     if recursive {
-        match raw::mount_setattr(
+        match mount_setattr(
             None,
             path,
             true,
@@ -126,7 +128,7 @@ pub fn clone_tree(source: &CStr) -> Result<OwnedFd, Errno> {
 
 /// Make a detached tree read-only before attaching it (Linux 5.12+).
 pub fn tree_read_only(tree: BorrowedFd<'_>) -> Result<(), Errno> {
-    raw::mount_setattr(
+    mount_setattr(
         Some(tree),
         c"",
         true,
@@ -143,4 +145,43 @@ pub fn attach_tree(tree: impl AsFd, target: &CStr) -> Result<(), Errno> {
         target,
         MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
     )
+}
+
+/// `mount_setattr(2)` (5.12+): set mount attributes (MOUNT_ATTR_RDONLY for
+/// `--read-only`) on the mount at `dirfd`/`path`, with `recursive` on the
+/// whole subtree at once. An empty `path` means `dirfd` itself.
+fn mount_setattr(
+    dirfd: Option<BorrowedFd<'_>>,
+    path: &CStr,
+    recursive: bool,
+    attr_set: u64,
+) -> Result<(), Errno> {
+    let attr = k::mount_attr {
+        attr_set,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    let mut flags = k::AT_NO_AUTOMOUNT;
+    if recursive {
+        flags |= k::AT_RECURSIVE;
+    }
+    if path.is_empty() {
+        flags |= k::AT_EMPTY_PATH;
+    }
+    let fd = dirfd.map_or(k::AT_FDCWD, |fd| fd.as_raw_fd());
+    // SAFETY: `path` is a valid C string, `fd` is AT_FDCWD or a descriptor
+    // borrowed for the call, `attr` is a valid mount_attr whose size is
+    // passed alongside.
+    check(unsafe {
+        libc::syscall(
+            k::__NR_mount_setattr as c_long,
+            fd as c_long,
+            path.as_ptr(),
+            flags as c_long,
+            &raw const attr,
+            core::mem::size_of::<k::mount_attr>(),
+        )
+    })
+    .map(drop)
 }

@@ -1,0 +1,164 @@
+//! Process creation: clone3(2), or clone(2) on kernels before 5.3, without
+//! CLONE_VM, so the child runs on a copy of the caller's memory, as after
+//! fork.
+
+use core::ffi::{c_int, c_long};
+
+use linux_raw_sys::general as k;
+use rustix::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use rustix::io::Errno;
+
+use super::check;
+
+/// What `clone` returned in this process.
+enum Forked {
+    /// We are the new process.
+    Child,
+    /// We are the caller; the child has this PID and, when the kernel gave
+    /// one, this pidfd.
+    Parent { pid: i32, pidfd: Option<OwnedFd> },
+}
+
+/// `clone3(2)` without CLONE_VM: like fork, the child runs on a copy of the
+/// caller's stack and returns here.
+///
+/// # Safety
+/// `args` asks for no stack and for none of CLONE_VM, CLONE_SETTLS,
+/// CLONE_CHILD_SETTID or CLONE_CHILD_CLEARTID: the child must return on its
+/// own copy of this stack, sharing no memory with the caller.
+unsafe fn clone3(args: &mut k::clone_args) -> Result<Forked, Errno> {
+    let mut pidfd: c_int = -1;
+    if args.flags & u64::from(k::CLONE_PIDFD) != 0 {
+        args.pidfd = (&raw mut pidfd) as u64;
+    }
+    // SAFETY: `args` is a valid clone_args of the size passed, `pidfd` lives
+    // across the call; without CLONE_VM or a stack (the contract above) the
+    // child gets its own copy of this stack, so returning in both
+    // processes is sound.
+    let ret = check(unsafe {
+        libc::syscall(
+            k::__NR_clone3 as c_long,
+            args as *mut k::clone_args,
+            core::mem::size_of::<k::clone_args>(),
+        )
+    })?;
+    Ok(forked(ret, pidfd))
+}
+
+/// The old `clone(2)`, for kernels before 5.3. `flags` may hold CLONE_PIDFD
+/// (5.2+); the pidfd comes back through the parent_tid argument, which is the
+/// third on every architecture.
+///
+/// # Safety
+/// As for [`clone3`]: `flags` holds none of CLONE_VM, CLONE_SETTLS or the
+/// CLONE_CHILD_*TID flags.
+unsafe fn clone_legacy(flags: u64, exit_signal: u64) -> Result<Forked, Errno> {
+    let mut pidfd: c_int = -1;
+    // SAFETY: stack 0 means the child continues on a copy of ours (no
+    // CLONE_VM, by the contract above); `pidfd` is a valid c_int for the
+    // kernel to fill; tls and child_tid are unused without CLONE_SETTLS /
+    // CLONE_CHILD_*TID.
+    let ret = check(unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (flags | exit_signal) as c_long,
+            0 as c_long,
+            &raw mut pidfd,
+            0 as c_long,
+            0 as c_long,
+        )
+    })?;
+    Ok(forked(ret, pidfd))
+}
+
+fn forked(ret: c_long, pidfd: c_int) -> Forked {
+    if ret == 0 {
+        return Forked::Child;
+    }
+    // A pidfd may legitimately be 0 when box was started with stdin closed:
+    // only a negative value means "none".
+    let pidfd = (pidfd >= 0).then(|| {
+        // SAFETY: the kernel just created this descriptor for us and nothing
+        // else owns it.
+        unsafe { OwnedFd::from_raw_fd(pidfd as RawFd) }
+    });
+    Forked::Parent {
+        pid: ret as i32,
+        pidfd,
+    }
+}
+
+/// The process that `clone` made, seen from the caller.
+pub struct Spawned {
+    pub pid: i32,
+    pub pidfd: Option<OwnedFd>,
+}
+
+/// Create a process with `flags` (namespace flags, CLONE_INTO_CGROUP with
+/// `cgroup`) and run `child` in it. clone3 with CLONE_PIDFD; clone on kernels
+/// without clone3 (ENOSYS, before 5.3, or a seccomp policy that answers
+/// ENOSYS); without CLONE_PIDFD before 5.2. On failure, the syscall's name.
+///
+/// `child` runs in a copy of this process and must not return. It must not
+/// allocate or take locks either (the copy holds whatever state the parent's
+/// allocator was in): it makes raw syscalls and ends in execve or _exit.
+/// This is sound because box never starts a second thread.
+#[allow(unreachable_code)]
+pub fn spawn(
+    flags: u64,
+    cgroup: Option<BorrowedFd<'_>>,
+    exit_signal: u64,
+    child: impl FnOnce() -> core::convert::Infallible,
+) -> Result<Spawned, (&'static str, Errno)> {
+    // Only namespace flags: any other could share memory, descriptors or
+    // the root with the child (CLONE_VM, CLONE_FILES, CLONE_FS…), where
+    // the child's drops and chdirs would act on the caller's.
+    const NAMESPACES: u64 = (k::CLONE_NEWNS
+        | k::CLONE_NEWUTS
+        | k::CLONE_NEWIPC
+        | k::CLONE_NEWPID
+        | k::CLONE_NEWNET
+        | k::CLONE_NEWUSER
+        | k::CLONE_NEWCGROUP
+        | k::CLONE_NEWTIME) as u64;
+    if flags & !NAMESPACES != 0 {
+        return Err(("clone3", Errno::INVAL));
+    }
+    let mut args = k::clone_args {
+        flags: flags | u64::from(k::CLONE_PIDFD),
+        pidfd: 0,
+        child_tid: 0,
+        parent_tid: 0,
+        exit_signal,
+        stack: 0,
+        stack_size: 0,
+        tls: 0,
+        set_tid: 0,
+        set_tid_size: 0,
+        cgroup: 0,
+    };
+    if let Some(fd) = cgroup {
+        args.flags |= k::CLONE_INTO_CGROUP;
+        args.cgroup = fd.as_raw_fd() as u64;
+    }
+    // SAFETY: `flags` holds namespace flags only (checked above), with
+    // CLONE_PIDFD and CLONE_INTO_CGROUP, and no stack is given.
+    let forked = match unsafe { clone3(&mut args) } {
+        Err(Errno::NOSYS) if cgroup.is_none() => {
+            // SAFETY: as above.
+            match unsafe { clone_legacy(flags | u64::from(k::CLONE_PIDFD), exit_signal) } {
+                // CLONE_PIDFD arrived in 5.2: without it, go by PID.
+                // SAFETY: as above.
+                Err(Errno::INVAL) => unsafe { clone_legacy(flags, exit_signal) },
+                other => other,
+            }
+            .map_err(|e| ("clone", e))?
+        }
+        other => other.map_err(|e| ("clone3", e))?,
+    };
+    match forked {
+        // `child` returns an uninhabited type: it never comes back here.
+        Forked::Child => match child() {},
+        Forked::Parent { pid, pidfd } => Ok(Spawned { pid, pidfd }),
+    }
+}

@@ -1,0 +1,118 @@
+//! Descriptors: 0-2 kept open, close-on-exec, dup2 onto the standard ones.
+
+use core::ffi::c_long;
+
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fs::{Mode, OFlags};
+use rustix::io::{Errno, FdFlags};
+
+use super::check;
+
+/// Make sure descriptors 0, 1 and 2 are open, on /dev/null if they were
+/// closed. A board's PID 1 or a daemon's child may start without them, and
+/// then the next descriptor box opens (a pipe, a pidfd) would take their
+/// place and be mistaken for standard input or output by a container.
+pub fn ensure_standard_fds() {
+    for fd in 0..3 {
+        // SAFETY: fcntl(F_GETFD) only asks whether the number is open; the
+        // borrowed descriptor is not used for anything else.
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        if rustix::io::fcntl_getfd(fd) == Err(Errno::BADF) {
+            // open() takes the lowest free number, which is this one; the
+            // descriptor must stay open for the life of the process.
+            if let Ok(null) = rustix::fs::open(c"/dev/null", OFlags::RDWR, Mode::empty()) {
+                core::mem::forget(null);
+            }
+        }
+    }
+}
+
+/// Set or clear close-on-exec on a descriptor.
+pub fn set_cloexec(fd: impl AsFd, on: bool) -> Result<(), Errno> {
+    let flags = if on {
+        FdFlags::CLOEXEC
+    } else {
+        FdFlags::empty()
+    };
+    rustix::io::fcntl_setfd(fd, flags)
+}
+
+/// Standard output. [`ensure_standard_fds`] runs first thing in `main`, so
+/// descriptors 0-2 are open for the life of the process.
+pub fn stdout() -> BorrowedFd<'static> {
+    // SAFETY: fd 1 is open from start-up to exit (ensure_standard_fds), and
+    // box never closes it.
+    unsafe { BorrowedFd::borrow_raw(1) }
+}
+
+/// Standard input; see [`stdout`].
+pub fn stdin() -> BorrowedFd<'static> {
+    // SAFETY: fd 0 is open from start-up to exit (ensure_standard_fds), and
+    // box never closes it.
+    unsafe { BorrowedFd::borrow_raw(0) }
+}
+
+/// Standard error; see [`stdout`].
+pub fn stderr() -> BorrowedFd<'static> {
+    // SAFETY: fd 2 is open from start-up to exit (ensure_standard_fds), and
+    // box never closes it.
+    unsafe { BorrowedFd::borrow_raw(2) }
+}
+
+/// Mark every descriptor from `first` up close-on-exec: close_range with
+/// CLOSE_RANGE_CLOEXEC (5.11+), else a walk over /proc/self/fd.
+pub fn cloexec_from(first: u32) -> Result<(), Errno> {
+    match close_range(first, u32::MAX, true) {
+        Err(Errno::NOSYS | Errno::INVAL) => {}
+        other => return other,
+    }
+    let dir = rustix::fs::open(
+        c"/proc/self/fd",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); 1024];
+    let mut entries = rustix::fs::RawDir::new(&dir, &mut buf);
+    while let Some(entry) = entries.next() {
+        let Some(fd) = crate::text::parse_u32(entry?.file_name().to_bytes()) else {
+            continue;
+        };
+        if fd >= first {
+            // SAFETY: borrowed only to set FD_CLOEXEC on a number from our
+            // own descriptor table; a number that is gone gives EBADF.
+            let fd = unsafe { BorrowedFd::borrow_raw(fd as i32) };
+            let _ = set_cloexec(fd, true);
+        }
+    }
+    Ok(())
+}
+
+/// dup2(2): make descriptor number `target` a copy of `fd` (for the
+/// standard descriptors 0-2, which box then keeps open for good).
+pub fn dup_onto(fd: BorrowedFd<'_>, target: i32) -> Result<(), Errno> {
+    // SAFETY: `target` is only named as dup2's destination; the OwnedFd is
+    // never dropped (ManuallyDrop), so box does not close a descriptor it
+    // does not own.
+    let mut dest = core::mem::ManuallyDrop::new(unsafe {
+        <OwnedFd as rustix::fd::FromRawFd>::from_raw_fd(target)
+    });
+    rustix::io::dup2(fd, &mut dest)
+}
+
+/// `close_range(2)` (5.9+; CLOSE_RANGE_CLOEXEC 5.11+).
+fn close_range(first: u32, last: u32, cloexec: bool) -> Result<(), Errno> {
+    // CLOSE_RANGE_CLOEXEC from <linux/close_range.h>, which linux-raw-sys lacks.
+    const CLOSE_RANGE_CLOEXEC: u32 = 1 << 2;
+    let flags = if cloexec { CLOSE_RANGE_CLOEXEC } else { 0 };
+    // SAFETY: plain integers; closing descriptors is the intent, and the
+    // callers own every descriptor in the range.
+    check(unsafe {
+        libc::syscall(
+            linux_raw_sys::general::__NR_close_range as c_long,
+            first as c_long,
+            last as c_long,
+            flags as c_long,
+        )
+    })
+    .map(drop)
+}

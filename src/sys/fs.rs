@@ -1,0 +1,25 @@
+//! Files and directories that rustix covers only with an allocating
+//! buffer: the working directory.
+
+use core::ffi::c_long;
+
+use rustix::io::Errno;
+
+use super::check;
+
+/// `getcwd(2)` into `buf`: the working directory, without its NUL. The
+/// kernel's answer is refused unless it starts with `/`: a directory out of
+/// the process's root comes back as "(unreachable)/…", and a removed one
+/// fails with ENOENT.
+pub fn getcwd(buf: &mut [u8]) -> Result<&[u8], Errno> {
+    // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`, which
+    // is valid and exclusively borrowed for the call.
+    let len =
+        check(unsafe { libc::syscall(libc::SYS_getcwd, buf.as_mut_ptr(), buf.len() as c_long) })?
+            as usize;
+    // The length counts the NUL.
+    match buf.get(..len.saturating_sub(1)) {
+        Some(path) if path.starts_with(b"/") => Ok(path),
+        _ => Err(Errno::NOENT),
+    }
+}

@@ -1,0 +1,172 @@
+//! Signals: masks, dispositions, synchronous waits (sigtimedwait,
+//! signalfd) and kill(-1).
+
+use core::ffi::c_int;
+use core::mem::MaybeUninit;
+
+use rustix::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use rustix::io::Errno;
+
+use super::last_errno;
+
+/// A set of signals.
+#[derive(Clone, Copy)]
+pub struct SigSet(libc::sigset_t);
+
+impl SigSet {
+    pub fn empty() -> Self {
+        let mut set = MaybeUninit::<libc::sigset_t>::uninit();
+        // SAFETY: sigemptyset initialises the whole set it is given.
+        unsafe { libc::sigemptyset(set.as_mut_ptr()) };
+        // SAFETY: initialised just above.
+        Self(unsafe { set.assume_init() })
+    }
+
+    pub fn of(signals: &[c_int]) -> Self {
+        let mut set = Self::empty();
+        for &s in signals {
+            // SAFETY: `set.0` is an initialised sigset; an invalid number
+            // only makes sigaddset return EINVAL, which is ignored.
+            unsafe { libc::sigaddset(&mut set.0, s) };
+        }
+        set
+    }
+
+    /// Every signal but `except` (for an init that handles all of them but
+    /// the synchronous faults, which must kill it as usual).
+    pub fn all_but(except: &[c_int]) -> Self {
+        let mut set = MaybeUninit::<libc::sigset_t>::uninit();
+        // SAFETY: sigfillset initialises the whole set it is given.
+        unsafe { libc::sigfillset(set.as_mut_ptr()) };
+        // SAFETY: initialised just above.
+        let mut set = Self(unsafe { set.assume_init() });
+        for &s in except {
+            // SAFETY: `set.0` is an initialised sigset; EINVAL is ignored.
+            unsafe { libc::sigdelset(&mut set.0, s) };
+        }
+        set
+    }
+}
+
+/// Replace the blocked-signal mask, returning the old one.
+pub fn set_signal_mask(set: &SigSet) -> SigSet {
+    let mut old = SigSet::empty();
+    // SAFETY: both pointers refer to initialised sigsets owned by this frame.
+    unsafe { libc::sigprocmask(libc::SIG_SETMASK, &set.0, &mut old.0) };
+    old
+}
+
+/// Block the signals in `set` (added to the current mask).
+pub fn block_signals(set: &SigSet) -> SigSet {
+    let mut old = SigSet::empty();
+    // SAFETY: both pointers refer to initialised sigsets owned by this frame.
+    unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set.0, &mut old.0) };
+    old
+}
+
+/// `si_code` of a signal the kernel itself sent (a terminal hangup, a
+/// child's exit), as opposed to one sent with kill(2) (SI_USER).
+pub const SI_KERNEL: c_int = libc::SI_KERNEL;
+
+/// A signal taken from the pending set.
+pub struct SigInfo {
+    pub signal: c_int,
+    /// SI_USER, SI_KERNEL, …
+    pub code: c_int,
+}
+
+/// Wait for one of the (blocked) signals in `set`, at most `timeout_ms`
+/// milliseconds if given. `Ok(None)` on timeout; EINTR is retried.
+pub fn wait_signal(set: &SigSet, timeout_ms: Option<u64>) -> Result<Option<SigInfo>, Errno> {
+    let ts = timeout_ms.map(|ms| libc::timespec {
+        tv_sec: (ms / 1000) as _,
+        tv_nsec: ((ms % 1000) * 1_000_000) as _,
+    });
+    let ts_ptr = ts
+        .as_ref()
+        .map_or(core::ptr::null(), |t| t as *const libc::timespec);
+    loop {
+        let mut info = MaybeUninit::<libc::siginfo_t>::zeroed();
+        // SAFETY: `set` is initialised, `info` is writable storage of the
+        // right type, `ts_ptr` is null or points at a live timespec.
+        let sig = unsafe { libc::sigtimedwait(&set.0, info.as_mut_ptr(), ts_ptr) };
+        if sig >= 0 {
+            // SAFETY: the kernel filled `info` for the returned signal (it
+            // was zeroed before, so every field is initialised either way).
+            let info = unsafe { info.assume_init() };
+            return Ok(Some(SigInfo {
+                signal: sig,
+                code: info.si_code,
+            }));
+        }
+        match last_errno() {
+            Errno::INTR => continue,
+            Errno::AGAIN => return Ok(None),
+            e => return Err(e),
+        }
+    }
+}
+
+/// Set `signal`'s disposition to SIG_DFL (`ignore == false`) or SIG_IGN.
+pub fn set_signal_default(signal: c_int, ignore: bool) {
+    let handler = if ignore { libc::SIG_IGN } else { libc::SIG_DFL };
+    // SAFETY: a zeroed sigaction with SIG_DFL/SIG_IGN and an empty mask is
+    // valid; EINVAL for SIGKILL/SIGSTOP or reserved signals is ignored.
+    unsafe {
+        let mut sa: libc::sigaction = core::mem::zeroed();
+        sa.sa_sigaction = handler;
+        libc::sigaction(signal, &sa, core::ptr::null_mut());
+    }
+}
+
+/// A clean signal state for a program about to be executed: every standard
+/// signal back to its default action (the caller may have ignored SIGINT
+/// or SIGPIPE, and ignored signals stay ignored across execve) and nothing
+/// blocked.
+pub fn reset_signals() {
+    for signal in 1..32 {
+        if signal != libc::SIGKILL && signal != libc::SIGSTOP {
+            set_signal_default(signal, false);
+        }
+    }
+    set_signal_mask(&SigSet::empty());
+}
+
+/// kill(-1, signal): every process this one may signal, except itself (at
+/// shutdown, PID 1 stopping everything). rustix has no way to name -1.
+pub fn kill_all(signal: c_int) {
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(-1, signal) };
+}
+
+/// signalfd(2) for the (blocked) signals of `set`: each read gives the
+/// number of one pending signal. For a loop that also polls descriptors.
+pub fn signalfd(set: &SigSet) -> Result<OwnedFd, Errno> {
+    // SAFETY: `set.0` is an initialised sigset; -1 asks for a new descriptor.
+    let fd = unsafe { libc::signalfd(-1, &set.0, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) };
+    if fd < 0 {
+        return Err(last_errno());
+    }
+    // SAFETY: the kernel just created this descriptor for us.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Take one signal from a signalfd: its number, or `None` when none is
+/// pending.
+pub fn read_signalfd(fd: BorrowedFd<'_>) -> Option<c_int> {
+    let mut info = MaybeUninit::<libc::signalfd_siginfo>::zeroed();
+    // SAFETY: `info` is writable storage of exactly the size the kernel
+    // writes per signal.
+    let n = unsafe {
+        libc::read(
+            fd.as_raw_fd(),
+            info.as_mut_ptr().cast(),
+            core::mem::size_of::<libc::signalfd_siginfo>(),
+        )
+    };
+    if n as usize != core::mem::size_of::<libc::signalfd_siginfo>() {
+        return None;
+    }
+    // SAFETY: the kernel filled the whole struct (checked above).
+    Some(unsafe { info.assume_init() }.ssi_signo as c_int)
+}

@@ -98,7 +98,7 @@ pub fn main(args: Args) -> u8 {
         && let Err(e) = sys::exe::run_sealed(args)
     {
         return match name {
-            "nsenter" => applet::unshare::fail(name, &e),
+            "nsenter" => applet::util_linux::fail(name, &e),
             _ => {
                 errln!("box: {name}: {e}");
                 e.code

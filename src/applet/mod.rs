@@ -12,3 +12,4 @@ pub mod ps;
 pub mod run;
 pub mod switch_root;
 pub mod unshare;
+pub mod util_linux;

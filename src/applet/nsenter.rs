@@ -50,13 +50,12 @@ use rustix::io::Errno;
 use rustix::process::{Pid, Signal, WaitIdOptions};
 use rustix::thread::{Gid, Uid};
 
-use super::unshare::{
-    exec_command, exit_like, fail, missing_namespace, namespace_option, wait_for,
-};
+use super::util_linux::{exec_command, fail, missing_namespace, namespace_option};
 use crate::args::{Opt, Parser};
 use crate::config::{NAMESPACES, Namespace};
 use crate::error::{Context, Error, Result};
 use crate::sys::entry::Args;
+use crate::sys::fs::file_holds;
 use crate::sys::ns::{self, NsLink};
 use crate::sys::{clone, exec, process, signal};
 use crate::text::{Bytes, CPath, Text};
@@ -331,7 +330,7 @@ fn supplementary_groups_remain() -> bool {
 /// Whether our user namespace forbids setgroups (`deny` in
 /// /proc/self/setgroups, user_namespaces(7)).
 fn setgroups_denied() -> bool {
-    super::unshare::file_holds(c"/proc/self/setgroups", b"deny")
+    file_holds(c"/proc/self/setgroups", b"deny")
 }
 
 fn index(flag: u32) -> usize {
@@ -696,7 +695,7 @@ fn run_forked(command: Args, env: Args) -> Result<u8> {
         Pid::from_raw(spawned.pid).ok_or_else(|| bad!("clone returned PID {}", spawned.pid))?;
     let me = rustix::process::getpid();
     loop {
-        let status = wait_for(pid, WaitIdOptions::EXITED | WaitIdOptions::STOPPED)?;
+        let status = process::wait_for(pid, WaitIdOptions::EXITED | WaitIdOptions::STOPPED)?;
         if status.stopped() {
             // The command was stopped (^Z): stop too, so the shell sees the
             // job stop, and carry the continue back to it.
@@ -708,7 +707,7 @@ fn run_forked(command: Args, env: Args) -> Result<u8> {
             );
             continue;
         }
-        return Ok(exit_like(&status));
+        return Ok(process::exit_like(&status));
     }
 }
 

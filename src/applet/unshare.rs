@@ -47,50 +47,19 @@ use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use rustix::mount::{MountFlags, MountPropagationFlags};
 use rustix::pipe::PipeFlags;
-use rustix::process::{Pid, Resource, Rlimit, Signal, WaitId, WaitIdOptions, WaitIdStatus};
+use rustix::process::{Pid, Signal, WaitId, WaitIdOptions, WaitIdStatus};
 use rustix::thread::UnshareFlags;
 
+use super::util_linux::{EXIT_FAILURE, exec_command, fail, missing_namespace, namespace_option};
 use crate::args::{Opt, Parser};
-use crate::config::{NAMESPACES, Namespace};
-use crate::error::{Context, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, Error, Result};
+use crate::config::NAMESPACES;
+use crate::error::{Context, Error, Result};
 use crate::sys::entry::Args;
-use crate::sys::ns::{self, NsLink};
+use crate::sys::fs::file_holds;
 use crate::sys::signal::{self, SigSet};
 use crate::sys::{clone, exec, process};
 use crate::text::{Bytes, CPath, Text, parse_u64};
-use crate::{bad, errln, outln};
-
-/// Exit status of unshare and nsenter when they fail before exec
-/// (util-linux's EXIT_FAILURE).
-pub const EXIT_FAILURE: u8 = 1;
-
-/// The namespace options of unshare and nsenter: short letter, long name
-/// (the same as in [`NAMESPACES`]).
-pub const NAMESPACE_OPTIONS: &[(u8, &str)] = &[
-    (b'm', "mount"),
-    (b'u', "uts"),
-    (b'i', "ipc"),
-    (b'n', "net"),
-    (b'p', "pid"),
-    (b'U', "user"),
-    (b'C', "cgroup"),
-    (b'T', "time"),
-];
-
-/// The namespace an option names (`-u`, `--uts`), with its index in
-/// [`NAMESPACES`].
-pub fn namespace_option(opt: Opt) -> Option<(usize, &'static Namespace)> {
-    let &(_, name) = NAMESPACE_OPTIONS
-        .iter()
-        .find(|&&(letter, long)| match opt {
-            Opt::Short(c) => c == letter,
-            Opt::Long(word) => word == long.as_bytes(),
-        })?;
-    NAMESPACES
-        .iter()
-        .enumerate()
-        .find(|(_, ns)| ns.name == name)
-}
+use crate::{bad, outln};
 
 const SIGCHLD: i32 = Signal::CHILD.as_raw();
 const SIGINT: i32 = Signal::INT.as_raw();
@@ -151,16 +120,6 @@ pub fn main(args: Args) -> u8 {
     match run(args) {
         Ok(code) => code,
         Err(e) => fail("unshare", &e),
-    }
-}
-
-/// Print the one error line and give the status util-linux would:
-/// 126 or 127 for a command that could not be executed, else 1.
-pub fn fail(applet: &str, e: &Error) -> u8 {
-    errln!("box: {applet}: {e}");
-    match e.code {
-        EXIT_NOT_FOUND | EXIT_NOT_EXECUTABLE => e.code,
-        _ => EXIT_FAILURE,
     }
 }
 
@@ -395,20 +354,9 @@ fn run_forked(o: &Options, ids: (u32, u32), command: Args, env: Args) -> Result<
     let status = if o.forward_signals {
         wait_forwarding(pid, spawned.pidfd.as_ref().map(|fd| fd.as_fd()), &watched)?
     } else {
-        wait_for(pid, WaitIdOptions::EXITED)?
+        process::wait_for(pid, WaitIdOptions::EXITED)?
     };
-    Ok(exit_like(&status))
-}
-
-/// Wait for `pid` to change state as `options` say (EINTR retried).
-pub fn wait_for(pid: Pid, options: WaitIdOptions) -> Result<WaitIdStatus> {
-    loop {
-        match rustix::process::waitid(WaitId::Pid(pid), options) {
-            Ok(Some(status)) => return Ok(status),
-            Ok(None) | Err(Errno::INTR) => {}
-            Err(e) => return Err(Error::sys("wait for the command", "waitid", b"", e)),
-        }
-    }
+    Ok(process::exit_like(&status))
 }
 
 /// Wait for `pid` to end, passing SIGINT and SIGTERM on to it. The signals
@@ -433,34 +381,6 @@ fn wait_forwarding(
             let _ = process::send_signal(pid, pidfd, info.signal);
         }
     }
-}
-
-/// Our exit status for a child that ended with `status`: its code; for a
-/// child killed by a signal, the same death for us, as util-linux does.
-pub fn exit_like(status: &WaitIdStatus) -> u8 {
-    match status.terminating_signal() {
-        Some(signal) => die_by(signal),
-        None => status.exit_status().map_or(EXIT_FAILURE, |code| code as u8),
-    }
-}
-
-/// Kill ourselves with `signal`. Returns 128+N only if the signal does not
-/// kill by default (a child cannot die of one of those).
-fn die_by(signal: i32) -> u8 {
-    // The command's crash made its own core file; none of box's.
-    let core = rustix::process::getrlimit(Resource::Core);
-    let _ = rustix::process::setrlimit(
-        Resource::Core,
-        Rlimit {
-            current: Some(0),
-            maximum: core.maximum,
-        },
-    );
-    signal::set_signal_default(signal, false);
-    // Only this one may arrive now: a SIGINT we held back must not win.
-    signal::set_signal_mask(&SigSet::all_but(&[signal]));
-    let _ = process::send_signal(rustix::process::getpid(), None, signal);
-    128u8.wrapping_add(signal as u8)
 }
 
 /// In the process that becomes the command: the remaining steps, then exec.
@@ -660,15 +580,6 @@ fn unshare_error(errno: Errno, flags: u32) -> Error {
     }
 }
 
-/// The first namespace type in `flags` that this kernel lacks: each type it
-/// has shows as a /proc/self/ns file.
-pub fn missing_namespace(flags: u32) -> Option<&'static Namespace> {
-    NAMESPACES
-        .iter()
-        .filter(|ns| flags & ns.flag != 0)
-        .find(|ns| ns::read_link(None, ns.proc_name, ns.proc_name) == NsLink::NotInKernel)
-}
-
 /// Why the kernel refused a user namespace (or its uid_map), naming the
 /// sysctl that says no when one does.
 fn userns_hint(errno: Errno) -> &'static str {
@@ -695,53 +606,6 @@ fn userns_hint(errno: Errno) -> &'static str {
             "the kernel refused a user namespace: not allowed from inside a chroot, or forbidden by a seccomp filter; see also sysctl kernel.unprivileged_userns_clone, user.max_user_namespaces, kernel.apparmor_restrict_unprivileged_userns"
         }
     }
-}
-
-/// Whether the file at `path` (a sysctl, a /proc setting) exists and holds
-/// `value`, give or take a newline.
-pub fn file_holds(path: &CStr, value: &[u8]) -> bool {
-    let Ok(fd) = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) else {
-        return false;
-    };
-    let mut buf = [0u8; 16];
-    match rustix::io::read(&fd, &mut buf) {
-        Ok(n) => buf[..n].trim_ascii_end() == value,
-        Err(_) => false,
-    }
-}
-
-/// exec the command (the words after the options), or `$SHELL`, else
-/// /bin/sh, when there are none; a name without a slash is looked up in
-/// PATH. Returns only on failure, with util-linux's 127 (not found) or 126
-/// (cannot be executed). Allocation-free: it runs after fork.
-pub fn exec_command(command: Args, env: Args) -> Error {
-    let shell;
-    let mut shell_argv = [core::ptr::null(); 2];
-    let (program, argv) = match command.get(0) {
-        Some(program) => (program, command.as_execve_argv()),
-        None => {
-            let name = env
-                .env(b"SHELL")
-                .filter(|s| !s.is_empty())
-                .unwrap_or(b"/bin/sh");
-            shell = CPath::from_bytes(name)
-                .unwrap_or_else(|| CPath::from_bytes(b"/bin/sh").unwrap_or_default());
-            shell_argv[0] = shell.as_cstr().as_ptr();
-            (shell.as_cstr(), shell_argv.as_ptr())
-        }
-    };
-    let search = env
-        .env(b"PATH")
-        .unwrap_or(crate::container::plan::DEFAULT_PATH);
-    let (errno, full) = exec::exec_search(program, argv, env.envp(), search);
-    if errno == Errno::NOENT && !program.to_bytes().contains(&b'/') {
-        return bad!(
-            "run the command: {}: not found in PATH",
-            Bytes(program.to_bytes())
-        )
-        .with_code(EXIT_NOT_FOUND);
-    }
-    crate::container::child::exec_error(full.as_bytes(), errno)
 }
 
 fn help() {

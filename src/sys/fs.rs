@@ -1,8 +1,10 @@
-//! Files and directories that rustix covers only with an allocating
-//! buffer: the working directory.
+//! Files and directories: the working directory (which rustix gives only
+//! into an allocating buffer), and small files read whole (sysctls, /proc
+//! settings).
 
-use core::ffi::c_long;
+use core::ffi::{CStr, c_long};
 
+use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
 use super::check;
@@ -21,5 +23,18 @@ pub fn getcwd(buf: &mut [u8]) -> Result<&[u8], Errno> {
     match buf.get(..len.saturating_sub(1)) {
         Some(path) if path.starts_with(b"/") => Ok(path),
         _ => Err(Errno::NOENT),
+    }
+}
+
+/// Whether the file at `path` (a sysctl, a /proc setting) exists and holds
+/// `value`, give or take a newline.
+pub fn file_holds(path: &CStr, value: &[u8]) -> bool {
+    let Ok(fd) = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) else {
+        return false;
+    };
+    let mut buf = [0u8; 16];
+    match rustix::io::read(&fd, &mut buf) {
+        Ok(n) => buf[..n].trim_ascii_end() == value,
+        Err(_) => false,
     }
 }

@@ -2,7 +2,7 @@
 
 use rustix::fd::BorrowedFd;
 use rustix::io::Errno;
-use rustix::process::{Pid, WaitId, WaitIdOptions, WaitIdStatus};
+use rustix::process::{Pid, Resource, Rlimit, WaitId, WaitIdOptions, WaitIdStatus};
 use rustix::thread::UnshareFlags;
 
 /// Exit status of a process, as a shell reports it: the code, or 128+N
@@ -41,6 +41,53 @@ pub fn reap(pid: Pid) -> Result<u8, Errno> {
             Err(e) => return Err(e),
         }
     }
+}
+
+/// Wait for `pid` to change state as `options` say (EINTR retried).
+pub fn wait_for(pid: Pid, options: WaitIdOptions) -> crate::error::Result<WaitIdStatus> {
+    loop {
+        match rustix::process::waitid(WaitId::Pid(pid), options) {
+            Ok(Some(status)) => return Ok(status),
+            Ok(None) | Err(Errno::INTR) => {}
+            Err(e) => {
+                return Err(crate::error::Error::sys(
+                    "wait for the command",
+                    "waitid",
+                    b"",
+                    e,
+                ));
+            }
+        }
+    }
+}
+
+/// Our exit status for a child that ended with `status`: its code; for a
+/// child killed by a signal, the same death for us, as util-linux's tools
+/// do (the caller of unshare or nsenter sees what the command saw).
+pub fn exit_like(status: &WaitIdStatus) -> u8 {
+    match status.terminating_signal() {
+        Some(signal) => die_by(signal),
+        None => exit_code(status),
+    }
+}
+
+/// Kill ourselves with `signal`. Returns 128+N only if the signal does not
+/// kill by default (a child cannot die of one of those).
+fn die_by(signal: i32) -> u8 {
+    // The command's crash made its own core file; none of box's.
+    let core = rustix::process::getrlimit(Resource::Core);
+    let _ = rustix::process::setrlimit(
+        Resource::Core,
+        Rlimit {
+            current: Some(0),
+            maximum: core.maximum,
+        },
+    );
+    super::signal::set_signal_default(signal, false);
+    // Only this one may arrive now: a SIGINT we held back must not win.
+    super::signal::set_signal_mask(&super::signal::SigSet::all_but(&[signal]));
+    let _ = send_signal(rustix::process::getpid(), None, signal);
+    128u8.wrapping_add(signal as u8)
 }
 
 /// Send `signal` (a raw number) through the pidfd when there is one.

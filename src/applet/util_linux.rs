@@ -1,0 +1,100 @@
+//! What `unshare` and `nsenter` share as util-linux's tools: their exit
+//! statuses (1 for the tool's own failure, so scripts written for
+//! util-linux keep working), their namespace options, and how they run
+//! the command.
+
+use rustix::io::Errno;
+
+use crate::args::Opt;
+use crate::config::{NAMESPACES, Namespace};
+use crate::error::{EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, Error};
+use crate::sys::entry::Args;
+use crate::sys::exec;
+use crate::sys::ns::{self, NsLink};
+use crate::text::{Bytes, CPath};
+use crate::{bad, errln};
+
+/// Exit status of unshare and nsenter when they fail before exec
+/// (util-linux's EXIT_FAILURE).
+pub const EXIT_FAILURE: u8 = 1;
+
+/// The namespace options of unshare and nsenter: short letter, long name
+/// (the same as in [`NAMESPACES`]).
+pub const NAMESPACE_OPTIONS: &[(u8, &str)] = &[
+    (b'm', "mount"),
+    (b'u', "uts"),
+    (b'i', "ipc"),
+    (b'n', "net"),
+    (b'p', "pid"),
+    (b'U', "user"),
+    (b'C', "cgroup"),
+    (b'T', "time"),
+];
+
+/// The namespace an option names (`-u`, `--uts`), with its index in
+/// [`NAMESPACES`].
+pub fn namespace_option(opt: Opt) -> Option<(usize, &'static Namespace)> {
+    let &(_, name) = NAMESPACE_OPTIONS
+        .iter()
+        .find(|&&(letter, long)| match opt {
+            Opt::Short(c) => c == letter,
+            Opt::Long(word) => word == long.as_bytes(),
+        })?;
+    NAMESPACES
+        .iter()
+        .enumerate()
+        .find(|(_, ns)| ns.name == name)
+}
+
+/// Print the one error line and give the status util-linux would:
+/// 126 or 127 for a command that could not be executed, else 1.
+pub fn fail(applet: &str, e: &Error) -> u8 {
+    errln!("box: {applet}: {e}");
+    match e.code {
+        EXIT_NOT_FOUND | EXIT_NOT_EXECUTABLE => e.code,
+        _ => EXIT_FAILURE,
+    }
+}
+
+/// The first namespace type in `flags` that this kernel lacks: each type it
+/// has shows as a /proc/self/ns file.
+pub fn missing_namespace(flags: u32) -> Option<&'static Namespace> {
+    NAMESPACES
+        .iter()
+        .filter(|ns| flags & ns.flag != 0)
+        .find(|ns| ns::read_link(None, ns.proc_name, ns.proc_name) == NsLink::NotInKernel)
+}
+
+/// exec the command (the words after the options), or `$SHELL`, else
+/// /bin/sh, when there are none; a name without a slash is looked up in
+/// PATH. Returns only on failure, with util-linux's 127 (not found) or 126
+/// (cannot be executed). Allocation-free: it runs after fork.
+pub fn exec_command(command: Args, env: Args) -> Error {
+    let shell;
+    let mut shell_argv = [core::ptr::null(); 2];
+    let (program, argv) = match command.get(0) {
+        Some(program) => (program, command.as_execve_argv()),
+        None => {
+            let name = env
+                .env(b"SHELL")
+                .filter(|s| !s.is_empty())
+                .unwrap_or(b"/bin/sh");
+            shell = CPath::from_bytes(name)
+                .unwrap_or_else(|| CPath::from_bytes(b"/bin/sh").unwrap_or_default());
+            shell_argv[0] = shell.as_cstr().as_ptr();
+            (shell.as_cstr(), shell_argv.as_ptr())
+        }
+    };
+    let search = env
+        .env(b"PATH")
+        .unwrap_or(crate::container::plan::DEFAULT_PATH);
+    let (errno, full) = exec::exec_search(program, argv, env.envp(), search);
+    if errno == Errno::NOENT && !program.to_bytes().contains(&b'/') {
+        return bad!(
+            "run the command: {}: not found in PATH",
+            Bytes(program.to_bytes())
+        )
+        .with_code(EXIT_NOT_FOUND);
+    }
+    crate::container::child::exec_error(full.as_bytes(), errno)
+}

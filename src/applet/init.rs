@@ -5,27 +5,15 @@
 //!   reap every child, exit with CMD's status (128+N when killed by N).
 //! - As PID 1 without a command it is the board's init (src/board/).
 
-use core::ffi::c_int;
-
-use rustix::process::{Pid, Signal, WaitOptions};
+use rustix::process::{Pid, Signal};
 
 use crate::args::{Opt, Parser};
 use crate::error::{EXIT_BOX, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND};
 use crate::sys::entry::Args;
-use crate::sys::signal::{self, SI_KERNEL, SigSet};
+use crate::sys::signal::{self, SI_KERNEL, SYNCHRONOUS, SigSet};
 use crate::sys::{clone, exec, fd, process};
 use crate::text::Bytes;
 use crate::{errln, outln};
-
-/// Faults that must stay deliverable (and fatal) to init itself.
-pub const SYNCHRONOUS: &[c_int] = &[
-    Signal::SEGV.as_raw(),
-    Signal::BUS.as_raw(),
-    Signal::ILL.as_raw(),
-    Signal::FPE.as_raw(),
-    Signal::TRAP.as_raw(),
-    Signal::SYS.as_raw(),
-];
 
 pub fn main(args: Args) -> u8 {
     let mut subreaper = false;
@@ -107,8 +95,8 @@ fn container_init(command: Args, args: Args, is_pid1: bool, subreaper: bool) -> 
         };
         let signal = info.signal;
         if signal == Signal::CHILD.as_raw() {
-            if let Some(code) = reap_all(child) {
-                return code;
+            if let Some(ended) = process::reap_all(child) {
+                return ended.code();
             }
             continue;
         }
@@ -119,26 +107,6 @@ fn container_init(command: Args, args: Args, is_pid1: bool, subreaper: bool) -> 
             && (signal == Signal::HUP.as_raw() || signal == Signal::CONT.as_raw());
         if !from_tty {
             let _ = process::send_signal(child, None, signal);
-        }
-    }
-}
-
-/// Reap every exited child; the main child's exit status once it is gone.
-pub fn reap_all(main: Pid) -> Option<u8> {
-    let mut main_status = None;
-    loop {
-        match rustix::process::wait(WaitOptions::NOHANG) {
-            Ok(Some((pid, status))) => {
-                if pid == main {
-                    let code = match status.terminating_signal() {
-                        Some(sig) => 128u8.wrapping_add(sig as u8),
-                        None => status.exit_status().unwrap_or(0) as u8,
-                    };
-                    main_status = Some(code);
-                }
-            }
-            // No more exited children, or none at all.
-            Ok(None) | Err(_) => return main_status,
         }
     }
 }

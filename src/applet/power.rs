@@ -59,18 +59,10 @@ fn shutdown(args: Args, name: &str, signal: Signal, command: RebootCommand) -> u
         Err(e) => {
             errln!(
                 "box: {name}: kill(1, SIG{}): {}",
-                signal_name(signal),
+                crate::sys::signal::name(signal.as_raw()).unwrap_or("?"),
                 crate::error::ErrnoText(e)
             );
             EXIT_BOX
         }
-    }
-}
-
-fn signal_name(signal: Signal) -> &'static str {
-    match signal {
-        Signal::USR1 => "USR1",
-        Signal::USR2 => "USR2",
-        _ => "TERM",
     }
 }

@@ -178,36 +178,6 @@ fn running(name: &[u8]) -> Result<(State, Record, Option<OwnedFd>)> {
     Ok((state, record, pidfd))
 }
 
-/// Parse `KILL`, `SIGKILL`, `kill` or `9`.
-pub fn parse_signal(word: &[u8]) -> Option<i32> {
-    if let Some(n) = crate::text::parse_u32(word) {
-        return (1..65).contains(&n).then_some(n as i32);
-    }
-    let mut upper = Text::<16>::new();
-    for &b in word
-        .strip_prefix(b"SIG")
-        .or_else(|| word.strip_prefix(b"sig"))
-        .unwrap_or(word)
-    {
-        upper.push(&[b.to_ascii_uppercase()]);
-    }
-    let signal = match upper.as_bytes() {
-        b"HUP" => Signal::HUP,
-        b"INT" => Signal::INT,
-        b"QUIT" => Signal::QUIT,
-        b"KILL" => Signal::KILL,
-        b"USR1" => Signal::USR1,
-        b"USR2" => Signal::USR2,
-        b"TERM" => Signal::TERM,
-        b"STOP" => Signal::STOP,
-        b"CONT" => Signal::CONT,
-        b"WINCH" => Signal::WINCH,
-        b"ALRM" => Signal::ALARM,
-        _ => return None,
-    };
-    Some(signal.as_raw())
-}
-
 /// `box kill NAME [SIG]` (SIGKILL by default, as `docker kill`; `box stop`
 /// is the graceful one).
 pub fn kill(args: Args) -> u8 {
@@ -224,7 +194,7 @@ fn kill_container(args: Args) -> Result<u8> {
         return Err(bad!("usage: box kill NAME [SIGNAL]"));
     };
     let signal = match rest.get(1) {
-        Some(word) => parse_signal(word.to_bytes())
+        Some(word) => crate::sys::signal::parse(word.to_bytes())
             .ok_or_else(|| bad!("unknown signal {}", Bytes(word.to_bytes())))?,
         None => Signal::KILL.as_raw(),
     };
@@ -496,16 +466,6 @@ fn show_logs(args: Args) -> Result<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn signal_names() {
-        assert_eq!(parse_signal(b"KILL"), Some(9));
-        assert_eq!(parse_signal(b"SIGTERM"), Some(15));
-        assert_eq!(parse_signal(b"hup"), Some(1));
-        assert_eq!(parse_signal(b"10"), Some(10));
-        assert_eq!(parse_signal(b"0"), None);
-        assert_eq!(parse_signal(b"BOGUS"), None);
-    }
 
     #[test]
     fn durations_and_sizes() {

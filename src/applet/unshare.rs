@@ -193,12 +193,16 @@ fn parse(p: &mut Parser) -> Result<Option<Options>> {
             Opt::Short(b'w') | Opt::Long(b"wd") => o.wd = Some(path("--wd", p.value()?)?),
             Opt::Long(b"kill-child") => {
                 let name = p.optional_value().unwrap_or(b"KILL");
-                o.kill_child = Some(parse_signal(name).ok_or_else(|| {
-                    bad!(
-                        "--kill-child={}: unknown signal (use a name such as TERM or KILL)",
-                        Bytes(name)
-                    )
-                })?);
+                o.kill_child = Some(
+                    signal::parse(name)
+                        .and_then(Signal::from_named_raw)
+                        .ok_or_else(|| {
+                            bad!(
+                                "--kill-child={}: unknown signal (use a name such as TERM or KILL)",
+                                Bytes(name)
+                            )
+                        })?,
+                );
                 o.fork = true;
             }
             Opt::Long(b"forward-signals") => {
@@ -261,34 +265,6 @@ fn offset(option: &str, value: &[u8]) -> Result<i64> {
         .and_then(|n| i64::try_from(n).ok())
         .map(|n| if negative { -n } else { n })
         .ok_or_else(|| bad!("{option} {}: use whole seconds", Bytes(value)))
-}
-
-/// Signals by name (with or without SIG, any case) or number.
-const SIGNALS: &[(&str, Signal)] = &[
-    ("HUP", Signal::HUP),
-    ("INT", Signal::INT),
-    ("QUIT", Signal::QUIT),
-    ("ABRT", Signal::ABORT),
-    ("KILL", Signal::KILL),
-    ("USR1", Signal::USR1),
-    ("USR2", Signal::USR2),
-    ("PIPE", Signal::PIPE),
-    ("ALRM", Signal::ALARM),
-    ("TERM", Signal::TERM),
-];
-
-fn parse_signal(word: &[u8]) -> Option<Signal> {
-    if let Some(n) = crate::text::parse_u32(word) {
-        return Signal::from_named_raw(i32::try_from(n).ok()?);
-    }
-    let name = match word.get(..3) {
-        Some(prefix) if prefix.eq_ignore_ascii_case(b"SIG") => &word[3..],
-        _ => word,
-    };
-    SIGNALS
-        .iter()
-        .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))
-        .map(|&(_, s)| s)
 }
 
 /// `--monotonic`, `--boottime`: written to our own timens_offsets, which
@@ -638,16 +614,6 @@ fn help() {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn signals_by_name_or_number() {
-        assert_eq!(parse_signal(b"TERM"), Some(Signal::TERM));
-        assert_eq!(parse_signal(b"SIGTERM"), Some(Signal::TERM));
-        assert_eq!(parse_signal(b"sigkill"), Some(Signal::KILL));
-        assert_eq!(parse_signal(b"9"), Some(Signal::KILL));
-        assert_eq!(parse_signal(b"NOPE"), None);
-        assert_eq!(parse_signal(b"SIG"), None);
-    }
 
     #[test]
     fn propagation_words() {

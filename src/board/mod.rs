@@ -18,10 +18,10 @@ use rustix::mount::{MountFlags, UnmountFlags};
 use rustix::process::{Pid, Signal, WaitId, WaitIdOptions};
 use rustix::system::RebootCommand;
 
-use crate::applet::init::SYNCHRONOUS;
 use crate::log;
 use crate::sys::entry::Args;
-use crate::sys::signal::{self, SigSet};
+use crate::sys::process;
+use crate::sys::signal::{self, SYNCHRONOUS, SigSet};
 use crate::sys::{clone, exec, fd};
 use crate::text::{Bytes, CPath, Text};
 pub use log::Log;
@@ -441,16 +441,10 @@ fn spawn_program(
 /// Wait for `pid`, reaping any orphan that exits meanwhile.
 fn wait_for(pid: Pid) -> u8 {
     loop {
-        match rustix::process::wait(rustix::process::WaitOptions::empty()) {
-            Ok(Some((p, status))) if p == pid => {
-                return match status.terminating_signal() {
-                    Some(sig) => 128u8.wrapping_add(sig as u8),
-                    None => status.exit_status().unwrap_or(0) as u8,
-                };
-            }
-            Ok(_) => {}
-            Err(Errno::INTR) => {}
-            Err(_) => return crate::error::EXIT_BOX,
+        match process::reap_any(true) {
+            Some((reaped, ended)) if reaped == pid => return ended.code(),
+            Some(_) => {}
+            None => return crate::error::EXIT_BOX,
         }
     }
 }
@@ -470,7 +464,7 @@ fn run_shell(log: &mut Log, args: Args, all: &SigSet) -> Shutdown {
             continue;
         };
         if info.signal == Signal::CHILD.as_raw() {
-            if crate::applet::init::reap_all(pid).is_some() {
+            if process::reap_all(pid).is_some() {
                 log!(log, "the shell exited");
                 return Shutdown::PowerOff;
             }
@@ -497,7 +491,7 @@ fn shutdown(log: &mut Log, kind: Shutdown, all: &SigSet) -> ! {
             break;
         }
         let _ = signal::wait_signal(all, Some((deadline - now) / 1_000_000 + 1));
-        let _ = crate::applet::init::reap_all(Pid::INIT);
+        let _ = process::reap_all(Pid::INIT);
     }
     signal::kill_all(Signal::KILL.as_raw());
     while has_children() {
@@ -519,7 +513,7 @@ fn shutdown(log: &mut Log, kind: Shutdown, all: &SigSet) -> ! {
     // reboot(2) does not come back; if it failed, PID 1 must still not exit.
     loop {
         let _ = signal::wait_signal(all, None);
-        let _ = crate::applet::init::reap_all(Pid::INIT);
+        let _ = process::reap_all(Pid::INIT);
     }
 }
 

@@ -5,7 +5,7 @@
 use core::mem::MaybeUninit;
 
 use rustix::fs::{Mode, OFlags};
-use rustix::process::{Signal, WaitOptions};
+use rustix::process::Signal;
 
 use crate::board::log::monotonic_ns;
 use crate::board::{Cmdline, Log, Shutdown, has_children};
@@ -15,6 +15,7 @@ use crate::container::{self, plan::Plan};
 use crate::log;
 use crate::spec::{self, Spec};
 use crate::sys::entry::Args;
+use crate::sys::process;
 use crate::sys::signal::{self, SigSet};
 use crate::text::{Bytes, CPath, Text};
 
@@ -200,7 +201,7 @@ fn start(log: &mut Log, service: &mut Service, args: Args) {
 /// Reap every exited child; for a container's init, log and apply its
 /// restart policy. Orphans are reaped silently.
 fn reap(log: &mut Log, services: &mut [Service]) {
-    while let Ok(Some((pid, status))) = rustix::process::wait(WaitOptions::NOHANG) {
+    while let Some((pid, ended)) = process::reap_any(false) {
         let Some(service) = services
             .iter_mut()
             .find(|s| s.running.as_ref().is_some_and(|c| c.pid == pid))
@@ -208,25 +209,8 @@ fn reap(log: &mut Log, services: &mut [Service]) {
             continue;
         };
         service.running = None;
-        match status.terminating_signal() {
-            Some(sig) => log!(
-                log,
-                "{}: killed by signal {sig} (status {})",
-                service.name,
-                128 + sig
-            ),
-            None => log!(
-                log,
-                "{}: exited with status {}",
-                service.name,
-                status.exit_status().unwrap_or(0)
-            ),
-        }
-        let code = match status.terminating_signal() {
-            Some(sig) => 128u8.wrapping_add(sig as u8),
-            None => status.exit_status().unwrap_or(0) as u8,
-        };
-        exited(log, service, code);
+        log!(log, "{}: {ended}", service.name);
+        exited(log, service, ended.code());
     }
 }
 

@@ -2,16 +2,83 @@
 
 use rustix::fd::BorrowedFd;
 use rustix::io::Errno;
-use rustix::process::{Pid, Resource, Rlimit, WaitId, WaitIdOptions, WaitIdStatus};
+use rustix::process::{Pid, Resource, Rlimit, WaitId, WaitIdOptions, WaitIdStatus, WaitOptions};
 use rustix::thread::UnshareFlags;
+
+/// How a child ended: its exit code, or the signal that killed it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Ended {
+    Exited(u8),
+    Killed(i32),
+}
+
+impl Ended {
+    fn of(exit_status: Option<i32>, terminating_signal: Option<i32>) -> Ended {
+        match terminating_signal {
+            Some(signal) => Ended::Killed(signal),
+            None => Ended::Exited(exit_status.unwrap_or(0) as u8),
+        }
+    }
+
+    /// The exit status a shell reports: the code, or 128+N when killed by
+    /// signal N. The one place box computes it.
+    pub fn code(self) -> u8 {
+        match self {
+            Ended::Exited(code) => code,
+            Ended::Killed(signal) => 128u8.wrapping_add(signal as u8),
+        }
+    }
+}
+
+impl core::fmt::Display for Ended {
+    /// `exited with status N`, `killed by signal N (status 128+N)`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            Ended::Exited(code) => write!(f, "exited with status {code}"),
+            Ended::Killed(signal) => {
+                write!(f, "killed by signal {signal} (status {})", self.code())
+            }
+        }
+    }
+}
 
 /// Exit status of a process, as a shell reports it: the code, or 128+N
 /// when killed by signal N.
 pub fn exit_code(status: &WaitIdStatus) -> u8 {
-    if let Some(sig) = status.terminating_signal() {
-        return 128u8.wrapping_add(sig as u8);
+    Ended::of(status.exit_status(), status.terminating_signal()).code()
+}
+
+/// Reap one child that has exited, whichever it is: its PID and how it
+/// ended. Without `block`, `None` when none has exited yet; `None` too
+/// when there is no child at all (ECHILD). EINTR is retried.
+pub fn reap_any(block: bool) -> Option<(Pid, Ended)> {
+    let options = if block {
+        WaitOptions::empty()
+    } else {
+        WaitOptions::NOHANG
+    };
+    loop {
+        match rustix::process::wait(options) {
+            Ok(Some((pid, status))) if status.exited() || status.signaled() => {
+                let ended = Ended::of(status.exit_status(), status.terminating_signal());
+                return Some((pid, ended));
+            }
+            Ok(Some(_)) | Err(Errno::INTR) => {}
+            Ok(None) | Err(_) => return None,
+        }
     }
-    status.exit_status().unwrap_or(0) as u8
+}
+
+/// Reap every child that has exited (an init's duty: orphans included);
+/// how `main` ended, if it was among them.
+pub fn reap_all(main: Pid) -> Option<Ended> {
+    let mut main_ended = None;
+    while let Some((pid, ended)) = reap_any(false) {
+        if pid == main {
+            main_ended = Some(ended);
+        }
+    }
+    main_ended
 }
 
 /// Reap `child` if it has exited (WNOHANG): its exit code, or `None` while it
@@ -111,4 +178,21 @@ pub fn unshare(flags: UnshareFlags) -> Result<(), Errno> {
     // SAFETY: the unsafety of unshare is CLONE_FILES splitting descriptor
     // tables between threads; it is never passed, and box is single-threaded.
     unsafe { rustix::thread::unshare_unsafe(flags) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shell's numbers and the words box-init logs.
+    #[test]
+    fn how_a_child_ended() {
+        let exited = Ended::of(Some(3), None);
+        let killed = Ended::of(None, Some(9));
+        assert_eq!((exited, exited.code()), (Ended::Exited(3), 3));
+        assert_eq!((killed, killed.code()), (Ended::Killed(9), 137));
+        assert_eq!(Ended::Killed(15).code(), 143);
+        assert_eq!(exited.to_string(), "exited with status 3");
+        assert_eq!(killed.to_string(), "killed by signal 9 (status 137)");
+    }
 }

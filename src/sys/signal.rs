@@ -9,6 +9,87 @@ use rustix::io::Errno;
 
 use super::last_errno;
 
+/// Faults that must stay deliverable (and fatal) to an init that takes
+/// every other signal in its loop: blocked, a fault of its own would hang
+/// it (or the kernel would kill it anyway).
+pub const SYNCHRONOUS: &[c_int] = &[
+    libc::SIGSEGV,
+    libc::SIGBUS,
+    libc::SIGILL,
+    libc::SIGFPE,
+    libc::SIGTRAP,
+    libc::SIGSYS,
+];
+
+/// The signals by name, without SIG (signal(7)), with the kernel's
+/// numbers for this architecture (libc's constants). A name that is an
+/// alias (IOT, CLD, POLL) follows the one `name` gives.
+const NAMES: &[(&str, c_int)] = &[
+    ("HUP", libc::SIGHUP),
+    ("INT", libc::SIGINT),
+    ("QUIT", libc::SIGQUIT),
+    ("ILL", libc::SIGILL),
+    ("TRAP", libc::SIGTRAP),
+    ("ABRT", libc::SIGABRT),
+    ("IOT", libc::SIGIOT),
+    ("BUS", libc::SIGBUS),
+    ("FPE", libc::SIGFPE),
+    ("KILL", libc::SIGKILL),
+    ("USR1", libc::SIGUSR1),
+    ("SEGV", libc::SIGSEGV),
+    ("USR2", libc::SIGUSR2),
+    ("PIPE", libc::SIGPIPE),
+    ("ALRM", libc::SIGALRM),
+    ("TERM", libc::SIGTERM),
+    ("STKFLT", libc::SIGSTKFLT),
+    ("CHLD", libc::SIGCHLD),
+    ("CLD", libc::SIGCHLD),
+    ("CONT", libc::SIGCONT),
+    ("STOP", libc::SIGSTOP),
+    ("TSTP", libc::SIGTSTP),
+    ("TTIN", libc::SIGTTIN),
+    ("TTOU", libc::SIGTTOU),
+    ("URG", libc::SIGURG),
+    ("XCPU", libc::SIGXCPU),
+    ("XFSZ", libc::SIGXFSZ),
+    ("VTALRM", libc::SIGVTALRM),
+    ("PROF", libc::SIGPROF),
+    ("WINCH", libc::SIGWINCH),
+    ("IO", libc::SIGIO),
+    ("POLL", libc::SIGPOLL),
+    ("PWR", libc::SIGPWR),
+    ("SYS", libc::SIGSYS),
+];
+
+/// The highest signal number (SIGRTMAX, the kernel's _NSIG).
+const LAST: u32 = 64;
+
+/// A signal as util-linux's kill(1) takes one: a name with or without
+/// `SIG`, in any case (`TERM`, `SIGTERM`, `sigterm`), or a number from 1
+/// to 64.
+pub fn parse(word: &[u8]) -> Option<c_int> {
+    if let Some(n) = crate::text::parse_u32(word) {
+        return (1..=LAST).contains(&n).then_some(n as c_int);
+    }
+    let name = match word.get(..3) {
+        Some(prefix) if prefix.eq_ignore_ascii_case(b"SIG") => &word[3..],
+        _ => word,
+    };
+    NAMES
+        .iter()
+        .find(|(known, _)| known.as_bytes().eq_ignore_ascii_case(name))
+        .map(|&(_, number)| number)
+}
+
+/// The name of `signal` without SIG (`TERM`), or `None` for a number
+/// without one (the real-time signals).
+pub fn name(signal: c_int) -> Option<&'static str> {
+    NAMES
+        .iter()
+        .find(|&&(_, number)| number == signal)
+        .map(|&(name, _)| name)
+}
+
 /// A set of signals.
 #[derive(Clone, Copy)]
 pub struct SigSet(libc::sigset_t);
@@ -169,4 +250,45 @@ pub fn read_signalfd(fd: BorrowedFd<'_>) -> Option<c_int> {
     }
     // SAFETY: the kernel filled the whole struct (checked above).
     Some(unsafe { info.assume_init() }.ssi_signo as c_int)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_by_name_or_number_as_kill_takes_them() {
+        assert_eq!(parse(b"KILL"), Some(9));
+        assert_eq!(parse(b"SIGTERM"), Some(15));
+        assert_eq!(parse(b"sigkill"), Some(9));
+        assert_eq!(parse(b"hup"), Some(1));
+        assert_eq!(parse(b"Winch"), Some(libc::SIGWINCH));
+        assert_eq!(parse(b"10"), Some(10));
+        assert_eq!(parse(b"64"), Some(64));
+        for refused in [
+            &b"0"[..],
+            b"65",
+            b"BOGUS",
+            b"SIG",
+            b"",
+            b"SIGSIGTERM",
+            b"-9",
+        ] {
+            assert_eq!(parse(refused), None, "{}", String::from_utf8_lossy(refused));
+        }
+    }
+
+    /// Every name reads back as the signal it names, and `name` gives the
+    /// first of the aliases.
+    #[test]
+    fn names_round_trip() {
+        for &(known, number) in NAMES {
+            assert_eq!(parse(known.as_bytes()), Some(number), "{known}");
+            let first = NAMES.iter().find(|(_, n)| *n == number).unwrap().0;
+            assert_eq!(name(number), Some(first));
+        }
+        assert_eq!(name(libc::SIGTERM), Some("TERM"));
+        assert_eq!(name(libc::SIGCHLD), Some("CHLD"));
+        assert_eq!(name(40), None);
+    }
 }

@@ -9,8 +9,6 @@
 //! container's identity and environment, the default capabilities and
 //! no_new_privs, and executes CMD. Exit statuses are `box run`'s.
 
-use core::ffi::c_char;
-
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
@@ -23,6 +21,7 @@ use crate::container::child;
 use crate::error::{Context, EXIT_NOT_FOUND, Error, Result};
 use crate::state::State;
 use crate::sys::entry::Args;
+use crate::sys::exec::CStrArray;
 use crate::sys::{clone, exec, fd, ns, process, signal};
 use crate::text::{Bytes, CPath, Text};
 use crate::{bad, errln};
@@ -83,8 +82,8 @@ fn exec(args: Args) -> Result<u8> {
     // The command runs in a child: only children enter the PID (and time)
     // namespace, and box stays outside to forward signals and report.
     signal::block_signals(&crate::container::watched_signals());
-    let mut envp_storage = [core::ptr::null(); MAX_ENV + 1];
-    let (envp, path) = environment(&target, &mut envp_storage);
+    let (environment, path) = environment(&target);
+    let envp = environment.envp();
     let (report_read, report_write) =
         rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at("create the report pipe", "pipe2", b"")?;
     seal(&init)?;
@@ -98,7 +97,7 @@ fn exec(args: Args) -> Result<u8> {
             Ok(()) => {
                 let program = command.get(0).unwrap_or(c"");
                 let (errno, tried) =
-                    exec::exec_search(program, command.as_execve_argv(), envp, path.as_bytes());
+                    exec::exec_search(program, command.argv(), envp, path.as_bytes());
                 if errno == Errno::NOENT && !program.to_bytes().contains(&b'/') {
                     bad!(
                         "start the command: {}: not found in the container's PATH",
@@ -283,36 +282,27 @@ fn join_cgroups(pid: Pid) -> Result<()> {
     Ok(())
 }
 
-/// The container's environment as an envp array, and its PATH.
-fn environment<'a>(
-    target: &'a Target,
-    storage: &'a mut [*const c_char; MAX_ENV + 1],
-) -> (*const *const c_char, Text<512>) {
+/// The container's environment (its first MAX_ENV entries), and its PATH.
+fn environment(target: &Target) -> (CStrArray<'_, { MAX_ENV + 1 }>, Text<512>) {
     let mut path = Text::<512>::new();
-    let mut n = 0;
-    let env = &target.environ[..target.environ_len];
-    let mut start = 0;
-    for (i, &b) in env.iter().enumerate() {
-        if b != 0 {
-            continue;
-        }
-        let entry = &env[start..i];
-        if let Some(value) = entry.strip_prefix(b"PATH=") {
+    let mut environment = CStrArray::new();
+    // /proc/PID/environ is NUL-separated: each entry is already a C string
+    // in `target.environ`, which outlives the exec. An entry cut short by
+    // the end of the buffer has no NUL and is left out.
+    let mut rest = &target.environ[..target.environ_len];
+    while let Ok(entry) = core::ffi::CStr::from_bytes_until_nul(rest) {
+        rest = &rest[entry.to_bytes_with_nul().len()..];
+        if let Some(value) = entry.to_bytes().strip_prefix(b"PATH=") {
             path.push(value);
         }
-        if n < MAX_ENV && !entry.is_empty() {
-            // /proc/PID/environ is NUL-separated: each entry is already a C
-            // string in `target.environ`, which outlives the exec.
-            storage[n] = env[start..].as_ptr().cast();
-            n += 1;
+        if !entry.is_empty() {
+            let _ = environment.push(entry);
         }
-        start = i + 1;
     }
-    storage[n] = core::ptr::null();
     if path.is_empty() {
         path.push(crate::container::plan::DEFAULT_PATH);
     }
-    (storage.as_ptr(), path)
+    (environment, path)
 }
 
 /// What the command takes over from the container's init, read from

@@ -127,8 +127,7 @@ fn start_command(command: Args, args: Args) -> Result<Pid, u8> {
         }
         signal::reset_signals();
         let program = command.get(0).unwrap_or(c"");
-        let (errno, tried) =
-            exec::exec_search(program, command.as_execve_argv(), args.envp(), path);
+        let (errno, tried) = exec::exec_search(program, command.argv(), args.envp(), path);
         let code = if errno == rustix::io::Errno::NOENT {
             EXIT_NOT_FOUND
         } else {

@@ -18,6 +18,7 @@ use rustix::process::Pid;
 use crate::args::{Opt, Parser};
 use crate::error::{Context, Error, Result};
 use crate::sys::entry::Args;
+use crate::sys::exec::{Argv, Envp};
 use crate::text::{Bytes, CPath};
 use crate::{bad, errln, outln};
 
@@ -61,27 +62,21 @@ fn run(args: Args) -> Result<()> {
     };
     let console = console.as_ref().map(CPath::as_cstr);
     let init = rest.get(1).unwrap_or(c"");
-    match switch_into(
-        new_root,
-        console,
-        init,
-        rest.tail(1).as_execve_argv(),
-        args.envp(),
-    ) {
+    match switch_into(new_root, console, init, rest.tail(1).argv(), args.envp()) {
         Ok(never) => match never {},
         Err(e) => Err(e),
     }
 }
 
-/// Switch to `new_root` and exec `init` with `argv` (NULL-terminated; its
-/// first word is init's name). Returns only on failure. Used by the applet
+/// Switch to `new_root` and exec `init` with `argv` (its first word is
+/// init's name). Returns only on failure. Used by the applet
 /// and by box-init's `box.switch_root=`.
 pub fn switch_into(
     new_root: &CStr,
     console: Option<&CStr>,
     init: &CStr,
-    argv: *const *const core::ffi::c_char,
-    envp: *const *const core::ffi::c_char,
+    argv: Argv<'_>,
+    envp: Envp<'_>,
 ) -> Result<core::convert::Infallible> {
     let root_bytes = new_root.to_bytes();
     if rustix::process::getpid() != Pid::INIT {

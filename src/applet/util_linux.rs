@@ -9,7 +9,7 @@ use crate::args::Opt;
 use crate::config::{NAMESPACES, Namespace};
 use crate::error::{EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, Error};
 use crate::sys::entry::Args;
-use crate::sys::exec;
+use crate::sys::exec::{self, CStrArray};
 use crate::sys::ns::{self, NsLink};
 use crate::text::{Bytes, CPath};
 use crate::{bad, errln};
@@ -71,9 +71,9 @@ pub fn missing_namespace(flags: u32) -> Option<&'static Namespace> {
 /// (cannot be executed). Allocation-free: it runs after fork.
 pub fn exec_command(command: Args, env: Args) -> Error {
     let shell;
-    let mut shell_argv = [core::ptr::null(); 2];
+    let mut shell_argv = CStrArray::<2>::new();
     let (program, argv) = match command.get(0) {
-        Some(program) => (program, command.as_execve_argv()),
+        Some(program) => (program, command.argv()),
         None => {
             let name = env
                 .env(b"SHELL")
@@ -81,8 +81,8 @@ pub fn exec_command(command: Args, env: Args) -> Error {
                 .unwrap_or(b"/bin/sh");
             shell = CPath::from_bytes(name)
                 .unwrap_or_else(|| CPath::from_bytes(b"/bin/sh").unwrap_or_default());
-            shell_argv[0] = shell.as_cstr().as_ptr();
-            (shell.as_cstr(), shell_argv.as_ptr())
+            let _ = shell_argv.push(shell.as_cstr());
+            (shell.as_cstr(), shell_argv.argv())
         }
     };
     let search = env

@@ -20,6 +20,7 @@ use rustix::system::RebootCommand;
 
 use crate::log;
 use crate::sys::entry::Args;
+use crate::sys::exec::CStrArray;
 use crate::sys::process;
 use crate::sys::signal::{self, SYNCHRONOUS, SigSet};
 use crate::sys::{clone, exec, fd};
@@ -344,12 +345,12 @@ fn hand_over(log: &mut Log, target: &CPath, args: Args) {
     };
     log!(log, "switching to the root at {new_root} (/sbin/init)");
     let init = c"/sbin/init";
-    let argv = [init.as_ptr(), core::ptr::null()];
+    let argv = CStrArray::<2>::of([init]).unwrap_or_default();
     match crate::applet::switch_root::switch_into(
         new_root.as_cstr(),
         None,
         init,
-        argv.as_ptr(),
+        argv.argv(),
         args.envp(),
     ) {
         Ok(never) => match never {},
@@ -412,14 +413,14 @@ fn spawn_program(
     terminal: bool,
 ) -> Result<Pid, crate::error::Error> {
     let envp = args.envp();
+    let argv = CStrArray::<2>::of([program]).unwrap_or_default();
     let spawned = clone::spawn(0, None, Signal::CHILD.as_raw() as u64, || {
         if terminal {
             let _ = rustix::process::setsid();
             let _ = rustix::process::ioctl_tiocsctty(fd::stdin());
         }
         signal::reset_signals();
-        let argv = [program.as_ptr(), core::ptr::null()];
-        let errno = exec::execve(program, argv.as_ptr(), envp);
+        let errno = exec::execve(program, argv.argv(), envp);
         crate::errln!(
             "box-init: execve({}): {}",
             Bytes(program.to_bytes()),

@@ -12,10 +12,10 @@ use rustix::process::Signal;
 use rustix::thread::{Gid, Uid};
 
 use crate::cgroup::ContainerCgroup;
-use crate::config::MAX_ENV;
-use crate::container::plan::{MAX_ARGS, Plan};
+use crate::container::plan::Plan;
 use crate::container::rootfs;
 use crate::error::{Context, EXIT_BOX, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, Error, Result};
+use crate::sys::exec::CStrArray;
 use crate::sys::{caps, exec, signal};
 use crate::text::{CPath, Text};
 
@@ -247,12 +247,12 @@ fn id_hint(e: Error) -> Error {
 /// execve the command, searching the container's PATH when the name has no
 /// slash. Returns only on failure, with the exit status DESIGN.md gives.
 fn exec(plan: &Plan) -> Error {
-    let mut envp_storage = [core::ptr::null(); MAX_ENV + 5];
+    let mut envp_storage = CStrArray::new();
     let envp = plan.envp(&mut envp_storage);
-    let mut argv_storage = [core::ptr::null(); MAX_ARGS + 1];
+    let mut argv_storage = CStrArray::new();
     let argv = plan.argv(&mut argv_storage);
     if let Some(init) = &plan.init {
-        let errno = exec::execveat_fd(init.exe.as_fd(), init.argv.as_ptr(), envp);
+        let errno = exec::execveat_fd(init.exe.as_fd(), init.argv.argv(), envp);
         let error = Error::sys("start box-init", "execveat", b"/proc/self/exe", errno);
         return if errno == Errno::NOENT {
             error.hint("this box is dynamically linked and its loader is not in the rootfs: use a static build (cargo xtask build)")

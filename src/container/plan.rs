@@ -2,13 +2,14 @@
 //! the child may not allocate, so paths, the environment and the command are
 //! all laid out here as C strings in fixed-capacity storage.
 
-use core::ffi::{CStr, c_char};
+use core::ffi::CStr;
 use core::fmt::Write;
 
 use crate::bad;
 use crate::config::{MAX_ENV, NsSet, RunConfig};
 use crate::error::{Context, Result};
 use crate::sys::entry::Args;
+use crate::sys::exec::{Argv, CStrArray, Envp};
 use crate::text::{Bytes, CPath, Text};
 
 use linux_raw_sys::general as k;
@@ -77,7 +78,7 @@ pub struct Plan<'a> {
     pub caps: rustix::thread::CapabilitySet,
     /// `--init`: box itself as the container's PID 1, executed from its
     /// sealed copy, and its argv (`box-init -- CMD…`, NULL-terminated).
-    pub init: Option<InitExec>,
+    pub init: Option<InitExec<'a>>,
     /// The seccomp filter installed last before exec (src/seccomp.rs), built
     /// for the capabilities the container holds, or `None` for `--seccomp
     /// unconfined`.
@@ -85,14 +86,14 @@ pub struct Plan<'a> {
 }
 
 /// How `--init` runs box-init inside the container.
-pub struct InitExec {
+pub struct InitExec<'a> {
     /// box's own executable, executed by descriptor: the sealed copy that
     /// `box run` (and a board's box-init) re-executed itself from before
     /// anything else (src/sys/exe.rs), or a file no container of this
     /// caller can change. /proc/1/exe in the container names it, never a
     /// host file anyone there could write (CVE-2019-5736).
     pub exe: rustix::fd::OwnedFd,
-    pub argv: [*const c_char; MAX_INIT_ARGS + 3],
+    pub argv: CStrArray<'a, { MAX_INIT_ARGS + 3 }>,
 }
 
 impl<'a> Plan<'a> {
@@ -250,25 +251,19 @@ impl<'a> Plan<'a> {
         Ok(())
     }
 
-    /// Fill `out` with pointers to the environment entries and a NULL.
-    pub fn envp<'b>(&'b self, out: &'b mut [*const c_char; MAX_ENV + 5]) -> *const *const c_char {
-        for (slot, e) in out.iter_mut().zip(self.env.iter()) {
-            *slot = e.as_cstr().as_ptr();
-        }
-        out[self.env.len()] = core::ptr::null();
-        out.as_ptr()
+    /// The environment for execve, laid out in `out`.
+    pub fn envp<'b>(&'b self, out: &'b mut CStrArray<'b, { MAX_ENV + 5 }>) -> Envp<'b> {
+        *out = CStrArray::of(self.env.iter().map(CPath::as_cstr)).unwrap_or_default();
+        out.envp()
     }
 
-    /// The NULL-terminated argv for execve; `out` is storage for spec words.
-    pub fn argv<'b>(&'b self, out: &'b mut [*const c_char; MAX_ARGS + 1]) -> *const *const c_char {
+    /// The argument vector for execve; `out` is storage for spec words.
+    pub fn argv<'b>(&'b self, out: &'b mut CStrArray<'b, { MAX_ARGS + 1 }>) -> Argv<'b> {
         match self.command {
-            Command::Argv(args) => args.as_execve_argv(),
+            Command::Argv(args) => args.argv(),
             Command::Words(words) => {
-                for (slot, w) in out.iter_mut().zip(words.iter()) {
-                    *slot = w.as_cstr().as_ptr();
-                }
-                out[words.len()] = core::ptr::null();
-                out.as_ptr()
+                *out = CStrArray::of(words.iter().map(CPath::as_cstr)).unwrap_or_default();
+                out.argv()
             }
         }
     }
@@ -317,30 +312,20 @@ fn check_rootfs(rootfs: &CPath) -> Result<()> {
     Ok(())
 }
 
-/// `box-init -- CMD…` as a NULL-terminated pointer array. The pointers refer
-/// to box's argv or to the spec's words, both of which outlive the exec.
-fn init_argv(command: &Command<'_>) -> Result<[*const c_char; MAX_INIT_ARGS + 3]> {
-    let mut argv = [core::ptr::null(); MAX_INIT_ARGS + 3];
-    argv[0] = c"box-init".as_ptr();
-    argv[1] = c"--".as_ptr();
-    let mut n = 2;
-    let mut push = |word: &CStr| -> Result<()> {
-        if n >= MAX_INIT_ARGS + 2 {
-            return Err(bad!("--init: at most {MAX_INIT_ARGS} command words"));
-        }
-        argv[n] = word.as_ptr();
-        n += 1;
-        Ok(())
-    };
-    match command {
+/// `box-init -- CMD…`, borrowing box's argv or the spec's words, both of
+/// which outlive the exec.
+fn init_argv<'a>(command: &Command<'a>) -> Result<CStrArray<'a, { MAX_INIT_ARGS + 3 }>> {
+    let too_many = |_| bad!("--init: at most {MAX_INIT_ARGS} command words");
+    let mut argv = CStrArray::of([c"box-init", c"--"]).map_err(too_many)?;
+    match *command {
         Command::Argv(args) => {
             for i in 0..args.len() {
-                push(args.get(i).unwrap_or(c""))?;
+                argv.push(args.get(i).unwrap_or(c"")).map_err(too_many)?;
             }
         }
         Command::Words(words) => {
             for w in words.iter() {
-                push(w.as_cstr())?;
+                argv.push(w.as_cstr()).map_err(too_many)?;
             }
         }
     }

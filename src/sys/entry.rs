@@ -8,6 +8,8 @@
 
 use core::ffi::{CStr, c_char};
 
+use super::exec::{Argv, Envp};
+
 /// A tail of the process's argument vector and its environment.
 #[derive(Clone, Copy)]
 pub struct Args {
@@ -54,14 +56,23 @@ impl Args {
         }
     }
 
-    /// The NULL-terminated array `execve` takes for this tail.
-    pub fn as_execve_argv(&self) -> *const *const c_char {
-        self.argv
+    /// This tail as the argument vector of an execve.
+    pub fn argv(&self) -> Argv<'static> {
+        // SAFETY: `argv[len]` ends the array with a null pointer, and the
+        // array and its strings are the kernel's, which live as long as the
+        // process unchanged (see the fields).
+        unsafe { Argv::from_raw(self.argv) }
     }
 
-    /// box's own environment, as the NULL-terminated array `execve` takes.
-    pub fn envp(&self) -> *const *const c_char {
-        self.envp
+    /// box's own environment, as the environment of an execve.
+    pub fn envp(&self) -> Envp<'static> {
+        if self.envp.is_null() {
+            return Envp::EMPTY;
+        }
+        // SAFETY: the environment array the C runtime passed to `main`:
+        // NULL-terminated, and it lives as long as the process unchanged
+        // (box never calls setenv).
+        unsafe { Envp::from_raw(self.envp) }
     }
 
     /// The value of environment variable `name` in box's own environment.

@@ -103,7 +103,7 @@ pub fn run_sealed(args: Args) -> Result<()> {
         None => sealed_copy(&exe, name.as_cstr())?,
     };
     drop(exe);
-    let errno = exec::execveat_fd(copy.as_fd(), args.as_execve_argv(), args.envp());
+    let errno = exec::execveat_fd(copy.as_fd(), args.argv(), args.envp());
     Err(crate::error::Error::sys(
         "start box's sealed copy",
         "execveat",

@@ -19,6 +19,7 @@ use crate::args::{Opt, Parser};
 use crate::error::{Context, Error, Result};
 use crate::sys::entry::Args;
 use crate::sys::exec::{Argv, Envp};
+use crate::sys::fd::StdFd;
 use crate::text::{Bytes, CPath};
 use crate::{bad, errln, outln};
 
@@ -151,7 +152,7 @@ pub fn switch_into(
     // 4. Standard descriptors on the new root's console.
     let console = console.unwrap_or(c"/dev/console");
     if let Ok(fd) = rustix::fs::open(console, OFlags::RDWR | OFlags::NOCTTY, Mode::empty()) {
-        for target in 0..3 {
+        for target in StdFd::ALL {
             let _ = crate::sys::fd::dup_onto(fd.as_fd(), target);
         }
     }

@@ -305,8 +305,8 @@ fn setup_console(log: &mut Log) {
         .zip(rustix::fs::fstat(&console).ok())
         .is_some_and(|(a, b)| a.st_rdev == b.st_rdev && a.st_mode == b.st_mode);
     if !stdout_is_console {
-        for fd in 0..3 {
-            let _ = fd::dup_onto(rustix::fd::AsFd::as_fd(&console), fd);
+        for target in fd::StdFd::ALL {
+            let _ = fd::dup_onto(rustix::fd::AsFd::as_fd(&console), target);
         }
     }
 }

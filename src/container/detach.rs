@@ -22,6 +22,7 @@ use crate::container::plan::Plan;
 use crate::container::{self, child};
 use crate::error::{Context, EXIT_BOX, Error, Result};
 use crate::state::{LOG_MAX, State};
+use crate::sys::fd::StdFd;
 use crate::sys::{clone, exec, fd, process, signal};
 use crate::text::Text;
 
@@ -109,9 +110,9 @@ fn start(
     let (out_read, out_write) =
         rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at("create the log pipe", "pipe2", b"")?;
     // The container (and this supervisor's own messages) write to the log.
-    fd::dup_onto(null.as_fd(), 0).at("detach", "dup2", b"/dev/null")?;
-    fd::dup_onto(out_write.as_fd(), 1).at("detach", "dup2", b"log pipe")?;
-    fd::dup_onto(out_write.as_fd(), 2).at("detach", "dup2", b"log pipe")?;
+    fd::dup_onto(null.as_fd(), StdFd::Stdin).at("detach", "dup2", b"/dev/null")?;
+    fd::dup_onto(out_write.as_fd(), StdFd::Stdout).at("detach", "dup2", b"log pipe")?;
+    fd::dup_onto(out_write.as_fd(), StdFd::Stderr).at("detach", "dup2", b"log pipe")?;
     drop(out_write);
     drop(null);
 

@@ -62,7 +62,7 @@ pub fn stderr() -> BorrowedFd<'static> {
 /// Mark every descriptor from `first` up close-on-exec: close_range with
 /// CLOSE_RANGE_CLOEXEC (5.11+), else a walk over /proc/self/fd.
 pub fn cloexec_from(first: u32) -> Result<(), Errno> {
-    match close_range(first, u32::MAX, true) {
+    match close_range_cloexec(first) {
         Err(Errno::NOSYS | Errno::INVAL) => {}
         other => return other,
     }
@@ -87,31 +87,49 @@ pub fn cloexec_from(first: u32) -> Result<(), Errno> {
     Ok(())
 }
 
-/// dup2(2): make descriptor number `target` a copy of `fd` (for the
-/// standard descriptors 0-2, which box then keeps open for good).
-pub fn dup_onto(fd: BorrowedFd<'_>, target: i32) -> Result<(), Errno> {
-    // SAFETY: `target` is only named as dup2's destination; the OwnedFd is
-    // never dropped (ManuallyDrop), so box does not close a descriptor it
-    // does not own.
+/// One of the standard descriptors. They are open for the life of the
+/// process ([`ensure_standard_fds`] runs first thing in `main`) and no
+/// `OwnedFd` holds them, so one can be replaced by dup2 without closing
+/// anything that anyone owns, and borrowed for good ([`stdout`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum StdFd {
+    Stdin = 0,
+    Stdout = 1,
+    Stderr = 2,
+}
+
+impl StdFd {
+    pub const ALL: [StdFd; 3] = [StdFd::Stdin, StdFd::Stdout, StdFd::Stderr];
+}
+
+/// dup2(2): make standard descriptor `target` a copy of `fd` (a console,
+/// /dev/null, a log pipe). Only 0-2 can be named: any other number may be a
+/// descriptor an `OwnedFd` elsewhere holds, which dup2 would close.
+pub fn dup_onto(fd: BorrowedFd<'_>, target: StdFd) -> Result<(), Errno> {
+    // SAFETY: `target` is 0, 1 or 2, which no OwnedFd holds (see StdFd);
+    // the OwnedFd made here only names dup2's destination and is never
+    // dropped (ManuallyDrop), so nothing is closed behind an owner's back.
     let mut dest = core::mem::ManuallyDrop::new(unsafe {
-        <OwnedFd as rustix::fd::FromRawFd>::from_raw_fd(target)
+        <OwnedFd as rustix::fd::FromRawFd>::from_raw_fd(target as i32)
     });
     rustix::io::dup2(fd, &mut dest)
 }
 
-/// `close_range(2)` (5.9+; CLOSE_RANGE_CLOEXEC 5.11+).
-fn close_range(first: u32, last: u32, cloexec: bool) -> Result<(), Errno> {
+/// `close_range(first, ~0, CLOSE_RANGE_CLOEXEC)` (5.11+): every descriptor
+/// from `first` up is closed at the next execve, none now. The closing form
+/// of close_range is not offered: it would close descriptors that `OwnedFd`s
+/// elsewhere in box still hold.
+fn close_range_cloexec(first: u32) -> Result<(), Errno> {
     // CLOSE_RANGE_CLOEXEC from <linux/close_range.h>, which linux-raw-sys lacks.
     const CLOSE_RANGE_CLOEXEC: u32 = 1 << 2;
-    let flags = if cloexec { CLOSE_RANGE_CLOEXEC } else { 0 };
-    // SAFETY: plain integers; closing descriptors is the intent, and the
-    // callers own every descriptor in the range.
+    // SAFETY: plain integers; with CLOSE_RANGE_CLOEXEC the kernel only sets
+    // a flag on each descriptor and closes none.
     check(unsafe {
         libc::syscall(
             linux_raw_sys::general::__NR_close_range as c_long,
             first as c_long,
-            last as c_long,
-            flags as c_long,
+            c_long::from(u32::MAX),
+            CLOSE_RANGE_CLOEXEC as c_long,
         )
     })
     .map(drop)

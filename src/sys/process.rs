@@ -171,12 +171,15 @@ pub fn send_signal(pid: Pid, pidfd: Option<BorrowedFd<'_>>, signal: i32) -> Resu
     rustix::process::kill_process(pid, sig)
 }
 
-/// unshare(2) for namespaces of the calling process (never CLONE_FILES, so
-/// no descriptor table is split between threads; box has one thread).
+/// unshare(2) for namespaces of the calling process. CLONE_FILES is
+/// refused (EINVAL): it would give this thread a descriptor table of its
+/// own, apart from the `OwnedFd`s other threads hold.
 pub fn unshare(flags: UnshareFlags) -> Result<(), Errno> {
-    debug_assert!(!flags.contains(UnshareFlags::FILES));
+    if flags.contains(UnshareFlags::FILES) {
+        return Err(Errno::INVAL);
+    }
     // SAFETY: the unsafety of unshare is CLONE_FILES splitting descriptor
-    // tables between threads; it is never passed, and box is single-threaded.
+    // tables between threads, refused above.
     unsafe { rustix::thread::unshare_unsafe(flags) }
 }
 

@@ -101,8 +101,10 @@ pub struct Spawned {
 ///
 /// `child` runs in a copy of this process and must not return. It must not
 /// allocate or take locks either (the copy holds whatever state the parent's
-/// allocator was in): it makes raw syscalls and ends in execve or _exit.
-/// This is sound because box never starts a second thread.
+/// allocator and locks were in): it makes raw syscalls and ends in execve or
+/// _exit. Debug builds check that it does not allocate
+/// (src/sys/alloc_check.rs). Memory is not shared (namespace flags only),
+/// so nothing the child does reaches the caller's.
 #[allow(unreachable_code)]
 pub fn spawn(
     flags: u64,
@@ -158,7 +160,69 @@ pub fn spawn(
     };
     match forked {
         // `child` returns an uninhabited type: it never comes back here.
-        Forked::Child => match child() {},
+        Forked::Child => {
+            super::alloc_check::enter_clone_child();
+            match child() {}
+        }
         Forked::Parent { pid, pidfd } => Ok(Spawned { pid, pidfd }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustix::fd::AsFd;
+
+    use crate::sys::exec::exit_now;
+    use crate::sys::fd::{StdFd, dup_onto};
+
+    /// Spawn a child that runs `body` with its standard error on /dev/null,
+    /// then exits 0; its exit status.
+    fn status_of_child(body: fn()) -> u8 {
+        let null = rustix::fs::open(
+            c"/dev/null",
+            rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .unwrap();
+        let sigchld = linux_raw_sys::general::SIGCHLD as u64;
+        let spawned = spawn(0, None, sigchld, || {
+            let _ = dup_onto(null.as_fd(), StdFd::Stderr);
+            body();
+            exit_now(0)
+        })
+        .unwrap();
+        let pid = rustix::process::Pid::from_raw(spawned.pid).unwrap();
+        crate::sys::process::reap(pid).unwrap()
+    }
+
+    /// The check of src/sys/alloc_check.rs: a spawned child that allocates
+    /// is killed (128 + SIGKILL), one that makes only syscalls is not.
+    #[test]
+    #[cfg_attr(
+        not(debug_assertions),
+        ignore = "the allocation check is in debug builds only"
+    )]
+    fn a_spawned_child_that_allocates_is_killed() {
+        assert_eq!(status_of_child(|| {}), 0);
+        assert_eq!(
+            status_of_child(|| drop(core::hint::black_box(vec![0u8; 64]))),
+            137
+        );
+        assert_eq!(
+            status_of_child(|| {
+                let _ = rustix::process::getpid();
+            }),
+            0
+        );
+    }
+
+    #[test]
+    fn flags_that_share_memory_or_descriptors_are_refused() {
+        use linux_raw_sys::general as k;
+        for flag in [k::CLONE_VM, k::CLONE_FILES, k::CLONE_FS, k::CLONE_THREAD] {
+            let spawned = spawn(u64::from(flag), None, 0, || exit_now(0));
+            assert_eq!(spawned.err(), Some(("clone3", Errno::INVAL)));
+        }
     }
 }

@@ -93,6 +93,20 @@ pub const NAMESPACES: &[Namespace] = &[
     },
 ];
 
+/// The first namespace type in `flags` that this kernel lacks: each type it
+/// was built with shows as a /proc/self/ns file.
+pub fn missing_namespace(flags: u32) -> Option<&'static Namespace> {
+    NAMESPACES
+        .iter()
+        .filter(|ns| flags & ns.flag != 0)
+        .find(|ns| {
+            CPath::from_parts(&[b"/proc/self/ns/", ns.proc_name.as_bytes()]).is_some_and(|path| {
+                rustix::fs::access(path.as_cstr(), rustix::fs::Access::EXISTS)
+                    == Err(rustix::io::Errno::NOENT)
+            })
+        })
+}
+
 /// A set of namespace clone flags.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct NsSet(pub u32);

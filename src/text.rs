@@ -66,11 +66,6 @@ impl<const N: usize> Text<N> {
     pub fn overflowed(&self) -> bool {
         self.overflow
     }
-
-    pub fn clear(&mut self) {
-        self.len = 0;
-        self.overflow = false;
-    }
 }
 
 impl<const N: usize> Default for Text<N> {

@@ -50,12 +50,12 @@ use rustix::io::Errno;
 use rustix::process::{Pid, Signal, WaitIdOptions};
 use rustix::thread::{Gid, Uid};
 
-use super::util_linux::{exec_command, fail, missing_namespace, namespace_option};
+use super::util_linux::{exec_command, fail, namespace_option};
 use crate::args::{Opt, Parser};
-use crate::config::{NAMESPACES, Namespace};
+use crate::config::{NAMESPACES, Namespace, missing_namespace};
 use crate::error::{Context, Error, Result};
 use crate::sys::entry::Args;
-use crate::sys::fs::file_holds;
+use crate::sys::fs::{file_holds, open_dir};
 use crate::sys::ns::{self, NsLink};
 use crate::sys::{clone, exec, process, signal};
 use crate::text::{Bytes, CPath, Text};
@@ -424,14 +424,6 @@ fn own_inode(ns: &Namespace) -> Option<u64> {
         NsLink::Inode(inode) => Some(inode),
         _ => None,
     }
-}
-
-fn open_dir(path: &core::ffi::CStr) -> core::result::Result<OwnedFd, Errno> {
-    rustix::fs::open(
-        path,
-        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
 }
 
 /// Open `-r`/`-w`'s directory: the target's /proc/PID/root or cwd, or DIR.

@@ -41,23 +41,21 @@ use core::ffi::CStr;
 use core::fmt::Write;
 
 use linux_raw_sys::general as k;
-use rustix::event::{PollFd, PollFlags};
 use rustix::fd::{AsFd, BorrowedFd};
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use rustix::mount::{MountFlags, MountPropagationFlags};
 use rustix::pipe::PipeFlags;
-use rustix::process::{Pid, Signal, WaitId, WaitIdOptions, WaitIdStatus};
+use rustix::process::{Pid, Signal, WaitIdOptions};
 use rustix::thread::UnshareFlags;
 
-use super::util_linux::{EXIT_FAILURE, exec_command, fail, missing_namespace, namespace_option};
+use super::util_linux::{EXIT_FAILURE, exec_command, fail, namespace_option};
 use crate::args::{Opt, Parser};
-use crate::config::NAMESPACES;
+use crate::config::{NAMESPACES, missing_namespace};
 use crate::error::{Context, Error, Result};
 use crate::sys::entry::Args;
-use crate::sys::fs::file_holds;
 use crate::sys::signal::{self, SigSet};
-use crate::sys::{clone, exec, process};
+use crate::sys::{clone, exec, ns, process};
 use crate::text::{Bytes, CPath, Text, parse_u64};
 use crate::{bad, outln};
 
@@ -328,35 +326,14 @@ fn run_forked(o: &Options, ids: (u32, u32), command: Args, env: Args) -> Result<
     let pid =
         Pid::from_raw(spawned.pid).ok_or_else(|| bad!("clone returned PID {}", spawned.pid))?;
     let status = if o.forward_signals {
-        wait_forwarding(pid, spawned.pidfd.as_ref().map(|fd| fd.as_fd()), &watched)?
+        // SIGINT and SIGTERM are passed on.
+        let pidfd = spawned.pidfd.as_ref().map(|fd| fd.as_fd());
+        process::wait_forwarding(pid, pidfd, &watched)
+            .map_err(|e| Error::sys("wait for the command", "waitid", b"", e))?
     } else {
         process::wait_for(pid, WaitIdOptions::EXITED)?
     };
     Ok(process::exit_like(&status))
-}
-
-/// Wait for `pid` to end, passing SIGINT and SIGTERM on to it. The signals
-/// of `watched` are blocked, so none is lost between two looks.
-fn wait_forwarding(
-    pid: Pid,
-    pidfd: Option<BorrowedFd<'_>>,
-    watched: &SigSet,
-) -> Result<WaitIdStatus> {
-    let options = WaitIdOptions::EXITED | WaitIdOptions::NOHANG;
-    loop {
-        match rustix::process::waitid(WaitId::Pid(pid), options) {
-            Ok(Some(status)) if status.exited() || status.killed() || status.dumped() => {
-                return Ok(status);
-            }
-            Ok(_) | Err(Errno::INTR) => {}
-            Err(e) => return Err(Error::sys("wait for the command", "waitid", b"", e)),
-        }
-        if let Ok(Some(info)) = signal::wait_signal(watched, None)
-            && info.signal != SIGCHLD
-        {
-            let _ = process::send_signal(pid, pidfd, info.signal);
-        }
-    }
 }
 
 /// In the process that becomes the command: the remaining steps, then exec.
@@ -417,52 +394,29 @@ fn prepare(o: &Options, ids: (u32, u32), parent: Option<BorrowedFd<'_>>) -> Resu
 /// `--kill-child`: the signal we get when unshare dies, then a look at the
 /// pipe in case unshare died before the prctl.
 fn die_with_parent(signal: Signal, parent: BorrowedFd<'_>) -> Result<()> {
-    rustix::process::set_parent_process_death_signal(Some(signal)).at(
+    let unshare_is_there = process::die_with_parent(signal, parent).at(
         "tie the command to unshare (--kill-child)",
         "prctl(PR_SET_PDEATHSIG)",
         b"",
     )?;
-    let mut fds = [PollFd::from_borrowed_fd(parent, PollFlags::empty())];
-    let now = rustix::event::Timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    if rustix::event::poll(&mut fds, Some(&now)).is_ok()
-        && fds[0].revents().contains(PollFlags::ERR)
-    {
+    if !unshare_is_there {
         let _ = process::send_signal(rustix::process::getpid(), None, signal.as_raw());
         exec::exit_now(EXIT_FAILURE);
     }
     Ok(())
 }
 
-/// `-r`, `-c`: one line in uid_map, "deny" in setgroups (required before an
-/// unprivileged gid_map since Linux 3.19, user_namespaces(7)), one line in
-/// gid_map.
+/// `-r`, `-c`: the caller's uid and gid mapped to root or to themselves.
 fn write_id_maps(map: Map, (uid, gid): (u32, u32)) -> Result<()> {
     let (inner_uid, inner_gid) = match map {
         Map::Root => (0, 0),
         Map::Current => (uid, gid),
     };
-    let mut line = Text::<48>::new();
-    let _ = writeln!(line, "{inner_uid} {uid} 1");
-    write_proc_file(
-        "map the user namespace",
-        c"/proc/self/uid_map",
-        line.as_bytes(),
-    )?;
-    match write_proc_file("map the user namespace", c"/proc/self/setgroups", b"deny") {
-        // Kernels before 3.19 have no such file, and no such rule.
-        Err(e) if e.errno() == Some(Errno::NOENT) => {}
-        other => other?,
-    }
-    line.clear();
-    let _ = writeln!(line, "{inner_gid} {gid} 1");
-    write_proc_file(
-        "map the user namespace",
-        c"/proc/self/gid_map",
-        line.as_bytes(),
-    )
+    let mut uid_map = Text::<48>::new();
+    let _ = writeln!(uid_map, "{inner_uid} {uid} 1");
+    let mut gid_map = Text::<48>::new();
+    let _ = writeln!(gid_map, "{inner_gid} {gid} 1");
+    ns::write_id_maps(None, uid_map.as_bytes(), gid_map.as_bytes(), true)
 }
 
 /// Write `content` to a /proc file in one write(2), as the kernel wants.
@@ -472,14 +426,9 @@ fn write_proc_file(step: &'static str, path: &CStr, content: &[u8]) -> Result<()
         "open",
         path.to_bytes(),
     )?;
-    match rustix::io::write(&fd, content) {
-        Ok(_) => Ok(()),
-        Err(Errno::PERM) if path.to_bytes().ends_with(b"_map") => {
-            Err(Error::sys(step, "write", path.to_bytes(), Errno::PERM)
-                .hint(userns_hint(Errno::PERM)))
-        }
-        Err(e) => Err(Error::sys(step, "write", path.to_bytes(), e)),
-    }
+    rustix::io::write(&fd, content)
+        .map(drop)
+        .at(step, "write", path.to_bytes())
 }
 
 /// `--mount-proc[=DIR]`: a proc of our PID namespace (after `-f`, the new
@@ -544,7 +493,7 @@ fn unshare_error(errno: Errno, flags: u32) -> Error {
             None => base,
         },
         Errno::PERM | Errno::NOSPC | Errno::USERS if flags & k::CLONE_NEWUSER != 0 => {
-            base.hint(userns_hint(errno))
+            base.hint(ns::userns_hint(errno))
         }
         Errno::PERM => base.hint(
             "new namespaces need CAP_SYS_ADMIN: run as root, or add -r for a user namespace that maps you to root",
@@ -553,34 +502,6 @@ fn unshare_error(errno: Errno, flags: u32) -> Error {
             "a namespace limit was reached: see the sysctls user.max_*_namespaces",
         ),
         _ => base,
-    }
-}
-
-/// Why the kernel refused a user namespace (or its uid_map), naming the
-/// sysctl that says no when one does.
-fn userns_hint(errno: Errno) -> &'static str {
-    let unprivileged = !rustix::process::geteuid().is_root();
-    if unprivileged && file_holds(c"/proc/sys/kernel/unprivileged_userns_clone", b"0") {
-        return "unprivileged user namespaces are off: sysctl kernel.unprivileged_userns_clone=0 (set it to 1)";
-    }
-    if file_holds(c"/proc/sys/user/max_user_namespaces", b"0") {
-        return "user namespaces are off: sysctl user.max_user_namespaces=0 (raise it)";
-    }
-    if unprivileged
-        && file_holds(
-            c"/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
-            b"1",
-        )
-    {
-        return "AppArmor restricts unprivileged user namespaces: sysctl kernel.apparmor_restrict_unprivileged_userns=1 (set it to 0, or give the program an AppArmor profile that allows userns)";
-    }
-    match errno {
-        Errno::NOSPC | Errno::USERS => {
-            "the limit on user namespaces was reached: sysctl user.max_user_namespaces, or nesting deeper than 32"
-        }
-        _ => {
-            "the kernel refused a user namespace: not allowed from inside a chroot, or forbidden by a seccomp filter; see also sysctl kernel.unprivileged_userns_clone, user.max_user_namespaces, kernel.apparmor_restrict_unprivileged_userns"
-        }
     }
 }
 

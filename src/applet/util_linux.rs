@@ -10,7 +10,6 @@ use crate::config::{NAMESPACES, Namespace};
 use crate::error::{EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, Error};
 use crate::sys::entry::Args;
 use crate::sys::exec::{self, CStrArray};
-use crate::sys::ns::{self, NsLink};
 use crate::text::{Bytes, CPath};
 use crate::{bad, errln};
 
@@ -54,15 +53,6 @@ pub fn fail(applet: &str, e: &Error) -> u8 {
         EXIT_NOT_FOUND | EXIT_NOT_EXECUTABLE => e.code,
         _ => EXIT_FAILURE,
     }
-}
-
-/// The first namespace type in `flags` that this kernel lacks: each type it
-/// has shows as a /proc/self/ns file.
-pub fn missing_namespace(flags: u32) -> Option<&'static Namespace> {
-    NAMESPACES
-        .iter()
-        .filter(|ns| flags & ns.flag != 0)
-        .find(|ns| ns::read_link(None, ns.proc_name, ns.proc_name) == NsLink::NotInKernel)
 }
 
 /// exec the command (the words after the options), or `$SHELL`, else

@@ -5,7 +5,6 @@
 
 use core::fmt::Write;
 
-use rustix::event::{PollFd, PollFlags};
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::io::Errno;
 use rustix::process::Signal;
@@ -16,7 +15,7 @@ use crate::container::plan::Plan;
 use crate::container::rootfs;
 use crate::error::{Context, EXIT_BOX, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, Error, Result};
 use crate::sys::exec::CStrArray;
-use crate::sys::{caps, exec, signal};
+use crate::sys::{caps, exec, process, signal};
 use crate::text::{CPath, Text};
 
 use linux_raw_sys::general as k;
@@ -148,23 +147,15 @@ fn prepare(
     Ok(())
 }
 
-/// PR_SET_PDEATHSIG, then make sure box did not die before it was set: box
-/// holds the only read end of the report pipe, so POLLERR on our write end
-/// means box is gone.
+/// Die with box (SIGKILL), and leave now if box is already gone: box
+/// holds the only read end of the report pipe.
 pub fn die_with_parent(report: BorrowedFd<'_>) -> Result<()> {
-    rustix::process::set_parent_process_death_signal(Some(Signal::KILL)).at(
+    let box_is_there = process::die_with_parent(Signal::KILL, report).at(
         "tie the container to box",
         "prctl(PR_SET_PDEATHSIG)",
         b"",
     )?;
-    let mut fds = [PollFd::new(&report, PollFlags::OUT)];
-    let zero = rustix::event::Timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    if rustix::event::poll(&mut fds, Some(&zero)).is_ok()
-        && fds[0].revents().intersects(PollFlags::ERR | PollFlags::HUP)
-    {
+    if !box_is_there {
         exec::exit_now(EXIT_BOX);
     }
     Ok(())

@@ -16,11 +16,10 @@ use rustix::process::{Pid, Signal};
 
 use crate::bad;
 use crate::cgroup::ContainerCgroup;
-use crate::config::NAMESPACES;
+use crate::config::missing_namespace;
 use crate::error::{Context, Error, Result};
-use crate::sys::signal::{self, SigSet};
-use crate::sys::{clone, exec, process};
-use crate::text::CPath;
+use crate::sys::signal::SigSet;
+use crate::sys::{clone, exec, ns, process};
 use plan::Plan;
 
 use linux_raw_sys::general as k;
@@ -137,7 +136,12 @@ pub fn start(plan: &Plan, cgroup: Option<ContainerCgroup>) -> Result<Container> 
     };
     if let (Some((sync_read, sync_write)), Some(ids)) = (sync, &plan.id_maps) {
         drop(sync_read);
-        if let Err(e) = write_id_maps(pid, ids) {
+        if let Err(e) = ns::write_id_maps(
+            Some(pid),
+            ids.uid.as_bytes(),
+            ids.gid.as_bytes(),
+            ids.deny_setgroups,
+        ) {
             abandon(&container);
             return Err(e);
         }
@@ -186,65 +190,21 @@ fn namespace_error(call: &'static str, errno: Errno, plan: &Plan) -> Error {
     let base = Error::sys("create the namespaces", call, b"", errno);
     let wanted = plan.config.namespaces;
     match errno {
-        Errno::INVAL => {
-            // Each namespace type has a /proc/self/ns file when the kernel
-            // was built with it.
-            for ns in NAMESPACES.iter().filter(|ns| wanted.has(ns.flag)) {
-                let Some(path) = CPath::from_parts(&[b"/proc/self/ns/", ns.proc_name.as_bytes()]) else {
-                    continue;
-                };
-                if rustix::fs::access(path.as_cstr(), rustix::fs::Access::EXISTS) == Err(Errno::NOENT) {
-                    return bad!(
-                        "create the namespaces: {call}: Invalid argument (the kernel has no {} namespace: it was built without {}; /proc/self/ns/{} is missing)",
-                        ns.name,
-                        ns.config,
-                        ns.proc_name
-                    );
-                }
-            }
-            base
-        }
-        Errno::PERM if plan.id_maps.is_some() => base.hint(
-            "unprivileged user namespaces are disabled: sysctl kernel.unprivileged_userns_clone=1 (Debian) or kernel.apparmor_restrict_unprivileged_userns=0 (Ubuntu)",
-        ),
+        Errno::INVAL => match missing_namespace(wanted.0) {
+            Some(ns) => bad!(
+                "create the namespaces: {call}: Invalid argument (the kernel has no {} namespace: it was built without {}; /proc/self/ns/{} is missing)",
+                ns.name,
+                ns.config,
+                ns.proc_name
+            ),
+            None => base,
+        },        Errno::PERM if plan.id_maps.is_some() => base.hint(ns::userns_hint(errno)),
         Errno::PERM => base.hint("creating namespaces needs root; run as root, or add --map-root"),
         Errno::NOSPC | Errno::USERS => base.hint(
             "a namespace limit was reached: see sysctl user.max_user_namespaces and the other user.max_*_namespaces",
         ),
         _ => base,
     }
-}
-
-/// Map the caller to root inside: uid_map, then setgroups "deny" (required
-/// before an unprivileged gid_map, user_namespaces(7)), then gid_map.
-fn write_id_maps(pid: Pid, maps: &plan::IdMaps) -> Result<()> {
-    let write = |file: &[u8], content: &[u8]| -> Result<()> {
-        let mut path = CPath::from_bytes(b"/proc/").unwrap_or_default();
-        let _ = path.push_u64(pid.as_raw_nonzero().get() as u64);
-        let _ = path.push(b"/");
-        let _ = path.push(file);
-        let fd = rustix::fs::open(
-            path.as_cstr(),
-            rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
-            rustix::fs::Mode::empty(),
-        )
-        .at("map the user namespace", "open", path.as_bytes())?;
-        rustix::io::write(&fd, content)
-            .at("map the user namespace", "write", path.as_bytes())
-            .map_err(|e| {
-                if e.errno() == Some(Errno::PERM) {
-                    e.hint("the kernel refused the mapping; on Ubuntu see sysctl kernel.apparmor_restrict_unprivileged_userns")
-                } else {
-                    e
-                }
-            })?;
-        Ok(())
-    };
-    write(b"uid_map", maps.uid.as_bytes())?;
-    if maps.deny_setgroups {
-        write(b"setgroups", b"deny")?;
-    }
-    write(b"gid_map", maps.gid.as_bytes())
 }
 
 /// Kill and reap a child that box will not use after all.
@@ -260,21 +220,10 @@ pub fn abandon(container: &Container) {
 /// Forward signals to the container until its init exits; return its exit
 /// status (the code, or 128+N when killed by signal N).
 pub fn wait(container: &Container) -> u8 {
-    let watched = watched_signals();
     let pidfd = container.pidfd.as_ref().map(|f| f.as_fd());
-    loop {
-        match process::try_reap(container.pid, pidfd) {
-            Ok(Some(code)) => return code,
-            Ok(None) => {}
-            // Not our child any more (reaped elsewhere): nothing to wait for.
-            Err(_) => return crate::error::EXIT_BOX,
-        }
-        match signal::wait_signal(&watched, None) {
-            Ok(Some(info)) if info.signal == SIGCHLD => {}
-            Ok(Some(info)) => {
-                let _ = process::send_signal(container.pid, pidfd, info.signal);
-            }
-            Ok(None) | Err(_) => {}
-        }
+    match process::wait_forwarding(container.pid, pidfd, &watched_signals()) {
+        Ok(status) => process::exit_code(&status),
+        // Not our child any more (reaped elsewhere): nothing to wait for.
+        Err(_) => crate::error::EXIT_BOX,
     }
 }

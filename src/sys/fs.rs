@@ -4,6 +4,7 @@
 
 use core::ffi::{CStr, c_long};
 
+use rustix::fd::OwnedFd;
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
@@ -37,4 +38,14 @@ pub fn file_holds(path: &CStr, value: &[u8]) -> bool {
         Ok(n) => buf[..n].trim_ascii_end() == value,
         Err(_) => false,
     }
+}
+
+/// Open directory `path` as a handle (O_PATH): to change into it later, or
+/// to resolve paths from it, without the right to read it.
+pub fn open_dir(path: &CStr) -> Result<OwnedFd, Errno> {
+    rustix::fs::open(
+        path,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
 }

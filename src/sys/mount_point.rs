@@ -6,7 +6,6 @@
 
 use core::ffi::CStr;
 
-use rustix::fd::OwnedFd;
 use rustix::fs::{AtFlags, CWD, Mode, OFlags, StatxAttributes, StatxFlags};
 use rustix::io::Errno;
 
@@ -56,7 +55,7 @@ pub fn placement(path: &CStr) -> Result<Placement, Errno> {
 /// point, and so is a directory that is its own parent (the root). Same
 /// device says nothing (a bind mount within one filesystem).
 fn mount_point_by_device(path: &CStr) -> Option<bool> {
-    let dir = open_dir(path).ok()?;
+    let dir = super::fs::open_dir(path).ok()?;
     let st = rustix::fs::fstat(&dir).ok()?;
     let parent = rustix::fs::statat(&dir, c"..", AtFlags::empty()).ok()?;
     if st.st_dev != parent.st_dev || st.st_ino == parent.st_ino {
@@ -65,20 +64,12 @@ fn mount_point_by_device(path: &CStr) -> Option<bool> {
     None
 }
 
-fn open_dir(path: &CStr) -> Result<OwnedFd, Errno> {
-    rustix::fs::open(
-        path,
-        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-}
-
 /// Whether directory `path` is `ancestor` or below it: `..` is followed
 /// from `path` up to the process's root, looking for `ancestor`'s device
 /// and inode on the way.
 pub fn is_at_or_under(path: &CStr, ancestor: &CStr) -> Result<bool, Errno> {
     let target = rustix::fs::stat(ancestor)?;
-    let mut dir = open_dir(path)?;
+    let mut dir = super::fs::open_dir(path)?;
     let mut here = rustix::fs::fstat(&dir)?;
     // A path has at most PATH_MAX / 2 components; stop there whatever happens.
     for _ in 0..2048 {

@@ -182,6 +182,79 @@ pub fn identity(fd: BorrowedFd<'_>) -> Result<(u64, u64), Errno> {
     Ok((st.st_dev, st.st_ino))
 }
 
+/// Write the uid and gid maps of the user namespace of process `pid`
+/// (`None`: our own), each file in one write as the kernel requires
+/// (user_namespaces(7)): uid_map; then, with `deny_setgroups`, "deny" in
+/// setgroups, which an unprivileged gid_map needs first (since 3.19; a
+/// kernel without the file has no such rule); then gid_map.
+pub fn write_id_maps(
+    pid: Option<Pid>,
+    uid_map: &[u8],
+    gid_map: &[u8],
+    deny_setgroups: bool,
+) -> crate::error::Result<()> {
+    use crate::error::Context;
+    let write = |file: &[u8], content: &[u8]| -> crate::error::Result<()> {
+        let mut path = CPath::from_bytes(b"/proc/").unwrap_or_default();
+        match pid {
+            Some(pid) => path.push_u64(pid.as_raw_nonzero().get() as u64),
+            None => path.push(b"self"),
+        };
+        path.push(b"/");
+        path.push(file);
+        let step = "map the user namespace";
+        let fd = rustix::fs::open(
+            path.as_cstr(),
+            OFlags::WRONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .at(step, "open", path.as_bytes())?;
+        rustix::io::write(&fd, content)
+            .at(step, "write", path.as_bytes())
+            .map_err(|e| match e.errno() {
+                Some(errno @ Errno::PERM) => e.hint(userns_hint(errno)),
+                _ => e,
+            })?;
+        Ok(())
+    };
+    write(b"uid_map", uid_map)?;
+    if deny_setgroups {
+        match write(b"setgroups", b"deny") {
+            Err(e) if e.errno() == Some(Errno::NOENT) => {}
+            other => other?,
+        }
+    }
+    write(b"gid_map", gid_map)
+}
+
+/// Why the kernel refused a user namespace (or its uid_map), naming the
+/// sysctl that says no when one does.
+pub fn userns_hint(errno: Errno) -> &'static str {
+    let unprivileged = !rustix::process::geteuid().is_root();
+    if unprivileged && super::fs::file_holds(c"/proc/sys/kernel/unprivileged_userns_clone", b"0") {
+        return "unprivileged user namespaces are off: sysctl kernel.unprivileged_userns_clone=0 (set it to 1)";
+    }
+    if super::fs::file_holds(c"/proc/sys/user/max_user_namespaces", b"0") {
+        return "user namespaces are off: sysctl user.max_user_namespaces=0 (raise it)";
+    }
+    if unprivileged
+        && super::fs::file_holds(
+            c"/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
+            b"1",
+        )
+    {
+        return "AppArmor restricts unprivileged user namespaces: sysctl kernel.apparmor_restrict_unprivileged_userns=1 (set it to 0, or give the program an AppArmor profile that allows userns)";
+    }
+    match errno {
+        Errno::NOSPC | Errno::USERS => {
+            "the limit on user namespaces was reached: sysctl user.max_user_namespaces, or nesting deeper than 32"
+        }
+        _ => {
+            "the kernel refused a user namespace: not allowed from inside a chroot, or forbidden by a seccomp filter; see also sysctl kernel.unprivileged_userns_clone, user.max_user_namespaces, kernel.apparmor_restrict_unprivileged_userns"
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

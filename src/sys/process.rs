@@ -1,9 +1,12 @@
 //! Processes: exit statuses, waiting, signalling, unshare.
 
+use rustix::event::{PollFd, PollFlags};
 use rustix::fd::BorrowedFd;
 use rustix::io::Errno;
 use rustix::process::{Pid, Resource, Rlimit, WaitId, WaitIdOptions, WaitIdStatus, WaitOptions};
 use rustix::thread::UnshareFlags;
+
+use super::signal::{self, SigSet};
 
 /// How a child ended: its exit code, or the signal that killed it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -85,6 +88,11 @@ pub fn reap_all(main: Pid) -> Option<Ended> {
 /// still runs. `pidfd` is preferred when the kernel gave one (5.4+ waitid
 /// P_PIDFD), since it cannot name a recycled PID.
 pub fn try_reap(pid: Pid, pidfd: Option<BorrowedFd<'_>>) -> Result<Option<u8>, Errno> {
+    Ok(try_reap_status(pid, pidfd)?.map(|s| exit_code(&s)))
+}
+
+/// [`try_reap`], with the status as waitid gives it.
+fn try_reap_status(pid: Pid, pidfd: Option<BorrowedFd<'_>>) -> Result<Option<WaitIdStatus>, Errno> {
     let options = WaitIdOptions::EXITED | WaitIdOptions::NOHANG;
     let result = match pidfd {
         Some(fd) => match rustix::process::waitid(WaitId::PidFd(fd), options) {
@@ -93,9 +101,50 @@ pub fn try_reap(pid: Pid, pidfd: Option<BorrowedFd<'_>>) -> Result<Option<u8>, E
         },
         None => rustix::process::waitid(WaitId::Pid(pid), options),
     };
-    Ok(result?
-        .filter(|s| s.exited() || s.killed() || s.dumped())
-        .map(|s| exit_code(&s)))
+    Ok(result?.filter(|s| s.exited() || s.killed() || s.dumped()))
+}
+
+/// Wait for child `pid` to end, passing on to it every signal of `watched`
+/// but SIGCHLD (through `pidfd` when there is one). The caller blocks the
+/// signals of `watched`, SIGCHLD among them, before the child exists and
+/// for good: one that arrives between two looks stays pending, and a child
+/// that exits at once is never missed.
+pub fn wait_forwarding(
+    pid: Pid,
+    pidfd: Option<BorrowedFd<'_>>,
+    watched: &SigSet,
+) -> Result<WaitIdStatus, Errno> {
+    loop {
+        if let Some(status) = try_reap_status(pid, pidfd)? {
+            return Ok(status);
+        }
+        if let Ok(Some(info)) = signal::wait_signal(watched, None)
+            && info.signal != libc::SIGCHLD
+        {
+            let _ = send_signal(pid, pidfd, info.signal);
+        }
+    }
+}
+
+/// Ask for `signal` when the parent dies (PR_SET_PDEATHSIG), then check
+/// that it has not died already, which would leave nobody to send it:
+/// `parent_pipe` is our end of a pipe whose other end only the parent
+/// holds, and POLLERR (or POLLHUP) on it means that end is closed. Whether
+/// the parent is still there. Changing credentials clears the setting
+/// (prctl(2)): call this again after.
+pub fn die_with_parent(
+    signal: rustix::process::Signal,
+    parent_pipe: BorrowedFd<'_>,
+) -> Result<bool, Errno> {
+    rustix::process::set_parent_process_death_signal(Some(signal))?;
+    let mut fds = [PollFd::from_borrowed_fd(parent_pipe, PollFlags::empty())];
+    let now = rustix::event::Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    let gone = rustix::event::poll(&mut fds, Some(&now)).is_ok()
+        && fds[0].revents().intersects(PollFlags::ERR | PollFlags::HUP);
+    Ok(!gone)
 }
 
 /// Reap `child`, blocking until it exits.
@@ -150,9 +199,9 @@ fn die_by(signal: i32) -> u8 {
             maximum: core.maximum,
         },
     );
-    super::signal::set_signal_default(signal, false);
+    signal::set_signal_default(signal, false);
     // Only this one may arrive now: a SIGINT we held back must not win.
-    super::signal::set_signal_mask(&super::signal::SigSet::all_but(&[signal]));
+    signal::set_signal_mask(&SigSet::all_but(&[signal]));
     let _ = send_signal(rustix::process::getpid(), None, signal);
     128u8.wrapping_add(signal as u8)
 }

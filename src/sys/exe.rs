@@ -169,11 +169,14 @@ pub fn open_own() -> core::result::Result<OwnedFd, Errno> {
     )
 }
 
-/// Whether `exe` is a memfd sealed against writing and resizing
-/// (F_GET_SEALS on any other file is EINVAL).
+/// Whether `exe` is a memfd sealed against writing (F_SEAL_WRITE, or
+/// FUTURE_WRITE where WRITE was busy) and resizing (F_GET_SEALS on any
+/// other file is EINVAL).
 fn is_sealed(exe: BorrowedFd<'_>) -> bool {
-    let wanted = SealFlags::WRITE | SealFlags::SHRINK | SealFlags::GROW;
-    rustix::fs::fcntl_get_seals(exe).is_ok_and(|seals| seals.contains(wanted))
+    let size = SealFlags::SHRINK | SealFlags::GROW;
+    rustix::fs::fcntl_get_seals(exe).is_ok_and(|seals| {
+        seals.contains(size) && seals.intersects(SealFlags::WRITE | SealFlags::FUTURE_WRITE)
+    })
 }
 
 /// Whether nothing a container of this caller can become could change the
@@ -246,12 +249,32 @@ fn sealed_copy(exe: &OwnedFd, name: &CStr) -> Result<OwnedFd> {
     // a descriptor on the copy (box-init's, under --init) could otherwise
     // chmod it, and the copy is executed again for each --init container
     // of the same box process (a board's box-init starts them all).
-    match rustix::fs::fcntl_add_seals(&memfd, SEALS | SealFlags::EXEC) {
-        Err(Errno::INVAL) => rustix::fs::fcntl_add_seals(&memfd, SEALS),
+    //
+    // F_SEAL_WRITE fails with EBUSY while any page of the memfd still has
+    // a reference the kernel counts as a pin; under memory pressure or
+    // heavy load a page just written can keep one for longer than the
+    // kernel waits (about 150 ms). F_SEAL_FUTURE_WRITE then gives the
+    // same guarantee here: it refuses every later write and writable
+    // mapping, and no mapping of this memfd exists (it is box's own, just
+    // made, never mapped).
+    add_seals(&memfd, SEALS)
+        .or_else(|errno| match errno {
+            Errno::BUSY => add_seals(
+                &memfd,
+                SEALS.difference(SealFlags::WRITE) | SealFlags::FUTURE_WRITE,
+            ),
+            other => Err(other),
+        })
+        .at(step, "fcntl(F_ADD_SEALS)", name.to_bytes())?;
+    Ok(memfd)
+}
+
+/// Add `seals` and, where the kernel knows it (6.3+), F_SEAL_EXEC.
+fn add_seals(memfd: &OwnedFd, seals: SealFlags) -> core::result::Result<(), Errno> {
+    match rustix::fs::fcntl_add_seals(memfd, seals | SealFlags::EXEC) {
+        Err(Errno::INVAL) => rustix::fs::fcntl_add_seals(memfd, seals),
         other => other,
     }
-    .at(step, "fcntl(F_ADD_SEALS)", name.to_bytes())?;
-    Ok(memfd)
 }
 
 /// Name the process after argv[0] again: executed by descriptor, the
@@ -288,5 +311,27 @@ mod tests {
         assert_eq!(memfd_name(b"/memfd:box-init"), Some(&b"box-init"[..]));
         assert_eq!(memfd_name(b"/usr/bin/box"), None);
         assert_eq!(memfd_name(b"/memfd: (deleted)"), None);
+    }
+
+    /// The fallback seal set (FUTURE_WRITE for WRITE) counts as sealed,
+    /// and refuses writes through a descriptor reopened by path, as a
+    /// container holding /proc/PID/exe would.
+    #[test]
+    fn a_copy_sealed_for_future_writes_is_sealed_and_unwritable() {
+        let flags = MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING;
+        let memfd = rustix::fs::memfd_create(c"box-test", flags).unwrap();
+        rustix::io::write(&memfd, b"\x7fELF").unwrap();
+        assert!(!is_sealed(memfd.as_fd()));
+        add_seals(
+            &memfd,
+            SEALS.difference(SealFlags::WRITE) | SealFlags::FUTURE_WRITE,
+        )
+        .unwrap();
+        assert!(is_sealed(memfd.as_fd()));
+        let mut path = CPath::from_bytes(b"/proc/self/fd/").unwrap();
+        path.push_u64(memfd.as_raw_fd() as u64).unwrap();
+        let again = rustix::fs::open(path.as_cstr(), OFlags::WRONLY, Mode::empty()).unwrap();
+        assert_eq!(rustix::io::write(&again, b"x"), Err(Errno::PERM));
+        assert_eq!(rustix::io::write(&memfd, b"x"), Err(Errno::PERM));
     }
 }

@@ -207,6 +207,9 @@ pub struct RunConfig {
     /// `--rm`: remove a named container's state (and log) when it ends,
     /// instead of keeping it until `box rm`.
     pub rm: bool,
+    /// `-t`: a pty of the container's own, relayed to the caller's terminal
+    /// (src/container/tty.rs).
+    pub tty: bool,
     /// Use move-and-chroot even where pivot_root would work (`--no-pivot`).
     pub no_pivot: bool,
     /// Install box's default seccomp filter (src/seccomp.rs); off with
@@ -269,6 +272,7 @@ impl Default for RunConfig {
             init: false,
             detach: false,
             rm: false,
+            tty: false,
             no_pivot: false,
             seccomp: true,
             restart: Restart::No,
@@ -470,6 +474,12 @@ pub const RUN_OPTIONS: &[RunOption] = &[
         takes_value: false,
         apply: set_rm,
         help: "             remove its state and log when it ends",
+    },
+    RunOption {
+        name: "tty",
+        takes_value: false,
+        apply: set_tty,
+        help: "            a pty inside, relayed to this terminal (-t)",
     },
     RunOption {
         name: "no-pivot",
@@ -934,6 +944,11 @@ fn set_rm(c: &mut RunConfig, v: &[u8]) -> Result<()> {
     Ok(())
 }
 
+fn set_tty(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+    c.tty = flag("tty", v)?;
+    Ok(())
+}
+
 fn set_no_pivot(c: &mut RunConfig, v: &[u8]) -> Result<()> {
     c.no_pivot = flag("no-pivot", v)?;
     Ok(())
@@ -1366,7 +1381,7 @@ mod tests {
             "name" => &["web-1", "a.b_c"],
             "hostname" => &["box", "web.local"],
             "ns" => &["mount,uts,ipc,pid", "mount,net,user,cgroup,time"],
-            "net" | "read-only" | "map-root" | "init" | "detach" | "rm" | "no-pivot" => {
+            "net" | "read-only" | "map-root" | "init" | "detach" | "rm" | "tty" | "no-pivot" => {
                 &["", "true", "off", "1"]
             }
             "propagation" => &["private", "slave", "shared", "unbindable"],

@@ -805,7 +805,7 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
                 "rootfs /r\ncolour blue\ncmd x\n",
                 "/etc/box/web.box:2: unknown key 'colour' (keys: rootfs, name, hostname, ns, net, \
                  propagation, bind, tmpfs, read-only, memory, pids, cpu, cpuset, env, workdir, \
-                 user, map-root, init, rm, no-pivot, seccomp, cap-add, cap-drop, rlimit, uidmap, gidmap, restart, cmd)",
+                 user, map-root, init, rm, tty, no-pivot, seccomp, cap-add, cap-drop, rlimit, uidmap, gidmap, restart, cmd)",
             ),
             (
                 "--rootfs /r\n",
@@ -1281,7 +1281,7 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
             "user" => {
                 words.push(format!("{}:{}", rng.below(70_000), rng.below(70_000)).into_bytes())
             }
-            "net" | "read-only" | "map-root" | "init" | "rm" | "no-pivot" => {
+            "net" | "read-only" | "map-root" | "init" | "rm" | "tty" | "no-pivot" => {
                 if let Some(v) =
                     [None, Some("true"), Some("false"), Some("on"), Some("0")][rng.below(5)]
                 {
@@ -1498,6 +1498,7 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
             && x.init == y.init
             && x.detach == y.detach
             && x.rm == y.rm
+            && x.tty == y.tty
             && x.no_pivot == y.no_pivot
             && x.seccomp == y.seccomp
             && x.cap_add == y.cap_add
@@ -1576,6 +1577,7 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
         }
         add("init", one(if c.init { b"1" } else { b"0" }));
         add("rm", one(if c.rm { b"on" } else { b"off" }));
+        add("tty", one(if c.tty { b"true" } else { b"false" }));
         add("no-pivot", one(if c.no_pivot { b"yes" } else { b"no" }));
         add(
             "seccomp",
@@ -1762,8 +1764,10 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
                 (None, Ok(got)) => panic!("accepted {got:?}\nfor {:?}", Bytes(&text).to_string()),
             }
         }
+        // About one spec in twenty is valid throughout, fewer with each key
+        // the table gains: enough of both, not a ratio.
         assert!(
-            accepted > 1000 && refused > 1000,
+            accepted > 500 && refused > 1000,
             "{accepted} accepted, {refused} refused"
         );
     }

@@ -215,6 +215,7 @@ pub fn model(key: &str, v: &[u8], before: &RunConfig) -> Option<RunConfig> {
         "init" => c.init = flag(v)?,
         "detach" => c.detach = flag(v)?,
         "rm" => c.rm = flag(v)?,
+        "tty" => c.tty = flag(v)?,
         "no-pivot" => c.no_pivot = flag(v)?,
         "seccomp" => {
             c.seccomp = match v {
@@ -392,7 +393,7 @@ pub fn snapshot(c: &RunConfig) -> Vec<u8> {
             c.seccomp,
         ),
         (
-            c.restart, c.cap_add, c.cap_drop, &c.rlimits, &c.uid_map, &c.gid_map, c.rm
+            c.restart, c.cap_add, c.cap_drop, &c.rlimits, &c.uid_map, &c.gid_map, c.rm, c.tty
         ),
     )
     .into_bytes();

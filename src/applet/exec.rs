@@ -18,6 +18,7 @@ use rustix::process::{Pid, Signal};
 use crate::args::{Opt, Parser};
 use crate::config::NAMESPACES;
 use crate::container::child;
+use crate::container::tty::{ChildStdio, Relay};
 use crate::error::{Context, EXIT_NOT_FOUND, Error, Result};
 use crate::state::State;
 use crate::sys::entry::Args;
@@ -54,18 +55,22 @@ struct Target {
 
 fn exec(args: Args) -> Result<u8> {
     let mut p = Parser::new(args);
-    if let Some(opt) = p.next()? {
-        return match opt {
+    let mut tty = false;
+    while let Some(opt) = p.next()? {
+        match opt {
             Opt::Long(b"help") | Opt::Short(b'h') => {
-                crate::outln!("usage: box exec NAME [--] CMD [ARG…]");
-                Ok(0)
+                crate::outln!(
+                    "usage: box exec [-t] NAME [--] CMD [ARG…]\n\n  -t, --tty   a pty inside, relayed to this terminal"
+                );
+                return Ok(0);
             }
-            _ => Err(p.unknown(opt)),
-        };
+            Opt::Long(b"tty") | Opt::Short(b't') => tty = true,
+            _ => return Err(p.unknown(opt)),
+        }
     }
     let rest = p.rest();
     let Some(name) = rest.get(0) else {
-        return Err(bad!("usage: box exec NAME [--] CMD [ARG…]"));
+        return Err(bad!("usage: box exec [-t] NAME [--] CMD [ARG…]"));
     };
     let mut command = rest.tail(1);
     if command.bytes(0) == b"--" {
@@ -82,6 +87,8 @@ fn exec(args: Args) -> Result<u8> {
     // The command runs in a child: only children enter the PID (and time)
     // namespace, and box stays outside to forward signals and report.
     signal::block_signals(&crate::container::watched_signals());
+    let (relay, stdio) = Relay::prepare(tty)?;
+    let mut stdio = Some(stdio);
     let (environment, path) = environment(&target);
     let envp = environment.envp();
     let (report_read, report_write) =
@@ -93,7 +100,8 @@ fn exec(args: Args) -> Result<u8> {
             exec::exit_now(crate::error::EXIT_BOX)
         };
         drop(read);
-        let error = match enter(write.as_fd(), &init) {
+        let entered = enter(write.as_fd(), &init).and_then(|()| connect_stdio(stdio.take()));
+        let error = match entered {
             Ok(()) => {
                 let program = command.get(0).unwrap_or(c"");
                 let (errno, tried) =
@@ -116,6 +124,8 @@ fn exec(args: Args) -> Result<u8> {
     .map_err(|(call, e)| Error::sys("start the command", call, b"", e))?;
     let (report_read, report_write) = channel.take().ok_or_else(|| bad!("report pipe lost"))?;
     drop(report_write);
+    // The child has its own copies: box keeps only its ends (tty::Relay).
+    drop(stdio.take());
     let pid = Pid::from_raw(spawned.pid).ok_or_else(|| bad!("bad PID"))?;
     let started = crate::container::Container {
         pid,
@@ -128,7 +138,18 @@ fn exec(args: Args) -> Result<u8> {
         let _ = process::reap(pid);
         return Err(report.error("the command"));
     }
-    Ok(crate::container::wait(&started))
+    match relay {
+        Some(relay) => relay.run(&started),
+        None => Ok(crate::container::wait(&started)),
+    }
+}
+
+/// In the child, after `enter`: the command's 0, 1, 2 (src/container/tty.rs).
+fn connect_stdio(stdio: Option<ChildStdio>) -> Result<()> {
+    match stdio {
+        Some(stdio) => child::connect_stdio(&stdio),
+        None => Ok(()),
+    }
 }
 
 /// Look the container up and read what joining it needs, before joining

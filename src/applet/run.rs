@@ -5,6 +5,7 @@ use crate::cgroup::ContainerCgroup;
 use crate::config::{RUN_OPTIONS, RunConfig, find_option};
 use crate::container;
 use crate::container::plan::{self, Command, Plan};
+use crate::container::tty::Relay;
 use crate::error::Result;
 use crate::spec;
 use crate::state::State;
@@ -69,6 +70,7 @@ fn parse_options(args: Args, config: &mut RunConfig) -> Result<Option<Args>> {
                 return Ok(None);
             }
             Opt::Short(b'd') => b"detach",
+            Opt::Short(b't') => b"tty",
             Opt::Long(b"file") => {
                 p.value()?;
                 continue;
@@ -87,6 +89,11 @@ fn parse_options(args: Args, config: &mut RunConfig) -> Result<Option<Args>> {
 
 #[inline(never)]
 fn launch(args: Args, config: &mut RunConfig, command: Command) -> Result<u8> {
+    if config.detach && config.tty {
+        return Err(bad!(
+            "--tty with --detach: a detached container has no terminal to relay"
+        ));
+    }
     plan::anchor_to_working_directory(config)?;
     let config = &*config;
     let pid = rustix::process::getpid().as_raw_nonzero().get() as u32;
@@ -113,12 +120,14 @@ fn launch(args: Args, config: &mut RunConfig, command: Command) -> Result<u8> {
 /// Run the container and wait for it; `state`, once the container has
 /// ended, is taken to record the end (left in place on a failure).
 fn run_in_foreground(plan: &Plan, config: &RunConfig, state: &mut Option<State>) -> Result<u8> {
-    let cgroup = ContainerCgroup::create(config, plan.name.as_bytes())?;
-
     // Blocked before clone and for good: the container's SIGCHLD and any
     // signal to forward wait in the pending set until `wait` takes them.
     signal::block_signals(&container::watched_signals());
-    let started = container::start(plan, cgroup)?;
+    // Pipes where box's 0, 1, 2 are terminals, or the pty of -t: decided
+    // (and -t without a terminal refused) before anything is created.
+    let (relay, stdio) = Relay::prepare(config.tty)?;
+    let cgroup = ContainerCgroup::create(config, plan.name.as_bytes())?;
+    let started = container::start_with_stdio(plan, cgroup, stdio)?;
     if let Some(state) = state
         && let Err(e) = state.record_running(started.pid, plan.command.line().as_bytes())
     {
@@ -126,7 +135,10 @@ fn run_in_foreground(plan: &Plan, config: &RunConfig, state: &mut Option<State>)
         container::abandon(&started);
         return Err(e);
     }
-    let code = container::wait(&started);
+    let code = match relay {
+        Some(relay) => relay.run(&started)?,
+        None => container::wait(&started),
+    };
     let oom = started
         .cgroup
         .as_ref()

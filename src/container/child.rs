@@ -13,9 +13,10 @@ use rustix::thread::{Gid, Uid};
 use crate::cgroup::ContainerCgroup;
 use crate::container::plan::Plan;
 use crate::container::rootfs;
+use crate::container::tty::{ChildStdio, SysResult};
 use crate::error::{Context, EXIT_BOX, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, Error, Result};
 use crate::sys::exec::CStrArray;
-use crate::sys::{caps, exec, process, signal};
+use crate::sys::{caps, exec, process, pty, signal};
 use crate::text::{CPath, Text};
 
 use linux_raw_sys::general as k;
@@ -30,10 +31,11 @@ pub fn run(
     report: OwnedFd,
     report_read: OwnedFd,
     sync: Option<OwnedFd>,
+    stdio: &ChildStdio,
 ) -> ! {
     // Only box may hold the read end, so its death shows on ours as POLLERR.
     drop(report_read);
-    let error = match prepare(plan, join, report.as_fd(), sync) {
+    let error = match prepare(plan, join, report.as_fd(), sync, stdio) {
         Ok(()) => exec(plan),
         Err(e) => e,
     };
@@ -46,6 +48,7 @@ fn prepare(
     join: Option<&ContainerCgroup>,
     report: BorrowedFd<'_>,
     sync: Option<OwnedFd>,
+    stdio: &ChildStdio,
 ) -> Result<()> {
     // Die with box, and check box is still there: a box that died before
     // the prctl would never send the signal.
@@ -131,6 +134,10 @@ fn prepare(
     // Changing credentials clears the parent-death signal: set it again.
     die_with_parent(report)?;
 
+    // The command's 0, 1, 2: after the identity change, so that a pty is
+    // the command's user's (see connect_stdio).
+    connect_stdio(stdio)?;
+
     // A clean signal state for the command: default dispositions (the
     // caller may have ignored SIGINT or SIGPIPE) and nothing blocked (box
     // blocked the signals it forwards).
@@ -157,6 +164,54 @@ pub fn die_with_parent(report: BorrowedFd<'_>) -> Result<()> {
     )?;
     if !box_is_there {
         exec::exit_now(EXIT_BOX);
+    }
+    Ok(())
+}
+
+/// Put the command's descriptors 0, 1, 2 in place (src/container/tty.rs):
+/// box's pipes where box's own are terminals, or with `-t` a pty of the
+/// container's devpts as the controlling terminal. Runs after setsid (only
+/// a session leader without a terminal may take one) and after the
+/// identity change: devpts gives a new pty to the opener's fsuid and fsgid,
+/// so the command's user owns its terminal, as login(1) arranges. Also used
+/// by `box exec`.
+pub fn connect_stdio(stdio: &ChildStdio) -> Result<()> {
+    connect(stdio).map_err(|(call, e)| {
+        let ptmx = pty::CONTAINER_PTMX.to_bytes();
+        match stdio {
+            ChildStdio::Pty { .. } => Error::sys("open the container's terminal", call, ptmx, e)
+                .hint("the container needs a devpts instance of its own on /dev/pts"),
+            _ => Error::sys("connect the command's pipes", call, b"", e),
+        }
+    })
+}
+
+/// For `-t`: open a pty in the container's own devpts (the master from
+/// its ptmx, the slave through the master), make the slave the controlling
+/// terminal and pass the master to box. Both are closed on return: from
+/// then on only the command holds the slave (on 0, 1, 2), only box the
+/// master, so each sees the other's end (EIO, hangup) when it goes.
+fn connect(stdio: &ChildStdio) -> SysResult<()> {
+    let slave;
+    let fds: [Option<BorrowedFd<'_>>; 3] = match stdio {
+        ChildStdio::Inherit => return Ok(()),
+        ChildStdio::Pipes(ends) => [0, 1, 2].map(|n| ends[n].as_ref().map(|fd| fd.as_fd())),
+        ChildStdio::Pty { socket, size } => {
+            let master = pty::open_master(pty::CONTAINER_PTMX).map_err(|e| ("open", e))?;
+            // Before exec, so the command never reads a size of 0x0.
+            if let Some(size) = size {
+                let _ = rustix::termios::tcsetwinsize(&master, *size);
+            }
+            slave = pty::open_slave(master.as_fd()).map_err(|e| ("ioctl(TIOCGPTPEER)", e))?;
+            pty::make_controlling(slave.as_fd()).map_err(|e| ("ioctl(TIOCSCTTY)", e))?;
+            pty::send_fd(socket.as_fd(), master.as_fd()).map_err(|e| ("sendmsg", e))?;
+            [Some(slave.as_fd()); 3]
+        }
+    };
+    for (target, fd) in crate::sys::fd::StdFd::ALL.into_iter().zip(fds) {
+        if let Some(fd) = fd {
+            crate::sys::fd::dup_onto(fd, target).map_err(|e| ("dup2", e))?;
+        }
     }
     Ok(())
 }

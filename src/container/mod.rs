@@ -6,6 +6,7 @@ pub mod child;
 pub mod detach;
 pub mod plan;
 pub mod rootfs;
+pub mod tty;
 
 use core::ffi::c_int;
 
@@ -61,6 +62,8 @@ struct Channels {
     report_write: OwnedFd,
     /// With a user namespace the child waits on this until its maps exist.
     sync: Option<(OwnedFd, OwnedFd)>,
+    /// The command's 0, 1, 2 (closed in box once the child has them).
+    stdio: tty::ChildStdio,
 }
 
 /// Create the container and start its command. Returns once the command
@@ -71,6 +74,16 @@ struct Channels {
 /// this is called, and stay blocked: a command that exits at once must leave
 /// its SIGCHLD pending for [`wait`], never lost.
 pub fn start(plan: &Plan, cgroup: Option<ContainerCgroup>) -> Result<Container> {
+    start_with_stdio(plan, cgroup, tty::ChildStdio::Inherit)
+}
+
+/// [`start`], with the command's 0, 1, 2 connected as `stdio` says
+/// (tty::Relay::prepare).
+pub fn start_with_stdio(
+    plan: &Plan,
+    cgroup: Option<ContainerCgroup>,
+    stdio: tty::ChildStdio,
+) -> Result<Container> {
     // The child reports a failure before exec on this pipe; CLOEXEC closes
     // its end at exec, so EOF means the command runs.
     let (report_read, report_write) =
@@ -87,6 +100,7 @@ pub fn start(plan: &Plan, cgroup: Option<ContainerCgroup>) -> Result<Container> 
         report_read,
         report_write,
         sync,
+        stdio,
     });
 
     if plan.unshare_time {
@@ -124,7 +138,10 @@ pub fn start(plan: &Plan, cgroup: Option<ContainerCgroup>) -> Result<Container> 
         report_read,
         report_write,
         sync,
+        stdio,
     } = channels.take().ok_or_else(|| bad!("report pipe lost"))?;
+    // The child has its own copies: box keeps only its ends (tty::Relay).
+    drop(stdio);
     let pid =
         Pid::from_raw(spawned.pid).ok_or_else(|| bad!("clone returned PID {}", spawned.pid))?;
     drop(report_write);
@@ -181,7 +198,14 @@ fn spawn_child(
             drop(write);
             read
         });
-        child::run(plan, join, c.report_write, c.report_read, sync_read)
+        child::run(
+            plan,
+            join,
+            c.report_write,
+            c.report_read,
+            sync_read,
+            &c.stdio,
+        )
     })
 }
 

@@ -3,7 +3,9 @@
 //!
 //! rustix first; the calls it leaves out on purpose (clone3 and clone,
 //! execve, `_exit`, signal masks and dispositions, seccomp, close_range,
-//! mount_setattr, getcwd without an allocating buffer) are made here through
+//! mount_setattr, getcwd without an allocating buffer; sendmsg and recvmsg
+//! of one descriptor, where rustix's ancillary-data API costs three times the
+//! code: pty.rs) are made here through
 //! `libc`'s syscall entry, with constants and structs from linux-raw-sys.
 //! `libc` is used nowhere else.
 
@@ -22,6 +24,7 @@ pub mod mount_point;
 pub mod net;
 pub mod ns;
 pub mod process;
+pub mod pty;
 pub mod seccomp;
 pub mod signal;
 

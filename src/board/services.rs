@@ -108,6 +108,17 @@ fn load(log: &mut Log, cmdline: &Cmdline, services: &mut Vec<Service>) {
                 continue;
             }
         };
+        // Its containers write to the console: there is no caller's
+        // terminal to relay a pty to, and a spec asking for one is meant
+        // for `box run --file` from a terminal.
+        if spec.config.tty {
+            log!(
+                log,
+                "{}: skipped: tty: box-init has no terminal to relay (use box run --file)",
+                path
+            );
+            continue;
+        }
         if spec.config.name.is_none() {
             spec.config.name = Some(*name);
         }

@@ -1088,3 +1088,49 @@ fn uid_map_ranges_for_root_callers() {
     );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "host\n");
 }
+
+/// `box ns` run inside a container (the board's demo does this) must not
+/// call the container's namespaces the host's: there PID 1 is the command
+/// itself, and no host process is visible.
+#[test]
+fn box_ns_inside_a_container_tells_the_truth() {
+    let Some(root) = setup("box_ns_inside_a_container_tells_the_truth") else {
+        return;
+    };
+    let bind = format!("{BOX}:/bin/box:ro");
+    let run = run_box([
+        "run",
+        "--rootfs",
+        &rootfs_arg(&root),
+        "--bind",
+        &bind,
+        // The test build of box is linked against the host's libc.
+        "--bind",
+        "/lib:/lib:ro",
+        "--bind",
+        "/lib64:/lib64:ro",
+        "--",
+        "/bin/box",
+        "ns",
+    ]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    let host = |kind: &str| {
+        run.stdout
+            .lines()
+            .find(|line| line.split_whitespace().next() == Some(kind))
+            .and_then(|line| line.split_whitespace().nth(2))
+            .unwrap_or_else(|| panic!("no {kind} row: {run:?}"))
+            .to_string()
+    };
+    // box run's default namespaces: mount, UTS, IPC, PID, (cgroup where
+    // the kernel has it); the user and time namespaces stay the host's.
+    for kind in ["ipc", "uts", "pid", "pid_for_children"] {
+        assert_eq!(host(kind), "isolated", "{kind}: {run:?}");
+    }
+    for kind in ["user", "time"] {
+        assert_eq!(host(kind), "shared", "{kind}: {run:?}");
+    }
+    // mnt and net have no fixed initial inode: not known from inside.
+    assert_eq!(host("mnt"), "unknown", "{run:?}");
+    assert!(run.stderr.contains("not visible"), "{run:?}");
+}

@@ -2,11 +2,13 @@
 //! (type, inode), each marked `shared` with the host or `isolated` from it,
 //! so what a container is isolated from shows at a glance.
 //!
-//! "The host" is PID 1 of the /proc box sees (inside a container, the
-//! container's init). Its links need ptrace access to read (proc(5)); when
-//! they are unreadable (an init that made itself non-dumpable) the kernel's
-//! thread kthreadd stands in for it: kernel threads stay in the initial
-//! namespaces.
+//! "The host" is PID 1 of the /proc box sees. Its links need ptrace access
+//! to read (proc(5)); when they are unreadable (an init that made itself
+//! non-dumpable) the kernel's thread kthreadd stands in for it: kernel
+//! threads stay in the initial namespaces. Inside a PID namespace of its
+//! own (a container), PID 1 is the container's init and no host process is
+//! visible: there box compares with the initial namespaces' fixed inode
+//! numbers, and says `unknown` for mnt and net, which have none.
 
 use core::fmt::Write as _;
 
@@ -84,6 +86,11 @@ fn run(args: Args) -> Result<()> {
         Host::Unknown(why) => errln!(
             "box: ns: note: cannot tell what is shared with the host: /proc/1/ns: {}",
             crate::error::ErrnoText(why)
+        ),
+        Host::Hidden => errln!(
+            "box: ns: note: in a PID namespace of its own the host's processes are not visible: \
+             HOST compares with the fixed inode numbers of the host's (initial) namespaces, \
+             which mnt and net do not have"
         ),
         Host::Init => {}
     }
@@ -167,6 +174,10 @@ fn check_readable(pid: Option<u32>, rows: &[(NsLink, NsLink)]) -> Result<()> {
 enum Host {
     /// PID 1.
     Init,
+    /// None visible: box is in a PID namespace other than the initial one,
+    /// where PID 1 is the container's init (or box itself). The initial
+    /// namespaces are known by their fixed inode numbers instead.
+    Hidden,
     /// kthreadd, because PID 1's links could not be read (the errno).
     KernelThreads(Errno),
     /// Neither could be read.
@@ -175,6 +186,11 @@ enum Host {
 
 impl Host {
     fn find() -> Host {
+        let own_pid_namespace = ns::read_link(None, "pid", "pid");
+        if matches!(own_pid_namespace, NsLink::Inode(inode) if Some(inode) != ns::initial_inode("pid"))
+        {
+            return Host::Hidden;
+        }
         let why = match ns::read_link(Some(1), "mnt", "mnt") {
             NsLink::Inode(_) | NsLink::NotInKernel => return Host::Init,
             NsLink::Unreadable(e) => e,
@@ -190,6 +206,10 @@ impl Host {
         match self {
             Host::Init => ns::read_link(Some(1), name, kind),
             Host::KernelThreads(_) => ns::read_link(Some(2), name, kind),
+            Host::Hidden => match ns::initial_inode(kind) {
+                Some(inode) => NsLink::Inode(inode),
+                None => NsLink::NotInKernel,
+            },
             Host::Unknown(e) => NsLink::Unreadable(e),
         }
     }

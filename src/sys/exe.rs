@@ -126,10 +126,6 @@ fn copy_name(exe: BorrowedFd<'_>) -> core::result::Result<CPath, Errno> {
     Ok(CPath::from_bytes(name.as_bytes()).unwrap_or_default())
 }
 
-/// The inode of the initial PID namespace (PROC_PID_INIT_INO,
-/// <linux/proc_ns.h>), the same on every boot.
-const INITIAL_PID_NAMESPACE: u64 = 0xEFFF_FFFC;
-
 /// PID 1's executable, if it is a sealed copy named `name`: box-init's
 /// copy of the very file this box runs from, unchanged since. Only the
 /// board's own PID 1 is trusted, the one of the initial PID namespace: in
@@ -140,7 +136,7 @@ const INITIAL_PID_NAMESPACE: u64 = 0xEFFF_FFFC;
 /// that cannot be opened).
 fn copy_of_init(name: &[u8]) -> Option<OwnedFd> {
     let ns = rustix::fs::stat(c"/proc/1/ns/pid").ok()?;
-    if ns.st_ino as u64 != INITIAL_PID_NAMESPACE {
+    if Some(ns.st_ino as u64) != crate::sys::ns::initial_inode("pid") {
         return None;
     }
     let init = rustix::fs::open(

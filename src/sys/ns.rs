@@ -28,6 +28,26 @@ pub enum NsLink {
     Unreadable(Errno),
 }
 
+/// The inode numbers of the initial namespaces, the host's, fixed by the
+/// kernel (PROC_*_INIT_INO, include/linux/proc_ns.h) and the same on every
+/// boot; mnt and net have none (their initial inodes are allocated).
+pub const INITIAL_INODES: &[(&str, u64)] = &[
+    ("ipc", 0xEFFF_FFFF),
+    ("uts", 0xEFFF_FFFE),
+    ("user", 0xEFFF_FFFD),
+    ("pid", 0xEFFF_FFFC),
+    ("cgroup", 0xEFFF_FFFB),
+    ("time", 0xEFFF_FFFA),
+];
+
+/// The inode of the initial namespace of type `kind`, where it is fixed.
+pub fn initial_inode(kind: &str) -> Option<u64> {
+    INITIAL_INODES
+        .iter()
+        .find(|&&(name, _)| name == kind)
+        .map(|&(_, inode)| inode)
+}
+
 /// `/proc/self/ns/NAME` or `/proc/PID/ns/NAME`.
 pub fn link_path(pid: Option<u32>, name: &str) -> CPath {
     let mut path = CPath::from_bytes(b"/proc/").unwrap_or_default();

@@ -346,7 +346,7 @@ fn hand_over(log: &mut Log, target: &CPath, args: Args) {
     log!(log, "switching to the root at {new_root} (/sbin/init)");
     let init = c"/sbin/init";
     let argv = CStrArray::<2>::of([init]).unwrap_or_default();
-    match crate::applet::switch_root::switch_into(
+    match crate::sys::switch_root::switch_into(
         new_root.as_cstr(),
         None,
         init,

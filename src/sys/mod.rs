@@ -27,6 +27,7 @@ pub mod process;
 pub mod pty;
 pub mod seccomp;
 pub mod signal;
+pub mod switch_root;
 
 use core::ffi::c_long;
 

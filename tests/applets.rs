@@ -210,6 +210,7 @@ fn state(pid: u32) -> Option<char> {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn unshare_uts_keeps_the_hostname_inside() {
     if !need_root("unshare_uts_keeps_the_hostname_inside") {
         return;
@@ -227,6 +228,7 @@ fn unshare_uts_keeps_the_hostname_inside() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn unshare_mount_keeps_mounts_inside() {
     if !need_root("unshare_mount_keeps_mounts_inside") {
         return;
@@ -256,6 +258,7 @@ fn unshare_mount_keeps_mounts_inside() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn unshare_fork_pid_mount_proc_is_pid_1() {
     if !need_root("unshare_fork_pid_mount_proc_is_pid_1") {
         return;
@@ -289,6 +292,7 @@ fn unshare_fork_pid_mount_proc_is_pid_1() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn unshare_default_command_is_the_shell() {
     if !need_root("unshare_default_command_is_the_shell") {
         return;
@@ -324,6 +328,7 @@ fn unshare_default_command_is_the_shell() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn exit_statuses_pass_through() {
     if !need_root("exit_statuses_pass_through") {
         return;
@@ -365,6 +370,7 @@ fn exit_statuses_pass_through() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn unshare_fork_ignores_sigterm_while_waiting() {
     if !need_root("unshare_fork_ignores_sigterm_while_waiting") {
         return;
@@ -394,6 +400,7 @@ fn unshare_fork_ignores_sigterm_while_waiting() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn unshare_forward_signals_passes_sigterm_on() {
     if !need_root("unshare_forward_signals_passes_sigterm_on") {
         return;
@@ -424,6 +431,7 @@ fn unshare_forward_signals_passes_sigterm_on() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn unshare_kill_child_takes_the_command_down() {
     if !need_root("unshare_kill_child_takes_the_command_down") {
         return;
@@ -457,6 +465,7 @@ fn unshare_kill_child_takes_the_command_down() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn unshare_time_namespace_offsets_children() {
     if !need_root("unshare_time_namespace_offsets_children") {
         return;
@@ -529,6 +538,7 @@ fn nobody_can_use_user_namespaces(test: &str) -> bool {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn unshare_map_root_user_unprivileged() {
     let test = "unshare_map_root_user_unprivileged";
     if !need_root(test) {
@@ -566,6 +576,7 @@ fn unshare_map_root_user_unprivileged() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn nsenter_joins_the_uts_namespace() {
     if !need_root("nsenter_joins_the_uts_namespace") {
         return;
@@ -592,6 +603,7 @@ fn nsenter_joins_the_uts_namespace() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn nsenter_all_enters_pid_and_mount_namespaces() {
     if !need_root("nsenter_all_enters_pid_and_mount_namespaces") {
         return;
@@ -637,6 +649,7 @@ fn nsenter_all_enters_pid_and_mount_namespaces() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn nsenter_works_with_stdin_closed() {
     // The pidfd then gets the lowest free number; box reopens 0-2 on
     // /dev/null first, and never takes descriptor 0 for "none"
@@ -663,6 +676,7 @@ fn nsenter_works_with_stdin_closed() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn nsenter_errors_are_one_line() {
     let test = "nsenter_errors_are_one_line";
     if !need_root(test) {
@@ -722,6 +736,7 @@ fn nsenter_errors_are_one_line() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn nsenter_enters_a_user_namespace() {
     let test = "nsenter_enters_a_user_namespace";
     if !need_root(test) {
@@ -814,6 +829,7 @@ fn nsenter_enters_a_user_namespace() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn unshare_refuses_what_it_does_not_do() {
     if !need_root("unshare_refuses_what_it_does_not_do") {
         return;

@@ -93,6 +93,7 @@ int main(void) {
 "#;
 
 #[test]
+#[ignore = "needs root"]
 fn memory_limit_kills_and_says_so() {
     let test = "memory_limit_kills_and_says_so";
     let Some(root) = setup(test) else { return };
@@ -154,6 +155,7 @@ fn memory_limit_kills_and_says_so() {
 /// status stays the command's (here 5, after its child was killed), in the
 /// foreground and in the status a detached container records.
 #[test]
+#[ignore = "needs root"]
 fn oom_kill_of_another_process_keeps_the_commands_status() {
     let test = "oom_kill_of_another_process_keeps_the_commands_status";
     let Some(root) = setup(test) else { return };
@@ -210,6 +212,7 @@ fn oom_kill_of_another_process_keeps_the_commands_status() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn pids_limit_caps_a_fork_loop() {
     let test = "pids_limit_caps_a_fork_loop";
     let Some(root) = setup(test) else { return };
@@ -247,6 +250,7 @@ fn pids_limit_caps_a_fork_loop() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn cpu_quota_throttles_a_busy_loop() {
     let test = "cpu_quota_throttles_a_busy_loop";
     let Some(root) = setup(test) else { return };
@@ -285,6 +289,7 @@ fn cpu_quota_throttles_a_busy_loop() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn cpuset_confines_to_the_cpus_given() {
     let test = "cpuset_confines_to_the_cpus_given";
     let Some(root) = setup(test) else { return };
@@ -314,6 +319,7 @@ fn cpuset_confines_to_the_cpus_given() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn bad_limits_give_one_line_and_leave_nothing() {
     let test = "bad_limits_give_one_line_and_leave_nothing";
     let Some(root) = setup(test) else { return };
@@ -346,6 +352,7 @@ fn bad_limits_give_one_line_and_leave_nothing() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn cgroup_namespace_is_rooted_at_the_container() {
     let test = "cgroup_namespace_is_rooted_at_the_container";
     let Some(root) = setup(test) else { return };
@@ -378,6 +385,7 @@ fn cgroup_namespace_is_rooted_at_the_container() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn killed_box_leaves_a_cgroup_the_next_run_removes() {
     let test = "killed_box_leaves_a_cgroup_the_next_run_removes";
     let Some(root) = setup(test) else { return };
@@ -429,6 +437,7 @@ fn killed_box_leaves_a_cgroup_the_next_run_removes() {
 /// hierarchy box makes groups in, not only in those it uses itself: here a
 /// `--memory` run must also clear the cpu, cpuset and pids hierarchies.
 #[test]
+#[ignore = "needs root"]
 fn stale_groups_are_swept_in_every_hierarchy() {
     let test = "stale_groups_are_swept_in_every_hierarchy";
     let Some(root) = setup(test) else { return };

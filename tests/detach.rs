@@ -40,6 +40,7 @@ fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn detached_container_lifecycle() {
     let Some(root) = setup("detached_container_lifecycle") else {
         return;
@@ -101,6 +102,7 @@ fn detached_container_lifecycle() {
 /// it showed it, so the log of a crash could not be read. Its name is not
 /// taken again meanwhile.
 #[test]
+#[ignore = "needs root"]
 fn ended_container_keeps_its_status_and_log_until_box_rm() {
     let Some(root) = setup("ended_container_keeps_its_status_and_log_until_box_rm") else {
         return;
@@ -164,6 +166,7 @@ fn ended_container_keeps_its_status_and_log_until_box_rm() {
 /// first; a foreground named run keeps its state too; several names at once,
 /// one line for each that fails.
 #[test]
+#[ignore = "needs root"]
 fn rm_refuses_a_running_container_unless_forced() {
     let Some(root) = setup("rm_refuses_a_running_container_unless_forced") else {
         return;
@@ -203,6 +206,7 @@ fn rm_refuses_a_running_container_unless_forced() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn kill_sends_the_signal() {
     let Some(root) = setup("kill_sends_the_signal") else {
         return;
@@ -233,6 +237,7 @@ fn kill_sends_the_signal() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn killing_the_supervisor_kills_the_container() {
     let Some(root) = setup("killing_the_supervisor_kills_the_container") else {
         return;
@@ -273,6 +278,7 @@ fn killing_the_supervisor_kills_the_container() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn bad_names_and_unknown_containers() {
     let cases: &[(&[&str], &str)] = &[
         (
@@ -304,6 +310,7 @@ fn bad_names_and_unknown_containers() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn exec_enters_the_running_container() {
     let Some(root) = setup("exec_enters_the_running_container") else {
         return;
@@ -390,6 +397,7 @@ fn exec_enters_the_running_container() {
 /// refuse it. Once the claimer is gone, the next `box ps` shows it as gone
 /// and removes it: a container that never started has nothing to keep.
 #[test]
+#[ignore = "needs root"]
 fn a_starting_container_is_not_taken_for_a_dead_one() {
     let Some(root) = setup("a_starting_container_is_not_taken_for_a_dead_one") else {
         return;
@@ -431,6 +439,7 @@ fn a_starting_container_is_not_taken_for_a_dead_one() {
 /// The command column shows the words as given, one line whatever they
 /// hold: a newline in a word would otherwise forge a row of `box ps`.
 #[test]
+#[ignore = "needs root"]
 fn ps_shows_command_words_escaped_on_one_row() {
     let Some(root) = setup("ps_shows_command_words_escaped_on_one_row") else {
         return;

@@ -289,6 +289,7 @@ fn host_sleep() -> KillOnDrop {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn host_pids_are_invisible() {
     let test = "host_pids_are_invisible";
     let Some(root) = setup_with_probe(test) else {
@@ -313,6 +314,7 @@ fn host_pids_are_invisible() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn cannot_mount() {
     let test = "cannot_mount";
     let Some(root) = setup_with_probe(test) else {
@@ -336,6 +338,7 @@ fn cannot_mount() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn cannot_load_a_module() {
     let test = "cannot_load_a_module";
     let Some(root) = setup_with_probe(test) else {
@@ -357,6 +360,7 @@ fn cannot_load_a_module() {
 /// the same device, the handle an attacker guesses without
 /// name_to_handle_at: inode 2 (the root directory), generation 0.
 #[test]
+#[ignore = "needs root"]
 fn shocker_open_by_handle_at_is_refused() {
     let test = "shocker_open_by_handle_at_is_refused";
     let Some(root) = setup_with_probe(test) else {
@@ -421,6 +425,7 @@ fn shocker_open_by_handle_at_is_refused() {
 /// /proc/sysrq-trigger is masked (where the kernel has it: this VM's has
 /// no CONFIG_MAGIC_SYSRQ), /sys and /proc/sys are read-only.
 #[test]
+#[ignore = "needs root"]
 fn sysrq_trigger_sys_and_proc_sys_are_not_writable() {
     let test = "sysrq_trigger_sys_and_proc_sys_are_not_writable";
     let Some(root) = setup_with_probe(test) else {
@@ -470,6 +475,7 @@ fn sysrq_trigger_sys_and_proc_sys_are_not_writable() {
 /// /proc/kcore (absent on this VM's kernel: no CONFIG_PROC_KCORE) and the
 /// other masked files read nothing where the host has them.
 #[test]
+#[ignore = "needs root"]
 fn kcore_and_other_masked_files_read_nothing() {
     let test = "kcore_and_other_masked_files_read_nothing";
     let Some(root) = setup_with_probe(test) else {
@@ -500,6 +506,7 @@ fn kcore_and_other_masked_files_read_nothing() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn hostname_change_stays_inside() {
     let test = "hostname_change_stays_inside";
     let Some(root) = setup_with_probe(test) else {
@@ -555,11 +562,13 @@ fn old_root_unreachable(test: &str, extra: &[&str]) {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn old_root_is_unreachable() {
     old_root_unreachable("old_root_is_unreachable", &[]);
 }
 
 #[test]
+#[ignore = "needs root"]
 fn old_root_is_unreachable_without_pivot() {
     old_root_unreachable("old_root_is_unreachable_without_pivot", &["--no-pivot"]);
 }
@@ -569,6 +578,7 @@ fn old_root_is_unreachable_without_pivot() {
 /// dropped: EPERM). Tracing one's own processes stays allowed (strace, gdb):
 /// printed as the control, not asserted (a policy may refuse it).
 #[test]
+#[ignore = "needs root"]
 fn ptrace_is_confined() {
     let test = "ptrace_is_confined";
     let Some(root) = setup_with_probe(test) else {
@@ -594,6 +604,7 @@ fn ptrace_is_confined() {
 /// not; a file of the caller's bound read-only cannot either (EROFS); the
 /// same file bound read-write can (the control).
 #[test]
+#[ignore = "needs root"]
 fn map_root_cannot_write_root_owned_host_files() {
     let test = "map_root_cannot_write_root_owned_host_files";
     let Some(root) = setup_with_probe(test) else {
@@ -673,6 +684,7 @@ fn map_root_cannot_write_root_owned_host_files() {
 /// read-only mounts refuse on their own (the filter is the second wall, not
 /// the only one). What only the filter refuses is printed, not asserted.
 #[test]
+#[ignore = "needs root"]
 fn capabilities_alone_refuse_without_seccomp() {
     let test = "capabilities_alone_refuse_without_seccomp";
     let Some(root) = setup_with_probe(test) else {
@@ -887,6 +899,7 @@ fn exec_under_attack(test: &str, root: &TempDir, init: bool) -> (Vec<Run>, Strin
 /// no-op (it tries); it may still seize the commands afterwards, which is
 /// allowed (strace in a container). With and without --init.
 #[test]
+#[ignore = "needs root"]
 fn exec_child_cannot_be_seized_before_its_command() {
     let test = "exec_child_cannot_be_seized_before_its_command";
     let Some(root) = setup_with_exe_probe(test) else {
@@ -922,6 +935,7 @@ fn exec_child_cannot_be_seized_before_its_command() {
 /// in box exec's) or opens box's executable through a `box exec` child
 /// (before the fix: both, for most of them, until their execve).
 #[test]
+#[ignore = "needs root"]
 fn exec_child_environ_and_exe_are_closed() {
     let test = "exec_child_environ_and_exe_are_closed";
     let Some(root) = setup_with_exe_probe(test) else {
@@ -982,6 +996,7 @@ fn assert_not_host_box(what: &str, log: &str) {
 /// host's file), which takes no write; the host's file is unchanged.
 /// Before the fix it was the host's file in all but the --init case.
 #[test]
+#[ignore = "needs root"]
 fn run_never_hands_the_host_box_to_a_container() {
     let test = "run_never_hands_the_host_box_to_a_container";
     let Some(root) = setup_with_exe_probe(test) else {
@@ -1071,6 +1086,7 @@ fn run_never_hands_the_host_box_to_a_container() {
 /// sealed copy, which takes no write; the host's file is unchanged. Before
 /// the fix this overwrote the host's box (here a copy of it).
 #[test]
+#[ignore = "needs root"]
 fn exec_never_hands_the_host_box_to_a_container() {
     let test = "exec_never_hands_the_host_box_to_a_container";
     let Some(root) = setup_with_exe_probe(test) else {
@@ -1165,6 +1181,7 @@ fn cgroup_dirs_named(name: &str) -> Vec<std::path::PathBuf> {
 /// empty cgroup until the next run of the name) is counted and printed;
 /// after `box ps` and one more run of each name nothing may be left.
 #[test]
+#[ignore = "needs root"]
 fn sigkill_at_random_moments_leaves_nothing() {
     let test = "sigkill_at_random_moments_leaves_nothing";
     let Some(root) = setup(test) else { return };
@@ -1382,6 +1399,7 @@ fn sigkill_at_random_moments_leaves_nothing() {
 /// cgroup, no process. "no free block" means no data can be written though
 /// inodes remain: a state file can be created but not filled.
 #[test]
+#[ignore = "needs root"]
 fn full_or_read_only_run_fails_with_one_line_and_leaves_nothing() {
     let test = "full_or_read_only_run_fails_with_one_line_and_leaves_nothing";
     let Some(root) = setup(test) else { return };

@@ -18,6 +18,7 @@ fn setup(test: &str) -> Option<TempDir> {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn box_init_passes_the_exit_status_through() {
     let run = run_box(["box-init", "--subreaper", "--", "false"]);
     assert_eq!(run.code(), 1, "{run:?}");
@@ -40,6 +41,7 @@ fn box_init_without_a_command_off_pid_1_says_so() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn init_reaps_orphaned_zombies() {
     let Some(root) = setup("init_reaps_orphaned_zombies") else {
         return;
@@ -64,6 +66,7 @@ fn init_reaps_orphaned_zombies() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn sigterm_reaches_the_command_through_init() {
     let Some(root) = setup("sigterm_reaches_the_command_through_init") else {
         return;
@@ -95,6 +98,7 @@ fn sigterm_reaches_the_command_through_init() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn the_container_cannot_touch_box_through_proc_self_exe() {
     let Some(root) = setup("the_container_cannot_touch_box_through_proc_self_exe") else {
         return;

@@ -70,6 +70,7 @@ fn limited_run<'a>(root: &'a str, name: &'a str) -> [&'a str; 11] {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn five_hundred_sequential_runs_leave_nothing() {
     let test = "five_hundred_sequential_runs_leave_nothing";
     let _serial = serial();
@@ -100,6 +101,7 @@ fn five_hundred_sequential_runs_leave_nothing() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn fifty_concurrent_runs_leave_nothing() {
     let test = "fifty_concurrent_runs_leave_nothing";
     let _serial = serial();
@@ -170,6 +172,7 @@ fn zombies_of(parents: &[i32]) -> Vec<ProcInfo> {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn supervisor_does_not_grow_over_1000_execs() {
     let test = "supervisor_does_not_grow_over_1000_execs";
     let _serial = serial();

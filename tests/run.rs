@@ -23,6 +23,7 @@ fn rootfs_arg(root: &TempDir) -> String {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn command_is_pid_1() {
     let Some(root) = setup("command_is_pid_1") else {
         return;
@@ -41,6 +42,7 @@ fn command_is_pid_1() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn ps_sees_only_the_container() {
     let Some(root) = setup("ps_sees_only_the_container") else {
         return;
@@ -86,6 +88,7 @@ fn rustix_uname() -> String {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn hostname_is_isolated() {
     let Some(root) = setup("hostname_is_isolated") else {
         return;
@@ -121,6 +124,7 @@ fn hostname_is_isolated() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn mounts_stay_inside() {
     let Some(root) = setup("mounts_stay_inside") else {
         return;
@@ -152,6 +156,7 @@ fn mounts_stay_inside() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn failed_run_leaves_host_mounts_as_they_were() {
     let Some(root) = setup("failed_run_leaves_host_mounts") else {
         return;
@@ -178,6 +183,7 @@ fn failed_run_leaves_host_mounts_as_they_were() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn only_standard_descriptors_inside() {
     let Some(root) = setup("only_standard_descriptors_inside") else {
         return;
@@ -203,6 +209,7 @@ fn only_standard_descriptors_inside() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn exit_statuses_come_through() {
     let Some(root) = setup("exit_statuses_come_through") else {
         return;
@@ -248,6 +255,7 @@ fn child_of(pid: u32) -> u32 {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn killed_command_gives_128_plus_signal() {
     let Some(root) = setup("killed_command_gives_128_plus_signal") else {
         return;
@@ -266,6 +274,7 @@ fn killed_command_gives_128_plus_signal() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn sigterm_to_box_reaches_the_command() {
     let Some(root) = setup("sigterm_to_box_reaches_the_command") else {
         return;
@@ -297,6 +306,7 @@ fn sigterm_to_box_reaches_the_command() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn net_has_only_loopback_and_it_is_up() {
     let Some(root) = setup("net_has_only_loopback_and_it_is_up") else {
         return;
@@ -317,6 +327,7 @@ fn net_has_only_loopback_and_it_is_up() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn map_root_gives_an_unprivileged_caller_root_inside() {
     let Some(root) = setup("map_root_gives_an_unprivileged_caller_root_inside") else {
         return;
@@ -410,11 +421,13 @@ fn old_root_unreachable(test: &str, extra: &[&str]) {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn old_root_is_unreachable_after_pivot_root() {
     old_root_unreachable("old_root_is_unreachable_after_pivot_root", &[]);
 }
 
 #[test]
+#[ignore = "needs root"]
 fn old_root_is_unreachable_on_the_move_and_chroot_path() {
     old_root_unreachable(
         "old_root_is_unreachable_on_the_move_and_chroot_path",
@@ -445,11 +458,13 @@ fn cannot_mount_procfs_again(test: &str, extra: &[&str]) {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn container_cannot_mount_procfs_again() {
     cannot_mount_procfs_again("container_cannot_mount_procfs_again", &[]);
 }
 
 #[test]
+#[ignore = "needs root"]
 fn container_cannot_mount_procfs_again_without_pivot() {
     cannot_mount_procfs_again(
         "container_cannot_mount_procfs_again_without_pivot",
@@ -497,6 +512,7 @@ fn cannot_mount_kernel_fs_beside_others(test: &str, extra: &[&str]) {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn container_cannot_mount_kernel_fs_again_without_pivot_beside_others() {
     cannot_mount_kernel_fs_beside_others(
         "container_cannot_mount_kernel_fs_again_without_pivot_beside_others",
@@ -505,6 +521,7 @@ fn container_cannot_mount_kernel_fs_again_without_pivot_beside_others() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn map_root_container_cannot_mount_kernel_fs_again_without_pivot() {
     cannot_mount_kernel_fs_beside_others(
         "map_root_container_cannot_mount_kernel_fs_again_without_pivot",
@@ -513,6 +530,7 @@ fn map_root_container_cannot_mount_kernel_fs_again_without_pivot() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn container_cannot_mount_kernel_fs_again_beside_others() {
     cannot_mount_kernel_fs_beside_others(
         "container_cannot_mount_kernel_fs_again_beside_others",
@@ -564,6 +582,7 @@ fn control_characters_in_values_stay_on_one_line() {
 /// the rootfs says so, with the bind as given, rather than
 /// `move_mount: Invalid argument`.
 #[test]
+#[ignore = "needs root"]
 fn bind_onto_a_link_or_the_wrong_kind_says_why() {
     let test = "bind_onto_a_link_or_the_wrong_kind_says_why";
     let Some(root) = setup(test) else { return };
@@ -634,6 +653,7 @@ fn run_box_in(dir: &std::path::Path, args: &[&str]) -> Run {
 /// bound in. Here the image's link points at a host directory of the
 /// test's; the caller's own `src` must be the one bound.
 #[test]
+#[ignore = "needs root"]
 fn relative_bind_sources_are_the_callers_not_the_images() {
     let test = "relative_bind_sources_are_the_callers_not_the_images";
     let Some(root) = setup(test) else { return };
@@ -741,6 +761,7 @@ fn relative_bind_sources_are_the_callers_not_the_images() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn bad_input_gives_one_line_and_125() {
     let Some(root) = setup("bad_input_gives_one_line_and_125") else {
         return;
@@ -809,6 +830,7 @@ fn bad_input_gives_one_line_and_125() {
 /// 5.3 (or under some container runtimes' policies): box must fall back to
 /// clone and still work.
 #[test]
+#[ignore = "needs root"]
 fn falls_back_to_clone_without_clone3() {
     let Some(root) = setup("falls_back_to_clone_without_clone3") else {
         return;
@@ -878,6 +900,7 @@ fn falls_back_to_clone_without_clone3() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn environment_is_minimal() {
     let Some(root) = setup("environment_is_minimal") else {
         return;
@@ -917,6 +940,7 @@ fn environment_is_minimal() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn user_option_sets_the_identity_and_drops_capabilities() {
     let Some(root) = setup("user_option_sets_the_identity") else {
         return;
@@ -958,6 +982,7 @@ fn user_option_sets_the_identity_and_drops_capabilities() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn masked_and_read_only_proc_paths() {
     let Some(root) = setup("masked_and_read_only_proc_paths") else {
         return;
@@ -975,6 +1000,7 @@ fn masked_and_read_only_proc_paths() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn rlimits_and_capability_changes() {
     let Some(root) = setup("rlimits_and_capability_changes") else {
         return;
@@ -1044,6 +1070,7 @@ fn rlimits_and_capability_changes() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn uid_map_ranges_for_root_callers() {
     let Some(root) = setup("uid_map_ranges_for_root_callers") else {
         return;
@@ -1093,6 +1120,7 @@ fn uid_map_ranges_for_root_callers() {
 /// call the container's namespaces the host's: there PID 1 is the command
 /// itself, and no host process is visible.
 #[test]
+#[ignore = "needs root"]
 fn box_ns_inside_a_container_tells_the_truth() {
     let Some(root) = setup("box_ns_inside_a_container_tells_the_truth") else {
         return;

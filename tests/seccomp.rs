@@ -243,6 +243,7 @@ fn refused() -> Vec<&'static str> {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn refused_syscalls_get_eperm() {
     let Some(root) = setup("refused_syscalls_get_eperm") else {
         return;
@@ -265,6 +266,7 @@ fn refused_syscalls_get_eperm() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn unconfined_reaches_the_kernel() {
     let Some(root) = setup("unconfined_reaches_the_kernel") else {
         return;
@@ -299,6 +301,7 @@ fn unconfined_reaches_the_kernel() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn status_shows_the_filter() {
     let Some(root) = setup("status_shows_the_filter") else {
         return;
@@ -322,6 +325,7 @@ fn status_shows_the_filter() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn ordinary_programs_work_under_the_filter() {
     let Some(root) = setup("ordinary_programs_work_under_the_filter") else {
         return;
@@ -338,6 +342,7 @@ fn ordinary_programs_work_under_the_filter() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn box_init_runs_under_the_filter() {
     let Some(root) = setup("box_init_runs_under_the_filter") else {
         return;
@@ -364,6 +369,7 @@ fn box_init_runs_under_the_filter() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn other_abis_are_killed() {
     let test = "other_abis_are_killed";
     if !cfg!(target_arch = "x86_64") {
@@ -398,6 +404,7 @@ fn other_abis_are_killed() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn spec_file_key_and_bad_values() {
     let Some(root) = setup("spec_file_key_and_bad_values") else {
         return;
@@ -440,6 +447,7 @@ fn spec_file_key_and_bad_values() {
 /// stays in the container); it opens the calls of its row in
 /// src/seccomp.rs and no other.
 #[test]
+#[ignore = "needs root"]
 fn sys_admin_opens_mount_and_only_its_calls() {
     let test = "sys_admin_opens_mount_and_only_its_calls";
     let Some(root) = setup(test) else {
@@ -518,6 +526,7 @@ fn sys_admin_opens_mount_and_only_its_calls() {
 /// EINVAL before its own capability check and the host's clock is never
 /// changed; without sys_time the filter answers EPERM first.
 #[test]
+#[ignore = "needs root"]
 fn sys_time_lets_the_clock_calls_reach_the_kernel() {
     let test = "sys_time_lets_the_clock_calls_reach_the_kernel";
     let Some(root) = setup(test) else {
@@ -568,6 +577,7 @@ fn sys_time_lets_the_clock_calls_reach_the_kernel() {
 /// itself: the probe's own filter below box's never sees it. A known number
 /// and every number without box's filter reach it.
 #[test]
+#[ignore = "needs root"]
 fn numbers_newer_than_box_get_enosys_from_the_filter() {
     let test = "numbers_newer_than_box_get_enosys_from_the_filter";
     let Some(root) = setup(test) else {
@@ -610,6 +620,7 @@ fn numbers_newer_than_box_get_enosys_from_the_filter() {
 /// in a `--cap-add sys_admin` container it can mount, and what sys_admin
 /// does not open stays refused.
 #[test]
+#[ignore = "needs root"]
 fn exec_filter_follows_the_containers_capabilities() {
     let test = "exec_filter_follows_the_containers_capabilities";
     let Some(root) = setup(test) else {

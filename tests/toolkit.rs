@@ -286,6 +286,7 @@ fn group(column: &str, tag: &str) -> u32 {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn mounts_matches_mountinfo_and_findmnt() {
     let test = "mounts_matches_mountinfo_and_findmnt";
     if !need_root(test) {
@@ -362,6 +363,7 @@ fn mounts_matches_mountinfo_and_findmnt() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_shared_peer_group_crosses_mount_namespaces() {
     let test = "a_shared_peer_group_crosses_mount_namespaces";
     if !need_root(test) || !have_util_linux(test, &["unshare", "mount"]) {
@@ -455,6 +457,7 @@ fn a_shared_peer_group_crosses_mount_namespaces() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn make_private_and_shared_change_what_mounts_shows() {
     let test = "make_private_and_shared_change_what_mounts_shows";
     if !need_root(test) {
@@ -552,6 +555,7 @@ fn box_ns(pid: Option<u32>) -> Vec<(String, String, String)> {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn ns_shows_what_a_process_is_isolated_from() {
     let test = "ns_shows_what_a_process_is_isolated_from";
     if !need_root(test) || !have_util_linux(test, &["unshare"]) {
@@ -659,6 +663,7 @@ fn bad_input_is_one_clear_line() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn mounts_and_ns_of_an_exited_process() {
     if !need_root("mounts_and_ns_of_an_exited_process") {
         return;
@@ -688,6 +693,7 @@ fn mounts_and_ns_of_an_exited_process() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn make_private_on_a_plain_directory_says_not_a_mount_point() {
     if !need_root("make_private_on_a_plain_directory_says_not_a_mount_point") {
         return;
@@ -706,6 +712,7 @@ fn make_private_on_a_plain_directory_says_not_a_mount_point() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn pivot_root_names_the_likely_cause_and_works() {
     let test = "pivot_root_names_the_likely_cause_and_works";
     if !need_root(test) || !have_util_linux(test, &["unshare", "mount"]) {

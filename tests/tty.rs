@@ -350,6 +350,7 @@ fn check_leftovers_are_cut_off(pty: &mut Pty, root: &Path) {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn exec_leaves_nothing_on_the_callers_terminal() {
     let Some(root) = setup("exec_leaves_nothing_on_the_callers_terminal") else {
         return;
@@ -378,6 +379,7 @@ fn exec_leaves_nothing_on_the_callers_terminal() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn run_without_pid_namespace_leaves_nothing_on_the_callers_terminal() {
     let Some(root) = setup("run_without_pid_namespace_leaves_nothing") else {
         return;
@@ -401,6 +403,7 @@ fn run_without_pid_namespace_leaves_nothing_on_the_callers_terminal() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn without_t_the_command_gets_pipes_that_box_relays() {
     let Some(root) = setup("without_t_the_command_gets_pipes") else {
         return;
@@ -475,6 +478,7 @@ fn check_containers_terminal(screen: &str, size: &str) {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn run_t_gives_a_pty_of_the_container() {
     let Some(root) = setup("run_t_gives_a_pty_of_the_container") else {
         return;
@@ -525,6 +529,7 @@ fn run_t_gives_a_pty_of_the_container() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn run_t_pty_belongs_to_the_user() {
     let Some(root) = setup("run_t_pty_belongs_to_the_user") else {
         return;
@@ -547,6 +552,7 @@ fn run_t_pty_belongs_to_the_user() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn run_t_error_before_exec() {
     let Some(root) = setup("run_t_error_before_exec") else {
         return;
@@ -568,6 +574,7 @@ fn run_t_error_before_exec() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn exec_t_gives_a_pty_of_the_container() {
     let Some(root) = setup("exec_t_gives_a_pty_of_the_container") else {
         return;
@@ -654,6 +661,7 @@ echo started"#;
 }
 
 #[test]
+#[ignore = "needs root"]
 fn t_without_a_terminal_is_refused() {
     let Some(root) = setup("t_without_a_terminal_is_refused") else {
         return;
@@ -671,6 +679,7 @@ fn t_without_a_terminal_is_refused() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_background_box_leaves_the_terminal_to_the_foreground() {
     let Some(root) = setup("a_background_box_leaves_the_terminal") else {
         return;

@@ -25,7 +25,10 @@ pub fn skip(test: &str, why: &str) {
     unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
 }
 
-/// Tests that need root (namespaces, mounts) call this first.
+/// Tests that need root (namespaces, mounts) call this first, and are
+/// marked `#[ignore = "needs root"]`: a plain `cargo test` leaves them out,
+/// `cargo xtask test` runs them with `--include-ignored` and fails on any
+/// SKIPPED line, so a root-only test never counts as a pass unrun.
 pub fn need_root(test: &str) -> bool {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {

@@ -5,6 +5,12 @@
 //! - `-a -b`, clustered `-ab`, `-o value`, `-ovalue`
 //! - options end at `--` or at the first word that is not an option (as
 //!   getopt with a leading `+`), so a command's own flags are never taken.
+//! - given the program's long options ([`Parser::with_long_options`]), an
+//!   unambiguous beginning of one stands for it (`--prop` for
+//!   `--propagation`), as getopt_long reads them ([`match_long`]), and
+//!   each option has an id to match on ([`Parser::id`]), as getopt_long's
+//!   `val`: one comparison of a byte where matching names would compare
+//!   each of their bytes at every arm.
 
 use crate::bad;
 use crate::error::{Error, Result};
@@ -36,6 +42,67 @@ pub struct Parser {
     /// option took it as its value; cleared once read.
     inline: Option<&'static [u8]>,
     last: Option<Opt>,
+    /// The program's long options, for prefixes and ids; empty: names
+    /// whole only.
+    long_options: &'static [LongOption],
+}
+
+/// A program's long option: its name, and its id: the short option it is
+/// another name for (`("fork", b'f')`), or a number of the program's own
+/// from 128 up for one without (see [`Parser::id`]).
+pub type LongOption = (&'static str, u8);
+
+/// What a long option as typed names, among a program's long names.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum LongMatch {
+    /// That name: given whole, or the only one the word begins.
+    Name(&'static str),
+    /// The beginning of several names (and not one of them whole).
+    Ambiguous,
+    /// Neither a name nor the beginning of one.
+    Unknown,
+}
+
+/// Match `word` (a long option without `--` and `=value`) against `names`
+/// as getopt_long does: a name given whole wins, even when it also begins
+/// longer ones (`--map-user` beside `--map-users`); otherwise a word that
+/// begins exactly one name stands for it. Also for option tables that are
+/// not a [`Parser`]'s (spec-file keys).
+pub fn match_long(word: &[u8], options: &[LongOption]) -> LongMatch {
+    let mut found = LongMatch::Unknown;
+    for &(name, _) in options {
+        if name.as_bytes() == word {
+            return LongMatch::Name(name);
+        }
+        if !word.is_empty() && name.as_bytes().starts_with(word) {
+            found = match found {
+                LongMatch::Unknown => LongMatch::Name(name),
+                _ => LongMatch::Ambiguous,
+            };
+        }
+    }
+    found
+}
+
+/// The names `word` begins, for an ambiguity's message:
+/// `--map-user, --map-users`.
+pub struct Candidates<'a> {
+    pub word: &'a [u8],
+    pub options: &'a [LongOption],
+}
+
+impl core::fmt::Display for Candidates<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut first = true;
+        for (name, _) in self.options {
+            if name.as_bytes().starts_with(self.word) {
+                f.write_str(if first { "--" } else { ", --" })?;
+                f.write_str(name)?;
+                first = false;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Parser {
@@ -47,6 +114,39 @@ impl Parser {
             cluster: b"",
             inline: None,
             last: None,
+            long_options: &[],
+        }
+    }
+
+    /// Parse `args` for a program whose long options are `options`: an
+    /// unambiguous beginning of one is read as the whole name, an
+    /// ambiguous one is an error that lists the candidates.
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "unshare's and nsenter's reading, until declared")
+    )]
+    pub fn with_long_options(args: Args, options: &'static [LongOption]) -> Self {
+        Self {
+            long_options: options,
+            ..Self::new(args)
+        }
+    }
+
+    /// The id of an option [`next`](Self::next) returned: a short one's
+    /// letter, a long one's id from the table; 0 for a long option the
+    /// program does not have.
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "unshare's and nsenter's reading, until declared")
+    )]
+    pub fn id(&self, opt: Opt) -> u8 {
+        match opt {
+            Opt::Short(c) => c,
+            Opt::Long(word) => self
+                .long_options
+                .iter()
+                .find(|(name, _)| name.as_bytes() == word)
+                .map_or(0, |&(_, id)| id),
         }
     }
 
@@ -71,13 +171,25 @@ impl Parser {
         }
         if let Some(long) = arg.strip_prefix(b"--") {
             self.pos += 1;
-            return Ok(Some(match long.iter().position(|&b| b == b'=') {
+            let word = match long.iter().position(|&b| b == b'=') {
                 Some(eq) => {
                     self.inline = Some(&long[eq + 1..]);
-                    self.set_last(Opt::Long(&long[..eq]))
+                    &long[..eq]
                 }
-                None => self.set_last(Opt::Long(long)),
-            }));
+                None => long,
+            };
+            let name = match match_long(word, self.long_options) {
+                LongMatch::Name(name) => name.as_bytes(),
+                LongMatch::Unknown => word,
+                LongMatch::Ambiguous => {
+                    let candidates = Candidates {
+                        word,
+                        options: self.long_options,
+                    };
+                    return Err(bad!("option --{} is ambiguous: {candidates}", Bytes(word)));
+                }
+            };
+            return Ok(Some(self.set_last(Opt::Long(name))));
         }
         if arg.len() > 1 && arg[0] == b'-' {
             self.pos += 1;
@@ -215,6 +327,75 @@ mod tests {
     }
 
     #[test]
+    fn long_prefixes_as_getopt_long_reads_them() {
+        const NAMES: &[LongOption] = &[
+            ("map-user", 128),
+            ("map-users", 129),
+            ("map-root-user", b'r'),
+            ("propagation", 130),
+            ("pid", b'p'),
+            ("mount", b'm'),
+            ("mount-proc", 131),
+        ];
+        let m = |word: &str| match_long(word.as_bytes(), NAMES);
+        assert_eq!(m("map-root"), LongMatch::Name("map-root-user"));
+        assert_eq!(m("prop"), LongMatch::Name("propagation"));
+        assert_eq!(m("pi"), LongMatch::Name("pid"));
+        // A name given whole wins over the longer names it begins.
+        assert_eq!(m("map-user"), LongMatch::Name("map-user"));
+        assert_eq!(m("mount"), LongMatch::Name("mount"));
+        assert_eq!(m("map-u"), LongMatch::Ambiguous);
+        assert_eq!(m("p"), LongMatch::Ambiguous);
+        assert_eq!(m("mounts"), LongMatch::Unknown);
+        assert_eq!(m(""), LongMatch::Unknown);
+        assert_eq!(match_long(b"pid", &[]), LongMatch::Unknown);
+        let listed = Candidates {
+            word: b"map-u",
+            options: NAMES,
+        };
+        assert_eq!(std::format!("{listed}"), "--map-user, --map-users");
+    }
+
+    #[test]
+    fn a_parser_given_names_reads_prefixes() {
+        const NAMES: &[LongOption] = &[
+            ("propagation", 128),
+            ("pid", b'p'),
+            ("map-user", 129),
+            ("map-users", 130),
+        ];
+        let args = [
+            c"x",
+            c"--prop=private",
+            c"--pi",
+            c"-p",
+            c"--map-user",
+            c"u",
+            c"--m",
+            c"y",
+        ];
+        let mut p = Parser::with_long_options(Args::for_test(&args), NAMES);
+        let opt = p.next().unwrap().unwrap();
+        assert_eq!((opt, p.id(opt)), (Opt::Long(b"propagation"), 128));
+        assert_eq!(p.value().unwrap(), b"private");
+        let opt = p.next().unwrap().unwrap();
+        assert_eq!((opt, p.id(opt)), (Opt::Long(b"pid"), b'p'));
+        let opt = p.next().unwrap().unwrap();
+        assert_eq!((opt, p.id(opt)), (Opt::Short(b'p'), b'p'));
+        let opt = p.next().unwrap().unwrap();
+        assert_eq!((opt, p.id(opt)), (Opt::Long(b"map-user"), 129));
+        assert_eq!(p.value().unwrap(), b"u");
+        let e = p.next().unwrap_err();
+        assert_eq!(
+            std::format!("{e}"),
+            "option --m is ambiguous: --map-user, --map-users"
+        );
+        // Without names, only whole names.
+        let mut p = Parser::new(Args::for_test(&args));
+        assert_eq!(p.next().unwrap(), Some(Opt::Long(b"prop")));
+    }
+
+    #[test]
     fn lone_dash_is_an_operand() {
         let (seen, rest) = parse(&[c"x", c"-", c"y"]);
         assert!(seen.is_empty());
@@ -236,6 +417,12 @@ mod tests {
         "--memory",
         "--mount-proc",
         "--mount-proc=/p",
+        "--m",
+        "--mo=/p",
+        "--r",
+        "--ro=/x",
+        "--n",
+        "--he",
         "--bogus",
         "--bogus=1",
         "--",

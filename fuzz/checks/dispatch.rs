@@ -9,8 +9,9 @@
 //! - [`check_getopt`]: the getopt of src/args.rs, driven as the applets
 //!   drive it over the options of a made-up program with one option of each
 //!   kind, gives the same options, values, errors and operands as
-//!   [`model`], a second reading of the syntax its documentation states.
-//!   It never panics and always ends.
+//!   [`model`], a second reading of the syntax its documentation states,
+//!   both as programs that take long options whole and as those that also
+//!   take an unambiguous beginning of one. It never panics and always ends.
 
 use core::ffi::CStr;
 
@@ -54,6 +55,15 @@ pub const LONG: &[(&[u8], Kind)] = &[
     (b"mount-proc", Kind::Optional),
 ];
 
+/// The same names, as a parser that takes prefixes is given them.
+pub const LONG_NAMES: &[crate::args::LongOption] = &[
+    ("net", 128),
+    ("help", b'h'),
+    ("root", 129),
+    ("memory", 130),
+    ("mount-proc", 131),
+];
+
 /// Short options of the made-up program.
 pub const SHORT: &[(u8, Kind)] = &[
     (b'f', Kind::Flag),
@@ -93,6 +103,8 @@ pub enum Event {
     Option(Name, Option<Vec<u8>>),
     /// An option the program does not have: the program stops.
     Unknown(Name),
+    /// The beginning of several long names: the parser stops.
+    Ambiguous(Name),
     /// A flag given `=value`.
     TakesNoValue(Name),
     /// An option that needs a value at the end of the words.
@@ -105,16 +117,21 @@ pub enum Event {
 /// does, and compare with [`model`].
 pub fn check_getopt(words: &[&'static CStr]) {
     let bytes: Vec<&[u8]> = words.iter().map(|w| w.to_bytes()).collect();
-    let got = parse(Args::for_test(words), &bytes);
-    let want = model(&bytes);
     let shown: Vec<_> = bytes.iter().map(|w| String::from_utf8_lossy(w)).collect();
-    assert_eq!(got, want, "argv {shown:?}");
+    for prefixes in [false, true] {
+        let parser = match prefixes {
+            false => Parser::new(Args::for_test(words)),
+            true => Parser::with_long_options(Args::for_test(words), LONG_NAMES),
+        };
+        let got = parse(parser, &bytes);
+        let want = model(&bytes, prefixes);
+        assert_eq!(got, want, "argv {shown:?}, prefixes {prefixes}");
+    }
 }
 
 /// The events src/args.rs gives, the program stopping at the first error
 /// as every applet does. Error messages must name the option.
-fn parse(args: Args, words: &[&[u8]]) -> Vec<Event> {
-    let mut parser = Parser::new(args);
+fn parse(mut parser: Parser, words: &[&[u8]]) -> Vec<Event> {
     let mut events = Vec::new();
     // Each call takes a word or a byte of a cluster: more calls than that
     // would be a loop.
@@ -124,6 +141,21 @@ fn parse(args: Args, words: &[&[u8]]) -> Vec<Event> {
             Ok(Some(opt)) => opt,
             Ok(None) => {
                 events.push(Event::Operands(parser.rest().len()));
+                return events;
+            }
+            Err(e) if e.to_string().contains("is ambiguous") => {
+                // The word the parser took last: `--WORD[=value]`.
+                let word = words[words.len() - parser.rest().len() - 1];
+                let name = &word[2..];
+                let name = &name[..name.iter().position(|&b| b == b'=').unwrap_or(name.len())];
+                let listed = LONG_NAMES
+                    .iter()
+                    .map(|(n, _)| n)
+                    .filter(|n| n.as_bytes().starts_with(name));
+                for candidate in listed {
+                    assert!(e.to_string().contains(&format!("--{candidate}")), "{e}");
+                }
+                events.push(Event::Ambiguous(Name::Long(name.to_vec())));
                 return events;
             }
             Err(e) => {
@@ -165,8 +197,10 @@ fn parse(args: Args, words: &[&[u8]]) -> Vec<Event> {
 /// The same, read from the documented syntax: `--long`, `--long=value`,
 /// `--long value`; `-a -b`, clustered `-ab`, `-o value`, `-ovalue`;
 /// options end at `--` (which is dropped) or at the first word that is not
-/// an option (`-` alone is not one).
-pub fn model(words: &[&[u8]]) -> Vec<Event> {
+/// an option (`-` alone is not one). With `prefixes`, a long word that is
+/// no name but begins exactly one stands for it, and one that begins more
+/// is ambiguous.
+pub fn model(words: &[&[u8]], prefixes: bool) -> Vec<Event> {
     let mut events = Vec::new();
     let mut next = 1;
     while let Some(&word) = words.get(next) {
@@ -180,6 +214,19 @@ pub fn model(words: &[&[u8]]) -> Vec<Event> {
                 Some(eq) => (&long[..eq], Some(&long[eq + 1..])),
                 None => (long, None),
             };
+            let mut name = name;
+            if prefixes && !LONG.iter().any(|(n, _)| *n == name) {
+                let begun: Vec<&[u8]> = LONG
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .filter(|n| !name.is_empty() && n.starts_with(name))
+                    .collect();
+                match begun[..] {
+                    [only] => name = only,
+                    [_, _, ..] => return stop(events, Event::Ambiguous(Name::Long(name.to_vec()))),
+                    [] => {}
+                }
+            }
             let option = Name::Long(name.to_vec());
             let kind = LONG.iter().find(|(n, _)| *n == name).map(|&(_, k)| k);
             let value = match kind {

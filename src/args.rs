@@ -11,9 +11,16 @@
 //!   each option has an id to match on ([`Parser::id`]), as getopt_long's
 //!   `val`: one comparison of a byte where matching names would compare
 //!   each of their bytes at every arm.
+//!
+//! [`CommandLine`] reads a program's words against its declared options
+//! (src/options.rs): whether each takes a value, may repeat, and the
+//! `--help` every program answers all come from the declaration.
+
+use core::ffi::CStr;
 
 use crate::bad;
 use crate::error::{Error, Result};
+use crate::options::{Command, Form, Given, HELP, Opt as Declared, Place, Table, Value, forms};
 use crate::sys::entry::Args;
 use crate::text::Bytes;
 
@@ -45,6 +52,8 @@ pub struct Parser {
     /// The program's long options, for prefixes and ids; empty: names
     /// whole only.
     long_options: &'static [LongOption],
+    /// Options ended at `--`: every word after it is an operand.
+    ended: bool,
 }
 
 /// A program's long option: its name, and its id: the short option it is
@@ -69,15 +78,37 @@ pub enum LongMatch {
 /// begins exactly one name stands for it. Also for option tables that are
 /// not a [`Parser`]'s (spec-file keys).
 pub fn match_long(word: &[u8], options: &[LongOption]) -> LongMatch {
-    let mut found = LongMatch::Unknown;
-    for &(name, _) in options {
+    match find_long(word, options.iter().map(|&(name, _)| name)) {
+        Lookup::At(i) => LongMatch::Name(options[i].0),
+        Lookup::Ambiguous => LongMatch::Ambiguous,
+        Lookup::Unknown => LongMatch::Unknown,
+    }
+}
+
+/// What [`find_long`] found a word to be among names.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Lookup {
+    /// The name at this position.
+    At(usize),
+    Ambiguous,
+    Unknown,
+}
+
+/// [`match_long`]'s rule over any list of names; empty names (options with
+/// a short name only) are never matched.
+fn find_long<'a>(word: &[u8], names: impl Iterator<Item = &'a str>) -> Lookup {
+    let mut found = Lookup::Unknown;
+    for (i, name) in names.enumerate() {
+        if name.is_empty() {
+            continue;
+        }
         if name.as_bytes() == word {
-            return LongMatch::Name(name);
+            return Lookup::At(i);
         }
         if !word.is_empty() && name.as_bytes().starts_with(word) {
             found = match found {
-                LongMatch::Unknown => LongMatch::Name(name),
-                _ => LongMatch::Ambiguous,
+                Lookup::Unknown => Lookup::At(i),
+                _ => Lookup::Ambiguous,
             };
         }
     }
@@ -115,6 +146,7 @@ impl Parser {
             inline: None,
             last: None,
             long_options: &[],
+            ended: false,
         }
     }
 
@@ -161,12 +193,13 @@ impl Parser {
             self.cluster = rest;
             return Ok(Some(self.set_last(Opt::Short(c))));
         }
-        let Some(arg) = self.args.get(self.pos) else {
+        let Some(arg) = self.args.get(self.pos).filter(|_| !self.ended) else {
             return Ok(None);
         };
         let arg = arg.to_bytes();
         if arg == b"--" {
             self.pos += 1;
+            self.ended = true;
             return Ok(None);
         }
         if let Some(long) = arg.strip_prefix(b"--") {
@@ -249,6 +282,175 @@ impl Parser {
     /// The error for an option this program does not know.
     pub fn unknown(&self, opt: Opt) -> Error {
         bad!("unknown option {opt}")
+    }
+
+    /// Once options have ended at an operand, take it, and read options
+    /// again after it (`box stop NAME --time 2`); after `--`, words stay
+    /// operands.
+    fn operand(&mut self) -> Option<&'static CStr> {
+        let word = self.args.get(self.pos)?;
+        self.pos += 1;
+        Some(word)
+    }
+}
+
+/// A program's words read against its declared options (src/options.rs),
+/// in util-linux's syntax (above), with unambiguous prefixes of long
+/// options. `--help` and `-h` end the reading with [`help_requested`], for
+/// the program to print its help ([`crate::applet::finish`]).
+pub struct CommandLine<A: 'static> {
+    words: Parser,
+    options: &'static [Declared<A>],
+    /// The options given so far, a bit for each in the table: one that
+    /// does not repeat may be given once.
+    seen: u64,
+}
+
+/// An option found on the command line.
+#[derive(Clone, Copy, Debug)]
+pub struct Found<A> {
+    pub action: A,
+    /// Its value: given to one that takes one, or `None`.
+    pub value: Option<&'static [u8]>,
+    /// As the user gave it, to name it in messages.
+    pub given: Given,
+}
+
+impl<A> Found<A> {
+    /// Its value, or empty: what box run's options take (a flag's empty
+    /// value means on, as a flag alone does in a spec file).
+    pub fn text(&self) -> &'static [u8] {
+        self.value.unwrap_or(b"")
+    }
+}
+
+impl<A: Copy> CommandLine<A> {
+    /// Read `args`, whose element 0 is the program's name, against the
+    /// options of `command`.
+    pub fn new(args: Args, command: &'static Command<A>) -> Self {
+        Self {
+            words: Parser::new(args),
+            options: command.options,
+            seen: 0,
+        }
+    }
+
+    /// The next option, or `None` once options end (at `--`, at the first
+    /// operand, or at the end).
+    pub fn next(&mut self) -> Result<Option<Found<A>>> {
+        let options = self.options;
+        let read = read_option(&mut self.words, &options, &mut self.seen)?;
+        Ok(read.map(|read| Found {
+            action: options[read.at].action,
+            value: read.value,
+            given: read.given,
+        }))
+    }
+
+    /// The words after the options: the operands.
+    pub fn rest(&self) -> Args {
+        self.words.rest()
+    }
+
+    /// Once [`next`](Self::next) has returned `None` at an operand, take
+    /// that operand; options may follow it (`box stop NAME --time 2`).
+    /// `None` at the end, and after `--`, which leaves the rest operands.
+    pub fn operand(&mut self) -> Option<&'static CStr> {
+        if self.words.ended {
+            return None;
+        }
+        self.words.operand()
+    }
+}
+
+/// The error that ends a reading at `--help` or `-h`: not a failure, so
+/// its exit status is 0 ([`is_help`]).
+pub fn help_requested() -> Error {
+    bad!("--help").with_code(0)
+}
+
+/// Whether `e` is [`help_requested`].
+pub fn is_help(e: &Error) -> bool {
+    e.code == 0
+}
+
+/// An option [`read_option`] read, whatever its program.
+struct Read {
+    /// Its position in the program's table.
+    at: usize,
+    value: Option<&'static [u8]>,
+    given: Given,
+}
+
+/// Read one option of `table` from `words`, the same code for every
+/// program (the table's type is the program's, its reading is not).
+fn read_option(words: &mut Parser, table: &dyn Table, seen: &mut u64) -> Result<Option<Read>> {
+    let Some(opt) = words.next()? else {
+        return Ok(None);
+    };
+    // Spec-file keys are no options; `--help` is every program's.
+    let usable = |form: &Form| form.place != Place::SpecFile;
+    let names = forms(table).map(|form| if usable(form) { form.long } else { "" });
+    let at = match opt {
+        Opt::Long(word) => match find_long(word, names.chain(Some(HELP.long))) {
+            Lookup::At(i) => i,
+            Lookup::Ambiguous => {
+                let names = forms(table).filter(|f| usable(f)).map(|f| f.long);
+                let candidates = LongCandidates(word, names.chain(Some(HELP.long)));
+                return Err(bad!("option --{} is ambiguous: {candidates}", Bytes(word)));
+            }
+            Lookup::Unknown => return Err(words.unknown(opt)),
+        },
+        Opt::Short(letter) => match forms(table).position(|f| f.short == letter && usable(f)) {
+            Some(i) => i,
+            None if letter == HELP.short => usize::MAX,
+            None => return Err(words.unknown(opt)),
+        },
+    };
+    let Some(form) = table.form(at) else {
+        return Err(help_requested());
+    };
+    let given = match opt {
+        Opt::Long(_) => Given::Long(form.long),
+        Opt::Short(letter) => Given::Short(letter),
+    };
+    let bit = 1u64.checked_shl(at as u32).unwrap_or(0);
+    if *seen & bit != 0 && !form.repeat {
+        return Err(bad!("option {given} given twice"));
+    }
+    *seen |= bit;
+    let value = match form.value {
+        // `--net=1`: the `=value` of a long option is all there is to take
+        // (a short flag's cluster goes on with more options).
+        Value::None => match opt {
+            Opt::Long(_) if words.optional_value().is_some() => {
+                return Err(bad!("option {given} does not take a value"));
+            }
+            _ => None,
+        },
+        Value::Required(_) => match words.value() {
+            Ok(value) => Some(value),
+            Err(_) => return Err(bad!("option {given} needs a value")),
+        },
+        Value::Attached(_) => words.optional_value(),
+    };
+    Ok(Some(Read { at, value, given }))
+}
+
+/// The long names a word begins, for an ambiguity's message:
+/// `--map-user, --map-users`.
+struct LongCandidates<'a, I>(&'a [u8], I);
+
+impl<'a, I: Iterator<Item = &'static str> + Clone> core::fmt::Display for LongCandidates<'a, I> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let begun = self
+            .1
+            .clone()
+            .filter(|name| !name.is_empty() && name.as_bytes().starts_with(self.0));
+        for (i, name) in begun.enumerate() {
+            write!(f, "{}--{name}", if i == 0 { "" } else { ", " })?;
+        }
+        Ok(())
     }
 }
 

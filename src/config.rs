@@ -7,6 +7,7 @@
 
 use crate::bad;
 use crate::error::Result;
+use crate::options::{Command, Given, Opt, Usage};
 use crate::text::{Bytes, CPath, PATH_MAX, Text, parse_u32, parse_u64};
 
 /// Most `--bind` entries per container.
@@ -119,15 +120,15 @@ impl NsSet {
         self.0 & flag != 0
     }
 
-    /// Parse `mount,uts,…`.
-    pub fn parse(list: &[u8]) -> Result<NsSet> {
+    /// Parse `mount,uts,…`, the value of the option `name`.
+    pub fn parse(list: &[u8], given: Given) -> Result<NsSet> {
         let mut set = 0;
         for word in list.split(|&b| b == b',') {
             match NAMESPACES.iter().find(|n| n.name.as_bytes() == word) {
                 Some(ns) => set |= ns.flag,
                 None => {
                     return Err(bad!(
-                        "--ns: unknown namespace '{}' (known: mount,uts,ipc,pid,net,user,cgroup,time)",
+                        "{given}: unknown namespace '{}' (known: mount,uts,ipc,pid,net,user,cgroup,time)",
                         Bytes(word)
                     ));
                 }
@@ -299,12 +300,18 @@ impl RunConfig {
     /// where a link such as `src -> /etc` would hand it the host's /etc
     /// (the host's root is still its root then). Absolute paths are left as
     /// they are, so calling this again changes nothing.
-    pub fn anchor_host_paths(&mut self, base: &[u8]) -> Result<()> {
+    /// `given` names the options in messages as the caller's user wrote
+    /// them: [`Given::Long`] on the command line, [`Given::Key`] in a spec.
+    pub fn anchor_host_paths(
+        &mut self,
+        base: &[u8],
+        given: fn(&'static str) -> Given,
+    ) -> Result<()> {
         if let Some(rootfs) = &mut self.rootfs {
-            *rootfs = anchored("rootfs", base, rootfs)?;
+            *rootfs = anchored(given("rootfs"), base, rootfs)?;
         }
         for bind in &mut self.binds {
-            bind.source = anchored("bind", base, &bind.source)?;
+            bind.source = anchored(given("bind"), base, &bind.source)?;
         }
         Ok(())
     }
@@ -312,7 +319,7 @@ impl RunConfig {
 
 /// `path` joined to the absolute directory `base` unless it is absolute
 /// already; leading `./` are dropped, so messages show the path plainly.
-pub fn anchored(key: &str, base: &[u8], path: &CPath) -> Result<CPath> {
+pub fn anchored(given: Given, base: &[u8], path: &CPath) -> Result<CPath> {
     let mut rest = path.as_bytes();
     if rest.starts_with(b"/") {
         return Ok(*path);
@@ -334,7 +341,7 @@ pub fn anchored(key: &str, base: &[u8], path: &CPath) -> Result<CPath> {
     };
     joined.ok_or_else(|| {
         bad!(
-            "--{key} {}: longer than {PATH_MAX} bytes once made absolute ({}/{})",
+            "{given} {}: longer than {PATH_MAX} bytes once made absolute ({}/{})",
             path,
             Bytes(base),
             Bytes(rest)
@@ -342,191 +349,238 @@ pub fn anchored(key: &str, base: &[u8], path: &CPath) -> Result<CPath> {
     })
 }
 
-/// One key of `box run` and of spec files.
-pub struct RunOption {
-    pub name: &'static str,
-    /// `false` for flags (`--net`): on the command line they take no value;
-    /// in a spec file the value may be empty, `true` or `false`.
-    pub takes_value: bool,
-    pub apply: fn(&mut RunConfig, &[u8]) -> Result<()>,
-    pub help: &'static str,
+/// What box run does with one of its options.
+#[derive(Clone, Copy, Debug)]
+pub enum Apply {
+    /// Set, or add to, the container's configuration. [`Given`] names the
+    /// option in messages as the user wrote it (`--memory`, `memory`).
+    Config(fn(&mut RunConfig, &[u8], Given) -> Result<()>),
+    /// `--file SPEC`: the spec file the configuration starts from
+    /// (src/applet/run.rs).
+    File,
+    /// `cmd` in a spec file: the rest of the line is the command
+    /// (src/spec.rs).
+    Command,
+}
+
+/// An option of box run, or a key of spec files.
+pub type RunOption = Opt<Apply>;
+
+#[cfg(any(test, fuzzing))]
+impl RunOption {
+    /// Apply `value` to `config` as the command line does (for tests and
+    /// checks: box run and the spec reader match on the action).
+    pub fn apply_to(&self, config: &mut RunConfig, value: &[u8]) -> Result<()> {
+        match self.action {
+            Apply::Config(apply) => apply(config, value, Given::Long(self.form.long)),
+            Apply::File | Apply::Command => Ok(()),
+        }
+    }
 }
 
 /// The options of `box run` (DESIGN.md section 2), which are also the keys
-/// of spec files.
-pub const RUN_OPTIONS: &[RunOption] = &[
-    RunOption {
-        name: "rootfs",
-        takes_value: true,
-        apply: set_rootfs,
-        help: "DIR     root of the container",
-    },
-    RunOption {
-        name: "name",
-        takes_value: true,
-        apply: set_name,
-        help: "NAME      container name (default box-PID)",
-    },
-    RunOption {
-        name: "hostname",
-        takes_value: true,
-        apply: set_hostname,
-        help: "H     hostname inside (default: the name)",
-    },
-    RunOption {
-        name: "ns",
-        takes_value: true,
-        apply: set_ns,
-        help: "LIST        namespaces (default mount,uts,ipc,pid)",
-    },
-    RunOption {
-        name: "net",
-        takes_value: false,
-        apply: set_net,
-        help: "            new network namespace with lo up",
-    },
-    RunOption {
-        name: "propagation",
-        takes_value: true,
-        apply: set_propagation,
-        help: "P  private|slave|shared|unbindable",
-    },
-    RunOption {
-        name: "bind",
-        takes_value: true,
-        apply: add_bind,
-        help: "SRC:DST[:ro]  bind mount from the host",
-    },
-    RunOption {
-        name: "tmpfs",
-        takes_value: true,
-        apply: add_tmpfs,
-        help: "DST[:size=N]  tmpfs inside",
-    },
-    RunOption {
-        name: "read-only",
-        takes_value: false,
-        apply: set_read_only,
-        help: "      read-only rootfs",
-    },
-    RunOption {
-        name: "memory",
-        takes_value: true,
-        apply: set_memory,
-        help: "N       memory limit (K, M, G)",
-    },
-    RunOption {
-        name: "pids",
-        takes_value: true,
-        apply: set_pids,
-        help: "N         process limit",
-    },
-    RunOption {
-        name: "cpu",
-        takes_value: true,
-        apply: set_cpu,
-        help: "Q/P        CPU quota/period in microseconds",
-    },
-    RunOption {
-        name: "cpuset",
-        takes_value: true,
-        apply: set_cpuset,
-        help: "LIST    CPUs allowed, e.g. 0-1",
-    },
-    RunOption {
-        name: "env",
-        takes_value: true,
-        apply: add_env,
-        help: "K=V        environment (repeatable)",
-    },
-    RunOption {
-        name: "workdir",
-        takes_value: true,
-        apply: set_workdir,
-        help: "DIR    working directory inside",
-    },
-    RunOption {
-        name: "user",
-        takes_value: true,
-        apply: set_user,
-        help: "UID[:GID]  identity inside (numeric)",
-    },
-    RunOption {
-        name: "map-root",
-        takes_value: false,
-        apply: set_map_root,
-        help: "       user namespace, caller is root inside",
-    },
-    RunOption {
-        name: "init",
-        takes_value: false,
-        apply: set_init,
-        help: "           box-init as PID 1, CMD its child",
-    },
-    RunOption {
-        name: "detach",
-        takes_value: false,
-        apply: set_detach,
-        help: "         run in the background",
-    },
-    RunOption {
-        name: "rm",
-        takes_value: false,
-        apply: set_rm,
-        help: "             remove its state and log when it ends",
-    },
-    RunOption {
-        name: "tty",
-        takes_value: false,
-        apply: set_tty,
-        help: "            a pty inside, relayed to this terminal (-t)",
-    },
-    RunOption {
-        name: "no-pivot",
-        takes_value: false,
-        apply: set_no_pivot,
-        help: "       move-and-chroot instead of pivot_root",
-    },
-    RunOption {
-        name: "seccomp",
-        takes_value: true,
-        apply: set_seccomp,
-        help: "default|unconfined  box's syscall filter, or none",
-    },
-    RunOption {
-        name: "cap-add",
-        takes_value: true,
-        apply: add_caps,
-        help: "CAP[,CAP]  capabilities beyond the default set (or all)",
-    },
-    RunOption {
-        name: "cap-drop",
-        takes_value: true,
-        apply: drop_caps,
-        help: "CAP[,CAP]  capabilities to remove (or all)",
-    },
-    RunOption {
-        name: "rlimit",
-        takes_value: true,
-        apply: add_rlimit,
-        help: "NAME=SOFT[:HARD]  resource limit, e.g. nofile=1024",
-    },
-    RunOption {
-        name: "uidmap",
-        takes_value: true,
-        apply: add_uid_range,
-        help: "IN:OUT:COUNT  user namespace uid range (root callers)",
-    },
-    RunOption {
-        name: "gidmap",
-        takes_value: true,
-        apply: add_gid_range,
-        help: "IN:OUT:COUNT  user namespace gid range (root callers)",
-    },
-];
+/// of spec files (DESIGN.md section 3), but for `--detach` and `--file`;
+/// `restart` and `cmd` are keys only.
+pub const RUN_OPTIONS: &[RunOption] = {
+    use Apply::Config;
+    &[
+        Opt::value("rootfs", "DIR", "root of the container", Config(set_rootfs)).key(),
+        Opt::value(
+            "name",
+            "NAME",
+            "container name (default box-PID)",
+            Config(set_name),
+        )
+        .key(),
+        Opt::value(
+            "hostname",
+            "NAME",
+            "hostname inside (default: the name)",
+            Config(set_hostname),
+        )
+        .key(),
+        Opt::value(
+            "ns",
+            "LIST",
+            "namespaces (default mount,uts,ipc,pid)",
+            Config(set_ns),
+        )
+        .key(),
+        Opt::flag("net", "a network namespace, with lo up", Config(set_net)).key(),
+        Opt::value(
+            "propagation",
+            "MODE",
+            "private, slave, shared or unbindable",
+            Config(set_propagation),
+        )
+        .key(),
+        Opt::value(
+            "bind",
+            "SRC:DST[:ro]",
+            "bind mount from the host",
+            Config(add_bind),
+        )
+        .key()
+        .repeat(),
+        Opt::value("tmpfs", "DST[:size=N]", "tmpfs inside", Config(add_tmpfs))
+            .key()
+            .repeat(),
+        Opt::flag("read-only", "read-only rootfs", Config(set_read_only)).key(),
+        Opt::value(
+            "memory",
+            "N",
+            "memory limit in bytes (K, M, G)",
+            Config(set_memory),
+        )
+        .key(),
+        Opt::value("pids", "N", "process limit", Config(set_pids)).key(),
+        Opt::value(
+            "cpu",
+            "Q/P",
+            "CPU quota/period in microseconds",
+            Config(set_cpu),
+        )
+        .key(),
+        Opt::value(
+            "cpuset",
+            "LIST",
+            "CPUs allowed, e.g. 0-1",
+            Config(set_cpuset),
+        )
+        .key(),
+        Opt::value("env", "K=V", "environment", Config(add_env))
+            .key()
+            .repeat(),
+        Opt::value(
+            "workdir",
+            "DIR",
+            "working directory inside",
+            Config(set_workdir),
+        )
+        .key(),
+        Opt::value(
+            "user",
+            "UID[:GID]",
+            "identity inside (numeric)",
+            Config(set_user),
+        )
+        .key(),
+        Opt::flag(
+            "map-root",
+            "user namespace, caller is root inside",
+            Config(set_map_root),
+        )
+        .key(),
+        Opt::flag("init", "box-init as PID 1, CMD its child", Config(set_init)).key(),
+        Opt::flag("detach", "run in the background", Config(set_detach)).short(b'd'),
+        Opt::flag(
+            "rm",
+            "remove its state and log when it ends",
+            Config(set_rm),
+        )
+        .key(),
+        Opt::flag(
+            "tty",
+            "a pty inside, relayed to this terminal",
+            Config(set_tty),
+        )
+        .short(b't')
+        .key(),
+        Opt::flag(
+            "no-pivot",
+            "move-and-chroot instead of pivot_root",
+            Config(set_no_pivot),
+        )
+        .key(),
+        Opt::value(
+            "seccomp",
+            "MODE",
+            "default, or unconfined: no syscall filter",
+            Config(set_seccomp),
+        )
+        .key(),
+        Opt::value(
+            "cap-add",
+            "CAP[,CAP]",
+            "capabilities beyond the default set (or all)",
+            Config(add_caps),
+        )
+        .key()
+        .repeat(),
+        Opt::value(
+            "cap-drop",
+            "CAP[,CAP]",
+            "capabilities to remove (or all)",
+            Config(drop_caps),
+        )
+        .key()
+        .repeat(),
+        Opt::value(
+            "rlimit",
+            "RES=SOFT[:HARD]",
+            "resource limit, e.g. nofile=1024",
+            Config(add_rlimit),
+        )
+        .key()
+        .repeat(),
+        Opt::value(
+            "uidmap",
+            "IN:OUT:COUNT",
+            "user namespace uid range (root callers)",
+            Config(add_uid_range),
+        )
+        .key()
+        .repeat(),
+        Opt::value(
+            "gidmap",
+            "IN:OUT:COUNT",
+            "user namespace gid range (root callers)",
+            Config(add_gid_range),
+        )
+        .key()
+        .repeat(),
+        Opt::value(
+            "file",
+            "SPEC",
+            "start from a spec file; options override it",
+            Apply::File,
+        ),
+        Opt::value(
+            "restart",
+            "no|on-failure|always",
+            "what box-init does when it ends (default no)",
+            Config(set_restart),
+        )
+        .key_only(),
+        Opt::value(
+            "cmd",
+            "PROGRAM [ARG…]",
+            "what to run, the rest of the line",
+            Apply::Command,
+        )
+        .key_only(),
+    ]
+};
 
+/// `box run`: its help and options.
+pub const RUN: Command<Apply> = Command {
+    usage: Usage {
+        name: "box run",
+        synopsis: &[
+            "[OPTIONS] --rootfs DIR [--] CMD [ARG…]",
+            "--file SPEC [OPTIONS] [-- CMD [ARG…]]",
+        ],
+        about: "Runs CMD in new mount, UTS, IPC and PID namespaces, with DIR as its root.",
+        notes: "Exit status: CMD's own; 128+N if killed by signal N; 125 if box failed,\n\
+                126 if CMD cannot be executed, 127 if it was not found.",
+    },
+    options: RUN_OPTIONS,
+};
+
+/// The option or key `name`, for tests and checks.
+#[cfg(any(test, fuzzing))]
 pub fn find_option(name: &[u8]) -> Option<&'static RunOption> {
-    RUN_OPTIONS.iter().find(|o| o.name.as_bytes() == name)
+    RUN_OPTIONS.iter().find(|o| o.form.long.as_bytes() == name)
 }
 
 /// Value of a flag in a spec file: empty (the key alone) means on.
@@ -538,38 +592,38 @@ pub fn parse_flag(value: &[u8]) -> Option<bool> {
     }
 }
 
-fn flag(key: &str, value: &[u8]) -> Result<bool> {
-    parse_flag(value).ok_or_else(|| bad!("{key}: '{}' is not true or false", Bytes(value)))
+fn flag(given: Given, value: &[u8]) -> Result<bool> {
+    parse_flag(value).ok_or_else(|| bad!("{given}: '{}' is not true or false", Bytes(value)))
 }
 
-fn path(key: &str, value: &[u8]) -> Result<CPath> {
+fn path(given: Given, value: &[u8]) -> Result<CPath> {
     if value.is_empty() {
-        return Err(bad!("--{key}: empty path"));
+        return Err(bad!("{given}: empty path"));
     }
     CPath::from_bytes(value).ok_or_else(|| {
         if value.contains(&0) {
-            bad!("--{key}: path contains a NUL byte")
+            bad!("{given}: path contains a NUL byte")
         } else {
             bad!(
-                "--{key}: path longer than {PATH_MAX} bytes: {}",
+                "{given}: path longer than {PATH_MAX} bytes: {}",
                 Bytes(value)
             )
         }
     })
 }
 
-fn absolute(key: &str, value: &[u8]) -> Result<CPath> {
+fn absolute(given: Given, value: &[u8]) -> Result<CPath> {
     if !value.starts_with(b"/") {
         return Err(bad!(
-            "--{key} {}: must be an absolute path inside the container",
+            "{given} {}: must be an absolute path inside the container",
             Bytes(value)
         ));
     }
-    path(key, value)
+    path(given, value)
 }
 
-fn set_rootfs(c: &mut RunConfig, v: &[u8]) -> Result<()> {
-    c.rootfs = Some(path("rootfs", v)?);
+fn set_rootfs(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
+    c.rootfs = Some(path(given, v)?);
     Ok(())
 }
 
@@ -582,10 +636,10 @@ pub fn valid_name(v: &[u8]) -> bool {
             .all(|&b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
 }
 
-fn set_name(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+fn set_name(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     if !valid_name(v) {
         return Err(bad!(
-            "--name {}: use 1 to {NAME_MAX} letters, digits, '_', '.' or '-', starting with a letter or digit",
+            "{given} {}: use 1 to {NAME_MAX} letters, digits, '_', '.' or '-', starting with a letter or digit",
             Bytes(v)
         ));
     }
@@ -593,14 +647,14 @@ fn set_name(c: &mut RunConfig, v: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn set_hostname(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+fn set_hostname(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     let ok = !v.is_empty()
         && v.len() <= HOSTNAME_MAX
         && v.iter()
             .all(|&b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
     if !ok {
         return Err(bad!(
-            "--hostname {}: use 1 to {HOSTNAME_MAX} letters, digits, '-', '.' or '_'",
+            "{given} {}: use 1 to {HOSTNAME_MAX} letters, digits, '-', '.' or '_'",
             Bytes(v)
         ));
     }
@@ -608,11 +662,11 @@ fn set_hostname(c: &mut RunConfig, v: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn set_ns(c: &mut RunConfig, v: &[u8]) -> Result<()> {
-    let set = NsSet::parse(v)?;
+fn set_ns(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
+    let set = NsSet::parse(v, given)?;
     if !set.has(k::CLONE_NEWNS) {
         return Err(bad!(
-            "--ns {}: the list must include mount (box changes the root, which needs a mount namespace of its own)",
+            "{given} {}: the list must include mount (box changes the root, which needs a mount namespace of its own)",
             Bytes(v)
         ));
     }
@@ -625,8 +679,8 @@ fn set_ns(c: &mut RunConfig, v: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn set_net(c: &mut RunConfig, v: &[u8]) -> Result<()> {
-    if flag("net", v)? {
+fn set_net(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
+    if flag(given, v)? {
         c.namespaces.0 |= k::CLONE_NEWNET;
     } else {
         c.namespaces.0 &= !k::CLONE_NEWNET;
@@ -634,28 +688,28 @@ fn set_net(c: &mut RunConfig, v: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn set_propagation(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+fn set_propagation(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     c.propagation = Propagation::parse(v).ok_or_else(|| {
         bad!(
-            "--propagation {}: use private, slave, shared or unbindable",
+            "{given} {}: use private, slave, shared or unbindable",
             Bytes(v)
         )
     })?;
     Ok(())
 }
 
-fn add_bind(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+fn add_bind(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     let mut parts = v.splitn(3, |&b| b == b':');
     let (src, dst) = match (parts.next(), parts.next()) {
         (Some(s), Some(d)) if !s.is_empty() && !d.is_empty() => (s, d),
-        _ => return Err(bad!("--bind {}: use SRC:DST[:ro]", Bytes(v))),
+        _ => return Err(bad!("{given} {}: use SRC:DST[:ro]", Bytes(v))),
     };
     let read_only = match parts.next() {
         None | Some(b"rw") => false,
         Some(b"ro") => true,
         Some(other) => {
             return Err(bad!(
-                "--bind {}: unknown mode '{}' (use ro or rw)",
+                "{given} {}: unknown mode '{}' (use ro or rw)",
                 Bytes(v),
                 Bytes(other)
             ));
@@ -663,18 +717,18 @@ fn add_bind(c: &mut RunConfig, v: &[u8]) -> Result<()> {
     };
     if names_the_root(dst) {
         return Err(bad!(
-            "--bind {}: the target is the container's root, which a bind cannot replace (give the source as --rootfs, or bind below /)",
+            "{given} {}: the target is the container's root, which a bind cannot replace (give the source as --rootfs, or bind below /)",
             Bytes(v)
         ));
     }
     let bind = Bind {
-        source: path("bind", src)?,
-        target: absolute("bind", dst)?,
+        source: path(given, src)?,
+        target: absolute(given, dst)?,
         read_only,
     };
     c.binds
         .push(bind)
-        .map_err(|_| bad!("--bind: at most {MAX_BINDS} binds per container"))
+        .map_err(|_| bad!("{given}: at most {MAX_BINDS} binds per container"))
 }
 
 /// Whether an absolute path inside the container names its root: `/`,
@@ -720,18 +774,18 @@ fn valid_tmpfs_mode(s: &[u8]) -> bool {
     !s.is_empty() && s.iter().try_fold(0, digit).is_some()
 }
 
-fn add_tmpfs(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+fn add_tmpfs(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     let (dst, opts) = match v.iter().position(|&b| b == b':') {
         Some(i) => (&v[..i], &v[i + 1..]),
         None => (v, &b""[..]),
     };
     if names_the_root(dst) {
         return Err(bad!(
-            "--tmpfs {}: the target is the container's root, which a tmpfs cannot replace (mount it on a directory below /)",
+            "{given} {}: the target is the container's root, which a tmpfs cannot replace (mount it on a directory below /)",
             Bytes(v)
         ));
     }
-    let target = absolute("tmpfs", dst)?;
+    let target = absolute(given, dst)?;
     let mut options = Text::<TMPFS_OPTS_MAX>::new();
     let mut has_mode = false;
     for opt in opts.split(|&b| b == b',').filter(|o| !o.is_empty()) {
@@ -746,7 +800,7 @@ fn add_tmpfs(c: &mut RunConfig, v: &[u8]) -> Result<()> {
         };
         if !ok {
             return Err(bad!(
-                "--tmpfs {}: bad option '{}' (use size=N[k|m|g] or mode=OCTAL)",
+                "{given} {}: bad option '{}' (use size=N[k|m|g] or mode=OCTAL)",
                 Bytes(v),
                 Bytes(opt)
             ));
@@ -763,15 +817,15 @@ fn add_tmpfs(c: &mut RunConfig, v: &[u8]) -> Result<()> {
         options.push(b"mode=1777");
     }
     if options.overflowed() {
-        return Err(bad!("--tmpfs {}: options too long", Bytes(v)));
+        return Err(bad!("{given} {}: options too long", Bytes(v)));
     }
     c.tmpfs
         .push(Tmpfs { target, options })
-        .map_err(|_| bad!("--tmpfs: at most {MAX_TMPFS} tmpfs mounts per container"))
+        .map_err(|_| bad!("{given}: at most {MAX_TMPFS} tmpfs mounts per container"))
 }
 
-fn set_read_only(c: &mut RunConfig, v: &[u8]) -> Result<()> {
-    c.read_only = flag("read-only", v)?;
+fn set_read_only(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
+    c.read_only = flag(given, v)?;
     Ok(())
 }
 
@@ -786,7 +840,7 @@ pub fn parse_size(s: &[u8]) -> Option<u64> {
     parse_u64(digits)?.checked_mul(1u64 << shift)
 }
 
-fn set_memory(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+fn set_memory(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     match parse_size(v) {
         // Below a page the kernel cannot even start the process.
         Some(n) if n >= 4096 => {
@@ -794,30 +848,30 @@ fn set_memory(c: &mut RunConfig, v: &[u8]) -> Result<()> {
             Ok(())
         }
         Some(_) => Err(bad!(
-            "--memory {}: too small (at least 4K; a container needs memory to start)",
+            "{given} {}: too small (at least 4K; a container needs memory to start)",
             Bytes(v)
         )),
         None => Err(bad!(
-            "--memory {}: use a number of bytes with an optional K, M or G suffix",
+            "{given} {}: use a number of bytes with an optional K, M or G suffix",
             Bytes(v)
         )),
     }
 }
 
-fn set_pids(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+fn set_pids(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     match parse_u64(v) {
         Some(n) if n >= 1 => {
             c.pids = Some(n);
             Ok(())
         }
         _ => Err(bad!(
-            "--pids {}: use a whole number of at least 1",
+            "{given} {}: use a whole number of at least 1",
             Bytes(v)
         )),
     }
 }
 
-fn set_cpu(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+fn set_cpu(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     let parsed = v
         .iter()
         .position(|&b| b == b'/')
@@ -830,11 +884,11 @@ fn set_cpu(c: &mut RunConfig, v: &[u8]) -> Result<()> {
             Ok(())
         }
         Some(_) => Err(bad!(
-            "--cpu {}: the period must be 1000 to 1000000 µs and the quota at least 1000 µs",
+            "{given} {}: the period must be 1000 to 1000000 µs and the quota at least 1000 µs",
             Bytes(v)
         )),
         None => Err(bad!(
-            "--cpu {}: use QUOTA/PERIOD in microseconds, e.g. 50000/100000 for half a CPU",
+            "{given} {}: use QUOTA/PERIOD in microseconds, e.g. 50000/100000 for half a CPU",
             Bytes(v)
         )),
     }
@@ -859,16 +913,16 @@ pub fn parse_cpu_list(v: &[u8]) -> Option<u32> {
     highest
 }
 
-fn set_cpuset(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+fn set_cpuset(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     if parse_cpu_list(v).is_none() {
         return Err(bad!(
-            "--cpuset {}: use a CPU list such as 0, 0-1 or 0,2-3",
+            "{given} {}: use a CPU list such as 0, 0-1 or 0,2-3",
             Bytes(v)
         ));
     }
     if v.len() > CPUSET_MAX {
         return Err(bad!(
-            "--cpuset {}: longer than {CPUSET_MAX} bytes (use ranges: 0-7 rather than 0,1,…,7)",
+            "{given} {}: longer than {CPUSET_MAX} bytes (use ranges: 0-7 rather than 0,1,…,7)",
             Bytes(v)
         ));
     }
@@ -876,13 +930,13 @@ fn set_cpuset(c: &mut RunConfig, v: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn add_env(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+fn add_env(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     let eq = v.iter().position(|&b| b == b'=');
     if eq.is_none_or(|i| i == 0) || v.contains(&0) {
-        return Err(bad!("--env {}: use KEY=VALUE", Bytes(v)));
+        return Err(bad!("{given} {}: use KEY=VALUE", Bytes(v)));
     }
     let entry = Text::try_from_bytes(v)
-        .ok_or_else(|| bad!("--env: entry longer than {ENV_ENTRY_MAX} bytes"))?;
+        .ok_or_else(|| bad!("{given}: entry longer than {ENV_ENTRY_MAX} bytes"))?;
     // A later entry for the same key replaces the earlier one.
     let key = &v[..=eq.unwrap_or(0)];
     if let Some(old) = c.env.iter_mut().find(|e| e.as_bytes().starts_with(key)) {
@@ -891,15 +945,15 @@ fn add_env(c: &mut RunConfig, v: &[u8]) -> Result<()> {
     }
     c.env
         .push(entry)
-        .map_err(|_| bad!("--env: at most {MAX_ENV} entries per container"))
+        .map_err(|_| bad!("{given}: at most {MAX_ENV} entries per container"))
 }
 
-fn set_workdir(c: &mut RunConfig, v: &[u8]) -> Result<()> {
-    c.workdir = Some(absolute("workdir", v)?);
+fn set_workdir(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
+    c.workdir = Some(absolute(given, v)?);
     Ok(())
 }
 
-fn set_user(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+fn set_user(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     let (u, g) = match v.iter().position(|&b| b == b':') {
         Some(i) => (&v[..i], Some(&v[i + 1..])),
         None => (v, None),
@@ -915,47 +969,47 @@ fn set_user(c: &mut RunConfig, v: &[u8]) -> Result<()> {
             Ok(())
         }
         _ => Err(bad!(
-            "--user {}: use numeric UID[:GID] (names are not looked up)",
+            "{given} {}: use numeric UID[:GID] (names are not looked up)",
             Bytes(v)
         )),
     }
 }
 
-fn set_map_root(c: &mut RunConfig, v: &[u8]) -> Result<()> {
-    c.map_root = flag("map-root", v)?;
+fn set_map_root(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
+    c.map_root = flag(given, v)?;
     if c.map_root {
         c.namespaces.0 |= k::CLONE_NEWUSER;
     }
     Ok(())
 }
 
-fn set_init(c: &mut RunConfig, v: &[u8]) -> Result<()> {
-    c.init = flag("init", v)?;
+fn set_init(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
+    c.init = flag(given, v)?;
     Ok(())
 }
 
-fn set_detach(c: &mut RunConfig, v: &[u8]) -> Result<()> {
-    c.detach = flag("detach", v)?;
+fn set_detach(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
+    c.detach = flag(given, v)?;
     Ok(())
 }
 
-fn set_rm(c: &mut RunConfig, v: &[u8]) -> Result<()> {
-    c.rm = flag("rm", v)?;
+fn set_rm(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
+    c.rm = flag(given, v)?;
     Ok(())
 }
 
-fn set_tty(c: &mut RunConfig, v: &[u8]) -> Result<()> {
-    c.tty = flag("tty", v)?;
+fn set_tty(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
+    c.tty = flag(given, v)?;
     Ok(())
 }
 
-fn set_no_pivot(c: &mut RunConfig, v: &[u8]) -> Result<()> {
-    c.no_pivot = flag("no-pivot", v)?;
+fn set_no_pivot(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
+    c.no_pivot = flag(given, v)?;
     Ok(())
 }
 
 /// A comma list of capability names (or `all`) as bits.
-fn capability_list(key: &str, v: &[u8]) -> Result<u64> {
+fn capability_list(given: Given, v: &[u8]) -> Result<u64> {
     let mut bits = 0;
     for word in v.split(|&b| b == b',') {
         if word.eq_ignore_ascii_case(b"all") {
@@ -966,7 +1020,7 @@ fn capability_list(key: &str, v: &[u8]) -> Result<u64> {
             Some(cap) => bits |= cap.bits(),
             None => {
                 return Err(bad!(
-                    "--{key} {}: unknown capability '{}' (names as in capabilities(7), e.g. net_admin)",
+                    "{given} {}: unknown capability '{}' (names as in capabilities(7), e.g. net_admin)",
                     Bytes(v),
                     Bytes(word)
                 ));
@@ -976,15 +1030,15 @@ fn capability_list(key: &str, v: &[u8]) -> Result<u64> {
     Ok(bits)
 }
 
-fn add_caps(c: &mut RunConfig, v: &[u8]) -> Result<()> {
-    let bits = capability_list("cap-add", v)?;
+fn add_caps(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
+    let bits = capability_list(given, v)?;
     c.cap_add |= bits;
     c.cap_drop &= !bits;
     Ok(())
 }
 
-fn drop_caps(c: &mut RunConfig, v: &[u8]) -> Result<()> {
-    let bits = capability_list("cap-drop", v)?;
+fn drop_caps(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
+    let bits = capability_list(given, v)?;
     c.cap_drop |= bits;
     c.cap_add &= !bits;
     Ok(())
@@ -1030,10 +1084,10 @@ fn rlimit_value(v: &[u8]) -> Option<Option<u64>> {
     parse_u64(v).filter(|&n| n != u64::MAX).map(Some)
 }
 
-fn add_rlimit(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+fn add_rlimit(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     let usage = || {
         bad!(
-            "--rlimit {}: use NAME=SOFT[:HARD], NAME one of cpu fsize data stack core rss nproc nofile memlock as locks sigpending msgqueue nice rtprio rttime, values numbers or unlimited",
+            "{given} {}: use NAME=SOFT[:HARD], NAME one of cpu fsize data stack core rss nproc nofile memlock as locks sigpending msgqueue nice rtprio rttime, values numbers or unlimited",
             Bytes(v)
         )
     };
@@ -1063,7 +1117,7 @@ fn add_rlimit(c: &mut RunConfig, v: &[u8]) -> Result<()> {
     };
     if above {
         return Err(bad!(
-            "--rlimit {}: the soft limit is above the hard one",
+            "{given} {}: the soft limit is above the hard one",
             Bytes(v)
         ));
     }
@@ -1078,11 +1132,11 @@ fn add_rlimit(c: &mut RunConfig, v: &[u8]) -> Result<()> {
     }
     c.rlimits
         .push(limit)
-        .map_err(|_| bad!("--rlimit: at most {MAX_RLIMITS} entries"))
+        .map_err(|_| bad!("{given}: at most {MAX_RLIMITS} entries"))
 }
 
 /// `INSIDE:OUTSIDE:COUNT`, checked against the ranges `taken` already.
-fn id_range(key: &str, v: &[u8], taken: &[IdRange]) -> Result<IdRange> {
+fn id_range(given: Given, v: &[u8], taken: &[IdRange]) -> Result<IdRange> {
     let mut parts = v.split(|&b| b == b':');
     let (a, b, n) = (parts.next(), parts.next(), parts.next());
     let range = match (
@@ -1098,20 +1152,20 @@ fn id_range(key: &str, v: &[u8], taken: &[IdRange]) -> Result<IdRange> {
         },
         _ => {
             return Err(bad!(
-                "--{key} {}: use INSIDE:OUTSIDE:COUNT, e.g. 0:100000:65536",
+                "{given} {}: use INSIDE:OUTSIDE:COUNT, e.g. 0:100000:65536",
                 Bytes(v)
             ));
         }
     };
     let fits = |start: u32| u64::from(start) + u64::from(range.count) <= u64::from(u32::MAX);
     if !fits(range.inside) || !fits(range.outside) {
-        return Err(bad!("--{key} {}: the range passes 4294967295", Bytes(v)));
+        return Err(bad!("{given} {}: the range passes 4294967295", Bytes(v)));
     }
     // The kernel refuses a whole map if two of its ranges share an id,
     // inside or outside (mappings_overlap in kernel/user_namespace.c).
     if let Some(other) = taken.iter().find(|r| share_an_id(r, &range)) {
         return Err(bad!(
-            "--{key} {}: overlaps {}:{}:{} (ranges must not share an id inside or outside)",
+            "{given} {}: overlaps {}:{}:{} (ranges must not share an id inside or outside)",
             Bytes(v),
             other.inside,
             other.outside,
@@ -1129,31 +1183,45 @@ fn share_an_id(a: &IdRange, b: &IdRange) -> bool {
     meet(a.inside, b.inside) || meet(a.outside, b.outside)
 }
 
-fn add_uid_range(c: &mut RunConfig, v: &[u8]) -> Result<()> {
-    let range = id_range("uidmap", v, &c.uid_map)?;
+fn add_uid_range(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
+    let range = id_range(given, v, &c.uid_map)?;
     c.uid_map
         .push(range)
-        .map_err(|_| bad!("--uidmap: at most {MAX_ID_RANGES} ranges"))?;
+        .map_err(|_| bad!("{given}: at most {MAX_ID_RANGES} ranges"))?;
     c.namespaces.0 |= k::CLONE_NEWUSER;
     Ok(())
 }
 
-fn add_gid_range(c: &mut RunConfig, v: &[u8]) -> Result<()> {
-    let range = id_range("gidmap", v, &c.gid_map)?;
+fn add_gid_range(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
+    let range = id_range(given, v, &c.gid_map)?;
     c.gid_map
         .push(range)
-        .map_err(|_| bad!("--gidmap: at most {MAX_ID_RANGES} ranges"))?;
+        .map_err(|_| bad!("{given}: at most {MAX_ID_RANGES} ranges"))?;
     c.namespaces.0 |= k::CLONE_NEWUSER;
+    Ok(())
+}
+
+/// `restart no|on-failure|always` in a spec file: what box-init does when
+/// the container exits.
+fn set_restart(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
+    c.restart = match v {
+        b"no" => Restart::No,
+        b"on-failure" => Restart::OnFailure,
+        b"always" => Restart::Always,
+        _ => {
+            return Err(bad!("{given} {}: use no, on-failure or always", Bytes(v)));
+        }
+    };
     Ok(())
 }
 
 /// `--seccomp default|unconfined` (src/seccomp.rs).
-fn set_seccomp(c: &mut RunConfig, v: &[u8]) -> Result<()> {
+fn set_seccomp(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     c.seccomp = match v {
         b"default" => true,
         b"unconfined" => false,
         _ => {
-            return Err(bad!("--seccomp {}: use default or unconfined", Bytes(v)));
+            return Err(bad!("{given} {}: use default or unconfined", Bytes(v)));
         }
     };
     Ok(())
@@ -1170,7 +1238,9 @@ mod tests {
     use super::*;
 
     fn apply(c: &mut RunConfig, key: &str, v: &str) -> Result<()> {
-        (find_option(key.as_bytes()).unwrap().apply)(c, v.as_bytes())
+        find_option(key.as_bytes())
+            .unwrap()
+            .apply_to(c, v.as_bytes())
     }
 
     #[test]
@@ -1240,7 +1310,7 @@ mod tests {
         let at = |base: &str, p: &str| {
             let p = CPath::from_bytes(p.as_bytes()).unwrap();
             String::from_utf8(
-                anchored("bind", base.as_bytes(), &p)
+                anchored(Given::Long("bind"), base.as_bytes(), &p)
                     .unwrap()
                     .as_bytes()
                     .to_vec(),
@@ -1260,15 +1330,17 @@ mod tests {
         apply(&mut c, "bind", "src:/data:ro").unwrap();
         apply(&mut c, "bind", "/abs:/abs").unwrap();
         assert!(c.has_relative_host_paths());
-        c.anchor_host_paths(b"/w").unwrap();
-        c.anchor_host_paths(b"/elsewhere").unwrap();
+        c.anchor_host_paths(b"/w", Given::Long).unwrap();
+        c.anchor_host_paths(b"/elsewhere", Given::Key).unwrap();
         assert!(!c.has_relative_host_paths());
         assert_eq!(c.rootfs.unwrap().as_bytes(), b"/w/img");
         assert_eq!(c.binds[0].source.as_bytes(), b"/w/src");
         assert_eq!(c.binds[1].source.as_bytes(), b"/abs");
         let long = "d".repeat(PATH_MAX - 2);
         let p = CPath::from_bytes(long.as_bytes()).unwrap();
-        let e = anchored("bind", b"/w", &p).unwrap_err().to_string();
+        let e = anchored(Given::Long("bind"), b"/w", &p)
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("longer than 255 bytes once made absolute"),
             "{e}"
@@ -1401,6 +1473,7 @@ mod tests {
                 "nproc=infinity",
             ],
             "uidmap" | "gidmap" => &["0:100000:65536", "0:1000:1", "1000:101000:10", "7:7:7"],
+            "restart" => &["no", "on-failure", "always"],
             other => panic!("--{other} has no seed values here: add some"),
         }
     }
@@ -1488,30 +1561,31 @@ mod tests {
     #[test]
     fn random_values_are_accepted_exactly_as_the_model_says() {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-        let mut accepted = vec![0; RUN_OPTIONS.len()];
-        let mut refused = vec![0; RUN_OPTIONS.len()];
+        let options: Vec<&RunOption> = option_checks::config_options().collect();
+        let mut accepted = vec![0; options.len()];
+        let mut refused = vec![0; options.len()];
         // Several options on one configuration, drawn from a few, to reach
         // the limits and the replacing or refusing of a repeated key.
         for _ in 0..3000 {
             let mut config = RunConfig::default();
             let few: Vec<usize> = (0..1 + rng.below(3))
-                .map(|_| rng.below(RUN_OPTIONS.len()))
+                .map(|_| rng.below(options.len()))
                 .collect();
             for _ in 0..1 + rng.below(20) {
                 let i = *rng.pick(&few);
-                let value = random_value(&mut rng, RUN_OPTIONS[i].name);
-                match option_checks::apply_and_check(&mut config, &RUN_OPTIONS[i], &value) {
+                let value = random_value(&mut rng, options[i].form.long);
+                match option_checks::apply_and_check(&mut config, options[i], &value) {
                     true => accepted[i] += 1,
                     false => refused[i] += 1,
                 }
             }
         }
         // Both outcomes were reached for each option, or the check proved little.
-        for (i, option) in RUN_OPTIONS.iter().enumerate() {
+        for (i, option) in options.iter().enumerate() {
             assert!(
                 accepted[i] > 20 && refused[i] > 20,
                 "--{}: {} accepted, {} refused",
-                option.name,
+                option.form.long,
                 accepted[i],
                 refused[i]
             );
@@ -1528,10 +1602,11 @@ mod tests {
             if rng.below(2) == 0 {
                 input.insert(0, 0x80);
                 for _ in 0..rng.below(6) {
-                    let i = rng.below(RUN_OPTIONS.len());
+                    let byte = rng.next() as u8 | 1;
                     input.push(0);
-                    input.push(i as u8);
-                    input.extend(random_value(&mut rng, RUN_OPTIONS[i].name));
+                    input.push(byte);
+                    let name = option_checks::option_for(byte).form.long;
+                    input.extend(random_value(&mut rng, name));
                 }
             }
             option_checks::check_input(&input);

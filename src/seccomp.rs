@@ -1444,14 +1444,17 @@ mod tests {
     fn seccomp_option() {
         use crate::config::{RunConfig, find_option};
         let option = find_option(b"seccomp").unwrap();
-        assert!(option.takes_value);
+        assert!(matches!(
+            option.form.value,
+            crate::options::Value::Required(_)
+        ));
         let mut c = RunConfig::default();
         assert!(c.seccomp);
-        (option.apply)(&mut c, b"unconfined").unwrap();
+        option.apply_to(&mut c, b"unconfined").unwrap();
         assert!(!c.seccomp);
-        (option.apply)(&mut c, b"default").unwrap();
+        option.apply_to(&mut c, b"default").unwrap();
         assert!(c.seccomp);
-        assert!((option.apply)(&mut c, b"").is_err());
-        assert!((option.apply)(&mut c, b"off").is_err());
+        assert!(option.apply_to(&mut c, b"").is_err());
+        assert!(option.apply_to(&mut c, b"off").is_err());
     }
 }

@@ -13,9 +13,9 @@
 //! # Format
 //! - One `key value…` per line. Keys are the long options of `box run`
 //!   without `--` (the [`RUN_OPTIONS`] table, so the rules and messages are
-//!   the command line's), plus `cmd` and `restart`. Keys apply in file
-//!   order, as options do on the command line (`ns` after `net` replaces
-//!   the set `net` added to).
+//!   the command line's), plus `cmd` and `restart`, which the table marks
+//!   as keys only. Keys apply in file order, as options do on the command
+//!   line (`ns` after `net` replaces the set `net` added to).
 //! - Words are separated by spaces and tabs. `"…"` quotes, also inside a
 //!   word (`env MSG="a b"` gives `MSG=a b`; `""` is an empty word). Within
 //!   quotes `\"` is a quote and `\\` a backslash; any other backslash, and
@@ -31,11 +31,12 @@
 //!   alone or take `true`/`false` (also yes/no, on/off, 1/0).
 //! - `restart no|on-failure|always`: what box-init does when the container
 //!   exits (default `no`).
-//! - `bind`, `tmpfs` and `env` repeat the line (an `env` line for a KEY
-//!   given before replaces it); any other key given twice is an error, as
-//!   are unknown keys.
-//! - `detach` is refused: box-init supervises the containers of its specs
-//!   itself; `box run -d --file SPEC` detaches one from the command line.
+//! - The keys the table marks as repeating (`bind`, `tmpfs`, `env`, …)
+//!   repeat the line (an `env` line for a KEY given before replaces it);
+//!   any other key given twice is an error, as are unknown keys.
+//! - Options of the command line only (`detach`, `file`) are refused:
+//!   box-init supervises the containers of its specs itself; `box run -d
+//!   --file SPEC` detaches one from the command line.
 //! - [`parse`] and [`load`] require `rootfs` and `cmd`; [`parse_partial`]
 //!   and [`load_partial`] leave them to the caller (`box run --file SPEC
 //!   --rootfs DIR -- CMD…` may give them on the command line).
@@ -79,20 +80,16 @@ use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;
 
 use crate::bad;
-use crate::config::{RUN_OPTIONS, Restart, RunConfig, RunOption};
+use crate::config::{Apply, RUN_OPTIONS, RunConfig};
 use crate::container::plan::{Command, MAX_ARGS};
 use crate::error::{Context, Error, Result};
-use crate::text::{Bytes, CPath, PATH_MAX, Text};
+use crate::options::{Given, Place, Value};
+use crate::text::{Bytes, CPath, PATH_MAX};
 
 /// Longest line of a spec file, in bytes, without the newline.
 pub const LINE_MAX: usize = 1024;
 /// Largest spec file, in bytes.
 pub const SPEC_MAX: usize = 16 * 1024;
-
-/// Keys that may be given on several lines, each line adding one entry.
-const REPEATABLE: &[&str] = &[
-    "bind", "tmpfs", "env", "cap-add", "cap-drop", "rlimit", "uidmap", "gidmap",
-];
 
 /// One container, as a spec file describes it: about 29 KiB, all inline.
 #[derive(Clone, Debug, Default)]
@@ -151,7 +148,7 @@ pub fn load_partial(path: &CStr) -> Result<Spec> {
                 .map_err(|e| {
                     e.hint("the working directory was removed: give the spec's absolute path")
                 })?;
-            crate::config::anchored("file", cwd, &p)?
+            crate::config::anchored(Given::Long("file"), cwd, &p)?
         }
         None => {
             return Err(bad!(
@@ -199,7 +196,7 @@ pub fn parse_partial(text: &[u8], file: &[u8]) -> Result<Spec> {
     let mut spec = Spec::default();
     // The line each key was first given on (0: not yet), to refuse a
     // non-repeatable key given twice.
-    let mut seen = [0usize; KEYS];
+    let mut seen = [0usize; RUN_OPTIONS.len()];
     // Scratch for one unquoted word; a word is never longer than its line.
     let mut word = [0u8; LINE_MAX];
     for (index, line) in text.split(|&b| b == b'\n').enumerate() {
@@ -222,37 +219,25 @@ pub fn parse_partial(text: &[u8], file: &[u8]) -> Result<Spec> {
         // absolute already.
         if let Some(dir) = dir {
             spec.config
-                .anchor_host_paths(dir)
-                .map_err(|e| at.option_error(e))?;
+                .anchor_host_paths(dir, Given::Key)
+                .map_err(|e| at.wrap(e))?;
         }
     }
     Ok(spec)
 }
 
-/// Keys: RUN_OPTIONS by index, then the spec-only ones.
-const KEYS: usize = RUN_OPTIONS.len() + 2;
-const KEY_CMD: usize = RUN_OPTIONS.len();
-const KEY_RESTART: usize = RUN_OPTIONS.len() + 1;
-
+/// The position in [`RUN_OPTIONS`] of the option named `word`, a key or
+/// not. Keys are whole names: a file outlives the names box adds, which
+/// would make a prefix that works today ambiguous tomorrow.
 fn key_index(word: &[u8]) -> Option<usize> {
-    match word {
-        b"cmd" => Some(KEY_CMD),
-        b"restart" => Some(KEY_RESTART),
-        _ => RUN_OPTIONS.iter().position(|o| o.name.as_bytes() == word),
-    }
-}
-
-fn key_name(index: usize) -> &'static str {
-    match index {
-        KEY_CMD => "cmd",
-        KEY_RESTART => "restart",
-        _ => RUN_OPTIONS[index].name,
-    }
+    RUN_OPTIONS
+        .iter()
+        .position(|o| o.form.long.as_bytes() == word)
 }
 
 fn parse_line(
     spec: &mut Spec,
-    seen: &mut [usize; KEYS],
+    seen: &mut [usize; RUN_OPTIONS.len()],
     word: &mut [u8; LINE_MAX],
     line: &[u8],
     at: &Line<'_>,
@@ -266,16 +251,22 @@ fn parse_line(
     let Some(key) = key_index(key_word) else {
         return Err(at.unknown_key(key_word));
     };
-    let name = key_name(key);
-    if name == "detach" {
+    let form = &RUN_OPTIONS[key].form;
+    let name = form.long;
+    if form.place == Place::CommandLine {
+        // A flag such as detach: say how to give it with the spec.
+        let (hint, end) = match form.value {
+            Value::None => (" (box run --", " --file SPEC)"),
+            _ => ("", ""),
+        };
+        let flag = if end.is_empty() { "" } else { name };
         return Err(at.error(format_args!(
-            "detach: not allowed in a spec file (box-init supervises its containers; \
-             box run -d --file SPEC detaches one)"
+            "{name}: an option of box run's command line, not a key of spec files{hint}{flag}{end}"
         )));
     }
-    if seen[key] != 0 && !REPEATABLE.contains(&name) {
+    if seen[key] != 0 && !form.repeat {
         return Err(at.error(format_args!(
-            "{name} given twice (first on line {}); only bind, tmpfs, env, cap-add, cap-drop, rlimit, uidmap and gidmap may repeat",
+            "{name} given twice (first on line {}); only {Repeating} may repeat",
             seen[key]
         )));
     }
@@ -283,9 +274,12 @@ fn parse_line(
         seen[key] = at.number;
     }
 
-    if key == KEY_CMD {
-        return read_cmd(&mut spec.cmd, &mut words, word, at);
-    }
+    let apply = match RUN_OPTIONS[key].action {
+        Apply::Config(apply) => apply,
+        Apply::Command => return read_cmd(&mut spec.cmd, &mut words, word, at),
+        // A command-line option, refused above.
+        Apply::File => return Ok(()),
+    };
     let value = match words.next(word) {
         Ok(v) => v,
         Err(e) => return Err(at.lex_error(e)),
@@ -293,45 +287,21 @@ fn parse_line(
     if !words.at_end() {
         return Err(at.error(format_args!(
             "{name}: {} (quote a value that holds spaces)",
-            if key < KEY_CMD && !RUN_OPTIONS[key].takes_value {
-                "a flag takes no value or one of true and false"
-            } else {
-                "takes one value"
+            match form.value {
+                Value::None => "a flag takes no value or one of true and false",
+                _ => "takes one value",
             }
         )));
     }
-    if key == KEY_RESTART {
-        spec.config.restart = match value {
-            Some(b"no") => Restart::No,
-            Some(b"on-failure") => Restart::OnFailure,
-            Some(b"always") => Restart::Always,
-            Some(other) => {
-                return Err(at.error(format_args!(
-                    "restart {}: use no, on-failure or always",
-                    Clip(other)
-                )));
-            }
-            None => {
-                return Err(at.error(format_args!(
-                    "restart: missing value (no, on-failure or always)"
-                )));
-            }
-        };
-        return Ok(());
-    }
-    let option = &RUN_OPTIONS[key];
-    let value = match value {
-        Some(v) => v,
-        None if option.takes_value => {
-            return Err(at.error(format_args!(
-                "{name}: missing value ({name} {})",
-                placeholder(option)
-            )));
-        }
+    let value = match (value, form.value) {
+        (Some(v), _) => v,
         // A flag alone means on.
-        None => b"",
+        (None, Value::None) => b"",
+        (None, Value::Required(shown) | Value::Attached(shown)) => {
+            return Err(at.error(format_args!("{name}: missing value ({name} {shown})")));
+        }
     };
-    (option.apply)(&mut spec.config, value).map_err(|e| at.option_error(e))
+    apply(&mut spec.config, value, Given::Key(name)).map_err(|e| at.wrap(e))
 }
 
 /// The `cmd` line: every word, each as a path-sized C string.
@@ -366,11 +336,6 @@ fn read_cmd(
     Ok(())
 }
 
-/// The value's name in an option's help (`DIR` in "DIR  root of …").
-fn placeholder(option: &RunOption) -> &'static str {
-    option.help.split_whitespace().next().unwrap_or("VALUE")
-}
-
 /// Where a line is, for `FILE:LINE: message` errors.
 struct Line<'a> {
     file: &'a [u8],
@@ -382,17 +347,10 @@ impl Line<'_> {
         bad!("{}:{}: {message}", Bytes(self.file), self.number)
     }
 
-    /// An error from an option's `apply`, whose message names the option
-    /// as on the command line (`--memory 12Q: …`): in a spec file the key
-    /// has no dashes.
-    fn option_error(&self, e: Error) -> Error {
-        let mut text = Text::<320>::new();
-        let _ = fmt::Write::write_fmt(&mut text, format_args!("{e}"));
-        let message = text.as_bytes();
-        let message = message.strip_prefix(b"--").unwrap_or(message);
-        let more = if text.overflowed() { "…" } else { "" };
-        self.error(format_args!("{}{more}", Bytes(message)))
-            .with_code(e.code)
+    /// An error from an option's action, which names the key already
+    /// (`memory 12Q: …`), put after `FILE:LINE`.
+    fn wrap(&self, e: Error) -> Error {
+        self.error(format_args!("{e}")).with_code(e.code)
     }
 
     fn lex_error(&self, e: LexError) -> Error {
@@ -427,10 +385,31 @@ struct KnownKeys;
 
 impl fmt::Display for KnownKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for option in RUN_OPTIONS.iter().filter(|o| o.name != "detach") {
-            write!(f, "{}, ", option.name)?;
+        let keys = RUN_OPTIONS.iter().map(|o| &o.form);
+        let keys = keys.filter(|form| form.place != Place::CommandLine);
+        for (i, form) in keys.enumerate() {
+            write!(f, "{}{}", if i == 0 { "" } else { ", " }, form.long)?;
         }
-        f.write_str("restart, cmd")
+        Ok(())
+    }
+}
+
+/// The keys that may repeat: `bind, tmpfs, env and …`.
+struct Repeating;
+
+impl fmt::Display for Repeating {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keys = RUN_OPTIONS.iter().map(|o| &o.form);
+        let count = keys.clone().filter(|form| form.repeat).count();
+        for (i, form) in keys.filter(|form| form.repeat).enumerate() {
+            let sep = match i {
+                0 => "",
+                _ if i + 1 == count => " and ",
+                _ => ", ",
+            };
+            write!(f, "{sep}{}", form.long)?;
+        }
+        Ok(())
     }
 }
 
@@ -566,7 +545,7 @@ mod tests {
     use super::*;
     use crate::config::{
         Bind, CPUSET_MAX, ENV_ENTRY_MAX, HOSTNAME_MAX, MAX_BINDS, MAX_ENV, MAX_TMPFS, NAME_MAX,
-        NAMESPACES, NsSet, Propagation, TMPFS_OPTS_MAX, find_option,
+        NAMESPACES, NsSet, Propagation, Restart, TMPFS_OPTS_MAX, find_option,
     };
     use linux_raw_sys::general as k;
 
@@ -853,12 +832,12 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
             ),
             (
                 "restart\n",
-                "/etc/box/web.box:1: restart: missing value (no, on-failure or always)",
+                "/etc/box/web.box:1: restart: missing value (restart no|on-failure|always)",
             ),
             (
                 "rootfs /r\ncmd x\ndetach\n",
-                "/etc/box/web.box:3: detach: not allowed in a spec file (box-init supervises its \
-                 containers; box run -d --file SPEC detaches one)",
+                "/etc/box/web.box:3: detach: an option of box run's command line, not a key of \
+                 spec files (box run --detach --file SPEC)",
             ),
             (
                 "rootfs /r\nworkdir relative\n",
@@ -1123,8 +1102,8 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
     fn random_bytes(rng: &mut Rng) -> Vec<u8> {
         let keys: Vec<&str> = RUN_OPTIONS
             .iter()
-            .map(|o| o.name)
-            .chain(["cmd", "restart", "true", "64M", "/srv", "a:/b:ro"])
+            .map(|o| o.form.long)
+            .chain(["true", "64M", "/srv", "a:/b:ro"])
             .collect();
         let mut out = Vec::new();
         let len = rng.below(200);
@@ -1379,11 +1358,15 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
     fn generate_spec(rng: &mut Rng) -> (Vec<u8>, Vec<GenLine>) {
         let mut keys: Vec<&'static str> = vec!["rootfs", "cmd"];
         for option in RUN_OPTIONS {
-            let name = option.name;
-            if matches!(name, "rootfs" | "detach") {
+            let name = option.form.long;
+            // rootfs and cmd come once, restart below; options of the
+            // command line only are no keys.
+            if matches!(name, "rootfs" | "cmd" | "restart")
+                || option.form.place == Place::CommandLine
+            {
                 continue;
             }
-            let count = if REPEATABLE.contains(&name) {
+            let count = if option.form.repeat {
                 if rng.chance(6) {
                     rng.below(MAX_ENV + 3)
                 } else {
@@ -1444,7 +1427,9 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
                 }
                 key => {
                     let value = line.words.first().map_or(&b""[..], |w| &w[..]);
-                    (find_option(key.as_bytes())?.apply)(&mut spec.config, value).ok()?;
+                    find_option(key.as_bytes())?
+                        .apply_to(&mut spec.config, value)
+                        .ok()?;
                 }
             }
         }

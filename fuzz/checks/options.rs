@@ -6,24 +6,28 @@
 //! [`model`], a second, plainly written account of what each option accepts
 //! and what it stores: accepted exactly when the model accepts (no garbage
 //! in, nothing valid refused), the configuration then equal byte for byte to
-//! the model's, or, when refused, left as it was. [`invariants`] then holds
-//! of every configuration reached.
+//! the model's, or, when refused, left as it was, with a message that names
+//! the option as the user wrote it (`--memory` on the command line,
+//! `memory` in a spec file). [`invariants`] then holds of every
+//! configuration reached.
 //!
 //! Only public items of the crate are used: the fuzz crate compiles
 //! config.rs as a sibling module, so its private items are out of reach.
 
 use crate::config::{
-    Bind, CPUSET_MAX, ENV_ENTRY_MAX, HOSTNAME_MAX, IdRange, MAX_BINDS, MAX_ENV, MAX_ID_RANGES,
-    MAX_RLIMITS, MAX_TMPFS, NAME_MAX, NAMESPACES, NsSet, Propagation, RUN_OPTIONS, Rlimit,
-    RunConfig, RunOption, TMPFS_OPTS_MAX, Tmpfs,
+    Apply, Bind, CPUSET_MAX, ENV_ENTRY_MAX, HOSTNAME_MAX, IdRange, MAX_BINDS, MAX_ENV,
+    MAX_ID_RANGES, MAX_RLIMITS, MAX_TMPFS, NAME_MAX, NAMESPACES, NsSet, Propagation, RUN_OPTIONS,
+    Restart, Rlimit, RunConfig, RunOption, TMPFS_OPTS_MAX, Tmpfs,
 };
+use crate::options::Given;
 use crate::sys::caps;
 use crate::text::{CPath, PATH_MAX, Text};
 use linux_raw_sys::general as k;
 use rustix::process::Resource;
 
-/// A fuzz input. The first byte picks the option (modulo the table's
-/// length) and the rest is its value, NUL bytes included. With the first
+/// A fuzz input. The first byte picks the option (modulo the number of
+/// options that set the configuration, in the table's order) and the rest
+/// is its value, NUL bytes included. With the first
 /// byte's top bit set, the input is instead a series of options separated by
 /// NUL bytes, each its own first byte and value, applied in turn to one
 /// configuration (to reach the limits and the replacing of repeated keys).
@@ -43,18 +47,32 @@ pub fn check_input(data: &[u8]) {
     }
 }
 
+/// The options that set the configuration (all but `--file` and `cmd`).
+pub fn config_options() -> impl Iterator<Item = &'static RunOption> + Clone {
+    RUN_OPTIONS
+        .iter()
+        .filter(|o| matches!(o.action, Apply::Config(_)))
+}
+
 /// The option a fuzz input's byte picks.
 pub fn option_for(byte: u8) -> &'static RunOption {
-    &RUN_OPTIONS[usize::from(byte) % RUN_OPTIONS.len()]
+    let count = config_options().count();
+    config_options()
+        .nth(usize::from(byte) % count)
+        .expect("an option of the table")
 }
 
 /// Apply `value` through `option` and check the outcome against [`model`];
 /// returns whether it was accepted.
 pub fn apply_and_check(config: &mut RunConfig, option: &RunOption, value: &[u8]) -> bool {
+    let Apply::Config(apply) = option.action else {
+        panic!("--{} does not set the configuration", option.form.long);
+    };
+    let name = option.form.long;
     let before = config.clone();
-    let result = (option.apply)(config, value);
-    let expected = model(option.name, value, &before);
-    let shown = || format!("--{} {:?}", option.name, String::from_utf8_lossy(value));
+    let result = apply(config, value, Given::Long(name));
+    let expected = model(name, value, &before);
+    let shown = || format!("--{name} {:?}", String::from_utf8_lossy(value));
     match (&result, &expected) {
         (Ok(()), Some(want)) => assert!(
             snapshot(config) == snapshot(want),
@@ -62,13 +80,32 @@ pub fn apply_and_check(config: &mut RunConfig, option: &RunOption, value: &[u8])
             shown()
         ),
         (Err(e), None) => {
-            // The message displays, and the configuration is untouched.
-            assert!(!e.to_string().is_empty());
+            // The message names the option as given, and the configuration
+            // is untouched.
+            let message = e.to_string();
+            assert!(message.starts_with(&format!("--{name}")), "{message}");
             assert!(
                 snapshot(config) == snapshot(&before),
                 "{} was refused ({e}) but changed the configuration",
                 shown()
             );
+            // In a spec file the same refusal names the key, dashes and all
+            // gone: no message of the command line's is reworded.
+            let mut again = before.clone();
+            let in_spec = apply(&mut again, value, Given::Key(name))
+                .expect_err("refused on the command line, accepted in a spec file")
+                .to_string();
+            // (A message cut at the error's capacity ends two bytes later
+            // in a spec, and may end in a cut character.)
+            let in_spec = in_spec.strip_prefix(name).expect(&in_spec);
+            let rest = &message[2 + name.len()..];
+            match rest.strip_suffix('…') {
+                None => assert_eq!(in_spec, rest),
+                Some(cut) => assert!(
+                    in_spec.starts_with(cut.trim_end_matches('\u{fffd}')),
+                    "{message}\n{in_spec}"
+                ),
+            }
         }
         (Ok(()), None) => panic!("{} accepted: garbage in\n{config:?}", shown()),
         (Err(e), Some(_)) => panic!("{} refused: {e}", shown()),
@@ -257,6 +294,14 @@ pub fn model(key: &str, v: &[u8], before: &RunConfig) -> Option<RunConfig> {
             match c.rlimits.iter_mut().find(|r| r.resource == resource) {
                 Some(old) => *old = new,
                 None => c.rlimits.push(new).ok()?,
+            }
+        }
+        "restart" => {
+            c.restart = match v {
+                b"no" => Restart::No,
+                b"on-failure" => Restart::OnFailure,
+                b"always" => Restart::Always,
+                _ => return None,
             }
         }
         "uidmap" | "gidmap" => {

@@ -21,6 +21,8 @@ use libfuzzer_sys::fuzz_target;
 mod args;
 #[path = "../../src/error.rs"]
 mod error;
+#[path = "../../src/options.rs"]
+mod options;
 #[path = "../../src/text.rs"]
 mod text;
 

@@ -15,6 +15,8 @@ use libfuzzer_sys::fuzz_target;
 mod config;
 #[path = "../../src/error.rs"]
 mod error;
+#[path = "../../src/options.rs"]
+mod options;
 #[path = "../../src/text.rs"]
 mod text;
 

@@ -16,6 +16,8 @@ use libfuzzer_sys::fuzz_target;
 mod config;
 #[path = "../../src/error.rs"]
 mod error;
+#[path = "../../src/options.rs"]
+mod options;
 #[path = "../../src/spec.rs"]
 mod spec;
 #[path = "../../src/text.rs"]

@@ -1,8 +1,9 @@
 //! `box run`: run a command in a new container (DESIGN.md section 2).
 
-use crate::args::{Opt, Parser};
+use crate::applet::finish;
+use crate::args::CommandLine;
 use crate::cgroup::ContainerCgroup;
-use crate::config::{RUN_OPTIONS, RunConfig, find_option};
+use crate::config::{Apply, RUN, RunConfig};
 use crate::container;
 use crate::container::plan::{self, Command, Plan};
 use crate::container::tty::Relay;
@@ -12,16 +13,10 @@ use crate::state::State;
 use crate::sys::entry::Args;
 use crate::sys::signal;
 use crate::text::CPath;
-use crate::{bad, errln, outln};
+use crate::{bad, errln};
 
 pub fn main(args: Args) -> u8 {
-    match run(args) {
-        Ok(code) => code,
-        Err(e) => {
-            errln!("box: run: {e}");
-            e.code
-        }
-    }
+    finish(&RUN, run(args))
 }
 
 fn run(args: Args) -> Result<u8> {
@@ -32,10 +27,8 @@ fn run(args: Args) -> Result<u8> {
         Some(path) => run_spec_file(args, path),
         None => {
             let mut config = RunConfig::default();
-            match parse_options(args, &mut config)? {
-                Some(rest) => launch(args, &mut config, Command::Argv(rest)),
-                None => Ok(0),
-            }
+            let rest = parse_options(args, &mut config)?;
+            launch(args, &mut config, Command::Argv(rest))
         }
     }
 }
@@ -47,9 +40,7 @@ fn run(args: Args) -> Result<u8> {
 fn run_spec_file(args: Args, path: &[u8]) -> Result<u8> {
     let path = CPath::from_bytes(path).ok_or_else(|| bad!("--file: path too long"))?;
     let mut spec = spec::load_partial(path.as_cstr())?;
-    let Some(rest) = parse_options(args, &mut spec.config)? else {
-        return Ok(0);
-    };
+    let rest = parse_options(args, &mut spec.config)?;
     let command = if rest.is_empty() {
         // The field, not spec.command(): the config is borrowed apart.
         Command::Words(&spec.cmd)
@@ -59,32 +50,19 @@ fn run_spec_file(args: Args, path: &[u8]) -> Result<u8> {
     launch(args, &mut spec.config, command)
 }
 
-/// Apply the command line's options to `config`; the words after them (the
-/// command), or `None` when `--help` was answered.
-fn parse_options(args: Args, config: &mut RunConfig) -> Result<Option<Args>> {
-    let mut p = Parser::new(args);
-    while let Some(opt) = p.next()? {
-        let name: &[u8] = match opt {
-            Opt::Long(b"help") | Opt::Short(b'h') => {
-                help();
-                return Ok(None);
-            }
-            Opt::Short(b'd') => b"detach",
-            Opt::Short(b't') => b"tty",
-            Opt::Long(b"file") => {
-                p.value()?;
-                continue;
-            }
-            Opt::Long(name) => name,
-            Opt::Short(_) => return Err(p.unknown(opt)),
-        };
-        let Some(option) = find_option(name) else {
-            return Err(p.unknown(opt));
-        };
-        let value = if option.takes_value { p.value()? } else { b"" };
-        (option.apply)(config, value)?;
+/// Apply the command line's options to `config`; the words after them are
+/// the command.
+fn parse_options(args: Args, config: &mut RunConfig) -> Result<Args> {
+    let mut line = CommandLine::new(args, &RUN);
+    while let Some(found) = line.next()? {
+        match found.action {
+            Apply::Config(apply) => apply(config, found.text(), found.given)?,
+            // The file was read first (spec_file); `cmd` is a key of spec
+            // files, which the command line never gives.
+            Apply::File | Apply::Command => {}
+        }
     }
-    Ok(Some(p.rest()))
+    Ok(line.rest())
 }
 
 #[inline(never)]
@@ -188,32 +166,15 @@ impl core::fmt::Display for Size {
     }
 }
 
-/// The value of `--file`, found in a first pass over the options.
+/// The value of `--file`, found in a first pass over the options (which
+/// also answers `--help`, and refuses what the command line cannot be).
 fn spec_file(args: Args) -> Result<Option<&'static [u8]>> {
-    let mut p = Parser::new(args);
+    let mut line = CommandLine::new(args, &RUN);
     let mut file = None;
-    while let Some(opt) = p.next()? {
-        match opt {
-            Opt::Long(b"file") => file = Some(p.value()?),
-            Opt::Long(name) => {
-                if find_option(name).is_some_and(|o| o.takes_value) {
-                    p.value()?;
-                }
-            }
-            Opt::Short(_) => {}
+    while let Some(found) = line.next()? {
+        if let Apply::File = found.action {
+            file = found.value;
         }
     }
     Ok(file)
-}
-
-fn help() {
-    outln!("usage: box run [OPTIONS] --rootfs DIR [--] CMD [ARG…]");
-    outln!("       box run --file SPEC [OPTIONS] [-- CMD [ARG…]]\n");
-    outln!("Runs CMD in new mount, UTS, IPC and PID namespaces, with DIR as its root.\n");
-    for option in RUN_OPTIONS {
-        outln!("  --{} {}", option.name, option.help);
-    }
-    outln!("  --file SPEC       read options and cmd from a spec file");
-    outln!("\nExit status: CMD's own; 128+N if killed by signal N; 125 if box failed,");
-    outln!("126 if CMD cannot be executed, 127 if it was not found.");
 }

@@ -8,6 +8,7 @@ use core::fmt::Write;
 use crate::bad;
 use crate::config::{MAX_ENV, NsSet, RunConfig};
 use crate::error::{Context, Result};
+use crate::options::Given;
 use crate::sys::entry::Args;
 use crate::sys::exec::{Argv, CStrArray, Envp};
 use crate::text::{Bytes, CPath, Text};
@@ -290,7 +291,7 @@ pub fn anchor_to_working_directory(config: &mut RunConfig) -> Result<()> {
     let cwd = crate::sys::fs::getcwd(&mut buf)
         .at("make the host paths absolute", "getcwd", b"")
         .map_err(|e| e.hint("the working directory was removed: give absolute paths"))?;
-    config.anchor_host_paths(cwd)
+    config.anchor_host_paths(cwd, Given::Long)
 }
 
 fn key_of(entry: &[u8]) -> &[u8] {

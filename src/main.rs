@@ -16,6 +16,7 @@ mod error;
 mod mountinfo;
 #[cfg(feature = "oci")]
 mod oci;
+mod options;
 mod out;
 mod seccomp;
 mod spec;
@@ -207,18 +208,31 @@ fn route(argv0: &[u8], word: &[u8]) -> Route {
     }
 }
 
+/// What `box` itself takes besides commands and applets.
+const OWN_OPTIONS: &[(&str, &str)] = &[
+    ("box --list", "print the applet names"),
+    (
+        "box --install DIR",
+        "make a symlink to box for each applet in DIR",
+    ),
+];
+
 fn usage() {
     outln!("usage: box COMMAND [ARGS…]   or   APPLET [ARGS…] through a symlink\n");
     outln!("commands:");
+    let width = COMMANDS.iter().map(|c| c.0.len()).max().unwrap_or(0) + 2;
     for (name, _, what) in COMMANDS {
-        outln!("  {name:<9} {what}");
+        outln!("  {name:<width$}{what}");
     }
     outln!("\napplets (also `box APPLET`):");
     for (name, _) in APPLETS {
         outln!("  {name}");
     }
-    outln!("\n  box --list            print the applet names");
-    outln!("  box --install DIR     make a symlink to box for each applet in DIR");
+    outln!("");
+    let width = OWN_OPTIONS.iter().map(|o| o.0.len()).max().unwrap_or(0) + 2;
+    for (option, what) in OWN_OPTIONS {
+        outln!("  {option:<width$}{what}");
+    }
     outln!("\n`box COMMAND --help` describes a command.");
 }
 
@@ -297,6 +311,127 @@ mod tests {
         names.extend(OWN_WORDS.iter().filter(|w| !w.is_empty()));
         for (i, name) in names.iter().enumerate() {
             assert!(!names[i + 1..].contains(name), "{name} is listed twice");
+        }
+    }
+
+    /// What the walk below asks of a program, whatever its options' type.
+    trait Program {
+        fn usage(&self) -> &options::Usage;
+        fn table(&self) -> &dyn options::Table;
+        /// Read `args` as the program does, to the end of its options.
+        fn read(&'static self, args: Args) -> error::Result<()>;
+    }
+
+    impl<A: Copy> Program for options::Command<A> {
+        fn usage(&self) -> &options::Usage {
+            &self.usage
+        }
+
+        fn table(&self) -> &dyn options::Table {
+            &self.options
+        }
+
+        fn read(&'static self, args: Args) -> error::Result<()> {
+            let mut line = args::CommandLine::new(args, self);
+            while line.next()?.is_some() {}
+            Ok(())
+        }
+    }
+
+    /// Every program by the name it is dispatched under.
+    const PROGRAMS: &[(&str, &dyn Program)] = &[
+        ("run", &config::RUN),
+        ("exec", &applet::exec::EXEC),
+        ("ps", &applet::ps::PS),
+        ("kill", &applet::ps::KILL),
+        ("stop", &applet::ps::STOP),
+        ("logs", &applet::ps::LOGS),
+        ("rm", &applet::ps::RM),
+        ("mounts", &applet::mounts::MOUNTS),
+        ("mount", &applet::mounts::MOUNT),
+        ("ns", &applet::ns::NS),
+        ("poweroff", &applet::power::POWEROFF),
+        ("reboot", &applet::power::REBOOT),
+        ("halt", &applet::power::HALT),
+        ("--install", &applet::install::INSTALL),
+        ("box-init", &applet::init::INIT),
+        ("init", &applet::init::INIT),
+    ];
+
+    /// Programs whose options are still read by hand.
+    const NOT_DECLARED: &[&str] = &["unshare", "nsenter", "pivot_root", "switch_root"];
+
+    /// Every command and applet has its options declared, answers `--help`
+    /// and `-h` (whatever comes before them among its options), and its
+    /// help shows each option, in one column, within 80 columns.
+    #[test]
+    fn every_program_answers_help_and_shows_its_options() {
+        let names = COMMANDS.iter().map(|c| c.0);
+        let names = names
+            .chain(APPLETS.iter().map(|a| a.0))
+            .chain(["--install"]);
+        for name in names.filter(|n| !NOT_DECLARED.contains(n)) {
+            assert!(PROGRAMS.iter().any(|p| p.0 == name), "{name}: no help");
+        }
+        for &(name, program) in PROGRAMS {
+            for help in [c"--help", c"-h", c"--he"] {
+                let e = program
+                    .read(Args::for_test(&[c"box", help]))
+                    .expect_err(name);
+                assert!(args::is_help(&e), "{name} {help:?}: {e}");
+            }
+            let e = program
+                .read(Args::for_test(&[c"box", c"--", c"--help"]))
+                .err();
+            assert!(e.is_none_or(|e| !args::is_help(&e)), "{name}: -- --help");
+            let mut text = String::new();
+            options::write_help(&mut text, program.usage(), program.table()).unwrap();
+            let usage = format!("usage: {}", program.usage().name);
+            assert!(text.starts_with(&usage), "{name}: {text}");
+            for line in text.lines() {
+                assert!(line.chars().count() <= 80, "{name}: {line}");
+            }
+            let forms: Vec<&options::Form> = options::forms(program.table()).collect();
+            assert!(
+                forms.len() <= 64,
+                "{name}: more options than its parser counts"
+            );
+            let mut column = None;
+            for (i, form) in forms.iter().enumerate() {
+                let named = |other: &&options::Form| {
+                    (!form.long.is_empty() && other.long == form.long)
+                        || (form.short != 0 && other.short == form.short)
+                };
+                assert!(!forms[..i].iter().any(named), "{name}: {form:?} twice");
+                assert!(
+                    form.long != "help" && form.short != b'h',
+                    "{name}: {form:?}"
+                );
+                assert!(!form.long.is_empty() || form.short != 0, "{name}: {form:?}");
+                let shown = match form.place {
+                    options::Place::SpecFile => format!("  {} ", form.long),
+                    _ if form.long.is_empty() => format!("  -{}", form.short as char),
+                    _ => format!("--{}", form.long),
+                };
+                // Its line, and the line its help is on (the next one when
+                // the name is too wide for the column).
+                let lines: Vec<&str> = text.lines().collect();
+                let (line, help) = (0..lines.len())
+                    .filter(|&i| lines[i].starts_with("  ") && lines[i].contains(&shown))
+                    .map(|i| (lines[i], lines.get(i + 1).copied().unwrap_or("")))
+                    .map(|(line, next)| match line.ends_with(form.help) {
+                        true => (line, line),
+                        false => (line, next),
+                    })
+                    .find(|(_, help)| help.ends_with(form.help))
+                    .unwrap_or_else(|| panic!("{name}: {shown} not shown with its help"));
+                if form.short != 0 && !form.long.is_empty() {
+                    let both = format!("-{}, --{}", form.short as char, form.long);
+                    assert!(line.contains(&both), "{name}: {line}");
+                }
+                let at = help.chars().count() - form.help.chars().count();
+                assert_eq!(*column.get_or_insert(at), at, "{name}: {line}");
+            }
         }
     }
 

@@ -15,30 +15,50 @@ use rustix::io::Errno;
 use rustix::pipe::PipeFlags;
 use rustix::process::{Pid, Signal};
 
-use crate::args::{Opt, Parser};
+use crate::applet::finish;
+use crate::args::CommandLine;
+use crate::bad;
 use crate::config::NAMESPACES;
 use crate::container::child;
 use crate::container::tty::{ChildStdio, Relay};
 use crate::error::{Context, EXIT_NOT_FOUND, Error, Result};
+use crate::options::{Command, Opt, Usage};
 use crate::state::State;
 use crate::sys::entry::Args;
 use crate::sys::exec::CStrArray;
 use crate::sys::{clone, exec, fd, ns, process, signal};
 use crate::text::{Bytes, CPath, Text};
-use crate::{bad, errln};
 
 /// Most environment entries taken from the container's init.
 const MAX_ENV: usize = 64;
 
 pub fn main(args: Args) -> u8 {
-    match exec(args) {
-        Ok(code) => code,
-        Err(e) => {
-            errln!("box: exec: {e}");
-            e.code
-        }
-    }
+    finish(&EXEC, exec(args))
 }
+
+/// What box exec's options do.
+#[derive(Clone, Copy, Debug)]
+pub enum ExecOption {
+    Tty,
+}
+
+pub const EXEC: Command<ExecOption> = Command {
+    usage: Usage {
+        name: "box exec",
+        synopsis: &["[-t] NAME [--] CMD [ARG…]"],
+        about: "Runs CMD in running container NAME: in its namespaces, cgroups, root and\n\
+                working directory, as its init's user, with its capabilities, seccomp\n\
+                filter and environment.",
+        notes: "Exit status: CMD's own; 128+N if killed by signal N; 125 if box failed,\n\
+                126 if CMD cannot be executed, 127 if it was not found.",
+    },
+    options: &[Opt::flag(
+        "tty",
+        "a pty inside, relayed to this terminal",
+        ExecOption::Tty,
+    )
+    .short(b't')],
+};
 
 /// What the container's init looks like, read from /proc before joining.
 struct Target {
@@ -54,23 +74,16 @@ struct Target {
 }
 
 fn exec(args: Args) -> Result<u8> {
-    let mut p = Parser::new(args);
+    let mut line = CommandLine::new(args, &EXEC);
     let mut tty = false;
-    while let Some(opt) = p.next()? {
-        match opt {
-            Opt::Long(b"help") | Opt::Short(b'h') => {
-                crate::outln!(
-                    "usage: box exec [-t] NAME [--] CMD [ARG…]\n\n  -t, --tty   a pty inside, relayed to this terminal"
-                );
-                return Ok(0);
-            }
-            Opt::Long(b"tty") | Opt::Short(b't') => tty = true,
-            _ => return Err(p.unknown(opt)),
+    while let Some(found) = line.next()? {
+        match found.action {
+            ExecOption::Tty => tty = true,
         }
     }
-    let rest = p.rest();
+    let rest = line.rest();
     let Some(name) = rest.get(0) else {
-        return Err(bad!("usage: box exec [-t] NAME [--] CMD [ARG…]"));
+        return Err(EXEC.usage.error());
     };
     let mut command = rest.tail(1);
     if command.bytes(0) == b"--" {

@@ -7,36 +7,53 @@
 
 use rustix::process::{Pid, Signal};
 
-use crate::args::{Opt, Parser};
+use crate::applet::finish;
+use crate::args::CommandLine;
+use crate::errln;
 use crate::error::{EXIT_BOX, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND};
+use crate::options::{Command, Opt, Usage};
 use crate::sys::entry::Args;
 use crate::sys::signal::{self, SI_KERNEL, SYNCHRONOUS, SigSet};
 use crate::sys::{clone, exec, fd, process};
 use crate::text::Bytes;
-use crate::{errln, outln};
+
+#[derive(Clone, Copy, Debug)]
+pub enum InitOption {
+    Subreaper,
+}
+
+pub const INIT: Command<InitOption> = Command {
+    usage: Usage {
+        name: "box-init",
+        synopsis: &[
+            "[--subreaper] [--] CMD [ARG…]",
+            "(as PID 1, without CMD: the board's init)",
+        ],
+        about: "Runs CMD as its child, forwards signals to it, reaps every orphan, and\n\
+                exits with CMD's status (128+N if CMD was killed by signal N).",
+        notes: "",
+    },
+    options: &[Opt::flag(
+        "subreaper",
+        "reap orphans even when not PID 1",
+        InitOption::Subreaper,
+    )
+    .short(b's')],
+};
 
 pub fn main(args: Args) -> u8 {
     let mut subreaper = false;
-    let mut p = Parser::new(args);
+    let mut line = CommandLine::new(args, &INIT);
     loop {
-        match p.next() {
+        match line.next() {
             Ok(None) => break,
-            Ok(Some(Opt::Long(b"subreaper") | Opt::Short(b's'))) => subreaper = true,
-            Ok(Some(Opt::Long(b"help") | Opt::Short(b'h'))) => {
-                help();
-                return 0;
-            }
-            Ok(Some(opt)) => {
-                errln!("box-init: {}", p.unknown(opt));
-                return EXIT_BOX;
-            }
-            Err(e) => {
-                errln!("box-init: {e}");
-                return EXIT_BOX;
-            }
+            Ok(Some(found)) => match found.action {
+                InitOption::Subreaper => subreaper = true,
+            },
+            Err(e) => return finish(&INIT, Err(e)),
         }
     }
-    let command = p.rest();
+    let command = line.rest();
     let is_pid1 = rustix::process::getpid() == Pid::INIT;
     if command.is_empty() {
         if is_pid1 {
@@ -48,14 +65,6 @@ pub fn main(args: Args) -> u8 {
         return EXIT_BOX;
     }
     container_init(command, args, is_pid1, subreaper)
-}
-
-fn help() {
-    outln!("usage: box-init [--subreaper] [--] CMD [ARG…]");
-    outln!("       box-init                (as PID 1: the board's init)\n");
-    outln!("Runs CMD as its child, forwards signals to it, reaps every orphan, and");
-    outln!("exits with CMD's status (128+N if CMD was killed by signal N).");
-    outln!("  -s, --subreaper   reap orphans even when not PID 1");
 }
 
 /// tini's loop: wait for a signal, forward it, reap every exited child,

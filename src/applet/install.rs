@@ -5,38 +5,54 @@
 use rustix::fs::{AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 
-use crate::args::{Opt, Parser};
+use crate::applet::finish;
+use crate::args::CommandLine;
+use crate::bad;
 use crate::error::{Context, Result};
+use crate::options::{Command, Opt, Usage};
 use crate::sys::entry::Args;
 use crate::text::{Bytes, CPath};
-use crate::{bad, errln};
 
 pub fn main(args: Args) -> u8 {
-    match install(args) {
-        Ok(()) => 0,
-        Err(e) => {
-            errln!("box: --install: {e}");
-            e.code
-        }
-    }
+    finish(&INSTALL, install(args).map(|()| 0))
 }
+
+#[derive(Clone, Copy, Debug)]
+pub enum InstallOption {
+    Force,
+}
+
+pub const INSTALL: Command<InstallOption> = Command {
+    usage: Usage {
+        name: "box --install",
+        synopsis: &["DIR [--force]"],
+        about: "Makes a symlink to box in DIR for each applet (box --list names them).\n\
+                A file of that name that is already a link to box is left alone.",
+        notes: "",
+    },
+    options: &[Opt::flag(
+        "force",
+        "replace files of those names that are not links to box",
+        InstallOption::Force,
+    )
+    .short(b'f')],
+};
 
 fn install(args: Args) -> Result<()> {
     let mut force = false;
-    let mut p = Parser::new(args);
-    while let Some(opt) = p.next()? {
-        match opt {
-            Opt::Long(b"force") | Opt::Short(b'f') => force = true,
-            _ => return Err(p.unknown(opt)),
+    let mut line = CommandLine::new(args, &INSTALL);
+    while let Some(found) = line.next()? {
+        match found.action {
+            InstallOption::Force => force = true,
         }
     }
-    let rest = p.rest();
+    let rest = line.rest();
     let (dir, extra) = (rest.get(0), rest.get(1));
     let Some(dir) = dir else {
-        return Err(bad!("usage: box --install DIR [--force]"));
+        return Err(INSTALL.usage.error());
     };
     if extra.is_some() {
-        return Err(bad!("usage: box --install DIR [--force] (one directory)"));
+        return Err(INSTALL.usage.error_because("one directory"));
     }
     let dir_fd = rustix::fs::open(
         dir,

@@ -12,24 +12,33 @@ use core::fmt::Write;
 use rustix::io::Errno;
 use rustix::mount::MountPropagationFlags;
 
-use crate::args::{Opt, Parser};
+use crate::applet::finish;
+use crate::args::CommandLine;
 use crate::error::{EXIT_BOX, Error, Result};
 use crate::mountinfo::{MountEntry, MountinfoReader, Readable, path_of};
+use crate::options::{Command, NoOption, Opt, Usage};
 use crate::out::Writer;
 use crate::sys::entry::Args;
 use crate::sys::mount_point;
 use crate::text::{Bytes, parse_u32};
-use crate::{bad, errln, outln};
+use crate::{bad, errln};
 
 pub fn main(args: Args) -> u8 {
-    match show_mounts(args) {
-        Ok(code) => code,
-        Err(e) => {
-            errln!("box: mounts: {e}");
-            e.code
-        }
-    }
+    finish(&MOUNTS, show_mounts(args))
 }
+
+pub const MOUNTS: Command<NoOption> = Command {
+    usage: Usage {
+        name: "box mounts",
+        synopsis: &["[PID]"],
+        about: "The mount table of PID (default: box itself) from /proc/PID/mountinfo:\n\
+                target, filesystem type, source ([root] for a bind of a subtree), mount\n\
+                options and propagation: shared:N (peer group N), master:N (slave of\n\
+                group N), propagate_from:N, private, unbindable.",
+        notes: "",
+    },
+    options: &[],
+};
 
 /// Columns: wide enough for most values, capped so that one long path does
 /// not push every line off the screen (a longer value just overflows).
@@ -41,21 +50,13 @@ const COLUMNS: [(&str, usize); 4] = [
 ];
 
 fn show_mounts(args: Args) -> Result<u8> {
-    let mut p = Parser::new(args);
-    if let Some(opt) = p.next()? {
-        if matches!(opt, Opt::Short(b'h') | Opt::Long(b"help")) {
-            outln!("usage: box mounts [PID]");
-            outln!("The mount table of PID (default: box itself) from /proc/PID/mountinfo:");
-            outln!("target, filesystem type, source ([root] for a bind of a subtree), mount");
-            outln!("options and propagation: shared:N (peer group N), master:N (slave of");
-            outln!("group N), propagate_from:N, private, unbindable.");
-            return Ok(0);
-        }
-        return Err(p.unknown(opt));
+    let mut line = CommandLine::new(args, &MOUNTS);
+    if let Some(found) = line.next()? {
+        match found.action {}
     }
-    let rest = p.rest();
+    let rest = line.rest();
     if rest.len() > 1 {
-        return Err(bad!("usage: box mounts [PID]"));
+        return Err(MOUNTS.usage.error());
     }
     let pid = match rest.get(0) {
         None => None,
@@ -159,7 +160,7 @@ fn print_row(out: &mut Writer<'_>, entry: &MountEntry<'_>, widths: &[usize; 4]) 
 
 /// One of util-linux's propagation options.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-struct Change {
+pub struct Change {
     option: &'static str,
     flag: MountPropagationFlags,
     /// For the whole subtree (MS_REC).
@@ -174,40 +175,86 @@ const fn change(option: &'static str, flag: MountPropagationFlags, recursive: bo
     }
 }
 
-/// util-linux's spellings and the mount(2) flag each sets.
-const CHANGES: &[Change] = &[
-    change("--make-shared", MountPropagationFlags::SHARED, false),
-    change("--make-slave", MountPropagationFlags::DOWNSTREAM, false),
-    change("--make-private", MountPropagationFlags::PRIVATE, false),
-    change(
-        "--make-unbindable",
-        MountPropagationFlags::UNBINDABLE,
-        false,
-    ),
-    change("--make-rshared", MountPropagationFlags::SHARED, true),
-    change("--make-rslave", MountPropagationFlags::DOWNSTREAM, true),
-    change("--make-rprivate", MountPropagationFlags::PRIVATE, true),
-    change(
-        "--make-runbindable",
-        MountPropagationFlags::UNBINDABLE,
-        true,
-    ),
-];
+/// What an option of box mount does.
+#[derive(Clone, Copy, Debug)]
+pub enum MountOption {
+    Change(Change),
+    Recursive,
+}
+
+/// `box mount`: util-linux's spellings, and the mount(2) flag each sets.
+pub const MOUNT: Command<MountOption> = {
+    use MountOption::Change as Make;
+    use MountPropagationFlags as Flag;
+    Command {
+        usage: Usage {
+            name: "box mount",
+            synopsis: &["--make-{shared,slave,private,unbindable} [-R] PATH"],
+            about: "Changes the propagation of the mount at PATH (mount_namespaces(7)).\n\
+                    Several --make-* apply in order (--make-slave --make-shared).",
+            notes: "",
+        },
+        options: &[
+            Opt::flag(
+                "make-shared",
+                "events propagate both ways in a peer group",
+                Make(change("--make-shared", Flag::SHARED, false)),
+            ),
+            Opt::flag(
+                "make-slave",
+                "events only come in, from the master",
+                Make(change("--make-slave", Flag::DOWNSTREAM, false)),
+            ),
+            Opt::flag(
+                "make-private",
+                "no events in or out",
+                Make(change("--make-private", Flag::PRIVATE, false)),
+            ),
+            Opt::flag(
+                "make-unbindable",
+                "private, and no bind of it",
+                Make(change("--make-unbindable", Flag::UNBINDABLE, false)),
+            ),
+            Opt::flag(
+                "make-rshared",
+                "--make-shared for every mount below PATH too",
+                Make(change("--make-rshared", Flag::SHARED, true)),
+            ),
+            Opt::flag(
+                "make-rslave",
+                "--make-slave for every mount below PATH too",
+                Make(change("--make-rslave", Flag::DOWNSTREAM, true)),
+            ),
+            Opt::flag(
+                "make-rprivate",
+                "--make-private for every mount below PATH too",
+                Make(change("--make-rprivate", Flag::PRIVATE, true)),
+            ),
+            Opt::flag(
+                "make-runbindable",
+                "--make-unbindable for every mount below PATH too",
+                Make(change("--make-runbindable", Flag::UNBINDABLE, true)),
+            ),
+            Opt::flag(
+                "recursive",
+                "each --make-* for every mount below PATH too",
+                MountOption::Recursive,
+            )
+            .short(b'R'),
+        ],
+    }
+};
 
 impl Change {
-    fn find(long_option: &[u8]) -> Option<Change> {
-        CHANGES
-            .iter()
-            .find(|c| c.option.as_bytes().strip_prefix(b"--") == Some(long_option))
-            .copied()
-    }
-
     /// The recursive spelling of the same change (what `-R` makes of it).
     fn made_recursive(self) -> Change {
-        CHANGES
+        MOUNT
+            .options
             .iter()
-            .find(|c| c.flag == self.flag && c.recursive)
-            .copied()
+            .find_map(|o| match o.action {
+                MountOption::Change(c) if c.flag == self.flag && c.recursive => Some(c),
+                _ => None,
+            })
             .unwrap_or(self)
     }
 
@@ -225,44 +272,26 @@ impl Change {
 const MAX_CHANGES: usize = 4;
 
 pub fn mount(args: Args) -> u8 {
-    match change_propagation(args) {
-        Ok(()) => 0,
-        Err(e) => {
-            errln!("box: mount: {e}");
-            e.code
-        }
-    }
+    finish(&MOUNT, change_propagation(args))
 }
 
-fn change_propagation(args: Args) -> Result<()> {
+fn change_propagation(args: Args) -> Result<u8> {
     let mut changes: heapless::Vec<Change, MAX_CHANGES> = heapless::Vec::new();
     let mut recursive = false;
-    let mut p = Parser::new(args);
-    while let Some(opt) = p.next()? {
-        match opt {
-            Opt::Short(b'R') | Opt::Long(b"recursive") => recursive = true,
-            Opt::Short(b'h') | Opt::Long(b"help") => {
-                outln!("usage: box mount --make-{{shared,slave,private,unbindable}} [-R] PATH");
-                outln!("Changes the propagation of the mount at PATH (mount_namespaces(7)).");
-                outln!("--make-rshared etc., or -R, change every mount below PATH too.");
-                outln!("Several --make-* apply in order (--make-slave --make-shared).");
-                return Ok(());
-            }
-            Opt::Long(name) => {
-                let change = Change::find(name).ok_or_else(|| p.unknown(opt))?;
-                changes
-                    .push(change)
-                    .map_err(|_| bad!("at most {MAX_CHANGES} --make-* options at a time"))?;
-            }
-            Opt::Short(_) => return Err(p.unknown(opt)),
+    let mut line = CommandLine::new(args, &MOUNT);
+    while let Some(found) = line.next()? {
+        match found.action {
+            MountOption::Recursive => recursive = true,
+            MountOption::Change(change) => changes
+                .push(change)
+                .map_err(|_| bad!("at most {MAX_CHANGES} --make-* options at a time"))?,
         }
     }
-    let rest = p.rest();
+    let rest = line.rest();
     if changes.is_empty() || rest.len() != 1 {
-        return Err(bad!(
-            "usage: box mount --make-{{shared,slave,private,unbindable}} [-R] PATH \
-             (box mount only changes propagation)"
-        ));
+        return Err(MOUNT
+            .usage
+            .error_because("box mount only changes propagation"));
     }
     let path = rest.get(0).unwrap_or(c"");
     for &change in &changes {
@@ -276,7 +305,7 @@ fn change_propagation(args: Args) -> Result<()> {
                 .hint(change_hint(path, errno))
         })?;
     }
-    Ok(())
+    Ok(0)
 }
 
 /// The likely cause of a failed propagation change.
@@ -297,9 +326,27 @@ fn change_hint(path: &core::ffi::CStr, errno: Errno) -> &'static str {
 mod tests {
     use super::*;
 
+    fn find(long: &str) -> Option<Change> {
+        MOUNT.options.iter().find_map(|o| match o.action {
+            MountOption::Change(c) if o.form.long == long => Some(c),
+            _ => None,
+        })
+    }
+
+    /// Each change names itself in errors as its option is spelled.
+    #[test]
+    fn changes_are_named_as_their_options() {
+        for option in MOUNT.options {
+            if let MountOption::Change(c) = option.action {
+                assert_eq!(c.option, format!("--{}", option.form.long));
+            }
+        }
+    }
+
     #[test]
     fn options_and_their_recursive_forms() {
-        let private = Change::find(b"make-private").unwrap();
+        let find = |name: &[u8]| find(core::str::from_utf8(name).unwrap());
+        let private = find(b"make-private").unwrap();
         assert_eq!(private.flags(), MountPropagationFlags::PRIVATE);
         let rprivate = private.made_recursive();
         assert_eq!(rprivate.option, "--make-rprivate");
@@ -307,10 +354,10 @@ mod tests {
             rprivate.flags(),
             MountPropagationFlags::PRIVATE | MountPropagationFlags::REC
         );
-        assert_eq!(Change::find(b"make-rprivate"), Some(rprivate));
+        assert_eq!(find(b"make-rprivate"), Some(rprivate));
         assert_eq!(rprivate.made_recursive(), rprivate);
-        assert!(Change::find(b"make-bogus").is_none());
-        assert!(Change::find(b"--make-shared").is_none());
+        assert!(find(b"make-bogus").is_none());
+        assert!(find(b"--make-shared").is_none());
     }
 
     #[test]

@@ -14,13 +14,15 @@ use core::fmt::Write as _;
 
 use rustix::io::Errno;
 
-use crate::args::{Opt, Parser};
+use crate::applet::finish;
+use crate::args::CommandLine;
 use crate::error::{Error, Result};
+use crate::options::{Command, NoOption, Usage};
 use crate::out::Writer;
 use crate::sys::entry::Args;
 use crate::sys::ns::{self, NsLink};
 use crate::text::{Bytes, parse_u32};
-use crate::{bad, errln, outln};
+use crate::{bad, errln};
 
 /// The files of /proc/PID/ns shown, in /proc's order, with the type their
 /// links name. config::NAMESPACES lists the types box can create; this adds
@@ -41,30 +43,29 @@ const SHOWN: &[(&str, &str)] = &[
 ];
 
 pub fn main(args: Args) -> u8 {
-    match run(args) {
-        Ok(()) => 0,
-        Err(e) => {
-            errln!("box: ns: {e}");
-            e.code
-        }
-    }
+    finish(&NS, run(args).map(|()| 0))
 }
 
+pub const NS: Command<NoOption> = Command {
+    usage: Usage {
+        name: "box ns",
+        synopsis: &["[PID|NAME]"],
+        about: "The namespaces of PID, or of container NAME (default: box itself):\n\
+                type, inode, and whether the host's PID 1 shares it (shared) or not\n\
+                (isolated).",
+        notes: "",
+    },
+    options: &[],
+};
+
 fn run(args: Args) -> Result<()> {
-    let mut p = Parser::new(args);
-    if let Some(opt) = p.next()? {
-        if matches!(opt, Opt::Short(b'h') | Opt::Long(b"help")) {
-            outln!("usage: box ns [PID|NAME]");
-            outln!("The namespaces of PID, or of container NAME (default: box itself):");
-            outln!("type, inode, and whether the host's PID 1 shares it (shared) or not");
-            outln!("(isolated).");
-            return Ok(());
-        }
-        return Err(p.unknown(opt));
+    let mut line = CommandLine::new(args, &NS);
+    if let Some(found) = line.next()? {
+        match found.action {}
     }
-    let rest = p.rest();
+    let rest = line.rest();
     if rest.len() > 1 {
-        return Err(bad!("usage: box ns [PID|NAME]"));
+        return Err(NS.usage.error());
     }
     let pid = match rest.get(0).map(|w| w.to_bytes()) {
         None => None,

@@ -5,51 +5,86 @@
 use rustix::process::{Pid, Signal};
 use rustix::system::RebootCommand;
 
-use crate::args::{Opt, Parser};
+use crate::applet::finish;
+use crate::args::CommandLine;
 use crate::errln;
 use crate::error::EXIT_BOX;
+use crate::options::{Command, Opt, Usage};
 use crate::sys::entry::Args;
 
 pub fn poweroff(args: Args) -> u8 {
-    shutdown(args, "poweroff", Signal::USR2, RebootCommand::PowerOff)
+    shutdown(args, &POWEROFF, Signal::USR2, RebootCommand::PowerOff)
 }
 
 pub fn reboot(args: Args) -> u8 {
-    shutdown(args, "reboot", Signal::TERM, RebootCommand::Restart)
+    shutdown(args, &REBOOT, Signal::TERM, RebootCommand::Restart)
 }
 
 pub fn halt(args: Args) -> u8 {
-    shutdown(args, "halt", Signal::USR1, RebootCommand::Halt)
+    shutdown(args, &HALT, Signal::USR1, RebootCommand::Halt)
 }
 
-fn shutdown(args: Args, name: &str, signal: Signal, command: RebootCommand) -> u8 {
+#[derive(Clone, Copy, Debug)]
+pub enum PowerOption {
+    Force,
+}
+
+/// The options of all three.
+const OPTIONS: &[Opt<PowerOption>] = &[Opt::flag(
+    "force",
+    "sync and call reboot(2) at once, without PID 1",
+    PowerOption::Force,
+)
+.short(b'f')];
+
+const fn power(name: &'static str, about: &'static str) -> Command<PowerOption> {
+    Command {
+        usage: Usage {
+            name,
+            synopsis: &["[-f]"],
+            about,
+            notes: "",
+        },
+        options: OPTIONS,
+    }
+}
+
+pub const POWEROFF: Command<PowerOption> = power(
+    "box poweroff",
+    "Asks PID 1 (box-init) to power off, with SIGUSR2 as busybox init takes it.",
+);
+pub const REBOOT: Command<PowerOption> = power(
+    "box reboot",
+    "Asks PID 1 (box-init) to reboot, with SIGTERM as busybox init takes it.",
+);
+pub const HALT: Command<PowerOption> = power(
+    "box halt",
+    "Asks PID 1 (box-init) to halt, with SIGUSR1 as busybox init takes it.",
+);
+
+fn shutdown(
+    args: Args,
+    program: &'static Command<PowerOption>,
+    signal: Signal,
+    command: RebootCommand,
+) -> u8 {
     let mut force = false;
-    let mut p = Parser::new(args);
+    let mut line = CommandLine::new(args, program);
     loop {
-        match p.next() {
+        match line.next() {
             Ok(None) => break,
-            Ok(Some(Opt::Short(b'f') | Opt::Long(b"force"))) => force = true,
-            Ok(Some(Opt::Short(b'h') | Opt::Long(b"help"))) => {
-                crate::outln!(
-                    "usage: box {name} [-f]\n  asks PID 1 (box-init) to {name}; -f calls reboot(2) at once"
-                );
-                return 0;
-            }
-            Ok(Some(opt)) => {
-                errln!("box: {name}: {}", p.unknown(opt));
-                return EXIT_BOX;
-            }
-            Err(e) => {
-                errln!("box: {name}: {e}");
-                return EXIT_BOX;
-            }
+            Ok(Some(found)) => match found.action {
+                PowerOption::Force => force = true,
+            },
+            Err(e) => return finish(program, Err(e)),
         }
     }
+    let name = program.usage.prefix();
     if force {
         rustix::fs::sync();
         let err = rustix::system::reboot(command).err();
         errln!(
-            "box: {name}: reboot(2): {}",
+            "{name}: reboot(2): {}",
             crate::error::ErrnoText(err.unwrap_or(rustix::io::Errno::INVAL))
         );
         return EXIT_BOX;
@@ -58,7 +93,7 @@ fn shutdown(args: Args, name: &str, signal: Signal, command: RebootCommand) -> u
         Ok(()) => 0,
         Err(e) => {
             errln!(
-                "box: {name}: kill(1, SIG{}): {}",
+                "{name}: kill(1, SIG{}): {}",
                 crate::sys::signal::name(signal.as_raw()).unwrap_or("?"),
                 crate::error::ErrnoText(e)
             );

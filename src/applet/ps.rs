@@ -12,35 +12,37 @@ use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use rustix::process::{PidfdFlags, Signal};
 
-use crate::args::{Opt, Parser};
+use crate::applet::finish;
+use crate::args::CommandLine;
 use crate::error::{EXIT_BOX, ErrnoText, Error, Result};
+use crate::options::{Command, NoOption, Opt, Usage};
 use crate::state::{self, Phase, Record, State};
 use crate::sys::entry::Args;
 use crate::text::{Bytes, Text};
 use crate::{bad, errln, outln};
-
-fn finish(command: &str, result: Result<u8>) -> u8 {
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            errln!("box: {command}: {e}");
-            e.code
-        }
-    }
-}
 
 /// `box ps`: every named container, running or ended, with its status.
 /// Nothing is removed but what `--rm` asked for: the state of a `--rm`
 /// container that is gone (its supervisor was killed), or of one that
 /// never started, is shown once.
 pub fn main(args: Args) -> u8 {
-    finish("ps", ps(args))
+    finish(&PS, ps(args))
 }
 
+pub const PS: Command<NoOption> = Command {
+    usage: Usage {
+        name: "box ps",
+        synopsis: &[""],
+        about: "Lists the named containers, running or ended: name, PID, status, uptime,\n\
+                memory, number of processes and command.",
+        notes: "",
+    },
+    options: &[],
+};
+
 fn ps(args: Args) -> Result<u8> {
-    let mut p = Parser::new(args);
-    if let Some(opt) = p.next()? {
-        return Err(p.unknown(opt));
+    if let Some(found) = CommandLine::new(args, &PS).next()? {
+        match found.action {}
     }
     outln!(
         "{:<16} {:>7} {:<26} {:>9} {:>9} {:>5}  COMMAND",
@@ -181,17 +183,29 @@ fn running(name: &[u8]) -> Result<(State, Record, Option<OwnedFd>)> {
 /// `box kill NAME [SIG]` (SIGKILL by default, as `docker kill`; `box stop`
 /// is the graceful one).
 pub fn kill(args: Args) -> u8 {
-    finish("kill", kill_container(args))
+    finish(&KILL, kill_container(args))
 }
 
+pub const KILL: Command<NoOption> = Command {
+    usage: Usage {
+        name: "box kill",
+        synopsis: &["NAME [SIGNAL]"],
+        about: "Sends SIGNAL to the init of container NAME: a name (KILL, SIGTERM, usr1)\n\
+                or a number; SIGKILL by default, as docker kill (box stop is the graceful\n\
+                one).",
+        notes: "",
+    },
+    options: &[],
+};
+
 fn kill_container(args: Args) -> Result<u8> {
-    let mut p = Parser::new(args);
-    if let Some(opt) = p.next()? {
-        return Err(p.unknown(opt));
+    let mut line = CommandLine::new(args, &KILL);
+    if let Some(found) = line.next()? {
+        match found.action {}
     }
-    let rest = p.rest();
+    let rest = line.rest();
     let Some(name) = rest.get(0) else {
-        return Err(bad!("usage: box kill NAME [SIGNAL]"));
+        return Err(KILL.usage.error());
     };
     let signal = match rest.get(1) {
         Some(word) => crate::sys::signal::parse(word.to_bytes())
@@ -217,38 +231,57 @@ pub const STOP_GRACE: u64 = 10;
 
 /// `box stop NAME [--time S]`: SIGTERM, up to S seconds to exit, SIGKILL.
 pub fn stop(args: Args) -> u8 {
-    finish("stop", stop_container(args))
+    finish(&STOP, stop_container(args))
 }
+
+#[derive(Clone, Copy, Debug)]
+pub enum StopOption {
+    Time,
+}
+
+pub const STOP: Command<StopOption> = Command {
+    usage: Usage {
+        name: "box stop",
+        synopsis: &["NAME [--time SECONDS]"],
+        about: "Stops container NAME: SIGTERM, then SIGKILL if it has not exited within\n\
+                the grace time. Its state and log stay until box rm.",
+        notes: "",
+    },
+    options: &[Opt::value(
+        "time",
+        "SECONDS",
+        "grace time before SIGKILL (default 10)",
+        StopOption::Time,
+    )
+    .short(b't')],
+};
 
 fn stop_container(args: Args) -> Result<u8> {
     let mut grace = STOP_GRACE;
     // Options before or after the name: `box stop -t 2 web`, `box stop web
-    // --time 2` (the name is taken as the program name of a second pass).
+    // --time 2`.
+    let mut line = CommandLine::new(args, &STOP);
     let mut name = None;
-    let mut tail = args;
     for _ in 0..2 {
-        let mut p = Parser::new(tail);
-        while let Some(opt) = p.next()? {
-            match opt {
-                Opt::Long(b"time") | Opt::Short(b't') => {
-                    let v = p.value()?;
-                    grace = crate::text::parse_u64(v)
-                        .ok_or_else(|| bad!("--time {}: use a number of seconds", Bytes(v)))?;
+        while let Some(found) = line.next()? {
+            match found.action {
+                StopOption::Time => {
+                    let v = found.text();
+                    grace = crate::text::parse_u64(v).ok_or_else(|| {
+                        bad!("{} {}: use a number of seconds", found.given, Bytes(v))
+                    })?;
                 }
-                _ => return Err(p.unknown(opt)),
             }
         }
-        tail = p.rest();
-        if name.is_some() || tail.is_empty() {
-            break;
+        if name.is_none() {
+            name = line.operand();
         }
-        name = tail.get(0);
     }
     let Some(name) = name else {
-        return Err(bad!("usage: box stop NAME [--time SECONDS]"));
+        return Err(STOP.usage.error());
     };
-    if tail.len() > 1 {
-        return Err(bad!("usage: box stop NAME [--time SECONDS] (one name)"));
+    if !line.rest().is_empty() {
+        return Err(STOP.usage.error_because("one name"));
     }
     let name = name.to_bytes();
     stop_one(name, Some(grace))?;
@@ -298,27 +331,40 @@ fn stop_one(name: &[u8], grace: Option<u64>) -> Result<()> {
 /// (SIGKILL, as `docker rm -f`). Each name removed is printed; a name that
 /// fails is one line on stderr, and the others are still done.
 pub fn rm(args: Args) -> u8 {
-    finish("rm", remove_containers(args))
+    finish(&RM, remove_containers(args))
 }
+
+#[derive(Clone, Copy, Debug)]
+pub enum RmOption {
+    Force,
+}
+
+pub const RM: Command<RmOption> = Command {
+    usage: Usage {
+        name: "box rm",
+        synopsis: &["[-f] NAME…"],
+        about: "Removes the state and log of containers that have ended.",
+        notes: "",
+    },
+    options: &[Opt::flag(
+        "force",
+        "kill a running container first (SIGKILL)",
+        RmOption::Force,
+    )
+    .short(b'f')],
+};
 
 fn remove_containers(args: Args) -> Result<u8> {
     let mut force = false;
-    let mut p = Parser::new(args);
-    while let Some(opt) = p.next()? {
-        match opt {
-            Opt::Long(b"force") | Opt::Short(b'f') => force = true,
-            Opt::Long(b"help") | Opt::Short(b'h') => {
-                outln!("usage: box rm [-f|--force] NAME…");
-                outln!("\nRemoves the state and log of containers that have ended;");
-                outln!("-f kills a running one first.");
-                return Ok(0);
-            }
-            _ => return Err(p.unknown(opt)),
+    let mut line = CommandLine::new(args, &RM);
+    while let Some(found) = line.next()? {
+        match found.action {
+            RmOption::Force => force = true,
         }
     }
-    let names = p.rest();
+    let names = line.rest();
     if names.is_empty() {
-        return Err(bad!("usage: box rm [-f] NAME…"));
+        return Err(RM.usage.error());
     }
     let mut code = 0;
     for i in 0..names.len() {
@@ -417,17 +463,27 @@ fn now_ms() -> u64 {
 
 /// `box logs NAME`: a detached container's output (the rotated part first).
 pub fn logs(args: Args) -> u8 {
-    finish("logs", show_logs(args))
+    finish(&LOGS, show_logs(args))
 }
 
+pub const LOGS: Command<NoOption> = Command {
+    usage: Usage {
+        name: "box logs",
+        synopsis: &["NAME"],
+        about: "Prints the output of detached container NAME, the rotated part first.",
+        notes: "",
+    },
+    options: &[],
+};
+
 fn show_logs(args: Args) -> Result<u8> {
-    let mut p = Parser::new(args);
-    if let Some(opt) = p.next()? {
-        return Err(p.unknown(opt));
+    let mut line = CommandLine::new(args, &LOGS);
+    if let Some(found) = line.next()? {
+        match found.action {}
     }
-    let rest = p.rest();
+    let rest = line.rest();
     let Some(name) = rest.get(0) else {
-        return Err(bad!("usage: box logs NAME"));
+        return Err(LOGS.usage.error());
     };
     let state = State::open(name.to_bytes())?;
     let mut found = false;

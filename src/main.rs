@@ -356,10 +356,12 @@ mod tests {
         ("--install", &applet::install::INSTALL),
         ("box-init", &applet::init::INIT),
         ("init", &applet::init::INIT),
+        ("pivot_root", &applet::pivot_root::PIVOT_ROOT),
+        ("switch_root", &applet::switch_root::SWITCH_ROOT),
     ];
 
     /// Programs whose options are still read by hand.
-    const NOT_DECLARED: &[&str] = &["unshare", "nsenter", "pivot_root", "switch_root"];
+    const NOT_DECLARED: &[&str] = &["unshare", "nsenter"];
 
     /// Every command and applet has its options declared, answers `--help`
     /// and `-h` (whatever comes before them among its options), and its

@@ -9,38 +9,38 @@ use core::fmt::Write as _;
 
 use rustix::io::Errno;
 
-use crate::args::{Opt, Parser};
+use crate::applet::finish;
+use crate::args::CommandLine;
 use crate::error::{Error, Result};
 use crate::mountinfo::{MountEntry, MountinfoReader};
+use crate::options::{Command, NoOption, Usage};
 use crate::sys::entry::Args;
 use crate::sys::mount_point;
 use crate::text::{Bytes, Text};
-use crate::{bad, errln, outln};
 
 pub fn main(args: Args) -> u8 {
-    match run(args) {
-        Ok(()) => 0,
-        Err(e) => {
-            errln!("box: pivot_root: {e}");
-            e.code
-        }
-    }
+    finish(&PIVOT_ROOT, run(args).map(|()| 0))
 }
 
+pub const PIVOT_ROOT: Command<NoOption> = Command {
+    usage: Usage {
+        name: "pivot_root",
+        synopsis: &["NEW_ROOT PUT_OLD"],
+        about: "Makes the mount at NEW_ROOT the root and moves the old root to PUT_OLD,\n\
+                which must be at or under NEW_ROOT (pivot_root(2)).",
+        notes: "",
+    },
+    options: &[],
+};
+
 fn run(args: Args) -> Result<()> {
-    let mut p = Parser::new(args);
-    if let Some(opt) = p.next()? {
-        if matches!(opt, Opt::Short(b'h') | Opt::Long(b"help")) {
-            outln!("usage: pivot_root NEW_ROOT PUT_OLD");
-            outln!("Makes the mount at NEW_ROOT the root and moves the old root to PUT_OLD,");
-            outln!("which must be at or under NEW_ROOT (pivot_root(2)).");
-            return Ok(());
-        }
-        return Err(p.unknown(opt));
+    let mut line = CommandLine::new(args, &PIVOT_ROOT);
+    if let Some(found) = line.next()? {
+        match found.action {}
     }
-    let rest = p.rest();
+    let rest = line.rest();
     let (Some(new_root), Some(put_old), None) = (rest.get(0), rest.get(1), rest.get(2)) else {
-        return Err(bad!("usage: pivot_root NEW_ROOT PUT_OLD"));
+        return Err(PIVOT_ROOT.usage.error());
     };
     rustix::process::pivot_root(new_root, put_old).map_err(|errno| {
         let mut both = Text::<512>::new();

@@ -4,47 +4,60 @@
 //! The sequence and its checks are in `sys::switch_root`, which box-init's
 //! `box.switch_root=` uses too.
 
-use crate::args::{Opt, Parser};
+use crate::applet::finish;
+use crate::args::CommandLine;
+use crate::bad;
 use crate::error::Result;
+use crate::options::{Command, Opt, Usage};
 use crate::sys::entry::Args;
 use crate::sys::switch_root::switch_into;
 use crate::text::{Bytes, CPath};
-use crate::{bad, errln, outln};
 
 pub fn main(args: Args) -> u8 {
-    match run(args) {
-        Ok(()) => 0,
-        Err(e) => {
-            errln!("switch_root: {e}");
-            e.code
-        }
-    }
+    finish(&SWITCH_ROOT, run(args).map(|()| 0))
 }
 
-/// Parse, then switch; `Ok` only for `--help`.
+/// What switch_root's options do.
+#[derive(Clone, Copy, Debug)]
+pub enum SwitchRootOption {
+    Console,
+}
+
+pub const SWITCH_ROOT: Command<SwitchRootOption> = Command {
+    usage: Usage {
+        name: "switch_root",
+        synopsis: &["[-c DEV] NEW_ROOT NEW_INIT [ARG…]"],
+        about: "Moves /dev /proc /sys /run into NEW_ROOT, deletes the initramfs's files,\n\
+                makes NEW_ROOT the root and executes NEW_INIT as PID 1.",
+        notes: "",
+    },
+    options: &[Opt::value(
+        "console",
+        "DEV",
+        "NEW_INIT's 0, 1, 2 (default /dev/console, in NEW_ROOT)",
+        SwitchRootOption::Console,
+    )
+    .short(b'c')],
+};
+
+/// Parse, then switch; returns only on failure.
 fn run(args: Args) -> Result<()> {
     let mut console: Option<CPath> = None;
-    let mut p = Parser::new(args);
-    while let Some(opt) = p.next()? {
-        match opt {
-            Opt::Short(b'c') | Opt::Long(b"console") => {
-                let v = p.value()?;
+    let mut line = CommandLine::new(args, &SWITCH_ROOT);
+    while let Some(found) = line.next()? {
+        match found.action {
+            SwitchRootOption::Console => {
+                let v = found.text();
                 console = Some(
-                    CPath::from_bytes(v).ok_or_else(|| bad!("-c {}: path too long", Bytes(v)))?,
+                    CPath::from_bytes(v)
+                        .ok_or_else(|| bad!("{} {}: path too long", found.given, Bytes(v)))?,
                 );
             }
-            Opt::Short(b'h') | Opt::Long(b"help") => {
-                outln!("usage: switch_root [-c DEV] NEW_ROOT NEW_INIT [ARG…]");
-                outln!("Moves /dev /proc /sys /run into NEW_ROOT, deletes the initramfs's files,");
-                outln!("makes NEW_ROOT the root and executes NEW_INIT as PID 1.");
-                return Ok(());
-            }
-            _ => return Err(p.unknown(opt)),
         }
     }
-    let rest = p.rest();
+    let rest = line.rest();
     let (Some(new_root), Some(_)) = (rest.get(0), rest.get(1)) else {
-        return Err(bad!("usage: switch_root [-c DEV] NEW_ROOT NEW_INIT [ARG…]"));
+        return Err(SWITCH_ROOT.usage.error());
     };
     let console = console.as_ref().map(CPath::as_cstr);
     let init = rest.get(1).unwrap_or(c"");

@@ -20,7 +20,9 @@ use core::ffi::CStr;
 
 use crate::bad;
 use crate::error::{Error, Result};
-use crate::options::{Command, Form, Given, HELP, Opt as Declared, Place, Table, Value, forms};
+use crate::options::{
+    Command, Form, Given, HELP, Opt as Declared, Place, Table, Value, forms, help_requested,
+};
 use crate::sys::entry::Args;
 use crate::text::Bytes;
 
@@ -297,7 +299,7 @@ impl Parser {
 /// A program's words read against its declared options (src/options.rs),
 /// in util-linux's syntax (above), with unambiguous prefixes of long
 /// options. `--help` and `-h` end the reading with [`help_requested`], for
-/// the program to print its help ([`crate::applet::finish`]).
+/// the program to print its help ([`crate::options::finish`]).
 pub struct CommandLine<A: 'static> {
     words: Parser,
     options: &'static [Declared<A>],
@@ -361,17 +363,6 @@ impl<A: Copy> CommandLine<A> {
         }
         self.words.operand()
     }
-}
-
-/// The error that ends a reading at `--help` or `-h`: not a failure, so
-/// its exit status is 0 ([`is_help`]).
-pub fn help_requested() -> Error {
-    bad!("--help").with_code(0)
-}
-
-/// Whether `e` is [`help_requested`].
-pub fn is_help(e: &Error) -> bool {
-    e.code == 0
 }
 
 /// An option [`read_option`] read, whatever its program.

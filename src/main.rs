@@ -380,12 +380,12 @@ mod tests {
                 let e = program
                     .read(Args::for_test(&[c"box", help]))
                     .expect_err(name);
-                assert!(args::is_help(&e), "{name} {help:?}: {e}");
+                assert!(options::is_help(&e), "{name} {help:?}: {e}");
             }
             let e = program
                 .read(Args::for_test(&[c"box", c"--", c"--help"]))
                 .err();
-            assert!(e.is_none_or(|e| !args::is_help(&e)), "{name}: -- --help");
+            assert!(e.is_none_or(|e| !options::is_help(&e)), "{name}: -- --help");
             let mut text = String::new();
             options::write_help(&mut text, program.usage(), program.table()).unwrap();
             let usage = format!("usage: {}", program.usage().name);

@@ -6,7 +6,7 @@
 //!   spec  oci   spec files, the OCI runtime
 //!   container   one container's life: plan, clone, child, rootfs
 //!   state  cgroup  devices   what a container has on the host
-//!   config  args  mountinfo  seccomp  out    parsed input, tables
+//!   config  args  options  mountinfo  seccomp  out    parsed input, tables
 //!   sys         the kernel interface (the only `unsafe`)
 //!   error  text the Copy error type, fixed-capacity text
 //! ```
@@ -26,7 +26,7 @@ const LAYERS: &[&[&str]] = &[
     &["text"],
     &["error"],
     &["sys"],
-    &["out", "args", "mountinfo", "seccomp", "config"],
+    &["out", "args", "options", "mountinfo", "seccomp", "config"],
     &["state", "cgroup", "devices"],
     &["container"],
     &["spec", "oci"],

@@ -15,13 +15,13 @@ use rustix::io::Errno;
 use rustix::pipe::PipeFlags;
 use rustix::process::{Pid, Signal};
 
-use crate::applet::finish;
 use crate::args::CommandLine;
 use crate::bad;
 use crate::config::NAMESPACES;
 use crate::container::child;
 use crate::container::tty::{ChildStdio, Relay};
 use crate::error::{Context, EXIT_NOT_FOUND, Error, Result};
+use crate::options::finish;
 use crate::options::{Command, Opt, Usage};
 use crate::state::State;
 use crate::sys::entry::Args;

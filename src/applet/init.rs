@@ -7,10 +7,10 @@
 
 use rustix::process::{Pid, Signal};
 
-use crate::applet::finish;
 use crate::args::CommandLine;
 use crate::errln;
 use crate::error::{EXIT_BOX, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND};
+use crate::options::finish;
 use crate::options::{Command, Opt, Usage};
 use crate::sys::entry::Args;
 use crate::sys::signal::{self, SI_KERNEL, SYNCHRONOUS, SigSet};

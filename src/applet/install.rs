@@ -5,10 +5,10 @@
 use rustix::fs::{AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 
-use crate::applet::finish;
 use crate::args::CommandLine;
 use crate::bad;
 use crate::error::{Context, Result};
+use crate::options::finish;
 use crate::options::{Command, Opt, Usage};
 use crate::sys::entry::Args;
 use crate::text::{Bytes, CPath};

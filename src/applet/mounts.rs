@@ -12,10 +12,10 @@ use core::fmt::Write;
 use rustix::io::Errno;
 use rustix::mount::MountPropagationFlags;
 
-use crate::applet::finish;
 use crate::args::CommandLine;
 use crate::error::{EXIT_BOX, Error, Result};
 use crate::mountinfo::{MountEntry, MountinfoReader, Readable, path_of};
+use crate::options::finish;
 use crate::options::{Command, NoOption, Opt, Usage};
 use crate::out::Writer;
 use crate::sys::entry::Args;

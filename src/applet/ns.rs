@@ -14,9 +14,9 @@ use core::fmt::Write as _;
 
 use rustix::io::Errno;
 
-use crate::applet::finish;
 use crate::args::CommandLine;
 use crate::error::{Error, Result};
+use crate::options::finish;
 use crate::options::{Command, NoOption, Usage};
 use crate::out::Writer;
 use crate::sys::entry::Args;

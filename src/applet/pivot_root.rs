@@ -9,10 +9,10 @@ use core::fmt::Write as _;
 
 use rustix::io::Errno;
 
-use crate::applet::finish;
 use crate::args::CommandLine;
 use crate::error::{Error, Result};
 use crate::mountinfo::{MountEntry, MountinfoReader};
+use crate::options::finish;
 use crate::options::{Command, NoOption, Usage};
 use crate::sys::entry::Args;
 use crate::sys::mount_point;

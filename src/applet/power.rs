@@ -5,10 +5,10 @@
 use rustix::process::{Pid, Signal};
 use rustix::system::RebootCommand;
 
-use crate::applet::finish;
 use crate::args::CommandLine;
 use crate::errln;
 use crate::error::EXIT_BOX;
+use crate::options::finish;
 use crate::options::{Command, Opt, Usage};
 use crate::sys::entry::Args;
 

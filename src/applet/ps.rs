@@ -12,9 +12,9 @@ use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use rustix::process::{PidfdFlags, Signal};
 
-use crate::applet::finish;
 use crate::args::CommandLine;
 use crate::error::{EXIT_BOX, ErrnoText, Error, Result};
+use crate::options::finish;
 use crate::options::{Command, NoOption, Opt, Usage};
 use crate::state::{self, Phase, Record, State};
 use crate::sys::entry::Args;

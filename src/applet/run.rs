@@ -1,6 +1,5 @@
 //! `box run`: run a command in a new container (DESIGN.md section 2).
 
-use crate::applet::finish;
 use crate::args::CommandLine;
 use crate::cgroup::ContainerCgroup;
 use crate::config::{Apply, RUN, RunConfig};
@@ -8,6 +7,7 @@ use crate::container;
 use crate::container::plan::{self, Command, Plan};
 use crate::container::tty::Relay;
 use crate::error::Result;
+use crate::options::finish;
 use crate::spec;
 use crate::state::State;
 use crate::sys::entry::Args;

@@ -4,10 +4,10 @@
 //! The sequence and its checks are in `sys::switch_root`, which box-init's
 //! `box.switch_root=` uses too.
 
-use crate::applet::finish;
 use crate::args::CommandLine;
 use crate::bad;
 use crate::error::Result;
+use crate::options::finish;
 use crate::options::{Command, Opt, Usage};
 use crate::sys::entry::Args;
 use crate::sys::switch_root::switch_into;

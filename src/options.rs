@@ -174,7 +174,7 @@ pub struct Usage {
 
 impl Usage {
     /// What the program's messages start with: `box: stop` for `box stop`,
-    /// `unshare` for `unshare`.
+    /// `box: unshare` for `unshare`, `box-init` for box-init.
     pub fn prefix(&self) -> Prefix<'_> {
         Prefix(self.name)
     }
@@ -207,7 +207,8 @@ impl fmt::Display for Prefix<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0.strip_prefix("box ") {
             Some(command) => write!(f, "box: {command}"),
-            None => f.write_str(self.0),
+            None if self.0.starts_with("box") => f.write_str(self.0),
+            None => write!(f, "box: {}", self.0),
         }
     }
 }
@@ -563,6 +564,22 @@ Exit status: 0.
             text.contains("      --net   a network namespace\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn messages_start_with_box_and_the_program() {
+        let prefix = |name| {
+            let usage = Usage {
+                name,
+                synopsis: &[],
+                about: "",
+                notes: "",
+            };
+            usage.prefix().to_string()
+        };
+        assert_eq!(prefix("box stop"), "box: stop");
+        assert_eq!(prefix("pivot_root"), "box: pivot_root");
+        assert_eq!(prefix("box-init"), "box-init");
     }
 
     #[test]

@@ -774,3 +774,134 @@ fn pivot_root_names_the_likely_cause_and_works() {
     assert_eq!((run.code(), run.stdout.trim()), (0, "pivoted"), "{run:?}");
     scratch.finish();
 }
+
+// ---- Containers by name: every command that takes a NAME reaches every
+// running container. ----
+
+/// Stops the container NAME on drop (`box stop`), for names a prefix sweep
+/// cannot match safely (digits, box's default `box-PID`).
+struct StopOnDrop(String);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        let _ = run_box(["stop", "-t", "0", &self.0]);
+    }
+}
+
+/// The init of container NAME, from its state.
+fn init_of(name: &str) -> u32 {
+    let text = std::fs::read_to_string(format!("/run/box/{name}/pid")).unwrap();
+    text.trim().parse().unwrap()
+}
+
+/// Every command that takes a NAME, on container `name` (running):
+/// ps lists it, exec enters it, ns shows its init's namespaces, kill and
+/// stop reach it (logs where it keeps one).
+fn reach_by_name(name: &str, detached: bool) {
+    let ps = run_box(["ps"]);
+    assert!(
+        ps.stdout
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some(name)),
+        "ps: {ps:?}"
+    );
+    let exec = run_box(["exec", name, "--", "hostname"]);
+    assert_eq!(
+        (exec.code(), exec.stdout.trim()),
+        (0, name),
+        "exec {name}: {exec:?}"
+    );
+    let init = init_of(name);
+    let ns = run_box(["ns", name]);
+    assert_eq!(ns.code(), 0, "ns {name}: {ns:?}");
+    let pid_row = ns
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("pid "))
+        .unwrap_or("");
+    assert!(
+        pid_row.contains(&ns_inode(init, "pid")),
+        "ns {name} shows another process: {ns:?}"
+    );
+    if detached {
+        let logs = run_box(["logs", name]);
+        assert_eq!(logs.code(), 0, "logs {name}: {logs:?}");
+    }
+    let kill = run_box(["kill", name, "CONT"]);
+    assert_eq!(kill.code(), 0, "kill {name}: {kill:?}");
+    let stop = run_box(["stop", name, "--time", "0"]);
+    assert_eq!(stop.code(), 0, "stop {name}: {stop:?}");
+}
+
+#[test]
+#[ignore = "needs root"]
+fn every_name_command_reaches_every_running_container() {
+    let test = "every_name_command_reaches_every_running_container";
+    if !need_root(test) || !have_busybox(test) {
+        return;
+    }
+    let rootfs = busybox_rootfs("names");
+    let root = rootfs.path().to_str().unwrap();
+    let prefix = "tk-names-";
+    let _sweep = ContainerSweep::new(prefix);
+    // A name of digits: the test's own PID, which `box ns` must not take
+    // for this process; the longest name; dots, dashes and underscores.
+    let digits = std::process::id().to_string();
+    let _digits = StopOnDrop(digits.clone());
+    let longest = format!("{prefix}{}", "x".repeat(63 - prefix.len()));
+    for name in [
+        format!("{prefix}web"),
+        format!("{prefix}a.b_c-d"),
+        longest,
+        digits,
+    ] {
+        let r = run_box([
+            "run", "-d", "--name", &name, "--rootfs", root, "--", "sleep", "60",
+        ]);
+        assert_eq!((r.code(), r.stdout.trim()), (0, name.as_str()), "{r:?}");
+        reach_by_name(&name, true);
+    }
+    // Detached without a name: box's `box-PID`.
+    let r = run_box(["run", "-d", "--rootfs", root, "--", "sleep", "60"]);
+    assert_eq!(r.code(), 0, "{r:?}");
+    let default = r.stdout.trim().to_string();
+    let _default = StopOnDrop(default.clone());
+    assert!(default.starts_with("box-"), "{r:?}");
+    reach_by_name(&default, true);
+    // Named in the foreground.
+    let name = format!("{prefix}fg");
+    let mut foreground = KillOnDrop(
+        Command::new(BOX)
+            .args([
+                "run", "--name", &name, "--rootfs", root, "--", "sleep", "60",
+            ])
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let start = Instant::now();
+    while !Path::new(&format!("/run/box/{name}/pid")).exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{name} never started"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    reach_by_name(&name, false);
+    let _ = foreground.0.wait();
+}
+
+// ---- box run --ns TYPE=PATH: namespaces joined instead of made. ----
+
+/// Unmounts (lazily) on drop.
+#[cfg(feature = "parity")]
+struct Unmount(PathBuf);
+
+#[cfg(feature = "parity")]
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let path = CString::new(self.0.to_str().unwrap()).unwrap();
+        // SAFETY: umount2 on the test's own file.
+        unsafe { libc::umount2(path.as_ptr(), libc::MNT_DETACH) };
+    }
+}

@@ -1,6 +1,8 @@
 //! `box ns [PID|NAME]`: the namespaces of a process as lsns shows them
 //! (type, inode), each marked `shared` with the host or `isolated` from it,
-//! so what a container is isolated from shows at a glance.
+//! so what a container is isolated from shows at a glance. NAME is a
+//! running named container (its init); a word that is both a container's
+//! name and a number (`--name 1234`) names the container.
 //!
 //! "The host" is PID 1 of the /proc box sees. Its links need ptrace access
 //! to read (proc(5)); when they are unreadable (an init that made itself
@@ -19,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::options::finish;
 use crate::options::{Command, NoOption, Usage};
 use crate::out::Writer;
+use crate::state::{Record, State};
 use crate::sys::entry::Args;
 use crate::sys::ns::{self, NsLink};
 use crate::text::{Bytes, parse_u32};
@@ -50,9 +53,9 @@ pub const NS: Command<NoOption> = Command {
     usage: Usage {
         name: "box ns",
         synopsis: &["[PID|NAME]"],
-        about: "The namespaces of PID, or of container NAME (default: box itself):\n\
-                type, inode, and whether the host's PID 1 shares it (shared) or not\n\
-                (isolated).",
+        about: "The namespaces of PID, or of the running container NAME (a name wins\n\
+                over a PID with the same digits; default: box itself): type, inode,\n\
+                and whether the host's PID 1 shares it (shared) or not (isolated).",
         notes: "",
     },
     options: &[],
@@ -67,9 +70,12 @@ fn run(args: Args) -> Result<()> {
     if rest.len() > 1 {
         return Err(NS.usage.error());
     }
-    let pid = match rest.get(0).map(|w| w.to_bytes()) {
-        None => None,
-        Some(word) => Some(process_of(word)?),
+    let (pid, container) = match rest.get(0).map(|w| w.to_bytes()) {
+        None => (None, None),
+        Some(word) => {
+            let (pid, container) = process_of(word)?;
+            (Some(pid), container)
+        }
     };
     let host = Host::find();
     let mut rows = [(NsLink::NotInKernel, NsLink::NotInKernel); SHOWN.len()];
@@ -77,6 +83,12 @@ fn run(args: Args) -> Result<()> {
         *row = (ns::read_link(pid, name, kind), host.read_link(name, kind));
     }
     check_readable(pid, &rows)?;
+    // The links were read by PID: was it still the container's init then?
+    if let Some(record) = container
+        && !record.alive()
+    {
+        return Err(bad!("the container has exited"));
+    }
 
     match host {
         Host::KernelThreads(why) => errln!(
@@ -120,13 +132,24 @@ fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// The PID an operand names: a number is a PID; anything else is a
-/// container name.
-fn process_of(word: &[u8]) -> Result<u32> {
-    if !word.iter().all(u8::is_ascii_digit) {
-        // Named containers keep their PID in /run/box/NAME/pid (box run
-        // --name); until that lands no name resolves.
-        return Err(bad!("no container named {}", Bytes(word)));
+/// The PID an operand names, and the container's record when it names
+/// one: a container's name first (its init), else a number is a PID.
+fn process_of(word: &[u8]) -> Result<(u32, Option<Record>)> {
+    let digits = word.iter().all(u8::is_ascii_digit);
+    match State::open(word) {
+        Ok(state) => {
+            let record = state.record();
+            return match record.pid.filter(|_| record.alive()) {
+                Some(pid) => Ok((pid.as_raw_nonzero().get() as u32, Some(record))),
+                None => Err(bad!(
+                    "container {} is not running ({})",
+                    Bytes(word),
+                    record.status
+                )),
+            };
+        }
+        Err(e) if !digits => return Err(e),
+        Err(_) => {}
     }
     let pid = parse_u32(word)
         .filter(|&pid| pid > 0)
@@ -134,7 +157,7 @@ fn process_of(word: &[u8]) -> Result<u32> {
     let mut dir = crate::text::CPath::from_bytes(b"/proc/").unwrap_or_default();
     let _ = dir.push_u64(u64::from(pid));
     match rustix::fs::stat(dir.as_cstr()) {
-        Ok(_) => Ok(pid),
+        Ok(_) => Ok((pid, None)),
         Err(Errno::NOENT) => Err(bad!("no process with PID {pid}")),
         Err(e) => Err(Error::sys("find the process", "stat", dir.as_bytes(), e)),
     }
@@ -244,17 +267,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_are_not_pids_yet() {
-        let e = process_of(b"web").unwrap_err();
+    fn pids_and_unknown_names() {
+        let Err(e) = process_of(b"no-such-container-here") else {
+            panic!("found")
+        };
         let mut t = crate::text::Text::<128>::new();
         write!(t, "{e}").unwrap();
-        assert_eq!(t.as_bytes(), b"no container named web");
-        assert!(process_of(b"0").is_err());
-        assert!(process_of(b"4294967295").is_err());
+        assert_eq!(t.as_bytes(), b"no container named no-such-container-here");
+        assert!(process_of(b"0").is_err_and(|_| true));
+        assert!(process_of(b"4294967295").is_err_and(|_| true));
         let me = rustix::process::getpid().as_raw_nonzero().get() as u32;
         let mut digits = crate::text::Text::<16>::new();
         write!(digits, "{me}").unwrap();
-        assert_eq!(process_of(digits.as_bytes()).unwrap(), me);
+        assert_eq!(process_of(digits.as_bytes()).unwrap().0, me);
     }
 
     #[test]

@@ -9,34 +9,54 @@ use core::fmt::Write as _;
 
 use rustix::io::Errno;
 
+use super::util_linux;
 use crate::args::CommandLine;
 use crate::error::{Error, Result};
 use crate::mountinfo::{MountEntry, MountinfoReader};
 use crate::options::finish;
-use crate::options::{Command, NoOption, Usage};
+use crate::options::{Command, Opt, Usage};
+use crate::outln;
 use crate::sys::entry::Args;
 use crate::sys::mount_point;
 use crate::text::{Bytes, Text};
 
 pub fn main(args: Args) -> u8 {
-    finish(&PIVOT_ROOT, run(args).map(|()| 0))
+    // util-linux's status: 1 on failure (126 or 127 for a command that
+    // could not be executed), not box's 125, so scripts keep working.
+    util_linux::status(finish(&PIVOT_ROOT, run(args)))
 }
 
-pub const PIVOT_ROOT: Command<NoOption> = Command {
+/// What pivot_root's options do.
+#[derive(Clone, Copy, Debug)]
+pub enum PivotRootOption {
+    Version,
+}
+
+pub const PIVOT_ROOT: Command<PivotRootOption> = Command {
     usage: Usage {
         name: "pivot_root",
         synopsis: &["NEW_ROOT PUT_OLD"],
         about: "Makes the mount at NEW_ROOT the root and moves the old root to PUT_OLD,\n\
                 which must be at or under NEW_ROOT (pivot_root(2)).",
-        notes: "",
+        notes: "Exit status (util-linux's): 0, or 1 if pivot_root failed.",
     },
-    options: &[],
+    options: &[Opt::flag(
+        "version",
+        "print the version and exit",
+        PivotRootOption::Version,
+    )
+    .short(b'V')],
 };
 
-fn run(args: Args) -> Result<()> {
+fn run(args: Args) -> Result<u8> {
     let mut line = CommandLine::new(args, &PIVOT_ROOT);
     if let Some(found) = line.next()? {
-        match found.action {}
+        match found.action {
+            PivotRootOption::Version => {
+                outln!("pivot_root (box {})", env!("CARGO_PKG_VERSION"));
+                return Ok(0);
+            }
+        }
     }
     let rest = line.rest();
     let (Some(new_root), Some(put_old), None) = (rest.get(0), rest.get(1), rest.get(2)) else {
@@ -52,7 +72,8 @@ fn run(args: Args) -> Result<()> {
         );
         Error::sys("", "pivot_root", both.as_bytes(), errno)
             .hint(likely_cause(new_root, put_old, errno))
-    })
+    })?;
+    Ok(0)
 }
 
 /// Why pivot_root(2) failed, as far as box can tell.

@@ -4,23 +4,27 @@
 //! The sequence and its checks are in `sys::switch_root`, which box-init's
 //! `box.switch_root=` uses too.
 
+use super::util_linux;
 use crate::args::CommandLine;
-use crate::bad;
 use crate::error::Result;
 use crate::options::finish;
 use crate::options::{Command, Opt, Usage};
 use crate::sys::entry::Args;
 use crate::sys::switch_root::switch_into;
 use crate::text::{Bytes, CPath};
+use crate::{bad, outln};
 
 pub fn main(args: Args) -> u8 {
-    finish(&SWITCH_ROOT, run(args).map(|()| 0))
+    // util-linux's status: 1 on failure (126 or 127 for a command that
+    // could not be executed), not box's 125, so scripts keep working.
+    util_linux::status(finish(&SWITCH_ROOT, run(args)))
 }
 
 /// What switch_root's options do.
 #[derive(Clone, Copy, Debug)]
 pub enum SwitchRootOption {
     Console,
+    Version,
 }
 
 pub const SWITCH_ROOT: Command<SwitchRootOption> = Command {
@@ -29,19 +33,28 @@ pub const SWITCH_ROOT: Command<SwitchRootOption> = Command {
         synopsis: &["[-c DEV] NEW_ROOT NEW_INIT [ARG…]"],
         about: "Moves /dev /proc /sys /run into NEW_ROOT, deletes the initramfs's files,\n\
                 makes NEW_ROOT the root and executes NEW_INIT as PID 1.",
-        notes: "",
+        notes: "Exit status (util-linux's): 1 if switch_root failed, 126 if NEW_INIT\n\
+                cannot be executed, 127 if it was not found.",
     },
-    options: &[Opt::value(
-        "console",
-        "DEV",
-        "NEW_INIT's 0, 1, 2 (default /dev/console, in NEW_ROOT)",
-        SwitchRootOption::Console,
-    )
-    .short(b'c')],
+    options: &[
+        Opt::value(
+            "console",
+            "DEV",
+            "NEW_INIT's 0, 1, 2 (default /dev/console, in NEW_ROOT)",
+            SwitchRootOption::Console,
+        )
+        .short(b'c'),
+        Opt::flag(
+            "version",
+            "print the version and exit",
+            SwitchRootOption::Version,
+        )
+        .short(b'V'),
+    ],
 };
 
-/// Parse, then switch; returns only on failure.
-fn run(args: Args) -> Result<()> {
+/// Parse, then switch; returns only for `--version` or on failure.
+fn run(args: Args) -> Result<u8> {
     let mut console: Option<CPath> = None;
     let mut line = CommandLine::new(args, &SWITCH_ROOT);
     while let Some(found) = line.next()? {
@@ -52,6 +65,10 @@ fn run(args: Args) -> Result<()> {
                     CPath::from_bytes(v)
                         .ok_or_else(|| bad!("{} {}: path too long", found.given, Bytes(v)))?,
                 );
+            }
+            SwitchRootOption::Version => {
+                outln!("switch_root (box {})", env!("CARGO_PKG_VERSION"));
+                return Ok(0);
             }
         }
     }

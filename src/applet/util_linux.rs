@@ -1,6 +1,6 @@
-//! What `unshare` and `nsenter` share as util-linux's tools: their exit
-//! statuses (1 for the tool's own failure, so scripts written for
-//! util-linux keep working), their namespace options, and how they run
+//! What `unshare`, `nsenter`, `pivot_root` and `switch_root` share as
+//! util-linux's tools: their exit statuses (1 for the tool's own failure,
+//! so scripts written for util-linux keep working), their namespace options, and how they run
 //! the command.
 
 use rustix::io::Errno;
@@ -49,8 +49,15 @@ pub fn namespace_option(opt: Opt) -> Option<(usize, &'static Namespace)> {
 /// 126 or 127 for a command that could not be executed, else 1.
 pub fn fail(applet: &str, e: &Error) -> u8 {
     errln!("box: {applet}: {e}");
-    match e.code {
-        EXIT_NOT_FOUND | EXIT_NOT_EXECUTABLE => e.code,
+    status(e.code)
+}
+
+/// util-linux's exit status for box's `code`: 0 (success, or help) and
+/// 126 or 127 (a command that could not be executed) as they are, any
+/// other failure 1.
+pub fn status(code: u8) -> u8 {
+    match code {
+        0 | EXIT_NOT_FOUND | EXIT_NOT_EXECUTABLE => code,
         _ => EXIT_FAILURE,
     }
 }

@@ -1,17 +1,14 @@
 //! `box run`: run a command in a new container (DESIGN.md section 2).
 
 use crate::args::CommandLine;
-use crate::cgroup::ContainerCgroup;
 use crate::config::{Apply, RUN, RunConfig};
-use crate::container;
 use crate::container::plan::{self, Command, Plan};
-use crate::container::tty::Relay;
+use crate::container::{self, Mode};
 use crate::error::Result;
 use crate::options::finish;
 use crate::spec;
 use crate::state::State;
 use crate::sys::entry::Args;
-use crate::sys::signal;
 use crate::text::CPath;
 use crate::{bad, errln};
 
@@ -78,63 +75,22 @@ fn launch(args: Args, config: &mut RunConfig, command: Command) -> Result<u8> {
     let plan = Plan::new(config, command, &args, pid)?;
 
     if config.detach {
-        return container::detach::run(&plan, config);
+        return container::detach::run(&plan);
     }
     // A named container is registered, so `box exec NAME` and `box ps`
     // find it and no second one takes the name. Its state stays after it
     // ends, until `box rm` (or not at all with --rm); a failure to start
     // leaves nothing.
-    let mut state = match config.name {
+    let state = match config.name {
         Some(name) => Some(State::create(name.as_bytes(), config.rm)?),
         None => None,
     };
-    let result = run_in_foreground(&plan, config, &mut state);
-    if let Some(state) = state {
-        state.remove();
-    }
-    result
-}
-
-/// Run the container and wait for it; `state`, once the container has
-/// ended, is taken to record the end (left in place on a failure).
-fn run_in_foreground(plan: &Plan, config: &RunConfig, state: &mut Option<State>) -> Result<u8> {
-    // Blocked before clone and for good: the container's SIGCHLD and any
-    // signal to forward wait in the pending set until `wait` takes them.
-    signal::block_signals(&container::watched_signals());
-    // Pipes where box's 0, 1, 2 are terminals, or the pty of -t: decided
-    // (and -t without a terminal refused) before anything is created.
-    let (relay, stdio) = Relay::prepare(config.tty)?;
-    let cgroup = ContainerCgroup::create(config, plan.name.as_bytes())?;
-    let started = container::start_with_stdio(plan, cgroup, stdio)?;
-    if let Some(state) = state
-        && let Err(e) = state.record_running(started.pid, plan.command.line().as_bytes())
-    {
-        // Unrecorded, it could not be found or stopped by name: end it.
-        container::abandon(&started);
-        return Err(e);
-    }
-    let code = match relay {
-        Some(relay) => relay.run(&started)?,
-        None => container::wait(&started),
-    };
-    let oom = started
-        .cgroup
-        .as_ref()
-        .is_some_and(ContainerCgroup::oom_killed);
-    let limit = started
-        .cgroup
-        .as_ref()
-        .and_then(ContainerCgroup::memory_limit);
-    // The group goes (drop) before the state says the container ended.
-    drop(started);
-    if let Some(state) = state.take() {
-        state.record_end(code, oom, config.rm);
-    }
+    let ended = container::launch(&plan, Mode::Foreground(state))?.wait()?;
     // The status stays the command's: an OOM kill of another process in
     // the group is a note, not the container's end. The command itself
     // killed by it (SIGKILL) is 137 anyway.
-    if oom {
-        let limit = Size(limit.unwrap_or(0));
+    if ended.oom_killed {
+        let (code, limit) = (ended.code, Size(ended.memory_limit.unwrap_or(0)));
         if code == OOM_KILLED {
             errln!(
                 "box: run: the container hit its memory limit (--memory {limit}): the kernel's OOM killer ended it"
@@ -145,7 +101,7 @@ fn run_in_foreground(plan: &Plan, config: &RunConfig, state: &mut Option<State>)
             );
         }
     }
-    Ok(code)
+    Ok(ended.code)
 }
 
 /// The status of a command killed by SIGKILL, as the OOM killer does.

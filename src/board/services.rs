@@ -9,7 +9,6 @@ use rustix::process::Signal;
 
 use crate::board::log::monotonic_ns;
 use crate::board::{Cmdline, Log, Shutdown, has_children};
-use crate::cgroup::ContainerCgroup;
 use crate::config::Restart;
 use crate::container::{self, plan::Plan};
 use crate::log;
@@ -34,7 +33,7 @@ const STABLE_AFTER_MS: u64 = 10_000;
 struct Service {
     name: Text<{ crate::config::NAME_MAX }>,
     spec: Spec,
-    running: Option<container::Container>,
+    running: Option<container::Life>,
     started_ms: u64,
     /// Restarts in a row after short runs (drives the backoff).
     quick_failures: u32,
@@ -187,8 +186,7 @@ fn start(log: &mut Log, service: &mut Service, args: Args) {
             if crate::cgroup::wanted(&service.spec.config) {
                 super::mount_cgroup2(log);
             }
-            let cgroup = ContainerCgroup::create(&service.spec.config, plan.name.as_bytes())?;
-            container::start(&plan, cgroup)
+            container::launch(&plan, container::Mode::Service)
         });
     service.started_ms = now_ms();
     match started {
@@ -197,7 +195,7 @@ fn start(log: &mut Log, service: &mut Service, args: Args) {
                 log,
                 "{}: started, pid {} (+{})",
                 service.name,
-                c.pid.as_raw_nonzero(),
+                c.container.pid.as_raw_nonzero(),
                 log.elapsed()
             );
             service.running = Some(c);
@@ -215,11 +213,13 @@ fn reap(log: &mut Log, services: &mut [Service]) {
     while let Some((pid, ended)) = process::reap_any(false) {
         let Some(service) = services
             .iter_mut()
-            .find(|s| s.running.as_ref().is_some_and(|c| c.pid == pid))
+            .find(|s| s.running.as_ref().is_some_and(|c| c.container.pid == pid))
         else {
             continue;
         };
-        service.running = None;
+        if let Some(life) = service.running.take() {
+            life.end(ended.code());
+        }
         log!(log, "{}: {ended}", service.name);
         exited(log, service, ended.code());
     }

@@ -16,10 +16,8 @@ use rustix::io::Errno;
 use rustix::pipe::PipeFlags;
 
 use crate::bad;
-use crate::cgroup::ContainerCgroup;
-use crate::config::RunConfig;
 use crate::container::plan::Plan;
-use crate::container::{self, child};
+use crate::container::{self, Life, child};
 use crate::error::{Context, EXIT_BOX, Error, Result};
 use crate::state::{LOG_MAX, State};
 use crate::sys::fd::StdFd;
@@ -28,8 +26,8 @@ use crate::text::Text;
 
 /// Start the container under a supervisor; returns once it runs (or
 /// failed), having printed the container's name.
-pub fn run(plan: &Plan, config: &RunConfig) -> Result<u8> {
-    let state = State::create(plan.name.as_bytes(), config.rm)?;
+pub fn run(plan: &Plan) -> Result<u8> {
+    let state = State::create(plan.name.as_bytes(), plan.config.rm)?;
     let (ready_read, ready_write) =
         rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at("create the report pipe", "pipe2", b"")?;
     let mut ready = Some(ready_write);
@@ -42,7 +40,7 @@ pub fn run(plan: &Plan, config: &RunConfig) -> Result<u8> {
             let (Some(ready), Some(state)) = (ready.take(), state_slot.take()) else {
                 exec::exit_now(EXIT_BOX)
             };
-            supervise(plan, config, state, ready)
+            supervise(plan, state, ready)
         },
     );
     match spawned {
@@ -68,39 +66,37 @@ pub fn run(plan: &Plan, config: &RunConfig) -> Result<u8> {
 }
 
 /// The supervisor process: never returns.
-fn supervise(plan: &Plan, config: &RunConfig, state: State, ready: OwnedFd) -> ! {
-    match start(plan, config, &state) {
-        Ok((container, output)) => {
+fn supervise(plan: &Plan, state: State, ready: OwnedFd) -> ! {
+    let started = match detach() {
+        Ok(output) => {
+            container::launch(plan, container::Mode::Supervised(state)).map(|life| (life, output))
+        }
+        Err(e) => {
+            state.remove();
+            Err(e)
+        }
+    };
+    match started {
+        Ok((life, output)) => {
             child::send_line(ready.as_fd(), 0, b"");
             drop(ready);
-            let code = watch(&container, output, &state);
-            let oom = container
-                .cgroup
-                .as_ref()
-                .is_some_and(ContainerCgroup::oom_killed);
-            // Removing the cgroup (drop) before saying the container is
-            // done, so a `box stop` that sees "exited" finds nothing left.
-            drop(container);
-            state.record_end(code, oom, config.rm);
+            let code = watch(&life, output);
+            life.end(code);
             exec::exit_now(0)
         }
         Err(e) => {
             let mut text = Text::<{ child::REPORT_MAX }>::new();
             let _ = write!(text, "{e}");
             child::send_line(ready.as_fd(), e.code, text.as_bytes());
-            state.remove();
             exec::exit_now(e.code)
         }
     }
 }
 
-/// Detach from the caller's terminal and session, start the container with
-/// its output on a pipe, record its state.
-fn start(
-    plan: &Plan,
-    config: &RunConfig,
-    state: &State,
-) -> Result<(container::Container, OwnedFd)> {
+/// Leave the caller's terminal and session; the container's output (and
+/// this supervisor's own messages) go to a pipe, whose reading end this
+/// returns.
+fn detach() -> Result<OwnedFd> {
     rustix::process::setsid().at("detach", "setsid", b"")?;
     let null = rustix::fs::open(c"/dev/null", OFlags::RDWR | OFlags::CLOEXEC, Mode::empty()).at(
         "detach",
@@ -109,26 +105,18 @@ fn start(
     )?;
     let (out_read, out_write) =
         rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at("create the log pipe", "pipe2", b"")?;
-    // The container (and this supervisor's own messages) write to the log.
     fd::dup_onto(null.as_fd(), StdFd::Stdin).at("detach", "dup2", b"/dev/null")?;
     fd::dup_onto(out_write.as_fd(), StdFd::Stdout).at("detach", "dup2", b"log pipe")?;
     fd::dup_onto(out_write.as_fd(), StdFd::Stderr).at("detach", "dup2", b"log pipe")?;
-    drop(out_write);
-    drop(null);
-
-    signal::block_signals(&container::watched_signals());
-    let cgroup = ContainerCgroup::create(config, plan.name.as_bytes())?;
-    let started = container::start(plan, cgroup)?;
-
-    state.record_running(started.pid, plan.command.line().as_bytes())?;
-    Ok((started, out_read))
+    Ok(out_read)
 }
 
 /// Pump the container's output into the log, forward signals, and return
 /// the container's exit status once it is gone.
-fn watch(container: &container::Container, output: OwnedFd, state: &State) -> u8 {
+fn watch(life: &Life, output: OwnedFd) -> u8 {
+    let container = &life.container;
     let signals = signal::signalfd(&container::watched_signals()).ok();
-    let mut log = Log::open(state);
+    let mut log = life.state().map(Log::open);
     let mut output = Some(output);
     let pidfd = container.pidfd.as_ref().map(|f| f.as_fd());
     if let Some(out) = &output {
@@ -175,13 +163,18 @@ fn watch(container: &container::Container, output: OwnedFd, state: &State) -> u8
     }
 }
 
-/// Copy what is readable now into the log; false at end of file.
-fn pump(out: &OwnedFd, log: &mut Log) -> bool {
+/// Copy what is readable now into the log (a supervised container always
+/// has one); false at end of file.
+fn pump(out: &OwnedFd, log: &mut Option<Log>) -> bool {
     let mut buf = [0u8; 8192];
     loop {
         match rustix::io::read(out, &mut buf) {
             Ok(0) => return false,
-            Ok(n) => log.append(&buf[..n]),
+            Ok(n) => {
+                if let Some(log) = log {
+                    log.append(&buf[..n]);
+                }
+            }
             Err(Errno::AGAIN | Errno::INTR) => return true,
             Err(_) => return false,
         }

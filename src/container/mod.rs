@@ -1,9 +1,10 @@
 //! Containers: create one from a [`Plan`], forward signals to it, collect
-//! its exit status. The child side is in `child.rs`, the filesystem in
-//! `rootfs.rs`.
+//! its exit status. [`launch`] (life.rs) is the way in for every caller;
+//! the child side is in `child.rs`, the filesystem in `rootfs.rs`.
 
 pub mod child;
 pub mod detach;
+pub mod life;
 pub mod plan;
 pub mod rootfs;
 pub mod tty;
@@ -21,6 +22,7 @@ use crate::config::missing_namespace;
 use crate::error::{Context, Error, Result};
 use crate::sys::signal::SigSet;
 use crate::sys::{clone, exec, ns, process};
+pub use life::{Life, Mode, launch};
 use plan::Plan;
 
 use linux_raw_sys::general as k;
@@ -66,20 +68,16 @@ struct Channels {
     stdio: tty::ChildStdio,
 }
 
-/// Create the container and start its command. Returns once the command
-/// runs, or with the error the child reported (exit status 125, 126, 127).
-/// The container owns `cgroup` from here on.
+/// Create the container and start its command, with its 0, 1, 2
+/// connected as `stdio` says (tty::Relay::prepare). Returns once the
+/// command runs, or with the error the child reported (exit status 125,
+/// 126, 127). The container owns `cgroup` from here on. [`launch`] is the
+/// whole life around this.
 ///
 /// The signals of [`watched_signals`] must be blocked by the caller before
 /// this is called, and stay blocked: a command that exits at once must leave
 /// its SIGCHLD pending for [`wait`], never lost.
-pub fn start(plan: &Plan, cgroup: Option<ContainerCgroup>) -> Result<Container> {
-    start_with_stdio(plan, cgroup, tty::ChildStdio::Inherit)
-}
-
-/// [`start`], with the command's 0, 1, 2 connected as `stdio` says
-/// (tty::Relay::prepare).
-pub fn start_with_stdio(
+fn start(
     plan: &Plan,
     cgroup: Option<ContainerCgroup>,
     stdio: tty::ChildStdio,

@@ -970,7 +970,7 @@ fn user_option_sets_the_identity_and_drops_capabilities() {
         "^CapEff|^CapBnd",
         "/proc/self/status",
     ]);
-    let default_set = "00000000a80405fb";
+    let default_set = "00000000a00405fb";
     assert!(
         run.stdout.contains(&format!("CapEff:\t{default_set}")),
         "{run:?}"
@@ -1029,7 +1029,7 @@ fn rlimits_and_capability_changes() {
         assert_eq!(run.code(), 0, "{run:?}");
         u64::from_str_radix(run.stdout.trim().rsplit('\t').next().unwrap(), 16).unwrap()
     };
-    const DEFAULT: u64 = 0xa80405fb;
+    const DEFAULT: u64 = 0xa00405fb;
     const NET_ADMIN: u64 = 1 << 12;
     const CHOWN: u64 = 1;
     assert_eq!(caps(&["--cap-add", "net_admin"]), DEFAULT | NET_ADMIN);

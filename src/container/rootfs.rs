@@ -177,16 +177,22 @@ pub fn build(plan: &Plan) -> Result<()> {
     )
     .at("open the rootfs", "open", plan.rootfs.as_bytes())?;
 
-    // 3. --read-only now, before anything is mounted inside: only the image
-    //    (and mounts that came with it) becomes read-only; /proc, /dev, binds
-    //    and tmpfs keep their own flags.
-    if config.read_only {
-        m::make_read_only(rootfs, true).at(
-            "make the rootfs read-only",
-            "mount_setattr",
-            plan.rootfs.as_bytes(),
-        )?;
-    }
+    // 3. nodev on the rootfs and every mount under it: a device node in the
+    //    image, or on a host mount that came with it, must not open
+    //    (src/devices.rs). --read-only in the same call, now, before
+    //    anything is mounted inside: only the image (and mounts that came
+    //    with it) becomes read-only; /proc, /dev, binds and tmpfs keep
+    //    their own flags.
+    let step = if config.read_only {
+        "make the rootfs read-only"
+    } else {
+        "make the rootfs nodev"
+    };
+    m::make_nodev(rootfs, true, config.read_only).at(
+        step,
+        "mount_setattr",
+        plan.rootfs.as_bytes(),
+    )?;
 
     // 4. Kernel filesystems, while the host's are still visible (see
     //    KERNEL_MOUNTS).
@@ -314,11 +320,10 @@ fn clone_host_trees(plan: &Plan, in_userns: bool) -> Result<HostTrees> {
         if have_open_tree {
             match m::clone_tree(source) {
                 Ok(tree) => {
-                    if bind.read_only {
-                        // Best effort here (5.12+); attach_binds remounts
-                        // the top read-only in every case.
-                        let _ = m::tree_read_only(tree.as_fd());
-                    }
+                    // Best effort here (5.12+), so that the tree is never
+                    // attached without them; attach_binds sets them again
+                    // in every case.
+                    let _ = m::tree_nodev(tree.as_fd(), bind.read_only);
                     let _ = trees.binds.push(Some(tree));
                     continue;
                 }
@@ -811,13 +816,15 @@ fn attach_binds(plan: &Plan, trees: HostTrees) -> Result<()> {
                 }));
             }
         }
-        if bind.read_only {
-            m::make_read_only(target, true).at(
-                "make a bind read-only",
-                "mount",
-                bind.target.as_bytes(),
-            )?;
-        }
+        // nodev always, on the whole bound tree: a host directory with
+        // device nodes in it (`--bind /dev:/hostdev`) hands none of them
+        // over (src/devices.rs; `--device` does that). Read-only when asked.
+        let step = if bind.read_only {
+            "make a bind read-only"
+        } else {
+            "make a bind nodev"
+        };
+        m::make_nodev(target, true, bind.read_only).at(step, "mount", bind.target.as_bytes())?;
     }
     Ok(())
 }

@@ -3,9 +3,17 @@
 use rustix::io::Errno;
 use rustix::thread::{CapabilitySet, CapabilitySets};
 
-/// What a container keeps (DESIGN.md section 2, the same set as Docker's
-/// default): enough to run as root in its own files, not enough to touch the
-/// kernel (no SYS_ADMIN, SYS_MODULE, SYS_PTRACE, NET_ADMIN, SYS_TIME, …).
+/// What a container keeps: Docker's default set without NET_RAW and MKNOD
+/// (podman dropped both from its own, and AUDIT_WRITE). Enough to run as root in
+/// its own files, not enough to touch the kernel (no SYS_ADMIN, SYS_MODULE,
+/// SYS_PTRACE, NET_ADMIN, SYS_TIME, …).
+///
+/// MKNOD is out because a container without limits has no device cgroup:
+/// with it, root inside could make a node for the board's disk in its
+/// /dev and open it. Without it, the nodes box makes are the only ones
+/// that open (every other mount of the container is nodev; see
+/// src/devices.rs). `--cap-add mknod` gives it back, and with it the
+/// container gets a device cgroup.
 pub const DEFAULT: CapabilitySet = CapabilitySet::CHOWN
     .union(CapabilitySet::DAC_OVERRIDE)
     .union(CapabilitySet::FOWNER)
@@ -16,7 +24,6 @@ pub const DEFAULT: CapabilitySet = CapabilitySet::CHOWN
     .union(CapabilitySet::SETPCAP)
     .union(CapabilitySet::NET_BIND_SERVICE)
     .union(CapabilitySet::SYS_CHROOT)
-    .union(CapabilitySet::MKNOD)
     .union(CapabilitySet::AUDIT_WRITE)
     .union(CapabilitySet::SETFCAP);
 

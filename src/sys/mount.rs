@@ -113,6 +113,40 @@ pub fn make_read_only(path: &CStr, recursive: bool) -> Result<(), Errno> {
     rustix::mount::mount_remount(path, flags, c"")
 }
 
+/// Make the mount at `path` nodev (device nodes on it do not open), and
+/// read-only too with `read_only`, keeping its other flags. With
+/// `recursive`, every mount below it too (mount_setattr, Linux 5.12+;
+/// older kernels get the top mount only).
+pub fn make_nodev(path: &CStr, recursive: bool, read_only: bool) -> Result<(), Errno> {
+    let mut attrs = linux_raw_sys::general::MOUNT_ATTR_NODEV;
+    if read_only {
+        attrs |= linux_raw_sys::general::MOUNT_ATTR_RDONLY;
+    }
+    match mount_setattr(None, path, recursive, u64::from(attrs)) {
+        Err(Errno::NOSYS) => {}
+        other => return other,
+    }
+    // A bind remount sets every per-mount flag at once: keep read-only
+    // where the mount already is.
+    let already_read_only =
+        rustix::fs::statvfs(path).is_ok_and(|vfs| vfs.f_flag.contains(StatVfsMountFlags::RDONLY));
+    let mut flags = MountFlags::BIND | MountFlags::NODEV | kept_flags(path);
+    if read_only || already_read_only {
+        flags |= MountFlags::RDONLY;
+    }
+    rustix::mount::mount_remount(path, flags, c"")
+}
+
+/// Make a detached tree nodev, and read-only with `read_only`, before
+/// attaching it (Linux 5.12+).
+pub fn tree_nodev(tree: BorrowedFd<'_>, read_only: bool) -> Result<(), Errno> {
+    let mut attrs = linux_raw_sys::general::MOUNT_ATTR_NODEV;
+    if read_only {
+        attrs |= linux_raw_sys::general::MOUNT_ATTR_RDONLY;
+    }
+    mount_setattr(Some(tree), c"", true, u64::from(attrs))
+}
+
 /// A detached copy of the host tree at `source` (open_tree with
 /// OPEN_TREE_CLONE, Linux 5.2+), to be attached inside the container after
 /// the root switch, when the host path is out of reach.
@@ -123,16 +157,6 @@ pub fn clone_tree(source: &CStr) -> Result<OwnedFd, Errno> {
         OpenTreeFlags::OPEN_TREE_CLONE
             | OpenTreeFlags::OPEN_TREE_CLOEXEC
             | OpenTreeFlags::AT_RECURSIVE,
-    )
-}
-
-/// Make a detached tree read-only before attaching it (Linux 5.12+).
-pub fn tree_read_only(tree: BorrowedFd<'_>) -> Result<(), Errno> {
-    mount_setattr(
-        Some(tree),
-        c"",
-        true,
-        u64::from(linux_raw_sys::general::MOUNT_ATTR_RDONLY),
     )
 }
 

@@ -11,8 +11,13 @@
 //! - cgroup v1 otherwise (hybrid hosts): one group per controller hierarchy
 //!   (`memory`, `pids`, `cpu`, `cpuset`), joined the same way.
 //!
-//! A container gets a cgroup when it has a limit or a cgroup namespace;
-//! without either, box makes none (nothing to account, nothing to clean).
+//! A container gets a cgroup when it has a limit, a cgroup namespace, or
+//! devices to be held to (`--device`, `--cap-add mknod`: src/devices.rs);
+//! without any, box makes none (nothing to account, nothing to clean).
+//!
+//! Every group box makes gets the device rules of src/devices.rs: on v1 in
+//! the `devices` hierarchy (where the kernel has one), on v2 as a device
+//! program attached to the group.
 
 use core::ffi::CStr;
 use core::fmt::{self, Write};
@@ -24,7 +29,9 @@ use rustix::io::Errno;
 
 use crate::bad;
 use crate::config::RunConfig;
+use crate::devices::{DEFAULT_RULES, Rules};
 use crate::error::{Context, Error, Result};
+use crate::sys::bpf;
 use crate::text::{Bytes, CPath, Text};
 
 use linux_raw_sys::general as k;
@@ -120,6 +127,8 @@ enum Controller {
     Cpuset,
     Memory,
     Pids,
+    /// cgroup v1 only: v2 has device programs instead of a controller.
+    Devices,
 }
 
 impl Controller {
@@ -129,6 +138,7 @@ impl Controller {
             Controller::Cpuset => "cpuset",
             Controller::Memory => "memory",
             Controller::Pids => "pids",
+            Controller::Devices => "devices",
         }
     }
 
@@ -139,6 +149,7 @@ impl Controller {
             Controller::Cpuset => "--cpuset",
             Controller::Memory => "--memory",
             Controller::Pids => "--pids",
+            Controller::Devices => "--device",
         }
     }
 
@@ -148,14 +159,18 @@ impl Controller {
             Controller::Cpuset => "CONFIG_CPUSETS",
             Controller::Memory => "CONFIG_MEMCG",
             Controller::Pids => "CONFIG_CGROUP_PIDS",
+            Controller::Devices => "CONFIG_CGROUP_DEVICE",
         }
     }
 }
 
 /// Whether a container of `config` gets a cgroup of its own: it has
-/// limits, or a cgroup namespace (rooted at that cgroup).
+/// limits, a cgroup namespace (rooted at that cgroup), or needs device
+/// rules.
 pub fn wanted(config: &RunConfig) -> bool {
-    !needed(config).is_empty() || config.namespaces.has(k::CLONE_NEWCGROUP)
+    !needed(config).is_empty()
+        || config.namespaces.has(k::CLONE_NEWCGROUP)
+        || crate::devices::need_cgroup(config)
 }
 
 fn needed(config: &RunConfig) -> heapless::Vec<Controller, 4> {
@@ -180,7 +195,7 @@ struct Hierarchies {
     /// cgroup2 mount point, if any.
     v2: Option<CPath>,
     /// (controller, mount point) for cgroup v1 hierarchies.
-    v1: heapless::Vec<(Controller, CPath), 4>,
+    v1: heapless::Vec<(Controller, CPath), 5>,
 }
 
 impl Hierarchies {
@@ -207,6 +222,7 @@ impl Hierarchies {
                     Controller::Cpuset,
                     Controller::Memory,
                     Controller::Pids,
+                    Controller::Devices,
                 ] {
                     let has = entry
                         .super_options
@@ -262,7 +278,8 @@ struct Group {
 /// A container's cgroup(s). Removed, with anything left inside, on drop.
 pub struct ContainerCgroup {
     v2: bool,
-    groups: heapless::Vec<Group, 4>,
+    /// One per v1 hierarchy (the four limits' and devices), or v2's one.
+    groups: heapless::Vec<Group, 5>,
     /// The v2 group, for CLONE_INTO_CGROUP.
     fd: Option<OwnedFd>,
     memory: Option<u64>,
@@ -276,6 +293,12 @@ impl ContainerCgroup {
             return Ok(None);
         }
         let needed = needed(config);
+        let host_devices = crate::devices::resolve(config)?;
+        let devices = DeviceRules {
+            rules: Rules::new(config, &host_devices),
+            required: crate::devices::need_cgroup(config),
+            asked_by: crate::devices::asked_by(config),
+        };
         if let Some(cpuset) = &config.cpuset {
             check_cpus_exist(cpuset.as_bytes())?;
         }
@@ -296,6 +319,11 @@ impl ContainerCgroup {
         });
         let v1_has_all =
             !found.v1.is_empty() && needed.iter().all(|c| found.v1_mount(*c).is_some());
+        // A container that has a cgroup only for its device rules, where
+        // cgroup2 is not mounted: a group in the v1 devices hierarchy.
+        let v1_devices_only = needed.is_empty()
+            && !config.namespaces.has(k::CLONE_NEWCGROUP)
+            && found.v1_mount(Controller::Devices).is_some();
 
         let mut cgroup = ContainerCgroup {
             v2: false,
@@ -309,9 +337,9 @@ impl ContainerCgroup {
             v2_has_all || (needed.is_empty() && found.v2.is_some()),
         ) {
             cgroup.v2 = true;
-            cgroup.create_v2(mount, avail.as_bytes(), &needed, name, config)?;
-        } else if v1_has_all && !needed.is_empty() {
-            cgroup.create_v1(&found, &needed, name, config)?;
+            cgroup.create_v2(mount, avail.as_bytes(), &needed, name, config, &devices)?;
+        } else if (v1_has_all && !needed.is_empty()) || v1_devices_only {
+            cgroup.create_v1(&found, &needed, name, config, &devices)?;
         } else {
             let missing = needed
                 .iter()
@@ -329,7 +357,10 @@ impl ContainerCgroup {
                     c.name(),
                     c.config()
                 ),
-                None if needed.is_empty() => bad!("--ns cgroup: no cgroup2 hierarchy is mounted"),
+                None if needed.is_empty() && config.namespaces.has(k::CLONE_NEWCGROUP) => {
+                    bad!("--ns cgroup: no cgroup2 hierarchy is mounted")
+                }
+                None if needed.is_empty() => no_device_cgroup(devices.asked_by),
                 None => bad!(
                     "the limits need controllers split between cgroup v1 and v2 on this host; box uses one version per container"
                 ),
@@ -345,6 +376,7 @@ impl ContainerCgroup {
         needed: &[Controller],
         name: &[u8],
         config: &RunConfig,
+        devices: &DeviceRules,
     ) -> Result<()> {
         let own = own_cgroup(None);
         let own_dir = CPath::from_parts(&[mount.as_bytes(), own.as_bytes()])
@@ -406,6 +438,15 @@ impl ContainerCgroup {
             Mode::empty(),
         )
         .at("open the container's cgroup", "open", dir.as_bytes())?;
+        // The device rules, before any process is in the group. A kernel
+        // that has no device programs, or refuses them to box, leaves a
+        // container with limits with the walls that need no cgroup (no
+        // CAP_MKNOD, nodev); one that asked for devices does not run.
+        if let Err(e) = attach_device_program(fd.as_fd(), devices, &dir)
+            && devices.required
+        {
+            return Err(e);
+        }
         self.fd = Some(fd);
         Ok(())
     }
@@ -416,8 +457,17 @@ impl ContainerCgroup {
         needed: &[Controller],
         name: &[u8],
         config: &RunConfig,
+        devices: &DeviceRules,
     ) -> Result<()> {
-        for &c in needed {
+        // The devices hierarchy with the limits' ones, where the kernel has
+        // it; a container that asked for devices needs it.
+        let mut hierarchies: heapless::Vec<Controller, 5> = needed.iter().copied().collect();
+        if found.v1_mount(Controller::Devices).is_some() {
+            let _ = hierarchies.push(Controller::Devices);
+        } else if devices.required {
+            return Err(no_device_cgroup(devices.asked_by));
+        }
+        for &c in &hierarchies {
             let Some(mount) = found.v1_mount(c) else {
                 continue;
             };
@@ -482,7 +532,11 @@ impl ContainerCgroup {
                     let cpus = config.cpuset.unwrap_or_default();
                     self.limit(&dir, b"cpuset.cpus", format_args!("{cpus}"))?;
                 }
+                Controller::Devices => {}
             }
+        }
+        if let Some(group) = self.group_for(found, Controller::Devices) {
+            write_v1_device_rules(&group.dir, devices)?;
         }
         Ok(())
     }
@@ -594,6 +648,97 @@ impl Drop for ContainerCgroup {
         }
     }
 }
+
+/// A container's device rules (src/devices.rs), and whether it asked for
+/// them (then a failure to set them is an error, not a lesser container).
+struct DeviceRules {
+    rules: Rules,
+    required: bool,
+    /// `--device` or `--cap-add mknod`, for messages.
+    asked_by: &'static str,
+}
+
+impl DeviceRules {
+    fn step(&self) -> &'static str {
+        if self.asked_by == "--device" {
+            "set the device rules of --device"
+        } else {
+            "set the device rules of --cap-add mknod"
+        }
+    }
+}
+
+fn no_device_cgroup(asked_by: &str) -> Error {
+    bad!(
+        "{asked_by} needs a device cgroup: no cgroup v1 devices hierarchy is mounted (CONFIG_CGROUP_DEVICE), and cgroup2 is not mounted or holds none of the limits (box uses one version per container)"
+    )
+}
+
+/// cgroup v1: refuse every device (`a` into devices.deny), then allow each
+/// rule (one devices.allow line per write: the kernel parses a write as one
+/// rule). Before any process is in the group.
+fn write_v1_device_rules(dir: &CPath, devices: &DeviceRules) -> Result<()> {
+    let deny = join(dir.as_bytes(), b"devices.deny")?;
+    let allow = join(dir.as_bytes(), b"devices.allow")?;
+    let written = (|| -> core::result::Result<(), (&CPath, Errno)> {
+        write_file(deny.as_cstr(), b"a").map_err(|e| (&deny, e))?;
+        let fd = rustix::fs::open(
+            allow.as_cstr(),
+            OFlags::WRONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| (&allow, e))?;
+        for rule in devices.rules.list() {
+            match rustix::io::write(&fd, rule.v1_line().as_bytes()) {
+                Ok(_) => {}
+                // The group above refuses this default device to box
+                // itself (box running in a container of its own): the
+                // container cannot have more than box has.
+                Err(Errno::PERM) if DEFAULT_RULES.contains(rule) => {}
+                Err(e) => return Err((&allow, e)),
+            }
+        }
+        Ok(())
+    })();
+    written.map_err(|(path, e)| {
+        let error = Error::sys(devices.step(), "write", path.as_bytes(), e);
+        if e == Errno::PERM {
+            error.hint("the cgroup box runs in does not allow it this device")
+        } else {
+            error
+        }
+    })
+}
+
+/// cgroup v2: load the device program for the rules and attach it to the
+/// container's group, open at `group`.
+fn attach_device_program(group: BorrowedFd<'_>, devices: &DeviceRules, dir: &CPath) -> Result<()> {
+    let program = devices.rules.program();
+    let attached =
+        bpf::load_device_program(program.instructions(), PROGRAM_LICENSE, b"box_devices")
+            .map_err(|e| ("bpf(BPF_PROG_LOAD)", e))
+            .and_then(|loaded| {
+                bpf::attach_device_program(group, loaded.as_fd())
+                    .map_err(|e| ("bpf(BPF_PROG_ATTACH)", e))
+            });
+    attached.map_err(|(call, e)| bpf_hint(Error::sys(devices.step(), call, dir.as_bytes(), e)))
+}
+
+fn bpf_hint(e: Error) -> Error {
+    let hint = match e.errno() {
+        Some(Errno::PERM) => {
+            "device programs need root (CAP_BPF or CAP_SYS_ADMIN) and no seccomp filter refusing bpf"
+        }
+        Some(Errno::INVAL) => "the kernel has no cgroup device programs (CONFIG_CGROUP_BPF)",
+        Some(Errno::NOSYS) => "the kernel has no bpf(2) (CONFIG_BPF_SYSCALL)",
+        _ => return e,
+    };
+    e.hint(hint)
+}
+
+/// The license the kernel is told for the device program (it only decides
+/// which kernel helpers a program may call; this one calls none): box's.
+const PROGRAM_LICENSE: &CStr = c"MIT OR Apache-2.0";
 
 fn trim_slash(p: &[u8]) -> &[u8] {
     p.strip_suffix(b"/").unwrap_or(p)
@@ -877,6 +1022,8 @@ pub fn procs_file_for(line: &[u8]) -> Option<CPath> {
             b"cpuset" => Some(Controller::Cpuset),
             b"memory" => Some(Controller::Memory),
             b"pids" => Some(Controller::Pids),
+            // `box exec` joins it too: the device rules hold for what it runs.
+            b"devices" => Some(Controller::Devices),
             _ => None,
         })?;
         *found.v1_mount(controller)?

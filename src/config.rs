@@ -26,6 +26,8 @@ pub const HOSTNAME_MAX: usize = 64;
 pub const TMPFS_OPTS_MAX: usize = 63;
 /// Longest `--cpuset` list.
 pub const CPUSET_MAX: usize = 63;
+/// Most `--device` entries per container.
+pub const MAX_DEVICES: usize = 8;
 
 /// One namespace type: its `--ns` name, clone flag and /proc/PID/ns file.
 #[derive(Clone, Copy)]
@@ -176,6 +178,28 @@ pub struct Tmpfs {
     pub options: Text<TMPFS_OPTS_MAX>,
 }
 
+/// `--device HOST[:INSIDE][:rwm]`: a host device node handed to the
+/// container.
+#[derive(Clone, Copy, Debug)]
+pub struct Device {
+    /// The node on the host (absolute; symlinks such as
+    /// /dev/serial/by-id/… are followed).
+    pub host: CPath,
+    /// Where it appears inside: under /dev, the only mount of the container
+    /// where device nodes open (every other one is nodev).
+    pub inside: CPath,
+    /// What the container may do with it, in the device cgroup's bits:
+    /// [`DEVICE_MKNOD`], [`DEVICE_READ`], [`DEVICE_WRITE`].
+    pub access: u8,
+}
+
+/// `m`: create a node of the device (mknod).
+pub const DEVICE_MKNOD: u8 = 1;
+/// `r`: open it for reading.
+pub const DEVICE_READ: u8 = 2;
+/// `w`: open it for writing.
+pub const DEVICE_WRITE: u8 = 4;
+
 /// `restart` in spec files (box-init).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Restart {
@@ -227,6 +251,8 @@ pub struct RunConfig {
     /// namespace).
     pub uid_map: heapless::Vec<IdRange, MAX_ID_RANGES>,
     pub gid_map: heapless::Vec<IdRange, MAX_ID_RANGES>,
+    /// `--device` entries, in order.
+    pub devices: heapless::Vec<Device, MAX_DEVICES>,
 }
 
 /// Most `--rlimit` entries.
@@ -282,6 +308,7 @@ impl Default for RunConfig {
             rlimits: heapless::Vec::new(),
             uid_map: heapless::Vec::new(),
             gid_map: heapless::Vec::new(),
+            devices: heapless::Vec::new(),
         }
     }
 }
@@ -536,6 +563,14 @@ pub const RUN_OPTIONS: &[RunOption] = {
             "IN:OUT:COUNT",
             "user namespace gid range (root callers)",
             Config(add_gid_range),
+        )
+        .key()
+        .repeat(),
+        Opt::value(
+            "device",
+            "HOST[:INSIDE][:rwm]",
+            "hand a host device node to the container",
+            Config(add_device),
         )
         .key()
         .repeat(),
@@ -1215,6 +1250,75 @@ fn set_restart(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     Ok(())
 }
 
+/// The device cgroup's letters (`rwm`, any order, each once) as bits.
+pub fn device_access(letters: &[u8]) -> Option<u8> {
+    let mut bits = 0;
+    for &letter in letters {
+        let bit = match letter {
+            b'r' => DEVICE_READ,
+            b'w' => DEVICE_WRITE,
+            b'm' => DEVICE_MKNOD,
+            _ => return None,
+        };
+        if bits & bit != 0 {
+            return None;
+        }
+        bits |= bit;
+    }
+    (bits != 0).then_some(bits)
+}
+
+/// Where a device node may be made inside: under /dev, in plain
+/// components (no `.`, `..` or empty ones), and not in /dev/pts, /dev/shm
+/// or /dev/mqueue, which are filesystems of their own that hold no nodes.
+pub fn valid_device_path(path: &[u8]) -> bool {
+    let Some(rest) = path.strip_prefix(b"/dev/") else {
+        return false;
+    };
+    let first = rest.split(|&b| b == b'/').next().unwrap_or(b"");
+    !matches!(first, b"pts" | b"shm" | b"mqueue")
+        && rest
+            .split(|&b| b == b'/')
+            .all(|c| !c.is_empty() && c != b"." && c != b"..")
+}
+
+fn add_device(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
+    let mut parts = v.splitn(3, |&b| b == b':');
+    let host = parts.next().unwrap_or(b"");
+    // The second part is INSIDE when it is a path, else the permissions.
+    let (inside, letters) = match (parts.next(), parts.next()) {
+        (None, _) => (host, None),
+        (Some(second), None) if second.starts_with(b"/") => (second, None),
+        (Some(second), None) => (host, Some(second)),
+        (Some(second), Some(third)) => (second, Some(third)),
+    };
+    let access = match letters {
+        None => DEVICE_READ | DEVICE_WRITE | DEVICE_MKNOD,
+        Some(letters) => device_access(letters).unwrap_or(0),
+    };
+    if !host.starts_with(b"/") || access == 0 || !valid_device_path(inside) {
+        return Err(bad!(
+            "{given} {}: use HOST[:INSIDE][:PERMISSIONS]: HOST absolute, INSIDE under /dev but not in pts, shm or mqueue (by default HOST's own path), PERMISSIONS of r, w, m",
+            Bytes(v)
+        ));
+    }
+    let device = Device {
+        host: path(given, host)?,
+        inside: path(given, inside)?,
+        access,
+    };
+    if c.devices.iter().any(|d| d.inside.as_bytes() == inside) {
+        return Err(bad!(
+            "{given} {}: another device is already at {}",
+            Bytes(v),
+            Bytes(inside)
+        ));
+    }
+    c.devices
+        .push(device)
+        .map_err(|_| bad!("{given}: at most {MAX_DEVICES} devices per container"))
+}
+
 /// `--seccomp default|unconfined` (src/seccomp.rs).
 fn set_seccomp(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     c.seccomp = match v {
@@ -1432,6 +1536,50 @@ mod tests {
     }
 
     #[test]
+    fn devices() {
+        let mut c = RunConfig::default();
+        apply(&mut c, "device", "/dev/ttyS1").unwrap();
+        apply(&mut c, "device", "/dev/i2c-1:/dev/i2c-0:rw").unwrap();
+        apply(&mut c, "device", "/dev/gpiochip0:r").unwrap();
+        apply(&mut c, "device", "/srv/node:/dev/bus/usb/001/002:mrw").unwrap();
+        let got: Vec<(&[u8], &[u8], u8)> = c
+            .devices
+            .iter()
+            .map(|d| (d.host.as_bytes(), d.inside.as_bytes(), d.access))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (&b"/dev/ttyS1"[..], &b"/dev/ttyS1"[..], 7),
+                (b"/dev/i2c-1", b"/dev/i2c-0", DEVICE_READ | DEVICE_WRITE),
+                (b"/dev/gpiochip0", b"/dev/gpiochip0", DEVICE_READ),
+                (b"/srv/node", b"/dev/bus/usb/001/002", 7),
+            ]
+        );
+        for bad in [
+            "ttyS1",
+            "/dev/ttyS1:rx",
+            "/dev/ttyS1:rr",
+            "/dev/ttyS1:",
+            "/dev/ttyS1:/tmp/x",
+            "/dev/ttyS1:/dev/../etc/x",
+            "/dev/ttyS1:/dev/pts/9",
+            "/dev/ttyS1:/dev/shm/x",
+            "/dev/ttyS1:/dev/",
+            "/srv/node",
+            "/dev/ttyS1:/dev/x:r:w",
+            // Taken by the first entry.
+            "/dev/ttyS2:/dev/ttyS1",
+        ] {
+            assert!(apply(&mut c, "device", bad).is_err(), "{bad}");
+        }
+        for i in c.devices.len()..MAX_DEVICES {
+            apply(&mut c, "device", &format!("/dev/x:/dev/x{i}")).unwrap();
+        }
+        assert!(apply(&mut c, "device", "/dev/x:/dev/y").is_err());
+    }
+
+    #[test]
     fn names() {
         assert!(valid_name(b"web-1.a_b"));
         assert!(!valid_name(b"-web"));
@@ -1474,6 +1622,12 @@ mod tests {
             ],
             "uidmap" | "gidmap" => &["0:100000:65536", "0:1000:1", "1000:101000:10", "7:7:7"],
             "restart" => &["no", "on-failure", "always"],
+            "device" => &[
+                "/dev/ttyS1",
+                "/dev/i2c-1:/dev/i2c-0:rw",
+                "/dev/gpiochip0:r",
+                "/dev/sda:/dev/disk/a:rwm",
+            ],
             other => panic!("--{other} has no seed values here: add some"),
         }
     }
@@ -1518,6 +1672,10 @@ mod tests {
         "mnt",
         "ro",
         "rw",
+        "rwm",
+        "/dev/",
+        "/dev/pts/",
+        "..",
         "size=",
         "mode=",
         "true",

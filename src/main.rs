@@ -12,6 +12,7 @@ mod board;
 mod cgroup;
 mod config;
 mod container;
+mod devices;
 mod error;
 mod mountinfo;
 #[cfg(feature = "oci")]

@@ -784,7 +784,7 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
                 "rootfs /r\ncolour blue\ncmd x\n",
                 "/etc/box/web.box:2: unknown key 'colour' (keys: rootfs, name, hostname, ns, net, \
                  propagation, bind, tmpfs, read-only, memory, pids, cpu, cpuset, env, workdir, \
-                 user, map-root, init, rm, tty, no-pivot, seccomp, cap-add, cap-drop, rlimit, uidmap, gidmap, restart, cmd)",
+                 user, map-root, init, rm, tty, no-pivot, seccomp, cap-add, cap-drop, rlimit, uidmap, gidmap, device, restart, cmd)",
             ),
             (
                 "--rootfs /r\n",
@@ -792,11 +792,11 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
             ),
             (
                 "rootfs /r\nmemory 64M\nmemory 32M\ncmd x\n",
-                "/etc/box/web.box:3: memory given twice (first on line 2); only bind, tmpfs, env, cap-add, cap-drop, rlimit, uidmap and gidmap may repeat",
+                "/etc/box/web.box:3: memory given twice (first on line 2); only bind, tmpfs, env, cap-add, cap-drop, rlimit, uidmap, gidmap and device may repeat",
             ),
             (
                 "rootfs /r\ncmd x\ncmd y\n",
-                "/etc/box/web.box:3: cmd given twice (first on line 2); only bind, tmpfs, env, cap-add, cap-drop, rlimit, uidmap and gidmap may repeat",
+                "/etc/box/web.box:3: cmd given twice (first on line 2); only bind, tmpfs, env, cap-add, cap-drop, rlimit, uidmap, gidmap and device may repeat",
             ),
             (
                 "rootfs /r\ncmd /bin/sh -c \"echo hi\n",
@@ -1305,6 +1305,19 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
                 )
                 .into_bytes(),
             ),
+            "device" => {
+                // Host paths at their length limit only now and then: a
+                // spec of eight of them nears SPEC_MAX.
+                let host = if rng.chance(8) {
+                    path(rng)
+                } else {
+                    format!("/dev/h{}", rng.below(100)).into_bytes()
+                };
+                let mut v: Vec<u8> = host.into_iter().filter(|&b| b != b':').collect();
+                v.extend_from_slice(format!(":/dev/d{index}").as_bytes());
+                v.extend_from_slice(rng.pick::<&[u8]>(&[&b""[..], b":r", b":rw", b":mwr"]));
+                words.push(v);
+            }
             "restart" => words.push(
                 rng.pick(&["no", "on-failure", "always"])
                     .as_bytes()
@@ -1368,7 +1381,13 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
             }
             let count = if option.form.repeat {
                 if rng.chance(6) {
-                    rng.below(MAX_ENV + 3)
+                    // Past the limit now and then: MAX_ENV is the largest.
+                    let most = if name == "device" {
+                        crate::config::MAX_DEVICES + 2
+                    } else {
+                        MAX_ENV + 3
+                    };
+                    rng.below(most)
                 } else {
                     rng.below(3)
                 }
@@ -1463,6 +1482,18 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
                 .map(|e| e.as_bytes().to_vec())
                 .collect::<Vec<_>>()
         };
+        let devices = |c: &RunConfig| {
+            c.devices
+                .iter()
+                .map(|d| {
+                    (
+                        d.host.as_bytes().to_vec(),
+                        d.inside.as_bytes().to_vec(),
+                        d.access,
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
         path(&x.rootfs) == path(&y.rootfs)
             && x.name.map(|n| n.as_bytes().to_vec()) == y.name.map(|n| n.as_bytes().to_vec())
             && x.hostname.map(|n| n.as_bytes().to_vec())
@@ -1491,6 +1522,7 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
             && x.rlimits == y.rlimits
             && x.uid_map == y.uid_map
             && x.gid_map == y.gid_map
+            && devices(x) == devices(y)
             && x.restart == y.restart
             && words(a) == words(b)
     }
@@ -1601,6 +1633,18 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
                     one(format!("{}:{}:{}", r.inside, r.outside, r.count).as_bytes()),
                 );
             }
+        }
+        for d in &c.devices {
+            let mut v = d.host.as_bytes().to_vec();
+            v.push(b':');
+            v.extend_from_slice(d.inside.as_bytes());
+            v.push(b':');
+            for (bit, letter) in [(2, b'r'), (4, b'w'), (1, b'm')] {
+                if d.access & bit != 0 {
+                    v.push(letter);
+                }
+            }
+            add("device", vec![v]);
         }
         let restart: &[u8] = match c.restart {
             Restart::No => b"no",

@@ -15,9 +15,9 @@
 //! config.rs as a sibling module, so its private items are out of reach.
 
 use crate::config::{
-    Apply, Bind, CPUSET_MAX, ENV_ENTRY_MAX, HOSTNAME_MAX, IdRange, MAX_BINDS, MAX_ENV,
-    MAX_ID_RANGES, MAX_RLIMITS, MAX_TMPFS, NAME_MAX, NAMESPACES, NsSet, Propagation, RUN_OPTIONS,
-    Restart, Rlimit, RunConfig, RunOption, TMPFS_OPTS_MAX, Tmpfs,
+    Apply, Bind, CPUSET_MAX, Device, ENV_ENTRY_MAX, HOSTNAME_MAX, IdRange, MAX_BINDS, MAX_DEVICES,
+    MAX_ENV, MAX_ID_RANGES, MAX_RLIMITS, MAX_TMPFS, NAME_MAX, NAMESPACES, NsSet, Propagation,
+    RUN_OPTIONS, Restart, Rlimit, RunConfig, RunOption, TMPFS_OPTS_MAX, Tmpfs,
 };
 use crate::options::Given;
 use crate::sys::caps;
@@ -325,6 +325,33 @@ pub fn model(key: &str, v: &[u8], before: &RunConfig) -> Option<RunConfig> {
             map.push(range).ok()?;
             c.namespaces.0 |= k::CLONE_NEWUSER;
         }
+        "device" => {
+            // HOST, HOST:INSIDE (a path), HOST:PERMISSIONS, HOST:INSIDE:PERMISSIONS.
+            let parts: Vec<&[u8]> = v.split(|&b| b == b':').collect();
+            let (host, inside, letters) = match parts[..] {
+                [host] => (host, host, None),
+                [host, second] if second.first() == Some(&b'/') => (host, second, None),
+                [host, letters] => (host, host, Some(letters)),
+                [host, inside, letters] => (host, inside, Some(letters)),
+                _ => return None,
+            };
+            if host.first() != Some(&b'/') || !device_path(inside) {
+                return None;
+            }
+            let access = match letters {
+                None => 7,
+                Some(letters) => device_letters(letters)?,
+            };
+            let device = Device {
+                host: path(host)?,
+                inside: path(inside)?,
+                access,
+            };
+            if c.devices.iter().any(|d| d.inside.as_bytes() == inside) {
+                return None;
+            }
+            c.devices.push(device).ok()?;
+        }
         other => panic!("option --{other} has no model here: add one"),
     }
     Some(c)
@@ -398,6 +425,20 @@ pub fn invariants(c: &RunConfig) {
         assert!(r.soft.unwrap_or(0) <= r.hard.unwrap_or(u64::MAX));
         assert!(r.soft != Some(u64::MAX) && r.hard != Some(u64::MAX));
     }
+    assert!(c.devices.len() <= MAX_DEVICES);
+    for (i, d) in c.devices.iter().enumerate() {
+        assert!(d.host.as_bytes().starts_with(b"/"), "{d:?}");
+        assert!(device_path(d.inside.as_bytes()), "{d:?}");
+        assert!((1..=7).contains(&d.access), "{d:?}");
+        assert!(
+            !c.devices
+                .iter()
+                .skip(i + 1)
+                .any(|o| o.inside.as_bytes() == d.inside.as_bytes()),
+            "two devices at {}",
+            d.inside
+        );
+    }
     for map in [&c.uid_map, &c.gid_map] {
         assert!(map.len() <= MAX_ID_RANGES);
         for (i, r) in map.iter().enumerate() {
@@ -460,6 +501,12 @@ pub fn snapshot(c: &RunConfig) -> Vec<u8> {
     out.push(b'|');
     for e in &c.env {
         put(&mut out, Some(e.as_bytes()));
+    }
+    out.push(b'|');
+    for d in &c.devices {
+        put(&mut out, Some(d.host.as_bytes()));
+        put(&mut out, Some(d.inside.as_bytes()));
+        out.push(d.access);
     }
     out
 }
@@ -642,6 +689,31 @@ fn overlap(a: &IdRange, b: &IdRange) -> bool {
         x < y + u64::from(b.count) && y < x + u64::from(a.count)
     };
     meet(a.inside, b.inside) || meet(a.outside, b.outside)
+}
+
+/// A node path inside for `--device`: `/dev/` and then names that are
+/// not empty, `.` or `..`, the first not pts, shm or mqueue.
+fn device_path(p: &[u8]) -> bool {
+    let Some(rest) = p.strip_prefix(b"/dev/") else {
+        return false;
+    };
+    let names: Vec<&[u8]> = rest.split(|&b| b == b'/').collect();
+    let special = [&b"pts"[..], b"shm", b"mqueue"].contains(&names[0]);
+    !special
+        && names
+            .iter()
+            .all(|n| !n.is_empty() && *n != b"." && *n != b"..")
+}
+
+/// `--device` permissions: r, w and m, each at most once, at least one;
+/// as bits r=2, w=4, m=1 (the device cgroup's).
+fn device_letters(l: &[u8]) -> Option<u8> {
+    let count = |letter: u8| l.iter().filter(|&&b| b == letter).count();
+    let (r, w, m) = (count(b'r'), count(b'w'), count(b'm'));
+    if l.is_empty() || r + w + m != l.len() || r > 1 || w > 1 || m > 1 {
+        return None;
+    }
+    Some(2 * r as u8 + 4 * w as u8 + m as u8)
 }
 
 fn split_once(v: &[u8], at: u8) -> Option<(&[u8], &[u8])> {

@@ -84,6 +84,9 @@ pub struct Plan<'a> {
     /// for the capabilities the container holds, or `None` for `--seccomp
     /// unconfined`.
     pub seccomp: Option<crate::seccomp::Filter>,
+    /// The host's `--device` nodes, one per `config.devices` entry, read
+    /// before clone (the child makes their nodes inside).
+    pub devices: heapless::Vec<crate::devices::HostDevice, { crate::config::MAX_DEVICES }>,
 }
 
 /// How `--init` runs box-init inside the container.
@@ -122,6 +125,7 @@ impl<'a> Plan<'a> {
                 .at("check --bind", "stat", bind.source.as_bytes())
                 .map_err(|e| e.hint("the source of a bind must exist on the host"))?;
         }
+        let devices = crate::devices::resolve(config)?;
         if command.is_empty() {
             return Err(bad!(
                 "no command given: box run [OPTIONS] --rootfs DIR CMD [ARG…]"
@@ -199,6 +203,7 @@ impl<'a> Plan<'a> {
         let mut plan = Self {
             init,
             seccomp,
+            devices,
             config,
             rootfs,
             command,

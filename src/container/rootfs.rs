@@ -13,8 +13,9 @@ use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;
 use rustix::mount::{MountFlags, MountPropagationFlags, UnmountFlags};
 
-use crate::config::{MAX_BINDS, Propagation};
+use crate::config::{DEVICE_MKNOD, Device, MAX_BINDS, MAX_DEVICES, Propagation};
 use crate::container::plan::Plan;
+use crate::devices::{HostDevice, Kind};
 use crate::error::{Context, Error, Result};
 use crate::mountinfo::{Escaped, MountinfoReader, PATH_BYTES, ReadError};
 use crate::sys::mount::{self as m, Create};
@@ -88,6 +89,7 @@ const DEV_MOUNTS: &[FreshMount] = &[
 
 /// Device nodes of a container (the set Docker gives): character devices
 /// that are harmless to share. `tty` opens the controlling terminal, if any.
+/// The device rules (src/devices.rs DEFAULT_RULES) allow these.
 const DEVICES: &[(&CStr, u32, u32)] = &[
     (c"/dev/null", 1, 3),
     (c"/dev/zero", 1, 5),
@@ -134,6 +136,9 @@ pub struct HostTrees {
     binds: heapless::Vec<Option<OwnedFd>, MAX_BINDS>,
     /// Host device nodes, for user namespaces, where mknod is not allowed.
     devices: heapless::Vec<OwnedFd, 6>,
+    /// One per `--device`: the host's node to bind, where box does not
+    /// make one (see [`binds_host_node`]).
+    device_nodes: heapless::Vec<Option<OwnedFd>, MAX_DEVICES>,
 }
 
 /// Build the container's filesystem and switch into it.
@@ -200,8 +205,9 @@ pub fn build(plan: &Plan) -> Result<()> {
         mount_kernel_fs(&root, plan, fresh, in_userns)?;
     }
 
-    // 5. Host paths for --bind (and device nodes in a user namespace) are
-    //    out of reach after the switch: clone them now as detached trees.
+    // 5. Host paths for --bind (and device nodes in a user namespace, and
+    //    --device nodes box does not make) are out of reach after the
+    //    switch: clone them now as detached trees.
     let trees = clone_host_trees(plan, in_userns)?;
 
     // 6. Switch the root.
@@ -313,6 +319,7 @@ fn clone_host_trees(plan: &Plan, in_userns: bool) -> Result<HostTrees> {
     let mut trees = HostTrees {
         binds: heapless::Vec::new(),
         devices: heapless::Vec::new(),
+        device_nodes: heapless::Vec::new(),
     };
     let mut have_open_tree = true;
     for bind in &plan.config.binds {
@@ -359,7 +366,30 @@ fn clone_host_trees(plan: &Plan, in_userns: bool) -> Result<HostTrees> {
             let _ = trees.devices.push(tree);
         }
     }
+    for device in &plan.config.devices {
+        let tree = if binds_host_node(in_userns, device) {
+            Some(m::clone_tree(device.host.as_cstr()).at(
+                "bind the --device node",
+                "open_tree",
+                device.host.as_bytes(),
+            )?)
+        } else {
+            None
+        };
+        // One per --device, at most MAX_DEVICES.
+        let _ = trees.device_nodes.push(tree);
+    }
     Ok(trees)
+}
+
+/// Whether a `--device` node inside is the host's own, bound in, rather
+/// than one box makes with mknod: in a user namespace the kernel refuses
+/// mknod of a device, and without `m` the container's own device rules
+/// refuse it to box too (box makes nodes after it is in the container's
+/// cgroup). The bind is read-only: the node's mode and owner are the
+/// host's, which root inside must not change.
+fn binds_host_node(in_userns: bool, device: &Device) -> bool {
+    in_userns || device.access & DEVICE_MKNOD == 0
 }
 
 /// A mount point of the same kind as the source: a directory for a
@@ -786,7 +816,67 @@ fn setup_dev(plan: &Plan, trees: &HostTrees) -> Result<()> {
     for &(link, target) in DEV_LINKS {
         rustix::fs::symlink(target, link).at("create /dev links", "symlink", link.to_bytes())?;
     }
+    let devices = plan.config.devices.iter().zip(&plan.devices);
+    for ((device, host), tree) in devices.zip(trees.device_nodes.iter()) {
+        make_device_node(device, host, tree.as_ref())?;
+    }
     Ok(())
+}
+
+/// A `--device` node at its place under /dev: the same type, numbers,
+/// mode and owner as the host's (mknod), or the host's node bound
+/// read-only where `tree` holds it.
+fn make_device_node(device: &Device, host: &HostDevice, tree: Option<&OwnedFd>) -> Result<()> {
+    let inside = device.inside.as_cstr();
+    let made = (|| -> core::result::Result<(), (&'static str, Errno)> {
+        if let Some(tree) = tree {
+            // An empty file to bind onto, and its directories.
+            m::make_mount_point(inside, Create::File).map_err(|e| ("open", e))?;
+            m::attach_tree(tree, inside).map_err(|e| ("move_mount", e))?;
+            return m::make_read_only(inside, false).map_err(|e| ("mount", e));
+        }
+        // /dev/bus/usb/001/002 needs its directories.
+        let bytes = device.inside.as_bytes();
+        let parent = &bytes[..bytes.iter().rposition(|&b| b == b'/').unwrap_or(0)];
+        if parent != b"/dev" {
+            let parent = CPath::from_bytes(parent).unwrap_or_default();
+            m::make_mount_point(parent.as_cstr(), Create::Dir).map_err(|e| ("mkdir", e))?;
+        }
+        let kind = match host.kind {
+            Kind::Char => FileType::CharacterDevice,
+            Kind::Block => FileType::BlockDevice,
+        };
+        // The host's mode exactly, whatever the umask.
+        let umask = rustix::process::umask(Mode::empty());
+        let node = rustix::fs::mknodat(
+            rustix::fs::CWD,
+            inside,
+            kind,
+            Mode::from_raw_mode(host.mode),
+            rustix::fs::makedev(host.major, host.minor),
+        );
+        rustix::process::umask(umask);
+        node.map_err(|e| ("mknod", e))?;
+        if host.uid != 0 || host.gid != 0 {
+            rustix::fs::chownat(
+                rustix::fs::CWD,
+                inside,
+                Some(rustix::fs::Uid::from_raw(host.uid)),
+                Some(rustix::fs::Gid::from_raw(host.gid)),
+                rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+            )
+            .map_err(|e| ("chown", e))?;
+        }
+        Ok(())
+    })();
+    made.map_err(|(call, e)| {
+        let error = Error::sys("create a --device node", call, device.inside.as_bytes(), e);
+        if call == "mknod" && e == Errno::EXIST {
+            error.hint("box makes null, zero, full, random, urandom, tty, ptmx, fd and stdin/out/err itself: give another path inside")
+        } else {
+            error
+        }
+    })
 }
 
 fn attach_binds(plan: &Plan, trees: HostTrees) -> Result<()> {

@@ -3,7 +3,7 @@
 //!
 //! rustix first; the calls it leaves out on purpose (clone3 and clone,
 //! execve, `_exit`, signal masks and dispositions, seccomp, close_range,
-//! mount_setattr, getcwd without an allocating buffer; sendmsg and recvmsg
+//! mount_setattr, bpf, getcwd without an allocating buffer; sendmsg and recvmsg
 //! of one descriptor, where rustix's ancillary-data API costs three times the
 //! code: pty.rs) are made here through
 //! `libc`'s syscall entry, with constants and structs from linux-raw-sys.
@@ -12,6 +12,7 @@
 #![allow(unsafe_code)]
 
 mod alloc_check;
+pub mod bpf;
 pub mod caps;
 pub mod clone;
 pub mod entry;

@@ -112,8 +112,12 @@
 //!
 //! Allowed on purpose, besides the ptrace family: `name_to_handle_at`
 //! (harmless without `open_by_handle_at`, used to tell mount points apart);
-//! `chroot`, `mknod` (their capabilities are in the default set); `seccomp`
-//! (a process may only add restrictions).
+//! `chroot` (its capability is in the default set); `mknod`, `mknodat`
+//! (a FIFO or a socket node needs no capability, and mkfifo(3) is mknodat;
+//! a device node needs CAP_MKNOD, which is not in the default set, and a
+//! container given it with `--cap-add mknod` is held by its device cgroup
+//! to the devices it may make: src/devices.rs, so the capability opens
+//! nothing here); `seccomp` (a process may only add restrictions).
 //!
 //! # Newer than box
 //! A denylist allows what it does not name, so every new kernel would widen

@@ -5,16 +5,16 @@
 //! - `-a -b`, clustered `-ab`, `-o value`, `-ovalue`
 //! - options end at `--` or at the first word that is not an option (as
 //!   getopt with a leading `+`), so a command's own flags are never taken.
-//! - given the program's long options ([`Parser::with_long_options`]), an
-//!   unambiguous beginning of one stands for it (`--prop` for
-//!   `--propagation`), as getopt_long reads them ([`match_long`]), and
-//!   each option has an id to match on ([`Parser::id`]), as getopt_long's
-//!   `val`: one comparison of a byte where matching names would compare
-//!   each of their bytes at every arm.
+//! - an unambiguous beginning of a long option stands for it (`--prop` for
+//!   `--propagation`), as getopt_long reads them ([`match_long`]); an
+//!   ambiguous one is refused with the candidates listed.
 //!
 //! [`CommandLine`] reads a program's words against its declared options
-//! (src/options.rs): whether each takes a value, may repeat, and the
-//! `--help` every program answers all come from the declaration.
+//! (src/options.rs): whether each takes a value, may repeat, the prefixes
+//! of their long names, and the `--help` every program answers all come
+//! from the declaration. [`Parser::with_long_options`] reads with the same
+//! prefix rule over a bare list of names, for the check of that rule
+//! (fuzz/checks/dispatch.rs).
 
 use core::ffi::CStr;
 
@@ -58,9 +58,9 @@ pub struct Parser {
     ended: bool,
 }
 
-/// A program's long option: its name, and its id: the short option it is
-/// another name for (`("fork", b'f')`), or a number of the program's own
-/// from 128 up for one without (see [`Parser::id`]).
+/// A long option's name, and an id of the caller's own (the short option
+/// it is another name for, or a number from 128 up), as getopt_long's
+/// `val`.
 pub type LongOption = (&'static str, u8);
 
 /// What a long option as typed names, among a program's long names.
@@ -157,30 +157,16 @@ impl Parser {
     /// ambiguous one is an error that lists the candidates.
     #[cfg_attr(
         not(test),
-        expect(dead_code, reason = "unshare's and nsenter's reading, until declared")
+        expect(
+            dead_code,
+            reason = "programs read prefixes through CommandLine; this reading is the \
+                      prefix rule's check (fuzz/checks/dispatch.rs)"
+        )
     )]
     pub fn with_long_options(args: Args, options: &'static [LongOption]) -> Self {
         Self {
             long_options: options,
             ..Self::new(args)
-        }
-    }
-
-    /// The id of an option [`next`](Self::next) returned: a short one's
-    /// letter, a long one's id from the table; 0 for a long option the
-    /// program does not have.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "unshare's and nsenter's reading, until declared")
-    )]
-    pub fn id(&self, opt: Opt) -> u8 {
-        match opt {
-            Opt::Short(c) => c,
-            Opt::Long(word) => self
-                .long_options
-                .iter()
-                .find(|(name, _)| name.as_bytes() == word)
-                .map_or(0, |&(_, id)| id),
         }
     }
 
@@ -424,6 +410,10 @@ fn read_option(words: &mut Parser, table: &dyn Table, seen: &mut u64) -> Result<
             Err(_) => return Err(bad!("option {given} needs a value")),
         },
         Value::Attached(_) => words.optional_value(),
+        Value::AttachedToLong(_) => match opt {
+            Opt::Long(_) => words.optional_value(),
+            Opt::Short(_) => None,
+        },
     };
     Ok(Some(Read { at, value, given }))
 }
@@ -569,14 +559,14 @@ mod tests {
         ];
         let mut p = Parser::with_long_options(Args::for_test(&args), NAMES);
         let opt = p.next().unwrap().unwrap();
-        assert_eq!((opt, p.id(opt)), (Opt::Long(b"propagation"), 128));
+        assert_eq!(opt, Opt::Long(b"propagation"));
         assert_eq!(p.value().unwrap(), b"private");
         let opt = p.next().unwrap().unwrap();
-        assert_eq!((opt, p.id(opt)), (Opt::Long(b"pid"), b'p'));
+        assert_eq!(opt, Opt::Long(b"pid"));
         let opt = p.next().unwrap().unwrap();
-        assert_eq!((opt, p.id(opt)), (Opt::Short(b'p'), b'p'));
+        assert_eq!(opt, Opt::Short(b'p'));
         let opt = p.next().unwrap().unwrap();
-        assert_eq!((opt, p.id(opt)), (Opt::Long(b"map-user"), 129));
+        assert_eq!(opt, Opt::Long(b"map-user"));
         assert_eq!(p.value().unwrap(), b"u");
         let e = p.next().unwrap_err();
         assert_eq!(

@@ -31,6 +31,10 @@ pub enum Value {
     /// `--mount-proc=DIR`, `-tPID`. `--mount-proc DIR` takes none, and DIR
     /// is the next word as any other.
     Attached(&'static str),
+    /// An optional value attached to the long form only: `--net=FILE`;
+    /// the short form takes none, so `-nu` is -n and -u (util-linux's
+    /// unshare, whose short options take no optional value).
+    AttachedToLong(&'static str),
 }
 
 /// Where an option may be given.
@@ -85,10 +89,6 @@ impl<A> Opt<A> {
     }
 
     /// `--long[=NAME]`: the value only attached.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "unshare's and nsenter's options, declared next")
-    )]
     pub const fn attached(
         long: &'static str,
         name: &'static str,
@@ -96,6 +96,16 @@ impl<A> Opt<A> {
         action: A,
     ) -> Self {
         Self::with(long, Value::Attached(name), help, action)
+    }
+
+    /// `--long[=NAME]`, the value only attached and only to the long form.
+    pub const fn attached_to_long(
+        long: &'static str,
+        name: &'static str,
+        help: &'static str,
+        action: A,
+    ) -> Self {
+        Self::with(long, Value::AttachedToLong(name), help, action)
     }
 
     const fn with(long: &'static str, value: Value, help: &'static str, action: A) -> Self {
@@ -449,8 +459,10 @@ impl fmt::Display for Left<'_> {
         match form.value {
             Value::None => Ok(()),
             Value::Required(name) => write!(f, " {name}"),
-            Value::Attached(name) if long => write!(f, "[={name}]"),
-            Value::Attached(name) => write!(f, "[{name}]"),
+            Value::Attached(name) | Value::AttachedToLong(name) if long => {
+                write!(f, "[={name}]")
+            }
+            Value::Attached(name) | Value::AttachedToLong(name) => write!(f, "[{name}]"),
         }
     }
 }

@@ -297,7 +297,7 @@ fn parse_line(
         (Some(v), _) => v,
         // A flag alone means on.
         (None, Value::None) => b"",
-        (None, Value::Required(shown) | Value::Attached(shown)) => {
+        (None, Value::Required(shown) | Value::Attached(shown) | Value::AttachedToLong(shown)) => {
             return Err(at.error(format_args!("{name}: missing value ({name} {shown})")));
         }
     };

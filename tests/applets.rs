@@ -844,3 +844,96 @@ fn unshare_refuses_what_it_does_not_do() {
         );
     }
 }
+
+#[test]
+#[ignore = "needs root"]
+fn nsenter_takes_values_attached_to_short_options() {
+    let test = "nsenter_takes_values_attached_to_short_options";
+    if !need_root(test) {
+        return;
+    }
+    let target = uts_target();
+    let mnt = format!("-m/proc/{}/ns/mnt", target.pid);
+    let uts = format!("-u/proc/{}/ns/uts", target.pid);
+    side_by_side(test, "nsenter", &[&mnt, &uts, "hostname"], |how, r| {
+        assert_eq!(
+            (r.code(), r.stdout.as_str()),
+            (0, "inner\n"),
+            "{how}: {r:?}"
+        );
+    });
+    let pid = target.pid.to_string();
+    side_by_side(
+        test,
+        "nsenter",
+        &["-t", &pid, "-u", "-r/", "-w/tmp", "pwd"],
+        |how, r| {
+            assert_eq!((r.code(), r.stdout.as_str()), (0, "/tmp\n"), "{how}: {r:?}");
+        },
+    );
+}
+
+#[test]
+#[ignore = "needs root"]
+fn long_options_may_be_shortened_where_unambiguous() {
+    let test = "long_options_may_be_shortened_where_unambiguous";
+    if !need_root(test) {
+        return;
+    }
+    side_by_side(
+        test,
+        "unshare",
+        &[
+            "--ut",
+            "--prop=private",
+            "--mount",
+            "sh",
+            "-c",
+            "hostname x; hostname",
+        ],
+        |how, r| {
+            assert_eq!((r.code(), r.stdout.as_str()), (0, "x\n"), "{how}: {r:?}");
+        },
+    );
+    side_by_side(test, "unshare", &["--map-root", "id", "-u"], |how, r| {
+        assert_eq!((r.code(), r.stdout.as_str()), (0, "0\n"), "{how}: {r:?}");
+    });
+    let target = uts_target();
+    let pid = target.pid.to_string();
+    side_by_side(
+        test,
+        "nsenter",
+        &["--targ", &pid, "--ut", "hostname"],
+        |how, r| {
+            assert_eq!(
+                (r.code(), r.stdout.as_str()),
+                (0, "inner\n"),
+                "{how}: {r:?}"
+            );
+        },
+    );
+    // Ambiguous: refused, the candidates named.
+    for (applet, args, names) in [
+        (
+            "unshare",
+            &["--m", "true"][..],
+            "--mount, --mount-proc, --map-root-user",
+        ),
+        (
+            "nsenter",
+            &["-t", &pid, "--p", "true"],
+            "--pid, --preserve-credentials",
+        ),
+    ] {
+        side_by_side(test, applet, args, |how, r| {
+            assert_eq!(r.code(), 1, "{how}: {r:?}");
+            if how != "util-linux" {
+                let line = one_error_line(r);
+                assert!(
+                    line.contains("ambiguous") && line.contains(names),
+                    "{how}: {r:?}"
+                );
+            }
+        });
+    }
+}

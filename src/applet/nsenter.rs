@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! nsenter [-t PID] [-a] [-m -u -i -n -p -U -C -T] [--uts=FILE …]
-//!         [-r | --root=DIR] [-w | --wd=DIR] [-F] [-S UID] [-G GID]
+//!         [-r[DIR] | --root[=DIR]] [-w[DIR] | --wd[=DIR]] [-F] [-S UID] [-G GID]
 //!         [--preserve-credentials] [--] [CMD [ARG…]]
 //! ```
 //!
@@ -31,9 +31,12 @@
 //! own; 1 when nsenter fails before exec (one line on stderr, also for a
 //! bad option); 126 when CMD cannot be executed, 127 when not found.
 //!
-//! Differences from util-linux, on purpose: a FILE is given only in the
-//! long form (`--uts=FILE`): `-mu` is -m and -u, where util-linux reads it
-//! as `--mount=u`; the same for `-r` and `-w`. `-a` joins only the types in
+//! Options are util-linux's, read as its getopt_long reads them: a FILE
+//! or DIR attached to either form (`--uts=FILE`, `-uFILE`, `-r/srv`; so
+//! `-mu` is `--mount=u`), an unambiguous beginning of a long option for
+//! the option (`--targ`).
+//!
+//! Differences from util-linux, on purpose: `-a` joins only the types in
 //! which the target differs from us (util-linux skips only a same user
 //! namespace, so it also re-enters our own mount namespace, which moves the
 //! working directory to `/`) and skips types this kernel lacks
@@ -50,10 +53,11 @@ use rustix::io::Errno;
 use rustix::process::{Pid, Signal, WaitIdOptions};
 use rustix::thread::{Gid, Uid};
 
-use super::util_linux::{exec_command, fail, namespace_option};
-use crate::args::{Opt, Parser};
+use super::util_linux::{self, exec_command, fail};
+use crate::args::CommandLine;
 use crate::config::{NAMESPACES, Namespace, missing_namespace};
 use crate::error::{Context, Error, Result};
+use crate::options::{Command, Given, Opt, Usage};
 use crate::sys::entry::Args;
 use crate::sys::fs::{file_holds, open_dir};
 use crate::sys::ns::{self, NsLink};
@@ -103,18 +107,121 @@ struct Options {
 }
 
 pub fn main(args: Args) -> u8 {
-    match run(args) {
-        Ok(code) => code,
-        Err(e) => fail("nsenter", &e),
-    }
+    util_linux::finish(&NSENTER, run(args))
 }
 
+/// What nsenter's options do.
+#[derive(Clone, Copy, Debug)]
+pub enum NsenterOption {
+    /// A namespace of this type ([`NAMESPACES`]' name) to join.
+    Namespace(&'static str),
+    Target,
+    All,
+    Root,
+    Wd,
+    NoFork,
+    Setuid,
+    Setgid,
+    PreserveCredentials,
+    Version,
+}
+
+const fn join_namespace(short: u8, name: &'static str, help: &'static str) -> Opt<NsenterOption> {
+    // As util-linux's getopt string (`m::`): the file attached to either
+    // form, `--net=FILE` or `-nFILE`.
+    Opt::attached(name, "FILE", help, NsenterOption::Namespace(name)).short(short)
+}
+
+pub const NSENTER: Command<NsenterOption> = {
+    use NsenterOption as N;
+    Command {
+        usage: Usage {
+            name: "nsenter",
+            synopsis: &["[OPTIONS] [--] [CMD [ARG…]]"],
+            about: "Runs CMD ($SHELL, else /bin/sh) in the namespaces of process PID, or of files.",
+            notes: "A FILE is /proc/PID/ns/TYPE or a bind mount of one, attached as util-linux\n\
+                    reads it: --net=FILE or -nFILE (so -mu is --mount=u; write -m -u).\n\
+                    \n\
+                    Exit status (util-linux's): CMD's own; a CMD killed by a signal kills nsenter\n\
+                    with the same signal; 1 if nsenter failed, 126 if CMD cannot be executed,\n\
+                    127 if it was not found.",
+        },
+        options: &[
+            Opt::value(
+                "target",
+                "PID",
+                "the process whose namespaces, root and cwd to use",
+                N::Target,
+            )
+            .short(b't'),
+            Opt::flag(
+                "all",
+                "every namespace in which PID differs from us",
+                N::All,
+            )
+            .short(b'a'),
+            join_namespace(b'm', "mount", "its mount namespace (or the one FILE names)"),
+            join_namespace(b'u', "uts", "its UTS namespace"),
+            join_namespace(b'i', "ipc", "its IPC namespace"),
+            join_namespace(b'n', "net", "its network namespace"),
+            join_namespace(
+                b'p',
+                "pid",
+                "its PID namespace (CMD runs in a child: see -F)",
+            ),
+            join_namespace(b'U', "user", "its user namespace (then uid and gid 0)"),
+            join_namespace(b'C', "cgroup", "its cgroup namespace"),
+            join_namespace(b'T', "time", "its time namespace"),
+            Opt::attached(
+                "root",
+                "DIR",
+                "chroot into its root directory (or DIR)",
+                N::Root,
+            )
+            .short(b'r'),
+            Opt::attached(
+                "wd",
+                "DIR",
+                "change to its working directory (or DIR)",
+                N::Wd,
+            )
+            .short(b'w'),
+            Opt::flag(
+                "no-fork",
+                "do not fork after entering a PID namespace",
+                N::NoFork,
+            )
+            .short(b'F'),
+            Opt::value(
+                "setuid",
+                "UID",
+                "uid to run CMD as (follow: the target's)",
+                N::Setuid,
+            )
+            .short(b'S'),
+            Opt::value(
+                "setgid",
+                "GID",
+                "gid to run CMD as (follow: the target's)",
+                N::Setgid,
+            )
+            .short(b'G'),
+            Opt::flag(
+                "preserve-credentials",
+                "keep our ids after entering a user namespace",
+                N::PreserveCredentials,
+            ),
+            Opt::flag("version", "print the version and exit", N::Version).short(b'V'),
+        ],
+    }
+};
+
 fn run(args: Args) -> Result<u8> {
-    let mut p = Parser::new(args);
-    let Some(o) = parse(&mut p)? else {
+    let mut line = CommandLine::new(args, &NSENTER);
+    let Some(o) = parse(&mut line)? else {
         return Ok(0);
     };
-    let command = p.rest();
+    let command = line.rest();
 
     // The target, named by a pidfd from here on.
     let pidfd = match o.target {
@@ -195,7 +302,9 @@ fn run(args: Args) -> Result<u8> {
     Err(exec_command(command, args))
 }
 
-fn parse(p: &mut Parser) -> Result<Option<Options>> {
+/// The options, or `None` when one was answered (`--version`).
+fn parse(line: &mut CommandLine<NsenterOption>) -> Result<Option<Options>> {
+    use NsenterOption as N;
     let mut o = Options {
         target: None,
         namespaces: [None; COUNT],
@@ -207,78 +316,63 @@ fn parse(p: &mut Parser) -> Result<Option<Options>> {
         gid: None,
         preserve_credentials: false,
     };
-    while let Some(opt) = p.next()? {
-        if let Some((i, _)) = namespace_option(opt) {
-            // Only the long form takes `=FILE`: `-mu` is -m and -u.
-            let file = match opt {
-                Opt::Long(_) => p.optional_value(),
-                Opt::Short(_) => None,
-            };
-            o.namespaces[i] = Some(match file {
-                Some(file) => Source::File(path(opt, file)?),
-                None => Source::Target,
-            });
-            continue;
-        }
-        match opt {
-            Opt::Short(b'h') | Opt::Long(b"help") => {
-                help();
-                return Ok(None);
+    while let Some(found) = line.next()? {
+        let given = found.given;
+        match found.action {
+            N::Namespace(name) => {
+                let Some(i) = NAMESPACES.iter().position(|ns| ns.name == name) else {
+                    continue;
+                };
+                o.namespaces[i] = Some(match found.value {
+                    Some(file) => Source::File(path(given, file)?),
+                    None => Source::Target,
+                });
             }
-            Opt::Short(b'V') | Opt::Long(b"version") => {
+            N::Version => {
                 outln!("nsenter (box {})", env!("CARGO_PKG_VERSION"));
                 return Ok(None);
             }
-            Opt::Short(b't') | Opt::Long(b"target") => {
-                let value = p.value()?;
+            N::Target => {
+                let value = found.text();
                 o.target = Some(
                     crate::text::parse_u32(value)
                         .filter(|&pid| pid > 0 && pid <= i32::MAX as u32)
-                        .ok_or_else(|| bad!("--target {}: not a PID", Bytes(value)))?,
+                        .ok_or_else(|| bad!("{given} {}: not a PID", Bytes(value)))?,
                 );
             }
-            Opt::Short(b'a') | Opt::Long(b"all") => o.all = true,
-            Opt::Short(b'r') | Opt::Long(b"root") => o.root = Some(place(p, opt)?),
-            Opt::Short(b'w') | Opt::Long(b"wd") => o.wd = Some(place(p, opt)?),
-            Opt::Short(b'F') | Opt::Long(b"no-fork") => o.fork = false,
-            Opt::Short(b'S') | Opt::Long(b"setuid") => o.uid = Some(id(opt, p.value()?)?),
-            Opt::Short(b'G') | Opt::Long(b"setgid") => o.gid = Some(id(opt, p.value()?)?),
-            Opt::Long(b"preserve-credentials") => o.preserve_credentials = true,
-            _ => {
-                return Err(bad!(
-                    "{} (nsenter --help lists the options)",
-                    p.unknown(opt)
-                ));
-            }
+            N::All => o.all = true,
+            N::Root => o.root = Some(place(given, found.value)?),
+            N::Wd => o.wd = Some(place(given, found.value)?),
+            N::NoFork => o.fork = false,
+            N::Setuid => o.uid = Some(id(given, found.text())?),
+            N::Setgid => o.gid = Some(id(given, found.text())?),
+            N::PreserveCredentials => o.preserve_credentials = true,
         }
     }
     Ok(Some(o))
 }
 
-fn path(opt: Opt, value: &[u8]) -> Result<CPath> {
+fn path(given: Given, value: &[u8]) -> Result<CPath> {
     if value.is_empty() {
-        return Err(bad!("{opt}=: empty path"));
+        return Err(bad!("{given}=: empty path"));
     }
     CPath::from_bytes(value).ok_or_else(|| {
         bad!(
-            "{opt}={}: path too long (over {} bytes) or has a NUL byte",
+            "{given}={}: path too long (over {} bytes) or has a NUL byte",
             Bytes(value),
             crate::text::PATH_MAX
         )
     })
 }
 
-fn place(p: &mut Parser, opt: Opt) -> Result<Place> {
-    Ok(match opt {
-        Opt::Long(_) => match p.optional_value() {
-            Some(dir) => Place::Path(path(opt, dir)?),
-            None => Place::Target,
-        },
-        Opt::Short(_) => Place::Target,
+fn place(given: Given, value: Option<&[u8]>) -> Result<Place> {
+    Ok(match value {
+        Some(dir) => Place::Path(path(given, dir)?),
+        None => Place::Target,
     })
 }
 
-fn id(opt: Opt, value: &[u8]) -> Result<Id> {
+fn id(given: Given, value: &[u8]) -> Result<Id> {
     if value == b"follow" {
         return Ok(Id::Follow);
     }
@@ -287,7 +381,7 @@ fn id(opt: Opt, value: &[u8]) -> Result<Id> {
         .map(Id::Number)
         .ok_or_else(|| {
             bad!(
-                "{opt} {}: use a number or follow (names are not looked up)",
+                "{given} {}: use a number or follow (names are not looked up)",
                 Bytes(value)
             )
         })
@@ -703,50 +797,27 @@ fn run_forked(command: Args, env: Args) -> Result<u8> {
     }
 }
 
-fn help() {
-    outln!("usage: nsenter [OPTIONS] [--] [CMD [ARG…]]\n");
-    outln!("Runs CMD ($SHELL, else /bin/sh) in the namespaces of process PID, or of files.\n");
-    outln!("  -t, --target PID          the process whose namespaces, root and cwd to use");
-    outln!("  -a, --all                 every namespace in which PID differs from us");
-    outln!("  -m, --mount[=FILE]        its mount namespace (or the one FILE names)");
-    outln!("  -u, --uts[=FILE]          its UTS namespace");
-    outln!("  -i, --ipc[=FILE]          its IPC namespace");
-    outln!("  -n, --net[=FILE]          its network namespace");
-    outln!("  -p, --pid[=FILE]          its PID namespace (CMD runs in a child: see -F)");
-    outln!("  -U, --user[=FILE]         its user namespace (then uid and gid 0)");
-    outln!("  -C, --cgroup[=FILE]       its cgroup namespace");
-    outln!("  -T, --time[=FILE]         its time namespace");
-    outln!("  -r, --root[=DIR]          chroot into its root directory (or DIR)");
-    outln!("  -w, --wd[=DIR]            change to its working directory (or DIR)");
-    outln!("  -F, --no-fork             do not fork after entering a PID namespace");
-    outln!("  -S, --setuid UID          uid to run CMD as (follow: the target's)");
-    outln!("  -G, --setgid GID          gid to run CMD as (follow: the target's)");
-    outln!("      --preserve-credentials  keep our ids after entering a user namespace");
-    outln!("\nA FILE is /proc/PID/ns/TYPE or a bind mount of one; it is given in the long");
-    outln!("form only (-mu is -m and -u).");
-    outln!("\nExit status (util-linux's): CMD's own; a CMD killed by a signal kills nsenter");
-    outln!("with the same signal; 1 if nsenter failed, 126 if CMD cannot be executed,");
-    outln!("127 if it was not found.");
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn options() {
-        let mut p = Parser::new(Args::for_test(&[
+        let words = [
             c"nsenter",
             c"-t42",
-            c"-mu",
+            c"-m",
+            c"-u",
             c"--net=/run/netns/x",
+            c"-i/proc/1/ns/ipc",
             c"--root=/srv",
             c"-w",
             c"-S",
             c"follow",
             c"id",
-        ]));
-        let o = parse(&mut p).unwrap().unwrap();
+        ];
+        let mut line = CommandLine::new(Args::for_test(&words), &NSENTER);
+        let o = parse(&mut line).unwrap().unwrap();
         assert_eq!(o.target, Some(42));
         assert!(matches!(
             o.namespaces[index(k::CLONE_NEWNS)],
@@ -760,11 +831,40 @@ mod tests {
             o.namespaces[index(k::CLONE_NEWNET)],
             Some(Source::File(f)) if f.as_bytes() == b"/run/netns/x"
         ));
+        assert!(matches!(
+            o.namespaces[index(k::CLONE_NEWIPC)],
+            Some(Source::File(f)) if f.as_bytes() == b"/proc/1/ns/ipc"
+        ));
         assert!(o.namespaces[index(k::CLONE_NEWPID)].is_none());
         assert!(matches!(o.root, Some(Place::Path(_))));
         assert!(matches!(o.wd, Some(Place::Target)));
         assert!(matches!(o.uid, Some(Id::Follow)));
-        assert_eq!(p.rest().len(), 1);
+        assert_eq!(line.rest().len(), 1);
+    }
+
+    /// util-linux reads an attached value of a short option as the FILE or
+    /// DIR (`-m/proc/P/ns/mnt`, `-r/tmp`, `-w/tmp`), and an unambiguous
+    /// beginning of a long option as the option (`--targ`).
+    #[test]
+    fn attached_short_values_and_long_prefixes() {
+        let words = [
+            c"nsenter",
+            c"--targ",
+            c"7",
+            c"-m/x/mnt",
+            c"-r/tmp",
+            c"-w/srv",
+        ];
+        let o = parse(&mut CommandLine::new(Args::for_test(&words), &NSENTER))
+            .unwrap()
+            .unwrap();
+        assert_eq!(o.target, Some(7));
+        assert!(matches!(
+            o.namespaces[index(k::CLONE_NEWNS)],
+            Some(Source::File(f)) if f.as_bytes() == b"/x/mnt"
+        ));
+        assert!(matches!(o.root, Some(Place::Path(d)) if d.as_bytes() == b"/tmp"));
+        assert!(matches!(o.wd, Some(Place::Path(d)) if d.as_bytes() == b"/srv"));
     }
 
     #[test]
@@ -775,15 +875,17 @@ mod tests {
             &[c"nsenter", c"--bogus"],
             &[c"nsenter", c"-S", c"nobody"],
         ] {
-            let mut p = Parser::new(Args::for_test(args));
-            assert!(parse(&mut p).is_err(), "{args:?}");
+            let mut line = CommandLine::new(Args::for_test(args), &NSENTER);
+            assert!(parse(&mut line).is_err(), "{args:?}");
         }
     }
 
     #[test]
     fn a_namespace_needs_a_target_or_a_file() {
-        let mut p = Parser::new(Args::for_test(&[c"nsenter", c"-u", c"true"]));
-        let o = parse(&mut p).unwrap().unwrap();
+        let words = [c"nsenter", c"-u", c"true"];
+        let o = parse(&mut CommandLine::new(Args::for_test(&words), &NSENTER))
+            .unwrap()
+            .unwrap();
         assert!(choose(&o).is_err());
     }
 }

@@ -13,7 +13,6 @@ use super::util_linux;
 use crate::args::CommandLine;
 use crate::error::{Error, Result};
 use crate::mountinfo::{MountEntry, MountinfoReader};
-use crate::options::finish;
 use crate::options::{Command, Opt, Usage};
 use crate::outln;
 use crate::sys::entry::Args;
@@ -23,7 +22,7 @@ use crate::text::{Bytes, Text};
 pub fn main(args: Args) -> u8 {
     // util-linux's status: 1 on failure (126 or 127 for a command that
     // could not be executed), not box's 125, so scripts keep working.
-    util_linux::status(finish(&PIVOT_ROOT, run(args)))
+    util_linux::finish(&PIVOT_ROOT, run(args))
 }
 
 /// What pivot_root's options do.

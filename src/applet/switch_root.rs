@@ -7,7 +7,6 @@
 use super::util_linux;
 use crate::args::CommandLine;
 use crate::error::Result;
-use crate::options::finish;
 use crate::options::{Command, Opt, Usage};
 use crate::sys::entry::Args;
 use crate::sys::switch_root::switch_into;
@@ -17,7 +16,7 @@ use crate::{bad, outln};
 pub fn main(args: Args) -> u8 {
     // util-linux's status: 1 on failure (126 or 127 for a command that
     // could not be executed), not box's 125, so scripts keep working.
-    util_linux::status(finish(&SWITCH_ROOT, run(args)))
+    util_linux::finish(&SWITCH_ROOT, run(args))
 }
 
 /// What switch_root's options do.

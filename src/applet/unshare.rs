@@ -31,6 +31,11 @@
 //! signal has its default effect on the parent (add `--kill-child` to take
 //! the command down with it).
 //!
+//! Options are read as util-linux's getopt_long reads them, an unambiguous
+//! beginning of a long option standing for it (`--map-root`, `--prop`);
+//! `--kill-child` also takes a signal's number, where util-linux takes
+//! names only.
+//!
 //! Not supported (refused with a message, never ignored): persistent
 //! namespaces (`--mount=FILE` and the like); not implemented: `--map-user`,
 //! `--map-users`, `--setgroups`, `--keep-caps`, `-S`, `-G`, `--mount-binfmt`.
@@ -49,10 +54,11 @@ use rustix::pipe::PipeFlags;
 use rustix::process::{Pid, Signal, WaitIdOptions};
 use rustix::thread::UnshareFlags;
 
-use super::util_linux::{EXIT_FAILURE, exec_command, fail, namespace_option};
-use crate::args::{Opt, Parser};
+use super::util_linux::{self, EXIT_FAILURE, exec_command, fail};
+use crate::args::CommandLine;
 use crate::config::{NAMESPACES, missing_namespace};
 use crate::error::{Context, Error, Result};
+use crate::options::{Command, Given, Opt, Usage};
 use crate::sys::entry::Args;
 use crate::sys::signal::{self, SigSet};
 use crate::sys::{clone, exec, ns, process};
@@ -115,18 +121,127 @@ impl Default for Options {
 }
 
 pub fn main(args: Args) -> u8 {
-    match run(args) {
-        Ok(code) => code,
-        Err(e) => fail("unshare", &e),
-    }
+    util_linux::finish(&UNSHARE, run(args))
 }
 
+/// What unshare's options do.
+#[derive(Clone, Copy, Debug)]
+pub enum UnshareOption {
+    /// A new namespace of this type ([`NAMESPACES`]' name).
+    Namespace(&'static str),
+    Fork,
+    MountProc,
+    Propagation,
+    MapRootUser,
+    MapCurrentUser,
+    Root,
+    Wd,
+    KillChild,
+    ForwardSignals,
+    Monotonic,
+    Boottime,
+    Version,
+}
+
+const fn new_namespace(short: u8, name: &'static str, help: &'static str) -> Opt<UnshareOption> {
+    // `--net=FILE` is util-linux's persistent namespace, which box refuses
+    // with a message (parse); `-nu` is -n and -u.
+    Opt::attached_to_long(name, "FILE", help, UnshareOption::Namespace(name))
+        .short(short)
+        .repeat()
+}
+
+pub const UNSHARE: Command<UnshareOption> = {
+    use UnshareOption as U;
+    Command {
+        usage: Usage {
+            name: "unshare",
+            synopsis: &["[OPTIONS] [--] [CMD [ARG…]]"],
+            about: "Runs CMD ($SHELL, else /bin/sh) in new namespaces.",
+            notes: "--kill-child takes a signal's name (TERM, SIGTERM) or, unlike util-linux's,\n\
+                    its number. A namespace's =FILE (util-linux's persistent namespace) is\n\
+                    refused: not supported.\n\
+                    \n\
+                    Exit status (util-linux's): CMD's own; with -f, a CMD killed by a signal\n\
+                    kills unshare with the same signal; 1 if unshare failed, 126 if CMD cannot\n\
+                    be executed, 127 if it was not found.",
+        },
+        options: &[
+            new_namespace(
+                b'm',
+                "mount",
+                "new mount namespace; / made private (--propagation)",
+            ),
+            new_namespace(b'u', "uts", "new UTS namespace (hostname)"),
+            new_namespace(b'i', "ipc", "new IPC namespace"),
+            new_namespace(b'n', "net", "new network namespace"),
+            new_namespace(b'p', "pid", "new PID namespace (for children: add -f)"),
+            new_namespace(b'U', "user", "new user namespace"),
+            new_namespace(b'C', "cgroup", "new cgroup namespace"),
+            new_namespace(b'T', "time", "new time namespace (for children: add -f)"),
+            Opt::flag("fork", "run CMD as a child and wait for it", U::Fork)
+                .short(b'f')
+                .repeat(),
+            Opt::attached(
+                "mount-proc",
+                "DIR",
+                "mount a new proc at DIR (/proc); implies -m",
+                U::MountProc,
+            ),
+            Opt::value(
+                "propagation",
+                "MODE",
+                "private (default), shared, slave or unchanged",
+                U::Propagation,
+            ),
+            Opt::flag(
+                "map-root-user",
+                "map your uid and gid to root inside; implies -U",
+                U::MapRootUser,
+            )
+            .short(b'r'),
+            Opt::flag(
+                "map-current-user",
+                "map your uid and gid to themselves; implies -U",
+                U::MapCurrentUser,
+            )
+            .short(b'c'),
+            Opt::value("root", "DIR", "chroot into DIR", U::Root).short(b'R'),
+            Opt::value("wd", "DIR", "change to DIR", U::Wd).short(b'w'),
+            Opt::attached(
+                "kill-child",
+                "SIG",
+                "send SIG (KILL) to CMD when unshare dies; implies -f",
+                U::KillChild,
+            ),
+            Opt::flag(
+                "forward-signals",
+                "pass SIGINT and SIGTERM on to CMD; implies -f",
+                U::ForwardSignals,
+            ),
+            Opt::value(
+                "monotonic",
+                "SECS",
+                "offset of CLOCK_MONOTONIC in the new time namespace",
+                U::Monotonic,
+            ),
+            Opt::value(
+                "boottime",
+                "SECS",
+                "offset of CLOCK_BOOTTIME in the new time namespace",
+                U::Boottime,
+            ),
+            Opt::flag("version", "print the version and exit", U::Version).short(b'V'),
+        ],
+    }
+};
+
 fn run(args: Args) -> Result<u8> {
-    let mut p = Parser::new(args);
-    let Some(options) = parse(&mut p)? else {
+    let mut line = CommandLine::new(args, &UNSHARE);
+    let Some(options) = parse(&mut line)? else {
         return Ok(0);
     };
-    let command = p.rest();
+    let command = line.rest();
     // The ids -r and -c map: ours before the user namespace exists.
     let ids = (
         rustix::process::geteuid().as_raw(),
@@ -144,77 +259,67 @@ fn run(args: Args) -> Result<u8> {
     }
 }
 
-fn parse(p: &mut Parser) -> Result<Option<Options>> {
+/// The options, or `None` when one was answered (`--version`).
+fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
+    use UnshareOption as U;
     let mut o = Options::default();
-    while let Some(opt) = p.next()? {
-        if let Some((_, ns)) = namespace_option(opt) {
-            // Only the long form takes `=FILE`: `-mu` is -m and -u.
-            if let Opt::Long(_) = opt
-                && let Some(file) = p.optional_value()
-            {
-                return Err(bad!(
-                    "--{}={}: persistent namespaces (a bind mount of the namespace file) are not supported; keep a process in the namespace and use nsenter -t PID",
-                    ns.name,
-                    Bytes(file)
-                ));
+    while let Some(found) = line.next()? {
+        let given = found.given;
+        match found.action {
+            U::Namespace(name) => {
+                if let Some(file) = found.value {
+                    return Err(bad!(
+                        "{given}={}: persistent namespaces (a bind mount of the namespace file) are not supported; keep a process in the namespace and use nsenter -t PID",
+                        Bytes(file)
+                    ));
+                }
+                if let Some(ns) = NAMESPACES.iter().find(|ns| ns.name == name) {
+                    o.namespaces |= ns.flag;
+                }
             }
-            o.namespaces |= ns.flag;
-            continue;
-        }
-        match opt {
-            Opt::Short(b'h') | Opt::Long(b"help") => {
-                help();
-                return Ok(None);
-            }
-            Opt::Short(b'V') | Opt::Long(b"version") => {
+            U::Version => {
                 outln!("unshare (box {})", env!("CARGO_PKG_VERSION"));
                 return Ok(None);
             }
-            Opt::Short(b'f') | Opt::Long(b"fork") => o.fork = true,
-            Opt::Long(b"mount-proc") => {
-                let dir = p.optional_value().unwrap_or(b"/proc");
-                o.mount_proc = Some(path("--mount-proc", dir)?);
+            U::Fork => o.fork = true,
+            U::MountProc => {
+                let dir = found.value.unwrap_or(b"/proc");
+                o.mount_proc = Some(path(given, dir)?);
                 // A /proc mounted in the caller's mount namespace would
                 // change it for every process there.
                 o.namespaces |= k::CLONE_NEWNS;
             }
-            Opt::Long(b"propagation") => o.propagation = propagation(p.value()?)?,
-            Opt::Short(b'r') | Opt::Long(b"map-root-user") => {
+            U::Propagation => o.propagation = propagation(given, found.text())?,
+            U::MapRootUser => {
                 o.map = Some(Map::Root);
                 o.namespaces |= k::CLONE_NEWUSER;
             }
-            Opt::Short(b'c') | Opt::Long(b"map-current-user") => {
+            U::MapCurrentUser => {
                 o.map = Some(Map::Current);
                 o.namespaces |= k::CLONE_NEWUSER;
             }
-            Opt::Short(b'R') | Opt::Long(b"root") => o.root = Some(path("--root", p.value()?)?),
-            Opt::Short(b'w') | Opt::Long(b"wd") => o.wd = Some(path("--wd", p.value()?)?),
-            Opt::Long(b"kill-child") => {
-                let name = p.optional_value().unwrap_or(b"KILL");
+            U::Root => o.root = Some(path(given, found.text())?),
+            U::Wd => o.wd = Some(path(given, found.text())?),
+            U::KillChild => {
+                let name = found.value.unwrap_or(b"KILL");
                 o.kill_child = Some(
                     signal::parse(name)
                         .and_then(Signal::from_named_raw)
                         .ok_or_else(|| {
                             bad!(
-                                "--kill-child={}: unknown signal (use a name such as TERM or KILL)",
+                                "{given}={}: unknown signal (use a name such as TERM or KILL)",
                                 Bytes(name)
                             )
                         })?,
                 );
                 o.fork = true;
             }
-            Opt::Long(b"forward-signals") => {
+            U::ForwardSignals => {
                 o.forward_signals = true;
                 o.fork = true;
             }
-            Opt::Long(b"monotonic") => o.monotonic = Some(offset("--monotonic", p.value()?)?),
-            Opt::Long(b"boottime") => o.boottime = Some(offset("--boottime", p.value()?)?),
-            _ => {
-                return Err(bad!(
-                    "{} (unshare --help lists the options)",
-                    p.unknown(opt)
-                ));
-            }
+            U::Monotonic => o.monotonic = Some(offset(given, found.text())?),
+            U::Boottime => o.boottime = Some(offset(given, found.text())?),
         }
     }
     if (o.monotonic.is_some() || o.boottime.is_some()) && o.namespaces & k::CLONE_NEWTIME == 0 {
@@ -225,7 +330,7 @@ fn parse(p: &mut Parser) -> Result<Option<Options>> {
     Ok(Some(o))
 }
 
-fn path(option: &str, value: &[u8]) -> Result<CPath> {
+fn path(option: Given, value: &[u8]) -> Result<CPath> {
     if value.is_empty() {
         return Err(bad!("{option}: empty path"));
     }
@@ -238,7 +343,7 @@ fn path(option: &str, value: &[u8]) -> Result<CPath> {
     })
 }
 
-fn propagation(word: &[u8]) -> Result<Option<MountPropagationFlags>> {
+fn propagation(option: Given, word: &[u8]) -> Result<Option<MountPropagationFlags>> {
     Ok(Some(match word {
         b"private" => MountPropagationFlags::PRIVATE,
         b"shared" => MountPropagationFlags::SHARED,
@@ -246,7 +351,7 @@ fn propagation(word: &[u8]) -> Result<Option<MountPropagationFlags>> {
         b"unchanged" => return Ok(None),
         _ => {
             return Err(bad!(
-                "--propagation {}: use private, shared, slave or unchanged",
+                "{option} {}: use private, shared, slave or unchanged",
                 Bytes(word)
             ));
         }
@@ -254,7 +359,7 @@ fn propagation(word: &[u8]) -> Result<Option<MountPropagationFlags>> {
 }
 
 /// Seconds, possibly negative.
-fn offset(option: &str, value: &[u8]) -> Result<i64> {
+fn offset(option: Given, value: &[u8]) -> Result<i64> {
     let (negative, digits) = match value.strip_prefix(b"-") {
         Some(rest) => (true, rest),
         None => (false, value),
@@ -505,79 +610,70 @@ fn unshare_error(errno: Errno, flags: u32) -> Error {
     }
 }
 
-fn help() {
-    outln!("usage: unshare [OPTIONS] [--] [CMD [ARG…]]\n");
-    outln!("Runs CMD ($SHELL, else /bin/sh) in new namespaces.\n");
-    outln!("  -m, --mount             new mount namespace (/ made private: see --propagation)");
-    outln!("  -u, --uts               new UTS namespace (hostname)");
-    outln!("  -i, --ipc               new IPC namespace");
-    outln!("  -n, --net               new network namespace");
-    outln!("  -p, --pid               new PID namespace (for children: add -f)");
-    outln!("  -U, --user              new user namespace");
-    outln!("  -C, --cgroup            new cgroup namespace");
-    outln!("  -T, --time              new time namespace (for children: add -f)");
-    outln!("  -f, --fork              run CMD as a child and wait for it");
-    outln!("      --mount-proc[=DIR]  mount a new proc at DIR (/proc); implies -m");
-    outln!("      --propagation P     private (default), shared, slave or unchanged");
-    outln!("  -r, --map-root-user     map your uid and gid to root inside; implies -U");
-    outln!("  -c, --map-current-user  map your uid and gid to themselves; implies -U");
-    outln!("  -R, --root DIR          chroot into DIR");
-    outln!("  -w, --wd DIR            change to DIR");
-    outln!("      --kill-child[=SIG]  send SIG (KILL) to CMD when unshare dies; implies -f");
-    outln!("      --forward-signals   pass SIGINT and SIGTERM on to CMD; implies -f");
-    outln!("      --monotonic SECS    offset of CLOCK_MONOTONIC in the new time namespace");
-    outln!("      --boottime SECS     offset of CLOCK_BOOTTIME in the new time namespace");
-    outln!("\nExit status (util-linux's): CMD's own; with -f, a CMD killed by a signal");
-    outln!("kills unshare with the same signal; 1 if unshare failed, 126 if CMD cannot");
-    outln!("be executed, 127 if it was not found.");
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const GIVEN: Given = Given::Long("x");
+
+    fn parse_words(words: &[&'static CStr]) -> Result<Option<Options>> {
+        parse(&mut CommandLine::new(Args::for_test(words), &UNSHARE))
+    }
+
     #[test]
     fn propagation_words() {
         assert_eq!(
-            propagation(b"slave").unwrap(),
+            propagation(GIVEN, b"slave").unwrap(),
             Some(MountPropagationFlags::DOWNSTREAM)
         );
-        assert_eq!(propagation(b"unchanged").unwrap(), None);
-        assert!(propagation(b"unbindable").is_err());
+        assert_eq!(propagation(GIVEN, b"unchanged").unwrap(), None);
+        assert!(propagation(GIVEN, b"unbindable").is_err());
     }
 
     #[test]
     fn offsets() {
-        assert_eq!(offset("x", b"-86400").unwrap(), -86400);
-        assert_eq!(offset("x", b"5").unwrap(), 5);
-        assert!(offset("x", b"1.5").is_err());
-        assert!(offset("x", b"").is_err());
+        assert_eq!(offset(GIVEN, b"-86400").unwrap(), -86400);
+        assert_eq!(offset(GIVEN, b"5").unwrap(), 5);
+        assert!(offset(GIVEN, b"1.5").is_err());
+        assert!(offset(GIVEN, b"").is_err());
     }
 
     #[test]
     fn options() {
-        let mut p = Parser::new(Args::for_test(&[
-            c"unshare",
-            c"-fpu",
-            c"--mount-proc",
-            c"-r",
-            c"id",
-        ]));
-        let o = parse(&mut p).unwrap().unwrap();
+        let words = [c"unshare", c"-fpu", c"--mount-proc", c"-r", c"id"];
+        let mut line = CommandLine::new(Args::for_test(&words), &UNSHARE);
+        let o = parse(&mut line).unwrap().unwrap();
         let want = k::CLONE_NEWPID | k::CLONE_NEWUTS | k::CLONE_NEWNS | k::CLONE_NEWUSER;
         assert_eq!(o.namespaces, want);
         assert!(o.fork);
         assert_eq!(o.mount_proc.unwrap().as_bytes(), b"/proc");
         assert_eq!(o.map, Some(Map::Root));
-        assert_eq!(p.rest().len(), 1);
+        assert_eq!(line.rest().len(), 1);
 
-        let mut p = Parser::new(Args::for_test(&[c"unshare", c"--mount=/run/ns/m"]));
-        assert!(parse(&mut p).is_err());
-        let mut p = Parser::new(Args::for_test(&[c"unshare", c"--boottime", c"5"]));
-        assert!(parse(&mut p).is_err());
-        let mut p = Parser::new(Args::for_test(&[c"unshare", c"--kill-child=TERM"]));
-        let o = parse(&mut p).unwrap().unwrap();
+        assert!(parse_words(&[c"unshare", c"--mount=/run/ns/m"]).is_err());
+        assert!(parse_words(&[c"unshare", c"--boottime", c"5"]).is_err());
+        let o = parse_words(&[c"unshare", c"--kill-child=TERM"])
+            .unwrap()
+            .unwrap();
         assert_eq!(o.kill_child, Some(Signal::TERM));
         assert!(o.fork);
+    }
+
+    /// util-linux's getopt_long takes an unambiguous beginning of a long
+    /// option, and scripts use them: `--map-root`, `--prop=private`.
+    #[test]
+    fn unambiguous_prefixes_and_short_namespaces() {
+        let o = parse_words(&[c"unshare", c"--map-root", c"--prop=unchanged", c"--forw"])
+            .unwrap()
+            .unwrap();
+        assert_eq!(o.map, Some(Map::Root));
+        assert_eq!(o.propagation, None);
+        assert!(o.forward_signals && o.fork);
+        // --m begins --mount, --mount-proc, --map-root-user…: refused.
+        let e = parse_words(&[c"unshare", c"--m"]).err().unwrap();
+        assert!(e.to_string().contains("ambiguous"), "{e}");
+        // A short namespace option takes no value: -mu is -m and -u.
+        let o = parse_words(&[c"unshare", c"-mu"]).unwrap().unwrap();
+        assert_eq!(o.namespaces, k::CLONE_NEWNS | k::CLONE_NEWUTS);
     }
 }

@@ -1,13 +1,12 @@
 //! What `unshare`, `nsenter`, `pivot_root` and `switch_root` share as
 //! util-linux's tools: their exit statuses (1 for the tool's own failure,
-//! so scripts written for util-linux keep working), their namespace options, and how they run
+//! so scripts written for util-linux keep working), and how they run
 //! the command.
 
 use rustix::io::Errno;
 
-use crate::args::Opt;
-use crate::config::{NAMESPACES, Namespace};
-use crate::error::{EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, Error};
+use crate::error::{EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, Error, Result};
+use crate::options::{self, Command};
 use crate::sys::entry::Args;
 use crate::sys::exec::{self, CStrArray};
 use crate::text::{Bytes, CPath};
@@ -17,39 +16,21 @@ use crate::{bad, errln};
 /// (util-linux's EXIT_FAILURE).
 pub const EXIT_FAILURE: u8 = 1;
 
-/// The namespace options of unshare and nsenter: short letter, long name
-/// (the same as in [`NAMESPACES`]).
-pub const NAMESPACE_OPTIONS: &[(u8, &str)] = &[
-    (b'm', "mount"),
-    (b'u', "uts"),
-    (b'i', "ipc"),
-    (b'n', "net"),
-    (b'p', "pid"),
-    (b'U', "user"),
-    (b'C', "cgroup"),
-    (b'T', "time"),
-];
-
-/// The namespace an option names (`-u`, `--uts`), with its index in
-/// [`NAMESPACES`].
-pub fn namespace_option(opt: Opt) -> Option<(usize, &'static Namespace)> {
-    let &(_, name) = NAMESPACE_OPTIONS
-        .iter()
-        .find(|&&(letter, long)| match opt {
-            Opt::Short(c) => c == letter,
-            Opt::Long(word) => word == long.as_bytes(),
-        })?;
-    NAMESPACES
-        .iter()
-        .enumerate()
-        .find(|(_, ns)| ns.name == name)
-}
-
 /// Print the one error line and give the status util-linux would:
 /// 126 or 127 for a command that could not be executed, else 1.
 pub fn fail(applet: &str, e: &Error) -> u8 {
     errln!("box: {applet}: {e}");
     status(e.code)
+}
+
+/// [`options::finish`] for util-linux's tools: the command's own status,
+/// and help's 0, as they are; a failure's (after its one line) as
+/// util-linux's ([`status`]).
+pub fn finish<A>(command: &Command<A>, result: Result<u8>) -> u8 {
+    match result {
+        Ok(code) => code,
+        Err(e) => status(options::finish(command, Err(e))),
+    }
 }
 
 /// util-linux's exit status for box's `code`: 0 (success, or help) and

@@ -285,7 +285,7 @@ impl Parser {
 /// A program's words read against its declared options (src/options.rs),
 /// in util-linux's syntax (above), with unambiguous prefixes of long
 /// options. `--help` and `-h` end the reading with [`help_requested`], for
-/// the program to print its help ([`crate::options::finish`]).
+/// the program to print its help ([`crate::out::finish`]).
 pub struct CommandLine<A: 'static> {
     words: Parser,
     options: &'static [Declared<A>],

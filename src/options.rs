@@ -15,7 +15,7 @@
 use core::fmt::{self, Write};
 
 use crate::bad;
-use crate::error::{Error, Result};
+use crate::error::Error;
 
 /// How an option takes a value. The name (`DIR`) shows in the help and in
 /// messages.
@@ -282,30 +282,6 @@ pub fn help_requested() -> Error {
 /// Whether `e` is [`help_requested`].
 pub fn is_help(e: &Error) -> bool {
     e.code == 0
-}
-
-/// The exit status of a program that ended with `result`: its own; or,
-/// after its help on standard output, 0 when `--help` was asked for; or
-/// its error's, after the error on standard error behind the program's
-/// name (`box: stop: …`).
-pub fn finish<A>(command: &Command<A>, result: Result<u8>) -> u8 {
-    match result {
-        Ok(code) => code,
-        Err(e) if is_help(&e) => {
-            print_help(&command.usage, &command.options);
-            0
-        }
-        Err(e) => {
-            crate::errln!("{}: {e}", command.usage.prefix());
-            e.code
-        }
-    }
-}
-
-/// The help of a program on standard output.
-pub fn print_help(usage: &Usage, options: &dyn Table) {
-    let mut out = crate::out::Writer::new(crate::sys::fd::stdout());
-    let _ = write_help(&mut out, usage, options);
 }
 
 /// Write the help of `usage` with the options of `table`: the usage

@@ -1,9 +1,12 @@
 //! Output without std's locked, heap-buffered stdout: a small stack buffer
 //! formatted with `core::fmt` and written straight to a descriptor. Safe to use
-//! in the container child after `clone` (no locks, no allocation).
+//! in the container child after `clone` (no locks, no allocation). And how
+//! every program ends: its help, or its one error line, and its status.
 
 use core::fmt;
 use rustix::fd::{AsFd, BorrowedFd};
+
+use crate::options::{Command, Table, Usage, is_help, write_help};
 
 pub struct Writer<'a> {
     fd: BorrowedFd<'a>,
@@ -89,4 +92,28 @@ macro_rules! errln {
         let _ = core::fmt::Write::write_fmt(&mut w, format_args!($($arg)*));
         w.bytes(b"\n");
     }};
+}
+
+/// The exit status of a program that ended with `result`: its own; or,
+/// after its help on standard output, 0 when `--help` was asked for; or
+/// its error's, after the error on standard error behind the program's
+/// name (`box: stop: …`).
+pub fn finish<A>(command: &Command<A>, result: crate::error::Result<u8>) -> u8 {
+    match result {
+        Ok(code) => code,
+        Err(e) if is_help(&e) => {
+            print_help(&command.usage, &command.options);
+            0
+        }
+        Err(e) => {
+            crate::errln!("{}: {e}", command.usage.prefix());
+            e.code
+        }
+    }
+}
+
+/// The help of a program on standard output.
+pub fn print_help(usage: &Usage, options: &dyn Table) {
+    let mut out = Writer::new(crate::sys::fd::stdout());
+    let _ = write_help(&mut out, usage, options);
 }

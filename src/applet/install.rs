@@ -8,8 +8,8 @@ use rustix::io::Errno;
 use crate::args::CommandLine;
 use crate::bad;
 use crate::error::{Context, Result};
-use crate::options::finish;
 use crate::options::{Command, Opt, Usage};
+use crate::out::finish;
 use crate::sys::entry::Args;
 use crate::text::{Bytes, CPath};
 

@@ -18,9 +18,9 @@ use rustix::io::Errno;
 
 use crate::args::CommandLine;
 use crate::error::{Error, Result};
-use crate::options::finish;
 use crate::options::{Command, NoOption, Usage};
 use crate::out::Writer;
+use crate::out::finish;
 use crate::state::{Record, State};
 use crate::sys::entry::Args;
 use crate::sys::ns::{self, NsLink};

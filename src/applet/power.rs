@@ -8,8 +8,8 @@ use rustix::system::RebootCommand;
 use crate::args::CommandLine;
 use crate::errln;
 use crate::error::EXIT_BOX;
-use crate::options::finish;
 use crate::options::{Command, Opt, Usage};
+use crate::out::finish;
 use crate::sys::entry::Args;
 
 pub fn poweroff(args: Args) -> u8 {

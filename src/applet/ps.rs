@@ -14,8 +14,8 @@ use rustix::process::{PidfdFlags, Signal};
 
 use crate::args::CommandLine;
 use crate::error::{EXIT_BOX, ErrnoText, Error, Result};
-use crate::options::finish;
 use crate::options::{Command, NoOption, Opt, Usage};
+use crate::out::finish;
 use crate::state::{self, Phase, Record, State};
 use crate::sys::entry::Args;
 use crate::text::{Bytes, Text};

@@ -5,7 +5,7 @@ use crate::config::{Apply, RUN, RunConfig};
 use crate::container::plan::{self, Command, Plan};
 use crate::container::{self, Mode};
 use crate::error::Result;
-use crate::options::finish;
+use crate::out::finish;
 use crate::spec;
 use crate::state::State;
 use crate::sys::entry::Args;

@@ -6,7 +6,8 @@
 use rustix::io::Errno;
 
 use crate::error::{EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, Error, Result};
-use crate::options::{self, Command};
+use crate::options::Command;
+use crate::out;
 use crate::sys::entry::Args;
 use crate::sys::exec::{self, CStrArray};
 use crate::text::{Bytes, CPath};
@@ -23,13 +24,13 @@ pub fn fail(applet: &str, e: &Error) -> u8 {
     status(e.code)
 }
 
-/// [`options::finish`] for util-linux's tools: the command's own status,
+/// [`out::finish`] for util-linux's tools: the command's own status,
 /// and help's 0, as they are; a failure's (after its one line) as
 /// util-linux's ([`status`]).
 pub fn finish<A>(command: &Command<A>, result: Result<u8>) -> u8 {
     match result {
         Ok(code) => code,
-        Err(e) => status(options::finish(command, Err(e))),
+        Err(e) => status(out::finish(command, Err(e))),
     }
 }
 

@@ -77,6 +77,9 @@ struct Channels {
 /// The signals of [`watched_signals`] must be blocked by the caller before
 /// this is called, and stay blocked: a command that exits at once must leave
 /// its SIGCHLD pending for [`wait`], never lost.
+///
+/// Not inlined: see life.rs's `start`.
+#[inline(never)]
 fn start(
     plan: &Plan,
     cgroup: Option<ContainerCgroup>,

@@ -937,3 +937,55 @@ fn long_options_may_be_shortened_where_unambiguous() {
         });
     }
 }
+
+#[test]
+#[ignore = "needs root"]
+fn scripts_without_a_shebang_run_through_sh_in_the_applets_only() {
+    let test = "scripts_without_a_shebang_run_through_sh_in_the_applets_only";
+    if !need_root(test) {
+        return;
+    }
+    let dir = TempDir::new("script");
+    let script = dir.path().join("no-shebang");
+    std::fs::write(&script, "echo from-sh \"$1\"\n").unwrap();
+    chmod(&script, 0o755);
+    let script = script.to_str().unwrap();
+    side_by_side(test, "unshare", &["-u", script, "word"], |how, r| {
+        assert_eq!(
+            (r.code(), r.stdout.as_str()),
+            (0, "from-sh word\n"),
+            "{how}: {r:?}"
+        );
+    });
+    let target = uts_target();
+    let pid = target.pid.to_string();
+    side_by_side(
+        test,
+        "nsenter",
+        &["-t", &pid, "-u", script, "word"],
+        |how, r| {
+            assert_eq!(
+                (r.code(), r.stdout.as_str()),
+                (0, "from-sh word\n"),
+                "{how}: {r:?}"
+            );
+        },
+    );
+    // box run and box exec run the command as given, as Docker: 126 and
+    // a line that says why.
+    if !have_busybox(test) {
+        return;
+    }
+    let rootfs = busybox_rootfs("no-shebang");
+    std::fs::write(rootfs.path().join("bin/no-shebang"), "echo from-sh\n").unwrap();
+    chmod(&rootfs.path().join("bin/no-shebang"), 0o755);
+    let r = run_box([
+        "run",
+        "--rootfs",
+        rootfs.path().to_str().unwrap(),
+        "--",
+        "/bin/no-shebang",
+    ]);
+    assert_eq!(r.code(), 126, "{r:?}");
+    assert!(one_error_line(&r).contains("#!"), "{r:?}");
+}

@@ -46,7 +46,7 @@ pub fn status(code: u8) -> u8 {
 
 /// exec the command (the words after the options), or `$SHELL`, else
 /// /bin/sh, when there are none; a name without a slash is looked up in
-/// PATH. Returns only on failure, with util-linux's 127 (not found) or 126
+/// PATH, and a file without `#!` runs through /bin/sh, as execvp does. Returns only on failure, with util-linux's 127 (not found) or 126
 /// (cannot be executed). Allocation-free: it runs after fork.
 pub fn exec_command(command: Args, env: Args) -> Error {
     let shell;
@@ -68,6 +68,15 @@ pub fn exec_command(command: Args, env: Args) -> Error {
         .env(b"PATH")
         .unwrap_or(crate::container::plan::DEFAULT_PATH);
     let (errno, full) = exec::exec_search(program, argv, env.envp(), search);
+    if errno == Errno::NOEXEC && !command.is_empty() {
+        // A script without `#!`: util-linux's tools run it through /bin/sh
+        // (execvp's fallback); box run and box exec do not, as Docker.
+        let shell = exec::exec_script(full.as_cstr(), command.tail(1), env.envp());
+        // Without a /bin/sh, the file's own error stands.
+        if shell != Errno::NOENT {
+            return crate::container::child::exec_error(b"/bin/sh", shell);
+        }
+    }
     if errno == Errno::NOENT && !program.to_bytes().contains(&b'/') {
         return bad!(
             "run the command: {}: not found in PATH",

@@ -198,6 +198,29 @@ pub fn exec_search(program: &CStr, argv: Argv<'_>, envp: Envp<'_>, path: &[u8]) 
     }
 }
 
+/// Most words (the file and its arguments) of a script without `#!` that
+/// [`exec_script`] runs through /bin/sh (in the README's fixed limits).
+pub const SCRIPT_WORDS_MAX: usize = 255;
+
+/// Run `file`, which the kernel refused as not executable (ENOEXEC: a
+/// script without `#!`), as `/bin/sh FILE ARG…`: execvp's fallback (POSIX
+/// execvp, glibc, musl), which util-linux's tools get through execvp.
+/// `args` are the command's words after the program's name. Returns only
+/// on failure: the errno of /bin/sh's execve, or E2BIG past
+/// [`SCRIPT_WORDS_MAX`] words. On the stack: it runs after fork.
+pub fn exec_script(file: &CStr, args: super::entry::Args, envp: Envp<'_>) -> Errno {
+    // /bin/sh, the file, its arguments, and the NULL.
+    let mut argv = CStrArray::<{ SCRIPT_WORDS_MAX + 2 }>::new();
+    let args = (0..args.len()).filter_map(|i| args.get(i));
+    let words = [c"/bin/sh", file].into_iter().chain(args);
+    for word in words {
+        if argv.push(word).is_err() {
+            return Errno::TOOBIG;
+        }
+    }
+    execve(c"/bin/sh", argv.argv(), envp)
+}
+
 /// `_exit(2)`: leave now, without running atexit handlers or flushing stdio
 /// buffers that belong to the parent's copy of memory.
 pub fn exit_now(code: u8) -> ! {

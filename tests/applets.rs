@@ -989,3 +989,39 @@ fn scripts_without_a_shebang_run_through_sh_in_the_applets_only() {
     assert_eq!(r.code(), 126, "{r:?}");
     assert!(one_error_line(&r).contains("#!"), "{r:?}");
 }
+
+#[test]
+#[ignore = "needs root"]
+fn nsenter_follow_takes_the_ids_as_the_user_namespace_entered_sees_them() {
+    // nobody's `unshare -r`: its uid 0 inside is 65534 outside. `follow`
+    // must read the target's owner once inside (0), not as the host sees
+    // it (65534, which has no mapping there: setresgid fails).
+    let test = "nsenter_follow_takes_the_ids_as_the_user_namespace_entered_sees_them";
+    if !need_root(test) || !nobody_can_use_user_namespaces(test) {
+        return;
+    }
+    let script = "echo ready && exec sleep 30";
+    let target = Target::start(
+        as_nobody(Path::new(BOX), &["unshare", "-r", "sh", "-c", script]),
+        false,
+    );
+    let pid = target.pid.to_string();
+    // util-linux ≥ 2.39 has follow; 2.38 does not: box's own, both ways.
+    let args = [
+        "-t",
+        &pid,
+        "-U",
+        "-S",
+        "follow",
+        "-G",
+        "follow",
+        "sh",
+        "-c",
+        "id -u; id -g",
+    ];
+    let links = Links::new();
+    for (how, command) in box_commands(&links, "nsenter", &args) {
+        let r = run(command);
+        assert_eq!((r.code(), r.stdout.as_str()), (0, "0\n0\n"), "{how}: {r:?}");
+    }
+}

@@ -19,7 +19,9 @@
 //! needed it (util-linux's order: root entering a container joins the rest
 //! before giving up its host capabilities, an unprivileged user gets the
 //! capabilities from the user namespace first). Then chroot and chdir, the
-//! credentials (uid and gid 0 after entering a user namespace), and exec.
+//! credentials (uid and gid 0 after entering a user namespace; `follow`
+//! reads the target's owner only now, so that it is seen as the user
+//! namespace entered sees it), and exec.
 //!
 //! A PID namespace holds only children created after the join, so with
 //! `-p` nsenter forks and waits, unless `-F`; every other type, time
@@ -239,16 +241,24 @@ fn run(args: Args) -> Result<u8> {
         // A new root without -w keeps the working directory, as util-linux.
         wd = Some(open_dir(c".").at("remember the working directory", "open", b".")?);
     }
-    let uid = resolve_id(o.uid, o.target, true)?;
-    let gid = resolve_id(o.gid, o.target, false)?;
+    // `follow`: /proc/PID, whose owner is read after the join (below).
+    let follow = matches!(o.uid, Some(Id::Follow)) || matches!(o.gid, Some(Id::Follow));
+    let owner = match (follow, o.target) {
+        (false, _) => None,
+        (true, None) => return Err(bad!("follow: whose ids? add --target PID")),
+        (true, Some(pid)) => {
+            let dir = proc_path(pid, b"");
+            Some(open_dir(dir.as_cstr()).at("find the target's ids", "open", dir.as_bytes())?)
+        }
+    };
 
     // The credentials to set: 0 inside a user namespace just entered, as
     // util-linux (the caller is unmapped there otherwise).
     let user_joined = joins[index(k::CLONE_NEWUSER)].is_some();
     let (uid, gid) = if user_joined && !o.preserve_credentials {
-        (uid.or(Some(0)), gid.or(Some(0)))
+        (o.uid.or(Some(Id::Number(0))), o.gid.or(Some(Id::Number(0))))
     } else {
-        (uid, gid)
+        (o.uid, o.gid)
     };
     // Supplementary groups go with a new gid. Tried before joining too: in
     // a user namespace whose setgroups is "deny" only that call can work.
@@ -264,6 +274,23 @@ fn run(args: Args) -> Result<u8> {
         rustix::process::fchdir(wd).at("change the working directory", "fchdir", b"")?;
     }
     drop((root, wd));
+
+    // `follow`: the owner of /proc/PID as the user namespace we are in now
+    // sees it: inside one just entered, the ids it maps the owner to (read
+    // before the join, they would be the host's, unmapped here).
+    let owner = match &owner {
+        Some(dir) => {
+            Some(rustix::fs::fstat(dir).at("read the target's ids", "fstat", b"/proc/PID")?)
+        }
+        None => None,
+    };
+    let resolve = |id: Option<Id>, of: fn(&rustix::fs::Stat) -> u32| match (id, &owner) {
+        (Some(Id::Number(n)), _) => Some(n),
+        (Some(Id::Follow), Some(st)) => Some(of(st)),
+        _ => None,
+    };
+    let uid = resolve(uid, |st| st.st_uid);
+    let gid = resolve(gid, |st| st.st_gid);
 
     if let Some(gid) = gid {
         if let Err(e) = rustix::thread::set_thread_groups(&[]) {
@@ -553,25 +580,6 @@ const PTRACE_HINT: &str = "reading another process's /proc entries needs ptrace 
 
 /// `-S follow`, `-G follow`: the owner of /proc/PID, which is the target's
 /// effective uid and gid.
-fn resolve_id(id: Option<Id>, target: Option<u32>, user: bool) -> Result<Option<u32>> {
-    match id {
-        None => Ok(None),
-        Some(Id::Number(n)) => Ok(Some(n)),
-        Some(Id::Follow) => {
-            let Some(pid) = target else {
-                return Err(bad!("follow: whose ids? add --target PID"));
-            };
-            let dir = proc_path(pid, b"");
-            let st = rustix::fs::stat(dir.as_cstr()).at(
-                "read the target's ids",
-                "stat",
-                dir.as_bytes(),
-            )?;
-            Ok(Some(if user { st.st_uid } else { st.st_gid }))
-        }
-    }
-}
-
 fn id_hint(e: Error) -> Error {
     match e.errno() {
         Some(Errno::INVAL) => e.hint("that id has no mapping in the user namespace"),

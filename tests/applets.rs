@@ -85,9 +85,22 @@ fn run(mut command: Command) -> Run {
 /// each run with `check`, and that util-linux gave the same status and
 /// output as box.
 fn side_by_side(test: &str, applet: &str, args: &[&str], check: impl Fn(&str, &Run)) {
+    side_by_side_with(test, applet, args, |_| {}, check);
+}
+
+/// [`side_by_side`], each command first given to `setup` (a working
+/// directory, an environment).
+fn side_by_side_with(
+    test: &str,
+    applet: &str,
+    args: &[&str],
+    setup: impl Fn(&mut Command),
+    check: impl Fn(&str, &Run),
+) {
     let links = Links::new();
     let mut box_run = None;
-    for (how, command) in box_commands(&links, applet, args) {
+    for (how, mut command) in box_commands(&links, applet, args) {
+        setup(&mut command);
         let r = run(command);
         check(&how, &r);
         box_run = Some(r);
@@ -96,6 +109,7 @@ fn side_by_side(test: &str, applet: &str, args: &[&str], check: impl Fn(&str, &R
     if let Some(tool) = util_linux(test, applet) {
         let mut command = Command::new(tool);
         command.args(args);
+        setup(&mut command);
         let theirs = run(command);
         check("util-linux", &theirs);
         assert_eq!(
@@ -1024,4 +1038,34 @@ fn nsenter_follow_takes_the_ids_as_the_user_namespace_entered_sees_them() {
         let r = run(command);
         assert_eq!((r.code(), r.stdout.as_str()), (0, "0\n0\n"), "{how}: {r:?}");
     }
+}
+
+#[test]
+#[ignore = "needs root"]
+fn nsenter_all_enters_our_own_mount_namespace_again() {
+    // util-linux's -a enters every namespace but our own user namespace,
+    // even those we are in: entering the mount namespace again puts the
+    // working directory at its root.
+    let test = "nsenter_all_enters_our_own_mount_namespace_again";
+    if !need_root(test) {
+        return;
+    }
+    let target = uts_target();
+    let pid = target.pid.to_string();
+    let dir = TempDir::new("cwd");
+    side_by_side_with(
+        test,
+        "nsenter",
+        &["-t", &pid, "-a", "sh", "-c", "hostname; pwd"],
+        |c| {
+            c.current_dir(dir.path());
+        },
+        |how, r| {
+            assert_eq!(
+                (r.code(), r.stdout.as_str()),
+                (0, "inner\n/\n"),
+                "{how}: {r:?}"
+            );
+        },
+    );
 }

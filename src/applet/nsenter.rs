@@ -38,11 +38,12 @@
 //! `-mu` is `--mount=u`), an unambiguous beginning of a long option for
 //! the option (`--targ`).
 //!
-//! Differences from util-linux, on purpose: `-a` joins only the types in
-//! which the target differs from us (util-linux skips only a same user
-//! namespace, so it also re-enters our own mount namespace, which moves the
-//! working directory to `/`) and skips types this kernel lacks
-//! (util-linux#1502). After entering a user namespace whose setgroups is
+//! `-a` joins every namespace of the target but our own user namespace,
+//! as util-linux: ours too, so a mount namespace entered again moves the
+//! working directory to its root.
+//!
+//! Differences from util-linux, on purpose: `-a` skips types this kernel
+//! lacks (util-linux#1502). After entering a user namespace whose setgroups is
 //! "deny" (one made by `unshare -r`), a caller that cannot drop its
 //! supplementary groups keeps them and goes on, where util-linux fails
 //! with "setgroups failed" (util-linux#3553). Not implemented: `-W`/`--wdns`, `-Z`, `-e`, `-c`,
@@ -158,7 +159,7 @@ pub const NSENTER: Command<NsenterOption> = {
             .short(b't'),
             Opt::flag(
                 "all",
-                "every namespace in which PID differs from us",
+                "every namespace of PID (but our own user namespace)",
                 N::All,
             )
             .short(b'a'),
@@ -513,8 +514,16 @@ fn choose(o: &Options) -> Result<[Option<Source>; COUNT]> {
             match ns::read_link(Some(pid), ns.proc_name, ns.proc_name) {
                 // Not in this kernel (util-linux#1502).
                 NsLink::NotInKernel => continue,
-                NsLink::Inode(theirs) if own_inode(ns) == Some(theirs) => continue,
-                // Different, or unreadable: opening it will say why.
+                // Our own user namespace, which the kernel does not let us
+                // enter again; every other is entered, ours included, as
+                // util-linux (a mount namespace entered again puts the
+                // working directory at its root).
+                NsLink::Inode(theirs)
+                    if ns.flag == k::CLONE_NEWUSER && own_inode(ns) == Some(theirs) =>
+                {
+                    continue;
+                }
+                // Entered, or unreadable: opening it will say why.
                 _ => joins[i] = Some(Source::Target),
             }
         } else if let Some(Source::Target) = joins[i] {

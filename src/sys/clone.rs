@@ -2,7 +2,7 @@
 //! CLONE_VM, so the child runs on a copy of the caller's memory, as after
 //! fork.
 
-use core::ffi::{c_int, c_long};
+use core::ffi::{c_int, c_long, c_ulong};
 
 use linux_raw_sys::general as k;
 use rustix::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -45,14 +45,27 @@ unsafe fn clone3(args: &mut k::clone_args) -> Result<Forked, Errno> {
     Ok(forked(ret, pidfd))
 }
 
-/// The old `clone(2)`, for kernels before 5.3. `flags` may hold CLONE_PIDFD
-/// (5.2+); the pidfd comes back through the parent_tid argument, which is the
-/// third on every architecture.
+/// The old `clone(2)`, for kernels before 5.3 (and where a seccomp policy
+/// answers clone3 with ENOSYS). `flags` may hold CLONE_PIDFD (5.2+); the
+/// pidfd comes back through the parent_tid argument. The argument order
+/// differs between architectures (x86_64: flags, stack, parent_tid,
+/// child_tid, tls; arm and aarch64: flags, stack, parent_tid, tls,
+/// child_tid), but parent_tid is the third on every one box is built for,
+/// and the two that trade places are both 0 here.
+///
+/// The kernel reads only the low 32 bits of clone's flags (an `unsigned
+/// long`, itself 32 bits on arm); the flags above (CLONE_CLEAR_SIGHAND,
+/// CLONE_INTO_CGROUP) are clone3's alone. They are refused with EINVAL
+/// here rather than dropped in silence.
 ///
 /// # Safety
 /// As for [`clone3`]: `flags` holds none of CLONE_VM, CLONE_SETTLS or the
 /// CLONE_CHILD_*TID flags.
 unsafe fn clone_legacy(flags: u64, exit_signal: u64) -> Result<Forked, Errno> {
+    let flags = flags | exit_signal;
+    if flags > u64::from(u32::MAX) {
+        return Err(Errno::INVAL);
+    }
     let mut pidfd: c_int = -1;
     // SAFETY: stack 0 means the child continues on a copy of ours (no
     // CLONE_VM, by the contract above); `pidfd` is a valid c_int for the
@@ -61,7 +74,9 @@ unsafe fn clone_legacy(flags: u64, exit_signal: u64) -> Result<Forked, Errno> {
     let ret = check(unsafe {
         libc::syscall(
             libc::SYS_clone,
-            (flags | exit_signal) as c_long,
+            // Every argument of the variadic syscall() is a machine word:
+            // a u64 would take two registers on arm and shift the rest.
+            flags as c_ulong,
             0 as c_long,
             &raw mut pidfd,
             0 as c_long,

@@ -159,8 +159,12 @@ pub struct SigInfo {
 /// Wait for one of the (blocked) signals in `set`, at most `timeout_ms`
 /// milliseconds if given. `Ok(None)` on timeout; EINTR is retried.
 pub fn wait_signal(set: &SigSet, timeout_ms: Option<u64>) -> Result<Option<SigInfo>, Errno> {
+    // tv_sec is 32 bits on 32-bit targets: the libc crate declares musl's
+    // old time_t there (and musl 1.2 serves such programs through its
+    // time32 entry points). A timeout is capped at what 32 bits hold, 68
+    // years, rather than wrapped into a short or negative one.
     let ts = timeout_ms.map(|ms| libc::timespec {
-        tv_sec: (ms / 1000) as _,
+        tv_sec: (ms / 1000).min(i32::MAX as u64) as _,
         tv_nsec: ((ms % 1000) * 1_000_000) as _,
     });
     let ts_ptr = ts

@@ -14,12 +14,23 @@ pub const TARGETS: &[Target] = &[
     Target {
         triple: "x86_64-unknown-linux-musl",
         arch: "x86_64",
+        name: "x86_64",
         debian_arch: "amd64",
+        std: Std::Rustup,
     },
     Target {
         triple: "aarch64-unknown-linux-musl",
         arch: "aarch64",
+        name: "aarch64",
         debian_arch: "arm64",
+        std: Std::Rustup,
+    },
+    Target {
+        triple: "armv7-unknown-linux-musleabihf",
+        arch: "arm",
+        name: "armv7",
+        debian_arch: "armhf",
+        std: Std::BuildStd,
     },
 ];
 
@@ -27,10 +38,27 @@ pub const TARGETS: &[Target] = &[
 pub struct Target {
     /// Rust's name: `cargo build --target`.
     pub triple: &'static str,
-    /// The CPU architecture: `qemu-system-ARCH`, `uname -m`.
+    /// The CPU architecture as Rust (`target_arch`, std::env::consts::ARCH)
+    /// and QEMU (`qemu-system-ARCH`) name it.
     pub arch: &'static str,
+    /// How reports and the README name it.
+    pub name: &'static str,
     /// Debian's name, for `apt-get download PKG:ARCH`.
     pub debian_arch: &'static str,
+    /// Where its Rust standard library comes from.
+    pub std: Std,
+}
+
+/// Where a target's Rust standard library comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Std {
+    /// `rustup target add`: the stable toolchain builds the release binary
+    /// and links it with the musl that rustup ships for the target.
+    Rustup,
+    /// rustup has none: both builds rebuild it from source on the pinned
+    /// nightly (`-Zbuild-std`) and link against musl from Debian's
+    /// `musl-dev` for the target's architecture (build.rs).
+    BuildStd,
 }
 
 impl Target {
@@ -55,10 +83,15 @@ pub struct Board {
     pub name: String,
     pub target: Target,
     pub kernel: KernelSource,
+    /// The device tree the board boots with, if it needs one named (QEMU's
+    /// `virt` machines make their own).
+    pub dtb: Option<DtbSource>,
     /// The board's kernel command line (xtask adds `panic=-1` under QEMU).
     pub cmdline: String,
-    /// How to emulate it; `None` for real hardware.
+    /// How to emulate it; `None` when QEMU does not.
     pub qemu: Option<Qemu>,
+    /// How its boot partition is written; `None` when xtask does not know.
+    pub sdcard: Option<SdCard>,
     /// Extra files for the rootfs, sources already resolved to paths.
     pub files: Vec<ExtraFile>,
 }
@@ -72,18 +105,58 @@ pub enum KernelSource {
     Path(PathBuf),
 }
 
+#[derive(Debug, PartialEq, Eq)]
+pub enum DtbSource {
+    /// A path under the Debian kernel package's `usr/lib/linux-image-*/`,
+    /// where Debian keeps the device trees built with that kernel.
+    Package(PathBuf),
+    /// A file on this machine.
+    Path(PathBuf),
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Qemu {
-    /// `-M`, e.g. `pc` or `virt`.
+    /// `-M`, e.g. `pc`, `virt` or `raspi3b`.
     pub machine: String,
     /// `-cpu`; QEMU's default when absent.
     pub cpu: Option<String>,
-    /// `-m`, e.g. `256M` (x86 needs at least 128M).
+    /// `-m`, e.g. `256M` (x86 needs at least 128M; raspi3b exactly 1G).
     pub memory: String,
+    /// Which of the machine's serial ports is the console, counted from 0:
+    /// xtask connects it to its stdout and the ones before it to nothing.
+    #[serde(default)]
+    pub serial: u8,
+    /// The kernel cannot power this machine off (its driver for that is a
+    /// module the image does not load, or there is none), so it halts
+    /// instead, saying "reboot: System halted", and QEMU keeps running:
+    /// xtask then ends QEMU itself and takes the halt for the power off.
+    #[serde(default)]
+    pub halts: bool,
     /// Anything else for QEMU, appended as is.
     #[serde(default)]
     pub args: Vec<String>,
+}
+
+/// A boot partition for a board's firmware: `cargo xtask sdcard` writes the
+/// kernel, the device tree, the initramfs and the firmware's settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SdCard {
+    /// What reads the partition.
+    pub firmware: Firmware,
+    /// The board's own lines of the firmware's settings (config.txt); the
+    /// lines naming the files xtask writes are added to them.
+    #[serde(default)]
+    pub config: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Firmware {
+    /// The Raspberry Pi's GPU firmware (start*.elf), which reads config.txt
+    /// and cmdline.txt from the first FAT partition.
+    RaspberryPi,
 }
 
 #[derive(Debug)]
@@ -104,6 +177,7 @@ struct BoardFile {
     target: String,
     kernel: KernelFile,
     qemu: Option<Qemu>,
+    sdcard: Option<SdCard>,
     #[serde(default)]
     files: Vec<ExtraFileFile>,
 }
@@ -113,6 +187,7 @@ struct BoardFile {
 struct KernelFile {
     package: Option<String>,
     path: Option<PathBuf>,
+    dtb: Option<PathBuf>,
     cmdline: String,
 }
 
@@ -123,6 +198,10 @@ struct ExtraFileFile {
     path: String,
     mode: Option<u32>,
 }
+
+/// The highest `[qemu] serial`: QEMU's machines have a few serial ports,
+/// and each one before the console costs a `-serial null`.
+const MAX_SERIAL: u8 = 3;
 
 /// The board directory of the workspace.
 pub fn directory() -> PathBuf {
@@ -185,6 +264,30 @@ pub fn parse(path: &Path, text: &str) -> Result<Board> {
         (None, Some(kernel)) => KernelSource::Path(base.join(kernel)),
         _ => bail!("{shown}: [kernel] needs exactly one of `package` or `path`"),
     };
+    let dtb = match (&kernel, file.kernel.dtb) {
+        (_, None) => None,
+        (KernelSource::Debian(_), Some(dtb)) => {
+            if dtb.is_absolute() || dtb.components().any(|c| c.as_os_str() == "..") {
+                bail!(
+                    "{shown}: [kernel] dtb {} must be a path inside the package's usr/lib/linux-image-*/",
+                    dtb.display()
+                );
+            }
+            Some(DtbSource::Package(dtb))
+        }
+        (KernelSource::Path(_), Some(dtb)) => Some(DtbSource::Path(base.join(dtb))),
+    };
+    if let Some(qemu) = &file.qemu
+        && qemu.serial > MAX_SERIAL
+    {
+        bail!(
+            "{shown}: [qemu] serial {} is more ports than a machine has (at most {MAX_SERIAL})",
+            qemu.serial
+        );
+    }
+    if file.sdcard.is_some() && dtb.is_none() {
+        bail!("{shown}: [sdcard] needs the board's device tree: [kernel] dtb");
+    }
     let mut files = Vec::new();
     for file in file.files {
         if !file.path.starts_with('/') {
@@ -206,8 +309,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Board> {
         name,
         target,
         kernel,
+        dtb,
         cmdline: file.kernel.cmdline,
         qemu: file.qemu,
+        sdcard: file.sdcard,
         files,
     })
 }
@@ -287,7 +392,7 @@ mode = 0o644
     #[test]
     fn the_boards_in_the_repository_parse() {
         let names = names();
-        for name in ["qemu-x86_64", "qemu-aarch64", "rpi4"] {
+        for name in ["qemu-x86_64", "qemu-aarch64", "qemu-armv7", "rpi3b", "rpi4"] {
             assert!(names.iter().any(|n| n == name), "{names:?}");
         }
         for name in &names {
@@ -297,8 +402,62 @@ mode = 0o644
                 assert!(board.qemu.is_some(), "{name} has no [qemu]");
             }
         }
-        assert_eq!(load("rpi4").unwrap().target.arch, "aarch64");
-        assert!(load("rpi4").unwrap().qemu.is_none());
+        let armv7 = load("qemu-armv7").unwrap();
+        assert_eq!(armv7.target.name, "armv7");
+        assert_eq!(armv7.target.std, Std::BuildStd);
+        let rpi4 = load("rpi4").unwrap();
+        assert_eq!(rpi4.target.arch, "aarch64");
+        assert!(rpi4.qemu.is_none());
+        assert_eq!(
+            rpi4.dtb,
+            Some(DtbSource::Package("broadcom/bcm2711-rpi-4-b.dtb".into()))
+        );
+        assert_eq!(rpi4.sdcard.unwrap().firmware, Firmware::RaspberryPi);
+        let qemu = load("rpi3b").unwrap().qemu.unwrap();
+        assert_eq!((qemu.machine.as_str(), qemu.serial), ("raspi3b", 1));
+        assert!(qemu.halts);
+    }
+
+    #[test]
+    fn device_trees_serial_ports_and_sd_cards() {
+        let pi = GOOD.replace(
+            "cmdline = ",
+            "dtb = \"broadcom/bcm2837-rpi-3-b.dtb\"\ncmdline = ",
+        ) + "[sdcard]\nfirmware = \"raspberrypi\"\nconfig = [\"arm_64bit=1\"]\n";
+        let board = parse(
+            Path::new("/b/pi.toml"),
+            &pi.replace("memory = ", "serial = 1\nmemory = "),
+        )
+        .unwrap();
+        assert_eq!(
+            board.dtb,
+            Some(DtbSource::Package("broadcom/bcm2837-rpi-3-b.dtb".into()))
+        );
+        assert_eq!(board.qemu.unwrap().serial, 1);
+        assert_eq!(board.sdcard.unwrap().config, ["arm_64bit=1"]);
+        // With a kernel by path, the device tree is a path too.
+        let by_path = pi.replace("package = \"linux-image-arm64\"", "path = \"k/Image\"");
+        let board = parse(Path::new("/b/pi.toml"), &by_path).unwrap();
+        assert_eq!(
+            board.dtb,
+            Some(DtbSource::Path("/b/broadcom/bcm2837-rpi-3-b.dtb".into()))
+        );
+        for (bad, expected) in [
+            ("dtb = \"../../etc/x.dtb\"", "inside the package"),
+            ("dtb = \"/etc/x.dtb\"", "inside the package"),
+        ] {
+            let text = pi.replace("dtb = \"broadcom/bcm2837-rpi-3-b.dtb\"", bad);
+            let error = parse(Path::new("t.toml"), &text).unwrap_err().to_string();
+            assert!(error.contains(expected), "{error}");
+        }
+        let text = pi.replace("dtb = \"broadcom/bcm2837-rpi-3-b.dtb\"\n", "");
+        let error = parse(Path::new("t.toml"), &text).unwrap_err().to_string();
+        assert!(error.contains("[sdcard] needs"), "{error}");
+        let text = pi.replace("\"raspberrypi\"", "\"u-boot\"");
+        assert!(parse(Path::new("t.toml"), &text).is_err());
+        let text = GOOD.replace("memory = ", "serial = 9\nmemory = ");
+        let error = parse(Path::new("t.toml"), &text).unwrap_err().to_string();
+        assert!(error.contains("serial 9"), "{error}");
     }
 
     #[test]

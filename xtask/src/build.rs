@@ -7,19 +7,30 @@
 //! The size-tuned build needs a nightly toolchain, for what stable cannot
 //! do: rebuild the standard library with box (`-Zbuild-std`), optimized for
 //! size and with `panic=immediate-abort` (no panic messages, no formatting of
-//! them, no unwinding tables). It links with rust-lld against the musl C
-//! library that the stable toolchain's musl target ships (its
-//! `self-contained` directory), so it needs no C cross compiler and no
-//! nightly build of the musl targets, and links the same libc as the
-//! release build.
+//! them, no unwinding tables). It links with rust-lld against a musl C
+//! library given by path, so it needs no C cross compiler and no nightly
+//! build of the musl targets: for the targets rustup serves, the musl that
+//! the stable toolchain's target ships (its `self-contained` directory), the
+//! same libc as the release build.
+//!
+//! For armv7 rustup serves no standard library at all, so its release build
+//! is a nightly build-std build too (with the release profile and
+//! `panic=abort`, as on the other targets), and both link against the
+//! `libc.a` and start files of Debian's `musl-dev` for armhf, fetched and
+//! unpacked under target/musl/armhf/ like the kernels (debian.rs): the
+//! host's dpkg architectures are left alone and no cross gcc is installed.
+//! That musl has no unwinder (Rust's musl targets bring LLVM's libunwind):
+//! nothing unwinds under `panic=abort`, but the standard library's panic
+//! message can print a backtrace, which needs one; see [`BACKTRACE_SYMBOLS`].
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::board::{self, TARGETS, Target};
+use crate::board::{self, Std, TARGETS, Target};
 use crate::cli::Args;
+use crate::debian::Apt;
 use crate::{elf, host};
 
 /// The budget of the size-tuned binary without the OCI runtime (cargo
@@ -94,9 +105,9 @@ fn host_target() -> Result<Target> {
 
 /// Build box for `target` and return the path of the binary.
 pub fn build(target: Target, profile: Profile) -> Result<PathBuf> {
-    ensure_rust_target(target.triple)?;
-    let binary = match profile {
-        Profile::Release => {
+    let binary = match (target.std, profile) {
+        (Std::Rustup, Profile::Release) => {
+            ensure_rust_target(target.triple)?;
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let mut command = Command::new(cargo);
             command.current_dir(host::workspace()).args([
@@ -113,7 +124,7 @@ pub fn build(target: Target, profile: Profile) -> Result<PathBuf> {
                 .join("release")
                 .join("box")
         }
-        Profile::Size => build_size(target)?,
+        _ => build_std(target, profile, true)?,
     };
     if !binary.is_file() {
         bail!("cargo built no {}", binary.display());
@@ -121,57 +132,92 @@ pub fn build(target: Target, profile: Profile) -> Result<PathBuf> {
     Ok(binary)
 }
 
-/// The size-tuned build (see the top of this file), in target/size so that
-/// it never replaces the release build's files. Returns the binary's path.
-fn build_size(target: Target) -> Result<PathBuf> {
-    build_size_in(target, "size", &[])
-}
-
 /// The size-tuned build without the cargo feature `oci` (no OCI runtime),
 /// in target/size-no-oci: what the 256 KiB budget is about.
 pub fn build_size_without_oci(target: Target) -> Result<PathBuf> {
-    build_size_in(target, "size-no-oci", &["--no-default-features"])
+    build_std(target, Profile::Size, false)
 }
 
-fn build_size_in(target: Target, directory: &str, cargo_args: &[&str]) -> Result<PathBuf> {
+/// A build on the pinned nightly that rebuilds the standard library with
+/// box (see the top of this file), with the OCI runtime or without. The
+/// size-tuned builds go to target/size and target/size-no-oci so that they
+/// never replace the release build's files; a release build (of a target
+/// rustup serves no standard library for) goes where cargo puts any,
+/// target/TRIPLE/release/. Returns the binary's path.
+fn build_std(target: Target, profile: Profile, oci: bool) -> Result<PathBuf> {
     ensure_nightly()?;
-    let crt = self_contained(target.triple)?;
-    let object = |name: &str| crt.join(name).display().to_string();
-    let mut flags: Vec<String> = [
-        "-Zunstable-options",
-        // A panic is an abort instruction: no message, no location, no
-        // formatting machinery kept alive for them.
-        "-Cpanic=immediate-abort",
-        // Nothing unwinds, so no .eh_frame (about 35 KiB).
-        "-Cforce-unwind-tables=no",
-        // A static executable that is not PIE: no self-relocation at start
-        // and no relocation table in the file.
-        "-Ctarget-feature=+crt-static",
-        "-Crelocation-model=static",
-        // rust-lld links; rustc's own musl objects are those of the
-        // nightly's musl target, which rustup may not have: name the stable
-        // toolchain's instead, in the order a C compiler driver would.
-        "-Clinker=rust-lld",
-        "-Clink-self-contained=no",
-    ]
-    .map(String::from)
-    .into();
-    flags.push(format!("-Lnative={}", crt.display()));
-    for name in ["crt1.o", "crti.o", "crtbegin.o"] {
-        flags.push(format!("-Zpre-link-arg={}", object(name)));
+    let libc = Libc::of(target)?;
+    let mut flags: Vec<String> = vec!["-Zunstable-options".into()];
+    let features = match profile {
+        Profile::Size => {
+            flags.extend(
+                [
+                    // A panic is an abort instruction: no message, no
+                    // location, no formatting machinery kept alive for them.
+                    "-Cpanic=immediate-abort",
+                    // Nothing unwinds, so no .eh_frame (about 35 KiB).
+                    "-Cforce-unwind-tables=no",
+                    // A static executable that is not PIE: no
+                    // self-relocation at start and no relocation table in
+                    // the file.
+                    "-Crelocation-model=static",
+                ]
+                .map(String::from),
+            );
+            "optimize_for_size"
+        }
+        Profile::Release => {
+            // As the release profile says (a profile cannot say it for a
+            // standard library built here).
+            flags.push("-Cpanic=abort".into());
+            // Without an unwinder there are no frames for a symbolizer to
+            // name: leave it out.
+            if libc.unwinder { "backtrace" } else { "" }
+        }
+    };
+    flags.extend(
+        [
+            "-Ctarget-feature=+crt-static",
+            // rust-lld links; rustc's own musl objects are those of the
+            // nightly's musl target, which rustup may not have: name the
+            // C library's instead, in the order a C compiler driver would.
+            "-Clinker=rust-lld",
+            "-Clink-self-contained=no",
+        ]
+        .map(String::from),
+    );
+    for directory in &libc.search {
+        flags.push(format!("-Lnative={}", directory.display()));
     }
-    for name in ["crtend.o", "crtn.o"] {
-        flags.push(format!("-Clink-arg={}", object(name)));
+    for object in &libc.start {
+        flags.push(format!("-Zpre-link-arg={}", object.display()));
     }
-    let target_dir = host::target_dir().join(directory);
+    for object in &libc.end {
+        flags.push(format!("-Clink-arg={}", object.display()));
+    }
+    if !libc.unwinder && profile == Profile::Release {
+        for symbol in BACKTRACE_SYMBOLS {
+            flags.push(format!("-Clink-arg=--defsym={symbol}=abort"));
+        }
+    }
+    let (target_dir, profile_dir) = match (profile, oci) {
+        (Profile::Size, true) => (host::target_dir().join("size"), "size"),
+        (Profile::Size, false) => (host::target_dir().join("size-no-oci"), "size"),
+        (Profile::Release, true) => (host::target_dir(), "release"),
+        (Profile::Release, false) => bail!("the release build is always built with oci"),
+    };
     let mut command = Command::new("rustup");
     command
         .current_dir(host::workspace())
         .args(["run", NIGHTLY, "cargo", "build", "--package", "box"])
-        .args(cargo_args)
-        .args(["--profile", "size", "--target", target.triple])
+        .args(if oci {
+            None
+        } else {
+            Some("--no-default-features")
+        })
+        .args(["--profile", profile_dir, "--target", target.triple])
         .args(["-Zbuild-std=std,panic_abort"])
-        .args(["-Zbuild-std-features=optimize_for_size"])
+        .arg(format!("-Zbuild-std-features={features}"))
         .arg("--target-dir")
         .arg(&target_dir)
         // The encoded form takes paths with spaces and wins over every other
@@ -183,8 +229,108 @@ fn build_size_in(target: Target, directory: &str, cargo_args: &[&str]) -> Result
         .env_remove("RUSTDOC")
         .env_remove("CARGO")
         .env_remove("RUSTUP_TOOLCHAIN");
-    host::run(&mut command).context("building box, size-tuned")?;
-    Ok(target_dir.join(target.triple).join("size").join("box"))
+    host::run(&mut command).with_context(|| format!("building box, {}", profile.name()))?;
+    Ok(target_dir.join(target.triple).join(profile_dir).join("box"))
+}
+
+/// What the standard library calls to print a backtrace after a panic
+/// message (when RUST_BACKTRACE asks for one): the unwinder's walk over the
+/// stack, and on ARM (EHABI) the register read that stands in for
+/// `_Unwind_GetIP`. Without an unwinder they are linked to musl's `abort`:
+/// a panic under `panic=abort` ends in abort right after its message
+/// anyway, so asking for a backtrace ends it the same way, only without
+/// the frames. (lld gives an alias the type of the symbol it names, so
+/// ARM/Thumb interworking stays right.)
+const BACKTRACE_SYMBOLS: &[&str] = &["_Unwind_Backtrace", "_Unwind_VRS_Get"];
+
+/// The musl C library a nightly build links against, given by path.
+struct Libc {
+    /// Where libc.a (and libunwind.a) are.
+    search: Vec<PathBuf>,
+    /// Start files, before Rust's objects, and end files, after them.
+    start: Vec<PathBuf>,
+    end: Vec<PathBuf>,
+    /// Whether it comes with an unwinder (LLVM's libunwind.a). Rust's musl
+    /// targets link `-lunwind` whatever the panic strategy; where there is
+    /// none, an empty archive of that name stands in.
+    unwinder: bool,
+}
+
+impl Libc {
+    fn of(target: Target) -> Result<Libc> {
+        match target.std {
+            Std::Rustup => {
+                let dir = self_contained(target.triple)?;
+                let at = |names: &[&str]| names.iter().map(|n| dir.join(n)).collect();
+                Ok(Libc {
+                    start: at(&["crt1.o", "crti.o", "crtbegin.o"]),
+                    end: at(&["crtend.o", "crtn.o"]),
+                    search: vec![dir],
+                    unwinder: true,
+                })
+            }
+            Std::BuildStd => debian_musl(target),
+        }
+    }
+}
+
+/// musl from Debian's `musl-dev` for `target`'s architecture, fetched once
+/// and kept unpacked in target/musl/<arch>/ (the library directory is
+/// usr/lib/<multiarch triple>/ inside). It has no crtbegin.o or crtend.o
+/// (gcc's, not musl's): box needs neither, Rust registers nothing through
+/// .ctors/.dtors and musl runs .init_array itself.
+fn debian_musl(target: Target) -> Result<Libc> {
+    let cache = host::target_dir().join("musl").join(target.debian_arch);
+    let find = |cache: &Path| -> Option<PathBuf> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(cache.join("usr/lib"))
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|dir| dir.join("libc.a").is_file())
+            .collect();
+        found.sort();
+        found.pop()
+    };
+    let lib = match find(&cache) {
+        Some(lib) => lib,
+        None => {
+            if !host::has_program("apt-get") {
+                bail!(
+                    "no musl for {}: there is no apt-get here to fetch Debian's musl-dev; \
+                     unpack one into {}",
+                    target.name,
+                    host::shown(&cache)
+                );
+            }
+            let _ = std::fs::remove_dir_all(&cache);
+            Apt::new(target.debian_arch)?.fetch_and_unpack("musl-dev", &cache)?;
+            find(&cache).with_context(|| {
+                format!(
+                    "Debian's musl-dev for {} has no usr/lib/*/libc.a",
+                    target.debian_arch
+                )
+            })?
+        }
+    };
+    for name in ["crt1.o", "crti.o", "crtn.o"] {
+        if !lib.join(name).is_file() {
+            bail!(
+                "{} has no {name}: delete {} to fetch musl-dev again",
+                host::shown(&lib),
+                host::shown(&cache)
+            );
+        }
+    }
+    // An archive with no members: its 8-byte global header alone.
+    let no_unwinder = cache.join("no-unwinder");
+    std::fs::create_dir_all(&no_unwinder)?;
+    std::fs::write(no_unwinder.join("libunwind.a"), b"!<arch>\n")?;
+    Ok(Libc {
+        start: vec![lib.join("crt1.o"), lib.join("crti.o")],
+        end: vec![lib.join("crtn.o")],
+        search: vec![lib, no_unwinder],
+        unwinder: false,
+    })
 }
 
 /// The nightly toolchain with the standard library's source (for
@@ -327,7 +473,7 @@ pub fn size_report(targets: &[Target]) -> Result<SizeReport> {
         ];
         for (name, binary, budget) in builds {
             let bytes = std::fs::metadata(&binary)?.len();
-            let what = format!("box {} {name}", target.arch);
+            let what = format!("box {} {name}", target.name);
             let note = match budget {
                 Some(budget) => {
                     let verdict = if bytes > budget {
@@ -406,7 +552,7 @@ fn peers(targets: &[Target]) -> Vec<Row> {
             .join(target.debian_arch)
             .join("bin/busybox");
         if fetched.is_file() {
-            rows.push(peer_row(&format!("busybox {}", target.arch), Some(fetched)));
+            rows.push(peer_row(&format!("busybox {}", target.name), Some(fetched)));
         }
     }
     for name in ["crun", "tini", "tini-static"] {
@@ -432,8 +578,8 @@ fn peer_row(name: &str, path: Option<PathBuf>) -> Row {
             note: format!("{}: unreadable", path.display()),
         };
     };
-    let arch = elf_arch(&bytes);
-    let target = TARGETS.iter().find(|t| t.arch == arch);
+    let target = elf::arch(&bytes).and_then(|arch| TARGETS.iter().find(|t| t.arch == arch));
+    let arch = target.map_or("another architecture", |t| t.name);
     let linking = match target {
         Some(&target) if elf::check_static(&bytes, target).is_ok() => "static".to_string(),
         _ => match shared_libraries(&path) {
@@ -448,18 +594,6 @@ fn peer_row(name: &str, path: Option<PathBuf>) -> Row {
         what: name.to_string(),
         bytes: Some(bytes.len() as u64),
         note: format!("{} ({arch}, {linking})", host::shown(&path)),
-    }
-}
-
-/// The architecture an ELF file is for, from `e_machine`.
-fn elf_arch(bytes: &[u8]) -> &'static str {
-    match bytes
-        .get(0x12..0x14)
-        .map(|b| u16::from_le_bytes([b[0], b[1]]))
-    {
-        Some(62) => "x86_64",
-        Some(183) => "aarch64",
-        _ => "another architecture",
     }
 }
 
@@ -523,15 +657,5 @@ mod tests {
             over_budget: Vec::new(),
         };
         assert!(check_budget(&fine).is_ok());
-    }
-
-    #[test]
-    fn elf_architectures() {
-        let mut bytes = vec![0u8; 0x14];
-        bytes[0x12] = 183;
-        assert_eq!(elf_arch(&bytes), "aarch64");
-        bytes[0x12] = 62;
-        assert_eq!(elf_arch(&bytes), "x86_64");
-        assert_eq!(elf_arch(b"#!"), "another architecture");
     }
 }

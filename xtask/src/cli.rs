@@ -62,6 +62,13 @@ impl Args {
         }
     }
 
+    /// The first word that is not an option (call after taking the
+    /// options, so that no option's value is taken for it); takes it out.
+    pub fn positional(&mut self) -> Option<String> {
+        let at = self.words.iter().position(|w| !w.starts_with('-'))?;
+        Some(self.words.remove(at))
+    }
+
     /// Every argument was understood.
     pub fn finish(self) -> Result<()> {
         match self.words.first() {
@@ -91,6 +98,16 @@ mod tests {
         assert_eq!(a.number(&["--timeout"]).unwrap(), Some(30));
         let error = a.finish().unwrap_err().to_string();
         assert!(error.contains("\"extra\""), "{error}");
+    }
+
+    #[test]
+    fn positional_after_the_options() {
+        let mut a = args(&["--board", "b", "dir", "--size"]);
+        assert_eq!(a.value(&["--board"]).unwrap().as_deref(), Some("b"));
+        assert!(a.flag(&["--size"]));
+        assert_eq!(a.positional().as_deref(), Some("dir"));
+        assert_eq!(a.positional(), None);
+        assert!(a.finish().is_ok());
     }
 
     #[test]

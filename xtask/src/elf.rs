@@ -8,17 +8,46 @@ use crate::board::Target;
 
 const PT_INTERP: u32 = 3;
 
-/// `e_machine` of each architecture (elf(5)).
-fn machine(arch: &str) -> u16 {
+/// The ELF class and `e_machine` of each architecture (elf(5)).
+fn machine(arch: &str) -> Option<(Class, u16)> {
     match arch {
-        "x86_64" => 62,
-        "aarch64" => 183,
-        _ => 0,
+        "x86_64" => Some((Class::Elf64, 62)),
+        "aarch64" => Some((Class::Elf64, 183)),
+        "arm" => Some((Class::Elf32, 40)),
+        _ => None,
     }
 }
 
-/// Whether `bytes` is a static little-endian 64-bit ELF executable for `target`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Elf32,
+    Elf64,
+}
+
+/// The architecture (Rust's name) a little-endian ELF file is for, from
+/// its class and `e_machine`; `None` for any other file.
+pub fn arch(bytes: &[u8]) -> Option<&'static str> {
+    let class = match bytes.get(..6)? {
+        b"\x7fELF\x01\x01" => Class::Elf32,
+        b"\x7fELF\x02\x01" => Class::Elf64,
+        _ => return None,
+    };
+    let number = u16::from_le_bytes(bytes.get(0x12..0x14)?.try_into().ok()?);
+    ["x86_64", "aarch64", "arm"]
+        .into_iter()
+        .find(|&arch| machine(arch) == Some((class, number)))
+}
+
+/// `e_flags` of an ARM program for the EABI version 5, the only one an
+/// EABI kernel without OABI_COMPAT (every armhf kernel) runs.
+const EF_ARM_EABI_MASK: u32 = 0xff00_0000;
+const EF_ARM_EABI_VER5: u32 = 0x0500_0000;
+
+/// Whether `bytes` is a static little-endian ELF executable for `target`.
 pub fn check_static(bytes: &[u8], target: Target) -> Result<()> {
+    let Some((class, number)) = machine(target.arch) else {
+        bail!("xtask knows no ELF machine for {}", target.arch);
+    };
     let u16_at = |at: usize| {
         bytes
             .get(at..at + 2)
@@ -34,17 +63,34 @@ pub fn check_static(bytes: &[u8], target: Target) -> Result<()> {
             .get(at..at + 8)
             .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
     };
-    // Magic, ELFCLASS64, ELFDATA2LSB.
-    if bytes.get(..6) != Some(b"\x7fELF\x02\x01") {
-        bail!("not a 64-bit little-endian ELF file");
+    // Magic, ELFCLASS32 or 64, ELFDATA2LSB.
+    let (magic, kind) = match class {
+        Class::Elf32 => (b"\x7fELF\x01\x01", "32-bit"),
+        Class::Elf64 => (b"\x7fELF\x02\x01", "64-bit"),
+    };
+    if bytes.get(..6) != Some(magic) {
+        bail!("not a {kind} little-endian ELF file");
     }
-    if u16_at(0x12) != Some(machine(target.arch)) {
-        bail!("not built for {}", target.arch);
+    if u16_at(0x12) != Some(number) {
+        bail!("not built for {}", target.name);
     }
-    let (Some(phoff), Some(phentsize), Some(phnum)) = (u64_at(0x20), u16_at(0x36), u16_at(0x38))
+    // Where the program headers are, and the flags, by class.
+    let (phoff, phentsize, phnum, flags) = match class {
+        Class::Elf32 => (
+            u32_at(0x1c).map(u64::from),
+            u16_at(0x2a),
+            u16_at(0x2c),
+            u32_at(0x24),
+        ),
+        Class::Elf64 => (u64_at(0x20), u16_at(0x36), u16_at(0x38), u32_at(0x30)),
+    };
+    let (Some(phoff), Some(phentsize), Some(phnum), Some(flags)) = (phoff, phentsize, phnum, flags)
     else {
         bail!("truncated ELF header");
     };
+    if target.arch == "arm" && flags & EF_ARM_EABI_MASK != EF_ARM_EABI_VER5 {
+        bail!("not an EABI version 5 program (e_flags {flags:#x})");
+    }
     for index in 0..phnum as usize {
         let at = phoff as usize + index * phentsize as usize;
         match u32_at(at) {
@@ -61,8 +107,8 @@ mod tests {
     use super::*;
     use crate::board::TARGETS;
 
-    /// A minimal ELF header with one program header of type `p_type`.
-    fn elf(machine: u16, p_type: u32) -> Vec<u8> {
+    /// A minimal 64-bit ELF header with one program header of type `p_type`.
+    fn elf64(machine: u16, p_type: u32) -> Vec<u8> {
         let mut bytes = vec![0u8; 64 + 56];
         bytes[..6].copy_from_slice(b"\x7fELF\x02\x01");
         bytes[0x12..0x14].copy_from_slice(&machine.to_le_bytes());
@@ -73,12 +119,51 @@ mod tests {
         bytes
     }
 
+    /// The same in 32 bits, with `e_flags`.
+    fn elf32(machine: u16, flags: u32, p_type: u32) -> Vec<u8> {
+        let mut bytes = vec![0u8; 52 + 32];
+        bytes[..6].copy_from_slice(b"\x7fELF\x01\x01");
+        bytes[0x12..0x14].copy_from_slice(&machine.to_le_bytes());
+        bytes[0x1c..0x20].copy_from_slice(&52u32.to_le_bytes());
+        bytes[0x24..0x28].copy_from_slice(&flags.to_le_bytes());
+        bytes[0x2a..0x2c].copy_from_slice(&32u16.to_le_bytes());
+        bytes[0x2c..0x2e].copy_from_slice(&1u16.to_le_bytes());
+        bytes[52..56].copy_from_slice(&p_type.to_le_bytes());
+        bytes
+    }
+
+    fn target(name: &str) -> Target {
+        *TARGETS.iter().find(|t| t.name == name).unwrap()
+    }
+
     #[test]
     fn static_dynamic_and_foreign() {
-        let x86 = TARGETS[0];
-        assert!(check_static(&elf(62, 1), x86).is_ok());
-        assert!(check_static(&elf(62, PT_INTERP), x86).is_err());
-        assert!(check_static(&elf(183, 1), x86).is_err());
+        let x86 = target("x86_64");
+        assert!(check_static(&elf64(62, 1), x86).is_ok());
+        assert!(check_static(&elf64(62, PT_INTERP), x86).is_err());
+        assert!(check_static(&elf64(183, 1), x86).is_err());
         assert!(check_static(b"#!/bin/sh\n", x86).is_err());
+        assert!(check_static(&elf32(40, EF_ARM_EABI_VER5, 1), x86).is_err());
+    }
+
+    #[test]
+    fn arm_is_32_bit_and_eabi5() {
+        let armv7 = target("armv7");
+        // EABI5 with the hard-float flag, as rust-lld writes it.
+        assert!(check_static(&elf32(40, EF_ARM_EABI_VER5 | 0x400, 1), armv7).is_ok());
+        assert!(check_static(&elf32(40, EF_ARM_EABI_VER5, PT_INTERP), armv7).is_err());
+        let error = check_static(&elf32(40, 0, 1), armv7).unwrap_err();
+        assert!(error.to_string().contains("EABI"), "{error}");
+        assert!(check_static(&elf64(40, 1), armv7).is_err());
+        assert!(check_static(&elf32(62, EF_ARM_EABI_VER5, 1), armv7).is_err());
+    }
+
+    #[test]
+    fn architectures() {
+        assert_eq!(arch(&elf64(62, 1)), Some("x86_64"));
+        assert_eq!(arch(&elf64(183, 1)), Some("aarch64"));
+        assert_eq!(arch(&elf32(40, 0, 1)), Some("arm"));
+        assert_eq!(arch(&elf64(40, 1)), None);
+        assert_eq!(arch(b"#!/bin/sh\n"), None);
     }
 }

@@ -194,6 +194,13 @@ pub struct Verdict {
     pub kernel_panic: bool,
     /// The kernel's last word on a clean power off.
     pub powered_off: bool,
+    /// The kernel's last word when asked to power off a machine it cannot
+    /// (no power-off driver): it halts instead.
+    pub halted: bool,
+    /// The `report: ` lines of the cases that passed: (case, text).
+    pub reports: Vec<(String, String)>,
+    /// Report lines whose case has not said ok or FAIL yet.
+    pending: Vec<String>,
 }
 
 impl Verdict {
@@ -206,14 +213,26 @@ impl Verdict {
         if line.contains("reboot: Power down") {
             self.powered_off = true;
         }
-        if let Some(at) = line.find("BOX-TEST-RESULT ") {
+        if line.contains("reboot: System halted") {
+            self.halted = true;
+        }
+        // The runner prints a case's report lines just before its result.
+        if let Some(at) = line.find("| report: ") {
+            self.pending
+                .push(line[at + "| report: ".len()..].trim().to_owned());
+        } else if let Some(at) = line.find("BOX-TEST-RESULT ") {
             self.reported = parse_result(&line[at + "BOX-TEST-RESULT ".len()..]);
         } else if let Some(at) = line.find("BOX-TEST ") {
             let rest = &line[at + "BOX-TEST ".len()..];
             let mut words = rest.splitn(3, ' ');
             let name = words.next().unwrap_or("").to_owned();
+            let reports = std::mem::take(&mut self.pending);
             match words.next() {
-                Some("ok") => self.passed.push(name),
+                Some("ok") => {
+                    self.reports
+                        .extend(reports.into_iter().map(|text| (name.clone(), text)));
+                    self.passed.push(name);
+                }
                 Some("FAIL") => {
                     let reason = words.next().unwrap_or("").trim().to_owned();
                     self.failed.push((name, reason));
@@ -226,9 +245,10 @@ impl Verdict {
     }
 
     /// Why a test boot that should have run `expected` cases failed; empty
-    /// when it passed. QEMU's exit status and the timeout are judged by the
-    /// caller.
-    pub fn test_problems(&self, expected: &[String]) -> Vec<String> {
+    /// when it passed. A halt stands for the power off where the board
+    /// says its kernel `halts` (board.rs). QEMU's exit status and the
+    /// timeout are judged by the caller.
+    pub fn test_problems(&self, expected: &[String], halts: bool) -> Vec<String> {
         let mut problems = Vec::new();
         if self.kernel_panic {
             problems.push("the kernel panicked".to_owned());
@@ -257,7 +277,13 @@ impl Verdict {
             Some((0, 0)) => problems.push("the guest ran no case".into()),
             Some(_) => {}
         }
-        if !self.powered_off {
+        if halts && !self.halted {
+            problems.push(
+                "no clean end (the kernel never said \"reboot: System halted\", as it does on \
+                 this machine when asked to power off)"
+                    .into(),
+            );
+        } else if !halts && !self.powered_off {
             problems
                 .push("no clean power off (the kernel never said \"reboot: Power down\")".into());
         }
@@ -295,9 +321,28 @@ mod tests {
              [    3.0] reboot: Power down\n",
         );
         let expected = ["10-mounts".to_owned(), "20-run".to_owned()];
-        assert_eq!(verdict.test_problems(&expected), Vec::<String>::new());
-        let problems = verdict.test_problems(&["30-more".to_owned()]);
+        assert_eq!(
+            verdict.test_problems(&expected, false),
+            Vec::<String>::new()
+        );
+        let problems = verdict.test_problems(&["30-more".to_owned()], false);
         assert_eq!(problems, ["30-more: no result"]);
+    }
+
+    #[test]
+    fn report_lines_belong_to_the_case_that_passed() {
+        let verdict = judge(
+            "  | report: a took 5 ms\n\
+             BOX-TEST 80-a ok\n\
+             \x20 | report: b was measured\n\
+             \x20 | b went wrong\n\
+             BOX-TEST 81-b FAIL b went wrong\n\
+             BOX-TEST 82-c ok\n",
+        );
+        assert_eq!(
+            verdict.reports,
+            [("80-a".to_owned(), "a took 5 ms".to_owned())]
+        );
     }
 
     #[test]
@@ -306,7 +351,7 @@ mod tests {
             "BOX-TEST 10-mounts FAIL no cgroup2 at /sys/fs/cgroup\n\
              Kernel panic - not syncing: Attempted to kill init!\n",
         );
-        let problems = verdict.test_problems(&[]).join("\n");
+        let problems = verdict.test_problems(&[], false).join("\n");
         assert!(problems.contains("10-mounts failed: no cgroup2 at /sys/fs/cgroup"));
         assert!(problems.contains("panicked"));
         assert!(problems.contains("no BOX-TEST-RESULT"));
@@ -317,11 +362,25 @@ mod tests {
     fn counts_must_agree() {
         let verdict =
             judge("BOX-TEST a ok\nBOX-TEST-RESULT 2 passed, 0 failed\nreboot: Power down\n");
-        assert_eq!(verdict.test_problems(&[]).len(), 1);
+        assert_eq!(verdict.test_problems(&[], false).len(), 1);
         assert_eq!(parse_result("3 passed, 1 failed"), Some((3, 1)));
         assert_eq!(parse_result("3 passed"), None);
         let verdict = judge("BOX-TEST-RESULT 0 passed, 0 failed\nreboot: Power down\n");
-        assert_eq!(verdict.test_problems(&[]), ["the guest ran no case"]);
+        assert_eq!(verdict.test_problems(&[], false), ["the guest ran no case"]);
+    }
+
+    #[test]
+    fn a_halt_ends_a_run_only_where_the_board_halts() {
+        let verdict =
+            judge("BOX-TEST a ok\nBOX-TEST-RESULT 1 passed, 0 failed\nreboot: System halted\n");
+        let expected = ["a".to_owned()];
+        assert_eq!(verdict.test_problems(&expected, true), Vec::<String>::new());
+        let problems = verdict.test_problems(&expected, false);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("Power down"), "{problems:?}");
+        let verdict =
+            judge("BOX-TEST a ok\nBOX-TEST-RESULT 1 passed, 0 failed\nreboot: Power down\n");
+        assert!(verdict.test_problems(&expected, true)[0].contains("System halted"));
     }
 
     #[test]

@@ -2,25 +2,36 @@
 //! else the board's Debian package, resolved to its current ABI package
 //! (`linux-image-amd64` → `linux-image-6.1.0-NN-amd64`), fetched once and
 //! kept unpacked in target/kernels/<arch>/<package>/. Delete that directory
-//! to fetch a newer kernel.
+//! to fetch a newer kernel. The board's device tree (`[kernel] dtb`) comes
+//! from the same package, or from a path, or `--dtb PATH`.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use crate::board::{Board, KernelSource, Target};
+use crate::board::{Board, DtbSource, KernelSource, Target};
 use crate::debian::{self, Apt};
 use crate::host;
 
-pub fn resolve(board: &Board, given: Option<&Path>) -> Result<PathBuf> {
-    if let Some(path) = given {
-        if !path.is_file() {
-            bail!("--kernel {}: no such file", path.display());
+/// What a boot loads besides the initramfs.
+#[derive(Debug)]
+pub struct Kernel {
+    pub image: PathBuf,
+    pub dtb: Option<PathBuf>,
+}
+
+/// The board's kernel and device tree, or those given on the command line.
+pub fn resolve(board: &Board, kernel: Option<&Path>, dtb: Option<&Path>) -> Result<Kernel> {
+    for (given, what) in [(kernel, "--kernel"), (dtb, "--dtb")] {
+        if let Some(path) = given
+            && !path.is_file()
+        {
+            bail!("{what} {}: no such file", path.display());
         }
-        return Ok(path.to_path_buf());
     }
-    match &board.kernel {
-        KernelSource::Path(path) => {
+    let image = match (kernel, &board.kernel) {
+        (Some(path), _) => path.to_path_buf(),
+        (None, KernelSource::Path(path)) => {
             if !path.is_file() {
                 bail!(
                     "kernel {} (from board {}) does not exist: fix the board or pass --kernel PATH",
@@ -28,19 +39,50 @@ pub fn resolve(board: &Board, given: Option<&Path>) -> Result<PathBuf> {
                     board.name
                 );
             }
-            Ok(path.clone())
+            path.clone()
         }
-        KernelSource::Debian(package) => debian_kernel(package, board.target),
-    }
+        (None, KernelSource::Debian(package)) => {
+            let tree = debian_kernel(package, board.target)?;
+            let image = find_image(&tree)
+                .with_context(|| format!("{} has no boot/vmlinuz-*", host::shown(&tree)))?;
+            crate::note!("kernel: {}", host::shown(&image));
+            image
+        }
+    };
+    let dtb = match (dtb, &board.dtb, &board.kernel) {
+        (Some(path), _, _) => Some(path.to_path_buf()),
+        (None, None, _) => None,
+        (None, Some(DtbSource::Path(path)), _) => {
+            if !path.is_file() {
+                bail!(
+                    "device tree {} (from board {}) does not exist: fix the board or pass --dtb PATH",
+                    path.display(),
+                    board.name
+                );
+            }
+            Some(path.clone())
+        }
+        (None, Some(DtbSource::Package(name)), KernelSource::Debian(package)) => {
+            let dtb = find_dtb(&debian_kernel(package, board.target)?, name)?;
+            crate::note!("device tree: {}", host::shown(&dtb));
+            Some(dtb)
+        }
+        (None, Some(DtbSource::Package(_)), KernelSource::Path(_)) => {
+            bail!(
+                "board {}: a device tree from the kernel package needs [kernel] package",
+                board.name
+            )
+        }
+    };
+    Ok(Kernel { image, dtb })
 }
 
-/// The kernel image from a Debian package, fetched on first use.
+/// The unpacked tree of a Debian kernel package, fetched on first use.
 fn debian_kernel(package: &str, target: Target) -> Result<PathBuf> {
     let arch = target.debian_arch;
     let cache = host::target_dir().join("kernels").join(arch).join(package);
-    if let Some(image) = find_image(&cache) {
-        crate::note!("kernel: {} (cached)", host::shown(&image));
-        return Ok(image);
+    if find_image(&cache).is_some() {
+        return Ok(cache);
     }
     if !host::has_program("apt-get") {
         bail!(
@@ -62,10 +104,30 @@ fn debian_kernel(package: &str, target: Target) -> Result<PathBuf> {
         .to_owned();
     apt.fetch_and_unpack(&abi_package, &cache)?;
     std::fs::write(cache.with_extension("package"), format!("{abi_package}\n"))?;
-    let image =
-        find_image(&cache).with_context(|| format!("{abi_package} has no boot/vmlinuz-*"))?;
-    crate::note!("kernel: {} (from {abi_package})", host::shown(&image));
-    Ok(image)
+    crate::note!("kernel package: {abi_package} in {}", host::shown(&cache));
+    Ok(cache)
+}
+
+/// The device tree `name` (say `broadcom/bcm2711-rpi-4-b.dtb`) of an
+/// unpacked kernel package: Debian installs them in usr/lib/linux-image-<version>/.
+fn find_dtb(tree: &Path, name: &Path) -> Result<PathBuf> {
+    let lib = tree.join("usr/lib");
+    let mut found: Vec<PathBuf> = std::fs::read_dir(&lib)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("linux-image-"))
+        .map(|e| e.path().join(name))
+        .filter(|p| p.is_file())
+        .collect();
+    found.sort();
+    found.pop().with_context(|| {
+        format!(
+            "the kernel package in {} has no device tree {} under usr/lib/linux-image-*/",
+            host::shown(tree),
+            name.display()
+        )
+    })
 }
 
 /// `boot/vmlinuz-*` in an unpacked kernel package.

@@ -16,6 +16,7 @@ mod host;
 mod initramfs;
 mod kernel;
 mod qemu;
+mod sdcard;
 mod test;
 
 use std::process::ExitCode;
@@ -51,13 +52,19 @@ const COMMANDS: &[(&str, Run, &str)] = &[
     (
         "qemu",
         qemu::main,
-        "--board B [--test] [--size] [--kernel PATH] [--kvm] [--timeout S] [--append ARGS]\n    \
+        "--board B [--test] [--size] [--kernel PATH] [--dtb PATH] [--kvm] [--timeout S] [--append ARGS]\n    \
          build, pack and boot under QEMU (--test: run the guest suite; --size: the size-tuned box)",
+    ),
+    (
+        "sdcard",
+        sdcard::main,
+        "--board B DIR [--size] [--kernel PATH] [--dtb PATH]\n    \
+         write the board's boot partition into DIR: kernel, device tree, initrd.img, cmdline.txt, config.txt",
     ),
     (
         "test",
         test::main,
-        "[--host | --guest]\n    every test: host tests, the size budget, then the guest suite on both QEMU boards\n    \
+        "[--host | --guest]\n    every test: host tests, the size budget, then the guest suite on every QEMU board\n    \
          with the release and the size-tuned box",
     ),
 ];

@@ -1,7 +1,8 @@
-//! `cargo xtask qemu --board B [--test] [--size] [--kernel PATH] [--kvm]
-//! [--timeout S] [--append ARGS]`: build box (release, or with `--size` the
-//! size-tuned build), pack the initramfs, boot it under QEMU with the serial
-//! console on stdio, and return when the guest powers off.
+//! `cargo xtask qemu --board B [--test] [--size] [--kernel PATH] [--dtb PATH]
+//! [--kvm] [--timeout S] [--append ARGS]`: build box (release, or with
+//! `--size` the size-tuned build), pack the initramfs, boot it under QEMU
+//! with the board's serial console on stdio, and return when the guest
+//! powers off.
 //!
 //! The console is printed line by line (without the guest's `\r`) and
 //! watched: a kernel panic, a timeout (QEMU is killed) or a non-zero exit
@@ -21,7 +22,8 @@ use crate::board::{self, Board, Qemu};
 use crate::build::Profile;
 use crate::cli::Args;
 use crate::guest::{self, Verdict};
-use crate::{host, initramfs, kernel};
+use crate::kernel::{self, Kernel};
+use crate::{host, initramfs};
 
 /// Seconds a boot may take before QEMU is killed. A TCG boot of the test
 /// image takes about 10 s on x86_64 and less on aarch64.
@@ -41,29 +43,71 @@ pub fn main(mut args: Args) -> Result<()> {
     } else {
         Profile::Release
     };
-    let kernel = args.value(&["--kernel", "-k"])?.map(PathBuf::from);
-    let kvm = args.flag(&["--kvm"]);
-    let timeout = args.number(&["--timeout"])?.unwrap_or(DEFAULT_TIMEOUT);
-    let append = args.value(&["--append"])?;
+    let options = Options {
+        test,
+        profile,
+        kernel: args.value(&["--kernel", "-k"])?.map(PathBuf::from),
+        dtb: args.value(&["--dtb"])?.map(PathBuf::from),
+        kvm: args.flag(&["--kvm"]),
+        timeout: args.number(&["--timeout"])?.unwrap_or(DEFAULT_TIMEOUT),
+        append: args.value(&["--append"])?,
+    };
     args.finish()?;
+    run(&board, &options).map(drop)
+}
 
-    let board = board::load(&board)?;
+/// The guest suite on `board` with `profile`'s box, as `cargo xtask qemu
+/// --board B --test [--size]` runs it: the report lines of the cases that
+/// passed, (case, text), or the failure (already told on the console).
+pub fn guest_suite(board: &str, profile: Profile) -> Result<Vec<(String, String)>> {
+    let options = Options {
+        test: true,
+        profile,
+        kernel: None,
+        dtb: None,
+        kvm: false,
+        timeout: DEFAULT_TIMEOUT,
+        append: None,
+    };
+    run(board, &options)
+}
+
+struct Options {
+    test: bool,
+    profile: Profile,
+    kernel: Option<PathBuf>,
+    dtb: Option<PathBuf>,
+    kvm: bool,
+    timeout: u64,
+    append: Option<String>,
+}
+
+fn run(board: &str, options: &Options) -> Result<Vec<(String, String)>> {
+    let board = board::load(board)?;
     let Some(qemu) = &board.qemu else {
         bail!(
-            "board {} is real hardware (no [qemu] section): `cargo xtask initramfs --board {}` \
-             makes its image",
+            "board {} is not one QEMU emulates (no [qemu] section): `cargo xtask initramfs \
+             --board {}` makes its image{}",
             board.name,
-            board.name
+            board.name,
+            if board.sdcard.is_some() {
+                format!(
+                    ", `cargo xtask sdcard --board {} DIR` its boot partition",
+                    board.name
+                )
+            } else {
+                String::new()
+            }
         );
     };
     // What can fail fast does, before the build.
-    let kernel = kernel::resolve(&board, kernel.as_deref())?;
+    let kernel = kernel::resolve(&board, options.kernel.as_deref(), options.dtb.as_deref())?;
     let program = format!("qemu-system-{}", board.target.arch);
     host::ensure_program(&program, QEMU_PACKAGES)?;
-    let initrd = initramfs::create(&board, test, profile, None)?;
+    let initrd = initramfs::create(&board, options.test, options.profile, None)?;
 
     let mut cmdline = format!("{} panic=-1", board.cmdline);
-    if let Some(extra) = append {
+    if let Some(extra) = &options.append {
         cmdline = format!("{cmdline} {extra}");
     }
     let machine = Machine {
@@ -72,13 +116,13 @@ pub fn main(mut args: Args) -> Result<()> {
         kernel,
         initrd,
         cmdline,
-        accel: accelerator(&board, kvm),
-        timeout: Duration::from_secs(timeout),
+        accel: accelerator(&board, options.kvm),
+        timeout: Duration::from_secs(options.timeout),
     };
-    if test {
+    if options.test {
         run_suite(&machine)
     } else {
-        boot_once(&machine)
+        boot_once(&machine).map(|()| Vec::new())
     }
 }
 
@@ -86,7 +130,7 @@ pub fn main(mut args: Args) -> Result<()> {
 struct Machine<'a> {
     program: String,
     qemu: &'a Qemu,
-    kernel: PathBuf,
+    kernel: Kernel,
     initrd: PathBuf,
     cmdline: String,
     accel: &'static str,
@@ -96,7 +140,11 @@ struct Machine<'a> {
 /// A plain boot: fine when the guest powers off (QEMU exits 0) in time
 /// without a kernel panic.
 fn boot_once(machine: &Machine) -> Result<()> {
-    let boot = boot(&mut command(machine, ""), machine.timeout)?;
+    let boot = boot(
+        &mut command(machine, ""),
+        machine.timeout,
+        machine.qemu.halts,
+    )?;
     let mut problems = boot.problems();
     if boot.verdict.kernel_panic {
         problems.push("the kernel panicked".into());
@@ -114,21 +162,31 @@ fn boot_once(machine: &Machine) -> Result<()> {
 }
 
 /// The guest suite: one boot per set of cases (guest.rs), each judged on
-/// its console; the closing line counts the cases of every boot.
-fn run_suite(machine: &Machine) -> Result<()> {
+/// its console; the closing line counts the cases of every boot. Returns
+/// the report lines of the cases that passed.
+fn run_suite(machine: &Machine) -> Result<Vec<(String, String)>> {
     let boots = guest::boots()?;
     let mut problems = Vec::new();
+    let mut reports = Vec::new();
     let (mut passed, mut failed) = (0, 0);
     for (index, test_boot) in boots.iter().enumerate() {
         let label = format!("boot {} of {}", index + 1, boots.len());
         if boots.len() > 1 {
             crate::note!("{label}: {}", test_boot.cases.join(", "));
         }
-        let boot = boot(&mut command(machine, &test_boot.append), machine.timeout)?;
+        let boot = boot(
+            &mut command(machine, &test_boot.append),
+            machine.timeout,
+            machine.qemu.halts,
+        )?;
         let mut boot_problems = boot.problems();
-        boot_problems.extend(boot.verdict.test_problems(&test_boot.cases));
+        boot_problems.extend(
+            boot.verdict
+                .test_problems(&test_boot.cases, machine.qemu.halts),
+        );
         passed += boot.verdict.passed.len();
         failed += boot.verdict.failed.len();
+        reports.extend(boot.verdict.reports);
         if boots.len() > 1 {
             boot_problems = boot_problems
                 .into_iter()
@@ -143,7 +201,7 @@ fn run_suite(machine: &Machine) -> Result<()> {
     // The closing line, after every message of xtask's own.
     println!("guest: {passed} passed, {failed} failed");
     if problems.is_empty() {
-        Ok(())
+        Ok(reports)
     } else {
         Err(Reported.into())
     }
@@ -182,11 +240,22 @@ fn command(machine: &Machine, append: &str) -> Command {
     command
         .args(["-m", &qemu.memory, "-accel", machine.accel])
         // No default devices, no window: the serial console is all there is.
-        .args(["-nodefaults", "-display", "none", "-serial", "stdio"])
+        .args(["-nodefaults", "-display", "none"]);
+    // Serial ports are numbered in the order of the -serial options: the
+    // ones before the console's go nowhere.
+    for _ in 0..qemu.serial {
+        command.args(["-serial", "null"]);
+    }
+    command
+        .args(["-serial", "stdio"])
         // A reboot (and, with panic=-1, a panic) ends QEMU.
         .arg("-no-reboot")
         .arg("-kernel")
-        .arg(&machine.kernel)
+        .arg(&machine.kernel.image);
+    if let Some(dtb) = &machine.kernel.dtb {
+        command.arg("-dtb").arg(dtb);
+    }
+    command
         .arg("-initrd")
         .arg(&machine.initrd)
         .args(["-append", cmdline.trim_end()])
@@ -199,13 +268,17 @@ struct Boot {
     status: ExitStatus,
     timed_out: bool,
     timeout: Duration,
+    /// QEMU was ended by xtask after the kernel halted (board key `halts`).
+    ended_on_halt: bool,
 }
 
 impl Boot {
     /// A timeout or QEMU's failure. (QEMU exits 0 on a power off, and also
     /// on a panic with panic=-1: the console tells those apart.)
     fn problems(&self) -> Vec<String> {
-        if self.timed_out {
+        if self.ended_on_halt {
+            Vec::new()
+        } else if self.timed_out {
             vec![format!(
                 "timed out after {} s: QEMU killed",
                 self.timeout.as_secs()
@@ -218,8 +291,9 @@ impl Boot {
     }
 }
 
-/// Run QEMU, print and judge its console, kill it at the deadline.
-fn boot(command: &mut Command, timeout: Duration) -> Result<Boot> {
+/// Run QEMU, print and judge its console, kill it at the deadline, or
+/// once the kernel has halted when `halts` (it never ends QEMU then).
+fn boot(command: &mut Command, timeout: Duration, halts: bool) -> Result<Boot> {
     crate::note!("{}", host::describe(command));
     let started = Instant::now();
     let mut child = command
@@ -249,9 +323,18 @@ fn boot(command: &mut Command, timeout: Duration) -> Result<Boot> {
         verdict.observe(&line);
     };
     let mut timed_out = false;
+    let mut ended_on_halt = false;
     loop {
         match console.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(line) => show(line),
+            Ok(line) => {
+                let halted = halts && line.contains("reboot: System halted");
+                show(line);
+                if halted {
+                    ended_on_halt = true;
+                    let _ = child.kill();
+                    break;
+                }
+            }
             Err(RecvTimeoutError::Disconnected) => break,
             Err(RecvTimeoutError::Timeout) => {
                 timed_out = true;
@@ -271,6 +354,8 @@ fn boot(command: &mut Command, timeout: Duration) -> Result<Boot> {
         elapsed.as_secs_f64(),
         if timed_out {
             ", killed at the deadline"
+        } else if ended_on_halt {
+            ", killed once the kernel had halted"
         } else {
             ""
         }
@@ -280,6 +365,7 @@ fn boot(command: &mut Command, timeout: Duration) -> Result<Boot> {
         status,
         timed_out,
         timeout,
+        ended_on_halt,
     })
 }
 
@@ -310,7 +396,7 @@ mod tests {
         let mut command = Command::new("sh");
         command.args(["-c", "printf 'BOX-TEST a ok\\r\\n'; exec sleep 30"]);
         let started = Instant::now();
-        let boot = boot(&mut command, Duration::from_millis(500)).unwrap();
+        let boot = boot(&mut command, Duration::from_millis(500), false).unwrap();
         assert!(started.elapsed() < Duration::from_secs(10));
         assert!(boot.timed_out);
         assert!(boot.problems()[0].starts_with("timed out after 0 s"));
@@ -321,9 +407,28 @@ mod tests {
     fn a_guest_that_ends_is_waited_for() {
         let mut command = Command::new("sh");
         command.args(["-c", "printf 'reboot: Power down\\r\\nno newline'"]);
-        let boot = boot(&mut command, Duration::from_secs(10)).unwrap();
+        let boot = boot(&mut command, Duration::from_secs(10), false).unwrap();
         assert!(!boot.timed_out && boot.status.success());
         assert!(boot.problems().is_empty());
         assert!(boot.verdict.powered_off);
+    }
+
+    #[test]
+    fn a_guest_that_halts_is_ended_where_the_board_says_so() {
+        let script = "printf 'BOX-TEST-RESULT 0 passed, 0 failed\\r\\nreboot: System halted\\r\\n'; \
+                      exec sleep 30";
+        let mut command = Command::new("sh");
+        command.args(["-c", script]);
+        let started = Instant::now();
+        let ended = boot(&mut command, Duration::from_secs(20), true).unwrap();
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert!(ended.ended_on_halt && !ended.timed_out);
+        assert!(ended.problems().is_empty());
+        assert!(ended.verdict.halted && !ended.verdict.powered_off);
+        // Elsewhere a halt is no end: the guest hangs until the deadline.
+        let mut command = Command::new("sh");
+        command.args(["-c", script]);
+        let hung = boot(&mut command, Duration::from_millis(500), false).unwrap();
+        assert!(hung.timed_out && !hung.ended_on_halt);
     }
 }

@@ -2,19 +2,20 @@
 //! (`cargo test --workspace -- --include-ignored`: unit tests, and
 //! integration tests that run the real binary as root with a busybox rootfs,
 //! marked `#[ignore = "needs root"]`; a test that says SKIPPED fails the
-//! run); the size budgets (the
-//! size-tuned build of both targets with the OCI runtime, 320 KiB, and
-//! without it, 256 KiB; see build.rs); then the guest suite on
-//! both QEMU boards, once with the release build of box and once with the
-//! size-tuned one. Installs what they need on a fresh machine first.
+//! run); the size budgets (the size-tuned build of every target with the
+//! OCI runtime, 320 KiB, and without it, 256 KiB; see build.rs); then the
+//! guest suite on every board QEMU emulates (those of board/ with a `[qemu]`
+//! section), once with the release build of box and once with the
+//! size-tuned one. Installs what they need on a fresh machine first. Closes
+//! with what the guest case `80-boot-cost` reported on each board, for
+//! xtask/bench/RESULTS.md.
 //!
 //! Both builds go through the guest suite because both ship: release is what
 //! `cargo xtask qemu` and `initramfs` make by default, size-tuned is what
 //! the budget is about, and it differs in more than the optimizer (another
 //! standard library build, panics that abort at once, no unwind tables, no
-//! PIE, another linker line). The second round costs about 20 s on x86_64
-//! and 35 s on aarch64 under TCG, plus under a minute for the two
-//! size-tuned builds from scratch (they rebuild the standard library).
+//! PIE, another linker line). On armv7 both are nightly build-std builds;
+//! the release one links musl from Debian, like the size-tuned one.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -25,8 +26,8 @@ use crate::build::{self, Profile};
 use crate::cli::Args;
 use crate::{board, host, qemu};
 
-/// The boards whose guest suite `test` runs.
-const BOARDS: &[&str] = &["qemu-x86_64", "qemu-aarch64"];
+/// The guest case whose report goes into the closing table.
+const BOOT_COST: &str = "80-boot-cost";
 
 pub fn main(mut args: Args) -> Result<()> {
     let host_only = args.flag(&["--host"]);
@@ -76,20 +77,27 @@ pub fn main(mut args: Args) -> Result<()> {
                 failed.push("size-tuned build".to_string());
             }
         }
+        let boards = emulated_boards()?;
+        let mut boot_costs = Vec::new();
         for profile in [Profile::Release, Profile::Size] {
-            for board in BOARDS {
-                let mut words = vec![
-                    "--board".to_string(),
-                    board.to_string(),
-                    "--test".to_string(),
-                ];
-                if profile == Profile::Size {
-                    words.push("--size".to_string());
+            for board in &boards {
+                match qemu::guest_suite(board, profile) {
+                    Ok(reports) => {
+                        for (_, text) in reports.iter().filter(|(case, _)| case == BOOT_COST) {
+                            boot_costs.push(format!("{board}, box {}: {text}", profile.name()));
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("xtask: test: {board}, box {}: {e:#}", profile.name());
+                        failed.push(format!("guest suite on {board} (box {})", profile.name()));
+                    }
                 }
-                if let Err(e) = qemu::main(Args::new("qemu", words)) {
-                    eprintln!("xtask: test: {board}, box {}: {e:#}", profile.name());
-                    failed.push(format!("guest suite on {board} (box {})", profile.name()));
-                }
+            }
+        }
+        if !boot_costs.is_empty() {
+            eprintln!("xtask: test: {BOOT_COST}, under QEMU's TCG emulation:");
+            for line in &boot_costs {
+                eprintln!("xtask: test:   {line}");
             }
         }
     }
@@ -127,6 +135,17 @@ fn host_tests() -> Result<(bool, Vec<String>)> {
         }
     }
     Ok((child.wait()?.success(), skipped))
+}
+
+/// The boards of board/ that QEMU emulates, in name order.
+fn emulated_boards() -> Result<Vec<String>> {
+    let mut boards = Vec::new();
+    for name in board::names() {
+        if board::load(&name)?.qemu.is_some() {
+            boards.push(name);
+        }
+    }
+    Ok(boards)
 }
 
 /// Whether /bin/busybox is a static binary for this machine (Debian's

@@ -148,7 +148,7 @@ fn build_std(target: Target, profile: Profile, oci: bool) -> Result<PathBuf> {
     ensure_nightly()?;
     let libc = Libc::of(target)?;
     let mut flags: Vec<String> = vec!["-Zunstable-options".into()];
-    let features = match profile {
+    let std_features = match profile {
         Profile::Size => {
             flags.extend(
                 [
@@ -175,9 +175,13 @@ fn build_std(target: Target, profile: Profile, oci: bool) -> Result<PathBuf> {
             if libc.unwinder { "backtrace" } else { "" }
         }
     };
+    let mut features = vec!["+crt-static"];
+    if profile == Profile::Size {
+        features.extend(target.size_features);
+    }
+    flags.push(format!("-Ctarget-feature={}", features.join(",")));
     flags.extend(
         [
-            "-Ctarget-feature=+crt-static",
             // rust-lld links; rustc's own musl objects are those of the
             // nightly's musl target, which rustup may not have: name the
             // C library's instead, in the order a C compiler driver would.
@@ -217,7 +221,7 @@ fn build_std(target: Target, profile: Profile, oci: bool) -> Result<PathBuf> {
         })
         .args(["--profile", profile_dir, "--target", target.triple])
         .args(["-Zbuild-std=std,panic_abort"])
-        .arg(format!("-Zbuild-std-features={features}"))
+        .arg(format!("-Zbuild-std-features={std_features}"))
         .arg("--target-dir")
         .arg(&target_dir)
         // The encoded form takes paths with spaces and wins over every other

@@ -21,7 +21,7 @@ use anyhow::{Context, Result, bail};
 use crate::board::{self, Board, Firmware, SdCard};
 use crate::build::Profile;
 use crate::cli::Args;
-use crate::{host, initramfs, kernel};
+use crate::{initramfs, kernel};
 
 /// Names of the files written, as config.txt refers to them.
 const KERNEL: &str = "vmlinuz";
@@ -121,9 +121,7 @@ fn copy(from: &Path, to: &Path) -> Result<()> {
 }
 
 fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<()> {
-    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))?;
-    crate::note!("wrote {}", host::shown(path));
-    Ok(())
+    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
 }
 
 #[cfg(test)]

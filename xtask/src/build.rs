@@ -132,18 +132,26 @@ pub fn build(target: Target, profile: Profile) -> Result<PathBuf> {
     Ok(binary)
 }
 
-/// The size-tuned build without the cargo feature `oci` (no OCI runtime),
-/// in target/size-no-oci: what the 256 KiB budget is about.
+/// The size-tuned build without the cargo feature `oci` (no OCI runtime):
+/// what the 256 KiB budget is about. It shares target/size with the build
+/// with `oci`, and so its standard library (rebuilding that is most of the
+/// time of a build); cargo puts the binary of whichever was built last at
+/// target/size/TRIPLE/size/box, so this one is copied to box-no-oci beside
+/// it. Returns that copy's path.
 pub fn build_size_without_oci(target: Target) -> Result<PathBuf> {
-    build_std(target, Profile::Size, false)
+    let binary = build_std(target, Profile::Size, false)?;
+    let copy = binary.with_file_name("box-no-oci");
+    std::fs::copy(&binary, &copy)
+        .with_context(|| format!("copying {} to {}", binary.display(), copy.display()))?;
+    Ok(copy)
 }
 
 /// A build on the pinned nightly that rebuilds the standard library with
 /// box (see the top of this file), with the OCI runtime or without. The
-/// size-tuned builds go to target/size and target/size-no-oci so that they
-/// never replace the release build's files; a release build (of a target
-/// rustup serves no standard library for) goes where cargo puts any,
-/// target/TRIPLE/release/. Returns the binary's path.
+/// size-tuned builds go to target/size so that they never replace the
+/// release build's files; a release build (of a target rustup serves no
+/// standard library for) goes where cargo puts any, target/TRIPLE/release/.
+/// Returns the binary's path.
 fn build_std(target: Target, profile: Profile, oci: bool) -> Result<PathBuf> {
     ensure_nightly()?;
     let libc = Libc::of(target)?;
@@ -204,11 +212,9 @@ fn build_std(target: Target, profile: Profile, oci: bool) -> Result<PathBuf> {
             flags.push(format!("-Clink-arg=--defsym={symbol}=abort"));
         }
     }
-    let (target_dir, profile_dir) = match (profile, oci) {
-        (Profile::Size, true) => (host::target_dir().join("size"), "size"),
-        (Profile::Size, false) => (host::target_dir().join("size-no-oci"), "size"),
-        (Profile::Release, true) => (host::target_dir(), "release"),
-        (Profile::Release, false) => bail!("the release build is always built with oci"),
+    let (target_dir, profile_dir) = match profile {
+        Profile::Size => (host::target_dir().join("size"), "size"),
+        Profile::Release => (host::target_dir(), "release"),
     };
     let mut command = Command::new("rustup");
     command

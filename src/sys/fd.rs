@@ -128,7 +128,9 @@ fn close_range_cloexec(first: u32) -> Result<(), Errno> {
         libc::syscall(
             linux_raw_sys::general::__NR_close_range as c_long,
             first as c_long,
-            c_long::from(u32::MAX),
+            // max_fd is an unsigned int: ~0 in the 32 bits the kernel reads,
+            // whether c_long is 32 bits (arm) or 64.
+            u32::MAX as c_long,
             CLOSE_RANGE_CLOEXEC as c_long,
         )
     })

@@ -135,15 +135,9 @@ pub fn build(target: Target, profile: Profile) -> Result<PathBuf> {
 /// The size-tuned build without the cargo feature `oci` (no OCI runtime):
 /// what the 256 KiB budget is about. It shares target/size with the build
 /// with `oci`, and so its standard library (rebuilding that is most of the
-/// time of a build); cargo puts the binary of whichever was built last at
-/// target/size/TRIPLE/size/box, so this one is copied to box-no-oci beside
-/// it. Returns that copy's path.
+/// time of a build); see `build_std` for where each binary is kept.
 pub fn build_size_without_oci(target: Target) -> Result<PathBuf> {
-    let binary = build_std(target, Profile::Size, false)?;
-    let copy = binary.with_file_name("box-no-oci");
-    std::fs::copy(&binary, &copy)
-        .with_context(|| format!("copying {} to {}", binary.display(), copy.display()))?;
-    Ok(copy)
+    build_std(target, Profile::Size, false)
 }
 
 /// A build on the pinned nightly that rebuilds the standard library with
@@ -240,7 +234,18 @@ fn build_std(target: Target, profile: Profile, oci: bool) -> Result<PathBuf> {
         .env_remove("CARGO")
         .env_remove("RUSTUP_TOOLCHAIN");
     host::run(&mut command).with_context(|| format!("building box, {}", profile.name()))?;
-    Ok(target_dir.join(target.triple).join(profile_dir).join("box"))
+    let binary = target_dir.join(target.triple).join(profile_dir).join("box");
+    if profile == Profile::Release {
+        return Ok(binary);
+    }
+    // Both size-tuned builds share target/size, and cargo puts whichever
+    // was built last at size/box: each is copied to a name of its own
+    // (box-oci, box-no-oci) beside it, so that building one never changes
+    // the file the other's caller measures or packs.
+    let copy = binary.with_file_name(if oci { "box-oci" } else { "box-no-oci" });
+    std::fs::copy(&binary, &copy)
+        .with_context(|| format!("copying {} to {}", binary.display(), copy.display()))?;
+    Ok(copy)
 }
 
 /// What the standard library calls to print a backtrace after a panic

@@ -63,11 +63,8 @@ pub fn main(mut args: Args) -> Result<()> {
     initramfs::create(&board, false, profile, Some(directory.join(INITRD)))?;
     copy(&kernel.image, &directory.join(KERNEL))?;
     copy(dtb, &directory.join(&dtb_name))?;
-    write(&directory.join("cmdline.txt"), &cmdline_txt(&board))?;
-    write(
-        &directory.join("config.txt"),
-        &config_txt(sdcard, &dtb_name),
-    )?;
+    write(&directory.join("cmdline.txt"), cmdline_txt(&board))?;
+    write(&directory.join("config.txt"), config_txt(sdcard, &dtb_name))?;
     crate::note!(
         "{}: {KERNEL}, {dtb_name}, {INITRD}, cmdline.txt, config.txt written",
         directory.display()

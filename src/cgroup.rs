@@ -654,16 +654,16 @@ impl Drop for ContainerCgroup {
 struct DeviceRules {
     rules: Rules,
     required: bool,
-    /// `--device` or `--cap-add mknod`, for messages.
+    /// `--device`, `--cap-add mknod` or `--cap-add sys_admin`, for messages.
     asked_by: &'static str,
 }
 
 impl DeviceRules {
     fn step(&self) -> &'static str {
-        if self.asked_by == "--device" {
-            "set the device rules of --device"
-        } else {
-            "set the device rules of --cap-add mknod"
+        match self.asked_by {
+            "--device" => "set the device rules of --device",
+            "--cap-add sys_admin" => "set the device rules of --cap-add sys_admin",
+            _ => "set the device rules of --cap-add mknod",
         }
     }
 }

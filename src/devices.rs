@@ -22,7 +22,9 @@
 //!    joins that cgroup, so the same rules hold for what it runs.
 //!
 //! The first two cost nothing, so a container without limits still gets
-//! no cgroup. The third is what `--device` and `--cap-add mknod` need
+//! no cgroup. The third is what `--device`, `--cap-add mknod` and
+//! `--cap-add sys_admin` (which mounts a devtmpfs, or remounts without
+//! nodev, past the first two walls) need
 //! ([`need_cgroup`]): `--device` hands over a device with permissions
 //! (`r`, `w`, `m`) that only a device cgroup enforces (root inside may
 //! chmod its node); with CAP_MKNOD the container can make nodes in its
@@ -229,21 +231,34 @@ pub fn resolve(config: &RunConfig) -> Result<heapless::Vec<HostDevice, MAX_DEVIC
 }
 
 /// Whether the container needs a device cgroup (see the module's text):
-/// it is handed devices, or it keeps CAP_MKNOD outside a user namespace.
+/// it is handed devices, or it keeps CAP_MKNOD or CAP_SYS_ADMIN outside a
+/// user namespace. CAP_SYS_ADMIN can mount a devtmpfs, or remount a mount
+/// without nodev, which gets around the first two walls at once.
 pub fn need_cgroup(config: &RunConfig) -> bool {
-    !config.devices.is_empty() || mknod_kept(config)
+    !config.devices.is_empty() || kept_capability(config).is_some()
 }
 
-fn mknod_kept(config: &RunConfig) -> bool {
+/// The capability a container keeps that lets it reach device nodes of its
+/// own making (mknod) or mounting (sys_admin), outside a user namespace.
+fn kept_capability(config: &RunConfig) -> Option<&'static str> {
+    if config.namespaces.has(k::CLONE_NEWUSER) {
+        return None;
+    }
     let caps = (crate::sys::caps::DEFAULT | CapabilitySet::from_bits_retain(config.cap_add))
         & !CapabilitySet::from_bits_retain(config.cap_drop);
-    caps.contains(CapabilitySet::MKNOD) && !config.namespaces.has(k::CLONE_NEWUSER)
+    if caps.contains(CapabilitySet::MKNOD) {
+        Some("--cap-add mknod")
+    } else if caps.contains(CapabilitySet::SYS_ADMIN) {
+        Some("--cap-add sys_admin")
+    } else {
+        None
+    }
 }
 
 /// The option that asks for device rules, for messages.
 pub fn asked_by(config: &RunConfig) -> &'static str {
     if config.devices.is_empty() {
-        "--cap-add mknod"
+        kept_capability(config).unwrap_or("--cap-add mknod")
     } else {
         "--device"
     }
@@ -709,6 +724,13 @@ mod tests {
         // In a user namespace the kernel refuses device nodes anyway.
         config.namespaces.0 |= k::CLONE_NEWUSER;
         assert!(!need_cgroup(&config));
+        // CAP_SYS_ADMIN mounts a devtmpfs, or drops nodev by remounting.
+        let config = RunConfig {
+            cap_add: CapabilitySet::SYS_ADMIN.bits(),
+            ..RunConfig::default()
+        };
+        assert!(need_cgroup(&config));
+        assert_eq!(asked_by(&config), "--cap-add sys_admin");
         let config = config_with(&[("/dev/ttyS1", "/dev/ttyS1", RWM)]);
         assert!(need_cgroup(&config));
         assert_eq!(asked_by(&config), "--device");

@@ -218,6 +218,29 @@ fn with_cap_mknod_the_device_cgroup_refuses() {
     assert!(run.stdout.contains("MKNOD-ALLOWED"), "{run:?}");
 }
 
+/// CAP_SYS_ADMIN gets around nodev and the missing CAP_MKNOD at once: a
+/// devtmpfs holds a node of every device, the host's disks included, and a
+/// remount can drop nodev. Such a container gets the device rules too.
+#[test]
+#[ignore = "needs root"]
+fn with_cap_sys_admin_a_devtmpfs_opens_nothing() {
+    let test = "with_cap_sys_admin_a_devtmpfs_opens_nothing";
+    let Some(root) = setup(test) else { return };
+    let Some(disk) = LoopDevice::new(test, "devtmpfs") else {
+        return;
+    };
+    let name = disk.device.file_name().unwrap().to_str().unwrap().to_string();
+    let script = format!(
+        "mkdir -p /tmp/m && mount -t devtmpfs none /tmp/m && echo MOUNTED; \
+         {grep}; mount -o remount,dev /tmp/m; {grep}; echo done",
+        grep = disk.grep(&format!("/tmp/m/{name}")),
+    );
+    let run = in_container(&root, &["--cap-add", "sys_admin"], &script);
+    assert_not_read("--cap-add sys_admin", &run, &disk);
+    // The mount itself is allowed: the rules, not the filter, refuse.
+    assert!(run.stdout.contains("MOUNTED"), "{run:?}");
+}
+
 #[test]
 #[ignore = "needs root"]
 fn image_nodes_and_host_dev_binds_do_not_open() {

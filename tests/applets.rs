@@ -844,19 +844,58 @@ fn nsenter_enters_a_user_namespace() {
 
 #[test]
 #[ignore = "needs root"]
-fn unshare_refuses_what_it_does_not_do() {
-    if !need_root("unshare_refuses_what_it_does_not_do") {
+fn unshare_keeps_namespaces_in_files() {
+    // util-linux's persistent namespaces: `--NAME=FILE` binds the new
+    // namespace onto FILE, where it outlives its processes; util-linux's
+    // nsenter then joins it from the file. All in a mount namespace of the
+    // test's own (util-linux's unshare -m), so nothing reaches the host's.
+    let test = "unshare_keeps_namespaces_in_files";
+    if !need_root(test) || util_linux(test, "nsenter").is_none() {
         return;
     }
-    let links = Links::new();
-    for (how, command) in box_commands(&links, "unshare", &["--mount=/run/box-test-ns", "true"]) {
-        let r = run(command);
-        assert_eq!(r.code(), 1, "{how}: {r:?}");
-        assert!(
-            one_error_line(&r).contains("persistent namespaces"),
-            "{how}: {r:?}"
-        );
-    }
+    let dir = TempDir::new("persist");
+    let script = r#"
+        mount -t tmpfs t "$D" && mkdir "$D/m" && touch "$D/uts" "$D/net" "$D/mnt" "$D/pid" || exit 9
+        "$BOX" unshare --uts="$D/uts" --net="$D/net" hostname kept || exit 10
+        echo "uts $(nsenter --uts="$D/uts" hostname)"
+        echo "net $(nsenter --net="$D/net" cat /proc/net/dev | wc -l)"
+        "$BOX" unshare --mount="$D/mnt" mount -t tmpfs inside "$D/m" || exit 11
+        echo "mnt $(nsenter --mount="$D/mnt" grep -c " $D/m " /proc/self/mountinfo)"
+        echo "here $(grep -c " $D/m " /proc/self/mountinfo)"
+        "$BOX" unshare -f --pid="$D/pid" true || exit 12
+        echo "pid $(grep -c " $D/pid " /proc/self/mountinfo)"
+        "$BOX" unshare --uts="$D/missing" true
+        echo "missing $?"
+        "$BOX" unshare --pid="$D/pid" true
+        echo "pid without -f $?"
+    "#;
+    let r = run({
+        let mut c = Command::new("unshare");
+        c.args(["-m", "sh", "-c", script])
+            .env("BOX", BOX)
+            .env("D", dir.path());
+        c
+    });
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "uts kept",
+            // A new network namespace has only lo: two header lines and it.
+            "net 3",
+            "mnt 1",
+            "here 0",
+            // The PID namespace for unshare's children, bound once -f's
+            // child made it exist.
+            "pid 1",
+            "missing 1",
+            "pid without -f 1",
+        ],
+        "{r:?}"
+    );
+    assert_eq!(r.code(), 0, "{r:?}");
+    assert!(r.stderr.contains("FILE must exist"), "{r:?}");
+    assert!(r.stderr.contains("add -f"), "{r:?}");
 }
 
 #[test]

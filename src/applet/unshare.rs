@@ -36,8 +36,13 @@
 //! `--kill-child` also takes a signal's number, where util-linux takes
 //! names only.
 //!
-//! Not supported (refused with a message, never ignored): persistent
-//! namespaces (`--mount=FILE` and the like); not implemented: `--map-user`,
+//! Persistent namespaces (`--net=FILE` and the like): a helper forked
+//! before unshare(2), so still in the caller's namespaces, binds each new
+//! namespace's file (`pid_for_children` and `time_for_children` for those
+//! two, hence `--pid=FILE` needs `-f`) onto FILE once they exist, as
+//! util-linux's; a FILE that cannot be bound undoes the others.
+//!
+//! Not implemented (refused as unknown, never ignored): `--map-user`,
 //! `--map-users`, `--setgroups`, `--keep-caps`, `-S`, `-G`, `--mount-binfmt`.
 //! Errors name what to change: the missing `CONFIG_*` option, the sysctl
 //! that blocks user namespaces, `--propagation unchanged` inside a chroot.
@@ -46,10 +51,10 @@ use core::ffi::CStr;
 use core::fmt::Write;
 
 use linux_raw_sys::general as k;
-use rustix::fd::{AsFd, BorrowedFd};
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
-use rustix::mount::{MountFlags, MountPropagationFlags};
+use rustix::mount::{MountFlags, MountPropagationFlags, UnmountFlags};
 use rustix::pipe::PipeFlags;
 use rustix::process::{Pid, Signal, WaitIdOptions};
 use rustix::thread::UnshareFlags;
@@ -68,6 +73,7 @@ use crate::{bad, outln};
 const SIGCHLD: i32 = Signal::CHILD.as_raw();
 const SIGINT: i32 = Signal::INT.as_raw();
 const SIGTERM: i32 = Signal::TERM.as_raw();
+const SIGKILL: i32 = Signal::KILL.as_raw();
 
 /// Clock ids in /proc/PID/timens_offsets (time_namespaces(7)). Numbers,
 /// not names: the first kernels with time namespaces took only numbers.
@@ -85,6 +91,10 @@ enum Map {
 struct Options {
     /// CLONE_NEW* flags for unshare(2).
     namespaces: u32,
+    /// `--NAME=FILE`: where each new namespace is bound to outlive its
+    /// processes (util-linux's persistent namespaces), indexed like
+    /// [`NAMESPACES`].
+    persist: [Option<CPath>; NAMESPACES.len()],
     fork: bool,
     forward_signals: bool,
     kill_child: Option<Signal>,
@@ -103,6 +113,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             namespaces: 0,
+            persist: [None; NAMESPACES.len()],
             fork: false,
             forward_signals: false,
             kill_child: None,
@@ -159,8 +170,9 @@ pub const UNSHARE: Command<UnshareOption> = {
             synopsis: &["[OPTIONS] [--] [CMD [ARG…]]"],
             about: "Runs CMD ($SHELL, else /bin/sh) in new namespaces.",
             notes: "--kill-child takes a signal's name (TERM, SIGTERM) or, unlike util-linux's,\n\
-                    its number. A namespace's =FILE (util-linux's persistent namespace) is\n\
-                    refused: not supported.\n\
+                    its number. --NAME=FILE binds the new namespace onto FILE, which must\n\
+                    exist, so that it outlives its processes (nsenter --NAME=FILE joins it;\n\
+                    umount FILE ends it); --pid=FILE needs -f.\n\
                     \n\
                     Exit status (util-linux's): CMD's own; with -f, a CMD killed by a signal\n\
                     kills unshare with the same signal; 1 if unshare failed, 126 if CMD cannot\n\
@@ -248,15 +260,121 @@ fn run(args: Args) -> Result<u8> {
         rustix::process::getegid().as_raw(),
     );
 
+    // `--NAME=FILE`: the binds are made from outside, by a helper that
+    // stays in our namespaces (and keeps our rights in them).
+    let binder = match options.persist.iter().any(Option::is_some) {
+        true => {
+            // Its status is read with waitid: not reaped by the kernel.
+            signal::set_signal_default(SIGCHLD, false);
+            let me = rustix::process::getpid().as_raw_nonzero().get() as u32;
+            Some(Binder::spawn(me, &options.persist)?)
+        }
+        false => None,
+    };
+
     process::unshare(UnshareFlags::from_bits_retain(options.namespaces))
         .map_err(|e| unshare_error(e, options.namespaces))?;
     set_time_offsets(&options)?;
 
     if options.fork {
-        run_forked(&options, ids, command, args)
-    } else {
-        Err(start(&options, ids, command, args, None))
+        return run_forked(&options, ids, command, args, binder);
     }
+    if let Some(binder) = binder
+        && !binder.finish()?
+    {
+        return Ok(EXIT_FAILURE);
+    }
+    Err(start(&options, ids, command, args, None))
+}
+
+/// The helper that binds the new namespaces onto their files: a process
+/// forked before unshare(2), so in the caller's namespaces, with the
+/// caller's rights there. It waits for [`Binder::finish`], binds, says what
+/// failed on standard error itself, and exits.
+struct Binder {
+    pid: Pid,
+    /// Our end of the pipe it waits on.
+    go: OwnedFd,
+}
+
+impl Binder {
+    /// Start the helper for the namespaces process `pid` is to make.
+    fn spawn(pid: u32, files: &[Option<CPath>; NAMESPACES.len()]) -> Result<Binder> {
+        let mut ends = Some(rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at(
+            "start the helper that binds the namespaces",
+            "pipe2",
+            b"",
+        )?);
+        let spawned = clone::spawn(0, None, SIGCHLD as u64, || {
+            let Some((wait, go)) = ends.take() else {
+                exec::exit_now(EXIT_FAILURE)
+            };
+            drop(go);
+            // A byte: go. End of file: unshare failed, or died, first.
+            let mut byte = [0u8];
+            if !matches!(rustix::io::read(&wait, &mut byte), Ok(1)) {
+                exec::exit_now(EXIT_FAILURE);
+            }
+            match bind_namespace_files(pid, files) {
+                Ok(()) => exec::exit_now(0),
+                Err(e) => exec::exit_now(fail("unshare", &e)),
+            }
+        })
+        .map_err(|(call, e)| {
+            Error::sys("start the helper that binds the namespaces", call, b"", e)
+        })?;
+        let (_, go) = ends.take().ok_or_else(|| bad!("helper pipe lost"))?;
+        let pid =
+            Pid::from_raw(spawned.pid).ok_or_else(|| bad!("clone returned PID {}", spawned.pid))?;
+        Ok(Binder { pid, go })
+    }
+
+    /// Let it bind, and wait until it is done: whether it succeeded.
+    fn finish(self) -> Result<bool> {
+        crate::out::write_all(&self.go, b"!");
+        drop(self.go);
+        let status = process::wait_for(self.pid, WaitIdOptions::EXITED)?;
+        Ok(status.exit_status() == Some(0))
+    }
+}
+
+/// In the helper: bind each new namespace of process `pid` (the unshare,
+/// which made them) onto its FILE, as util-linux's `--NAME=FILE`. Undone in
+/// full if one fails.
+fn bind_namespace_files(pid: u32, files: &[Option<CPath>; NAMESPACES.len()]) -> Result<()> {
+    for (i, (ns, file)) in NAMESPACES.iter().zip(files).enumerate() {
+        let Some(file) = file else { continue };
+        // The namespaces unshare(2) made for children: the PID and time
+        // namespaces of unshare itself stay the old ones.
+        let link = match ns.flag {
+            k::CLONE_NEWPID => "pid_for_children",
+            k::CLONE_NEWTIME => "time_for_children",
+            _ => ns.proc_name,
+        };
+        let source = ns::link_path(Some(pid), link);
+        if let Err(errno) = rustix::mount::mount_bind(source.as_cstr(), file.as_cstr()) {
+            for bound in files[..i].iter().flatten() {
+                let _ = rustix::mount::unmount(bound.as_cstr(), UnmountFlags::DETACH);
+            }
+            let error = Error::sys(
+                "make the namespace persistent",
+                "mount --bind",
+                file.as_bytes(),
+                errno,
+            );
+            return Err(match errno {
+                Errno::NOENT => error.hint("FILE must exist: create it first (touch FILE)"),
+                Errno::INVAL if ns.flag == k::CLONE_NEWNS => error.hint(
+                    "the bind would propagate into another mount namespace: put FILE on a private mount (mount --bind DIR DIR; mount --make-private DIR)",
+                ),
+                Errno::PERM | Errno::ACCESS => {
+                    error.hint("binding needs CAP_SYS_ADMIN: run as root")
+                }
+                _ => error,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The options, or `None` when one was answered (`--version`).
@@ -267,15 +385,13 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
         let given = found.given;
         match found.action {
             U::Namespace(name) => {
+                let Some(i) = NAMESPACES.iter().position(|ns| ns.name == name) else {
+                    continue;
+                };
                 if let Some(file) = found.value {
-                    return Err(bad!(
-                        "{given}={}: persistent namespaces (a bind mount of the namespace file) are not supported; keep a process in the namespace and use nsenter -t PID",
-                        Bytes(file)
-                    ));
+                    o.persist[i] = Some(path(given, file)?);
                 }
-                if let Some(ns) = NAMESPACES.iter().find(|ns| ns.name == name) {
-                    o.namespaces |= ns.flag;
-                }
+                o.namespaces |= NAMESPACES[i].flag;
             }
             U::Version => {
                 outln!("unshare (box {})", env!("CARGO_PKG_VERSION"));
@@ -321,6 +437,12 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
             U::Monotonic => o.monotonic = Some(offset(given, found.text())?),
             U::Boottime => o.boottime = Some(offset(given, found.text())?),
         }
+    }
+    let pid = NAMESPACES.iter().position(|ns| ns.flag == k::CLONE_NEWPID);
+    if pid.is_some_and(|i| o.persist[i].is_some()) && !o.fork {
+        return Err(bad!(
+            "--pid=FILE: a PID namespace exists once its first process does: add -f"
+        ));
     }
     if (o.monotonic.is_some() || o.boottime.is_some()) && o.namespaces & k::CLONE_NEWTIME == 0 {
         return Err(bad!(
@@ -392,7 +514,13 @@ fn set_time_offsets(o: &Options) -> Result<()> {
 }
 
 /// With `-f`: start the command in a child and wait for it, as util-linux.
-fn run_forked(o: &Options, ids: (u32, u32), command: Args, env: Args) -> Result<u8> {
+fn run_forked(
+    o: &Options,
+    ids: (u32, u32),
+    command: Args,
+    env: Args,
+    binder: Option<Binder>,
+) -> Result<u8> {
     // Blocked before the fork and for good: SIGINT and SIGTERM are ignored
     // by a waiting util-linux unshare, or forwarded with --forward-signals;
     // SIGCHLD waits in the pending set, so a command that exits at once is
@@ -430,6 +558,14 @@ fn run_forked(o: &Options, ids: (u32, u32), command: Args, env: Args) -> Result<
 
     let pid =
         Pid::from_raw(spawned.pid).ok_or_else(|| bad!("clone returned PID {}", spawned.pid))?;
+    // A PID namespace exists once its first process does: bound only now.
+    if let Some(binder) = binder
+        && !binder.finish()?
+    {
+        let _ = process::send_signal(pid, spawned.pidfd.as_ref().map(|fd| fd.as_fd()), SIGKILL);
+        let _ = process::wait_for(pid, WaitIdOptions::EXITED);
+        return Ok(EXIT_FAILURE);
+    }
     let status = if o.forward_signals {
         // SIGINT and SIGTERM are passed on.
         let pidfd = spawned.pidfd.as_ref().map(|fd| fd.as_fd());
@@ -650,7 +786,17 @@ mod tests {
         assert_eq!(o.map, Some(Map::Root));
         assert_eq!(line.rest().len(), 1);
 
-        assert!(parse_words(&[c"unshare", c"--mount=/run/ns/m"]).is_err());
+        let o = parse_words(&[c"unshare", c"--net=/run/netns/x", c"-u"])
+            .unwrap()
+            .unwrap();
+        assert_eq!(o.namespaces, k::CLONE_NEWNET | k::CLONE_NEWUTS);
+        let net = NAMESPACES.iter().position(|ns| ns.flag == k::CLONE_NEWNET);
+        let persisted: Vec<_> = o.persist.iter().flatten().map(|p| p.as_bytes()).collect();
+        assert_eq!(persisted, [b"/run/netns/x"]);
+        assert!(o.persist[net.unwrap()].is_some());
+        // A PID namespace exists once its first process does.
+        assert!(parse_words(&[c"unshare", c"--pid=/run/p"]).is_err());
+        assert!(parse_words(&[c"unshare", c"-f", c"--pid=/run/p"]).is_ok());
         assert!(parse_words(&[c"unshare", c"--boottime", c"5"]).is_err());
         let o = parse_words(&[c"unshare", c"--kill-child=TERM"])
             .unwrap()

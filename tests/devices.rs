@@ -229,7 +229,13 @@ fn with_cap_sys_admin_a_devtmpfs_opens_nothing() {
     let Some(disk) = LoopDevice::new(test, "devtmpfs") else {
         return;
     };
-    let name = disk.device.file_name().unwrap().to_str().unwrap().to_string();
+    let name = disk
+        .device
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
     let script = format!(
         "mkdir -p /tmp/m && mount -t devtmpfs none /tmp/m && echo MOUNTED; \
          {grep}; mount -o remount,dev /tmp/m; {grep}; echo done",

@@ -159,7 +159,7 @@ pub const NSENTER: Command<NsenterOption> = {
             .short(b't'),
             Opt::flag(
                 "all",
-                "every namespace of PID (but our own user namespace)",
+                "every namespace of PID but our user namespace",
                 N::All,
             )
             .short(b'a'),

@@ -104,7 +104,7 @@ fn start(plan: &Plan, mode: &Mode) -> Result<(Container, Option<Relay>)> {
         Mode::Foreground(_) => Relay::prepare(plan.config.tty)?,
         Mode::Supervised(_) | Mode::Service => (None, ChildStdio::Inherit),
     };
-    let cgroup = ContainerCgroup::create(plan.config, plan.name.as_bytes())?;
+    let cgroup = create_cgroup(plan)?;
     let started = container::start(plan, cgroup, stdio)?;
     let state = match mode {
         Mode::Foreground(state) => state.as_ref(),
@@ -112,13 +112,27 @@ fn start(plan: &Plan, mode: &Mode) -> Result<(Container, Option<Relay>)> {
         Mode::Service => None,
     };
     if let Some(state) = state
-        && let Err(e) = state.record_running(started.pid, plan.command.line().as_bytes())
+        && let Err(e) = record_running(state, plan, &started)
     {
         // Unrecorded, it could not be found or stopped by name: end it.
         container::abandon(&started);
         return Err(e);
     }
     Ok((started, relay))
+}
+
+/// The container's cgroup. This and [`record_running`] are functions of
+/// their own, as they were before `launch` gathered the steps: inlined,
+/// their buffers (paths, the command line: some 10 KiB) stayed on the stack
+/// under `start` while the child was cloned, and box run touched more pages.
+#[inline(never)]
+fn create_cgroup(plan: &Plan) -> Result<Option<ContainerCgroup>> {
+    ContainerCgroup::create(plan.config, plan.name.as_bytes())
+}
+
+#[inline(never)]
+fn record_running(state: &State, plan: &Plan, started: &Container) -> Result<()> {
+    state.record_running(started.pid, plan.command.line().as_bytes())
 }
 
 impl Life {

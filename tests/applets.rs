@@ -1108,3 +1108,57 @@ fn nsenter_all_enters_our_own_mount_namespace_again() {
         },
     );
 }
+
+#[test]
+#[ignore = "needs root"]
+fn unshare_sets_the_ids_and_nsenter_the_directory_inside() {
+    // unshare -S, -G (util-linux 2.38): the command's ids, set last;
+    // nsenter -W: a working directory looked up in the namespaces
+    // entered. -Z, SELinux's context, is refused where util-linux without
+    // SELinux goes on.
+    let test = "unshare_sets_the_ids_and_nsenter_the_directory_inside";
+    if !need_root(test) {
+        return;
+    }
+    side_by_side(
+        test,
+        "unshare",
+        &[
+            "-u",
+            "-S",
+            "1",
+            "-G",
+            "2",
+            "sh",
+            "-c",
+            "id -u; id -g; id -G",
+        ],
+        |how, r| {
+            assert_eq!(
+                (r.code(), r.stdout.as_str()),
+                (0, "1\n2\n2\n"),
+                "{how}: {r:?}"
+            );
+        },
+    );
+    let target = uts_target();
+    let pid = target.pid.to_string();
+    side_by_side(
+        test,
+        "nsenter",
+        &["-t", &pid, "-m", "-W", "/proc", "pwd"],
+        |how, r| {
+            assert_eq!(
+                (r.code(), r.stdout.as_str()),
+                (0, "/proc\n"),
+                "{how}: {r:?}"
+            );
+        },
+    );
+    let links = Links::new();
+    for (how, command) in box_commands(&links, "nsenter", &["-t", &pid, "-u", "-Z", "true"]) {
+        let r = run(command);
+        assert_eq!(r.code(), 1, "{how}: {r:?}");
+        assert!(one_error_line(&r).contains("SELinux"), "{how}: {r:?}");
+    }
+}

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! nsenter [-t PID] [-a] [-m -u -i -n -p -U -C -T] [--uts=FILE …]
-//!         [-r[DIR] | --root[=DIR]] [-w[DIR] | --wd[=DIR]] [-F] [-S UID] [-G GID]
+//!         [-r[DIR] | --root[=DIR]] [-w[DIR] | --wd[=DIR] | -W DIR] [-F]
+//!         [-S UID] [-G GID]
 //!         [--preserve-credentials] [--] [CMD [ARG…]]
 //! ```
 //!
@@ -46,8 +47,10 @@
 //! lacks (util-linux#1502). After entering a user namespace whose setgroups is
 //! "deny" (one made by `unshare -r`), a caller that cannot drop its
 //! supplementary groups keeps them and goes on, where util-linux fails
-//! with "setgroups failed" (util-linux#3553). Not implemented: `-W`/`--wdns`, `-Z`, `-e`, `-c`,
-//! `--user-parent`, `--keep-caps`.
+//! with "setgroups failed" (util-linux#3553). `-W DIR` takes its value as
+//! 2.38 does (also as the next word; util-linux ≥ 2.39 attached only).
+//! `-Z` is refused: box has no SELinux. Not implemented: `-e`, `-c`, `-N`,
+//! `--user-parent`, `--keep-caps`, `-t PID:INODE`.
 
 use linux_raw_sys::general as k;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -107,6 +110,8 @@ struct Options {
     uid: Option<Id>,
     gid: Option<Id>,
     preserve_credentials: bool,
+    /// `-W DIR`: the working directory, looked up after the join.
+    wdns: Option<CPath>,
 }
 
 pub fn main(args: Args) -> u8 {
@@ -126,6 +131,8 @@ pub enum NsenterOption {
     Setuid,
     Setgid,
     PreserveCredentials,
+    WdNs,
+    FollowContext,
     Version,
 }
 
@@ -214,6 +221,19 @@ pub const NSENTER: Command<NsenterOption> = {
                 "keep our ids after entering a user namespace",
                 N::PreserveCredentials,
             ),
+            Opt::value(
+                "wdns",
+                "DIR",
+                "change to DIR, looked up in the namespaces entered",
+                N::WdNs,
+            )
+            .short(b'W'),
+            Opt::flag(
+                "follow-context",
+                "refused: box has no SELinux",
+                N::FollowContext,
+            )
+            .short(b'Z'),
             Opt::flag("version", "print the version and exit", N::Version).short(b'V'),
         ],
     }
@@ -238,7 +258,7 @@ fn run(args: Args) -> Result<u8> {
     // and directories are out of reach from inside them.
     let root = open_place(o.root, o.target, "root")?;
     let mut wd = open_place(o.wd, o.target, "cwd")?;
-    if root.is_some() && wd.is_none() {
+    if root.is_some() && wd.is_none() && o.wdns.is_none() {
         // A new root without -w keeps the working directory, as util-linux.
         wd = Some(open_dir(c".").at("remember the working directory", "open", b".")?);
     }
@@ -273,6 +293,14 @@ fn run(args: Args) -> Result<u8> {
     }
     if let Some(wd) = &wd {
         rustix::process::fchdir(wd).at("change the working directory", "fchdir", b"")?;
+    }
+    if let Some(dir) = &o.wdns {
+        // -W: looked up now, in the namespaces and the root entered.
+        rustix::process::chdir(dir.as_cstr()).at(
+            "change the working directory (-W)",
+            "chdir",
+            dir.as_bytes(),
+        )?;
     }
     drop((root, wd));
 
@@ -343,6 +371,7 @@ fn parse(line: &mut CommandLine<NsenterOption>) -> Result<Option<Options>> {
         uid: None,
         gid: None,
         preserve_credentials: false,
+        wdns: None,
     };
     while let Some(found) = line.next()? {
         let given = found.given;
@@ -375,7 +404,13 @@ fn parse(line: &mut CommandLine<NsenterOption>) -> Result<Option<Options>> {
             N::Setuid => o.uid = Some(id(given, found.text())?),
             N::Setgid => o.gid = Some(id(given, found.text())?),
             N::PreserveCredentials => o.preserve_credentials = true,
+            N::WdNs => o.wdns = Some(path(given, found.text())?),
+            // util-linux without SELinux goes on; box says it cannot.
+            N::FollowContext => return Err(bad!("{given}: SELinux is not supported")),
         }
+    }
+    if o.wd.is_some() && o.wdns.is_some() {
+        return Err(bad!("--wd and --wdns: give one or the other"));
     }
     Ok(Some(o))
 }

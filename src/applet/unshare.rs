@@ -3,7 +3,7 @@
 //! ```text
 //! unshare [-m -u -i -n -p -U -C -T] [-f] [--mount-proc[=DIR]] [--propagation P]
 //!         [-r | -c] [-R DIR] [-w DIR] [--kill-child[=SIG]] [--forward-signals]
-//!         [--monotonic SECS] [--boottime SECS] [--] [CMD [ARG…]]
+//!         [--monotonic SECS] [--boottime SECS] [-S UID] [-G GID] [--] [CMD [ARG…]]
 //! ```
 //!
 //! The steps, in util-linux's order: unshare(2) in this process; the time
@@ -43,7 +43,7 @@
 //! util-linux's; a FILE that cannot be bound undoes the others.
 //!
 //! Not implemented (refused as unknown, never ignored): `--map-user`,
-//! `--map-users`, `--setgroups`, `--keep-caps`, `-S`, `-G`, `--mount-binfmt`.
+//! `--map-users`, `--setgroups`, `--keep-caps`, `--mount-binfmt`.
 //! Errors name what to change: the missing `CONFIG_*` option, the sysctl
 //! that blocks user namespaces, `--propagation unchanged` inside a chroot.
 
@@ -107,6 +107,9 @@ struct Options {
     wd: Option<CPath>,
     monotonic: Option<i64>,
     boottime: Option<i64>,
+    /// `-S`, `-G`: the ids the command runs with, set last.
+    uid: Option<u32>,
+    gid: Option<u32>,
 }
 
 impl Default for Options {
@@ -127,6 +130,8 @@ impl Default for Options {
             wd: None,
             monotonic: None,
             boottime: None,
+            uid: None,
+            gid: None,
         }
     }
 }
@@ -151,6 +156,8 @@ pub enum UnshareOption {
     ForwardSignals,
     Monotonic,
     Boottime,
+    Setuid,
+    Setgid,
     Version,
 }
 
@@ -243,6 +250,8 @@ pub const UNSHARE: Command<UnshareOption> = {
                 "offset of CLOCK_BOOTTIME in the new time namespace",
                 U::Boottime,
             ),
+            Opt::value("setuid", "UID", "run CMD as UID inside", U::Setuid).short(b'S'),
+            Opt::value("setgid", "GID", "run CMD as GID inside", U::Setgid).short(b'G'),
             Opt::flag("version", "print the version and exit", U::Version).short(b'V'),
         ],
     }
@@ -436,6 +445,8 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
             }
             U::Monotonic => o.monotonic = Some(offset(given, found.text())?),
             U::Boottime => o.boottime = Some(offset(given, found.text())?),
+            U::Setuid => o.uid = Some(id(given, found.text())?),
+            U::Setgid => o.gid = Some(id(given, found.text())?),
         }
     }
     let pid = NAMESPACES.iter().position(|ns| ns.flag == k::CLONE_NEWPID);
@@ -629,7 +640,27 @@ fn prepare(o: &Options, ids: (u32, u32), parent: Option<BorrowedFd<'_>>) -> Resu
     if let Some(dir) = &o.mount_proc {
         mount_proc(o, dir)?;
     }
+    // -G, -S last, as util-linux: the supplementary groups go with a new
+    // gid where the kernel lets them (not where setgroups is "deny").
+    if let Some(gid) = o.gid {
+        let _ = rustix::thread::set_thread_groups(&[]);
+        let id = rustix::thread::Gid::from_raw(gid);
+        rustix::thread::set_thread_res_gid(id, id, id)
+            .map_err(|e| Error::sys("set the identity", "setresgid", b"", e))?;
+    }
+    if let Some(uid) = o.uid {
+        let id = rustix::thread::Uid::from_raw(uid);
+        rustix::thread::set_thread_res_uid(id, id, id)
+            .map_err(|e| Error::sys("set the identity", "setresuid", b"", e))?;
+    }
     Ok(())
+}
+
+/// `-S`, `-G`: a number (names are not looked up).
+fn id(option: Given, value: &[u8]) -> Result<u32> {
+    crate::text::parse_u32(value)
+        .filter(|&n| n != u32::MAX)
+        .ok_or_else(|| bad!("{option} {}: use a number", Bytes(value)))
 }
 
 /// `--kill-child`: the signal we get when unshare dies, then a look at the

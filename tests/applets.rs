@@ -1162,3 +1162,63 @@ fn unshare_sets_the_ids_and_nsenter_the_directory_inside() {
         assert!(one_error_line(&r).contains("SELinux"), "{how}: {r:?}");
     }
 }
+
+#[test]
+#[ignore = "needs root"]
+fn setgroups_and_keep_caps() {
+    // util-linux 2.38's --setgroups and --keep-caps: setgroups(2) denied
+    // in the new user namespace; its capabilities kept across the exec of
+    // a command that is not root there (ambient).
+    let test = "setgroups_and_keep_caps";
+    if !need_root(test) {
+        return;
+    }
+    side_by_side(
+        test,
+        "unshare",
+        &["-U", "--setgroups", "deny", "cat", "/proc/self/setgroups"],
+        |how, r| {
+            assert_eq!((r.code(), r.stdout.as_str()), (0, "deny\n"), "{how}: {r:?}");
+        },
+    );
+    let ambient = "grep -c 'CapAmb:.*[1-9a-f]' /proc/self/status";
+    for (keep, count) in [(&["--keep-caps"][..], "1\n"), (&[], "0\n")] {
+        let args = [&["-U"][..], keep, &["sh", "-c", ambient]].concat();
+        side_by_side(test, "unshare", &args, |how, r| {
+            assert_eq!(r.stdout, count, "{how} {args:?}: {r:?}");
+        });
+    }
+    // nsenter's --keep-caps (util-linux 2.40, newer than the 2.38 compared
+    // with): the same, entering a user namespace.
+    let mut command = Command::new(BOX);
+    command.args([
+        "unshare",
+        "-U",
+        "-r",
+        "sh",
+        "-c",
+        "echo ready && exec sleep 30",
+    ]);
+    let target = Target::start(command, false);
+    let pid = target.pid.to_string();
+    let links = Links::new();
+    for (keep, count) in [(&["--keep-caps"][..], "1\n"), (&[], "0\n")] {
+        let enter = ["-t", &pid, "-U", "--preserve-credentials"];
+        let args = [&enter[..], keep, &["sh", "-c", ambient]].concat();
+        for (how, command) in box_commands(&links, "nsenter", &args) {
+            let r = run(command);
+            assert_eq!(r.stdout, count, "{how} {args:?}: {r:?}");
+        }
+    }
+    for args in [
+        &["--setgroups", "deny", "true"][..],
+        &["-U", "--setgroups", "maybe", "true"],
+        &["-r", "--setgroups", "allow", "true"],
+    ] {
+        for (how, command) in box_commands(&links, "unshare", args) {
+            let r = run(command);
+            assert_eq!(r.code(), 1, "{how} {args:?}: {r:?}");
+            one_error_line(&r);
+        }
+    }
+}

@@ -50,7 +50,7 @@
 //! with "setgroups failed" (util-linux#3553). `-W DIR` takes its value as
 //! 2.38 does (also as the next word; util-linux ≥ 2.39 attached only).
 //! `-Z` is refused: box has no SELinux. Not implemented: `-e`, `-c`, `-N`,
-//! `--user-parent`, `--keep-caps`, `-t PID:INODE`.
+//! `--user-parent`, `-t PID:INODE`.
 
 use linux_raw_sys::general as k;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -112,6 +112,7 @@ struct Options {
     preserve_credentials: bool,
     /// `-W DIR`: the working directory, looked up after the join.
     wdns: Option<CPath>,
+    keep_caps: bool,
 }
 
 pub fn main(args: Args) -> u8 {
@@ -133,6 +134,7 @@ pub enum NsenterOption {
     PreserveCredentials,
     WdNs,
     FollowContext,
+    KeepCaps,
     Version,
 }
 
@@ -234,6 +236,11 @@ pub const NSENTER: Command<NsenterOption> = {
                 N::FollowContext,
             )
             .short(b'Z'),
+            Opt::flag(
+                "keep-caps",
+                "CMD keeps its capabilities in the user ns",
+                N::KeepCaps,
+            ),
             Opt::flag("version", "print the version and exit", N::Version).short(b'V'),
         ],
     }
@@ -351,6 +358,12 @@ fn run(args: Args) -> Result<u8> {
         .at("set the identity", "setresuid", number(uid).as_bytes())
         .map_err(id_hint)?;
     }
+    // --keep-caps: the capabilities we have in the user namespace entered
+    // survive the exec (only with one, as util-linux).
+    if o.keep_caps && user_joined {
+        crate::sys::caps::permitted_to_ambient()
+            .map_err(|e| Error::sys("keep the capabilities", "prctl(PR_CAP_AMBIENT)", b"", e))?;
+    }
 
     if joins[index(k::CLONE_NEWPID)].is_some() && o.fork {
         return run_forked(command, args);
@@ -372,6 +385,7 @@ fn parse(line: &mut CommandLine<NsenterOption>) -> Result<Option<Options>> {
         gid: None,
         preserve_credentials: false,
         wdns: None,
+        keep_caps: false,
     };
     while let Some(found) = line.next()? {
         let given = found.given;
@@ -405,6 +419,7 @@ fn parse(line: &mut CommandLine<NsenterOption>) -> Result<Option<Options>> {
             N::Setgid => o.gid = Some(id(given, found.text())?),
             N::PreserveCredentials => o.preserve_credentials = true,
             N::WdNs => o.wdns = Some(path(given, found.text())?),
+            N::KeepCaps => o.keep_caps = true,
             // util-linux without SELinux goes on; box says it cannot.
             N::FollowContext => return Err(bad!("{given}: SELinux is not supported")),
         }

@@ -43,7 +43,7 @@
 //! util-linux's; a FILE that cannot be bound undoes the others.
 //!
 //! Not implemented (refused as unknown, never ignored): `--map-user`,
-//! `--map-users`, `--setgroups`, `--keep-caps`, `--mount-binfmt`.
+//! `--map-users`, `--mount-binfmt`.
 //! Errors name what to change: the missing `CONFIG_*` option, the sysctl
 //! that blocks user namespaces, `--propagation unchanged` inside a chroot.
 
@@ -110,6 +110,9 @@ struct Options {
     /// `-S`, `-G`: the ids the command runs with, set last.
     uid: Option<u32>,
     gid: Option<u32>,
+    /// `--setgroups`: what /proc/self/setgroups is given.
+    setgroups: Option<&'static [u8]>,
+    keep_caps: bool,
 }
 
 impl Default for Options {
@@ -132,6 +135,8 @@ impl Default for Options {
             boottime: None,
             uid: None,
             gid: None,
+            setgroups: None,
+            keep_caps: false,
         }
     }
 }
@@ -158,6 +163,8 @@ pub enum UnshareOption {
     Boottime,
     Setuid,
     Setgid,
+    Setgroups,
+    KeepCaps,
     Version,
 }
 
@@ -252,6 +259,17 @@ pub const UNSHARE: Command<UnshareOption> = {
             ),
             Opt::value("setuid", "UID", "run CMD as UID inside", U::Setuid).short(b'S'),
             Opt::value("setgid", "GID", "run CMD as GID inside", U::Setgid).short(b'G'),
+            Opt::value(
+                "setgroups",
+                "MODE",
+                "allow or deny setgroups(2) in the new user ns",
+                U::Setgroups,
+            ),
+            Opt::flag(
+                "keep-caps",
+                "CMD keeps its capabilities in the new user ns",
+                U::KeepCaps,
+            ),
             Opt::flag("version", "print the version and exit", U::Version).short(b'V'),
         ],
     }
@@ -447,7 +465,25 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
             U::Boottime => o.boottime = Some(offset(given, found.text())?),
             U::Setuid => o.uid = Some(id(given, found.text())?),
             U::Setgid => o.gid = Some(id(given, found.text())?),
+            U::Setgroups => {
+                o.setgroups = Some(match found.text() {
+                    b"allow" => b"allow",
+                    b"deny" => b"deny",
+                    other => return Err(bad!("{given} {}: use allow or deny", Bytes(other))),
+                })
+            }
+            U::KeepCaps => o.keep_caps = true,
         }
+    }
+    if o.setgroups.is_some() && o.namespaces & k::CLONE_NEWUSER == 0 {
+        return Err(bad!("--setgroups: for a new user namespace: add -U"));
+    }
+    // Unprivileged, a gid map is written only after setgroups is denied;
+    // util-linux refuses the two together, as box.
+    if o.setgroups == Some(b"allow") && o.map.is_some() {
+        return Err(bad!(
+            "--setgroups allow with -r or -c: the gid map needs setgroups denied"
+        ));
     }
     let pid = NAMESPACES.iter().position(|ns| ns.flag == k::CLONE_NEWPID);
     if pid.is_some_and(|i| o.persist[i].is_some()) && !o.fork {
@@ -608,6 +644,10 @@ fn prepare(o: &Options, ids: (u32, u32), parent: Option<BorrowedFd<'_>>) -> Resu
     if let (Some(signal), Some(parent)) = (o.kill_child, parent) {
         die_with_parent(signal, parent)?;
     }
+    if let Some(word) = o.setgroups {
+        // Before any gid map: the kernel takes it only then.
+        write_proc_file("set setgroups (--setgroups)", c"/proc/self/setgroups", word)?;
+    }
     if let Some(map) = o.map {
         write_id_maps(map, ids)?;
     }
@@ -652,6 +692,12 @@ fn prepare(o: &Options, ids: (u32, u32), parent: Option<BorrowedFd<'_>>) -> Resu
         let id = rustix::thread::Uid::from_raw(uid);
         rustix::thread::set_thread_res_uid(id, id, id)
             .map_err(|e| Error::sys("set the identity", "setresuid", b"", e))?;
+    }
+    // --keep-caps: the capabilities we have in the new user namespace
+    // survive the exec (as util-linux, only with one).
+    if o.keep_caps && o.namespaces & k::CLONE_NEWUSER != 0 {
+        crate::sys::caps::permitted_to_ambient()
+            .map_err(|e| Error::sys("keep the capabilities", "prctl(PR_CAP_AMBIENT)", b"", e))?;
     }
     Ok(())
 }

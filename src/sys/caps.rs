@@ -61,6 +61,28 @@ pub fn set(keep: CapabilitySet) -> Result<(), Errno> {
     )
 }
 
+/// `--keep-caps` of unshare and nsenter: every permitted capability made
+/// inheritable and ambient, so that it survives the execve of a program
+/// run as a user other than root (capabilities(7): without that, exec as a
+/// non-root user empties the permitted set). Capabilities this kernel does
+/// not know end the loop (EINVAL).
+pub fn permitted_to_ambient() -> Result<(), Errno> {
+    let mut sets = rustix::thread::capabilities(None)?;
+    sets.inheritable = sets.permitted;
+    rustix::thread::set_capabilities(None, sets)?;
+    for cap in 0..64 {
+        let bit = CapabilitySet::from_bits_retain(1 << cap);
+        if sets.permitted.contains(bit) {
+            match rustix::thread::configure_capability_in_ambient_set(bit, true) {
+                Ok(()) => {}
+                Err(Errno::INVAL) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Capability names as `--cap-add`/`--cap-drop` take them (capabilities(7),
 /// without the `CAP_` prefix), by number.
 pub const NAMES: &[&str] = &[

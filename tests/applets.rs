@@ -1222,3 +1222,53 @@ fn setgroups_and_keep_caps() {
         }
     }
 }
+
+#[test]
+#[ignore = "needs root"]
+fn nsenter_target_by_pid_and_pidfd_inode() {
+    // util-linux 2.41's -t PID:INODE: the target named by its pidfd's
+    // inode too (pidfs, Linux 6.9), which no later process with the same
+    // PID gets: another inode is refused.
+    let test = "nsenter_target_by_pid_and_pidfd_inode";
+    if !need_root(test) {
+        return;
+    }
+    let target = uts_target();
+    // SAFETY: pidfd_open of the test's own child, which is alive.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, target.pid as libc::c_int, 0) };
+    assert!(fd >= 0, "pidfd_open: {}", std::io::Error::last_os_error());
+    use std::os::fd::{AsRawFd, FromRawFd};
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: a descriptor just returned, owned here alone.
+    let pidfd = unsafe { std::fs::File::from_raw_fd(fd as libc::c_int) };
+    let inode = pidfd.metadata().unwrap().ino();
+    // SAFETY: statfs is plain data, for which all zeroes is a value.
+    let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: fstatfs of a descriptor we own into a struct we own.
+    let statfs = unsafe { libc::fstatfs(pidfd.as_raw_fd(), &mut fs) };
+    assert_eq!(statfs, 0);
+    const PID_FS_MAGIC: i64 = 0x5049_4446;
+    if fs.f_type as i64 != PID_FS_MAGIC {
+        skip(test, "pidfds are not on pidfs (Linux 6.9)");
+        return;
+    }
+    let links = Links::new();
+    let right = format!("{}:{inode}", target.pid);
+    for (how, command) in box_commands(&links, "nsenter", &["-t", &right, "-u", "hostname"]) {
+        let r = run(command);
+        assert_eq!(
+            (r.code(), r.stdout.as_str()),
+            (0, "inner\n"),
+            "{how}: {r:?}"
+        );
+    }
+    let wrong = format!("{}:{}", target.pid, inode + 1);
+    for (how, command) in box_commands(&links, "nsenter", &["-t", &wrong, "-u", "true"]) {
+        let r = run(command);
+        assert_eq!(r.code(), 1, "{how}: {r:?}");
+        assert!(
+            one_error_line(&r).contains("another process"),
+            "{how}: {r:?}"
+        );
+    }
+}

@@ -2,7 +2,7 @@
 //! util-linux's flags.
 //!
 //! ```text
-//! nsenter [-t PID] [-a] [-m -u -i -n -p -U -C -T] [--uts=FILE …]
+//! nsenter [-t PID[:INODE]] [-a] [-m -u -i -n -p -U -C -T] [--uts=FILE …]
 //!         [-r[DIR] | --root[=DIR]] [-w[DIR] | --wd[=DIR] | -W DIR] [-F]
 //!         [-S UID] [-G GID]
 //!         [--preserve-credentials] [--] [CMD [ARG…]]
@@ -50,7 +50,7 @@
 //! with "setgroups failed" (util-linux#3553). `-W DIR` takes its value as
 //! 2.38 does (also as the next word; util-linux ≥ 2.39 attached only).
 //! `-Z` is refused: box has no SELinux. Not implemented: `-e`, `-c`, `-N`,
-//! `--user-parent`, `-t PID:INODE`.
+//! `--user-parent`.
 
 use linux_raw_sys::general as k;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -101,6 +101,8 @@ enum Id {
 
 struct Options {
     target: Option<u32>,
+    /// `-t PID:INODE`: the inode the target's pidfd must have.
+    target_inode: Option<u64>,
     /// Indexed like [`NAMESPACES`].
     namespaces: [Option<Source>; COUNT],
     all: bool,
@@ -161,7 +163,7 @@ pub const NSENTER: Command<NsenterOption> = {
         options: &[
             Opt::value(
                 "target",
-                "PID",
+                "PID[:INODE]",
                 "the process whose namespaces, root and cwd to use",
                 N::Target,
             )
@@ -255,7 +257,7 @@ fn run(args: Args) -> Result<u8> {
 
     // The target, named by a pidfd from here on.
     let pidfd = match o.target {
-        Some(pid) => open_target(pid)?,
+        Some(pid) => open_target(pid, o.target_inode)?,
         None => None,
     };
     let pidfd = pidfd.as_ref().map(|fd| fd.as_fd());
@@ -376,6 +378,7 @@ fn parse(line: &mut CommandLine<NsenterOption>) -> Result<Option<Options>> {
     use NsenterOption as N;
     let mut o = Options {
         target: None,
+        target_inode: None,
         namespaces: [None; COUNT],
         all: false,
         root: None,
@@ -404,12 +407,22 @@ fn parse(line: &mut CommandLine<NsenterOption>) -> Result<Option<Options>> {
                 return Ok(None);
             }
             N::Target => {
+                // PID, or PID:INODE (util-linux 2.41): the inode of the
+                // process's pidfd, which no later process gets.
                 let value = found.text();
+                let mut words = value.splitn(2, |&b| b == b':');
+                let pid = words.next().and_then(crate::text::parse_u32);
                 o.target = Some(
-                    crate::text::parse_u32(value)
-                        .filter(|&pid| pid > 0 && pid <= i32::MAX as u32)
+                    pid.filter(|&pid| pid > 0 && pid <= i32::MAX as u32)
                         .ok_or_else(|| bad!("{given} {}: not a PID", Bytes(value)))?,
                 );
+                if let Some(inode) = words.next() {
+                    let inode = crate::text::parse_u64(inode).filter(|&n| n > 0);
+                    o.target_inode =
+                        Some(inode.ok_or_else(|| {
+                            bad!("{given} {}: use PID or PID:INODE", Bytes(value))
+                        })?);
+                }
             }
             N::All => o.all = true,
             N::Root => o.root = Some(place(given, found.value)?),
@@ -514,25 +527,47 @@ fn index(flag: u32) -> usize {
 
 /// pidfd_open the target. `None` on kernels before 5.3, or for a thread
 /// ID (pidfds name processes): then /proc/PID alone names it.
-fn open_target(pid: u32) -> Result<Option<OwnedFd>> {
-    match ns::open_process(pid) {
-        Ok(fd) if ns::has_exited(fd.as_fd()) => Err(exited(pid)),
-        Ok(fd) => Ok(Some(fd)),
-        Err(Errno::SRCH) => Err(no_such_process(pid)),
-        Err(Errno::NOSYS | Errno::INVAL) => {
+/// A pidfd of the target, held to the end; with `PID:INODE`, checked to
+/// be that inode of pidfs (Linux 6.9+), so that a PID recycled since the
+/// caller read it is refused. `None` on kernels without pidfds.
+fn open_target(pid: u32, inode: Option<u64>) -> Result<Option<OwnedFd>> {
+    let fd = match ns::open_process(pid) {
+        Ok(fd) if ns::has_exited(fd.as_fd()) => return Err(exited(pid)),
+        Ok(fd) => fd,
+        Err(Errno::SRCH) => return Err(no_such_process(pid)),
+        Err(Errno::NOSYS | Errno::INVAL) if inode.is_none() => {
             let dir = proc_path(pid, b"");
-            match rustix::fs::access(dir.as_cstr(), rustix::fs::Access::EXISTS) {
+            return match rustix::fs::access(dir.as_cstr(), rustix::fs::Access::EXISTS) {
                 Err(Errno::NOENT) => Err(no_such_process(pid)),
                 _ => Ok(None),
-            }
+            };
         }
-        Err(e) => Err(Error::sys(
-            "find the target",
-            "pidfd_open",
-            number(pid).as_bytes(),
-            e,
-        )),
+        Err(e) => {
+            return Err(Error::sys(
+                "find the target",
+                "pidfd_open",
+                number(pid).as_bytes(),
+                e,
+            ));
+        }
+    };
+    if let Some(inode) = inode {
+        let on_pidfs = rustix::fs::fstatfs(&fd)
+            .is_ok_and(|fs| fs.f_type as u64 == u64::from(linux_raw_sys::general::PID_FS_MAGIC));
+        if !on_pidfs {
+            return Err(bad!(
+                "--target {pid}:{inode}: a pidfd's inode names a process from Linux 6.9 (pidfs); give the PID alone"
+            ));
+        }
+        let st = rustix::fs::fstat(&fd).at("find the target", "fstat", b"pidfd")?;
+        if st.st_ino != inode {
+            return Err(bad!(
+                "--target {pid}:{inode}: PID {pid} is another process now (its pidfd's inode is {})",
+                st.st_ino
+            ));
+        }
     }
+    Ok(Some(fd))
 }
 
 fn no_such_process(pid: u32) -> Error {

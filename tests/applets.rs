@@ -1272,3 +1272,32 @@ fn nsenter_target_by_pid_and_pidfd_inode() {
         );
     }
 }
+
+#[test]
+#[ignore = "needs root"]
+fn unshare_maps_the_user_and_group_given() {
+    // util-linux 2.38's --map-user and --map-group, by number or by name
+    // (/etc/passwd, /etc/group), each alone or both.
+    let test = "unshare_maps_the_user_and_group_given";
+    if !need_root(test) {
+        return;
+    }
+    let maps = "cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g";
+    for args in [
+        &["--map-user=1000", "--map-group=nogroup"][..],
+        &["--map-user", "nobody"],
+        &["--map-group=5"],
+        &["-r", "--map-user=7"],
+    ] {
+        let args = [args, &["sh", "-c", maps]].concat();
+        side_by_side(test, "unshare", &args, |how, r| {
+            assert_eq!(r.code(), 0, "{how} {args:?}: {r:?}");
+        });
+    }
+    let links = Links::new();
+    for (how, command) in box_commands(&links, "unshare", &["--map-user=no-such-user", "true"]) {
+        let r = run(command);
+        assert_eq!(r.code(), 1, "{how}: {r:?}");
+        assert!(one_error_line(&r).contains("no such user"), "{how}: {r:?}");
+    }
+}

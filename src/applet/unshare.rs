@@ -42,8 +42,9 @@
 //! two, hence `--pid=FILE` needs `-f`) onto FILE once they exist, as
 //! util-linux's; a FILE that cannot be bound undoes the others.
 //!
-//! Not implemented (refused as unknown, never ignored): `--map-user`,
-//! `--map-users`, `--mount-binfmt`.
+//! Not implemented (refused as unknown, never ignored): `--map-users`,
+//! `--map-groups`, `--map-auto`, `--map-subids`, `--owner`,
+//! `--mount-binfmt`, `-l`, `--clear-env`, `--whitelist-env`.
 //! Errors name what to change: the missing `CONFIG_*` option, the sysctl
 //! that blocks user namespaces, `--propagation unchanged` inside a chroot.
 
@@ -113,6 +114,10 @@ struct Options {
     /// `--setgroups`: what /proc/self/setgroups is given.
     setgroups: Option<&'static [u8]>,
     keep_caps: bool,
+    /// `--map-user`, `--map-group`: the ids ours become inside (over what
+    /// `-r` or `-c` says).
+    map_user: Option<u32>,
+    map_group: Option<u32>,
 }
 
 impl Default for Options {
@@ -137,6 +142,8 @@ impl Default for Options {
             gid: None,
             setgroups: None,
             keep_caps: false,
+            map_user: None,
+            map_group: None,
         }
     }
 }
@@ -165,6 +172,8 @@ pub enum UnshareOption {
     Setgid,
     Setgroups,
     KeepCaps,
+    MapUser,
+    MapGroup,
     Version,
 }
 
@@ -232,6 +241,18 @@ pub const UNSHARE: Command<UnshareOption> = {
                 U::MapCurrentUser,
             )
             .short(b'c'),
+            Opt::value(
+                "map-user",
+                "UID",
+                "map your uid to UID (or a name) inside; implies -U",
+                U::MapUser,
+            ),
+            Opt::value(
+                "map-group",
+                "GID",
+                "map your gid to GID (or a name) inside; implies -U",
+                U::MapGroup,
+            ),
             Opt::value("root", "DIR", "chroot into DIR", U::Root).short(b'R'),
             Opt::value("wd", "DIR", "change to DIR", U::Wd).short(b'w'),
             Opt::attached(
@@ -473,6 +494,19 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
                 })
             }
             U::KeepCaps => o.keep_caps = true,
+            U::MapUser => {
+                let word = found.text();
+                let id = util_linux::user_id(word);
+                o.map_user = Some(id.ok_or_else(|| bad!("{given} {}: no such user", Bytes(word)))?);
+                o.namespaces |= k::CLONE_NEWUSER;
+            }
+            U::MapGroup => {
+                let word = found.text();
+                let id = util_linux::group_id(word);
+                o.map_group =
+                    Some(id.ok_or_else(|| bad!("{given} {}: no such group", Bytes(word)))?);
+                o.namespaces |= k::CLONE_NEWUSER;
+            }
         }
     }
     if o.setgroups.is_some() && o.namespaces & k::CLONE_NEWUSER == 0 {
@@ -480,9 +514,9 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
     }
     // Unprivileged, a gid map is written only after setgroups is denied;
     // util-linux refuses the two together, as box.
-    if o.setgroups == Some(b"allow") && o.map.is_some() {
+    if o.setgroups == Some(b"allow") && (o.map.is_some() || o.map_group.is_some()) {
         return Err(bad!(
-            "--setgroups allow with -r or -c: the gid map needs setgroups denied"
+            "--setgroups allow with -r, -c or --map-group: the gid map needs setgroups denied"
         ));
     }
     let pid = NAMESPACES.iter().position(|ns| ns.flag == k::CLONE_NEWPID);
@@ -648,9 +682,7 @@ fn prepare(o: &Options, ids: (u32, u32), parent: Option<BorrowedFd<'_>>) -> Resu
         // Before any gid map: the kernel takes it only then.
         write_proc_file("set setgroups (--setgroups)", c"/proc/self/setgroups", word)?;
     }
-    if let Some(map) = o.map {
-        write_id_maps(map, ids)?;
-    }
+    write_id_maps(o, ids)?;
     // Before any mount: with `/` shared, a mount made here would show up
     // in the caller's namespace too.
     if o.namespaces & k::CLONE_NEWNS != 0
@@ -724,17 +756,36 @@ fn die_with_parent(signal: Signal, parent: BorrowedFd<'_>) -> Result<()> {
     Ok(())
 }
 
-/// `-r`, `-c`: the caller's uid and gid mapped to root or to themselves.
-fn write_id_maps(map: Map, (uid, gid): (u32, u32)) -> Result<()> {
-    let (inner_uid, inner_gid) = match map {
-        Map::Root => (0, 0),
-        Map::Current => (uid, gid),
+/// `-r`, `-c`, `--map-user`, `--map-group`: the caller's uid and gid
+/// mapped to root, to themselves, or to the ids given; a map for either
+/// alone where only one was asked for.
+fn write_id_maps(o: &Options, (uid, gid): (u32, u32)) -> Result<()> {
+    let (user, group) = match o.map {
+        Some(Map::Root) => (Some(0), Some(0)),
+        Some(Map::Current) => (Some(uid), Some(gid)),
+        None => (None, None),
     };
+    let (inner_uid, inner_gid) = (o.map_user.or(user), o.map_group.or(group));
     let mut uid_map = Text::<48>::new();
-    let _ = writeln!(uid_map, "{inner_uid} {uid} 1");
+    if let Some(inner) = inner_uid {
+        let _ = writeln!(uid_map, "{inner} {uid} 1");
+    }
     let mut gid_map = Text::<48>::new();
-    let _ = writeln!(gid_map, "{inner_gid} {gid} 1");
-    ns::write_id_maps(None, uid_map.as_bytes(), gid_map.as_bytes(), true)
+    if let Some(inner) = inner_gid {
+        let _ = writeln!(gid_map, "{inner} {gid} 1");
+    }
+    let step = "map the user namespace";
+    match (inner_uid, inner_gid) {
+        (Some(_), Some(_)) => ns::write_id_maps(None, uid_map.as_bytes(), gid_map.as_bytes(), true),
+        (Some(_), None) => write_proc_file(step, c"/proc/self/uid_map", uid_map.as_bytes()),
+        (None, Some(_)) => {
+            // The kernel takes an unprivileged gid map once setgroups is
+            // denied (user_namespaces(7)).
+            write_proc_file(step, c"/proc/self/setgroups", b"deny")?;
+            write_proc_file(step, c"/proc/self/gid_map", gid_map.as_bytes())
+        }
+        (None, None) => Ok(()),
+    }
 }
 
 /// Write `content` to a /proc file in one write(2), as the kernel wants.

@@ -3,6 +3,9 @@
 //! so scripts written for util-linux keep working), and how they run
 //! the command.
 
+use core::ffi::CStr;
+
+use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
 use crate::error::{EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, Error, Result};
@@ -10,7 +13,7 @@ use crate::options::Command;
 use crate::out;
 use crate::sys::entry::Args;
 use crate::sys::exec::{self, CStrArray};
-use crate::text::{Bytes, CPath};
+use crate::text::{Bytes, CPath, Text, parse_u32};
 use crate::{bad, errln};
 
 /// Exit status of unshare and nsenter when they fail before exec
@@ -85,4 +88,72 @@ pub fn exec_command(command: Args, env: Args) -> Error {
         .with_code(EXIT_NOT_FOUND);
     }
     crate::container::child::exec_error(full.as_bytes(), errno)
+}
+
+/// A user by number or by name, the name looked up in /etc/passwd (box
+/// links no NSS: that file is what a board has), for `--map-user`.
+pub fn user_id(word: &[u8]) -> Option<u32> {
+    id(word, c"/etc/passwd")
+}
+
+/// A group by number or by name (/etc/group), for `--map-group`.
+pub fn group_id(word: &[u8]) -> Option<u32> {
+    id(word, c"/etc/group")
+}
+
+fn id(word: &[u8], file: &CStr) -> Option<u32> {
+    if let Some(n) = parse_u32(word) {
+        return Some(n);
+    }
+    let line = first_line(file, &|fields: &[u8]| field(fields, 0) == word).ok()??;
+    parse_u32(field(line.as_bytes(), 2))
+}
+
+/// Longest line of those files kept (a longer one is skipped, never cut).
+const LINE_MAX: usize = 512;
+
+/// Field `i` (from 0) of a `:`-separated line, empty past the last.
+fn field(line: &[u8], i: usize) -> &[u8] {
+    line.split(|&b| b == b':').nth(i).unwrap_or(b"")
+}
+
+/// The first line of `path` that `wanted` accepts. The file is read in
+/// pieces of 4 KiB, so its size does not matter; a line longer than
+/// [`LINE_MAX`] is skipped.
+fn first_line(
+    path: &CStr,
+    wanted: &dyn Fn(&[u8]) -> bool,
+) -> core::result::Result<Option<Text<LINE_MAX>>, Errno> {
+    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+    let mut buf = [0u8; 4096];
+    let (mut len, mut too_long) = (0, false);
+    loop {
+        let n = match rustix::io::read(&fd, &mut buf[len..]) {
+            Err(Errno::INTR) => continue,
+            other => other?,
+        };
+        len += n;
+        let mut start = 0;
+        for piece in buf[..len].split_inclusive(|&b| b == b'\n') {
+            if !piece.ends_with(b"\n") && n != 0 {
+                break;
+            }
+            start += piece.len();
+            let text = piece.strip_suffix(b"\n").unwrap_or(piece);
+            if core::mem::take(&mut too_long) || text.len() > LINE_MAX {
+                continue;
+            }
+            if wanted(text) {
+                return Ok(Some(Text::from_bytes_lossy(text)));
+            }
+        }
+        if n == 0 {
+            return Ok(None);
+        }
+        buf.copy_within(start..len, 0);
+        len -= start;
+        if len == buf.len() {
+            (len, too_long) = (0, true);
+        }
+    }
 }

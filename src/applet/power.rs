@@ -1,6 +1,12 @@
-//! `box poweroff`, `box reboot`, `box halt`: ask PID 1 to shut down, with the
-//! signals busybox init uses (SIGUSR2 power off, SIGTERM reboot, SIGUSR1
-//! halt). `-f` skips PID 1 and calls reboot(2) at once, after a sync.
+//! `box poweroff`, `box reboot`, `box halt`: ask the board's box-init to
+//! shut down, with the signals busybox init uses (SIGUSR2 power off,
+//! SIGTERM reboot, SIGUSR1 halt). `-f` skips PID 1 and calls reboot(2) at
+//! once, after a sync.
+//!
+//! Only from the board's own PID namespace: in a container PID 1 is the
+//! container's init, which the signal would stop instead, so box refuses.
+//! A container that may reboot the board shares the board's PID namespace
+//! (control.rs).
 
 use rustix::process::{Pid, Signal};
 use rustix::system::RebootCommand;
@@ -89,6 +95,13 @@ fn shutdown(
         );
         return EXIT_BOX;
     }
+    if !in_initial_pid_namespace() {
+        errln!(
+            "{name}: this is a container: its PID 1 is its own init, not the board's \
+             (a container that may reboot the board shares its PID namespace: ns without pid)"
+        );
+        return EXIT_BOX;
+    }
     match rustix::process::kill_process(Pid::INIT, signal) {
         Ok(()) => 0,
         Err(e) => {
@@ -100,4 +113,12 @@ fn shutdown(
             EXIT_BOX
         }
     }
+}
+
+/// Whether this process is in the board's own PID namespace; true when
+/// /proc cannot tell.
+fn in_initial_pid_namespace() -> bool {
+    rustix::fs::stat(c"/proc/self/ns/pid").map_or(true, |st| {
+        Some(st.st_ino) == crate::sys::ns::initial_inode("pid")
+    })
 }

@@ -1,21 +1,30 @@
 //! box-init as the board's PID 1 (DESIGN.md section 4): mount the kernel
-//! filesystems, set up the console, run /etc/box/rc, start and supervise the
-//! containers of /etc/box/*.box, reap every orphan, and on a signal (or when
-//! nothing is left to run) stop everything and power off or reboot.
+//! filesystems, set up the console, load the board's kernel modules, arm
+//! the watchdog, hand over to a real root if one is asked for, run
+//! /etc/box/rc, start and supervise the containers of /etc/box/*.box, reap
+//! every orphan, and on a request (or when nothing is left to run) stop
+//! everything and power off or reboot.
 //!
-//! PID 1 never exits: every error is logged and the boot goes on; when
-//! nothing can go on it powers off, or starts a shell with `box.shell=1`.
+//! PID 1 never exits: every error is logged and the boot goes on; a boot
+//! fault that leaves nothing to go on with ends in the rescue shell or a
+//! delayed reboot (shutdown.rs).
 
+pub mod cmdline;
+pub mod control;
 pub mod log;
+mod modules;
+mod root;
 mod services;
+mod shutdown;
+mod watchdog;
 
 use core::ffi::CStr;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
-use rustix::mount::{MountFlags, UnmountFlags};
-use rustix::process::{Pid, Signal, WaitId, WaitIdOptions};
+use rustix::mount::MountFlags;
+use rustix::process::{Pid, Signal};
 use rustix::system::RebootCommand;
 
 use crate::log;
@@ -24,11 +33,12 @@ use crate::sys::exec::CStrArray;
 use crate::sys::process;
 use crate::sys::signal::{self, SYNCHRONOUS, SigSet};
 use crate::sys::{clone, exec, fd};
-use crate::text::{Bytes, CPath, Text};
+use crate::text::{Bytes, CPath};
+pub use cmdline::Cmdline;
+use control::{Event, Waits};
 pub use log::Log;
-
-/// Seconds between SIGTERM and SIGKILL at shutdown.
-pub const GRACE_SECONDS: u64 = 5;
+pub use shutdown::has_children;
+use shutdown::shutdown;
 
 /// Why box-init is shutting down, and what reboot(2) should do.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -141,62 +151,6 @@ pub fn mount_cgroup2(log: &mut Log) {
     }
 }
 
-/// Kernel command line keys of box-init.
-#[derive(Default)]
-pub struct Cmdline {
-    /// `box.spec=NAME`: run only /etc/box/NAME.box.
-    pub spec: Option<Text<64>>,
-    /// `box.shell=1`: a shell on the console when the specs end.
-    pub shell: bool,
-    /// `box.switch_root=DEV_OR_DIR`: hand over to a real root.
-    pub switch_root: Option<CPath>,
-}
-
-impl Cmdline {
-    /// Parse /proc/cmdline. Parameters with a dot never reach init's argv or
-    /// environment (the kernel keeps them for modules): read them here.
-    pub fn read() -> Cmdline {
-        let mut buf = [0u8; 4096];
-        let Ok(fd) = rustix::fs::open(
-            c"/proc/cmdline",
-            OFlags::RDONLY | OFlags::CLOEXEC,
-            Mode::empty(),
-        ) else {
-            return Cmdline::default();
-        };
-        let n = rustix::io::read(&fd, &mut buf).unwrap_or(0);
-        Cmdline::parse(&buf[..n])
-    }
-
-    pub fn parse(text: &[u8]) -> Cmdline {
-        let mut cmdline = Cmdline::default();
-        for word in text
-            .split(|b| b.is_ascii_whitespace())
-            .filter(|w| !w.is_empty())
-        {
-            let (key, value) = match word.iter().position(|&b| b == b'=') {
-                Some(i) => (&word[..i], trim_quotes(&word[i + 1..])),
-                None => (word, &b""[..]),
-            };
-            match key {
-                b"box.spec" => cmdline.spec = Text::try_from_bytes(value),
-                b"box.shell" => cmdline.shell = crate::config::parse_flag(value).unwrap_or(false),
-                b"box.switch_root" => {
-                    cmdline.switch_root = CPath::from_bytes(value).filter(|p| !p.is_empty())
-                }
-                _ => {}
-            }
-        }
-        cmdline
-    }
-}
-
-fn trim_quotes(v: &[u8]) -> &[u8] {
-    v.strip_prefix(b"\"")
-        .and_then(|v| v.strip_suffix(b"\""))
-        .unwrap_or(v)
-}
-
 /// The board's init. Never returns.
 pub fn main(args: Args) -> ! {
     let start_ns = log::monotonic_ns();
@@ -234,13 +188,26 @@ pub fn main(args: Args) -> ! {
     let _ = rustix::system::reboot(RebootCommand::CadOff);
 
     let cmdline = Cmdline::read();
-    if let Some(target) = &cmdline.switch_root {
-        hand_over(&mut log, target, args);
+    for word in cmdline.unusable() {
+        log!(
+            log,
+            "kernel command line: {}: not a number of seconds, ignored",
+            Bytes(word)
+        );
     }
-    run_rc(&mut log, args);
+    // Drivers first: the root's disk and filesystem, the watchdog.
+    modules::load(&mut log, &cmdline);
+    let mut waits = Waits::new(all, watchdog::Watchdog::open(&mut log, &cmdline));
+    if cmdline.root_request().is_some() && root::on_initramfs() {
+        root::hand_over(&mut log, &cmdline, &mut waits, args);
+        shutdown::fault(&mut log, &cmdline, args, &mut waits)
+    }
+    if let Some(kind) = run_rc(&mut log, args, &mut waits) {
+        shutdown(&mut log, kind, &mut waits)
+    }
 
     let services = match sealed {
-        Ok(_) => services::run(&mut log, &cmdline, args, &all),
+        Ok(_) => services::run(&mut log, &cmdline, args, &mut waits),
         Err(e) => {
             log!(
                 log,
@@ -256,14 +223,14 @@ pub fn main(args: Args) -> ! {
                 log,
                 "every container has ended: starting /bin/sh on the console (box.shell=1)"
             );
-            run_shell(&mut log, args, &all)
+            run_shell(&mut log, args, &mut waits, Shutdown::PowerOff)
         }
         None => {
             log!(log, "every container has ended and nothing else runs");
             Shutdown::PowerOff
         }
     };
-    shutdown(&mut log, outcome, &all)
+    shutdown(&mut log, outcome, &mut waits)
 }
 
 fn mount_at_boot(m: &BootMount) -> Result<(), Errno> {
@@ -276,7 +243,7 @@ fn mount_at_boot(m: &BootMount) -> Result<(), Errno> {
 
 /// Whether something is mounted at `path` (its device differs from its
 /// parent's).
-fn is_mount_point(path: &CStr) -> bool {
+pub fn is_mount_point(path: &CStr) -> bool {
     let Some(parent) = CPath::from_parts(&[path.to_bytes(), b"/.."]) else {
         return false;
     };
@@ -311,96 +278,35 @@ fn setup_console(log: &mut Log) {
     }
 }
 
-/// `box.switch_root=DEV_OR_DIR`: mount a block device at /newroot (or use a
-/// directory), then become the new root's /sbin/init. On failure, log and
-/// go on booting from the initramfs.
-fn hand_over(log: &mut Log, target: &CPath, args: Args) {
-    let bytes = target.as_bytes();
-    let new_root: CPath = if bytes.starts_with(b"/dev/") {
-        let dir = CPath::from_bytes(b"/newroot").unwrap_or_default();
-        let _ = rustix::fs::mkdir(dir.as_cstr(), Mode::from_raw_mode(0o755));
-        if let Err(e) = mount_block_device(target.as_cstr(), dir.as_cstr()) {
-            log!(
-                log,
-                "box.switch_root={target}: mount: {}",
-                crate::error::ErrnoText(e)
-            );
-            return;
-        }
-        dir
-    } else {
-        // A directory must be a mount point of its own to be moved over /.
-        if !is_mount_point(target.as_cstr()) {
-            if let Err(e) = rustix::mount::mount_bind_recursive(target.as_cstr(), target.as_cstr())
-            {
-                log!(
-                    log,
-                    "box.switch_root={target}: bind: {}",
-                    crate::error::ErrnoText(e)
-                );
-                return;
-            }
-        }
-        *target
-    };
-    log!(log, "switching to the root at {new_root} (/sbin/init)");
-    let init = c"/sbin/init";
-    let argv = CStrArray::<2>::of([init]).unwrap_or_default();
-    match crate::sys::switch_root::switch_into(
-        new_root.as_cstr(),
-        None,
-        init,
-        argv.argv(),
-        args.envp(),
-    ) {
-        Ok(never) => match never {},
-        Err(e) => log!(log, "box.switch_root={target}: {e}"),
-    }
-}
-
-/// Try every block filesystem type the kernel knows (/proc/filesystems,
-/// the lines without "nodev") until one mounts.
-fn mount_block_device(device: &CStr, dir: &CStr) -> Result<(), Errno> {
-    let fd = rustix::fs::open(
-        c"/proc/filesystems",
-        OFlags::RDONLY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )?;
-    let mut buf = [0u8; 4096];
-    let n = rustix::io::read(&fd, &mut buf)?;
-    let mut last = Errno::NODEV;
-    for line in buf[..n].split(|&b| b == b'\n') {
-        if line.starts_with(b"nodev") || line.is_empty() {
-            continue;
-        }
-        let name = line.trim_ascii();
-        let Some(fstype) = CPath::from_bytes(name) else {
-            continue;
-        };
-        match rustix::mount::mount(device, dir, fstype.as_cstr(), MountFlags::empty(), None) {
-            Ok(()) => return Ok(()),
-            Err(e) => last = e,
-        }
-    }
-    Err(last)
-}
-
 /// /etc/box/rc, when present and executable: run before the containers and
-/// waited for (the place for module loading, networking, data partitions).
-fn run_rc(log: &mut Log, args: Args) {
+/// waited for (the place for networking, data partitions). A shutdown asked
+/// for while it runs is answered at once (its kind is returned).
+fn run_rc(log: &mut Log, args: Args, waits: &mut Waits) -> Option<Shutdown> {
     let rc = c"/etc/box/rc";
     if rustix::fs::access(rc, rustix::fs::Access::EXEC_OK).is_err() {
-        return;
+        return None;
     }
     // The hook sees the whole system, cgroups included.
     mount_cgroup2(log);
     log!(log, "running /etc/box/rc");
-    match spawn_program(rc, args, false) {
-        Ok(pid) => {
-            let code = wait_for(pid);
-            log!(log, "/etc/box/rc exited with status {code}");
+    let pid = match spawn_program(rc, args, false) {
+        Ok(pid) => pid,
+        Err(e) => {
+            log!(log, "/etc/box/rc: {e}");
+            return None;
         }
-        Err(e) => log!(log, "/etc/box/rc: {e}"),
+    };
+    loop {
+        match waits.next(None) {
+            Event::Child => {
+                if let Some(code) = process::reap_all(pid) {
+                    log!(log, "/etc/box/rc exited with status {code}");
+                    return None;
+                }
+            }
+            Event::Shutdown(kind) => return Some(kind),
+            Event::Nothing => {}
+        }
     }
 }
 
@@ -439,115 +345,26 @@ fn spawn_program(
     }
 }
 
-/// Wait for `pid`, reaping any orphan that exits meanwhile.
-fn wait_for(pid: Pid) -> u8 {
-    loop {
-        match process::reap_any(true) {
-            Some((reaped, ended)) if reaped == pid => return ended.code(),
-            Some(_) => {}
-            None => return crate::error::EXIT_BOX,
-        }
-    }
-}
-
-/// `box.shell=1`: /bin/sh on the console; when it exits, power off. A
-/// shutdown signal meanwhile is honoured.
-fn run_shell(log: &mut Log, args: Args, all: &SigSet) -> Shutdown {
+/// `box.shell=1`: /bin/sh on the console; when it exits, `when_done`. A
+/// shutdown asked for meanwhile is honoured.
+pub fn run_shell(log: &mut Log, args: Args, waits: &mut Waits, when_done: Shutdown) -> Shutdown {
     let pid = match spawn_program(c"/bin/sh", args, true) {
         Ok(pid) => pid,
         Err(e) => {
             log!(log, "/bin/sh: {e}");
-            return Shutdown::PowerOff;
+            return when_done;
         }
     };
     loop {
-        let Ok(Some(info)) = signal::wait_signal(all, None) else {
-            continue;
-        };
-        if info.signal == Signal::CHILD.as_raw() {
-            if process::reap_all(pid).is_some() {
-                log!(log, "the shell exited");
-                return Shutdown::PowerOff;
+        match waits.next(None) {
+            Event::Child => {
+                if process::reap_all(pid).is_some() {
+                    log!(log, "the shell exited");
+                    return when_done;
+                }
             }
-        } else if let Some(kind) = Shutdown::from_signal(info.signal) {
-            return kind;
+            Event::Shutdown(kind) => return kind,
+            Event::Nothing => {}
         }
     }
-}
-
-/// Stop everything, unmount, sync, reboot(2). Never returns.
-fn shutdown(log: &mut Log, kind: Shutdown, all: &SigSet) -> ! {
-    log!(log, "shutting down: {}", kind.word());
-    // SIGTERM to every process (kill -1 spares PID 1), a grace period while
-    // reaping, then SIGKILL for what is left.
-    signal::kill_all(Signal::TERM.as_raw());
-    let deadline = log::monotonic_ns() + GRACE_SECONDS * 1_000_000_000;
-    while has_children() {
-        let now = log::monotonic_ns();
-        if now >= deadline {
-            log!(
-                log,
-                "processes still running after {GRACE_SECONDS} s: SIGKILL"
-            );
-            break;
-        }
-        let _ = signal::wait_signal(all, Some((deadline - now) / 1_000_000 + 1));
-        let _ = process::reap_all(Pid::INIT);
-    }
-    signal::kill_all(Signal::KILL.as_raw());
-    while has_children() {
-        match rustix::process::wait(rustix::process::WaitOptions::empty()) {
-            Ok(_) | Err(Errno::INTR) => {}
-            Err(_) => break,
-        }
-    }
-    unmount_all(log);
-    rustix::fs::sync();
-    let command = match kind {
-        Shutdown::PowerOff => RebootCommand::PowerOff,
-        Shutdown::Reboot => RebootCommand::Restart,
-        Shutdown::Halt => RebootCommand::Halt,
-    };
-    if let Err(e) = rustix::system::reboot(command) {
-        log!(log, "reboot(2): {}", crate::error::ErrnoText(e));
-    }
-    // reboot(2) does not come back; if it failed, PID 1 must still not exit.
-    loop {
-        let _ = signal::wait_signal(all, None);
-        let _ = process::reap_all(Pid::INIT);
-    }
-}
-
-/// Whether box-init has any child left (exited or not).
-pub fn has_children() -> bool {
-    !matches!(
-        rustix::process::waitid(
-            WaitId::All,
-            WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT
-        ),
-        Err(Errno::CHILD)
-    )
-}
-
-/// Unmount what can be unmounted, deepest first; remount the rest
-/// read-only, so every filesystem is clean before reboot(2).
-fn unmount_all(log: &mut Log) {
-    let mut points: heapless::Vec<CPath, 64> = heapless::Vec::new();
-    if let Ok(mut reader) = crate::mountinfo::MountinfoReader::open(None) {
-        while let Some(entry) = reader.next_entry() {
-            if let Some(point) = entry.ok().and_then(|e| e.mount_point.to_cpath()) {
-                let _ = points.push(point);
-            }
-        }
-    }
-    for point in points.iter().rev() {
-        if point.as_bytes() == b"/" {
-            continue;
-        }
-        if rustix::mount::unmount(point.as_cstr(), UnmountFlags::empty()).is_err() {
-            let _ = rustix::mount::mount_remount(point.as_cstr(), MountFlags::RDONLY, c"");
-        }
-    }
-    let _ = rustix::mount::mount_remount(c"/", MountFlags::RDONLY, c"");
-    let _ = log;
 }

@@ -5,8 +5,8 @@
 use core::mem::MaybeUninit;
 
 use rustix::fs::{Mode, OFlags};
-use rustix::process::Signal;
 
+use crate::board::control::{Event, Waits};
 use crate::board::log::monotonic_ns;
 use crate::board::{Cmdline, Log, Shutdown, has_children};
 use crate::config::Restart;
@@ -15,7 +15,6 @@ use crate::log;
 use crate::spec::{self, Spec};
 use crate::sys::entry::Args;
 use crate::sys::process;
-use crate::sys::signal::{self, SigSet};
 use crate::text::{Bytes, CPath, Text};
 
 /// Where box-init finds its specs.
@@ -47,7 +46,7 @@ fn now_ms() -> u64 {
 
 /// Run the specs until a shutdown signal (its kind) or until no container
 /// runs, none waits for a restart and no other process is left (`None`).
-pub fn run(log: &mut Log, cmdline: &Cmdline, args: Args, all: &SigSet) -> Option<Shutdown> {
+pub fn run(log: &mut Log, cmdline: &Cmdline, args: Args, waits: &mut Waits) -> Option<Shutdown> {
     // On the heap, once, with room for every spec: a Service is some
     // 30 KiB, and a table of them on PID 1's stack would be touched page
     // by page at boot.
@@ -55,6 +54,8 @@ pub fn run(log: &mut Log, cmdline: &Cmdline, args: Args, all: &SigSet) -> Option
     load(log, cmdline, &mut services);
     for service in services.iter_mut() {
         start(log, service, args);
+        // Many starts in a row may take longer than the watchdog's period.
+        waits.watchdog.feed();
     }
     // Containers first, then cgroup2 and the controllers for box/ (a
     // container with limits mounts and enables them itself when it is
@@ -67,14 +68,11 @@ pub fn run(log: &mut Log, cmdline: &Cmdline, args: Args, all: &SigSet) -> Option
             return None;
         }
         let timeout = pending.map(|at| at.saturating_sub(now_ms()));
-        match signal::wait_signal(all, timeout) {
-            Ok(Some(info)) if info.signal == Signal::CHILD.as_raw() => reap(log, &mut services),
-            Ok(Some(info)) => {
-                if let Some(kind) = Shutdown::from_signal(info.signal) {
-                    return Some(kind);
-                }
-            }
-            Ok(None) | Err(_) => {}
+        // Also feeds the watchdog, and wakes up in time to.
+        match waits.next(timeout) {
+            Event::Child => reap(log, &mut services),
+            Event::Shutdown(kind) => return Some(kind),
+            Event::Nothing => {}
         }
         let now = now_ms();
         for service in services.iter_mut() {

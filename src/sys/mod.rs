@@ -29,6 +29,7 @@ pub mod pty;
 pub mod seccomp;
 pub mod signal;
 pub mod switch_root;
+pub mod watchdog;
 
 use core::ffi::c_long;
 

@@ -12,6 +12,7 @@ use core::mem::MaybeUninit;
 
 use rustix::fd::{AsFd, BorrowedFd};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+use rustix::io::Errno;
 use rustix::mount::UnmountFlags;
 use rustix::process::Pid;
 
@@ -64,10 +65,8 @@ pub fn switch_into(
             "the current root is not an initramfs (ramfs or tmpfs): refusing to delete its files"
         ));
     }
-    let init_in_new = CPath::from_parts(&[root_bytes, b"/", init.to_bytes()])
-        .ok_or_else(|| bad!("NEW_INIT path too long"))?;
-    rustix::fs::access(init_in_new.as_cstr(), rustix::fs::Access::EXEC_OK)
-        .at("check NEW_INIT", "access", init_in_new.as_bytes())
+    check_init(new_root, init)
+        .at("check NEW_INIT", "openat2", init.to_bytes())
         .map_err(|e| e.hint("NEW_INIT is looked up inside NEW_ROOT"))?;
 
     // 1. The kernel filesystems go along (busybox's leaves them under the
@@ -120,6 +119,38 @@ pub fn switch_into(
         init.to_bytes(),
         errno,
     ))
+}
+
+/// Whether `init` is an executable file inside `new_root`, its links
+/// resolved as they will be once `new_root` is "/" (an absolute link such
+/// as /sbin/init -> /bin/box must not be followed into the initramfs).
+/// openat2's RESOLVE_IN_ROOT (Linux 5.6; before it, nothing is checked).
+pub fn check_init(new_root: &CStr, init: &CStr) -> core::result::Result<(), Errno> {
+    let root = rustix::fs::open(
+        new_root,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let inside = init.to_bytes().trim_ascii_start();
+    let relative =
+        CPath::from_bytes(inside.strip_prefix(b"/").unwrap_or(inside)).ok_or(Errno::NAMETOOLONG)?;
+    let file = match rustix::fs::openat2(
+        &root,
+        relative.as_cstr(),
+        OFlags::PATH | OFlags::CLOEXEC,
+        Mode::empty(),
+        rustix::fs::ResolveFlags::IN_ROOT,
+    ) {
+        Ok(file) => file,
+        // Before Linux 5.6 the check is left to execve.
+        Err(Errno::NOSYS) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let st = rustix::fs::fstat(&file)?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile || st.st_mode & 0o111 == 0 {
+        return Err(Errno::ACCESS);
+    }
+    Ok(())
 }
 
 /// Delete everything under `dir` that is on filesystem `dev`.

@@ -108,6 +108,49 @@ pub struct Board {
     pub sdcard: Option<SdCard>,
     /// Extra files for the rootfs, sources already resolved to paths.
     pub files: Vec<ExtraFile>,
+    /// Kernel modules box-init loads at boot (`[modules]`).
+    pub modules: Modules,
+    /// The hardware watchdog box-init feeds (`[watchdog]`).
+    pub watchdog: Option<Watchdog>,
+    /// A disk with a real root filesystem (`[disk]`).
+    pub disk: Option<Disk>,
+}
+
+/// `[modules]`: what box-init loads from /etc/box/modules.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Modules {
+    /// Module names, in the order box-init loads them (each after its
+    /// dependencies, which xtask adds).
+    #[serde(default)]
+    pub load: Vec<String>,
+    /// Where the modules are (a lib/modules/VERSION directory, relative to
+    /// the board file), for a kernel that is not a Debian package.
+    pub tree: Option<PathBuf>,
+}
+
+/// `[watchdog]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Watchdog {
+    /// Seconds; box-init feeds /dev/watchdog with this timeout
+    /// (/etc/box/watchdog in the image). None: only `box.watchdog=` arms it.
+    pub timeout: Option<u32>,
+    /// The watchdog device QEMU adds (`-device NAME`), which powers the
+    /// guest off when it fires.
+    pub qemu: Option<String>,
+}
+
+/// `[disk]`: a second root filesystem, built by xtask (`mke2fs -d`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Disk {
+    /// What the guest's kernel calls it (`box.switch_root=DEVICE`).
+    pub device: String,
+    /// The QEMU device that carries it, e.g. `virtio-blk-pci`.
+    pub qemu: Option<String>,
+    /// Its size in MiB.
+    pub size_mib: u32,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -194,6 +237,10 @@ struct BoardFile {
     sdcard: Option<SdCard>,
     #[serde(default)]
     files: Vec<ExtraFileFile>,
+    #[serde(default)]
+    modules: Modules,
+    watchdog: Option<Watchdog>,
+    disk: Option<Disk>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -319,6 +366,27 @@ pub fn parse(path: &Path, text: &str) -> Result<Board> {
             mode: file.mode,
         });
     }
+    let mut modules = file.modules;
+    modules.tree = modules.tree.map(|tree| base.join(tree));
+    if let Some(bad) = modules.load.iter().find(|m| {
+        m.is_empty()
+            || !m
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    }) {
+        bail!("{shown}: [modules] load: {bad:?} is not a module name");
+    }
+    if let Some(disk) = &file.disk {
+        if !disk.device.starts_with("/dev/") {
+            bail!(
+                "{shown}: [disk] device {:?} must be a /dev/ path",
+                disk.device
+            );
+        }
+        if disk.size_mib < 8 {
+            bail!("{shown}: [disk] size_mib must be at least 8");
+        }
+    }
     Ok(Board {
         name,
         target,
@@ -328,6 +396,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Board> {
         qemu: file.qemu,
         sdcard: file.sdcard,
         files,
+        modules,
+        watchdog: file.watchdog,
+        disk: file.disk,
     })
 }
 
@@ -349,6 +420,15 @@ memory = "256M"
 source = "x/motd"
 path = "/etc/motd"
 mode = 0o644
+[modules]
+load = ["virtio_blk", "crc32c-generic"]
+[watchdog]
+timeout = 30
+qemu = "i6300esb"
+[disk]
+device = "/dev/vda"
+qemu = "virtio-blk-pci"
+size_mib = 64
 "#;
 
     #[test]
@@ -365,6 +445,27 @@ mode = 0o644
         assert!(qemu.args.is_empty());
         assert_eq!(board.files[0].source, Path::new("/b/x/motd"));
         assert_eq!(board.files[0].mode, Some(0o644));
+        assert_eq!(board.modules.load, ["virtio_blk", "crc32c-generic"]);
+        assert_eq!(board.watchdog.unwrap().timeout, Some(30));
+        let disk = board.disk.unwrap();
+        assert_eq!((disk.device.as_str(), disk.size_mib), ("/dev/vda", 64));
+    }
+
+    #[test]
+    fn modules_watchdog_and_disk_are_checked() {
+        let error = |text: String| parse(Path::new("t.toml"), &text).unwrap_err().to_string();
+        let e = error(GOOD.replace("\"crc32c-generic\"", "\"../x\""));
+        assert!(e.contains("not a module name"), "{e}");
+        let e = error(GOOD.replace("device = \"/dev/vda\"", "device = \"vda\""));
+        assert!(e.contains("/dev/"), "{e}");
+        let e = error(GOOD.replace("size_mib = 64", "size_mib = 1"));
+        assert!(e.contains("size_mib"), "{e}");
+        let e = error(GOOD.replace("timeout = 30", "timeout = 30\nseconds = 1"));
+        assert!(e.contains("seconds"), "{e}");
+        // All three are optional.
+        let plain = GOOD.split("[modules]").next().unwrap();
+        let board = parse(Path::new("t.toml"), plain).unwrap();
+        assert!(board.modules.load.is_empty() && board.watchdog.is_none() && board.disk.is_none());
     }
 
     #[test]

@@ -62,6 +62,25 @@ impl Archive {
         self.entries.get(path.trim_start_matches('/'))
     }
 
+    /// Every entry, parents before their contents (paths without the
+    /// leading `/`).
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &Entry)> {
+        self.entries
+            .iter()
+            .map(|(path, entry)| (path.as_str(), entry))
+    }
+
+    /// Remove the entry at `path` (a file or link; a directory only when
+    /// empty). Whether there was one.
+    pub fn remove(&mut self, path: &str) -> bool {
+        let path = path.trim_start_matches('/');
+        let prefix = format!("{path}/");
+        if self.entries.keys().any(|k| k.starts_with(&prefix)) {
+            return false;
+        }
+        self.entries.remove(path).is_some()
+    }
+
     /// Add or replace the entry at `path`; its missing parents become
     /// directories with mode 0755.
     pub fn insert(&mut self, path: &str, mode: u32, kind: Kind) -> Result<()> {

@@ -1,6 +1,6 @@
 //! Just enough ELF to check that a program can run in the initramfs: built
 //! for the board's architecture and static (no PT_INTERP, so no loader or
-//! libc is needed there).
+//! libc is needed there); and to read a kernel module's .modinfo section.
 
 use anyhow::{Result, bail};
 
@@ -102,10 +102,132 @@ pub fn check_static(bytes: &[u8], target: Target) -> Result<()> {
     Ok(())
 }
 
+/// The bytes of section `name` of a little-endian ELF file (32- or 64-bit,
+/// as kernel modules of every architecture here are); `None` if it has no
+/// such section.
+pub fn section<'a>(bytes: &'a [u8], name: &str) -> Result<Option<&'a [u8]>> {
+    let int = |at: usize, len: usize| -> Result<u64> {
+        let Some(field) = bytes.get(at..at + len) else {
+            bail!("truncated ELF file");
+        };
+        let mut value = [0u8; 8];
+        value[..len].copy_from_slice(field);
+        Ok(u64::from_le_bytes(value))
+    };
+    let wide = match bytes.get(..6) {
+        Some(b"\x7fELF\x02\x01") => true,
+        Some(b"\x7fELF\x01\x01") => false,
+        _ => bail!("not a little-endian ELF file"),
+    };
+    // e_shoff, e_shentsize, e_shnum, e_shstrndx; then in each section
+    // header sh_name, sh_offset and sh_size (elf(5)).
+    let (shoff, shentsize, shnum, shstrndx) = if wide {
+        (int(0x28, 8)?, int(0x3a, 2)?, int(0x3c, 2)?, int(0x3e, 2)?)
+    } else {
+        (int(0x20, 4)?, int(0x2e, 2)?, int(0x30, 2)?, int(0x32, 2)?)
+    };
+    let header = |index: u64| -> Result<(u64, u64, u64)> {
+        let at = (shoff + index * shentsize) as usize;
+        Ok(if wide {
+            (int(at, 4)?, int(at + 24, 8)?, int(at + 32, 8)?)
+        } else {
+            (int(at, 4)?, int(at + 16, 4)?, int(at + 20, 4)?)
+        })
+    };
+    let contents = |offset: u64, size: u64| -> Result<&'a [u8]> {
+        bytes
+            .get(offset as usize..(offset + size) as usize)
+            .ok_or_else(|| anyhow::anyhow!("a section runs past the end of the file"))
+    };
+    if shnum == 0 || shstrndx >= shnum {
+        return Ok(None);
+    }
+    let (_, names_offset, names_size) = header(shstrndx)?;
+    let names = contents(names_offset, names_size)?;
+    for index in 0..shnum {
+        let (name_at, offset, size) = header(index)?;
+        let found = names
+            .get(name_at as usize..)
+            .and_then(|rest| rest.split(|&b| b == 0).next());
+        if found == Some(name.as_bytes()) {
+            return contents(offset, size).map(Some);
+        }
+    }
+    Ok(None)
+}
+
 #[cfg(test)]
-mod tests {
+pub mod tests {
     use super::*;
     use crate::board::TARGETS;
+
+    /// An ELF file with a section-name table and one section `name`
+    /// holding `data`.
+    pub fn with_section(wide: bool, name: &str, data: &[u8]) -> Vec<u8> {
+        let mut bytes = vec![0u8; 0x40];
+        bytes[..4].copy_from_slice(b"\x7fELF");
+        bytes[4] = if wide { 2 } else { 1 };
+        bytes[5] = 1;
+        let names = format!("\0.shstrtab\0{name}\0");
+        let names_at = bytes.len();
+        bytes.extend_from_slice(names.as_bytes());
+        let data_at = bytes.len();
+        bytes.extend_from_slice(data);
+        while !bytes.len().is_multiple_of(8) {
+            bytes.push(0);
+        }
+        let shoff = bytes.len();
+        let entsize = if wide { 64 } else { 40 };
+        // Section 0 is null; 1 the names; 2 the data.
+        let sections = [
+            (0, 0, 0),
+            (1, names_at, names.len()),
+            (11, data_at, data.len()),
+        ];
+        for (name_at, offset, size) in sections {
+            let mut header = vec![0u8; entsize];
+            header[..4].copy_from_slice(&(name_at as u32).to_le_bytes());
+            if wide {
+                header[24..32].copy_from_slice(&(offset as u64).to_le_bytes());
+                header[32..40].copy_from_slice(&(size as u64).to_le_bytes());
+            } else {
+                header[16..20].copy_from_slice(&(offset as u32).to_le_bytes());
+                header[20..24].copy_from_slice(&(size as u32).to_le_bytes());
+            }
+            bytes.extend_from_slice(&header);
+        }
+        let put = |bytes: &mut Vec<u8>, at: usize, value: u64, len: usize| {
+            bytes[at..at + len].copy_from_slice(&value.to_le_bytes()[..len]);
+        };
+        if wide {
+            put(&mut bytes, 0x28, shoff as u64, 8);
+            put(&mut bytes, 0x3a, entsize as u64, 2);
+            put(&mut bytes, 0x3c, 3, 2);
+            put(&mut bytes, 0x3e, 1, 2);
+        } else {
+            put(&mut bytes, 0x20, shoff as u64, 4);
+            put(&mut bytes, 0x2e, entsize as u64, 2);
+            put(&mut bytes, 0x30, 3, 2);
+            put(&mut bytes, 0x32, 1, 2);
+        }
+        bytes
+    }
+
+    #[test]
+    fn sections_of_32_and_64_bit_files() {
+        for wide in [true, false] {
+            let file = with_section(wide, ".modinfo", b"depends=a,b\0");
+            assert_eq!(
+                section(&file, ".modinfo").unwrap(),
+                Some(&b"depends=a,b\0"[..])
+            );
+            assert_eq!(section(&file, ".text").unwrap(), None);
+        }
+        assert!(section(b"#!/bin/sh", ".modinfo").is_err());
+        let mut truncated = with_section(true, ".modinfo", b"x");
+        truncated.truncate(truncated.len() - 40);
+        assert!(section(&truncated, ".modinfo").is_err());
+    }
 
     /// A minimal 64-bit ELF header with one program header of type `p_type`.
     fn elf64(machine: u16, p_type: u32) -> Vec<u8> {

@@ -7,20 +7,45 @@
 //! |------------------------------|---------------------------------------|
 //! | tests/guest/run              | /tests/run                            |
 //! | tests/guest/cases/NN-name.sh | /tests/cases/NN-name.sh               |
-//! | tests/guest/specs/*.box      | /etc/box/*.box                        |
+//! | tests/guest/cases/NN-name.rc | /tests/cases/NN-name.rc (run by rc)   |
+//! | tests/guest/specs/*.box      | /etc/box/*.box (initramfs only)       |
 //! | tests/guest/rc               | /etc/box/rc                           |
 //! | tests/guest/applets          | /bin/NAME → busybox, per listed name  |
 //! | tests/guest/rootfs/ (if any) | laid over / as it is                  |
+//! | tests/guest/disk/            | laid over the test disk's root        |
 //! | (Debian's busybox-static)    | /bin/busybox                          |
 //!
 //! box-init runs /etc/box/rc, which starts /tests/run in the background.
 //! The runner prints `BOX-TEST <name> ok|FAIL <reason>` per case, then
 //! `BOX-TEST-RESULT N passed, M failed`, and asks box-init to power off.
 //!
-//! A case that needs its own kernel command line (say `box.spec=NAME`) says
-//! so in a header line, `# boot-append: WORDS`: it then runs in a boot of its
-//! own, with WORDS and `box.tests=CASE` appended (the runner reads
-//! /proc/cmdline), while the first boot runs every case without one.
+//! The test disk (disk.rs) is a root filesystem of its own: box, its
+//! links, busybox, the runner and cases, and the specs of
+//! tests/guest/disk/etc/box instead of the initramfs's.
+//!
+//! A case that needs boots of its own says so in its header (the leading
+//! `#` lines):
+//!
+//! - `# boot-append: WORDS`: a boot with WORDS on the kernel command line;
+//!   several such lines make several boots, in order.
+//! - `# boot-ends: result|shutdown|watchdog`: how the boot above must end:
+//!   with the runner's result and a power off (the default); with the
+//!   guest shutting itself down (power off or restart) before any result;
+//!   or with QEMU's watchdog action (QEMU exits, no result, no shutdown by
+//!   the kernel).
+//! - `# boot-console: TEXT`: the console of the boot above must show TEXT.
+//! - `# boot-disk: test`: every boot of the case gets the same fresh copy
+//!   of the test disk as virtio-blk, and `e2fsck -fn` must find it clean
+//!   after each boot.
+//!
+//! Cases with the same header share their boots. Each boot gets
+//! `box.tests=CASE[,CASE…]`, the cases it runs (the runner reads
+//! /proc/cmdline), with several
+//! boots `box.test.boot=K` (1, 2, …), and every `keep: NAME=VALUE` seen on
+//! the console of the earlier boots as `box.test.NAME=VALUE`: how a case
+//! carries what it saw before a shutdown (say, the last record it fsynced)
+//! to the boot that checks it. The cases without a header all run in the
+//! first boot.
 
 use std::path::{Path, PathBuf};
 
@@ -38,6 +63,23 @@ pub fn directory() -> PathBuf {
 
 /// Add the guest suite and a static busybox to a board's image.
 pub fn add_suite(archive: &mut Archive, board: &Board) -> Result<()> {
+    add_runner(archive, board)?;
+    for spec in files_ending(&directory().join("specs"), ".box")? {
+        let name = file_name(&spec);
+        archive.file(&format!("/etc/box/{name}"), 0o644, read(&spec)?)?;
+    }
+    Ok(())
+}
+
+/// Add the suite to the test disk's root: the runner and cases, and the
+/// disk's own specs (tests/guest/disk/) instead of the initramfs's.
+pub fn add_disk_suite(archive: &mut Archive, board: &Board) -> Result<()> {
+    add_runner(archive, board)?;
+    initramfs::add_tree(archive, &directory().join("disk"), "/")
+}
+
+/// busybox and its links, the runner, rc, the cases and the rootfs overlay.
+fn add_runner(archive: &mut Archive, board: &Board) -> Result<()> {
     let suite = directory();
     let busybox = busybox(board.target)?;
     archive.file("/bin/busybox", 0o755, busybox)?;
@@ -56,13 +98,11 @@ pub fn add_suite(archive: &mut Archive, board: &Board) -> Result<()> {
     }
     archive.file("/tests/run", 0o755, read(&suite.join("run"))?)?;
     archive.file("/etc/box/rc", 0o755, read(&suite.join("rc"))?)?;
-    for case in files_ending(&suite.join("cases"), ".sh")? {
-        let name = file_name(&case);
-        archive.file(&format!("/tests/cases/{name}"), 0o755, read(&case)?)?;
-    }
-    for spec in files_ending(&suite.join("specs"), ".box")? {
-        let name = file_name(&spec);
-        archive.file(&format!("/etc/box/{name}"), 0o644, read(&spec)?)?;
+    for suffix in [".sh", ".rc"] {
+        for case in files_ending(&suite.join("cases"), suffix)? {
+            let name = file_name(&case);
+            archive.file(&format!("/tests/cases/{name}"), 0o755, read(&case)?)?;
+        }
     }
     let overlay = suite.join("rootfs");
     if overlay.is_dir() {
@@ -124,63 +164,160 @@ fn busybox(target: Target) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// The header line of a case that needs a boot of its own.
-const BOOT_APPEND: &str = "# boot-append:";
-
-/// One boot of the test image.
-#[derive(Debug, PartialEq, Eq)]
-pub struct TestBoot {
-    /// Words for the kernel command line; empty for the first boot.
-    pub append: String,
-    /// The cases it runs, by name (`NN-name`).
-    pub cases: Vec<String>,
+/// How a boot must end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ends {
+    /// The runner's result, then a power off.
+    Result,
+    /// The guest shuts itself down (power off or restart), no result.
+    Shutdown,
+    /// QEMU's watchdog action ends it: no result, no shutdown.
+    Watchdog,
 }
 
-/// The boots the suite needs: the first runs every case without a
-/// `# boot-append:` line, then one boot per distinct set of words.
-pub fn boots() -> Result<Vec<TestBoot>> {
+/// One boot of the test image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestBoot {
+    /// Words for the kernel command line (the case's own).
+    pub append: String,
+    pub ends: Ends,
+    /// Texts its console must show.
+    pub console: Vec<String>,
+}
+
+/// A disk a run attaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiskKind {
+    /// A fresh copy of the test disk.
+    Test,
+}
+
+/// Cases that share their boots.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TestRun {
+    /// By name (`NN-name`).
+    pub cases: Vec<String>,
+    pub disk: Option<DiskKind>,
+    pub boots: Vec<TestBoot>,
+}
+
+impl TestRun {
+    /// The kernel command line words of boot `index`, after `keeps` (the
+    /// `keep:` values of the boots before it).
+    pub fn append(&self, index: usize, keeps: &[(String, String)]) -> String {
+        let mut words = vec![format!("box.tests={}", self.cases.join(","))];
+        if self.boots.len() > 1 {
+            words.push(format!("box.test.boot={}", index + 1));
+        }
+        for (name, value) in keeps {
+            words.push(format!("box.test.{name}={value}"));
+        }
+        if !self.boots[index].append.is_empty() {
+            words.push(self.boots[index].append.clone());
+        }
+        words.join(" ")
+    }
+}
+
+/// The header of a case: its boots and disk (empty: the first boot).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Header {
+    disk: Option<DiskKind>,
+    boots: Vec<TestBoot>,
+}
+
+fn parse_header(name: &str, text: &str) -> Result<Header> {
+    let mut header = Header::default();
+    for line in text.lines().take_while(|line| line.starts_with('#')) {
+        let Some((key, value)) = line
+            .strip_prefix("# boot-")
+            .and_then(|rest| rest.split_once(':'))
+        else {
+            continue;
+        };
+        let value = value.trim();
+        match key {
+            "append" => header.boots.push(TestBoot {
+                append: value.to_owned(),
+                ends: Ends::Result,
+                console: Vec::new(),
+            }),
+            "disk" => match value {
+                "test" => header.disk = Some(DiskKind::Test),
+                _ => bail!("{name}: # boot-disk: {value:?} (known: test)"),
+            },
+            "ends" | "console" => {
+                let Some(boot) = header.boots.last_mut() else {
+                    bail!("{name}: # boot-{key}: comes after the # boot-append: it is about");
+                };
+                if key == "console" {
+                    boot.console.push(value.to_owned());
+                } else {
+                    boot.ends = match value {
+                        "result" => Ends::Result,
+                        "shutdown" => Ends::Shutdown,
+                        "watchdog" => Ends::Watchdog,
+                        _ => bail!("{name}: # boot-ends: {value:?} (result, shutdown or watchdog)"),
+                    };
+                }
+            }
+            _ => bail!("{name}: unknown header line {line:?}"),
+        }
+    }
+    if header.disk.is_some() && header.boots.is_empty() {
+        bail!("{name}: # boot-disk: without a # boot-append: line saying how to boot");
+    }
+    Ok(header)
+}
+
+/// The runs the suite needs: the first runs every case without a header,
+/// then one run per distinct header.
+pub fn boots() -> Result<Vec<TestRun>> {
     let mut cases = Vec::new();
     for path in files_ending(&directory().join("cases"), ".sh")? {
         let text = String::from_utf8_lossy(&read(&path)?).into_owned();
         let name = file_name(&path).trim_end_matches(".sh").to_owned();
         cases.push((name, text));
     }
-    Ok(plan_boots(&cases))
+    plan_boots(&cases)
 }
 
 /// `boots` from (name, script) pairs.
-fn plan_boots(cases: &[(String, String)]) -> Vec<TestBoot> {
+fn plan_boots(cases: &[(String, String)]) -> Result<Vec<TestRun>> {
     let mut first = Vec::new();
-    // (words, cases), in the order the words first appear.
-    let mut others: Vec<(&str, Vec<String>)> = Vec::new();
+    // (header, cases), in the order the headers first appear.
+    let mut others: Vec<(Header, Vec<String>)> = Vec::new();
     for (name, text) in cases {
-        let words = text
-            .lines()
-            .take_while(|line| line.starts_with('#'))
-            .find_map(|line| line.strip_prefix(BOOT_APPEND))
-            .map(str::trim);
-        match words {
-            None => first.push(name.clone()),
-            Some(words) => match others.iter_mut().find(|(w, _)| *w == words) {
-                Some((_, names)) => names.push(name.clone()),
-                None => others.push((words, vec![name.clone()])),
-            },
+        let header = parse_header(name, text)?;
+        if header.boots.is_empty() {
+            first.push(name.clone());
+            continue;
+        }
+        match others.iter_mut().find(|(h, _)| *h == header) {
+            Some((_, names)) => names.push(name.clone()),
+            None => others.push((header, vec![name.clone()])),
         }
     }
-    let mut boots = Vec::new();
+    let mut runs = Vec::new();
     if !first.is_empty() || others.is_empty() {
-        boots.push(TestBoot {
-            append: String::new(),
+        runs.push(TestRun {
             cases: first,
+            disk: None,
+            boots: vec![TestBoot {
+                append: String::new(),
+                ends: Ends::Result,
+                console: Vec::new(),
+            }],
         });
     }
-    for (words, names) in others {
-        boots.push(TestBoot {
-            append: format!("box.tests={} {words}", names.join(",")),
+    for (header, names) in others {
+        runs.push(TestRun {
             cases: names,
+            disk: header.disk,
+            boots: header.boots,
         });
     }
-    boots
+    Ok(runs)
 }
 
 /// What the console of a boot showed.
@@ -201,6 +338,12 @@ pub struct Verdict {
     pub reports: Vec<(String, String)>,
     /// Report lines whose case has not said ok or FAIL yet.
     pending: Vec<String>,
+    /// Its last word on a restart.
+    pub restarted: bool,
+    /// `keep: NAME=VALUE` lines, the last value of each name.
+    pub keeps: Vec<(String, String)>,
+    /// Every line, for the texts a boot must show.
+    pub lines: Vec<String>,
 }
 
 impl Verdict {
@@ -216,6 +359,16 @@ impl Verdict {
         if line.contains("reboot: System halted") {
             self.halted = true;
         }
+        if line.contains("reboot: Restarting system") {
+            self.restarted = true;
+        }
+        if let Some((name, value)) = parse_keep(line) {
+            match self.keeps.iter_mut().find(|(n, _)| *n == name) {
+                Some(kept) => kept.1 = value,
+                None => self.keeps.push((name, value)),
+            }
+        }
+        self.lines.push(line.to_owned());
         // The runner prints a case's report lines just before its result.
         if let Some(at) = line.find("| report: ") {
             self.pending
@@ -286,6 +439,58 @@ impl Verdict {
         } else if !halts && !self.powered_off {
             problems
                 .push("no clean power off (the kernel never said \"reboot: Power down\")".into());
+        }
+        problems
+    }
+}
+
+/// `keep: NAME=VALUE` anywhere in a line (a kernel message may precede
+/// it); NAME of letters, digits and `_`, VALUE without spaces.
+fn parse_keep(line: &str) -> Option<(String, String)> {
+    let rest = &line[line.find("keep: ")? + "keep: ".len()..];
+    let word = rest.split_whitespace().next()?;
+    let (name, value) = word.split_once('=')?;
+    let name_ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    (name_ok && !value.is_empty()).then(|| (name.to_owned(), value.to_owned()))
+}
+
+impl Verdict {
+    /// Why a boot that should have ended as `boot.ends` did not, for the
+    /// cases `expected`; empty when it did. QEMU's exit status and the
+    /// timeout are judged by the caller.
+    pub fn boot_problems(&self, boot: &TestBoot, expected: &[String], halts: bool) -> Vec<String> {
+        let mut problems = match boot.ends {
+            Ends::Result => return self.with_console(boot, self.test_problems(expected, halts)),
+            _ if self.kernel_panic => vec!["the kernel panicked".to_owned()],
+            _ => Vec::new(),
+        };
+        for (name, reason) in &self.failed {
+            problems.push(format!("{name} failed: {reason}"));
+        }
+        let shut_down = self.powered_off || self.restarted || (halts && self.halted);
+        match boot.ends {
+            Ends::Shutdown if !shut_down => problems.push(
+                "the guest did not shut down (no \"reboot: Power down\" or \"Restarting system\")"
+                    .into(),
+            ),
+            Ends::Watchdog => {
+                if shut_down {
+                    problems.push("the guest shut down by itself: the watchdog never fired".into());
+                }
+                if let Some(name) = expected.iter().find(|n| self.passed.contains(n)) {
+                    problems.push(format!("{name} finished: the watchdog never fired"));
+                }
+            }
+            _ => {}
+        }
+        self.with_console(boot, problems)
+    }
+
+    fn with_console(&self, boot: &TestBoot, mut problems: Vec<String>) -> Vec<String> {
+        for text in &boot.console {
+            if !self.lines.iter().any(|line| line.contains(text.as_str())) {
+                problems.push(format!("the console never showed {text:?}"));
+            }
         }
         problems
     }
@@ -383,10 +588,18 @@ mod tests {
         assert!(verdict.test_problems(&expected, true)[0].contains("System halted"));
     }
 
+    fn boot(append: &str, ends: Ends, console: &[&str]) -> TestBoot {
+        TestBoot {
+            append: append.into(),
+            ends,
+            console: console.iter().map(|c| c.to_string()).collect(),
+        }
+    }
+
     #[test]
     fn cases_with_boot_append_get_their_own_boot() {
         let case = |name: &str, text: &str| (name.to_owned(), text.to_owned());
-        let boots = plan_boots(&[
+        let runs = plan_boots(&[
             case("10-a", "#!/bin/sh\n# plain\ntrue\n"),
             case("20-b", "#!/bin/sh\n# boot-append: box.spec=x\ntrue\n"),
             case(
@@ -395,29 +608,125 @@ mod tests {
             ),
             case("40-d", "#!/bin/sh\n# boot-append: box.spec=x\n"),
             case("50-e", "#!/bin/sh\n# boot-append:  box.shell=1 \n"),
-        ]);
+        ])
+        .unwrap();
         let expected = [
-            TestBoot {
-                append: String::new(),
+            TestRun {
                 cases: vec!["10-a".into(), "30-c".into()],
+                disk: None,
+                boots: vec![boot("", Ends::Result, &[])],
             },
-            TestBoot {
-                append: "box.tests=20-b,40-d box.spec=x".into(),
+            TestRun {
                 cases: vec!["20-b".into(), "40-d".into()],
+                disk: None,
+                boots: vec![boot("box.spec=x", Ends::Result, &[])],
             },
-            TestBoot {
-                append: "box.tests=50-e box.shell=1".into(),
+            TestRun {
                 cases: vec!["50-e".into()],
+                disk: None,
+                boots: vec![boot("box.shell=1", Ends::Result, &[])],
             },
         ];
-        assert_eq!(boots, expected);
+        assert_eq!(runs, expected);
+        assert_eq!(runs[0].append(0, &[]), "box.tests=10-a,30-c");
+        assert_eq!(runs[1].append(0, &[]), "box.tests=20-b,40-d box.spec=x");
+    }
+
+    #[test]
+    fn boot_sequences_disks_and_their_endings() {
+        let text = "#!/bin/sh\n\
+                    # boot-disk: test\n\
+                    # boot-append: box.switch_root=/dev/vda\n\
+                    # boot-ends: shutdown\n\
+                    # boot-console: shutting down\n\
+                    # boot-append: box.switch_root=/dev/vda ro\n";
+        let runs = plan_boots(&[
+            ("91-a".into(), text.into()),
+            ("92-b".into(), text.into()),
+            ("93-c".into(), text.replace("ro\n", "rw\n")),
+        ])
+        .unwrap();
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[0].cases, ["91-a", "92-b"]);
+        assert_eq!(runs[0].disk, Some(DiskKind::Test));
+        assert_eq!(
+            runs[0].boots,
+            [
+                boot(
+                    "box.switch_root=/dev/vda",
+                    Ends::Shutdown,
+                    &["shutting down"]
+                ),
+                boot("box.switch_root=/dev/vda ro", Ends::Result, &[]),
+            ]
+        );
+        let keeps = [("fsynced1".to_owned(), "40".to_owned())];
+        assert_eq!(
+            runs[0].append(1, &keeps),
+            "box.tests=91-a,92-b box.test.boot=2 box.test.fsynced1=40 box.switch_root=/dev/vda ro"
+        );
+        let bad = |text: &str| {
+            plan_boots(&[("x".into(), text.into())])
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(bad("# boot-ends: shutdown\n").contains("after the # boot-append"));
+        assert!(bad("# boot-append: a\n# boot-ends: maybe\n").contains("maybe"));
+        assert!(bad("# boot-disk: test\n").contains("without a # boot-append"));
+        assert!(bad("# boot-disk: floppy\n# boot-append: a\n").contains("floppy"));
+        assert!(bad("# boot-apend: a\n").contains("unknown header line"));
+    }
+
+    #[test]
+    fn endings_are_judged() {
+        let shutdown = boot("", Ends::Shutdown, &["boot fault"]);
+        let verdict =
+            judge("box-init: boot fault: rebooting in 1 s\n[ 3.0] reboot: Restarting system\n");
+        assert_eq!(
+            verdict.boot_problems(&shutdown, &[], false),
+            Vec::<String>::new()
+        );
+        let verdict = judge("BOX-TEST x FAIL no data\nreboot: Power down\n");
+        let problems = verdict.boot_problems(&shutdown, &[], false).join("\n");
+        assert!(
+            problems.contains("x failed: no data") && problems.contains("boot fault"),
+            "{problems}"
+        );
+        assert!(!judge("").boot_problems(&shutdown, &[], false).is_empty());
+
+        let watchdog = boot("", Ends::Watchdog, &[]);
+        let expected = ["92-w".to_owned()];
+        assert!(
+            judge("box-init: watchdog: timeout 2 s\n")
+                .boot_problems(&watchdog, &expected, false)
+                .is_empty()
+        );
+        let fed =
+            judge("BOX-TEST 92-w ok\nBOX-TEST-RESULT 1 passed, 0 failed\nreboot: Power down\n");
+        let problems = fed.boot_problems(&watchdog, &expected, false).join("\n");
+        assert!(problems.contains("never fired"), "{problems}");
+    }
+
+    #[test]
+    fn keeps_are_collected_last_value_first() {
+        let verdict = judge(
+            "keep: fsynced1=10\n[ 1.0] virtio keep: written1=7 extra\nkeep: fsynced1=20\n\
+             keep: bad name=1\nkeep: empty=\n",
+        );
+        assert_eq!(
+            verdict.keeps,
+            [
+                ("fsynced1".to_owned(), "20".to_owned()),
+                ("written1".to_owned(), "7".to_owned())
+            ]
+        );
     }
 
     #[test]
     fn the_suite_in_the_repository_is_complete() {
-        let boots = boots().unwrap();
-        assert!(boots[0].append.is_empty());
-        assert!(boots[0].cases.iter().any(|c| c == "10-boot-mounts"));
+        let runs = boots().unwrap();
+        assert!(runs[0].boots[0].append.is_empty());
+        assert!(runs[0].cases.iter().any(|c| c == "10-boot-mounts"));
         let suite = directory();
         for part in ["run", "rc", "applets"] {
             assert!(suite.join(part).is_file(), "tests/guest/{part}");

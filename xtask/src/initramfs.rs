@@ -8,8 +8,14 @@
 //! - the device nodes of `DEVICES`;
 //! - /bin/box (the board's musl build: release, or with `--size` the
 //!   size-tuned one) and the links of `BOX_LINKS`;
-//! - the board's extra files;
-//! - with `--test`, the guest suite (see guest.rs).
+//! - the board's extra files, and /etc/box/watchdog from its `[watchdog]`;
+//! - with `--test`, the guest suite (see guest.rs);
+//! - the board's kernel modules (`[modules]`, see modules.rs) under
+//!   /lib/modules/VERSION with their modules.dep, and /etc/box/modules.
+//!
+//! The modules are a second gzipped cpio archive after the first (the
+//! kernel unpacks one after the other): they are the kernel's size, not
+//! box's, and the size budget is about box's part.
 //!
 //! The same inputs give the same bytes: see cpio.rs, and the gzip header
 //! has mtime 0 and no file name.
@@ -24,7 +30,7 @@ use crate::board::{self, Board};
 use crate::build::{self, Profile};
 use crate::cli::Args;
 use crate::cpio::Archive;
-use crate::{elf, guest, host};
+use crate::{elf, guest, host, modules};
 
 /// The budget of a board's (non-test) image, gzipped.
 pub const SIZE_BUDGET: u64 = 1024 * 1024;
@@ -90,7 +96,11 @@ pub fn create(
     if test {
         guest::add_suite(&mut archive, board)?;
     }
-    let bytes = gzip(&archive.write())?;
+    let mut bytes = gzip(&archive.write())?;
+    let box_part = bytes.len() as u64;
+    if let Some(packed) = modules::pack(board)? {
+        bytes.extend(gzip(&modules_archive(&packed)?.write())?);
+    }
     let output = output.unwrap_or_else(|| {
         let size = if profile == Profile::Size {
             "-size"
@@ -107,17 +117,49 @@ pub fn create(
     }
     std::fs::write(&output, &bytes).with_context(|| format!("writing {}", output.display()))?;
     let size = bytes.len() as u64;
+    let modules = if size > box_part {
+        format!(
+            ", {:.1} KiB of it kernel modules",
+            (size - box_part) as f64 / 1024.0
+        )
+    } else {
+        String::new()
+    };
     eprintln!(
-        "xtask: initramfs {}: {size} bytes gzipped ({:.1} KiB), box {}{}",
+        "xtask: initramfs {}: {size} bytes gzipped ({:.1} KiB{modules}), box {}{}",
         host::shown(&output),
         size as f64 / 1024.0,
         profile.name(),
         if test { ", with the guest suite" } else { "" }
     );
-    if !test && size > SIZE_BUDGET {
-        bail!("the image is {size} bytes, over its budget of {SIZE_BUDGET} (1 MiB)");
+    if !test && box_part > SIZE_BUDGET {
+        bail!(
+            "the image is {box_part} bytes without its modules, over its budget of {SIZE_BUDGET} (1 MiB)"
+        );
     }
     Ok(output)
+}
+
+/// The second archive: the modules, their modules.dep, /etc/box/modules.
+fn modules_archive(packed: &modules::Packed) -> Result<Archive> {
+    let mut archive = Archive::default();
+    let dir = format!("/lib/modules/{}", packed.release);
+    for (path, bytes) in &packed.files {
+        archive.file(&format!("{dir}/{path}"), 0o644, bytes.clone())?;
+    }
+    archive.file(
+        &format!("{dir}/modules.dep"),
+        0o644,
+        packed.dep.clone().into_bytes(),
+    )?;
+    let mut list =
+        String::from("# Loaded by box-init at boot, each after its dependencies (modules.dep).\n");
+    for name in &packed.load {
+        list.push_str(name);
+        list.push('\n');
+    }
+    archive.file("/etc/box/modules", 0o644, list.into_bytes())?;
+    Ok(archive)
 }
 
 /// The board's image without the guest suite.
@@ -138,6 +180,13 @@ pub fn assemble(board: &Board, box_binary: &Path) -> Result<Archive> {
     archive.file("/bin/box", 0o755, binary)?;
     for &(link, target) in BOX_LINKS {
         archive.symlink(link, target)?;
+    }
+    if let Some(seconds) = board.watchdog.as_ref().and_then(|w| w.timeout) {
+        archive.file(
+            "/etc/box/watchdog",
+            0o644,
+            format!("{seconds}\n").into_bytes(),
+        )?;
     }
     for file in &board.files {
         let data = std::fs::read(&file.source)

@@ -42,7 +42,7 @@ pub fn resolve(board: &Board, kernel: Option<&Path>, dtb: Option<&Path>) -> Resu
             path.clone()
         }
         (None, KernelSource::Debian(package)) => {
-            let tree = debian_kernel(package, board.target)?;
+            let tree = debian_tree(package, board.target)?;
             let image = find_image(&tree)
                 .with_context(|| format!("{} has no boot/vmlinuz-*", host::shown(&tree)))?;
             crate::note!("kernel: {}", host::shown(&image));
@@ -63,7 +63,7 @@ pub fn resolve(board: &Board, kernel: Option<&Path>, dtb: Option<&Path>) -> Resu
             Some(path.clone())
         }
         (None, Some(DtbSource::Package(name)), KernelSource::Debian(package)) => {
-            let dtb = find_dtb(&debian_kernel(package, board.target)?, name)?;
+            let dtb = find_dtb(&debian_tree(package, board.target)?, name)?;
             crate::note!("device tree: {}", host::shown(&dtb));
             Some(dtb)
         }
@@ -77,8 +77,9 @@ pub fn resolve(board: &Board, kernel: Option<&Path>, dtb: Option<&Path>) -> Resu
     Ok(Kernel { image, dtb })
 }
 
-/// The unpacked tree of a Debian kernel package, fetched on first use.
-fn debian_kernel(package: &str, target: Target) -> Result<PathBuf> {
+/// The unpacked Debian kernel package (boot/, lib/modules/), fetched on
+/// first use.
+pub fn debian_tree(package: &str, target: Target) -> Result<PathBuf> {
     let arch = target.debian_arch;
     let cache = host::target_dir().join("kernels").join(arch).join(package);
     if find_image(&cache).is_some() {

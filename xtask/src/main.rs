@@ -9,12 +9,14 @@ mod build;
 mod cli;
 mod cpio;
 mod debian;
+mod disk;
 mod elf;
 mod fuzz;
 mod guest;
 mod host;
 mod initramfs;
 mod kernel;
+mod modules;
 mod qemu;
 mod sdcard;
 mod test;
@@ -52,8 +54,10 @@ const COMMANDS: &[(&str, Run, &str)] = &[
     (
         "qemu",
         qemu::main,
-        "--board B [--test] [--size] [--kernel PATH] [--dtb PATH] [--kvm] [--timeout S] [--append ARGS]\n    \
-         build, pack and boot under QEMU (--test: run the guest suite; --size: the size-tuned box)",
+        "--board B [--test [--cases A,B] | --disk] [--size] [--kernel PATH] [--dtb PATH] [--kvm]\n    \
+         [--timeout S] [--append ARGS]\n    \
+         build, pack and boot under QEMU (--test: run the guest suite, or only the cases named;\n    \
+         --size: the size-tuned box; --disk: boot through the board's disk root, built with the image)",
     ),
     (
         "sdcard",

@@ -1,13 +1,20 @@
-//! `cargo xtask qemu --board B [--test] [--size] [--kernel PATH] [--dtb PATH]
-//! [--kvm] [--timeout S] [--append ARGS]`: build box (release, or with
-//! `--size` the size-tuned build), pack the initramfs, boot it under QEMU
-//! with the board's serial console on stdio, and return when the guest
-//! powers off.
+//! `cargo xtask qemu --board B [--test [--cases A,B] | --disk] [--size]
+//! [--kernel PATH] [--dtb PATH] [--kvm] [--timeout S] [--append ARGS]`:
+//! build box (release, or with `--size` the size-tuned build), pack the
+//! initramfs, boot it under QEMU with the board's serial console on stdio,
+//! and return when the guest powers off.
 //!
 //! The console is printed line by line (without the guest's `\r`) and
 //! watched: a kernel panic, a timeout (QEMU is killed) or a non-zero exit
 //! of QEMU fail the run. With `--test` the image carries the guest suite
-//! and the run fails unless every case passed (guest.rs).
+//! and the run fails unless every case passed (guest.rs). With `--disk`
+//! the board's `[disk]` is built too (disk.rs) and attached, and box-init
+//! hands over to it (`box.switch_root=DEVICE`): the demo then runs from a
+//! real root.
+//!
+//! The board's `[watchdog] qemu` device is always attached, with QEMU's
+//! watchdog action set to power off: a guest whose box-init stops feeding
+//! it ends without a result.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -21,9 +28,9 @@ use crate::Reported;
 use crate::board::{self, Board, Qemu};
 use crate::build::Profile;
 use crate::cli::Args;
-use crate::guest::{self, Verdict};
+use crate::guest::{self, DiskKind, Ends, Verdict};
 use crate::kernel::{self, Kernel};
-use crate::{host, initramfs};
+use crate::{disk, host, initramfs};
 
 /// Seconds a boot may take before QEMU is killed: a hang detector. The
 /// test image's first boot runs most of the guest suite, which under TCG
@@ -40,13 +47,19 @@ pub fn main(mut args: Args) -> Result<()> {
         .value(&["--board", "-b"])?
         .with_context(|| format!("--board is needed (boards: {})", board::names().join(", ")))?;
     let test = args.flag(&["--test"]);
+    let with_disk = args.flag(&["--disk"]);
     let profile = if args.flag(&["--size"]) {
         Profile::Size
     } else {
         Profile::Release
     };
+    let only: Option<Vec<String>> = args
+        .value(&["--cases"])?
+        .map(|list| list.split(',').map(str::to_owned).collect());
     let options = Options {
         test,
+        with_disk,
+        only,
         profile,
         kernel: args.value(&["--kernel", "-k"])?.map(PathBuf::from),
         dtb: args.value(&["--dtb"])?.map(PathBuf::from),
@@ -55,6 +68,9 @@ pub fn main(mut args: Args) -> Result<()> {
         append: args.value(&["--append"])?,
     };
     args.finish()?;
+    if options.only.is_some() && !test {
+        bail!("--cases picks cases of the guest suite: it goes with --test");
+    }
     run(&board, &options).map(drop)
 }
 
@@ -64,6 +80,8 @@ pub fn main(mut args: Args) -> Result<()> {
 pub fn guest_suite(board: &str, profile: Profile) -> Result<Vec<(String, String)>> {
     let options = Options {
         test: true,
+        with_disk: false,
+        only: None,
         profile,
         kernel: None,
         dtb: None,
@@ -77,6 +95,10 @@ pub fn guest_suite(board: &str, profile: Profile) -> Result<Vec<(String, String)
 /// What a `cargo xtask qemu` run was asked for.
 struct Options {
     test: bool,
+    /// `--disk`: a plain boot through the board's disk root.
+    with_disk: bool,
+    /// `--cases`: only these cases of the suite.
+    only: Option<Vec<String>>,
     profile: Profile,
     kernel: Option<PathBuf>,
     dtb: Option<PathBuf>,
@@ -103,6 +125,17 @@ fn run(board: &str, options: &Options) -> Result<Vec<(String, String)>> {
             }
         );
     };
+    if options.test && options.with_disk {
+        bail!("--disk is for a plain boot: the guest suite makes the disks its cases ask for");
+    }
+    if options.with_disk && board.disk.is_none() {
+        bail!("board {} has no [disk] to boot from", board.name);
+    }
+    if options.kernel.is_some() && !board.modules.load.is_empty() {
+        crate::note!(
+            "--kernel: the image's modules come from the board's kernel; they load only into that same kernel"
+        );
+    }
     // What can fail fast does, before the build.
     let kernel = kernel::resolve(&board, options.kernel.as_deref(), options.dtb.as_deref())?;
     let program = format!("qemu-system-{}", board.target.arch);
@@ -113,7 +146,7 @@ fn run(board: &str, options: &Options) -> Result<Vec<(String, String)>> {
     if let Some(extra) = &options.append {
         cmdline = format!("{cmdline} {extra}");
     }
-    let machine = Machine {
+    let mut machine = Machine {
         program,
         qemu,
         kernel,
@@ -121,12 +154,39 @@ fn run(board: &str, options: &Options) -> Result<Vec<(String, String)>> {
         cmdline,
         accel: accelerator(&board, options.kvm),
         timeout: Duration::from_secs(options.timeout),
+        board: &board,
+        disk: None,
     };
     if options.test {
-        run_suite(&machine)
+        run_suite(&machine, options.profile, options.only.as_deref())
     } else {
+        if options.with_disk {
+            machine.disk = Some(disk_image(&board, options.profile, false)?);
+            let device = &board.disk.as_ref().expect("checked above").device;
+            machine.cmdline = format!("{} box.switch_root={device}", machine.cmdline);
+        }
         boot_once(&machine).map(|()| Vec::new())
     }
+}
+
+/// Build the board's disk (with the guest suite when `test`) into
+/// target/disk/BOARD[-size][-test].img.
+fn disk_image(board: &Board, profile: Profile, test: bool) -> Result<PathBuf> {
+    let box_binary = crate::build::build(board.target, profile)?;
+    let root = disk::root(board, &box_binary, test)?;
+    let name = format!(
+        "{}{}{}.img",
+        board.name,
+        if profile == Profile::Size {
+            "-size"
+        } else {
+            ""
+        },
+        if test { "-test" } else { "" }
+    );
+    let image = host::target_dir().join("disk").join(name);
+    disk::create(board, &root, &image)?;
+    Ok(image)
 }
 
 /// Everything a boot needs but the words a test boot adds to the cmdline.
@@ -138,13 +198,16 @@ struct Machine<'a> {
     cmdline: String,
     accel: &'static str,
     timeout: Duration,
+    board: &'a Board,
+    /// The disk image attached, if any.
+    disk: Option<PathBuf>,
 }
 
 /// A plain boot: fine when the guest powers off (QEMU exits 0) in time
 /// without a kernel panic.
 fn boot_once(machine: &Machine) -> Result<()> {
     let boot = boot(
-        &mut command(machine, ""),
+        &mut command(machine, "", None),
         machine.timeout,
         machine.qemu.halts,
     )?;
@@ -164,39 +227,115 @@ fn boot_once(machine: &Machine) -> Result<()> {
     }
 }
 
-/// The guest suite: one boot per set of cases (guest.rs), each judged on
-/// its console; the closing line counts the cases of every boot. Returns
-/// the report lines of the cases that passed.
-fn run_suite(machine: &Machine) -> Result<Vec<(String, String)>> {
-    let boots = guest::boots()?;
+/// The guest suite: one run of boots per set of cases (guest.rs), each boot
+/// judged on its console (and its disk); the closing line counts the cases
+/// of every boot. Returns the report lines of the cases that passed.
+fn run_suite(
+    machine: &Machine,
+    profile: Profile,
+    only: Option<&[String]>,
+) -> Result<Vec<(String, String)>> {
+    let mut runs = guest::boots()?;
+    if let Some(only) = only {
+        for name in only {
+            if !runs.iter().any(|run| run.cases.contains(name)) {
+                bail!("--cases: no case {name} in tests/guest/cases");
+            }
+        }
+        for run in &mut runs {
+            run.cases.retain(|case| only.contains(case));
+        }
+        runs.retain(|run| !run.cases.is_empty());
+    }
+    let boots: usize = runs.iter().map(|r| r.boots.len()).sum();
     let mut problems = Vec::new();
     let mut reports = Vec::new();
     let (mut passed, mut failed) = (0, 0);
-    for (index, test_boot) in boots.iter().enumerate() {
-        let label = format!("boot {} of {}", index + 1, boots.len());
-        if boots.len() > 1 {
-            crate::note!("{label}: {}", test_boot.cases.join(", "));
+    let mut template = None;
+    let mut index = 0;
+    for run in &runs {
+        let disk = match run.disk {
+            None => None,
+            Some(DiskKind::Test) => {
+                if machine.board.disk.is_none() {
+                    problems.push(format!(
+                        "{}: the case needs a disk and board {} has no [disk]",
+                        run.cases.join(", "),
+                        machine.board.name
+                    ));
+                    failed += run.cases.len();
+                    continue;
+                }
+                if template.is_none() {
+                    template = Some(disk_image(machine.board, profile, true)?);
+                }
+                let template = template.as_ref().expect("just built");
+                Some(disk::fresh_copy(template, &run.cases[0])?)
+            }
+        };
+        let mut run_problems = Vec::new();
+        let mut keeps: Vec<(String, String)> = Vec::new();
+        for (at, test_boot) in run.boots.iter().enumerate() {
+            index += 1;
+            let label = format!("boot {index} of {boots}");
+            if boots > 1 {
+                crate::note!("{label}: {}", run.cases.join(", "));
+            }
+            let append = run.append(at, &keeps);
+            let mut command = command(machine, &append, disk.as_deref());
+            let boot = boot(&mut command, machine.timeout, machine.qemu.halts)?;
+            let mut boot_problems = boot.problems();
+            boot_problems.extend(boot.verdict.boot_problems(
+                test_boot,
+                &run.cases,
+                machine.qemu.halts,
+            ));
+            if test_boot.ends == Ends::Result {
+                passed += boot.verdict.passed.len();
+                failed += boot.verdict.failed.len();
+                reports.extend(boot.verdict.reports.iter().cloned());
+            }
+            for (name, value) in &boot.verdict.keeps {
+                match keeps.iter_mut().find(|(n, _)| n == name) {
+                    Some(kept) => kept.1 = value.clone(),
+                    None => keeps.push((name.clone(), value.clone())),
+                }
+            }
+            if let Some(image) = &disk {
+                match disk::check(image) {
+                    Ok(()) => crate::note!("{label}: e2fsck -fn: the disk is clean"),
+                    Err(e) => boot_problems.push(format!("{e:#}")),
+                }
+            }
+            if boots > 1 {
+                boot_problems = boot_problems
+                    .into_iter()
+                    .map(|p| format!("{label}: {p}"))
+                    .collect();
+            }
+            run_problems.extend(boot_problems);
         }
-        let boot = boot(
-            &mut command(machine, &test_boot.append),
-            machine.timeout,
-            machine.qemu.halts,
-        )?;
-        let mut boot_problems = boot.problems();
-        boot_problems.extend(
-            boot.verdict
-                .test_problems(&test_boot.cases, machine.qemu.halts),
-        );
-        passed += boot.verdict.passed.len();
-        failed += boot.verdict.failed.len();
-        reports.extend(boot.verdict.reports);
-        if boots.len() > 1 {
-            boot_problems = boot_problems
-                .into_iter()
-                .map(|p| format!("{label}: {p}"))
-                .collect();
+        // A run whose boots all end without the runner's result counts
+        // its cases by its problems.
+        if run.boots.iter().all(|b| b.ends != Ends::Result) {
+            if run_problems.is_empty() {
+                passed += run.cases.len();
+            } else {
+                failed += run.cases.len();
+            }
         }
-        problems.extend(boot_problems);
+        if let Some(image) = &disk {
+            if run_problems.is_empty() {
+                let _ = std::fs::remove_file(image);
+            } else {
+                crate::note!(
+                    "the disk of {} is kept: {}",
+                    run.cases.join(", "),
+                    host::shown(image)
+                );
+            }
+        }
+        problems.extend(run_problems);
     }
     for problem in &problems {
         crate::note!("{problem}");
@@ -232,7 +371,7 @@ fn accelerator(board: &Board, kvm: bool) -> &'static str {
 }
 
 /// The QEMU command line; `append` goes at the end of the kernel's.
-fn command(machine: &Machine, append: &str) -> Command {
+fn command(machine: &Machine, append: &str, disk: Option<&Path>) -> Command {
     let qemu = machine.qemu;
     let mut command = Command::new(&machine.program);
     command.args(["-M", &qemu.machine]);
@@ -263,6 +402,25 @@ fn command(machine: &Machine, append: &str) -> Command {
         .arg(&machine.initrd)
         .args(["-append", cmdline.trim_end()])
         .args(&qemu.args);
+    if let Some(device) = machine
+        .board
+        .watchdog
+        .as_ref()
+        .and_then(|w| w.qemu.as_ref())
+    {
+        command.args(["-device", device, "-action", "watchdog=poweroff"]);
+    }
+    let disk = disk.or(machine.disk.as_deref());
+    if let (Some(image), Some(board_disk)) = (disk, &machine.board.disk) {
+        let device = board_disk.qemu.as_deref().unwrap_or("virtio-blk-pci");
+        command
+            .arg("-drive")
+            .arg(format!(
+                "file={},format=raw,if=none,id=root",
+                image.display()
+            ))
+            .args(["-device", &format!("{device},drive=root")]);
+    }
     command
 }
 

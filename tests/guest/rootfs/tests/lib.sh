@@ -38,3 +38,22 @@ no_cgroup_left() {
         return 1
     fi
 }
+
+# The value of kernel command line parameter $1 (e.g. box.test.boot).
+cmdline_value() {
+    tr ' ' '\n' </proc/cmdline | sed -n "s/^$(echo "$1" | sed 's/\./\\./g')=//p" | tail -n 1
+}
+
+# The mount at $1 in PID 1's mountinfo: "FSTYPE SOURCE OPTIONS".
+mount_of() {
+    awk -v at="$1" '$5 == at { for (i = 7; i <= NF; i++) if ($i == "-") { print $(i + 1), $(i + 2), $6; exit } }' \
+        /proc/1/mountinfo
+}
+
+# In a boot that ends in a shutdown the runner never reports: fail on the
+# console at once (xtask reads it there), then as usual.
+fail_now() {
+    echo "BOX-TEST $(basename "$0" .sh) FAIL $*" >/dev/console
+    echo "$*"
+    exit 1
+}

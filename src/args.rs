@@ -36,7 +36,10 @@ impl core::fmt::Display for Opt {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match *self {
             Opt::Long(name) => write!(f, "--{}", Bytes(name)),
-            Opt::Short(c) => write!(f, "-{}", c as char),
+            // A byte, not a character: through Bytes, so that a control or
+            // a byte of no character (0x9b is a C1 CSI as a Latin-1 char)
+            // never reaches a terminal raw.
+            Opt::Short(c) => write!(f, "-{}", Bytes(&[c])),
         }
     }
 }

@@ -35,24 +35,78 @@ pub fn run(
 ) -> ! {
     // Only box may hold the read end, so its death shows on ours as POLLERR.
     drop(report_read);
-    let error = match prepare(plan, join, report.as_fd(), sync, stdio) {
-        Ok(()) => exec(plan),
+    let mut report = Some(report);
+    let error = match prepare(plan, join, report.as_ref().map(|r| r.as_fd()), sync, stdio) {
+        Ok(()) => {
+            if let Some(created) = &plan.created {
+                // Set up: closing the report pipe lets `create` return,
+                // then the init waits for `start`.
+                report = None;
+                wait_for_start(created.exec_fifo);
+            }
+            match confine(plan) {
+                Ok(()) => exec(plan),
+                Err(e) => e,
+            }
+        }
         Err(e) => e,
     };
-    send_report(report.as_fd(), &error);
+    match &report {
+        Some(report) => send_report(report.as_fd(), &error),
+        // After `create` returned, nobody reads the report pipe: the
+        // container's own standard error (the engine's log) says it.
+        None => crate::errln!("box-oci: {error}"),
+    }
     exec::exit_now(error.code)
+}
+
+/// Block until `start` writes a byte to the exec fifo. Any other end
+/// (the read interrupted for good, EOF) leaves without exec: the
+/// container is then stopped.
+fn wait_for_start(exec_fifo: BorrowedFd<'_>) {
+    let mut byte = [0u8; 1];
+    loop {
+        match rustix::io::read(exec_fifo, &mut byte) {
+            Ok(1) => return,
+            Err(Errno::INTR) => continue,
+            _ => exec::exit_now(EXIT_BOX),
+        }
+    }
+}
+
+/// The seccomp filter, last: it refuses calls the setup makes (mount,
+/// pivot_root, unshare), and seccomp(2) needs the no_new_privs that
+/// drop_privileges set. Only execve follows, which it allows.
+fn confine(plan: &Plan) -> Result<()> {
+    if let Some(program) = plan.seccomp_program {
+        crate::sys::seccomp::set_filter(program).at(
+            "install config.json's seccomp profile",
+            "seccomp",
+            b"",
+        )?;
+    } else if let Some(filter) = &plan.seccomp {
+        crate::seccomp::install(filter)
+            .at("install the seccomp filter", "seccomp", b"")
+            .map_err(|e| e.hint("--seccomp unconfined runs without it"))?;
+    }
+    Ok(())
 }
 
 fn prepare(
     plan: &Plan,
     join: Option<&ContainerCgroup>,
-    report: BorrowedFd<'_>,
+    report: Option<BorrowedFd<'_>>,
     sync: Option<OwnedFd>,
     stdio: &ChildStdio,
 ) -> Result<()> {
     // Die with box, and check box is still there: a box that died before
-    // the prctl would never send the signal.
-    die_with_parent(report)?;
+    // the prctl would never send the signal. Not for an OCI `create`,
+    // whose init outlives the box process that made it (the engine, a
+    // subreaper, inherits it).
+    let report = report.filter(|_| plan.created.is_none());
+    if let Some(report) = report {
+        die_with_parent(report)?;
+    }
 
     // Into the container's cgroup before anything else runs here (when
     // clone3 could not put us there), then the cgroup namespace, rooted at
@@ -132,7 +186,9 @@ fn prepare(
     drop_privileges(plan)?;
 
     // Changing credentials clears the parent-death signal: set it again.
-    die_with_parent(report)?;
+    if let Some(report) = report {
+        die_with_parent(report)?;
+    }
 
     // The command's 0, 1, 2: after the identity change, so that a pty is
     // the command's user's (see connect_stdio).
@@ -142,15 +198,6 @@ fn prepare(
     // caller may have ignored SIGINT or SIGPIPE) and nothing blocked (box
     // blocked the signals it forwards).
     signal::reset_signals();
-
-    // The seccomp filter, last: it refuses calls the setup above makes
-    // (mount, pivot_root, unshare), and seccomp(2) needs the no_new_privs
-    // that drop_privileges set. Only execve follows, which it allows.
-    if let Some(filter) = &plan.seccomp {
-        crate::seccomp::install(filter)
-            .at("install the seccomp filter", "seccomp", b"")
-            .map_err(|e| e.hint("--seccomp unconfined runs without it"))?;
-    }
     Ok(())
 }
 

@@ -11,10 +11,11 @@
 //! ```
 //!
 //! What differs between the ways is the [`Mode`] and who waits. The OCI
-//! runtime's create and start will be one more mode: `launch` then returns
-//! with the init blocked before exec on the bundle's exec fifo, recorded
-//! as created, and a `start` step releases it; the wait and the end stay
-//! the supervisor's.
+//! runtime's create and start are one more mode ([`Mode::Created`]):
+//! `launch` then returns with the init blocked before exec on the
+//! container's exec fifo, box-oci records it as created and exits, and
+//! `start` releases it; the engine, a subreaper, waits for it, and
+//! `delete` ends it.
 
 use crate::cgroup::ContainerCgroup;
 use crate::container::plan::Plan;
@@ -38,6 +39,12 @@ pub enum Mode {
     /// has every signal blocked already, reaps it with its other children.
     /// Output on the console; not recorded.
     Service,
+    /// The OCI runtime's `create` (src/oci): `launch` returns with the init
+    /// set up and blocked on the plan's exec fifo until `start`, its 0, 1,
+    /// 2 as given here (box's own, or a pty sent to the engine's console
+    /// socket). The engine, a subreaper, waits for it: [`Life::leave`].
+    #[cfg_attr(not(feature = "oci"), allow(dead_code))]
+    Created(ChildStdio),
 }
 
 /// A container from its start to its end.
@@ -62,12 +69,12 @@ pub struct Ended {
 /// Create the container of `plan` and start its command, in `mode`.
 /// Returns once the command runs (or with the child's error, 125, 126,
 /// 127); on failure nothing is left: no cgroup, no state, no process.
-pub fn launch(plan: &Plan, mode: Mode) -> Result<Life> {
-    let started = start(plan, &mode);
+pub fn launch(plan: &Plan, mut mode: Mode) -> Result<Life> {
+    let started = start(plan, &mut mode);
     let state = match mode {
         Mode::Foreground(state) => state,
         Mode::Supervised(state) => Some(state),
-        Mode::Service => None,
+        Mode::Service | Mode::Created(_) => None,
     };
     match started {
         Ok((container, relay)) => Ok(Life {
@@ -90,7 +97,7 @@ pub fn launch(plan: &Plan, mode: Mode) -> Result<Life> {
 /// this: inlined into their one caller, the size-tuned box came out 5 KiB
 /// larger.
 #[inline(never)]
-fn start(plan: &Plan, mode: &Mode) -> Result<(Container, Option<Relay>)> {
+fn start(plan: &Plan, mode: &mut Mode) -> Result<(Container, Option<Relay>)> {
     // Blocked before clone and for good: the container's SIGCHLD and any
     // signal to forward wait in the pending set until the wait takes them
     // (box-init's PID 1 has blocked them all already).
@@ -103,13 +110,14 @@ fn start(plan: &Plan, mode: &Mode) -> Result<(Container, Option<Relay>)> {
     let (relay, stdio) = match mode {
         Mode::Foreground(_) => Relay::prepare(plan.config.tty)?,
         Mode::Supervised(_) | Mode::Service => (None, ChildStdio::Inherit),
+        Mode::Created(stdio) => (None, core::mem::replace(stdio, ChildStdio::Inherit)),
     };
     let cgroup = create_cgroup(plan)?;
     let started = container::start(plan, cgroup, stdio)?;
-    let state = match mode {
+    let state = match &*mode {
         Mode::Foreground(state) => state.as_ref(),
         Mode::Supervised(state) => Some(state),
-        Mode::Service => None,
+        Mode::Service | Mode::Created(_) => None,
     };
     if let Some(state) = state
         && let Err(e) = record_running(state, plan, &started)
@@ -127,7 +135,7 @@ fn start(plan: &Plan, mode: &Mode) -> Result<(Container, Option<Relay>)> {
 /// under `start` while the child was cloned, and box run touched more pages.
 #[inline(never)]
 fn create_cgroup(plan: &Plan) -> Result<Option<ContainerCgroup>> {
-    ContainerCgroup::create(plan.config, plan.name.as_bytes())
+    ContainerCgroup::create(plan.config, plan.cgroup_name())
 }
 
 #[inline(never)]
@@ -158,6 +166,17 @@ impl Life {
             None => container::wait(&self.container),
         };
         Ok(self.end(code))
+    }
+
+    /// Leave the container to its own (an OCI `create`): its cgroup stays
+    /// for `delete` to remove, and its init for the engine to reap.
+    /// Returns the init's PID.
+    #[cfg_attr(not(feature = "oci"), allow(dead_code))]
+    pub fn leave(self) -> rustix::process::Pid {
+        let Container { pid, pidfd, cgroup } = self.container;
+        drop(pidfd);
+        core::mem::forget(cgroup);
+        pid
     }
 
     /// The init has exited with `code` and been reaped: read whether the

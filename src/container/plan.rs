@@ -87,6 +87,28 @@ pub struct Plan<'a> {
     /// The host's `--device` nodes, one per `config.devices` entry, read
     /// before clone (the child makes their nodes inside).
     pub devices: heapless::Vec<crate::devices::HostDevice, { crate::config::MAX_DEVICES }>,
+    /// An OCI profile's filter (src/oci/seccomp.rs), installed instead of
+    /// `seccomp`.
+    pub seccomp_program: Option<&'a [linux_raw_sys::ptrace::sock_filter]>,
+    /// The OCI runtime's `create` (src/oci): the init stops before exec
+    /// until `start`.
+    pub created: Option<Created<'a>>,
+    /// Paths masked beyond box's own list (an OCI bundle's `maskedPaths`).
+    pub masked: &'a [CPath],
+    /// Paths made read-only beyond box's own list (`readonlyPaths`).
+    pub read_only: &'a [CPath],
+}
+
+/// How an OCI `create` leaves its container: the init set up, waiting to
+/// be started.
+pub struct Created<'a> {
+    /// The container's exec fifo, opened read-write: the init blocks
+    /// reading it (its own write end keeps the read from seeing EOF) until
+    /// `start` writes a byte.
+    pub exec_fifo: rustix::fd::BorrowedFd<'a>,
+    /// The container's cgroup under box/: its OCI id, which may be longer
+    /// than a box name.
+    pub cgroup_name: &'a [u8],
 }
 
 /// How `--init` runs box-init inside the container.
@@ -220,6 +242,10 @@ impl<'a> Plan<'a> {
             unshare_time,
             id_maps,
             caps,
+            seccomp_program: None,
+            created: None,
+            masked: &[],
+            read_only: &[],
         };
         plan.fill_env(parent_env)?;
         Ok(plan)
@@ -272,6 +298,13 @@ impl<'a> Plan<'a> {
                 out.argv()
             }
         }
+    }
+
+    /// The name of the container's cgroup(s) under box/.
+    pub fn cgroup_name(&self) -> &[u8] {
+        self.created
+            .as_ref()
+            .map_or(self.name.as_bytes(), |c| c.cgroup_name)
     }
 
     /// The program name as a C string.

@@ -238,7 +238,7 @@ pub fn build(plan: &Plan) -> Result<()> {
         )
         .at("mount --tmpfs", "mount", tmpfs.target.as_bytes())?;
     }
-    mask_proc_and_sys()?;
+    mask_proc_and_sys(plan)?;
 
     // 8. Propagation asked for after the switch, once every mount is in
     //    place (an unbindable tree refuses the binds above): a shared root
@@ -945,8 +945,9 @@ fn bind_target_mismatch(bind: &crate::config::Bind, source: Create) -> Option<Er
     ))
 }
 
-fn mask_proc_and_sys() -> Result<()> {
-    for &path in MASKED {
+fn mask_proc_and_sys(plan: &Plan) -> Result<()> {
+    let masked = MASKED.iter().copied();
+    for path in masked.chain(plan.masked.iter().map(CPath::as_cstr)) {
         let st = match rustix::fs::stat(path) {
             Ok(st) => st,
             Err(Errno::NOENT) => continue,
@@ -972,7 +973,8 @@ fn mask_proc_and_sys() -> Result<()> {
         };
         masked.at("mask /proc and /sys paths", "mount", path.to_bytes())?;
     }
-    for &path in READ_ONLY {
+    let read_only = READ_ONLY.iter().copied();
+    for path in read_only.chain(plan.read_only.iter().map(CPath::as_cstr)) {
         match rustix::mount::mount_bind_recursive(path, path) {
             Ok(()) => {}
             Err(Errno::NOENT) => continue,

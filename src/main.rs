@@ -42,6 +42,8 @@ pub const APPLETS: &[(&str, Main)] = &[
     ("nsenter", applet::nsenter::main),
     ("pivot_root", applet::pivot_root::main),
     ("switch_root", applet::switch_root::main),
+    #[cfg(feature = "oci")]
+    ("box-oci", applet::oci::main),
 ];
 
 /// `box COMMAND`: the CLI.
@@ -83,6 +85,8 @@ const COMMANDS: &[(&str, Main, &str)] = &[
     ),
     ("reboot", applet::power::reboot, "ask PID 1 to reboot"),
     ("halt", applet::power::halt, "ask PID 1 to halt"),
+    #[cfg(feature = "oci")]
+    ("oci", applet::oci::main, "the OCI runtime (box-oci)"),
 ];
 
 /// The programs that create or enter containers. They run only from a
@@ -90,7 +94,15 @@ const COMMANDS: &[(&str, Main, &str)] = &[
 /// container has it as its executable, never the host's box file. (box-init
 /// seals itself as the board's PID 1, once /proc is mounted: src/board.) A
 /// program added that starts or enters containers belongs here too.
-const SEALED: &[&str] = &["run", "exec", "nsenter"];
+const SEALED: &[&str] = &[
+    "run",
+    "exec",
+    "nsenter",
+    #[cfg(feature = "oci")]
+    "box-oci",
+    #[cfg(feature = "oci")]
+    "oci",
+];
 
 /// Entry from the C runtime (src/sys/entry.rs). Returns the exit status.
 pub fn main(args: Args) -> u8 {
@@ -361,6 +373,26 @@ mod tests {
         ("switch_root", &applet::switch_root::SWITCH_ROOT),
         ("unshare", &applet::unshare::UNSHARE),
         ("nsenter", &applet::nsenter::NSENTER),
+        #[cfg(feature = "oci")]
+        ("box-oci", &applet::oci::OCI),
+        #[cfg(feature = "oci")]
+        ("oci", &applet::oci::OCI),
+        #[cfg(feature = "oci")]
+        ("box-oci create", &applet::oci::CREATE),
+        #[cfg(feature = "oci")]
+        ("box-oci start", &applet::oci::START),
+        #[cfg(feature = "oci")]
+        ("box-oci state", &applet::oci::STATE),
+        #[cfg(feature = "oci")]
+        ("box-oci kill", &applet::oci::KILL),
+        #[cfg(feature = "oci")]
+        ("box-oci delete", &applet::oci::DELETE),
+        #[cfg(feature = "oci")]
+        ("box-oci list", &applet::oci::LIST),
+        #[cfg(feature = "oci")]
+        ("box-oci features", &applet::oci::FEATURES),
+        #[cfg(feature = "oci")]
+        ("box-oci spec", &applet::oci::SPEC),
     ];
 
     /// Every command and applet has its options declared, answers `--help`

@@ -6,6 +6,8 @@ pub mod install;
 pub mod mounts;
 pub mod ns;
 pub mod nsenter;
+#[cfg(feature = "oci")]
+pub mod oci;
 pub mod pivot_root;
 pub mod power;
 pub mod ps;

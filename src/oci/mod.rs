@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod json;
+pub mod runtime;
 pub mod seccomp;
 pub mod syscalls;
 

@@ -1,0 +1,585 @@
+//! `box-oci` (or `box oci`): an OCI runtime with runc's command line, so
+//! that podman (conmon), containerd's shim and CRI-O drive box as they
+//! drive runc. The lifecycle is src/oci/runtime.rs; this file reads the
+//! command line and reports errors where engines look for them: on
+//! standard error, and with `--log` as the log's last line (JSON lines
+//! `{"level","msg","time"}` with `--log-format json`, which the containerd
+//! shim reads back as the error to show).
+
+use core::fmt::Write;
+
+use rustix::fs::{Mode, OFlags};
+
+use crate::args::CommandLine;
+use crate::bad;
+use crate::error::{EXIT_BOX, Error, Result};
+use crate::oci::json::Writer;
+use crate::oci::runtime::{self, CreateOptions, Root};
+use crate::options::{Command, NoOption, Opt, Usage, is_help};
+use crate::out::print_help;
+use crate::sys::entry::Args;
+use crate::text::{Bytes, Text};
+
+/// `--root` unless given: engines that do not know box-oci pass none.
+pub const DEFAULT_ROOT: &[u8] = b"/run/box-oci";
+
+#[derive(Clone, Copy, Debug)]
+pub enum Global {
+    Root,
+    Log,
+    LogFormat,
+    Debug,
+    SystemdCgroup,
+    Version,
+}
+
+pub const OCI: Command<Global> = Command {
+    usage: Usage {
+        name: "box-oci",
+        synopsis: &["[GLOBAL OPTIONS] COMMAND [OPTIONS] ID"],
+        about: "An OCI runtime with runc's command line, for podman and containerd.\n\
+                Commands: create, start, state, kill, delete, list, features, spec.",
+        notes: "`box-oci COMMAND --help` describes a command.",
+    },
+    options: &[
+        Opt::value(
+            "root",
+            "DIR",
+            "state of the containers (/run/box-oci)",
+            Global::Root,
+        ),
+        Opt::value("log", "FILE", "also write errors to FILE", Global::Log),
+        Opt::value(
+            "log-format",
+            "FORMAT",
+            "text or json (JSON lines)",
+            Global::LogFormat,
+        ),
+        Opt::flag("debug", "log debug lines too", Global::Debug),
+        Opt::flag(
+            "systemd-cgroup",
+            "refused: box manages cgroups itself",
+            Global::SystemdCgroup,
+        ),
+        Opt::flag("version", "print the version", Global::Version).short(b'v'),
+    ],
+};
+
+/// The commands, their help and what runs them.
+const COMMANDS: &[(&str, Run, &str)] = &[
+    (
+        "create",
+        create,
+        "create a container from a bundle, waiting for start",
+    ),
+    ("start", start, "start a created container's process"),
+    ("state", state, "print a container's state (JSON)"),
+    ("kill", kill, "send a signal to a container's init"),
+    (
+        "delete",
+        delete,
+        "remove a stopped container (--force: kill it)",
+    ),
+    ("list", list, "list the containers"),
+    ("features", features, "print what box-oci implements (JSON)"),
+    ("spec", spec, "write a default config.json"),
+];
+
+type Run = fn(&Globals, Args) -> Result<()>;
+
+/// What the global options said.
+pub struct Globals {
+    root: &'static [u8],
+    log: Option<&'static [u8]>,
+    json: bool,
+    debug: bool,
+}
+
+pub fn main(args: Args) -> u8 {
+    let mut globals = Globals {
+        root: DEFAULT_ROOT,
+        log: None,
+        json: false,
+        debug: false,
+    };
+    let result = run(args, &mut globals);
+    match result {
+        Ok(()) => 0,
+        Err(e) if is_help(&e) => 0,
+        Err(e) => {
+            crate::errln!("box-oci: {e}");
+            log(&globals, "error", &e);
+            e.code
+        }
+    }
+}
+
+fn run(args: Args, globals: &mut Globals) -> Result<()> {
+    let mut line = CommandLine::new(args, &OCI);
+    loop {
+        match line.next() {
+            Ok(Some(found)) => match found.action {
+                Global::Root => globals.root = found.text(),
+                Global::Log => globals.log = found.value,
+                Global::LogFormat => {
+                    globals.json = match found.text() {
+                        b"json" => true,
+                        b"text" => false,
+                        other => {
+                            return Err(bad!("--log-format {}: text or json", Bytes(other)));
+                        }
+                    }
+                }
+                Global::Debug => globals.debug = true,
+                Global::SystemdCgroup => {
+                    return Err(bad!(
+                        "--systemd-cgroup: not supported: box manages the container's cgroups itself (use the cgroupfs manager: podman --cgroup-manager=cgroupfs, containerd SystemdCgroup = false)"
+                    ));
+                }
+                Global::Version => {
+                    crate::outln!("box-oci version {}", env!("CARGO_PKG_VERSION"));
+                    crate::outln!("spec: {}", runtime::OCI_VERSION);
+                    return Ok(());
+                }
+            },
+            Ok(None) => break,
+            Err(e) if is_help(&e) => {
+                print_help(&OCI.usage, &OCI.options);
+                crate::outln!("\ncommands:");
+                for (name, _, what) in COMMANDS {
+                    crate::outln!("  {name:<10}{what}");
+                }
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let rest = line.rest();
+    let word = rest.bytes(0);
+    let Some(&(_, command, _)) = COMMANDS.iter().find(|c| c.0.as_bytes() == word) else {
+        return Err(if word.is_empty() {
+            OCI.usage.error()
+        } else {
+            bad!(
+                "unknown command {} (box-oci --help lists them)",
+                Bytes(word)
+            )
+        });
+    };
+    if globals.debug {
+        let mut text = Text::<128>::new();
+        let _ = write!(text, "{} with --root {}", Bytes(word), Bytes(globals.root));
+        log_line(globals, "debug", text.as_bytes());
+    }
+    command(globals, rest)
+}
+
+/// Append an error to the `--log` file, in its format.
+fn log(globals: &Globals, level: &str, e: &Error) {
+    let mut text = Text::<1024>::new();
+    let _ = write!(text, "{e}");
+    log_line(globals, level, text.as_bytes());
+}
+
+fn log_line(globals: &Globals, level: &str, msg: &[u8]) {
+    let Some(path) = globals.log.and_then(crate::text::CPath::from_bytes) else {
+        return;
+    };
+    let Ok(fd) = rustix::fs::open(
+        path.as_cstr(),
+        OFlags::WRONLY | OFlags::CREATE | OFlags::APPEND | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    ) else {
+        return;
+    };
+    let mut line = Text::<1400>::new();
+    let time = runtime::rfc3339_now();
+    if globals.json {
+        let mut json = Writer::new(&mut line);
+        json.begin_object();
+        json.key(b"level").string(level.as_bytes());
+        json.key(b"msg").string(msg);
+        json.key(b"time").string(time.as_bytes());
+        json.end_object();
+    } else {
+        let _ = write!(
+            line,
+            "time=\"{}\" level={level} msg=\"{}\"",
+            time,
+            Bytes(msg)
+        );
+    }
+    line.push(b"\n");
+    let _ = crate::out::try_write_all(&fd, line.as_bytes());
+}
+
+/// Read a command's options with `each`, and its operands (options may
+/// follow them, as go-runc places none but a user might): exactly `min`
+/// to `max` of them.
+fn read<A: Copy + 'static, const N: usize>(
+    command: &'static Command<A>,
+    args: Args,
+    min: usize,
+    mut each: impl FnMut(crate::args::Found<A>) -> Result<()>,
+) -> Result<heapless::Vec<&'static [u8], N>> {
+    let mut line = CommandLine::new(args, command);
+    let mut operands = heapless::Vec::new();
+    loop {
+        loop {
+            match line.next() {
+                Ok(Some(found)) => each(found)?,
+                Ok(None) => break,
+                Err(e) => {
+                    if is_help(&e) {
+                        print_help(&command.usage, &command.options);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        match line.operand() {
+            Some(word) => operands
+                .push(word.to_bytes())
+                .map_err(|_| command.usage.error())?,
+            None => break,
+        }
+    }
+    let rest = line.rest();
+    for i in 0..rest.len() {
+        operands
+            .push(rest.bytes(i))
+            .map_err(|_| command.usage.error())?;
+    }
+    if operands.len() < min {
+        return Err(command.usage.error());
+    }
+    Ok(operands)
+}
+
+/// A command that takes only the container's id.
+const fn by_id(name: &'static str, about: &'static str) -> Command<NoOption> {
+    Command {
+        usage: Usage {
+            name,
+            synopsis: &["ID"],
+            about,
+            notes: "",
+        },
+        options: &[],
+    }
+}
+
+pub const START: Command<NoOption> = by_id(
+    "box-oci start",
+    "Starts the process of a created container: the init, set up and waiting\n\
+     since create, executes it.",
+);
+pub const STATE: Command<NoOption> = by_id(
+    "box-oci state",
+    "Prints the container's state as the runtime-spec gives it (JSON): status\n\
+     created, running or stopped, its init's PID, bundle, annotations.",
+);
+
+fn id_only(command: &'static Command<NoOption>, args: Args) -> Result<&'static [u8]> {
+    let operands: heapless::Vec<_, 1> = read(command, args, 1, |found| match found.action {})?;
+    Ok(operands[0])
+}
+
+fn start(globals: &Globals, args: Args) -> Result<()> {
+    runtime::start(Root(globals.root), id_only(&START, args)?)
+}
+
+fn state(globals: &Globals, args: Args) -> Result<()> {
+    runtime::state(Root(globals.root), id_only(&STATE, args)?)
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum CreateOption {
+    Bundle,
+    PidFile,
+    ConsoleSocket,
+    NoPivot,
+    NoNewKeyring,
+}
+
+pub const CREATE: Command<CreateOption> = Command {
+    usage: Usage {
+        name: "box-oci create",
+        synopsis: &["[--bundle DIR] [--pid-file FILE] [--console-socket SOCKET] ID"],
+        about: "Creates container ID from the bundle's config.json: its init is set up and\n\
+                waits, before executing the process, until `box-oci start ID`. create\n\
+                exits then; the init is left to the caller, who reaps it.",
+        notes: "",
+    },
+    options: &[
+        Opt::value(
+            "bundle",
+            "DIR",
+            "the bundle (config.json, rootfs)",
+            CreateOption::Bundle,
+        )
+        .short(b'b'),
+        Opt::value(
+            "pid-file",
+            "FILE",
+            "write the init's PID there",
+            CreateOption::PidFile,
+        ),
+        Opt::value(
+            "console-socket",
+            "SOCKET",
+            "send the pty's master there",
+            CreateOption::ConsoleSocket,
+        ),
+        Opt::flag(
+            "no-pivot",
+            "move and chroot, not pivot_root",
+            CreateOption::NoPivot,
+        ),
+        Opt::flag(
+            "no-new-keyring",
+            "accepted: containers get no keyring",
+            CreateOption::NoNewKeyring,
+        ),
+    ],
+};
+
+fn create(globals: &Globals, args: Args) -> Result<()> {
+    let mut options = CreateOptions {
+        bundle: b".",
+        pid_file: None,
+        console_socket: None,
+        no_pivot: false,
+    };
+    let operands: heapless::Vec<_, 1> = read(&CREATE, args, 1, |found| {
+        match found.action {
+            CreateOption::Bundle => options.bundle = found.text(),
+            CreateOption::PidFile => options.pid_file = found.value,
+            CreateOption::ConsoleSocket => options.console_socket = found.value,
+            CreateOption::NoPivot => options.no_pivot = true,
+            // box's seccomp filter refuses the keyring calls to every
+            // container: there is no keyring to make.
+            CreateOption::NoNewKeyring => {}
+        }
+        Ok(())
+    })?;
+    runtime::create(Root(globals.root), operands[0], &options, &args)
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum KillOption {
+    All,
+}
+
+pub const KILL: Command<KillOption> = Command {
+    usage: Usage {
+        name: "box-oci kill",
+        synopsis: &["[--all] ID [SIGNAL]"],
+        about: "Sends SIGNAL (a name with or without SIG, or a number; SIGTERM by default)\n\
+                to the container's init.",
+        notes: "",
+    },
+    options: &[Opt::flag("all", "to every process of the container", KillOption::All).short(b'a')],
+};
+
+fn kill(globals: &Globals, args: Args) -> Result<()> {
+    let mut all = false;
+    let operands: heapless::Vec<_, 2> = read(&KILL, args, 1, |found| {
+        match found.action {
+            KillOption::All => all = true,
+        }
+        Ok(())
+    })?;
+    let signal = match operands.get(1) {
+        None => rustix::process::Signal::TERM.as_raw(),
+        Some(word) => crate::sys::signal::parse(word)
+            .ok_or_else(|| bad!("kill: unknown signal {}", Bytes(word)))?,
+    };
+    runtime::kill(Root(globals.root), operands[0], signal, all)
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum DeleteOption {
+    Force,
+}
+
+pub const DELETE: Command<DeleteOption> = Command {
+    usage: Usage {
+        name: "box-oci delete",
+        synopsis: &["[--force] ID"],
+        about: "Removes a stopped container: its cgroups and its state.",
+        notes: "",
+    },
+    options: &[Opt::flag(
+        "force",
+        "kill a running one first (SIGKILL)",
+        DeleteOption::Force,
+    )
+    .short(b'f')],
+};
+
+fn delete(globals: &Globals, args: Args) -> Result<()> {
+    let mut force = false;
+    let operands: heapless::Vec<_, 1> = read(&DELETE, args, 1, |found| {
+        match found.action {
+            DeleteOption::Force => force = true,
+        }
+        Ok(())
+    })?;
+    runtime::delete(Root(globals.root), operands[0], force)
+}
+
+pub const LIST: Command<NoOption> = Command {
+    usage: Usage {
+        name: "box-oci list",
+        synopsis: &[""],
+        about: "Lists the containers under --root: id, PID, status.",
+        notes: "",
+    },
+    options: &[],
+};
+
+fn list(globals: &Globals, args: Args) -> Result<()> {
+    let _: heapless::Vec<_, 0> = read(&LIST, args, 0, |found| match found.action {})?;
+    runtime::list(Root(globals.root))
+}
+
+pub const FEATURES: Command<NoOption> = Command {
+    usage: Usage {
+        name: "box-oci features",
+        synopsis: &[""],
+        about: "Prints what box-oci implements, as the runtime-spec's features document.",
+        notes: "",
+    },
+    options: &[],
+};
+
+fn features(_: &Globals, args: Args) -> Result<()> {
+    let _: heapless::Vec<_, 0> = read(&FEATURES, args, 0, |found| match found.action {})?;
+    let mut out = crate::out::Writer::new(crate::sys::fd::stdout());
+    {
+        let mut json = Writer::new(&mut out);
+        json.begin_object();
+        json.key(b"ociVersionMin").string(b"1.0.0");
+        json.key(b"ociVersionMax")
+            .string(runtime::OCI_VERSION.as_bytes());
+        json.key(b"hooks").begin_array().end_array();
+        json.key(b"mountOptions").begin_array();
+        for option in [
+            &b"bind"[..],
+            b"rbind",
+            b"ro",
+            b"rw",
+            b"private",
+            b"rprivate",
+        ] {
+            json.string(option);
+        }
+        json.end_array();
+        json.key(b"linux").begin_object();
+        json.key(b"namespaces").begin_array();
+        for (name, _) in crate::oci::config::NAMESPACES {
+            json.string(name.as_bytes());
+        }
+        json.end_array();
+        json.key(b"cgroup").begin_object();
+        json.key(b"v1").bool(true);
+        json.key(b"v2").bool(true);
+        json.key(b"systemd").bool(false);
+        json.key(b"systemdUser").bool(false);
+        json.end_object();
+        json.key(b"seccomp").begin_object();
+        json.key(b"enabled").bool(true);
+        json.end_object();
+        json.end_object();
+        json.end_object();
+    }
+    out.bytes(b"\n");
+    Ok(())
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum SpecOption {
+    Bundle,
+}
+
+pub const SPEC: Command<SpecOption> = Command {
+    usage: Usage {
+        name: "box-oci spec",
+        synopsis: &["[--bundle DIR]"],
+        about: "Writes a default config.json in the bundle (the working directory unless\n\
+                --bundle): `sh` in ./rootfs, as root with the default capabilities,\n\
+                every namespace but user and time, no terminal.",
+        notes: "",
+    },
+    options: &[Opt::value(
+        "bundle",
+        "DIR",
+        "where to write config.json",
+        SpecOption::Bundle,
+    )
+    .short(b'b')],
+};
+
+fn spec(_: &Globals, args: Args) -> Result<()> {
+    let mut bundle: &[u8] = b".";
+    let _: heapless::Vec<_, 0> = read(&SPEC, args, 0, |found| {
+        match found.action {
+            SpecOption::Bundle => bundle = found.text(),
+        }
+        Ok(())
+    })?;
+    let path = crate::text::CPath::from_parts(&[bundle, b"/config.json"])
+        .ok_or_else(|| bad!("--bundle: path too long"))?;
+    let fd = match rustix::fs::open(
+        path.as_cstr(),
+        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o644),
+    ) {
+        Ok(fd) => fd,
+        Err(rustix::io::Errno::EXIST) => {
+            return Err(bad!("{}: exists already: remove it first", path));
+        }
+        Err(e) => return Err(Error::sys("write config.json", "open", path.as_bytes(), e)),
+    };
+    crate::out::try_write_all(&fd, DEFAULT_SPEC.as_bytes()).map_err(|e| {
+        Error::sys("write config.json", "write", path.as_bytes(), e).with_code(EXIT_BOX)
+    })
+}
+
+/// `box-oci spec`'s config.json: what box gives a container by default,
+/// written out.
+pub const DEFAULT_SPEC: &str = r#"{
+	"ociVersion": "1.2.0",
+	"process": {
+		"terminal": false,
+		"user": {"uid": 0, "gid": 0},
+		"args": ["sh"],
+		"env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
+		"cwd": "/",
+		"capabilities": {
+			"bounding": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+			"effective": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+			"permitted": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+		},
+		"rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
+		"noNewPrivileges": true
+	},
+	"root": {"path": "rootfs", "readonly": true},
+	"hostname": "box",
+	"mounts": [
+		{"destination": "/proc", "type": "proc", "source": "proc"},
+		{"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+		{"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
+		{"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+		{"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
+		{"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]}
+	],
+	"linux": {
+		"resources": {"devices": [{"allow": false, "access": "rwm"}]},
+		"namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}],
+		"maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
+		"readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+	}
+}
+"#;

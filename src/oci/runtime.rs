@@ -1,0 +1,1205 @@
+//! The OCI runtime's lifecycle (`box-oci create`, `start`, `state`,
+//! `kill`, `delete`): a bundle's config.json mapped onto box's own
+//! container ([`crate::container::launch`] in its `Created` mode), and
+//! what each container keeps under `--root`:
+//!
+//! ```text
+//!   ROOT/ID/exec.fifo    exists from create to start: "created" is
+//!                        exactly that (crun's scheme)
+//!   ROOT/ID/init         "PID STARTTIME" of the container's init
+//!   ROOT/ID/cgroup       the init's /proc/PID/cgroup, for delete
+//!   ROOT/ID/state.json   the state's fixed members (pid, bundle, rootfs,
+//!                        created, owner, annotations)
+//! ```
+//!
+//! No box process stays with a container: `create` returns once the init
+//! is set up and blocked on the fifo, and the engine that called it (a
+//! subreaper: conmon, the containerd shim) inherits and reaps it.
+
+use core::fmt::Write;
+
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
+use rustix::process::Pid;
+
+use crate::bad;
+use crate::config::{Bind, IdRange, NsSet, Propagation, RunConfig};
+use crate::container::plan::{self, Command, Created, Plan};
+use crate::container::tty::ChildStdio;
+use crate::container::{self, Mode as LaunchMode};
+use crate::error::{Context, Error, Result};
+use crate::oci::config::Config;
+use crate::oci::json::{SliceSink, Writer};
+use crate::sys::entry::Args;
+use crate::text::{Bytes, CPath, Text};
+
+use linux_raw_sys::general as k;
+
+/// The runtime-spec version box-oci reports in `state`.
+pub const OCI_VERSION: &str = "1.2.0";
+
+/// Longest container id: a directory name under `--root` and a cgroup
+/// name (engines use 64 hex digits).
+pub const ID_MAX: usize = 128;
+
+/// Largest config.json read.
+pub const CONFIG_MAX: usize = 256 * 1024;
+
+/// Most `maskedPaths` and `readonlyPaths` entries box applies (each).
+pub const MAX_EXTRA_PATHS: usize = 32;
+
+const FIFO: &[u8] = b"exec.fifo";
+const INIT: &[u8] = b"init";
+const CGROUP: &[u8] = b"cgroup";
+const STATE: &[u8] = b"state.json";
+
+/// Where box-oci keeps its containers (`--root`).
+#[derive(Clone, Copy)]
+pub struct Root<'a>(pub &'a [u8]);
+
+/// What `create` is given besides the bundle's config.json.
+pub struct CreateOptions<'a> {
+    pub bundle: &'a [u8],
+    pub pid_file: Option<&'a [u8]>,
+    pub console_socket: Option<&'a [u8]>,
+    pub no_pivot: bool,
+}
+
+/// A container id: letters, digits, `_`, `-`, `.` (not `.` or `..`), as
+/// runc accepts; it becomes a directory and a cgroup name.
+pub fn check_id(id: &[u8]) -> Result<()> {
+    let allowed = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.');
+    if id.is_empty() || id.len() > ID_MAX || !id.iter().all(allowed) || id == b"." || id == b".." {
+        return Err(bad!(
+            "invalid container id \"{}\": 1 to {ID_MAX} letters, digits, '_', '-', '.'",
+            Bytes(id)
+        ));
+    }
+    Ok(())
+}
+
+impl Root<'_> {
+    /// `ROOT/ID`.
+    fn dir(&self, id: &[u8]) -> Result<CPath> {
+        check_id(id)?;
+        CPath::from_parts(&[self.0, b"/", id]).ok_or_else(|| bad!("--root: path too long"))
+    }
+
+    /// `ROOT/ID/NAME`.
+    fn file(&self, id: &[u8], name: &[u8]) -> Result<CPath> {
+        check_id(id)?;
+        CPath::from_parts(&[self.0, b"/", id, b"/", name])
+            .ok_or_else(|| bad!("--root: path too long"))
+    }
+
+    /// The container's directory, or "does not exist" (the words engines
+    /// match on).
+    fn existing(&self, id: &[u8]) -> Result<CPath> {
+        let dir = self.dir(id)?;
+        match rustix::fs::access(dir.as_cstr(), rustix::fs::Access::EXISTS) {
+            Ok(()) => Ok(dir),
+            Err(Errno::NOENT) => Err(bad!("container {} does not exist", Bytes(id))),
+            Err(e) => Err(Error::sys(
+                "find the container",
+                "access",
+                dir.as_bytes(),
+                e,
+            )),
+        }
+    }
+}
+
+/// `create`: set the container up from its bundle and leave its init
+/// blocked before exec; record it; write the pid file. On failure nothing
+/// is left: no process, cgroup or state.
+pub fn create(root: Root<'_>, id: &[u8], options: &CreateOptions<'_>, args: &Args) -> Result<()> {
+    let dir = root.dir(id)?;
+    make_root(root)?;
+    match rustix::fs::mkdir(dir.as_cstr(), Mode::from_raw_mode(0o700)) {
+        Ok(()) => {}
+        Err(Errno::EXIST) => return Err(bad!("container {} already exists", Bytes(id))),
+        Err(e) => {
+            return Err(Error::sys(
+                "create the container's state",
+                "mkdir",
+                dir.as_bytes(),
+                e,
+            ));
+        }
+    }
+    let result = create_in(root, id, options, args);
+    if result.is_err() {
+        remove_state(root, id);
+    }
+    result
+}
+
+/// `--root`, made when missing (0700: the states name PIDs and bundles).
+fn make_root(root: Root<'_>) -> Result<()> {
+    let path = CPath::from_bytes(root.0).ok_or_else(|| bad!("--root: path too long"))?;
+    match rustix::fs::mkdir(path.as_cstr(), Mode::from_raw_mode(0o700)) {
+        Ok(()) | Err(Errno::EXIST) => Ok(()),
+        Err(e) => Err(Error::sys("create --root", "mkdir", root.0, e)
+            .hint("its parent must exist (the default is /run/box-oci)")),
+    }
+}
+
+/// The bundle's absolute path: its config.json and a relative root.path
+/// are read from it, and the state records it.
+fn absolute(path: &[u8]) -> Result<CPath> {
+    if path.starts_with(b"/") {
+        return CPath::from_bytes(path).ok_or_else(|| bad!("--bundle: path too long"));
+    }
+    let mut buf = [0u8; 4096];
+    let cwd = crate::sys::fs::getcwd(&mut buf).at("find the bundle", "getcwd", b"")?;
+    let path = if path == b"." { &b""[..] } else { path };
+    let joined = if path.is_empty() {
+        CPath::from_bytes(cwd)
+    } else {
+        CPath::from_parts(&[cwd, b"/", path])
+    };
+    joined.ok_or_else(|| bad!("--bundle: path too long"))
+}
+
+/// [`create`]'s steps, in the state directory it made.
+#[inline(never)]
+fn create_in(root: Root<'_>, id: &[u8], options: &CreateOptions<'_>, args: &Args) -> Result<()> {
+    let bundle = absolute(options.bundle)?;
+    let mut document = [0u8; CONFIG_MAX];
+    let config_path = CPath::from_parts(&[bundle.as_bytes(), b"/config.json"])
+        .ok_or_else(|| bad!("--bundle: path too long"))?;
+    let len = read_whole(config_path.as_cstr(), &mut document).at(
+        "read the bundle's config",
+        "read",
+        config_path.as_bytes(),
+    )?;
+    let mut config = Config::new();
+    config.parse(&document[..len])?;
+
+    // The seccomp profile, compiled for this architecture. Without one
+    // (ctr sends none), box's own default filter applies.
+    let mut program = crate::oci::seccomp::Program::new();
+    let oci_seccomp = config.linux.seccomp.is_some();
+    if let Some(profile) = config.linux.seccomp.as_mut() {
+        let arch = crate::oci::seccomp::NATIVE.ok_or_else(|| {
+            bad!("config.json: linux.seccomp: no syscall table for this architecture")
+        })?;
+        if profile.flags != 0 {
+            return Err(bad!("config.json: linux.seccomp.flags: not supported"));
+        }
+        crate::oci::seccomp::compile(profile, &arch, &mut program)?;
+    }
+
+    let mut mapped = Mapped::new();
+    map(
+        &config,
+        bundle.as_bytes(),
+        id,
+        options.no_pivot,
+        &mut mapped,
+    )?;
+    mapped.run.seccomp = !oci_seccomp;
+    let process = config
+        .process
+        .as_ref()
+        .ok_or_else(|| bad!("config.json: process: create needs one"))?;
+
+    let pid = rustix::process::getpid().as_raw_nonzero().get() as u32;
+    let mut plan = Plan::new(&mapped.run, Command::Words(&mapped.words), args, pid)?;
+    plan.masked = &mapped.masked;
+    plan.read_only = &mapped.read_only;
+    if oci_seccomp {
+        plan.seccomp_program = Some(program.instructions());
+    }
+
+    // The terminal: the engine's console socket receives the pty's master.
+    let stdio = if process.terminal {
+        let path = options
+            .console_socket
+            .ok_or_else(|| bad!("config.json: process.terminal: true needs --console-socket"))?;
+        ChildStdio::Pty {
+            socket: connect_console(path)?,
+            size: process
+                .console_size
+                .map(|(height, width)| rustix::termios::Winsize {
+                    ws_row: height as u16,
+                    ws_col: width as u16,
+                    ws_xpixel: 0,
+                    ws_ypixel: 0,
+                }),
+        }
+    } else {
+        if options.console_socket.is_some() {
+            return Err(bad!(
+                "--console-socket given but config.json's process.terminal is false"
+            ));
+        }
+        ChildStdio::Inherit
+    };
+
+    // The exec fifo, opened read-write for the init to hold: a read end
+    // that has a writer (itself) blocks until `start` writes.
+    let fifo_path = root.file(id, FIFO)?;
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        fifo_path.as_cstr(),
+        rustix::fs::FileType::Fifo,
+        Mode::from_raw_mode(0o600),
+        0,
+    )
+    .at("create the exec fifo", "mknod", fifo_path.as_bytes())?;
+    let fifo = rustix::fs::open(
+        fifo_path.as_cstr(),
+        OFlags::RDWR | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .at("open the exec fifo", "open", fifo_path.as_bytes())?;
+    plan.created = Some(Created {
+        exec_fifo: fifo.as_fd(),
+        cgroup_name: id,
+    });
+
+    // The command's umask is the config's (0022 unless it says).
+    let umask = process.umask.unwrap_or(0o022);
+    let own_umask = rustix::process::umask(Mode::from_raw_mode(umask));
+    let launched = container::launch(&plan, LaunchMode::Created(stdio));
+    rustix::process::umask(own_umask);
+    let life = launched?;
+    let init = life.container.pid;
+    if let Err(e) = record(
+        root,
+        id,
+        init,
+        &bundle,
+        &config,
+        process.oom_score_adj,
+        options,
+    ) {
+        container::abandon(&life.container);
+        drop(life);
+        return Err(e);
+    }
+    life.leave();
+    Ok(())
+}
+
+/// A config.json in box's own terms.
+struct Mapped {
+    run: RunConfig,
+    words: heapless::Vec<CPath, { plan::MAX_ARGS }>,
+    masked: heapless::Vec<CPath, MAX_EXTRA_PATHS>,
+    read_only: heapless::Vec<CPath, MAX_EXTRA_PATHS>,
+}
+
+impl Mapped {
+    fn new() -> Self {
+        Self {
+            run: RunConfig::default(),
+            words: heapless::Vec::new(),
+            masked: heapless::Vec::new(),
+            read_only: heapless::Vec::new(),
+        }
+    }
+}
+
+/// `config.json: PATH: WHAT`.
+macro_rules! refuse {
+    ($($arg:tt)*) => { bad!("config.json: {}", format_args!($($arg)*)) };
+}
+
+/// A string of the config as a path, or refused by its key path.
+fn path_of(bytes: &[u8], key: core::fmt::Arguments<'_>) -> Result<CPath> {
+    CPath::from_bytes(bytes)
+        .ok_or_else(|| refuse!("{key}: longer than {} bytes", crate::text::PATH_MAX))
+}
+
+/// The filesystems box mounts itself in every container, where the
+/// runtime-spec's default config puts them: such a mount is honoured by
+/// box's own (DESIGN.md section 2; README "Security").
+const OWN_MOUNTS: &[(&[u8], &[u8])] = &[
+    (b"proc", b"/proc"),
+    (b"sysfs", b"/sys"),
+    (b"tmpfs", b"/dev"),
+    (b"devpts", b"/dev/pts"),
+    (b"mqueue", b"/dev/mqueue"),
+    (b"tmpfs", b"/dev/shm"),
+    (b"cgroup", b"/sys/fs/cgroup"),
+];
+
+/// Device rules box's own device cgroup already grants (the default
+/// devices every container has): an allow rule among these, or one that
+/// grants only mknod, asks for nothing box does not give.
+const DEFAULT_DEVICES: &[(i64, Option<i64>)] = &[
+    (1, Some(3)),
+    (1, Some(5)),
+    (1, Some(7)),
+    (1, Some(8)),
+    (1, Some(9)),
+    (5, Some(0)),
+    (5, Some(1)),
+    (5, Some(2)),
+    (136, None),
+];
+
+/// RLIMIT_* by their number.
+const RESOURCES: &[rustix::process::Resource] = {
+    use rustix::process::Resource as R;
+    &[
+        R::Cpu,
+        R::Fsize,
+        R::Data,
+        R::Stack,
+        R::Core,
+        R::Rss,
+        R::Nproc,
+        R::Nofile,
+        R::Memlock,
+        R::As,
+        R::Locks,
+        R::Sigpending,
+        R::Msgqueue,
+        R::Nice,
+        R::Rtprio,
+        R::Rttime,
+    ]
+};
+
+/// Map `config` onto box's container; what box cannot do is refused by
+/// its key path.
+#[inline(never)]
+fn map(config: &Config, bundle: &[u8], id: &[u8], no_pivot: bool, out: &mut Mapped) -> Result<()> {
+    let run = &mut out.run;
+    run.no_pivot = no_pivot;
+    run.name = Some(Text::from_bytes_lossy(id));
+
+    // root.path is relative to the bundle unless absolute.
+    let root = config.str(config.root_path);
+    if root.is_empty() {
+        return Err(refuse!("root.path: create needs one"));
+    }
+    run.rootfs = Some(if root.starts_with(b"/") {
+        path_of(root, format_args!("root.path"))?
+    } else {
+        CPath::from_parts(&[bundle, b"/", root])
+            .ok_or_else(|| refuse!("root.path: too long with the bundle's path"))?
+    });
+    run.read_only = config.root_readonly;
+    if let Some(h) = config.hostname {
+        run.hostname = Some(
+            Text::try_from_bytes(config.str(h))
+                .ok_or_else(|| refuse!("hostname: longer than 64 bytes"))?,
+        );
+    }
+    if config.domainname.is_some_and(|d| !config.str(d).is_empty()) {
+        return Err(refuse!("domainname: not supported"));
+    }
+    if !config.hooks.is_empty() {
+        return Err(refuse!("hooks: not supported"));
+    }
+
+    let process = config
+        .process
+        .as_ref()
+        .ok_or_else(|| refuse!("process: create needs one"))?;
+    for (i, arg) in config.list(process.args).enumerate() {
+        let word = path_of(arg, format_args!("process.args[{i}]"))?;
+        out.words
+            .push(word)
+            .map_err(|_| refuse!("process.args: more than {} words", plan::MAX_ARGS))?;
+    }
+    for (i, entry) in config.list(process.env).enumerate() {
+        let text = Text::try_from_bytes(entry).ok_or_else(|| {
+            refuse!(
+                "process.env[{i}]: longer than {} bytes",
+                crate::config::ENV_ENTRY_MAX
+            )
+        })?;
+        run.env
+            .push(text)
+            .map_err(|_| refuse!("process.env: more than {} entries", crate::config::MAX_ENV))?;
+    }
+    let cwd = config.str(process.cwd);
+    if !cwd.is_empty() {
+        run.workdir = Some(path_of(cwd, format_args!("process.cwd"))?);
+    }
+    run.user = Some((process.uid, process.gid));
+    if !process.additional_gids.is_empty() {
+        return Err(refuse!("process.user.additionalGids: not supported"));
+    }
+    // Root keeps the bounding set in every set, another user none
+    // (box's rule); ambient capabilities box never grants.
+    let caps = process.capabilities.unwrap_or_default();
+    if caps.ambient != 0 {
+        return Err(refuse!("process.capabilities.ambient: not supported"));
+    }
+    run.cap_add = caps.bounding;
+    run.cap_drop = !caps.bounding;
+    for (i, limit) in process.rlimits.iter().enumerate() {
+        let resource = RESOURCES
+            .get(usize::from(limit.resource))
+            .copied()
+            .ok_or_else(|| refuse!("process.rlimits[{i}]: not supported"))?;
+        let value = |n: u64| (n != u64::MAX).then_some(n);
+        let _ = run.rlimits.push(crate::config::Rlimit {
+            resource,
+            soft: value(limit.soft),
+            hard: value(limit.hard),
+        });
+    }
+
+    // Namespaces: exactly those listed. box builds the container's
+    // filesystem in a mount namespace of its own.
+    let mut flags = 0;
+    for (i, ns) in config.linux.namespaces.iter().enumerate() {
+        if ns.path.is_some() {
+            return Err(refuse!("linux.namespaces[{i}].path: not supported"));
+        }
+        flags |= ns.flag;
+    }
+    if flags & k::CLONE_NEWNS == 0 {
+        return Err(refuse!(
+            "linux.namespaces: box needs a mount namespace (type mount)"
+        ));
+    }
+    run.namespaces = NsSet(flags);
+    let ranges = |maps: &[crate::oci::config::IdMap], key: &str| {
+        let mut out: heapless::Vec<IdRange, { crate::config::MAX_ID_RANGES }> =
+            heapless::Vec::new();
+        for m in maps {
+            out.push(IdRange {
+                inside: m.container,
+                outside: m.host,
+                count: m.size,
+            })
+            .map_err(|_| {
+                refuse!(
+                    "linux.{key}: more than {} ranges",
+                    crate::config::MAX_ID_RANGES
+                )
+            })?;
+        }
+        Ok::<_, Error>(out)
+    };
+    run.uid_map = ranges(&config.linux.uid_mappings, "uidMappings")?;
+    run.gid_map = ranges(&config.linux.gid_mappings, "gidMappings")?;
+    if flags & k::CLONE_NEWUSER == 0 && !(run.uid_map.is_empty() && run.gid_map.is_empty()) {
+        return Err(refuse!("linux.uidMappings: given without a user namespace"));
+    }
+    if let Some(p) = config.linux.rootfs_propagation {
+        run.propagation = match p as u32 & !(linux_raw_sys::general::MS_REC) {
+            x if x == linux_raw_sys::general::MS_PRIVATE => Propagation::Private,
+            x if x == linux_raw_sys::general::MS_SLAVE => Propagation::Slave,
+            x if x == linux_raw_sys::general::MS_SHARED => Propagation::Shared,
+            _ => Propagation::Unbindable,
+        };
+    }
+
+    map_mounts(config, bundle, run)?;
+    map_resources(config, run)?;
+
+    if !config.linux.sysctl.is_empty() {
+        return Err(refuse!("linux.sysctl: not supported"));
+    }
+    if !config.linux.devices.is_empty() {
+        return Err(refuse!("linux.devices: not supported"));
+    }
+    for (i, path) in config.list(config.linux.masked_paths).enumerate() {
+        let path = path_of(path, format_args!("linux.maskedPaths[{i}]"))?;
+        out.masked
+            .push(path)
+            .map_err(|_| refuse!("linux.maskedPaths: more than {MAX_EXTRA_PATHS}"))?;
+    }
+    for (i, path) in config.list(config.linux.readonly_paths).enumerate() {
+        let path = path_of(path, format_args!("linux.readonlyPaths[{i}]"))?;
+        out.read_only
+            .push(path)
+            .map_err(|_| refuse!("linux.readonlyPaths: more than {MAX_EXTRA_PATHS}"))?;
+    }
+    Ok(())
+}
+
+fn map_mounts(config: &Config, bundle: &[u8], run: &mut RunConfig) -> Result<()> {
+    use linux_raw_sys::general::{MS_BIND, MS_PRIVATE, MS_RDONLY, MS_REC};
+    for (i, m) in config.mounts.iter().enumerate() {
+        let kind = config.str(m.kind);
+        let destination = config.str(m.destination);
+        if m.copy_up {
+            return Err(refuse!("mounts[{i}].options: tmpcopyup not supported"));
+        }
+        let propagation = m.propagation as u32 & !MS_REC;
+        if propagation != 0 && propagation != MS_PRIVATE {
+            return Err(refuse!(
+                "mounts[{i}].options: propagation other than private not supported"
+            ));
+        }
+        if m.flags as u32 & MS_BIND != 0 {
+            let source = config.str(m.source);
+            let source = if source.starts_with(b"/") {
+                path_of(source, format_args!("mounts[{i}].source"))?
+            } else {
+                CPath::from_parts(&[bundle, b"/", source])
+                    .ok_or_else(|| refuse!("mounts[{i}].source: too long"))?
+            };
+            let bind = Bind {
+                source,
+                target: path_of(destination, format_args!("mounts[{i}].destination"))?,
+                read_only: m.flags as u32 & MS_RDONLY != 0,
+            };
+            run.binds
+                .push(bind)
+                .map_err(|_| refuse!("mounts: more than {} binds", crate::config::MAX_BINDS))?;
+            continue;
+        }
+        if OWN_MOUNTS
+            .iter()
+            .any(|&(t, d)| t == kind && d == destination)
+        {
+            continue;
+        }
+        if kind == b"tmpfs" {
+            let data = config.str(m.data);
+            let mut value = Text::<512>::new();
+            let _ = write!(value, "{}", Bytes(destination));
+            // box's --tmpfs takes size= and mode=; the rest of the data
+            // (uid=, nr_inodes=) is refused by its parser, named.
+            let kept = data
+                .split(|&b| b == b',')
+                .filter(|o| o.starts_with(b"size=") || o.starts_with(b"mode="));
+            for (n, option) in kept.enumerate() {
+                value.push(if n == 0 { b":" } else { b"," });
+                value.push(option);
+            }
+            let other = data
+                .split(|&b| b == b',')
+                .find(|o| !o.is_empty() && !o.starts_with(b"size=") && !o.starts_with(b"mode="));
+            if let Some(option) = other {
+                return Err(refuse!(
+                    "mounts[{i}].options: {} not supported on a tmpfs",
+                    Bytes(option)
+                ));
+            }
+            apply_run_option(run, "tmpfs", value.as_bytes())
+                .map_err(|e| refuse!("mounts[{i}]: {e}"))?;
+            continue;
+        }
+        return Err(refuse!(
+            "mounts[{i}]: a {} mount on {} is not supported",
+            Bytes(kind),
+            Bytes(destination)
+        ));
+    }
+    Ok(())
+}
+
+/// Apply one of box run's options (src/config.rs) to `run`, so that its
+/// checks are the same as on box's command line.
+fn apply_run_option(run: &mut RunConfig, long: &'static str, value: &[u8]) -> Result<()> {
+    let option = crate::config::RUN_OPTIONS
+        .iter()
+        .find(|o| o.form.long == long)
+        .ok_or_else(|| bad!("no --{long} option"))?;
+    match option.action {
+        crate::config::Apply::Config(apply) => apply(run, value, crate::options::Given::Long(long)),
+        _ => Err(bad!("--{long}: not a container setting")),
+    }
+}
+
+fn map_resources(config: &Config, run: &mut RunConfig) -> Result<()> {
+    let r = &config.linux.resources;
+    if let Some(limit) = r.memory_limit.filter(|&n| n > 0) {
+        run.memory = Some(limit as u64);
+    }
+    if r.memory_reservation.is_some_and(|n| n > 0) {
+        return Err(refuse!("linux.resources.memory.reservation: not supported"));
+    }
+    if let Some(limit) = r.pids_limit.filter(|&n| n > 0) {
+        run.pids = Some(limit as u64);
+    }
+    // 1024 is the kernel's default weight: asking for it asks nothing.
+    if r.cpu_shares.is_some_and(|s| s != 0 && s != 1024) {
+        return Err(refuse!("linux.resources.cpu.shares: not supported"));
+    }
+    if let Some(quota) = r.cpu_quota.filter(|&q| q > 0) {
+        let period = r.cpu_period.filter(|&p| p > 0).unwrap_or(100_000);
+        run.cpu = Some((quota as u64, period));
+    }
+    if let Some(cpus) = r.cpus.map(|c| config.str(c)).filter(|c| !c.is_empty()) {
+        apply_run_option(run, "cpuset", cpus)
+            .map_err(|e| refuse!("linux.resources.cpu.cpus: {e}"))?;
+    }
+    if r.mems.is_some_and(|m| !config.str(m).is_empty()) {
+        return Err(refuse!("linux.resources.cpu.mems: not supported"));
+    }
+    for (i, rule) in r.devices.iter().enumerate() {
+        const MKNOD: u8 = 4;
+        let covered = !rule.allow
+            || rule.access & !MKNOD == 0
+            || (rule.kind == b'c'
+                && DEFAULT_DEVICES.iter().any(|&(major, minor)| {
+                    rule.major == Some(major) && (minor.is_none() || rule.minor == minor)
+                }));
+        if !covered {
+            return Err(refuse!(
+                "linux.resources.devices[{i}]: a device beyond the default ones (box run --device gives one)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Read a whole file into `buf` (refused when it does not fit).
+fn read_whole(path: &core::ffi::CStr, buf: &mut [u8]) -> core::result::Result<usize, Errno> {
+    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+    let mut got = 0;
+    loop {
+        if got == buf.len() {
+            return Err(Errno::FBIG);
+        }
+        match rustix::io::read(&fd, &mut buf[got..]) {
+            Ok(0) => return Ok(got),
+            Ok(n) => got += n,
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Write `bytes` to a new file at `path` (replacing one), through a
+/// temporary name, so that a reader sees all of it or nothing.
+fn write_file(path: &CPath, bytes: &[u8]) -> Result<()> {
+    let tmp = CPath::from_parts(&[path.as_bytes(), b".tmp"])
+        .ok_or_else(|| bad!("{}: path too long", path))?;
+    let fd = rustix::fs::open(
+        tmp.as_cstr(),
+        OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    )
+    .at("write the container's state", "open", tmp.as_bytes())?;
+    crate::out::try_write_all(&fd, bytes).at(
+        "write the container's state",
+        "write",
+        tmp.as_bytes(),
+    )?;
+    drop(fd);
+    rustix::fs::rename(tmp.as_cstr(), path.as_cstr()).at(
+        "write the container's state",
+        "rename",
+        path.as_bytes(),
+    )
+}
+
+/// Connect to the engine's console socket (a Unix stream socket): the
+/// container's init sends its pty's master there.
+fn connect_console(path: &[u8]) -> Result<OwnedFd> {
+    use rustix::net::{AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
+    let step = "connect to the console socket";
+    let addr = SocketAddrUnix::new(path).at(step, "socket", path)?;
+    let socket = rustix::net::socket_with(
+        AddressFamily::UNIX,
+        SocketType::STREAM,
+        SocketFlags::CLOEXEC,
+        None,
+    )
+    .at(step, "socket", path)?;
+    rustix::net::connect(&socket, &addr).at(step, "connect", path)?;
+    Ok(socket)
+}
+
+/// Record a created container: its init, its cgroups, the state's fixed
+/// members, then the pid file (last: engines read it as "created").
+fn record(
+    root: Root<'_>,
+    id: &[u8],
+    init: Pid,
+    bundle: &CPath,
+    config: &Config,
+    oom_score_adj: Option<i32>,
+    options: &CreateOptions<'_>,
+) -> Result<()> {
+    let pid = init.as_raw_nonzero().get() as u32;
+    if let Some(adj) = oom_score_adj {
+        let mut path = Text::<64>::new();
+        let _ = write!(path, "/proc/{pid}/oom_score_adj");
+        let path = CPath::from_bytes(path.as_bytes()).unwrap_or_default();
+        let mut value = Text::<16>::new();
+        let _ = write!(value, "{adj}");
+        crate::cgroup::write_file(path.as_cstr(), value.as_bytes())
+            .map_err(|e| Error::sys("set process.oomScoreAdj", "write", path.as_bytes(), e))?;
+    }
+    let start = proc_stat(pid)
+        .map(|s| s.start)
+        .ok_or_else(|| bad!("the container's init ended during create"))?;
+    let mut line = Text::<64>::new();
+    let _ = writeln!(line, "{pid} {start}");
+    write_file(&root.file(id, INIT)?, line.as_bytes())?;
+
+    let mut cgroups = [0u8; 4096];
+    let mut path = Text::<64>::new();
+    let _ = write!(path, "/proc/{pid}/cgroup");
+    let path = CPath::from_bytes(path.as_bytes()).unwrap_or_default();
+    let n = read_whole(path.as_cstr(), &mut cgroups).at(
+        "read the container's cgroups",
+        "read",
+        path.as_bytes(),
+    )?;
+    write_file(&root.file(id, CGROUP)?, &cgroups[..n])?;
+
+    let mut buf = [0u8; 16 * 1024];
+    let mut json = Writer::new(SliceSink::new(&mut buf));
+    json.begin_object();
+    json.key(b"pid").u64(u64::from(pid));
+    json.key(b"bundle").string(bundle.as_bytes());
+    let rootfs = config.str(config.root_path);
+    if rootfs.starts_with(b"/") {
+        json.key(b"rootfs").string(rootfs);
+    } else {
+        let joined = CPath::from_parts(&[bundle.as_bytes(), b"/", rootfs]).unwrap_or_default();
+        json.key(b"rootfs").string(joined.as_bytes());
+    }
+    json.key(b"created").string(rfc3339_now().as_bytes());
+    json.key(b"owner").string(b"");
+    json.key(b"annotations").begin_object();
+    for &(key, value) in &config.annotations {
+        json.key(config.str(key)).string(config.str(value));
+    }
+    json.end_object();
+    json.end_object();
+    let (sink, complete) = json.finish();
+    if !complete {
+        return Err(bad!(
+            "config.json: annotations: more than 16 KiB in the state"
+        ));
+    }
+    write_file(&root.file(id, STATE)?, sink.written())?;
+
+    if let Some(pid_file) = options.pid_file {
+        let path = CPath::from_bytes(pid_file).ok_or_else(|| bad!("--pid-file: path too long"))?;
+        let mut text = Text::<16>::new();
+        let _ = write!(text, "{pid}");
+        write_file(&path, text.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Now as RFC 3339 in UTC, with nanoseconds (as runc's `created`).
+pub fn rfc3339_now() -> Text<40> {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::Realtime);
+    let mut out = Text::new();
+    let secs = now.tv_sec.max(0) as u64;
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let _ = write!(
+        out,
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:09}Z",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60,
+        now.tv_nsec
+    );
+    out
+}
+
+/// What /proc/PID/stat says of a process: its state letter and start
+/// time (clock ticks since boot, which tells a reused PID apart).
+struct ProcStat {
+    state: u8,
+    start: u64,
+}
+
+fn proc_stat(pid: u32) -> Option<ProcStat> {
+    let mut path = Text::<32>::new();
+    let _ = write!(path, "/proc/{pid}/stat");
+    let path = CPath::from_bytes(path.as_bytes())?;
+    let mut buf = [0u8; 1024];
+    let n = read_whole(path.as_cstr(), &mut buf).ok()?;
+    // The name (field 2) may hold spaces and ')': the fields after it
+    // start after the last ')'.
+    let end = buf[..n].iter().rposition(|&b| b == b')')?;
+    let mut fields = buf[end + 1..n]
+        .split(|&b| b == b' ')
+        .filter(|f| !f.is_empty());
+    let state = *fields.next()?.first()?;
+    // Field 22 (starttime) is the 20th after the name.
+    let start = crate::text::parse_u64(fields.nth(18)?)?;
+    Some(ProcStat { state, start })
+}
+
+/// A container as its state directory tells.
+struct Recorded {
+    pid: u32,
+    start: u64,
+}
+
+impl Recorded {
+    fn read(root: Root<'_>, id: &[u8]) -> Result<Option<Recorded>> {
+        let path = root.file(id, INIT)?;
+        let mut buf = [0u8; 64];
+        let n = match read_whole(path.as_cstr(), &mut buf) {
+            Ok(n) => n,
+            // Being created, or a create that failed half-way.
+            Err(Errno::NOENT) => return Ok(None),
+            Err(e) => {
+                return Err(Error::sys(
+                    "read the container's state",
+                    "read",
+                    path.as_bytes(),
+                    e,
+                ));
+            }
+        };
+        let mut words = buf[..n].split(|&b| b == b' ' || b == b'\n');
+        let pid = words.next().and_then(crate::text::parse_u32);
+        let start = words.next().and_then(crate::text::parse_u64);
+        match (pid, start) {
+            (Some(pid), Some(start)) => Ok(Some(Recorded { pid, start })),
+            _ => Err(bad!("{}: not box-oci's state", path)),
+        }
+    }
+
+    /// The init still runs: the same process (its start time), not a
+    /// zombie waiting for the engine to reap it.
+    fn alive(&self) -> bool {
+        proc_stat(self.pid).is_some_and(|s| s.start == self.start && s.state != b'Z')
+    }
+
+    fn pid(&self) -> Option<Pid> {
+        Pid::from_raw(self.pid as i32)
+    }
+}
+
+/// A container's status, as the runtime-spec names it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Status {
+    Creating,
+    Created,
+    Running,
+    Stopped,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Creating => "creating",
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Stopped => "stopped",
+        }
+    }
+}
+
+fn status(root: Root<'_>, id: &[u8]) -> Result<(Status, Option<Recorded>)> {
+    let Some(recorded) = Recorded::read(root, id)? else {
+        return Ok((Status::Creating, None));
+    };
+    if !recorded.alive() {
+        return Ok((Status::Stopped, Some(recorded)));
+    }
+    let fifo = root.file(id, FIFO)?;
+    let created = rustix::fs::access(fifo.as_cstr(), rustix::fs::Access::EXISTS).is_ok();
+    let status = if created {
+        Status::Created
+    } else {
+        Status::Running
+    };
+    Ok((status, Some(recorded)))
+}
+
+/// `start`: release the init blocked on the exec fifo, then remove the
+/// fifo (the container is "running" from then on).
+pub fn start(root: Root<'_>, id: &[u8]) -> Result<()> {
+    root.existing(id)?;
+    let (status, _) = status(root, id)?;
+    if status != Status::Created {
+        return Err(bad!(
+            "cannot start container {}: it is {}, not created",
+            Bytes(id),
+            status.name()
+        ));
+    }
+    let fifo = root.file(id, FIFO)?;
+    // Non-blocking: with no reader (the init died) open fails with ENXIO
+    // instead of waiting for one.
+    let fd = rustix::fs::open(
+        fifo.as_cstr(),
+        OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .at("start the container", "open", fifo.as_bytes())
+    .map_err(|e| e.hint("the container's init has ended"))?;
+    rustix::io::write(&fd, b"0").at("start the container", "write", fifo.as_bytes())?;
+    drop(fd);
+    rustix::fs::unlink(fifo.as_cstr()).at("start the container", "unlink", fifo.as_bytes())
+}
+
+/// `state`: the runtime-spec state of the container on standard output.
+pub fn state(root: Root<'_>, id: &[u8]) -> Result<()> {
+    root.existing(id)?;
+    let (status, _) = status(root, id)?;
+    let mut fixed = [0u8; 16 * 1024];
+    let path = root.file(id, STATE)?;
+    let n = match read_whole(path.as_cstr(), &mut fixed) {
+        Ok(n) => n,
+        Err(Errno::NOENT) => 0,
+        Err(e) => {
+            return Err(Error::sys(
+                "read the container's state",
+                "read",
+                path.as_bytes(),
+                e,
+            ));
+        }
+    };
+    let mut out = crate::out::Writer::new(crate::sys::fd::stdout());
+    {
+        let mut json = Writer::new(&mut out);
+        json.begin_object();
+        json.key(b"ociVersion").string(OCI_VERSION.as_bytes());
+        json.key(b"id").string(id);
+        json.key(b"status").string(status.name().as_bytes());
+        let (sink, _) = json.finish();
+        // The recorded members follow ("pid", "bundle", …), without the
+        // object's opening brace.
+        match fixed[..n].strip_prefix(b"{") {
+            Some(rest) if rest.len() > 1 => {
+                sink.bytes(b",");
+                sink.bytes(rest);
+            }
+            _ => sink.bytes(b"\"pid\":0,\"bundle\":\"\",\"annotations\":{}}"),
+        }
+    }
+    out.bytes(b"\n");
+    Ok(())
+}
+
+/// `kill`: send `signal` to the init, or with `all` to every process of
+/// the container's cgroups.
+pub fn kill(root: Root<'_>, id: &[u8], signal: i32, all: bool) -> Result<()> {
+    root.existing(id)?;
+    let (status, recorded) = status(root, id)?;
+    let recorded = match (status, recorded) {
+        (Status::Created | Status::Running, Some(r)) => r,
+        _ => return Err(bad!("cannot signal {}: container not running", Bytes(id))),
+    };
+    if all {
+        signal_cgroups(root, id, signal);
+    }
+    let pid = recorded
+        .pid()
+        .ok_or_else(|| bad!("cannot signal {}: container not running", Bytes(id)))?;
+    // A pidfd pins the process: checked alive with it held, the signal
+    // cannot reach a process that reused the PID.
+    let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok();
+    if !recorded.alive() {
+        return Err(bad!("cannot signal {}: container not running", Bytes(id)));
+    }
+    match crate::sys::process::send_signal(pid, pidfd.as_ref().map(|f| f.as_fd()), signal) {
+        Ok(()) => Ok(()),
+        Err(Errno::SRCH) if all => Ok(()),
+        Err(Errno::SRCH) => Err(bad!(
+            "cannot signal {}: container not running: no such process",
+            Bytes(id)
+        )),
+        Err(e) => Err(Error::sys("signal the container", "kill", id, e)),
+    }
+}
+
+/// Each cgroup directory the container's init was in, from its record.
+fn for_each_cgroup(root: Root<'_>, id: &[u8], mut each: impl FnMut(&CPath)) {
+    let Ok(path) = root.file(id, CGROUP) else {
+        return;
+    };
+    let mut buf = [0u8; 4096];
+    let Ok(n) = read_whole(path.as_cstr(), &mut buf) else {
+        return;
+    };
+    let mut seen: heapless::Vec<CPath, 16> = heapless::Vec::new();
+    for line in buf[..n].split(|&b| b == b'\n') {
+        // Only box's own groups: the init joined box/ID in each hierarchy
+        // box limits (others are the engine's, shared).
+        if !line.ends_with(id) || !line[..line.len() - id.len()].ends_with(b"/box/") {
+            continue;
+        }
+        let Some(procs) = crate::cgroup::procs_file_for(line) else {
+            continue;
+        };
+        let Some(dir) = procs.as_bytes().strip_suffix(b"/cgroup.procs") else {
+            continue;
+        };
+        let Some(dir) = CPath::from_bytes(dir) else {
+            continue;
+        };
+        if seen.iter().any(|d| d.as_bytes() == dir.as_bytes()) {
+            continue;
+        }
+        each(&dir);
+        let _ = seen.push(dir);
+    }
+}
+
+/// Send `signal` to every process listed in the container's cgroups.
+fn signal_cgroups(root: Root<'_>, id: &[u8], signal: i32) {
+    for_each_cgroup(root, id, |dir| {
+        let Some(procs) = CPath::from_parts(&[dir.as_bytes(), b"/cgroup.procs"]) else {
+            return;
+        };
+        let mut buf = [0u8; 8192];
+        let Ok(n) = read_whole(procs.as_cstr(), &mut buf) else {
+            return;
+        };
+        for pid in buf[..n]
+            .split(|&b| b == b'\n')
+            .filter_map(crate::text::parse_u32)
+        {
+            if let Some(pid) = Pid::from_raw(pid as i32) {
+                let _ = crate::sys::process::send_signal(pid, None, signal);
+            }
+        }
+    });
+}
+
+/// `delete`: remove a stopped container's cgroups and state; `force`
+/// kills a running one first (SIGKILL).
+pub fn delete(root: Root<'_>, id: &[u8], force: bool) -> Result<()> {
+    root.existing(id)?;
+    let (status, recorded) = status(root, id)?;
+    if matches!(status, Status::Created | Status::Running) {
+        if !force {
+            return Err(bad!(
+                "cannot delete container {}: it is {} (stop it first, or delete --force)",
+                Bytes(id),
+                status.name()
+            ));
+        }
+        signal_cgroups(root, id, rustix::process::Signal::KILL.as_raw());
+        if let Some(r) = &recorded {
+            if let Some(pid) = r.pid() {
+                let _ = crate::sys::process::send_signal(
+                    pid,
+                    None,
+                    rustix::process::Signal::KILL.as_raw(),
+                );
+            }
+            // The engine reaps it; it is gone (or a zombie) soon after
+            // SIGKILL.
+            for _ in 0..500 {
+                if !r.alive() {
+                    break;
+                }
+                let _ = rustix::thread::nanosleep(&rustix::time::Timespec {
+                    tv_sec: 0,
+                    tv_nsec: 10_000_000,
+                });
+            }
+            if r.alive() {
+                return Err(bad!("container {} did not end after SIGKILL", Bytes(id)));
+            }
+        }
+    }
+    remove_cgroups(root, id)?;
+    remove_state(root, id);
+    Ok(())
+}
+
+/// Remove the container's groups, killing what is left in them (a
+/// process the init left behind).
+fn remove_cgroups(root: Root<'_>, id: &[u8]) -> Result<()> {
+    let mut failed = None;
+    for_each_cgroup(root, id, |dir| {
+        for _ in 0..500 {
+            match rustix::fs::rmdir(dir.as_cstr()) {
+                Ok(()) | Err(Errno::NOENT) => return,
+                Err(Errno::BUSY) => {
+                    signal_dir(dir, rustix::process::Signal::KILL.as_raw());
+                    let _ = rustix::thread::nanosleep(&rustix::time::Timespec {
+                        tv_sec: 0,
+                        tv_nsec: 10_000_000,
+                    });
+                }
+                Err(e) => {
+                    failed = Some(Error::sys(
+                        "remove the container's cgroup",
+                        "rmdir",
+                        dir.as_bytes(),
+                        e,
+                    ));
+                    return;
+                }
+            }
+        }
+        failed = Some(bad!("{}: still busy after SIGKILL", dir));
+    });
+    failed.map_or(Ok(()), Err)
+}
+
+fn signal_dir(dir: &CPath, signal: i32) {
+    let Some(procs) = CPath::from_parts(&[dir.as_bytes(), b"/cgroup.procs"]) else {
+        return;
+    };
+    let mut buf = [0u8; 8192];
+    let Ok(n) = read_whole(procs.as_cstr(), &mut buf) else {
+        return;
+    };
+    for pid in buf[..n]
+        .split(|&b| b == b'\n')
+        .filter_map(crate::text::parse_u32)
+    {
+        if let Some(pid) = Pid::from_raw(pid as i32) {
+            let _ = crate::sys::process::send_signal(pid, None, signal);
+        }
+    }
+}
+
+/// Remove `ROOT/ID` and what box-oci put in it.
+fn remove_state(root: Root<'_>, id: &[u8]) {
+    for name in [FIFO, INIT, CGROUP, STATE] {
+        if let Ok(path) = root.file(id, name) {
+            let _ = rustix::fs::unlink(path.as_cstr());
+        }
+    }
+    if let Ok(dir) = root.dir(id) {
+        let _ = rustix::fs::rmdir(dir.as_cstr());
+    }
+}
+
+/// `list`: the containers under `--root`, one line each (id, pid,
+/// status, bundle), as `runc list`'s table.
+pub fn list(root: Root<'_>) -> Result<()> {
+    use core::mem::MaybeUninit;
+    let path = CPath::from_bytes(root.0).ok_or_else(|| bad!("--root: path too long"))?;
+    crate::outln!("ID\tPID\tSTATUS");
+    let dir = match rustix::fs::open(
+        path.as_cstr(),
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(dir) => dir,
+        Err(Errno::NOENT) => return Ok(()),
+        Err(e) => return Err(Error::sys("list the containers", "open", root.0, e)),
+    };
+    let mut buf = [MaybeUninit::<u8>::uninit(); 4096];
+    let mut entries = rustix::fs::RawDir::new(&dir, &mut buf);
+    while let Some(Ok(entry)) = entries.next() {
+        let id = entry.file_name().to_bytes();
+        if check_id(id).is_err() {
+            continue;
+        }
+        let Ok((status, recorded)) = status(root, id) else {
+            continue;
+        };
+        let pid = recorded
+            .filter(|_| status != Status::Stopped)
+            .map_or(0, |r| r.pid);
+        crate::outln!("{}\t{pid}\t{}", Bytes(id), status.name());
+    }
+    Ok(())
+}

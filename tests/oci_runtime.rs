@@ -1,0 +1,385 @@
+//! box-oci as an engine drives it: `create` leaves the init waiting and
+//! exits, `start` releases it, `state` follows it, `kill` and `delete`
+//! end it, and nothing is left behind. This test process stands in for the
+//! engine: it is a subreaper, as conmon and the containerd shim are, so
+//! the container's init becomes its child once `create` exits.
+
+mod common;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// box, called as box-oci (`box oci …`).
+fn oci(root: &Path, args: &[&str]) -> Run {
+    let child = Command::new(BOX)
+        .arg("oci")
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn box oci");
+    wait_with_timeout(child, Duration::from_secs(30))
+}
+
+/// `create`, its output in `log`: the container's init inherits create's
+/// 1 and 2 and keeps them, so pipes would never reach EOF (an engine
+/// reads them as the container's output).
+fn create(root: &Path, bundle: &Path, id: &str, log: &Path) -> (i32, String) {
+    let out = File::create(log).unwrap();
+    let status = Command::new(BOX)
+        .args(["oci", "--root"])
+        .arg(root)
+        .args(["create", "--bundle"])
+        .arg(bundle)
+        .arg("--pid-file")
+        .arg(bundle.join("pid"))
+        .arg(id)
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .status()
+        .expect("spawn box oci create");
+    (
+        status.code().unwrap_or(-1),
+        std::fs::read_to_string(log).unwrap_or_default(),
+    )
+}
+
+/// Become a subreaper, as an engine is: the inits `create` leaves are
+/// then ours to reap.
+fn become_subreaper() {
+    // SAFETY: prctl(PR_SET_CHILD_SUBREAPER, 1) takes no pointers.
+    let r = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    assert_eq!(r, 0, "PR_SET_CHILD_SUBREAPER");
+}
+
+/// Reap `pid` (ours as subreaper), returning its exit status.
+fn reap(pid: i32) -> i32 {
+    let mut status = 0;
+    // SAFETY: waitpid on one PID with a valid status pointer.
+    let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert_eq!(r, pid, "waitpid {pid}");
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    }
+}
+
+/// A bundle: a busybox rootfs and `box oci spec`'s config.json with
+/// `args` and `extra` (members added to `linux`).
+struct Bundle {
+    dir: TempDir,
+    rootfs: TempDir,
+}
+
+impl Bundle {
+    fn new(tag: &str, args: &[&str], linux_extra: &str) -> Bundle {
+        let dir = TempDir::new(tag);
+        let rootfs = busybox_rootfs(&format!("{tag}-rootfs"));
+        let run = run_box(["oci", "spec", "--bundle", dir.path().to_str().unwrap()]);
+        assert_eq!(run.code(), 0, "{run:?}");
+        let config = dir.path().join("config.json");
+        let text = std::fs::read_to_string(&config).unwrap();
+        let words: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
+        let text = text
+            .replace(
+                r#""args": ["sh"]"#,
+                &format!(r#""args": [{}]"#, words.join(", ")),
+            )
+            .replace(
+                r#""path": "rootfs""#,
+                &format!("\"path\": {:?}", rootfs.path().to_str().unwrap()),
+            )
+            .replace(r#""linux": {"#, &format!("\"linux\": {{{linux_extra}"));
+        std::fs::write(&config, text).unwrap();
+        Bundle { dir, rootfs }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+fn status_of(root: &Path, id: &str) -> String {
+    let run = oci(root, &["state", id]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    let at = run.stdout.find(r#""status":""#).expect("status in state") + 10;
+    run.stdout[at..].split('"').next().unwrap().to_string()
+}
+
+fn wait_status(root: &Path, id: &str, want: &str) {
+    let start = Instant::now();
+    while status_of(root, id) != want {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{id} never {want}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The whole life as podman drives it, with limits (so the container has
+/// cgroups) and a command whose exit status the engine collects.
+#[test]
+#[ignore = "needs root"]
+fn create_start_state_kill_delete() {
+    let test = "create_start_state_kill_delete";
+    if !need_root(test) || !have_busybox(test) {
+        return;
+    }
+    become_subreaper();
+    let id = format!("box-oci-life-{}", std::process::id());
+    let root = TempDir::new("oci-root");
+    let bundle = Bundle::new(
+        "oci-life",
+        &["sh", "-c", "echo started; exec sleep 100"],
+        r#""resources": {"pids": {"limit": 32}, "memory": {"limit": 67108864}}, "#,
+    );
+
+    let (code, log) = create(root.path(), bundle.path(), &id, &bundle.path().join("log"));
+    assert_eq!(code, 0, "{log}");
+    let pid: i32 = std::fs::read_to_string(bundle.path().join("pid"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    // create has exited; the init waits, not yet running the command.
+    assert_eq!(status_of(root.path(), &id), "created");
+    let state = oci(root.path(), &["state", &id]).stdout;
+    for member in [
+        "\"ociVersion\":\"1.2.0\"",
+        &format!("\"id\":\"{id}\""),
+        &format!("\"pid\":{pid}"),
+        &format!("\"bundle\":\"{}\"", bundle.path().display()),
+        "\"annotations\":{}",
+    ] {
+        assert!(state.contains(member), "{member} in {state}");
+    }
+    assert!(
+        !std::fs::read_to_string(bundle.path().join("log"))
+            .unwrap()
+            .contains("started")
+    );
+    assert!(!cgroup_dirs_with_prefix(&id).is_empty(), "limits: a cgroup");
+
+    let run = oci(root.path(), &["start", &id]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(status_of(root.path(), &id), "running");
+    // A second start finds nothing to release.
+    assert_ne!(oci(root.path(), &["start", &id]).code(), 0);
+    let start = Instant::now();
+    while !std::fs::read_to_string(bundle.path().join("log"))
+        .unwrap()
+        .contains("started")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the command never ran"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let run = oci(root.path(), &["kill", &id, "KILL"]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(reap(pid), 128 + 9);
+    assert_eq!(status_of(root.path(), &id), "stopped");
+    let run = oci(root.path(), &["kill", &id, "TERM"]);
+    assert_ne!(run.code(), 0);
+    assert!(run.stderr.contains("container not running"), "{run:?}");
+
+    let run = oci(root.path(), &["delete", &id]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert!(!root.path().join(&id).exists(), "state left after delete");
+    assert_eq!(cgroup_dirs_with_prefix(&id), Vec::<PathBuf>::new());
+    let left = mounts_mentioning(&[bundle.path(), bundle.rootfs.path()]);
+    assert!(left.is_empty(), "mounts left: {left:#?}");
+    for command in [
+        &["state", id.as_str()][..],
+        &["delete", &id],
+        &["kill", &id],
+    ] {
+        let run = oci(root.path(), command);
+        assert_ne!(run.code(), 0, "{command:?}");
+        assert!(
+            run.stderr.contains("does not exist"),
+            "{command:?}: {run:?}"
+        );
+    }
+}
+
+/// The command's exit status reaches the engine (its reaper), and the
+/// stopped container is deleted without --force.
+#[test]
+#[ignore = "needs root"]
+fn the_engine_collects_the_exit_status() {
+    let test = "the_engine_collects_the_exit_status";
+    if !need_root(test) || !have_busybox(test) {
+        return;
+    }
+    become_subreaper();
+    let id = format!("box-oci-exit-{}", std::process::id());
+    let root = TempDir::new("oci-root");
+    let bundle = Bundle::new(
+        "oci-exit",
+        &[
+            "sh",
+            "-c",
+            "grep Seccomp: /proc/self/status; hostname; exit 3",
+        ],
+        "",
+    );
+    let (code, log) = create(root.path(), bundle.path(), &id, &bundle.path().join("log"));
+    assert_eq!(code, 0, "{log}");
+    let pid: i32 = std::fs::read_to_string(bundle.path().join("pid"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let run = oci(root.path(), &["start", &id]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(reap(pid), 3);
+    wait_status(root.path(), &id, "stopped");
+    let output = std::fs::read_to_string(bundle.path().join("log")).unwrap();
+    // box's own filter, as config.json has no seccomp profile; the
+    // config's hostname.
+    assert!(output.contains("Seccomp:\t2"), "{output}");
+    assert!(output.contains("box\n"), "{output}");
+    // Running: delete refuses without --force; stopped: it deletes.
+    let run = oci(root.path(), &["delete", &id]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert!(!root.path().join(&id).exists());
+}
+
+/// delete --force ends a created container that never started, and
+/// leaves nothing; the init the engine reaps was killed.
+#[test]
+#[ignore = "needs root"]
+fn delete_force_ends_a_created_container() {
+    let test = "delete_force_ends_a_created_container";
+    if !need_root(test) || !have_busybox(test) {
+        return;
+    }
+    become_subreaper();
+    let id = format!("box-oci-force-{}", std::process::id());
+    let root = TempDir::new("oci-root");
+    let bundle = Bundle::new(
+        "oci-force",
+        &["sh", "-c", "echo never"],
+        r#""resources": {"pids": {"limit": 16}}, "#,
+    );
+    let (code, log) = create(root.path(), bundle.path(), &id, &bundle.path().join("log"));
+    assert_eq!(code, 0, "{log}");
+    let pid: i32 = std::fs::read_to_string(bundle.path().join("pid"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let run = oci(root.path(), &["delete", &id]);
+    assert_ne!(run.code(), 0, "a created container is not deleted unforced");
+    let run = oci(root.path(), &["delete", "--force", &id]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(reap(pid), 128 + 9);
+    assert!(!root.path().join(&id).exists());
+    assert_eq!(cgroup_dirs_with_prefix(&id), Vec::<PathBuf>::new());
+    let output = std::fs::read_to_string(bundle.path().join("log")).unwrap();
+    assert!(!output.contains("never"), "{output}");
+}
+
+/// What box cannot do is refused by its key path in config.json, before
+/// anything is made, and nothing is left under --root. No root needed:
+/// the refusal comes before any namespace.
+#[test]
+fn unsupported_settings_are_refused_by_their_key_path() {
+    let root = TempDir::new("oci-root");
+    for (tag, extra, path) in [
+        (
+            "sysctl",
+            r#""sysctl": {"net.ipv4.ip_forward": "1"}, "#,
+            "config.json: linux.sysctl: not supported",
+        ),
+        (
+            "devices",
+            r#""devices": [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}], "#,
+            "config.json: linux.devices: not supported",
+        ),
+        (
+            "intelrdt",
+            r#""intelRdt": {"closID": "x"}, "#,
+            "config.json: linux.intelRdt",
+        ),
+    ] {
+        let bundle = Bundle::new(&format!("oci-refuse-{tag}"), &["true"], extra);
+        let id = format!("box-oci-refuse-{tag}-{}", std::process::id());
+        let (code, log) = create(root.path(), bundle.path(), &id, &bundle.path().join("log"));
+        assert_eq!(code, 125, "{log}");
+        assert!(log.contains(path), "{tag}: {log}");
+        assert_eq!(log.lines().count(), 1, "one line: {log}");
+        assert!(!root.path().join(&id).exists(), "{tag}: state left");
+        assert!(!bundle.path().join("pid").exists(), "{tag}: pid file");
+    }
+}
+
+/// The global options engines pass, the JSON log the containerd shim reads
+/// its error from, and what is refused.
+#[test]
+fn global_options_and_the_json_log() {
+    let root = TempDir::new("oci-root");
+    let log = root.path().join("log.json");
+    let run = Command::new(BOX)
+        .arg("oci")
+        .arg("--root")
+        .arg(root.path())
+        .arg("--log")
+        .arg(&log)
+        .args(["--log-format", "json", "state", "no-such-container"])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(125));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("container no-such-container does not exist"),
+        "{stderr}"
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    let last = text.lines().last().unwrap();
+    assert!(
+        last.starts_with(
+            r#"{"level":"error","msg":"container no-such-container does not exist","time":""#
+        ),
+        "{last}"
+    );
+    assert!(last.ends_with("Z\"}"), "{last}");
+
+    let run = oci(root.path(), &["--systemd-cgroup", "list"]);
+    assert_eq!(run.code(), 125);
+    assert!(
+        run.stderr.contains("--systemd-cgroup: not supported"),
+        "{run:?}"
+    );
+    for help in [
+        &["--help"][..],
+        &["-h"],
+        &["create", "--help"],
+        &["kill", "-h"],
+    ] {
+        let run = oci(root.path(), help);
+        assert_eq!(run.code(), 0, "{help:?}: {run:?}");
+        assert!(run.stdout.starts_with("usage: box-oci"), "{run:?}");
+    }
+    let run = oci(root.path(), &["--version"]);
+    assert_eq!(run.code(), 0);
+    assert!(run.stdout.starts_with("box-oci version "), "{run:?}");
+    let run = oci(root.path(), &["features"]);
+    assert!(run.stdout.contains(r#""systemd":false"#), "{run:?}");
+    let run = oci(root.path(), &["frobnicate", "x"]);
+    assert_eq!(run.code(), 125);
+    // An id that would leave --root.
+    let run = oci(root.path(), &["state", "../etc"]);
+    assert_eq!(run.code(), 125);
+    assert!(run.stderr.contains("invalid container id"), "{run:?}");
+}

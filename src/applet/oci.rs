@@ -305,7 +305,7 @@ pub enum CreateOption {
 pub const CREATE: Command<CreateOption> = Command {
     usage: Usage {
         name: "box-oci create",
-        synopsis: &["[--bundle DIR] [--pid-file FILE] [--console-socket SOCKET] ID"],
+        synopsis: &["[--bundle DIR] [--pid-file FILE] [--console-socket S] ID"],
         about: "Creates container ID from the bundle's config.json: its init is set up and\n\
                 waits, before executing the process, until `box-oci start ID`. create\n\
                 exits then; the init is left to the caller, who reaps it.",

@@ -231,10 +231,11 @@ fn the_engine_collects_the_exit_status() {
         &[
             "sh",
             "-c",
-            "grep Seccomp: /proc/self/status; hostname; exit 3",
+            "grep Seccomp: /proc/self/status; hostname; cat /proc/sys/net/ipv4/ping_group_range; exit 3",
         ],
-        "",
+        r#""sysctl": {"net.ipv4.ping_group_range": "0 0"}, "#,
     );
+    let host_range = std::fs::read_to_string("/proc/sys/net/ipv4/ping_group_range").unwrap();
     let (code, log) = create(root.path(), bundle.path(), &id, &bundle.path().join("log"));
     assert_eq!(code, 0, "{log}");
     let pid: i32 = std::fs::read_to_string(bundle.path().join("pid"))
@@ -250,6 +251,12 @@ fn the_engine_collects_the_exit_status() {
     // config's hostname.
     assert!(output.contains("Seccomp:\t2"), "{output}");
     assert!(output.contains("box\n"), "{output}");
+    // The config's sysctl, in the container's network namespace only.
+    assert!(output.contains("0\t0\n"), "{output}");
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/net/ipv4/ping_group_range").unwrap(),
+        host_range
+    );
     // Running: delete refuses without --force; stopped: it deletes.
     let run = oci(root.path(), &["delete", &id]);
     assert_eq!(run.code(), 0, "{run:?}");
@@ -299,8 +306,8 @@ fn unsupported_settings_are_refused_by_their_key_path() {
     for (tag, extra, path) in [
         (
             "sysctl",
-            r#""sysctl": {"net.ipv4.ip_forward": "1"}, "#,
-            "config.json: linux.sysctl: not supported",
+            r#""sysctl": {"kernel.panic": "1"}, "#,
+            "config.json: linux.sysctl.kernel.panic: not supported",
         ),
         (
             "devices",
@@ -316,6 +323,10 @@ fn unsupported_settings_are_refused_by_their_key_path() {
         let bundle = Bundle::new(&format!("oci-refuse-{tag}"), &["true"], extra);
         let id = format!("box-oci-refuse-{tag}-{}", std::process::id());
         let (code, log) = create(root.path(), bundle.path(), &id, &bundle.path().join("log"));
+        if code == 0 {
+            // Accepted after all: end it before failing.
+            oci(root.path(), &["delete", "--force", &id]);
+        }
         assert_eq!(code, 125, "{log}");
         assert!(log.contains(path), "{tag}: {log}");
         assert_eq!(log.lines().count(), 1, "one line: {log}");

@@ -267,15 +267,19 @@ fn create_in(root: Root<'_>, id: &[u8], options: &CreateOptions<'_>, args: &Args
     rustix::process::umask(own_umask);
     let life = launched?;
     let init = life.container.pid;
-    if let Err(e) = record(
-        root,
-        id,
-        init,
-        &bundle,
-        &config,
-        process.oom_score_adj,
-        options,
-    ) {
+    let applied = apply_sysctls(&config, init.as_raw_nonzero().get() as u32);
+    let recorded = applied.and_then(|()| {
+        record(
+            root,
+            id,
+            init,
+            &bundle,
+            &config,
+            process.oom_score_adj,
+            options,
+        )
+    });
+    if let Err(e) = recorded {
         container::abandon(&life.container);
         drop(life);
         return Err(e);
@@ -498,8 +502,23 @@ fn map(config: &Config, bundle: &[u8], id: &[u8], no_pivot: bool, out: &mut Mapp
     map_mounts(config, bundle, run)?;
     map_resources(config, run)?;
 
-    if !config.linux.sysctl.is_empty() {
-        return Err(refuse!("linux.sysctl: not supported"));
+    for &(key, _) in &config.linux.sysctl {
+        let key = config.str(key);
+        match sysctl_namespace(key) {
+            Some((flag, _)) if flags & flag != 0 => {}
+            Some((_, name)) => {
+                return Err(refuse!(
+                    "linux.sysctl.{}: needs a {name} namespace of the container's own",
+                    Bytes(key)
+                ));
+            }
+            None => {
+                return Err(refuse!(
+                    "linux.sysctl.{}: not supported (only the network and IPC namespaces' own settings are)",
+                    Bytes(key)
+                ));
+            }
+        }
     }
     if !config.linux.devices.is_empty() {
         return Err(refuse!("linux.devices: not supported"));
@@ -588,6 +607,69 @@ fn map_mounts(config: &Config, bundle: &[u8], run: &mut RunConfig) -> Result<()>
             Bytes(kind),
             Bytes(destination)
         ));
+    }
+    Ok(())
+}
+
+/// The namespace whose own setting sysctl `key` is (its CLONE_NEW* flag
+/// and name), or `None` for a setting of the whole host, which a
+/// container must not change (sysctl(8) names; as runc accepts them).
+fn sysctl_namespace(key: &[u8]) -> Option<(u32, &'static str)> {
+    const IPC: &[&[u8]] = &[
+        b"kernel.msgmax",
+        b"kernel.msgmnb",
+        b"kernel.msgmni",
+        b"kernel.sem",
+        b"kernel.shmall",
+        b"kernel.shmmax",
+        b"kernel.shmmni",
+        b"kernel.shm_rmid_forced",
+    ];
+    if key.contains(&b'/') || key.windows(2).any(|w| w == b"..") {
+        None
+    } else if key.starts_with(b"net.") {
+        Some((k::CLONE_NEWNET, "network"))
+    } else if key.starts_with(b"fs.mqueue.") || IPC.contains(&key) {
+        Some((k::CLONE_NEWIPC, "IPC"))
+    } else {
+        None
+    }
+}
+
+/// Write config.json's sysctls, each in the namespace it belongs to:
+/// create joins the init's network or IPC namespace, where /proc/sys/net
+/// and the IPC settings are that namespace's own (proc(5)), and writes
+/// them there. create exits next; the container's own /proc/sys stays
+/// read-only to it.
+fn apply_sysctls(config: &Config, init: u32) -> Result<()> {
+    let step = "apply linux.sysctl";
+    for &(key, value) in &config.linux.sysctl {
+        let key = config.str(key);
+        let Some((flag, _)) = sysctl_namespace(key) else {
+            continue;
+        };
+        let ns = if flag == k::CLONE_NEWNET {
+            "net"
+        } else {
+            "ipc"
+        };
+        let link = crate::sys::ns::link_path(Some(init), ns);
+        let fd = crate::sys::ns::open_file(link.as_cstr()).at(step, "open", link.as_bytes())?;
+        crate::sys::ns::join_file(fd.as_fd(), flag).at(step, "setns", link.as_bytes())?;
+        // net.ipv4.ping_group_range: /proc/sys/net/ipv4/ping_group_range.
+        let mut file = [0u8; crate::text::PATH_MAX];
+        let prefix = b"/proc/sys/";
+        let end = prefix.len() + key.len();
+        if end > file.len() {
+            return Err(refuse!("linux.sysctl.{}: too long", Bytes(key)));
+        }
+        file[..prefix.len()].copy_from_slice(prefix);
+        for (to, &b) in file[prefix.len()..end].iter_mut().zip(key) {
+            *to = if b == b'.' { b'/' } else { b };
+        }
+        let path = CPath::from_bytes(&file[..end]).unwrap_or_default();
+        crate::cgroup::write_file(path.as_cstr(), config.str(value))
+            .map_err(|e| Error::sys(step, "write", path.as_bytes(), e))?;
     }
     Ok(())
 }

@@ -394,3 +394,116 @@ fn global_options_and_the_json_log() {
     assert_eq!(run.code(), 125);
     assert!(run.stderr.contains("invalid container id"), "{run:?}");
 }
+
+/// podman, if installed, or a loud skip.
+fn have_podman(test: &str) -> bool {
+    let found = Command::new("podman")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        skip(
+            test,
+            "needs podman and conmon (apt-get install podman conmon)",
+        );
+    }
+    found
+}
+
+/// podman with box-oci as its runtime, its storage and state in `dir`
+/// (nothing shared with other podman users of the machine), the cgroupfs
+/// manager and a file for events (no systemd here).
+fn podman(dir: &Path, runtime: &Path, args: &[&str]) -> Run {
+    let child = Command::new("podman")
+        .arg("--root")
+        .arg(dir.join("storage"))
+        .arg("--runroot")
+        .arg(dir.join("run"))
+        .arg("--tmpdir")
+        .arg(dir.join("tmp"))
+        .arg("--runtime")
+        .arg(runtime)
+        .args(["--cgroup-manager=cgroupfs", "--events-backend=file"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn podman");
+    wait_with_timeout(child, Duration::from_secs(60))
+}
+
+/// podman drives box-oci unchanged: a command's exit status, podman's
+/// default seccomp profile in force, a detached container stopped and
+/// removed, and nothing of box-oci's left behind.
+#[test]
+#[ignore = "needs root"]
+fn podman_runs_containers_with_box_oci() {
+    let test = "podman_runs_containers_with_box_oci";
+    if !need_root(test) || !have_busybox(test) || !have_podman(test) {
+        return;
+    }
+    let dir = TempDir::new("oci-podman");
+    let rootfs = busybox_rootfs("oci-podman-rootfs");
+    // podman calls the runtime by its path: box dispatches on the name.
+    let runtime = dir.path().join("box-oci");
+    std::os::unix::fs::symlink(BOX, &runtime).unwrap();
+    let rootfs_arg = rootfs.path().to_str().unwrap();
+    // This machine's default nofile limit (1048576) is beyond what the
+    // container may raise to without CAP_SYS_RESOURCE.
+    let common = [
+        "--network",
+        "none",
+        "--ulimit",
+        "nofile=1024:1024",
+        "--ulimit",
+        "nproc=1024:1024",
+    ];
+    let name = format!("box-oci-podman-{}", std::process::id());
+
+    let mut args = vec!["run", "--rm", "--name", &name];
+    args.extend(common);
+    args.extend([
+        "--rootfs",
+        rootfs_arg,
+        "sh",
+        "-c",
+        "grep Seccomp: /proc/self/status; exit 3",
+    ]);
+    let run = podman(dir.path(), &runtime, &args);
+    assert_eq!(run.code(), 3, "{run:?}");
+    assert!(run.stdout.contains("Seccomp:\t2"), "{run:?}");
+
+    let mut args = vec!["run", "-d", "--name", &name];
+    args.extend(common);
+    args.extend(["--rootfs", rootfs_arg, "sleep", "100"]);
+    let run = podman(dir.path(), &runtime, &args);
+    assert_eq!(run.code(), 0, "{run:?}");
+    let id = run.stdout.trim().to_string();
+    assert_eq!(id.len(), 64, "{run:?}");
+    let run = podman(
+        dir.path(),
+        &runtime,
+        &["ps", "--format", "{{.ID}} {{.Status}}"],
+    );
+    assert!(
+        run.stdout.contains(&id[..12]) && run.stdout.contains("Up"),
+        "{run:?}"
+    );
+    assert!(Path::new("/run/box-oci").join(&id).exists());
+    // sleep, PID 1 of its namespace, ignores SIGTERM: podman ends it with
+    // SIGKILL after the grace time.
+    let run = podman(dir.path(), &runtime, &["stop", "-t", "2", &name]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    let run = podman(dir.path(), &runtime, &["rm", &name]);
+    assert_eq!(run.code(), 0, "{run:?}");
+
+    assert!(!Path::new("/run/box-oci").join(&id).exists(), "state left");
+    assert_eq!(cgroup_dirs_with_prefix(&id), Vec::<PathBuf>::new());
+    let left = mounts_mentioning(&[rootfs.path()]);
+    assert!(left.is_empty(), "mounts left: {left:#?}");
+    let left = wait_no_leftover_processes(&name, Some(rootfs.path()), Duration::from_secs(5));
+    assert!(left.is_empty(), "processes left: {left:?}");
+}

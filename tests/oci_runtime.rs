@@ -504,6 +504,16 @@ fn podman_runs_containers_with_box_oci() {
     assert_eq!(cgroup_dirs_with_prefix(&id), Vec::<PathBuf>::new());
     let left = mounts_mentioning(&[rootfs.path()]);
     assert!(left.is_empty(), "mounts left: {left:#?}");
+    // The other tests made this process a subreaper: conmon, which
+    // daemonizes, became our child on its exit. Reap those zombies (and
+    // only those) as an engine's own parent would.
+    let me = std::process::id() as i32;
+    for p in all_processes() {
+        if p.ppid == me && p.state == 'Z' && p.comm == "conmon" {
+            // SAFETY: waitpid on one PID, no status wanted.
+            unsafe { libc::waitpid(p.pid, std::ptr::null_mut(), libc::WNOHANG) };
+        }
+    }
     let left = wait_no_leftover_processes(&name, Some(rootfs.path()), Duration::from_secs(5));
     assert!(left.is_empty(), "processes left: {left:?}");
 }

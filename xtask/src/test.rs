@@ -108,7 +108,8 @@ pub fn main(mut args: Args) -> Result<()> {
     Ok(())
 }
 
-/// `cargo test --workspace -- --include-ignored`: every host test, the
+/// `cargo test --workspace --no-fail-fast -- --include-ignored`: every
+/// host test (all files, past a failing one), the
 /// root-only ones too (they are `#[ignore = "needs root"]`, so that a plain
 /// `cargo test` by a user passes without them instead of counting them as
 /// passes). A test that cannot run here says `SKIPPED NAME: why` on its
@@ -118,7 +119,13 @@ pub fn main(mut args: Args) -> Result<()> {
 fn host_tests() -> Result<(bool, Vec<String>)> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut child = Command::new(cargo)
-        .args(["test", "--workspace", "--", "--include-ignored"])
+        .args([
+            "test",
+            "--workspace",
+            "--no-fail-fast",
+            "--",
+            "--include-ignored",
+        ])
         .current_dir(host::workspace())
         .stderr(Stdio::piped())
         .spawn()?;

@@ -390,6 +390,8 @@ mod tests {
         #[cfg(feature = "oci")]
         ("box-oci list", &applet::oci::LIST),
         #[cfg(feature = "oci")]
+        ("box-oci ps", &applet::oci::PS),
+        #[cfg(feature = "oci")]
         ("box-oci features", &applet::oci::FEATURES),
         #[cfg(feature = "oci")]
         ("box-oci spec", &applet::oci::SPEC),

@@ -186,6 +186,16 @@ fn create_start_state_kill_delete() {
         std::thread::sleep(Duration::from_millis(20));
     }
 
+    // The container's processes: the init alone (sh became sleep).
+    let run = oci(root.path(), &["ps", "--format", "json", &id]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(run.stdout.trim(), format!("[{pid}]"));
+    let run = oci(root.path(), &["list"]);
+    assert!(
+        run.stdout.contains(&format!("{id}\t{pid}\trunning")),
+        "{run:?}"
+    );
+
     let run = oci(root.path(), &["kill", &id, "KILL"]);
     assert_eq!(run.code(), 0, "{run:?}");
     assert_eq!(reap(pid), 128 + 9);

@@ -81,6 +81,7 @@ const COMMANDS: &[(&str, Run, &str)] = &[
         "remove a stopped container (--force: kill it)",
     ),
     ("list", list, "list the containers"),
+    ("ps", ps, "list the processes of a container"),
     ("features", features, "print what box-oci implements (JSON)"),
     ("spec", spec, "write a default config.json"),
 ];
@@ -442,6 +443,45 @@ pub const LIST: Command<NoOption> = Command {
 fn list(globals: &Globals, args: Args) -> Result<()> {
     let _: heapless::Vec<_, 0> = read(&LIST, args, 0, |found| match found.action {})?;
     runtime::list(Root(globals.root))
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum PsOption {
+    Format,
+}
+
+pub const PS: Command<PsOption> = Command {
+    usage: Usage {
+        name: "box-oci ps",
+        synopsis: &["[--format table|json] ID"],
+        about: "Lists the host PIDs of the container's processes: those in its cgroups,\n\
+                or its init alone when it has none.",
+        notes: "",
+    },
+    options: &[Opt::value(
+        "format",
+        "FORMAT",
+        "table (one per line) or json",
+        PsOption::Format,
+    )
+    .short(b'f')],
+};
+
+fn ps(globals: &Globals, args: Args) -> Result<()> {
+    let mut json = false;
+    let operands: heapless::Vec<_, 1> = read(&PS, args, 1, |found| {
+        match found.action {
+            PsOption::Format => {
+                json = match found.text() {
+                    b"json" => true,
+                    b"table" => false,
+                    other => return Err(bad!("--format {}: table or json", Bytes(other))),
+                }
+            }
+        }
+        Ok(())
+    })?;
+    runtime::ps(Root(globals.root), operands[0], json)
 }
 
 pub const FEATURES: Command<NoOption> = Command {

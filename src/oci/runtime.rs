@@ -1128,6 +1128,54 @@ fn for_each_cgroup(root: Root<'_>, id: &[u8], mut each: impl FnMut(&CPath)) {
     }
 }
 
+/// `ps`: the host PIDs of the container's processes (those of its
+/// cgroups, or its init alone where it has none), as a JSON array with
+/// `json` (what containerd reads), else one per line.
+pub fn ps(root: Root<'_>, id: &[u8], json: bool) -> Result<()> {
+    root.existing(id)?;
+    let (status, recorded) = status(root, id)?;
+    let mut pids: heapless::Vec<u32, 1024> = heapless::Vec::new();
+    for_each_cgroup(root, id, |dir| {
+        let Some(procs) = CPath::from_parts(&[dir.as_bytes(), b"/cgroup.procs"]) else {
+            return;
+        };
+        let mut buf = [0u8; 8192];
+        let Ok(n) = read_whole(procs.as_cstr(), &mut buf) else {
+            return;
+        };
+        for pid in buf[..n]
+            .split(|&b| b == b'\n')
+            .filter_map(crate::text::parse_u32)
+        {
+            if !pids.contains(&pid) {
+                let _ = pids.push(pid);
+            }
+        }
+    });
+    if let Some(r) = recorded.filter(|_| matches!(status, Status::Created | Status::Running))
+        && !pids.contains(&r.pid)
+    {
+        let _ = pids.push(r.pid);
+    }
+    pids.sort_unstable();
+    let mut out = crate::out::Writer::new(crate::sys::fd::stdout());
+    if json {
+        let mut w = Writer::new(&mut out);
+        w.begin_array();
+        for &pid in &pids {
+            w.u64(u64::from(pid));
+        }
+        w.end_array();
+        out.bytes(b"\n");
+    } else {
+        let _ = writeln!(out, "PID");
+        for pid in &pids {
+            let _ = writeln!(out, "{pid}");
+        }
+    }
+    Ok(())
+}
+
 /// Send `signal` to every process listed in the container's cgroups.
 fn signal_cgroups(root: Root<'_>, id: &[u8], signal: i32) {
     for_each_cgroup(root, id, |dir| {

@@ -17,27 +17,6 @@ fn setup(test: &str) -> Option<TempDir> {
     Some(busybox_rootfs(test))
 }
 
-/// Every directory named `name` under /sys/fs/cgroup (there should be none
-/// once a run is over).
-fn cgroup_dirs(name: &str) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![PathBuf::from("/sys/fs/cgroup")];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
-                if e.file_name() == name {
-                    found.push(e.path());
-                }
-                stack.push(e.path());
-            }
-        }
-    }
-    found
-}
-
 /// A unique container name for a test.
 fn name(tag: &str) -> String {
     format!("t-{tag}-{}", std::process::id())
@@ -125,9 +104,9 @@ fn memory_limit_kills_and_says_so() {
         "{run:?}"
     );
     assert!(
-        cgroup_dirs(&n).is_empty(),
+        cgroup_dirs_named_exactly(&n).is_empty(),
         "left behind: {:?}",
-        cgroup_dirs(&n)
+        cgroup_dirs_named_exactly(&n)
     );
     // Within the limit, the same container runs fine.
     let run = run_box([
@@ -148,7 +127,7 @@ fn memory_limit_kills_and_says_so() {
         (0, "survived\n"),
         "{run:?}"
     );
-    assert!(cgroup_dirs(&n).is_empty());
+    assert!(cgroup_dirs_named_exactly(&n).is_empty());
 }
 
 /// An OOM kill of another process in the container is a note: the exit
@@ -205,9 +184,9 @@ fn oom_kill_of_another_process_keeps_the_commands_status() {
     };
     assert_eq!(recorded.trim(), "exited 5 (OOM kill inside)");
     assert!(
-        cgroup_dirs(&n).is_empty(),
+        cgroup_dirs_named_exactly(&n).is_empty(),
         "left behind: {:?}",
-        cgroup_dirs(&n)
+        cgroup_dirs_named_exactly(&n)
     );
 }
 
@@ -240,9 +219,9 @@ fn pids_limit_caps_a_fork_loop() {
     assert_eq!(run.code(), 0, "{run:?}");
     assert_eq!(run.stdout.trim(), "20", "at most 20 tasks: {run:?}");
     assert!(
-        cgroup_dirs(&n).is_empty(),
+        cgroup_dirs_named_exactly(&n).is_empty(),
         "left behind: {:?}",
-        cgroup_dirs(&n)
+        cgroup_dirs_named_exactly(&n)
     );
     // Without the limit the same program reaches 100 children.
     let run = run_box(["run", "--rootfs", r, "/bin/forks"]);
@@ -279,7 +258,7 @@ fn cpu_quota_throttles_a_busy_loop() {
     let share: u32 = run.stdout.trim().parse().unwrap();
     // 20 % of a CPU, with some slack for the scheduler's accounting.
     assert!(share <= 30, "got {share} % of a CPU under a 20 % quota");
-    assert!(cgroup_dirs(&n).is_empty());
+    assert!(cgroup_dirs_named_exactly(&n).is_empty());
     // The control: without the quota the same loop gets more than the
     // quota could ever give it. On a busy machine the scheduler may give
     // it little for a while, so the best of three runs counts.
@@ -323,7 +302,7 @@ fn cpuset_confines_to_the_cpus_given() {
     };
     assert_eq!(run.code(), 0, "{run:?}");
     assert_eq!(run.stdout, "Cpus_allowed_list:\t0\n", "{run:?}");
-    assert!(cgroup_dirs(&n).is_empty());
+    assert!(cgroup_dirs_named_exactly(&n).is_empty());
 }
 
 #[test]
@@ -355,7 +334,10 @@ fn bad_limits_give_one_line_and_leave_nothing() {
             line.contains(expected),
             "{opts:?}: {line} (online CPUs: {online})"
         );
-        assert!(cgroup_dirs(&n).is_empty(), "{opts:?} left a cgroup");
+        assert!(
+            cgroup_dirs_named_exactly(&n).is_empty(),
+            "{opts:?} left a cgroup"
+        );
     }
 }
 
@@ -409,12 +391,12 @@ fn killed_box_leaves_a_cgroup_the_next_run_removes() {
         .unwrap();
     // Wait until the group exists, then kill box itself.
     for _ in 0..500 {
-        if !cgroup_dirs(&n).is_empty() {
+        if !cgroup_dirs_named_exactly(&n).is_empty() {
             break;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    let dirs = cgroup_dirs(&n);
+    let dirs = cgroup_dirs_named_exactly(&n);
     // SAFETY: plain kill(2) on our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
     let _ = child.wait();
@@ -434,9 +416,9 @@ fn killed_box_leaves_a_cgroup_the_next_run_removes() {
     ]);
     assert_eq!(run.code(), 0, "{run:?}");
     assert!(
-        cgroup_dirs(&n).is_empty(),
+        cgroup_dirs_named_exactly(&n).is_empty(),
         "left behind: {:?}",
-        cgroup_dirs(&n)
+        cgroup_dirs_named_exactly(&n)
     );
 }
 

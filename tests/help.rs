@@ -8,10 +8,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
-use common::{BOX, Run, TempDir, run_box, wait_with_timeout};
+use common::{BOX, Run, TempDir, run_box, run_command};
 
 /// The commands `box --help` lists: the dispatch table COMMANDS of
 /// src/main.rs, which that list is printed from.
@@ -54,14 +53,7 @@ fn run_contained(program: &Path, args: &[&str]) -> Run {
     } else {
         Command::new(program)
     };
-    let child = command
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn box");
-    wait_with_timeout(child, Duration::from_secs(30))
+    run_command(command.args(args))
 }
 
 /// `run` printed help for `name`: usage first, exit 0, no error.

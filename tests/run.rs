@@ -635,15 +635,7 @@ fn bind_onto_a_link_or_the_wrong_kind_says_why() {
 
 /// Run box with `args` from the working directory `dir`.
 fn run_box_in(dir: &std::path::Path, args: &[&str]) -> Run {
-    let child = Command::new(BOX)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn box");
-    wait_with_timeout(child, Duration::from_secs(30))
+    run_command(Command::new(BOX).args(args).current_dir(dir))
 }
 
 /// A relative `--bind` source is the caller's (or, in a spec file, the

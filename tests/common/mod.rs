@@ -132,8 +132,15 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let child = Command::new(BOX)
-        .args(args)
+    let mut command = Command::new(BOX);
+    command.args(args);
+    run_command(&mut command)
+}
+
+/// Run `command` (box, or a link to it) with stdin from /dev/null and its
+/// output captured, 30 s at most.
+pub fn run_command(command: &mut Command) -> Run {
+    let child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -288,6 +295,16 @@ pub fn add_box_libraries(root: &Path) {
 /// (a container's group is `box/NAME` under box's own cgroup, in each
 /// hierarchy that has a limit).
 pub fn cgroup_dirs_with_prefix(prefix: &str) -> Vec<PathBuf> {
+    cgroup_dirs_where(|name| name.to_string_lossy().starts_with(prefix))
+}
+
+/// Every directory named exactly `name` under /sys/fs/cgroup.
+pub fn cgroup_dirs_named_exactly(name: &str) -> Vec<PathBuf> {
+    cgroup_dirs_where(|found| found == name)
+}
+
+/// Every directory under /sys/fs/cgroup whose name passes `keep`, sorted.
+fn cgroup_dirs_where(keep: impl Fn(&OsStr) -> bool) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut stack = vec![PathBuf::from("/sys/fs/cgroup")];
     while let Some(dir) = stack.pop() {
@@ -296,7 +313,7 @@ pub fn cgroup_dirs_with_prefix(prefix: &str) -> Vec<PathBuf> {
         };
         for e in entries.flatten() {
             if e.file_type().is_ok_and(|t| t.is_dir()) {
-                if e.file_name().to_string_lossy().starts_with(prefix) {
+                if keep(&e.file_name()) {
                     found.push(e.path());
                 }
                 stack.push(e.path());

@@ -67,7 +67,7 @@ use crate::bad;
 use crate::config::{DEVICE_MKNOD, DEVICE_READ, DEVICE_WRITE, MAX_DEVICES, RunConfig};
 use crate::error::{Context, Result};
 use crate::sys::bpf::{self, Insn};
-use crate::text::Text;
+use crate::text::{self, Text};
 
 use linux_raw_sys::general as k;
 
@@ -169,18 +169,9 @@ impl Rule {
     }
 }
 
-fn push_decimal(line: &mut Text<32>, mut n: u32) {
-    let mut digits = [0u8; 10];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    line.push(&digits[at..]);
+fn push_decimal(line: &mut Text<32>, n: u32) {
+    let mut digits = [0u8; 20];
+    line.push(text::decimal(n.into(), &mut digits));
 }
 
 /// A `--device` node as it is on the host, read before the container is

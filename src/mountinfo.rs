@@ -25,7 +25,7 @@ use rustix::fd::OwnedFd;
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
-use crate::text::{CPath, Text};
+use crate::text::{self, CPath, Text};
 
 /// Longest line [`MountinfoReader`] takes whole, in bytes with its newline.
 /// A line is longer only when a path or the superblock options are very
@@ -253,19 +253,7 @@ impl Readable<'_> {
 
 impl fmt::Display for Readable<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for chunk in self.0.utf8_chunks() {
-            for c in chunk.valid().chars() {
-                if c.is_control() {
-                    write!(f, "\\x{:02x}", c as u32)?;
-                } else {
-                    fmt::Write::write_char(f, c)?;
-                }
-            }
-            if !chunk.invalid().is_empty() {
-                f.write_str("\u{fffd}")?;
-            }
-        }
-        Ok(())
+        text::write_escaped(f, self.0)
     }
 }
 

@@ -121,20 +121,26 @@ impl fmt::Display for Bytes<'_> {
         {
             return f.pad(s);
         }
-        for chunk in self.0.utf8_chunks() {
-            for c in chunk.valid().chars() {
-                if c.is_control() {
-                    write!(f, "\\x{:02x}", c as u32)?;
-                } else {
-                    fmt::Write::write_char(f, c)?;
-                }
-            }
-            if !chunk.invalid().is_empty() {
-                f.write_str("\u{fffd}")?;
+        write_escaped(f, self.0)
+    }
+}
+
+/// Write `bytes` as [`Bytes`] shows them, ignoring width: each control
+/// character as `\xNN`, each run of invalid UTF-8 as U+FFFD.
+pub fn write_escaped(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c.is_control() {
+                write!(f, "\\x{:02x}", c as u32)?;
+            } else {
+                fmt::Write::write_char(f, c)?;
             }
         }
-        Ok(())
+        if !chunk.invalid().is_empty() {
+            f.write_str("\u{fffd}")?;
+        }
     }
+    Ok(())
 }
 
 /// A NUL-terminated path of at most [`PATH_MAX`] bytes, ready for a syscall.
@@ -177,18 +183,9 @@ impl CPath {
     }
 
     /// Append a decimal number (for `/proc/self/fd/N` and the like).
-    pub fn push_u64(&mut self, mut n: u64) -> Option<()> {
+    pub fn push_u64(&mut self, n: u64) -> Option<()> {
         let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.push(&digits[i..])
+        self.push(decimal(n, &mut digits))
     }
 
     pub fn as_bytes(&self) -> &[u8] {
@@ -221,6 +218,21 @@ impl fmt::Debug for CPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "\"{self}\"")
     }
+}
+
+/// The decimal digits of `n`, written at the end of `buf` (20 digits hold
+/// `u64::MAX`) without allocating.
+pub fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &buf[i..]
 }
 
 /// The last component of a path (`/usr/bin/box` gives `box`).

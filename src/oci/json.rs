@@ -21,6 +21,7 @@
 //! Why not a crate: serde_json and miniserde allocate, and serde-json-core
 //! costs more than this whole module and refuses escaped strings.
 
+use crate::text;
 use core::fmt;
 
 /// Deepest nesting of objects and arrays accepted. config.json needs 5.
@@ -771,22 +772,13 @@ impl<W: fmt::Write> Writer<W> {
         self
     }
 
-    fn number(&mut self, mut n: u64, negative: bool) {
-        let mut digits = [0u8; 21];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
+    fn number(&mut self, n: u64, negative: bool) {
         if negative {
-            i -= 1;
-            digits[i] = b'-';
+            self.raw("-");
         }
-        self.raw(core::str::from_utf8(&digits[i..]).unwrap_or("0"));
+        let mut digits = [0u8; 20];
+        // Only ASCII digits.
+        self.raw(core::str::from_utf8(text::decimal(n, &mut digits)).unwrap_or("0"));
     }
 
     /// `"…"` with `"`, `\` and control characters escaped.

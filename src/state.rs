@@ -26,7 +26,7 @@ use core::mem::MaybeUninit;
 use rustix::fd::OwnedFd;
 use rustix::fs::{AtFlags, Mode, OFlags};
 use rustix::io::Errno;
-use rustix::process::Pid;
+use rustix::process::{Pid, PidfdFlags};
 
 use crate::bad;
 use crate::error::{Context, Error, Result};
@@ -136,6 +136,38 @@ fn dir_path(name: &[u8]) -> Result<CPath> {
 }
 
 impl State {
+    /// The running container NAME: its state, record and a pidfd (or `None`
+    /// on kernels before 5.3, where its PID is used after the start-time
+    /// check). For `box exec`, `box kill` and `box stop`.
+    pub fn open_running(name: &[u8]) -> Result<(State, Record, Option<OwnedFd>)> {
+        let state = State::open(name)?;
+        let record = state.record();
+        let Some(pid) = record.pid.filter(|_| record.alive()) else {
+            return Err(bad!(
+                "container {} is not running ({})",
+                Bytes(name),
+                record.shown_status(record.phase())
+            ));
+        };
+        let pidfd = match rustix::process::pidfd_open(pid, PidfdFlags::empty()) {
+            Ok(fd) => Some(fd),
+            Err(Errno::NOSYS) => None,
+            Err(e) => {
+                return Err(Error::sys(
+                    "open the container's init",
+                    "pidfd_open",
+                    name,
+                    e,
+                ));
+            }
+        };
+        // Checked again with the pidfd held: the PID cannot be reused now.
+        if !record.alive() {
+            return Err(bad!("container {} is not running", Bytes(name)));
+        }
+        Ok((state, record, pidfd))
+    }
+
     /// Claim NAME; `remove_when_done` for `box run --rm`. A name whose
     /// container has ended is still taken until `box rm` (or, for a `--rm`
     /// one that is gone, taken over here); a live one makes this an error.

@@ -168,32 +168,9 @@ fn connect_stdio(stdio: Option<ChildStdio>) -> Result<()> {
 /// Look the container up and read what joining it needs, before joining
 /// anything (afterwards /proc may be the container's).
 fn find(name: &[u8]) -> Result<Target> {
-    let state = State::open(name)?;
-    let record = state.record();
-    let Some(pid) = record.pid.filter(|_| record.alive()) else {
-        return Err(bad!(
-            "container {} is not running ({})",
-            Bytes(name),
-            record.status
-        ));
-    };
+    let (_, record, pidfd) = State::open_running(name)?;
+    let pid = record.pid.ok_or_else(|| bad!("no pid"))?;
     let raw_pid = pid.as_raw_nonzero().get() as u32;
-    let pidfd = match ns::open_process(raw_pid) {
-        Ok(fd) => Some(fd),
-        Err(Errno::NOSYS) => None,
-        Err(e) => {
-            return Err(Error::sys(
-                "open the container's init",
-                "pidfd_open",
-                name,
-                e,
-            ));
-        }
-    };
-    // With the pidfd held, the PID cannot be reused: check it is still ours.
-    if !record.alive() {
-        return Err(bad!("container {} is not running", Bytes(name)));
-    }
     let mut flags = 0;
     for namespace in NAMESPACES {
         let theirs = ns::link_path(Some(raw_pid), namespace.proc_name);

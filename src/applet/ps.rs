@@ -10,7 +10,7 @@ use rustix::event::{PollFd, PollFlags};
 use rustix::fd::OwnedFd;
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
-use rustix::process::{PidfdFlags, Signal};
+use rustix::process::Signal;
 
 use crate::args::CommandLine;
 use crate::error::{EXIT_BOX, ErrnoText, Error, Result};
@@ -149,37 +149,6 @@ impl core::fmt::Display for Size {
     }
 }
 
-/// The running container NAME: its record and a pidfd (or `None` on
-/// kernels before 5.3, where its PID is used after the start-time check).
-fn running(name: &[u8]) -> Result<(State, Record, Option<OwnedFd>)> {
-    let state = State::open(name)?;
-    let record = state.record();
-    let Some(pid) = record.pid.filter(|_| record.alive()) else {
-        return Err(bad!(
-            "container {} is not running ({})",
-            Bytes(name),
-            record.shown_status(record.phase())
-        ));
-    };
-    let pidfd = match rustix::process::pidfd_open(pid, PidfdFlags::empty()) {
-        Ok(fd) => Some(fd),
-        Err(Errno::NOSYS) => None,
-        Err(e) => {
-            return Err(Error::sys(
-                "open the container's init",
-                "pidfd_open",
-                name,
-                e,
-            ));
-        }
-    };
-    // Checked again with the pidfd held: the PID cannot be reused now.
-    if !record.alive() {
-        return Err(bad!("container {} is not running", Bytes(name)));
-    }
-    Ok((state, record, pidfd))
-}
-
 /// `box kill NAME [SIG]` (SIGKILL by default, as `docker kill`; `box stop`
 /// is the graceful one).
 pub fn kill(args: Args) -> u8 {
@@ -212,7 +181,7 @@ fn kill_container(args: Args) -> Result<u8> {
             .ok_or_else(|| bad!("unknown signal {}", Bytes(word.to_bytes())))?,
         None => Signal::KILL.as_raw(),
     };
-    let (_, record, pidfd) = running(name.to_bytes())?;
+    let (_, record, pidfd) = State::open_running(name.to_bytes())?;
     let pid = record.pid.ok_or_else(|| bad!("no pid"))?;
     crate::sys::process::send_signal(pid, pidfd.as_ref().map(rustix::fd::AsFd::as_fd), signal)
         .map_err(|e| {
@@ -293,7 +262,7 @@ fn stop_container(args: Args) -> Result<u8> {
 /// once without a grace); then let its supervisor record the end. One that
 /// is not running is left as it is (its state stays until `box rm`).
 fn stop_one(name: &[u8], grace: Option<u64>) -> Result<()> {
-    let (state, record, pidfd) = match running(name) {
+    let (state, record, pidfd) = match State::open_running(name) {
         Ok(found) => found,
         Err(e) => {
             let state = State::open(name).map_err(|_| e)?;

@@ -286,75 +286,27 @@ pub fn install(filter: &Filter) -> Result<(), Errno> {
     crate::sys::seccomp::set_filter(filter.program())
 }
 
-/// The syscalls the filter answers other than "allow" for some capability
-/// set, named apart from any architecture: each [`Arch`] gives their
-/// numbers (or none, where it lacks one).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Call {
-    // Refused with every capability (the module documentation says why).
-    KexecLoad,
-    KexecFileLoad,
-    Keyctl,
-    AddKey,
-    RequestKey,
-    Userfaultfd,
-    IoUringSetup,
-    IoUringEnter,
-    IoUringRegister,
-    Nfsservctl,
-    Sysctl,
-    Uselib,
-    PciconfigRead,
-    PciconfigWrite,
-    // Opened by a capability (OPENED_BY).
-    InitModule,
-    FinitModule,
-    DeleteModule,
-    Reboot,
-    Acct,
-    Iopl,
-    Ioperm,
-    Settimeofday,
-    ClockSettime,
-    ClockSettime64,
-    ClockAdjtime,
-    ClockAdjtime64,
-    Adjtimex,
-    Syslog,
-    OpenByHandleAt,
-    Mount,
-    Umount2,
-    PivotRoot,
-    Fsopen,
-    Fsconfig,
-    Fsmount,
-    Fspick,
-    MoveMount,
-    OpenTree,
-    OpenTreeAttr,
-    MountSetattr,
-    Setns,
-    Quotactl,
-    QuotactlFd,
-    LookupDcookie,
-    Swapon,
-    Swapoff,
-    Bpf,
-    PerfEventOpen,
-    // Arguments looked at (and, but for personality, opened by sys_admin).
-    Clone,
-    Clone3,
-    Unshare,
-    Personality,
+/// Declares [`Call`] and [`ALL_CALLS`] from one list, so that the table
+/// of every call cannot miss one or disagree with the declaration order.
+macro_rules! calls {
+    ($(#[$meta:meta])* pub enum $name:ident { $($call:ident,)* }) => {
+        $(#[$meta])*
+        pub enum $name {
+            $($call,)*
+        }
+
+        /// Every [`Call`], in declaration order.
+        pub const ALL_CALLS: [$name; CALLS] = [$($name::$call,)*];
+    };
 }
 
-/// How many [`Call`]s there are.
-pub const CALLS: usize = Call::Personality as usize + 1;
-
-/// Every [`Call`], in declaration order (checked below).
-pub const ALL_CALLS: [Call; CALLS] = {
-    use Call::*;
-    let all = [
+calls! {
+    /// The syscalls the filter answers other than "allow" for some capability
+    /// set, named apart from any architecture: each [`Arch`] gives their
+    /// numbers (or none, where it lacks one).
+    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+    pub enum Call {
+        // Refused with every capability (the module documentation says why).
         KexecLoad,
         KexecFileLoad,
         Keyctl,
@@ -369,6 +321,7 @@ pub const ALL_CALLS: [Call; CALLS] = {
         Uselib,
         PciconfigRead,
         PciconfigWrite,
+        // Opened by a capability (OPENED_BY).
         InitModule,
         FinitModule,
         DeleteModule,
@@ -403,18 +356,16 @@ pub const ALL_CALLS: [Call; CALLS] = {
         Swapoff,
         Bpf,
         PerfEventOpen,
+        // Arguments looked at (and, but for personality, opened by sys_admin).
         Clone,
         Clone3,
         Unshare,
         Personality,
-    ];
-    let mut i = 0;
-    while i < CALLS {
-        assert!(all[i] as usize == i, "seccomp: ALL_CALLS out of order");
-        i += 1;
     }
-    all
-};
+}
+
+/// How many [`Call`]s there are.
+pub const CALLS: usize = Call::Personality as usize + 1;
 
 /// What each capability opens: the syscalls that exist to use it
 /// (capabilities(7)), as Docker's default profile has them, with the

@@ -23,6 +23,12 @@ use crate::text::CPath;
 
 use linux_raw_sys::general as k;
 
+/// No setuid, device nodes or exec: what every filesystem box mounts for
+/// the kernel's interfaces or as scratch carries.
+const NOSUID_NODEV_NOEXEC: MountFlags = MountFlags::NOSUID
+    .union(MountFlags::NODEV)
+    .union(MountFlags::NOEXEC);
+
 /// A filesystem mounted fresh at `target`.
 struct FreshMount {
     target: &'static CStr,
@@ -42,19 +48,14 @@ const KERNEL_MOUNTS: &[FreshMount] = &[
     FreshMount {
         target: c"proc",
         fstype: c"proc",
-        flags: MountFlags::NOSUID
-            .union(MountFlags::NODEV)
-            .union(MountFlags::NOEXEC),
+        flags: NOSUID_NODEV_NOEXEC,
         data: None,
     },
     // sysfs, read-only: devices and kernel tunables are the host's.
     FreshMount {
         target: c"sys",
         fstype: c"sysfs",
-        flags: MountFlags::RDONLY
-            .union(MountFlags::NOSUID)
-            .union(MountFlags::NODEV)
-            .union(MountFlags::NOEXEC),
+        flags: MountFlags::RDONLY.union(NOSUID_NODEV_NOEXEC),
         data: None,
     },
 ];
@@ -80,9 +81,7 @@ const DEV_MOUNTS: &[FreshMount] = &[
     FreshMount {
         target: c"/dev/shm",
         fstype: c"tmpfs",
-        flags: MountFlags::NOSUID
-            .union(MountFlags::NODEV)
-            .union(MountFlags::NOEXEC),
+        flags: NOSUID_NODEV_NOEXEC,
         data: Some(c"mode=1777,size=65536k"),
     },
 ];
@@ -718,7 +717,7 @@ fn cover_locked_kernel_filesystems(nodes: &[MountNode], new_root: u32) -> Result
                 c"tmpfs",
                 point,
                 c"tmpfs",
-                MountFlags::RDONLY | MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC,
+                MountFlags::RDONLY | NOSUID_NODEV_NOEXEC,
                 c"size=0,mode=000",
             )
             .at(STEP, "mount", point.to_bytes())?;
@@ -773,7 +772,7 @@ fn setup_dev(plan: &Plan, trees: &HostTrees) -> Result<()> {
             c"mqueue",
             c"/dev/mqueue",
             c"mqueue",
-            MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC,
+            NOSUID_NODEV_NOEXEC,
             None,
         )
         .at("mount /dev/mqueue", "mount", b"/dev/mqueue")?;
@@ -965,7 +964,7 @@ fn mask_proc_and_sys(plan: &Plan) -> Result<()> {
                 c"tmpfs",
                 path,
                 c"tmpfs",
-                MountFlags::RDONLY | MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC,
+                MountFlags::RDONLY | NOSUID_NODEV_NOEXEC,
                 c"size=0",
             )
         } else {

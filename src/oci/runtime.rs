@@ -432,9 +432,10 @@ fn map(config: &Config, bundle: &[u8], id: &[u8], no_pivot: bool, out: &mut Mapp
         return Err(refuse!("process.user.additionalGids: not supported"));
     }
     // Root keeps the bounding set in every set, another user none
-    // (box's rule); ambient capabilities box never grants.
+    // (box's rule): ambient capabilities root holds anyway after exec,
+    // another user never gets them.
     let caps = process.capabilities.unwrap_or_default();
-    if caps.ambient != 0 {
+    if caps.ambient & !caps.bounding != 0 || (caps.ambient != 0 && process.uid != 0) {
         return Err(refuse!("process.capabilities.ambient: not supported"));
     }
     run.cap_add = caps.bounding;
@@ -1332,4 +1333,125 @@ pub fn list(root: Root<'_>) -> Result<()> {
         crate::outln!("{}\t{pid}\t{}", Bytes(id), status.name());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapped(fixture: &str) -> (Box<Config>, Result<Box<Mapped>>) {
+        let path = format!("{}/tests/oci/{fixture}", env!("CARGO_MANIFEST_DIR"));
+        let document = std::fs::read(path).unwrap();
+        let mut config = Box::new(Config::new());
+        config.parse(&document).unwrap();
+        let mut out = Box::new(Mapped::new());
+        let result = map(&config, b"/bundle", b"abc", false, &mut out).map(|()| out);
+        (config, result)
+    }
+
+    /// What podman and containerd send by default maps onto box's
+    /// container whole: nothing in it is refused.
+    #[test]
+    fn the_engines_default_configs_map() {
+        let (_, podman) = mapped("podman-default.json");
+        let podman = podman.unwrap();
+        assert_eq!(podman.run.pids, Some(2048));
+        assert_eq!(podman.words.len(), 1);
+        assert!(podman.run.namespaces.has(k::CLONE_NEWNET));
+        assert!(!podman.run.namespaces.has(k::CLONE_NEWUSER));
+        // /etc/hosts, /etc/hostname, /run/.containerenv and /dev/shm.
+        assert_eq!(podman.run.binds.len(), 4);
+        assert!(
+            podman
+                .masked
+                .iter()
+                .any(|p| p.as_bytes() == b"/sys/dev/block")
+        );
+        assert_eq!(podman.run.rlimits.len(), 2);
+
+        let (_, containerd) = mapped("containerd-default.json");
+        let containerd = containerd.unwrap();
+        // /run is a tmpfs of its own; /dev/shm is box's.
+        assert_eq!(containerd.run.tmpfs.len(), 1);
+        assert_eq!(containerd.run.tmpfs[0].target.as_bytes(), b"/run");
+        assert!(containerd.run.seccomp, "no profile: box's own filter");
+
+        let (_, runc) = mapped("runc-spec.json");
+        let runc = runc.unwrap();
+        assert_eq!(runc.run.rootfs.unwrap().as_bytes(), b"/bundle/rootfs");
+        assert!(runc.run.read_only);
+    }
+
+    /// Hooks are refused by their key, never skipped.
+    #[test]
+    fn hooks_are_refused() {
+        let (_, hooks) = mapped("podman-userns-hooks.json");
+        let e = hooks.err().expect("refused");
+        assert!(
+            e.to_string().contains("config.json: hooks: not supported"),
+            "{e}"
+        );
+    }
+
+    /// Only the settings of the container's own namespaces, and no path
+    /// out of /proc/sys.
+    #[test]
+    fn sysctls_of_namespaces_only() {
+        assert_eq!(
+            sysctl_namespace(b"net.ipv4.ping_group_range").map(|n| n.0),
+            Some(k::CLONE_NEWNET)
+        );
+        assert_eq!(
+            sysctl_namespace(b"kernel.shmmax").map(|n| n.0),
+            Some(k::CLONE_NEWIPC)
+        );
+        assert_eq!(
+            sysctl_namespace(b"fs.mqueue.msg_max").map(|n| n.0),
+            Some(k::CLONE_NEWIPC)
+        );
+        for host in [
+            &b"kernel.panic"[..],
+            b"vm.overcommit_memory",
+            b"kernel.shmmax2",
+            b"net/../../kernel/panic",
+            b"net.ipv4....kernel",
+        ] {
+            assert_eq!(
+                sysctl_namespace(host),
+                None,
+                "{:?}",
+                Bytes(host).to_string()
+            );
+        }
+    }
+
+    #[test]
+    fn ids_stay_in_their_directory() {
+        for good in [&b"abc"[..], b"a.b-c_d", &[b'f'; ID_MAX]] {
+            assert!(check_id(good).is_ok());
+        }
+        for bad in [
+            &b""[..],
+            b".",
+            b"..",
+            b"a/b",
+            b"../x",
+            b"a b",
+            &[b'f'; ID_MAX + 1],
+        ] {
+            assert!(check_id(bad).is_err(), "{}", Bytes(bad));
+        }
+    }
+
+    #[test]
+    fn created_is_rfc3339() {
+        let t = rfc3339_now();
+        let t = t.as_bytes();
+        assert_eq!(t.len(), 30, "{}", Bytes(t));
+        assert_eq!(
+            (t[4], t[7], t[10], t[13], t[16], t[19], t[29]),
+            (b'-', b'-', b'T', b':', b':', b'.', b'Z')
+        );
+        assert!(t.starts_with(b"20"));
+    }
 }

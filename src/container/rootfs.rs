@@ -517,16 +517,19 @@ fn fate(nodes: &[MountNode], new_root: u32, node: MountNode) -> Fate {
     }
 }
 
+/// The mount table of the namespace, from the container's fresh /proc
+/// (the host's may be missing, and is one of the mounts to detach): a
+/// relative path, read while the rootfs is the working directory.
+fn open_mountinfo(step: &'static str) -> Result<MountinfoReader> {
+    MountinfoReader::open_path(c"proc/self/mountinfo").at(step, "open", b"/proc/self/mountinfo")
+}
+
 /// The mounts of the namespace, from the container's fresh /proc (the
 /// host's may be missing, and is one of the mounts to detach).
 fn read_mount_tree(nodes: &mut heapless::Vec<MountNode, MAX_MOUNTS>) -> Result<()> {
     const STEP: &str = "detach the host's mounts";
     nodes.clear();
-    let mut reader = MountinfoReader::open_path(c"proc/self/mountinfo").at(
-        STEP,
-        "open",
-        b"/proc/self/mountinfo",
-    )?;
+    let mut reader = open_mountinfo(STEP)?;
     while let Some(entry) = reader.next_entry() {
         let entry = match entry {
             Ok(entry) => entry,
@@ -610,11 +613,7 @@ fn detach_host_mounts(plan: &Plan) -> Result<()> {
             break;
         }
         let mut detached = 0;
-        let mut reader = MountinfoReader::open_path(c"proc/self/mountinfo").at(
-            STEP,
-            "open",
-            b"/proc/self/mountinfo",
-        )?;
+        let mut reader = open_mountinfo(STEP)?;
         while let Some(Ok(entry)) = reader.next_entry() {
             let node = MountNode {
                 id: entry.mount_id,
@@ -656,11 +655,7 @@ fn detach_host_mounts(plan: &Plan) -> Result<()> {
 
 /// The last mount listed on "/" (see [`detach_host_mounts`]).
 fn last_mount_on_root() -> Result<u32> {
-    let mut reader = MountinfoReader::open_path(c"proc/self/mountinfo").at(
-        "detach the host's mounts",
-        "open",
-        b"/proc/self/mountinfo",
-    )?;
+    let mut reader = open_mountinfo("detach the host's mounts")?;
     let mut last = None;
     while let Some(entry) = reader.next_entry() {
         if let Ok(entry) = entry
@@ -682,11 +677,7 @@ fn cover_locked_kernel_filesystems(nodes: &[MountNode], new_root: u32) -> Result
     const STEP: &str = "hide the host's kernel filesystems";
     let mut path = [0u8; PATH_BYTES + 1];
     for check in [false, true] {
-        let mut reader = MountinfoReader::open_path(c"proc/self/mountinfo").at(
-            STEP,
-            "open",
-            b"/proc/self/mountinfo",
-        )?;
+        let mut reader = open_mountinfo(STEP)?;
         while let Some(entry) = reader.next_entry() {
             let entry = entry.map_err(|e| crate::bad!("{STEP}: /proc/self/mountinfo: {e}"))?;
             let node = MountNode {
@@ -728,11 +719,7 @@ fn cover_locked_kernel_filesystems(nodes: &[MountNode], new_root: u32) -> Result
 
 /// Whether a mount is stacked on mount `id`, whose mount point is `point`.
 fn covered(id: u32, point: &CStr) -> Result<bool> {
-    let mut reader = MountinfoReader::open_path(c"proc/self/mountinfo").at(
-        "hide the host's kernel filesystems",
-        "open",
-        b"/proc/self/mountinfo",
-    )?;
+    let mut reader = open_mountinfo("hide the host's kernel filesystems")?;
     while let Some(entry) = reader.next_entry() {
         if let Ok(entry) = entry
             && entry.parent_id == id

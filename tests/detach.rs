@@ -48,22 +48,19 @@ fn detached_container_lifecycle() {
     let n = name("web");
     let _sweep = ContainerSweep::new(&n);
     let r = root.path().to_str().unwrap();
-    let run = run_box([
-        "run",
-        "-d",
-        "--name",
+    let run = run_detached(
         &n,
-        "--rootfs",
         r,
-        "--hostname",
-        "webhost",
-        "--pids",
-        "16",
-        "sh",
-        "-c",
-        "echo started; while :; do sleep 1; done",
-    ]);
-    assert_eq!(run.code(), 0, "{run:?}");
+        &[
+            "--hostname",
+            "webhost",
+            "--pids",
+            "16",
+            "sh",
+            "-c",
+            "echo started; while :; do sleep 1; done",
+        ],
+    );
     assert_eq!(run.stdout.trim(), n, "prints the name: {run:?}");
 
     let row = ps_row(&n).expect("box ps lists it");
@@ -110,18 +107,7 @@ fn ended_container_keeps_its_status_and_log_until_box_rm() {
     let n = name("quick");
     let _sweep = ContainerSweep::new(&n);
     let r = root.path().to_str().unwrap();
-    let run = run_box([
-        "run",
-        "-d",
-        "--name",
-        &n,
-        "--rootfs",
-        r,
-        "sh",
-        "-c",
-        "echo bye; exit 3",
-    ]);
-    assert_eq!(run.code(), 0, "{run:?}");
+    run_detached(&n, r, &["sh", "-c", "echo bye; exit 3"]);
     wait_until("the exit", || {
         ps_row(&n).is_some_and(|row| row[2] == "exited")
     });
@@ -214,18 +200,15 @@ fn kill_sends_the_signal() {
     let n = name("kill");
     let _sweep = ContainerSweep::new(&n);
     let r = root.path().to_str().unwrap();
-    let run = run_box([
-        "run",
-        "-d",
-        "--name",
+    run_detached(
         &n,
-        "--rootfs",
         r,
-        "sh",
-        "-c",
-        "trap 'echo got USR1; exit 5' USR1; echo ready; while :; do sleep 0.05; done",
-    ]);
-    assert_eq!(run.code(), 0, "{run:?}");
+        &[
+            "sh",
+            "-c",
+            "trap 'echo got USR1; exit 5' USR1; echo ready; while :; do sleep 0.05; done",
+        ],
+    );
     wait_until("ready", || run_box(["logs", &n]).stdout.contains("ready"));
     let kill = run_box(["kill", &n, "USR1"]);
     assert_eq!(kill.code(), 0, "{kill:?}");
@@ -318,24 +301,21 @@ fn exec_enters_the_running_container() {
     let n = name("exec");
     let _sweep = ContainerSweep::new(&n);
     let r = root.path().to_str().unwrap();
-    let run = run_box([
-        "run",
-        "-d",
-        "--name",
+    run_detached(
         &n,
-        "--rootfs",
         r,
-        "--hostname",
-        "inside",
-        "--pids",
-        "32",
-        "--env",
-        "GREETING=hi",
-        "sh",
-        "-c",
-        "cd /tmp && while :; do sleep 1; done",
-    ]);
-    assert_eq!(run.code(), 0, "{run:?}");
+        &[
+            "--hostname",
+            "inside",
+            "--pids",
+            "32",
+            "--env",
+            "GREETING=hi",
+            "sh",
+            "-c",
+            "cd /tmp && while :; do sleep 1; done",
+        ],
+    );
     // The init may not have reached its `cd` yet.
     wait_until("the init's cd", || {
         run_box(["exec", &n, "--", "readlink", "/proc/1/cwd"]).stdout == "/tmp\n"

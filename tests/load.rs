@@ -180,21 +180,18 @@ fn supervisor_does_not_grow_over_1000_execs() {
     let r = root.path().to_str().unwrap();
     let name = format!("hl-{}-exec", std::process::id());
     let _sweep = ContainerSweep::new(&name);
-    let run = run_box([
-        "run",
-        "-d",
-        "--name",
+    run_detached(
         &name,
-        "--rootfs",
         r,
-        "--pids",
-        "64",
-        "sh",
-        "-c",
-        "while :; do sleep 1; done",
-        &name,
-    ]);
-    assert_eq!(run.code(), 0, "{run:?}");
+        &[
+            "--pids",
+            "64",
+            "sh",
+            "-c",
+            "while :; do sleep 1; done",
+            &name,
+        ],
+    );
     let dir = Path::new("/run/box").join(&name);
     let read_pid = |f: &str| -> i32 {
         std::fs::read_to_string(dir.join(f))

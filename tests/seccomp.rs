@@ -628,20 +628,17 @@ fn exec_filter_follows_the_containers_capabilities() {
     };
     let name = format!("s-exec-{}", std::process::id());
     let _sweep = ContainerSweep::new(&name);
-    let run = run_box([
-        "run",
-        "-d",
-        "--name",
+    run_detached(
         &name,
-        "--rootfs",
         rootfs(&root),
-        "--cap-add",
-        "sys_admin",
-        "sh",
-        "-c",
-        "while :; do sleep 1; done",
-    ]);
-    assert_eq!(run.code(), 0, "{run:?}");
+        &[
+            "--cap-add",
+            "sys_admin",
+            "sh",
+            "-c",
+            "while :; do sleep 1; done",
+        ],
+    );
     let start = std::time::Instant::now();
     while run_box(["exec", &name, "true"]).code() != 0 {
         assert!(start.elapsed().as_secs() < 10, "the container never ran");

@@ -358,18 +358,7 @@ fn exec_leaves_nothing_on_the_callers_terminal() {
     let n = name("exec-leak");
     let _sweep = ContainerSweep::new(&n);
     let r = root.path().to_str().unwrap();
-    let run = run_box([
-        "run",
-        "-d",
-        "--name",
-        &n,
-        "--rootfs",
-        r,
-        "sh",
-        "-c",
-        "while :; do sleep 1; done",
-    ]);
-    assert_eq!(run.code(), 0, "{run:?}");
+    run_detached(&n, r, &["sh", "-c", "while :; do sleep 1; done"]);
 
     let mut pty = Pty::open(24, 80);
     let exec = pty.box_run(&["exec", &n, "--", "sh", "-c", LEFTOVERS]);
@@ -582,18 +571,7 @@ fn exec_t_gives_a_pty_of_the_container() {
     let n = name("exec-t");
     let _sweep = ContainerSweep::new(&n);
     let r = root.path().to_str().unwrap();
-    let run = run_box([
-        "run",
-        "-d",
-        "--name",
-        &n,
-        "--rootfs",
-        r,
-        "sh",
-        "-c",
-        "while :; do sleep 1; done",
-    ]);
-    assert_eq!(run.code(), 0, "{run:?}");
+    run_detached(&n, r, &["sh", "-c", "while :; do sleep 1; done"]);
 
     // Its terminal, and the exit statuses: 0, 3, killed by SIGKILL.
     for (script, code) in [

@@ -149,6 +149,16 @@ pub fn run_command(command: &mut Command) -> Run {
     wait_with_timeout(child, Duration::from_secs(30))
 }
 
+/// `box run -d --name NAME --rootfs ROOTFS ARGS…`, which must start the
+/// container (exit 0); its output is returned for what else a test checks.
+pub fn run_detached(name: &str, rootfs: &str, args: &[&str]) -> Run {
+    let mut all = vec!["run", "-d", "--name", name, "--rootfs", rootfs];
+    all.extend_from_slice(args);
+    let run = run_box(&all);
+    assert_eq!(run.code(), 0, "{run:?}");
+    run
+}
+
 /// A scratch directory under the system temp dir, removed on drop (after
 /// unmounting anything a failed test may have left there).
 pub struct TempDir(pub PathBuf);

@@ -4,8 +4,6 @@
 mod common;
 
 use common::*;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 fn setup(test: &str) -> Option<TempDir> {
@@ -15,6 +13,12 @@ fn setup(test: &str) -> Option<TempDir> {
     let root = busybox_rootfs(test);
     add_box_libraries(root.path());
     Some(root)
+}
+
+/// `box run --rootfs ROOT --init sh -c SCRIPT`.
+fn init_args<'a>(root: &'a TempDir, script: &'a str) -> [&'a str; 7] {
+    let root = root.path().to_str().unwrap();
+    ["run", "--rootfs", root, "--init", "sh", "-c", script]
 }
 
 #[test]
@@ -52,15 +56,7 @@ fn init_reaps_orphaned_zombies() {
     let script = "for i in $(seq 100); do (sleep 1 &); done; sleep 0.3; \
                   echo started $(ps -o comm | grep -c sleep); \
                   sleep 2; echo zombies $(ps -o stat | grep -c '^Z')";
-    let run = run_box([
-        "run",
-        "--rootfs",
-        root.path().to_str().unwrap(),
-        "--init",
-        "sh",
-        "-c",
-        script,
-    ]);
+    let run = run_box(init_args(&root, script));
     assert_eq!(run.code(), 0, "{run:?}");
     assert_eq!(run.stdout, "started 100\nzombies 0\n", "{run:?}");
 }
@@ -71,24 +67,7 @@ fn sigterm_reaches_the_command_through_init() {
     let Some(root) = setup("sigterm_reaches_the_command_through_init") else {
         return;
     };
-    let mut child = Command::new(BOX)
-        .args([
-            "run",
-            "--rootfs",
-            root.path().to_str().unwrap(),
-            "--init",
-            "sh",
-            "-c",
-            "echo ready; exec sleep 100",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    assert_eq!(line, "ready\n");
+    let (child, _out) = spawn_until_ready(&init_args(&root, "echo ready; exec sleep 100"));
     // Without an init, sleep as PID 1 would ignore SIGTERM; box-init as PID
     // 1 passes it on, and sleep dies of it: 128 + 15.
     // SAFETY: plain kill(2) on our own child.
@@ -106,15 +85,7 @@ fn the_container_cannot_touch_box_through_proc_self_exe() {
     let before = std::fs::read(BOX).unwrap();
     let script = "readlink /proc/1/exe; echo x >> /proc/1/exe 2>/dev/null && echo WROTE; \
                   cat /proc/1/exe > /tmp/copy && chmod +x /tmp/copy && echo copied";
-    let run = run_box([
-        "run",
-        "--rootfs",
-        root.path().to_str().unwrap(),
-        "--init",
-        "sh",
-        "-c",
-        script,
-    ]);
+    let run = run_box(init_args(&root, script));
     assert_eq!(run.code(), 0, "{run:?}");
     let mut lines = run.stdout.lines();
     let exe = lines.next().unwrap();

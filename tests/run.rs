@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use std::io::{BufRead, BufReader};
+use std::io::BufRead;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -279,26 +279,17 @@ fn sigterm_to_box_reaches_the_command() {
     let Some(root) = setup("sigterm_to_box_reaches_the_command") else {
         return;
     };
-    let mut child = Command::new(BOX)
-        .args([
-            "run",
-            "--rootfs",
-            &rootfs_arg(&root),
-            "sh",
-            "-c",
-            "trap 'echo got TERM; exit 3' TERM; echo ready; while :; do sleep 0.05; done",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    assert_eq!(line, "ready\n");
+    let (mut child, mut out) = spawn_until_ready(&[
+        "run",
+        "--rootfs",
+        &rootfs_arg(&root),
+        "sh",
+        "-c",
+        "trap 'echo got TERM; exit 3' TERM; echo ready; while :; do sleep 0.05; done",
+    ]);
     // SAFETY: plain kill(2) on our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    line.clear();
+    let mut line = String::new();
     out.read_line(&mut line).unwrap();
     assert_eq!(line, "got TERM\n");
     let status = child.wait().unwrap();

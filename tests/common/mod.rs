@@ -5,10 +5,10 @@
 #![allow(dead_code)]
 
 use std::ffi::OsStr;
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -157,6 +157,23 @@ pub fn run_detached(name: &str, rootfs: &str, args: &[&str]) -> Run {
     let run = run_box(&all);
     assert_eq!(run.code(), 0, "{run:?}");
     run
+}
+
+/// Spawn box with `args`, its output piped, and wait for the first line
+/// it prints, which must be `ready` (the command inside is set up): for a
+/// test that then signals box. The rest of the output stays to be read.
+pub fn spawn_until_ready(args: &[&str]) -> (Child, BufReader<ChildStdout>) {
+    let mut child = Command::new(BOX)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    (child, out)
 }
 
 /// A scratch directory under the system temp dir, removed on drop (after

@@ -31,7 +31,6 @@ mod common;
 
 use common::*;
 use std::os::unix::fs::MetadataExt;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -640,27 +639,9 @@ fn map_root_cannot_write_root_owned_host_files() {
          for f in root-ro root-rw own-ro own-rw; do probe write /$f; done"
             .into(),
     );
-    let mut cmd = Command::new(BOX);
-    cmd.args(&args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::setgroups(0, std::ptr::null());
-            Ok(())
-        });
-    }
-    cmd.uid(65534).gid(65534);
-    let run = wait_with_timeout(cmd.spawn().unwrap(), Duration::from_secs(30));
-    if run.code() == 125 && run.stderr.contains("user namespaces are disabled") {
-        skip(
-            test,
-            "unprivileged user namespaces are disabled on this machine",
-        );
+    let Some(run) = run_box_as_nobody(test, &args) else {
         return;
-    }
+    };
     assert_eq!(run.code(), 0, "{run:?}");
     assert!(!run.stdout.contains("WROTE"), "{run:?}");
     assert!(!run.stdout.contains("CHMOD"), "{run:?}");

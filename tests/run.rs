@@ -323,35 +323,20 @@ fn map_root_gives_an_unprivileged_caller_root_inside() {
     let Some(root) = setup("map_root_gives_an_unprivileged_caller_root_inside") else {
         return;
     };
-    let mut cmd = Command::new(BOX);
-    cmd.args([
-        "run",
-        "--rootfs",
-        &rootfs_arg(&root),
-        "--map-root",
-        "sh",
-        "-c",
-        "id -u; id -g; echo $$",
-    ]);
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::setgroups(0, std::ptr::null());
-            Ok(())
-        });
-    }
-    cmd.uid(65534).gid(65534);
-    let run = wait_with_timeout(cmd.spawn().unwrap(), Duration::from_secs(30));
-    if run.code() == 125 && run.stderr.contains("user namespaces are disabled") {
-        skip(
-            "map_root",
-            "unprivileged user namespaces are disabled on this machine",
-        );
+    let Some(run) = run_box_as_nobody(
+        "map_root",
+        [
+            "run",
+            "--rootfs",
+            &rootfs_arg(&root),
+            "--map-root",
+            "sh",
+            "-c",
+            "id -u; id -g; echo $$",
+        ],
+    ) else {
         return;
-    }
+    };
     assert_eq!(run.code(), 0, "{run:?}");
     assert_eq!(run.stdout, "0\n0\n1\n", "{run:?}");
 }

@@ -7,6 +7,7 @@
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::symlink;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -174,6 +175,35 @@ pub fn spawn_until_ready(args: &[&str]) -> (Child, BufReader<ChildStdout>) {
     out.read_line(&mut line).unwrap();
     assert_eq!(line, "ready\n");
     (child, out)
+}
+
+/// Run box with `args` as nobody (uid and gid 65534, no supplementary
+/// groups), as an unprivileged caller would; `None`, the test skipped,
+/// where unprivileged user namespaces are disabled.
+pub fn run_box_as_nobody<I, S>(test: &str, args: I) -> Option<Run>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = Command::new(BOX);
+    cmd.args(args);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setgroups(0, std::ptr::null());
+            Ok(())
+        });
+    }
+    cmd.uid(65534).gid(65534);
+    let run = run_command(&mut cmd);
+    if run.code() == 125 && run.stderr.contains("user namespaces are disabled") {
+        skip(
+            test,
+            "unprivileged user namespaces are disabled on this machine",
+        );
+        return None;
+    }
+    Some(run)
 }
 
 /// A scratch directory under the system temp dir, removed on drop (after

@@ -486,6 +486,35 @@ fn podman_runs_containers_with_box_oci() {
     assert_eq!(run.code(), 3, "{run:?}");
     assert!(run.stdout.contains("Seccomp:\t2"), "{run:?}");
 
+    // Another user: its id, its groups, no capabilities.
+    let mut args = vec![
+        "run",
+        "--rm",
+        "--name",
+        &name,
+        "--user",
+        "1000",
+        "--group-add",
+        "44",
+    ];
+    args.extend(common);
+    args.extend([
+        "--rootfs",
+        rootfs_arg,
+        "sh",
+        "-c",
+        "id -u; id -G; grep CapEff: /proc/self/status",
+    ]);
+    let run = podman(dir.path(), &runtime, &args);
+    assert_eq!(run.code(), 0, "{run:?}");
+    let mut lines = run.stdout.lines();
+    assert_eq!(lines.next(), Some("1000"), "{run:?}");
+    assert!(
+        lines.next().unwrap().split(' ').any(|g| g == "44"),
+        "{run:?}"
+    );
+    assert_eq!(lines.next(), Some("CapEff:\t0000000000000000"), "{run:?}");
+
     let mut args = vec!["run", "-d", "--name", &name];
     args.extend(common);
     args.extend(["--rootfs", rootfs_arg, "sleep", "100"]);

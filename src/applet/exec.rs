@@ -408,7 +408,7 @@ fn enter(report: rustix::fd::BorrowedFd<'_>, init: &InitIdentity) -> Result<()> 
     child::die_with_parent(report)?;
     rustix::process::setsid().at("start a new session", "setsid", b"")?;
     fd::cloexec_from(3).at("close inherited descriptors", "close_range", b"3..")?;
-    child::drop_privileges_to(init.uid, init.gid, init.setgroups_denied, init.caps)?;
+    child::drop_privileges_to(init.uid, init.gid, init.setgroups_denied, init.caps, &[])?;
     child::die_with_parent(report)?;
     signal::reset_signals();
     Ok(())

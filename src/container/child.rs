@@ -21,6 +21,10 @@ use crate::text::{CPath, Text};
 
 use linux_raw_sys::general as k;
 
+/// Most supplementary groups a container's process gets (an OCI
+/// config's `additionalGids`).
+pub const MAX_GROUPS: usize = 32;
+
 /// Size of the failure line sent to the parent.
 pub const REPORT_MAX: usize = 512;
 
@@ -281,10 +285,11 @@ fn drop_privileges(plan: &Plan) -> Result<()> {
         rustix::process::setrlimit(limit.resource, value).at("set --rlimit", "setrlimit", b"")?;
     }
     let deny_setgroups = plan.id_maps.as_ref().is_some_and(|m| m.deny_setgroups);
-    drop_privileges_to(plan.uid, plan.gid, deny_setgroups, plan.caps)
+    drop_privileges_to(plan.uid, plan.gid, deny_setgroups, plan.caps, plan.groups)
 }
 
-/// Become `uid`:`gid` keeping `keep` of the capabilities (none for a
+/// Become `uid`:`gid` with the supplementary `groups` (none unless an
+/// OCI config gives some), keeping `keep` of the capabilities (none for a
 /// non-root uid), with no_new_privs. `setgroups_denied`: inside a user
 /// namespace whose setgroups is denied. Also used by `box exec`.
 pub fn drop_privileges_to(
@@ -292,6 +297,7 @@ pub fn drop_privileges_to(
     gid: u32,
     setgroups_denied: bool,
     keep: rustix::thread::CapabilitySet,
+    groups: &[u32],
 ) -> Result<()> {
     // Only what box holds itself can be kept (`--cap-add all` means all
     // of those).
@@ -307,7 +313,12 @@ pub fn drop_privileges_to(
     // With a user namespace box denied setgroups (as unprivileged mappings
     // require), and only the mapped group exists anyway.
     if !setgroups_denied {
-        rustix::thread::set_thread_groups(&[]).at("set the identity", "setgroups", b"")?;
+        let mut list = [Gid::from_raw(0); MAX_GROUPS];
+        let n = groups.len().min(MAX_GROUPS);
+        for (to, &gid) in list.iter_mut().zip(&groups[..n]) {
+            *to = Gid::from_raw(gid);
+        }
+        rustix::thread::set_thread_groups(&list[..n]).at("set the identity", "setgroups", b"")?;
     }
     let (gid_raw, uid_raw) = (gid, uid);
     let gid = Gid::from_raw(gid_raw);

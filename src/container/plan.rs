@@ -90,6 +90,9 @@ pub struct Plan<'a> {
     /// An OCI profile's filter (src/oci/seccomp.rs), installed instead of
     /// `seccomp`.
     pub seccomp_program: Option<&'a [linux_raw_sys::ptrace::sock_filter]>,
+    /// Supplementary groups (an OCI config's `additionalGids`); none for
+    /// box run.
+    pub groups: &'a [u32],
     /// The OCI runtime's `create` (src/oci): the init stops before exec
     /// until `start`.
     pub created: Option<Created<'a>>,
@@ -243,6 +246,7 @@ impl<'a> Plan<'a> {
             id_maps,
             caps,
             seccomp_program: None,
+            groups: &[],
             created: None,
             masked: &[],
             read_only: &[],

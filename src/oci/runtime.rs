@@ -207,6 +207,7 @@ fn create_in(root: Root<'_>, id: &[u8], options: &CreateOptions<'_>, args: &Args
 
     let pid = rustix::process::getpid().as_raw_nonzero().get() as u32;
     let mut plan = Plan::new(&mapped.run, Command::Words(&mapped.words), args, pid)?;
+    plan.groups = &process.additional_gids;
     plan.masked = &mapped.masked;
     plan.read_only = &mapped.read_only;
     if oci_seccomp {
@@ -369,6 +370,11 @@ const RESOURCES: &[rustix::process::Resource] = {
     ]
 };
 
+/// The CLONE_NEW* flags of the namespaces config.json lists.
+fn flags_of(config: &Config) -> u32 {
+    config.linux.namespaces.iter().fold(0, |f, ns| f | ns.flag)
+}
+
 /// Map `config` onto box's container; what box cannot do is refused by
 /// its key path.
 #[inline(never)]
@@ -428,8 +434,17 @@ fn map(config: &Config, bundle: &[u8], id: &[u8], no_pivot: bool, out: &mut Mapp
         run.workdir = Some(path_of(cwd, format_args!("process.cwd"))?);
     }
     run.user = Some((process.uid, process.gid));
-    if !process.additional_gids.is_empty() {
-        return Err(refuse!("process.user.additionalGids: not supported"));
+    if process.additional_gids.len() > crate::container::child::MAX_GROUPS {
+        return Err(refuse!(
+            "process.user.additionalGids: more than {}",
+            crate::container::child::MAX_GROUPS
+        ));
+    }
+    if !process.additional_gids.is_empty() && flags_of(config) & k::CLONE_NEWUSER != 0 {
+        // The maps' own setgroups rule (user_namespaces(7)) is box run's.
+        return Err(refuse!(
+            "process.user.additionalGids: not supported with a user namespace"
+        ));
     }
     // Root keeps the bounding set in every set, another user none
     // (box's rule): ambient capabilities root holds anyway after exec,

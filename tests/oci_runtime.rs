@@ -564,3 +564,43 @@ fn podman_runs_containers_with_box_oci() {
     };
     assert!(left.is_empty(), "processes left: {left:?}");
 }
+
+/// A create that fails after the init exists (here: its pid file cannot
+/// be written) ends the init and removes its cgroups and state.
+#[test]
+#[ignore = "needs root"]
+fn a_failed_create_leaves_nothing() {
+    let test = "a_failed_create_leaves_nothing";
+    if !need_root(test) || !have_busybox(test) {
+        return;
+    }
+    let id = format!("box-oci-failed-{}", std::process::id());
+    let root = TempDir::new("oci-root");
+    let bundle = Bundle::new(
+        "oci-failed",
+        &["sleep", "100"],
+        r#""resources": {"pids": {"limit": 16}}, "#,
+    );
+    let log = bundle.path().join("log");
+    let out = File::create(&log).unwrap();
+    let status = Command::new(BOX)
+        .args(["oci", "--root"])
+        .arg(root.path())
+        .args(["create", "--bundle"])
+        .arg(bundle.path())
+        .arg("--pid-file")
+        .arg(bundle.path().join("no-such-dir/pid"))
+        .arg(&id)
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .status()
+        .unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(status.code(), Some(125), "{text}");
+    assert!(text.contains("no-such-dir/pid"), "{text}");
+    assert!(!root.path().join(&id).exists(), "state left");
+    assert_eq!(cgroup_dirs_with_prefix(&id), Vec::<PathBuf>::new());
+    let left = leftover_processes(&id, Some(bundle.rootfs.path()));
+    assert!(left.is_empty(), "processes left: {left:?}");
+}

@@ -633,7 +633,12 @@ fn ns_shows_what_a_process_is_isolated_from() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn bad_input_is_one_clear_line() {
+    // `box ns NAME` reads /run/box, which only root may.
+    if !need_root("bad_input_is_one_clear_line") {
+        return;
+    }
     let cases: &[(&[&str], &str)] = &[
         (&["mounts", "abc"], "abc: not a PID"),
         (&["mounts", "0"], "0: not a PID"),

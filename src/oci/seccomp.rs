@@ -740,26 +740,20 @@ fn compare(c: &Condition, pass: usize, fail: usize, out: &mut Program) -> Result
             out.load(low)?;
             out.jump(BPF_JEQ, value_low, same, differ)
         }
-        Op::Greater | Op::GreaterOrEqual => {
-            out.load(high)?;
-            out.jump(BPF_JGT, value_high, pass, next(out))?;
-            out.jump(BPF_JEQ, value_high, next(out), fail)?;
-            out.load(low)?;
-            let op = if c.op == Op::Greater {
-                BPF_JGT
-            } else {
-                BPF_JGE
+        Op::Greater | Op::GreaterOrEqual | Op::Less | Op::LessOrEqual => {
+            // < and <= are the negations of >= and >: the same comparison
+            // with the outcomes swapped.
+            let (op, holds, fails) = match c.op {
+                Op::Greater => (BPF_JGT, pass, fail),
+                Op::GreaterOrEqual => (BPF_JGE, pass, fail),
+                Op::Less => (BPF_JGE, fail, pass),
+                _ => (BPF_JGT, fail, pass),
             };
-            out.jump(op, value_low, pass, fail)
-        }
-        Op::Less | Op::LessOrEqual => {
-            // The negation of >= and >.
             out.load(high)?;
-            out.jump(BPF_JGT, value_high, fail, next(out))?;
-            out.jump(BPF_JEQ, value_high, next(out), pass)?;
+            out.jump(BPF_JGT, value_high, holds, next(out))?;
+            out.jump(BPF_JEQ, value_high, next(out), fails)?;
             out.load(low)?;
-            let op = if c.op == Op::Less { BPF_JGE } else { BPF_JGT };
-            out.jump(op, value_low, fail, pass)
+            out.jump(op, value_low, holds, fails)
         }
         Op::MaskedEqual => {
             let datum_high = (c.value_two >> 32) as u32;

@@ -392,6 +392,10 @@ mod tests {
         #[cfg(feature = "oci")]
         ("box-oci ps", &applet::oci::PS),
         #[cfg(feature = "oci")]
+        ("box-oci pause", &applet::oci::PAUSE),
+        #[cfg(feature = "oci")]
+        ("box-oci resume", &applet::oci::RESUME),
+        #[cfg(feature = "oci")]
         ("box-oci features", &applet::oci::FEATURES),
         #[cfg(feature = "oci")]
         ("box-oci spec", &applet::oci::SPEC),

@@ -82,6 +82,12 @@ const COMMANDS: &[(&str, Run, &str)] = &[
     ),
     ("list", list, "list the containers"),
     ("ps", ps, "list the processes of a container"),
+    (
+        "pause",
+        pause,
+        "freeze every process of a container (cgroup v2)",
+    ),
+    ("resume", resume, "thaw a paused container"),
     ("features", features, "print what box-oci implements (JSON)"),
     ("spec", spec, "write a default config.json"),
 ];
@@ -284,6 +290,24 @@ pub const STATE: Command<NoOption> = by_id(
 fn id_only(command: &'static Command<NoOption>, args: Args) -> Result<&'static [u8]> {
     let operands: heapless::Vec<_, 1> = read(command, args, 1, |found| match found.action {})?;
     Ok(operands[0])
+}
+
+pub const PAUSE: Command<NoOption> = by_id(
+    "box-oci pause",
+    "Freezes every process of the container (its cgroup v2 group's\n\
+     cgroup.freeze); `box-oci resume ID` thaws them.",
+);
+pub const RESUME: Command<NoOption> = by_id(
+    "box-oci resume",
+    "Thaws the processes of a paused container.",
+);
+
+fn pause(globals: &Globals, args: Args) -> Result<()> {
+    runtime::freeze(Root(globals.root), id_only(&PAUSE, args)?, true)
+}
+
+fn resume(globals: &Globals, args: Args) -> Result<()> {
+    runtime::freeze(Root(globals.root), id_only(&RESUME, args)?, false)
 }
 
 fn start(globals: &Globals, args: Args) -> Result<()> {

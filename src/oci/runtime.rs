@@ -981,6 +981,7 @@ pub enum Status {
     Creating,
     Created,
     Running,
+    Paused,
     Stopped,
 }
 
@@ -990,6 +991,7 @@ impl Status {
             Status::Creating => "creating",
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Stopped => "stopped",
         }
     }
@@ -1006,6 +1008,8 @@ fn status(root: Root<'_>, id: &[u8]) -> Result<(Status, Option<Recorded>)> {
     let created = rustix::fs::access(fifo.as_cstr(), rustix::fs::Access::EXISTS).is_ok();
     let status = if created {
         Status::Created
+    } else if frozen(root, id) {
+        Status::Paused
     } else {
         Status::Running
     };
@@ -1085,7 +1089,7 @@ pub fn kill(root: Root<'_>, id: &[u8], signal: i32, all: bool) -> Result<()> {
     root.existing(id)?;
     let (status, recorded) = status(root, id)?;
     let recorded = match (status, recorded) {
-        (Status::Created | Status::Running, Some(r)) => r,
+        (Status::Created | Status::Running | Status::Paused, Some(r)) => r,
         _ => return Err(bad!("cannot signal {}: container not running", Bytes(id))),
     };
     if all {
@@ -1168,7 +1172,7 @@ pub fn ps(root: Root<'_>, id: &[u8], json: bool) -> Result<()> {
             }
         }
     });
-    if let Some(r) = recorded.filter(|_| matches!(status, Status::Created | Status::Running))
+    if let Some(r) = recorded.filter(|_| status != Status::Stopped)
         && !pids.contains(&r.pid)
     {
         let _ = pids.push(r.pid);
@@ -1190,6 +1194,71 @@ pub fn ps(root: Root<'_>, id: &[u8], json: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `pause` (`frozen`) or `resume`: freeze or thaw every process of the
+/// container through its cgroup v2 group's cgroup.freeze. A container
+/// without one (on cgroup v1 box makes no freezer group) is refused.
+pub fn freeze(root: Root<'_>, id: &[u8], frozen: bool) -> Result<()> {
+    root.existing(id)?;
+    let (status, _) = status(root, id)?;
+    let wanted = if frozen {
+        Status::Running
+    } else {
+        Status::Paused
+    };
+    if status != wanted {
+        return Err(bad!(
+            "container {} is {}, not {}",
+            Bytes(id),
+            status.name(),
+            wanted.name()
+        ));
+    }
+    let mut done = false;
+    let mut failed = None;
+    for_each_cgroup(root, id, |dir| {
+        let Some(file) = CPath::from_parts(&[dir.as_bytes(), b"/cgroup.freeze"]) else {
+            return;
+        };
+        match crate::cgroup::write_file(file.as_cstr(), if frozen { b"1" } else { b"0" }) {
+            Ok(()) => done = true,
+            Err(Errno::NOENT) => {}
+            Err(e) => {
+                failed = Some(Error::sys(
+                    "freeze the container",
+                    "write",
+                    file.as_bytes(),
+                    e,
+                ))
+            }
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if !done {
+        return Err(bad!(
+            "container {}: no cgroup v2 group to freeze (box freezes through cgroup.freeze; on cgroup v1 it makes no freezer group)",
+            Bytes(id)
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the container's v2 group is frozen.
+fn frozen(root: Root<'_>, id: &[u8]) -> bool {
+    let mut frozen = false;
+    for_each_cgroup(root, id, |dir| {
+        let Some(file) = CPath::from_parts(&[dir.as_bytes(), b"/cgroup.freeze"]) else {
+            return;
+        };
+        let mut buf = [0u8; 4];
+        if read_whole(file.as_cstr(), &mut buf).is_ok_and(|n| n > 0) && buf[0] == b'1' {
+            frozen = true;
+        }
+    });
+    frozen
 }
 
 /// Send `signal` to every process listed in the container's cgroups.
@@ -1218,7 +1287,7 @@ fn signal_cgroups(root: Root<'_>, id: &[u8], signal: i32) {
 pub fn delete(root: Root<'_>, id: &[u8], force: bool) -> Result<()> {
     root.existing(id)?;
     let (status, recorded) = status(root, id)?;
-    if matches!(status, Status::Created | Status::Running) {
+    if matches!(status, Status::Created | Status::Running | Status::Paused) {
         if !force {
             return Err(bad!(
                 "cannot delete container {}: it is {} (stop it first, or delete --force)",

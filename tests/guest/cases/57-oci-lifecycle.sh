@@ -46,6 +46,11 @@ cat $bundle/out
 grep -q "Seccomp:.2" $bundle/out || { echo "no seccomp filter"; exit 1; }
 grep -q "mkdir refused" $bundle/out || { echo "the profile's mkdir rule not in force"; exit 1; }
 box oci state oci57 | grep -q '"status":"running"' || { box oci state oci57; echo "not running"; exit 1; }
+box oci pause oci57 || { echo "pause failed"; exit 1; }
+box oci state oci57 | grep -q '"status":"paused"' || { box oci state oci57; echo "not paused"; exit 1; }
+grep -q "frozen 1" $group/cgroup.events || { cat $group/cgroup.events; echo "not frozen"; exit 1; }
+box oci resume oci57 || { echo "resume failed"; exit 1; }
+box oci state oci57 | grep -q '"status":"running"' || { box oci state oci57; echo "not resumed"; exit 1; }
 box oci kill oci57 KILL || { echo "kill failed"; exit 1; }
 for _ in $(seq 50); do
     box oci state oci57 | grep -q '"status":"stopped"' && break

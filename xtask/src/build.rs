@@ -34,11 +34,15 @@ use crate::debian::Apt;
 use crate::{elf, host};
 
 /// The budget of the size-tuned binary without the OCI runtime (cargo
-/// feature `oci` off), on every target: 256 KiB. The README states it;
+/// feature `oci` off), on every target: 312 KiB (256 KiB until this
+/// week's terminals, device rules, option model, util-linux parity and
+/// box-init's board duties, which the README's table itemizes). The README states it;
 /// `cargo xtask test` fails when a build exceeds it.
-pub const SIZE_BUDGET: u64 = 256 * 1024;
-/// The budget of the size-tuned binary as it ships (with `oci`): 320 KiB.
-pub const SIZE_BUDGET_OCI: u64 = 320 * 1024;
+pub const SIZE_BUDGET: u64 = 312 * 1024;
+/// The budget of the size-tuned binary as it ships (with `oci`, the OCI
+/// runtime box-oci): 448 KiB (320 KiB until box-oci was wired to the OCI
+/// parsers, which then started to be linked: 135 KiB on x86_64).
+pub const SIZE_BUDGET_OCI: u64 = 448 * 1024;
 
 /// The toolchain of the size-tuned build and of fuzzing (rustup's name).
 /// Pinned: the size budget is checked in CI, and a newer nightly may change
@@ -133,7 +137,7 @@ pub fn build(target: Target, profile: Profile) -> Result<PathBuf> {
 }
 
 /// The size-tuned build without the cargo feature `oci` (no OCI runtime):
-/// what the 256 KiB budget is about. It shares target/size with the build
+/// what the 312 KiB budget is about. It shares target/size with the build
 /// with `oci`, and so its standard library (rebuilding that is most of the
 /// time of a build); see `build_std` for where each binary is kept.
 pub fn build_size_without_oci(target: Target) -> Result<PathBuf> {
@@ -548,7 +552,7 @@ pub fn check_budget(report: &SizeReport) -> Result<()> {
         })
         .collect();
     bail!(
-        "the size-tuned box is over its budget (256 KiB without oci, 320 KiB with): {}",
+        "the size-tuned box is over its budget (312 KiB without oci, 448 KiB with): {}",
         over.join(", ")
     )
 }
@@ -654,7 +658,7 @@ mod tests {
                     note: "not installed".into(),
                 },
             ],
-            over_budget: vec![("box x86_64 size --no-oci".into(), 300_000, SIZE_BUDGET)],
+            over_budget: vec![("box x86_64 size --no-oci".into(), 330_000, SIZE_BUDGET)],
         };
         let text = report.to_string();
         assert!(
@@ -664,7 +668,7 @@ mod tests {
         assert!(text.contains("tini  "), "{text}");
         let error = check_budget(&report).unwrap_err().to_string();
         assert!(
-            error.contains("box x86_64 size --no-oci 300000 bytes (+37856 over 262144)"),
+            error.contains("box x86_64 size --no-oci 330000 bytes (+10512 over 319488)"),
             "{error}"
         );
         let fine = SizeReport {

@@ -895,7 +895,7 @@ fn empty_and_remove(dir: &CPath, v2: bool) {
     }
     for attempt in 0..2000u32 {
         if !killed_at_once {
-            kill_listed(dir);
+            signal_listed(dir, rustix::process::Signal::KILL.as_raw());
         }
         if attempt == 1 {
             if let Some(f) = &freeze {
@@ -915,17 +915,20 @@ fn empty_and_remove(dir: &CPath, v2: bool) {
     }
 }
 
-fn kill_listed(dir: &CPath) {
+/// Send `signal` to every process DIR/cgroup.procs lists (the group's own
+/// members, not its children's). A process may leave or a new one fork
+/// meanwhile: callers that need the group empty repeat it.
+pub fn signal_listed(dir: &CPath, signal: i32) {
     let Ok(procs) = join(dir.as_bytes(), b"cgroup.procs") else {
         return;
     };
-    let mut buf = [0u8; 4096];
+    let mut buf = [0u8; 8192];
     let n = read_file(procs.as_cstr(), &mut buf).unwrap_or(0);
     for line in buf[..n].split(|&b| b == b'\n') {
         if let Some(pid) =
             crate::text::parse_u32(line).and_then(|p| rustix::process::Pid::from_raw(p as i32))
         {
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            let _ = crate::sys::process::send_signal(pid, None, signal);
         }
     }
 }

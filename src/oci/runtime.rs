@@ -1263,23 +1263,7 @@ fn frozen(root: Root<'_>, id: &[u8]) -> bool {
 
 /// Send `signal` to every process listed in the container's cgroups.
 fn signal_cgroups(root: Root<'_>, id: &[u8], signal: i32) {
-    for_each_cgroup(root, id, |dir| {
-        let Some(procs) = CPath::from_parts(&[dir.as_bytes(), b"/cgroup.procs"]) else {
-            return;
-        };
-        let mut buf = [0u8; 8192];
-        let Ok(n) = read_whole(procs.as_cstr(), &mut buf) else {
-            return;
-        };
-        for pid in buf[..n]
-            .split(|&b| b == b'\n')
-            .filter_map(crate::text::parse_u32)
-        {
-            if let Some(pid) = Pid::from_raw(pid as i32) {
-                let _ = crate::sys::process::send_signal(pid, None, signal);
-            }
-        }
-    });
+    for_each_cgroup(root, id, |dir| crate::cgroup::signal_listed(dir, signal));
 }
 
 /// `delete`: remove a stopped container's cgroups and state; `force`
@@ -1334,7 +1318,7 @@ fn remove_cgroups(root: Root<'_>, id: &[u8]) -> Result<()> {
             match rustix::fs::rmdir(dir.as_cstr()) {
                 Ok(()) | Err(Errno::NOENT) => return,
                 Err(Errno::BUSY) => {
-                    signal_dir(dir, rustix::process::Signal::KILL.as_raw());
+                    crate::cgroup::signal_listed(dir, rustix::process::Signal::KILL.as_raw());
                     let _ = rustix::thread::nanosleep(&rustix::time::Timespec {
                         tv_sec: 0,
                         tv_nsec: 10_000_000,
@@ -1354,24 +1338,6 @@ fn remove_cgroups(root: Root<'_>, id: &[u8]) -> Result<()> {
         failed = Some(bad!("{}: still busy after SIGKILL", dir));
     });
     failed.map_or(Ok(()), Err)
-}
-
-fn signal_dir(dir: &CPath, signal: i32) {
-    let Some(procs) = CPath::from_parts(&[dir.as_bytes(), b"/cgroup.procs"]) else {
-        return;
-    };
-    let mut buf = [0u8; 8192];
-    let Ok(n) = read_whole(procs.as_cstr(), &mut buf) else {
-        return;
-    };
-    for pid in buf[..n]
-        .split(|&b| b == b'\n')
-        .filter_map(crate::text::parse_u32)
-    {
-        if let Some(pid) = Pid::from_raw(pid as i32) {
-            let _ = crate::sys::process::send_signal(pid, None, signal);
-        }
-    }
 }
 
 /// Remove `ROOT/ID` and what box-oci put in it.

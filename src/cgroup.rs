@@ -916,15 +916,21 @@ fn empty_and_remove(dir: &CPath, v2: bool) {
 }
 
 /// Send `signal` to every process DIR/cgroup.procs lists (the group's own
-/// members, not its children's). A process may leave or a new one fork
-/// meanwhile: callers that need the group empty repeat it.
+/// members, not its children's), as many as 8 KiB of it holds. A process
+/// may leave or a new one fork meanwhile: callers that need the group
+/// empty repeat it.
 pub fn signal_listed(dir: &CPath, signal: i32) {
     let Ok(procs) = join(dir.as_bytes(), b"cgroup.procs") else {
         return;
     };
     let mut buf = [0u8; 8192];
     let n = read_file(procs.as_cstr(), &mut buf).unwrap_or(0);
-    for line in buf[..n].split(|&b| b == b'\n') {
+    // Only whole lines: when the list fills the buffer its last line is cut,
+    // and a cut PID is another process's.
+    let whole = buf[..n]
+        .split_inclusive(|&b| b == b'\n')
+        .filter_map(|line| line.strip_suffix(b"\n"));
+    for line in whole {
         if let Some(pid) =
             crate::text::parse_u32(line).and_then(|p| rustix::process::Pid::from_raw(p as i32))
         {

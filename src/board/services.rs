@@ -13,14 +13,16 @@ use crate::config::Restart;
 use crate::container::{self, plan::Plan};
 use crate::log;
 use crate::spec::{self, Spec};
+use crate::sys::cell::Taken;
 use crate::sys::entry::Args;
 use crate::sys::process;
 use crate::text::{Bytes, CPath, Text};
 
 /// Where box-init finds its specs.
 pub const SPEC_DIR: &[u8] = b"/etc/box";
-/// Most specs box-init runs (each is a fixed-size record in memory).
-pub const MAX_SERVICES: usize = 16;
+/// Most specs box-init runs (each is a fixed-size record in static memory,
+/// whose pages are touched only as the table fills).
+pub const MAX_SERVICES: usize = 64;
 /// First restart delay; it doubles with each quick failure.
 const BACKOFF_FIRST_MS: u64 = 100;
 /// Longest restart delay.
@@ -40,6 +42,8 @@ struct Service {
     restart_at_ms: Option<u64>,
 }
 
+type Services = heapless::Vec<Service, MAX_SERVICES>;
+
 fn now_ms() -> u64 {
     monotonic_ns() / 1_000_000
 }
@@ -47,11 +51,14 @@ fn now_ms() -> u64 {
 /// Run the specs until a shutdown signal (its kind) or until no container
 /// runs, none waits for a restart and no other process is left (`None`).
 pub fn run(log: &mut Log, cmdline: &Cmdline, args: Args, waits: &mut Waits) -> Option<Shutdown> {
-    // On the heap, once, with room for every spec: a Service is some
-    // 30 KiB, and a table of them on PID 1's stack would be touched page
-    // by page at boot.
-    let mut services: Vec<Service> = Vec::with_capacity(MAX_SERVICES);
-    load(log, cmdline, &mut services);
+    // In .bss, with room for every spec: a Service is some 30 KiB, and a
+    // table of them on PID 1's stack would be touched page by page at boot.
+    static TABLE: Taken<Services> = Taken::new(heapless::Vec::new());
+    let Some(services) = TABLE.take() else {
+        log!(log, "the table of services is in use: specs not started");
+        return None;
+    };
+    load(log, cmdline, services);
     for service in services.iter_mut() {
         start(log, service, args);
         // Many starts in a row may take longer than the watchdog's period.
@@ -70,7 +77,7 @@ pub fn run(log: &mut Log, cmdline: &Cmdline, args: Args, waits: &mut Waits) -> O
         let timeout = pending.map(|at| at.saturating_sub(now_ms()));
         // Also feeds the watchdog, and wakes up in time to.
         match waits.next(timeout) {
-            Event::Child => reap(log, &mut services),
+            Event::Child => reap(log, services),
             Event::Shutdown(kind) => return Some(kind),
             Event::Nothing => {}
         }
@@ -86,8 +93,9 @@ pub fn run(log: &mut Log, cmdline: &Cmdline, args: Args, waits: &mut Waits) -> O
 
 /// Read the spec files: all of /etc/box/*.box in name order, or only
 /// NAME.box with `box.spec=NAME`. A bad spec is logged and skipped.
-fn load(log: &mut Log, cmdline: &Cmdline, services: &mut Vec<Service>) {
-    let mut names: heapless::Vec<Text<{ crate::config::NAME_MAX }>, 64> = heapless::Vec::new();
+fn load(log: &mut Log, cmdline: &Cmdline, services: &mut Services) {
+    let mut names: heapless::Vec<Text<{ crate::config::NAME_MAX }>, MAX_SERVICES> =
+        heapless::Vec::new();
     if let Some(only) = &cmdline.spec {
         let _ = names.push(Text::from_bytes_lossy(only.as_bytes()));
     } else {
@@ -135,7 +143,7 @@ fn load(log: &mut Log, cmdline: &Cmdline, services: &mut Vec<Service>) {
             );
             continue;
         }
-        services.push(service);
+        let _ = services.push(service);
     }
     if names.is_empty() {
         log!(log, "no specs in /etc/box");
@@ -143,7 +151,10 @@ fn load(log: &mut Log, cmdline: &Cmdline, services: &mut Vec<Service>) {
 }
 
 /// The names (without `.box`) of the spec files in /etc/box.
-fn list_specs(log: &mut Log, names: &mut heapless::Vec<Text<{ crate::config::NAME_MAX }>, 64>) {
+fn list_specs(
+    log: &mut Log,
+    names: &mut heapless::Vec<Text<{ crate::config::NAME_MAX }>, MAX_SERVICES>,
+) {
     let dir = match rustix::fs::open(
         c"/etc/box",
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -171,7 +182,10 @@ fn list_specs(log: &mut Log, names: &mut heapless::Vec<Text<{ crate::config::NAM
             continue;
         }
         if names.push(Text::from_bytes_lossy(stem)).is_err() {
-            log!(log, "/etc/box: more than 64 specs: the rest are skipped");
+            log!(
+                log,
+                "/etc/box: more than {MAX_SERVICES} specs: the rest are skipped"
+            );
             return;
         }
     }

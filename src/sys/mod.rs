@@ -14,6 +14,7 @@
 mod alloc_check;
 pub mod bpf;
 pub mod caps;
+pub mod cell;
 pub mod clone;
 pub mod entry;
 pub mod exe;

@@ -10,6 +10,7 @@
 //! mounts, cgroups).
 
 mod cases;
+mod chart;
 mod measure;
 mod report;
 mod setup;
@@ -153,7 +154,50 @@ pub fn main(mut args: Args) -> Result<()> {
     };
     std::fs::write(&out, &text).with_context(|| format!("writing {}", out.display()))?;
     crate::note!("wrote {}", host::shown(&out));
+    let svg = out.with_extension("svg");
+    std::fs::write(
+        &svg,
+        chart::render(&chart_heading(&context), &panels(&rows)),
+    )
+    .with_context(|| format!("writing {}", svg.display()))?;
+    crate::note!("wrote {}", host::shown(&svg));
     Ok(())
+}
+
+fn chart_heading(context: &report::Context) -> String {
+    format!(
+        "Start-up time, median and p10–p90 ({} rounds, {}, {})",
+        context.rounds, context.machine, context.date
+    )
+}
+
+/// The measured rows as the chart's panels, one per kind of work.
+fn panels(rows: &[Row]) -> Vec<chart::Panel> {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    cases::Group::ALL
+        .iter()
+        .map(|&group| {
+            let members = || rows.iter().filter(move |r| r.case.group == group);
+            // Without its base (the group's first row), a panel has no
+            // line to be read against: left out.
+            let has_base = members().next().is_some_and(|r| r.measured.is_some());
+            chart::Panel {
+                title: group.title().to_string(),
+                bars: members()
+                    .filter(|_| has_base)
+                    .filter_map(|r| {
+                        let m = r.measured.as_ref()?;
+                        Some(chart::Bar {
+                            tool: r.case.tool.to_string(),
+                            median_ms: ms(m.summary.median),
+                            p10_ms: ms(m.summary.p10),
+                            p90_ms: ms(m.summary.p90),
+                        })
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 /// The heading of RESULTS.md's section of boot times under QEMU, which

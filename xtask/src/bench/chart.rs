@@ -1,0 +1,247 @@
+//! The results as a picture: one SVG beside RESULTS.md, a panel per kind
+//! of work, a bar per tool for its median with a whisker from p10 to p90,
+//! box's rows highlighted and each panel's base (the floor, nsenter) drawn
+//! as a dashed line through the whole panel. The time axis is logarithmic:
+//! runc takes twenty times the floor, and on a log axis equal ratios are
+//! equal distances, so "× floor" reads off the picture directly.
+
+use std::fmt::Write;
+
+/// One bar.
+pub struct Bar {
+    pub tool: String,
+    pub median_ms: f64,
+    pub p10_ms: f64,
+    pub p90_ms: f64,
+}
+
+/// One panel: its title and its bars, the first being the base.
+pub struct Panel {
+    pub title: String,
+    pub bars: Vec<Bar>,
+}
+
+const WIDTH: f64 = 820.0;
+const LABEL: f64 = 120.0;
+const VALUE: f64 = 150.0;
+const PLOT: f64 = WIDTH - LABEL - VALUE;
+const ROW: f64 = 22.0;
+const TITLE: f64 = 30.0;
+const AXIS: f64 = 26.0;
+const BOX_FILL: &str = "#d9480f";
+const BASE_FILL: &str = "#495057";
+const PEER_FILL: &str = "#adb5bd";
+
+/// The chart of `panels` (panels without bars are left out), titled
+/// `heading`.
+pub fn render(heading: &str, panels: &[Panel]) -> String {
+    let panels: Vec<&Panel> = panels.iter().filter(|p| !p.bars.is_empty()).collect();
+    let (low, high) = axis_range(&panels);
+    let ticks = ticks(low, high);
+    let x = |ms: f64| LABEL + PLOT * (ms.ln() - low.ln()) / (high.ln() - low.ln());
+
+    let height = 40.0
+        + panels
+            .iter()
+            .map(|p| TITLE + ROW * p.bars.len() as f64 + AXIS)
+            .sum::<f64>();
+    let mut out = String::new();
+    let w = &mut out;
+    let _ = writeln!(
+        w,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(w, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        w,
+        r#"<text x="10" y="24" font-size="15" font-weight="bold">{}</text>"#,
+        escape(heading)
+    );
+    let mut top = 40.0;
+    for panel in panels {
+        let _ = writeln!(
+            w,
+            r#"<text x="10" y="{}" font-weight="bold">{}</text>"#,
+            top + 18.0,
+            escape(&panel.title)
+        );
+        top += TITLE;
+        let bottom = top + ROW * panel.bars.len() as f64;
+        for &tick in &ticks {
+            let _ = writeln!(
+                w,
+                "<line x1=\"{0:.1}\" y1=\"{top}\" x2=\"{0:.1}\" y2=\"{bottom}\" stroke=\"#e9ecef\"/>",
+                x(tick)
+            );
+            let _ = writeln!(
+                w,
+                "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\" fill=\"#868e96\" font-size=\"10\">{} ms</text>",
+                x(tick),
+                bottom + 14.0,
+                tick_text(tick)
+            );
+        }
+        let base = panel.bars[0].median_ms;
+        for (i, bar) in panel.bars.iter().enumerate() {
+            let y = top + ROW * i as f64;
+            let fill = if i == 0 {
+                BASE_FILL
+            } else if bar.tool.starts_with("box") {
+                BOX_FILL
+            } else {
+                PEER_FILL
+            };
+            let weight = if bar.tool.starts_with("box") {
+                r#" font-weight="bold""#
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                w,
+                r#"<text x="{}" y="{}" text-anchor="end"{weight}>{}</text>"#,
+                LABEL - 8.0,
+                y + 15.0,
+                escape(&bar.tool)
+            );
+            let _ = writeln!(
+                w,
+                r#"<rect x="{LABEL}" y="{}" width="{:.1}" height="{}" fill="{fill}"/>"#,
+                y + 4.0,
+                (x(bar.median_ms) - LABEL).max(1.0),
+                ROW - 8.0
+            );
+            let _ = writeln!(
+                w,
+                r##"<line x1="{:.1}" y1="{2}" x2="{:.1}" y2="{2}" stroke="#212529"/>"##,
+                x(bar.p10_ms),
+                x(bar.p90_ms),
+                y + ROW / 2.0
+            );
+            let ratio = if i == 0 {
+                String::new()
+            } else {
+                format!("  {:.2}×", bar.median_ms / base)
+            };
+            let _ = writeln!(
+                w,
+                r#"<text x="{}" y="{}"{weight}>{:.2} ms{ratio}</text>"#,
+                LABEL + PLOT + 8.0,
+                y + 15.0,
+                bar.median_ms
+            );
+        }
+        let _ = writeln!(
+            w,
+            "<line x1=\"{0:.1}\" y1=\"{1}\" x2=\"{0:.1}\" y2=\"{bottom}\" stroke=\"{BASE_FILL}\" stroke-dasharray=\"4 3\"/>",
+            x(base),
+            top - 4.0
+        );
+        top = bottom + AXIS;
+    }
+    let _ = writeln!(w, "</svg>");
+    out
+}
+
+/// The axis's ends, in ms: a power-of-ten-ish step below the fastest p10
+/// and above the slowest p90 of every panel (one axis for all, so panels
+/// compare).
+fn axis_range(panels: &[&Panel]) -> (f64, f64) {
+    let bars = || panels.iter().flat_map(|p| p.bars.iter());
+    let low = bars()
+        .map(|b| b.p10_ms.min(b.median_ms))
+        .fold(f64::INFINITY, f64::min);
+    let high = bars()
+        .map(|b| b.p90_ms.max(b.median_ms))
+        .fold(0.0, f64::max);
+    if !(low.is_finite() && low > 0.0 && high > low) {
+        return (0.1, 100.0);
+    }
+    (step_below(low), step_above(high))
+}
+
+/// The 1-2-5 steps of a log axis.
+fn steps() -> impl Iterator<Item = f64> {
+    (-3..=4).flat_map(|e| [1.0, 2.0, 5.0].map(|m| m * 10f64.powi(e)))
+}
+
+fn step_below(v: f64) -> f64 {
+    steps().filter(|&s| s <= v).last().unwrap_or(v)
+}
+
+fn step_above(v: f64) -> f64 {
+    steps().find(|&s| s >= v).unwrap_or(v)
+}
+
+fn ticks(low: f64, high: f64) -> Vec<f64> {
+    steps()
+        .filter(|&s| s >= low * 0.999 && s <= high * 1.001)
+        .collect()
+}
+
+fn tick_text(ms: f64) -> String {
+    if ms >= 1.0 {
+        format!("{ms:.0}")
+    } else {
+        format!("{ms}")
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bar(tool: &str, median_ms: f64) -> Bar {
+        Bar {
+            tool: tool.into(),
+            median_ms,
+            p10_ms: median_ms * 0.9,
+            p90_ms: median_ms * 1.2,
+        }
+    }
+
+    #[test]
+    fn box_is_highlighted_and_the_floor_is_marked() {
+        let svg = render(
+            "start-up",
+            &[
+                Panel {
+                    title: "Start a container".into(),
+                    bars: vec![bar("floor", 1.27), bar("box run", 3.2), bar("runc", 31.3)],
+                },
+                Panel {
+                    title: "nothing measured".into(),
+                    bars: vec![],
+                },
+            ],
+        );
+        assert!(svg.starts_with("<svg ") && svg.trim_end().ends_with("</svg>"));
+        assert!(
+            !svg.contains("nothing measured"),
+            "empty panels are left out"
+        );
+        let box_label = svg.lines().find(|l| l.contains(">box run<")).unwrap();
+        assert!(box_label.contains("bold"), "{box_label}");
+        assert!(svg.contains(&format!("fill=\"{BOX_FILL}\"")));
+        assert!(svg.contains("stroke-dasharray"), "the floor's line");
+        assert!(svg.contains("3.20 ms  2.52×"), "box's ratio to the floor");
+        // The axis spans the fastest p10 to the slowest p90 in 1-2-5 steps.
+        assert!(svg.contains(">1 ms<") && svg.contains(">50 ms<"), "{svg}");
+        assert!(!svg.contains(">100 ms<"));
+    }
+
+    #[test]
+    fn a_log_axis_in_1_2_5_steps() {
+        assert_eq!(axis_range(&[]), (0.1, 100.0));
+        assert_eq!(step_below(1.07), 1.0);
+        assert_eq!(step_above(39.5), 50.0);
+        assert_eq!(ticks(0.5, 5.0), vec![0.5, 1.0, 2.0, 5.0]);
+        assert_eq!(tick_text(0.5), "0.5");
+        assert_eq!(tick_text(20.0), "20");
+    }
+}

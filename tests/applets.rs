@@ -1301,3 +1301,373 @@ fn unshare_maps_the_user_and_group_given() {
         assert!(one_error_line(&r).contains("no such user"), "{how}: {r:?}");
     }
 }
+
+/// A script that runs `"$@"` with its own /etc, an overlay of the host's
+/// whose /etc/subuid and /etc/subgid give root and nobody ranges, in a
+/// mount namespace of its own (so the host's /etc is never touched).
+/// Its first word is a scratch directory.
+const WITH_SUBIDS: &str = r#"set -e
+d=$1; shift
+mount -t tmpfs scratch "$d"; mkdir "$d/up" "$d/work"
+mount -t overlay etc -o lowerdir=/etc,upperdir="$d/up",workdir="$d/work" /etc
+printf 'root:100000:65536\nnobody:300000:1000\n' > /etc/subuid
+printf 'root:200000:65536\nnobody:400000:1000\n' > /etc/subgid
+exec "$@""#;
+
+/// `program ARGS…` (as nobody with `nobody`) where /etc/subuid and
+/// /etc/subgid say [`WITH_SUBIDS`]'s.
+fn with_subids(scratch: &TempDir, program: &Path, args: &[&str], nobody: bool) -> Command {
+    let mut command = Command::new(BOX);
+    command
+        .args(["unshare", "-m", "sh", "-c", WITH_SUBIDS, "sh"])
+        .arg(scratch.path());
+    if nobody {
+        command.args([
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+        ]);
+    }
+    command.arg(program).args(args);
+    command
+}
+
+#[test]
+#[ignore = "needs root"]
+fn unshare_maps_ranges_of_ids() {
+    // util-linux 2.38's --map-users, --map-groups and --map-auto, side by
+    // side, as root (2.38 runs newuidmap even then; box writes the map) and
+    // as nobody through newuidmap and newgidmap; then what came later:
+    // INNER:OUTER:COUNT (2.39), all (2.40), subids and --map-subids (2.41),
+    // several ranges (2.40).
+    let test = "unshare_maps_ranges_of_ids";
+    if !need_root(test) {
+        return;
+    }
+    let maps = ["cat", "/proc/self/uid_map", "/proc/self/gid_map"];
+    let scratch = TempDir::new("subids");
+    let links = Links::new();
+    let tool = util_linux(test, "unshare");
+    let have_newuidmap = Path::new("/usr/bin/newuidmap").exists();
+    for (args, nobody, want) in [
+        (
+            &["--map-users=100000,0,65536", "--map-groups=200000,0,65536"][..],
+            false,
+            "0 100000 65536\n0 200000 65536\n",
+        ),
+        (
+            &["-r", "--map-auto"],
+            false,
+            "0 0 1\n1 100000 65535\n0 0 1\n1 200000 65535\n",
+        ),
+        (
+            &["--map-auto", "--map-root-user"],
+            true,
+            "0 65534 1\n1 300000 999\n0 65534 1\n1 400000 999\n",
+        ),
+        (
+            &["--map-users=auto", "-c"],
+            true,
+            "65534 65534 1\n0 300000 1000\n65534 65534 1\n",
+        ),
+    ] {
+        if nobody && !have_newuidmap {
+            skip(
+                test,
+                "newuidmap is not installed: the unprivileged half is skipped",
+            );
+            continue;
+        }
+        let args = [args, &maps[..]].concat();
+        let mut ours = vec![(
+            "box unshare".to_string(),
+            with_subids(
+                &scratch,
+                Path::new(BOX),
+                &[&["unshare"][..], &args].concat(),
+                nobody,
+            ),
+        )];
+        ours.push((
+            "unshare (symlink)".to_string(),
+            with_subids(&scratch, &links.path("unshare"), &args, nobody),
+        ));
+        if let Some(tool) = &tool {
+            ours.push((
+                "util-linux".to_string(),
+                with_subids(&scratch, tool, &args, nobody),
+            ));
+        }
+        for (how, command) in ours {
+            let r = run(command);
+            let got: String = r
+                .stdout
+                .lines()
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ") + "\n")
+                .collect();
+            assert_eq!((r.code(), got.as_str()), (0, want), "{how} {args:?}: {r:?}");
+        }
+    }
+    // Later releases: box only.
+    for (args, want) in [
+        (
+            &["--map-users=0:100000:65536", "--map-groups=0:200000:65536"][..],
+            "0 100000 65536\n0 200000 65536\n",
+        ),
+        (
+            &["--map-subids"],
+            "100000 100000 65536\n200000 200000 65536\n",
+        ),
+        (
+            &[
+                "--map-users=0:100000:10",
+                "--map-users=10:100010:5",
+                "--map-groups=subids",
+            ],
+            "0 100000 10\n10 100010 5\n200000 200000 65536\n",
+        ),
+        (
+            &["--map-users=all", "--map-groups=all"],
+            "0 0 4294967295\n0 0 4294967295\n",
+        ),
+    ] {
+        let args = [&["unshare"][..], args, &maps[..]].concat();
+        let r = run(with_subids(&scratch, Path::new(BOX), &args, false));
+        let got: String = r
+            .stdout
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ") + "\n")
+            .collect();
+        assert_eq!((r.code(), got.as_str()), (0, want), "{args:?}: {r:?}");
+    }
+    // Without a line for the user: one line that says which file.
+    let r = run(as_nobody(
+        Path::new(BOX),
+        &["unshare", "--map-auto", "true"],
+    ));
+    assert_eq!(r.code(), 1, "{r:?}");
+    assert!(one_error_line(&r).contains("/etc/subuid"), "{r:?}");
+    // A range newuidmap does not allow: its own message, status 1.
+    if have_newuidmap {
+        let r = run(with_subids(
+            &scratch,
+            Path::new(BOX),
+            &["unshare", "--map-users=0:100000:10", "true"],
+            true,
+        ));
+        assert_eq!(r.code(), 1, "{r:?}");
+        assert!(r.stderr.contains("newuidmap"), "{r:?}");
+    }
+}
+
+#[test]
+#[ignore = "needs root"]
+fn unshare_owner_gives_the_user_namespace_away() {
+    // util-linux 2.42's --owner: root makes a user namespace that nobody
+    // owns, maps nobody to 0 in it, and nobody can then enter it.
+    let test = "unshare_owner_gives_the_user_namespace_away";
+    if !need_root(test) {
+        return;
+    }
+    if !nobody_can_use_user_namespaces(test) {
+        return;
+    }
+    let start = |owner: bool| {
+        let mut command = Command::new(BOX);
+        command.arg("unshare");
+        if owner {
+            command.arg("--owner=65534:65534");
+        }
+        command.args([
+            "--map-users=0:65534:1",
+            "--map-groups=0:65534:1",
+            "sh",
+            "-c",
+            "echo ready && exec sleep 30",
+        ]);
+        Target::start(command, false)
+    };
+    let target = start(true);
+    let pid = target.pid.to_string();
+    let map = std::fs::read_to_string(format!("/proc/{pid}/uid_map")).unwrap();
+    assert_eq!(
+        map.split_whitespace().collect::<Vec<_>>(),
+        ["0", "65534", "1"]
+    );
+    let r = run(as_nobody(
+        Path::new(BOX),
+        &["nsenter", "-t", &pid, "-U", "id", "-u"],
+    ));
+    assert_eq!((r.code(), r.stdout.as_str()), (0, "0\n"), "{r:?}");
+    drop(target);
+    // Owned by root, the same namespace is out of nobody's reach.
+    let target = start(false);
+    let pid = target.pid.to_string();
+    let r = run(as_nobody(
+        Path::new(BOX),
+        &["nsenter", "-t", &pid, "-U", "id", "-u"],
+    ));
+    assert_eq!(r.code(), 1, "{r:?}");
+    let links = Links::new();
+    for (how, command) in box_commands(&links, "unshare", &["--owner=1", "true"]) {
+        let r = run(command);
+        assert_eq!(r.code(), 1, "{how}: {r:?}");
+        assert!(one_error_line(&r).contains("UID:GID"), "{how}: {r:?}");
+    }
+}
+
+#[test]
+#[ignore = "needs root"]
+fn unshare_clear_env_and_whitelist_env() {
+    // --clear-env and --whitelist-env, in util-linux's development tree
+    // (no release has them yet): what the command's environment holds.
+    let test = "unshare_clear_env_and_whitelist_env";
+    if !need_root(test) {
+        return;
+    }
+    let links = Links::new();
+    for (args, want) in [
+        (&["--clear-env"][..], ""),
+        (&["--whitelist-env=B,PATH"], "B=2\nPATH=/usr/bin:/bin\n"),
+        (
+            &["--whitelist-env", "A", "--whitelist-env=C,NONE"],
+            "A=1\nC=3\n",
+        ),
+        (&[], "A=1\nB=2\nC=3\nPATH=/usr/bin:/bin\n"),
+    ] {
+        let args = [args, &["-u", "/usr/bin/env"]].concat();
+        for (how, mut command) in box_commands(&links, "unshare", &args) {
+            command
+                .env_clear()
+                .env("PATH", "/usr/bin:/bin")
+                .env("A", "1")
+                .env("B", "2")
+                .env("C", "3");
+            let r = run(command);
+            assert_eq!(
+                (r.code(), r.stdout.as_str()),
+                (0, want),
+                "{how} {args:?}: {r:?}"
+            );
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs root"]
+fn nsenter_user_parent_env_and_join_cgroup() {
+    // util-linux 2.40's --user-parent, -e and -c.
+    let test = "nsenter_user_parent_env_and_join_cgroup";
+    if !need_root(test) {
+        return;
+    }
+    let links = Links::new();
+    // A user namespace in a user namespace: --user-parent enters the
+    // outer one, -U the inner one.
+    let mut command = Command::new(BOX);
+    command.args([
+        "unshare",
+        "-r",
+        "--",
+        BOX,
+        "unshare",
+        "--map-user=200",
+        "--map-group=200",
+        "sh",
+        "-c",
+        "echo ready && exec sleep 30",
+    ]);
+    command.env("MARK", "nested target");
+    let target = Target::start(command, false);
+    let pid = target.pid.to_string();
+    let inner = std::fs::read_link(format!("/proc/{pid}/ns/user")).unwrap();
+    for (how, command) in box_commands(
+        &links,
+        "nsenter",
+        &[
+            "-t",
+            &pid,
+            "--user-parent",
+            "readlink",
+            "/proc/self/ns/user",
+        ],
+    ) {
+        let r = run(command);
+        assert_eq!(r.code(), 0, "{how}: {r:?}");
+        let outer = r.stdout.trim();
+        let host = std::fs::read_link("/proc/self/ns/user").unwrap();
+        assert_ne!(outer, inner.to_str().unwrap(), "{how}: {r:?}");
+        assert_ne!(outer, host.to_str().unwrap(), "{how}: {r:?}");
+        // The one whose child the target's is: seen from inside it, the
+        // target's map is the inner one, 200 for its 0.
+        let r = run({
+            let mut c = Command::new(BOX);
+            c.args(["nsenter", "-t", &pid, "--user-parent", "cat"])
+                .arg(format!("/proc/{pid}/uid_map"));
+            c
+        });
+        assert_eq!(
+            r.stdout.split_whitespace().collect::<Vec<_>>(),
+            ["200", "0", "1"],
+            "{how}: {r:?}"
+        );
+    }
+    // -e: the target's environment, not ours.
+    for (how, mut command) in box_commands(&links, "nsenter", &["-t", &pid, "-e", "env"]) {
+        command.env("MARK", "ours");
+        let r = run(command);
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+        let want: String = environ
+            .split(|&b| b == 0)
+            .filter(|e| !e.is_empty())
+            .map(|e| String::from_utf8_lossy(e).into_owned() + "\n")
+            .collect();
+        assert_eq!((r.code(), &r.stdout), (0, &want), "{how}: {r:?}");
+        assert!(r.stdout.contains("MARK=nested target\n"), "{how}: {r:?}");
+    }
+    // --user-parent of a process in our own user namespace: its parent
+    // is above us, out of reach.
+    let me = std::process::id().to_string();
+    for (how, command) in box_commands(&links, "nsenter", &["-t", &me, "--user-parent", "true"]) {
+        let r = run(command);
+        assert_eq!(r.code(), 1, "{how}: {r:?}");
+        assert!(one_error_line(&r).contains("NS_GET_USERNS"), "{how}: {r:?}");
+    }
+    drop(target);
+
+    // -c: the target's cgroup v2 group.
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
+    let v2 = mounts
+        .lines()
+        .find(|l| l.split(' ').nth(2) == Some("cgroup2"))
+        .and_then(|l| l.split(' ').nth(1))
+        .expect("a cgroup2 mount: --join-cgroup joins only cgroup v2 groups");
+    let group = Path::new(v2).join(format!("box-test-join-{}", std::process::id()));
+    std::fs::create_dir(&group).unwrap();
+    let target = uts_target();
+    std::fs::write(group.join("cgroup.procs"), target.pid.to_string()).unwrap();
+    let pid = target.pid.to_string();
+    let name = group.file_name().unwrap().to_str().unwrap();
+    for (how, command) in box_commands(
+        &links,
+        "nsenter",
+        &["-t", &pid, "-c", "-u", "cat", "/proc/self/cgroup"],
+    ) {
+        let r = run(command);
+        assert_eq!(r.code(), 0, "{how}: {r:?}");
+        let line = r
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("0::"))
+            .unwrap_or("");
+        assert!(line.ends_with(&format!("/{name}")), "{how}: {r:?}");
+    }
+    drop(target);
+    // Empty once the target and the commands are gone.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::fs::remove_dir(&group).is_err() {
+        assert!(Instant::now() < deadline, "{} stays busy", group.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -5,7 +5,8 @@
 //! nsenter [-t PID[:INODE]] [-a] [-m -u -i -n -p -U -C -T] [--uts=FILE …]
 //!         [-r[DIR] | --root[=DIR]] [-w[DIR] | --wd[=DIR] | -W DIR] [-F]
 //!         [-S UID] [-G GID]
-//!         [--preserve-credentials] [--] [CMD [ARG…]]
+//!         [--preserve-credentials] [--keep-caps] [--user-parent] [-e] [-c]
+//!         [--] [CMD [ARG…]]
 //! ```
 //!
 //! The steps: a pidfd of the target first, held to the end, so a PID that
@@ -49,8 +50,10 @@
 //! supplementary groups keeps them and goes on, where util-linux fails
 //! with "setgroups failed" (util-linux#3553). `-W DIR` takes its value as
 //! 2.38 does (also as the next word; util-linux ≥ 2.39 attached only).
-//! `-Z` is refused: box has no SELinux. Not implemented: `-e`, `-c`, `-N`,
-//! `--user-parent`.
+//! `-Z` is refused: box has no SELinux. `-c` joins the target's cgroup
+//! before the namespaces (util-linux after them), so that both groups are
+//! still within our cgroup namespace. Not implemented: `-N`, and
+//! `--NAME=:NSID` (util-linux 2.42).
 
 use linux_raw_sys::general as k;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -65,6 +68,7 @@ use crate::config::{NAMESPACES, Namespace, missing_namespace};
 use crate::error::{Context, Error, Result};
 use crate::options::{Command, Given, Opt, Usage};
 use crate::sys::entry::Args;
+use crate::sys::exec::{CStrArray, Envp};
 use crate::sys::fs::{file_holds, open_dir};
 use crate::sys::ns::{self, NsLink};
 use crate::sys::{clone, exec, process, signal};
@@ -82,6 +86,9 @@ enum Source {
     Target,
     /// A namespace file given as `--NAME=FILE`.
     File(CPath),
+    /// `--user-parent`: the parent of the target's user namespace, or of
+    /// the one FILE names.
+    Parent(Option<CPath>),
 }
 
 /// `-r`, `-w`: the target's root or working directory, or a given one.
@@ -115,6 +122,11 @@ struct Options {
     /// `-W DIR`: the working directory, looked up after the join.
     wdns: Option<CPath>,
     keep_caps: bool,
+    user_parent: bool,
+    /// `-e`: the command gets the target's environment.
+    env: bool,
+    /// `-c`: join the target's cgroup (v2).
+    join_cgroup: bool,
 }
 
 pub fn main(args: Args) -> u8 {
@@ -137,6 +149,9 @@ pub enum NsenterOption {
     WdNs,
     FollowContext,
     KeepCaps,
+    UserParent,
+    Env,
+    JoinCgroup,
     Version,
 }
 
@@ -243,6 +258,18 @@ pub const NSENTER: Command<NsenterOption> = {
                 "CMD keeps its capabilities in the user ns",
                 N::KeepCaps,
             ),
+            Opt::flag(
+                "user-parent",
+                "the parent of its (or FILE's) user namespace instead",
+                N::UserParent,
+            ),
+            Opt::flag("env", "CMD gets its environment instead of ours", N::Env).short(b'e'),
+            Opt::flag(
+                "join-cgroup",
+                "CMD joins its cgroup (cgroup v2)",
+                N::JoinCgroup,
+            )
+            .short(b'c'),
             Opt::flag("version", "print the version and exit", N::Version).short(b'V'),
         ],
     }
@@ -293,6 +320,23 @@ fn run(args: Args) -> Result<u8> {
     // Supplementary groups go with a new gid. Tried before joining too: in
     // a user namespace whose setgroups is "deny" only that call can work.
     let groups_dropped_before = gid.is_some() && rustix::thread::set_thread_groups(&[]).is_ok();
+
+    // -e: the target's environment, read while its /proc entry is ours
+    // to read.
+    let mut environ = [0u8; ENVIRON_MAX];
+    let target_env = match (o.env, o.target) {
+        (false, _) => None,
+        (true, None) => return Err(bad!("--env: whose environment? add --target PID")),
+        (true, Some(pid)) => Some(read_environ(pid, &mut environ)?),
+    };
+    // -c: into the target's cgroup before the join, while both groups are
+    // within our cgroup namespace (inside the target's, ours is not).
+    if o.join_cgroup {
+        let Some(pid) = o.target else {
+            return Err(bad!("--join-cgroup: whose cgroup? add --target PID"));
+        };
+        join_cgroup(pid)?;
+    }
 
     join(&joins, o.target, pidfd)?;
 
@@ -367,10 +411,74 @@ fn run(args: Args) -> Result<u8> {
             .map_err(|e| Error::sys("keep the capabilities", "prctl(PR_CAP_AMBIENT)", b"", e))?;
     }
 
+    let env = target_env.as_ref().map_or(args.envp(), |list| list.envp());
     if joins[index(k::CLONE_NEWPID)].is_some() && o.fork {
-        return run_forked(command, args);
+        return run_forked(command, env);
     }
-    Err(exec_command(command, args))
+    Err(exec_command(command, env))
+}
+
+/// Largest environment `-e` takes from the target, and most variables.
+const ENVIRON_MAX: usize = 128 * 1024;
+const ENVIRON_COUNT: usize = 1024;
+
+/// `-e`: /proc/PID/environ, its `KEY=VALUE` strings NUL-separated, read
+/// into `buf` and listed as an environment.
+fn read_environ(pid: u32, buf: &mut [u8]) -> Result<CStrArray<'_, ENVIRON_COUNT>> {
+    let path = proc_path(pid, b"environ");
+    let n = crate::cgroup::read_file(path.as_cstr(), buf)
+        .at(
+            "read the target's environment (--env)",
+            "read",
+            path.as_bytes(),
+        )
+        .map_err(|e| match e.errno() {
+            Some(Errno::ACCESS | Errno::PERM) => e.hint(PTRACE_HINT),
+            _ => e,
+        })?;
+    if n == buf.len() {
+        return Err(bad!(
+            "--env: the environment of PID {pid} is over {} KiB, more than box takes",
+            ENVIRON_MAX / 1024
+        ));
+    }
+    let mut list = CStrArray::new();
+    for entry in buf[..n].split_inclusive(|&b| b == 0) {
+        // A process may have overwritten its last string's NUL: skip it.
+        let Ok(entry) = core::ffi::CStr::from_bytes_with_nul(entry) else {
+            continue;
+        };
+        if !entry.is_empty() && list.push(entry).is_err() {
+            return Err(bad!(
+                "--env: PID {pid} has over {} variables, more than box takes",
+                ENVIRON_COUNT - 1
+            ));
+        }
+    }
+    Ok(list)
+}
+
+/// `-c`: move ourselves into the cgroup v2 group of process `pid`, as its
+/// /proc/PID/cgroup names it (line `0::PATH`).
+fn join_cgroup(pid: u32) -> Result<()> {
+    let step = "join the target's cgroup (--join-cgroup)";
+    let path = proc_path(pid, b"cgroup");
+    let mut buf = [0u8; 4096];
+    let n = crate::cgroup::read_file(path.as_cstr(), &mut buf).at(step, "read", path.as_bytes())?;
+    let procs = buf[..n]
+        .split(|&b| b == b'\n')
+        .find(|line| line.starts_with(b"0::"))
+        .and_then(crate::cgroup::procs_file_for)
+        .ok_or_else(|| {
+            bad!("--join-cgroup: PID {pid} is in no cgroup v2 group (util-linux and box join only cgroup v2)")
+        })?;
+    crate::cgroup::write_file(procs.as_cstr(), b"0")
+        .at(step, "write", procs.as_bytes())
+        .map_err(|e| match e.errno() {
+            Some(Errno::ACCESS | Errno::PERM) => e.hint("moving a process between groups needs write access to both and to their common ancestor's cgroup.procs: run as root"),
+            Some(Errno::OPNOTSUPP | Errno::BUSY) => e.hint("that group has controllers enabled for its children (no internal processes in cgroup v2)"),
+            _ => e,
+        })
 }
 
 /// The options, or `None` when one was answered (`--version`).
@@ -389,6 +497,9 @@ fn parse(line: &mut CommandLine<NsenterOption>) -> Result<Option<Options>> {
         preserve_credentials: false,
         wdns: None,
         keep_caps: false,
+        user_parent: false,
+        env: false,
+        join_cgroup: false,
     };
     while let Some(found) = line.next()? {
         let given = found.given;
@@ -433,6 +544,9 @@ fn parse(line: &mut CommandLine<NsenterOption>) -> Result<Option<Options>> {
             N::PreserveCredentials => o.preserve_credentials = true,
             N::WdNs => o.wdns = Some(path(given, found.text())?),
             N::KeepCaps => o.keep_caps = true,
+            N::UserParent => o.user_parent = true,
+            N::Env => o.env = true,
+            N::JoinCgroup => o.join_cgroup = true,
             // util-linux without SELinux goes on; box says it cannot.
             N::FollowContext => return Err(bad!("{given}: SELinux is not supported")),
         }
@@ -631,6 +745,19 @@ fn choose(o: &Options) -> Result<[Option<Source>; COUNT]> {
             }
         }
     }
+    if o.user_parent {
+        let user = index(k::CLONE_NEWUSER);
+        let file = match o.namespaces[user] {
+            Some(Source::File(path)) => Some(path),
+            _ => None,
+        };
+        if file.is_none() && o.target.is_none() {
+            return Err(bad!(
+                "--user-parent: the parent of whose user namespace? add --target PID or --user=FILE"
+            ));
+        }
+        joins[user] = Some(Source::Parent(file));
+    }
     Ok(joins)
 }
 
@@ -694,7 +821,7 @@ fn join(
     for (ns, source) in NAMESPACES.iter().zip(joins) {
         match source {
             Some(Source::Target) => from_target |= ns.flag,
-            Some(Source::File(_)) => any_file = true,
+            Some(Source::File(_) | Source::Parent(_)) => any_file = true,
             None => {}
         }
     }
@@ -735,15 +862,24 @@ fn join_files(
     for ((ns, source), slot) in NAMESPACES.iter().zip(joins).zip(files.iter_mut()) {
         let path = match source {
             None => continue,
-            Some(Source::File(path)) => *path,
-            Some(Source::Target) => {
+            Some(Source::File(path) | Source::Parent(Some(path))) => *path,
+            Some(Source::Target | Source::Parent(None)) => {
                 let pid = target.ok_or_else(|| bad!("--{}: no --target PID", ns.name))?;
                 ns::link_path(Some(pid), ns.proc_name)
             }
         };
-        let fd = ns::open_file(path.as_cstr())
+        let mut fd = ns::open_file(path.as_cstr())
             .map_err(|e| open_error(ns, source, &path, target, pidfd, e))?;
         check_type(ns, fd.as_fd(), &path)?;
+        if let Some(Source::Parent(_)) = source {
+            // --user-parent: the user namespace above that one.
+            fd = ns::owner(fd.as_fd())
+                .at("find the parent user namespace (--user-parent)", "ioctl(NS_GET_USERNS)", path.as_bytes())
+                .map_err(|e| match e.errno() {
+                    Some(Errno::PERM) => e.hint("its parent is outside our own user namespace: only an ancestor's process can enter it"),
+                    _ => e,
+                })?;
+        }
         *slot = Some((fd, path));
     }
     // The target's files were opened by PID: the pidfd, still open, tells
@@ -806,7 +942,7 @@ fn open_error(
     errno: Errno,
 ) -> Error {
     let base = Error::sys("open the namespace file", "open", path.as_bytes(), errno);
-    let (Some(Source::Target), Some(pid)) = (source, target) else {
+    let (Some(Source::Target | Source::Parent(None)), Some(pid)) = (source, target) else {
         return base;
     };
     match errno {
@@ -862,7 +998,7 @@ fn is_own(ns: &Namespace, path: &CPath) -> bool {
 
 /// With `-p`: run the command as a child, the first process in the PID
 /// namespace we joined, and wait for it.
-fn run_forked(command: Args, env: Args) -> Result<u8> {
+fn run_forked(command: Args, env: Envp<'_>) -> Result<u8> {
     // A caller may have left SIGCHLD ignored, and then the kernel would reap
     // our child before we could read its status.
     signal::set_signal_default(Signal::CHILD.as_raw(), false);

@@ -42,9 +42,16 @@
 //! two, hence `--pid=FILE` needs `-f`) onto FILE once they exist, as
 //! util-linux's; a FILE that cannot be bound undoes the others.
 //!
-//! Not implemented (refused as unknown, never ignored): `--map-users`,
-//! `--map-groups`, `--map-auto`, `--map-subids`, `--owner`,
-//! `--mount-binfmt`, `-l`, `--clear-env`, `--whitelist-env`.
+//! Ranges of ids (`--map-users`, `--map-groups`, `--map-auto`,
+//! `--map-subids`) are written by helpers forked before unshare(2), as
+//! util-linux's: see [`idmap`]. `--owner UID:GID` takes those ids before
+//! unshare(2), so that they own the new user namespace; the maps are then
+//! written from outside too. `--clear-env` and `--whitelist-env` (in
+//! util-linux's development tree, in no release yet) choose the command's
+//! environment.
+//!
+//! Not implemented (refused as unknown, never ignored): `--mount-binfmt`,
+//! `-l`.
 //! Errors name what to change: the missing `CONFIG_*` option, the sysctl
 //! that blocks user namespaces, `--propagation unchanged` inside a chroot.
 
@@ -52,7 +59,7 @@ use core::ffi::CStr;
 use core::fmt::Write;
 
 use linux_raw_sys::general as k;
-use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fd::{AsFd, BorrowedFd};
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use rustix::mount::{MountFlags, MountPropagationFlags, UnmountFlags};
@@ -60,12 +67,18 @@ use rustix::pipe::PipeFlags;
 use rustix::process::{Pid, Signal, WaitIdOptions};
 use rustix::thread::UnshareFlags;
 
+mod idmap;
+
+use idmap::{Kind, Ranges};
+
 use super::util_linux::{self, EXIT_FAILURE, exec_command, fail};
 use crate::args::CommandLine;
 use crate::config::{NAMESPACES, missing_namespace};
 use crate::error::{Context, Error, Result};
 use crate::options::{Command, Given, Opt, Usage};
 use crate::sys::entry::Args;
+use crate::sys::exec::CStrArray;
+use crate::sys::process::Helper;
 use crate::sys::signal::{self, SigSet};
 use crate::sys::{clone, exec, ns, process};
 use crate::text::{Bytes, CPath, Text, parse_u64};
@@ -118,6 +131,17 @@ struct Options {
     /// `-r` or `-c` says).
     map_user: Option<u32>,
     map_group: Option<u32>,
+    /// `--map-users`, `--map-groups` (and `--map-auto`, `--map-subids`):
+    /// ranges, written by a helper outside the new user namespace.
+    uid_ranges: Ranges,
+    gid_ranges: Ranges,
+    /// `--owner UID:GID`: the ids we take before unshare(2), which then
+    /// own the new user namespace.
+    owner: Option<(u32, u32)>,
+    /// `--clear-env`: the command gets no environment, but what
+    /// `--whitelist-env` keeps of ours.
+    clear_env: bool,
+    keep_env: heapless::Vec<&'static [u8], 16>,
 }
 
 impl Default for Options {
@@ -144,6 +168,11 @@ impl Default for Options {
             keep_caps: false,
             map_user: None,
             map_group: None,
+            uid_ranges: Ranges::new(),
+            gid_ranges: Ranges::new(),
+            owner: None,
+            clear_env: false,
+            keep_env: heapless::Vec::new(),
         }
     }
 }
@@ -174,6 +203,13 @@ pub enum UnshareOption {
     KeepCaps,
     MapUser,
     MapGroup,
+    MapUsers,
+    MapGroups,
+    MapAuto,
+    MapSubids,
+    Owner,
+    ClearEnv,
+    WhitelistEnv,
     Version,
 }
 
@@ -196,6 +232,11 @@ pub const UNSHARE: Command<UnshareOption> = {
                     its number. --NAME=FILE binds the new namespace onto FILE, which must\n\
                     exist, so that it outlives its processes (nsenter --NAME=FILE joins it;\n\
                     umount FILE ends it); --pid=FILE needs -f.\n\
+                    \n\
+                    A RANGE is INNER:OUTER:COUNT, or OUTER,INNER,COUNT as util-linux 2.38 wrote\n\
+                    it; auto is your first range in /etc/subuid (/etc/subgid) from 0 inside,\n\
+                    subids the same range to itself, all every id you have to itself. Root\n\
+                    writes the ranges, anyone else's go through newuidmap and newgidmap.\n\
                     \n\
                     Exit status (util-linux's): CMD's own; with -f, a CMD killed by a signal\n\
                     kills unshare with the same signal; 1 if unshare failed, 126 if CMD cannot\n\
@@ -253,6 +294,32 @@ pub const UNSHARE: Command<UnshareOption> = {
                 "map your gid to GID (or a name) inside; implies -U",
                 U::MapGroup,
             ),
+            Opt::value(
+                "map-users",
+                "RANGE",
+                "map INNER:OUTER:COUNT, auto, subids or all; implies -U",
+                U::MapUsers,
+            )
+            .repeat(),
+            Opt::value(
+                "map-groups",
+                "RANGE",
+                "the same for groups; implies -U",
+                U::MapGroups,
+            )
+            .repeat(),
+            Opt::flag("map-auto", "--map-users=auto --map-groups=auto", U::MapAuto),
+            Opt::flag(
+                "map-subids",
+                "--map-users=subids --map-groups=subids",
+                U::MapSubids,
+            ),
+            Opt::value(
+                "owner",
+                "UID:GID",
+                "the new user namespace's owner (root only); implies -U",
+                U::Owner,
+            ),
             Opt::value("root", "DIR", "chroot into DIR", U::Root).short(b'R'),
             Opt::value("wd", "DIR", "change to DIR", U::Wd).short(b'w'),
             Opt::attached(
@@ -291,6 +358,18 @@ pub const UNSHARE: Command<UnshareOption> = {
                 "CMD keeps its capabilities in the new user ns",
                 U::KeepCaps,
             ),
+            Opt::flag(
+                "clear-env",
+                "CMD gets no environment (but --whitelist-env's)",
+                U::ClearEnv,
+            ),
+            Opt::value(
+                "whitelist-env",
+                "LIST",
+                "CMD gets only these of our variables (NAME,NAME…)",
+                U::WhitelistEnv,
+            )
+            .repeat(),
             Opt::flag("version", "print the version and exit", U::Version).short(b'V'),
         ],
     }
@@ -310,18 +389,58 @@ fn run(args: Args) -> Result<u8> {
 
     // `--NAME=FILE`: the binds are made from outside, by a helper that
     // stays in our namespaces (and keeps our rights in them).
+    let me = rustix::process::getpid().as_raw_nonzero().get() as u32;
     let binder = match options.persist.iter().any(Option::is_some) {
-        true => {
-            // Its status is read with waitid: not reaped by the kernel.
-            signal::set_signal_default(SIGCHLD, false);
-            let me = rustix::process::getpid().as_raw_nonzero().get() as u32;
-            Some(Binder::spawn(me, &options.persist)?)
-        }
+        true => Some(Helper::spawn(
+            "start the helper that binds the namespaces",
+            || match bind_namespace_files(me, &options.persist) {
+                Ok(()) => 0,
+                Err(e) => fail("unshare", &e),
+            },
+        )?),
         false => None,
     };
 
+    // Ranges of ids: written from outside too, by a helper each for the
+    // uid and the gid map (as root it writes them, else it runs newuidmap
+    // or newgidmap, which check /etc/subuid and /etc/subgid).
+    let mut mappers = heapless::Vec::<Helper, 2>::new();
+    let (user, group) = single_ids(&options, ids);
+    for (kind, ranges, single, outer) in [
+        (Kind::Users, &options.uid_ranges, user, ids.0),
+        (Kind::Groups, &options.gid_ranges, group, ids.1),
+    ] {
+        if !options.mapped_outside(kind) {
+            continue;
+        }
+        let map = idmap::with_single(ranges, single.map(|inner| (outer, inner)))?;
+        let mapper = Helper::spawn("start the helper that maps the ids", move || {
+            idmap::write(kind, me, &map, args)
+        })?;
+        let _ = mappers.push(mapper);
+    }
+
+    // --owner: the ids that will own the new user namespace.
+    if let Some((uid, gid)) = options.owner {
+        let step = "take the owner's ids (--owner)";
+        rustix::thread::set_thread_groups(&[]).at(step, "setgroups", b"")?;
+        let gid = rustix::thread::Gid::from_raw(gid);
+        rustix::thread::set_thread_res_gid(gid, gid, gid).at(step, "setresgid", b"")?;
+        let uid = rustix::thread::Uid::from_raw(uid);
+        rustix::thread::set_thread_res_uid(uid, uid, uid).at(step, "setresuid", b"")?;
+    }
+
     process::unshare(UnshareFlags::from_bits_retain(options.namespaces))
         .map_err(|e| unshare_error(e, options.namespaces))?;
+    if let Some(word) = options.setgroups {
+        // Before any gid map: the kernel takes it only then.
+        write_proc_file("set setgroups (--setgroups)", c"/proc/self/setgroups", word)?;
+    }
+    for mapper in mappers {
+        if !mapper.finish()? {
+            return Ok(EXIT_FAILURE);
+        }
+    }
     set_time_offsets(&options)?;
 
     if options.fork {
@@ -333,57 +452,6 @@ fn run(args: Args) -> Result<u8> {
         return Ok(EXIT_FAILURE);
     }
     Err(start(&options, ids, command, args, None))
-}
-
-/// The helper that binds the new namespaces onto their files: a process
-/// forked before unshare(2), so in the caller's namespaces, with the
-/// caller's rights there. It waits for [`Binder::finish`], binds, says what
-/// failed on standard error itself, and exits.
-struct Binder {
-    pid: Pid,
-    /// Our end of the pipe it waits on.
-    go: OwnedFd,
-}
-
-impl Binder {
-    /// Start the helper for the namespaces process `pid` is to make.
-    fn spawn(pid: u32, files: &[Option<CPath>; NAMESPACES.len()]) -> Result<Binder> {
-        let mut ends = Some(rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at(
-            "start the helper that binds the namespaces",
-            "pipe2",
-            b"",
-        )?);
-        let spawned = clone::spawn(0, None, SIGCHLD as u64, || {
-            let Some((wait, go)) = ends.take() else {
-                exec::exit_now(EXIT_FAILURE)
-            };
-            drop(go);
-            // A byte: go. End of file: unshare failed, or died, first.
-            let mut byte = [0u8];
-            if !matches!(rustix::io::read(&wait, &mut byte), Ok(1)) {
-                exec::exit_now(EXIT_FAILURE);
-            }
-            match bind_namespace_files(pid, files) {
-                Ok(()) => exec::exit_now(0),
-                Err(e) => exec::exit_now(fail("unshare", &e)),
-            }
-        })
-        .map_err(|(call, e)| {
-            Error::sys("start the helper that binds the namespaces", call, b"", e)
-        })?;
-        let (_, go) = ends.take().ok_or_else(|| bad!("helper pipe lost"))?;
-        let pid =
-            Pid::from_raw(spawned.pid).ok_or_else(|| bad!("clone returned PID {}", spawned.pid))?;
-        Ok(Binder { pid, go })
-    }
-
-    /// Let it bind, and wait until it is done: whether it succeeded.
-    fn finish(self) -> Result<bool> {
-        crate::out::write_all(&self.go, b"!");
-        drop(self.go);
-        let status = process::wait_for(self.pid, WaitIdOptions::EXITED)?;
-        Ok(status.exit_status() == Some(0))
-    }
 }
 
 /// In the helper: bind each new namespace of process `pid` (the unshare,
@@ -500,6 +568,38 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
                 o.map_user = Some(id.ok_or_else(|| bad!("{given} {}: no such user", Bytes(word)))?);
                 o.namespaces |= k::CLONE_NEWUSER;
             }
+            U::MapUsers | U::MapGroups | U::MapAuto | U::MapSubids => {
+                let euid = rustix::process::geteuid().as_raw();
+                let word = match found.action {
+                    U::MapAuto => &b"auto"[..],
+                    U::MapSubids => b"subids",
+                    _ => found.text(),
+                };
+                if !matches!(found.action, U::MapGroups) {
+                    idmap::add(&mut o.uid_ranges, Kind::Users, given, word, euid)?;
+                }
+                if !matches!(found.action, U::MapUsers) {
+                    idmap::add(&mut o.gid_ranges, Kind::Groups, given, word, euid)?;
+                }
+                o.namespaces |= k::CLONE_NEWUSER;
+            }
+            U::Owner => {
+                let word = found.text();
+                let mut parts = word.splitn(2, |&b| b == b':');
+                let ids = (parts.next().and_then(crate::text::parse_u32))
+                    .zip(parts.next().and_then(crate::text::parse_u32));
+                o.owner = Some(ids.ok_or_else(|| bad!("{given} {}: use UID:GID", Bytes(word)))?);
+                o.namespaces |= k::CLONE_NEWUSER;
+            }
+            U::ClearEnv => o.clear_env = true,
+            U::WhitelistEnv => {
+                o.clear_env = true;
+                for name in found.text().split(|&b| b == b',').filter(|n| !n.is_empty()) {
+                    o.keep_env
+                        .push(name)
+                        .map_err(|_| bad!("{given}: more than 16 names"))?;
+                }
+            }
             U::MapGroup => {
                 let word = found.text();
                 let id = util_linux::group_id(word);
@@ -514,7 +614,10 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
     }
     // Unprivileged, a gid map is written only after setgroups is denied;
     // util-linux refuses the two together, as box.
-    if o.setgroups == Some(b"allow") && (o.map.is_some() || o.map_group.is_some()) {
+    if o.setgroups == Some(b"allow")
+        && (o.map.is_some() || o.map_group.is_some())
+        && !o.mapped_outside(Kind::Groups)
+    {
         return Err(bad!(
             "--setgroups allow with -r, -c or --map-group: the gid map needs setgroups denied"
         ));
@@ -600,7 +703,7 @@ fn run_forked(
     ids: (u32, u32),
     command: Args,
     env: Args,
-    binder: Option<Binder>,
+    binder: Option<Helper>,
 ) -> Result<u8> {
     // Blocked before the fork and for good: SIGINT and SIGTERM are ignored
     // by a waiting util-linux unshare, or forwarded with --forward-signals;
@@ -668,19 +771,26 @@ fn start(
     env: Args,
     parent: Option<BorrowedFd<'_>>,
 ) -> Error {
-    match prepare(o, ids, parent) {
-        Ok(()) => exec_command(command, env),
-        Err(e) => e,
+    if let Err(e) = prepare(o, ids, parent) {
+        return e;
     }
+    if !o.clear_env {
+        return exec_command(command, env.envp());
+    }
+    // --clear-env, --whitelist-env: only the variables named.
+    let mut kept = CStrArray::<64>::new();
+    for entry in env.envp().entries() {
+        let name = entry.to_bytes().split(|&b| b == b'=').next().unwrap_or(b"");
+        if o.keep_env.contains(&name) && kept.push(entry).is_err() {
+            return bad!("--whitelist-env: more than 63 variables");
+        }
+    }
+    exec_command(command, kept.envp())
 }
 
 fn prepare(o: &Options, ids: (u32, u32), parent: Option<BorrowedFd<'_>>) -> Result<()> {
     if let (Some(signal), Some(parent)) = (o.kill_child, parent) {
         die_with_parent(signal, parent)?;
-    }
-    if let Some(word) = o.setgroups {
-        // Before any gid map: the kernel takes it only then.
-        write_proc_file("set setgroups (--setgroups)", c"/proc/self/setgroups", word)?;
     }
     write_id_maps(o, ids)?;
     // Before any mount: with `/` shared, a mount made here would show up
@@ -760,12 +870,14 @@ fn die_with_parent(signal: Signal, parent: BorrowedFd<'_>) -> Result<()> {
 /// mapped to root, to themselves, or to the ids given; a map for either
 /// alone where only one was asked for.
 fn write_id_maps(o: &Options, (uid, gid): (u32, u32)) -> Result<()> {
-    let (user, group) = match o.map {
-        Some(Map::Root) => (Some(0), Some(0)),
-        Some(Map::Current) => (Some(uid), Some(gid)),
-        None => (None, None),
-    };
-    let (inner_uid, inner_gid) = (o.map_user.or(user), o.map_group.or(group));
+    let (mut inner_uid, mut inner_gid) = single_ids(o, (uid, gid));
+    // Those the helpers wrote with the ranges.
+    if o.mapped_outside(Kind::Users) {
+        inner_uid = None;
+    }
+    if o.mapped_outside(Kind::Groups) {
+        inner_gid = None;
+    }
     let mut uid_map = Text::<48>::new();
     if let Some(inner) = inner_uid {
         let _ = writeln!(uid_map, "{inner} {uid} 1");
@@ -785,6 +897,29 @@ fn write_id_maps(o: &Options, (uid, gid): (u32, u32)) -> Result<()> {
             write_proc_file(step, c"/proc/self/gid_map", gid_map.as_bytes())
         }
         (None, None) => Ok(()),
+    }
+}
+
+/// The ids inside that our uid and gid become (`-r`, `-c`,
+/// `--map-user`, `--map-group`), if any.
+fn single_ids(o: &Options, (uid, gid): (u32, u32)) -> (Option<u32>, Option<u32>) {
+    let (user, group) = match o.map {
+        Some(Map::Root) => (Some(0), Some(0)),
+        Some(Map::Current) => (Some(uid), Some(gid)),
+        None => (None, None),
+    };
+    (o.map_user.or(user), o.map_group.or(group))
+}
+
+impl Options {
+    /// Whether the uid (gid) map is written by a helper outside: with
+    /// ranges, or with `--owner`, whose ids may not write it from inside.
+    fn mapped_outside(&self, kind: Kind) -> bool {
+        let (ranges, single) = match kind {
+            Kind::Users => (&self.uid_ranges, self.map_user.is_some()),
+            Kind::Groups => (&self.gid_ranges, self.map_group.is_some()),
+        };
+        !ranges.is_empty() || (self.owner.is_some() && (single || self.map.is_some()))
     }
 }
 

@@ -12,7 +12,7 @@ use crate::error::{EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, Error, Result};
 use crate::options::Command;
 use crate::out;
 use crate::sys::entry::Args;
-use crate::sys::exec::{self, CStrArray};
+use crate::sys::exec::{self, CStrArray, Envp};
 use crate::text::{Bytes, CPath, Text, parse_u32};
 use crate::{bad, errln};
 
@@ -47,18 +47,18 @@ pub fn status(code: u8) -> u8 {
     }
 }
 
-/// exec the command (the words after the options), or `$SHELL`, else
-/// /bin/sh, when there are none; a name without a slash is looked up in
+/// exec the command (the words after the options) with environment `env`,
+/// or `$SHELL` (of `env`), else /bin/sh, when there are none; a name without a slash is looked up in
 /// PATH, and a file without `#!` runs through /bin/sh, as execvp does. Returns only on failure, with util-linux's 127 (not found) or 126
 /// (cannot be executed). Allocation-free: it runs after fork.
-pub fn exec_command(command: Args, env: Args) -> Error {
+pub fn exec_command(command: Args, env: Envp<'_>) -> Error {
     let shell;
     let mut shell_argv = CStrArray::<2>::new();
     let (program, argv) = match command.get(0) {
         Some(program) => (program, command.argv()),
         None => {
             let name = env
-                .env(b"SHELL")
+                .get(b"SHELL")
                 .filter(|s| !s.is_empty())
                 .unwrap_or(b"/bin/sh");
             shell = CPath::from_bytes(name)
@@ -68,13 +68,13 @@ pub fn exec_command(command: Args, env: Args) -> Error {
         }
     };
     let search = env
-        .env(b"PATH")
+        .get(b"PATH")
         .unwrap_or(crate::container::plan::DEFAULT_PATH);
-    let (errno, full) = exec::exec_search(program, argv, env.envp(), search);
+    let (errno, full) = exec::exec_search(program, argv, env, search);
     if errno == Errno::NOEXEC && !command.is_empty() {
         // A script without `#!`: util-linux's tools run it through /bin/sh
         // (execvp's fallback); box run and box exec do not, as Docker.
-        let shell = exec::exec_script(full.as_cstr(), command.tail(1), env.envp());
+        let shell = exec::exec_script(full.as_cstr(), command.tail(1), env);
         // Without a /bin/sh, the file's own error stands.
         if shell != Errno::NOENT {
             return crate::container::child::exec_error(b"/bin/sh", shell);
@@ -107,6 +107,40 @@ fn id(word: &[u8], file: &CStr) -> Option<u32> {
     }
     let line = first_line(file, &|fields: &[u8]| field(fields, 0) == word).ok()??;
     parse_u32(field(line.as_bytes(), 2))
+}
+
+/// The first range of subordinate ids of user `uid` in `file`
+/// (/etc/subuid or /etc/subgid, subuid(5)): `(first, count)` of the first
+/// line naming the user, by name (from /etc/passwd) or by number, as
+/// util-linux's `--map-auto` reads them.
+pub fn sub_ids(file: &CStr, uid: u32) -> Result<(u32, u32)> {
+    let mut number = [0u8; 20];
+    let number = crate::text::decimal(uid as u64, &mut number);
+    let user = first_line(c"/etc/passwd", &|line: &[u8]| field(line, 2) == number)
+        .ok()
+        .flatten();
+    let name = user
+        .as_ref()
+        .map_or(&b""[..], |line| field(line.as_bytes(), 0));
+    let owner = |line: &[u8]| {
+        let who = field(line, 0);
+        who == number || (!name.is_empty() && who == name)
+    };
+    let line = first_line(file, &owner).map_err(|e| {
+        Error::sys("read the subordinate ids", "open", file.to_bytes(), e)
+            .hint("it lists the ids each user may map: USER:FIRST:COUNT (subuid(5))")
+    })?;
+    let range = line.as_ref().and_then(|line| {
+        let line = line.as_bytes();
+        Some((parse_u32(field(line, 1))?, parse_u32(field(line, 2))?))
+    });
+    range.ok_or_else(|| {
+        bad!(
+            "{}: no line for user {} (uid {uid}): add one, USER:FIRST:COUNT (usermod --add-subuids, --add-subgids)",
+            Bytes(file.to_bytes()),
+            Bytes(if name.is_empty() { number } else { name })
+        )
+    })
 }
 
 /// Longest line of those files kept (a longer one is skipped, never cut).

@@ -71,6 +71,33 @@ impl<'a> Envp<'a> {
     }
 }
 
+impl<'a> Envp<'a> {
+    /// The `KEY=VALUE` strings, in order.
+    pub fn entries(self) -> impl Iterator<Item = &'a CStr> {
+        let mut p = self.0.first;
+        core::iter::from_fn(move || {
+            // SAFETY: `p` points into a NULL-terminated array of pointers
+            // to C strings, all valid for `'a` (the type's invariant), and
+            // never past its NULL: we stop there.
+            let entry = unsafe { *p };
+            if entry.is_null() {
+                return None;
+            }
+            // SAFETY: not the NULL, so one of the array's valid C strings;
+            // `p + 1` is still within the array (at worst its NULL).
+            let (string, next) = unsafe { (CStr::from_ptr(entry), p.add(1)) };
+            p = next;
+            Some(string)
+        })
+    }
+
+    /// The value of variable `name`.
+    pub fn get(self, name: &[u8]) -> Option<&'a [u8]> {
+        self.entries()
+            .find_map(|e| e.to_bytes().strip_prefix(name)?.strip_prefix(b"="))
+    }
+}
+
 /// Storage for an [`Argv`] or [`Envp`]: up to `N - 1` borrowed C strings
 /// and the NULL after them, on the stack. Filled before a fork, or in the
 /// child: it never allocates.

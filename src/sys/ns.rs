@@ -126,18 +126,20 @@ pub fn open_file(path: &CStr) -> Result<OwnedFd, Errno> {
     rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
 }
 
-/// `ioctl(NS_GET_NSTYPE)` with no argument; the type is the return value.
-struct GetNamespaceType;
+/// An ioctl_ns(2) request that takes no argument and answers in the
+/// ioctl's return value: NS_GET_NSTYPE (a type), NS_GET_USERNS (a new
+/// descriptor).
+struct Request<const OPCODE: u32>;
 
-// SAFETY: NS_GET_NSTYPE (ioctl_ns(2)) takes no argument and reads or writes
-// no memory of ours: the kernel only returns the CLONE_NEW* type as the
-// ioctl's result, which `output_from_ptr` passes on.
-unsafe impl rustix::ioctl::Ioctl for GetNamespaceType {
-    type Output = u32;
+// SAFETY: the ioctl_ns(2) requests used here take no argument and read or
+// write no memory of ours: the kernel only returns a number as the ioctl's
+// result, which `output_from_ptr` passes on.
+unsafe impl<const OPCODE: u32> rustix::ioctl::Ioctl for Request<OPCODE> {
+    type Output = i32;
     const IS_MUTATING: bool = false;
 
     fn opcode(&self) -> rustix::ioctl::Opcode {
-        linux_raw_sys::ioctl::NS_GET_NSTYPE as rustix::ioctl::Opcode
+        OPCODE as rustix::ioctl::Opcode
     }
 
     fn as_ptr(&mut self) -> *mut core::ffi::c_void {
@@ -147,8 +149,8 @@ unsafe impl rustix::ioctl::Ioctl for GetNamespaceType {
     unsafe fn output_from_ptr(
         out: rustix::ioctl::IoctlOutput,
         _: *mut core::ffi::c_void,
-    ) -> rustix::io::Result<u32> {
-        Ok(out as u32)
+    ) -> rustix::io::Result<i32> {
+        Ok(out)
     }
 }
 
@@ -158,7 +160,22 @@ unsafe impl rustix::ioctl::Ioctl for GetNamespaceType {
 pub fn file_type(fd: BorrowedFd<'_>) -> Result<u32, Errno> {
     // SAFETY: `fd` is a live descriptor borrowed for the call, and the
     // request neither reads nor writes through a pointer (see the impl).
-    unsafe { rustix::ioctl::ioctl(fd, GetNamespaceType) }
+    let kind =
+        unsafe { rustix::ioctl::ioctl(fd, Request::<{ linux_raw_sys::ioctl::NS_GET_NSTYPE }>) }?;
+    Ok(kind as u32)
+}
+
+/// The user namespace that owns the namespace behind `fd`; for a user
+/// namespace, its parent: `ioctl(fd, NS_GET_USERNS)` (Linux 4.9+). EPERM
+/// when that namespace is outside ours (an ancestor of our own).
+pub fn owner(fd: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
+    // SAFETY: `fd` is a live descriptor borrowed for the call, and the
+    // request neither reads nor writes through a pointer (see the impl).
+    let raw =
+        unsafe { rustix::ioctl::ioctl(fd, Request::<{ linux_raw_sys::ioctl::NS_GET_USERNS }>) }?;
+    // SAFETY: the kernel just opened this descriptor for us; nothing else
+    // owns it.
+    Ok(unsafe { <OwnedFd as rustix::fd::FromRawFd>::from_raw_fd(raw) })
 }
 
 /// `setns(fd, nstype)`: join the namespace behind `fd`, a file from

@@ -1,8 +1,9 @@
 //! Processes: exit statuses, waiting, signalling, unshare.
 
 use rustix::event::{PollFd, PollFlags};
-use rustix::fd::BorrowedFd;
+use rustix::fd::{BorrowedFd, OwnedFd};
 use rustix::io::Errno;
+use rustix::pipe::PipeFlags;
 use rustix::process::{Pid, Resource, Rlimit, WaitId, WaitIdOptions, WaitIdStatus, WaitOptions};
 use rustix::thread::UnshareFlags;
 
@@ -218,6 +219,57 @@ pub fn send_signal(pid: Pid, pidfd: Option<BorrowedFd<'_>>, signal: i32) -> Resu
         }
     }
     rustix::process::kill_process(pid, sig)
+}
+
+/// A process forked before a step that changes what we are (unshare(2),
+/// setuid), so that it keeps the namespaces and rights we had, to act on
+/// us from there: bind our new namespaces onto files, write our uid and gid
+/// maps. It waits for [`Helper::finish`] (a byte on a pipe), does its
+/// work, and exits with the work's status; if we drop it unfinished, or
+/// die, it sees the pipe's end and exits 1 without working.
+pub struct Helper {
+    pid: Pid,
+    /// Our end of the pipe it waits on.
+    go: OwnedFd,
+}
+
+impl Helper {
+    /// Start the helper; `work` runs in it after the go. `work` runs in a
+    /// forked copy of this process: no allocation (as any clone child).
+    pub fn spawn(step: &'static str, work: impl FnOnce() -> u8) -> crate::error::Result<Helper> {
+        use crate::error::{Context, Error};
+        // Its status is read with waitid: not reaped by the kernel.
+        signal::set_signal_default(libc::SIGCHLD, false);
+        let mut ends = Some(rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at(step, "pipe2", b"")?);
+        let spawned = super::clone::spawn(0, None, libc::SIGCHLD as u64, || {
+            let Some((wait, go)) = ends.take() else {
+                super::exec::exit_now(1)
+            };
+            drop(go);
+            // A byte: go. End of file: the caller failed, or died, first.
+            let mut byte = [0u8];
+            if !matches!(rustix::io::read(&wait, &mut byte), Ok(1)) {
+                super::exec::exit_now(1);
+            }
+            super::exec::exit_now(work())
+        })
+        .map_err(|(call, e)| Error::sys(step, call, b"", e))?;
+        let (_, go) = ends
+            .take()
+            .ok_or_else(|| crate::bad!("{step}: pipe lost"))?;
+        let pid = Pid::from_raw(spawned.pid)
+            .ok_or_else(|| crate::bad!("{step}: clone returned PID {}", spawned.pid))?;
+        Ok(Helper { pid, go })
+    }
+
+    /// Let it work, and wait until it is done: whether it succeeded (it
+    /// said what failed on standard error itself).
+    pub fn finish(self) -> crate::error::Result<bool> {
+        let _ = rustix::io::write(&self.go, b"!");
+        drop(self.go);
+        let status = wait_for(self.pid, WaitIdOptions::EXITED)?;
+        Ok(status.exit_status() == Some(0))
+    }
 }
 
 /// unshare(2) for namespaces of the calling process. CLONE_FILES is

@@ -30,7 +30,7 @@ pub const CPUSET_MAX: usize = 63;
 pub const MAX_DEVICES: usize = 8;
 
 /// One namespace type: its `--ns` name, clone flag and /proc/PID/ns file.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct Namespace {
     pub name: &'static str,
     pub flag: u32,
@@ -110,6 +110,27 @@ pub fn missing_namespace(flags: u32) -> Option<&'static Namespace> {
         })
 }
 
+/// The namespace type of a CLONE_NEW* flag.
+pub fn namespace_of(flag: u32) -> Option<&'static Namespace> {
+    NAMESPACES.iter().find(|ns| ns.flag == flag)
+}
+
+/// Most namespaces joined by path: one per type but mount.
+pub const MAX_JOINS: usize = 7;
+
+/// `--ns TYPE=PATH`: an existing namespace the container joins instead of
+/// making one of that type. The path is opened by box, before anything is
+/// made (src/container/plan.rs).
+#[derive(Clone, Copy, Debug)]
+pub struct Join {
+    pub kind: &'static Namespace,
+    /// A namespace file on the host: /proc/PID/ns/TYPE, or a bind mount of
+    /// one (/run/netns/NAME).
+    pub path: CPath,
+    /// The option or key that gave it, for messages.
+    pub given: Given,
+}
+
 /// A set of namespace clone flags.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct NsSet(pub u32);
@@ -120,23 +141,6 @@ impl NsSet {
 
     pub fn has(self, flag: u32) -> bool {
         self.0 & flag != 0
-    }
-
-    /// Parse `mount,uts,…`, the value of the option `name`.
-    pub fn parse(list: &[u8], given: Given) -> Result<NsSet> {
-        let mut set = 0;
-        for word in list.split(|&b| b == b',') {
-            match NAMESPACES.iter().find(|n| n.name.as_bytes() == word) {
-                Some(ns) => set |= ns.flag,
-                None => {
-                    return Err(bad!(
-                        "{given}: unknown namespace '{}' (known: mount,uts,ipc,pid,net,user,cgroup,time)",
-                        Bytes(word)
-                    ));
-                }
-            }
-        }
-        Ok(NsSet(set))
     }
 }
 
@@ -213,7 +217,11 @@ pub struct RunConfig {
     pub rootfs: Option<CPath>,
     pub name: Option<Text<NAME_MAX>>,
     pub hostname: Option<Text<HOSTNAME_MAX>>,
+    /// The namespaces made for the container (clone flags); those joined
+    /// are in `joins` instead.
     pub namespaces: NsSet,
+    /// `--ns TYPE=PATH`: namespaces joined, in the order `--ns` gave them.
+    pub joins: heapless::Vec<Join, MAX_JOINS>,
     pub propagation: Propagation,
     pub binds: heapless::Vec<Bind, MAX_BINDS>,
     pub tmpfs: heapless::Vec<Tmpfs, MAX_TMPFS>,
@@ -284,6 +292,7 @@ impl Default for RunConfig {
             name: None,
             hostname: None,
             namespaces: NsSet::DEFAULT,
+            joins: heapless::Vec::new(),
             propagation: Propagation::Private,
             binds: heapless::Vec::new(),
             tmpfs: heapless::Vec::new(),
@@ -314,10 +323,24 @@ impl Default for RunConfig {
 }
 
 impl RunConfig {
-    /// Whether a host path (the rootfs, a bind source) is still relative.
+    /// Whether a host path (the rootfs, a bind source, a namespace file)
+    /// is still relative.
     pub fn has_relative_host_paths(&self) -> bool {
         let relative = |p: &CPath| !p.as_bytes().starts_with(b"/");
-        self.rootfs.as_ref().is_some_and(relative) || self.binds.iter().any(|b| relative(&b.source))
+        self.rootfs.as_ref().is_some_and(relative)
+            || self.binds.iter().any(|b| relative(&b.source))
+            || self.joins.iter().any(|j| relative(&j.path))
+    }
+
+    /// The namespace of type `flag` joined by path, if one is.
+    pub fn joined(&self, flag: u32) -> Option<&Join> {
+        self.joins.iter().find(|j| j.kind.flag == flag)
+    }
+
+    /// Whether the container runs in a user namespace, made by box or
+    /// joined: its capabilities then count only there.
+    pub fn user_namespace(&self) -> bool {
+        self.namespaces.has(k::CLONE_NEWUSER) || self.joined(k::CLONE_NEWUSER).is_some()
     }
 
     /// Make the host paths absolute against `base`, an absolute directory:
@@ -339,6 +362,9 @@ impl RunConfig {
         }
         for bind in &mut self.binds {
             bind.source = anchored(given("bind"), base, &bind.source)?;
+        }
+        for join in &mut self.joins {
+            join.path = anchored(given("ns"), base, &join.path)?;
         }
         Ok(())
     }
@@ -429,7 +455,7 @@ pub const RUN_OPTIONS: &[RunOption] = {
         Opt::value(
             "ns",
             "LIST",
-            "namespaces (default mount,uts,ipc,pid)",
+            "namespaces to make; TYPE=PATH joins one",
             Config(set_ns),
         )
         .key(),
@@ -697,8 +723,59 @@ fn set_hostname(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     Ok(())
 }
 
+/// `--ns LIST`: each word a type to make (`net`) or one to join
+/// (`net=/run/netns/web`). Types named alone are exactly the namespaces
+/// made, mount among them; a list of joins only keeps the namespaces made
+/// otherwise (the default set) but for the types joined.
 fn set_ns(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
-    let set = NsSet::parse(v, given)?;
+    let mut made = 0;
+    let mut named_alone = false;
+    let mut joins = heapless::Vec::<Join, MAX_JOINS>::new();
+    for word in v.split(|&b| b == b',') {
+        let (name, file) = match word.iter().position(|&b| b == b'=') {
+            Some(i) => (&word[..i], Some(&word[i + 1..])),
+            None => (word, None),
+        };
+        let Some(kind) = NAMESPACES.iter().find(|n| n.name.as_bytes() == name) else {
+            return Err(bad!(
+                "{given}: unknown namespace '{}' (known: mount,uts,ipc,pid,net,user,cgroup,time, alone or as TYPE=PATH)",
+                Bytes(name)
+            ));
+        };
+        let Some(file) = file else {
+            named_alone = true;
+            made |= kind.flag;
+            continue;
+        };
+        if kind.flag == k::CLONE_NEWNS {
+            return Err(bad!(
+                "{given} {}: a mount namespace cannot be joined: box builds the container's root (pivot_root, its own /proc and /dev) in a mount namespace of its own, and would build it over the other's; share directories with --bind instead",
+                Bytes(word)
+            ));
+        }
+        if joins.iter().any(|j| j.kind.flag == kind.flag) {
+            return Err(bad!("{given} {}: {} joined twice", Bytes(v), kind.name));
+        }
+        let join = Join {
+            kind,
+            path: path(given, file)?,
+            given,
+        };
+        let _ = joins.push(join);
+    }
+    if let Some(both) = joins.iter().find(|j| made & j.kind.flag != 0) {
+        return Err(bad!(
+            "{given} {}: {} is both made and joined (name it alone for a new one, or as {}=PATH to join one)",
+            Bytes(v),
+            both.kind.name,
+            both.kind.name
+        ));
+    }
+    let set = if named_alone {
+        NsSet(made)
+    } else {
+        NsSet(joins.iter().fold(NsSet::DEFAULT.0, |f, j| f & !j.kind.flag))
+    };
     if !set.has(k::CLONE_NEWNS) {
         return Err(bad!(
             "{given} {}: the list must include mount (box changes the root, which needs a mount namespace of its own)",
@@ -711,6 +788,7 @@ fn set_ns(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     } else {
         set
     };
+    c.joins = joins;
     Ok(())
 }
 
@@ -1345,6 +1423,49 @@ mod tests {
         find_option(key.as_bytes())
             .unwrap()
             .apply_to(c, v.as_bytes())
+    }
+
+    /// `--ns`: types alone are the namespaces made; TYPE=PATH joins one,
+    /// and a list of joins only keeps the default set but for their types.
+    #[test]
+    fn namespaces_made_and_joined() {
+        let joined = |c: &RunConfig| -> Vec<(&str, Vec<u8>)> {
+            c.joins
+                .iter()
+                .map(|j| (j.kind.name, j.path.as_bytes().to_vec()))
+                .collect()
+        };
+        let mut c = RunConfig::default();
+        apply(&mut c, "ns", "net=/run/netns/web").unwrap();
+        assert_eq!(c.namespaces, NsSet::DEFAULT);
+        assert_eq!(joined(&c), [("net", b"/run/netns/web".to_vec())]);
+        apply(&mut c, "ns", "uts=/proc/9/ns/uts,pid=/proc/9/ns/pid").unwrap();
+        assert_eq!(c.namespaces, NsSet(k::CLONE_NEWNS | k::CLONE_NEWIPC));
+        assert_eq!(joined(&c).len(), 2, "a later --ns replaces the joins");
+        apply(&mut c, "ns", "mount,user=u,net=a=b").unwrap();
+        assert_eq!(c.namespaces, NsSet(k::CLONE_NEWNS));
+        assert_eq!(
+            joined(&c),
+            [("user", b"u".to_vec()), ("net", b"a=b".to_vec())]
+        );
+        assert!(c.has_relative_host_paths());
+        c.anchor_host_paths(b"/etc/box", Given::Key).unwrap();
+        assert_eq!(c.joins[0].path.as_bytes(), b"/etc/box/u");
+        apply(&mut c, "ns", "mount,uts").unwrap();
+        assert!(c.joins.is_empty());
+
+        for (bad, why) in [
+            ("mount=/proc/1/ns/mnt", "a mount namespace cannot be joined"),
+            ("net=/a,net=/b", "net joined twice"),
+            ("mount,net,net=/a", "net is both made and joined"),
+            ("uts,net=/a", "must include mount"),
+            ("net=", "empty path"),
+            ("nets=/a", "unknown namespace 'nets'"),
+        ] {
+            let e = apply(&mut RunConfig::default(), "ns", bad).unwrap_err();
+            let text = format!("{e}");
+            assert!(text.contains(why), "--ns {bad}: {text}");
+        }
     }
 
     #[test]

@@ -69,8 +69,6 @@ use crate::error::{Context, Result};
 use crate::sys::bpf::{self, Insn};
 use crate::text::{self, Text};
 
-use linux_raw_sys::general as k;
-
 /// A device node's type.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Kind {
@@ -232,7 +230,7 @@ pub fn need_cgroup(config: &RunConfig) -> bool {
 /// The capability a container keeps that lets it reach device nodes of its
 /// own making (mknod) or mounting (sys_admin), outside a user namespace.
 fn kept_capability(config: &RunConfig) -> Option<&'static str> {
-    if config.namespaces.has(k::CLONE_NEWUSER) {
+    if config.user_namespace() {
         return None;
     }
     let caps = (crate::sys::caps::DEFAULT | CapabilitySet::from_bits_retain(config.cap_add))
@@ -713,7 +711,7 @@ mod tests {
         assert!(need_cgroup(&config));
         assert_eq!(asked_by(&config), "--cap-add mknod");
         // In a user namespace the kernel refuses device nodes anyway.
-        config.namespaces.0 |= k::CLONE_NEWUSER;
+        config.namespaces.0 |= linux_raw_sys::general::CLONE_NEWUSER;
         assert!(!need_cgroup(&config));
         // CAP_SYS_ADMIN mounts a devtmpfs, or drops nodev by remounting.
         let config = RunConfig {

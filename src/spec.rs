@@ -850,7 +850,7 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
             ),
             (
                 "rootfs /r\nns mount,bogus\n",
-                "/etc/box/web.box:2: ns: unknown namespace 'bogus' (known: mount,uts,ipc,pid,net,user,cgroup,time)",
+                "/etc/box/web.box:2: ns: unknown namespace 'bogus' (known: mount,uts,ipc,pid,net,user,cgroup,time, alone or as TYPE=PATH)",
             ),
         ];
         for (text, expected) in cases {

@@ -35,12 +35,14 @@ pub fn run(
     report: OwnedFd,
     report_read: OwnedFd,
     sync: Option<OwnedFd>,
+    init_pid: Option<OwnedFd>,
     stdio: &ChildStdio,
 ) -> ! {
     // Only box may hold the read end, so its death shows on ours as POLLERR.
     drop(report_read);
     let mut report = Some(report);
-    let error = match prepare(plan, join, report.as_ref().map(|r| r.as_fd()), sync, stdio) {
+    let report_fd = report.as_ref().map(|r| r.as_fd());
+    let error = match prepare(plan, join, report_fd, sync, init_pid, stdio) {
         Ok(()) => {
             if let Some(created) = &plan.created {
                 // Set up: closing the report pipe lets `create` return,
@@ -101,6 +103,7 @@ fn prepare(
     join: Option<&ContainerCgroup>,
     report: Option<BorrowedFd<'_>>,
     sync: Option<OwnedFd>,
+    init_pid: Option<OwnedFd>,
     stdio: &ChildStdio,
 ) -> Result<()> {
     // Die with box, and check box is still there: a box that died before
@@ -119,7 +122,10 @@ fn prepare(
         cgroup.join_self().map_err(|(e, path)| {
             Error::sys("join the container's cgroup", "write", path.as_bytes(), e)
         })?;
-        if plan.config.namespaces.has(k::CLONE_NEWCGROUP) {
+        // (In a joined user namespace, enter_namespaces makes it.)
+        if plan.config.namespaces.has(k::CLONE_NEWCGROUP)
+            && !plan.unshare_after_join.has(k::CLONE_NEWCGROUP)
+        {
             crate::sys::process::unshare(rustix::thread::UnshareFlags::NEWCGROUP).at(
                 "create the cgroup namespace",
                 "unshare",
@@ -127,6 +133,10 @@ fn prepare(
             )?;
         }
     }
+
+    // The namespaces joined by path, then those made in a joined user
+    // namespace: before the mounts and the identity, which they change.
+    enter_namespaces(plan, report, init_pid)?;
 
     // In a new user namespace, wait until box has written our uid and gid
     // maps: until then we are "nobody" and cannot create files or setuid.
@@ -162,7 +172,7 @@ fn prepare(
     // Mounts and the root switch (container/rootfs.rs).
     rootfs::build(plan)?;
 
-    if plan.clone_namespaces.has(k::CLONE_NEWUTS) {
+    if plan.config.namespaces.has(k::CLONE_NEWUTS) {
         rustix::system::sethostname(plan.hostname.as_bytes()).at(
             "set the hostname",
             "sethostname",
@@ -170,7 +180,8 @@ fn prepare(
         )?;
     }
     // A new network namespace has only a loopback interface, and it is down.
-    if plan.clone_namespaces.has(k::CLONE_NEWNET) {
+    // A joined one is left as its owner set it up.
+    if plan.config.namespaces.has(k::CLONE_NEWNET) {
         crate::sys::net::interface_up(b"lo").at(
             "bring up loopback",
             "ioctl(SIOCSIFFLAGS)",
@@ -203,6 +214,90 @@ fn prepare(
     // blocked the signals it forwards).
     signal::reset_signals();
     Ok(())
+}
+
+/// Join the namespaces of `--ns TYPE=PATH` (setns on the files box opened
+/// before clone), user first: the others are then joined, and the new ones
+/// made, with the capabilities it gives (setns(2)), and owned by it. The
+/// PID namespace is not among them: box joined it for the clone already,
+/// so this process is in it. Joining a user namespace, clone made no
+/// namespace: this process makes them now, inside it (unshare), and a new
+/// PID namespace takes a fork, as unshare(CLONE_NEWPID) only places later
+/// children there: the fork becomes the container's init, as box's child
+/// (CLONE_PARENT), its PID sent on `init_pid`, and this process exits.
+fn enter_namespaces(
+    plan: &Plan,
+    report: Option<BorrowedFd<'_>>,
+    init_pid: Option<OwnedFd>,
+) -> Result<()> {
+    // The caller's supplementary groups must not follow into the
+    // container, and a user namespace may deny setgroups (as `unshare -r`
+    // leaves it): drop them while box's own user namespace still allows it.
+    if plan.joined(k::CLONE_NEWUSER).is_some() {
+        rustix::thread::set_thread_groups(&[]).at(
+            "drop the supplementary groups",
+            "setgroups",
+            b"",
+        )?;
+    }
+    for joined in &plan.joins {
+        if joined.flag() != k::CLONE_NEWPID {
+            crate::sys::ns::join_file(joined.fd.as_fd(), joined.flag())
+                .map_err(|e| join_error(joined, e))?;
+        }
+    }
+    let made = plan.unshare_after_join;
+    if made.0 == 0 {
+        return Ok(());
+    }
+    process::unshare(rustix::thread::UnshareFlags::from_bits_retain(made.0))
+        .at(
+            "create the namespaces in the joined user namespace",
+            "unshare",
+            b"",
+        )
+        .map_err(|e| e.hint("the user namespace joined must allow what box makes in it"))?;
+    if !made.has(k::CLONE_NEWPID) {
+        return Ok(());
+    }
+    let pid = crate::sys::clone::fork_sibling().at(
+        "start the container's init in its PID namespace",
+        "clone3(CLONE_PARENT)",
+        b"",
+    )?;
+    if pid == 0 {
+        // The init: only the child that forked it sends its PID. It is
+        // box's child now, and the death signal is not inherited.
+        drop(init_pid);
+        if let Some(report) = report {
+            die_with_parent(report)?;
+        }
+        return Ok(());
+    }
+    if let Some(fd) = init_pid {
+        crate::out::write_all(&fd, &pid.to_ne_bytes());
+    }
+    exec::exit_now(0)
+}
+
+/// A failed setns of `--ns TYPE=PATH`, with what to do about it.
+pub fn join_error(joined: &crate::container::plan::Joined, errno: Errno) -> Error {
+    let error = Error::sys("join the namespace", "setns", joined.path.as_bytes(), errno);
+    match errno {
+        Errno::PERM if joined.flag() == k::CLONE_NEWUSER => error.hint(
+            "joining a user namespace needs CAP_SYS_ADMIN in it: root, or its owner; and it cannot be box's own or one above it",
+        ),
+        Errno::PERM => error.hint(
+            "needs CAP_SYS_ADMIN over the namespace: as root, and with --ns user=PATH a namespace that user namespace owns",
+        ),
+        Errno::INVAL if joined.flag() == k::CLONE_NEWUSER => error.hint(
+            "a user namespace cannot be box's own (it is not a new one) or one above it",
+        ),
+        Errno::INVAL if joined.flag() == k::CLONE_NEWPID => error.hint(
+            "only box's own PID namespace or one below it can be joined",
+        ),
+        _ => error,
+    }
 }
 
 /// Die with box (SIGKILL), and leave now if box is already gone: box
@@ -284,7 +379,9 @@ fn drop_privileges(plan: &Plan) -> Result<()> {
         };
         rustix::process::setrlimit(limit.resource, value).at("set --rlimit", "setrlimit", b"")?;
     }
-    let deny_setgroups = plan.id_maps.as_ref().is_some_and(|m| m.deny_setgroups);
+    // In a joined user namespace the groups went before the join.
+    let deny_setgroups = plan.id_maps.as_ref().is_some_and(|m| m.deny_setgroups)
+        || (plan.joined(k::CLONE_NEWUSER).is_some() && plan.groups.is_empty());
     drop_privileges_to(plan.uid, plan.gid, deny_setgroups, plan.caps, plan.groups)
 }
 

@@ -64,6 +64,9 @@ struct Channels {
     report_write: OwnedFd,
     /// With a user namespace the child waits on this until its maps exist.
     sync: Option<(OwnedFd, OwnedFd)>,
+    /// When the child forks the container's init (a new PID namespace in a
+    /// joined user namespace, child.rs), it sends the init's PID on this.
+    init_pid: Option<(OwnedFd, OwnedFd)>,
     /// The command's 0, 1, 2 (closed in box once the child has them).
     stdio: tty::ChildStdio,
 }
@@ -97,10 +100,16 @@ fn start(
         )?),
         None => None,
     };
+    let init_pid = if plan.unshare_after_join.has(k::CLONE_NEWPID) {
+        Some(rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at("create the PID pipe", "pipe2", b"")?)
+    } else {
+        None
+    };
     let mut channels = Some(Channels {
         report_read,
         report_write,
         sync,
+        init_pid,
         stdio,
     });
 
@@ -115,6 +124,21 @@ fn start(
     // 5.7), clone without it and let the child join by itself before it
     // does anything else. A cgroup namespace is then made by the child after
     // joining, so that its root is the container's group.
+    // A child that joins namespaces is not dumpable until it executes the
+    // command (see Undumpable), and is born so: the flag passes to it.
+    let _undumpable = if plan.joins.is_empty() {
+        None
+    } else {
+        Some(Undumpable::now()?)
+    };
+    // A PID namespace is joined for children only (setns(2)): box joins it
+    // for the clone below, which makes the container's init in it, and
+    // returns to its own as soon as this function ends, failed or not.
+    let _pid_namespace = match plan.joined(k::CLONE_NEWPID) {
+        Some(joined) => Some(PidForChildren::join(joined)?),
+        None => None,
+    };
+
     let flags = u64::from(plan.clone_namespaces.0);
     let cg = cgroup.as_ref();
     let mut spawned = None;
@@ -139,19 +163,28 @@ fn start(
         report_read,
         report_write,
         sync,
+        init_pid,
         stdio,
     } = channels.take().ok_or_else(|| bad!("report pipe lost"))?;
     // The child has its own copies: box keeps only its ends (tty::Relay).
     drop(stdio);
-    let pid =
+    let mut pid =
         Pid::from_raw(spawned.pid).ok_or_else(|| bad!("clone returned PID {}", spawned.pid))?;
+    let mut pidfd = spawned.pidfd;
     drop(report_write);
+    // The child forked the container's init as box's child and exits:
+    // the init is the container from here on. No PID (end of file): the
+    // child failed first and says why on the report pipe.
+    if let Some((read, write)) = init_pid {
+        drop(write);
+        if let Some(init) = read_pid(read.as_fd()) {
+            let _ = process::reap(pid);
+            pid = init;
+            pidfd = ns::open_process(init.as_raw_nonzero().get() as u32).ok();
+        }
+    }
 
-    let container = Container {
-        pid,
-        pidfd: spawned.pidfd,
-        cgroup,
-    };
+    let container = Container { pid, pidfd, cgroup };
     if let (Some((sync_read, sync_write)), Some(ids)) = (sync, &plan.id_maps) {
         drop(sync_read);
         if let Err(e) = ns::write_id_maps(
@@ -199,15 +232,92 @@ fn spawn_child(
             drop(write);
             read
         });
+        let init_pid = c.init_pid.map(|(read, write)| {
+            drop(read);
+            write
+        });
         child::run(
             plan,
             join,
             c.report_write,
             c.report_read,
             sync_read,
+            init_pid,
             &c.stdio,
         )
     })
+}
+
+/// The PID the child sent (four bytes, native order), or `None` at end of
+/// file.
+fn read_pid(fd: rustix::fd::BorrowedFd<'_>) -> Option<Pid> {
+    let mut bytes = [0u8; 4];
+    let mut got = 0;
+    while got < bytes.len() {
+        match rustix::io::read(fd, &mut bytes[got..]) {
+            Ok(0) => return None,
+            Ok(n) => got += n,
+            Err(Errno::INTR) => {}
+            Err(_) => return None,
+        }
+    }
+    Pid::from_raw(i32::from_ne_bytes(bytes))
+}
+
+/// box not dumpable while it makes a child that joins namespaces by path.
+/// The child is born in a joined PID namespace, where every process there
+/// sees it, and holds box's credentials (uid 0, every capability) in a
+/// joined user namespace, where its owner holds CAP_SYS_PTRACE: a tracer
+/// could reach it before its seccomp filter and its capability drop, or
+/// use its uid 0 on host files. A process that is not dumpable can be
+/// traced, and its /proc/PID files opened, only with CAP_SYS_PTRACE in the
+/// user namespace it was executed in, the host's (ptrace(2), "Ptrace access
+/// mode checking"). The flag passes to the child (clone, fork) and lasts
+/// until it executes the command; dropping this restores box's own.
+struct Undumpable(rustix::process::DumpableBehavior);
+
+impl Undumpable {
+    fn now() -> Result<Undumpable> {
+        use rustix::process::{DumpableBehavior, dumpable_behavior, set_dumpable_behavior};
+        let own =
+            dumpable_behavior().at("read box's dumpable flag", "prctl(PR_GET_DUMPABLE)", b"")?;
+        set_dumpable_behavior(DumpableBehavior::NotDumpable).at(
+            "make box not dumpable",
+            "prctl(PR_SET_DUMPABLE)",
+            b"0",
+        )?;
+        Ok(Undumpable(own))
+    }
+}
+
+impl Drop for Undumpable {
+    fn drop(&mut self) {
+        let _ = rustix::process::set_dumpable_behavior(self.0);
+    }
+}
+
+/// box's own PID namespace for children while a joined one is in force
+/// for the clone: dropping this returns to it (setns to one's own active
+/// PID namespace is always allowed).
+struct PidForChildren(OwnedFd);
+
+impl PidForChildren {
+    fn join(joined: &plan::Joined) -> Result<PidForChildren> {
+        let own = ns::open_file(c"/proc/self/ns/pid").at(
+            "keep box's own PID namespace",
+            "open",
+            b"/proc/self/ns/pid",
+        )?;
+        ns::join_file(joined.fd.as_fd(), k::CLONE_NEWPID)
+            .map_err(|e| child::join_error(joined, e))?;
+        Ok(PidForChildren(own))
+    }
+}
+
+impl Drop for PidForChildren {
+    fn drop(&mut self) {
+        let _ = ns::join_file(self.0.as_fd(), k::CLONE_NEWPID);
+    }
 }
 
 /// Turn a failure to create namespaces into a line that says what to do.
@@ -223,7 +333,11 @@ fn namespace_error(call: &'static str, errno: Errno, plan: &Plan) -> Error {
                 ns.proc_name
             ),
             None => base,
-        },        Errno::PERM if plan.id_maps.is_some() => base.hint(ns::userns_hint(errno)),
+        },
+        Errno::NOMEM if plan.joined(k::CLONE_NEWPID).is_some() => base.hint(
+            "the PID namespace joined has no init any more: its PID 1 exited, and the kernel lets nothing new in",
+        ),
+        Errno::PERM if plan.id_maps.is_some() => base.hint(ns::userns_hint(errno)),
         Errno::PERM => base.hint("creating namespaces needs root; run as root, or add --map-root"),
         Errno::NOSPC | Errno::USERS => base.hint(
             "a namespace limit was reached: see sysctl user.max_user_namespaces and the other user.max_*_namespaces",

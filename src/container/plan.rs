@@ -6,7 +6,7 @@ use core::ffi::CStr;
 use core::fmt::Write;
 
 use crate::bad;
-use crate::config::{MAX_ENV, NsSet, RunConfig};
+use crate::config::{MAX_ENV, MAX_JOINS, NAMESPACES, NsSet, RunConfig};
 use crate::error::{Context, Result};
 use crate::options::Given;
 use crate::sys::entry::Args;
@@ -72,6 +72,14 @@ pub struct Plan<'a> {
     /// Enter a new time namespace by unshare(2) in the parent before clone:
     /// clone3 accepts CLONE_NEWTIME only from Linux 6.3, clone never.
     pub unshare_time: bool,
+    /// The namespaces joined (`--ns TYPE=PATH`), their files opened before
+    /// anything is made, in the order setns must take them (user first).
+    pub joins: heapless::Vec<Joined, MAX_JOINS>,
+    /// With a user namespace joined: the namespaces the child makes itself
+    /// (unshare) once it is in it, so that the joined user namespace owns
+    /// them; clone made them in box's own otherwise, where the child holds
+    /// no capability after joining. `clone_namespaces` is then empty.
+    pub unshare_after_join: NsSet,
     /// The uid and gid maps of a new user namespace, written by box.
     pub id_maps: Option<IdMaps>,
     /// The capabilities the command keeps (default set, `--cap-add`,
@@ -100,6 +108,24 @@ pub struct Plan<'a> {
     pub masked: &'a [CPath],
     /// Paths made read-only beyond box's own list (`readonlyPaths`).
     pub read_only: &'a [CPath],
+}
+
+/// A namespace the container joins: its `--ns TYPE=PATH`, and the file,
+/// opened by box (root, on the host, before the container exists), so no
+/// path inside a container can redirect it.
+/// (No borrow of the config here: a heapless::Vec of borrowing items would
+/// make every borrow the Plan holds outlive it.)
+pub struct Joined {
+    pub kind: &'static crate::config::Namespace,
+    /// Its path, as given.
+    pub path: CPath,
+    pub fd: rustix::fd::OwnedFd,
+}
+
+impl Joined {
+    pub fn flag(&self) -> u32 {
+        self.kind.flag
+    }
 }
 
 /// How an OCI `create` leaves its container: the init set up, waiting to
@@ -171,6 +197,7 @@ impl<'a> Plan<'a> {
         };
         let (uid, gid) = config.user.unwrap_or((0, 0));
 
+        let joins = open_joins(config)?;
         let mut clone_namespaces = config.namespaces;
         let mut unshare_time = false;
         if clone_namespaces.has(k::CLONE_NEWTIME) {
@@ -179,6 +206,14 @@ impl<'a> Plan<'a> {
                 clone_namespaces.0 &= !k::CLONE_NEWTIME;
                 unshare_time = true;
             }
+        }
+        // Joining a user namespace, the child makes the new ones after it
+        // joined (a PID namespace among them: the child forks the
+        // container's init into it, see child.rs).
+        let mut unshare_after_join = NsSet(0);
+        if config.joined(k::CLONE_NEWUSER).is_some() {
+            unshare_after_join = NsSet(clone_namespaces.0 & !k::CLONE_NEWTIME);
+            clone_namespaces = NsSet(clone_namespaces.0 & k::CLONE_NEWTIME);
         }
         let id_maps = if config.namespaces.has(k::CLONE_NEWUSER) {
             Some(IdMaps::new(config)?)
@@ -210,7 +245,7 @@ impl<'a> Plan<'a> {
         // `box exec` later reads from the init, so both build the same
         // filter. Where box has no syscall table it refuses rather than run
         // unfiltered unasked.
-        let held = if config.namespaces.has(k::CLONE_NEWUSER) {
+        let held = if config.user_namespace() {
             caps
         } else {
             rustix::thread::capabilities(None).map_or(caps, |own| caps & own.permitted)
@@ -243,6 +278,8 @@ impl<'a> Plan<'a> {
             gid,
             clone_namespaces,
             unshare_time,
+            joins,
+            unshare_after_join,
             id_maps,
             caps,
             seccomp_program: None,
@@ -304,6 +341,17 @@ impl<'a> Plan<'a> {
         }
     }
 
+    /// The joined namespace of type `flag`, if any.
+    pub fn joined(&self, flag: u32) -> Option<&Joined> {
+        self.joins.iter().find(|j| j.flag() == flag)
+    }
+
+    /// Whether the container has a namespace of type `flag` that is not
+    /// box's own: made for it, or joined.
+    pub fn own_or_joined(&self, flag: u32) -> bool {
+        self.config.namespaces.has(flag) || self.joined(flag).is_some()
+    }
+
     /// The name of the container's cgroup(s) under box/.
     pub fn cgroup_name(&self) -> &[u8] {
         self.created
@@ -343,6 +391,78 @@ fn key_of(entry: &[u8]) -> &[u8] {
 fn env_entry(key: &[u8], value: &[u8]) -> Result<CPath> {
     CPath::from_parts(&[key, b"=", value])
         .ok_or_else(|| bad!("environment {}: value too long", Bytes(key)))
+}
+
+/// Open the namespace files of `--ns TYPE=PATH` (O_RDONLY|O_CLOEXEC, as
+/// nsenter does) and check each is a namespace of its type, before anything
+/// is made. Opened here, by the caller on the host, before the container
+/// exists: nothing in a rootfs can swap the file. In NAMESPACES order (user
+/// first, so the others are joined with the capabilities it gives).
+fn open_joins(config: &RunConfig) -> Result<heapless::Vec<Joined, MAX_JOINS>> {
+    let mut joins = heapless::Vec::new();
+    for kind in NAMESPACES {
+        let Some(join) = config.joined(kind.flag) else {
+            continue;
+        };
+        let (given, name, path) = (join.given, kind.name, &join.path);
+        if config.namespaces.has(kind.flag) {
+            return Err(bad!(
+                "{given} {name}={path}: a new {name} namespace is asked for too (--net, --map-root, --uidmap or --gidmap): give one or the other"
+            ));
+        }
+        if config.namespaces.has(k::CLONE_NEWUSER) {
+            return Err(bad!(
+                "{given} {name}={path}: not with a new user namespace (--map-root, --uidmap, --gidmap, --ns user): it would hold no capability over the namespace joined; join the user namespace that owns it instead (--ns user=PATH)"
+            ));
+        }
+        if kind.flag == k::CLONE_NEWUTS && config.hostname.is_some() {
+            return Err(bad!(
+                "--hostname with {given} {name}={path}: the joined UTS namespace keeps its own hostname (set it there)"
+            ));
+        }
+        let fd = crate::sys::ns::open_file(path.as_cstr())
+            .at("open the namespace to join", "open", path.as_bytes())
+            .map_err(|e| {
+                e.hint("TYPE=PATH names a namespace file: /proc/PID/ns/TYPE, or a bind mount of one such as /run/netns/NAME")
+            })?;
+        match crate::sys::ns::file_type(rustix::fd::AsFd::as_fd(&fd)) {
+            Ok(found) if found == kind.flag => {}
+            Ok(found) => {
+                let other = crate::config::namespace_of(found).map_or("unknown", |n| n.name);
+                return Err(bad!(
+                    "{given} {name}={path}: not a {} namespace (NS_GET_NSTYPE says {other})",
+                    long_name(kind.flag)
+                ));
+            }
+            Err(errno) => {
+                return Err(bad!(
+                    "{given} {name}={path}: not a namespace file (ioctl NS_GET_NSTYPE: {}; give /proc/PID/ns/{} or a bind mount of it)",
+                    crate::error::ErrnoText(errno),
+                    kind.proc_name
+                ));
+            }
+        }
+        let _ = joins.push(Joined {
+            kind,
+            path: *path,
+            fd,
+        });
+    }
+    Ok(joins)
+}
+
+/// A namespace type in words, for messages.
+fn long_name(flag: u32) -> &'static str {
+    match flag {
+        k::CLONE_NEWNET => "network",
+        k::CLONE_NEWUTS => "UTS",
+        k::CLONE_NEWIPC => "IPC",
+        k::CLONE_NEWPID => "PID",
+        k::CLONE_NEWUSER => "user",
+        k::CLONE_NEWCGROUP => "cgroup",
+        k::CLONE_NEWTIME => "time",
+        _ => "mount",
+    }
 }
 
 /// The rootfs must be an existing directory: say so before any namespace

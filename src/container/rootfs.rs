@@ -144,7 +144,7 @@ pub struct HostTrees {
 pub fn build(plan: &Plan) -> Result<()> {
     let config = plan.config;
     let rootfs = plan.rootfs.as_cstr();
-    let in_userns = plan.clone_namespaces.has(k::CLONE_NEWUSER);
+    let in_userns = plan.config.user_namespace();
 
     // 1. Cut propagation. clone(CLONE_NEWNS) copied the host's mounts with
     //    their propagation; on systemd hosts they are shared, so every mount
@@ -748,8 +748,9 @@ fn setup_dev(plan: &Plan, trees: &HostTrees) -> Result<()> {
         .at("mount /dev", "mount", fresh.target.to_bytes())?;
     }
     // mqueue shows the message queues of the IPC namespace of whoever
-    // mounts it, so it belongs only with a new IPC namespace.
-    if plan.clone_namespaces.has(k::CLONE_NEWIPC) {
+    // mounts it, so it belongs only with an IPC namespace not box's own
+    // (new, or joined).
+    if plan.own_or_joined(k::CLONE_NEWIPC) {
         m::make_mount_point(c"/dev/mqueue", Create::Dir).at(
             "create /dev/mqueue",
             "mkdir",

@@ -103,6 +103,23 @@ fn forked(ret: c_long, pidfd: c_int) -> Forked {
     }
 }
 
+/// clone3's arguments for a fork: no stack, no TLS, no thread ids.
+fn fork_args(flags: u64, exit_signal: u64) -> k::clone_args {
+    k::clone_args {
+        flags,
+        pidfd: 0,
+        child_tid: 0,
+        parent_tid: 0,
+        exit_signal,
+        stack: 0,
+        stack_size: 0,
+        tls: 0,
+        set_tid: 0,
+        set_tid_size: 0,
+        cgroup: 0,
+    }
+}
+
 /// The process that `clone` made, seen from the caller.
 pub struct Spawned {
     pub pid: i32,
@@ -141,19 +158,7 @@ pub fn spawn(
     if flags & !NAMESPACES != 0 {
         return Err(("clone3", Errno::INVAL));
     }
-    let mut args = k::clone_args {
-        flags: flags | u64::from(k::CLONE_PIDFD),
-        pidfd: 0,
-        child_tid: 0,
-        parent_tid: 0,
-        exit_signal,
-        stack: 0,
-        stack_size: 0,
-        tls: 0,
-        set_tid: 0,
-        set_tid_size: 0,
-        cgroup: 0,
-    };
+    let mut args = fork_args(flags | u64::from(k::CLONE_PIDFD), exit_signal);
     if let Some(fd) = cgroup {
         args.flags |= k::CLONE_INTO_CGROUP;
         args.cgroup = fd.as_raw_fd() as u64;
@@ -181,6 +186,35 @@ pub fn spawn(
         }
         Forked::Parent { pid, pidfd } => Ok(Spawned { pid, pidfd }),
     }
+}
+
+/// `clone3(CLONE_PARENT)` (clone(2) where there is no clone3): a copy of
+/// this process, as fork makes, whose parent is this process's parent, so
+/// that it is that process's child to wait for and reap. Returns 0 in the
+/// new process, its PID (in the caller's PID namespace) in the caller.
+///
+/// For the container child whose init must start in a PID namespace it
+/// made itself after joining a user namespace (src/container/child.rs):
+/// unshare(CLONE_NEWPID) only places the caller's later children there.
+/// The new process runs on a copy of this one's memory, under the same
+/// rules as [`spawn`]'s child (no allocation, no locks). The kernel
+/// refuses CLONE_PARENT to the init of a PID namespace (EINVAL).
+pub fn fork_sibling() -> Result<i32, Errno> {
+    let flags = u64::from(k::CLONE_PARENT);
+    // clone3 takes no exit signal with CLONE_PARENT: the new process gets
+    // the caller's own (SIGCHLD for a container child).
+    let mut args = fork_args(flags, 0);
+    // SAFETY: CLONE_PARENT alone, no stack: the new process continues on
+    // its own copy of this stack, sharing no memory with the caller.
+    let forked = match unsafe { clone3(&mut args) } {
+        // SAFETY: as above.
+        Err(Errno::NOSYS) => unsafe { clone_legacy(flags, 0) }?,
+        other => other?,
+    };
+    Ok(match forked {
+        Forked::Child => 0,
+        Forked::Parent { pid, .. } => pid,
+    })
 }
 
 #[cfg(test)]

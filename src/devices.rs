@@ -18,7 +18,7 @@
 //! 3. A device cgroup wherever the container has a cgroup: cgroup v1's
 //!    `devices` controller (`a` written to devices.deny, then one
 //!    devices.allow line per [`Rule`]), or on cgroup v2 the eBPF program
-//!    below, attached to the container's group (src/cgroup.rs). `box exec`
+//!    below, attached to the container's group (src/cgroup/v2.rs). `box exec`
 //!    joins that cgroup, so the same rules hold for what it runs.
 //!
 //! The first two cost nothing, so a container without limits still gets

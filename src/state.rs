@@ -429,7 +429,7 @@ fn process_stat(pid: Pid) -> Option<(u8, u64)> {
     path.push_u64(pid.as_raw_nonzero().get() as u64)?;
     path.push(b"/stat")?;
     let mut buf = [0u8; 1024];
-    let n = crate::cgroup::read_file(path.as_cstr(), &mut buf).ok()?;
+    let n = crate::sys::fs::read_into(path.as_cstr(), &mut buf).ok()?;
     let text = &buf[..n];
     let after = &text[text.iter().rposition(|&b| b == b')')? + 2..];
     let mut fields = after.split(|&b| b == b' ');

@@ -219,7 +219,7 @@ fn find(name: &[u8]) -> Result<Target> {
         environ_len: 0,
     };
     let env_path = proc_file(b"/environ")?;
-    target.environ_len = crate::cgroup::read_file(env_path.as_cstr(), &mut target.environ).at(
+    target.environ_len = crate::sys::fs::read_into(env_path.as_cstr(), &mut target.environ).at(
         "read the container's environment",
         "read",
         env_path.as_bytes(),
@@ -271,19 +271,19 @@ fn join_cgroups(pid: Pid) -> Result<()> {
     let _ = path.push_u64(pid.as_raw_nonzero().get() as u64);
     let _ = path.push(b"/cgroup");
     let mut theirs = [0u8; 2048];
-    let n = crate::cgroup::read_file(path.as_cstr(), &mut theirs).at(
+    let n = crate::sys::fs::read_into(path.as_cstr(), &mut theirs).at(
         "read the container's cgroups",
         "read",
         path.as_bytes(),
     )?;
     let mut ours = [0u8; 2048];
-    let m = crate::cgroup::read_file(c"/proc/self/cgroup", &mut ours).unwrap_or(0);
+    let m = crate::sys::fs::read_into(c"/proc/self/cgroup", &mut ours).unwrap_or(0);
     for line in theirs[..n].split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         if ours[..m].split(|&b| b == b'\n').any(|l| l == line) {
             continue;
         }
         if let Some(procs) = crate::cgroup::procs_file_for(line) {
-            crate::cgroup::write_file(procs.as_cstr(), b"0").at(
+            crate::sys::fs::write_control(procs.as_cstr(), b"0").at(
                 "join the container's cgroup",
                 "write",
                 procs.as_bytes(),
@@ -331,7 +331,7 @@ struct InitIdentity {
 
 fn init_identity() -> Result<InitIdentity> {
     let mut status = [0u8; 4096];
-    let n = crate::cgroup::read_file(c"/proc/1/status", &mut status).at(
+    let n = crate::sys::fs::read_into(c"/proc/1/status", &mut status).at(
         "read the container's identity",
         "read",
         b"/proc/1/status",
@@ -350,7 +350,7 @@ fn init_identity() -> Result<InitIdentity> {
     let caps = u64::from_str_radix(core::str::from_utf8(field(b"CapBnd:")).unwrap_or("0"), 16)
         .unwrap_or(0);
     let mut setgroups = [0u8; 16];
-    let m = crate::cgroup::read_file(c"/proc/1/setgroups", &mut setgroups).unwrap_or(0);
+    let m = crate::sys::fs::read_into(c"/proc/1/setgroups", &mut setgroups).unwrap_or(0);
     Ok(InitIdentity {
         uid: number(b"Uid:"),
         gid: number(b"Gid:"),

@@ -426,7 +426,7 @@ const ENVIRON_COUNT: usize = 1024;
 /// into `buf` and listed as an environment.
 fn read_environ(pid: u32, buf: &mut [u8]) -> Result<CStrArray<'_, ENVIRON_COUNT>> {
     let path = proc_path(pid, b"environ");
-    let n = crate::cgroup::read_file(path.as_cstr(), buf)
+    let n = crate::sys::fs::read_into(path.as_cstr(), buf)
         .at(
             "read the target's environment (--env)",
             "read",
@@ -464,7 +464,8 @@ fn join_cgroup(pid: u32) -> Result<()> {
     let step = "join the target's cgroup (--join-cgroup)";
     let path = proc_path(pid, b"cgroup");
     let mut buf = [0u8; 4096];
-    let n = crate::cgroup::read_file(path.as_cstr(), &mut buf).at(step, "read", path.as_bytes())?;
+    let n =
+        crate::sys::fs::read_into(path.as_cstr(), &mut buf).at(step, "read", path.as_bytes())?;
     let procs = buf[..n]
         .split(|&b| b == b'\n')
         .find(|line| line.starts_with(b"0::"))
@@ -472,7 +473,7 @@ fn join_cgroup(pid: u32) -> Result<()> {
         .ok_or_else(|| {
             bad!("--join-cgroup: PID {pid} is in no cgroup v2 group (util-linux and box join only cgroup v2)")
         })?;
-    crate::cgroup::write_file(procs.as_cstr(), b"0")
+    crate::sys::fs::write_control(procs.as_cstr(), b"0")
         .at(step, "write", procs.as_bytes())
         .map_err(|e| match e.errno() {
             Some(Errno::ACCESS | Errno::PERM) => e.hint("moving a process between groups needs write access to both and to their common ancestor's cgroup.procs: run as root"),

@@ -9,6 +9,7 @@
 //! fault that leaves nothing to go on with ends in the rescue shell or a
 //! delayed reboot (shutdown.rs).
 
+mod cgroup;
 pub mod cmdline;
 pub mod control;
 pub mod log;
@@ -19,7 +20,6 @@ mod shutdown;
 mod watchdog;
 
 use core::ffi::CStr;
-use core::sync::atomic::{AtomicBool, Ordering};
 
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
@@ -122,34 +122,6 @@ const BOOT_MOUNTS: &[BootMount] = &[
         data: Some(c"mode=0755"),
     },
 ];
-
-/// cgroup v2, where each container gets box/NAME. Mounted later than the
-/// rest ([`mount_cgroup2`]): the first cgroup2 mount waits for an RCU grace
-/// period, some 10 ms, and a first container without limits need not wait.
-const CGROUP2_MOUNT: BootMount = BootMount {
-    target: c"/sys/fs/cgroup",
-    fstype: c"cgroup2",
-    flags: NOSUID_NODEV_NOEXEC,
-    data: None,
-};
-
-/// Mount cgroup2 at /sys/fs/cgroup, once: before the first container that
-/// needs a cgroup, before /etc/box/rc, or after the first containers have
-/// started, whichever comes first.
-pub fn mount_cgroup2(log: &mut Log) {
-    static MOUNTED: AtomicBool = AtomicBool::new(false);
-    if MOUNTED.swap(true, Ordering::Relaxed) {
-        return;
-    }
-    if let Err(e) = mount_at_boot(&CGROUP2_MOUNT) {
-        log!(
-            log,
-            "mount {}: {}",
-            Bytes(CGROUP2_MOUNT.target.to_bytes()),
-            crate::error::ErrnoText(e)
-        );
-    }
-}
 
 /// The board's init. Never returns.
 pub fn main(args: Args) -> ! {
@@ -287,7 +259,7 @@ fn run_rc(log: &mut Log, args: Args, waits: &mut Waits) -> Option<Shutdown> {
         return None;
     }
     // The hook sees the whole system, cgroups included.
-    mount_cgroup2(log);
+    cgroup::mount(log);
     log!(log, "running /etc/box/rc");
     let pid = match spawn_program(rc, args, false) {
         Ok(pid) => pid,

@@ -20,6 +20,7 @@ use rustix::io::Errno;
 
 use crate::board::{Cmdline, Log};
 use crate::log;
+use crate::sys::fs::read_whole;
 use crate::text::{Bytes, CPath};
 
 /// The board's list, when the command line has none.
@@ -37,7 +38,7 @@ pub fn load(log: &mut Log, cmdline: &Cmdline) {
     let mut file = [0u8; LIST_MAX];
     let (list, separator) = match cmdline.modules() {
         Some(list) => (list, b','),
-        None => match read(BOARD_FILE, &mut file) {
+        None => match read_whole(BOARD_FILE, &mut file) {
             Ok(n) => (&file[..n], b'\n'),
             Err(_) => return,
         },
@@ -69,7 +70,7 @@ pub fn load(log: &mut Log, cmdline: &Cmdline) {
             None => {
                 let path =
                     CPath::from_parts(&[dir.as_bytes(), b"/modules.dep"]).unwrap_or_default();
-                match read(path.as_cstr(), &mut deps) {
+                match read_whole(path.as_cstr(), &mut deps) {
                     Ok(n) => *deps_len.insert(n),
                     Err(e) => return report(log, name, "read", path.as_bytes(), e),
                 }
@@ -190,23 +191,6 @@ fn is_present(name: &[u8]) -> bool {
         .is_some_and(|p| rustix::fs::access(p.as_cstr(), rustix::fs::Access::EXISTS).is_ok())
 }
 
-/// Read a whole file into `buf`; EFBIG if it does not fit.
-fn read(path: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
-    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
-    let mut len = 0;
-    loop {
-        if len == buf.len() {
-            return Err(Errno::FBIG);
-        }
-        match rustix::io::read(&fd, &mut buf[len..]) {
-            Ok(0) => return Ok(len),
-            Ok(n) => len += n,
-            Err(Errno::INTR) => {}
-            Err(e) => return Err(e),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,14 +208,5 @@ mod tests {
         ));
         assert!(!is_module(b"kernel/fs/ext4/ext4.ko", b"ext"));
         assert!(!is_module(b"kernel/fs/jbd2/jbd2.ko", b"ext4"));
-    }
-
-    #[test]
-    fn whole_files_or_efbig() {
-        let mut buf = [0u8; 64];
-        let n = read(c"/proc/self/comm", &mut buf).unwrap();
-        assert!(n > 0 && buf[n - 1] == b'\n');
-        let mut small = [0u8; 4];
-        assert_eq!(read(c"/proc/self/mountinfo", &mut small), Err(Errno::FBIG));
     }
 }

@@ -67,8 +67,8 @@ pub fn run(log: &mut Log, cmdline: &Cmdline, args: Args, waits: &mut Waits) -> O
     // Containers first, then cgroup2 and the controllers for box/ (a
     // container with limits mounts and enables them itself when it is
     // created): the first command starts as early as possible.
-    super::mount_cgroup2(log);
-    crate::cgroup::prepare_board(&mut |args| log.line(args));
+    super::cgroup::mount(log);
+    super::cgroup::prepare(log);
     loop {
         let pending = services.iter().filter_map(|s| s.restart_at_ms).min();
         if pending.is_none() && services.iter().all(|s| s.running.is_none()) && !has_children() {
@@ -196,7 +196,7 @@ fn start(log: &mut Log, service: &mut Service, args: Args) {
     let started =
         Plan::new(&service.spec.config, service.spec.command(), &args, pid).and_then(|plan| {
             if crate::cgroup::wanted(&service.spec.config) {
-                super::mount_cgroup2(log);
+                super::cgroup::mount(log);
             }
             container::launch(&plan, container::Mode::Service)
         });

@@ -32,6 +32,7 @@ use crate::error::{Context, Error, Result};
 use crate::oci::config::Config;
 use crate::oci::json::{SliceSink, Writer};
 use crate::sys::entry::Args;
+use crate::sys::fs::read_whole;
 use crate::text::{Bytes, CPath, Text};
 
 use linux_raw_sys::general as k;
@@ -684,7 +685,7 @@ fn apply_sysctls(config: &Config, init: u32) -> Result<()> {
             *to = if b == b'.' { b'/' } else { b };
         }
         let path = CPath::from_bytes(&file[..end]).unwrap_or_default();
-        crate::cgroup::write_file(path.as_cstr(), config.str(value))
+        crate::sys::fs::write_control(path.as_cstr(), config.str(value))
             .map_err(|e| Error::sys(step, "write", path.as_bytes(), e))?;
     }
     Ok(())
@@ -746,23 +747,6 @@ fn map_resources(config: &Config, run: &mut RunConfig) -> Result<()> {
     Ok(())
 }
 
-/// Read a whole file into `buf` (refused when it does not fit).
-fn read_whole(path: &core::ffi::CStr, buf: &mut [u8]) -> core::result::Result<usize, Errno> {
-    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
-    let mut got = 0;
-    loop {
-        if got == buf.len() {
-            return Err(Errno::FBIG);
-        }
-        match rustix::io::read(&fd, &mut buf[got..]) {
-            Ok(0) => return Ok(got),
-            Ok(n) => got += n,
-            Err(Errno::INTR) => {}
-            Err(e) => return Err(e),
-        }
-    }
-}
-
 /// Write `bytes` to a new file at `path` (replacing one), through a
 /// temporary name, so that a reader sees all of it or nothing.
 fn write_file(path: &CPath, bytes: &[u8]) -> Result<()> {
@@ -822,7 +806,7 @@ fn record(
         let path = CPath::from_bytes(path.as_bytes()).unwrap_or_default();
         let mut value = Text::<16>::new();
         let _ = write!(value, "{adj}");
-        crate::cgroup::write_file(path.as_cstr(), value.as_bytes())
+        crate::sys::fs::write_control(path.as_cstr(), value.as_bytes())
             .map_err(|e| Error::sys("set process.oomScoreAdj", "write", path.as_bytes(), e))?;
     }
     let start = proc_stat(pid)
@@ -1115,8 +1099,9 @@ pub fn kill(root: Root<'_>, id: &[u8], signal: i32, all: bool) -> Result<()> {
     }
 }
 
-/// Each cgroup directory the container's init was in, from its record.
-fn for_each_cgroup(root: Root<'_>, id: &[u8], mut each: impl FnMut(&CPath)) {
+/// Each cgroup directory the container's init was in, from its record,
+/// and whether it is a v2 one.
+fn for_each_cgroup(root: Root<'_>, id: &[u8], mut each: impl FnMut(&CPath, bool)) {
     let Ok(path) = root.file(id, CGROUP) else {
         return;
     };
@@ -1143,7 +1128,7 @@ fn for_each_cgroup(root: Root<'_>, id: &[u8], mut each: impl FnMut(&CPath)) {
         if seen.iter().any(|d| d.as_bytes() == dir.as_bytes()) {
             continue;
         }
-        each(&dir);
+        each(&dir, line.starts_with(b"0::"));
         let _ = seen.push(dir);
     }
 }
@@ -1155,7 +1140,7 @@ pub fn ps(root: Root<'_>, id: &[u8], json: bool) -> Result<()> {
     root.existing(id)?;
     let (status, recorded) = status(root, id)?;
     let mut pids: heapless::Vec<u32, 1024> = heapless::Vec::new();
-    for_each_cgroup(root, id, |dir| {
+    for_each_cgroup(root, id, |dir, _| {
         let Some(procs) = CPath::from_parts(&[dir.as_bytes(), b"/cgroup.procs"]) else {
             return;
         };
@@ -1217,11 +1202,11 @@ pub fn freeze(root: Root<'_>, id: &[u8], frozen: bool) -> Result<()> {
     }
     let mut done = false;
     let mut failed = None;
-    for_each_cgroup(root, id, |dir| {
+    for_each_cgroup(root, id, |dir, _| {
         let Some(file) = CPath::from_parts(&[dir.as_bytes(), b"/cgroup.freeze"]) else {
             return;
         };
-        match crate::cgroup::write_file(file.as_cstr(), if frozen { b"1" } else { b"0" }) {
+        match crate::sys::fs::write_control(file.as_cstr(), if frozen { b"1" } else { b"0" }) {
             Ok(()) => done = true,
             Err(Errno::NOENT) => {}
             Err(e) => {
@@ -1249,7 +1234,7 @@ pub fn freeze(root: Root<'_>, id: &[u8], frozen: bool) -> Result<()> {
 /// Whether the container's v2 group is frozen.
 fn frozen(root: Root<'_>, id: &[u8]) -> bool {
     let mut frozen = false;
-    for_each_cgroup(root, id, |dir| {
+    for_each_cgroup(root, id, |dir, _| {
         let Some(file) = CPath::from_parts(&[dir.as_bytes(), b"/cgroup.freeze"]) else {
             return;
         };
@@ -1263,7 +1248,7 @@ fn frozen(root: Root<'_>, id: &[u8]) -> bool {
 
 /// Send `signal` to every process listed in the container's cgroups.
 fn signal_cgroups(root: Root<'_>, id: &[u8], signal: i32) {
-    for_each_cgroup(root, id, |dir| crate::cgroup::signal_listed(dir, signal));
+    for_each_cgroup(root, id, |dir, _| crate::cgroup::signal_listed(dir, signal));
 }
 
 /// `delete`: remove a stopped container's cgroups and state; `force`
@@ -1313,29 +1298,10 @@ pub fn delete(root: Root<'_>, id: &[u8], force: bool) -> Result<()> {
 /// process the init left behind).
 fn remove_cgroups(root: Root<'_>, id: &[u8]) -> Result<()> {
     let mut failed = None;
-    for_each_cgroup(root, id, |dir| {
-        for _ in 0..500 {
-            match rustix::fs::rmdir(dir.as_cstr()) {
-                Ok(()) | Err(Errno::NOENT) => return,
-                Err(Errno::BUSY) => {
-                    crate::cgroup::signal_listed(dir, rustix::process::Signal::KILL.as_raw());
-                    let _ = rustix::thread::nanosleep(&rustix::time::Timespec {
-                        tv_sec: 0,
-                        tv_nsec: 10_000_000,
-                    });
-                }
-                Err(e) => {
-                    failed = Some(Error::sys(
-                        "remove the container's cgroup",
-                        "rmdir",
-                        dir.as_bytes(),
-                        e,
-                    ));
-                    return;
-                }
-            }
+    for_each_cgroup(root, id, |dir, v2| {
+        if let Err(e) = crate::cgroup::empty_and_remove(dir, v2) {
+            failed.get_or_insert(e);
         }
-        failed = Some(bad!("{}: still busy after SIGKILL", dir));
     });
     failed.map_or(Ok(()), Err)
 }

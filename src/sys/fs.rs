@@ -1,6 +1,6 @@
 //! Files and directories: the working directory (which rustix gives only
-//! into an allocating buffer), and small files read whole (sysctls, /proc
-//! settings).
+//! into an allocating buffer), and small files read whole or written in one
+//! write (sysctls, /proc settings, cgroup control files).
 
 use core::ffi::{CStr, c_long};
 
@@ -40,6 +40,38 @@ pub fn file_holds(path: &CStr, value: &[u8]) -> bool {
     }
 }
 
+/// Read a small file (/proc, cgroup, sysfs) into `buf`, until its end or
+/// until `buf` is full, whichever comes first; the number of bytes read.
+pub fn read_into(path: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
+    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+    let mut got = 0;
+    while got < buf.len() {
+        match rustix::io::read(&fd, &mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+/// Read a whole file into `buf`; EFBIG when it fills `buf` (it may be
+/// longer: a cut text is never taken for the whole).
+pub fn read_whole(path: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
+    match read_into(path, buf)? {
+        n if n == buf.len() => Err(Errno::FBIG),
+        n => Ok(n),
+    }
+}
+
+/// Write `bytes` to a kernel control file (cgroup, /proc, sysctl) in one
+/// write: the kernel parses each write on its own.
+pub fn write_control(path: &CStr, bytes: &[u8]) -> Result<(), Errno> {
+    let fd = rustix::fs::open(path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())?;
+    rustix::io::write(&fd, bytes).map(drop)
+}
+
 /// Open directory `path` as a handle (O_PATH): to change into it later, or
 /// to resolve paths from it, without the right to read it.
 pub fn open_dir(path: &CStr) -> Result<OwnedFd, Errno> {
@@ -48,4 +80,23 @@ pub fn open_dir(path: &CStr) -> Result<OwnedFd, Errno> {
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_files_whole_or_cut() {
+        let mut buf = [0u8; 64];
+        let n = read_whole(c"/proc/self/comm", &mut buf).unwrap();
+        assert!(n > 0 && buf[n - 1] == b'\n');
+        let mut small = [0u8; 4];
+        assert_eq!(
+            read_whole(c"/proc/self/mountinfo", &mut small),
+            Err(Errno::FBIG)
+        );
+        assert_eq!(read_into(c"/proc/self/mountinfo", &mut small), Ok(4));
+        assert_eq!(read_into(c"/nonexistent", &mut small), Err(Errno::NOENT));
+    }
 }

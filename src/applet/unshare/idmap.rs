@@ -93,7 +93,7 @@ pub fn add(ranges: &mut Ranges, kind: Kind, given: Given, word: &[u8], uid: u32)
                 Kind::Groups => c"/proc/self/gid_map",
             };
             let mut buf = [0u8; 4096];
-            let n = crate::cgroup::read_file(path, &mut buf).at(
+            let n = crate::sys::fs::read_into(path, &mut buf).at(
                 "read our own id map",
                 "open",
                 path.to_bytes(),

@@ -1,0 +1,607 @@
+//! cgroups: a group per container under a `box` parent, with its limits
+//! written before the container's first instruction, and removed (with
+//! anything still in it) when the container ends.
+//!
+//! - cgroup v2 when the kernel offers the needed controllers there
+//!   ([`v2`]): the group is `<mount>/<box's own cgroup>/box/NAME`, and the
+//!   container is placed atomically by clone3 with CLONE_INTO_CGROUP
+//!   (5.7+); where that fails (ENOSYS, EOPNOTSUPP for a "domain invalid"
+//!   group, EBUSY, EACCES, or an older kernel's E2BIG/EINVAL) the child
+//!   writes its own PID into cgroup.procs before anything else.
+//! - cgroup v1 otherwise (hybrid hosts, [`v1`]): one group per controller
+//!   hierarchy (`memory`, `pids`, `cpu`, `cpuset`, `devices`), joined the
+//!   same way.
+//!
+//! Which one is [`discovery`]'s decision; the group's life (create, limits,
+//! device rules, join, OOM count, removal) is written once here, each
+//! version giving its files. Removal and the sweep of stale groups are in
+//! [`cleanup`], the look-ups `box ps`, `box exec` and the OCI runtime make
+//! in a running container's groups in [`lookup`]. The board's own set-up
+//! at boot is in src/board/cgroup.rs.
+//!
+//! A container gets a cgroup when it has a limit, a cgroup namespace, or
+//! devices to be held to (`--device`, `--cap-add mknod`: src/devices.rs);
+//! without any, box makes none (nothing to account, nothing to clean).
+//!
+//! Every group box makes gets the device rules of src/devices.rs: on v1 in
+//! the `devices` hierarchy (where the kernel has one), on v2 as a device
+//! program attached to the group.
+
+mod cleanup;
+mod discovery;
+mod lookup;
+mod v1;
+mod v2;
+
+use core::fmt::{self, Write};
+
+use rustix::fd::{BorrowedFd, OwnedFd};
+use rustix::fs::Mode;
+use rustix::io::Errno;
+
+use crate::bad;
+use crate::config::RunConfig;
+use crate::devices::Rules;
+use crate::error::{Error, Result};
+use crate::sys::fs::{read_into, write_control};
+use crate::text::{Bytes, CPath, Text};
+
+use discovery::{Hierarchies, OwnCgroups};
+
+pub use cleanup::empty_and_remove;
+#[cfg(feature = "oci")]
+pub use cleanup::signal_listed;
+pub use lookup::{procs_file_for, usage};
+pub use v2::enable_controllers;
+
+use linux_raw_sys::general as k;
+
+/// Controllers box uses, in the order they are enabled.
+pub const CONTROLLERS: &[&str] = &["cpu", "cpuset", "memory", "pids"];
+
+/// What the limits of a container need.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Controller {
+    Cpu,
+    Cpuset,
+    Memory,
+    Pids,
+    /// cgroup v1 only: v2 has device programs instead of a controller.
+    Devices,
+}
+
+impl Controller {
+    const ALL: [Controller; 5] = [
+        Controller::Cpu,
+        Controller::Cpuset,
+        Controller::Memory,
+        Controller::Pids,
+        Controller::Devices,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Controller::Cpu => "cpu",
+            Controller::Cpuset => "cpuset",
+            Controller::Memory => "memory",
+            Controller::Pids => "pids",
+            Controller::Devices => "devices",
+        }
+    }
+
+    /// The controller of a v1 hierarchy's name.
+    fn named(name: &[u8]) -> Option<Controller> {
+        Controller::ALL
+            .into_iter()
+            .find(|c| c.name().as_bytes() == name)
+    }
+
+    /// The option that needs it, for messages.
+    fn option(self) -> &'static str {
+        match self {
+            Controller::Cpu => "--cpu",
+            Controller::Cpuset => "--cpuset",
+            Controller::Memory => "--memory",
+            Controller::Pids => "--pids",
+            Controller::Devices => "--device",
+        }
+    }
+
+    fn config(self) -> &'static str {
+        match self {
+            Controller::Cpu => "CONFIG_CGROUP_SCHED and CONFIG_CFS_BANDWIDTH",
+            Controller::Cpuset => "CONFIG_CPUSETS",
+            Controller::Memory => "CONFIG_MEMCG",
+            Controller::Pids => "CONFIG_CGROUP_PIDS",
+            Controller::Devices => "CONFIG_CGROUP_DEVICE",
+        }
+    }
+}
+
+/// Whether a container of `config` gets a cgroup of its own: it has
+/// limits, a cgroup namespace (rooted at that cgroup), or needs device
+/// rules.
+pub fn wanted(config: &RunConfig) -> bool {
+    !needed(config).is_empty()
+        || config.namespaces.has(k::CLONE_NEWCGROUP)
+        || crate::devices::need_cgroup(config)
+}
+
+/// The controllers the limits of `config` need, in [`CONTROLLERS`] order.
+fn needed(config: &RunConfig) -> heapless::Vec<Controller, 4> {
+    let limits = [
+        (config.cpu.is_some(), Controller::Cpu),
+        (config.cpuset.is_some(), Controller::Cpuset),
+        (config.memory.is_some(), Controller::Memory),
+        (config.pids.is_some(), Controller::Pids),
+    ];
+    limits
+        .into_iter()
+        .filter_map(|(set, c)| set.then_some(c))
+        .collect()
+}
+
+/// The cgroup version a container's groups are in.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Version {
+    V1,
+    V2,
+}
+
+/// One limit to write: `value` into FILE of the group of `controller`.
+#[derive(Debug)]
+struct Limit {
+    controller: Controller,
+    file: &'static [u8],
+    value: Text<64>,
+    /// Written only where the kernel has the file (swap accounting).
+    if_present: bool,
+}
+
+impl Limit {
+    fn new(controller: Controller, file: &'static [u8], value: fmt::Arguments<'_>) -> Limit {
+        let mut text = Text::new();
+        let _ = text.write_fmt(value);
+        Limit {
+            controller,
+            file,
+            value: text,
+            if_present: false,
+        }
+    }
+
+    fn if_present(self) -> Limit {
+        Limit {
+            if_present: true,
+            ..self
+        }
+    }
+}
+
+/// What is left of a limit list: at most six files (v1's memory with swap,
+/// cpu's period and quota, cpuset, pids).
+type Limits = heapless::Vec<Limit, 6>;
+
+impl Version {
+    /// The files and values of `config`'s limits, in the order they are
+    /// written.
+    fn limits(self, config: &RunConfig) -> Limits {
+        match self {
+            Version::V1 => v1::limits(config),
+            Version::V2 => v2::limits(config),
+        }
+    }
+
+    /// The flat-keyed file that counts the OOM killer's kills (`oom_kill N`).
+    fn oom_events(self) -> &'static [u8] {
+        match self {
+            Version::V1 => b"memory.oom_control",
+            Version::V2 => b"memory.events",
+        }
+    }
+}
+
+/// One group directory of a container.
+struct Group {
+    dir: CPath,
+    /// DIR/cgroup.procs, which the child writes when it must join itself.
+    procs: CPath,
+    /// The group has the memory controller (v2's one group; on v1 the
+    /// memory hierarchy's), where an OOM kill is counted.
+    memory: bool,
+}
+
+/// A container's cgroup(s). Removed, with anything left inside, on drop.
+pub struct ContainerCgroup {
+    version: Version,
+    /// One per v1 hierarchy (the four limits' and devices), or v2's one.
+    groups: heapless::Vec<Group, 5>,
+    /// The v2 group, for CLONE_INTO_CGROUP.
+    fd: Option<OwnedFd>,
+    memory: Option<u64>,
+}
+
+impl ContainerCgroup {
+    /// Create the container's group(s) under `box/` and write its limits
+    /// and device rules. `None` when the container wants no cgroup
+    /// ([`wanted`]). On failure what was made is removed.
+    pub fn create(config: &RunConfig, name: &[u8]) -> Result<Option<ContainerCgroup>> {
+        if !wanted(config) {
+            return Ok(None);
+        }
+        let needed = needed(config);
+        let host_devices = crate::devices::resolve(config)?;
+        let devices = DeviceRules {
+            rules: Rules::new(config, &host_devices),
+            required: crate::devices::need_cgroup(config),
+            asked_by: crate::devices::asked_by(config),
+        };
+        if let Some(cpuset) = &config.cpuset {
+            check_cpus_exist(cpuset.as_bytes())?;
+        }
+        let found = Hierarchies::find();
+        let own = OwnCgroups::read();
+        cleanup::sweep_every_hierarchy(&found, &own);
+        let v2_controllers = found.v2_controllers();
+        let version = discovery::decide(
+            &found,
+            v2_controllers.as_ref().map(Text::as_bytes),
+            &needed,
+            config.namespaces.has(k::CLONE_NEWCGROUP),
+        )
+        .map_err(|refusal| refusal.error(devices.asked_by))?;
+        let mut cgroup = ContainerCgroup {
+            version,
+            groups: heapless::Vec::new(),
+            fd: None,
+            memory: config.memory,
+        };
+        match (version, &found.v2, &v2_controllers) {
+            (Version::V2, Some(mount), Some(available)) => v2::make_group(
+                &mut cgroup,
+                mount,
+                &own,
+                available.as_bytes(),
+                &needed,
+                name,
+            )?,
+            _ => v1::make_groups(&mut cgroup, &found, &own, &needed, name, &devices)?,
+        }
+        for limit in version.limits(config) {
+            if let Some(group) = cgroup.group_for(&found, limit.controller) {
+                write_limit(&group.dir, &limit)?;
+            }
+        }
+        match version {
+            Version::V2 => cgroup.fd = Some(v2::device_rules(&cgroup.groups[0].dir, &devices)?),
+            Version::V1 => {
+                if let Some(group) = cgroup.group_for(&found, Controller::Devices) {
+                    v1::device_rules(&group.dir, &devices)?;
+                }
+            }
+        }
+        Ok(Some(cgroup))
+    }
+
+    /// The group that holds `c`: v2's one, or the one in c's v1 hierarchy.
+    fn group_for(&self, found: &Hierarchies, c: Controller) -> Option<&Group> {
+        match self.version {
+            Version::V2 => self.groups.first(),
+            Version::V1 => {
+                let mount = found.v1_mount(c)?;
+                self.groups
+                    .iter()
+                    .find(|g| g.dir.as_bytes().starts_with(mount.as_bytes()))
+            }
+        }
+    }
+
+    /// mkdir the group; a stale empty one of the same name (from a box that
+    /// was killed) is replaced, a busy one means the name is in use.
+    fn make_group(&mut self, dir: CPath, memory: bool) -> Result<()> {
+        const STEP: &str = "create the container's cgroup";
+        match rustix::fs::mkdir(dir.as_cstr(), Mode::from_raw_mode(0o755)) {
+            Ok(()) => {}
+            Err(Errno::EXIST) => {
+                if rustix::fs::rmdir(dir.as_cstr()).is_err() {
+                    return Err(bad!(
+                        "a container with this name is running: its cgroup {dir} is busy"
+                    ));
+                }
+                rustix::fs::mkdir(dir.as_cstr(), Mode::from_raw_mode(0o755))
+                    .map_err(|e| mkdir_error(STEP, &dir, e))?;
+            }
+            Err(e) => return Err(mkdir_error(STEP, &dir, e)),
+        }
+        let procs = join(dir.as_bytes(), b"cgroup.procs")?;
+        // The vector holds one group per hierarchy, at most five.
+        let _ = self.groups.push(Group { dir, procs, memory });
+        Ok(())
+    }
+
+    /// The v2 group for CLONE_INTO_CGROUP (none on v1).
+    pub fn clone_fd(&self) -> Option<BorrowedFd<'_>> {
+        use rustix::fd::AsFd;
+        self.fd.as_ref().map(|fd| fd.as_fd())
+    }
+
+    /// Move the calling process into every group of the container: the
+    /// child's own step when clone3 could not place it. No allocation.
+    pub fn join_self(&self) -> core::result::Result<(), (Errno, &CPath)> {
+        for g in &self.groups {
+            write_control(g.procs.as_cstr(), b"0").map_err(|e| (e, &g.procs))?;
+        }
+        Ok(())
+    }
+
+    /// Whether the kernel's OOM killer ran in the container's group.
+    pub fn oom_killed(&self) -> bool {
+        let Some(_) = self.memory else { return false };
+        let mut buf = [0u8; 1024];
+        for g in self.groups.iter().filter(|g| g.memory) {
+            let Ok(path) = join(g.dir.as_bytes(), self.version.oom_events()) else {
+                continue;
+            };
+            let n = read_into(path.as_cstr(), &mut buf).unwrap_or(0);
+            if keyed_value(&buf[..n], b"oom_kill").is_some_and(|v| v > 0) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// The memory limit, for the OOM message.
+    pub fn memory_limit(&self) -> Option<u64> {
+        self.memory
+    }
+}
+
+impl Drop for ContainerCgroup {
+    /// Kill what is left in the groups and remove them.
+    fn drop(&mut self) {
+        for g in self.groups.iter().rev() {
+            let _ = empty_and_remove(&g.dir, self.version == Version::V2);
+        }
+    }
+}
+
+/// Write one limit into the group at `dir`.
+fn write_limit(dir: &CPath, limit: &Limit) -> Result<()> {
+    let path = join(dir.as_bytes(), limit.file)?;
+    if limit.if_present && rustix::fs::access(path.as_cstr(), rustix::fs::Access::EXISTS).is_err() {
+        return Ok(());
+    }
+    write_control(path.as_cstr(), limit.value.as_bytes()).map_err(|e| {
+        let err = Error::sys("set a cgroup limit", "write", path.as_bytes(), e);
+        match e {
+            Errno::NOENT => err.hint("the controller is not enabled for this cgroup"),
+            Errno::INVAL => err.hint("the kernel refused the value"),
+            _ => err,
+        }
+    })
+}
+
+/// A container's device rules (src/devices.rs), and whether it asked for
+/// them (then a failure to set them is an error, not a lesser container).
+struct DeviceRules {
+    rules: Rules,
+    required: bool,
+    /// `--device`, `--cap-add mknod` or `--cap-add sys_admin`, for messages.
+    asked_by: &'static str,
+}
+
+impl DeviceRules {
+    fn step(&self) -> &'static str {
+        match self.asked_by {
+            "--device" => "set the device rules of --device",
+            "--cap-add sys_admin" => "set the device rules of --cap-add sys_admin",
+            _ => "set the device rules of --cap-add mknod",
+        }
+    }
+}
+
+fn no_device_cgroup(asked_by: &str) -> Error {
+    bad!(
+        "{asked_by} needs a device cgroup: no cgroup v1 devices hierarchy is mounted (CONFIG_CGROUP_DEVICE), and cgroup2 is not mounted or holds none of the limits (box uses one version per container)"
+    )
+}
+
+fn has_word(list: &[u8], word: &[u8]) -> bool {
+    list.split(|b| b.is_ascii_whitespace()).any(|w| w == word)
+}
+
+fn join(dir: &[u8], name: &[u8]) -> Result<CPath> {
+    CPath::from_parts(&[dir, b"/", name])
+        .ok_or_else(|| bad!("cgroup path too long: {}/{}", Bytes(dir), Bytes(name)))
+}
+
+fn trim_slash(p: &[u8]) -> &[u8] {
+    p.strip_suffix(b"/").unwrap_or(p)
+}
+
+/// `<mount><own>/box`: box's parent group in a hierarchy mounted at
+/// `mount`, where box itself is in `own`.
+fn box_parent(mount: &CPath, own: &CPath) -> Option<CPath> {
+    CPath::from_parts(&[
+        trim_slash(mount.as_bytes()),
+        trim_slash(own.as_bytes()),
+        b"/box",
+    ])
+}
+
+/// mkdir box's parent group; one already there is fine.
+fn make_dir(dir: &CPath) -> Result<()> {
+    match rustix::fs::mkdir(dir.as_cstr(), Mode::from_raw_mode(0o755)) {
+        Ok(()) | Err(Errno::EXIST) => Ok(()),
+        Err(e) => Err(mkdir_error("create the box cgroup", dir, e)),
+    }
+}
+
+fn mkdir_error(step: &'static str, dir: &CPath, e: Errno) -> Error {
+    Error::sys(step, "mkdir", dir.as_bytes(), e).hint(
+        if matches!(e, Errno::ACCESS | Errno::PERM | Errno::ROFS) {
+            "the cgroup tree is not delegated to this user"
+        } else {
+            ""
+        },
+    )
+}
+
+/// The value of `key` in a flat-keyed file (`oom_kill 3`, `populated 0`).
+fn keyed_value(text: &[u8], key: &[u8]) -> Option<u64> {
+    text.split(|&b| b == b'\n').find_map(|line| {
+        let rest = line.strip_prefix(key)?.strip_prefix(b" ")?;
+        crate::text::parse_u64(rest.trim_ascii())
+    })
+}
+
+/// `--cpuset` must name CPUs the machine has online.
+fn check_cpus_exist(list: &[u8]) -> Result<()> {
+    let mut online = [0u8; 256];
+    let n = read_into(c"/sys/devices/system/cpu/online", &mut online).unwrap_or(0);
+    let online = online[..n].trim_ascii();
+    if online.is_empty() {
+        return Ok(());
+    }
+    for range in list.split(|&b| b == b',') {
+        let (lo, hi) =
+            split_range(range).ok_or_else(|| bad!("--cpuset {}: bad CPU list", Bytes(list)))?;
+        for cpu in lo..=hi {
+            let present = online
+                .split(|&b| b == b',')
+                .filter_map(split_range)
+                .any(|(a, b)| (a..=b).contains(&cpu));
+            if !present {
+                return Err(bad!(
+                    "--cpuset {}: CPU {cpu} is not online here (online: {})",
+                    Bytes(list),
+                    Bytes(online)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn split_range(range: &[u8]) -> Option<(u32, u32)> {
+    match range.iter().position(|&b| b == b'-') {
+        Some(d) => Some((
+            crate::text::parse_u32(&range[..d])?,
+            crate::text::parse_u32(&range[d + 1..])?,
+        )),
+        None => {
+            let n = crate::text::parse_u32(range)?;
+            Some((n, n))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyed_files() {
+        let events = b"low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\noom_group_kill 0\n";
+        assert_eq!(keyed_value(events, b"oom_kill"), Some(1));
+        assert_eq!(keyed_value(events, b"oom"), Some(1));
+        assert_eq!(
+            keyed_value(b"oom_kill_disable 0\nunder_oom 0\n", b"oom_kill"),
+            None
+        );
+    }
+
+    #[test]
+    fn cpu_ranges() {
+        assert_eq!(split_range(b"0-3"), Some((0, 3)));
+        assert_eq!(split_range(b"5"), Some((5, 5)));
+        assert_eq!(split_range(b"x"), None);
+    }
+
+    fn limited() -> RunConfig {
+        RunConfig {
+            memory: Some(64 << 20),
+            pids: Some(32),
+            cpu: Some((50_000, 100_000)),
+            cpuset: Text::try_from_bytes(b"0"),
+            ..RunConfig::default()
+        }
+    }
+
+    #[test]
+    fn controllers_wanted() {
+        use Controller::*;
+        let plain = RunConfig::default();
+        assert!(needed(&plain).is_empty());
+        assert!(!wanted(&plain), "no limit, no cgroup namespace, no devices");
+        let all = limited();
+        assert_eq!(needed(&all).as_slice(), [Cpu, Cpuset, Memory, Pids]);
+        assert!(wanted(&all));
+        let memory = RunConfig {
+            memory: Some(1 << 20),
+            ..RunConfig::default()
+        };
+        assert_eq!(needed(&memory).as_slice(), [Memory]);
+        // A cgroup namespace is rooted at the container's own group.
+        let mut ns = RunConfig::default();
+        ns.namespaces = crate::config::NsSet(ns.namespaces.0 | k::CLONE_NEWCGROUP);
+        assert!(needed(&ns).is_empty() && wanted(&ns));
+        // mknod kept outside a user namespace: device rules need a group.
+        let mknod = RunConfig {
+            cap_add: 1 << 27,
+            ..RunConfig::default()
+        };
+        assert!(needed(&mknod).is_empty() && wanted(&mknod));
+    }
+
+    fn files(limits: &Limits) -> Vec<(Controller, String, String, bool)> {
+        limits
+            .iter()
+            .map(|l| {
+                (
+                    l.controller,
+                    String::from_utf8_lossy(l.file).into_owned(),
+                    String::from_utf8_lossy(l.value.as_bytes()).into_owned(),
+                    l.if_present,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn limit_files_of_each_version() {
+        use Controller::*;
+        let config = limited();
+        let s = |x: &str| x.to_string();
+        assert_eq!(
+            files(&Version::V2.limits(&config)),
+            [
+                (Memory, s("memory.max"), s("67108864"), false),
+                // No swap: the limit is all the container may use.
+                (Memory, s("memory.swap.max"), s("0"), true),
+                (Pids, s("pids.max"), s("32"), false),
+                (Cpu, s("cpu.max"), s("50000 100000"), false),
+                (Cpuset, s("cpuset.cpus"), s("0"), false),
+            ]
+        );
+        assert_eq!(
+            files(&Version::V1.limits(&config)),
+            [
+                // The period first: a quota is checked against it.
+                (Cpu, s("cpu.cfs_period_us"), s("100000"), false),
+                (Cpu, s("cpu.cfs_quota_us"), s("50000"), false),
+                (Cpuset, s("cpuset.cpus"), s("0"), false),
+                (Memory, s("memory.limit_in_bytes"), s("67108864"), false),
+                (
+                    Memory,
+                    s("memory.memsw.limit_in_bytes"),
+                    s("67108864"),
+                    true
+                ),
+                (Pids, s("pids.max"), s("32"), false),
+            ]
+        );
+        assert!(Version::V1.limits(&RunConfig::default()).is_empty());
+        assert!(Version::V2.limits(&RunConfig::default()).is_empty());
+    }
+}

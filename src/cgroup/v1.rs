@@ -1,0 +1,179 @@
+//! cgroup v1: a group in each hierarchy of a needed controller, and in
+//! the devices hierarchy where the kernel has one; the limits in v1's file
+//! names; the device rules as devices.deny and devices.allow lines.
+
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
+
+use super::discovery::{Hierarchies, OwnCgroups};
+use super::{
+    ContainerCgroup, Controller, DeviceRules, Limit, Limits, box_parent, join, make_dir,
+    no_device_cgroup, trim_slash,
+};
+use crate::bad;
+use crate::config::RunConfig;
+use crate::devices::DEFAULT_RULES;
+use crate::error::{Context, Error, Result};
+use crate::sys::fs::{read_into, write_control};
+use crate::text::CPath;
+
+/// Make the container's group NAME under `box/` in each hierarchy it
+/// needs: those of `needed`, and the devices one.
+pub(super) fn make_groups(
+    cgroup: &mut ContainerCgroup,
+    found: &Hierarchies,
+    own: &OwnCgroups,
+    needed: &[Controller],
+    name: &[u8],
+    devices: &DeviceRules,
+) -> Result<()> {
+    // The devices hierarchy with the limits' ones, where the kernel has
+    // it; a container that asked for devices needs it.
+    let mut hierarchies: heapless::Vec<Controller, 5> = needed.iter().copied().collect();
+    if found.v1_mount(Controller::Devices).is_some() {
+        let _ = hierarchies.push(Controller::Devices);
+    } else if devices.required {
+        return Err(no_device_cgroup(devices.asked_by));
+    }
+    for &c in &hierarchies {
+        let Some(mount) = found.v1_mount(c) else {
+            continue;
+        };
+        // Controllers sharing a hierarchy (cpu,cpuacct) share a group.
+        if cgroup
+            .groups
+            .iter()
+            .any(|g| g.dir.as_bytes().starts_with(mount.as_bytes()))
+        {
+            continue;
+        }
+        let own = own.path(Some(c));
+        let base = CPath::from_parts(&[mount.as_bytes(), own.as_bytes()])
+            .ok_or_else(|| bad!("cgroup path too long"))?;
+        let parent = box_parent(mount, &own).ok_or_else(|| bad!("cgroup path too long"))?;
+        make_dir(&parent)?;
+        if c == Controller::Cpuset {
+            // v1 cpusets start empty: a group without CPUs or memory
+            // nodes accepts no task. Inherit the parent's.
+            inherit_cpuset(&base, &parent)?;
+        }
+        let dir = join(parent.as_bytes(), name)?;
+        let memory = found
+            .v1_mount(Controller::Memory)
+            .is_some_and(|m| m.as_bytes() == mount.as_bytes());
+        cgroup.make_group(dir, memory)?;
+        if c == Controller::Cpuset {
+            inherit_cpuset(&parent, &dir)?;
+        }
+    }
+    Ok(())
+}
+
+/// The limits of `config` in v1's files, in the order of
+/// [`super::CONTROLLERS`].
+pub(super) fn limits(config: &RunConfig) -> Limits {
+    let mut v = Limits::new();
+    if let Some((quota, period)) = config.cpu {
+        // The period first: a quota is checked against it.
+        let _ = v.push(Limit::new(
+            Controller::Cpu,
+            b"cpu.cfs_period_us",
+            format_args!("{period}"),
+        ));
+        let _ = v.push(Limit::new(
+            Controller::Cpu,
+            b"cpu.cfs_quota_us",
+            format_args!("{quota}"),
+        ));
+    }
+    if let Some(cpus) = &config.cpuset {
+        let _ = v.push(Limit::new(
+            Controller::Cpuset,
+            b"cpuset.cpus",
+            format_args!("{cpus}"),
+        ));
+    }
+    if let Some(bytes) = config.memory {
+        let _ = v.push(Limit::new(
+            Controller::Memory,
+            b"memory.limit_in_bytes",
+            format_args!("{bytes}"),
+        ));
+        // memory+swap at the same value: no swap (see v2).
+        let memsw = Limit::new(
+            Controller::Memory,
+            b"memory.memsw.limit_in_bytes",
+            format_args!("{bytes}"),
+        );
+        let _ = v.push(memsw.if_present());
+    }
+    if let Some(pids) = config.pids {
+        let _ = v.push(Limit::new(
+            Controller::Pids,
+            b"pids.max",
+            format_args!("{pids}"),
+        ));
+    }
+    v
+}
+
+/// Refuse every device (`a` into devices.deny), then allow each rule (one
+/// devices.allow line per write: the kernel parses a write as one rule).
+/// Before any process is in the group at `dir`.
+pub(super) fn device_rules(dir: &CPath, devices: &DeviceRules) -> Result<()> {
+    let deny = join(dir.as_bytes(), b"devices.deny")?;
+    let allow = join(dir.as_bytes(), b"devices.allow")?;
+    let written = (|| -> core::result::Result<(), (&CPath, Errno)> {
+        write_control(deny.as_cstr(), b"a").map_err(|e| (&deny, e))?;
+        let fd = rustix::fs::open(
+            allow.as_cstr(),
+            OFlags::WRONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| (&allow, e))?;
+        for rule in devices.rules.list() {
+            match rustix::io::write(&fd, rule.v1_line().as_bytes()) {
+                Ok(_) => {}
+                // The group above refuses this default device to box
+                // itself (box running in a container of its own): the
+                // container cannot have more than box has.
+                Err(Errno::PERM) if DEFAULT_RULES.contains(rule) => {}
+                Err(e) => return Err((&allow, e)),
+            }
+        }
+        Ok(())
+    })();
+    written.map_err(|(path, e)| {
+        let error = Error::sys(devices.step(), "write", path.as_bytes(), e);
+        if e == Errno::PERM {
+            error.hint("the cgroup box runs in does not allow it this device")
+        } else {
+            error
+        }
+    })
+}
+
+/// Copy cpuset.cpus and cpuset.mems from `from` to `to` where `to` has
+/// none yet.
+fn inherit_cpuset(from: &CPath, to: &CPath) -> Result<()> {
+    for file in [&b"cpuset.cpus"[..], b"cpuset.mems"] {
+        let src = join(trim_slash(from.as_bytes()), file)?;
+        let dst = join(to.as_bytes(), file)?;
+        let mut buf = [0u8; 256];
+        let n = read_into(dst.as_cstr(), &mut buf).unwrap_or(0);
+        if !buf[..n].trim_ascii().is_empty() {
+            continue;
+        }
+        let n = read_into(src.as_cstr(), &mut buf).at(
+            "set up the cpuset cgroup",
+            "read",
+            src.as_bytes(),
+        )?;
+        write_control(dst.as_cstr(), buf[..n].trim_ascii()).at(
+            "set up the cpuset cgroup",
+            "write",
+            dst.as_bytes(),
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,162 @@
+//! cgroup v2: one group for the container, under a `box/` group that box's
+//! own group offers the controllers to (delegation); the limits in v2's
+//! file names; the device rules as a device program attached to the group.
+
+use core::ffi::CStr;
+use core::fmt::Write;
+
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::io::Errno;
+
+use super::discovery::{OwnCgroups, delegation_refused, must_delegate};
+use super::{
+    ContainerCgroup, Controller, DeviceRules, Limit, Limits, box_parent, has_word, join, make_dir,
+    trim_slash,
+};
+use crate::bad;
+use crate::config::RunConfig;
+use crate::error::{Context, Error, Result};
+use crate::sys::bpf;
+use crate::sys::fs::{open_dir, read_into, write_control};
+use crate::text::{CPath, Text};
+
+/// Make the container's group NAME under `box/` in the cgroup2 tree at
+/// `mount`, with the `needed` controllers (of those cgroup2 offers:
+/// `available`) enabled down to it.
+pub(super) fn make_group(
+    cgroup: &mut ContainerCgroup,
+    mount: &CPath,
+    own: &OwnCgroups,
+    available: &[u8],
+    needed: &[Controller],
+    name: &[u8],
+) -> Result<()> {
+    let own = own.path(None);
+    let own_dir = CPath::from_parts(&[mount.as_bytes(), own.as_bytes()])
+        .ok_or_else(|| bad!("cgroup path too long"))?;
+    let parent = box_parent(mount, &own).ok_or_else(|| bad!("cgroup path too long"))?;
+    let names: heapless::Vec<&str, 4> = needed.iter().map(|c| c.name()).collect();
+    // The parent's subtree_control must offer the controllers to box/.
+    // Only the root may do that while it has processes of its own (the
+    // "no internal processes" rule): elsewhere the tree must be delegated
+    // with the controllers already enabled.
+    if !needed.is_empty() {
+        let mut current = [0u8; 256];
+        let control = join(trim_slash(own_dir.as_bytes()), b"cgroup.subtree_control")?;
+        let n = read_into(control.as_cstr(), &mut current).unwrap_or(0);
+        if must_delegate(&current[..n], &names) {
+            enable_controllers(own_dir.as_cstr(), available, &names)
+                .map_err(|e| delegation_refused(e, &names, &own))?;
+        }
+    }
+    make_dir(&parent)?;
+    if !needed.is_empty() {
+        enable_controllers(parent.as_cstr(), available, &names)?;
+    }
+    cgroup.make_group(join(parent.as_bytes(), name)?, true)
+}
+
+/// Write `+name` for each of `wanted` that `available` lists into
+/// DIR/cgroup.subtree_control (one write each: one refused controller does
+/// not stop the others).
+pub fn enable_controllers(dir: &CStr, available: &[u8], wanted: &[&str]) -> Result<()> {
+    let control = join(dir.to_bytes(), b"cgroup.subtree_control")?;
+    let mut first_error = None;
+    for name in wanted {
+        if !has_word(available, name.as_bytes()) {
+            continue;
+        }
+        let mut word = Text::<16>::new();
+        let _ = write!(word, "+{name}");
+        if let Err(e) = write_control(control.as_cstr(), word.as_bytes()) {
+            first_error.get_or_insert(Error::sys(
+                "enable a cgroup controller",
+                "write",
+                control.as_bytes(),
+                e,
+            ));
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// The limits of `config` in v2's files.
+pub(super) fn limits(config: &RunConfig) -> Limits {
+    let mut v = Limits::new();
+    if let Some(bytes) = config.memory {
+        let _ = v.push(Limit::new(
+            Controller::Memory,
+            b"memory.max",
+            format_args!("{bytes}"),
+        ));
+        // No swap: the limit is the memory the container may use, and an
+        // allocation past it meets the OOM killer, not the disk.
+        let swap = Limit::new(Controller::Memory, b"memory.swap.max", format_args!("0"));
+        let _ = v.push(swap.if_present());
+    }
+    if let Some(pids) = config.pids {
+        let _ = v.push(Limit::new(
+            Controller::Pids,
+            b"pids.max",
+            format_args!("{pids}"),
+        ));
+    }
+    if let Some((quota, period)) = config.cpu {
+        let _ = v.push(Limit::new(
+            Controller::Cpu,
+            b"cpu.max",
+            format_args!("{quota} {period}"),
+        ));
+    }
+    if let Some(cpus) = &config.cpuset {
+        let _ = v.push(Limit::new(
+            Controller::Cpuset,
+            b"cpuset.cpus",
+            format_args!("{cpus}"),
+        ));
+    }
+    v
+}
+
+/// Open the group at `dir` (for CLONE_INTO_CGROUP) and attach the device
+/// program of the rules to it, before any process is in it. A kernel that
+/// has no device programs, or refuses them to box, leaves a container
+/// with limits with the walls that need no cgroup (no CAP_MKNOD, nodev);
+/// one that asked for devices does not run.
+pub(super) fn device_rules(dir: &CPath, devices: &DeviceRules) -> Result<OwnedFd> {
+    let fd = open_dir(dir.as_cstr()).at("open the container's cgroup", "open", dir.as_bytes())?;
+    if let Err(e) = attach_device_program(fd.as_fd(), devices, dir)
+        && devices.required
+    {
+        return Err(e);
+    }
+    Ok(fd)
+}
+
+fn attach_device_program(group: BorrowedFd<'_>, devices: &DeviceRules, dir: &CPath) -> Result<()> {
+    let program = devices.rules.program();
+    let attached =
+        bpf::load_device_program(program.instructions(), PROGRAM_LICENSE, b"box_devices")
+            .map_err(|e| ("bpf(BPF_PROG_LOAD)", e))
+            .and_then(|loaded| {
+                bpf::attach_device_program(group, loaded.as_fd())
+                    .map_err(|e| ("bpf(BPF_PROG_ATTACH)", e))
+            });
+    attached.map_err(|(call, e)| bpf_hint(Error::sys(devices.step(), call, dir.as_bytes(), e)))
+}
+
+fn bpf_hint(e: Error) -> Error {
+    let hint = match e.errno() {
+        Some(Errno::PERM) => {
+            "device programs need root (CAP_BPF or CAP_SYS_ADMIN) and no seccomp filter refusing bpf"
+        }
+        Some(Errno::INVAL) => "the kernel has no cgroup device programs (CONFIG_CGROUP_BPF)",
+        Some(Errno::NOSYS) => "the kernel has no bpf(2) (CONFIG_BPF_SYSCALL)",
+        _ => return e,
+    };
+    e.hint(hint)
+}
+
+/// The license the kernel is told for the device program (it only decides
+/// which kernel helpers a program may call; this one calls none): box's.
+const PROGRAM_LICENSE: &CStr = c"MIT OR Apache-2.0";

@@ -69,7 +69,7 @@
 //! | `cpuset` | 63 bytes |
 //!
 //! A `cmd` line, like every line, is also within the line length. The
-//! numbers are [`SPEC_MAX`], [`LINE_MAX`], `MAX_ARGS` (container/plan.rs),
+//! numbers are [`SPEC_MAX`], [`SPEC_LINE_MAX`], `MAX_ARGS` (container/plan.rs),
 //! `PATH_MAX` (text.rs) and the constants of config.rs; a test checks this
 //! table against them.
 
@@ -87,7 +87,7 @@ use crate::options::{Given, Place, Value};
 use crate::text::{Bytes, CPath, PATH_MAX};
 
 /// Longest line of a spec file, in bytes, without the newline.
-pub const LINE_MAX: usize = 1024;
+pub const SPEC_LINE_MAX: usize = 1024;
 /// Largest spec file, in bytes.
 pub const SPEC_MAX: usize = 16 * 1024;
 
@@ -102,7 +102,6 @@ pub struct Spec {
 
 impl Spec {
     /// The command, for [`crate::container::plan::Plan::new`].
-    #[allow(dead_code)]
     pub fn command(&self) -> Command<'_> {
         Command::Words(&self.cmd)
     }
@@ -127,7 +126,6 @@ impl Spec {
 
 /// Read the spec file at `path` and [`parse`] it: `rootfs` and `cmd` are
 /// required.
-#[allow(dead_code)]
 pub fn load(path: &CStr) -> Result<Spec> {
     let spec = load_partial(path)?;
     spec.require_complete(path.to_bytes())?;
@@ -160,13 +158,13 @@ pub fn load_partial(path: &CStr) -> Result<Spec> {
     // On the stack, not the heap: SPEC_MAX bytes for the text while it is
     // parsed; the Spec itself is a few tens of KiB more.
     let mut buf = [0u8; SPEC_MAX];
-    let len = read_file(path.as_cstr(), &mut buf)?;
+    let len = read_spec_file(path.as_cstr(), &mut buf)?;
     parse_partial(&buf[..len], path.as_bytes())
 }
 
 /// Parse the text of a spec file; `file` names it in errors. `rootfs` and
-/// `cmd` are required.
-#[allow(dead_code)]
+/// `cmd` are required. (box reads files: [`load`]; the tests parse text.)
+#[cfg(test)]
 pub fn parse(text: &[u8], file: &[u8]) -> Result<Spec> {
     let spec = parse_partial(text, file)?;
     spec.require_complete(file)?;
@@ -198,16 +196,16 @@ pub fn parse_partial(text: &[u8], file: &[u8]) -> Result<Spec> {
     // non-repeatable key given twice.
     let mut seen = [0usize; RUN_OPTIONS.len()];
     // Scratch for one unquoted word; a word is never longer than its line.
-    let mut word = [0u8; LINE_MAX];
+    let mut word = [0u8; SPEC_LINE_MAX];
     for (index, line) in text.split(|&b| b == b'\n').enumerate() {
         let at = Line {
             file,
             number: index + 1,
         };
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.len() > LINE_MAX {
+        if line.len() > SPEC_LINE_MAX {
             return Err(at.error(format_args!(
-                "line longer than {LINE_MAX} bytes ({} bytes)",
+                "line longer than {SPEC_LINE_MAX} bytes ({} bytes)",
                 line.len()
             )));
         }
@@ -238,7 +236,7 @@ fn key_index(word: &[u8]) -> Option<usize> {
 fn parse_line(
     spec: &mut Spec,
     seen: &mut [usize; RUN_OPTIONS.len()],
-    word: &mut [u8; LINE_MAX],
+    word: &mut [u8; SPEC_LINE_MAX],
     line: &[u8],
     at: &Line<'_>,
 ) -> Result<()> {
@@ -308,7 +306,7 @@ fn parse_line(
 fn read_cmd(
     cmd: &mut heapless::Vec<CPath, MAX_ARGS>,
     words: &mut Words<'_>,
-    word: &mut [u8; LINE_MAX],
+    word: &mut [u8; SPEC_LINE_MAX],
     at: &Line<'_>,
 ) -> Result<()> {
     loop {
@@ -358,7 +356,7 @@ impl Line<'_> {
             LexError::UnterminatedQuote => self.error(format_args!(
                 "unterminated quote (a \" needs its closing \" on the same line)"
             )),
-            LexError::TooLong => self.error(format_args!("line longer than {LINE_MAX} bytes")),
+            LexError::TooLong => self.error(format_args!("line longer than {SPEC_LINE_MAX} bytes")),
         }
     }
 
@@ -462,7 +460,7 @@ impl Words<'_> {
     /// of the line or at a comment.
     fn next<'w>(
         &mut self,
-        out: &'w mut [u8; LINE_MAX],
+        out: &'w mut [u8; SPEC_LINE_MAX],
     ) -> core::result::Result<Option<&'w [u8]>, LexError> {
         if self.at_end() {
             return Ok(None);
@@ -504,7 +502,7 @@ fn too_large(file: &[u8]) -> Error {
 }
 
 /// Read a whole spec file into `buf`; larger than `buf` is an error.
-fn read_file(path: &CStr, buf: &mut [u8; SPEC_MAX]) -> Result<usize> {
+fn read_spec_file(path: &CStr, buf: &mut [u8; SPEC_MAX]) -> Result<usize> {
     const STEP: &str = "read spec file";
     let name = path.to_bytes();
     // O_NONBLOCK: a FIFO put in /etc/box by mistake must not hang PID 1 in
@@ -975,9 +973,9 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
 
     #[test]
     fn over_long_lines_are_refused() {
-        let fits = format!("rootfs /r\ncmd x\n# {}\n", "c".repeat(LINE_MAX - 2));
+        let fits = format!("rootfs /r\ncmd x\n# {}\n", "c".repeat(SPEC_LINE_MAX - 2));
         ok(&fits);
-        let over = format!("rootfs /r\ncmd x\n# {}\n", "c".repeat(LINE_MAX - 1));
+        let over = format!("rootfs /r\ncmd x\n# {}\n", "c".repeat(SPEC_LINE_MAX - 1));
         assert_eq!(
             error_of(&over),
             "/etc/box/web.box:3: line longer than 1024 bytes (1025 bytes)"
@@ -985,7 +983,7 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
         // The \r of a CRLF is not counted; anything else is.
         ok(&format!(
             "rootfs /r\ncmd x\n# {}\r\n",
-            "c".repeat(LINE_MAX - 2)
+            "c".repeat(SPEC_LINE_MAX - 2)
         ));
     }
 
@@ -1071,7 +1069,7 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
         let doc = include_str!("spec.rs");
         let rows = [
             format!("| file size | {SPEC_MAX} bytes |"),
-            format!("| line length | {LINE_MAX} bytes, without the newline |"),
+            format!("| line length | {SPEC_LINE_MAX} bytes, without the newline |"),
             format!("| `cmd` words | {MAX_ARGS} |"),
             format!("| `cmd` word length | {PATH_MAX} bytes |"),
             format!("tmpfs` target) | {PATH_MAX} bytes |"),
@@ -1131,7 +1129,7 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
     fn length(rng: &mut Rng, limit: usize) -> usize {
         match rng.below(16) {
             0 | 1 => limit - 1 + rng.below(3),
-            2 => 1 + rng.below(LINE_MAX + 50),
+            2 => 1 + rng.below(SPEC_LINE_MAX + 50),
             _ => 1 + rng.below(20),
         }
     }
@@ -1422,7 +1420,7 @@ cmd /bin/sh -c "echo \"a  b\" # not a comment" "" x"y z"w
             return None;
         }
         for l in text.split(|&b| b == b'\n') {
-            if l.strip_suffix(b"\r").unwrap_or(l).len() > LINE_MAX {
+            if l.strip_suffix(b"\r").unwrap_or(l).len() > SPEC_LINE_MAX {
                 return None;
             }
         }

@@ -3,7 +3,7 @@
 //! this file.
 //!
 //! - [`LineReader`] hands out exactly the lines of a file (as split on
-//!   `\n`), with buffers of 1, 16 and [`LINE_MAX`] bytes: a line that does not
+//!   `\n`), with buffers of 1, 16 and [`MOUNT_LINE_MAX`] bytes: a line that does not
 //!   fit is reported as too long, by its number, and nothing else is lost.
 //! - [`MountEntry::parse`] never panics, and an accepted entry written back
 //!   as the kernel writes lines parses to the same entry.
@@ -13,7 +13,7 @@
 
 use rustix::fd::OwnedFd;
 
-use crate::mountinfo::{Escaped, LINE_MAX, LineError, LineReader, MountEntry, PATH_BYTES};
+use crate::mountinfo::{Escaped, LineError, LineReader, MOUNT_LINE_MAX, MountEntry, PATH_BYTES};
 use crate::text;
 
 /// A whole mountinfo file: read through readers of three sizes, and each
@@ -21,7 +21,7 @@ use crate::text;
 pub fn check_file(data: &[u8]) {
     check_reader::<1>(data);
     check_reader::<16>(data);
-    check_reader::<LINE_MAX>(data);
+    check_reader::<MOUNT_LINE_MAX>(data);
     for line in file_lines(data) {
         check_line(line);
     }

@@ -1,4 +1,4 @@
-//! Fuzz `spec::parse`: `cargo +nightly fuzz run spec` from the repository
+//! Fuzz `spec::parse_partial`: `cargo +nightly fuzz run spec` from the repository
 //! root. Whatever the bytes, the parser must return (never panic), and an
 //! error must display.
 //!

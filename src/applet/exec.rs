@@ -30,7 +30,7 @@ use crate::sys::{clone, exec, fd, ns, process, signal};
 use crate::text::{Bytes, CPath, Text};
 
 /// Most environment entries taken from the container's init.
-const MAX_ENV: usize = 64;
+const MAX_INIT_ENV: usize = 64;
 
 pub fn main(args: Args) -> u8 {
     finish(&EXEC, exec(args))
@@ -293,8 +293,8 @@ fn join_cgroups(pid: Pid) -> Result<()> {
     Ok(())
 }
 
-/// The container's environment (its first MAX_ENV entries), and its PATH.
-fn environment(target: &Target) -> (CStrArray<'_, { MAX_ENV + 1 }>, Text<512>) {
+/// The container's environment (its first MAX_INIT_ENV entries), and its PATH.
+fn environment(target: &Target) -> (CStrArray<'_, { MAX_INIT_ENV + 1 }>, Text<512>) {
     let mut path = Text::<512>::new();
     let mut environment = CStrArray::new();
     // /proc/PID/environ is NUL-separated: each entry is already a C string

@@ -143,8 +143,9 @@ pub fn sub_ids(file: &CStr, uid: u32) -> Result<(u32, u32)> {
     })
 }
 
-/// Longest line of those files kept (a longer one is skipped, never cut).
-const LINE_MAX: usize = 512;
+/// Longest line kept of /etc/passwd, /etc/group, /etc/subuid and
+/// /etc/subgid (a longer one is skipped, never cut).
+const ID_LINE_MAX: usize = 512;
 
 /// Field `i` (from 0) of a `:`-separated line, empty past the last.
 fn field(line: &[u8], i: usize) -> &[u8] {
@@ -153,11 +154,11 @@ fn field(line: &[u8], i: usize) -> &[u8] {
 
 /// The first line of `path` that `wanted` accepts. The file is read in
 /// pieces of 4 KiB, so its size does not matter; a line longer than
-/// [`LINE_MAX`] is skipped.
+/// [`ID_LINE_MAX`] is skipped.
 fn first_line(
     path: &CStr,
     wanted: &dyn Fn(&[u8]) -> bool,
-) -> core::result::Result<Option<Text<LINE_MAX>>, Errno> {
+) -> core::result::Result<Option<Text<ID_LINE_MAX>>, Errno> {
     let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
     let mut buf = [0u8; 4096];
     let (mut len, mut too_long) = (0, false);
@@ -174,7 +175,7 @@ fn first_line(
             }
             start += piece.len();
             let text = piece.strip_suffix(b"\n").unwrap_or(piece);
-            if core::mem::take(&mut too_long) || text.len() > LINE_MAX {
+            if core::mem::take(&mut too_long) || text.len() > ID_LINE_MAX {
                 continue;
             }
             if wanted(text) {

@@ -32,7 +32,7 @@ pub const STRING_MAX: usize = 4096;
 /// `args` and `env`, `maskedPaths`, `readonlyPaths`).
 pub const MAX_LIST_ITEMS: usize = 1024;
 pub const MAX_ARGS: usize = 256;
-pub const MAX_ENV: usize = 256;
+pub const MAX_OCI_ENV: usize = 256;
 pub const MAX_MOUNTS: usize = 64;
 pub const MAX_HOOKS: usize = 16;
 pub const MAX_ANNOTATIONS: usize = 64;
@@ -445,7 +445,7 @@ impl Config {
             } else if key.is("args") {
                 p.args = self.list_of(r, MAX_ARGS, STRING_MAX)?;
             } else if key.is("env") {
-                p.env = self.list_of(r, MAX_ENV, STRING_MAX)?;
+                p.env = self.list_of(r, MAX_OCI_ENV, STRING_MAX)?;
             } else if key.is("cwd") {
                 p.cwd = self.string(r, PATH_MAX)?;
             } else if key.is("capabilities") {
@@ -602,7 +602,7 @@ impl Config {
                     } else if key.is("args") {
                         hook.args = self.list_of(r, MAX_ARGS, STRING_MAX)?;
                     } else if key.is("env") {
-                        hook.env = self.list_of(r, MAX_ENV, STRING_MAX)?;
+                        hook.env = self.list_of(r, MAX_OCI_ENV, STRING_MAX)?;
                     } else if key.is("timeout") {
                         let t = r.unsigned(u32::MAX.into())?;
                         if t == 0 {

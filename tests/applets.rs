@@ -970,7 +970,7 @@ fn long_options_may_be_shortened_where_unambiguous() {
         (
             "unshare",
             &["--m", "true"][..],
-            "--mount, --mount-proc, --map-root-user",
+            "--mount, --mount-proc, --mount-binfmt, --map-root-user",
         ),
         (
             "nsenter",
@@ -1669,5 +1669,51 @@ fn nsenter_user_parent_env_and_join_cgroup() {
     while std::fs::remove_dir(&group).is_err() {
         assert!(Instant::now() < deadline, "{} stays busy", group.display());
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+#[ignore = "needs root"]
+fn unshare_load_interp_registers_in_its_own_binfmt_misc() {
+    // util-linux 2.41's --mount-binfmt and -l: an interpreter registered
+    // in the new user namespace's binfmt_misc (Linux 6.7) runs the files
+    // it matches there, and the host's binfmt_misc never sees the rule.
+    let test = "unshare_load_interp_registers_in_its_own_binfmt_misc";
+    if !need_root(test) {
+        return;
+    }
+    let dir = TempDir::new("binfmt");
+    let file = dir.path().join("hello.boxtest");
+    std::fs::write(&file, "hello\n").unwrap();
+    chmod(&file, 0o755);
+    let mount = TempDir::new("binfmt-mount");
+    let binfmt = format!("--mount-binfmt={}", mount.path().display());
+    let rule = ":boxtest:E::boxtest::/bin/cat:";
+    let script = format!(
+        "{} && cat {}/boxtest",
+        file.display(),
+        mount.path().display()
+    );
+    let links = Links::new();
+    for (how, command) in box_commands(
+        &links,
+        "unshare",
+        &["-r", &binfmt, "-l", rule, "sh", "-c", &script],
+    ) {
+        let r = run(command);
+        assert_eq!(r.code(), 0, "{how}: {r:?}");
+        assert!(
+            r.stdout
+                .starts_with("hello\nenabled\ninterpreter /bin/cat\n"),
+            "{how}: {r:?}"
+        );
+    }
+    assert!(!Path::new("/proc/sys/fs/binfmt_misc/boxtest").exists());
+    assert!(!is_mount_point(mount.path()), "the mount stayed inside");
+    // A bad rule: the kernel's EINVAL, with the rule's form.
+    for (how, command) in box_commands(&links, "unshare", &["-r", &binfmt, "-l", ":bad", "true"]) {
+        let r = run(command);
+        assert_eq!(r.code(), 1, "{how}: {r:?}");
+        assert!(one_error_line(&r).contains(":NAME:TYPE:"), "{how}: {r:?}");
     }
 }

@@ -260,7 +260,7 @@ pub const NSENTER: Command<NsenterOption> = {
             ),
             Opt::flag(
                 "user-parent",
-                "the parent of its (or FILE's) user namespace instead",
+                "the parent of its (or FILE's) user ns instead",
                 N::UserParent,
             ),
             Opt::flag("env", "CMD gets its environment instead of ours", N::Env).short(b'e'),
@@ -510,6 +510,14 @@ fn parse(line: &mut CommandLine<NsenterOption>) -> Result<Option<Options>> {
                     continue;
                 };
                 o.namespaces[i] = Some(match found.value {
+                    // util-linux 2.42 reads `=:NSID` as a namespace id.
+                    Some(file) if file.starts_with(b":") => {
+                        return Err(bad!(
+                            "{given}={}: namespace ids (util-linux 2.42, Linux 6.19) are not supported: name the namespace's file (./{} for a file named so)",
+                            Bytes(file),
+                            Bytes(file)
+                        ));
+                    }
                     Some(file) => Source::File(path(given, file)?),
                     None => Source::Target,
                 });

@@ -50,8 +50,10 @@
 //! util-linux's development tree, in no release yet) choose the command's
 //! environment.
 //!
-//! Not implemented (refused as unknown, never ignored): `--mount-binfmt`,
-//! `-l`.
+//! `--mount-binfmt` and `-l` mount the new user namespace's own
+//! binfmt_misc (Linux 6.7) and register an interpreter in it, as util-linux
+//! 2.41: what the command runs through it (a foreign architecture's
+//! binaries through qemu-user, say) is its own, not the host's.
 //! Errors name what to change: the missing `CONFIG_*` option, the sysctl
 //! that blocks user namespaces, `--propagation unchanged` inside a chroot.
 
@@ -142,6 +144,10 @@ struct Options {
     /// `--whitelist-env` keeps of ours.
     clear_env: bool,
     keep_env: heapless::Vec<&'static [u8], 16>,
+    /// `--mount-binfmt`: where a binfmt_misc of the new user namespace is
+    /// mounted; `-l`: what is registered in it.
+    binfmt: Option<CPath>,
+    interpreter: Option<&'static [u8]>,
 }
 
 impl Default for Options {
@@ -173,6 +179,8 @@ impl Default for Options {
             owner: None,
             clear_env: false,
             keep_env: heapless::Vec::new(),
+            binfmt: None,
+            interpreter: None,
         }
     }
 }
@@ -210,6 +218,8 @@ pub enum UnshareOption {
     Owner,
     ClearEnv,
     WhitelistEnv,
+    MountBinfmt,
+    LoadInterp,
     Version,
 }
 
@@ -264,6 +274,19 @@ pub const UNSHARE: Command<UnshareOption> = {
                 "mount a new proc at DIR (/proc); implies -m",
                 U::MountProc,
             ),
+            Opt::attached(
+                "mount-binfmt",
+                "DIR",
+                "mount its own binfmt_misc at DIR; implies -U, -m",
+                U::MountBinfmt,
+            ),
+            Opt::value(
+                "load-interp",
+                "RULE",
+                "register binfmt RULE in it; implies --mount-binfmt",
+                U::LoadInterp,
+            )
+            .short(b'l'),
             Opt::value(
                 "propagation",
                 "MODE",
@@ -297,7 +320,7 @@ pub const UNSHARE: Command<UnshareOption> = {
             Opt::value(
                 "map-users",
                 "RANGE",
-                "map INNER:OUTER:COUNT, auto, subids or all; implies -U",
+                "map INNER:OUTER:COUNT, auto, subids, all; implies -U",
                 U::MapUsers,
             )
             .repeat(),
@@ -317,7 +340,7 @@ pub const UNSHARE: Command<UnshareOption> = {
             Opt::value(
                 "owner",
                 "UID:GID",
-                "the new user namespace's owner (root only); implies -U",
+                "owner of the new user ns (root only); implies -U",
                 U::Owner,
             ),
             Opt::value("root", "DIR", "chroot into DIR", U::Root).short(b'R'),
@@ -591,6 +614,26 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
                 o.owner = Some(ids.ok_or_else(|| bad!("{given} {}: use UID:GID", Bytes(word)))?);
                 o.namespaces |= k::CLONE_NEWUSER;
             }
+            U::MountBinfmt | U::LoadInterp => {
+                // Without DIR, the usual place, in a new /proc (util-linux).
+                let dir = match (found.action, found.value) {
+                    (U::MountBinfmt, Some(dir)) => Some(path(given, dir)?),
+                    _ => None,
+                };
+                if let Some(dir) = dir {
+                    o.binfmt = Some(dir);
+                } else if o.binfmt.is_none() {
+                    o.binfmt = Some(path(given, BINFMT_MISC)?);
+                    if o.mount_proc.is_none() {
+                        o.mount_proc = Some(path(given, b"/proc")?);
+                    }
+                }
+                if let U::LoadInterp = found.action {
+                    o.interpreter = Some(found.text());
+                }
+                // binfmt_misc is per user namespace (Linux 6.7).
+                o.namespaces |= k::CLONE_NEWNS | k::CLONE_NEWUSER;
+            }
             U::ClearEnv => o.clear_env = true,
             U::WhitelistEnv => {
                 o.clear_env = true;
@@ -808,6 +851,14 @@ fn prepare(o: &Options, ids: (u32, u32), parent: Option<BorrowedFd<'_>>) -> Resu
                 _ => e,
             })?;
     }
+    // A rule with flag F opens its interpreter now: from our root, so it
+    // is registered before the chroot (util-linux's order).
+    let fixed = o.interpreter.filter(|rule| is_fixed(rule));
+    if let (Some(rule), Some(_)) = (fixed, &o.root) {
+        let dir = CPath::from_bytes(BINFMT_MISC).unwrap_or_default();
+        mount_binfmt(&dir)?;
+        register(&dir, rule)?;
+    }
     if let Some(root) = &o.root {
         rustix::process::chroot(root.as_cstr()).at("change the root", "chroot", root.as_bytes())?;
         let wd = o.wd.as_ref().map_or(c"/", |wd| wd.as_cstr());
@@ -821,6 +872,14 @@ fn prepare(o: &Options, ids: (u32, u32), parent: Option<BorrowedFd<'_>>) -> Resu
     }
     if let Some(dir) = &o.mount_proc {
         mount_proc(o, dir)?;
+    }
+    if let Some(dir) = &o.binfmt {
+        mount_binfmt(dir)?;
+        if let Some(rule) = o.interpreter
+            && (fixed.is_none() || o.root.is_none())
+        {
+            register(dir, rule)?;
+        }
     }
     // -G, -S last, as util-linux: the supplementary groups go with a new
     // gid where the kernel lets them (not where setgroups is "deny").
@@ -935,6 +994,68 @@ fn write_proc_file(step: &'static str, path: &CStr, content: &[u8]) -> Result<()
         .at(step, "write", path.to_bytes())
 }
 
+/// Where binfmt_misc is mounted, in /proc.
+const BINFMT_MISC: &[u8] = b"/proc/sys/fs/binfmt_misc";
+
+/// Whether a binfmt_misc rule has flag F (its last field): the kernel
+/// opens the interpreter when the rule is registered.
+fn is_fixed(rule: &[u8]) -> bool {
+    rule.rsplit(|&b| b == b':')
+        .next()
+        .is_some_and(|flags| flags.contains(&b'F'))
+}
+
+/// A new filesystem of type `kind` (proc, binfmt_misc) at `dir`, nosuid,
+/// nodev, noexec, as util-linux mounts them.
+fn mount_special(kind: &CStr, dir: &CPath) -> core::result::Result<(), Errno> {
+    let flags = MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC;
+    rustix::mount::mount(kind, dir.as_cstr(), kind, flags, None)
+}
+
+/// `--mount-binfmt`: the binfmt_misc of our user namespace at `dir`
+/// (Linux 6.7 gives each user namespace its own).
+fn mount_binfmt(dir: &CPath) -> Result<()> {
+    mount_special(c"binfmt_misc", dir)
+        .at(
+            "mount binfmt_misc (--mount-binfmt)",
+            "mount",
+            dir.as_bytes(),
+        )
+        .map_err(|e| {
+            match e.errno() {
+        Some(Errno::PERM) => e.hint("a binfmt_misc of a user namespace needs Linux 6.7 or later"),
+        Some(Errno::NODEV) => {
+            e.hint("this kernel has no binfmt_misc: it was built without CONFIG_BINFMT_MISC")
+        }
+        Some(Errno::NOENT) => e.hint(
+            "the directory does not exist (without DIR, /proc/sys/fs/binfmt_misc of the new /proc)",
+        ),
+        _ => e,
+    }
+        })
+}
+
+/// `-l RULE`: register RULE in the binfmt_misc at `dir`, in one write.
+fn register(dir: &CPath, rule: &[u8]) -> Result<()> {
+    let mut path = *dir;
+    let _ = path.push(b"/register");
+    write_proc_file(
+        "register the interpreter (--load-interp)",
+        path.as_cstr(),
+        rule,
+    )
+    .map_err(|e| match e.errno() {
+        Some(Errno::INVAL) => {
+            e.hint("a rule is :NAME:TYPE:OFFSET:MAGIC:MASK:INTERPRETER:FLAGS (TYPE M or E)")
+        }
+        Some(Errno::EXIST) => e.hint("a rule of that NAME is registered already"),
+        Some(Errno::NOENT) => {
+            e.hint("DIR/register must be a binfmt_misc, and with flag F the interpreter must exist")
+        }
+        _ => e,
+    })
+}
+
 /// `--mount-proc[=DIR]`: a proc of our PID namespace (after `-f`, the new
 /// one) at DIR, nosuid, nodev, noexec, as util-linux mounts it.
 fn mount_proc(o: &Options, dir: &CPath) -> Result<()> {
@@ -958,13 +1079,7 @@ fn mount_proc(o: &Options, dir: &CPath) -> Result<()> {
             }
         }
     }
-    rustix::mount::mount(
-        c"proc",
-        dir.as_cstr(),
-        c"proc",
-        MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC,
-        None,
-    )
+    mount_special(c"proc", dir)
     .at("mount proc (--mount-proc)", "mount", dir.as_bytes())
     .map_err(|e| match e.errno() {
         Some(Errno::PERM) if o.namespaces & k::CLONE_NEWUSER != 0 => e.hint(

@@ -2,7 +2,8 @@
 //! version a container's group goes in. The decisions are functions of
 //! the text the kernel gives (/proc/self/mountinfo, /proc/self/cgroup,
 //! cgroup.controllers), so each kind of host is tested on its text;
-//! reading that text is left to [`Hierarchies::find`] and [`OwnCgroups::read`].
+//! reading that text is left to [`Hierarchies::find`],
+//! [`Hierarchies::v2_controllers`] and [`OwnCgroups::read`].
 
 use core::fmt;
 

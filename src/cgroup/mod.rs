@@ -178,7 +178,7 @@ impl Limit {
     }
 }
 
-/// What is left of a limit list: at most six files (v1's memory with swap,
+/// A container's limit files: at most six (v1's memory and memory+swap,
 /// cpu's period and quota, cpuset, pids).
 type Limits = heapless::Vec<Limit, 6>;
 

@@ -3,7 +3,11 @@
 //! ```text
 //! unshare [-m -u -i -n -p -U -C -T] [-f] [--mount-proc[=DIR]] [--propagation P]
 //!         [-r | -c] [-R DIR] [-w DIR] [--kill-child[=SIG]] [--forward-signals]
-//!         [--monotonic SECS] [--boottime SECS] [-S UID] [-G GID] [--] [CMD [ARG…]]
+//!         [--monotonic SECS] [--boottime SECS] [-S UID] [-G GID]
+//!         [--map-user U] [--map-group G] [--map-users R…] [--map-groups R…]
+//!         [--map-auto] [--map-subids] [--owner UID:GID] [--setgroups MODE]
+//!         [--keep-caps] [--mount-binfmt[=DIR]] [-l RULE] [--clear-env]
+//!         [--whitelist-env LIST] [--] [CMD [ARG…]]
 //! ```
 //!
 //! The steps, in util-linux's order: unshare(2) in this process; the time

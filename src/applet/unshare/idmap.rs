@@ -157,7 +157,8 @@ fn parse(given: Given, word: &[u8]) -> Result<Range> {
 /// `ranges` with the single id `outer` → `inner` of `--map-user`, `-r` or
 /// `-c` first, as util-linux: a range it overlaps (on either side) loses
 /// its last id and skips that one id on each side, so that no id is mapped
-/// twice.
+/// twice. (util-linux also counts an id just past a range's end as an
+/// overlap, and maps one id fewer there; box only an id within.)
 pub fn with_single(ranges: &Ranges, single: Option<(u32, u32)>) -> Result<Ranges> {
     let mut out = Ranges::new();
     let full = || bad!("more than {MAX_RANGES} ranges to map");

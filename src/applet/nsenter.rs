@@ -321,13 +321,12 @@ fn run(args: Args) -> Result<u8> {
     // a user namespace whose setgroups is "deny" only that call can work.
     let groups_dropped_before = gid.is_some() && rustix::thread::set_thread_groups(&[]).is_ok();
 
-    // -e: the target's environment, read while its /proc entry is ours
-    // to read.
-    let mut environ = [0u8; ENVIRON_MAX];
-    let target_env = match (o.env, o.target) {
+    // -e: the target's environment, opened while its /proc entry is
+    // ours to open, read at exec.
+    let environ = match (o.env, o.target) {
         (false, _) => None,
         (true, None) => return Err(bad!("--env: whose environment? add --target PID")),
-        (true, Some(pid)) => Some(read_environ(pid, &mut environ)?),
+        (true, Some(pid)) => Some(open_environ(pid)?),
     };
     // -c: into the target's cgroup before the join, while both groups are
     // within our cgroup namespace (inside the target's, ours is not).
@@ -411,11 +410,44 @@ fn run(args: Args) -> Result<u8> {
             .map_err(|e| Error::sys("keep the capabilities", "prctl(PR_CAP_AMBIENT)", b"", e))?;
     }
 
-    let env = target_env.as_ref().map_or(args.envp(), |list| list.envp());
-    if joins[index(k::CLONE_NEWPID)].is_some() && o.fork {
+    let fork = joins[index(k::CLONE_NEWPID)].is_some() && o.fork;
+    match environ {
+        // Its buffer only for -e: on the stack, and only then.
+        Some(fd) => {
+            let mut buf = [0u8; ENVIRON_MAX];
+            let list = read_environ(o.target.unwrap_or(0), fd, &mut buf)?;
+            start(command, list.envp(), fork)
+        }
+        None => start(command, args.envp(), fork),
+    }
+}
+
+/// Run the command with environment `env`: as a child with `fork`, else
+/// in this process.
+fn start(command: Args, env: Envp<'_>, fork: bool) -> Result<u8> {
+    if fork {
         return run_forked(command, env);
     }
     Err(exec_command(command, env))
+}
+
+/// `-e`: open /proc/PID/environ.
+fn open_environ(pid: u32) -> Result<OwnedFd> {
+    let path = proc_path(pid, b"environ");
+    rustix::fs::open(
+        path.as_cstr(),
+        OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .at(
+        "open the target's environment (--env)",
+        "open",
+        path.as_bytes(),
+    )
+    .map_err(|e| match e.errno() {
+        Some(Errno::ACCESS | Errno::PERM) => e.hint(PTRACE_HINT),
+        _ => e,
+    })
 }
 
 /// Largest environment `-e` takes from the target, and most variables.
@@ -424,18 +456,13 @@ const ENVIRON_COUNT: usize = 1024;
 
 /// `-e`: /proc/PID/environ, its `KEY=VALUE` strings NUL-separated, read
 /// into `buf` and listed as an environment.
-fn read_environ(pid: u32, buf: &mut [u8]) -> Result<CStrArray<'_, ENVIRON_COUNT>> {
+fn read_environ(pid: u32, fd: OwnedFd, buf: &mut [u8]) -> Result<CStrArray<'_, ENVIRON_COUNT>> {
     let path = proc_path(pid, b"environ");
-    let n = crate::sys::fs::read_into(path.as_cstr(), buf)
-        .at(
-            "read the target's environment (--env)",
-            "read",
-            path.as_bytes(),
-        )
-        .map_err(|e| match e.errno() {
-            Some(Errno::ACCESS | Errno::PERM) => e.hint(PTRACE_HINT),
-            _ => e,
-        })?;
+    let n = crate::sys::fs::read_fd_into(fd.as_fd(), buf).at(
+        "read the target's environment (--env)",
+        "read",
+        path.as_bytes(),
+    )?;
     if n == buf.len() {
         return Err(bad!(
             "--env: the environment of PID {pid} is over {} KiB, more than box takes",

@@ -4,7 +4,7 @@
 
 use core::ffi::{CStr, c_long};
 
-use rustix::fd::OwnedFd;
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
@@ -44,9 +44,14 @@ pub fn file_holds(path: &CStr, value: &[u8]) -> bool {
 /// until `buf` is full, whichever comes first; the number of bytes read.
 pub fn read_into(path: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
     let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+    read_fd_into(fd.as_fd(), buf)
+}
+
+/// [`read_into`] for a file opened already.
+pub fn read_fd_into(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
     let mut got = 0;
     while got < buf.len() {
-        match rustix::io::read(&fd, &mut buf[got..]) {
+        match rustix::io::read(fd, &mut buf[got..]) {
             Ok(0) => break,
             Ok(n) => got += n,
             Err(Errno::INTR) => {}

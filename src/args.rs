@@ -157,15 +157,9 @@ impl Parser {
 
     /// Parse `args` for a program whose long options are `options`: an
     /// unambiguous beginning of one is read as the whole name, an
-    /// ambiguous one is an error that lists the candidates.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "programs read prefixes through CommandLine; this reading is the \
-                      prefix rule's check (fuzz/checks/dispatch.rs)"
-        )
-    )]
+    /// ambiguous one is an error that lists the candidates. (Programs read
+    /// prefixes through `CommandLine`; fuzz/checks/dispatch.rs checks the
+    /// prefix rule through this.)
     pub fn with_long_options(args: Args, options: &'static [LongOption]) -> Self {
         Self {
             long_options: options,
@@ -176,6 +170,10 @@ impl Parser {
     /// The next option, or `None` when options end (at `--`, at the first
     /// operand, or at the end). Fails if the previous option was given an
     /// `=value` it does not take.
+    #[expect(
+        clippy::should_implement_trait,
+        reason = "not an Iterator: an error ends the reading"
+    )]
     pub fn next(&mut self) -> Result<Option<Opt>> {
         if let (Some(_), Some(last)) = (self.inline.take(), self.last) {
             return Err(bad!("option {last} does not take a value"));
@@ -328,6 +326,10 @@ impl<A: Copy> CommandLine<A> {
 
     /// The next option, or `None` once options end (at `--`, at the first
     /// operand, or at the end).
+    #[expect(
+        clippy::should_implement_trait,
+        reason = "not an Iterator: an error ends the reading"
+    )]
     pub fn next(&mut self) -> Result<Option<Found<A>>> {
         let options = self.options;
         let read = read_option(&mut self.words, &options, &mut self.seen)?;
@@ -651,7 +653,7 @@ mod tests {
                 })
                 .collect();
             checks::check_basename(words.first().map_or(b"", |w| w.to_bytes()));
-            checks::check_getopt(&words);
+            checks::check_getopt(Args::for_test(&words));
         }
     }
 }

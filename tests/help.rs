@@ -13,7 +13,7 @@ use std::process::Command;
 use common::{BOX, Run, TempDir, run_box, run_command};
 
 /// The commands `box --help` lists: the dispatch table COMMANDS of
-/// src/main.rs, which that list is printed from.
+/// src/lib.rs, which that list is printed from.
 fn commands() -> Vec<String> {
     let run = run_box(["--help"]);
     assert_eq!(run.code(), 0, "{run:?}");

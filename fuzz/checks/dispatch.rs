@@ -3,17 +3,14 @@
 //!
 //! - [`check_basename`]: the name an applet is found by (the basename of
 //!   argv[0]) is the last component of the path, whatever the bytes. (Which
-//!   applet or command a name then reaches is `route` in src/main.rs, whose
-//!   unit tests check it on random names: main.rs declares every module and
-//!   the C entry point, so it cannot be compiled into a fuzz target.)
+//!   applet or command a name then reaches is `route` in src/lib.rs, whose
+//!   unit tests check it on random names.)
 //! - [`check_getopt`]: the getopt of src/args.rs, driven as the applets
 //!   drive it over the options of a made-up program with one option of each
 //!   kind, gives the same options, values, errors and operands as
 //!   [`model`], a second reading of the syntax its documentation states,
 //!   both as programs that take long options whole and as those that also
 //!   take an unambiguous beginning of one. It never panics and always ends.
-
-use core::ffi::CStr;
 
 use crate::args::{Opt, Parser};
 use crate::sys::entry::Args;
@@ -113,15 +110,15 @@ pub enum Event {
     Operands(usize),
 }
 
-/// Run the getopt of src/args.rs over `words` (argv[0] first) as an applet
+/// Run the getopt of src/args.rs over `args` (argv[0] first) as an applet
 /// does, and compare with [`model`].
-pub fn check_getopt(words: &[&'static CStr]) {
-    let bytes: Vec<&[u8]> = words.iter().map(|w| w.to_bytes()).collect();
+pub fn check_getopt(args: Args) {
+    let bytes: Vec<&[u8]> = (0..args.len()).map(|i| args.bytes(i)).collect();
     let shown: Vec<_> = bytes.iter().map(|w| String::from_utf8_lossy(w)).collect();
     for prefixes in [false, true] {
         let parser = match prefixes {
-            false => Parser::new(Args::for_test(words)),
-            true => Parser::with_long_options(Args::for_test(words), LONG_NAMES),
+            false => Parser::new(args),
+            true => Parser::with_long_options(args, LONG_NAMES),
         };
         let got = parse(parser, &bytes);
         let want = model(&bytes, prefixes);

@@ -6,23 +6,9 @@
 //! src/oci/json.rs run on pseudo-random documents too.
 
 #![no_main]
-#![allow(dead_code)]
 
+use boxlib::oci;
 use libfuzzer_sys::fuzz_target;
-
-#[path = "../../src/error.rs"]
-mod error;
-#[path = "../../src/oci/mod.rs"]
-mod oci;
-#[path = "../../src/text.rs"]
-mod text;
-
-#[path = "../../src/sys/caps.rs"]
-pub mod caps;
-
-mod sys {
-    pub use crate::caps;
-}
 
 #[path = "../checks/json.rs"]
 mod checks;

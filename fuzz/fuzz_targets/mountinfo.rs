@@ -4,16 +4,9 @@
 //! src/mountinfo.rs run on random lines too.
 
 #![no_main]
-#![allow(dead_code)]
 
+use boxlib::{mountinfo, text};
 use libfuzzer_sys::fuzz_target;
-
-#[path = "../../src/error.rs"]
-mod error;
-#[path = "../../src/mountinfo.rs"]
-mod mountinfo;
-#[path = "../../src/text.rs"]
-mod text;
 
 #[path = "../checks/mountinfo.rs"]
 mod checks;

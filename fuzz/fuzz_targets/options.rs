@@ -7,25 +7,9 @@
 //! the same checks on pseudo-random values.
 
 #![no_main]
-#![allow(dead_code)]
 
+use boxlib::{config, options, sys, text};
 use libfuzzer_sys::fuzz_target;
-
-#[path = "../../src/config.rs"]
-mod config;
-#[path = "../../src/error.rs"]
-mod error;
-#[path = "../../src/options.rs"]
-mod options;
-#[path = "../../src/text.rs"]
-mod text;
-
-#[path = "../../src/sys/caps.rs"]
-pub mod caps;
-
-mod sys {
-    pub use crate::caps;
-}
 
 #[path = "../checks/options.rs"]
 mod checks;

@@ -6,24 +6,13 @@
 //! on pseudo-random profiles and on podman's real one.
 
 #![no_main]
-#![allow(dead_code)]
 
+use boxlib::{error, oci};
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../src/error.rs"]
-mod error;
-#[path = "../../src/oci/mod.rs"]
-mod oci;
-#[path = "../../src/text.rs"]
-mod text;
-
-#[path = "../../src/sys/caps.rs"]
-pub mod caps;
-
-mod sys {
-    pub use crate::caps;
-}
-
+// The unit tests of src/oci/seccomp.rs also read the figures a compiled
+// program comes with; the fuzzer needs only the verdict.
+#[expect(dead_code, reason = "the fields of Compiled are for the unit tests")]
 #[path = "../checks/seccomp.rs"]
 mod checks;
 

@@ -292,6 +292,10 @@ impl<'a> Parser<'a> {
     }
 
     /// The next event of the document.
+    #[expect(
+        clippy::should_implement_trait,
+        reason = "not an Iterator: the document's end is an event, an error ends it"
+    )]
     pub fn next(&mut self) -> Result<Event<'a>> {
         self.skip_whitespace();
         let c = self.text.get(self.pos).copied();

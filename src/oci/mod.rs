@@ -9,10 +9,7 @@
 
 pub mod config;
 pub mod json;
-// The runtime needs the whole crate (container, config, sys); the fuzz
-// targets that read src/oci/ through `#[path]` have only its parsers.
-#[cfg(not(fuzzing))]
-pub mod runtime;
+pub(crate) mod runtime;
 pub mod seccomp;
 pub mod syscalls;
 

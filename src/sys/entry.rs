@@ -1,7 +1,8 @@
-//! The C entry point. box is `#![no_main]`: the argument vector the kernel
-//! laid out is used in place, with no copy into `String`s. A command's
-//! arguments can then go to `execve` as they came, since the tail of `argv`
-//! is already a NULL-terminated array of C strings.
+//! The C entry point, which [`entry_point!`] defines in the binary. box is
+//! `#![no_main]`: the argument vector the kernel laid out is used in place,
+//! with no copy into `String`s. A command's arguments can then go to
+//! `execve` as they came, since the tail of `argv` is already a
+//! NULL-terminated array of C strings.
 //!
 //! Skipping Rust's `lang_start` also means SIGPIPE keeps its default action,
 //! which containers inherit across `execve`.
@@ -20,6 +21,28 @@ pub struct Args {
 }
 
 impl Args {
+    /// The argument vector `argv` of `argc` words, and the environment
+    /// `envp` (null for none).
+    ///
+    /// # Safety
+    ///
+    /// `argv[0..argc]` are valid pointers to NUL-terminated strings and
+    /// `argv[argc]` is NULL; `envp` is null or a NULL-terminated array of
+    /// the same. Arrays and strings stay alive and unchanged for as long as
+    /// the `Args`, or any word taken from it, is used (for the kernel's
+    /// vectors: the whole process).
+    pub unsafe fn from_raw(
+        argc: core::ffi::c_int,
+        argv: *const *const c_char,
+        envp: *const *const c_char,
+    ) -> Args {
+        Args {
+            argv,
+            len: usize::try_from(argc).unwrap_or(0),
+            envp,
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.len
     }
@@ -116,19 +139,27 @@ impl Args {
     }
 }
 
-/// The process entry point, called by the C runtime with the kernel's
-/// argument vector and environment. (Unit tests use the test harness's.)
-#[cfg(not(test))]
-#[unsafe(no_mangle)]
-extern "C" fn main(
-    argc: core::ffi::c_int,
-    argv: *const *const c_char,
-    envp: *const *const c_char,
-) -> core::ffi::c_int {
-    let args = Args {
-        argv,
-        len: usize::try_from(argc).unwrap_or(0),
-        envp,
+/// Defines the process's C entry point, `main`, which calls [`crate::main`]:
+/// `boxlib::entry_point!();` in src/main.rs. A macro, so that the symbol
+/// is in the binary only: a program that links the library for its own
+/// `main` (a test, a fuzz target) gets no second one.
+#[macro_export]
+macro_rules! entry_point {
+    () => {
+        /// The process entry point, called by the C runtime with the
+        /// kernel's argument vector and environment.
+        #[unsafe(no_mangle)]
+        extern "C" fn main(
+            argc: core::ffi::c_int,
+            argv: *const *const core::ffi::c_char,
+            envp: *const *const core::ffi::c_char,
+        ) -> core::ffi::c_int {
+            // SAFETY: the C runtime passes the vectors the kernel laid out
+            // on the initial stack: `argc` strings then NULL, and a
+            // NULL-terminated environment, alive as long as the process.
+            // box never frees or edits them.
+            let args = unsafe { $crate::sys::entry::Args::from_raw(argc, argv, envp) };
+            core::ffi::c_int::from($crate::main(args))
+        }
     };
-    core::ffi::c_int::from(crate::main(args))
 }

@@ -12,25 +12,25 @@
 #![allow(unsafe_code)]
 
 mod alloc_check;
-pub mod bpf;
+pub(crate) mod bpf;
 pub mod caps;
-pub mod cell;
-pub mod clone;
+pub(crate) mod cell;
+pub(crate) mod clone;
 pub mod entry;
-pub mod exe;
-pub mod exec;
-pub mod fd;
-pub mod fs;
-pub mod mount;
-pub mod mount_point;
-pub mod net;
-pub mod ns;
-pub mod process;
-pub mod pty;
-pub mod seccomp;
-pub mod signal;
-pub mod switch_root;
-pub mod watchdog;
+pub(crate) mod exe;
+pub(crate) mod exec;
+pub(crate) mod fd;
+pub(crate) mod fs;
+pub(crate) mod mount;
+pub(crate) mod mount_point;
+pub(crate) mod net;
+pub(crate) mod ns;
+pub(crate) mod process;
+pub(crate) mod pty;
+pub(crate) mod seccomp;
+pub(crate) mod signal;
+pub(crate) mod switch_root;
+pub(crate) mod watchdog;
 
 use core::ffi::c_long;
 

@@ -803,15 +803,7 @@ fn run_program(program: &Path, args: &[&str], env: (&str, &str)) -> Run {
 /// The log a probe writes at `inside` (a path in the container), once it
 /// says `done`.
 fn probe_log(root: &TempDir, inside: &str, limit: Duration) -> String {
-    let path = root.path().join(inside.trim_start_matches('/'));
-    let start = Instant::now();
-    loop {
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
-        if text.lines().any(|l| l == "done") || start.elapsed() > limit {
-            return text;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    log_when_done(&root.path().join(inside.trim_start_matches('/')), limit)
 }
 
 /// A detached container of the test's box running `sleep`, with the

@@ -15,11 +15,17 @@ use common::*;
 
 /// box, called as box-oci (`box oci …`).
 fn oci(root: &Path, args: &[&str]) -> Run {
+    oci_with(root, args, &[])
+}
+
+/// [`oci`] with more in its environment.
+fn oci_with(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let child = Command::new(BOX)
         .arg("oci")
         .arg("--root")
         .arg(root)
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -460,8 +466,8 @@ fn podman(dir: &Path, runtime: &Path, args: &[&str]) -> Run {
 }
 
 /// podman drives box-oci unchanged: a command's exit status, podman's
-/// default seccomp profile in force, a detached container stopped and
-/// removed, and nothing of box-oci's left behind.
+/// default seccomp profile in force, a detached container exec'd into,
+/// stopped and removed, and nothing of box-oci's left behind.
 #[test]
 #[ignore = "needs root"]
 fn podman_runs_containers_with_box_oci() {
@@ -546,6 +552,16 @@ fn podman_runs_containers_with_box_oci() {
         "{run:?}"
     );
     assert!(Path::new("/run/box-oci").join(&id).exists());
+    // exec: the exit status comes back, under the container's profile.
+    let run = podman(dir.path(), &runtime, &["exec", &name, "sh", "-c", "exit 3"]);
+    assert_eq!(run.code(), 3, "{run:?}");
+    let run = podman(
+        dir.path(),
+        &runtime,
+        &["exec", &name, "grep", "Seccomp:", "/proc/self/status"],
+    );
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert!(run.stdout.contains("Seccomp:\t2"), "{run:?}");
     // sleep, PID 1 of its namespace, ignores SIGTERM: podman ends it with
     // SIGKILL after the grace time.
     let run = podman(dir.path(), &runtime, &["stop", "-t", "2", &name]);
@@ -620,4 +636,418 @@ fn a_failed_create_leaves_nothing() {
     let mut left = leftover_processes(&id, Some(bundle.rootfs.path()));
     left.retain(|p| p.state != 'Z');
     assert!(left.is_empty(), "processes left: {left:?}");
+}
+
+// --- exec ---
+
+/// A runtime-spec process object: `args`, PATH, the default
+/// capabilities, and `extra` members (each ending with a comma).
+fn process_json(args: &[&str], extra: &str) -> String {
+    let words: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
+    format!(
+        r#"{{{extra}"args": [{}], "env": ["PATH=/bin", "TERM=xterm"], "cwd": "/",
+        "user": {{"uid": 0, "gid": 0}},
+        "capabilities": {{"bounding": ["CAP_KILL"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"]}},
+        "noNewPrivileges": true}}"#,
+        words.join(", ")
+    )
+}
+
+/// `PROGRAM oci exec --detach --pid-file` (PROGRAM a box) of `process`
+/// (a file), its output in
+/// `log`: the process keeps create's descriptors, so no pipes. The
+/// process's PID.
+fn exec_detached(program: &Path, root: &Path, id: &str, process: &Path, log: &Path) -> i32 {
+    let pid_file = process.with_extension("pid");
+    let out = File::create(log).unwrap();
+    let status = Command::new(program)
+        .args(["oci", "--root"])
+        .arg(root)
+        .args(["exec", "--detach", "--pid-file"])
+        .arg(&pid_file)
+        .arg("--process")
+        .arg(process)
+        .arg(id)
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .status()
+        .expect("spawn box oci exec");
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    assert_eq!(status.code(), Some(0), "{text}");
+    std::fs::read_to_string(&pid_file).unwrap().parse().unwrap()
+}
+
+/// A created and started container of `bundle`; its init's PID.
+fn create_and_start(root: &Path, bundle: &Bundle, id: &str) -> i32 {
+    let (code, log) = create(root, bundle.path(), id, &bundle.path().join("log"));
+    assert_eq!(code, 0, "{log}");
+    let run = oci(root, &["start", id]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    std::fs::read_to_string(bundle.path().join("pid"))
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn status_line(pid: i32, key: &str) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with(key))
+        .unwrap_or("")
+        .to_string()
+}
+
+/// A seccomp profile that refuses mkdir: exec must apply the container's.
+const NO_MKDIR: &str = r#""seccomp": {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}, "#;
+
+/// exec as podman and containerd use it: the process joins the
+/// container's namespaces, cgroups, root and seccomp profile; its status
+/// comes back (128+N for a signal) or, detached, it is left to the caller
+/// with its PID in the pid file; the command-line form takes --env,
+/// --cwd and --user; a stopped or unknown container is refused with the
+/// words engines match.
+#[test]
+#[ignore = "needs root"]
+fn exec_joins_the_container() {
+    let test = "exec_joins_the_container";
+    if !need_root(test) || !have_busybox(test) {
+        return;
+    }
+    become_subreaper();
+    let id = format!("box-oci-exec-{}", std::process::id());
+    let root = TempDir::new("oci-root");
+    let extra = format!(r#""resources": {{"pids": {{"limit": 32}}}}, {NO_MKDIR}"#);
+    let bundle = Bundle::new("oci-exec", &["sleep", "100"], &extra);
+    let host_only = bundle.path().join("host-only");
+    std::fs::write(&host_only, "host").unwrap();
+    std::fs::write(bundle.rootfs.path().join("etc/marker"), "inside\n").unwrap();
+    let init = create_and_start(root.path(), &bundle, &id);
+
+    let process = bundle.path().join("process.json");
+    let script = format!(
+        "grep Seccomp: /proc/self/status; mkdir /dev/shm/x || echo no-mkdir; cat /etc/marker; \
+         test -e {} || echo no-host; cat /proc/1/cmdline; echo; exit 3",
+        host_only.display()
+    );
+    std::fs::write(&process, process_json(&["sh", "-c", &script], "")).unwrap();
+    let run = oci(
+        root.path(),
+        &["exec", "--process", process.to_str().unwrap(), &id],
+    );
+    assert_eq!(run.code(), 3, "{run:?}");
+    for line in ["Seccomp:\t2", "no-mkdir", "inside", "no-host", "sleep"] {
+        assert!(run.stdout.contains(line), "{line}: {run:?}");
+    }
+    assert!(run.stderr.contains("Operation not permitted"), "{run:?}");
+
+    // Killed by a signal: 128+N. The command-line form.
+    let run = oci(root.path(), &["exec", &id, "sh", "-c", "kill -9 $$"]);
+    assert_eq!(run.code(), 128 + 9, "{run:?}");
+    let run = oci(
+        root.path(),
+        &[
+            "exec",
+            "--env",
+            "FOO=bar",
+            "--cwd",
+            "/etc",
+            "--user",
+            "1000:1000",
+            &id,
+            "sh",
+            "-c",
+            "echo $FOO; pwd; id -u; grep CapEff: /proc/self/status",
+        ],
+    );
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(
+        run.stdout, "bar\n/etc\n1000\nCapEff:\t0000000000000000\n",
+        "{run:?}"
+    );
+    let run = oci(root.path(), &["exec", &id, "no-such-command"]);
+    assert_eq!(run.code(), 127, "{run:?}");
+
+    // Detached: left to us (the subreaper), in the init's namespaces and
+    // cgroups, under the container's filter.
+    let sleeper = bundle.path().join("sleeper.json");
+    std::fs::write(&sleeper, process_json(&["sleep", "60"], "")).unwrap();
+    let log = bundle.path().join("exec.log");
+    let pid = exec_detached(Path::new(BOX), root.path(), &id, &sleeper, &log);
+    assert_eq!(
+        status_line(pid, "PPid:"),
+        format!("PPid:\t{}", std::process::id())
+    );
+    assert_eq!(status_line(pid, "Seccomp:"), "Seccomp:\t2");
+    for ns in ["pid", "mnt", "net", "ipc", "uts", "cgroup"] {
+        let theirs = std::fs::read_link(format!("/proc/{init}/ns/{ns}")).unwrap();
+        let its = std::fs::read_link(format!("/proc/{pid}/ns/{ns}")).unwrap();
+        assert_eq!(theirs, its, "{ns}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(format!("/proc/{init}/cgroup")).unwrap(),
+        std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap()
+    );
+    let run = oci(root.path(), &["ps", "--format", "json", &id]);
+    assert!(run.stdout.contains(&pid.to_string()), "{run:?}");
+    // SAFETY: kill(2) on the PID of our own child.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    assert_eq!(reap(pid), 128 + 9);
+
+    let run = oci(root.path(), &["kill", &id, "KILL"]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(reap(init), 128 + 9);
+    let run = oci(root.path(), &["exec", &id, "true"]);
+    assert_eq!(run.code(), 125, "{run:?}");
+    assert!(run.stderr.contains("container not running"), "{run:?}");
+    let run = oci(root.path(), &["delete", &id]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    let run = oci(root.path(), &["exec", &id, "true"]);
+    assert!(run.stderr.contains("does not exist"), "{run:?}");
+    assert_eq!(cgroup_dirs_with_prefix(&id), Vec::<PathBuf>::new());
+}
+
+/// What a container could try against exec, each refused:
+/// - a descriptor of the caller's (here fd 7, not close-on-exec) never
+///   reaches the process;
+/// - a working directory through a symlink planted in the rootfs stays
+///   inside it (`..` stops at its root), and one through a /proc magic
+///   link (/proc/self/fd/N, /proc/self/cwd: the way runc's CVE-2024-21626
+///   left the container) is refused;
+/// - a command that executes /proc/self/exe runs box's sealed copy, never
+///   the host's file.
+#[test]
+#[ignore = "needs root"]
+fn exec_escapes_stay_inside() {
+    let test = "exec_escapes_stay_inside";
+    if !need_root(test) || !have_busybox(test) {
+        return;
+    }
+    become_subreaper();
+    let id = format!("box-oci-escape-{}", std::process::id());
+    let root = TempDir::new("oci-root");
+    let bundle = Bundle::new("oci-escape", &["sleep", "100"], "");
+    let rootfs = bundle.rootfs.path();
+    std::fs::write(rootfs.join("marker"), "").unwrap();
+    std::os::unix::fs::symlink("../../../../../../..", rootfs.join("tmp/up")).unwrap();
+    std::os::unix::fs::symlink("/proc/self/fd/7", rootfs.join("tmp/fd")).unwrap();
+    std::os::unix::fs::symlink("/proc/self/cwd", rootfs.join("tmp/cwd")).unwrap();
+    // A dynamically linked box needs its libraries to run inside.
+    add_box_libraries(rootfs);
+    let init = create_and_start(root.path(), &bundle, &id);
+
+    // The caller's fd 7, open across exec, on a host directory.
+    let host_dir = File::open(bundle.path()).unwrap();
+    let mut command = Command::new(BOX);
+    command
+        .args(["oci", "--root"])
+        .arg(root.path())
+        .args(["exec", &id, "ls", "/proc/self/fd"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let raw = std::os::fd::AsRawFd::as_raw_fd(&host_dir);
+    // SAFETY: dup2 in the child before exec, on descriptors it owns.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut command, move || {
+            if libc::dup2(raw, 7) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let run = wait_with_timeout(command.spawn().unwrap(), Duration::from_secs(30));
+    assert_eq!(run.code(), 0, "{run:?}");
+    // ls's own directory descriptor is 3.
+    let fds: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(fds, ["0", "1", "2", "3"], "{run:?}");
+
+    let run = oci(
+        root.path(),
+        &[
+            "exec",
+            "--cwd",
+            "/tmp/up",
+            &id,
+            "sh",
+            "-c",
+            "pwd; ls /marker",
+        ],
+    );
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(run.stdout, "/\n/marker\n", "{run:?}");
+    for magic in ["/tmp/fd", "/tmp/cwd", "/proc/self/fd/7", "/proc/1/cwd"] {
+        let run = oci(root.path(), &["exec", "--cwd", magic, &id, "pwd"]);
+        assert_eq!(run.code(), 125, "{magic}: {run:?}");
+        assert!(
+            run.stderr.contains("enter the process's working directory"),
+            "{magic}: {run:?}"
+        );
+    }
+
+    // /proc/self/exe as the command: box's sealed copy, which says it
+    // has no applet of that name.
+    let run = oci(root.path(), &["exec", &id, "/proc/self/exe"]);
+    assert_eq!(run.code(), 125, "{run:?}");
+    assert!(run.stderr.contains("unknown applet exe"), "{run:?}");
+
+    let run = oci(root.path(), &["delete", "--force", &id]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(reap(init), 128 + 9);
+}
+
+const EXE_PROBE_C: &str = include_str!("hardening/exe_probe.c");
+
+/// A bundle whose rootfs is writable and holds tests/hardening's probe
+/// at /bin/exe_probe and a link /bin/box-init to /proc/self/exe.
+fn probe_bundle(test: &str, args: &[&str]) -> Option<Bundle> {
+    let bundle = Bundle::new(test, args, "");
+    let config = bundle.path().join("config.json");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(r#""readonly": true"#, r#""readonly": false"#),
+    )
+    .unwrap();
+    let bin = bundle.rootfs.path().join("bin");
+    compile_static_c(test, EXE_PROBE_C, &bin.join("exe_probe"))?;
+    add_box_libraries(bundle.rootfs.path());
+    std::os::unix::fs::symlink("/proc/self/exe", bin.join("box-init")).unwrap();
+    Some(bundle)
+}
+
+/// A started container of a [`probe_bundle`] running `sleep`, for
+/// `test`: its bundle, --root, id and init.
+fn probe_container(test: &str, tag: &str) -> Option<(Bundle, TempDir, String, i32)> {
+    if !need_root(test) || !have_busybox(test) {
+        return None;
+    }
+    become_subreaper();
+    let bundle = probe_bundle(test, &["sleep", "100"])?;
+    let id = format!("box-oci-{tag}-{}", std::process::id());
+    let root = TempDir::new("oci-root");
+    let init = create_and_start(root.path(), &bundle, &id);
+    Some((bundle, root, id, init))
+}
+
+/// Kill the container, reap `ours` (processes exec left to us: the init
+/// ends once every process of its PID namespace is reaped) and the init,
+/// and delete it.
+fn end_container(root: &Path, id: &str, init: i32, ours: &[i32]) {
+    let run = oci(root, &["kill", id, "KILL"]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    for &pid in ours {
+        reap(pid);
+    }
+    assert_eq!(reap(init), 128 + 9);
+    let run = oci(root, &["delete", id]);
+    assert_eq!(run.code(), 0, "{run:?}");
+}
+
+/// A process of the container that spins on the next PIDs, seizes each
+/// new process with ptrace, reads its /proc/PID/environ and opens its
+/// /proc/PID/exe (tests/hardening's probe) reaches none of exec's
+/// processes before they execute their command: each is born
+/// non-dumpable and under the container's filter. The caller's
+/// environment (a secret in box-oci's) is never read, box's executable
+/// never opened.
+#[test]
+#[ignore = "needs root"]
+fn exec_process_is_unreachable_before_its_command() {
+    let test = "exec_process_is_unreachable_before_its_command";
+    let Some((bundle, root, id, init)) = probe_container(test, "spin") else {
+        return;
+    };
+    let (dev, ino) = dev_ino(Path::new(BOX));
+    let secret = format!("BOX-OCI-SECRET-{}", std::process::id());
+    let spin = bundle.path().join("spin.json");
+    let probe =
+        format!("/bin/exe_probe spin /tmp/spin.log /tmp/spin.stop 120 {dev} {ino} {secret}");
+    let probe: Vec<&str> = probe.split(' ').collect();
+    std::fs::write(&spin, process_json(&probe, "")).unwrap();
+    let out = bundle.path().join("spin.out");
+    let spinner = exec_detached(Path::new(BOX), root.path(), &id, &spin, &out);
+    let log = bundle.rootfs.path().join("tmp/spin.log");
+    wait_for_text(&log, "ready");
+    let grep = bundle.path().join("grep.json");
+    let command = ["grep", "Seccomp:", "/proc/self/status"];
+    std::fs::write(&grep, process_json(&command, "")).unwrap();
+    let grep = grep.to_str().unwrap();
+    for _ in 0..20 {
+        let run = oci_with(
+            root.path(),
+            &["exec", "--process", grep, &id],
+            &[("BOX_TEST_SECRET", &secret)],
+        );
+        assert_eq!(run.code(), 0, "{run:?}");
+        assert!(run.stdout.contains("Seccomp:\t2"), "{run:?}");
+    }
+    std::fs::write(bundle.rootfs.path().join("tmp/spin.stop"), "").unwrap();
+    let text = log_when_done(&log, Duration::from_secs(10));
+    let attached = text.lines().filter(|l| l.starts_with("ATTACH")).count();
+    eprintln!("hardening: {test}: {attached} commands seized after their exec");
+    for line in text.lines() {
+        assert!(
+            !line.starts_with("SKIPPED")
+                && !line.starts_with("ENVIRON")
+                && !line.contains("box=1")
+                && !line.contains("seccomp=0"),
+            "an exec process was reached before its command: {line}\n{text}"
+        );
+    }
+    end_container(root.path(), &id, init, &[spinner]);
+}
+
+/// exec never hands the host's box file to the container (CVE-2019-5736,
+/// runc's): its process executes the container's link to /proc/self/exe
+/// as box-init, which stays; the probe opens its /proc/PID/exe and tries
+/// to write into it, also once it has ended. What it reaches is box's
+/// sealed copy; the host's file (here a copy of the build) is unchanged.
+#[test]
+#[ignore = "needs root"]
+fn exec_never_hands_the_host_box_to_the_container() {
+    let test = "exec_never_hands_the_host_box_to_the_container";
+    let Some((bundle, root, id, init)) = probe_container(test, "grab") else {
+        return;
+    };
+    let host_dir = TempDir::new("oci-host-box");
+    let host_box = host_dir.path().join("box");
+    std::fs::copy(BOX, &host_box).unwrap();
+    let content = std::fs::read(&host_box).unwrap();
+    let (dev, ino) = dev_ino(&host_box);
+
+    let held = bundle.path().join("held.json");
+    let box_init = ["/bin/box-init", "--subreaper", "--", "sleep", "1000"];
+    std::fs::write(&held, process_json(&box_init, "")).unwrap();
+    let out = bundle.path().join("held.out");
+    let held_pid = exec_detached(&host_box, root.path(), &id, &held, &out);
+    let grab = bundle.path().join("grab.json");
+    let probe = ["/bin/exe_probe", "grab", "/tmp/grab.log", "5", &dev, &ino];
+    std::fs::write(&grab, process_json(&probe, "")).unwrap();
+    let run = oci(
+        root.path(),
+        &["exec", "--process", grab.to_str().unwrap(), &id],
+    );
+    assert_eq!(run.code(), 0, "{run:?}");
+    let log = bundle.rootfs.path().join("tmp/grab.log");
+    wait_for_text(&log, "open_write");
+    // End box-init: nothing executes its file any more.
+    // SAFETY: kill(2) on the PID of our own child.
+    unsafe { libc::kill(held_pid, libc::SIGKILL) };
+    assert_eq!(reap(held_pid), 128 + 9);
+    let text = log_when_done(&log, Duration::from_secs(15));
+    let grabbed = text
+        .lines()
+        .find(|l| l.starts_with("grab "))
+        .unwrap_or("(no grab line)");
+    eprintln!("hardening: {test}: {grabbed}");
+    assert!(!text.lines().any(|l| l == "write OK"), "{text}");
+    assert!(
+        grabbed.contains(" host=0 ") && grabbed.contains("/memfd:"),
+        "{text}"
+    );
+    let now = std::fs::read(&host_box).unwrap();
+    assert!(now == content, "the host's box changed");
+    end_container(root.path(), &id, init, &[]);
 }

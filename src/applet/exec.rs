@@ -115,20 +115,12 @@ fn exec(args: Args) -> Result<u8> {
         drop(read);
         let entered = enter(write.as_fd(), &init).and_then(|()| connect_stdio(stdio.take()));
         let error = match entered {
-            Ok(()) => {
-                let program = command.get(0).unwrap_or(c"");
-                let (errno, tried) =
-                    exec::exec_search(program, command.argv(), envp, path.as_bytes());
-                if errno == Errno::NOENT && !program.to_bytes().contains(&b'/') {
-                    bad!(
-                        "start the command: {}: not found in the container's PATH",
-                        Bytes(program.to_bytes())
-                    )
-                    .with_code(EXIT_NOT_FOUND)
-                } else {
-                    child::exec_error(tried.as_bytes(), errno)
-                }
-            }
+            Ok(()) => exec_command(
+                command.get(0).unwrap_or(c""),
+                command.argv(),
+                envp,
+                path.as_bytes(),
+            ),
             Err(e) => e,
         };
         child::send_report(write.as_fd(), &error);
@@ -157,6 +149,27 @@ fn exec(args: Args) -> Result<u8> {
     }
 }
 
+/// In the child: execute `program` with `argv` and `envp`, searched in
+/// `path` (the container's PATH) when it has no slash. Returns only on
+/// failure, with the exit status DESIGN.md gives.
+pub fn exec_command(
+    program: &core::ffi::CStr,
+    argv: exec::Argv<'_>,
+    envp: exec::Envp<'_>,
+    path: &[u8],
+) -> Error {
+    let (errno, tried) = exec::exec_search(program, argv, envp, path);
+    if errno == Errno::NOENT && !program.to_bytes().contains(&b'/') {
+        bad!(
+            "start the command: {}: not found in the container's PATH",
+            Bytes(program.to_bytes())
+        )
+        .with_code(EXIT_NOT_FOUND)
+    } else {
+        child::exec_error(tried.as_bytes(), errno)
+    }
+}
+
 /// In the child, after `enter`: the command's 0, 1, 2 (src/container/tty.rs).
 fn connect_stdio(stdio: Option<ChildStdio>) -> Result<()> {
     match stdio {
@@ -171,9 +184,37 @@ fn find(name: &[u8]) -> Result<Target> {
     let (_, record, pidfd) = State::open_running(name)?;
     let pid = record.pid.ok_or_else(|| bad!("no pid"))?;
     let raw_pid = pid.as_raw_nonzero().get() as u32;
+    let mut target = Target {
+        pid,
+        pidfd,
+        flags: differing_namespaces(raw_pid),
+        root: open_proc_dir(raw_pid, b"/root")?,
+        cwd: open_proc_dir(raw_pid, b"/cwd")?,
+        environ: [0; 8192],
+        environ_len: 0,
+    };
+    let env_path = proc_file(raw_pid, b"/environ");
+    target.environ_len = crate::sys::fs::read_into(env_path.as_cstr(), &mut target.environ).at(
+        "read the container's environment",
+        "read",
+        env_path.as_bytes(),
+    )?;
+    Ok(target)
+}
+
+/// `/proc/PID` and `file`.
+fn proc_file(pid: u32, file: &[u8]) -> CPath {
+    let mut path = CPath::from_bytes(b"/proc/").unwrap_or_default();
+    let _ = path.push_u64(u64::from(pid));
+    let _ = path.push(file);
+    path
+}
+
+/// The namespace types in which process `pid` differs from this one.
+pub fn differing_namespaces(pid: u32) -> u32 {
     let mut flags = 0;
     for namespace in NAMESPACES {
-        let theirs = ns::link_path(Some(raw_pid), namespace.proc_name);
+        let theirs = ns::link_path(Some(pid), namespace.proc_name);
         let ours = ns::link_path(None, namespace.proc_name);
         let (Ok(a), Ok(b)) = (
             ns::open_file(theirs.as_cstr()),
@@ -185,77 +226,32 @@ fn find(name: &[u8]) -> Result<Target> {
             flags |= namespace.flag;
         }
     }
-    let proc_file = |file: &[u8]| -> Result<CPath> {
-        let mut path = CPath::from_bytes(b"/proc/").unwrap_or_default();
-        let _ = path.push_u64(u64::from(raw_pid));
-        let _ = path.push(file);
-        Ok(path)
-    };
-    let root_path = proc_file(b"/root")?;
-    let root = rustix::fs::open(
-        root_path.as_cstr(),
+    flags
+}
+
+/// Process `pid`'s root (`file` b"/root") or working directory (b"/cwd"),
+/// as an O_PATH descriptor, opened from this side.
+pub fn open_proc_dir(pid: u32, file: &[u8]) -> Result<OwnedFd> {
+    let path = proc_file(pid, file);
+    rustix::fs::open(
+        path.as_cstr(),
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
     )
-    .at("open the container's root", "open", root_path.as_bytes())?;
-    let cwd_path = proc_file(b"/cwd")?;
-    let cwd = rustix::fs::open(
-        cwd_path.as_cstr(),
-        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .at(
-        "open the container's working directory",
-        "open",
-        cwd_path.as_bytes(),
-    )?;
-    let mut target = Target {
-        pid,
-        pidfd,
-        flags,
-        root,
-        cwd,
-        environ: [0; 8192],
-        environ_len: 0,
-    };
-    let env_path = proc_file(b"/environ")?;
-    target.environ_len = crate::sys::fs::read_into(env_path.as_cstr(), &mut target.environ).at(
-        "read the container's environment",
-        "read",
-        env_path.as_bytes(),
-    )?;
-    Ok(target)
+    .at("open the container's directory", "open", path.as_bytes())
 }
 
 /// Join the container's cgroups, namespaces, root and working directory.
 fn join(target: &Target) -> Result<()> {
-    join_cgroups(target.pid)?;
-    let mut joined = false;
-    if let Some(pidfd) = &target.pidfd {
-        match ns::join_process(pidfd.as_fd(), target.flags) {
-            Ok(()) => joined = true,
-            // Before 5.8 a pidfd is not accepted by setns.
-            Err(Errno::INVAL) => {}
-            Err(e) => return Err(Error::sys("enter the container", "setns", b"pidfd", e)),
-        }
-    }
-    if !joined {
-        // One file at a time, user namespace first (NAMESPACES' order).
-        let raw_pid = target.pid.as_raw_nonzero().get() as u32;
-        for namespace in NAMESPACES.iter().filter(|n| target.flags & n.flag != 0) {
-            let path = ns::link_path(Some(raw_pid), namespace.proc_name);
-            let fd =
-                ns::open_file(path.as_cstr()).at("enter the container", "open", path.as_bytes())?;
-            ns::join_file(fd.as_fd(), namespace.flag).at(
-                "enter the container",
-                "setns",
-                path.as_bytes(),
-            )?;
-        }
-    }
-    // The container's root: after the mount namespace, so it resolves there.
-    rustix::process::fchdir(&target.root).at("enter the container's root", "fchdir", b"/")?;
-    rustix::process::chroot(c".").at("enter the container's root", "chroot", b"/")?;
+    for_each_other_cgroup(target.pid, |procs| {
+        crate::sys::fs::write_control(procs.as_cstr(), b"0").at(
+            "join the container's cgroup",
+            "write",
+            procs.as_bytes(),
+        )
+    })?;
+    join_namespaces(target.pid, target.pidfd.as_ref(), target.flags)?;
+    enter_root(&target.root)?;
     rustix::process::fchdir(&target.cwd).at(
         "enter the container's working directory",
         "fchdir",
@@ -264,12 +260,44 @@ fn join(target: &Target) -> Result<()> {
     Ok(())
 }
 
-/// Move box into the container's cgroups (its children follow), from
-/// /proc/PID/cgroup: every hierarchy where the container's group differs.
-fn join_cgroups(pid: Pid) -> Result<()> {
-    let mut path = CPath::from_bytes(b"/proc/").unwrap_or_default();
-    let _ = path.push_u64(pid.as_raw_nonzero().get() as u64);
-    let _ = path.push(b"/cgroup");
+/// Enter the namespaces `flags` of process `pid`: all at once through its
+/// pidfd, else (before Linux 5.8) one file at a time, user namespace first.
+pub fn join_namespaces(pid: Pid, pidfd: Option<&OwnedFd>, flags: u32) -> Result<()> {
+    if let Some(pidfd) = pidfd {
+        match ns::join_process(pidfd.as_fd(), flags) {
+            Ok(()) => return Ok(()),
+            // Before 5.8 a pidfd is not accepted by setns.
+            Err(Errno::INVAL) => {}
+            Err(e) => return Err(Error::sys("enter the container", "setns", b"pidfd", e)),
+        }
+    }
+    // NAMESPACES' order puts the user namespace first.
+    let raw_pid = pid.as_raw_nonzero().get() as u32;
+    for namespace in NAMESPACES.iter().filter(|n| flags & n.flag != 0) {
+        let path = ns::link_path(Some(raw_pid), namespace.proc_name);
+        let fd =
+            ns::open_file(path.as_cstr()).at("enter the container", "open", path.as_bytes())?;
+        ns::join_file(fd.as_fd(), namespace.flag).at(
+            "enter the container",
+            "setns",
+            path.as_bytes(),
+        )?;
+    }
+    Ok(())
+}
+
+/// Make `root` (from [`open_proc_dir`]) this process's root and working
+/// directory: after the mount namespace is joined, so that it resolves
+/// there.
+pub fn enter_root(root: &OwnedFd) -> Result<()> {
+    rustix::process::fchdir(root).at("enter the container's root", "fchdir", b"/")?;
+    rustix::process::chroot(c".").at("enter the container's root", "chroot", b"/")
+}
+
+/// Each cgroup.procs of process `pid`'s groups, in every hierarchy where
+/// its group differs from this process's (from /proc/PID/cgroup).
+pub fn for_each_other_cgroup(pid: Pid, mut each: impl FnMut(&CPath) -> Result<()>) -> Result<()> {
+    let path = proc_file(pid.as_raw_nonzero().get() as u32, b"/cgroup");
     let mut theirs = [0u8; 2048];
     let n = crate::sys::fs::read_into(path.as_cstr(), &mut theirs).at(
         "read the container's cgroups",
@@ -283,11 +311,7 @@ fn join_cgroups(pid: Pid) -> Result<()> {
             continue;
         }
         if let Some(procs) = crate::cgroup::procs_file_for(line) {
-            crate::sys::fs::write_control(procs.as_cstr(), b"0").at(
-                "join the container's cgroup",
-                "write",
-                procs.as_bytes(),
-            )?;
+            each(&procs)?;
         }
     }
     Ok(())
@@ -384,12 +408,7 @@ fn init_identity() -> Result<InitIdentity> {
 ///   read, close, waitid, rt_sigtimedwait, pidfd_send_signal or kill, and
 ///   write.
 fn seal(init: &InitIdentity) -> Result<()> {
-    let step = "make the command unreachable from the container";
-    rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable).at(
-        step,
-        "prctl(PR_SET_DUMPABLE)",
-        b"0",
-    )?;
+    make_undumpable()?;
     if init.seccomp {
         let filter = crate::seccomp::for_capabilities(init.caps)
             .ok_or_else(|| bad!("no seccomp filter for this architecture"))?;
@@ -401,6 +420,17 @@ fn seal(init: &InitIdentity) -> Result<()> {
         crate::seccomp::install(&filter).at("install the seccomp filter", "seccomp", b"")?;
     }
     Ok(())
+}
+
+/// Make this process, and the children it clones, non-dumpable (see
+/// [`seal`]): out of reach of ptrace and /proc/PID/{environ,mem,fd,exe}
+/// for anyone without CAP_SYS_PTRACE, until they execute something.
+pub fn make_undumpable() -> Result<()> {
+    rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable).at(
+        "make the command unreachable from the container",
+        "prctl(PR_SET_DUMPABLE)",
+        b"0",
+    )
 }
 
 /// In the child: the container's identity, capabilities and signal state.

@@ -13,6 +13,7 @@ use rustix::fs::{Mode, OFlags};
 use crate::args::CommandLine;
 use crate::bad;
 use crate::error::{EXIT_BOX, Error, Result};
+use crate::oci::exec as runtime_exec;
 use crate::oci::json::Writer;
 use crate::oci::runtime::{self, CreateOptions, Root};
 use crate::options::{Command, NoOption, Opt, Usage, is_help};
@@ -38,7 +39,8 @@ pub const OCI: Command<Global> = Command {
         name: "box-oci",
         synopsis: &["[GLOBAL OPTIONS] COMMAND [OPTIONS] ID"],
         about: "An OCI runtime with runc's command line, for podman and containerd.\n\
-                Commands: create, start, state, kill, delete, list, features, spec.",
+                Commands: create, start, exec, state, kill, delete, list, ps, pause,\n\
+                resume, features, spec.",
         notes: "`box-oci COMMAND --help` describes a command.",
     },
     options: &[
@@ -69,35 +71,67 @@ pub const OCI: Command<Global> = Command {
 const COMMANDS: &[(&str, Run, &str)] = &[
     (
         "create",
-        create,
+        |g, a| create(g, a).map(|()| 0),
         "create a container from a bundle, waiting for start",
     ),
-    ("start", start, "start a created container's process"),
-    ("state", state, "print a container's state (JSON)"),
-    ("kill", kill, "send a signal to a container's init"),
+    (
+        "start",
+        |g, a| start(g, a).map(|()| 0),
+        "start a created container's process",
+    ),
+    ("exec", exec, "run another process in a container"),
+    (
+        "state",
+        |g, a| state(g, a).map(|()| 0),
+        "print a container's state (JSON)",
+    ),
+    (
+        "kill",
+        |g, a| kill(g, a).map(|()| 0),
+        "send a signal to a container's init",
+    ),
     (
         "delete",
-        delete,
+        |g, a| delete(g, a).map(|()| 0),
         "remove a stopped container (--force: kill it)",
     ),
-    ("list", list, "list the containers"),
-    ("ps", ps, "list the processes of a container"),
+    ("list", |g, a| list(g, a).map(|()| 0), "list the containers"),
+    (
+        "ps",
+        |g, a| ps(g, a).map(|()| 0),
+        "list the processes of a container",
+    ),
     (
         "pause",
-        pause,
+        |g, a| pause(g, a).map(|()| 0),
         "freeze every process of a container (cgroup v2)",
     ),
-    ("resume", resume, "thaw a paused container"),
-    ("features", features, "print what box-oci implements (JSON)"),
-    ("spec", spec, "write a default config.json"),
+    (
+        "resume",
+        |g, a| resume(g, a).map(|()| 0),
+        "thaw a paused container",
+    ),
+    (
+        "features",
+        |g, a| features(g, a).map(|()| 0),
+        "print what box-oci implements (JSON)",
+    ),
+    (
+        "spec",
+        |g, a| spec(g, a).map(|()| 0),
+        "write a default config.json",
+    ),
 ];
 
-type Run = fn(&Globals, Args) -> Result<()>;
+type Run = fn(&Globals, Args) -> Result<u8>;
 
 /// What the global options said.
 pub struct Globals {
     root: &'static [u8],
     log: Option<&'static [u8]>,
+    /// `--log`, opened before the command runs: exec enters the
+    /// container's mount namespace, where the path means something else.
+    log_fd: Option<rustix::fd::OwnedFd>,
     json: bool,
     debug: bool,
 }
@@ -106,12 +140,13 @@ pub fn main(args: Args) -> u8 {
     let mut globals = Globals {
         root: DEFAULT_ROOT,
         log: None,
+        log_fd: None,
         json: false,
         debug: false,
     };
     let result = run(args, &mut globals);
     match result {
-        Ok(()) => 0,
+        Ok(code) => code,
         Err(e) if is_help(&e) => 0,
         Err(e) => {
             crate::errln!("box-oci: {e}");
@@ -121,7 +156,7 @@ pub fn main(args: Args) -> u8 {
     }
 }
 
-fn run(args: Args, globals: &mut Globals) -> Result<()> {
+fn run(args: Args, globals: &mut Globals) -> Result<u8> {
     let mut line = CommandLine::new(args, &OCI);
     loop {
         match line.next() {
@@ -146,7 +181,7 @@ fn run(args: Args, globals: &mut Globals) -> Result<()> {
                 Global::Version => {
                     crate::outln!("box-oci version {}", env!("CARGO_PKG_VERSION"));
                     crate::outln!("spec: {}", runtime::OCI_VERSION);
-                    return Ok(());
+                    return Ok(0);
                 }
             },
             Ok(None) => break,
@@ -173,6 +208,7 @@ fn run(args: Args, globals: &mut Globals) -> Result<()> {
             )
         });
     };
+    globals.log_fd = open_log(globals.log);
     if globals.debug {
         let mut text = Text::<128>::new();
         let _ = write!(text, "{} with --root {}", Bytes(word), Bytes(globals.root));
@@ -188,16 +224,27 @@ fn log(globals: &Globals, level: &str, e: &Error) {
     log_line(globals, level, text.as_bytes());
 }
 
-fn log_line(globals: &Globals, level: &str, msg: &[u8]) {
-    let Some(path) = globals.log.and_then(crate::text::CPath::from_bytes) else {
-        return;
-    };
-    let Ok(fd) = rustix::fs::open(
+fn open_log(path: Option<&[u8]>) -> Option<rustix::fd::OwnedFd> {
+    let path = path.and_then(crate::text::CPath::from_bytes)?;
+    rustix::fs::open(
         path.as_cstr(),
         OFlags::WRONLY | OFlags::CREATE | OFlags::APPEND | OFlags::CLOEXEC,
         Mode::from_raw_mode(0o600),
-    ) else {
-        return;
+    )
+    .ok()
+}
+
+fn log_line(globals: &Globals, level: &str, msg: &[u8]) {
+    let opened;
+    let fd = match &globals.log_fd {
+        Some(fd) => fd,
+        None => match open_log(globals.log) {
+            Some(fd) => {
+                opened = fd;
+                &opened
+            }
+            None => return,
+        },
     };
     let mut line = Text::<1400>::new();
     let time = runtime::rfc3339_now();
@@ -217,7 +264,7 @@ fn log_line(globals: &Globals, level: &str, msg: &[u8]) {
         );
     }
     line.push(b"\n");
-    let _ = crate::out::try_write_all(&fd, line.as_bytes());
+    let _ = crate::out::try_write_all(fd, line.as_bytes());
 }
 
 /// Read a command's options with `each`, and its operands (options may
@@ -290,6 +337,140 @@ pub const STATE: Command<NoOption> = by_id(
 fn id_only(command: &'static Command<NoOption>, args: Args) -> Result<&'static [u8]> {
     let operands: heapless::Vec<_, 1> = read(command, args, 1, |found| match found.action {})?;
     Ok(operands[0])
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum ExecOption {
+    Process,
+    Detach,
+    PidFile,
+    Tty,
+    ConsoleSocket,
+    Cwd,
+    Env,
+    User,
+    NoNewPrivs,
+}
+
+pub const EXEC: Command<ExecOption> = Command {
+    usage: Usage {
+        name: "box-oci exec",
+        synopsis: &[
+            "--process FILE [--detach] [--pid-file P] [--tty] [--console-socket S] ID",
+            "[--detach] [--tty] [--cwd DIR] [--env K=V]… [--user UID[:GID]] ID CMD [ARG…]",
+        ],
+        about: "Runs a process in created or running container ID: in its namespaces,\n\
+                cgroups and root, with its seccomp filter, and the process's identity,\n\
+                capabilities, limits, environment and working directory. The process is\n\
+                a runtime-spec process object (--process), or the container's own from\n\
+                its bundle with the command line's command and options.",
+        notes: "Exit status: with --detach 0 once the process runs (it is left to the\n\
+                caller); else the process's own, 128+N if killed by signal N.",
+    },
+    options: &[
+        Opt::value(
+            "process",
+            "FILE",
+            "the process (runtime-spec JSON)",
+            ExecOption::Process,
+        )
+        .short(b'p'),
+        Opt::flag(
+            "detach",
+            "leave the process to the caller",
+            ExecOption::Detach,
+        )
+        .short(b'd'),
+        Opt::value(
+            "pid-file",
+            "FILE",
+            "write the process's PID there",
+            ExecOption::PidFile,
+        ),
+        Opt::flag("tty", "a terminal for the process", ExecOption::Tty).short(b't'),
+        Opt::value(
+            "console-socket",
+            "SOCKET",
+            "send the pty's master there",
+            ExecOption::ConsoleSocket,
+        ),
+        Opt::value("cwd", "DIR", "its working directory", ExecOption::Cwd),
+        Opt::value("env", "K=V", "add to its environment", ExecOption::Env)
+            .short(b'e')
+            .repeat(),
+        Opt::value("user", "UID[:GID]", "run as this user", ExecOption::User).short(b'u'),
+        Opt::flag(
+            "no-new-privs",
+            "accepted: box always sets it",
+            ExecOption::NoNewPrivs,
+        ),
+    ],
+};
+
+fn exec(globals: &Globals, args: Args) -> Result<u8> {
+    let mut line = CommandLine::new(args, &EXEC);
+    let mut options = runtime_exec::ExecOptions {
+        process: None,
+        detach: false,
+        pid_file: None,
+        tty: false,
+        console_socket: None,
+        cwd: None,
+        env: heapless::Vec::new(),
+        user: None,
+        command: args.tail(args.len()),
+    };
+    loop {
+        let found = match line.next() {
+            Ok(Some(found)) => found,
+            Ok(None) => break,
+            Err(e) => {
+                if is_help(&e) {
+                    print_help(&EXEC.usage, &EXEC.options);
+                }
+                return Err(e);
+            }
+        };
+        match found.action {
+            ExecOption::Process => options.process = found.value,
+            ExecOption::Detach => options.detach = true,
+            ExecOption::PidFile => options.pid_file = found.value,
+            ExecOption::Tty => options.tty = true,
+            ExecOption::ConsoleSocket => options.console_socket = found.value,
+            ExecOption::Cwd => options.cwd = found.value,
+            ExecOption::Env => options
+                .env
+                .push(found.text())
+                .map_err(|_| bad!("--env: more than {}", runtime_exec::MAX_CLI_ENV))?,
+            ExecOption::User => options.user = Some(parse_user(found.text())?),
+            ExecOption::NoNewPrivs => {}
+        }
+    }
+    let rest = line.rest();
+    let id = rest.bytes(0);
+    if id.is_empty() {
+        return Err(EXEC.usage.error());
+    }
+    let mut command = rest.tail(1);
+    if command.bytes(0) == b"--" {
+        command = command.tail(1);
+    }
+    options.command = command;
+    runtime_exec::exec(Root(globals.root), id, &options)
+}
+
+/// `--user UID[:GID]`, numbers (the container's names are its own).
+fn parse_user(text: &[u8]) -> Result<(u32, u32)> {
+    let (uid, gid) = match text.iter().position(|&b| b == b':') {
+        Some(at) => (&text[..at], Some(&text[at + 1..])),
+        None => (text, None),
+    };
+    let number = |word: &[u8]| {
+        crate::text::parse_u32(word)
+            .ok_or_else(|| bad!("--user {}: UID[:GID], as numbers", Bytes(text)))
+    };
+    let uid = number(uid)?;
+    Ok((uid, gid.map(number).transpose()?.unwrap_or(0)))
 }
 
 pub const PAUSE: Command<NoOption> = by_id(

@@ -263,6 +263,20 @@ impl Config {
         &self.pool[usize::from(s.at)..usize::from(s.at) + usize::from(s.len)]
     }
 
+    /// A string with its NUL, for a syscall.
+    pub fn c_str(&self, s: Span) -> &core::ffi::CStr {
+        let at = usize::from(s.at);
+        core::ffi::CStr::from_bytes_with_nul(&self.pool[at..at + usize::from(s.len) + 1])
+            .unwrap_or_default()
+    }
+
+    /// The strings of a list, with their NULs.
+    pub fn c_list(&self, l: List) -> impl Iterator<Item = &core::ffi::CStr> + '_ {
+        self.items[usize::from(l.first)..usize::from(l.first) + usize::from(l.len)]
+            .iter()
+            .map(|&s| self.c_str(s))
+    }
+
     /// The strings of a list.
     pub fn list(&self, l: List) -> impl Iterator<Item = &[u8]> + '_ {
         self.items[usize::from(l.first)..usize::from(l.first) + usize::from(l.len)]
@@ -348,6 +362,51 @@ impl Config {
             return Err(r.fail(format_args!("no root.path")));
         }
         Ok(())
+    }
+
+    /// Read `document`, a runtime-spec `process` object alone (what
+    /// `box-oci exec --process FILE` is given), into `self.process`.
+    pub fn parse_process(&mut self, document: &[u8]) -> Result<()> {
+        *self = Self::new();
+        let mut r = Reader::named(document, "process.json");
+        self.process(&mut r)?;
+        r.with(super::json::Parser::end)
+    }
+
+    /// Add `bytes` to the pool (a value given on the command line).
+    pub fn add_string(&mut self, bytes: &[u8]) -> Option<Span> {
+        let at = self.used;
+        if bytes.contains(&0) || at + bytes.len() + 1 > POOL_BYTES || bytes.len() > STRING_MAX {
+            return None;
+        }
+        self.pool[at..at + bytes.len()].copy_from_slice(bytes);
+        self.pool[at + bytes.len()] = 0;
+        self.used += bytes.len() + 1;
+        Some(Span {
+            at: at as u16,
+            len: bytes.len() as u16,
+        })
+    }
+
+    /// A new list: `base`'s strings, then `more` added to the pool.
+    pub fn add_list<'b>(
+        &mut self,
+        base: List,
+        more: impl IntoIterator<Item = &'b [u8]>,
+    ) -> Option<List> {
+        let first = self.items.len();
+        for i in usize::from(base.first)..usize::from(base.first) + usize::from(base.len) {
+            let span = self.items[i];
+            self.items.push(span).ok()?;
+        }
+        for bytes in more {
+            let span = self.add_string(bytes)?;
+            self.items.push(span).ok()?;
+        }
+        Some(List {
+            first: first as u16,
+            len: (self.items.len() - first) as u16,
+        })
     }
 
     /// Decode the string at the reader into the pool, at most `max` bytes.

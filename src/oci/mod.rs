@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod json;
+pub(crate) mod exec;
 pub(crate) mod runtime;
 pub mod seccomp;
 pub mod syscalls;
@@ -25,11 +26,19 @@ use json::{Parser, Str};
 pub struct Reader<'a> {
     pub json: Parser<'a>,
     path: KeyPath,
+    /// What errors name the document as.
+    file: &'static str,
 }
 
 impl<'a> Reader<'a> {
     pub fn new(document: &'a [u8]) -> Self {
+        Self::named(document, "config.json")
+    }
+
+    /// A reader whose errors name the document `file` (`process.json`).
+    pub fn named(document: &'a [u8], file: &'static str) -> Self {
         Self {
+            file,
             json: Parser::new(document),
             path: KeyPath {
                 buf: [0; 160],
@@ -41,9 +50,9 @@ impl<'a> Reader<'a> {
     /// `PATH: WHAT`, the one-line error for the member being read.
     pub fn fail(&self, what: fmt::Arguments<'_>) -> Error {
         if self.path.len == 0 {
-            crate::bad!("config.json: {what}")
+            crate::bad!("{}: {what}", self.file)
         } else {
-            crate::bad!("config.json: {}: {what}", self.path)
+            crate::bad!("{}: {}: {what}", self.file, self.path)
         }
     }
 

@@ -54,6 +54,9 @@ const FIFO: &[u8] = b"exec.fifo";
 const INIT: &[u8] = b"init";
 const CGROUP: &[u8] = b"cgroup";
 const STATE: &[u8] = b"state.json";
+/// The seccomp program create installed (raw `sock_filter`s), for exec;
+/// empty where box's own filter applies.
+pub(super) const SECCOMP: &[u8] = b"seccomp";
 
 /// Where box-oci keeps its containers (`--root`).
 #[derive(Clone, Copy)]
@@ -88,7 +91,7 @@ impl Root<'_> {
     }
 
     /// `ROOT/ID/NAME`.
-    fn file(&self, id: &[u8], name: &[u8]) -> Result<CPath> {
+    pub(super) fn file(&self, id: &[u8], name: &[u8]) -> Result<CPath> {
         check_id(id)?;
         CPath::from_parts(&[self.0, b"/", id, b"/", name])
             .ok_or_else(|| bad!("--root: path too long"))
@@ -96,7 +99,7 @@ impl Root<'_> {
 
     /// The container's directory, or "does not exist" (the words engines
     /// match on).
-    fn existing(&self, id: &[u8]) -> Result<CPath> {
+    pub(super) fn existing(&self, id: &[u8]) -> Result<CPath> {
         let dir = self.dir(id)?;
         match rustix::fs::access(dir.as_cstr(), rustix::fs::Access::EXISTS) {
             Ok(()) => Ok(dir),
@@ -201,6 +204,14 @@ fn create_in(root: Root<'_>, id: &[u8], options: &CreateOptions<'_>, args: &Args
         &mut mapped,
     )?;
     mapped.run.seccomp = !oci_seccomp;
+    // For exec: the same program, or nothing for box's own filter.
+    let mut saved = [0u8; crate::oci::seccomp::MAX_INSTRUCTIONS * 8];
+    let n = if oci_seccomp {
+        program.to_bytes(&mut saved)
+    } else {
+        0
+    };
+    write_file(&root.file(id, SECCOMP)?, &saved[..n])?;
     let process = config
         .process
         .as_ref()
@@ -220,17 +231,7 @@ fn create_in(root: Root<'_>, id: &[u8], options: &CreateOptions<'_>, args: &Args
         let path = options
             .console_socket
             .ok_or_else(|| bad!("config.json: process.terminal: true needs --console-socket"))?;
-        ChildStdio::Pty {
-            socket: connect_console(path)?,
-            size: process
-                .console_size
-                .map(|(height, width)| rustix::termios::Winsize {
-                    ws_row: height as u16,
-                    ws_col: width as u16,
-                    ws_xpixel: 0,
-                    ws_ypixel: 0,
-                }),
-        }
+        console(process, connect_console(path)?)
     } else {
         if options.console_socket.is_some() {
             return Err(bad!(
@@ -371,6 +372,35 @@ const RESOURCES: &[rustix::process::Resource] = {
     ]
 };
 
+/// The capabilities a config's process keeps: its bounding set. Root
+/// keeps the bounding set in every set, another user none (box's rule):
+/// ambient capabilities root holds anyway after exec, another user never
+/// gets them.
+pub(super) fn kept_capabilities(process: &crate::oci::config::Process) -> Result<u64> {
+    let caps = process.capabilities.unwrap_or_default();
+    if caps.ambient & !caps.bounding != 0 || (caps.ambient != 0 && process.uid != 0) {
+        return Err(refuse!("process.capabilities.ambient: not supported"));
+    }
+    Ok(caps.bounding)
+}
+
+/// A config's `process.rlimits[i]` in box's terms.
+pub(super) fn rlimit_of(
+    limit: &crate::oci::config::Rlimit,
+    i: usize,
+) -> Result<crate::config::Rlimit> {
+    let resource = RESOURCES
+        .get(usize::from(limit.resource))
+        .copied()
+        .ok_or_else(|| refuse!("process.rlimits[{i}]: not supported"))?;
+    let value = |n: u64| (n != u64::MAX).then_some(n);
+    Ok(crate::config::Rlimit {
+        resource,
+        soft: value(limit.soft),
+        hard: value(limit.hard),
+    })
+}
+
 /// The CLONE_NEW* flags of the namespaces config.json lists.
 fn flags_of(config: &Config) -> u32 {
     config.linux.namespaces.iter().fold(0, |f, ns| f | ns.flag)
@@ -447,26 +477,11 @@ fn map(config: &Config, bundle: &[u8], id: &[u8], no_pivot: bool, out: &mut Mapp
             "process.user.additionalGids: not supported with a user namespace"
         ));
     }
-    // Root keeps the bounding set in every set, another user none
-    // (box's rule): ambient capabilities root holds anyway after exec,
-    // another user never gets them.
-    let caps = process.capabilities.unwrap_or_default();
-    if caps.ambient & !caps.bounding != 0 || (caps.ambient != 0 && process.uid != 0) {
-        return Err(refuse!("process.capabilities.ambient: not supported"));
-    }
-    run.cap_add = caps.bounding;
-    run.cap_drop = !caps.bounding;
+    let caps = kept_capabilities(process)?;
+    run.cap_add = caps;
+    run.cap_drop = !caps;
     for (i, limit) in process.rlimits.iter().enumerate() {
-        let resource = RESOURCES
-            .get(usize::from(limit.resource))
-            .copied()
-            .ok_or_else(|| refuse!("process.rlimits[{i}]: not supported"))?;
-        let value = |n: u64| (n != u64::MAX).then_some(n);
-        let _ = run.rlimits.push(crate::config::Rlimit {
-            resource,
-            soft: value(limit.soft),
-            hard: value(limit.hard),
-        });
+        let _ = run.rlimits.push(rlimit_of(limit, i)?);
     }
 
     // Namespaces: exactly those listed. box builds the container's
@@ -749,7 +764,7 @@ fn map_resources(config: &Config, run: &mut RunConfig) -> Result<()> {
 
 /// Write `bytes` to a new file at `path` (replacing one), through a
 /// temporary name, so that a reader sees all of it or nothing.
-fn write_file(path: &CPath, bytes: &[u8]) -> Result<()> {
+pub(super) fn write_file(path: &CPath, bytes: &[u8]) -> Result<()> {
     let tmp = CPath::from_parts(&[path.as_bytes(), b".tmp"])
         .ok_or_else(|| bad!("{}: path too long", path))?;
     let fd = rustix::fs::open(
@@ -771,9 +786,25 @@ fn write_file(path: &CPath, bytes: &[u8]) -> Result<()> {
     )
 }
 
+/// A pty for `process` (its consoleSize), whose master goes to the
+/// engine's console `socket`.
+pub(super) fn console(process: &crate::oci::config::Process, socket: OwnedFd) -> ChildStdio {
+    ChildStdio::Pty {
+        socket,
+        size: process
+            .console_size
+            .map(|(height, width)| rustix::termios::Winsize {
+                ws_row: height as u16,
+                ws_col: width as u16,
+                ws_xpixel: 0,
+                ws_ypixel: 0,
+            }),
+    }
+}
+
 /// Connect to the engine's console socket (a Unix stream socket): the
 /// container's init sends its pty's master there.
-fn connect_console(path: &[u8]) -> Result<OwnedFd> {
+pub(super) fn connect_console(path: &[u8]) -> Result<OwnedFd> {
     use rustix::net::{AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
     let step = "connect to the console socket";
     let addr = SocketAddrUnix::new(path).at(step, "socket", path)?;
@@ -917,8 +948,8 @@ fn proc_stat(pid: u32) -> Option<ProcStat> {
 }
 
 /// A container as its state directory tells.
-struct Recorded {
-    pid: u32,
+pub(super) struct Recorded {
+    pub pid: u32,
     start: u64,
 }
 
@@ -950,11 +981,11 @@ impl Recorded {
 
     /// The init still runs: the same process (its start time), not a
     /// zombie waiting for the engine to reap it.
-    fn alive(&self) -> bool {
+    pub fn alive(&self) -> bool {
         proc_stat(self.pid).is_some_and(|s| s.start == self.start && s.state != b'Z')
     }
 
-    fn pid(&self) -> Option<Pid> {
+    pub fn pid(&self) -> Option<Pid> {
         Pid::from_raw(self.pid as i32)
     }
 }
@@ -981,7 +1012,7 @@ impl Status {
     }
 }
 
-fn status(root: Root<'_>, id: &[u8]) -> Result<(Status, Option<Recorded>)> {
+pub(super) fn status(root: Root<'_>, id: &[u8]) -> Result<(Status, Option<Recorded>)> {
     let Some(recorded) = Recorded::read(root, id)? else {
         return Ok((Status::Creating, None));
     };
@@ -1308,7 +1339,7 @@ fn remove_cgroups(root: Root<'_>, id: &[u8]) -> Result<()> {
 
 /// Remove `ROOT/ID` and what box-oci put in it.
 fn remove_state(root: Root<'_>, id: &[u8]) {
-    for name in [FIFO, INIT, CGROUP, STATE] {
+    for name in [FIFO, INIT, CGROUP, STATE, SECCOMP] {
         if let Ok(path) = root.file(id, name) {
             let _ = rustix::fs::unlink(path.as_cstr());
         }

@@ -477,6 +477,39 @@ impl Program {
         &self.instructions[..self.len]
     }
 
+    /// The instructions as bytes (8 each, in this machine's order) into
+    /// `out`; how many bytes.
+    pub fn to_bytes(&self, out: &mut [u8]) -> usize {
+        let mut n = 0;
+        for (i, to) in self.instructions().iter().zip(out.chunks_exact_mut(8)) {
+            to[..2].copy_from_slice(&i.code.to_ne_bytes());
+            to[2] = i.jt;
+            to[3] = i.jf;
+            to[4..].copy_from_slice(&i.k.to_ne_bytes());
+            n += 8;
+        }
+        n
+    }
+
+    /// Load the program [`Program::to_bytes`] wrote; `None` for bytes that
+    /// cannot be one.
+    pub fn read_bytes(&mut self, bytes: &[u8]) -> Option<()> {
+        if bytes.len() % 8 != 0 || bytes.len() / 8 > MAX_INSTRUCTIONS {
+            return None;
+        }
+        self.len = 0;
+        for b in bytes.chunks_exact(8) {
+            self.instructions[self.len] = sock_filter {
+                code: u16::from_ne_bytes([b[0], b[1]]),
+                jt: b[2],
+                jf: b[3],
+                k: u32::from_ne_bytes([b[4], b[5], b[6], b[7]]),
+            };
+            self.len += 1;
+        }
+        Some(())
+    }
+
     fn push(&mut self, code: u32, k: u32, jt: usize, jf: usize) -> Result<()> {
         if self.len == MAX_INSTRUCTIONS {
             return Err(crate::bad!(
@@ -857,6 +890,32 @@ mod tests {
                 compiled.instructions
             );
         }
+    }
+
+    /// What create keeps for exec reads back as the same program.
+    #[test]
+    fn a_saved_program_reads_back() {
+        let json = profile_of("podman-default.json");
+        let mut profile = Box::new(Profile::new());
+        parse_profile(&json, &X86_64, &mut profile).unwrap();
+        let mut program = Box::new(Program::new());
+        compile(&mut profile, &X86_64, &mut program).unwrap();
+        let mut bytes = vec![0u8; MAX_INSTRUCTIONS * 8];
+        let n = program.to_bytes(&mut bytes);
+        assert_eq!(n, program.instructions().len() * 8);
+        let mut back = Box::new(Program::new());
+        back.read_bytes(&bytes[..n]).unwrap();
+        let same = |a: &sock_filter, b: &sock_filter| {
+            (a.code, a.jt, a.jf, a.k) == (b.code, b.jt, b.jf, b.k)
+        };
+        assert_eq!(back.instructions().len(), program.instructions().len());
+        assert!(
+            back.instructions()
+                .iter()
+                .zip(program.instructions())
+                .all(|(a, b)| same(a, b))
+        );
+        assert!(back.read_bytes(&bytes[..n - 1]).is_none());
     }
 
     /// What a container under podman's profile sees, by syscall.

@@ -567,3 +567,36 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// The text of the log a probe writes at `path`, once it says `done` (or
+/// `limit` has passed).
+pub fn log_when_done(path: &Path, limit: Duration) -> String {
+    let start = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.lines().any(|l| l == "done") || start.elapsed() > limit {
+            return text;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Wait until the file at `path` holds `needle` (10 s at most).
+pub fn wait_for_text(path: &Path, needle: &str) {
+    let start = Instant::now();
+    while !std::fs::read_to_string(path).is_ok_and(|l| l.contains(needle)) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{} never held {needle:?}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A file's device and inode, as the probes take them.
+pub fn dev_ino(path: &Path) -> (String, String) {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).unwrap();
+    (meta.dev().to_string(), meta.ino().to_string())
+}

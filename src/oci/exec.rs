@@ -1,0 +1,535 @@
+//! `box-oci exec`: another process in a created or running container, as
+//! podman (conmon) and the containerd shim ask runc for one. The process is
+//! a runtime-spec `process` object (`--process FILE`), or the container's
+//! own from its bundle with the command, `--cwd`, `--env`, `--user` and
+//! `--tty` of the command line (runc's two forms).
+//!
+//! It is `box exec` (src/applet/exec.rs) with the OCI process's settings:
+//! box-oci, already running from box's sealed copy (src/sys/exe.rs), makes
+//! itself non-dumpable first; opens what it needs on the host (the init's
+//! pidfd and root, the cgroup.procs of its groups, the pid file's
+//! directory, the console socket); enters the init's namespaces through
+//! the pidfd and its root, and the working directory resolved inside that
+//! root (openat2 RESOLVE_IN_ROOT, no magic links: a symlink planted by the
+//! container cannot lead out); takes the container's seccomp filter (the
+//! program create compiled, kept in the state directory, or box's own);
+//! then clones the process, which joins the cgroups, closes every
+//! inherited descriptor at exec, takes the process's limits, identity and
+//! capabilities, and executes the command.
+//!
+//! With `--detach` box-oci exits once the command runs (after writing
+//! `--pid-file`): the process is left to the caller, a subreaper, as
+//! create leaves the init. Without it box-oci waits, forwards signals and
+//! exits with the command's status (128+N when killed by signal N).
+
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
+use rustix::pipe::PipeFlags;
+use rustix::process::{Pid, Signal};
+
+use crate::applet::exec as box_exec;
+use crate::bad;
+use crate::container::child;
+use crate::container::tty::{ChildStdio, Relay};
+use crate::error::{Context, Error, Result};
+use crate::oci::config::Config;
+use crate::oci::runtime::{self, Root, Status};
+use crate::oci::seccomp::Program;
+use crate::sys::entry::Args;
+use crate::sys::exec::CStrArray;
+use crate::sys::{clone, exec, process, signal};
+use crate::text::{Bytes, CPath};
+
+use linux_raw_sys::general as k;
+
+/// Largest process.json read.
+const PROCESS_MAX: usize = 64 * 1024;
+
+/// Most `--env` entries on the command line.
+pub const MAX_CLI_ENV: usize = 32;
+
+/// Most hierarchies whose group the process joins.
+const MAX_CGROUPS: usize = 16;
+
+/// What `exec` is given besides the container's id.
+pub struct ExecOptions<'a> {
+    /// `--process FILE`.
+    pub process: Option<&'a [u8]>,
+    pub detach: bool,
+    pub pid_file: Option<&'a [u8]>,
+    pub tty: bool,
+    pub console_socket: Option<&'a [u8]>,
+    pub cwd: Option<&'a [u8]>,
+    pub env: heapless::Vec<&'a [u8], MAX_CLI_ENV>,
+    /// `--user UID[:GID]`.
+    pub user: Option<(u32, u32)>,
+    /// CMD [ARG…], without `--process`.
+    pub command: Args,
+}
+
+/// `exec`: run the process in container `id`; its exit status without
+/// `--detach`, 0 with it once the command runs.
+pub fn exec(root: Root<'_>, id: &[u8], options: &ExecOptions<'_>) -> Result<u8> {
+    // Before anything of the container is touched: nothing in it may
+    // trace box-oci or read its memory and descriptors (src/applet/exec.rs).
+    box_exec::make_undumpable()?;
+    root.existing(id)?;
+    let (status, recorded) = runtime::status(root, id)?;
+    let recorded = match (status, recorded) {
+        (Status::Created | Status::Running, Some(r)) => r,
+        (status, _) => {
+            return Err(bad!(
+                "cannot exec in container {}: container not running (it is {})",
+                Bytes(id),
+                status.name()
+            ));
+        }
+    };
+    let mut config = Config::new();
+    read_process(root, id, options, &mut config)?;
+    let process = config
+        .process
+        .as_ref()
+        .ok_or_else(|| bad!("exec: no process"))?;
+    if config.list(process.args).next().is_none() {
+        return Err(bad!(
+            "exec: no command: give --process FILE, or CMD after ID"
+        ));
+    }
+    let caps = runtime::kept_capabilities(process)?;
+    let mut limits: heapless::Vec<crate::config::Rlimit, 16> = heapless::Vec::new();
+    for (i, limit) in process.rlimits.iter().enumerate() {
+        let _ = limits.push(runtime::rlimit_of(limit, i)?);
+    }
+
+    // The container's seccomp program, as create compiled it.
+    let mut program = Program::new();
+    let mut saved = [0u8; crate::oci::seccomp::MAX_INSTRUCTIONS * 8];
+    let seccomp_path = root.file(id, runtime::SECCOMP)?;
+    let n = crate::sys::fs::read_whole(seccomp_path.as_cstr(), &mut saved)
+        .at(
+            "read the container's seccomp program",
+            "read",
+            seccomp_path.as_bytes(),
+        )
+        .map_err(|e| e.hint("the container was created by another box-oci: recreate it"))?;
+    let oci_seccomp = n > 0;
+    if oci_seccomp {
+        program
+            .read_bytes(&saved[..n])
+            .ok_or_else(|| bad!("{}: not a seccomp program", seccomp_path))?;
+    }
+
+    // The init, pinned by a pidfd, checked to be the recorded one.
+    let pid = recorded.pid().ok_or_else(|| bad!("bad PID in the state"))?;
+    let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok();
+    if !recorded.alive() {
+        return Err(bad!(
+            "cannot exec in container {}: container not running",
+            Bytes(id)
+        ));
+    }
+    let raw_pid = recorded.pid;
+    let flags = box_exec::differing_namespaces(raw_pid);
+    let container_root = box_exec::open_proc_dir(raw_pid, b"/root")?;
+    let mut setgroups = [0u8; 16];
+    let setgroups_path = proc_path(raw_pid, b"/setgroups");
+    let m = crate::sys::fs::read_into(setgroups_path.as_cstr(), &mut setgroups).unwrap_or(0);
+    let setgroups_denied = setgroups[..m].starts_with(b"deny");
+    if !process.additional_gids.is_empty() && flags & k::CLONE_NEWUSER != 0 {
+        return Err(bad!(
+            "process.json: user.additionalGids: not supported with a user namespace"
+        ));
+    }
+
+    // Host side, before joining: the cgroups (joined by the child), the
+    // pid file's directory, the console socket, the OOM score.
+    let mut cgroups: heapless::Vec<OwnedFd, MAX_CGROUPS> = heapless::Vec::new();
+    box_exec::for_each_other_cgroup(pid, |procs| {
+        let fd = rustix::fs::open(
+            procs.as_cstr(),
+            OFlags::WRONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .at("join the container's cgroup", "open", procs.as_bytes())?;
+        cgroups
+            .push(fd)
+            .map_err(|_| bad!("join the container's cgroups: more than {MAX_CGROUPS}"))
+    })?;
+    let pid_file = options.pid_file.map(PidFile::open).transpose()?;
+    let terminal = process.terminal || options.tty;
+    let socket = match options.console_socket {
+        Some(path) if terminal => Some(runtime::connect_console(path)?),
+        Some(_) => {
+            return Err(bad!(
+                "--console-socket given but the process has no terminal (process.terminal, --tty)"
+            ));
+        }
+        None if terminal && options.detach => {
+            return Err(bad!(
+                "a terminal with --detach needs --console-socket to send it to"
+            ));
+        }
+        None => None,
+    };
+    if let Some(adj) = process.oom_score_adj {
+        let mut value = crate::text::Text::<16>::new();
+        let _ = core::fmt::Write::write_fmt(&mut value, format_args!("{adj}"));
+        crate::sys::fs::write_control(c"/proc/self/oom_score_adj", value.as_bytes()).at(
+            "set process.oomScoreAdj",
+            "write",
+            b"/proc/self/oom_score_adj",
+        )?;
+    }
+
+    // Into the container: its namespaces, root and working directory.
+    box_exec::join_namespaces(pid, pidfd.as_ref(), flags)?;
+    box_exec::enter_root(&container_root)?;
+    enter_cwd(&container_root, config.str(process.cwd))?;
+
+    signal::block_signals(&crate::container::watched_signals());
+    let (relay, stdio) = match socket {
+        Some(socket) => (None, runtime::console(process, socket)),
+        None if terminal => Relay::prepare(true)?,
+        None => (None, ChildStdio::Inherit),
+    };
+    let mut stdio = Some(stdio);
+    let argv = CStrArray::<{ crate::oci::config::MAX_ARGS + 1 }>::of(config.c_list(process.args))
+        .map_err(|_| bad!("process.args: too many"))?;
+    let envp = CStrArray::<{ crate::oci::config::MAX_OCI_ENV + 1 }>::of(config.c_list(process.env))
+        .map_err(|_| bad!("process.env: too many"))?;
+    let search_path = config
+        .list(process.env)
+        .find_map(|e| e.strip_prefix(b"PATH="))
+        .unwrap_or(crate::container::plan::DEFAULT_PATH);
+    let program_name = config.c_list(process.args).next().unwrap_or(c"");
+    let keep = rustix::thread::CapabilitySet::from_bits_retain(caps);
+    let umask = process.umask.unwrap_or(0o022);
+    let (uid, gid) = (process.uid, process.gid);
+    let groups = &process.additional_gids;
+    let (report_read, report_write) =
+        rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at("create the report pipe", "pipe2", b"")?;
+
+    // The filter from here on, so that the child has it from its first
+    // instruction (src/applet/exec.rs, `seal`).
+    rustix::thread::set_no_new_privs(true).at(
+        "set no_new_privs",
+        "prctl(PR_SET_NO_NEW_PRIVS)",
+        b"",
+    )?;
+    if oci_seccomp {
+        crate::sys::seccomp::set_filter(program.instructions()).at(
+            "install the container's seccomp profile",
+            "seccomp",
+            b"",
+        )?;
+    } else {
+        // box's own, built as create built it: for the capabilities the
+        // process holds (all of them in a user namespace).
+        let held = if flags & k::CLONE_NEWUSER != 0 {
+            keep
+        } else {
+            rustix::thread::capabilities(None).map_or(keep, |own| keep & own.permitted)
+        };
+        let filter = crate::seccomp::for_capabilities(held)
+            .ok_or_else(|| bad!("no seccomp filter for this architecture"))?;
+        crate::seccomp::install(&filter).at("install the seccomp filter", "seccomp", b"")?;
+    }
+
+    let detach = options.detach;
+    let mut channel = Some((report_read, report_write));
+    let spawned = clone::spawn(0, None, Signal::CHILD.as_raw() as u64, || {
+        let Some((read, write)) = channel.take() else {
+            exec::exit_now(crate::error::EXIT_BOX)
+        };
+        drop(read);
+        let entered = enter(
+            write.as_fd(),
+            detach,
+            &cgroups,
+            umask,
+            &limits,
+            (uid, gid, setgroups_denied, keep, groups),
+        )
+        .and_then(|()| match stdio.take() {
+            Some(stdio) => child::connect_stdio(&stdio),
+            None => Ok(()),
+        });
+        let error = match entered {
+            Ok(()) => {
+                signal::reset_signals();
+                box_exec::exec_command(program_name, argv.argv(), envp.envp(), search_path)
+            }
+            Err(e) => e,
+        };
+        child::send_report(write.as_fd(), &error);
+        exec::exit_now(error.code)
+    })
+    .map_err(|(call, e)| Error::sys("start the process", call, b"", e))?;
+    let (report_read, report_write) = channel.take().ok_or_else(|| bad!("report pipe lost"))?;
+    drop(report_write);
+    drop(stdio.take());
+    drop(cgroups);
+    let child_pid = Pid::from_raw(spawned.pid).ok_or_else(|| bad!("bad PID"))?;
+    let started = crate::container::Container {
+        pid: child_pid,
+        pidfd: spawned.pidfd,
+        cgroup: None,
+    };
+    let report =
+        child::Report::read(report_read.as_fd()).unwrap_or_else(|_| child::Report::empty());
+    if !report.is_empty() {
+        let _ = process::reap(child_pid);
+        return Err(report.error("the process"));
+    }
+    if let Some(file) = &pid_file {
+        if let Err(e) = file.write(spawned.pid as u32) {
+            crate::container::abandon(&started);
+            return Err(e);
+        }
+    }
+    if detach {
+        return Ok(0);
+    }
+    match relay {
+        Some(relay) => relay.run(&started),
+        None => Ok(crate::container::wait(&started)),
+    }
+}
+
+/// The process to run: `--process FILE`, else the container's own from its
+/// bundle's config.json with the command line's.
+fn read_process(
+    root: Root<'_>,
+    id: &[u8],
+    options: &ExecOptions<'_>,
+    config: &mut Config,
+) -> Result<()> {
+    let mut document = [0u8; PROCESS_MAX];
+    if let Some(path) = options.process {
+        if !options.command.is_empty()
+            || options.cwd.is_some()
+            || !options.env.is_empty()
+            || options.user.is_some()
+        {
+            return Err(bad!(
+                "--process: give the command, --cwd, --env and --user in the process file"
+            ));
+        }
+        let path = CPath::from_bytes(path).ok_or_else(|| bad!("--process: path too long"))?;
+        let n = crate::sys::fs::read_whole(path.as_cstr(), &mut document).at(
+            "read the process",
+            "read",
+            path.as_bytes(),
+        )?;
+        return config.parse_process(&document[..n]);
+    }
+    if options.command.is_empty() {
+        return Err(bad!(
+            "exec: no command: give --process FILE, or CMD after ID"
+        ));
+    }
+    let mut big = [0u8; runtime::CONFIG_MAX];
+    let config_path = bundle_config(root, id, &mut document)?;
+    let n = crate::sys::fs::read_whole(config_path.as_cstr(), &mut big).at(
+        "read the container's config",
+        "read",
+        config_path.as_bytes(),
+    )?;
+    config.parse(&big[..n])?;
+    let too_long = || bad!("exec: the command line's strings do not fit");
+    let mut process = config.process.take().unwrap_or_default();
+    let words = (0..options.command.len()).map(|i| options.command.bytes(i));
+    process.args = config
+        .add_list(Default::default(), words)
+        .ok_or_else(too_long)?;
+    process.env = config
+        .add_list(process.env, options.env.iter().copied())
+        .ok_or_else(too_long)?;
+    if let Some(cwd) = options.cwd {
+        process.cwd = config.add_string(cwd).ok_or_else(too_long)?;
+    }
+    if let Some((uid, gid)) = options.user {
+        process.uid = uid;
+        process.gid = gid;
+        process.additional_gids.clear();
+        // Another user keeps no capability (box's rule).
+        if uid != 0 {
+            process.capabilities = None;
+        }
+    }
+    process.terminal |= options.tty;
+    config.process = Some(process);
+    Ok(())
+}
+
+/// The bundle's config.json, from the container's state.
+fn bundle_config(root: Root<'_>, id: &[u8], buf: &mut [u8]) -> Result<CPath> {
+    let path = root.file(id, b"state.json")?;
+    let n = crate::sys::fs::read_whole(path.as_cstr(), buf).at(
+        "read the container's state",
+        "read",
+        path.as_bytes(),
+    )?;
+    let mut json = crate::oci::json::Parser::new(&buf[..n]);
+    let bad_state = || bad!("{}: not box-oci's state", path);
+    json.begin_object().map_err(|_| bad_state())?;
+    while let Some(key) = json.next_key().map_err(|_| bad_state())? {
+        if key.is("bundle") {
+            let mut bundle = [0u8; crate::text::PATH_MAX];
+            let value = json.string().map_err(|_| bad_state())?;
+            let bundle = value.decode(&mut bundle).map_err(|_| bad_state())?;
+            return CPath::from_parts(&[bundle, b"/config.json"]).ok_or_else(bad_state);
+        }
+        json.skip_value().map_err(|_| bad_state())?;
+    }
+    Err(bad_state())
+}
+
+fn proc_path(pid: u32, file: &[u8]) -> CPath {
+    let mut path = CPath::from_bytes(b"/proc/").unwrap_or_default();
+    let _ = path.push_u64(u64::from(pid));
+    let _ = path.push(file);
+    path
+}
+
+/// Enter the process's working directory, resolved inside the container's
+/// root whatever its symlinks say: `..` stops at the root, an absolute link
+/// starts from it, and a magic link (/proc/self/fd/N, /proc/PID/cwd), the
+/// way to a directory outside, is refused (openat2 RESOLVE_IN_ROOT |
+/// RESOLVE_NO_MAGICLINKS, Linux 5.6). Before 5.6: chdir in the chroot, and
+/// a result outside it refused.
+fn enter_cwd(root: &OwnedFd, cwd: &[u8]) -> Result<()> {
+    let step = "enter the process's working directory";
+    let cwd = if cwd.is_empty() { &b"/"[..] } else { cwd };
+    if !cwd.starts_with(b"/") {
+        return Err(bad!("process.cwd {}: not an absolute path", Bytes(cwd)));
+    }
+    let path = CPath::from_bytes(cwd).ok_or_else(|| bad!("process.cwd: path too long"))?;
+    match rustix::fs::openat2(
+        root,
+        path.as_cstr(),
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+        rustix::fs::ResolveFlags::IN_ROOT | rustix::fs::ResolveFlags::NO_MAGICLINKS,
+    ) {
+        Ok(dir) => rustix::process::fchdir(&dir).at(step, "fchdir", cwd),
+        Err(Errno::NOSYS) => {
+            rustix::process::chdir(path.as_cstr()).at(step, "chdir", cwd)?;
+            let mut buf = [0u8; crate::text::PATH_MAX];
+            let now = crate::sys::fs::getcwd(&mut buf).at(step, "getcwd", cwd)?;
+            if !now.starts_with(b"/") {
+                return Err(bad!(
+                    "process.cwd {}: leads out of the container",
+                    Bytes(cwd)
+                ));
+            }
+            Ok(())
+        }
+        Err(e) => Err(Error::sys(step, "openat2", cwd, e).hint(
+            "it must be a directory inside the container's root, reached without /proc magic links",
+        )),
+    }
+}
+
+/// In the child: the cgroups, a session, descriptors closed at exec, the
+/// umask, limits, identity and capabilities.
+fn enter(
+    report: rustix::fd::BorrowedFd<'_>,
+    detach: bool,
+    cgroups: &[OwnedFd],
+    umask: u32,
+    limits: &[crate::config::Rlimit],
+    (uid, gid, setgroups_denied, keep, groups): (
+        u32,
+        u32,
+        bool,
+        rustix::thread::CapabilitySet,
+        &[u32],
+    ),
+) -> Result<()> {
+    // A detached process outlives box-oci; a waited one dies with it.
+    if !detach {
+        child::die_with_parent(report)?;
+    }
+    for procs in cgroups {
+        rustix::io::write(procs, b"0").at(
+            "join the container's cgroup",
+            "write",
+            b"cgroup.procs",
+        )?;
+    }
+    rustix::process::setsid().at("start a new session", "setsid", b"")?;
+    crate::sys::fd::cloexec_from(3).at("close inherited descriptors", "close_range", b"3..")?;
+    rustix::process::umask(Mode::from_raw_mode(umask));
+    for limit in limits {
+        let value = rustix::process::Rlimit {
+            current: limit.soft,
+            maximum: limit.hard,
+        };
+        rustix::process::setrlimit(limit.resource, value).at(
+            "set process.rlimits",
+            "setrlimit",
+            b"",
+        )?;
+    }
+    child::drop_privileges_to(uid, gid, setgroups_denied, keep, groups)?;
+    if !detach {
+        child::die_with_parent(report)?;
+    }
+    Ok(())
+}
+
+/// `--pid-file`, its directory opened on the host before box-oci enters
+/// the container, written there afterwards (whole or not at all).
+struct PidFile {
+    dir: OwnedFd,
+    name: CPath,
+    tmp: CPath,
+}
+
+impl PidFile {
+    fn open(path: &[u8]) -> Result<PidFile> {
+        let (dir, name) = match path.iter().rposition(|&b| b == b'/') {
+            Some(0) => (&b"/"[..], &path[1..]),
+            Some(at) => (&path[..at], &path[at + 1..]),
+            None => (&b"."[..], path),
+        };
+        let too_long = || bad!("--pid-file: path too long");
+        let dir_path = CPath::from_bytes(dir).ok_or_else(too_long)?;
+        let dir = rustix::fs::open(
+            dir_path.as_cstr(),
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .at("open the pid file's directory", "open", dir_path.as_bytes())?;
+        Ok(PidFile {
+            dir,
+            name: CPath::from_bytes(name).ok_or_else(too_long)?,
+            tmp: CPath::from_parts(&[name, b".tmp"]).ok_or_else(too_long)?,
+        })
+    }
+
+    fn write(&self, pid: u32) -> Result<()> {
+        let step = "write the pid file";
+        let fd = rustix::fs::openat(
+            &self.dir,
+            self.tmp.as_cstr(),
+            OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+            Mode::from_raw_mode(0o600),
+        )
+        .at(step, "open", self.tmp.as_bytes())?;
+        let mut text = crate::text::Text::<16>::new();
+        let _ = core::fmt::Write::write_fmt(&mut text, format_args!("{pid}"));
+        crate::out::try_write_all(&fd, text.as_bytes()).at(step, "write", self.tmp.as_bytes())?;
+        drop(fd);
+        rustix::fs::renameat(
+            &self.dir,
+            self.tmp.as_cstr(),
+            &self.dir,
+            self.name.as_cstr(),
+        )
+        .at(step, "rename", self.name.as_bytes())
+    }
+}

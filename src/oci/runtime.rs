@@ -139,14 +139,20 @@ pub fn create(root: Root<'_>, id: &[u8], options: &CreateOptions<'_>, args: &Arg
     result
 }
 
-/// `--root`, made when missing (0700: the states name PIDs and bundles).
+/// `--root`, made when missing (0700: the states name PIDs and bundles),
+/// its missing parents too, as runc makes them (the containerd shim passes
+/// /run/containerd/runc/NAMESPACE).
 fn make_root(root: Root<'_>) -> Result<()> {
-    let path = CPath::from_bytes(root.0).ok_or_else(|| bad!("--root: path too long"))?;
-    match rustix::fs::mkdir(path.as_cstr(), Mode::from_raw_mode(0o700)) {
-        Ok(()) | Err(Errno::EXIST) => Ok(()),
-        Err(e) => Err(Error::sys("create --root", "mkdir", root.0, e)
-            .hint("its parent must exist (the default is /run/box-oci)")),
+    let ends = root.0.iter().enumerate().filter(|&(i, &b)| b == b'/' && i > 0);
+    for end in ends.map(|(i, _)| i).chain([root.0.len()]) {
+        let path =
+            CPath::from_bytes(&root.0[..end]).ok_or_else(|| bad!("--root: path too long"))?;
+        match rustix::fs::mkdir(path.as_cstr(), Mode::from_raw_mode(0o700)) {
+            Ok(()) | Err(Errno::EXIST) => {}
+            Err(e) => return Err(Error::sys("create --root", "mkdir", path.as_bytes(), e)),
+        }
     }
+    Ok(())
 }
 
 /// The bundle's absolute path: its config.json and a relative root.path

@@ -143,7 +143,11 @@ pub fn create(root: Root<'_>, id: &[u8], options: &CreateOptions<'_>, args: &Arg
 /// its missing parents too, as runc makes them (the containerd shim passes
 /// /run/containerd/runc/NAMESPACE).
 fn make_root(root: Root<'_>) -> Result<()> {
-    let ends = root.0.iter().enumerate().filter(|&(i, &b)| b == b'/' && i > 0);
+    let ends = root
+        .0
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'/' && i > 0);
     for end in ends.map(|(i, _)| i).chain([root.0.len()]) {
         let path =
             CPath::from_bytes(&root.0[..end]).ok_or_else(|| bad!("--root: path too long"))?;

@@ -8,8 +8,8 @@
 #![cfg_attr(not(test), allow(dead_code))]
 
 pub mod config;
-pub mod json;
 pub(crate) mod exec;
+pub mod json;
 pub(crate) mod runtime;
 pub mod seccomp;
 pub mod syscalls;

@@ -235,6 +235,15 @@ use arch::What;
 /// BPF_MAXINSNS, is 4096; box's have fewer than 100).
 pub const MAX_INSTRUCTIONS: usize = 128;
 
+/// What fills a program's slots past its end (its length says where that
+/// is): all zero.
+pub const UNUSED: sock_filter = sock_filter {
+    code: 0,
+    jt: 0,
+    jf: 0,
+    k: 0,
+};
+
 /// A seccomp program ready for seccomp(2).
 #[derive(Clone)]
 pub struct Filter {
@@ -578,12 +587,7 @@ impl Builder {
     const fn finish(self) -> Filter {
         let allow = self.len;
         let mut out = Filter {
-            instructions: [sock_filter {
-                code: 0,
-                jt: 0,
-                jf: 0,
-                k: 0,
-            }; MAX_INSTRUCTIONS],
+            instructions: [UNUSED; MAX_INSTRUCTIONS],
             len: self.len + RETURNS,
         };
         let mut i = 0;

@@ -463,12 +463,7 @@ pub struct Program {
 impl Program {
     pub const fn new() -> Self {
         Self {
-            instructions: [sock_filter {
-                code: 0,
-                jt: 0,
-                jf: 0,
-                k: 0,
-            }; MAX_INSTRUCTIONS],
+            instructions: [crate::seccomp::UNUSED; MAX_INSTRUCTIONS],
             len: 0,
         }
     }

@@ -49,9 +49,7 @@ pub struct MountEntry<'a> {
     /// The device: box itself reads neither number; the round-trip check
     /// (fuzz/checks/mountinfo.rs, run by the unit tests and the fuzzer)
     /// rebuilds the line from them.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub major: u32,
-    #[cfg_attr(not(test), allow(dead_code))]
     pub minor: u32,
     /// What of the filesystem is mounted: `/` for all of it, a directory
     /// for a bind mount of a subtree.

@@ -1051,3 +1051,102 @@ fn exec_never_hands_the_host_box_to_the_container() {
     assert!(now == content, "the host's box changed");
     end_container(root.path(), &id, init, &[]);
 }
+
+/// `linux.namespaces[].path` joins a namespace instead of making one, as
+/// a CRI pod's containers join their sandbox's: here a network namespace
+/// of `ip netns add`. The init is in it; a path of the wrong type, and a
+/// mount namespace's path, are refused by key path in one line.
+#[test]
+#[ignore = "needs root"]
+fn namespace_paths_are_joined() {
+    let test = "namespace_paths_are_joined";
+    if !need_root(test) || !have_busybox(test) {
+        return;
+    }
+    become_subreaper();
+    let netns = format!("box-oci-{}", std::process::id());
+    let added = Command::new("ip").args(["netns", "add", &netns]).status();
+    if !added.is_ok_and(|s| s.success()) {
+        panic!("{test}: ip netns add {netns} failed (iproute2 needed)");
+    }
+    let netns_path = format!("/run/netns/{netns}");
+    let ran = std::panic::catch_unwind(|| {
+        let root = TempDir::new("oci-root");
+        let with_namespaces = |tag: &str, replacement: &str| {
+            let bundle = Bundle::new(tag, &["sleep", "100"], "");
+            let config = bundle.path().join("config.json");
+            let text = std::fs::read_to_string(&config).unwrap();
+            assert!(text.contains(r#"{"type": "network"}"#), "{text}");
+            let text = text.replace(r#"{"type": "network"}"#, replacement);
+            std::fs::write(&config, text).unwrap();
+            bundle
+        };
+
+        let id = format!("box-oci-netns-{}", std::process::id());
+        let joined = format!(r#"{{"type": "network", "path": "{netns_path}"}}"#);
+        let bundle = with_namespaces("oci-netns", &joined);
+        let (code, log) = create(root.path(), bundle.path(), &id, &bundle.path().join("log"));
+        assert_eq!(code, 0, "{log}");
+        let pid: i32 = std::fs::read_to_string(bundle.path().join("pid"))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            oci(root.path(), &["state", &id])
+                .stdout
+                .contains(&format!("\"pid\":{pid}"))
+        );
+        let inside = std::fs::read_link(format!("/proc/{pid}/ns/net")).unwrap();
+        let ino = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&netns_path).unwrap());
+        assert_eq!(inside.to_str().unwrap(), format!("net:[{ino}]"));
+        // The other namespaces listed are made: its own UTS namespace.
+        let host_uts = std::fs::read_link("/proc/self/ns/uts").unwrap();
+        assert_ne!(
+            std::fs::read_link(format!("/proc/{pid}/ns/uts")).unwrap(),
+            host_uts
+        );
+        let run = oci(root.path(), &["delete", "--force", &id]);
+        assert_eq!(run.code(), 0, "{run:?}");
+        assert_eq!(reap(pid), 128 + 9);
+        assert!(!root.path().join(&id).exists());
+
+        for (tag, gone, replacement, expected) in [
+            (
+                "oci-netns-type",
+                r#", {"type": "uts"}"#,
+                format!(r#"{{"type": "network"}}, {{"type": "uts", "path": "{netns_path}"}}"#),
+                "not a UTS namespace (NS_GET_NSTYPE says net)",
+            ),
+            (
+                "oci-netns-mount",
+                r#", {"type": "mount"}"#,
+                r#"{"type": "network"}, {"type": "mount", "path": "/proc/1/ns/mnt"}"#.to_string(),
+                "linux.namespaces[2].path: a mount namespace cannot be joined",
+            ),
+        ] {
+            // The spec's own entry of that type gives way to the path.
+            let bundle = Bundle::new(tag, &["true"], "");
+            let config = bundle.path().join("config.json");
+            let text = std::fs::read_to_string(&config)
+                .unwrap()
+                .replace(gone, "")
+                .replace(r#"{"type": "network"}"#, &replacement);
+            std::fs::write(&config, text).unwrap();
+            let id = format!("box-{tag}-{}", std::process::id());
+            let (code, log) = create(root.path(), bundle.path(), &id, &bundle.path().join("log"));
+            if code == 0 {
+                oci(root.path(), &["delete", "--force", &id]);
+            }
+            assert_eq!(code, 125, "{tag}: {log}");
+            assert!(log.contains(expected), "{tag}: {log}");
+            assert_eq!(log.lines().count(), 1, "one line: {log}");
+            assert!(!root.path().join(&id).exists(), "{tag}: state left");
+        }
+    });
+    let _ = Command::new("ip")
+        .args(["netns", "delete", &netns])
+        .status();
+    if let Err(panic) = ran {
+        std::panic::resume_unwind(panic);
+    }
+}

@@ -172,7 +172,12 @@ fn prepare(
     // Mounts and the root switch (container/rootfs.rs).
     rootfs::build(plan)?;
 
-    if plan.config.namespaces.has(k::CLONE_NEWUTS) {
+    // A new UTS namespace gets the hostname (by default the name); a
+    // joined one only a hostname given, as runc sets it, which every
+    // process there then sees.
+    let joined_uts = plan.joined(k::CLONE_NEWUTS).is_some();
+    if plan.config.namespaces.has(k::CLONE_NEWUTS) || (joined_uts && plan.config.hostname.is_some())
+    {
         rustix::system::sethostname(plan.hostname.as_bytes()).at(
             "set the hostname",
             "sethostname",

@@ -415,11 +415,6 @@ fn open_joins(config: &RunConfig) -> Result<heapless::Vec<Joined, MAX_JOINS>> {
                 "{given} {name}={path}: not with a new user namespace (--map-root, --uidmap, --gidmap, --ns user): it would hold no capability over the namespace joined; join the user namespace that owns it instead (--ns user=PATH)"
             ));
         }
-        if kind.flag == k::CLONE_NEWUTS && config.hostname.is_some() {
-            return Err(bad!(
-                "--hostname with {given} {name}={path}: the joined UTS namespace keeps its own hostname (set it there)"
-            ));
-        }
         let fd = crate::sys::ns::open_file(path.as_cstr())
             .at("open the namespace to join", "open", path.as_bytes())
             .map_err(|e| {

@@ -494,14 +494,34 @@ fn map(config: &Config, bundle: &[u8], id: &[u8], no_pivot: bool, out: &mut Mapp
         let _ = run.rlimits.push(rlimit_of(limit, i)?);
     }
 
-    // Namespaces: exactly those listed. box builds the container's
-    // filesystem in a mount namespace of its own.
+    // Namespaces: exactly those listed, made, or joined by `path` (a CRI
+    // pod's containers share its sandbox's network, IPC, UTS and PID
+    // namespaces so) as box run's `--ns TYPE=PATH` joins them. box builds
+    // the container's filesystem in a mount namespace of its own.
     let mut flags = 0;
     for (i, ns) in config.linux.namespaces.iter().enumerate() {
-        if ns.path.is_some() {
-            return Err(refuse!("linux.namespaces[{i}].path: not supported"));
+        let Some(path) = ns.path else {
+            flags |= ns.flag;
+            continue;
+        };
+        if ns.flag == k::CLONE_NEWNS {
+            return Err(refuse!(
+                "linux.namespaces[{i}].path: a mount namespace cannot be joined: box builds the container's root in a mount namespace of its own (pivot_root, its /proc and /dev), and would build it over the other's"
+            ));
         }
-        flags |= ns.flag;
+        let path = path_of(config.str(path), format_args!("linux.namespaces[{i}].path"))?;
+        if !path.as_bytes().starts_with(b"/") {
+            return Err(refuse!("linux.namespaces[{i}].path: not an absolute path"));
+        }
+        let kind = crate::config::namespace_of(ns.flag)
+            .ok_or_else(|| refuse!("linux.namespaces[{i}].type: not supported"))?;
+        let join = crate::config::Join {
+            kind,
+            path,
+            given: crate::options::Given::Key("linux.namespaces[].path"),
+        };
+        // One per type (config.rs refused a type given twice).
+        let _ = run.joins.push(join);
     }
     if flags & k::CLONE_NEWNS == 0 {
         return Err(refuse!(

@@ -115,6 +115,10 @@ pub fn namespace_of(flag: u32) -> Option<&'static Namespace> {
     NAMESPACES.iter().find(|ns| ns.flag == flag)
 }
 
+/// Why `--ns mount=PATH` (and an OCI mount namespace's `path`) is refused.
+pub const MOUNT_NOT_JOINED: &str =
+    "a mount namespace cannot be joined (box builds the container's root in one of its own)";
+
 /// Most namespaces joined by path: one per type but mount.
 pub const MAX_JOINS: usize = 7;
 
@@ -748,10 +752,7 @@ fn set_ns(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
             continue;
         };
         if kind.flag == k::CLONE_NEWNS {
-            return Err(bad!(
-                "{given} {}: a mount namespace cannot be joined: box builds the container's root (pivot_root, its own /proc and /dev) in a mount namespace of its own, and would build it over the other's; share directories with --bind instead",
-                Bytes(word)
-            ));
+            return Err(bad!("{given} {}: {MOUNT_NOT_JOINED}", Bytes(word)));
         }
         if joins.iter().any(|j| j.kind.flag == kind.flag) {
             return Err(bad!("{given} {}: {} joined twice", Bytes(v), kind.name));
@@ -765,9 +766,8 @@ fn set_ns(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     }
     if let Some(both) = joins.iter().find(|j| made & j.kind.flag != 0) {
         return Err(bad!(
-            "{given} {}: {} is both made and joined (name it alone for a new one, or as {}=PATH to join one)",
+            "{given} {}: {} is both made and joined",
             Bytes(v),
-            both.kind.name,
             both.kind.name
         ));
     }

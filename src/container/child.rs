@@ -289,18 +289,18 @@ fn enter_namespaces(
 pub fn join_error(joined: &crate::container::plan::Joined, errno: Errno) -> Error {
     let error = Error::sys("join the namespace", "setns", joined.path.as_bytes(), errno);
     match errno {
-        Errno::PERM if joined.flag() == k::CLONE_NEWUSER => error.hint(
-            "joining a user namespace needs CAP_SYS_ADMIN in it: root, or its owner; and it cannot be box's own or one above it",
-        ),
+        Errno::PERM if joined.flag() == k::CLONE_NEWUSER => {
+            error.hint("needs CAP_SYS_ADMIN in it: root, or its owner")
+        }
         Errno::PERM => error.hint(
-            "needs CAP_SYS_ADMIN over the namespace: as root, and with --ns user=PATH a namespace that user namespace owns",
+            "needs CAP_SYS_ADMIN over it: with --ns user=PATH, that user namespace must own it",
         ),
-        Errno::INVAL if joined.flag() == k::CLONE_NEWUSER => error.hint(
-            "a user namespace cannot be box's own (it is not a new one) or one above it",
-        ),
-        Errno::INVAL if joined.flag() == k::CLONE_NEWPID => error.hint(
-            "only box's own PID namespace or one below it can be joined",
-        ),
+        Errno::INVAL if joined.flag() == k::CLONE_NEWUSER => {
+            error.hint("not box's own user namespace or one above it")
+        }
+        Errno::INVAL if joined.flag() == k::CLONE_NEWPID => {
+            error.hint("only box's own PID namespace or one below it can be joined")
+        }
         _ => error,
     }
 }

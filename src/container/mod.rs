@@ -279,8 +279,8 @@ struct Undumpable(rustix::process::DumpableBehavior);
 impl Undumpable {
     fn now() -> Result<Undumpable> {
         use rustix::process::{DumpableBehavior, dumpable_behavior, set_dumpable_behavior};
-        let own =
-            dumpable_behavior().at("read box's dumpable flag", "prctl(PR_GET_DUMPABLE)", b"")?;
+        // (Unreadable, it is restored as not dumpable: the safe side.)
+        let own = dumpable_behavior().unwrap_or(DumpableBehavior::NotDumpable);
         set_dumpable_behavior(DumpableBehavior::NotDumpable).at(
             "make box not dumpable",
             "prctl(PR_SET_DUMPABLE)",
@@ -335,7 +335,7 @@ fn namespace_error(call: &'static str, errno: Errno, plan: &Plan) -> Error {
             None => base,
         },
         Errno::NOMEM if plan.joined(k::CLONE_NEWPID).is_some() => base.hint(
-            "the PID namespace joined has no init any more: its PID 1 exited, and the kernel lets nothing new in",
+            "the PID namespace joined lost its PID 1 and takes no new process",
         ),
         Errno::PERM if plan.id_maps.is_some() => base.hint(ns::userns_hint(errno)),
         Errno::PERM => base.hint("creating namespaces needs root; run as root, or add --map-root"),

@@ -407,18 +407,18 @@ fn open_joins(config: &RunConfig) -> Result<heapless::Vec<Joined, MAX_JOINS>> {
         let (given, name, path) = (join.given, kind.name, &join.path);
         if config.namespaces.has(kind.flag) {
             return Err(bad!(
-                "{given} {name}={path}: a new {name} namespace is asked for too (--net, --map-root, --uidmap or --gidmap): give one or the other"
+                "{given} {name}={path}: a new {name} namespace is asked for too"
             ));
         }
         if config.namespaces.has(k::CLONE_NEWUSER) {
             return Err(bad!(
-                "{given} {name}={path}: not with a new user namespace (--map-root, --uidmap, --gidmap, --ns user): it would hold no capability over the namespace joined; join the user namespace that owns it instead (--ns user=PATH)"
+                "{given} {name}={path}: not with a new user namespace, which would hold no capability over it (join its owner: --ns user=PATH)"
             ));
         }
         let fd = crate::sys::ns::open_file(path.as_cstr())
             .at("open the namespace to join", "open", path.as_bytes())
             .map_err(|e| {
-                e.hint("TYPE=PATH names a namespace file: /proc/PID/ns/TYPE, or a bind mount of one such as /run/netns/NAME")
+                e.hint("give /proc/PID/ns/TYPE or a bind mount of one, such as /run/netns/NAME")
             })?;
         match crate::sys::ns::file_type(rustix::fd::AsFd::as_fd(&fd)) {
             Ok(found) if found == kind.flag => {}
@@ -431,9 +431,8 @@ fn open_joins(config: &RunConfig) -> Result<heapless::Vec<Joined, MAX_JOINS>> {
             }
             Err(errno) => {
                 return Err(bad!(
-                    "{given} {name}={path}: not a namespace file (ioctl NS_GET_NSTYPE: {}; give /proc/PID/ns/{} or a bind mount of it)",
-                    crate::error::ErrnoText(errno),
-                    kind.proc_name
+                    "{given} {name}={path}: not a namespace file (ioctl NS_GET_NSTYPE: {})",
+                    crate::error::ErrnoText(errno)
                 ));
             }
         }

@@ -506,7 +506,8 @@ fn map(config: &Config, bundle: &[u8], id: &[u8], no_pivot: bool, out: &mut Mapp
         };
         if ns.flag == k::CLONE_NEWNS {
             return Err(refuse!(
-                "linux.namespaces[{i}].path: a mount namespace cannot be joined: box builds the container's root in a mount namespace of its own (pivot_root, its /proc and /dev), and would build it over the other's"
+                "linux.namespaces[{i}].path: {}",
+                crate::config::MOUNT_NOT_JOINED
             ));
         }
         let path = path_of(config.str(path), format_args!("linux.namespaces[{i}].path"))?;

@@ -35,6 +35,18 @@ fn run_limited(test: &str, args: &[&str]) -> Option<Run> {
     Some(run)
 }
 
+/// `run --rm --rootfs ROOT --name NAME ARGS…`: box's arguments for a named
+/// container that is removed when it ends.
+fn named<'a>(root: &'a str, name: &'a str, args: &[&'a str]) -> Vec<&'a str> {
+    [&["run", "--rm", "--rootfs", root, "--name", name][..], args].concat()
+}
+
+/// No cgroup directory of container `name` is left.
+fn assert_nothing_left(name: &str) {
+    let left = cgroup_dirs_named_exactly(name);
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
 const FORK_BOMB_C: &str = r#"
 #include <stdio.h>
 #include <unistd.h>
@@ -81,19 +93,17 @@ fn memory_limit_kills_and_says_so() {
     // 100 MB in a shell variable, under a 32 MiB limit.
     let Some(run) = run_limited(
         test,
-        &[
-            "run",
-            "--rm",
-            "--rootfs",
+        &named(
             r,
-            "--name",
             &n,
-            "--memory",
-            "32M",
-            "sh",
-            "-c",
-            "x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo survived",
-        ],
+            &[
+                "--memory",
+                "32M",
+                "sh",
+                "-c",
+                "x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo survived",
+            ],
+        ),
     ) else {
         return;
     };
@@ -103,31 +113,25 @@ fn memory_limit_kills_and_says_so() {
         run.stderr.contains("hit its memory limit (--memory 32M)"),
         "{run:?}"
     );
-    assert!(
-        cgroup_dirs_named_exactly(&n).is_empty(),
-        "left behind: {:?}",
-        cgroup_dirs_named_exactly(&n)
-    );
+    assert_nothing_left(&n);
     // Within the limit, the same container runs fine.
-    let run = run_box([
-        "run",
-        "--rm",
-        "--rootfs",
+    let run = run_box(named(
         r,
-        "--name",
         &n,
-        "--memory",
-        "32M",
-        "sh",
-        "-c",
-        "x=$(head -c 1000000 /dev/zero | tr '\\0' a); echo survived",
-    ]);
+        &[
+            "--memory",
+            "32M",
+            "sh",
+            "-c",
+            "x=$(head -c 1000000 /dev/zero | tr '\\0' a); echo survived",
+        ],
+    ));
     assert_eq!(
         (run.code(), run.stdout.as_str()),
         (0, "survived\n"),
         "{run:?}"
     );
-    assert!(cgroup_dirs_named_exactly(&n).is_empty());
+    assert_nothing_left(&n);
 }
 
 /// An OOM kill of another process in the container is a note: the exit
@@ -183,11 +187,7 @@ fn oom_kill_of_another_process_keeps_the_commands_status() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(recorded.trim(), "exited 5 (OOM kill inside)");
-    assert!(
-        cgroup_dirs_named_exactly(&n).is_empty(),
-        "left behind: {:?}",
-        cgroup_dirs_named_exactly(&n)
-    );
+    assert_nothing_left(&n);
 }
 
 #[test]
@@ -200,29 +200,12 @@ fn pids_limit_caps_a_fork_loop() {
     }
     let n = name("pids");
     let r = root.path().to_str().unwrap();
-    let Some(run) = run_limited(
-        test,
-        &[
-            "run",
-            "--rm",
-            "--rootfs",
-            r,
-            "--name",
-            &n,
-            "--pids",
-            "20",
-            "/bin/forks",
-        ],
-    ) else {
+    let Some(run) = run_limited(test, &named(r, &n, &["--pids", "20", "/bin/forks"])) else {
         return;
     };
     assert_eq!(run.code(), 0, "{run:?}");
     assert_eq!(run.stdout.trim(), "20", "at most 20 tasks: {run:?}");
-    assert!(
-        cgroup_dirs_named_exactly(&n).is_empty(),
-        "left behind: {:?}",
-        cgroup_dirs_named_exactly(&n)
-    );
+    assert_nothing_left(&n);
     // Without the limit the same program reaches 100 children.
     let run = run_box(["run", "--rootfs", r, "/bin/forks"]);
     assert_eq!(run.stdout.trim(), "101", "{run:?}");
@@ -238,27 +221,15 @@ fn cpu_quota_throttles_a_busy_loop() {
     }
     let n = name("cpu");
     let r = root.path().to_str().unwrap();
-    let Some(run) = run_limited(
-        test,
-        &[
-            "run",
-            "--rm",
-            "--rootfs",
-            r,
-            "--name",
-            &n,
-            "--cpu",
-            "20000/100000",
-            "/bin/busy",
-        ],
-    ) else {
+    let Some(run) = run_limited(test, &named(r, &n, &["--cpu", "20000/100000", "/bin/busy"]))
+    else {
         return;
     };
     assert_eq!(run.code(), 0, "{run:?}");
     let share: u32 = run.stdout.trim().parse().unwrap();
     // 20 % of a CPU, with some slack for the scheduler's accounting.
     assert!(share <= 30, "got {share} % of a CPU under a 20 % quota");
-    assert!(cgroup_dirs_named_exactly(&n).is_empty());
+    assert_nothing_left(&n);
     // The control: without the quota the same loop gets more than the
     // quota could ever give it. On a busy machine the scheduler may give
     // it little for a while, so the best of three runs counts.
@@ -282,27 +253,16 @@ fn cpuset_confines_to_the_cpus_given() {
     let Some(root) = setup(test) else { return };
     let n = name("cpuset");
     let r = root.path().to_str().unwrap();
+    let status = ["grep", "Cpus_allowed_list", "/proc/self/status"];
     let Some(run) = run_limited(
         test,
-        &[
-            "run",
-            "--rm",
-            "--rootfs",
-            r,
-            "--name",
-            &n,
-            "--cpuset",
-            "0",
-            "grep",
-            "Cpus_allowed_list",
-            "/proc/self/status",
-        ],
+        &named(r, &n, &[&["--cpuset", "0"][..], &status].concat()),
     ) else {
         return;
     };
     assert_eq!(run.code(), 0, "{run:?}");
     assert_eq!(run.stdout, "Cpus_allowed_list:\t0\n", "{run:?}");
-    assert!(cgroup_dirs_named_exactly(&n).is_empty());
+    assert_nothing_left(&n);
 }
 
 #[test]
@@ -382,9 +342,7 @@ fn killed_box_leaves_a_cgroup_the_next_run_removes() {
     let r = root.path().to_str().unwrap().to_string();
     let n = name("killed");
     let mut child = Command::new(BOX)
-        .args([
-            "run", "--rm", "--rootfs", &r, "--name", &n, "--pids", "10", "sleep", "100",
-        ])
+        .args(named(&r, &n, &["--pids", "10", "sleep", "100"]))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -411,15 +369,9 @@ fn killed_box_leaves_a_cgroup_the_next_run_removes() {
         );
     }
     // ...and a new run of the same name replaces the empty group.
-    let run = run_box([
-        "run", "--rm", "--rootfs", &r, "--name", &n, "--pids", "10", "true",
-    ]);
+    let run = run_box(named(&r, &n, &["--pids", "10", "true"]));
     assert_eq!(run.code(), 0, "{run:?}");
-    assert!(
-        cgroup_dirs_named_exactly(&n).is_empty(),
-        "left behind: {:?}",
-        cgroup_dirs_named_exactly(&n)
-    );
+    assert_nothing_left(&n);
 }
 
 /// A `box run` killed with SIGKILL leaves its groups behind; the next run

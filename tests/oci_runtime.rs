@@ -573,20 +573,27 @@ fn podman_runs_containers_with_box_oci() {
     assert_eq!(cgroup_dirs_with_prefix(&id), Vec::<PathBuf>::new());
     let left = mounts_mentioning(&[rootfs.path()]);
     assert!(left.is_empty(), "mounts left: {left:#?}");
-    // The other tests made this process a subreaper: conmon, which
-    // daemonizes, becomes our child when its parent exits, and a zombie
-    // at its end. Reap those (and only those) as an engine's own parent
-    // would, until nothing of the container is left or 10 s have passed.
+    assert_nothing_running(&name, rootfs.path());
+}
+
+/// No process of container `marker` (its command line, or its root under
+/// `rootfs`) is left, within 10 s. The other tests made this process a
+/// subreaper: the engines' daemons (conmon, the containerd shim), which
+/// daemonize, become our children when their parents exit, and zombies
+/// at their end. Those (and only those) are reaped here, as an engine's
+/// own parent would.
+fn assert_nothing_running(marker: &str, rootfs: &Path) {
     let me = std::process::id() as i32;
     let start = Instant::now();
     let left = loop {
         for p in all_processes() {
-            if p.ppid == me && p.state == 'Z' && p.comm == "conmon" {
+            let engine = p.comm == "conmon" || p.comm.starts_with("containerd-shim");
+            if p.ppid == me && p.state == 'Z' && engine {
                 // SAFETY: waitpid on one PID, no status wanted.
                 unsafe { libc::waitpid(p.pid, std::ptr::null_mut(), libc::WNOHANG) };
             }
         }
-        let left = leftover_processes(&name, Some(rootfs.path()));
+        let left = leftover_processes(marker, Some(rootfs));
         if left.is_empty() || start.elapsed() > Duration::from_secs(10) {
             break left;
         }
@@ -1149,4 +1156,244 @@ fn namespace_paths_are_joined() {
     if let Err(panic) = ran {
         std::panic::resume_unwind(panic);
     }
+}
+
+// --- containerd ---
+
+/// A private containerd: its own config (the CRI plugin off), socket,
+/// root and state under a temporary directory; stopped when dropped.
+struct Containerd {
+    dir: TempDir,
+    daemon: Option<std::process::Child>,
+}
+
+impl Containerd {
+    /// Start one, or fail the test loudly when containerd is not
+    /// installed (.ci/run installs it).
+    fn start(test: &str) -> Containerd {
+        for program in ["containerd", "ctr", "containerd-shim-runc-v2"] {
+            let found = std::env::var_os("PATH").is_some_and(|path| {
+                std::env::split_paths(&path).any(|dir| dir.join(program).is_file())
+            });
+            assert!(
+                found,
+                "{test}: needs {program} (apt-get install containerd; .ci/run installs it)"
+            );
+        }
+        let dir = TempDir::new("oci-containerd");
+        let d = dir.path().display();
+        let config = format!(
+            r#"version = 2
+root = "{d}/root"
+state = "{d}/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.aufs",
+  "io.containerd.snapshotter.v1.devmapper"]
+[grpc]
+  address = "{d}/containerd.sock"
+[ttrpc]
+  address = "{d}/containerd.sock.ttrpc"
+[debug]
+  address = "{d}/debug.sock"
+[metrics]
+  address = ""
+[plugins."io.containerd.internal.v1.opt"]
+  path = "{d}/opt"
+"#
+        );
+        std::fs::write(dir.path().join("config.toml"), config).unwrap();
+        let log = File::create(dir.path().join("daemon.log")).unwrap();
+        let daemon = Command::new("containerd")
+            .arg("--config")
+            .arg(dir.path().join("config.toml"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("spawn containerd");
+        let daemon = Containerd {
+            dir,
+            daemon: Some(daemon),
+        };
+        let start = Instant::now();
+        while daemon.ctr(&["version"]).code() != 0 {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "containerd did not start: {}",
+                std::fs::read_to_string(daemon.dir.path().join("daemon.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        daemon
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.path().join("containerd.sock")
+    }
+
+    /// `ctr --address SOCKET ARGS…`.
+    fn ctr(&self, args: &[&str]) -> Run {
+        let child = Command::new("ctr")
+            .arg("--address")
+            .arg(self.socket())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn ctr");
+        wait_with_timeout(child, Duration::from_secs(60))
+    }
+
+    /// `ctr run` with box-oci as the shim's runc, its root (--root of
+    /// box-oci) and the I/O fifos under the daemon's directory, the
+    /// rootfs not managed by containerd.
+    fn run_args<'a>(&'a self, runtime: &'a str, rootfs: &'a str) -> Vec<String> {
+        let d = self.dir.path().display();
+        [
+            "--runtime",
+            "io.containerd.runc.v2",
+            "--runc-binary",
+            runtime,
+            "--runc-root",
+            &format!("{d}/runc"),
+            "--fifo-dir",
+            &format!("{d}/fifo"),
+            "--rootfs",
+            rootfs,
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        if let Some(mut daemon) = self.daemon.take() {
+            // SAFETY: kill(2) on the PID of our own child.
+            unsafe { libc::kill(daemon.id() as i32, libc::SIGTERM) };
+            let _ = daemon.wait();
+        }
+    }
+}
+
+/// containerd's shim drives box-oci unchanged (`ctr run --runc-binary`):
+/// a command's exit status; a terminal (`-t`, under `script`); a
+/// detached task (a memory limit, so it has cgroups, and containerd's
+/// seccomp profile) exec'd into, listed, paused where its groups are v2
+/// (refused, said, on a hybrid host's v1 groups), killed with `kill -a`
+/// and deleted; and nothing left behind: mounts, cgroups, box-oci's
+/// state, processes.
+#[test]
+#[ignore = "needs root"]
+fn containerd_runs_containers_with_box_oci() {
+    let test = "containerd_runs_containers_with_box_oci";
+    if !need_root(test) || !have_busybox(test) {
+        return;
+    }
+    let daemon = Containerd::start(test);
+    let rootfs = busybox_rootfs("oci-containerd-rootfs");
+    // The shim calls the runtime by its path: box dispatches on the name.
+    let runtime = daemon.dir.path().join("box-oci");
+    std::os::unix::fs::symlink(BOX, &runtime).unwrap();
+    let runtime_arg = runtime.to_str().unwrap();
+    let run_args = daemon.run_args(runtime_arg, rootfs.path().to_str().unwrap());
+    let run = |extra: &[&str], id: &str, command: &[&str]| {
+        let mut args: Vec<&str> = vec!["run"];
+        args.extend(extra);
+        args.extend(run_args.iter().map(String::as_str));
+        args.push(id);
+        args.extend(command);
+        daemon.ctr(&args)
+    };
+    let id = format!("box-oci-ctr-{}", std::process::id());
+
+    let done = run(
+        &["--rm"],
+        &id,
+        &["sh", "-c", "grep Seccomp: /proc/self/status; exit 4"],
+    );
+    assert_eq!(done.code(), 4, "{done:?}");
+    assert!(done.stdout.contains("Seccomp:\t2"), "{done:?}");
+
+    // -t: a pty from box-oci's console socket, ctr's terminal under script.
+    let mut line = format!("ctr --address {} run --rm -t", daemon.socket().display());
+    for arg in &run_args {
+        line.push(' ');
+        line.push_str(arg);
+    }
+    line.push_str(&format!(" {id} sh -c 'tty; exit 5'"));
+    let child = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn script");
+    let tty = wait_with_timeout(child, Duration::from_secs(60));
+    assert_eq!(tty.code(), 5, "{tty:?}");
+    assert!(tty.stdout.contains("/dev/pts/"), "{tty:?}");
+
+    let started = run(
+        &["-d", "--memory-limit", "67108864", "--seccomp"],
+        &id,
+        &["sleep", "100"],
+    );
+    assert_eq!(started.code(), 0, "{started:?}");
+    let exec = daemon.ctr(&[
+        "task",
+        "exec",
+        "--exec-id",
+        "e1",
+        &id,
+        "sh",
+        "-c",
+        "grep Seccomp: /proc/self/status; exit 6",
+    ]);
+    assert_eq!(exec.code(), 6, "{exec:?}");
+    assert!(exec.stdout.contains("Seccomp:\t2"), "{exec:?}");
+    let exec = daemon.ctr(&["task", "exec", "-d", "--exec-id", "e2", &id, "sleep", "100"]);
+    assert_eq!(exec.code(), 0, "{exec:?}");
+    let ps = daemon.ctr(&["task", "ps", &id]);
+    assert_eq!(ps.code(), 0, "{ps:?}");
+    // The init and the exec'd sleep, both in the container's groups.
+    assert_eq!(ps.stdout.lines().count(), 3, "{ps:?}");
+
+    let pause = daemon.ctr(&["task", "pause", &id]);
+    if pause.code() == 0 {
+        let ls = daemon.ctr(&["task", "ls"]);
+        assert!(ls.stdout.contains("PAUSED"), "{ls:?}");
+        let resume = daemon.ctr(&["task", "resume", &id]);
+        assert_eq!(resume.code(), 0, "{resume:?}");
+    } else {
+        assert!(
+            pause.stderr.contains("no cgroup v2 group to freeze"),
+            "{pause:?}"
+        );
+    }
+
+    let kill = daemon.ctr(&["task", "kill", "-a", "-s", "SIGKILL", &id]);
+    assert_eq!(kill.code(), 0, "{kill:?}");
+    let start = Instant::now();
+    while !daemon.ctr(&["task", "ls"]).stdout.contains("STOPPED") {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the task never stopped"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let delete = daemon.ctr(&["task", "delete", &id]);
+    assert_eq!(delete.code(), 0, "{delete:?}");
+    let rm = daemon.ctr(&["container", "rm", &id]);
+    assert_eq!(rm.code(), 0, "{rm:?}");
+
+    // Nothing left: box-oci's state, cgroups, mounts, the shims.
+    let states: Vec<_> = std::fs::read_dir(daemon.dir.path().join("runc/default"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(states.is_empty(), "state left: {states:?}");
+    assert_eq!(cgroup_dirs_with_prefix(&id), Vec::<PathBuf>::new());
+    let left = mounts_mentioning(&[rootfs.path(), daemon.dir.path()]);
+    assert!(left.is_empty(), "mounts left: {left:#?}");
+    assert_nothing_running(&id, rootfs.path());
 }

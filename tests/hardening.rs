@@ -811,6 +811,13 @@ fn probe_log(root: &TempDir, inside: &str, limit: Duration) -> String {
 /// command printing its Seccomp line, with a secret in box exec's
 /// environment. The outputs of the commands and the attacker's log.
 fn exec_under_attack(test: &str, root: &TempDir, init: bool) -> (Vec<Run>, String) {
+    under_attack(test, root, init, false)
+}
+
+/// [`exec_under_attack`], or with `join` the 20 commands started by `box
+/// run --ns pid=/proc/INIT/ns/pid` instead: new containers that join the
+/// attacker's PID namespace.
+fn under_attack(test: &str, root: &TempDir, init: bool, join: bool) -> (Vec<Run>, String) {
     let name = format!("hx-{test}-{}-{}", init as u8, std::process::id());
     let _sweep = ContainerSweep::new(&name);
     let r = path_str(root.path());
@@ -847,14 +854,16 @@ fn exec_under_attack(test: &str, root: &TempDir, init: bool) -> (Vec<Run>, Strin
         );
         std::thread::sleep(Duration::from_millis(10));
     }
+    let init_pid = std::fs::read_to_string(Path::new("/run/box").join(&name).join("pid")).unwrap();
+    let pid_ns = format!("pid=/proc/{}/ns/pid", init_pid.trim());
+    let command = ["--", "grep", "Seccomp:", "/proc/self/status"];
+    let mut args = vec!["exec", name.as_str()];
+    if join {
+        args = vec!["run", "--rootfs", r, "--ns", &pid_ns];
+    }
+    args.extend_from_slice(&command);
     let runs: Vec<Run> = (0..20)
-        .map(|_| {
-            run_program(
-                Path::new(BOX),
-                &["exec", &name, "--", "grep", "Seccomp:", "/proc/self/status"],
-                ("BOX_TEST_SECRET", &secret),
-            )
-        })
+        .map(|_| run_program(Path::new(BOX), &args, ("BOX_TEST_SECRET", &secret)))
         .collect();
     std::fs::write(root.path().join("tmp/spin.stop"), "").unwrap();
     let text = probe_log(root, "/tmp/spin.log", Duration::from_secs(10));
@@ -900,6 +909,38 @@ fn exec_child_cannot_be_seized_before_its_command() {
                 "a box exec child was reached before its command (--init {init}): {line}\n{log}"
             );
         }
+    }
+}
+
+/// The same attacker, in a PID namespace that `box run --ns pid=PATH`
+/// joins: each new container's first process is born there, holding
+/// box's credentials until it drops them, and after the drop its
+/// capabilities are the attacker's own, which ptrace(2) then no longer
+/// refuses. It gets none of them before their command: box makes the
+/// child non-dumpable before the clone, and it stays so until execve.
+#[test]
+#[ignore = "needs root"]
+fn joined_pid_namespace_cannot_seize_before_the_command() {
+    let test = "joined_pid_namespace_cannot_seize_before_the_command";
+    let Some(root) = setup_with_exe_probe(test) else {
+        return;
+    };
+    let (runs, log) = under_attack(test, &root, false, true);
+    for run in &runs {
+        assert_eq!(run.code(), 0, "{run:?}");
+        assert!(
+            run.stdout.contains("Seccomp:\t2"),
+            "a command ran without the filter: {run:?}\n{log}"
+        );
+    }
+    for line in log.lines() {
+        assert!(
+            !line.starts_with("SKIPPED")
+                && !line.starts_with("ENVIRON")
+                && !line.contains("box=1")
+                && !line.contains("seccomp=0"),
+            "a joining container's child was reached before its command: {line}\n{log}"
+        );
     }
 }
 

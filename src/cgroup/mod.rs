@@ -256,6 +256,8 @@ impl ContainerCgroup {
             fd: None,
             memory: config.memory,
         };
+        // decide() gives V2 only where cgroup2 is mounted and its
+        // controllers were read: every other case is v1's.
         match (version, &found.v2, &v2_controllers) {
             (Version::V2, Some(mount), Some(available)) => v2::make_group(
                 &mut cgroup,

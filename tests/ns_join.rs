@@ -344,3 +344,61 @@ fn bad_paths_are_refused_in_one_line_leaving_nothing() {
     assert!(state_dirs_with_prefix("box-ns-join-bad").is_empty());
     assert!(cgroup_dirs_with_prefix("box-ns-join-bad").is_empty());
 }
+
+/// `nsenter -N FD` (util-linux 2.41): the network namespace of the socket
+/// on FD, made here in a thread that joined an `ip netns` namespace (setns
+/// moves only the calling thread), handed to nsenter on descriptor 3.
+#[test]
+#[ignore = "needs root"]
+fn nsenter_enters_the_network_namespace_of_a_socket() {
+    let test = "nsenter_enters_the_network_namespace_of_a_socket";
+    if setup(test).is_none() {
+        return;
+    }
+    let netns = NetNs::add("sock");
+    let path = netns.path();
+    let socket = std::thread::spawn(move || {
+        let ns = std::fs::File::open(&path).unwrap();
+        use std::os::fd::AsRawFd;
+        // SAFETY: setns on a descriptor this thread holds open.
+        let r = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(r, 0, "setns {path}");
+        std::net::UdpSocket::bind("0.0.0.0:0").unwrap()
+    })
+    .join()
+    .unwrap();
+    let nsenter = |args: &[&str]| {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::process::CommandExt;
+        let fd = socket.as_raw_fd();
+        let mut command = Command::new(BOX);
+        command.arg("nsenter").args(args);
+        // SAFETY: dup2 only, between fork and exec.
+        unsafe {
+            command.pre_exec(move || match libc::dup2(fd, 3) {
+                -1 => Err(std::io::Error::last_os_error()),
+                _ => Ok(()),
+            });
+        }
+        run_command(&mut command)
+    };
+    let run = nsenter(&["-N", "3", "readlink", "/proc/self/ns/net"]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(run.stdout.trim(), link_of("net", &netns.path()), "{run:?}");
+    let run = nsenter(&["--net-socket=3", "--", "readlink", "/proc/self/ns/net"]);
+    assert_eq!(run.stdout.trim(), link_of("net", &netns.path()), "{run:?}");
+    // Not a socket, no such descriptor, and with --net: util-linux's exit
+    // status 1, one line.
+    for (args, expected) in [
+        (&["-N", "0", "true"][..], "is not a socket"),
+        (&["-N", "99", "true"][..], "Bad file descriptor"),
+        (
+            &["-N", "3", "--net=/proc/self/ns/net", "true"][..],
+            "give one or the other",
+        ),
+    ] {
+        let run = nsenter(args);
+        assert_eq!(run.code(), 1, "{args:?}: {run:?}");
+        assert!(one_error_line(&run).contains(expected), "{args:?}: {run:?}");
+    }
+}

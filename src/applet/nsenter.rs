@@ -52,8 +52,11 @@
 //! 2.38 does (also as the next word; util-linux ≥ 2.39 attached only).
 //! `-Z` is refused: box has no SELinux. `-c` joins the target's cgroup
 //! before the namespaces (util-linux after them), so that both groups are
-//! still within our cgroup namespace. Not implemented: `-N`, and
-//! `--NAME=:NSID` (util-linux 2.42).
+//! still within our cgroup namespace. `-N FD` (util-linux 2.41) joins the
+//! socket's network namespace through the namespace file the kernel gives
+//! for it (ioctl SIOCGSKNS), named in messages by its /proc/self/fd link;
+//! with `--net` it is refused. Not implemented: `--NAME=:NSID` (util-linux
+//! 2.42).
 
 use linux_raw_sys::general as k;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -127,6 +130,8 @@ struct Options {
     env: bool,
     /// `-c`: join the target's cgroup (v2).
     join_cgroup: bool,
+    /// `-N FD`: a socket whose network namespace to join.
+    net_socket: Option<i32>,
 }
 
 pub fn main(args: Args) -> u8 {
@@ -152,6 +157,7 @@ pub enum NsenterOption {
     UserParent,
     Env,
     JoinCgroup,
+    NetSocket,
     Version,
 }
 
@@ -270,6 +276,13 @@ pub const NSENTER: Command<NsenterOption> = {
                 N::JoinCgroup,
             )
             .short(b'c'),
+            Opt::value(
+                "net-socket",
+                "FD",
+                "enter the network namespace of socket FD",
+                N::NetSocket,
+            )
+            .short(b'N'),
             Opt::flag("version", "print the version and exit", N::Version).short(b'V'),
         ],
     }
@@ -288,7 +301,26 @@ fn run(args: Args) -> Result<u8> {
         None => None,
     };
     let pidfd = pidfd.as_ref().map(|fd| fd.as_fd());
-    let joins = choose(&o)?;
+    let mut joins = choose(&o)?;
+    // -N FD: the kernel hands out the socket's network namespace as a
+    // namespace file (ioctl SIOCGSKNS), joined as --net=FILE would be,
+    // through its /proc/self/fd link; held open until the join.
+    let _socket_namespace = match o.net_socket {
+        Some(socket) => {
+            let fd = ns::of_socket(socket)
+                .at("find the socket's network namespace (--net-socket)", "ioctl(SIOCGSKNS)", number(socket as u32).as_bytes())
+                .map_err(|e| match e.errno() {
+                    Some(Errno::BADF) => e.hint("FD must be a descriptor nsenter inherits, such as 3 in `nsenter -N 3 … 3<>/dev/tcp/…`"),
+                    Some(Errno::NOTTY | Errno::INVAL) => e.hint("FD is not a socket"),
+                    _ => e,
+                })?;
+            let mut path = CPath::from_bytes(b"/proc/self/fd/").unwrap_or_default();
+            path.push_u64(rustix::fd::AsRawFd::as_raw_fd(&fd) as u64);
+            joins[index(k::CLONE_NEWNET)] = Some(Source::File(path));
+            Some(fd)
+        }
+        None => None,
+    };
 
     // Everything read from /proc/PID before joining: its namespace files
     // and directories are out of reach from inside them.
@@ -528,6 +560,7 @@ fn parse(line: &mut CommandLine<NsenterOption>) -> Result<Option<Options>> {
         user_parent: false,
         env: false,
         join_cgroup: false,
+        net_socket: None,
     };
     while let Some(found) = line.next()? {
         let given = found.given;
@@ -583,12 +616,23 @@ fn parse(line: &mut CommandLine<NsenterOption>) -> Result<Option<Options>> {
             N::UserParent => o.user_parent = true,
             N::Env => o.env = true,
             N::JoinCgroup => o.join_cgroup = true,
+            N::NetSocket => {
+                let value = found.text();
+                let fd = crate::text::parse_u32(value).and_then(|n| i32::try_from(n).ok());
+                o.net_socket =
+                    Some(fd.ok_or_else(|| {
+                        bad!("{given} {}: not a descriptor number", Bytes(value))
+                    })?);
+            }
             // util-linux without SELinux goes on; box says it cannot.
             N::FollowContext => return Err(bad!("{given}: SELinux is not supported")),
         }
     }
     if o.wd.is_some() && o.wdns.is_some() {
         return Err(bad!("--wd and --wdns: give one or the other"));
+    }
+    if o.net_socket.is_some() && o.namespaces[index(k::CLONE_NEWNET)].is_some() {
+        return Err(bad!("--net-socket and --net: give one or the other"));
     }
     Ok(Some(o))
 }

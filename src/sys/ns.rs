@@ -212,6 +212,23 @@ pub fn join_process(pidfd: BorrowedFd<'_>, flags: u32) -> Result<(), Errno> {
     )
 }
 
+/// SIOCGSKNS from <linux/sockios.h> (not in linux-raw-sys).
+const SIOCGSKNS: u32 = 0x894C;
+
+/// The network namespace of socket `socket` (a descriptor number the
+/// caller was given, such as nsenter's `-N FD`), as a namespace file:
+/// `ioctl(socket, SIOCGSKNS)` (Linux 4.9+), close-on-exec. EBADF when no
+/// such descriptor is open, ENOTTY or EINVAL when it is not a socket.
+pub fn of_socket(socket: i32) -> Result<OwnedFd, Errno> {
+    // SAFETY: SIOCGSKNS takes no argument and touches no memory of ours; on
+    // a number that is no open descriptor the kernel answers EBADF, so the
+    // raw number needs no ownership. The result, when not -1, is a new
+    // descriptor the kernel made for us alone.
+    let fd = super::check(unsafe { libc::ioctl(socket, SIOCGSKNS as _) } as core::ffi::c_long)?;
+    // SAFETY: as above: `fd` is ours and open.
+    Ok(unsafe { rustix::fd::FromRawFd::from_raw_fd(fd as core::ffi::c_int) })
+}
+
 /// `(st_dev, st_ino)` of an open namespace file: two files name the same
 /// namespace when these match (namespaces(7)).
 pub fn identity(fd: BorrowedFd<'_>) -> Result<(u64, u64), Errno> {

@@ -2,6 +2,7 @@
 //! its exit status. [`launch`] (life.rs) is the way in for every caller;
 //! the child side is in `child.rs`, the filesystem in `rootfs.rs`.
 
+pub mod calls;
 pub mod child;
 pub mod detach;
 pub mod life;

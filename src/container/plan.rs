@@ -546,3 +546,169 @@ impl IdMaps {
         })
     }
 }
+
+/// Plans for unit tests, made by [`Plan::new`] from `box run` options as
+/// the command line gives them, with a rootfs that exists.
+#[cfg(test)]
+pub mod testing {
+    use super::*;
+
+    /// A directory to be the rootfs (Plan::new checks it is one).
+    pub fn rootfs() -> String {
+        let dir = std::env::temp_dir().join("box-unit-rootfs");
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.to_str().unwrap().into()
+    }
+
+    /// The configuration `--rootfs ROOTFS` and `options` make.
+    pub fn config(options: &[(&str, &str)]) -> RunConfig {
+        let mut config = RunConfig::default();
+        let rootfs = rootfs();
+        for &(name, value) in [("rootfs", rootfs.as_str())].iter().chain(options) {
+            let option = crate::config::find_option(name.as_bytes()).unwrap();
+            option.apply_to(&mut config, value.as_bytes()).unwrap();
+        }
+        config
+    }
+
+    /// The plan for `config` and the command `/bin/sh`, made by box 4242
+    /// with an empty environment.
+    pub fn plan(config: &RunConfig) -> Result<Plan<'_>> {
+        let words = std::boxed::Box::leak(std::boxed::Box::new(heapless::Vec::new()));
+        let _ = words.push(CPath::from_bytes(b"/bin/sh").unwrap());
+        Plan::new(config, Command::Words(words), &Args::for_test(&[]), 4242)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing;
+    use super::*;
+    use rustix::thread::CapabilitySet as Cap;
+
+    fn env(plan: &Plan) -> Vec<String> {
+        let entries = plan.env.iter();
+        entries
+            .map(|e| String::from_utf8_lossy(e.as_bytes()).into())
+            .collect()
+    }
+
+    /// What the README promises of a plain `box run`: new mount, UTS, IPC
+    /// and PID namespaces and no others; Docker's capabilities without
+    /// net_raw and mknod; a seccomp filter; root in "/"; an environment of
+    /// PATH, HOME and HOSTNAME only (TERM when box has one).
+    #[test]
+    fn a_plain_run_gets_what_the_readme_promises() {
+        let config = testing::config(&[]);
+        let plan = testing::plan(&config).unwrap();
+        let own = k::CLONE_NEWNS | k::CLONE_NEWUTS | k::CLONE_NEWIPC | k::CLONE_NEWPID;
+        assert_eq!(plan.clone_namespaces.0, own);
+        assert!(!plan.unshare_time && plan.id_maps.is_none());
+        let docker = Cap::CHOWN
+            | Cap::DAC_OVERRIDE
+            | Cap::FOWNER
+            | Cap::FSETID
+            | Cap::KILL
+            | Cap::SETGID
+            | Cap::SETUID
+            | Cap::SETPCAP
+            | Cap::NET_BIND_SERVICE
+            | Cap::SYS_CHROOT
+            | Cap::AUDIT_WRITE
+            | Cap::SETFCAP;
+        assert_eq!(plan.caps, docker);
+        for kept_out in [Cap::NET_RAW, Cap::MKNOD, Cap::SYS_ADMIN, Cap::SYS_MODULE] {
+            assert!(!plan.caps.contains(kept_out), "{kept_out:?}");
+        }
+        assert!(plan.seccomp.is_some() && plan.seccomp_program.is_none());
+        assert!(plan.init.is_none());
+        assert_eq!((plan.uid, plan.gid), (0, 0));
+        assert_eq!(plan.workdir.as_bytes(), b"/");
+        assert_eq!(plan.name.as_bytes(), b"box-4242");
+        assert_eq!(plan.hostname.as_bytes(), b"box-4242");
+        let path = format!("PATH={}", String::from_utf8_lossy(DEFAULT_PATH));
+        assert_eq!(
+            env(&plan),
+            [path.as_str(), "HOME=/root", "HOSTNAME=box-4242"]
+        );
+        assert_eq!(plan.search_path.as_bytes(), DEFAULT_PATH);
+        assert!(plan.masked.is_empty() && plan.read_only.is_empty());
+    }
+
+    /// `--ns` lists the namespaces made; a user namespace brings id maps
+    /// (the caller as root inside) and keeps the capability set as asked;
+    /// a time namespace is entered by unshare before clone (which has no
+    /// flag for it before Linux 6.3) when box can.
+    #[test]
+    fn namespaces_asked_for_are_the_ones_made() {
+        let config = testing::config(&[("ns", "mount,uts,ipc,pid,net,user")]);
+        let plan = testing::plan(&config).unwrap();
+        let want = NsSet::DEFAULT.0 | k::CLONE_NEWNET | k::CLONE_NEWUSER;
+        assert_eq!(plan.clone_namespaces.0, want);
+        let maps = plan.id_maps.as_ref().unwrap();
+        let uid = format!("0 {} 1\n", rustix::process::getuid().as_raw());
+        assert_eq!(maps.uid.as_bytes(), uid.as_bytes());
+        assert!(maps.deny_setgroups);
+        assert_eq!(plan.caps, crate::sys::caps::DEFAULT);
+
+        let config = testing::config(&[("ns", "mount,pid,time")]);
+        let plan = testing::plan(&config).unwrap();
+        assert!(plan.unshare_time);
+        assert_eq!(plan.clone_namespaces.0, k::CLONE_NEWNS | k::CLONE_NEWPID);
+        assert!(plan.id_maps.is_none());
+    }
+
+    /// `--cap-add` and `--cap-drop` change the set and nothing else;
+    /// `--seccomp unconfined` drops the filter.
+    #[test]
+    fn capabilities_and_seccomp_as_asked() {
+        let config = testing::config(&[("cap-add", "mknod,net_raw"), ("cap-drop", "chown")]);
+        let plan = testing::plan(&config).unwrap();
+        let want = (crate::sys::caps::DEFAULT | Cap::MKNOD | Cap::NET_RAW) - Cap::CHOWN;
+        assert_eq!(plan.caps, want);
+        let config = testing::config(&[("cap-drop", "all"), ("seccomp", "unconfined")]);
+        let plan = testing::plan(&config).unwrap();
+        assert_eq!(plan.caps, Cap::empty());
+        assert!(plan.seccomp.is_none());
+    }
+
+    /// `--env` replaces a default of the same key (and the PATH the command
+    /// is looked up in); a user other than root has HOME=/.
+    #[test]
+    fn environment_and_identity() {
+        let config = testing::config(&[
+            ("env", "PATH=/opt/bin"),
+            ("env", "A=1"),
+            ("user", "1000:100"),
+            ("name", "web"),
+            ("hostname", "h"),
+            ("workdir", "/srv"),
+        ]);
+        let plan = testing::plan(&config).unwrap();
+        assert_eq!(env(&plan), ["HOME=/", "HOSTNAME=h", "PATH=/opt/bin", "A=1"]);
+        assert_eq!(plan.search_path.as_bytes(), b"/opt/bin");
+        assert_eq!((plan.uid, plan.gid), (1000, 100));
+        assert_eq!(plan.name.as_bytes(), b"web");
+        assert_eq!(plan.hostname.as_bytes(), b"h");
+        assert_eq!(plan.workdir.as_bytes(), b"/srv");
+    }
+
+    /// Nothing is planned on a rootfs that is not a directory, a bind
+    /// source that does not exist, or no command.
+    #[test]
+    fn refused_before_anything_is_made() {
+        let mut no_rootfs = testing::config(&[]);
+        no_rootfs.rootfs = None;
+        assert!(testing::plan(&no_rootfs).is_err());
+        let mut file = testing::config(&[]);
+        file.rootfs = CPath::from_bytes(b"/proc/self/status");
+        let e = testing::plan(&file).err().unwrap();
+        assert!(format!("{e}").contains("not a directory"), "{e}");
+        let config = testing::config(&[("bind", "/nonexistent/box-unit:/data")]);
+        assert!(testing::plan(&config).is_err());
+        let config = testing::config(&[]);
+        let empty = heapless::Vec::new();
+        let plan = Plan::new(&config, Command::Words(&empty), &Args::for_test(&[]), 1);
+        assert!(plan.is_err());
+    }
+}

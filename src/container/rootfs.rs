@@ -8,17 +8,17 @@
 
 use core::ffi::CStr;
 
-use rustix::fd::{AsFd, OwnedFd};
-use rustix::fs::{FileType, Mode, OFlags};
+use rustix::fs::{FileType, Mode};
 use rustix::io::Errno;
 use rustix::mount::{MountFlags, MountPropagationFlags, UnmountFlags};
 
 use crate::config::{DEVICE_MKNOD, Device, MAX_BINDS, MAX_DEVICES, Propagation};
+use crate::container::calls::{Calls, Kernel};
 use crate::container::plan::Plan;
 use crate::devices::{HostDevice, Kind};
 use crate::error::{Context, Error, Result};
 use crate::mountinfo::{Escaped, MountinfoReader, PATH_BYTES, ReadError};
-use crate::sys::mount::{self as m, Create};
+use crate::sys::mount::Create;
 use crate::text::CPath;
 
 use linux_raw_sys::general as k;
@@ -129,19 +129,24 @@ const MASKED: &[&CStr] = &[
 const READ_ONLY: &[&CStr] = &[c"/proc/bus", c"/proc/fs", c"/proc/irq", c"/proc/sys"];
 
 /// Host trees cloned before the root switch, attached after it.
-pub struct HostTrees {
+pub struct HostTrees<Fd> {
     /// One per `--bind`, in order; `None` where the bind was already made
     /// (kernels without open_tree).
-    binds: heapless::Vec<Option<OwnedFd>, MAX_BINDS>,
+    binds: heapless::Vec<Option<Fd>, MAX_BINDS>,
     /// Host device nodes, for user namespaces, where mknod is not allowed.
-    devices: heapless::Vec<OwnedFd, 6>,
+    devices: heapless::Vec<Fd, 6>,
     /// One per `--device`: the host's node to bind, where box does not
     /// make one (see [`binds_host_node`]).
-    device_nodes: heapless::Vec<Option<OwnedFd>, MAX_DEVICES>,
+    device_nodes: heapless::Vec<Option<Fd>, MAX_DEVICES>,
 }
 
 /// Build the container's filesystem and switch into it.
 pub fn build(plan: &Plan) -> Result<()> {
+    build_with(&mut Kernel, plan)
+}
+
+/// [`build`], each call made through `kernel` (src/container/calls.rs).
+fn build_with<K: Calls>(kernel: &mut K, plan: &Plan) -> Result<()> {
     let config = plan.config;
     let rootfs = plan.rootfs.as_cstr();
     let in_userns = plan.config.user_namespace();
@@ -155,7 +160,8 @@ pub fn build(plan: &Plan) -> Result<()> {
         Propagation::Slave => MountPropagationFlags::DOWNSTREAM,
         _ => MountPropagationFlags::PRIVATE,
     };
-    rustix::mount::mount_change(c"/", propagation | MountPropagationFlags::REC)
+    kernel
+        .change_propagation(c"/", propagation | MountPropagationFlags::REC)
         .at("make the mounts private", "mount", b"/")
         .map_err(|e| {
             if e.errno() == Some(Errno::INVAL) {
@@ -169,17 +175,12 @@ pub fn build(plan: &Plan) -> Result<()> {
     //    a mount point, and the container gets a mount of its own to make
     //    read-only without touching the host's. Recursive: mounts the host
     //    has inside the rootfs come along.
-    rustix::mount::mount_bind_recursive(rootfs, rootfs).at(
-        "bind the rootfs",
-        "mount",
-        plan.rootfs.as_bytes(),
-    )?;
-    let root = rustix::fs::open(
-        rootfs,
-        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .at("open the rootfs", "open", plan.rootfs.as_bytes())?;
+    kernel
+        .bind(rootfs, rootfs, true)
+        .at("bind the rootfs", "mount", plan.rootfs.as_bytes())?;
+    let root = kernel
+        .open_dir(rootfs)
+        .at("open the rootfs", "open", plan.rootfs.as_bytes())?;
 
     // 3. nodev on the rootfs and every mount under it: a device node in the
     //    image, or on a host mount that came with it, must not open
@@ -192,7 +193,7 @@ pub fn build(plan: &Plan) -> Result<()> {
     } else {
         "make the rootfs nodev"
     };
-    m::make_nodev(rootfs, true, config.read_only).at(
+    kernel.set_nodev(rootfs, true, config.read_only).at(
         step,
         "mount_setattr",
         plan.rootfs.as_bytes(),
@@ -201,25 +202,25 @@ pub fn build(plan: &Plan) -> Result<()> {
     // 4. Kernel filesystems, while the host's are still visible (see
     //    KERNEL_MOUNTS).
     for fresh in KERNEL_MOUNTS {
-        mount_kernel_fs(&root, plan, fresh, in_userns)?;
+        mount_kernel_fs(kernel, &root, plan, fresh, in_userns)?;
     }
 
     // 5. Host paths for --bind (and device nodes in a user namespace, and
     //    --device nodes box does not make) are out of reach after the
     //    switch: clone them now as detached trees.
-    let trees = clone_host_trees(plan, in_userns)?;
+    let trees = clone_host_trees(kernel, plan, in_userns)?;
 
     // 6. Switch the root.
-    switch_root(&root, plan)?;
+    switch_root(kernel, &root, plan)?;
     drop(root);
 
     // 7. /dev, then what the user asked for, then the masks (which need
     //    /dev/null and cover whatever a bind may have brought).
-    setup_dev(plan, &trees)?;
-    attach_binds(plan, trees)?;
+    setup_dev(kernel, plan, &trees)?;
+    attach_binds(kernel, plan, trees)?;
     for tmpfs in &config.tmpfs {
         let target = tmpfs.target.as_cstr();
-        m::make_mount_point(target, Create::Dir).at(
+        kernel.make_mount_point(target, Create::Dir).at(
             "create the --tmpfs mount point",
             "mkdir",
             tmpfs.target.as_bytes(),
@@ -228,16 +229,16 @@ pub fn build(plan: &Plan) -> Result<()> {
         if data.is_empty() {
             let _ = data.push(b"mode=1777");
         }
-        rustix::mount::mount(
-            c"tmpfs",
-            target,
-            c"tmpfs",
-            MountFlags::NOSUID | MountFlags::NODEV,
-            data.as_cstr(),
-        )
-        .at("mount --tmpfs", "mount", tmpfs.target.as_bytes())?;
+        kernel
+            .mount(
+                c"tmpfs",
+                target,
+                MountFlags::NOSUID | MountFlags::NODEV,
+                Some(data.as_cstr()),
+            )
+            .at("mount --tmpfs", "mount", tmpfs.target.as_bytes())?;
     }
-    mask_proc_and_sys(plan)?;
+    mask_proc_and_sys(kernel, plan)?;
 
     // 8. Propagation asked for after the switch, once every mount is in
     //    place (an unbindable tree refuses the binds above): a shared root
@@ -250,16 +251,20 @@ pub fn build(plan: &Plan) -> Result<()> {
         _ => None,
     };
     if let Some(flags) = after {
-        rustix::mount::mount_change(c"/", flags | MountPropagationFlags::REC).at(
-            "set the root's propagation",
-            "mount",
-            b"/",
-        )?;
+        kernel
+            .change_propagation(c"/", flags | MountPropagationFlags::REC)
+            .at("set the root's propagation", "mount", b"/")?;
     }
     Ok(())
 }
 
-fn mount_kernel_fs(root: &OwnedFd, plan: &Plan, fresh: &FreshMount, in_userns: bool) -> Result<()> {
+fn mount_kernel_fs<K: Calls>(
+    kernel: &mut K,
+    root: &K::Fd,
+    plan: &Plan,
+    fresh: &FreshMount,
+    in_userns: bool,
+) -> Result<()> {
     let name = fresh.target;
     let step = if name == c"proc" {
         "mount /proc"
@@ -269,39 +274,34 @@ fn mount_kernel_fs(root: &OwnedFd, plan: &Plan, fresh: &FreshMount, in_userns: b
     // One component, opened without following a symlink: an image cannot
     // redirect this mount onto the host. fchdir + "." then names exactly
     // that directory, with no need for the host's /proc.
-    let dir = match rustix::fs::openat(
-        root,
-        name,
-        OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-    ) {
+    let dir = match kernel.open_dir_at(root, name) {
         Err(Errno::NOENT) => {
-            rustix::fs::mkdirat(root, name, Mode::from_raw_mode(0o555)).at(
+            kernel.mkdir_at(root, name, Mode::from_raw_mode(0o555)).at(
                 step,
                 "mkdir",
                 path_in(plan, name).as_bytes(),
             )?;
-            rustix::fs::openat(
-                root,
-                name,
-                OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                Mode::empty(),
-            )
+            kernel.open_dir_at(root, name)
         }
         other => other,
     }
     .at(step, "open", path_in(plan, name).as_bytes())?;
-    rustix::process::fchdir(&dir).at(step, "chdir", path_in(plan, name).as_bytes())?;
-    let mounted = rustix::mount::mount(fresh.fstype, c".", fresh.fstype, fresh.flags, fresh.data);
+    kernel
+        .fchdir(&dir)
+        .at(step, "chdir", path_in(plan, name).as_bytes())?;
+    let mounted = kernel.mount(fresh.fstype, c".", fresh.flags, fresh.data);
     // Back to the rootfs: "." still names the directory under the new mount,
     // while `name` from the rootfs now leads into it.
-    rustix::process::fchdir(root).at(step, "chdir", plan.rootfs.as_bytes())?;
+    kernel
+        .fchdir(root)
+        .at(step, "chdir", plan.rootfs.as_bytes())?;
     match mounted {
         // sysfs in a user namespace without a network namespace of its own
         // is refused (EPERM): give it the host's, read-only.
         Err(Errno::PERM) if name == c"sys" && in_userns => {
-            rustix::mount::mount_bind_recursive(c"/sys", name).at(step, "mount", b"/sys")?;
-            m::make_read_only(name, true).at(step, "mount_setattr", path_in(plan, name).as_bytes())
+            kernel.bind(c"/sys", name, true).at(step, "mount", b"/sys")?;
+            kernel.set_read_only(name, true)
+                .at(step, "mount_setattr", path_in(plan, name).as_bytes())
         }
         Err(Errno::PERM) if in_userns => Err(Error::sys(step, "mount", path_in(plan, name).as_bytes(), Errno::PERM)
             .hint("the host's /proc has mounts over parts of it, so the kernel refuses a new one in a user namespace")),
@@ -314,7 +314,11 @@ fn path_in(plan: &Plan, name: &CStr) -> CPath {
     CPath::from_parts(&[plan.rootfs.as_bytes(), b"/", name.to_bytes()]).unwrap_or(plan.rootfs)
 }
 
-fn clone_host_trees(plan: &Plan, in_userns: bool) -> Result<HostTrees> {
+fn clone_host_trees<K: Calls>(
+    kernel: &mut K,
+    plan: &Plan,
+    in_userns: bool,
+) -> Result<HostTrees<K::Fd>> {
     let mut trees = HostTrees {
         binds: heapless::Vec::new(),
         devices: heapless::Vec::new(),
@@ -324,12 +328,12 @@ fn clone_host_trees(plan: &Plan, in_userns: bool) -> Result<HostTrees> {
     for bind in &plan.config.binds {
         let source = bind.source.as_cstr();
         if have_open_tree {
-            match m::clone_tree(source) {
+            match kernel.clone_tree(source) {
                 Ok(tree) => {
                     // Best effort here (5.12+), so that the tree is never
                     // attached without them; attach_binds sets them again
                     // in every case.
-                    let _ = m::tree_nodev(tree.as_fd(), bind.read_only);
+                    let _ = kernel.tree_nodev(&tree, bind.read_only);
                     let _ = trees.binds.push(Some(tree));
                     continue;
                 }
@@ -342,22 +346,20 @@ fn clone_host_trees(plan: &Plan, in_userns: bool) -> Result<HostTrees> {
         // the image could redirect this; see the README.)
         let target = CPath::from_parts(&[plan.rootfs.as_bytes(), bind.target.as_bytes()])
             .ok_or_else(|| crate::bad!("--bind {}: path too long", bind.target))?;
-        let create = create_for(source)?;
-        m::make_mount_point(target.as_cstr(), create).at(
+        let create = create_for(kernel, source)?;
+        kernel.make_mount_point(target.as_cstr(), create).at(
             "create the --bind mount point",
             "mkdir",
             target.as_bytes(),
         )?;
-        rustix::mount::mount_bind_recursive(source, target.as_cstr()).at(
-            "bind",
-            "mount",
-            bind.source.as_bytes(),
-        )?;
+        kernel
+            .bind(source, target.as_cstr(), true)
+            .at("bind", "mount", bind.source.as_bytes())?;
         let _ = trees.binds.push(None);
     }
     if in_userns {
         for (path, _, _) in DEVICES {
-            let tree = m::clone_tree(path).at(
+            let tree = kernel.clone_tree(path).at(
                 "bind the host's device nodes",
                 "open_tree",
                 path.to_bytes(),
@@ -367,7 +369,7 @@ fn clone_host_trees(plan: &Plan, in_userns: bool) -> Result<HostTrees> {
     }
     for device in &plan.config.devices {
         let tree = if binds_host_node(in_userns, device) {
-            Some(m::clone_tree(device.host.as_cstr()).at(
+            Some(kernel.clone_tree(device.host.as_cstr()).at(
                 "bind the --device node",
                 "open_tree",
                 device.host.as_bytes(),
@@ -393,34 +395,36 @@ fn binds_host_node(in_userns: bool, device: &Device) -> bool {
 
 /// A mount point of the same kind as the source: a directory for a
 /// directory, an empty file for anything else.
-fn create_for(source: &CStr) -> Result<Create> {
-    let st = rustix::fs::stat(source).at("bind", "stat", source.to_bytes())?;
-    Ok(
-        if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
-            Create::Dir
-        } else {
-            Create::File
-        },
-    )
+fn create_for<K: Calls>(kernel: &mut K, source: &CStr) -> Result<Create> {
+    let kind = kernel
+        .file_type(source)
+        .at("bind", "stat", source.to_bytes())?;
+    Ok(if kind == FileType::Directory {
+        Create::Dir
+    } else {
+        Create::File
+    })
 }
 
-fn switch_root(root: &OwnedFd, plan: &Plan) -> Result<()> {
-    rustix::process::fchdir(root).at("enter the rootfs", "chdir", plan.rootfs.as_bytes())?;
+fn switch_root<K: Calls>(kernel: &mut K, root: &K::Fd, plan: &Plan) -> Result<()> {
+    kernel
+        .fchdir(root)
+        .at("enter the rootfs", "chdir", plan.rootfs.as_bytes())?;
     if !plan.config.no_pivot {
         // pivot_root(".", "."): the old root ends up stacked on the new one
         // and is detached right away, with everything under it, so nothing
         // of the host stays reachable (pivot_root(2), NOTES). It is private
         // (step 1), so the detach does not propagate to the host.
-        match rustix::process::pivot_root(c".", c".") {
+        match kernel.pivot_root(c".", c".") {
             Ok(()) => {
-                rustix::mount::unmount(c".", UnmountFlags::DETACH).at(
+                kernel.unmount(c".", UnmountFlags::DETACH).at(
                     "detach the old root",
                     "umount2",
                     b"/",
                 )?;
-                return rustix::process::chdir(c"/").at("enter the new root", "chdir", b"/");
+                return kernel.chdir(c"/").at("enter the new root", "chdir", b"/");
             }
-            Err(Errno::INVAL) if crate::mountinfo::root_is_initramfs() => {}
+            Err(Errno::INVAL) if kernel.root_is_initramfs() => {}
             Err(Errno::INVAL) => {
                 return Err(Error::sys("switch into the rootfs", "pivot_root", plan.rootfs.as_bytes(), Errno::INVAL)
                     .hint("the current root is not a mount point (box inside a chroot?) or a parent mount is shared; --no-pivot uses move-and-chroot"));
@@ -435,7 +439,7 @@ fn switch_root(root: &OwnedFd, plan: &Plan) -> Result<()> {
             }
         }
     }
-    move_and_chroot(plan)
+    move_and_chroot(kernel, plan)
 }
 
 /// The initramfs cannot be pivoted away (it is the root of the mount tree and
@@ -452,15 +456,15 @@ fn switch_root(root: &OwnedFd, plan: &Plan) -> Result<()> {
 /// lands on the mount covering "/", which is the new root again, so a
 /// chroot escape goes nowhere. It is never procfs or sysfs, whose full view
 /// would let a user namespace inside mount them again.
-fn move_and_chroot(plan: &Plan) -> Result<()> {
-    rustix::mount::mount_move(c".", c"/").at(
-        "move the rootfs over /",
-        "mount",
-        plan.rootfs.as_bytes(),
-    )?;
-    detach_host_mounts(plan)?;
-    rustix::process::chroot(c".").at("chroot into the rootfs", "chroot", plan.rootfs.as_bytes())?;
-    rustix::process::chdir(c"/").at("enter the new root", "chdir", b"/")
+fn move_and_chroot<K: Calls>(kernel: &mut K, plan: &Plan) -> Result<()> {
+    kernel
+        .move_mount(c".", c"/")
+        .at("move the rootfs over /", "mount", plan.rootfs.as_bytes())?;
+    kernel.detach_host_mounts(plan)?;
+    kernel
+        .chroot(c".")
+        .at("chroot into the rootfs", "chroot", plan.rootfs.as_bytes())?;
+    kernel.chdir(c"/").at("enter the new root", "chdir", b"/")
 }
 
 /// Most mounts [`detach_host_mounts`] handles in the container's copy of
@@ -590,7 +594,7 @@ fn decode_path<'b>(field: Escaped<'_>, buf: &'b mut [u8; PATH_BYTES + 1]) -> Opt
 /// covered with an empty read-only tmpfs instead, which makes them not
 /// fully visible (the kernel counts a locked mount over them, and every
 /// mount here is locked in a user namespace made inside).
-fn detach_host_mounts(plan: &Plan) -> Result<()> {
+pub(super) fn detach_host_mounts(plan: &Plan) -> Result<()> {
     const STEP: &str = "detach the host's mounts";
     // The new root's mount: "." is its top. Before Linux 5.8 (no
     // STATX_MNT_ID), the last mount listed on "/", the one just moved there.
@@ -731,55 +735,38 @@ fn covered(id: u32, point: &CStr) -> Result<bool> {
     Ok(false)
 }
 
-fn setup_dev(plan: &Plan, trees: &HostTrees) -> Result<()> {
+fn setup_dev<K: Calls>(kernel: &mut K, plan: &Plan, trees: &HostTrees<K::Fd>) -> Result<()> {
     for fresh in DEV_MOUNTS {
-        m::make_mount_point(fresh.target, Create::Dir).at(
+        kernel.make_mount_point(fresh.target, Create::Dir).at(
             "create /dev",
             "mkdir",
             fresh.target.to_bytes(),
         )?;
-        rustix::mount::mount(
-            fresh.fstype,
-            fresh.target,
-            fresh.fstype,
-            fresh.flags,
-            fresh.data,
-        )
-        .at("mount /dev", "mount", fresh.target.to_bytes())?;
+        kernel
+            .mount(fresh.fstype, fresh.target, fresh.flags, fresh.data)
+            .at("mount /dev", "mount", fresh.target.to_bytes())?;
     }
     // mqueue shows the message queues of the IPC namespace of whoever
     // mounts it, so it belongs only with an IPC namespace not box's own
     // (new, or joined).
     if plan.own_or_joined(k::CLONE_NEWIPC) {
-        m::make_mount_point(c"/dev/mqueue", Create::Dir).at(
+        kernel.make_mount_point(c"/dev/mqueue", Create::Dir).at(
             "create /dev/mqueue",
             "mkdir",
             b"/dev/mqueue",
         )?;
-        rustix::mount::mount(
-            c"mqueue",
-            c"/dev/mqueue",
-            c"mqueue",
-            NOSUID_NODEV_NOEXEC,
-            None,
-        )
-        .at("mount /dev/mqueue", "mount", b"/dev/mqueue")?;
+        kernel
+            .mount(c"mqueue", c"/dev/mqueue", NOSUID_NODEV_NOEXEC, None)
+            .at("mount /dev/mqueue", "mount", b"/dev/mqueue")?;
     }
     if trees.devices.is_empty() {
         // mknod applies the umask; the nodes must be 0666 whatever the
         // caller's umask, which the command inherits unchanged afterwards.
-        let umask = rustix::process::umask(Mode::empty());
+        let umask = kernel.umask(Mode::empty());
         for &(path, major, minor) in DEVICES {
-            let dev = rustix::fs::makedev(major, minor);
-            let made = rustix::fs::mknodat(
-                rustix::fs::CWD,
-                path,
-                FileType::CharacterDevice,
-                Mode::from_raw_mode(0o666),
-                dev,
-            );
+            let made = kernel.mknod(path, FileType::CharacterDevice, 0o666, major, minor);
             if let Err(e) = made {
-                rustix::process::umask(umask);
+                kernel.umask(umask);
                 return Err(Error::sys(
                     "create device nodes",
                     "mknod",
@@ -788,24 +775,30 @@ fn setup_dev(plan: &Plan, trees: &HostTrees) -> Result<()> {
                 ));
             }
         }
-        rustix::process::umask(umask);
+        kernel.umask(umask);
     } else {
         // In a user namespace mknod is refused: bind the host's nodes.
         for (&(path, _, _), tree) in DEVICES.iter().zip(trees.devices.iter()) {
-            m::make_mount_point(path, Create::File).at(
+            kernel.make_mount_point(path, Create::File).at(
                 "create device nodes",
                 "open",
                 path.to_bytes(),
             )?;
-            m::attach_tree(tree, path).at("bind device nodes", "move_mount", path.to_bytes())?;
+            kernel.attach_tree(tree, path).at(
+                "bind device nodes",
+                "move_mount",
+                path.to_bytes(),
+            )?;
         }
     }
     for &(link, target) in DEV_LINKS {
-        rustix::fs::symlink(target, link).at("create /dev links", "symlink", link.to_bytes())?;
+        kernel
+            .symlink(target, link)
+            .at("create /dev links", "symlink", link.to_bytes())?;
     }
     let devices = plan.config.devices.iter().zip(&plan.devices);
     for ((device, host), tree) in devices.zip(trees.device_nodes.iter()) {
-        make_device_node(device, host, tree.as_ref())?;
+        make_device_node(kernel, device, host, tree.as_ref())?;
     }
     Ok(())
 }
@@ -813,46 +806,48 @@ fn setup_dev(plan: &Plan, trees: &HostTrees) -> Result<()> {
 /// A `--device` node at its place under /dev: the same type, numbers,
 /// mode and owner as the host's (mknod), or the host's node bound
 /// read-only where `tree` holds it.
-fn make_device_node(device: &Device, host: &HostDevice, tree: Option<&OwnedFd>) -> Result<()> {
+fn make_device_node<K: Calls>(
+    kernel: &mut K,
+    device: &Device,
+    host: &HostDevice,
+    tree: Option<&K::Fd>,
+) -> Result<()> {
     let inside = device.inside.as_cstr();
     let made = (|| -> core::result::Result<(), (&'static str, Errno)> {
         if let Some(tree) = tree {
             // An empty file to bind onto, and its directories.
-            m::make_mount_point(inside, Create::File).map_err(|e| ("open", e))?;
-            m::attach_tree(tree, inside).map_err(|e| ("move_mount", e))?;
-            return m::make_read_only(inside, false).map_err(|e| ("mount", e));
+            kernel
+                .make_mount_point(inside, Create::File)
+                .map_err(|e| ("open", e))?;
+            kernel
+                .attach_tree(tree, inside)
+                .map_err(|e| ("move_mount", e))?;
+            return kernel
+                .set_read_only(inside, false)
+                .map_err(|e| ("mount", e));
         }
         // /dev/bus/usb/001/002 needs its directories.
         let bytes = device.inside.as_bytes();
         let parent = &bytes[..bytes.iter().rposition(|&b| b == b'/').unwrap_or(0)];
         if parent != b"/dev" {
             let parent = CPath::from_bytes(parent).unwrap_or_default();
-            m::make_mount_point(parent.as_cstr(), Create::Dir).map_err(|e| ("mkdir", e))?;
+            kernel
+                .make_mount_point(parent.as_cstr(), Create::Dir)
+                .map_err(|e| ("mkdir", e))?;
         }
         let kind = match host.kind {
             Kind::Char => FileType::CharacterDevice,
             Kind::Block => FileType::BlockDevice,
         };
         // The host's mode exactly, whatever the umask.
-        let umask = rustix::process::umask(Mode::empty());
-        let node = rustix::fs::mknodat(
-            rustix::fs::CWD,
-            inside,
-            kind,
-            Mode::from_raw_mode(host.mode),
-            rustix::fs::makedev(host.major, host.minor),
-        );
-        rustix::process::umask(umask);
+        let umask = kernel.umask(Mode::empty());
+        let node = kernel.mknod(inside, kind, host.mode, host.major, host.minor);
+        kernel.umask(umask);
         node.map_err(|e| ("mknod", e))?;
         if host.uid != 0 || host.gid != 0 {
-            rustix::fs::chownat(
-                rustix::fs::CWD,
-                inside,
-                Some(rustix::fs::Uid::from_raw(host.uid)),
-                Some(rustix::fs::Gid::from_raw(host.gid)),
-                rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
-            )
-            .map_err(|e| ("chown", e))?;
+            kernel
+                .chown(inside, host.uid, host.gid)
+                .map_err(|e| ("chown", e))?;
         }
         Ok(())
     })();
@@ -866,31 +861,33 @@ fn make_device_node(device: &Device, host: &HostDevice, tree: Option<&OwnedFd>) 
     })
 }
 
-fn attach_binds(plan: &Plan, trees: HostTrees) -> Result<()> {
+fn attach_binds<K: Calls>(kernel: &mut K, plan: &Plan, trees: HostTrees<K::Fd>) -> Result<()> {
     for (bind, tree) in plan.config.binds.iter().zip(trees.binds) {
         let target = bind.target.as_cstr();
         if let Some(tree) = tree {
-            let create = if rustix::fs::fstat(&tree)
-                .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Directory)
-            {
+            let create = if kernel.fd_type(&tree) == Ok(FileType::Directory) {
                 Create::Dir
             } else {
                 Create::File
             };
-            if let Err(e) = m::make_mount_point(target, create) {
-                return Err(bind_target_mismatch(bind, create).unwrap_or_else(|| {
-                    Error::sys(
-                        "create the --bind mount point",
-                        "mkdir",
-                        bind.target.as_bytes(),
-                        e,
-                    )
-                }));
+            if let Err(e) = kernel.make_mount_point(target, create) {
+                return Err(
+                    bind_target_mismatch(kernel, bind, create).unwrap_or_else(|| {
+                        Error::sys(
+                            "create the --bind mount point",
+                            "mkdir",
+                            bind.target.as_bytes(),
+                            e,
+                        )
+                    }),
+                );
             }
-            if let Err(e) = m::attach_tree(&tree, target) {
-                return Err(bind_target_mismatch(bind, create).unwrap_or_else(|| {
-                    Error::sys("bind", "move_mount", bind.target.as_bytes(), e)
-                }));
+            if let Err(e) = kernel.attach_tree(&tree, target) {
+                return Err(
+                    bind_target_mismatch(kernel, bind, create).unwrap_or_else(|| {
+                        Error::sys("bind", "move_mount", bind.target.as_bytes(), e)
+                    }),
+                );
             }
         }
         // nodev always, on the whole bound tree: a host directory with
@@ -901,7 +898,9 @@ fn attach_binds(plan: &Plan, trees: HostTrees) -> Result<()> {
         } else {
             "make a bind nodev"
         };
-        m::make_nodev(target, true, bind.read_only).at(step, "mount", bind.target.as_bytes())?;
+        kernel
+            .set_nodev(target, true, bind.read_only)
+            .at(step, "mount", bind.target.as_bytes())?;
     }
     Ok(())
 }
@@ -910,9 +909,12 @@ fn attach_binds(plan: &Plan, trees: HostTrees) -> Result<()> {
 /// the cause (move_mount says only EINVAL or ENOTDIR): a symbolic link,
 /// which box does not follow (its target is the image's to choose), or a
 /// file where the source is a directory, or the other way round.
-fn bind_target_mismatch(bind: &crate::config::Bind, source: Create) -> Option<Error> {
-    let st = rustix::fs::lstat(bind.target.as_cstr()).ok()?;
-    let what = match FileType::from_raw_mode(st.st_mode) {
+fn bind_target_mismatch<K: Calls>(
+    kernel: &mut K,
+    bind: &crate::config::Bind,
+    source: Create,
+) -> Option<Error> {
+    let what = match kernel.link_type(bind.target.as_cstr()).ok()? {
         FileType::Symlink => {
             "the target inside the rootfs is a symbolic link; box does not follow links inside the image (bind onto the path it points to)"
         }
@@ -932,11 +934,11 @@ fn bind_target_mismatch(bind: &crate::config::Bind, source: Create) -> Option<Er
     ))
 }
 
-fn mask_proc_and_sys(plan: &Plan) -> Result<()> {
+fn mask_proc_and_sys<K: Calls>(kernel: &mut K, plan: &Plan) -> Result<()> {
     let masked = MASKED.iter().copied();
     for path in masked.chain(plan.masked.iter().map(CPath::as_cstr)) {
-        let st = match rustix::fs::stat(path) {
-            Ok(st) => st,
+        let kind = match kernel.file_type(path) {
+            Ok(kind) => kind,
             Err(Errno::NOENT) => continue,
             Err(e) => {
                 return Err(Error::sys(
@@ -947,22 +949,21 @@ fn mask_proc_and_sys(plan: &Plan) -> Result<()> {
                 ));
             }
         };
-        let masked = if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
-            rustix::mount::mount(
+        let masked = if kind == FileType::Directory {
+            kernel.mount(
                 c"tmpfs",
                 path,
-                c"tmpfs",
                 MountFlags::RDONLY | NOSUID_NODEV_NOEXEC,
-                c"size=0",
+                Some(c"size=0"),
             )
         } else {
-            rustix::mount::mount_bind(c"/dev/null", path)
+            kernel.bind(c"/dev/null", path, false)
         };
         masked.at("mask /proc and /sys paths", "mount", path.to_bytes())?;
     }
     let read_only = READ_ONLY.iter().copied();
     for path in read_only.chain(plan.read_only.iter().map(CPath::as_cstr)) {
-        match rustix::mount::mount_bind_recursive(path, path) {
+        match kernel.bind(path, path, true) {
             Ok(()) => {}
             Err(Errno::NOENT) => continue,
             Err(e) => {
@@ -974,7 +975,7 @@ fn mask_proc_and_sys(plan: &Plan) -> Result<()> {
                 ));
             }
         }
-        m::make_read_only(path, false).at(
+        kernel.set_read_only(path, false).at(
             "make /proc paths read-only",
             "mount",
             path.to_bytes(),
@@ -986,6 +987,287 @@ fn mask_proc_and_sys(plan: &Plan) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::container::calls::record::{Recorder, Step};
+    use crate::container::plan::testing;
+
+    /// The steps `build` takes for the plan `box run --rootfs ROOTFS
+    /// OPTIONS /bin/sh` makes, recorded instead of made; and the rootfs.
+    fn record(options: &[(&str, &str)]) -> (Vec<Step>, String) {
+        let config = testing::config(options);
+        let plan = testing::plan(&config).unwrap();
+        let mut record = Recorder {
+            dirs: vec!["/proc/acpi", "/proc/scsi", "/sys/firmware", "/tmp"],
+            missing: vec!["/proc/sched_debug"],
+            ..Recorder::default()
+        };
+        build_with(&mut record, &plan).unwrap();
+        (record.steps, testing::rootfs())
+    }
+
+    /// The index of the first step `call` on `path`.
+    fn at(steps: &[Step], call: &str, path: &str) -> usize {
+        steps
+            .iter()
+            .position(|s| s.call == call && s.path == path)
+            .unwrap_or_else(|| panic!("no {call} {path} in {steps:#?}"))
+    }
+
+    fn has(steps: &[Step], call: &str) -> bool {
+        steps.iter().any(|s| s.call == call)
+    }
+
+    /// Where the root is switched: pivot_root, or the move over "/".
+    fn switch(steps: &[Step]) -> usize {
+        let switch = |s: &Step| s.call == "pivot_root" || s.call == "move";
+        steps.iter().position(switch).expect("the root is switched")
+    }
+
+    /// What every plan's steps keep to, whatever the options:
+    /// - the first step cuts propagation to the host, so no mount made
+    ///   after it shows on the host;
+    /// - the rootfs is bound onto itself and made nodev (whole tree) before
+    ///   anything is mounted inside it;
+    /// - /proc and /sys are mounted on directories opened beneath the
+    ///   rootfs without following a link, before the switch;
+    /// - every fresh filesystem is nosuid, and nodev but for /dev and its
+    ///   devpts (which must open the container's terminals and nodes);
+    /// - every bind of a host tree is made nodev (whole tree) right after
+    ///   it is attached;
+    /// - the masks come after /proc, /dev/null and the binds, so that they
+    ///   cover what those brought; a path missing is skipped.
+    ///
+    /// (The PID namespace /proc shows is the child's own: clone made it,
+    /// with the mount namespace, before the child builds anything; the
+    /// tests of Plan::new check that both are asked for.)
+    fn check_common(steps: &[Step], rootfs: &str) {
+        assert_eq!(steps[0].call, "propagation", "{:?}", steps[0]);
+        assert_eq!(steps[0].path, "/");
+        assert!(steps[0].propagation.contains(MountPropagationFlags::REC));
+        assert!(!steps[0].propagation.contains(MountPropagationFlags::SHARED));
+        let bind = at(steps, "bind", rootfs);
+        assert!(steps[bind].recursive && steps[bind].from == rootfs);
+        let nodev = at(steps, "nodev", rootfs);
+        assert!(steps[nodev].recursive);
+        let first_mount = steps.iter().position(|s| s.call == "mount").unwrap();
+        assert!(bind < nodev && nodev < first_mount);
+
+        let switch = switch(steps);
+        for (name, fstype) in [("proc", "proc"), ("sys", "sysfs")] {
+            let dir = format!("{rootfs}/{name}");
+            let open = at(steps, "open", &dir);
+            let enter = at(steps, "fchdir", &dir);
+            let mount = &steps[enter + 1];
+            assert_eq!((mount.call, &*mount.path), ("mount", "."), "{mount:?}");
+            assert_eq!(mount.from, fstype);
+            assert!(mount.flags.contains(NOSUID_NODEV_NOEXEC));
+            assert_eq!(steps[enter + 2].path, rootfs, "back to the rootfs");
+            assert!(open < enter && enter < switch, "{name} before the switch");
+        }
+        let sys = at(steps, "fchdir", &format!("{rootfs}/sys"));
+        assert!(steps[sys + 1].flags.contains(MountFlags::RDONLY));
+
+        for step in steps.iter().filter(|s| s.call == "mount") {
+            assert!(step.flags.contains(MountFlags::NOSUID), "{step:?}");
+            let device_files = step.path == "/dev" || step.path == "/dev/pts";
+            assert_eq!(
+                step.flags.contains(MountFlags::NODEV),
+                !device_files,
+                "{step:?}"
+            );
+        }
+        let first_mask = at(steps, "bind", "/proc/kcore");
+        assert_eq!(steps[first_mask].from, "/dev/null");
+        for (i, step) in steps.iter().enumerate().filter(|(_, s)| s.call == "attach") {
+            assert!(i < first_mask, "{step:?} after the masks");
+            if !step.path.starts_with("/dev/") {
+                let nodev = &steps[i + 1];
+                assert_eq!((nodev.call, &*nodev.path), ("nodev", &*step.path));
+                assert!(nodev.recursive, "{nodev:?}");
+            }
+        }
+        let proc = at(steps, "fchdir", &format!("{rootfs}/proc"));
+        let null = steps
+            .iter()
+            .position(|s| s.path == "/dev/null" && matches!(s.call, "mknod" | "attach"))
+            .expect("/dev/null made");
+        assert!(proc < first_mask && null < first_mask);
+        for masked in MASKED.iter().map(|p| p.to_str().unwrap()) {
+            if masked == "/proc/sched_debug" {
+                assert!(
+                    !steps.iter().any(|s| s.path == masked),
+                    "a missing path is skipped"
+                );
+                continue;
+            }
+            let mask = &steps[steps.iter().position(|s| s.path == masked).unwrap()];
+            match mask.call {
+                "mount" => assert!(mask.flags.contains(MountFlags::RDONLY)),
+                "bind" => assert_eq!(mask.from, "/dev/null"),
+                _ => panic!("{mask:?}"),
+            }
+        }
+        for read_only in READ_ONLY.iter().map(|p| p.to_str().unwrap()) {
+            let bind = at(steps, "bind", read_only);
+            assert_eq!(steps[bind + 1].call, "read-only", "{read_only}");
+            assert!(first_mask < bind);
+        }
+    }
+
+    /// A plain `box run`: the old root is detached at once after
+    /// pivot_root, before anything is made in the new root; /dev is the
+    /// container's own, with nodes made by mknod; the root stays private.
+    #[test]
+    fn a_plain_run_switches_then_builds_dev_then_masks() {
+        let (steps, rootfs) = record(&[]);
+        check_common(&steps, &rootfs);
+        assert!(
+            steps[0]
+                .propagation
+                .contains(MountPropagationFlags::PRIVATE)
+        );
+        assert!(!steps[at(&steps, "nodev", &rootfs)].read_only);
+        let pivot = at(&steps, "pivot_root", ".");
+        assert_eq!(steps[pivot].from, ".");
+        assert_eq!(steps[pivot - 1].call, "fchdir");
+        assert_eq!(steps[pivot - 1].path, rootfs);
+        let (detach, enter) = (&steps[pivot + 1], &steps[pivot + 2]);
+        assert_eq!(
+            (detach.call, &*detach.path, detach.recursive),
+            ("umount", ".", true)
+        );
+        assert_eq!((enter.call, &*enter.path), ("chdir", "/"));
+        let dev = at(&steps, "mount", "/dev");
+        assert!(pivot + 2 < dev);
+        for (node, dev) in [
+            ("/dev/null", "1:3"),
+            ("/dev/zero", "1:5"),
+            ("/dev/tty", "5:0"),
+        ] {
+            assert_eq!(steps[at(&steps, "mknod", node)].from, dev);
+        }
+        assert!(!has(&steps, "attach") && !has(&steps, "open_tree"));
+        at(&steps, "mount", "/dev/mqueue");
+        assert_eq!(steps.iter().filter(|s| s.call == "propagation").count(), 1);
+        assert!(!has(&steps, "chroot") && !has(&steps, "detach host mounts"));
+    }
+
+    /// `--read-only`: the rootfs is made read-only in the same call that
+    /// makes it nodev, before /proc, /dev, binds or tmpfs are mounted in it:
+    /// those keep their own flags, and nothing makes the root writable
+    /// again afterwards.
+    #[test]
+    fn read_only_covers_the_image_before_anything_is_mounted_in_it() {
+        let (steps, rootfs) = record(&[("read-only", ""), ("tmpfs", "/tmp")]);
+        check_common(&steps, &rootfs);
+        let nodev = at(&steps, "nodev", &rootfs);
+        assert!(steps[nodev].read_only && steps[nodev].recursive);
+        let first_mount = steps.iter().position(|s| s.call == "mount").unwrap();
+        assert!(nodev < first_mount);
+        let root = |s: &Step| s.path == rootfs || s.path == "/";
+        assert!(
+            !steps[nodev + 1..]
+                .iter()
+                .any(|s| root(s) && s.call == "nodev")
+        );
+        let tmpfs = at(&steps, "mount", "/tmp");
+        assert!(!steps[tmpfs].flags.contains(MountFlags::RDONLY));
+    }
+
+    /// `--bind` and `--tmpfs`: each host tree is cloned (and made nodev)
+    /// before the switch, while its path is still the host's, and attached
+    /// after /dev; a read-only bind is made read-only with nodev; the tmpfs
+    /// after the binds; masks last.
+    #[test]
+    fn binds_are_cloned_before_the_switch_and_attached_after_dev() {
+        let (steps, rootfs) = record(&[
+            ("bind", "/tmp:/data"),
+            ("bind", "/etc/passwd:/etc/passwd:ro"),
+            ("tmpfs", "/run:size=1M"),
+        ]);
+        check_common(&steps, &rootfs);
+        let switch = switch(&steps);
+        let dev = steps.iter().rposition(|s| s.call == "symlink").unwrap();
+        for (source, target, read_only) in [
+            ("/tmp", "/data", false),
+            ("/etc/passwd", "/etc/passwd", true),
+        ] {
+            let clone = at(&steps, "open_tree", source);
+            assert_eq!(steps[clone + 1].call, "tree nodev");
+            assert_eq!(steps[clone + 1].read_only, read_only);
+            let attach = at(&steps, "attach", target);
+            assert_eq!(steps[attach].from, source);
+            assert!(clone < switch && dev < attach);
+            assert_eq!(steps[attach + 1].read_only, read_only);
+        }
+        let tmpfs = at(&steps, "mount", "/run");
+        assert_eq!(steps[tmpfs - 1].call, "mount point");
+        assert!(at(&steps, "attach", "/etc/passwd") < tmpfs);
+        assert!(tmpfs < at(&steps, "bind", "/proc/kcore"));
+    }
+
+    /// `--no-pivot`: the rootfs is moved over "/", the host's mounts are
+    /// detached, then chroot, in that order and before /dev; pivot_root is
+    /// never tried.
+    #[test]
+    fn no_pivot_moves_detaches_then_chroots() {
+        let (steps, rootfs) = record(&[("no-pivot", "")]);
+        check_common(&steps, &rootfs);
+        assert!(!has(&steps, "pivot_root"));
+        let moved = at(&steps, "move", "/");
+        assert_eq!(steps[moved].from, ".");
+        assert_eq!(steps[moved - 1].call, "fchdir");
+        assert_eq!(steps[moved - 1].path, rootfs);
+        let calls: Vec<&str> = steps[moved..moved + 4].iter().map(|s| s.call).collect();
+        assert_eq!(calls, ["move", "detach host mounts", "chroot", "chdir"]);
+        assert_eq!(steps[moved + 3].path, "/");
+        assert!(moved + 3 < at(&steps, "mount", "/dev"));
+    }
+
+    /// A user namespace: no mknod (refused there); the host's device nodes
+    /// are cloned before the switch and bound in after /dev is mounted.
+    #[test]
+    fn user_namespace_binds_the_host_nodes_instead_of_mknod() {
+        let (steps, rootfs) = record(&[("ns", "mount,uts,ipc,pid,user")]);
+        check_common(&steps, &rootfs);
+        assert!(!has(&steps, "mknod"));
+        let switch = switch(&steps);
+        let dev = at(&steps, "mount", "/dev");
+        for node in [
+            "/dev/null",
+            "/dev/zero",
+            "/dev/full",
+            "/dev/random",
+            "/dev/urandom",
+            "/dev/tty",
+        ] {
+            assert!(at(&steps, "open_tree", node) < switch);
+            assert!(dev < at(&steps, "attach", node));
+        }
+    }
+
+    /// `--propagation`: slave is set first (the host's events still come
+    /// in); shared and unbindable are set last, on the finished tree.
+    #[test]
+    fn propagation_asked_for() {
+        let (steps, rootfs) = record(&[("propagation", "slave")]);
+        check_common(&steps, &rootfs);
+        assert!(
+            steps[0]
+                .propagation
+                .contains(MountPropagationFlags::DOWNSTREAM)
+        );
+        for (mode, flag) in [
+            ("shared", MountPropagationFlags::SHARED),
+            ("unbindable", MountPropagationFlags::UNBINDABLE),
+        ] {
+            let (steps, rootfs) = record(&[("propagation", mode)]);
+            check_common(&steps, &rootfs);
+            let last = steps.last().unwrap();
+            assert_eq!((last.call, &*last.path), ("propagation", "/"));
+            assert!(last.propagation.contains(flag | MountPropagationFlags::REC));
+        }
+    }
 
     /// The old root 1 holds /tmp (2), which held the rootfs before the move;
     /// the new root (10) is now on 1, with its /proc (11) and a mask on it

@@ -201,19 +201,15 @@ fn create_start_state_kill_delete() {
         run.stdout.contains(&format!("{id}\t{pid}\trunning")),
         "{run:?}"
     );
-    // pause freezes through a cgroup v2 group; where the limits are in v1
-    // groups (a hybrid host) it says so.
+    // pause freezes through the container's cgroup v2 group, or where its
+    // groups are v1 (a hybrid host) its v1 freezer group.
     let run = oci(root.path(), &["pause", &id]);
-    if run.code() == 0 {
-        assert_eq!(status_of(root.path(), &id), "paused");
-        let run = oci(root.path(), &["resume", &id]);
-        assert_eq!(run.code(), 0, "{run:?}");
-    } else {
-        assert!(
-            run.stderr.contains("no cgroup v2 group to freeze"),
-            "{run:?}"
-        );
-    }
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(status_of(root.path(), &id), "paused");
+    let run = oci(root.path(), &["exec", &id, "true"]);
+    assert!(run.stderr.contains("container not running"), "{run:?}");
+    let run = oci(root.path(), &["resume", &id]);
+    assert_eq!(run.code(), 0, "{run:?}");
     assert_eq!(status_of(root.path(), &id), "running");
 
     let run = oci(root.path(), &["kill", &id, "KILL"]);
@@ -293,8 +289,8 @@ fn the_engine_collects_the_exit_status() {
     assert!(!root.path().join(&id).exists());
 }
 
-/// delete --force ends a created container that never started, and
-/// leaves nothing; the init the engine reaps was killed.
+/// delete --force ends a created container that never started, and a
+/// paused one, and leaves nothing; the init the engine reaps was killed.
 #[test]
 #[ignore = "needs root"]
 fn delete_force_ends_a_created_container() {
@@ -325,6 +321,22 @@ fn delete_force_ends_a_created_container() {
     assert_eq!(cgroup_dirs_with_prefix(&id), Vec::<PathBuf>::new());
     let output = std::fs::read_to_string(bundle.path().join("log")).unwrap();
     assert!(!output.contains("never"), "{output}");
+
+    // A paused one too: thawed after SIGKILL, which a frozen v1 task
+    // otherwise never acts on.
+    let bundle = Bundle::new(
+        "oci-force-paused",
+        &["sleep", "100"],
+        r#""resources": {"pids": {"limit": 16}}, "#,
+    );
+    let init = create_and_start(root.path(), &bundle, &id);
+    let run = oci(root.path(), &["pause", &id]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    let run = oci(root.path(), &["delete", "--force", &id]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(reap(init), 128 + 9);
+    assert!(!root.path().join(&id).exists());
+    assert_eq!(cgroup_dirs_with_prefix(&id), Vec::<PathBuf>::new());
 }
 
 /// What box cannot do is refused by its key path in config.json, before
@@ -1280,9 +1292,8 @@ impl Drop for Containerd {
 /// containerd's shim drives box-oci unchanged (`ctr run --runc-binary`):
 /// a command's exit status; a terminal (`-t`, under `script`); a
 /// detached task (a memory limit, so it has cgroups, and containerd's
-/// seccomp profile) exec'd into, listed, paused where its groups are v2
-/// (refused, said, on a hybrid host's v1 groups), killed with `kill -a`
-/// and deleted; and nothing left behind: mounts, cgroups, box-oci's
+/// seccomp profile) exec'd into, listed, paused and resumed, paused
+/// again and killed with `kill -a`, and deleted; and nothing left behind: mounts, cgroups, box-oci's
 /// state, processes.
 #[test]
 #[ignore = "needs root"]
@@ -1360,17 +1371,17 @@ fn containerd_runs_containers_with_box_oci() {
     assert_eq!(ps.stdout.lines().count(), 3, "{ps:?}");
 
     let pause = daemon.ctr(&["task", "pause", &id]);
-    if pause.code() == 0 {
-        let ls = daemon.ctr(&["task", "ls"]);
-        assert!(ls.stdout.contains("PAUSED"), "{ls:?}");
-        let resume = daemon.ctr(&["task", "resume", &id]);
-        assert_eq!(resume.code(), 0, "{resume:?}");
-    } else {
-        assert!(
-            pause.stderr.contains("no cgroup v2 group to freeze"),
-            "{pause:?}"
-        );
-    }
+    assert_eq!(pause.code(), 0, "{pause:?}");
+    let ls = daemon.ctr(&["task", "ls"]);
+    assert!(ls.stdout.contains("PAUSED"), "{ls:?}");
+    let resume = daemon.ctr(&["task", "resume", &id]);
+    assert_eq!(resume.code(), 0, "{resume:?}");
+    let ls = daemon.ctr(&["task", "ls"]);
+    assert!(ls.stdout.contains("RUNNING"), "{ls:?}");
+    // Paused again: kill -a SIGKILL still ends it (a frozen v1 task dies
+    // only once thawed).
+    let pause = daemon.ctr(&["task", "pause", &id]);
+    assert_eq!(pause.code(), 0, "{pause:?}");
 
     let kill = daemon.ctr(&["task", "kill", "-a", "-s", "SIGKILL", &id]);
     assert_eq!(kill.code(), 0, "{kill:?}");

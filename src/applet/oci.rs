@@ -86,11 +86,7 @@ const COMMANDS: &[(&str, Run, &str)] = &[
     ),
     ("list", list, "list the containers"),
     ("ps", ps, "list the processes of a container"),
-    (
-        "pause",
-        pause,
-        "freeze every process of a container (cgroup v2)",
-    ),
+    ("pause", pause, "freeze every process of a container"),
     ("resume", resume, "thaw a paused container"),
     ("features", features, "print what box-oci implements (JSON)"),
     ("spec", spec, "write a default config.json"),
@@ -457,7 +453,7 @@ fn parse_user(text: &[u8]) -> Result<(u32, u32)> {
 pub const PAUSE: Command<NoOption> = by_id(
     "box-oci pause",
     "Freezes every process of the container (its cgroup v2 group's\n\
-     cgroup.freeze); `box-oci resume ID` thaws them.",
+     cgroup.freeze, or its v1 freezer group); `box-oci resume ID` thaws them.",
 );
 pub const RESUME: Command<NoOption> = by_id(
     "box-oci resume",

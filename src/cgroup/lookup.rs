@@ -67,7 +67,7 @@ pub fn usage(pid: rustix::process::Pid, name: &[u8]) -> (Option<u64>, Option<u64
 /// For a line of /proc/PID/cgroup, the cgroup.procs file of that group
 /// (v2 `0::PATH`, or a v1 hierarchy holding one of box's controllers;
 /// `devices` included: `box exec` joins it too, so that the device rules
-/// hold for what it runs).
+/// hold for what it runs; `freezer` too, box-oci's pause).
 pub fn procs_file_for(line: &[u8]) -> Option<CPath> {
     let mut parts = line.splitn(3, |&b| b == b':');
     let (id, names, rel) = (parts.next()?, parts.next()?, parts.next()?);

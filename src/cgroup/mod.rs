@@ -68,15 +68,18 @@ pub enum Controller {
     Pids,
     /// cgroup v1 only: v2 has device programs instead of a controller.
     Devices,
+    /// cgroup v1 only (v2 has cgroup.freeze): box-oci's pause and resume.
+    Freezer,
 }
 
 impl Controller {
-    const ALL: [Controller; 5] = [
+    const ALL: [Controller; 6] = [
         Controller::Cpu,
         Controller::Cpuset,
         Controller::Memory,
         Controller::Pids,
         Controller::Devices,
+        Controller::Freezer,
     ];
 
     fn name(self) -> &'static str {
@@ -86,6 +89,7 @@ impl Controller {
             Controller::Memory => "memory",
             Controller::Pids => "pids",
             Controller::Devices => "devices",
+            Controller::Freezer => "freezer",
         }
     }
 
@@ -104,6 +108,7 @@ impl Controller {
             Controller::Memory => "--memory",
             Controller::Pids => "--pids",
             Controller::Devices => "--device",
+            Controller::Freezer => "box-oci pause",
         }
     }
 
@@ -114,6 +119,7 @@ impl Controller {
             Controller::Memory => "CONFIG_MEMCG",
             Controller::Pids => "CONFIG_CGROUP_PIDS",
             Controller::Devices => "CONFIG_CGROUP_DEVICE",
+            Controller::Freezer => "CONFIG_CGROUP_FREEZER",
         }
     }
 }

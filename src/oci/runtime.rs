@@ -280,7 +280,10 @@ fn create_in(root: Root<'_>, id: &[u8], options: &CreateOptions<'_>, args: &Args
     rustix::process::umask(own_umask);
     let life = launched?;
     let init = life.container.pid;
-    let applied = apply_sysctls(&config, init.as_raw_nonzero().get() as u32);
+    let raw_init = init.as_raw_nonzero().get() as u32;
+    let mut freezer = None;
+    let applied =
+        make_freezer(raw_init, id, &mut freezer).and_then(|()| apply_sysctls(&config, raw_init));
     let recorded = applied.and_then(|()| {
         record(
             root,
@@ -295,10 +298,66 @@ fn create_in(root: Root<'_>, id: &[u8], options: &CreateOptions<'_>, args: &Args
     if let Err(e) = recorded {
         container::abandon(&life.container);
         drop(life);
+        if let Some(dir) = freezer {
+            let _ = rustix::fs::rmdir(dir.as_cstr());
+        }
         return Err(e);
     }
     life.leave();
     Ok(())
+}
+
+/// Where the container has no cgroup v2 group to freeze (a v1 or hybrid
+/// host), a v1 freezer group box/ID of its own, for pause and resume
+/// (`made`). Made while its init, waiting for start, is its only process,
+/// so that every process it will have is born in it; under the init's
+/// own freezer group (the engine's). None where the host has no v1
+/// freezer hierarchy.
+fn make_freezer(init: u32, id: &[u8], made: &mut Option<CPath>) -> Result<()> {
+    let step = "make the container's freezer group";
+    let mut path = Text::<64>::new();
+    let _ = write!(path, "/proc/{init}/cgroup");
+    let path = CPath::from_bytes(path.as_bytes()).unwrap_or_default();
+    let mut cgroups = [0u8; 4096];
+    let n = read_whole(path.as_cstr(), &mut cgroups).at(step, "read", path.as_bytes())?;
+    let lines = || cgroups[..n].split(|&b| b == b'\n');
+    let in_own_v2 = |l: &[u8]| l.starts_with(b"0::") && own_group(l, id);
+    let Some(line) = lines().find(|l| {
+        let names = l.split(|&b| b == b':').nth(1).unwrap_or(b"");
+        names.split(|&b| b == b',').any(|n| n == b"freezer")
+    }) else {
+        return Ok(());
+    };
+    if lines().any(in_own_v2) {
+        return Ok(());
+    }
+    let Some(procs) = crate::cgroup::procs_file_for(line) else {
+        return Ok(());
+    };
+    let base = procs
+        .as_bytes()
+        .strip_suffix(b"/cgroup.procs")
+        .unwrap_or_default();
+    let too_long = || bad!("{}: path too long", procs);
+    let parent = CPath::from_parts(&[base, b"/box"]).ok_or_else(too_long)?;
+    let dir = CPath::from_parts(&[base, b"/box/", id]).ok_or_else(too_long)?;
+    for d in [&parent, &dir] {
+        match rustix::fs::mkdir(d.as_cstr(), Mode::from_raw_mode(0o755)) {
+            Ok(()) | Err(Errno::EXIST) => {}
+            Err(e) => return Err(Error::sys(step, "mkdir", d.as_bytes(), e)),
+        }
+    }
+    *made = Some(dir);
+    let procs = CPath::from_parts(&[dir.as_bytes(), b"/cgroup.procs"]).ok_or_else(too_long)?;
+    let mut pid = Text::<16>::new();
+    let _ = write!(pid, "{init}");
+    crate::sys::fs::write_control(procs.as_cstr(), pid.as_bytes())
+        .map_err(|e| Error::sys(step, "write", procs.as_bytes(), e))
+}
+
+/// A line of /proc/PID/cgroup naming one of box's own groups, box/ID.
+fn own_group(line: &[u8], id: &[u8]) -> bool {
+    line.ends_with(id) && line[..line.len() - id.len()].ends_with(b"/box/")
 }
 
 /// A config.json in box's own terms.
@@ -1150,7 +1209,11 @@ pub fn kill(root: Root<'_>, id: &[u8], signal: i32, all: bool) -> Result<()> {
     if !recorded.alive() {
         return Err(bad!("cannot signal {}: container not running", Bytes(id)));
     }
-    match crate::sys::process::send_signal(pid, pidfd.as_ref().map(|f| f.as_fd()), signal) {
+    let sent = crate::sys::process::send_signal(pid, pidfd.as_ref().map(|f| f.as_fd()), signal);
+    if signal == rustix::process::Signal::KILL.as_raw() {
+        thaw_to_die(root, id, status);
+    }
+    match sent {
         Ok(()) => Ok(()),
         Err(Errno::SRCH) if all => Ok(()),
         Err(Errno::SRCH) => Err(bad!(
@@ -1175,7 +1238,7 @@ fn for_each_cgroup(root: Root<'_>, id: &[u8], mut each: impl FnMut(&CPath, bool)
     for line in buf[..n].split(|&b| b == b'\n') {
         // Only box's own groups: the init joined box/ID in each hierarchy
         // box limits (others are the engine's, shared).
-        if !line.ends_with(id) || !line[..line.len() - id.len()].ends_with(b"/box/") {
+        if !own_group(line, id) {
             continue;
         }
         let Some(procs) = crate::cgroup::procs_file_for(line) else {
@@ -1244,8 +1307,9 @@ pub fn ps(root: Root<'_>, id: &[u8], json: bool) -> Result<()> {
 }
 
 /// `pause` (`frozen`) or `resume`: freeze or thaw every process of the
-/// container through its cgroup v2 group's cgroup.freeze. A container
-/// without one (on cgroup v1 box makes no freezer group) is refused.
+/// container: through its cgroup v2 group's cgroup.freeze, or its v1
+/// freezer group's freezer.state (made by create where it has no v2
+/// group). A container with neither is refused.
 pub fn freeze(root: Root<'_>, id: &[u8], frozen: bool) -> Result<()> {
     root.existing(id)?;
     let (status, _) = status(root, id)?;
@@ -1262,50 +1326,89 @@ pub fn freeze(root: Root<'_>, id: &[u8], frozen: bool) -> Result<()> {
             wanted.name()
         ));
     }
+    match set_frozen(root, id, frozen)? {
+        true => Ok(()),
+        false => Err(bad!(
+            "container {}: no group to freeze (neither a cgroup v2 group nor a v1 freezer hierarchy)",
+            Bytes(id)
+        )),
+    }
+}
+
+/// The control file that freezes a group (v2: cgroup.freeze, v1:
+/// freezer.state), and what to write to it.
+fn freezer_file(dir: &CPath, v2: bool, frozen: bool) -> Option<(CPath, &'static [u8])> {
+    let (name, value): (&[u8], &[u8]) = match (v2, frozen) {
+        (true, true) => (b"/cgroup.freeze", b"1"),
+        (true, false) => (b"/cgroup.freeze", b"0"),
+        (false, true) => (b"/freezer.state", b"FROZEN"),
+        (false, false) => (b"/freezer.state", b"THAWED"),
+    };
+    Some((CPath::from_parts(&[dir.as_bytes(), name])?, value))
+}
+
+/// Freeze or thaw the container's groups; whether it has one to. A v1
+/// freezer is waited for (FREEZING until every task is frozen).
+fn set_frozen(root: Root<'_>, id: &[u8], frozen: bool) -> Result<bool> {
     let mut done = false;
     let mut failed = None;
-    for_each_cgroup(root, id, |dir, _| {
-        let Some(file) = CPath::from_parts(&[dir.as_bytes(), b"/cgroup.freeze"]) else {
+    for_each_cgroup(root, id, |dir, v2| {
+        let Some((file, value)) = freezer_file(dir, v2, frozen) else {
             return;
         };
-        match crate::sys::fs::write_control(file.as_cstr(), if frozen { b"1" } else { b"0" }) {
+        match crate::sys::fs::write_control(file.as_cstr(), value) {
             Ok(()) => done = true,
-            Err(Errno::NOENT) => {}
+            Err(Errno::NOENT) => return,
             Err(e) => {
                 failed = Some(Error::sys(
                     "freeze the container",
                     "write",
                     file.as_bytes(),
                     e,
-                ))
+                ));
+                return;
             }
         }
+        for _ in 0..100 {
+            let mut buf = [0u8; 16];
+            let n = read_whole(file.as_cstr(), &mut buf).unwrap_or(0);
+            if v2 || !buf[..n].starts_with(b"FREEZING") {
+                break;
+            }
+            let _ = rustix::thread::nanosleep(&rustix::time::Timespec {
+                tv_sec: 0,
+                tv_nsec: 10_000_000,
+            });
+        }
     });
-    if let Some(e) = failed {
-        return Err(e);
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(done),
     }
-    if !done {
-        return Err(bad!(
-            "container {}: no cgroup v2 group to freeze (box freezes through cgroup.freeze; on cgroup v1 it makes no freezer group)",
-            Bytes(id)
-        ));
-    }
-    Ok(())
 }
 
-/// Whether the container's v2 group is frozen.
+/// Whether the container's groups are frozen (or freezing).
 fn frozen(root: Root<'_>, id: &[u8]) -> bool {
     let mut frozen = false;
-    for_each_cgroup(root, id, |dir, _| {
-        let Some(file) = CPath::from_parts(&[dir.as_bytes(), b"/cgroup.freeze"]) else {
+    for_each_cgroup(root, id, |dir, v2| {
+        let Some((file, _)) = freezer_file(dir, v2, true) else {
             return;
         };
-        let mut buf = [0u8; 4];
-        if read_whole(file.as_cstr(), &mut buf).is_ok_and(|n| n > 0) && buf[0] == b'1' {
+        let mut buf = [0u8; 16];
+        let n = read_whole(file.as_cstr(), &mut buf).unwrap_or(0);
+        if buf[..n].starts_with(b"1") || buf[..n].starts_with(b"FR") {
             frozen = true;
         }
     });
     frozen
+}
+
+/// A paused container thawed after SIGKILL: a task in a frozen v1 group
+/// does not die until thawed.
+fn thaw_to_die(root: Root<'_>, id: &[u8], status: Status) {
+    if status == Status::Paused {
+        let _ = set_frozen(root, id, false);
+    }
 }
 
 /// Send `signal` to every process listed in the container's cgroups.
@@ -1335,6 +1438,7 @@ pub fn delete(root: Root<'_>, id: &[u8], force: bool) -> Result<()> {
                     rustix::process::Signal::KILL.as_raw(),
                 );
             }
+            thaw_to_die(root, id, status);
             // The engine reaps it; it is gone (or a zombie) soon after
             // SIGKILL.
             for _ in 0..500 {

@@ -194,12 +194,12 @@ fn joins_a_uts_and_an_ipc_namespace() {
         &root,
         &[],
         &format!("uts={uts},ipc={ipc}"),
-        "hostname; readlink /proc/self/ns/ipc",
+        "hostname; readlink /proc/self/ns/ipc; grep -c HOSTNAME= /proc/1/environ; true",
     );
     assert_eq!(run.code(), 0, "{run:?}");
     assert_eq!(
         run.stdout,
-        format!("joined-uts\n{}\n", link_of("ipc", &ipc)),
+        format!("joined-uts\n{}\n0\n", link_of("ipc", &ipc)),
         "{run:?}"
     );
     // Its hostname is the namespace's, unless one is given: that is set
@@ -240,6 +240,17 @@ fn joins_a_pid_namespace_beside_its_processes() {
     // Its /proc is that namespace's: the sleep is PID 1 there.
     assert!(
         lines.any(|l| l.split_whitespace().eq(["1", "sleep"])),
+        "{run:?}"
+    );
+    // With --init, box-init is not PID 1 there: a subreaper, it still
+    // reaps the command's orphans (no zombie left, and no warning).
+    add_box_libraries(root.path());
+    let ns = format!("pid={pid_ns}");
+    let script = "(sleep 0.1 &); sleep 0.5; ps -o stat,comm | grep -c ^Z";
+    let run = run_joined(&root, &["--init"], &ns, script);
+    assert_eq!(
+        (run.stdout.trim(), run.stderr.as_str()),
+        ("0", ""),
         "{run:?}"
     );
     // box went back to its own namespace for its later children: the

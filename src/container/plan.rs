@@ -148,7 +148,7 @@ pub struct InitExec<'a> {
     /// caller can change. /proc/1/exe in the container names it, never a
     /// host file anyone there could write (CVE-2019-5736).
     pub exe: rustix::fd::OwnedFd,
-    pub argv: CStrArray<'a, { MAX_INIT_ARGS + 3 }>,
+    pub argv: CStrArray<'a, { MAX_INIT_ARGS + 4 }>,
 }
 
 impl<'a> Plan<'a> {
@@ -231,7 +231,9 @@ impl<'a> Plan<'a> {
                     "open",
                     b"/proc/self/exe",
                 )?,
-                argv: init_argv(&command)?,
+                // Not PID 1 where the PID namespace is joined (or the
+                // host's): a subreaper then, so that it still reaps.
+                argv: init_argv(&command, !config.namespaces.has(k::CLONE_NEWPID))?,
             })
         } else {
             None
@@ -298,11 +300,15 @@ impl<'a> Plan<'a> {
         let config = self.config;
         let home: &[u8] = if self.uid == 0 { b"/root" } else { b"/" };
         let term = parent_env.env(b"TERM");
+        let unknown = config.hostname.is_none() && config.joined(k::CLONE_NEWUTS).is_some();
+        let hostname = (!unknown).then_some(self.hostname.as_bytes());
         let defaults: [(&[u8], Option<&[u8]>); 4] = [
             (b"PATH", Some(DEFAULT_PATH)),
             (b"HOME", Some(home)),
             (b"TERM", term),
-            (b"HOSTNAME", Some(self.hostname.as_bytes())),
+            // A joined UTS namespace keeps its own hostname, which box
+            // does not know, unless one is given.
+            (b"HOSTNAME", hostname),
         ];
         for (key, value) in defaults {
             let Some(value) = value else { continue };
@@ -469,11 +475,18 @@ fn check_rootfs(rootfs: &CPath) -> Result<()> {
     Ok(())
 }
 
-/// `box-init -- CMD…`, borrowing box's argv or the spec's words, both of
-/// which outlive the exec.
-fn init_argv<'a>(command: &Command<'a>) -> Result<CStrArray<'a, { MAX_INIT_ARGS + 3 }>> {
+/// `box-init [--subreaper] -- CMD…`, borrowing box's argv or the spec's
+/// words, both of which outlive the exec.
+fn init_argv<'a>(
+    command: &Command<'a>,
+    subreaper: bool,
+) -> Result<CStrArray<'a, { MAX_INIT_ARGS + 4 }>> {
     let too_many = |_| bad!("--init: at most {MAX_INIT_ARGS} command words");
-    let mut argv = CStrArray::of([c"box-init", c"--"]).map_err(too_many)?;
+    let mut argv = CStrArray::of([c"box-init"]).map_err(too_many)?;
+    if subreaper {
+        argv.push(c"--subreaper").map_err(too_many)?;
+    }
+    argv.push(c"--").map_err(too_many)?;
     match *command {
         Command::Argv(args) => {
             for i in 0..args.len() {

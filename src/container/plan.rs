@@ -706,6 +706,41 @@ mod tests {
         assert_eq!(plan.workdir.as_bytes(), b"/srv");
     }
 
+    /// A spec file's keys plan the container as the same options on the
+    /// command line do.
+    #[test]
+    fn a_spec_file_plans_as_its_options_do() {
+        let rootfs = testing::rootfs();
+        let text = format!(
+            "rootfs {rootfs}\nhostname web\nns mount,uts,pid,net\ncap-add net_raw\n\
+             cap-drop chown\nenv A=1\nuser 1000:100\nseccomp unconfined\ncmd /bin/sh\n"
+        );
+        let spec = crate::spec::parse(text.as_bytes(), b"/etc/box/web.box").unwrap();
+        let empty = Args::for_test(&[]);
+        let from_spec = Plan::new(&spec.config, spec.command(), &empty, 4242).unwrap();
+        let config = testing::config(&[
+            ("hostname", "web"),
+            ("ns", "mount,uts,pid,net"),
+            ("cap-add", "net_raw"),
+            ("cap-drop", "chown"),
+            ("env", "A=1"),
+            ("user", "1000:100"),
+            ("seccomp", "unconfined"),
+        ]);
+        let from_options = testing::plan(&config).unwrap();
+        for plan in [&from_spec, &from_options] {
+            assert_eq!(plan.clone_namespaces.0, from_options.clone_namespaces.0);
+            assert_eq!(plan.caps, from_options.caps);
+            assert_eq!(env(plan), env(&from_options));
+            assert_eq!((plan.uid, plan.gid), (1000, 100));
+            assert!(plan.seccomp.is_none());
+            assert_eq!(plan.rootfs.as_bytes(), rootfs.as_bytes());
+            assert_eq!(plan.program(), c"/bin/sh");
+        }
+        assert!(from_spec.caps.contains(Cap::NET_RAW) && !from_spec.caps.contains(Cap::CHOWN));
+        assert!(!from_spec.clone_namespaces.has(k::CLONE_NEWIPC));
+    }
+
     /// Nothing is planned on a rootfs that is not a directory, a bind
     /// source that does not exist, or no command.
     #[test]

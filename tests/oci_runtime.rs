@@ -1408,3 +1408,109 @@ fn containerd_runs_containers_with_box_oci() {
     assert!(left.is_empty(), "mounts left: {left:#?}");
     assert_nothing_running(&id, rootfs.path());
 }
+
+// --- hooks ---
+
+/// A hook (the host's sh) that writes its standard input to `file`.
+fn saving_hook(file: &Path, extra: &str) -> String {
+    format!(
+        r#"{{"path": "/bin/sh", "args": ["sh", "-c", "cat > {}{extra}"]}}"#,
+        file.display()
+    )
+}
+
+/// config.json's hooks of the runtime's namespaces run with the state on
+/// their standard input: prestart and createRuntime in create (status
+/// created), poststart after start (running), poststop in delete
+/// (stopped). A failing or timed-out create hook fails create, which
+/// leaves nothing; hooks inside the container are refused by name.
+#[test]
+#[ignore = "needs root"]
+fn hooks_run_with_the_state() {
+    let test = "hooks_run_with_the_state";
+    if !need_root(test) || !have_busybox(test) {
+        return;
+    }
+    become_subreaper();
+    let root = TempDir::new("oci-root");
+    let out = TempDir::new("oci-hooks-out");
+    let o = out.path();
+    let hooks = format!(
+        r#""hooks": {{"prestart": [{}], "createRuntime": [{}], "poststart": [{}], "poststop": [{}]}}, "#,
+        saving_hook(&o.join("prestart"), ""),
+        saving_hook(&o.join("createRuntime"), ""),
+        saving_hook(&o.join("poststart"), ""),
+        saving_hook(&o.join("poststop"), ""),
+    );
+    let with_hooks = |tag: &str, hooks: &str| {
+        let bundle = Bundle::new(tag, &["sleep", "100"], "");
+        let config = bundle.path().join("config.json");
+        let text = std::fs::read_to_string(&config).unwrap();
+        std::fs::write(&config, text.replacen('{', &format!("{{{hooks}"), 1)).unwrap();
+        bundle
+    };
+    let id = format!("box-oci-hooks-{}", std::process::id());
+    let bundle = with_hooks("oci-hooks", &hooks);
+    let (code, log) = create(root.path(), bundle.path(), &id, &bundle.path().join("log"));
+    assert_eq!(code, 0, "{log}");
+    let pid = std::fs::read_to_string(bundle.path().join("pid")).unwrap();
+    for stage in ["prestart", "createRuntime"] {
+        let state = std::fs::read_to_string(o.join(stage)).unwrap();
+        assert!(state.contains(r#""status":"created""#), "{stage}: {state}");
+        assert!(
+            state.contains(&format!(r#""pid":{pid},"#)),
+            "{stage}: {state}"
+        );
+        assert!(
+            state.contains(&format!(r#""id":"{id}""#)),
+            "{stage}: {state}"
+        );
+    }
+    assert!(!o.join("poststart").exists());
+    let run = oci(root.path(), &["start", &id]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    let state = std::fs::read_to_string(o.join("poststart")).unwrap();
+    assert!(state.contains(r#""status":"running""#), "{state}");
+    let run = oci(root.path(), &["kill", &id, "KILL"]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(reap(pid.parse().unwrap()), 128 + 9);
+    let run = oci(root.path(), &["delete", &id]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    let state = std::fs::read_to_string(o.join("poststop")).unwrap();
+    assert!(state.contains(r#""status":"stopped""#), "{state}");
+    assert!(!root.path().join(&id).exists());
+
+    // A create hook that fails, or outlives its timeout: create fails,
+    // naming it, and leaves nothing.
+    let failing = [
+        (
+            "fail",
+            format!(r#""hooks": {{"createRuntime": [{}]}}, "#, saving_hook(&o.join("x"), "; exit 3")),
+            "hooks.createRuntime[0]: /bin/sh: exited with status 3",
+        ),
+        (
+            "slow",
+            r#""hooks": {"prestart": [{"path": "/bin/sleep", "args": ["sleep", "30"], "timeout": 1}]}, "#
+                .to_string(),
+            "hooks.prestart[0]: /bin/sleep: timed out after 1 s",
+        ),
+        (
+            "inside",
+            r#""hooks": {"startContainer": [{"path": "/bin/true"}]}, "#.to_string(),
+            "hooks.startContainer: not supported",
+        ),
+    ];
+    for (tag, hooks, said) in failing {
+        let bundle = with_hooks(&format!("oci-hooks-{tag}"), &hooks);
+        let id = format!("box-oci-hooks-{tag}-{}", std::process::id());
+        let (code, log) = create(root.path(), bundle.path(), &id, &bundle.path().join("log"));
+        assert_eq!(code, 125, "{tag}: {log}");
+        assert!(log.contains(said), "{tag}: {log}");
+        assert!(!root.path().join(&id).exists(), "{tag}: state left");
+        assert!(!bundle.path().join("pid").exists(), "{tag}: pid file");
+        assert_eq!(cgroup_dirs_with_prefix(&id), Vec::<PathBuf>::new());
+        let mut left = leftover_processes(&id, Some(bundle.rootfs.path()));
+        left.retain(|p| p.state != 'Z');
+        assert!(left.is_empty(), "{tag}: processes left: {left:?}");
+    }
+}

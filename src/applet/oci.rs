@@ -685,19 +685,23 @@ fn features(_: &Globals, args: Args) -> Result<()> {
         json.key(b"ociVersionMin").string(b"1.0.0");
         json.key(b"ociVersionMax")
             .string(runtime::OCI_VERSION.as_bytes());
-        json.key(b"hooks").begin_array().end_array();
-        json.key(b"mountOptions").begin_array();
-        for option in [
-            &b"bind"[..],
-            b"rbind",
-            b"ro",
-            b"rw",
-            b"private",
-            b"rprivate",
-        ] {
-            json.string(option);
+        let lists: [(&[u8], &[&[u8]]); 2] = [
+            (
+                b"hooks",
+                &[b"prestart", b"createRuntime", b"poststart", b"poststop"],
+            ),
+            (
+                b"mountOptions",
+                &[b"bind", b"rbind", b"ro", b"rw", b"private", b"rprivate"],
+            ),
+        ];
+        for (key, words) in lists {
+            json.key(key).begin_array();
+            for word in words {
+                json.string(word);
+            }
+            json.end_array();
         }
-        json.end_array();
         json.key(b"linux").begin_object();
         json.key(b"namespaces").begin_array();
         for (name, _) in crate::oci::config::NAMESPACES {

@@ -365,7 +365,7 @@ fn read_process(
 }
 
 /// The bundle's config.json, from the container's state.
-fn bundle_config(root: Root<'_>, id: &[u8], buf: &mut [u8]) -> Result<CPath> {
+pub(super) fn bundle_config(root: Root<'_>, id: &[u8], buf: &mut [u8]) -> Result<CPath> {
     let path = root.file(id, b"state.json")?;
     let n = crate::sys::fs::read_whole(path.as_cstr(), buf).at(
         "read the container's state",

@@ -844,6 +844,17 @@ impl<'b> SliceSink<'b> {
     pub fn written(&self) -> &[u8] {
         &self.buf[..self.len]
     }
+
+    /// Append raw bytes (already JSON); false where they do not fit.
+    pub fn bytes(&mut self, bytes: &[u8]) -> bool {
+        let end = self.len + bytes.len();
+        if end > self.buf.len() {
+            return false;
+        }
+        self.buf[self.len..end].copy_from_slice(bytes);
+        self.len = end;
+        true
+    }
 }
 
 impl fmt::Write for SliceSink<'_> {

@@ -9,6 +9,7 @@
 
 pub mod config;
 pub(crate) mod exec;
+pub(crate) mod hooks;
 pub mod json;
 pub(crate) mod runtime;
 pub mod seccomp;

@@ -57,6 +57,8 @@ const STATE: &[u8] = b"state.json";
 /// The seccomp program create installed (raw `sock_filter`s), for exec;
 /// empty where box's own filter applies.
 pub(super) const SECCOMP: &[u8] = b"seccomp";
+/// Exists where config.json has poststart or poststop hooks (src/oci/hooks.rs).
+pub(super) const HOOKS: &[u8] = b"hooks";
 
 /// Where box-oci keeps its containers (`--root`).
 #[derive(Clone, Copy)]
@@ -504,9 +506,7 @@ fn map(config: &Config, bundle: &[u8], id: &[u8], no_pivot: bool, out: &mut Mapp
     if config.domainname.is_some_and(|d| !config.str(d).is_empty()) {
         return Err(refuse!("domainname: not supported"));
     }
-    if !config.hooks.is_empty() {
-        return Err(refuse!("hooks: not supported"));
-    }
+    crate::oci::hooks::check(config)?;
 
     let process = config
         .process
@@ -975,6 +975,16 @@ fn record(
         ));
     }
     write_file(&root.file(id, STATE)?, sink.written())?;
+    if crate::oci::hooks::later(config) {
+        write_file(&root.file(id, HOOKS)?, b"")?;
+    }
+    use crate::oci::config::HookStage;
+    crate::oci::hooks::run(
+        root,
+        id,
+        config,
+        &[HookStage::Prestart, HookStage::CreateRuntime],
+    )?;
 
     if let Some(pid_file) = options.pid_file {
         let path = CPath::from_bytes(pid_file).ok_or_else(|| bad!("--pid-file: path too long"))?;
@@ -1145,12 +1155,28 @@ pub fn start(root: Root<'_>, id: &[u8]) -> Result<()> {
     .map_err(|e| e.hint("the container's init has ended"))?;
     rustix::io::write(&fd, b"0").at("start the container", "write", fifo.as_bytes())?;
     drop(fd);
-    rustix::fs::unlink(fifo.as_cstr()).at("start the container", "unlink", fifo.as_bytes())
+    rustix::fs::unlink(fifo.as_cstr()).at("start the container", "unlink", fifo.as_bytes())?;
+    crate::oci::hooks::run_later(root, id, crate::oci::config::HookStage::Poststart);
+    Ok(())
 }
 
 /// `state`: the runtime-spec state of the container on standard output.
 pub fn state(root: Root<'_>, id: &[u8]) -> Result<()> {
     root.existing(id)?;
+    let mut buf = [0u8; STATE_MAX];
+    let n = render_state(root, id, &mut buf)?;
+    let mut out = crate::out::Writer::new(crate::sys::fd::stdout());
+    out.bytes(&buf[..n]);
+    out.bytes(b"\n");
+    Ok(())
+}
+
+/// Largest state JSON: the recorded members (16 KiB at most) and the rest.
+pub(super) const STATE_MAX: usize = 17 * 1024;
+
+/// The runtime-spec state of the container into `buf` (what `state`
+/// prints and hooks read on their standard input); its length.
+pub(super) fn render_state(root: Root<'_>, id: &[u8], buf: &mut [u8]) -> Result<usize> {
     let (status, _) = status(root, id)?;
     let mut fixed = [0u8; 16 * 1024];
     let path = root.file(id, STATE)?;
@@ -1166,26 +1192,19 @@ pub fn state(root: Root<'_>, id: &[u8]) -> Result<()> {
             ));
         }
     };
-    let mut out = crate::out::Writer::new(crate::sys::fd::stdout());
-    {
-        let mut json = Writer::new(&mut out);
-        json.begin_object();
-        json.key(b"ociVersion").string(OCI_VERSION.as_bytes());
-        json.key(b"id").string(id);
-        json.key(b"status").string(status.name().as_bytes());
-        let (sink, _) = json.finish();
-        // The recorded members follow ("pid", "bundle", …), without the
-        // object's opening brace.
-        match fixed[..n].strip_prefix(b"{") {
-            Some(rest) if rest.len() > 1 => {
-                sink.bytes(b",");
-                sink.bytes(rest);
-            }
-            _ => sink.bytes(b"\"pid\":0,\"bundle\":\"\",\"annotations\":{}}"),
-        }
-    }
-    out.bytes(b"\n");
-    Ok(())
+    let mut json = Writer::new(SliceSink::new(buf));
+    json.begin_object();
+    json.key(b"ociVersion").string(OCI_VERSION.as_bytes());
+    json.key(b"id").string(id);
+    json.key(b"status").string(status.name().as_bytes());
+    let (mut sink, _) = json.finish();
+    // The recorded members follow ("pid", "bundle", …), without the
+    // object's opening brace.
+    match fixed[..n].strip_prefix(b"{") {
+        Some(rest) if rest.len() > 1 => sink.bytes(b",") && sink.bytes(rest),
+        _ => sink.bytes(b"\"pid\":0,\"bundle\":\"\",\"annotations\":{}}"),
+    };
+    Ok(sink.written().len())
 }
 
 /// `kill`: send `signal` to the init, or with `all` to every process of
@@ -1456,6 +1475,7 @@ pub fn delete(root: Root<'_>, id: &[u8], force: bool) -> Result<()> {
         }
     }
     remove_cgroups(root, id)?;
+    crate::oci::hooks::run_later(root, id, crate::oci::config::HookStage::Poststop);
     remove_state(root, id);
     Ok(())
 }
@@ -1474,7 +1494,7 @@ fn remove_cgroups(root: Root<'_>, id: &[u8]) -> Result<()> {
 
 /// Remove `ROOT/ID` and what box-oci put in it.
 fn remove_state(root: Root<'_>, id: &[u8]) {
-    for name in [FIFO, INIT, CGROUP, STATE, SECCOMP] {
+    for name in [FIFO, INIT, CGROUP, STATE, SECCOMP, HOOKS] {
         if let Ok(path) = root.file(id, name) {
             let _ = rustix::fs::unlink(path.as_cstr());
         }
@@ -1564,15 +1584,28 @@ mod tests {
         assert!(runc.run.read_only);
     }
 
-    /// Hooks are refused by their key, never skipped.
+    /// Hooks that would run inside the container are refused by their
+    /// key, never skipped; those of the runtime's namespaces are kept.
     #[test]
-    fn hooks_are_refused() {
-        let (_, hooks) = mapped("podman-userns-hooks.json");
-        let e = hooks.err().expect("refused");
-        assert!(
-            e.to_string().contains("config.json: hooks: not supported"),
-            "{e}"
-        );
+    fn hooks_inside_the_container_are_refused() {
+        let (config, hooks) = mapped("podman-userns-hooks.json");
+        assert!(hooks.is_ok(), "prestart, createRuntime");
+        assert_eq!(config.hooks.len(), 2);
+        let path = format!("{}/tests/oci/runc-spec.json", env!("CARGO_MANIFEST_DIR"));
+        let document = std::fs::read_to_string(path).unwrap();
+        for stage in ["createContainer", "startContainer"] {
+            let with = document.replacen(
+                '{',
+                &format!(r#"{{"hooks": {{"{stage}": [{{"path": "/bin/true"}}]}}, "#),
+                1,
+            );
+            let mut config = Box::new(Config::new());
+            config.parse(with.as_bytes()).unwrap();
+            let mut out = Box::new(Mapped::new());
+            let e = map(&config, b"/bundle", b"abc", false, &mut out).unwrap_err();
+            let want = format!("config.json: hooks.{stage}: not supported");
+            assert!(e.to_string().contains(&want), "{e}");
+        }
     }
 
     /// Only the settings of the container's own namespaces, and no path

@@ -413,3 +413,65 @@ fn nsenter_enters_the_network_namespace_of_a_socket() {
         assert!(one_error_line(&run).contains(expected), "{args:?}: {run:?}");
     }
 }
+
+/// Failures after the files are open leave nothing either: a PID
+/// namespace whose init has exited (kept by a bind mount of `unshare
+/// --pid=FILE`) refuses the clone, and a container whose init box forked
+/// into a joined user namespace fails in its set-up (a missing workdir).
+#[test]
+#[ignore = "needs root"]
+fn failures_after_the_join_leave_nothing() {
+    let test = "failures_after_the_join_leave_nothing";
+    let Some(root) = setup(test) else { return };
+    let name = format!("box-nsj-late-{}", std::process::id());
+    let options = ["--name", name.as_str(), "--memory", "32M"];
+
+    // unshare binds the namespace onto FILE, which must not be on a shared
+    // mount: a private bind of the directory of its own.
+    let dir = TempDir::new("ns-join-dead-pid");
+    let d = dir.path().to_str().unwrap();
+    for args in [vec!["--bind", d, d], vec!["--make-private", d]] {
+        assert!(
+            Command::new("mount")
+                .args(&args)
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+    let file = dir.path().join("pid");
+    std::fs::write(&file, "").unwrap();
+    let file = file.to_str().unwrap().to_string();
+    let made = Command::new("unshare")
+        .arg(format!("--pid={file}"))
+        .args(["--fork", "true"])
+        .status()
+        .unwrap();
+    assert!(made.success(), "unshare --pid={file}");
+    let run = run_joined(&root, &options, &format!("pid={file}"), "true");
+    let _ = Command::new("umount").arg(&file).status();
+    let _ = Command::new("umount").arg(d).status();
+    assert_eq!(run.code(), 125, "{run:?}");
+    assert!(one_error_line(&run).contains("lost its PID 1"), "{run:?}");
+    assert!(state_dirs_with_prefix(&name).is_empty());
+    assert!(cgroup_dirs_with_prefix(&name).is_empty());
+
+    let holder = Holder::start(&["--user", "--map-root-user"], "");
+    let mut options = options.to_vec();
+    options.extend_from_slice(&["--workdir", "/no-such-dir"]);
+    let run = run_joined(
+        &root,
+        &options,
+        &format!("user={}", holder.ns("user")),
+        "true",
+    );
+    assert_eq!(run.code(), 125, "{run:?}");
+    assert!(
+        one_error_line(&run).contains("chdir(/no-such-dir)"),
+        "{run:?}"
+    );
+    assert!(state_dirs_with_prefix(&name).is_empty());
+    assert!(cgroup_dirs_with_prefix(&name).is_empty());
+    let left = leftover_processes(&name, Some(root.path()));
+    assert!(left.is_empty(), "processes left: {left:?}");
+}

@@ -1,8 +1,8 @@
 #!/bin/sh
 # box-oci on cgroup v2, as an engine drives it: create leaves the init
 # waiting (created) and exits, start runs the process under the config's
-# memory and pids limits and its seccomp profile, kill and delete end it,
-# and nothing is left: no cgroup, no state.
+# memory and pids limits and its seccomp profile, exec joins it, kill and
+# delete end it, and nothing is left: no cgroup, no state.
 . /tests/lib.sh
 root=$(container_root oci) || exit 1
 bundle=/srv/oci-bundle
@@ -51,6 +51,16 @@ box oci state oci57 | grep -q '"status":"paused"' || { box oci state oci57; echo
 grep -q "frozen 1" $group/cgroup.events || { cat $group/cgroup.events; echo "not frozen"; exit 1; }
 box oci resume oci57 || { echo "resume failed"; exit 1; }
 box oci state oci57 | grep -q '"status":"running"' || { box oci state oci57; echo "not resumed"; exit 1; }
+# exec: in the container's group, under its profile, its status back.
+box oci exec oci57 /bin/busybox sh -c 'grep Seccomp: /proc/self/status; /bin/busybox mkdir /tmp/x || echo exec mkdir refused; exit 7' >$bundle/exec 2>&1
+status=$?
+cat $bundle/exec
+[ $status = 7 ] || { echo "exec exited $status, not 7"; exit 1; }
+grep -q "Seccomp:.2" $bundle/exec || { echo "exec: no seccomp filter"; exit 1; }
+grep -q "exec mkdir refused" $bundle/exec || { echo "exec: the profile's mkdir rule not in force"; exit 1; }
+box oci exec --detach --pid-file $bundle/exec.pid oci57 /bin/busybox sleep 100 \
+    || { echo "exec --detach failed"; exit 1; }
+grep -qx "$(cat $bundle/exec.pid)" $group/cgroup.procs || { cat $group/cgroup.procs; echo "exec'd process not in the group"; exit 1; }
 box oci kill oci57 KILL || { echo "kill failed"; exit 1; }
 for _ in $(seq 50); do
     box oci state oci57 | grep -q '"status":"stopped"' && break

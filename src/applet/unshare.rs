@@ -420,7 +420,7 @@ fn run(args: Args) -> Result<u8> {
     let binder = match options.persist.iter().any(Option::is_some) {
         true => Some(Helper::spawn(
             "start the helper that binds the namespaces",
-            || match bind_namespace_files(me, &options.persist) {
+            &|| match bind_namespace_files(me, &options.persist) {
                 Ok(()) => 0,
                 Err(e) => fail("unshare", &e),
             },
@@ -441,7 +441,7 @@ fn run(args: Args) -> Result<u8> {
             continue;
         }
         let map = idmap::with_single(ranges, single.map(|inner| (outer, inner)))?;
-        let mapper = Helper::spawn("start the helper that maps the ids", move || {
+        let mapper = Helper::spawn("start the helper that maps the ids", &|| {
             idmap::write(kind, me, &map, args)
         })?;
         let _ = mappers.push(mapper);

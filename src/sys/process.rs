@@ -236,7 +236,9 @@ pub struct Helper {
 impl Helper {
     /// Start the helper; `work` runs in it after the go. `work` runs in a
     /// forked copy of this process: no allocation (as any clone child).
-    pub fn spawn(step: &'static str, work: impl FnOnce() -> u8) -> crate::error::Result<Helper> {
+    /// (A `dyn` closure: one copy of this code for every helper.)
+    #[inline(never)]
+    pub fn spawn(step: &'static str, work: &dyn Fn() -> u8) -> crate::error::Result<Helper> {
         use crate::error::{Context, Error};
         // Its status is read with waitid: not reaped by the kernel.
         signal::set_signal_default(libc::SIGCHLD, false);

@@ -4,7 +4,7 @@
 # namespaces of a first one through /proc/PID/ns, as a pod's containers
 # share a sandbox's. It sees the first one's hostname, its loopback as the
 # first one set it up (up: the first has --net), and its processes; its
-# own command is not PID 1 there. A path of the wrong type is refused
+# own command is not PID 1 there. Then a user namespace is joined. A path of the wrong type is refused
 # before anything is made, and nothing is left behind.
 . /tests/lib.sh
 root=$(container_root nsjoin) || exit 1
@@ -30,6 +30,25 @@ echo "wrong type: $out"
 [ "$status" = 125 ] || { echo "exit $status, not 125"; exit 1; }
 echo "$out" | grep -q "not a UTS namespace (NS_GET_NSTYPE says net)" || { echo "no clear refusal"; exit 1; }
 no_cgroup_left wrongtype || exit 1
+
+# A user namespace (box's unshare -r, the caller mapped to root): the init
+# is forked into a new PID namespace made inside it (clone3 CLONE_PARENT),
+# with the usual seccomp filter.
+unshare -U -r /bin/busybox sleep 1000 &
+holder=$!
+for _ in $(seq 50); do
+    [ "$(/bin/busybox readlink /proc/$holder/ns/user)" != "$(/bin/busybox readlink /proc/self/ns/user)" ] && break
+    sleep 0.1
+done
+want_user=$(/bin/busybox readlink "/proc/$holder/ns/user")
+inside=$(box run --rootfs "$root" --memory 32M --ns "user=/proc/$holder/ns/user" \
+    --bind /bin/busybox:/bin/busybox:ro -- /bin/busybox sh -c \
+    'echo "$$ $(/bin/busybox readlink /proc/self/ns/user) $(/bin/busybox grep ^Seccomp: /proc/self/status)"' 2>&1)
+kill "$holder"
+echo "user joined: $inside"
+set -- $inside
+[ "$1 $2" = "1 $want_user" ] || { echo "not PID 1 of its own in the user namespace $want_user"; exit 1; }
+[ "$4" = 2 ] || { echo "no seccomp filter"; exit 1; }
 
 box stop pod --time 1 >/dev/null 2>&1
 box rm pod || { echo "box rm exited $?"; exit 1; }

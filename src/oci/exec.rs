@@ -105,7 +105,9 @@ pub fn exec(root: Root<'_>, id: &[u8], options: &ExecOptions<'_>) -> Result<u8> 
 
     // The container's seccomp program, as create compiled it.
     let mut program = Program::new();
-    let mut saved = [0u8; crate::oci::seccomp::MAX_INSTRUCTIONS * 8];
+    // One byte more than the largest program: read_whole refuses a file
+    // that fills its buffer.
+    let mut saved = [0u8; crate::oci::seccomp::MAX_INSTRUCTIONS * 8 + 1];
     let seccomp_path = root.file(id, runtime::SECCOMP)?;
     let n = crate::sys::fs::read_whole(seccomp_path.as_cstr(), &mut saved)
         .at(

@@ -459,15 +459,7 @@ fn have_podman(test: &str) -> bool {
 /// manager and a file for events (no systemd here).
 fn podman(dir: &Path, runtime: &Path, args: &[&str]) -> Run {
     let child = Command::new("podman")
-        .arg("--root")
-        .arg(dir.join("storage"))
-        .arg("--runroot")
-        .arg(dir.join("run"))
-        .arg("--tmpdir")
-        .arg(dir.join("tmp"))
-        .arg("--runtime")
-        .arg(runtime)
-        .args(["--cgroup-manager=cgroupfs", "--events-backend=file"])
+        .args(podman_options(dir, runtime))
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -477,9 +469,35 @@ fn podman(dir: &Path, runtime: &Path, args: &[&str]) -> Run {
     wait_with_timeout(child, Duration::from_secs(60))
 }
 
+/// [`podman`]'s global options.
+fn podman_options(dir: &Path, runtime: &Path) -> Vec<String> {
+    let d = dir.display();
+    vec![
+        format!("--root={d}/storage"),
+        format!("--runroot={d}/run"),
+        format!("--tmpdir={d}/tmp"),
+        format!("--runtime={}", runtime.display()),
+        "--cgroup-manager=cgroupfs".into(),
+        "--events-backend=file".into(),
+    ]
+}
+
+/// A shell command `line` run by `script`, which gives it a terminal.
+fn under_script(line: &str) -> Run {
+    let child = Command::new("script")
+        .args(["-qec", line, "/dev/null"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn script");
+    wait_with_timeout(child, Duration::from_secs(60))
+}
+
 /// podman drives box-oci unchanged: a command's exit status, podman's
-/// default seccomp profile in force, a detached container exec'd into,
-/// stopped and removed, and nothing of box-oci's left behind.
+/// default seccomp profile in force, a detached container exec'd into
+/// (with a terminal too), stopped and removed, and nothing of box-oci's
+/// left behind.
 #[test]
 #[ignore = "needs root"]
 fn podman_runs_containers_with_box_oci() {
@@ -574,6 +592,13 @@ fn podman_runs_containers_with_box_oci() {
     );
     assert_eq!(run.code(), 0, "{run:?}");
     assert!(run.stdout.contains("Seccomp:\t2"), "{run:?}");
+    // exec -t: the pty's master through the console socket.
+    let options = podman_options(dir.path(), &runtime).join(" ");
+    let run = under_script(&format!(
+        "podman {options} exec -t {name} sh -c 'tty; exit 3'"
+    ));
+    assert_eq!(run.code(), 3, "{run:?}");
+    assert!(run.stdout.contains("/dev/pts/"), "{run:?}");
     // sleep, PID 1 of its namespace, ignores SIGTERM: podman ends it with
     // SIGKILL after the grace time.
     let run = podman(dir.path(), &runtime, &["stop", "-t", "2", &name]);
@@ -1334,14 +1359,7 @@ fn containerd_runs_containers_with_box_oci() {
         line.push_str(arg);
     }
     line.push_str(&format!(" {id} sh -c 'tty; exit 5'"));
-    let child = Command::new("script")
-        .args(["-qec", &line, "/dev/null"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn script");
-    let tty = wait_with_timeout(child, Duration::from_secs(60));
+    let tty = under_script(&line);
     assert_eq!(tty.code(), 5, "{tty:?}");
     assert!(tty.stdout.contains("/dev/pts/"), "{tty:?}");
 

@@ -1327,6 +1327,14 @@ fn containerd_runs_containers_with_box_oci() {
     if !need_root(test) || !have_busybox(test) {
         return;
     }
+    // The shims' sockets: containerd 1.6 puts them there, whatever its
+    // config says.
+    let shim_sockets = || -> Vec<PathBuf> {
+        std::fs::read_dir("/run/containerd/s")
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default()
+    };
+    let sockets_before = shim_sockets();
     let daemon = Containerd::start(test);
     let rootfs = busybox_rootfs("oci-containerd-rootfs");
     // The shim calls the runtime by its path: box dispatches on the name.
@@ -1369,9 +1377,15 @@ fn containerd_runs_containers_with_box_oci() {
         &["sleep", "100"],
     );
     assert_eq!(started.code(), 0, "{started:?}");
+    // Its I/O fifos in the daemon's directory too (ctr's default is
+    // /run/containerd/fifo).
+    let fifos = daemon.dir.path().join("fifo");
+    let fifos = fifos.to_str().unwrap();
     let exec = daemon.ctr(&[
         "task",
         "exec",
+        "--fifo-dir",
+        fifos,
         "--exec-id",
         "e1",
         &id,
@@ -1381,7 +1395,18 @@ fn containerd_runs_containers_with_box_oci() {
     ]);
     assert_eq!(exec.code(), 6, "{exec:?}");
     assert!(exec.stdout.contains("Seccomp:\t2"), "{exec:?}");
-    let exec = daemon.ctr(&["task", "exec", "-d", "--exec-id", "e2", &id, "sleep", "100"]);
+    let exec = daemon.ctr(&[
+        "task",
+        "exec",
+        "-d",
+        "--fifo-dir",
+        fifos,
+        "--exec-id",
+        "e2",
+        &id,
+        "sleep",
+        "100",
+    ]);
     assert_eq!(exec.code(), 0, "{exec:?}");
     let ps = daemon.ctr(&["task", "ps", &id]);
     assert_eq!(ps.code(), 0, "{ps:?}");
@@ -1425,6 +1450,9 @@ fn containerd_runs_containers_with_box_oci() {
     let left = mounts_mentioning(&[rootfs.path(), daemon.dir.path()]);
     assert!(left.is_empty(), "mounts left: {left:#?}");
     assert_nothing_running(&id, rootfs.path());
+    let mut new_sockets = shim_sockets();
+    new_sockets.retain(|s| !sockets_before.contains(s));
+    assert!(new_sockets.is_empty(), "shim sockets left: {new_sockets:?}");
 }
 
 // --- hooks ---

@@ -488,7 +488,6 @@ fn enter(
 struct PidFile {
     dir: OwnedFd,
     name: CPath,
-    tmp: CPath,
 }
 
 impl PidFile {
@@ -509,29 +508,12 @@ impl PidFile {
         Ok(PidFile {
             dir,
             name: CPath::from_bytes(name).ok_or_else(too_long)?,
-            tmp: CPath::from_parts(&[name, b".tmp"]).ok_or_else(too_long)?,
         })
     }
 
     fn write(&self, pid: u32) -> Result<()> {
-        let step = "write the pid file";
-        let fd = rustix::fs::openat(
-            &self.dir,
-            self.tmp.as_cstr(),
-            OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC | OFlags::NOFOLLOW,
-            Mode::from_raw_mode(0o600),
-        )
-        .at(step, "open", self.tmp.as_bytes())?;
         let mut text = crate::text::Text::<16>::new();
         let _ = core::fmt::Write::write_fmt(&mut text, format_args!("{pid}"));
-        crate::out::try_write_all(&fd, text.as_bytes()).at(step, "write", self.tmp.as_bytes())?;
-        drop(fd);
-        rustix::fs::renameat(
-            &self.dir,
-            self.tmp.as_cstr(),
-            &self.dir,
-            self.name.as_cstr(),
-        )
-        .at(step, "rename", self.name.as_bytes())
+        runtime::write_file_at(self.dir.as_fd(), &self.name, text.as_bytes())
     }
 }

@@ -855,22 +855,29 @@ fn map_resources(config: &Config, run: &mut RunConfig) -> Result<()> {
 /// Write `bytes` to a new file at `path` (replacing one), through a
 /// temporary name, so that a reader sees all of it or nothing.
 pub(super) fn write_file(path: &CPath, bytes: &[u8]) -> Result<()> {
+    write_file_at(rustix::fs::CWD, path, bytes)
+}
+
+/// [`write_file`] with `path` relative to the directory `dir`.
+pub(super) fn write_file_at(
+    dir: rustix::fd::BorrowedFd<'_>,
+    path: &CPath,
+    bytes: &[u8],
+) -> Result<()> {
+    let step = "write the container's state";
     let tmp = CPath::from_parts(&[path.as_bytes(), b".tmp"])
         .ok_or_else(|| bad!("{}: path too long", path))?;
-    let fd = rustix::fs::open(
+    let fd = rustix::fs::openat(
+        dir,
         tmp.as_cstr(),
-        OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC | OFlags::NOFOLLOW,
         Mode::from_raw_mode(0o600),
     )
-    .at("write the container's state", "open", tmp.as_bytes())?;
-    crate::out::try_write_all(&fd, bytes).at(
-        "write the container's state",
-        "write",
-        tmp.as_bytes(),
-    )?;
+    .at(step, "open", tmp.as_bytes())?;
+    crate::out::try_write_all(&fd, bytes).at(step, "write", tmp.as_bytes())?;
     drop(fd);
-    rustix::fs::rename(tmp.as_cstr(), path.as_cstr()).at(
-        "write the container's state",
+    rustix::fs::renameat(dir, tmp.as_cstr(), dir, path.as_cstr()).at(
+        step,
         "rename",
         path.as_bytes(),
     )

@@ -174,6 +174,10 @@ fn create_start_state_kill_delete() {
             .contains("started")
     );
     assert!(!cgroup_dirs_with_prefix(&id).is_empty(), "limits: a cgroup");
+    // exec before start, as runc allows: into the set-up container.
+    let run = oci(root.path(), &["exec", &id, "cat", "/proc/1/cmdline"]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(status_of(root.path(), &id), "created");
 
     let run = oci(root.path(), &["start", &id]);
     assert_eq!(run.code(), 0, "{run:?}");

@@ -5,6 +5,7 @@
 pub mod calls;
 pub mod child;
 pub mod detach;
+pub mod enter;
 pub mod life;
 pub mod plan;
 pub mod rootfs;

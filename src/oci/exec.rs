@@ -28,9 +28,9 @@ use rustix::io::Errno;
 use rustix::pipe::PipeFlags;
 use rustix::process::{Pid, Signal};
 
-use crate::applet::exec as box_exec;
 use crate::bad;
 use crate::container::child;
+use crate::container::enter as box_exec;
 use crate::container::tty::{ChildStdio, Relay};
 use crate::error::{Context, Error, Result};
 use crate::oci::config::Config;

@@ -604,6 +604,11 @@ pub const RUN_OPTIONS: &[RunOption] = {
         )
         .key()
         .repeat(),
+        Opt::flag(
+            "debug-timing",
+            "print µs per setup step on standard error",
+            Config(debug_timing),
+        ),
         Opt::value(
             "file",
             "SPEC",
@@ -1114,6 +1119,14 @@ fn set_rm(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
 fn set_tty(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     c.tty = flag(given, v)?;
     Ok(())
+}
+
+/// `--debug-timing`: a switch of this command line, not a key of spec
+/// files (a service's timing is no part of what it is). Read before
+/// anything else, the sealed re-exec included (`timing::asked` in
+/// src/lib.rs, which turns it on): here it is only accepted.
+fn debug_timing(_: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
+    flag(given, v).map(drop)
 }
 
 fn set_no_pivot(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
@@ -1722,9 +1735,8 @@ mod tests {
             "name" => &["web-1", "a.b_c"],
             "hostname" => &["box", "web.local"],
             "ns" => &["mount,uts,ipc,pid", "mount,net,user,cgroup,time"],
-            "net" | "read-only" | "map-root" | "init" | "detach" | "rm" | "tty" | "no-pivot" => {
-                &["", "true", "off", "1"]
-            }
+            "net" | "read-only" | "map-root" | "init" | "detach" | "rm" | "tty" | "no-pivot"
+            | "debug-timing" => &["", "true", "off", "1"],
             "propagation" => &["private", "slave", "shared", "unbindable"],
             "bind" => &["/var/log/web:/var/log:rw", "/etc/a:/etc/a:ro", "src:/b"],
             "tmpfs" => &["/tmp:size=16M,mode=1777", "/run", "/x:mode=0700,size=50%"],

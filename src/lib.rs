@@ -30,6 +30,7 @@ pub mod sys;
 #[cfg(test)]
 mod test_rng;
 pub mod text;
+mod timing;
 
 use error::EXIT_BOX;
 use sys::entry::Args;
@@ -113,6 +114,12 @@ const SEALED: &[&str] = &[
 pub fn main(args: Args) -> u8 {
     sys::fd::ensure_standard_fds();
     let route = route(args.bytes(0), args.bytes(1));
+    if matches!(route, Route::Command(_))
+        && route.name() == Some("run")
+        && timing::asked(args.tail(1))
+    {
+        timing::enable();
+    }
     if let Some(name) = route.name().filter(|name| SEALED.contains(name))
         && let Err(e) = sys::exe::run_sealed(args)
     {

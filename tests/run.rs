@@ -1130,3 +1130,96 @@ fn box_ns_inside_a_container_tells_the_truth() {
     assert_eq!(host("mnt"), "unknown", "{run:?}");
     assert!(run.stderr.contains("not visible"), "{run:?}");
 }
+
+/// `--debug-timing` prints every setup step with its µs: box's line (with
+/// the sealed copy's before it), the child's; without it, nothing.
+#[test]
+#[ignore = "needs root"]
+fn debug_timing_prints_every_step_and_nothing_without_it() {
+    let Some(root) = setup("debug_timing_prints_every_step_and_nothing_without_it") else {
+        return;
+    };
+    let rootfs = rootfs_arg(&root);
+    let with = [
+        "--pids", "64", "--net", "--tmpfs", "/tmp", "--rootfs", &rootfs,
+    ];
+    let run = run_box(
+        ["run", "--debug-timing"]
+            .iter()
+            .chain(&with)
+            .chain(&["true"]),
+    );
+    assert_eq!(run.code(), 0, "{run:?}");
+    let line = |prefix: &str| {
+        let found = run.stderr.lines().find(|l| l.starts_with(prefix));
+        found
+            .unwrap_or_else(|| panic!("no line {prefix:?}: {run:?}"))
+            .to_string()
+    };
+    let expect = [
+        ("box: timing: seal: ", &["check", "copy"][..]),
+        (
+            "box: timing: check",
+            &[
+                "check", "parse", "plan", "prepare", "cgroup", "clone", "child",
+            ][..],
+        ),
+        (
+            "box: timing: child: ",
+            &[
+                "cgroup",
+                "namespaces",
+                "session",
+                "private",
+                "bind root",
+                "nodev",
+                "proc sys",
+                "host trees",
+                "pivot",
+                "dev",
+                "binds",
+                "tmpfs",
+                "masks",
+                "hostname",
+                "loopback",
+                "workdir",
+                "close fds",
+                "identity",
+                "stdio",
+                "signals",
+                "seccomp",
+            ][..],
+        ),
+    ];
+    for (prefix, labels) in expect {
+        let line = line(prefix);
+        let steps = line["box: timing: ".len()..].trim_start_matches("child: ");
+        let steps = steps.trim_start_matches("seal: ");
+        let steps = steps.split(';').next().unwrap();
+        let got: Vec<&str> = steps
+            .split(", ")
+            .map(|step| {
+                let (label, time) = step.rsplit_once(' ').unwrap().0.rsplit_once(' ').unwrap();
+                assert!(time.parse::<u64>().is_ok(), "{step:?} in {line:?}");
+                assert!(step.ends_with(" µs"), "{step:?} in {line:?}");
+                label
+            })
+            .collect();
+        assert_eq!(got, labels, "{line:?}");
+        assert!(line.contains("; total "), "{line:?}");
+    }
+    assert_eq!(run.stderr.lines().count(), 3, "{run:?}");
+
+    let run = run_box(["run"].iter().chain(&with).chain(&["true"]));
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(run.stderr, "", "{run:?}");
+    // In the command it is the command's.
+    let run = run_box(
+        ["run"]
+            .iter()
+            .chain(&with)
+            .chain(&["echo", "--debug-timing"]),
+    );
+    assert_eq!((run.code(), run.stderr.as_str()), (0, ""), "{run:?}");
+    assert_eq!(run.stdout.trim(), "--debug-timing", "{run:?}");
+}

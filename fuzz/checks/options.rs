@@ -254,6 +254,10 @@ pub fn model(key: &str, v: &[u8], before: &RunConfig) -> Option<RunConfig> {
         "rm" => c.rm = flag(v)?,
         "tty" => c.tty = flag(v)?,
         "no-pivot" => c.no_pivot = flag(v)?,
+        // Read before the configuration (src/timing.rs): nothing in it.
+        "debug-timing" => {
+            flag(v)?;
+        }
         "seccomp" => {
             c.seccomp = match v {
                 b"default" => true,

@@ -10,6 +10,7 @@ use crate::spec;
 use crate::state::State;
 use crate::sys::entry::Args;
 use crate::text::CPath;
+use crate::timing::{self, Side, Step};
 use crate::{bad, errln};
 
 pub fn main(args: Args) -> u8 {
@@ -25,6 +26,7 @@ fn run(args: Args) -> Result<u8> {
         None => {
             let mut config = RunConfig::default();
             let rest = parse_options(args, &mut config)?;
+            timing::mark(Step::Parse);
             launch(args, &mut config, Command::Argv(rest))
         }
     }
@@ -38,6 +40,7 @@ fn run_spec_file(args: Args, path: &[u8]) -> Result<u8> {
     let path = CPath::from_bytes(path).ok_or_else(|| bad!("--file: path too long"))?;
     let mut spec = spec::load_partial(path.as_cstr())?;
     let rest = parse_options(args, &mut spec.config)?;
+    timing::mark(Step::Parse);
     let command = if rest.is_empty() {
         // The field, not spec.command(): the config is borrowed apart.
         Command::Words(&spec.cmd)
@@ -73,6 +76,7 @@ fn launch(args: Args, config: &mut RunConfig, command: Command) -> Result<u8> {
     let config = &*config;
     let pid = rustix::process::getpid().as_raw_nonzero().get() as u32;
     let plan = Plan::new(config, command, &args, pid)?;
+    timing::mark(Step::Plan);
 
     if config.detach {
         return container::detach::run(&plan);
@@ -85,7 +89,9 @@ fn launch(args: Args, config: &mut RunConfig, command: Command) -> Result<u8> {
         Some(name) => Some(State::create(name.as_bytes(), config.rm)?),
         None => None,
     };
-    let ended = container::launch(&plan, Mode::Foreground(state))?.wait()?;
+    let life = container::launch(&plan, Mode::Foreground(state))?;
+    timing::print(Side::Parent);
+    let ended = life.wait()?;
     // The status stays the command's: an OOM kill of another process in
     // the group is a note, not the container's end. The command itself
     // killed by it (SIGKILL) is 137 anyway.

@@ -18,6 +18,7 @@ use crate::error::{Context, EXIT_BOX, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, Error
 use crate::sys::exec::CStrArray;
 use crate::sys::{caps, exec, process, pty, signal};
 use crate::text::{CPath, Text};
+use crate::timing::{self, Side, Step};
 
 use linux_raw_sys::general as k;
 
@@ -38,6 +39,7 @@ pub fn run(
     init_pid: Option<OwnedFd>,
     stdio: &ChildStdio,
 ) -> ! {
+    timing::restart();
     // Only box may hold the read end, so its death shows on ours as POLLERR.
     drop(report_read);
     let mut report = Some(report);
@@ -51,7 +53,11 @@ pub fn run(
                 wait_for_start(created.exec_fifo);
             }
             match confine(plan) {
-                Ok(()) => exec(plan),
+                Ok(()) => {
+                    timing::mark(Step::Seccomp);
+                    timing::print(Side::Child);
+                    exec(plan)
+                }
                 Err(e) => e,
             }
         }
@@ -132,11 +138,13 @@ fn prepare(
                 b"",
             )?;
         }
+        timing::mark(Step::Join);
     }
 
     // The namespaces joined by path, then those made in a joined user
     // namespace: before the mounts and the identity, which they change.
     enter_namespaces(plan, report, init_pid)?;
+    timing::mark(Step::Namespaces);
 
     // In a new user namespace, wait until box has written our uid and gid
     // maps: until then we are "nobody" and cannot create files or setuid.
@@ -168,6 +176,7 @@ fn prepare(
     // keystrokes into the caller's terminal (TIOCSTI), and terminal signals
     // reach it only through box, which forwards them.
     rustix::process::setsid().at("start a new session", "setsid", b"")?;
+    timing::mark(Step::Session);
 
     // Mounts and the root switch (container/rootfs.rs).
     rootfs::build(plan)?;
@@ -183,6 +192,7 @@ fn prepare(
             "sethostname",
             plan.hostname.as_bytes(),
         )?;
+        timing::mark(Step::Hostname);
     }
     // A new network namespace has only a loopback interface, and it is down.
     // A joined one is left as its owner set it up.
@@ -192,6 +202,7 @@ fn prepare(
             "ioctl(SIOCSIFFLAGS)",
             b"lo",
         )?;
+        timing::mark(Step::Loopback);
     }
 
     rustix::process::chdir(plan.workdir.as_cstr())
@@ -201,23 +212,28 @@ fn prepare(
             plan.workdir.as_bytes(),
         )
         .map_err(|e| e.hint("--workdir must exist inside the rootfs"))?;
+    timing::mark(Step::Workdir);
 
     close_inherited_descriptors()?;
+    timing::mark(Step::CloseFds);
     drop_privileges(plan)?;
 
     // Changing credentials clears the parent-death signal: set it again.
     if let Some(report) = report {
         die_with_parent(report)?;
     }
+    timing::mark(Step::Identity);
 
     // The command's 0, 1, 2: after the identity change, so that a pty is
     // the command's user's (see connect_stdio).
     connect_stdio(stdio)?;
+    timing::mark(Step::Stdio);
 
     // A clean signal state for the command: default dispositions (the
     // caller may have ignored SIGINT or SIGPIPE) and nothing blocked (box
     // blocked the signals it forwards).
     signal::reset_signals();
+    timing::mark(Step::Signals);
     Ok(())
 }
 

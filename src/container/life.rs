@@ -24,6 +24,7 @@ use crate::container::{self, Container};
 use crate::error::Result;
 use crate::state::State;
 use crate::sys::signal;
+use crate::timing::{self, Step};
 
 /// How box runs a container, and what it keeps for that.
 pub enum Mode {
@@ -112,7 +113,9 @@ fn start(plan: &Plan, mode: &mut Mode) -> Result<(Container, Option<Relay>)> {
         Mode::Supervised(_) | Mode::Service => (None, ChildStdio::Inherit),
         Mode::Created(stdio) => (None, core::mem::replace(stdio, ChildStdio::Inherit)),
     };
+    timing::mark(Step::Prepare);
     let cgroup = create_cgroup(plan)?;
+    timing::mark(Step::Cgroup);
     let started = container::start(plan, cgroup, stdio)?;
     let state = match &*mode {
         Mode::Foreground(state) => state.as_ref(),

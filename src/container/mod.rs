@@ -24,6 +24,7 @@ use crate::config::missing_namespace;
 use crate::error::{Context, Error, Result};
 use crate::sys::signal::SigSet;
 use crate::sys::{clone, exec, ns, process};
+use crate::timing::{self, Step};
 pub use life::{Life, Mode, launch};
 use plan::Plan;
 
@@ -161,6 +162,7 @@ fn start(
                 .map_err(|(call, e)| namespace_error(call, e, plan))?
         }
     };
+    timing::mark(Step::Clone);
     let Channels {
         report_read,
         report_write,
@@ -208,6 +210,7 @@ fn start(
             return Err(Error::sys("read the child's report", "read", b"", e));
         }
     };
+    timing::mark(Step::Child);
     if report.is_empty() {
         return Ok(container);
     }

@@ -20,6 +20,7 @@ use crate::error::{Context, Error, Result};
 use crate::mountinfo::{Escaped, MountinfoReader, PATH_BYTES, ReadError};
 use crate::sys::mount::Create;
 use crate::text::CPath;
+use crate::timing::{self, Step};
 
 use linux_raw_sys::general as k;
 
@@ -170,6 +171,7 @@ fn build_with<K: Calls>(kernel: &mut K, plan: &Plan) -> Result<()> {
                 e
             }
         })?;
+    timing::mark(Step::Private);
 
     // 2. Bind the rootfs onto itself. pivot_root(2) needs the new root to be
     //    a mount point, and the container gets a mount of its own to make
@@ -181,6 +183,7 @@ fn build_with<K: Calls>(kernel: &mut K, plan: &Plan) -> Result<()> {
     let root = kernel
         .open_dir(rootfs)
         .at("open the rootfs", "open", plan.rootfs.as_bytes())?;
+    timing::mark(Step::BindRoot);
 
     // 3. nodev on the rootfs and every mount under it: a device node in the
     //    image, or on a host mount that came with it, must not open
@@ -198,26 +201,32 @@ fn build_with<K: Calls>(kernel: &mut K, plan: &Plan) -> Result<()> {
         "mount_setattr",
         plan.rootfs.as_bytes(),
     )?;
+    timing::mark(Step::Nodev);
 
     // 4. Kernel filesystems, while the host's are still visible (see
     //    KERNEL_MOUNTS).
     for fresh in KERNEL_MOUNTS {
         mount_kernel_fs(kernel, &root, plan, fresh, in_userns)?;
     }
+    timing::mark(Step::KernelFs);
 
     // 5. Host paths for --bind (and device nodes in a user namespace, and
     //    --device nodes box does not make) are out of reach after the
     //    switch: clone them now as detached trees.
     let trees = clone_host_trees(kernel, plan, in_userns)?;
+    timing::mark(Step::HostTrees);
 
     // 6. Switch the root.
     switch_root(kernel, &root, plan)?;
     drop(root);
+    timing::mark(Step::PivotRoot);
 
     // 7. /dev, then what the user asked for, then the masks (which need
     //    /dev/null and cover whatever a bind may have brought).
     setup_dev(kernel, plan, &trees)?;
+    timing::mark(Step::Dev);
     attach_binds(kernel, plan, trees)?;
+    timing::mark(Step::Binds);
     for tmpfs in &config.tmpfs {
         let target = tmpfs.target.as_cstr();
         kernel.make_mount_point(target, Create::Dir).at(
@@ -237,8 +246,10 @@ fn build_with<K: Calls>(kernel: &mut K, plan: &Plan) -> Result<()> {
                 Some(data.as_cstr()),
             )
             .at("mount --tmpfs", "mount", tmpfs.target.as_bytes())?;
+        timing::mark(Step::Tmpfs);
     }
     mask_proc_and_sys(kernel, plan)?;
+    timing::mark(Step::Masks);
 
     // 8. Propagation asked for after the switch, once every mount is in
     //    place (an unbindable tree refuses the binds above): a shared root

@@ -55,6 +55,7 @@ use crate::error::{Context, Result};
 use crate::sys::entry::Args;
 use crate::sys::exec;
 use crate::text::{CPath, Text};
+use crate::timing::{self, Side, Step};
 
 use linux_raw_sys::general as k;
 
@@ -92,17 +93,22 @@ pub fn run_sealed(args: Args) -> Result<()> {
         })?;
     if is_sealed(exe.as_fd()) {
         restore_name(args);
+        timing::mark(Step::SealCheck);
         return Ok(());
     }
     if out_of_reach(exe.as_fd()) {
+        timing::mark(Step::SealCheck);
         return Ok(());
     }
     let name = copy_name(exe.as_fd()).at(step, "fstat", b"/proc/self/exe")?;
+    timing::mark(Step::SealCheck);
     let copy = match copy_of_init(name.as_bytes()) {
         Some(copy) => copy,
         None => sealed_copy(&exe, name.as_cstr())?,
     };
     drop(exe);
+    timing::mark(Step::SealCopy);
+    timing::print(Side::Seal);
     let errno = exec::execveat_fd(copy.as_fd(), args.argv(), args.envp());
     Err(crate::error::Error::sys(
         "start box's sealed copy",

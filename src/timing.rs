@@ -1,0 +1,211 @@
+//! `box run --debug-timing`: how long each setup step took, in µs, on
+//! standard error. For finding where a run's time goes (README, "Size and
+//! speed"), not for scripts: the labels may change with the steps.
+//!
+//! Off, a mark is one load of a flag: no clock is read and no syscall
+//! made. On, a mark reads the monotonic clock (the vDSO, no syscall) and
+//! keeps the time since the previous mark in a fixed table of static
+//! counters, one per [`Step`]: no heap, so the container child (a copy of
+//! box's memory after clone) marks its own steps in its own copy of the
+//! table, and prints them itself just before exec. box prints its own once
+//! the command runs.
+
+use core::fmt::Write;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+
+use rustix::time::{ClockId, clock_gettime};
+
+/// A step timed: the time from the mark before it to its own.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum Step {
+    // Before the sealed re-exec (src/sys/exe.rs): opening
+    // /proc/self/exe and the checks, then making the sealed copy.
+    SealCheck,
+    SealCopy,
+    // box run, from the sealed copy's main.
+    Parse,
+    Plan,
+    /// Signals blocked, the command's 0, 1, 2 prepared.
+    Prepare,
+    Cgroup,
+    Clone,
+    /// From clone's return until the child's report (EOF: it executed
+    /// the command).
+    Child,
+    // The container child (src/container/child.rs), from its first
+    // instruction.
+    Join,
+    Namespaces,
+    Session,
+    // rootfs::build, phase by phase.
+    Private,
+    BindRoot,
+    Nodev,
+    KernelFs,
+    HostTrees,
+    PivotRoot,
+    Dev,
+    Binds,
+    Tmpfs,
+    Masks,
+    Hostname,
+    Loopback,
+    Workdir,
+    CloseFds,
+    Identity,
+    Stdio,
+    Signals,
+    Seccomp,
+}
+
+/// Labels, in the order of [`Step`].
+const LABELS: [&str; STEPS] = [
+    "check",
+    "copy",
+    "parse",
+    "plan",
+    "prepare",
+    "cgroup",
+    "clone",
+    "child",
+    "cgroup",
+    "namespaces",
+    "session",
+    "private",
+    "bind root",
+    "nodev",
+    "proc sys",
+    "host trees",
+    "pivot",
+    "dev",
+    "binds",
+    "tmpfs",
+    "masks",
+    "hostname",
+    "loopback",
+    "workdir",
+    "close fds",
+    "identity",
+    "stdio",
+    "signals",
+    "seccomp",
+];
+
+const STEPS: usize = Step::Seccomp as usize + 1;
+
+static ON: AtomicBool = AtomicBool::new(false);
+/// The monotonic clock at the last mark, in ns.
+static LAST: AtomicU64 = AtomicU64::new(0);
+/// ns spent in each step (+1, so that 0 is a step that did not run).
+static SPENT: [AtomicU64; STEPS] = [const { AtomicU64::new(0) }; STEPS];
+
+fn now() -> u64 {
+    let t = clock_gettime(ClockId::Monotonic);
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
+
+/// Start timing: the next mark counts from here.
+pub fn enable() {
+    LAST.store(now(), Relaxed);
+    ON.store(true, Relaxed);
+}
+
+/// Whether timing is on.
+pub fn on() -> bool {
+    ON.load(Relaxed)
+}
+
+/// Count from here again (the child, whose first step starts when it
+/// first runs, not at box's last mark).
+pub fn restart() {
+    if on() {
+        LAST.store(now(), Relaxed);
+    }
+}
+
+/// `step` ends now.
+#[inline]
+pub fn mark(step: Step) {
+    if on() {
+        let t = now();
+        let spent = t.saturating_sub(LAST.swap(t, Relaxed));
+        SPENT[step as usize].fetch_add(spent + 1, Relaxed);
+    }
+}
+
+/// Which steps a line shows.
+#[derive(Clone, Copy)]
+pub enum Side {
+    /// Before the sealed re-exec.
+    Seal,
+    /// box, with the CPU time the process had used when it was enabled
+    /// (the exec, the sealed copy and its exec: everything before main).
+    Parent,
+    Child,
+}
+
+/// Write the steps of `side` that ran as one line on standard error:
+/// `box: timing: parse 9 µs, plan 31 µs, …`.
+pub fn print(side: Side) {
+    if !on() {
+        return;
+    }
+    let (name, steps) = match side {
+        Side::Seal => ("seal: ", Step::SealCheck..=Step::SealCopy),
+        Side::Parent => ("", Step::SealCheck..=Step::Child),
+        Side::Child => ("child: ", Step::Join..=Step::Seccomp),
+    };
+    let mut line = crate::out::Writer::new(crate::sys::fd::stderr());
+    let _ = write!(line, "box: timing: {name}");
+    let mut total = 0;
+    let mut first = true;
+    for i in *steps.start() as usize..=*steps.end() as usize {
+        let spent = SPENT[i].load(Relaxed);
+        if spent == 0 {
+            continue;
+        }
+        total += spent - 1;
+        let comma = if first { "" } else { ", " };
+        first = false;
+        let _ = write!(line, "{comma}{} {} µs", LABELS[i], (spent - 1) / 1000);
+    }
+    let _ = write!(line, "; total {} µs", total / 1000);
+    if let Side::Parent | Side::Seal = side {
+        let cpu = clock_gettime(ClockId::ProcessCPUTime);
+        let cpu = cpu.tv_sec as u64 * 1_000_000 + cpu.tv_nsec as u64 / 1000;
+        let _ = write!(line, "; cpu {cpu} µs so far");
+    }
+    line.bytes(b"\n");
+}
+
+/// Whether `args` (box run's, after `run`) ask for `--debug-timing`,
+/// read as the option parser reads them (a `--debug-timing` in the
+/// command or as another option's value does not count). Cheap when
+/// absent: a word compare, no parse.
+pub fn asked(args: crate::sys::entry::Args) -> bool {
+    let word = b"--debug-timing";
+    if !(0..args.len()).any(|i| args.bytes(i) == word) {
+        return false;
+    }
+    let mut line = crate::args::CommandLine::new(args, &crate::config::RUN);
+    while let Ok(Some(found)) = line.next() {
+        if found.given == crate::options::Given::Long("debug-timing") {
+            return true;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_step_has_its_label() {
+        assert_eq!(LABELS.len(), STEPS);
+        assert_eq!(LABELS[Step::Seccomp as usize], "seccomp");
+        assert_eq!(LABELS[Step::Parse as usize], "parse");
+        assert_eq!(LABELS[Step::Join as usize], "cgroup");
+    }
+}

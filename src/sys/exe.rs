@@ -100,16 +100,17 @@ pub fn run_sealed(args: Args) -> Result<()> {
         timing::mark(Step::SealCheck);
         return Ok(());
     }
-    let name = copy_name(exe.as_fd()).at(step, "fstat", b"/proc/self/exe")?;
+    let (name, size) = copy_name(exe.as_fd()).at(step, "fstat", b"/proc/self/exe")?;
     timing::mark(Step::SealCheck);
     let copy = match copy_of_init(name.as_bytes()) {
         Some(copy) => copy,
-        None => sealed_copy(&exe, name.as_cstr())?,
+        None => sealed_copy(&exe, size, name.as_cstr())?,
     };
-    drop(exe);
+    // (`exe` is close-on-exec: no close of its own.)
     timing::mark(Step::SealCopy);
     timing::print(Side::Seal);
     let errno = exec::execveat_fd(copy.as_fd(), args.argv(), args.envp());
+    drop(exe);
     Err(crate::error::Error::sys(
         "start box's sealed copy",
         "execveat",
@@ -119,9 +120,9 @@ pub fn run_sealed(args: Args) -> Result<()> {
 }
 
 /// What a copy of `exe` is named: `box@DEV:INO:SIZE:CTIME`, the file it
-/// was made from as it was then. Any change to a file's content or mode
+/// was made from as it was then; and its size, for the copy. Any change to a file's content or mode
 /// moves its ctime, which no one but the kernel sets.
-fn copy_name(exe: BorrowedFd<'_>) -> core::result::Result<CPath, Errno> {
+fn copy_name(exe: BorrowedFd<'_>) -> core::result::Result<(CPath, u64), Errno> {
     let st = rustix::fs::fstat(exe)?;
     let mut name = Text::<128>::new();
     let _ = write!(
@@ -129,7 +130,8 @@ fn copy_name(exe: BorrowedFd<'_>) -> core::result::Result<CPath, Errno> {
         "box@{}:{}:{}:{}.{}",
         st.st_dev, st.st_ino, st.st_size, st.st_ctime, st.st_ctime_nsec
     );
-    Ok(CPath::from_bytes(name.as_bytes()).unwrap_or_default())
+    let name = CPath::from_bytes(name.as_bytes()).unwrap_or_default();
+    Ok((name, st.st_size as u64))
 }
 
 /// PID 1's executable, if it is a sealed copy named `name`: box-init's
@@ -211,8 +213,8 @@ fn out_of_reach(exe: BorrowedFd<'_>) -> bool {
         )
 }
 
-/// Copy `exe` into a new memfd named `name` and seal it.
-fn sealed_copy(exe: &OwnedFd, name: &CStr) -> Result<OwnedFd> {
+/// Copy `exe`, `size` bytes, into a new memfd named `name` and seal it.
+fn sealed_copy(exe: &OwnedFd, size: u64, name: &CStr) -> Result<OwnedFd> {
     let step = "copy box into sealed memory";
     let flags = MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING;
     // MFD_EXEC (6.3+) says the memfd is meant to be executed, which
@@ -230,9 +232,6 @@ fn sealed_copy(exe: &OwnedFd, name: &CStr) -> Result<OwnedFd> {
             e
         }
     })?;
-    let size = rustix::fs::fstat(exe)
-        .at(step, "fstat", b"/proc/self/exe")?
-        .st_size as u64;
     let mut copied = 0u64;
     while copied < size {
         let n = rustix::fs::sendfile(&memfd, exe, None, (size - copied) as usize).at(

@@ -48,6 +48,13 @@ pub fn main(mut args: Args) -> Result<()> {
             host::ensure_package("busybox-static")?;
         }
         host::ensure_program("gcc", &["gcc", "libc6-dev"])?;
+        // box-oci under the engines (tests/oci_runtime.rs), and the tools
+        // the tests compare box with or set up with.
+        host::ensure_program("podman", &["podman", "conmon", "uidmap"])?;
+        host::ensure_program("conmon", &["conmon"])?;
+        host::ensure_program("newuidmap", &["uidmap"])?;
+        host::ensure_program("containerd", &["containerd"])?;
+        host::ensure_program("ip", &["iproute2"])?;
         let (passed, skipped) = host_tests()?;
         if !passed {
             failed.push("host tests".to_string());

@@ -41,13 +41,7 @@ impl<const N: usize> Text<N> {
     }
 
     pub fn push(&mut self, bytes: &[u8]) {
-        let room = N - self.len;
-        let n = bytes.len().min(room);
-        self.buf[self.len..self.len + n].copy_from_slice(&bytes[..n]);
-        self.len += n;
-        if n < bytes.len() {
-            self.overflow = true;
-        }
+        push_into(&mut self.buf, &mut self.len, &mut self.overflow, bytes);
     }
 
     pub fn as_bytes(&self) -> &[u8] {
@@ -74,21 +68,46 @@ impl<const N: usize> Default for Text<N> {
     }
 }
 
+/// `Text::push` for every capacity: one copy of the code in the binary,
+/// not one per `N`.
+#[inline(never)]
+fn push_into(buf: &mut [u8], len: &mut usize, overflow: &mut bool, bytes: &[u8]) {
+    let room = &mut buf[*len..];
+    let n = bytes.len().min(room.len());
+    room[..n].copy_from_slice(&bytes[..n]);
+    *len += n;
+    if n < bytes.len() {
+        *overflow = true;
+    }
+}
+
 impl<const N: usize> fmt::Write for Text<N> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         self.push(s.as_bytes());
+        Ok(())
+    }
+
+    fn write_char(&mut self, c: char) -> fmt::Result {
+        self.push(c.encode_utf8(&mut [0; 4]).as_bytes());
         Ok(())
     }
 }
 
 impl<const N: usize> fmt::Display for Text<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.overflow {
-            Bytes(self.as_bytes()).fmt(f)?;
-            return f.write_str("…");
-        }
-        Bytes(self.as_bytes()).fmt(f)
+        display(self.as_bytes(), self.overflow, f)
     }
+}
+
+/// `Text`'s `Display` for every capacity: its bytes, then `…` when some
+/// were cut.
+#[inline(never)]
+fn display(bytes: &[u8], overflow: bool, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    fmt::Display::fmt(&Bytes(bytes), f)?;
+    if overflow {
+        return f.write_str("…");
+    }
+    Ok(())
 }
 
 impl<const N: usize> fmt::Debug for Text<N> {

@@ -37,8 +37,9 @@ const COMMANDS: &[(&str, Run, &str)] = &[
     (
         "build",
         build::main,
-        "[--size] [--board B | --target T]\n    static musl release binary of box (default: this machine's arch)\n    \
-         --size: the size-tuned nightly build, sized against release, peers and its budget",
+        "[--size [--no-oci]] [--board B | --target T]\n    static musl release binary of box (default: this machine's arch)\n    \
+         --size: the size-tuned nightly build, sized against release, peers and its budget\n    \
+         --no-oci: only the size-tuned build without the OCI runtime",
     ),
     (
         "fuzz",

@@ -87,8 +87,28 @@ impl<const N: usize> fmt::Write for Text<N> {
         Ok(())
     }
 
-    fn write_char(&mut self, c: char) -> fmt::Result {
-        self.push(c.encode_utf8(&mut [0; 4]).as_bytes());
+    /// `write!` formats into a `Tail` of the buffer: the formatting
+    /// machinery sees one type whatever the capacity.
+    fn write_fmt(&mut self, args: fmt::Arguments<'_>) -> fmt::Result {
+        let mut tail = Tail {
+            buf: &mut self.buf,
+            len: &mut self.len,
+            overflow: &mut self.overflow,
+        };
+        fmt::write(&mut tail, args)
+    }
+}
+
+/// A `Text` seen without its capacity.
+struct Tail<'a> {
+    buf: &'a mut [u8],
+    len: &'a mut usize,
+    overflow: &'a mut bool,
+}
+
+impl fmt::Write for Tail<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        push_into(self.buf, self.len, self.overflow, s.as_bytes());
         Ok(())
     }
 }

@@ -1123,8 +1123,8 @@ fn set_tty(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
 
 /// `--debug-timing`: a switch of this command line, not a key of spec
 /// files (a service's timing is no part of what it is). Read before
-/// anything else, the sealed re-exec included (`timing::asked` in
-/// src/lib.rs, which turns it on): here it is only accepted.
+/// anything else, the sealed re-exec included (src/applet/run.rs's
+/// `debug_timing_asked`, which src/lib.rs calls): here it is only accepted.
 fn debug_timing(_: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     flag(given, v).map(drop)
 }

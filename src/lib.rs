@@ -30,7 +30,6 @@ pub mod sys;
 #[cfg(test)]
 mod test_rng;
 pub mod text;
-mod timing;
 
 use error::EXIT_BOX;
 use sys::entry::Args;
@@ -116,9 +115,9 @@ pub fn main(args: Args) -> u8 {
     let route = route(args.bytes(0), args.bytes(1));
     if matches!(route, Route::Command(_))
         && route.name() == Some("run")
-        && timing::asked(args.tail(1))
+        && applet::run::debug_timing_asked(args.tail(1))
     {
-        timing::enable();
+        sys::timing::enable();
     }
     if let Some(name) = route.name().filter(|name| SEALED.contains(name))
         && let Err(e) = sys::exe::run_sealed(args)

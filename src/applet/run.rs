@@ -9,8 +9,8 @@ use crate::out::finish;
 use crate::spec;
 use crate::state::State;
 use crate::sys::entry::Args;
+use crate::sys::timing::{self, Side, Step};
 use crate::text::CPath;
-use crate::timing::{self, Side, Step};
 use crate::{bad, errln};
 
 pub fn main(args: Args) -> u8 {
@@ -139,4 +139,22 @@ fn spec_file(args: Args) -> Result<Option<&'static [u8]>> {
         }
     }
     Ok(file)
+}
+
+/// Whether `args` (box run's, after `run`) ask for `--debug-timing`,
+/// read as the option parser reads them (a `--debug-timing` in the
+/// command or as another option's value does not count). Cheap when
+/// absent: a word compare, no parse.
+pub fn debug_timing_asked(args: crate::sys::entry::Args) -> bool {
+    let word = b"--debug-timing";
+    if !(0..args.len()).any(|i| args.bytes(i) == word) {
+        return false;
+    }
+    let mut line = crate::args::CommandLine::new(args, &crate::config::RUN);
+    while let Ok(Some(found)) = line.next() {
+        if found.given == crate::options::Given::Long("debug-timing") {
+            return true;
+        }
+    }
+    false
 }

@@ -16,9 +16,9 @@ use crate::container::rootfs;
 use crate::container::tty::{ChildStdio, SysResult};
 use crate::error::{Context, EXIT_BOX, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, Error, Result};
 use crate::sys::exec::CStrArray;
+use crate::sys::timing::{self, Side, Step};
 use crate::sys::{caps, exec, process, pty, signal};
 use crate::text::{CPath, Text};
-use crate::timing::{self, Side, Step};
 
 use linux_raw_sys::general as k;
 

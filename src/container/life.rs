@@ -24,7 +24,7 @@ use crate::container::{self, Container};
 use crate::error::Result;
 use crate::state::State;
 use crate::sys::signal;
-use crate::timing::{self, Step};
+use crate::sys::timing::{self, Step};
 
 /// How box runs a container, and what it keeps for that.
 pub enum Mode {

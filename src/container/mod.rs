@@ -23,8 +23,8 @@ use crate::cgroup::ContainerCgroup;
 use crate::config::missing_namespace;
 use crate::error::{Context, Error, Result};
 use crate::sys::signal::SigSet;
+use crate::sys::timing::{self, Step};
 use crate::sys::{clone, exec, ns, process};
-use crate::timing::{self, Step};
 pub use life::{Life, Mode, launch};
 use plan::Plan;
 

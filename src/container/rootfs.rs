@@ -19,8 +19,8 @@ use crate::devices::{HostDevice, Kind};
 use crate::error::{Context, Error, Result};
 use crate::mountinfo::{Escaped, MountinfoReader, PATH_BYTES, ReadError};
 use crate::sys::mount::Create;
+use crate::sys::timing::{self, Step};
 use crate::text::CPath;
-use crate::timing::{self, Step};
 
 use linux_raw_sys::general as k;
 

@@ -54,8 +54,8 @@ use rustix::io::Errno;
 use crate::error::{Context, Result};
 use crate::sys::entry::Args;
 use crate::sys::exec;
+use crate::sys::timing::{self, Side, Step};
 use crate::text::{CPath, Text};
-use crate::timing::{self, Side, Step};
 
 use linux_raw_sys::general as k;
 

@@ -30,6 +30,7 @@ pub(crate) mod pty;
 pub(crate) mod seccomp;
 pub(crate) mod signal;
 pub(crate) mod switch_root;
+pub(crate) mod timing;
 pub(crate) mod watchdog;
 
 use core::ffi::c_long;

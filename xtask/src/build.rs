@@ -41,9 +41,11 @@ use crate::{elf, host};
 /// README states it; `cargo xtask test` fails when a build exceeds it.
 pub const SIZE_BUDGET: u64 = 311 * 1024;
 /// The budget of the size-tuned binary as it ships (with `oci`, the OCI
-/// runtime box-oci): 448 KiB (320 KiB until box-oci was wired to the OCI
-/// parsers, which then started to be linked: 135 KiB on x86_64).
-pub const SIZE_BUDGET_OCI: u64 = 448 * 1024;
+/// runtime box-oci): 467 KiB, just above x86_64's 464.3 (320 KiB until
+/// box-oci was wired to the OCI parsers, which then started to be linked:
+/// 135 KiB on x86_64; 448 KiB until box-oci's exec, hooks, v1 freezer and
+/// namespace joining, 31 KiB, and the util-linux 2.39–2.42 options, 22 KiB).
+pub const SIZE_BUDGET_OCI: u64 = 467 * 1024;
 
 /// The toolchain of the size-tuned build and of fuzzing (rustup's name).
 /// Pinned: the size budget is checked in CI, and a newer nightly may change

@@ -156,7 +156,8 @@ pub fn print(side: Side) {
         Side::Parent => ("", Step::SealCheck..=Step::Child),
         Side::Child => ("child: ", Step::Join..=Step::Seccomp),
     };
-    let mut line = crate::out::Writer::new(crate::sys::fd::stderr());
+    // One write: in the child, box's and the child's lines must not mix.
+    let mut line = crate::text::Text::<1024>::new();
     let _ = write!(line, "box: timing: {name}");
     let mut total = 0;
     let mut first = true;
@@ -176,25 +177,8 @@ pub fn print(side: Side) {
         let cpu = cpu.tv_sec as u64 * 1_000_000 + cpu.tv_nsec as u64 / 1000;
         let _ = write!(line, "; cpu {cpu} µs so far");
     }
-    line.bytes(b"\n");
-}
-
-/// Whether `args` (box run's, after `run`) ask for `--debug-timing`,
-/// read as the option parser reads them (a `--debug-timing` in the
-/// command or as another option's value does not count). Cheap when
-/// absent: a word compare, no parse.
-pub fn asked(args: crate::sys::entry::Args) -> bool {
-    let word = b"--debug-timing";
-    if !(0..args.len()).any(|i| args.bytes(i) == word) {
-        return false;
-    }
-    let mut line = crate::args::CommandLine::new(args, &crate::config::RUN);
-    while let Ok(Some(found)) = line.next() {
-        if found.given == crate::options::Given::Long("debug-timing") {
-            return true;
-        }
-    }
-    false
+    let _ = line.write_str("\n");
+    let _ = rustix::io::write(super::fd::stderr(), line.as_bytes());
 }
 
 #[cfg(test)]

@@ -34,6 +34,20 @@ fn oci_with(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     wait_with_timeout(child, Duration::from_secs(30))
 }
 
+/// `create` of `bundle` as `id` is refused: status 125, one line naming
+/// `expected`, no state left (a create accepted after all is deleted
+/// before the assertions fail).
+fn assert_create_refused(root: &Path, bundle: &Path, id: &str, expected: &str, tag: &str) {
+    let (code, log) = create(root, bundle, id, &bundle.join("log"));
+    if code == 0 {
+        oci(root, &["delete", "--force", id]);
+    }
+    assert_eq!(code, 125, "{tag}: {log}");
+    assert!(log.contains(expected), "{tag}: {log}");
+    assert_eq!(log.lines().count(), 1, "one line: {log}");
+    assert!(!root.join(id).exists(), "{tag}: state left");
+}
+
 /// `create`, its output in `log`: the container's init inherits create's
 /// 1 and 2 and keeps them, so pipes would never reach EOF (an engine
 /// reads them as the container's output).
@@ -368,15 +382,7 @@ fn unsupported_settings_are_refused_by_their_key_path() {
     ] {
         let bundle = Bundle::new(&format!("oci-refuse-{tag}"), &["true"], extra);
         let id = format!("box-oci-refuse-{tag}-{}", std::process::id());
-        let (code, log) = create(root.path(), bundle.path(), &id, &bundle.path().join("log"));
-        if code == 0 {
-            // Accepted after all: end it before failing.
-            oci(root.path(), &["delete", "--force", &id]);
-        }
-        assert_eq!(code, 125, "{log}");
-        assert!(log.contains(path), "{tag}: {log}");
-        assert_eq!(log.lines().count(), 1, "one line: {log}");
-        assert!(!root.path().join(&id).exists(), "{tag}: state left");
+        assert_create_refused(root.path(), bundle.path(), &id, path, tag);
         assert!(!bundle.path().join("pid").exists(), "{tag}: pid file");
     }
 }
@@ -1181,14 +1187,7 @@ fn namespace_paths_are_joined() {
                 .replace(r#"{"type": "network"}"#, &replacement);
             std::fs::write(&config, text).unwrap();
             let id = format!("box-{tag}-{}", std::process::id());
-            let (code, log) = create(root.path(), bundle.path(), &id, &bundle.path().join("log"));
-            if code == 0 {
-                oci(root.path(), &["delete", "--force", &id]);
-            }
-            assert_eq!(code, 125, "{tag}: {log}");
-            assert!(log.contains(expected), "{tag}: {log}");
-            assert_eq!(log.lines().count(), 1, "one line: {log}");
-            assert!(!root.path().join(&id).exists(), "{tag}: state left");
+            assert_create_refused(root.path(), bundle.path(), &id, expected, tag);
         }
     });
     let _ = Command::new("ip")

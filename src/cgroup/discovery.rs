@@ -179,15 +179,22 @@ impl Refusal {
 /// rules alone), else v1 where the v1 hierarchies have them all (or only
 /// device rules are wanted and v1 has a devices hierarchy). One version
 /// per container. `v2_controllers` is cgroup2's cgroup.controllers, where
-/// cgroup2 is mounted.
+/// cgroup2 is mounted. An OCI container's group (`always`, made with or
+/// without limits) without limits or a cgroup namespace goes to v1 on a
+/// host that has v1 hierarchies: there the engines look for it, and the v1
+/// freezer pauses it.
 pub fn decide(
     found: &Hierarchies,
     v2_controllers: Option<&[u8]>,
     needed: &[Controller],
     cgroup_ns: bool,
+    always: bool,
 ) -> Result<Version, Refusal> {
     let in_v2 = |c: &Controller| v2_controllers.is_some_and(|a| has_word(a, c.name().as_bytes()));
     let in_v1 = |c: &Controller| found.v1_mount(*c).is_some();
+    if always && needed.is_empty() && !cgroup_ns && !found.v1.is_empty() {
+        return Ok(Version::V1);
+    }
     if found.v2.is_some() && v2_controllers.is_some() && needed.iter().all(in_v2) {
         return Ok(Version::V2);
     }
@@ -293,7 +300,7 @@ mod tests {
     fn decides(mountinfo: &[u8], v2: Option<&[u8]>, cases: &[Case<'_>]) {
         let found = Hierarchies::parse(mountinfo);
         for (needed, ns, decision) in cases {
-            let got = decide(&found, v2, needed, *ns);
+            let got = decide(&found, v2, needed, *ns, false);
             assert_eq!(got, *decision, "needed {needed:?}, cgroup namespace {ns}");
         }
     }
@@ -321,6 +328,29 @@ mod tests {
                 (&[], true, Ok(Version::V2)),
                 (&[], false, Ok(Version::V2)),
             ],
+        );
+    }
+
+    /// An OCI container's group, made with or without limits: without
+    /// any it goes where the engines of a v1 or hybrid host look for it.
+    #[test]
+    fn oci_groups_always_made() {
+        let always = |mountinfo: &[u8], v2: Option<&[u8]>, needed: &[Controller], ns: bool| {
+            decide(&Hierarchies::parse(mountinfo), v2, needed, ns, true)
+        };
+        assert_eq!(always(HYBRID, Some(HYBRID_V2), &[], false), Ok(Version::V1));
+        assert_eq!(always(V1_ONLY, None, &[], false), Ok(Version::V1));
+        assert_eq!(always(V2_ONLY, Some(V2_ALL), &[], false), Ok(Version::V2));
+        // A cgroup namespace is rooted in a cgroup2 group, as for box run.
+        assert_eq!(always(HYBRID, Some(HYBRID_V2), &[], true), Ok(Version::V2));
+        // Limits decide as for box run.
+        assert_eq!(
+            always(HYBRID, Some(HYBRID_V2), &[Memory], false),
+            Ok(Version::V1)
+        );
+        assert_eq!(
+            always(V2_ONLY, Some(V2_ALL), &[Pids], false),
+            Ok(Version::V2)
         );
     }
 

@@ -22,6 +22,8 @@
 //! A container gets a cgroup when it has a limit, a cgroup namespace, or
 //! devices to be held to (`--device`, `--cap-add mknod`: src/devices.rs);
 //! without any, box makes none (nothing to account, nothing to clean).
+//! An OCI container always gets one, where its config.json's
+//! `linux.cgroupsPath` says ([`Place::Path`], [`check_path`]).
 //!
 //! Every group box makes gets the device rules of src/devices.rs: on v1 in
 //! the `devices` hierarchy (where the kernel has one), on v2 as a device
@@ -133,6 +135,111 @@ pub fn wanted(config: &RunConfig) -> bool {
         || crate::devices::need_cgroup(config)
 }
 
+/// Where a container's group goes in each hierarchy box uses.
+#[derive(Clone, Copy, Debug)]
+pub enum Place<'a> {
+    /// `box/NAME` under box's own group, made only where the container
+    /// wants one ([`wanted`]).
+    Box(&'a [u8]),
+    /// An OCI container's `linux.cgroupsPath`, as [`check_path`] gave it:
+    /// absolute from each hierarchy's root (a cgroup namespace's root
+    /// inside one), relative from box's own group. Made with or without
+    /// limits, missing parents too; in every v1 hierarchy of
+    /// [`Controller::ALL`] the host has, where it goes to v1.
+    Path(&'a [u8]),
+}
+
+/// Longest `linux.cgroupsPath` box takes: the group's directory, with the
+/// mount point before it, must fit a path of [`crate::text::PATH_MAX`].
+#[cfg(feature = "oci")]
+pub const PATH_MAX: usize = 192;
+
+/// An OCI `linux.cgroupsPath` made canonical (empty and `.` components
+/// dropped, no trailing `/`), or why it is refused: empty, `/` alone, a
+/// `..` component (it would leave the tree it names), a NUL byte, too
+/// long, or systemd's `slice:prefix:name` form (box is its own cgroup
+/// manager: the engines' cgroupfs one).
+#[cfg(feature = "oci")]
+pub fn check_path(given: &[u8]) -> core::result::Result<CPath, &'static str> {
+    if given.is_empty() {
+        return Err("empty");
+    }
+    if given.contains(&0) {
+        return Err("a NUL byte");
+    }
+    if given.len() > PATH_MAX {
+        return Err("longer than 192 bytes");
+    }
+    if !given.starts_with(b"/") && given.contains(&b':') {
+        return Err(
+            "systemd's slice:prefix:name form is not supported (box manages its cgroups as the engines' cgroupfs manager)",
+        );
+    }
+    let mut path = CPath::default();
+    if given.starts_with(b"/") {
+        path.push(b"/").ok_or("longer than 192 bytes")?;
+    }
+    let mut first = true;
+    for part in given.split(|&b| b == b'/') {
+        match part {
+            b"" | b"." => continue,
+            b".." => return Err("a `..` component"),
+            _ => {}
+        }
+        if !first {
+            path.push(b"/").ok_or("longer than 192 bytes")?;
+        }
+        path.push(part).ok_or("longer than 192 bytes")?;
+        first = false;
+    }
+    if first {
+        return Err("names no group (the hierarchy's root)");
+    }
+    Ok(path)
+}
+
+/// The directory of the group at `path` (canonical) in the hierarchy
+/// mounted at `mount`, where box itself is in `own`: an absolute path
+/// from the mount's root, a relative one from `own`.
+fn resolve(mount: &[u8], own: &[u8], path: &[u8]) -> Option<CPath> {
+    let mount = trim_slash(mount);
+    if path.starts_with(b"/") {
+        CPath::from_parts(&[mount, path])
+    } else {
+        CPath::from_parts(&[mount, trim_slash(own), b"/", path])
+    }
+}
+
+/// Make the missing parents of the group `dir` (found by [`resolve`])
+/// below `base` (the mount, or box's own group in it), each after
+/// `prepare(parent)` of the one above it (v1's cpuset inheritance, v2's
+/// controllers), then `prepare` of the group's own parent. The group's
+/// directory itself is left to [`ContainerCgroup::make_group`].
+fn make_parents(
+    base: &[u8],
+    dir: &CPath,
+    mut prepare: impl FnMut(&[u8], &CPath) -> Result<()>,
+) -> Result<()> {
+    let base = trim_slash(base);
+    let bytes = dir.as_bytes();
+    let rest = bytes.get(base.len()..).unwrap_or_default();
+    // The ends of each component below `base`; the last is the group.
+    let ends = rest
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'/' && i > 0)
+        .map(|(i, _)| base.len() + i);
+    let mut parent = base;
+    for end in ends {
+        let here = CPath::from_bytes(&bytes[..end]).ok_or_else(|| bad!("cgroup path too long"))?;
+        make_dir(&here)?;
+        prepare(parent, &here)?;
+        parent = &bytes[..end];
+    }
+    let parent = CPath::from_bytes(parent).ok_or_else(|| bad!("cgroup path too long"))?;
+    prepare(parent.as_bytes(), dir)
+}
+
 /// The controllers the limits of `config` need, in [`CONTROLLERS`] order.
 fn needed(config: &RunConfig) -> heapless::Vec<Controller, 4> {
     let limits = [
@@ -220,21 +327,28 @@ struct Group {
 /// A container's cgroup(s). Removed, with anything left inside, on drop.
 pub struct ContainerCgroup {
     version: Version,
-    /// One per v1 hierarchy (the four limits' and devices), or v2's one.
-    groups: heapless::Vec<Group, 5>,
+    /// One per v1 hierarchy (the four limits', devices, and for an OCI
+    /// container freezer), or v2's one.
+    groups: heapless::Vec<Group, 6>,
     /// The v2 group, for CLONE_INTO_CGROUP.
     fd: Option<OwnedFd>,
     memory: Option<u64>,
 }
 
 impl ContainerCgroup {
-    /// Create the container's group(s) under `box/` and write its limits
-    /// and device rules. `None` when the container wants no cgroup
-    /// ([`wanted`]). On failure what was made is removed.
-    pub fn create(config: &RunConfig, name: &[u8]) -> Result<Option<ContainerCgroup>> {
-        if !wanted(config) {
-            return Ok(None);
-        }
+    /// Create the container's group(s) at `place` and write its limits
+    /// and device rules. `None` when a [`Place::Box`] container wants no
+    /// cgroup ([`wanted`]). On failure the groups made are removed (their
+    /// parents stay, as after the container's end).
+    pub fn create(config: &RunConfig, place: Place<'_>) -> Result<Option<ContainerCgroup>> {
+        let (path, always) = match place {
+            Place::Box(_) if !wanted(config) => return Ok(None),
+            Place::Box(name) => (join(b"box", name)?, false),
+            Place::Path(path) => (
+                CPath::from_bytes(path).ok_or_else(|| bad!("cgroup path too long"))?,
+                true,
+            ),
+        };
         let needed = needed(config);
         let host_devices = crate::devices::resolve(config)?;
         let devices = DeviceRules {
@@ -254,6 +368,7 @@ impl ContainerCgroup {
             v2_controllers.as_ref().map(Text::as_bytes),
             &needed,
             config.namespaces.has(k::CLONE_NEWCGROUP),
+            always,
         )
         .map_err(|refusal| refusal.error(devices.asked_by))?;
         let mut cgroup = ContainerCgroup {
@@ -271,9 +386,9 @@ impl ContainerCgroup {
                 &own,
                 available.as_bytes(),
                 &needed,
-                name,
+                &path,
             )?,
-            _ => v1::make_groups(&mut cgroup, &found, &own, &needed, name, &devices)?,
+            _ => v1::make_groups(&mut cgroup, &found, &own, &needed, &path, always, &devices)?,
         }
         for limit in version.limits(config) {
             if let Some(group) = cgroup.group_for(&found, limit.controller) {
@@ -305,7 +420,8 @@ impl ContainerCgroup {
     }
 
     /// mkdir the group; a stale empty one of the same name (from a box that
-    /// was killed) is replaced, a busy one means the name is in use.
+    /// was killed) is replaced, a busy one means the name (or the OCI
+    /// cgroupsPath) is in use.
     fn make_group(&mut self, dir: CPath, memory: bool) -> Result<()> {
         const STEP: &str = "create the container's cgroup";
         match rustix::fs::mkdir(dir.as_cstr(), Mode::from_raw_mode(0o755)) {
@@ -313,7 +429,7 @@ impl ContainerCgroup {
             Err(Errno::EXIST) => {
                 if rustix::fs::rmdir(dir.as_cstr()).is_err() {
                     return Err(bad!(
-                        "a container with this name is running: its cgroup {dir} is busy"
+                        "the cgroup {dir} is in use: a container with this name (or cgroupsPath) is running"
                     ));
                 }
                 rustix::fs::mkdir(dir.as_cstr(), Mode::from_raw_mode(0o755))
@@ -325,6 +441,14 @@ impl ContainerCgroup {
         // The vector holds one group per hierarchy, at most five.
         let _ = self.groups.push(Group { dir, procs, memory });
         Ok(())
+    }
+
+    /// Each group's directory, and whether it is a cgroup v2 one: what an
+    /// OCI `create` records for the later commands.
+    #[cfg(feature = "oci")]
+    pub fn dirs(&self) -> impl Iterator<Item = (&CPath, bool)> {
+        let v2 = self.version == Version::V2;
+        self.groups.iter().map(move |g| (&g.dir, v2))
     }
 
     /// The v2 group for CLONE_INTO_CGROUP (none on v1).
@@ -517,6 +641,69 @@ mod tests {
             keyed_value(b"oom_kill_disable 0\nunder_oom 0\n", b"oom_kill"),
             None
         );
+    }
+
+    /// What engines send is taken as given; what would leave the named
+    /// tree, or name nothing, is refused.
+    #[cfg(feature = "oci")]
+    #[test]
+    fn oci_cgroup_paths() {
+        let ok = |given: &[u8]| check_path(given).map(|p| p.as_bytes().to_vec());
+        let id = "0123456789abcdef".repeat(4);
+        for engine in [
+            format!("/libpod_parent/libpod-{id}"),
+            format!("/default/{id}"),
+            format!("/kubepods/besteffort/pod6e7a1c34-5b2f-4d7e-9a61-3f0c2b8d9e11/{id}"),
+            "box/c1".to_string(),
+        ] {
+            assert_eq!(ok(engine.as_bytes()).unwrap(), engine.as_bytes());
+        }
+        // Made canonical: no empty or `.` component, no trailing slash.
+        assert_eq!(ok(b"//a/./b//").unwrap(), b"/a/b");
+        assert_eq!(ok(b"./a/").unwrap(), b"a");
+        assert_eq!(ok(b"a..b/c.").unwrap(), b"a..b/c.");
+        let long = [b'a'; PATH_MAX + 1];
+        for (bad, why) in [
+            (&b""[..], "empty"),
+            (b"/", "names no group"),
+            (b"/./", "names no group"),
+            (b"/a/../../etc", "`..`"),
+            (b"..", "`..`"),
+            (b"a/..", "`..`"),
+            (b"/a\0b", "NUL"),
+            (&long[..], "longer than 192"),
+            (b"machine.slice:libpod:abc", "systemd"),
+        ] {
+            let got = check_path(bad).unwrap_err();
+            assert!(got.contains(why), "{:?}: {got}", Bytes(bad).to_string());
+        }
+        // A colon is only systemd's form in a relative path.
+        assert!(check_path(b"/a:b").is_ok());
+    }
+
+    #[test]
+    fn group_directories() {
+        let r = |mount: &[u8], own: &[u8], path: &[u8]| {
+            resolve(mount, own, path).unwrap().as_bytes().to_vec()
+        };
+        let own = b"/process_api/7fcc";
+        // Absolute: from the hierarchy's root, wherever box itself is.
+        assert_eq!(
+            r(b"/sys/fs/cgroup/memory", own, b"/default/c1"),
+            b"/sys/fs/cgroup/memory/default/c1"
+        );
+        assert_eq!(
+            r(b"/sys/fs/cgroup/", b"/", b"/libpod_parent/libpod-x"),
+            b"/sys/fs/cgroup/libpod_parent/libpod-x"
+        );
+        // Relative: from box's own group.
+        assert_eq!(
+            r(b"/sys/fs/cgroup/memory", own, b"box/c1"),
+            b"/sys/fs/cgroup/memory/process_api/7fcc/box/c1"
+        );
+        assert_eq!(r(b"/sys/fs/cgroup", b"/", b"x/y"), b"/sys/fs/cgroup/x/y");
+        assert_eq!(r(b"/sys/fs/cgroup", b"/a/", b"x"), b"/sys/fs/cgroup/a/x");
+        assert!(resolve(&[b'm'; 200], own, &[b'p'; 100]).is_none());
     }
 
     #[test]

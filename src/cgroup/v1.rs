@@ -7,8 +7,8 @@ use rustix::io::Errno;
 
 use super::discovery::{Hierarchies, OwnCgroups};
 use super::{
-    ContainerCgroup, Controller, DeviceRules, Limit, Limits, box_parent, join, make_dir,
-    no_device_cgroup, trim_slash,
+    ContainerCgroup, Controller, DeviceRules, Limit, Limits, join, make_parents, no_device_cgroup,
+    resolve, trim_slash,
 };
 use crate::bad;
 use crate::config::RunConfig;
@@ -17,21 +17,31 @@ use crate::error::{Context, Error, Result};
 use crate::sys::fs::{read_into, write_control};
 use crate::text::CPath;
 
-/// Make the container's group NAME under `box/` in each hierarchy it
-/// needs: those of `needed`, and the devices one.
+/// Make the container's group at `path` (absolute from each hierarchy's
+/// root, relative from box's own group there), its missing parents too,
+/// in each hierarchy it needs: those of `needed` and the devices one, or
+/// with `every` (an OCI container's) every one of [`Controller::ALL`] the
+/// host has (freezer too: pause).
 pub(super) fn make_groups(
     cgroup: &mut ContainerCgroup,
     found: &Hierarchies,
     own: &OwnCgroups,
     needed: &[Controller],
-    name: &[u8],
+    path: &CPath,
+    every: bool,
     devices: &DeviceRules,
 ) -> Result<()> {
     // The devices hierarchy with the limits' ones, where the kernel has
     // it; a container that asked for devices needs it.
-    let mut hierarchies: heapless::Vec<Controller, 5> = needed.iter().copied().collect();
+    let mut hierarchies: heapless::Vec<Controller, 6> = if every {
+        Controller::ALL.into_iter().collect()
+    } else {
+        needed.iter().copied().collect()
+    };
     if found.v1_mount(Controller::Devices).is_some() {
-        let _ = hierarchies.push(Controller::Devices);
+        if !hierarchies.contains(&Controller::Devices) {
+            let _ = hierarchies.push(Controller::Devices);
+        }
     } else if devices.required {
         return Err(no_device_cgroup(devices.asked_by));
     }
@@ -48,22 +58,31 @@ pub(super) fn make_groups(
             continue;
         }
         let own = own.path(Some(c));
-        let base = CPath::from_parts(&[mount.as_bytes(), own.as_bytes()])
-            .ok_or_else(|| bad!("cgroup path too long"))?;
-        let parent = box_parent(mount, &own).ok_or_else(|| bad!("cgroup path too long"))?;
-        make_dir(&parent)?;
-        if c == Controller::Cpuset {
-            // v1 cpusets start empty: a group without CPUs or memory
-            // nodes accepts no task. Inherit the parent's.
-            inherit_cpuset(&base, &parent)?;
-        }
-        let dir = join(parent.as_bytes(), name)?;
+        let too_long = || bad!("cgroup path too long: {}{}", mount, path);
+        let dir =
+            resolve(mount.as_bytes(), own.as_bytes(), path.as_bytes()).ok_or_else(too_long)?;
+        let own_dir = CPath::from_parts(&[trim_slash(mount.as_bytes()), own.as_bytes()])
+            .ok_or_else(too_long)?;
+        let base = if path.as_bytes().starts_with(b"/") {
+            trim_slash(mount.as_bytes())
+        } else {
+            own_dir.as_bytes()
+        };
+        // v1 cpusets start empty: a group without CPUs or memory nodes
+        // accepts no task. Each parent made inherits its parent's.
+        make_parents(base, &dir, |parent, child| {
+            if c != Controller::Cpuset || child.as_bytes() == dir.as_bytes() {
+                return Ok(());
+            }
+            inherit_cpuset(parent, child)
+        })?;
         let memory = found
             .v1_mount(Controller::Memory)
             .is_some_and(|m| m.as_bytes() == mount.as_bytes());
         cgroup.make_group(dir, memory)?;
         if c == Controller::Cpuset {
-            inherit_cpuset(&parent, &dir)?;
+            let end = dir.as_bytes().iter().rposition(|&b| b == b'/');
+            inherit_cpuset(&dir.as_bytes()[..end.unwrap_or(0)], &dir)?;
         }
     }
     Ok(())
@@ -155,9 +174,9 @@ pub(super) fn device_rules(dir: &CPath, devices: &DeviceRules) -> Result<()> {
 
 /// Copy cpuset.cpus and cpuset.mems from `from` to `to` where `to` has
 /// none yet.
-fn inherit_cpuset(from: &CPath, to: &CPath) -> Result<()> {
+fn inherit_cpuset(from: &[u8], to: &CPath) -> Result<()> {
     for file in [&b"cpuset.cpus"[..], b"cpuset.mems"] {
-        let src = join(trim_slash(from.as_bytes()), file)?;
+        let src = join(trim_slash(from), file)?;
         let dst = join(to.as_bytes(), file)?;
         let mut buf = [0u8; 256];
         let n = read_into(dst.as_cstr(), &mut buf).unwrap_or(0);

@@ -10,7 +10,7 @@ use rustix::io::Errno;
 
 use super::discovery::{OwnCgroups, delegation_refused, must_delegate};
 use super::{
-    ContainerCgroup, Controller, DeviceRules, Limit, Limits, box_parent, has_word, join, make_dir,
+    ContainerCgroup, Controller, DeviceRules, Limit, Limits, has_word, join, make_parents, resolve,
     trim_slash,
 };
 use crate::bad;
@@ -20,40 +20,48 @@ use crate::sys::bpf;
 use crate::sys::fs::{open_dir, read_into, write_control};
 use crate::text::{CPath, Text};
 
-/// Make the container's group NAME under `box/` in the cgroup2 tree at
-/// `mount`, with the `needed` controllers (of those cgroup2 offers:
-/// `available`) enabled down to it.
+/// Make the container's group at `path` (absolute from the root of the
+/// cgroup2 tree at `mount`, relative from box's own group there), its
+/// missing parents too, with the `needed` controllers (of those cgroup2
+/// offers: `available`) enabled down to it.
 pub(super) fn make_group(
     cgroup: &mut ContainerCgroup,
     mount: &CPath,
     own: &OwnCgroups,
     available: &[u8],
     needed: &[Controller],
-    name: &[u8],
+    path: &CPath,
 ) -> Result<()> {
     let own = own.path(None);
-    let own_dir = CPath::from_parts(&[mount.as_bytes(), own.as_bytes()])
-        .ok_or_else(|| bad!("cgroup path too long"))?;
-    let parent = box_parent(mount, &own).ok_or_else(|| bad!("cgroup path too long"))?;
+    let too_long = || bad!("cgroup path too long: {}{}", mount, path);
+    let own_dir =
+        CPath::from_parts(&[trim_slash(mount.as_bytes()), own.as_bytes()]).ok_or_else(too_long)?;
+    let dir = resolve(mount.as_bytes(), own.as_bytes(), path.as_bytes()).ok_or_else(too_long)?;
+    let base = if path.as_bytes().starts_with(b"/") {
+        trim_slash(mount.as_bytes())
+    } else {
+        own_dir.as_bytes()
+    };
     let names: heapless::Vec<&str, 4> = needed.iter().map(|c| c.name()).collect();
-    // The parent's subtree_control must offer the controllers to box/.
-    // Only the root may do that while it has processes of its own (the
-    // "no internal processes" rule): elsewhere the tree must be delegated
-    // with the controllers already enabled.
-    if !needed.is_empty() {
-        let mut current = [0u8; 256];
-        let control = join(trim_slash(own_dir.as_bytes()), b"cgroup.subtree_control")?;
-        let n = read_into(control.as_cstr(), &mut current).unwrap_or(0);
-        if must_delegate(&current[..n], &names) {
-            enable_controllers(own_dir.as_cstr(), available, &names)
-                .map_err(|e| delegation_refused(e, &names, &own))?;
+    // Each parent's subtree_control must offer the controllers to the
+    // group below it. Only the root may do that while it has processes of
+    // its own (the "no internal processes" rule): elsewhere the tree must
+    // be delegated with the controllers already enabled.
+    make_parents(base, &dir, |parent, _| {
+        if needed.is_empty() {
+            return Ok(());
         }
-    }
-    make_dir(&parent)?;
-    if !needed.is_empty() {
-        enable_controllers(parent.as_cstr(), available, &names)?;
-    }
-    cgroup.make_group(join(parent.as_bytes(), name)?, true)
+        let mut current = [0u8; 256];
+        let control = join(trim_slash(parent), b"cgroup.subtree_control")?;
+        let n = read_into(control.as_cstr(), &mut current).unwrap_or(0);
+        if !must_delegate(&current[..n], &names) {
+            return Ok(());
+        }
+        let parent = CPath::from_bytes(parent).ok_or_else(too_long)?;
+        enable_controllers(parent.as_cstr(), available, &names)
+            .map_err(|e| delegation_refused(e, &names, &parent))
+    })?;
+    cgroup.make_group(dir, true)
 }
 
 /// Write `+name` for each of `wanted` that `available` lists into

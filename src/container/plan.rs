@@ -135,9 +135,10 @@ pub struct Created<'a> {
     /// reading it (its own write end keeps the read from seeing EOF) until
     /// `start` writes a byte.
     pub exec_fifo: rustix::fd::BorrowedFd<'a>,
-    /// The container's cgroup under box/: its OCI id, which may be longer
-    /// than a box name.
-    pub cgroup_name: &'a [u8],
+    /// The container's cgroup: its config.json's `linux.cgroupsPath`, as
+    /// [`crate::cgroup::check_path`] gave it, or `box/ID`. Made whether
+    /// or not the container has limits.
+    pub cgroup_path: &'a [u8],
 }
 
 /// How `--init` runs box-init inside the container.
@@ -358,11 +359,13 @@ impl<'a> Plan<'a> {
         self.config.namespaces.has(flag) || self.joined(flag).is_some()
     }
 
-    /// The name of the container's cgroup(s) under box/.
-    pub fn cgroup_name(&self) -> &[u8] {
-        self.created
-            .as_ref()
-            .map_or(self.name.as_bytes(), |c| c.cgroup_name)
+    /// Where the container's cgroup(s) go: box/NAME, or an OCI
+    /// container's path.
+    pub fn cgroup_place(&self) -> crate::cgroup::Place<'_> {
+        match &self.created {
+            Some(c) => crate::cgroup::Place::Path(c.cgroup_path),
+            None => crate::cgroup::Place::Box(self.name.as_bytes()),
+        }
     }
 
     /// The program name as a C string.

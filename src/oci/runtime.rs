@@ -7,7 +7,9 @@
 //!   ROOT/ID/exec.fifo    exists from create to start: "created" is
 //!                        exactly that (crun's scheme)
 //!   ROOT/ID/init         "PID STARTTIME" of the container's init
-//!   ROOT/ID/cgroup       the init's /proc/PID/cgroup, for delete
+//!   ROOT/ID/cgroup       the container's group directories, one a line
+//!                        ("2 DIR" cgroup v2, "1 DIR" v1), for every
+//!                        later command that uses them
 //!   ROOT/ID/state.json   the state's fixed members (pid, bundle, rootfs,
 //!                        created, owner, annotations)
 //! ```
@@ -272,7 +274,7 @@ fn create_in(root: Root<'_>, id: &[u8], options: &CreateOptions<'_>, args: &Args
     .at("open the exec fifo", "open", fifo_path.as_bytes())?;
     plan.created = Some(Created {
         exec_fifo: fifo.as_fd(),
-        cgroup_name: id,
+        cgroup_path: mapped.cgroup_path.as_bytes(),
     });
 
     // The command's umask is the config's (0022 unless it says).
@@ -283,83 +285,20 @@ fn create_in(root: Root<'_>, id: &[u8], options: &CreateOptions<'_>, args: &Args
     let life = launched?;
     let init = life.container.pid;
     let raw_init = init.as_raw_nonzero().get() as u32;
-    let mut freezer = None;
-    let applied =
-        make_freezer(raw_init, id, &mut freezer).and_then(|()| apply_sysctls(&config, raw_init));
-    let recorded = applied.and_then(|()| {
-        record(
-            root,
-            id,
-            init,
-            &bundle,
-            &config,
-            process.oom_score_adj,
-            options,
-        )
-    });
+    // The groups, for the later commands: at most six lines of a path each.
+    let mut groups = Text::<2048>::new();
+    for (dir, v2) in life.container.cgroup.iter().flat_map(|c| c.dirs()) {
+        let _ = writeln!(groups, "{} {dir}", if v2 { 2 } else { 1 });
+    }
+    let recorded = apply_sysctls(&config, raw_init)
+        .and_then(|()| record(root, id, init, &bundle, &config, groups.as_bytes(), options));
     if let Err(e) = recorded {
         container::abandon(&life.container);
         drop(life);
-        if let Some(dir) = freezer {
-            let _ = rustix::fs::rmdir(dir.as_cstr());
-        }
         return Err(e);
     }
     life.leave();
     Ok(())
-}
-
-/// Where the container has no cgroup v2 group to freeze (a v1 or hybrid
-/// host), a v1 freezer group box/ID of its own, for pause and resume
-/// (`made`). Made while its init, waiting for start, is its only process,
-/// so that every process it will have is born in it; under the init's
-/// own freezer group (the engine's). None where the host has no v1
-/// freezer hierarchy.
-fn make_freezer(init: u32, id: &[u8], made: &mut Option<CPath>) -> Result<()> {
-    let step = "make the container's freezer group";
-    let mut path = Text::<64>::new();
-    let _ = write!(path, "/proc/{init}/cgroup");
-    let path = CPath::from_bytes(path.as_bytes()).unwrap_or_default();
-    let mut cgroups = [0u8; 4096];
-    let n = read_whole(path.as_cstr(), &mut cgroups).at(step, "read", path.as_bytes())?;
-    let lines = || cgroups[..n].split(|&b| b == b'\n');
-    let in_own_v2 = |l: &[u8]| l.starts_with(b"0::") && own_group(l, id);
-    let Some(line) = lines().find(|l| {
-        let names = l.split(|&b| b == b':').nth(1).unwrap_or(b"");
-        names.split(|&b| b == b',').any(|n| n == b"freezer")
-    }) else {
-        return Ok(());
-    };
-    if lines().any(in_own_v2) {
-        return Ok(());
-    }
-    let Some(procs) = crate::cgroup::procs_file_for(line) else {
-        return Ok(());
-    };
-    let base = procs
-        .as_bytes()
-        .strip_suffix(b"/cgroup.procs")
-        .unwrap_or_default();
-    let too_long = || bad!("{}: path too long", procs);
-    let parent = CPath::from_parts(&[base, b"/box"]).ok_or_else(too_long)?;
-    let dir = CPath::from_parts(&[base, b"/box/", id]).ok_or_else(too_long)?;
-    for d in [&parent, &dir] {
-        match rustix::fs::mkdir(d.as_cstr(), Mode::from_raw_mode(0o755)) {
-            Ok(()) | Err(Errno::EXIST) => {}
-            Err(e) => return Err(Error::sys(step, "mkdir", d.as_bytes(), e)),
-        }
-    }
-    *made = Some(dir);
-    let procs = CPath::from_parts(&[dir.as_bytes(), b"/cgroup.procs"]).ok_or_else(too_long)?;
-    let mut pid = Text::<16>::new();
-    let _ = write!(pid, "{init}");
-    crate::sys::fs::write_control(procs.as_cstr(), pid.as_bytes())
-        .map_err(|e| Error::sys(step, "write", procs.as_bytes(), e))
-}
-
-/// A line of /proc/PID/cgroup naming one of box's own groups, box/ID.
-fn own_group(line: &[u8], id: &[u8]) -> bool {
-    line.ends_with(id) && line[..line.len() - id.len()].ends_with(b"/box/")
 }
 
 /// A config.json in box's own terms.
@@ -368,6 +307,8 @@ struct Mapped {
     words: heapless::Vec<CPath, { plan::MAX_ARGS }>,
     masked: heapless::Vec<CPath, MAX_EXTRA_PATHS>,
     read_only: heapless::Vec<CPath, MAX_EXTRA_PATHS>,
+    /// `linux.cgroupsPath` made canonical, or `box/ID` without one.
+    cgroup_path: CPath,
 }
 
 impl Mapped {
@@ -377,6 +318,7 @@ impl Mapped {
             words: heapless::Vec::new(),
             masked: heapless::Vec::new(),
             read_only: heapless::Vec::new(),
+            cgroup_path: CPath::default(),
         }
     }
 }
@@ -623,16 +565,33 @@ fn map(config: &Config, bundle: &[u8], id: &[u8], no_pivot: bool, out: &mut Mapp
 
     map_mounts(config, bundle, run)?;
     map_resources(config, run)?;
+    out.cgroup_path = match config.linux.cgroups_path {
+        Some(path) => crate::cgroup::check_path(config.str(path))
+            .map_err(|why| refuse!("linux.cgroupsPath: {why}"))?,
+        None => CPath::from_parts(&[b"box/", id]).ok_or_else(|| refuse!("id too long"))?,
+    };
 
     for &(key, _) in &config.linux.sysctl {
         let key = config.str(key);
         match sysctl_namespace(key) {
             Some((flag, _)) if flags & flag != 0 => {}
-            Some((_, name)) => {
-                return Err(refuse!(
-                    "linux.sysctl.{}: needs a {name} namespace of the container's own",
-                    Bytes(key)
-                ));
+            Some((flag, name)) => {
+                // A joined namespace (a CRI pod's sandbox's) is as good as
+                // one of the container's own, unless it is the host's.
+                let joined = run.joins.iter().find(|j| j.kind.flag == flag);
+                let Some(joined) = joined else {
+                    return Err(refuse!(
+                        "linux.sysctl.{}: needs a {name} namespace of the container's own or joined (linux.namespaces)",
+                        Bytes(key)
+                    ));
+                };
+                if is_hosts_namespace(&joined.path, flag)? {
+                    return Err(refuse!(
+                        "linux.sysctl.{}: the {name} namespace joined at {} is the host's (box-oci's own): its settings are the whole host's",
+                        Bytes(key),
+                        joined.path
+                    ));
+                }
             }
             None => {
                 return Err(refuse!(
@@ -756,6 +715,22 @@ fn sysctl_namespace(key: &[u8]) -> Option<(u32, &'static str)> {
     } else {
         None
     }
+}
+
+/// Whether the namespace file at `path` (of type `flag`) is the one
+/// box-oci itself runs in (the host's): the same inode as
+/// /proc/self/ns/TYPE.
+fn is_hosts_namespace(path: &CPath, flag: u32) -> Result<bool> {
+    let step = "check a joined namespace";
+    let ns = if flag == k::CLONE_NEWNET {
+        "net"
+    } else {
+        "ipc"
+    };
+    let own = crate::sys::ns::link_path(None, ns);
+    let theirs = rustix::fs::stat(path.as_cstr()).at(step, "stat", path.as_bytes())?;
+    let ours = rustix::fs::stat(own.as_cstr()).at(step, "stat", own.as_bytes())?;
+    Ok(theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino)
 }
 
 /// Write config.json's sysctls, each in the namespace it belongs to:
@@ -924,11 +899,11 @@ fn record(
     init: Pid,
     bundle: &CPath,
     config: &Config,
-    oom_score_adj: Option<i32>,
+    groups: &[u8],
     options: &CreateOptions<'_>,
 ) -> Result<()> {
     let pid = init.as_raw_nonzero().get() as u32;
-    if let Some(adj) = oom_score_adj {
+    if let Some(adj) = config.process.as_ref().and_then(|p| p.oom_score_adj) {
         let mut path = Text::<64>::new();
         let _ = write!(path, "/proc/{pid}/oom_score_adj");
         let path = CPath::from_bytes(path.as_bytes()).unwrap_or_default();
@@ -944,16 +919,7 @@ fn record(
     let _ = writeln!(line, "{pid} {start}");
     write_file(&root.file(id, INIT)?, line.as_bytes())?;
 
-    let mut cgroups = [0u8; 4096];
-    let mut path = Text::<64>::new();
-    let _ = write!(path, "/proc/{pid}/cgroup");
-    let path = CPath::from_bytes(path.as_bytes()).unwrap_or_default();
-    let n = read_whole(path.as_cstr(), &mut cgroups).at(
-        "read the container's cgroups",
-        "read",
-        path.as_bytes(),
-    )?;
-    write_file(&root.file(id, CGROUP)?, &cgroups[..n])?;
+    write_file(&root.file(id, CGROUP)?, groups)?;
 
     let mut buf = [0u8; 16 * 1024];
     let mut json = Writer::new(SliceSink::new(&mut buf));
@@ -1250,8 +1216,8 @@ pub fn kill(root: Root<'_>, id: &[u8], signal: i32, all: bool) -> Result<()> {
     }
 }
 
-/// Each cgroup directory the container's init was in, from its record,
-/// and whether it is a v2 one.
+/// Each group directory of the container, from its record (create's
+/// groups, at its cgroupsPath), and whether it is a v2 one.
 fn for_each_cgroup(root: Root<'_>, id: &[u8], mut each: impl FnMut(&CPath, bool)) {
     let Ok(path) = root.file(id, CGROUP) else {
         return;
@@ -1260,27 +1226,15 @@ fn for_each_cgroup(root: Root<'_>, id: &[u8], mut each: impl FnMut(&CPath, bool)
     let Ok(n) = read_whole(path.as_cstr(), &mut buf) else {
         return;
     };
-    let mut seen: heapless::Vec<CPath, 16> = heapless::Vec::new();
     for line in buf[..n].split(|&b| b == b'\n') {
-        // Only box's own groups: the init joined box/ID in each hierarchy
-        // box limits (others are the engine's, shared).
-        if !own_group(line, id) {
-            continue;
+        let (v2, dir) = match line {
+            [b'2', b' ', dir @ ..] => (true, dir),
+            [b'1', b' ', dir @ ..] => (false, dir),
+            _ => continue,
+        };
+        if let Some(dir) = CPath::from_bytes(dir) {
+            each(&dir, v2);
         }
-        let Some(procs) = crate::cgroup::procs_file_for(line) else {
-            continue;
-        };
-        let Some(dir) = procs.as_bytes().strip_suffix(b"/cgroup.procs") else {
-            continue;
-        };
-        let Some(dir) = CPath::from_bytes(dir) else {
-            continue;
-        };
-        if seen.iter().any(|d| d.as_bytes() == dir.as_bytes()) {
-            continue;
-        }
-        each(&dir, line.starts_with(b"0::"));
-        let _ = seen.push(dir);
     }
 }
 
@@ -1334,8 +1288,9 @@ pub fn ps(root: Root<'_>, id: &[u8], json: bool) -> Result<()> {
 
 /// `pause` (`frozen`) or `resume`: freeze or thaw every process of the
 /// container: through its cgroup v2 group's cgroup.freeze, or its v1
-/// freezer group's freezer.state (made by create where it has no v2
-/// group). A container with neither is refused.
+/// freezer group's freezer.state (create makes a group in every v1
+/// hierarchy box uses, freezer's too). A host with neither (no cgroup2,
+/// no v1 freezer hierarchy) refuses it.
 pub fn freeze(root: Root<'_>, id: &[u8], frozen: bool) -> Result<()> {
     root.existing(id)?;
     let (status, _) = status(root, id)?;
@@ -1645,6 +1600,89 @@ mod tests {
                 Bytes(host).to_string()
             );
         }
+    }
+
+    /// runc-spec.json with each (from, to) replacement made, mapped.
+    fn mapped_edited(edits: &[(&str, &str)]) -> Result<Box<Mapped>> {
+        let path = format!("{}/tests/oci/runc-spec.json", env!("CARGO_MANIFEST_DIR"));
+        let mut document = std::fs::read_to_string(path).unwrap();
+        for (from, to) in edits {
+            assert!(document.contains(from), "{from}");
+            document = document.replacen(from, to, 1);
+        }
+        let mut config = Box::new(Config::new());
+        config.parse(document.as_bytes()).unwrap();
+        let mut out = Box::new(Mapped::new());
+        map(&config, b"/bundle", b"abc", false, &mut out).map(|()| out)
+    }
+
+    fn refusal(result: Result<Box<Mapped>>) -> String {
+        match result {
+            Ok(_) => panic!("not refused"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    const NAMESPACES: &str = r#""namespaces": ["#;
+
+    #[test]
+    fn cgroups_path() {
+        let (_, podman) = mapped("podman-default.json");
+        let podman = podman.unwrap();
+        assert!(
+            podman
+                .cgroup_path
+                .as_bytes()
+                .starts_with(b"/libpod_parent/libpod-")
+        );
+        // None given: box/ID under box-oci's own group, as before.
+        assert_eq!(
+            mapped_edited(&[]).unwrap().cgroup_path.as_bytes(),
+            b"box/abc"
+        );
+        let given = |path: &str| {
+            let with = format!(r#""cgroupsPath": "{path}", {NAMESPACES}"#);
+            mapped_edited(&[(NAMESPACES, &with)]).map(|m| m.cgroup_path.as_bytes().to_vec())
+        };
+        assert_eq!(given("/default//c1/").unwrap(), b"/default/c1");
+        assert_eq!(given("rel/c1").unwrap(), b"rel/c1");
+        for (path, why) in [
+            ("/a/../b", "linux.cgroupsPath: a `..` component"),
+            ("", "linux.cgroupsPath: empty"),
+            ("/", "linux.cgroupsPath: names no group"),
+        ] {
+            let e = match given(path) {
+                Ok(_) => panic!("{path}: not refused"),
+                Err(e) => e.to_string(),
+            };
+            assert!(e.contains(&format!("config.json: {why}")), "{path}: {e}");
+        }
+    }
+
+    /// A network setting needs a network namespace of the container's
+    /// own, or a joined one that is not the host's.
+    #[test]
+    fn sysctls_of_joined_namespaces() {
+        let sysctl = format!(r#""sysctl": {{"net.ipv4.ip_forward": "1"}}, {NAMESPACES}"#);
+        assert!(mapped_edited(&[(NAMESPACES, &sysctl)]).is_ok());
+        let hosts = r#""type": "network", "path": "/proc/self/ns/net""#;
+        let e = refusal(mapped_edited(&[
+            (NAMESPACES, &sysctl),
+            (r#""type": "network""#, hosts),
+        ]));
+        assert!(
+            e.contains("linux.sysctl.net.ipv4.ip_forward: the network namespace joined at /proc/self/ns/net is the host's"),
+            "{e}"
+        );
+        let none = r#""type": "cgroup""#;
+        let e = refusal(mapped_edited(&[
+            (NAMESPACES, &sysctl),
+            (r#""type": "network""#, none),
+        ]));
+        assert!(
+            e.contains("needs a network namespace of the container's own or joined"),
+            "{e}"
+        );
     }
 
     #[test]

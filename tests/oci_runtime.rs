@@ -258,6 +258,240 @@ fn create_start_state_kill_delete() {
     }
 }
 
+/// The directories of the group at `path` (absolute from each
+/// hierarchy's root, relative from this process's own group there) in
+/// every hierarchy box-oci makes groups in on this host: the v1 ones of
+/// cpu, cpuset, memory, pids, devices and freezer, or cgroup2's where
+/// /sys/fs/cgroup is cgroup2.
+fn group_dirs(path: &str) -> Vec<PathBuf> {
+    let top = Path::new("/sys/fs/cgroup");
+    let under = |mount: &Path, controller: Option<&str>| {
+        let base = match path.starts_with('/') {
+            true => String::new(),
+            false => own_cgroup(controller),
+        };
+        let full = format!(
+            "{}/{}",
+            base.trim_end_matches('/'),
+            path.trim_start_matches('/')
+        );
+        mount.join(full.trim_start_matches('/'))
+    };
+    if top.join("cgroup.controllers").exists() {
+        return vec![under(top, None)];
+    }
+    let mut dirs: Vec<PathBuf> = ["cpu", "cpuset", "memory", "pids", "devices", "freezer"]
+        .iter()
+        .filter_map(|c| Some((c, std::fs::canonicalize(top.join(c)).ok()?)))
+        .filter(|(_, m)| m.join("cgroup.procs").exists())
+        .map(|(c, m)| under(&m, Some(c)))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    dirs
+}
+
+/// Whether the container's groups are v1 ones (this hybrid host).
+fn v1_groups() -> bool {
+    !Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
+}
+
+/// Box's own group in the v1 hierarchy of `controller` (`None`: cgroup2).
+fn own_cgroup(controller: Option<&str>) -> String {
+    let text = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    text.lines()
+        .find_map(|l| {
+            let mut parts = l.splitn(3, ':');
+            let (id, names, path) = (parts.next()?, parts.next()?, parts.next()?);
+            let ours = match controller {
+                None => id == "0" && names.is_empty(),
+                Some(c) => names.split(',').any(|n| n == c),
+            };
+            ours.then(|| path.to_string())
+        })
+        .unwrap_or_else(|| "/".into())
+}
+
+/// `linux.cgroupsPath` is honoured: absolute from each hierarchy's root
+/// (missing parents made), with the limits written there; ps, pause,
+/// resume, kill --all and delete use it; delete removes the group and
+/// leaves its parents empty. A relative path is under box-oci's own
+/// group, made without limits too (and paused). A `..` path is refused
+/// and makes nothing.
+#[test]
+#[ignore = "needs root"]
+fn cgroups_path_is_honoured() {
+    let test = "cgroups_path_is_honoured";
+    if !need_root(test) || !have_busybox(test) {
+        return;
+    }
+    become_subreaper();
+    let root = TempDir::new("oci-root");
+    let top = format!("boxtest-{}-{}", std::process::id(), random_suffix());
+    let path = format!("/{top}/c1");
+    let id = format!("box-oci-cgpath-{}", std::process::id());
+    let bundle = Bundle::new(
+        "oci-cgpath",
+        &["sh", "-c", "sleep 100 & exec sleep 101"],
+        &format!(
+            r#""cgroupsPath": "{path}", "resources": {{"pids": {{"limit": 32}}, "memory": {{"limit": 67108864}}}}, "#
+        ),
+    );
+    let (code, log) = create(root.path(), bundle.path(), &id, &bundle.path().join("log"));
+    assert_eq!(code, 0, "{log}");
+    let pid: i32 = std::fs::read_to_string(bundle.path().join("pid"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let dirs = group_dirs(&path);
+    assert!(!dirs.is_empty());
+    for dir in &dirs {
+        assert!(dir.is_dir(), "{} missing", dir.display());
+        let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap();
+        assert!(procs.lines().any(|l| l == pid.to_string()), "{procs}");
+    }
+    // The init's own view names the path, in each of those hierarchies.
+    let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let named = cgroup.lines().filter(|l| l.ends_with(&format!(":{path}")));
+    assert_eq!(named.count(), dirs.len(), "{cgroup}");
+    let read = |file: &str| -> String {
+        let dir = dirs.iter().find(|d| d.join(file).exists()).expect(file);
+        std::fs::read_to_string(dir.join(file))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    assert_eq!(read("pids.max"), "32");
+    let memory = if v1_groups() {
+        "memory.limit_in_bytes"
+    } else {
+        "memory.max"
+    };
+    assert_eq!(read(memory), "67108864");
+
+    let run = oci(root.path(), &["start", &id]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    // ps: the init and its background sleep, from the group.
+    let start = Instant::now();
+    let pids = loop {
+        let run = oci(root.path(), &["ps", "--format", "json", &id]);
+        assert_eq!(run.code(), 0, "{run:?}");
+        let pids: Vec<i32> = run
+            .stdout
+            .trim()
+            .trim_matches(|c| c == '[' || c == ']')
+            .split(',')
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        if pids.len() == 2 || start.elapsed() > Duration::from_secs(10) {
+            break pids;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(pids.len(), 2, "{pids:?}");
+    assert!(pids.contains(&pid));
+    let run = oci(root.path(), &["pause", &id]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(status_of(root.path(), &id), "paused");
+    if v1_groups() {
+        assert_eq!(read("freezer.state"), "FROZEN");
+    } else {
+        assert_eq!(read("cgroup.freeze"), "1");
+    }
+    let run = oci(root.path(), &["resume", &id]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(status_of(root.path(), &id), "running");
+    let run = oci(root.path(), &["kill", "--all", &id, "KILL"]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(reap(pid), 128 + 9);
+    let other = pids.iter().find(|&&p| p != pid).copied().unwrap();
+    let start = Instant::now();
+    while Path::new(&format!("/proc/{other}")).exists() {
+        // The background sleep: reparented to us, reaped here.
+        // SAFETY: waitpid on one PID, no status wanted.
+        unsafe { libc::waitpid(other, std::ptr::null_mut(), libc::WNOHANG) };
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "kill --all left {other}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let run = oci(root.path(), &["delete", &id]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    for dir in &dirs {
+        assert!(!dir.exists(), "{} left", dir.display());
+        // Its parent, made by create, stays as runc leaves it: empty.
+        let parent = dir.parent().unwrap();
+        std::fs::remove_dir(parent).unwrap_or_else(|e| panic!("{}: {e}", parent.display()));
+    }
+    assert_eq!(cgroup_dirs_with_prefix(&top), Vec::<PathBuf>::new());
+
+    // Relative: under box-oci's own group; no limits, a group all the same.
+    let rel = format!("{top}-rel/c2");
+    let id = format!("box-oci-cgrel-{}", std::process::id());
+    let bundle = Bundle::new(
+        "oci-cgrel",
+        &["sleep", "100"],
+        &format!(r#""cgroupsPath": "{rel}", "#),
+    );
+    // Without a cgroup namespace (rooted in a cgroup2 group, on this
+    // hybrid host the unified one): the groups engines look for.
+    let config = bundle.path().join("config.json");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains(r#", {"type": "cgroup"}"#), "{text}");
+    std::fs::write(&config, text.replace(r#", {"type": "cgroup"}"#, "")).unwrap();
+    let pid = create_and_start(root.path(), &bundle, &id);
+    let controller = if v1_groups() { Some("freezer") } else { None };
+    let own = own_cgroup(controller);
+    let want = format!("{}/{rel}", own.trim_end_matches('/'));
+    let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    assert!(
+        cgroup.lines().any(|l| l.ends_with(&format!(":{want}"))),
+        "{want} in {cgroup}"
+    );
+    let run = oci(root.path(), &["pause", &id]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(status_of(root.path(), &id), "paused");
+    let run = oci(root.path(), &["resume", &id]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(status_of(root.path(), &id), "running");
+    let dirs = group_dirs(&rel);
+    assert!(dirs.iter().all(|d| d.is_dir()), "{dirs:?}");
+    let run = oci(root.path(), &["delete", "--force", &id]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(reap(pid), 128 + 9);
+    for dir in &dirs {
+        assert!(!dir.exists(), "{} left", dir.display());
+        std::fs::remove_dir(dir.parent().unwrap()).unwrap();
+    }
+    assert_eq!(cgroup_dirs_with_prefix(&top), Vec::<PathBuf>::new());
+
+    // `..` is refused by its key path, before anything is made.
+    let bundle = Bundle::new(
+        "oci-cgdots",
+        &["true"],
+        &format!(r#""cgroupsPath": "/{top}/../escaped", "#),
+    );
+    let id = format!("box-oci-cgdots-{}", std::process::id());
+    assert_create_refused(
+        root.path(),
+        bundle.path(),
+        &id,
+        "config.json: linux.cgroupsPath: a `..` component",
+        "dots",
+    );
+    assert_eq!(cgroup_dirs_with_prefix(&top), Vec::<PathBuf>::new());
+    assert_eq!(cgroup_dirs_with_prefix("escaped"), Vec::<PathBuf>::new());
+}
+
+/// Some randomness for names other runs must not share.
+fn random_suffix() -> u64 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    u64::from(t.subsec_nanos()) ^ (std::process::id() as u64) << 32
+}
+
 /// The command's exit status reaches the engine (its reaper), and the
 /// stopped container is deleted without --force.
 #[test]
@@ -592,6 +826,12 @@ fn podman_runs_containers_with_box_oci() {
         "{run:?}"
     );
     assert!(Path::new("/run/box-oci").join(&id).exists());
+    // The group podman named (cgroupsPath, its cgroupfs manager's), in
+    // each hierarchy box uses.
+    let groups = group_dirs(&format!("/libpod_parent/libpod-{id}"));
+    for dir in &groups {
+        assert!(dir.is_dir(), "{} missing", dir.display());
+    }
     // exec: the exit status comes back, under the container's profile.
     let run = podman(dir.path(), &runtime, &["exec", &name, "sh", "-c", "exit 3"]);
     assert_eq!(run.code(), 3, "{run:?}");
@@ -618,6 +858,9 @@ fn podman_runs_containers_with_box_oci() {
 
     assert!(!Path::new("/run/box-oci").join(&id).exists(), "state left");
     assert_eq!(cgroup_dirs_with_prefix(&id), Vec::<PathBuf>::new());
+    for dir in &groups {
+        assert!(!dir.exists(), "{} left", dir.display());
+    }
     let left = mounts_mentioning(&[rootfs.path()]);
     assert!(left.is_empty(), "mounts left: {left:#?}");
     assert_nothing_running(&name, rootfs.path());
@@ -1108,8 +1351,10 @@ fn exec_never_hands_the_host_box_to_the_container() {
 
 /// `linux.namespaces[].path` joins a namespace instead of making one, as
 /// a CRI pod's containers join their sandbox's: here a network namespace
-/// of `ip netns add`. The init is in it; a path of the wrong type, and a
-/// mount namespace's path, are refused by key path in one line.
+/// of `ip netns add`. The init is in it, with the network sysctls of
+/// config.json set there (not on the host); a path of the wrong type, a
+/// mount namespace's path, and sysctls for a joined namespace that is the
+/// host's are refused by key path in one line.
 #[test]
 #[ignore = "needs root"]
 fn namespace_paths_are_joined() {
@@ -1139,6 +1384,15 @@ fn namespace_paths_are_joined() {
         let id = format!("box-oci-netns-{}", std::process::id());
         let joined = format!(r#"{{"type": "network", "path": "{netns_path}"}}"#);
         let bundle = with_namespaces("oci-netns", &joined);
+        // A network setting, written in the joined namespace (not the
+        // host's): a CRI pod's sandbox's sysctls.
+        let config = bundle.path().join("config.json");
+        let text = std::fs::read_to_string(&config).unwrap().replace(
+            r#""linux": {"#,
+            r#""linux": {"sysctl": {"net.ipv4.ip_forward": "1"}, "#,
+        );
+        std::fs::write(&config, text).unwrap();
+        let host_forward = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap();
         let (code, log) = create(root.path(), bundle.path(), &id, &bundle.path().join("log"));
         assert_eq!(code, 0, "{log}");
         let pid: i32 = std::fs::read_to_string(bundle.path().join("pid"))
@@ -1153,6 +1407,21 @@ fn namespace_paths_are_joined() {
         let inside = std::fs::read_link(format!("/proc/{pid}/ns/net")).unwrap();
         let ino = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&netns_path).unwrap());
         assert_eq!(inside.to_str().unwrap(), format!("net:[{ino}]"));
+        let forward = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &netns,
+                "cat",
+                "/proc/sys/net/ipv4/ip_forward",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&forward.stdout).trim(), "1");
+        assert_eq!(
+            std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap(),
+            host_forward
+        );
         // The other namespaces listed are made: its own UTS namespace.
         let host_uts = std::fs::read_link("/proc/self/ns/uts").unwrap();
         assert_ne!(
@@ -1189,6 +1458,26 @@ fn namespace_paths_are_joined() {
             let id = format!("box-{tag}-{}", std::process::id());
             assert_create_refused(root.path(), bundle.path(), &id, expected, tag);
         }
+        // A network setting in a joined namespace that is the host's
+        // (box-oci's own) would be the whole host's: refused.
+        let bundle = with_namespaces(
+            "oci-netns-host",
+            r#"{"type": "network", "path": "/proc/self/ns/net"}"#,
+        );
+        let config = bundle.path().join("config.json");
+        let text = std::fs::read_to_string(&config).unwrap().replace(
+            r#""linux": {"#,
+            r#""linux": {"sysctl": {"net.ipv4.ip_forward": "1"}, "#,
+        );
+        std::fs::write(&config, text).unwrap();
+        let id = format!("box-oci-netns-host-{}", std::process::id());
+        assert_create_refused(
+            root.path(),
+            bundle.path(),
+            &id,
+            "linux.sysctl.net.ipv4.ip_forward: the network namespace joined at /proc/self/ns/net is the host's",
+            "host",
+        );
     });
     let _ = Command::new("ip")
         .args(["netns", "delete", &netns])
@@ -1380,6 +1669,22 @@ fn containerd_runs_containers_with_box_oci() {
         &["sleep", "100"],
     );
     assert_eq!(started.code(), 0, "{started:?}");
+    // The group ctr named (cgroupsPath /NAMESPACE/ID), in each hierarchy
+    // box uses, with the limit.
+    let groups = group_dirs(&format!("/default/{id}"));
+    for dir in &groups {
+        assert!(dir.is_dir(), "{} missing", dir.display());
+    }
+    let limit = if v1_groups() {
+        "memory.limit_in_bytes"
+    } else {
+        "memory.max"
+    };
+    let limited = groups.iter().find(|d| d.join(limit).exists()).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(limited.join(limit)).unwrap().trim(),
+        "67108864"
+    );
     // Its I/O fifos in the daemon's directory too (ctr's default is
     // /run/containerd/fifo).
     let fifos = daemon.dir.path().join("fifo");
@@ -1450,6 +1755,9 @@ fn containerd_runs_containers_with_box_oci() {
         .unwrap_or_default();
     assert!(states.is_empty(), "state left: {states:?}");
     assert_eq!(cgroup_dirs_with_prefix(&id), Vec::<PathBuf>::new());
+    for dir in &groups {
+        assert!(!dir.exists(), "{} left", dir.display());
+    }
     let left = mounts_mentioning(&[rootfs.path(), daemon.dir.path()]);
     assert!(left.is_empty(), "mounts left: {left:#?}");
     assert_nothing_running(&id, rootfs.path());

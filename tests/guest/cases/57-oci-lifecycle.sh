@@ -2,7 +2,9 @@
 # box-oci on cgroup v2, as an engine drives it: create leaves the init
 # waiting (created) and exits, start runs the process under the config's
 # memory and pids limits and its seccomp profile, exec joins it, kill and
-# delete end it, and nothing is left: no cgroup, no state.
+# delete end it, and nothing is left: no cgroup, no state. Then a container
+# without limits at a cgroupsPath: its group there (parents made), paused
+# and resumed through it, removed by delete (its made parent left empty).
 . /tests/lib.sh
 root=$(container_root oci) || exit 1
 bundle=/srv/oci-bundle
@@ -71,3 +73,25 @@ box oci delete oci57 || { echo "delete failed"; exit 1; }
 box oci state oci57 2>&1 | grep -q "does not exist" || { echo "state after delete"; exit 1; }
 [ -e /run/box-oci/oci57 ] && { echo "/run/box-oci/oci57 left"; exit 1; }
 no_cgroup_left oci57
+
+# cgroupsPath, no limits: a group all the same, at the path from the root.
+sed -e 's|"resources": {"memory": {"limit": 33554432}, "pids": {"limit": 16}},|"cgroupsPath": "/oci57test/c1",|' \
+    $bundle/config.json >$bundle/config.new && mv $bundle/config.new $bundle/config.json
+grep -q '"cgroupsPath": "/oci57test/c1"' $bundle/config.json || { echo "config not edited"; exit 1; }
+box oci create --bundle $bundle --pid-file $bundle/pid oci57b >$bundle/out 2>&1 \
+    || { cat $bundle/out; echo "create (cgroupsPath) failed"; exit 1; }
+group=/sys/fs/cgroup/oci57test/c1
+grep -qx "$(cat $bundle/pid)" $group/cgroup.procs || { cat /proc/$(cat $bundle/pid)/cgroup; echo "init not in $group"; exit 1; }
+[ -e /sys/fs/cgroup/box/oci57b ] && { echo "box/oci57b made beside the cgroupsPath"; exit 1; }
+box oci start oci57b || { echo "start (cgroupsPath) failed"; exit 1; }
+box oci pause oci57b || { echo "pause without limits failed"; exit 1; }
+box oci state oci57b | grep -q '"status":"paused"' || { box oci state oci57b; echo "not paused"; exit 1; }
+grep -q "frozen 1" $group/cgroup.events || { cat $group/cgroup.events; echo "not frozen"; exit 1; }
+box oci resume oci57b || { echo "resume without limits failed"; exit 1; }
+box oci state oci57b | grep -q '"status":"running"' || { box oci state oci57b; echo "not resumed"; exit 1; }
+box oci ps oci57b | grep -qx "$(cat $bundle/pid)" || { box oci ps oci57b; echo "ps: init not listed"; exit 1; }
+box oci delete --force oci57b || { echo "delete --force (cgroupsPath) failed"; exit 1; }
+[ -e $group ] && { echo "$group left"; exit 1; }
+rmdir /sys/fs/cgroup/oci57test || { ls /sys/fs/cgroup/oci57test; echo "parent not empty"; exit 1; }
+[ -e /run/box-oci/oci57b ] && { echo "/run/box-oci/oci57b left"; exit 1; }
+echo "cgroupsPath ok"

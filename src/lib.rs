@@ -98,8 +98,9 @@ const COMMANDS: &[(&str, Main, &str)] = &[
 /// container has it as its executable, never the host's box file. (box-init
 /// seals itself as the board's PID 1, once /proc is mounted: src/board.) A
 /// program added that starts or enters containers belongs here too.
+/// `box run` decides for itself once it knows its options: a container it
+/// can confine with Landlock needs no copy (src/applet/run.rs, `seal`).
 const SEALED: &[&str] = &[
-    "run",
     "exec",
     "nsenter",
     #[cfg(feature = "oci")]

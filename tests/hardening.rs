@@ -749,6 +749,66 @@ fn setup_with_exe_probe(test: &str) -> Option<TempDir> {
     Some(root)
 }
 
+/// In a container box confines (src/sys/landlock.rs) nothing outside its
+/// root can be executed, however it is reached: here a host executable
+/// handed in as standard input and run through /proc/self/fd/0 (box's own
+/// file through /proc/self/exe: run_never_hands_the_host_box_to_a_container).
+/// What the container does with its
+/// own files is unchanged: executing from its rootfs, a tmpfs and a bind
+/// mount; renaming and linking files and directories across directories
+/// (Landlock's REFER right, refused by any ruleset that does not allow it);
+/// writing to /dev/stdout when that is a host file.
+#[test]
+#[ignore = "needs root"]
+fn confined_container_executes_only_its_own_files() {
+    let test = "confined_container_executes_only_its_own_files";
+    let Some(root) = setup(test) else {
+        return;
+    };
+    if landlock_abi() < 2 {
+        eprintln!("{test}: SKIPPED: the kernel has no Landlock ABI 2; box uses its sealed copy");
+        return;
+    }
+    let outside = TempDir::new("confined-outside");
+    let host_exe = outside.path().join("tool");
+    std::fs::copy(BUSYBOX, &host_exe).unwrap();
+    let bound = TempDir::new("confined-bound");
+    std::fs::copy(BUSYBOX, bound.path().join("busybox")).unwrap();
+    let out = outside.path().join("out");
+    let bind = format!("{}:/mnt", path_str(bound.path()));
+    let script = "\
+        /proc/self/fd/0 echo escaped; echo fd0=$?; \
+        cp /bin/busybox /tmp/echo && /tmp/echo tmpfs-exec; \
+        /mnt/busybox echo bind-exec; \
+        mkdir -p /tmp/a/d /tmp/b; echo x > /tmp/a/f; \
+        mv /tmp/a/f /tmp/b/f && ln /tmp/b/f /tmp/a/g && mv /tmp/a/d /tmp/b/d && echo refer-ok; \
+        echo via-dev-stdout >> /dev/stdout";
+    let run = Command::new(BOX)
+        .args(["run", "--rootfs", path_str(root.path()), "--tmpfs", "/tmp"])
+        .args(["--bind", &bind, "sh", "-c", script])
+        .stdin(std::fs::File::open(&host_exe).unwrap())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stdout = std::fs::read_to_string(&out).unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    eprintln!("hardening: {test}: {stdout:?} {stderr:?}");
+    assert_eq!(run.status.code(), Some(0), "{stdout} {stderr}");
+    assert!(
+        !stdout.contains("escaped"),
+        "a host file was executed: {stdout}"
+    );
+    assert!(stdout.contains("fd0=126"), "{stdout} {stderr}");
+    assert!(stderr.contains("Permission denied"), "{stderr}");
+    for line in ["tmpfs-exec", "bind-exec", "refer-ok", "via-dev-stdout"] {
+        assert!(
+            stdout.lines().any(|l| l == line),
+            "{line}: {stdout} {stderr}"
+        );
+    }
+}
+
 /// A copy of box for a test to run as "the host's box", so that an attack
 /// that works overwrites the copy, not the build; with its device, inode
 /// and content.
@@ -997,9 +1057,15 @@ fn assert_not_host_box(what: &str, log: &str) {
 
 /// `box run` never lets a container reach the host's box file, whichever
 /// way the container makes box's process execute /proc/self/exe:
-/// - `box run -- /proc/self/exe` and a `#!/proc/self/exe` script run box
-///   inside ("unknown applet exe"): its sealed copy;
-/// - a script whose interpreter is a link to /proc/self/exe named
+/// - in a container box confines with Landlock (the default one, where the
+///   kernel has Landlock ABI 2): `box run -- /proc/self/exe`, a
+///   `#!/proc/self/exe` script and a script whose interpreter is a link to
+///   /proc/self/exe are refused (126, permission denied): box's file is
+///   outside the container's root;
+/// - in one it does not (`--cap-add sys_admin`, `--init`), or without
+///   Landlock: `box run -- /proc/self/exe` and a `#!/proc/self/exe` script
+///   run box inside ("unknown applet exe"): its sealed copy;
+/// - there, a script whose interpreter is a link to /proc/self/exe named
 ///   box-init, run as the container's command (foreground, detached, and
 ///   as the child of box-init under --init), and the link run directly
 ///   with `--subreaper -- sleep`: box-init stays, and the probe, entering
@@ -1021,8 +1087,30 @@ fn run_never_hands_the_host_box_to_a_container() {
     let (dev, ino) = (host.dev.to_string(), host.ino.to_string());
     let no_env = ("BOX_TEST", "1");
 
-    for command in ["/proc/self/exe", "/bin/self"] {
+    let confined = landlock_abi() >= 2;
+    for command in ["/proc/self/exe", "/bin/self", "/bin/held"] {
         let run = run_program(&host.path, &["run", "--rootfs", &r, command], no_env);
+        if confined {
+            assert_eq!(run.code(), 126, "{command}: {run:?}");
+            assert!(
+                run.stderr.contains("Permission denied")
+                    && run.stderr.contains("outside the container's root"),
+                "{command}: {run:?}"
+            );
+        } else if command != "/bin/held" {
+            assert_eq!(run.code(), 125, "{command}: {run:?}");
+            assert!(
+                run.stderr.contains("unknown applet exe"),
+                "{command}: {run:?}"
+            );
+        }
+    }
+    for command in ["/proc/self/exe", "/bin/self"] {
+        let run = run_program(
+            &host.path,
+            &["run", "--cap-add", "sys_admin", "--rootfs", &r, command],
+            no_env,
+        );
         assert_eq!(run.code(), 125, "{command}: {run:?}");
         assert!(
             run.stderr.contains("unknown applet exe"),
@@ -1034,10 +1122,11 @@ fn run_never_hands_the_host_box_to_a_container() {
     let _sweep = ContainerSweep::new(&prefix);
     let held = ["/bin/held"];
     let subreaper = ["/bin/box-init", "--subreaper", "--", "sleep", "1000"];
+    // Containers box does not confine, so that box-init is reached.
     let cases: [(&str, &[&str], &[&str]); 4] = [
-        ("foreground", &[], &held),
-        ("detached", &["-d"], &held),
-        ("link", &["-d"], &subreaper),
+        ("foreground", &["--cap-add", "sys_admin"], &held),
+        ("detached", &["-d", "--cap-add", "sys_admin"], &held),
+        ("link", &["-d", "--cap-add", "sys_admin"], &subreaper),
         ("init", &["-d", "--init"], &subreaper),
     ];
     for (k, (what, options, command)) in cases.iter().enumerate() {

@@ -1132,7 +1132,9 @@ fn box_ns_inside_a_container_tells_the_truth() {
 }
 
 /// `--debug-timing` prints every setup step with its µs: box's line (with
-/// the sealed copy's before it), the child's; without it, nothing.
+/// the sealed copy's before it, when box takes the copy), the child's;
+/// without it, nothing. A default container is confined by Landlock (no
+/// copy; a `landlock` step), one with `--cap-add sys_admin` is not.
 #[test]
 #[ignore = "needs root"]
 fn debug_timing_prints_every_step_and_nothing_without_it() {
@@ -1143,72 +1145,95 @@ fn debug_timing_prints_every_step_and_nothing_without_it() {
     let with = [
         "--pids", "64", "--net", "--tmpfs", "/tmp", "--rootfs", &rootfs,
     ];
-    let run = run_box(
-        ["run", "--debug-timing"]
-            .iter()
-            .chain(&with)
-            .chain(&["true"]),
-    );
-    assert_eq!(run.code(), 0, "{run:?}");
-    let line = |prefix: &str| {
-        let found = run.stderr.lines().find(|l| l.starts_with(prefix));
-        found
-            .unwrap_or_else(|| panic!("no line {prefix:?}: {run:?}"))
-            .to_string()
+    let child_steps = |landlock: bool| {
+        let mut steps = vec![
+            "cgroup",
+            "namespaces",
+            "session",
+            "private",
+            "bind root",
+            "nodev",
+            "proc sys",
+            "host trees",
+            "pivot",
+            "dev",
+            "binds",
+            "tmpfs",
+            "masks",
+            "hostname",
+            "loopback",
+            "workdir",
+            "close fds",
+            "identity",
+            "stdio",
+            "signals",
+        ];
+        if landlock {
+            steps.push("landlock");
+        }
+        steps.push("seccomp");
+        steps
     };
-    let expect = [
-        ("box: timing: seal: ", &["check", "copy"][..]),
-        (
-            "box: timing: check",
-            &[
-                "check", "parse", "plan", "prepare", "cgroup", "clone", "child",
-            ][..],
-        ),
-        (
-            "box: timing: child: ",
-            &[
-                "cgroup",
-                "namespaces",
-                "session",
-                "private",
-                "bind root",
-                "nodev",
-                "proc sys",
-                "host trees",
-                "pivot",
-                "dev",
-                "binds",
-                "tmpfs",
-                "masks",
-                "hostname",
-                "loopback",
-                "workdir",
-                "close fds",
-                "identity",
-                "stdio",
-                "signals",
-                "seccomp",
-            ][..],
-        ),
+    let box_steps = ["parse", "plan", "prepare", "cgroup", "clone", "child"];
+    let sealed_steps = [
+        "check", "parse", "plan", "prepare", "cgroup", "clone", "child",
     ];
-    for (prefix, labels) in expect {
-        let line = line(prefix);
-        let steps = line["box: timing: ".len()..].trim_start_matches("child: ");
-        let steps = steps.trim_start_matches("seal: ");
-        let steps = steps.split(';').next().unwrap();
-        let got: Vec<&str> = steps
-            .split(", ")
-            .map(|step| {
-                let (label, time) = step.rsplit_once(' ').unwrap().0.rsplit_once(' ').unwrap();
-                assert!(time.parse::<u64>().is_ok(), "{step:?} in {line:?}");
-                assert!(step.ends_with(" µs"), "{step:?} in {line:?}");
-                label
-            })
-            .collect();
-        assert_eq!(got, labels, "{line:?}");
-        assert!(line.contains("; total "), "{line:?}");
+    let confined = landlock_abi() >= 2;
+    let default_child = child_steps(confined);
+    let sealed_child = child_steps(false);
+    // (options beyond `with`, the lines: each prefix with its steps)
+    type Lines<'a> = Vec<(&'a str, &'a [&'a str])>;
+    let mut cases: Vec<(&[&str], Lines)> = vec![(
+        &["--cap-add", "sys_admin"],
+        vec![
+            ("box: timing: seal: ", &["check", "copy"][..]),
+            ("box: timing: check", &sealed_steps[..]),
+            ("box: timing: child: ", &sealed_child[..]),
+        ],
+    )];
+    if confined {
+        cases.push((
+            &[],
+            vec![
+                ("box: timing: parse", &box_steps[..]),
+                ("box: timing: child: ", &default_child[..]),
+            ],
+        ));
     }
-    assert_eq!(run.stderr.lines().count(), 3, "{run:?}");
+    for (extra, expect) in cases {
+        let run = run_box(
+            ["run", "--debug-timing"]
+                .iter()
+                .chain(extra)
+                .chain(&with)
+                .chain(&["true"]),
+        );
+        assert_eq!(run.code(), 0, "{run:?}");
+        let line = |prefix: &str| {
+            let found = run.stderr.lines().find(|l| l.starts_with(prefix));
+            found
+                .unwrap_or_else(|| panic!("no line {prefix:?}: {run:?}"))
+                .to_string()
+        };
+        for &(prefix, labels) in &expect {
+            let line = line(prefix);
+            let steps = line["box: timing: ".len()..].trim_start_matches("child: ");
+            let steps = steps.trim_start_matches("seal: ");
+            let steps = steps.split(';').next().unwrap();
+            let got: Vec<&str> = steps
+                .split(", ")
+                .map(|step| {
+                    let (label, time) = step.rsplit_once(' ').unwrap().0.rsplit_once(' ').unwrap();
+                    assert!(time.parse::<u64>().is_ok(), "{step:?} in {line:?}");
+                    assert!(step.ends_with(" µs"), "{step:?} in {line:?}");
+                    label
+                })
+                .collect();
+            assert_eq!(got, labels, "{line:?}");
+            assert!(line.contains("; total "), "{line:?}");
+        }
+        assert_eq!(run.stderr.lines().count(), expect.len(), "{run:?}");
+    }
 
     let run = run_box(["run"].iter().chain(&with).chain(&["true"]));
     assert_eq!(run.code(), 0, "{run:?}");

@@ -50,6 +50,21 @@ fn run_spec_file(args: Args, path: &[u8]) -> Result<u8> {
     launch(args, &mut spec.config, command)
 }
 
+/// Keep box's own file out of the container's reach (src/sys/exe.rs):
+/// confine the container's execution with Landlock where that does it
+/// (true: [`plan::exec_confinable`], and a kernel with Landlock's ABI 2),
+/// else re-execute from a sealed copy of box first (which returns here, in
+/// the copy, having parsed the same options again; false).
+fn seal(args: Args, config: &RunConfig) -> Result<bool> {
+    if plan::exec_confinable(config)
+        && crate::sys::landlock::abi() >= crate::sys::landlock::ABI_REFER
+    {
+        return Ok(true);
+    }
+    crate::sys::exe::run_sealed(args.whole())?;
+    Ok(false)
+}
+
 /// Apply the command line's options to `config`; the words after them are
 /// the command.
 fn parse_options(args: Args, config: &mut RunConfig) -> Result<Args> {
@@ -72,10 +87,12 @@ fn launch(args: Args, config: &mut RunConfig, command: Command) -> Result<u8> {
             "--tty with --detach: a detached container has no terminal to relay"
         ));
     }
+    let confine_exec = seal(args, config)?;
     plan::anchor_to_working_directory(config)?;
     let config = &*config;
     let pid = rustix::process::getpid().as_raw_nonzero().get() as u32;
-    let plan = Plan::new(config, command, &args, pid)?;
+    let mut plan = Plan::new(config, command, &args, pid)?;
+    plan.confine_exec = confine_exec;
     timing::mark(Step::Plan);
 
     if config.detach {

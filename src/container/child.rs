@@ -86,10 +86,28 @@ fn wait_for_start(exec_fifo: BorrowedFd<'_>) {
     }
 }
 
+/// Nothing outside the container's root may be executed from here on
+/// (src/sys/landlock.rs): box's own file among them.
+fn confine_exec() -> Result<()> {
+    let step = "confine execution to the container's root";
+    let root = rustix::fs::open(
+        c"/",
+        rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .at(step, "open", b"/")?;
+    crate::sys::landlock::confine_exec_beneath(root.as_fd())
+        .map_err(|(call, errno)| Error::sys(step, call, b"/", errno))
+}
+
 /// The seccomp filter, last: it refuses calls the setup makes (mount,
 /// pivot_root, unshare), and seccomp(2) needs the no_new_privs that
 /// drop_privileges set. Only execve follows, which it allows.
 fn confine(plan: &Plan) -> Result<()> {
+    if plan.confine_exec {
+        confine_exec()?;
+        timing::mark(Step::Landlock);
+    }
     if let Some(program) = plan.seccomp_program {
         crate::sys::seccomp::set_filter(program).at(
             "install config.json's seccomp profile",
@@ -495,7 +513,13 @@ fn exec(plan: &Plan) -> Error {
         )
         .with_code(EXIT_NOT_FOUND);
     }
-    exec_error(path.as_bytes(), errno)
+    let error = exec_error(path.as_bytes(), errno);
+    if errno == Errno::ACCESS && plan.confine_exec {
+        return error.hint(
+            "not executable, or outside the container's root: box lets a container execute only its own files (/proc/self/exe is box's, on the host)",
+        );
+    }
+    error
 }
 
 /// The error for a failed execve, with the exit status DESIGN.md gives:

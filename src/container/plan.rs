@@ -108,6 +108,35 @@ pub struct Plan<'a> {
     pub masked: &'a [CPath],
     /// Paths made read-only beyond box's own list (`readonlyPaths`).
     pub read_only: &'a [CPath],
+    /// Confine what the container may execute to its root with Landlock
+    /// (src/sys/landlock.rs) before the command runs: set by `box run`
+    /// when it runs from the host's file, not a sealed copy (see
+    /// [`exec_confinable`]).
+    pub confine_exec: bool,
+}
+
+/// Whether a container of `config` can be kept from box's own file by
+/// Landlock instead of a sealed copy (src/sys/exe.rs says what the copy is
+/// for). The only box process in the container before the command runs is
+/// its first (a sealed copy is for processes that stay or that the
+/// container can reach: `--init`'s box-init, a joined PID namespace's
+/// processes). Once confined, a file outside the container's root cannot
+/// be executed, /proc/self/exe included, and no process of the container
+/// may look into one outside its Landlock domain: box's processes are out
+/// of its reach. That needs a container that cannot mount (a Landlock
+/// domain may not; without CAP_SYS_ADMIN, and box's filter refuses new
+/// namespaces, where it would get it back) and whose root is not the
+/// host's root user in another guise (no user namespace, where root's
+/// rights over box's file are a matter of the maps).
+pub fn exec_confinable(config: &RunConfig) -> bool {
+    let caps = (crate::sys::caps::DEFAULT
+        | rustix::thread::CapabilitySet::from_bits_retain(config.cap_add))
+        & !rustix::thread::CapabilitySet::from_bits_retain(config.cap_drop);
+    !config.init
+        && !config.user_namespace()
+        && config.joins.is_empty()
+        && config.seccomp
+        && !caps.contains(rustix::thread::CapabilitySet::SYS_ADMIN)
 }
 
 /// A namespace the container joins: its `--ns TYPE=PATH`, and the file,
@@ -290,6 +319,7 @@ impl<'a> Plan<'a> {
             created: None,
             masked: &[],
             read_only: &[],
+            confine_exec: false,
         };
         plan.fill_env(parent_env)?;
         Ok(plan)
@@ -746,6 +776,39 @@ mod tests {
 
     /// Nothing is planned on a rootfs that is not a directory, a bind
     /// source that does not exist, or no command.
+    /// Landlock replaces the sealed copy only where it keeps box's file as
+    /// far: not for a box-init that stays (--init), a container that may
+    /// mount (CAP_SYS_ADMIN; a Landlock domain cannot), one without box's
+    /// filter (which refuses the new namespaces where it would get that
+    /// back), one in a user namespace, or one that joins namespaces.
+    #[test]
+    fn only_containers_landlock_keeps_from_box_are_confined() {
+        assert!(super::exec_confinable(&testing::config(&[])));
+        for kept in [
+            &[("cap-add", "net_raw,mknod")][..],
+            &[("cap-drop", "all")],
+            &[("cap-add", "sys_admin"), ("cap-drop", "sys_admin")],
+            &[("ns", "mount,uts,ipc,pid,net")],
+            &[("read-only", "true"), ("user", "1000:1000")],
+        ] {
+            assert!(super::exec_confinable(&testing::config(kept)), "{kept:?}");
+        }
+        for sealed in [
+            &[("init", "true")][..],
+            &[("cap-add", "sys_admin")],
+            &[("cap-add", "all")],
+            &[("seccomp", "unconfined")],
+            &[("ns", "mount,uts,ipc,pid,user")],
+            &[("map-root", "true")],
+            &[("ns", "net=/proc/1/ns/net")],
+        ] {
+            assert!(
+                !super::exec_confinable(&testing::config(sealed)),
+                "{sealed:?}"
+            );
+        }
+    }
+
     #[test]
     fn refused_before_anything_is_made() {
         let mut no_rootfs = testing::config(&[]);

@@ -18,6 +18,9 @@ pub struct Args {
     argv: *const *const c_char,
     len: usize,
     envp: *const *const c_char,
+    /// The whole vector this is a tail of, and its length ([`Args::whole`]).
+    whole: *const *const c_char,
+    whole_len: usize,
 }
 
 impl Args {
@@ -36,10 +39,13 @@ impl Args {
         argv: *const *const c_char,
         envp: *const *const c_char,
     ) -> Args {
+        let len = usize::try_from(argc).unwrap_or(0);
         Args {
             argv,
-            len: usize::try_from(argc).unwrap_or(0),
+            len,
             envp,
+            whole: argv,
+            whole_len: len,
         }
     }
 
@@ -75,7 +81,17 @@ impl Args {
             // points at its terminating NULL.
             argv: unsafe { self.argv.add(i) },
             len: self.len - i,
-            envp: self.envp,
+            ..*self
+        }
+    }
+
+    /// The whole argument vector this is a tail of (what box was executed
+    /// with: the sealed re-exec executes the same).
+    pub fn whole(&self) -> Args {
+        Args {
+            argv: self.whole,
+            len: self.whole_len,
+            ..*self
         }
     }
 
@@ -135,6 +151,8 @@ impl Args {
             argv: leaked.as_ptr(),
             len: args.len(),
             envp: core::ptr::null(),
+            whole: leaked.as_ptr(),
+            whole_len: args.len(),
         }
     }
 }

@@ -21,6 +21,7 @@ pub(crate) mod exe;
 pub(crate) mod exec;
 pub(crate) mod fd;
 pub(crate) mod fs;
+pub(crate) mod landlock;
 pub(crate) mod mount;
 pub(crate) mod mount_point;
 pub(crate) mod net;

@@ -56,6 +56,7 @@ pub enum Step {
     Identity,
     Stdio,
     Signals,
+    Landlock,
     Seccomp,
 }
 
@@ -89,6 +90,7 @@ const LABELS: [&str; STEPS] = [
     "identity",
     "stdio",
     "signals",
+    "landlock",
     "seccomp",
 ];
 

@@ -600,3 +600,13 @@ pub fn dev_ino(path: &Path) -> (String, String) {
     let meta = std::fs::metadata(path).unwrap();
     (meta.dev().to_string(), meta.ino().to_string())
 }
+
+/// The Landlock ABI version of this kernel, 0 without Landlock
+/// (landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION)):
+/// from 2 on, box confines a default container with it instead of running
+/// from a sealed copy (src/sys/landlock.rs).
+pub fn landlock_abi() -> i64 {
+    // SAFETY: with the VERSION flag, a null attribute and size 0 the call
+    // only returns the version; no memory is read or written.
+    unsafe { libc::syscall(444, std::ptr::null::<u8>(), 0usize, 1u32) as i64 }
+}

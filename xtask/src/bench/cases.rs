@@ -17,6 +17,11 @@ pub enum Group {
     Limits,
     Exec,
     Init,
+    /// `ctr run --rm` under a private containerd, one row per OCI runtime
+    /// (engines.rs; not in `ALL`: its own section of the report).
+    Containerd,
+    /// `podman run --rm`, likewise.
+    Podman,
 }
 
 impl Group {
@@ -37,6 +42,8 @@ impl Group {
             Group::Limits => "The same with a 64 MiB memory limit (no swap) and a 64 pids limit",
             Group::Exec => "Run /bin/true in a running container",
             Group::Init => "An init that runs /bin/true as its child",
+            Group::Containerd => "containerd",
+            Group::Podman => "podman",
         }
     }
 }

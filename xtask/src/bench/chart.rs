@@ -142,6 +142,96 @@ pub fn render(heading: &str, panels: &[Panel]) -> String {
     out
 }
 
+/// The chart of a RESULTS.md, read back from its text: the heading from
+/// its first lines (date, machine, rounds), a panel for each table of
+/// times (a `| tool | median | …` table, titled by the heading above it),
+/// so that a run of one section (`--only engines`) redraws the whole chart
+/// with the other sections' figures as they stand.
+pub fn from_markdown(text: &str) -> (String, Vec<Panel>) {
+    (heading_of(text), panels_of(text))
+}
+
+fn heading_of(text: &str) -> String {
+    let date = text
+        .lines()
+        .find(|l| l.starts_with("Written by "))
+        .and_then(|l| l.split_once("` on "))
+        .map(|(_, rest)| {
+            rest.chars()
+                .take_while(|c| *c != ' ' && *c != '.')
+                .collect::<String>()
+        });
+    let machine = text.lines().find_map(|l| l.strip_prefix("- Machine: "));
+    let rounds = text.lines().find_map(|l| {
+        let (number, rest) = l.strip_prefix("- ")?.split_once(' ')?;
+        rest.starts_with("interleaved rounds")
+            .then_some(number)
+            .filter(|n| n.parse::<u64>().is_ok())
+    });
+    let mut facts = Vec::new();
+    if let Some(rounds) = rounds {
+        facts.push(format!("{rounds} rounds"));
+    }
+    facts.extend(machine.map(str::to_owned));
+    facts.extend(date);
+    let mut heading = "Start-up time, median and p10–p90".to_string();
+    if !facts.is_empty() {
+        heading.push_str(&format!(" ({})", facts.join(", ")));
+    }
+    heading
+}
+
+fn panels_of(text: &str) -> Vec<Panel> {
+    let mut panels = Vec::new();
+    let mut title = "";
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        if line.starts_with('#') {
+            title = line.trim_start_matches('#').trim();
+            continue;
+        }
+        if !line.starts_with("| tool | median |") {
+            continue;
+        }
+        let mut bars = Vec::new();
+        let mut has_base = None;
+        while let Some(row) = lines.next_if(|l| l.starts_with('|')) {
+            if row.starts_with("|--") {
+                continue;
+            }
+            let bar = bar_of(row);
+            // Without its base (the first row), a panel has no line to be
+            // read against: left out.
+            if *has_base.get_or_insert(bar.is_some()) {
+                bars.extend(bar);
+            }
+        }
+        panels.push(Panel {
+            title: title.to_string(),
+            bars,
+        });
+    }
+    panels
+}
+
+/// A measured row of a table: `| tool | 1.14 ms | 1.00 | 0.93 ms – 1.60 ms | … |`.
+fn bar_of(row: &str) -> Option<Bar> {
+    let cells: Vec<&str> = row
+        .trim()
+        .trim_matches('|')
+        .split('|')
+        .map(str::trim)
+        .collect();
+    let ms = |cell: &str| cell.strip_suffix(" ms")?.parse::<f64>().ok();
+    let (p10, p90) = cells.get(3)?.split_once(" – ")?;
+    Some(Bar {
+        tool: cells.first()?.to_string(),
+        median_ms: ms(cells.get(1)?)?,
+        p10_ms: ms(p10)?,
+        p90_ms: ms(p90)?,
+    })
+}
+
 /// The axis's ends, in ms: a power-of-ten-ish step below the fastest p10
 /// and above the slowest p90 of every panel (one axis for all, so panels
 /// compare).
@@ -233,6 +323,85 @@ mod tests {
         // The axis spans the fastest p10 to the slowest p90 in 1-2-5 steps.
         assert!(svg.contains(">1 ms<") && svg.contains(">50 ms<"), "{svg}");
         assert!(!svg.contains(">100 ms<"));
+    }
+
+    #[test]
+    fn the_chart_is_read_back_from_the_results() {
+        let text = "\
+# box
+
+Written by `cargo xtask bench` on 2026-12-02 — run it again.
+
+- Machine: AMD EPYC, 2 cores, 23.5 GiB
+- 500 interleaved rounds: each round runs every command.
+
+## Start a container
+
+| tool | median | × floor | p10 – p90 | peak RSS |
+|---|--:|--:|---|--:|
+| floor | 1.14 ms | 1.00 | 0.93 ms – 1.60 ms | 48 KiB |
+| bwrap | not installed | | | |
+| box run | 3.04 ms | 2.66 | 2.51 ms – 4.06 ms | 1000 KiB |
+
+## An init
+
+| tool | median | × tini | p10 – p90 | peak RSS |
+|---|--:|--:|---|--:|
+| tini | not installed | | | |
+| box-init | 1.09 ms | – | 0.90 ms – 1.52 ms | 700 KiB |
+
+## Targets
+
+| target | measured | |
+|---|--:|---|
+| box run ≤ 1.05× floor -H | 1.919× | MISS |
+
+## Under an engine
+
+Written by `cargo xtask bench --only engines` at commit abc on 2026-12-03.
+
+### Under containerd 1.6.20: ctr run --rm, /bin/true (30 rounds)
+
+| tool | median | × runc | p10 – p90 | peak RSS |
+|---|--:|--:|---|--:|
+| runc | 112.50 ms | 1.00 | 100.00 ms – 130.25 ms | 10.2 MiB |
+| box-oci | 95.00 ms | 0.84 | 90.00 ms – 99.00 ms | 1000 KiB |
+| crun | failed: cgroups in hybrid mode not supported \\| x | | | |
+";
+        let (heading, panels) = from_markdown(text);
+        assert_eq!(
+            heading,
+            "Start-up time, median and p10–p90 (500 rounds, AMD EPYC, 2 cores, 23.5 GiB, 2026-12-02)"
+        );
+        let titles: Vec<&str> = panels.iter().map(|p| p.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            [
+                "Start a container",
+                "An init",
+                "Under containerd 1.6.20: ctr run --rm, /bin/true (30 rounds)"
+            ]
+        );
+        let tools = |i: usize| {
+            panels[i]
+                .bars
+                .iter()
+                .map(|b| b.tool.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(tools(0), ["floor", "box run"]);
+        assert!(tools(1).is_empty(), "no base: no bars");
+        assert_eq!(tools(2), ["runc", "box-oci"]);
+        let runc = &panels[2].bars[0];
+        assert_eq!(
+            (runc.median_ms, runc.p10_ms, runc.p90_ms),
+            (112.5, 100.0, 130.25)
+        );
+        let svg = render(&heading, &panels);
+        assert!(
+            svg.contains(">box-oci<") && svg.contains("95.00 ms  0.84×"),
+            "{svg}"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@
 
 mod cases;
 mod chart;
+mod engines;
 mod measure;
 mod report;
 mod setup;
@@ -41,21 +42,65 @@ const RSS_RUNS: usize = 3;
 /// Untimed rounds first: page cache, dentries, the first cgroups.
 const WARMUP_ROUNDS: u64 = 3;
 
+/// The sections `--only` can run by themselves.
+const SECTIONS: &[&str] = &["engines"];
+
 pub fn main(mut args: Args) -> Result<()> {
     let quick = args.flag(&["--quick"]);
     let rounds = args.number(&["--runs", "-n"])?;
+    let engine_rounds = args.number(&["--engine-runs"])?;
+    let only = args.value(&["--only"])?;
     let out = args.value(&["--out", "-o"])?;
     args.finish()?;
     let rounds = rounds.unwrap_or(if quick { QUICK_ROUNDS } else { DEFAULT_ROUNDS });
-    if rounds == 0 {
-        bail!("--runs must be at least 1");
+    let engine_rounds = engine_rounds.unwrap_or(if quick {
+        engines::QUICK_ROUNDS
+    } else {
+        engines::DEFAULT_ROUNDS
+    });
+    if rounds == 0 || engine_rounds == 0 {
+        bail!("--runs and --engine-runs must be at least 1");
+    }
+    if let Some(section) = only.as_deref().filter(|s| !SECTIONS.contains(s)) {
+        bail!(
+            "--only {section:?}: the sections that run by themselves are {}",
+            SECTIONS.join(", ")
+        );
     }
     let out = out
         .map(PathBuf::from)
         .unwrap_or_else(|| host::workspace().join("xtask/bench/RESULTS.md"));
+    let mut command = "cargo xtask bench".to_string();
+    if let Some(section) = &only {
+        command.push_str(&format!(" --only {section}"));
+    } else if quick {
+        command.push_str(" --quick");
+    } else if rounds != DEFAULT_ROUNDS {
+        command.push_str(&format!(" --runs {rounds}"));
+    }
+    if !quick && engine_rounds != engines::DEFAULT_ROUNDS {
+        command.push_str(&format!(" --engine-runs {engine_rounds}"));
+    } else if quick && only.is_some() {
+        command.push_str(" --quick");
+    }
 
     setup::check_host()?;
     let setup = Setup::prepare()?;
+    let engine_meta = || engines::Meta {
+        date: today(),
+        commit: commit(),
+        command: command.clone(),
+    };
+    if only.is_some() {
+        // The engines alone: their section replaced in the results as they
+        // stand, the chart redrawn from them.
+        let section = engines::run(&setup, engine_rounds, engine_meta())?;
+        let text = report::render_engines(&section);
+        println!("{text}");
+        let old = std::fs::read_to_string(&out).unwrap_or_default();
+        let text = replace_section(&old, report::ENGINE_HEADING, &text);
+        return write_results(&out, &text);
+    }
     let peers = Peers::find();
     let bundles = cases::bundles(&setup)?;
     let crun_workaround = if peers.has_crun() {
@@ -114,6 +159,7 @@ pub fn main(mut args: Args) -> Result<()> {
         .collect();
     drop(exec_container);
     drop(crun_namespace);
+    let engine_section = engines::run(&setup, engine_rounds, engine_meta())?;
 
     let context = report::Context {
         date: today(),
@@ -128,13 +174,7 @@ pub fn main(mut args: Args) -> Result<()> {
         floor_compiler: setup.floor_compiler.clone(),
         versions: peers.versions(),
         crun_workaround,
-        command: if quick {
-            "cargo xtask bench --quick".into()
-        } else if rounds == DEFAULT_ROUNDS {
-            "cargo xtask bench".into()
-        } else {
-            format!("cargo xtask bench --runs {rounds}")
-        },
+        command,
     };
     let text = report::render(&context, &rows);
     println!("{text}");
@@ -144,60 +184,30 @@ pub fn main(mut args: Args) -> Result<()> {
             verdict.verdict, verdict.label, verdict.measured
         );
     }
+    let engine_text = report::render_engines(&engine_section);
+    println!("{engine_text}");
+    let text = replace_section(&text, report::ENGINE_HEADING, &engine_text);
     // The boot figures come from the guest suite, not from here: kept.
     let kept = std::fs::read_to_string(&out)
         .ok()
-        .and_then(|old| boot_section(&old).map(str::to_owned));
+        .and_then(|old| section(&old, BOOT_HEADING).map(str::to_owned));
     let text = match kept {
-        Some(section) => format!("{}\n\n{section}", text.trim_end()),
+        Some(section) => format!("{}\n\n{section}\n", text.trim_end()),
         None => text,
     };
-    std::fs::write(&out, &text).with_context(|| format!("writing {}", out.display()))?;
-    crate::note!("wrote {}", host::shown(&out));
+    write_results(&out, &text)
+}
+
+/// Write RESULTS.md and, beside it, its chart drawn from it.
+fn write_results(out: &std::path::Path, text: &str) -> Result<()> {
+    std::fs::write(out, text).with_context(|| format!("writing {}", out.display()))?;
+    crate::note!("wrote {}", host::shown(out));
     let svg = out.with_extension("svg");
-    std::fs::write(
-        &svg,
-        chart::render(&chart_heading(&context), &panels(&rows)),
-    )
-    .with_context(|| format!("writing {}", svg.display()))?;
+    let (heading, panels) = chart::from_markdown(text);
+    std::fs::write(&svg, chart::render(&heading, &panels))
+        .with_context(|| format!("writing {}", svg.display()))?;
     crate::note!("wrote {}", host::shown(&svg));
     Ok(())
-}
-
-fn chart_heading(context: &report::Context) -> String {
-    format!(
-        "Start-up time, median and p10–p90 ({} rounds, {}, {})",
-        context.rounds, context.machine, context.date
-    )
-}
-
-/// The measured rows as the chart's panels, one per kind of work.
-fn panels(rows: &[Row]) -> Vec<chart::Panel> {
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    cases::Group::ALL
-        .iter()
-        .map(|&group| {
-            let members = || rows.iter().filter(move |r| r.case.group == group);
-            // Without its base (the group's first row), a panel has no
-            // line to be read against: left out.
-            let has_base = members().next().is_some_and(|r| r.measured.is_some());
-            chart::Panel {
-                title: group.title().to_string(),
-                bars: members()
-                    .filter(|_| has_base)
-                    .filter_map(|r| {
-                        let m = r.measured.as_ref()?;
-                        Some(chart::Bar {
-                            tool: r.case.tool.to_string(),
-                            median_ms: ms(m.summary.median),
-                            p10_ms: ms(m.summary.p10),
-                            p90_ms: ms(m.summary.p90),
-                        })
-                    })
-                    .collect(),
-            }
-        })
-        .collect()
 }
 
 /// The heading of RESULTS.md's section of boot times under QEMU, which
@@ -205,14 +215,46 @@ fn panels(rows: &[Row]) -> Vec<chart::Panel> {
 /// leaves as it is.
 const BOOT_HEADING: &str = "## Boot under QEMU";
 
-/// That section of a RESULTS.md, to its end or the next `## ` heading.
-fn boot_section(text: &str) -> Option<&str> {
-    let start = text.find(&format!("\n{BOOT_HEADING}"))? + 1;
+/// The section of a RESULTS.md under `heading`, to its end or the next
+/// `## ` heading.
+fn section<'t>(text: &'t str, heading: &str) -> Option<&'t str> {
+    let (start, end) = section_range(text, heading)?;
+    Some(text[start..end].trim_end())
+}
+
+/// Where the section under `heading` starts and ends in `text`.
+fn section_range(text: &str, heading: &str) -> Option<(usize, usize)> {
+    let start = if text.starts_with(heading) {
+        0
+    } else {
+        text.find(&format!("\n{heading}"))? + 1
+    };
     let rest = &text[start..];
-    let end = rest[BOOT_HEADING.len()..]
+    let end = rest[heading.len()..]
         .find("\n## ")
-        .map_or(rest.len(), |at| at + BOOT_HEADING.len() + 1);
-    Some(rest[..end].trim_end())
+        .map_or(rest.len(), |at| at + heading.len() + 1);
+    Some((start, start + end))
+}
+
+/// `text` with the section under `heading` replaced by `new` (a whole
+/// section, its heading included); where there is none, `new` goes before
+/// the boot section, or at the end.
+fn replace_section(text: &str, heading: &str, new: &str) -> String {
+    let new = format!("{}\n", new.trim_end());
+    if let Some((start, end)) = section_range(text, heading) {
+        let rest = &text[end..];
+        let gap = if rest.is_empty() { "" } else { "\n" };
+        return format!("{}{new}{gap}{rest}", &text[..start]);
+    }
+    if let Some((start, _)) = section_range(text, BOOT_HEADING) {
+        return format!("{}{new}\n{}", &text[..start], &text[start..]);
+    }
+    let text = text.trim_end();
+    if text.is_empty() {
+        new
+    } else {
+        format!("{text}\n\n{new}")
+    }
 }
 
 /// A number unique to each run, for names that must not collide (the
@@ -401,18 +443,46 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 #[cfg(test)]
 mod tests {
-    use super::{boot_section, civil_from_days};
+    use super::{BOOT_HEADING, civil_from_days, replace_section, section};
+    use crate::bench::report::ENGINE_HEADING;
 
     #[test]
     fn the_boot_section_is_found_whole() {
         let text = "# r\n\n## Notes\n- n\n\n## Boot under QEMU (TCG)\n\n| a |\n\n## Later\nx\n";
         assert_eq!(
-            boot_section(text),
+            section(text, BOOT_HEADING),
             Some("## Boot under QEMU (TCG)\n\n| a |")
         );
         let last = "# r\n\n## Boot under QEMU\n\n| a |\n";
-        assert_eq!(boot_section(last), Some("## Boot under QEMU\n\n| a |"));
-        assert_eq!(boot_section("# r\n## Notes\n"), None);
+        assert_eq!(
+            section(last, BOOT_HEADING),
+            Some("## Boot under QEMU\n\n| a |")
+        );
+        assert_eq!(section("# r\n## Notes\n", BOOT_HEADING), None);
+    }
+
+    #[test]
+    fn the_engine_section_is_replaced_or_put_before_the_boot_section() {
+        let new = "## Under an engine\n\nnew\n";
+        let with_boot = "# r\n\n## Notes\n- n\n\n## Boot under QEMU (TCG)\n\nb\n";
+        let inserted = replace_section(with_boot, ENGINE_HEADING, new);
+        assert_eq!(
+            inserted,
+            "# r\n\n## Notes\n- n\n\n## Under an engine\n\nnew\n\n## Boot under QEMU (TCG)\n\nb\n"
+        );
+        let again = replace_section(&inserted, ENGINE_HEADING, "## Under an engine\n\nnewer");
+        assert_eq!(again, inserted.replace("new\n", "newer\n"));
+        let at_end = replace_section("# r\n\n## Notes\n- n\n", ENGINE_HEADING, new);
+        assert_eq!(
+            at_end,
+            "# r\n\n## Notes\n- n\n\n## Under an engine\n\nnew\n"
+        );
+        let replaced_last = replace_section(&at_end, ENGINE_HEADING, "## Under an engine\n\nx\n");
+        assert_eq!(
+            replaced_last,
+            "# r\n\n## Notes\n- n\n\n## Under an engine\n\nx\n"
+        );
+        assert_eq!(replace_section("", ENGINE_HEADING, new), new);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use super::cases::{Case, Group, Status};
+use super::engines::{EngineRow, Outcome, RssLog, Section};
 use super::measure::Summary;
 
 /// What was measured for one row.
@@ -372,6 +373,240 @@ fn notes(context: &Context) -> Vec<String> {
         ));
     }
     notes
+}
+
+/// The heading of the section the engines' rows are in.
+pub const ENGINE_HEADING: &str = "## Under an engine";
+
+/// The section "Under an engine" as markdown: what ran, a table per
+/// engine (base: runc under it), the command lines and the notes.
+pub fn render_engines(section: &Section) -> String {
+    let mut out = String::new();
+    let w = &mut out;
+    let _ = writeln!(
+        w,
+        "{ENGINE_HEADING}
+"
+    );
+    let loaded = section.other_load.is_some_and(|share| share > super::BUSY);
+    let _ = writeln!(
+        w,
+        "Written by `{}` at commit {} on {}{}.\n",
+        section.command,
+        section.commit,
+        section.date,
+        if loaded { ", on a loaded machine" } else { "" }
+    );
+    let engines: Vec<String> = section
+        .engines
+        .iter()
+        .map(|(group, engine)| match (group, engine) {
+            (Group::Containerd, Ok(name)) => format!(
+                "{name}, a daemon of the bench's own (its own config with the CRI plugin off, \
+                 socket, root and state in a temporary directory), `ctr run --rm` with the \
+                 runc v2 shim"
+            ),
+            (_, Ok(name)) => format!(
+                "{name}, its own --root, --runroot and --tmpdir in a temporary directory, \
+                 the cgroupfs manager, no network"
+            ),
+            (group, Err(why)) => format!("{}: not run: {why}", group.title()),
+        })
+        .collect();
+    let _ = writeln!(w, "- Engines: {}", engines.join("; "));
+    let mut runtimes = vec![format!(
+        "box-oci: the release box ({} bytes, {:.0} KiB) called through a symlink named box-oci",
+        section.box_size,
+        section.box_size as f64 / 1024.0
+    )];
+    runtimes.extend(
+        section
+            .versions
+            .iter()
+            .map(|(name, version)| format!("{name}: {version}")),
+    );
+    let _ = writeln!(w, "- Runtimes: {}", runtimes.join("; "));
+    let _ = writeln!(
+        w,
+        "- {} interleaved rounds after {} untimed ones: each round runs every row below once, \
+         starting one further along each round. Times are the engine command's wall-clock time \
+         from spawn to reap: the container created, started, /bin/true run, the exit \
+         collected, the container removed, and the engine's own work around it.",
+        section.rounds,
+        super::WARMUP_ROUNDS
+    );
+    if let Some(share) = section.other_load {
+        let _ = writeln!(
+            w,
+            "- Other work during the rounds: {:.0} % of the machine's CPU time{}",
+            share * 100.0,
+            if loaded {
+                ": **taken on a loaded machine** (2 cores shared with other work): every time \
+                 is longer and every p90 wider than on an idle one; the ratios, from \
+                 interleaved rounds, move less"
+            } else {
+                ""
+            }
+        );
+    }
+    let _ = writeln!(w);
+
+    for group in super::engines::ENGINES {
+        let rows: Vec<&EngineRow> = section.rows.iter().filter(|r| r.group == group).collect();
+        let Some(base) = rows.first() else {
+            continue;
+        };
+        let engine = section
+            .engines
+            .iter()
+            .find(|(g, _)| *g == group)
+            .and_then(|(_, e)| e.as_ref().ok())
+            .cloned()
+            .unwrap_or_else(|| group.title().to_string());
+        let what = match group {
+            Group::Containerd => "ctr run --rm",
+            _ => "podman run --rm",
+        };
+        let _ = writeln!(
+            w,
+            "### Under {engine}: {what}, /bin/true ({} rounds)\n",
+            section.rounds
+        );
+        let _ = writeln!(
+            w,
+            "| tool | median | × {} | p10 – p90 | peak RSS |",
+            base.tool
+        );
+        let _ = writeln!(w, "|---|--:|--:|---|--:|");
+        let base_median = match &base.outcome {
+            Outcome::Measured { summary, .. } => Some(seconds(summary.median)),
+            _ => None,
+        };
+        for row in rows {
+            let tool = row.tool;
+            match &row.outcome {
+                Outcome::Measured { summary, rss } => {
+                    let ratio = base_median
+                        .map(|b| format!("{:.2}", seconds(summary.median) / b))
+                        .unwrap_or_else(|| "–".into());
+                    let rss = match rss {
+                        Ok(log) => kib_text(log.peak_kib),
+                        Err(_) => "?".into(),
+                    };
+                    let _ = writeln!(
+                        w,
+                        "| {tool} | {} | {ratio} | {} – {} | {rss} |",
+                        ms(summary.median),
+                        ms(summary.p10),
+                        ms(summary.p90),
+                    );
+                }
+                Outcome::Unavailable(why) => {
+                    let _ = writeln!(w, "| {tool} | {} | | | |", one_line(why));
+                }
+                Outcome::Failed(why) => {
+                    let _ = writeln!(w, "| {tool} | failed: {} | | | |", one_line(why));
+                }
+            }
+        }
+        let _ = writeln!(w);
+    }
+
+    let _ = writeln!(
+        w,
+        "Command lines (`$DIR` is the bench's temporary directory, removed after it; `{{n}}` \
+         a number unique to each run):\n"
+    );
+    let _ = writeln!(w, "```");
+    for row in section.rows.iter().filter(|r| !r.shown.is_empty()) {
+        let _ = writeln!(w, "{:<8} {}", row.tool, row.shown);
+    }
+    let _ = writeln!(w, "```\n");
+
+    let _ = writeln!(w, "Notes:\n");
+    for note in engine_notes(section) {
+        let _ = writeln!(w, "- {note}");
+    }
+    out
+}
+
+/// How the engine rows' peak RSS was measured and what it covers.
+fn engine_notes(section: &Section) -> Vec<String> {
+    let logs: Vec<(&EngineRow, &RssLog)> = section
+        .rows
+        .iter()
+        .filter_map(|row| match &row.outcome {
+            Outcome::Measured { rss: Ok(log), .. } => Some((row, log)),
+            _ => None,
+        })
+        .collect();
+    let wrapper = logs.iter().map(|(_, log)| log.wrapper_kib).max();
+    let mut notes = vec![format!(
+        "**Peak RSS** here is the runtime's own: in {} more untimed runs of each row the \
+         engine ran [`xtask/bench/rss.c`](rss.c) in the runtime's place, a static C \
+         wrapper that runs the real runtime as its child with the same arguments and logs \
+         getrusage(RUSAGE_CHILDREN)'s ru_maxrss once it ends; the figure is the largest over \
+         every invocation (the engines' create, start, state, kill, delete …). It covers the \
+         runtime's process and the helpers it waits for itself, not the container's process, \
+         which outlives the runtime and is collected by the engine (the shim, conmon). Each \
+         figure starts from the wrapper's own peak, as the child is a copy of it until its \
+         exec{}.",
+        super::engines::RSS_RUNS,
+        wrapper
+            .map(|kib| format!(" ({kib} KiB here)"))
+            .unwrap_or_default()
+    )];
+    let peaks: Vec<String> = logs
+        .iter()
+        .map(|(row, log)| {
+            format!(
+                "{} under {}: `{}` of {} ({})",
+                row.tool,
+                row.group.title(),
+                log.peak_command,
+                log.commands.join(", "),
+                log.invocations
+            )
+        })
+        .collect();
+    if !peaks.is_empty() {
+        notes.push(format!(
+            "The invocation with the largest peak, of the subcommands the engine called (and \
+             how many calls in all): {}.",
+            peaks.join("; ")
+        ));
+    }
+    notes.push(
+        "runc's figure is `runc` itself and the first two stages of `runc init` (the \
+         C code that runs before Go's runtime, re-executing runc, which `runc create` waits \
+         for); the last stage, which runs runc's Go init code in the container and then \
+         executes the container's command, becomes the container's process and is not \
+         counted (its peak goes to the shim or conmon, which collect it). box-oci and crun \
+         likewise: the process that becomes the container is not counted."
+            .to_string(),
+    );
+    let crun_failed = section
+        .rows
+        .iter()
+        .any(|r| r.tool == "crun" && matches!(r.outcome, Outcome::Failed(_)));
+    if crun_failed {
+        notes.push(
+            "crun fails under both engines on a hybrid cgroup host whose cgroup2 mount at \
+             /sys/fs/cgroup/unified offers any controller (\"cgroups in hybrid mode not \
+             supported\"). The bench's other sections run crun in a mount namespace without \
+             that mount; here the engine starts crun, so it runs as the engine gives it."
+                .to_string(),
+        );
+    }
+    notes
+}
+
+/// A reason on one line, fit for a table cell.
+fn one_line(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('|', "\\|")
 }
 
 fn seconds(duration: Duration) -> f64 {

@@ -85,12 +85,7 @@ impl Setup {
 fn build_floor(dir: &Path) -> Result<(PathBuf, String)> {
     let source = host::workspace().join("xtask/bench/floor.c");
     let binary = dir.join("floor");
-    let compiler = if host::has_program("musl-gcc") {
-        "musl-gcc"
-    } else {
-        host::ensure_program("gcc", &["gcc", "libc6-dev"])?;
-        "gcc"
-    };
+    let compiler = c_compiler()?;
     let described = format!("{compiler} -O2 -static");
     let modified = |path: &Path| fs::metadata(path).and_then(|m| m.modified()).ok();
     if let (Some(built), Some(written)) = (modified(&binary), modified(&source))
@@ -108,9 +103,19 @@ fn build_floor(dir: &Path) -> Result<(PathBuf, String)> {
     Ok((binary, described))
 }
 
-/// target/bench/rootfs: a static busybox as /bin/busybox, the applets the
+/// The C compiler of the bench's static helpers: musl-gcc when there,
+/// else gcc (installed if missing).
+pub fn c_compiler() -> Result<&'static str> {
+    if host::has_program("musl-gcc") {
+        return Ok("musl-gcc");
+    }
+    host::ensure_program("gcc", &["gcc", "libc6-dev"])?;
+    Ok("gcc")
+}
+
+/// target/bench/rootfs (or `rootfs`): a static busybox as /bin/busybox, the applets the
 /// bench runs as symlinks, and empty mount points.
-fn build_rootfs(rootfs: &Path) -> Result<PathBuf> {
+pub fn build_rootfs(rootfs: &Path) -> Result<PathBuf> {
     let busybox = Path::new("/bin/busybox");
     host::ensure_program("busybox", &["busybox-static"])?;
     let target = Target::from_triple(&format!("{}-unknown-linux-musl", std::env::consts::ARCH))?;

@@ -3,7 +3,9 @@
 //! box's rows highlighted and each panel's base (the floor, nsenter) drawn
 //! as a dashed line through the whole panel. The time axis is logarithmic:
 //! runc takes twenty times the floor, and on a log axis equal ratios are
-//! equal distances, so "× floor" reads off the picture directly.
+//! equal distances, so "× floor" reads off the picture directly. The
+//! panels of one kind (the start-up ones; those under the engines, a
+//! hundred times slower) share an axis, so that they compare.
 
 use std::fmt::Write;
 
@@ -13,12 +15,17 @@ pub struct Bar {
     pub median_ms: f64,
     pub p10_ms: f64,
     pub p90_ms: f64,
+    /// The ratio to the base as the report gives it (from unrounded
+    /// medians); when none, the chart divides the medians.
+    pub ratio: Option<f64>,
 }
 
 /// One panel: its title and its bars, the first being the base.
 pub struct Panel {
     pub title: String,
     pub bars: Vec<Bar>,
+    /// Panels with the same scale share one time axis.
+    pub scale: String,
 }
 
 const WIDTH: f64 = 820.0;
@@ -36,9 +43,6 @@ const PEER_FILL: &str = "#adb5bd";
 /// `heading`.
 pub fn render(heading: &str, panels: &[Panel]) -> String {
     let panels: Vec<&Panel> = panels.iter().filter(|p| !p.bars.is_empty()).collect();
-    let (low, high) = axis_range(&panels);
-    let ticks = ticks(low, high);
-    let x = |ms: f64| LABEL + PLOT * (ms.ln() - low.ln()) / (high.ln() - low.ln());
 
     let height = 40.0
         + panels
@@ -58,7 +62,15 @@ pub fn render(heading: &str, panels: &[Panel]) -> String {
         escape(heading)
     );
     let mut top = 40.0;
-    for panel in panels {
+    for panel in &panels {
+        let same_scale: Vec<&Panel> = panels
+            .iter()
+            .copied()
+            .filter(|p| p.scale == panel.scale)
+            .collect();
+        let (low, high) = axis_range(&same_scale);
+        let ticks = ticks(low, high);
+        let x = |ms: f64| LABEL + PLOT * (ms.ln() - low.ln()) / (high.ln() - low.ln());
         let _ = writeln!(
             w,
             r#"<text x="10" y="{}" font-weight="bold">{}</text>"#,
@@ -120,7 +132,7 @@ pub fn render(heading: &str, panels: &[Panel]) -> String {
             let ratio = if i == 0 {
                 String::new()
             } else {
-                format!("  {:.2}×", bar.median_ms / base)
+                format!("  {:.2}×", bar.ratio.unwrap_or(bar.median_ms / base))
             };
             let _ = writeln!(
                 w,
@@ -184,8 +196,14 @@ fn heading_of(text: &str) -> String {
 fn panels_of(text: &str) -> Vec<Panel> {
     let mut panels = Vec::new();
     let mut title = "";
+    // The `## ` section a `### ` panel is in: its scale ("" for the
+    // sections' own panels).
+    let mut section = "";
     let mut lines = text.lines().peekable();
     while let Some(line) = lines.next() {
+        if let Some(heading) = line.strip_prefix("## ") {
+            section = heading.trim();
+        }
         if line.starts_with('#') {
             title = line.trim_start_matches('#').trim();
             continue;
@@ -207,6 +225,11 @@ fn panels_of(text: &str) -> Vec<Panel> {
             }
         }
         panels.push(Panel {
+            scale: if title == section {
+                String::new()
+            } else {
+                section.to_string()
+            },
             title: title.to_string(),
             bars,
         });
@@ -229,6 +252,7 @@ fn bar_of(row: &str) -> Option<Bar> {
         median_ms: ms(cells.get(1)?)?,
         p10_ms: ms(p10)?,
         p90_ms: ms(p90)?,
+        ratio: cells.get(2).and_then(|r| r.parse().ok()),
     })
 }
 
@@ -292,6 +316,7 @@ mod tests {
             median_ms,
             p10_ms: median_ms * 0.9,
             p90_ms: median_ms * 1.2,
+            ratio: None,
         }
     }
 
@@ -301,10 +326,12 @@ mod tests {
             "start-up",
             &[
                 Panel {
+                    scale: String::new(),
                     title: "Start a container".into(),
                     bars: vec![bar("floor", 1.27), bar("box run", 3.2), bar("runc", 31.3)],
                 },
                 Panel {
+                    scale: String::new(),
                     title: "nothing measured".into(),
                     bars: vec![],
                 },
@@ -397,7 +424,19 @@ Written by `cargo xtask bench --only engines` at commit abc on 2026-12-03.
             (runc.median_ms, runc.p10_ms, runc.p90_ms),
             (112.5, 100.0, 130.25)
         );
+        // The ratio as the table gives it, not from the rounded medians.
+        assert_eq!(panels[0].bars[1].ratio, Some(2.66));
+        assert_eq!(panels[0].scale, "");
+        assert_eq!(panels[2].scale, "Under an engine");
         let svg = render(&heading, &panels);
+        assert!(svg.contains("3.04 ms  2.66×"), "{svg}");
+        // Each scale its own axis: the start-up panel's ends at 5 ms, the
+        // engine panel's starts at 50.
+        assert!(svg.contains(">5 ms<") && svg.contains(">50 ms<") && svg.contains(">200 ms<"));
+        assert!(
+            !svg.contains(">10 ms<") && !svg.contains(">20 ms<"),
+            "{svg}"
+        );
         assert!(
             svg.contains(">box-oci<") && svg.contains("95.00 ms  0.84×"),
             "{svg}"

@@ -15,6 +15,7 @@ mod engines;
 mod measure;
 mod report;
 mod setup;
+mod sizes;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -43,7 +44,7 @@ const RSS_RUNS: usize = 3;
 const WARMUP_ROUNDS: u64 = 3;
 
 /// The sections `--only` can run by themselves.
-const SECTIONS: &[&str] = &["engines"];
+const SECTIONS: &[&str] = &["engines", "sizes"];
 
 pub fn main(mut args: Args) -> Result<()> {
     let quick = args.flag(&["--quick"]);
@@ -84,6 +85,21 @@ pub fn main(mut args: Args) -> Result<()> {
         command.push_str(" --quick");
     }
 
+    let sizes_section = || {
+        let sizes = sizes::measure(today(), commit(), command.clone());
+        report::render_sizes(&sizes)
+    };
+    // One section alone: it replaces its namesake in the results as they
+    // stand, and the chart is redrawn from them.
+    let alone = |heading: &str, text: String| {
+        println!("{text}");
+        let old = std::fs::read_to_string(&out).unwrap_or_default();
+        write_results(&out, &replace_section(&old, heading, &text))
+    };
+    if only.as_deref() == Some("sizes") {
+        return alone(report::SIZES_HEADING, sizes_section());
+    }
+
     setup::check_host()?;
     let setup = Setup::prepare()?;
     let engine_meta = || engines::Meta {
@@ -91,15 +107,9 @@ pub fn main(mut args: Args) -> Result<()> {
         commit: commit(),
         command: command.clone(),
     };
-    if only.is_some() {
-        // The engines alone: their section replaced in the results as they
-        // stand, the chart redrawn from them.
+    if only.as_deref() == Some("engines") {
         let section = engines::run(&setup, engine_rounds, engine_meta())?;
-        let text = report::render_engines(&section);
-        println!("{text}");
-        let old = std::fs::read_to_string(&out).unwrap_or_default();
-        let text = replace_section(&old, report::ENGINE_HEADING, &text);
-        return write_results(&out, &text);
+        return alone(report::ENGINE_HEADING, report::render_engines(&section));
     }
     let peers = Peers::find();
     let bundles = cases::bundles(&setup)?;
@@ -174,7 +184,7 @@ pub fn main(mut args: Args) -> Result<()> {
         floor_compiler: setup.floor_compiler.clone(),
         versions: peers.versions(),
         crun_workaround,
-        command,
+        command: command.clone(),
     };
     let text = report::render(&context, &rows);
     println!("{text}");
@@ -187,6 +197,9 @@ pub fn main(mut args: Args) -> Result<()> {
     let engine_text = report::render_engines(&engine_section);
     println!("{engine_text}");
     let text = replace_section(&text, report::ENGINE_HEADING, &engine_text);
+    let sizes_text = sizes_section();
+    println!("{sizes_text}");
+    let text = replace_section(&text, report::SIZES_HEADING, &sizes_text);
     // The boot figures come from the guest suite, not from here: kept.
     let kept = std::fs::read_to_string(&out)
         .ok()

@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::cases::{Case, Group, Status};
 use super::engines::{EngineRow, Outcome, RssLog, Section};
 use super::measure::Summary;
+use super::sizes::Sizes;
 
 /// What was measured for one row.
 pub struct Measured {
@@ -601,6 +602,55 @@ fn engine_notes(section: &Section) -> Vec<String> {
     notes
 }
 
+/// The heading of the section of binary sizes.
+pub const SIZES_HEADING: &str = "## Binary sizes";
+
+/// The section "Binary sizes": a row per build, a column per target.
+pub fn render_sizes(sizes: &Sizes) -> String {
+    let mut out = String::new();
+    let w = &mut out;
+    let _ = writeln!(w, "{SIZES_HEADING}\n");
+    let _ = writeln!(
+        w,
+        "Written by `{}` at commit {} on {}: box for every target, static and stripped, \
+         built as `cargo xtask build --size` builds it (the release build on the stable \
+         toolchain, armv7's with the standard library rebuilt on the pinned nightly; the \
+         size-tuned builds on that nightly, optimized for size). The budgets are \
+         `SIZE_BUDGET_OCI` and `SIZE_BUDGET` in xtask/src/build.rs.\n",
+        sizes.command, sizes.commit, sizes.date
+    );
+    let _ = writeln!(w, "| build | {} |", sizes.targets.join(" | "));
+    let _ = writeln!(w, "|---|{}", "--:|".repeat(sizes.targets.len()));
+    for build in &sizes.builds {
+        let mut label = build.label.to_string();
+        if let Some(budget) = build.budget {
+            label.push_str(&format!("; budget {} KiB", budget / 1024));
+        }
+        let cells: Vec<String> = build
+            .bytes
+            .iter()
+            .map(|bytes| match bytes {
+                Ok(bytes) => {
+                    let over = build.budget.is_some_and(|budget| *bytes > budget);
+                    format!(
+                        "{:.1} KiB{}",
+                        *bytes as f64 / 1024.0,
+                        if over { " (over)" } else { "" }
+                    )
+                }
+                Err(why) => {
+                    let why = one_line(why);
+                    let short: String = why.chars().take(120).collect();
+                    let more = if short.len() < why.len() { " …" } else { "" };
+                    format!("failed: {short}{more}")
+                }
+            })
+            .collect();
+        let _ = writeln!(w, "| {label} | {} |", cells.join(" | "));
+    }
+    out
+}
+
 /// A reason on one line, fit for a table cell.
 fn one_line(text: &str) -> String {
     text.split_whitespace()
@@ -628,6 +678,49 @@ fn kib_text(kib: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sizes_table_has_a_column_per_target() {
+        let sizes = Sizes {
+            date: "2026-12-02".into(),
+            commit: "abc".into(),
+            command: "cargo xtask bench --only sizes".into(),
+            targets: vec!["x86_64", "aarch64", "armv7"],
+            builds: vec![
+                super::super::sizes::Build {
+                    label: "release",
+                    budget: None,
+                    bytes: vec![Ok(1_077_760), Ok(924_672), Err("no\nnightly | here".into())],
+                },
+                super::super::sizes::Build {
+                    label: "size",
+                    budget: Some(467 * 1024),
+                    bytes: vec![Ok(475_443), Ok(464_896), Ok(356_454)],
+                },
+            ],
+        };
+        let text = render_sizes(&sizes);
+        assert!(text.starts_with(SIZES_HEADING), "{text}");
+        assert!(text.contains("| build | x86_64 | aarch64 | armv7 |\n|---|--:|--:|--:|\n"));
+        assert!(
+            text.contains("| release | 1052.5 KiB | 903.0 KiB | failed: no nightly \\| here |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| size; budget 467 KiB | 464.3 KiB | 454.0 KiB | 348.1 KiB |"),
+            "{text}"
+        );
+        let over = Sizes {
+            builds: vec![super::super::sizes::Build {
+                label: "size",
+                budget: Some(1024),
+                bytes: vec![Ok(2048)],
+            }],
+            targets: vec!["x86_64"],
+            ..sizes
+        };
+        assert!(render_sizes(&over).contains("| 2.0 KiB (over) |"));
+    }
 
     #[test]
     fn sizes_and_times_read_well() {

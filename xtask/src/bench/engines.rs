@@ -39,6 +39,8 @@ pub const RSS_RUNS: usize = 3;
 const RUNTIMES: [&str; 3] = ["runc", "box-oci", "crun"];
 /// The engines, in table order.
 pub const ENGINES: [Group; 2] = [Group::Containerd, Group::Podman];
+/// How long the machine's other work is watched before the rounds.
+pub const LOAD_SAMPLE: Duration = Duration::from_secs(2);
 /// How long the daemon gets to answer `ctr version`.
 const DAEMON_START: Duration = Duration::from_secs(20);
 /// The runtimes' default state directories (podman leaves the runtime's
@@ -58,7 +60,12 @@ pub struct Section {
     pub commit: String,
     pub command: String,
     pub rounds: u64,
-    /// The share of CPU time that went to other work during the rounds.
+    /// The share of CPU time that went to other work in the moments
+    /// before the rounds (during them, the engines' daemons count as other
+    /// work: they are not the bench's children).
+    pub load_before: Option<f64>,
+    /// The same during the rounds, the engines' daemons, shims and conmon
+    /// included.
     pub other_load: Option<f64>,
     /// Each engine's name and version, or why it could not be run.
     pub engines: Vec<(Group, Result<String, String>)>,
@@ -204,6 +211,10 @@ pub fn run(setup: &Setup, rounds: u64, meta: Meta) -> Result<Section> {
         "under the engines: {} untimed and {rounds} timed rounds of {ready} commands",
         super::WARMUP_ROUNDS
     );
+    let load_before = OtherLoad::start().and_then(|load| {
+        std::thread::sleep(LOAD_SAMPLE);
+        load.share()
+    });
     let other_load = OtherLoad::start();
     let samples = interleave(&mut cases, rounds, &mut runs);
     let other_load = other_load.and_then(|l| l.share());
@@ -244,6 +255,7 @@ pub fn run(setup: &Setup, rounds: u64, meta: Meta) -> Result<Section> {
         commit: meta.commit,
         command: meta.command,
         rounds,
+        load_before,
         other_load,
         engines,
         versions,

@@ -249,9 +249,12 @@ fn section_range(text: &str, heading: &str) -> Option<(usize, usize)> {
     Some((start, start + end))
 }
 
+/// The sections after the main ones, in their order in RESULTS.md.
+const LATER_SECTIONS: [&str; 3] = [report::ENGINE_HEADING, report::SIZES_HEADING, BOOT_HEADING];
+
 /// `text` with the section under `heading` replaced by `new` (a whole
 /// section, its heading included); where there is none, `new` goes before
-/// the boot section, or at the end.
+/// the first section that follows it in `LATER_SECTIONS`, or at the end.
 fn replace_section(text: &str, heading: &str, new: &str) -> String {
     let new = format!("{}\n", new.trim_end());
     if let Some((start, end)) = section_range(text, heading) {
@@ -259,7 +262,12 @@ fn replace_section(text: &str, heading: &str, new: &str) -> String {
         let gap = if rest.is_empty() { "" } else { "\n" };
         return format!("{}{new}{gap}{rest}", &text[..start]);
     }
-    if let Some((start, _)) = section_range(text, BOOT_HEADING) {
+    let after = LATER_SECTIONS
+        .iter()
+        .skip_while(|later| **later != heading)
+        .skip(1)
+        .find_map(|later| section_range(text, later));
+    if let Some((start, _)) = after {
         return format!("{}{new}\n{}", &text[..start], &text[start..]);
     }
     let text = text.trim_end();
@@ -496,6 +504,12 @@ mod tests {
             "# r\n\n## Notes\n- n\n\n## Under an engine\n\nx\n"
         );
         assert_eq!(replace_section("", ENGINE_HEADING, new), new);
+        // Before the sizes, whichever section was written first.
+        let sizes = "# r\n\n## Binary sizes\n\ns\n";
+        assert_eq!(
+            replace_section(sizes, ENGINE_HEADING, new),
+            "# r\n\n## Under an engine\n\nnew\n\n## Binary sizes\n\ns\n"
+        );
     }
 
     #[test]

@@ -389,7 +389,7 @@ pub fn render_engines(section: &Section) -> String {
         "{ENGINE_HEADING}
 "
     );
-    let loaded = section.other_load.is_some_and(|share| share > super::BUSY);
+    let loaded = section.load_before.is_some_and(|share| share > super::BUSY);
     let _ = writeln!(
         w,
         "Written by `{}` at commit {} on {}{}.\n",
@@ -436,10 +436,22 @@ pub fn render_engines(section: &Section) -> String {
         section.rounds,
         super::WARMUP_ROUNDS
     );
-    if let Some(share) = section.other_load {
+    if let Some(share) = section.load_before {
+        let during = section
+            .other_load
+            .map(|during| {
+                format!(
+                    " ({:.0} % during the rounds, where the engines' daemons, shims and conmon \
+                     count as other work: they are not the bench's children)",
+                    during * 100.0
+                )
+            })
+            .unwrap_or_default();
         let _ = writeln!(
             w,
-            "- Other work during the rounds: {:.0} % of the machine's CPU time{}",
+            "- Other work in the {} s before the rounds: {:.0} % of the machine's CPU \
+             time{during}{}",
+            super::engines::LOAD_SAMPLE.as_secs(),
             share * 100.0,
             if loaded {
                 ": **taken on a loaded machine** (2 cores shared with other work): every time \

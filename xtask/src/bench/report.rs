@@ -482,8 +482,10 @@ pub fn render_engines(section: &Section) -> String {
         };
         let _ = writeln!(
             w,
-            "### Under {engine}: {what}, /bin/true ({} rounds)\n",
-            section.rounds
+            "### Under {engine}: {what}, /bin/true ({} rounds, {}{})\n",
+            section.rounds,
+            section.date,
+            if loaded { ", loaded machine" } else { "" }
         );
         let _ = writeln!(
             w,

@@ -702,9 +702,15 @@ fn have_podman(test: &str) -> bool {
 /// (nothing shared with other podman users of the machine), the cgroupfs
 /// manager and a file for events (no systemd here).
 fn podman(dir: &Path, runtime: &Path, args: &[&str]) -> Run {
+    podman_in(dir, runtime, Path::new("."), args)
+}
+
+/// [`podman`] run in directory `cwd`, which conmon inherits.
+fn podman_in(dir: &Path, runtime: &Path, cwd: &Path, args: &[&str]) -> Run {
     let child = Command::new("podman")
         .args(podman_options(dir, runtime))
         .args(args)
+        .current_dir(cwd)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -860,6 +866,170 @@ fn podman_runs_containers_with_box_oci() {
     assert_eq!(cgroup_dirs_with_prefix(&id), Vec::<PathBuf>::new());
     for dir in &groups {
         assert!(!dir.exists(), "{} left", dir.display());
+    }
+    let left = mounts_mentioning(&[rootfs.path()]);
+    assert!(left.is_empty(), "mounts left: {left:#?}");
+    assert_nothing_running(&name, rootfs.path());
+}
+
+/// podman's limits and restrictions hold under box-oci as under runc:
+/// - `--memory`: a command that goes beyond it is killed by the kernel's
+///   OOM killer (status 137) and podman sees it (State.OOMKilled), through
+///   the oom_control event conmon registers in the container's v1 memory
+///   group (found from its init's /proc/PID/cgroup);
+/// - `--pids-limit`: the group's pids.max, and a fork beyond it fails;
+/// - `--read-only`: / refuses writes (EROFS), the tmpfs podman puts on
+///   /tmp, /run and /var/tmp (tmpcopyup) take writes and the covered
+///   directory's mode;
+/// - `--cap-drop all`: no capability in any set;
+///
+/// and nothing is left: state, groups, mounts, processes.
+#[test]
+#[ignore = "needs root"]
+fn podman_limits_and_restrictions_with_box_oci() {
+    let test = "podman_limits_and_restrictions_with_box_oci";
+    if !need_root(test) || !have_busybox(test) || !have_podman(test) {
+        return;
+    }
+    let dir = TempDir::new("oci-podman-limits");
+    let rootfs = busybox_rootfs("oci-podman-limits-rootfs");
+    // An image's mount points: box makes none on a read-only rootfs
+    // (runc makes them before it makes the rootfs read-only).
+    std::fs::create_dir_all(rootfs.path().join("run")).unwrap();
+    std::fs::create_dir_all(rootfs.path().join("var/tmp")).unwrap();
+    for file in ["etc/hosts", "etc/hostname"] {
+        std::fs::write(rootfs.path().join(file), "").unwrap();
+    }
+    let runtime = dir.path().join("box-oci");
+    std::os::unix::fs::symlink(BOX, &runtime).unwrap();
+    let rootfs_arg = rootfs.path().to_str().unwrap();
+    let name = format!("box-oci-podman-limits-{}", std::process::id());
+    // As in podman_runs_containers_with_box_oci.
+    let common = [
+        "--network",
+        "none",
+        "--ulimit",
+        "nofile=1024:1024",
+        "--ulimit",
+        "nproc=1024:1024",
+    ];
+    let cidfile = dir.path().join("cid");
+    let cidfile_arg = cidfile.to_str().unwrap();
+    let mut ids = Vec::new();
+    // `podman run --rm` of `options` and `command`: its outcome, and the
+    // container's id kept for the checks at the end.
+    let mut run_rm = |options: &[&str], command: &str| {
+        let _ = std::fs::remove_file(&cidfile);
+        let mut args = vec!["run", "--rm", "--name", &name, "--cidfile", cidfile_arg];
+        args.extend(common);
+        args.extend(options);
+        args.extend(["--rootfs", rootfs_arg, "sh", "-c", command]);
+        let run = podman(dir.path(), &runtime, &args);
+        ids.push(std::fs::read_to_string(&cidfile).unwrap_or_default());
+        run
+    };
+
+    // --read-only first: podman's later runs (not read-only) leave their
+    // /run/.containerenv mount point in this rootfs's /run, and box takes
+    // tmpcopyup only over an empty directory.
+    let run = run_rm(
+        &["--read-only"],
+        "touch /x; echo root=$?; touch /tmp/x /run/x /var/tmp/x && echo tmpfs=ok; \
+         stat -c '%a %n' /run /var/tmp; grep -c ' /run tmpfs ' /proc/mounts",
+    );
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert!(run.stdout.contains("root=1"), "{run:?}");
+    assert!(run.stderr.contains("Read-only file system"), "{run:?}");
+    assert!(run.stdout.contains("tmpfs=ok"), "{run:?}");
+    assert!(
+        run.stdout.contains("755 /run\n755 /var/tmp\n1\n"),
+        "{run:?}"
+    );
+    assert!(!rootfs.path().join("x").exists());
+    assert!(!rootfs.path().join("run/x").exists());
+
+    let run = run_rm(&["--cap-drop", "all"], "grep Cap /proc/self/status");
+    assert_eq!(run.code(), 0, "{run:?}");
+    for set in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
+        let line = format!("{set}:\t0000000000000000");
+        assert!(run.stdout.contains(&line), "{set}: {run:?}");
+    }
+
+    // --pids-limit: the group says 5; the container's sleep, the exec'd
+    // shell and three more: the sixth fork fails.
+    let mut args = vec!["run", "-d", "--name", &name, "--pids-limit", "5"];
+    args.extend(common);
+    args.extend(["--rootfs", rootfs_arg, "sleep", "100"]);
+    let started = podman(dir.path(), &runtime, &args);
+    assert_eq!(started.code(), 0, "{started:?}");
+    let id = started.stdout.trim().to_string();
+    ids.push(id.clone());
+    let groups = group_dirs(&format!("/libpod_parent/libpod-{id}"));
+    let pids = groups
+        .iter()
+        .find(|g| g.join("pids.max").exists())
+        .expect("a pids group");
+    assert_eq!(
+        std::fs::read_to_string(pids.join("pids.max"))
+            .unwrap()
+            .trim(),
+        "5"
+    );
+    let bomb = "for i in 1 2 3 4 5 6 7 8; do sleep 5 & done; echo forked";
+    let run = podman(dir.path(), &runtime, &["exec", &name, "sh", "-c", bomb]);
+    assert_ne!(run.code(), 0, "{run:?}");
+    assert!(run.stderr.contains("can't fork"), "{run:?}");
+    let current = std::fs::read_to_string(pids.join("pids.current")).unwrap();
+    assert!(current.trim().parse::<u32>().unwrap() <= 5, "{current}");
+    let run = podman(dir.path(), &runtime, &["rm", "-f", "-t", "0", &name]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    for dir in &groups {
+        assert!(!dir.exists(), "{} left", dir.display());
+    }
+
+    // --memory: podman 4.3 reads conmon's "oom" file in the container's
+    // directory (StaticDir), and conmon writes it in its working
+    // directory, podman's: start is run there.
+    let mut args = vec!["create", "--name", &name, "--memory", "32m"];
+    args.extend(common);
+    args.extend(["--rootfs", rootfs_arg, "sh", "-c"]);
+    args.push("x=$(head -c 64m /dev/zero | tr '\\0' a); echo survived");
+    let created = podman(dir.path(), &runtime, &args);
+    assert_eq!(created.code(), 0, "{created:?}");
+    ids.push(created.stdout.trim().to_string());
+    let inspect = |format: &str| {
+        let run = podman(
+            dir.path(),
+            &runtime,
+            &["inspect", "--format", format, &name],
+        );
+        assert_eq!(run.code(), 0, "{run:?}");
+        run.stdout.trim().to_string()
+    };
+    let static_dir = PathBuf::from(inspect("{{.StaticDir}}"));
+    let run = podman_in(
+        dir.path(),
+        &runtime,
+        &static_dir,
+        &["start", "--attach", &name],
+    );
+    assert_eq!(run.code(), 137, "{run:?}");
+    assert!(!run.stdout.contains("survived"), "{run:?}");
+    assert_eq!(
+        inspect("{{.State.OOMKilled}} {{.State.ExitCode}}"),
+        "true 137"
+    );
+    let run = podman(dir.path(), &runtime, &["rm", &name]);
+    assert_eq!(run.code(), 0, "{run:?}");
+
+    for id in &ids {
+        assert_eq!(id.len(), 64, "{ids:?}");
+        assert!(!Path::new("/run/box-oci").join(id).exists(), "state left");
+        assert_eq!(cgroup_dirs_with_prefix(id), Vec::<PathBuf>::new());
+        assert_eq!(
+            cgroup_dirs_with_prefix(&format!("libpod-{id}")),
+            Vec::<PathBuf>::new()
+        );
     }
     let left = mounts_mentioning(&[rootfs.path()]);
     assert!(left.is_empty(), "mounts left: {left:#?}");

@@ -1,13 +1,29 @@
-//! The one error type of box. It is `Copy` and allocation-free, so the
-//! container child can build one after `clone` and send it to the parent.
+//! The one error type of box. It is a few bytes and allocation-free: `?`
+//! moves it in a register, and the container child can build one after
+//! `clone` and send it to the parent.
 //!
 //! Its Display is the line the user sees after `box: APPLET: `:
 //! `STEP: SYSCALL(PATH): ERRNO TEXT (HINT)`, or for bad input just the message.
+//!
+//! An `Error` carries its errno and exit status; its texts (the step, the
+//! syscall, the subject of up to 320 bytes, the hint) are kept in one of
+//! [`SLOTS`] static slots, which it holds until it is dropped. Carried
+//! inline they made every `Result` that fails a 384-byte value, copied at
+//! each `?`; a few bytes are returned in registers. Each live `Error` holds
+//! its own slot, so errors made while another is pending (a cleanup after a
+//! failure, a `.hint()` or `.with_code()` chain, an error built from
+//! another's text) never overwrite one another, and the next error reuses
+//! the slot of one dropped. The container child after `clone` runs on a
+//! copy of box's memory (no CLONE_VM: src/sys/clone.rs), so its slots are
+//! its own. A slot is claimed by a compare-and-swap and its bytes are
+//! atomics: no lock, no `unsafe`, and the unit tests' threads each get
+//! their own slots.
 
 use core::fmt;
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU16, AtomicU32, Ordering};
 use rustix::io::Errno;
 
-use crate::text::Text;
+use crate::text::Bytes;
 
 /// Exit status for box's own failures (DESIGN.md section 2).
 pub const EXIT_BOX: u8 = 125;
@@ -16,17 +32,123 @@ pub const EXIT_NOT_EXECUTABLE: u8 = 126;
 /// The command was not found.
 pub const EXIT_NOT_FOUND: u8 = 127;
 
+/// Longest subject kept; a longer one is cut and shown ending in `…`.
+pub const SUBJECT_MAX: usize = 320;
+/// Room of a slot: the subject, and the step, syscall and hint (static
+/// texts of at most about 150 bytes each).
+const ROOM: usize = 1024;
+/// Errors that can be alive at once. box holds one or two (one pending
+/// while a cleanup makes another); the rest is room for the unit tests'
+/// threads. An error made while all are held shows only `…` and its errno.
+pub const SLOTS: usize = 16;
+/// The slot index of an error without one (all slots were held).
+const NO_SLOT: u8 = u8::MAX;
+
+/// The texts of an error, each a span of its slot's room.
 #[derive(Clone, Copy)]
+enum Field {
+    Step,
+    Call,
+    Subject,
+    Hint,
+}
+
+/// One error's texts. Zero-initialised, so the table is in .bss: no bytes
+/// in the file, and only the pages of slots ever used are touched.
+struct Slot {
+    held: AtomicBool,
+    /// The subject was cut at [`SUBJECT_MAX`].
+    cut: AtomicBool,
+    /// Bytes of `room` in use.
+    used: AtomicU16,
+    /// Each field's span: start << 16 | length.
+    spans: [AtomicU32; 4],
+    room: [AtomicU8; ROOM],
+}
+
+#[allow(clippy::declare_interior_mutable_const)]
+const EMPTY: Slot = Slot {
+    held: AtomicBool::new(false),
+    cut: AtomicBool::new(false),
+    used: AtomicU16::new(0),
+    spans: [const { AtomicU32::new(0) }; 4],
+    room: [const { AtomicU8::new(0) }; ROOM],
+};
+
+static TABLE: [Slot; SLOTS] = [EMPTY; SLOTS];
+
+/// Claim a free slot, emptied; `NO_SLOT` when all are held.
+#[inline(never)]
+fn claim() -> u8 {
+    for (i, slot) in TABLE.iter().enumerate() {
+        if slot
+            .held
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+        {
+            slot.used.store(0, Ordering::Relaxed);
+            slot.cut.store(false, Ordering::Relaxed);
+            for span in &slot.spans {
+                span.store(0, Ordering::Relaxed);
+            }
+            return i as u8;
+        }
+    }
+    NO_SLOT
+}
+
+/// Start `field` afresh at the end of the slot's room, holding `bytes`.
+#[inline(never)]
+fn set(index: u8, field: Field, bytes: &[u8]) {
+    if let Some(slot) = TABLE.get(index as usize) {
+        let start = slot.used.load(Ordering::Relaxed) as u32;
+        slot.spans[field as usize].store(start << 16, Ordering::Relaxed);
+        extend(index, field, bytes);
+    }
+}
+
+/// Append to `field`, the last one set: the subject is cut at
+/// [`SUBJECT_MAX`] bytes as `Text` cuts, anything at the end of the room.
+#[inline(never)]
+fn extend(index: u8, field: Field, bytes: &[u8]) {
+    let Some(slot) = TABLE.get(index as usize) else {
+        return;
+    };
+    let span = slot.spans[field as usize].load(Ordering::Relaxed);
+    let (start, len) = ((span >> 16) as usize, (span & 0xffff) as usize);
+    let mut room = ROOM - (start + len);
+    if let Field::Subject = field {
+        room = room.min(SUBJECT_MAX - len);
+    }
+    let n = bytes.len().min(room);
+    for (cell, &b) in slot.room[start + len..start + len + n].iter().zip(bytes) {
+        cell.store(b, Ordering::Relaxed);
+    }
+    slot.spans[field as usize].store(span + n as u32, Ordering::Relaxed);
+    slot.used.store((start + len + n) as u16, Ordering::Relaxed);
+    if n < bytes.len() && matches!(field, Field::Subject) {
+        slot.cut.store(true, Ordering::Relaxed);
+    }
+}
+
+/// `fmt::Write` into a slot's subject, for [`Error::msg`].
+struct SubjectWriter(u8);
+
+impl fmt::Write for SubjectWriter {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        extend(self.0, Field::Subject, s.as_bytes());
+        Ok(())
+    }
+}
+
 pub struct Error {
-    /// What box was doing, in words ("mount /proc", "switch into the rootfs").
-    step: &'static str,
-    /// The syscall that failed, or "" for an error that is not a syscall's.
-    call: &'static str,
-    /// The path or value involved; for messages without a syscall, the text.
-    subject: Text<320>,
     errno: Option<Errno>,
-    /// What the user can do about it, or the likely cause.
-    hint: &'static str,
+    /// The slot holding the texts: what box was doing ("mount /proc"), the
+    /// syscall that failed ("" for an error that is not a syscall's), the
+    /// path or value involved (for messages without a syscall, the text),
+    /// what the user can do about it. Owned by this error, freed when it
+    /// drops.
+    slot: u8,
     /// Exit status this error maps to.
     pub code: u8,
 }
@@ -36,32 +158,31 @@ pub type Result<T> = core::result::Result<T, Error>;
 impl Error {
     /// A failed syscall: `step: call(subject): strerror`.
     pub fn sys(step: &'static str, call: &'static str, subject: &[u8], errno: Errno) -> Self {
+        let slot = claim();
+        set(slot, Field::Step, step.as_bytes());
+        set(slot, Field::Call, call.as_bytes());
+        set(slot, Field::Subject, subject);
         Self {
-            step,
-            call,
-            subject: Text::from_bytes_lossy(subject),
             errno: Some(errno),
-            hint: "",
+            slot,
             code: EXIT_BOX,
         }
     }
 
     /// Bad input or a refused request, with a formatted message.
     pub fn msg(args: fmt::Arguments<'_>) -> Self {
-        let mut subject = Text::new();
-        let _ = fmt::Write::write_fmt(&mut subject, args);
+        let slot = claim();
+        set(slot, Field::Subject, b"");
+        let _ = fmt::write(&mut SubjectWriter(slot), args);
         Self {
-            step: "",
-            call: "",
-            subject,
             errno: None,
-            hint: "",
+            slot,
             code: EXIT_BOX,
         }
     }
 
-    pub fn hint(mut self, hint: &'static str) -> Self {
-        self.hint = hint;
+    pub fn hint(self, hint: &'static str) -> Self {
+        set(self.slot, Field::Hint, hint.as_bytes());
         self
     }
 
@@ -75,22 +196,71 @@ impl Error {
     }
 }
 
+impl Drop for Error {
+    fn drop(&mut self) {
+        if let Some(slot) = TABLE.get(self.slot as usize) {
+            slot.held.store(false, Ordering::Release);
+        }
+    }
+}
+
+/// A static text read back from a slot (whole: the room holds them).
+fn text(bytes: &[u8]) -> &str {
+    match core::str::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => core::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
+    }
+}
+
 impl fmt::Display for Error {
+    #[inline(never)]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if !self.step.is_empty() {
-            f.write_str(self.step)?;
+        let Some(slot) = TABLE.get(self.slot as usize) else {
+            f.write_str("…")?;
+            if let Some(errno) = self.errno {
+                write!(f, ": {}", ErrnoText(errno))?;
+            }
+            return Ok(());
+        };
+        let mut room = [0u8; ROOM];
+        let used = (slot.used.load(Ordering::Relaxed) as usize).min(ROOM);
+        for (b, cell) in room[..used].iter_mut().zip(&slot.room) {
+            *b = cell.load(Ordering::Relaxed);
+        }
+        let field = |field: Field| {
+            let span = slot.spans[field as usize].load(Ordering::Relaxed);
+            let start = ((span >> 16) as usize).min(used);
+            let end = (start + (span & 0xffff) as usize).min(used);
+            &room[start..end]
+        };
+        let (step, call, hint) = (
+            text(field(Field::Step)),
+            text(field(Field::Call)),
+            text(field(Field::Hint)),
+        );
+        if !step.is_empty() {
+            f.write_str(step)?;
             f.write_str(": ")?;
         }
-        if self.call.is_empty() {
-            self.subject.fmt(f)?;
+        // The subject as `Text` shows it: its bytes (honouring width when
+        // it is the whole message), then `…` when some were cut.
+        let subject = Bytes(field(Field::Subject));
+        let cut = if slot.cut.load(Ordering::Relaxed) {
+            "…"
         } else {
-            write!(f, "{}({})", self.call, self.subject)?;
+            ""
+        };
+        if call.is_empty() {
+            fmt::Display::fmt(&subject, f)?;
+            f.write_str(cut)?;
+        } else {
+            write!(f, "{call}({subject}{cut})")?;
         }
         if let Some(errno) = self.errno {
             write!(f, ": {}", ErrnoText(errno))?;
         }
-        if !self.hint.is_empty() {
-            write!(f, " ({})", self.hint)?;
+        if !hint.is_empty() {
+            write!(f, " ({hint})")?;
         }
         Ok(())
     }
@@ -213,5 +383,99 @@ mod tests {
     fn messages_are_just_text() {
         let e = bad!("--memory {}: unknown suffix", "12Q");
         assert_eq!(show(&e).as_bytes(), b"--memory 12Q: unknown suffix");
+    }
+    #[test]
+    fn errors_alive_at_once_keep_their_own_subjects() {
+        let first = Error::sys("mount /proc", "mount", b"/srv/a/proc", Errno::PERM);
+        // A cleanup after the failure fails too, while the first is pending.
+        let cleanup = Error::sys(
+            "remove the cgroup",
+            "rmdir",
+            b"/sys/fs/cgroup/box/a",
+            Errno::BUSY,
+        );
+        // An error built from another's text.
+        let wrapped = bad!("after {first}");
+        drop(cleanup);
+        let later = Error::sys("open the rootfs", "open", b"/srv/b", Errno::NOENT)
+            .hint("is it there?")
+            .with_code(EXIT_NOT_FOUND);
+        assert_eq!(
+            show(&first).as_bytes(),
+            b"mount /proc: mount(/srv/a/proc): Operation not permitted"
+        );
+        assert_eq!(
+            show(&wrapped).as_bytes(),
+            b"after mount /proc: mount(/srv/a/proc): Operation not permitted"
+        );
+        assert_eq!(
+            show(&later).as_bytes(),
+            b"open the rootfs: open(/srv/b): No such file or directory (is it there?)"
+        );
+        assert_eq!(later.code, EXIT_NOT_FOUND);
+    }
+
+    #[test]
+    fn the_last_hint_is_the_one_shown() {
+        let e = Error::sys("step", "open", b"/x", Errno::NOENT)
+            .hint("first")
+            .hint("second");
+        assert_eq!(
+            show(&e).as_bytes(),
+            b"step: open(/x): No such file or directory (second)"
+        );
+    }
+
+    #[test]
+    fn dropped_errors_give_their_slot_back() {
+        for i in 0..10 * SLOTS {
+            let e = bad!("error {i}");
+            let _ = core::hint::black_box(&e);
+        }
+        let e = Error::sys("step", "open", b"/still/here", Errno::NOENT);
+        assert_eq!(
+            show(&e).as_bytes(),
+            b"step: open(/still/here): No such file or directory"
+        );
+    }
+
+    #[test]
+    fn long_subjects_are_cut_as_text_cuts_them() {
+        let long = [b'a'; SUBJECT_MAX + 80];
+        let e = Error::sys("step", "open", &long, Errno::NOENT);
+        let mut expected = Text::<512>::new();
+        let cut = Text::<SUBJECT_MAX>::from_bytes_lossy(&long);
+        write!(expected, "step: open({cut}): No such file or directory").unwrap();
+        assert_eq!(show(&e).as_bytes(), expected.as_bytes());
+        let e = bad!("{}", crate::text::Bytes(&long));
+        let mut expected = Text::<512>::new();
+        write!(expected, "{cut}").unwrap();
+        assert_eq!(show(&e).as_bytes(), expected.as_bytes());
+        // Exactly full is not cut.
+        let e = Error::sys("step", "open", &long[..SUBJECT_MAX], Errno::NOENT);
+        assert!(
+            !show(&e)
+                .as_bytes()
+                .ends_with("…): No such file or directory".as_bytes())
+        );
+    }
+
+    #[test]
+    fn an_error_without_a_slot_still_names_its_errno() {
+        let e = Error {
+            errno: Some(Errno::PERM),
+            slot: NO_SLOT,
+            code: EXIT_BOX,
+        };
+        assert_eq!(show(&e).as_bytes(), "…: Operation not permitted".as_bytes());
+    }
+
+    #[test]
+    fn an_error_fits_in_a_register() {
+        // A `Result` of a word or less comes back in two registers.
+        use core::mem::size_of;
+        assert!(size_of::<Error>() <= size_of::<usize>());
+        assert!(size_of::<Result<()>>() <= size_of::<usize>());
+        assert!(size_of::<Result<usize>>() <= 2 * size_of::<usize>());
     }
 }

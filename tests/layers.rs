@@ -8,7 +8,7 @@
 //!   state  cgroup  devices   what a container has on the host
 //!   config  args  options  mountinfo  seccomp  out    parsed input, tables
 //!   sys         the kernel interface (the only `unsafe`)
-//!   error  text the Copy error type, fixed-capacity text
+//!   error  text the small error type, fixed-capacity text
 //! ```
 //!
 //! A module uses modules of its own layer or below, never above, and the

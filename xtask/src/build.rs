@@ -34,21 +34,21 @@ use crate::debian::Apt;
 use crate::{elf, host};
 
 /// The budget of the size-tuned binary without the OCI runtime (cargo
-/// feature `oci` off), on every target: 284 KiB, just above aarch64's
-/// 282.9 (256 KiB until this week's terminals, device rules, option model,
+/// feature `oci` off), on every target: 287 KiB, just above aarch64's
+/// 286.0 (256 KiB until this week's terminals, device rules, option model,
 /// util-linux parity and box-init's board duties, which the README's table
 /// itemizes; the outliner and `Text` took 9 to 23 KiB off per target, the
 /// register-sized `Error` 10 to 29 KiB, and the budget went from 311 to
-/// 284 KiB with it). The README states it; `cargo xtask test` fails when a
+/// 287 KiB with it). The README states it; `cargo xtask test` fails when a
 /// build exceeds it.
-pub const SIZE_BUDGET: u64 = 284 * 1024;
+pub const SIZE_BUDGET: u64 = 287 * 1024;
 /// The budget of the size-tuned binary as it ships (with `oci`, the OCI
-/// runtime box-oci): 400 KiB, just above x86_64's 398.8 (320 KiB until
+/// runtime box-oci): 401 KiB, just above x86_64's 400.1 (320 KiB until
 /// box-oci was wired to the OCI parsers, which then started to be linked:
 /// 135 KiB on x86_64; 448 KiB until box-oci's exec, hooks, v1 freezer and
 /// namespace joining, 31 KiB, and the util-linux 2.39–2.42 options, 22 KiB;
 /// 467 KiB until the register-sized `Error` took 24 to 66 KiB off).
-pub const SIZE_BUDGET_OCI: u64 = 400 * 1024;
+pub const SIZE_BUDGET_OCI: u64 = 401 * 1024;
 
 /// The toolchain of the size-tuned build and of fuzzing (rustup's name).
 /// Pinned: the size budget is checked in CI, and a newer nightly may change
@@ -160,7 +160,7 @@ pub fn build(target: Target, profile: Profile) -> Result<PathBuf> {
 }
 
 /// The size-tuned build without the cargo feature `oci` (no OCI runtime):
-/// what the 284 KiB budget is about. It shares target/size with the build
+/// what the 287 KiB budget is about. It shares target/size with the build
 /// with `oci`, and so its standard library (rebuilding that is most of the
 /// time of a build); see `build_std` for where each binary is kept.
 pub fn build_size_without_oci(target: Target) -> Result<PathBuf> {

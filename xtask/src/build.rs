@@ -43,12 +43,12 @@ use crate::{elf, host};
 /// build exceeds it.
 pub const SIZE_BUDGET: u64 = 287 * 1024;
 /// The budget of the size-tuned binary as it ships (with `oci`, the OCI
-/// runtime box-oci): 401 KiB, just above x86_64's 400.1 (320 KiB until
+/// runtime box-oci): 402 KiB, just above x86_64's 401.3 (320 KiB until
 /// box-oci was wired to the OCI parsers, which then started to be linked:
 /// 135 KiB on x86_64; 448 KiB until box-oci's exec, hooks, v1 freezer and
 /// namespace joining, 31 KiB, and the util-linux 2.39–2.42 options, 22 KiB;
 /// 467 KiB until the register-sized `Error` took 24 to 66 KiB off).
-pub const SIZE_BUDGET_OCI: u64 = 401 * 1024;
+pub const SIZE_BUDGET_OCI: u64 = 402 * 1024;
 
 /// The toolchain of the size-tuned build and of fuzzing (rustup's name).
 /// Pinned: the size budget is checked in CI, and a newer nightly may change

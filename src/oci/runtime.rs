@@ -1269,10 +1269,12 @@ pub fn kill(root: Root<'_>, id: &[u8], signal: i32, all: bool) -> Result<()> {
     // A pidfd pins the process: checked alive with it held, the signal
     // cannot reach a process that reused the PID.
     let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok();
-    if !recorded.alive() {
-        return Err(bad!("cannot signal {}: container not running", Bytes(id)));
-    }
-    let sent = crate::sys::process::send_signal(pid, pidfd.as_ref().map(|f| f.as_fd()), signal);
+    let sent = if recorded.alive() {
+        crate::sys::process::send_signal(pid, pidfd.as_ref().map(|f| f.as_fd()), signal)
+    } else {
+        // With --all the group's signal may have ended the init already.
+        Err(Errno::SRCH)
+    };
     if signal == rustix::process::Signal::KILL.as_raw() {
         thaw_to_die(root, id, status);
     }

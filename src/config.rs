@@ -184,6 +184,9 @@ pub struct Tmpfs {
     pub target: CPath,
     /// Mount data for tmpfs (`size=…,mode=…`), validated.
     pub options: Text<TMPFS_OPTS_MAX>,
+    /// How many binds were given before it: binds and tmpfs are mounted
+    /// in the order given, a later one over an earlier one.
+    pub after_binds: u8,
 }
 
 /// `--device HOST[:INSIDE][:rwm]`: a host device node handed to the
@@ -938,7 +941,11 @@ fn add_tmpfs(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
         return Err(bad!("{given} {}: options too long", Bytes(v)));
     }
     c.tmpfs
-        .push(Tmpfs { target, options })
+        .push(Tmpfs {
+            target,
+            options,
+            after_binds: c.binds.len() as u8,
+        })
         .map_err(|_| bad!("{given}: at most {MAX_TMPFS} tmpfs mounts per container"))
 }
 

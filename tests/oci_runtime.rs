@@ -541,6 +541,98 @@ fn the_engine_collects_the_exit_status() {
     assert!(!root.path().join(&id).exists());
 }
 
+/// config.json's `mounts` are made in the order listed, binds and tmpfs
+/// alike (podman's `--read-only` binds /run/.containerenv and puts a tmpfs
+/// on /run): a bind under a tmpfs listed before it stays visible, one
+/// listed before the tmpfs is covered by it. On a read-only root (the
+/// default config's) the mount points the image lacks are made before
+/// the root is made read-only, as runc does: /proc, /sys, /dev, /run,
+/// /var/tmp and /etc/hosts here. They stay in the rootfs afterwards (as
+/// runc's do); a mount point made inside a tmpfs does not.
+#[test]
+#[ignore = "needs root"]
+fn mounts_in_config_order_on_a_read_only_root_lacking_their_points() {
+    let test = "mounts_in_config_order_on_a_read_only_root";
+    if !need_root(test) || !have_busybox(test) {
+        return;
+    }
+    become_subreaper();
+    let id = format!("box-oci-mounts-{}", std::process::id());
+    let root = TempDir::new("oci-root");
+    let script = "cat /run/late /etc/hosts /data/file; \
+        test -e /run/early && echo early visible; \
+        touch /var/tmp/x /run/y && echo tmpfs writable; \
+        touch /z 2>/dev/null || echo root read-only; \
+        test -e /data/sub || echo sub covered";
+    let bundle = Bundle::new(test, &["sh", "-c", script], "");
+    let host = TempDir::new("oci-mounts-src");
+    for (name, text) in [
+        ("early", "early\n"),
+        ("late", "late\n"),
+        ("hosts", "127.0.0.1 box\n"),
+    ] {
+        std::fs::write(host.path().join(name), text).unwrap();
+    }
+    std::fs::create_dir(host.path().join("data")).unwrap();
+    std::fs::write(host.path().join("data/file"), "data\n").unwrap();
+    let src = |name: &str| host.path().join(name).to_str().unwrap().to_string();
+    let bind = |source: String, destination: &str| {
+        format!(
+            r#"{{"destination": "{destination}", "type": "bind", "source": "{source}", "options": ["rbind", "ro"]}}, "#
+        )
+    };
+    let tmpfs = |destination: &str| {
+        format!(
+            r#"{{"destination": "{destination}", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "mode=755"]}}, "#
+        )
+    };
+    let mounts = [
+        bind(src("early"), "/run/early"),
+        tmpfs("/run"),
+        bind(src("late"), "/run/late"),
+        tmpfs("/var/tmp"),
+        bind(src("hosts"), "/etc/hosts"),
+        tmpfs("/data/sub"),
+        bind(src("data"), "/data"),
+    ]
+    .concat();
+    let config = bundle.path().join("config.json");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains(r#""readonly": true"#), "{text}");
+    let text = text.replacen(r#""mounts": ["#, &format!(r#""mounts": [{mounts}"#), 1);
+    std::fs::write(&config, text).unwrap();
+    let rootfs = bundle.rootfs.path();
+    for missing in ["proc", "sys", "dev"] {
+        std::fs::remove_dir(rootfs.join(missing)).unwrap();
+    }
+    let (code, log) = create(root.path(), bundle.path(), &id, &bundle.path().join("log"));
+    assert_eq!(code, 0, "{log}");
+    let pid: i32 = std::fs::read_to_string(bundle.path().join("pid"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let run = oci(root.path(), &["start", &id]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(reap(pid), 0);
+    let output = std::fs::read_to_string(bundle.path().join("log")).unwrap();
+    // /data/sub was listed before /data, which covers it.
+    assert_eq!(
+        output,
+        "late\n127.0.0.1 box\ndata\ntmpfs writable\nroot read-only\nsub covered\n"
+    );
+    let run = oci(root.path(), &["delete", &id]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    for made in ["proc", "sys", "dev", "run", "var/tmp", "data/sub"] {
+        assert!(rootfs.join(made).is_dir(), "{made}");
+    }
+    for made in ["run/early", "etc/hosts"] {
+        let meta = std::fs::metadata(rootfs.join(made)).unwrap();
+        assert!(meta.is_file() && meta.len() == 0, "{made}");
+    }
+    assert!(!rootfs.join("run/late").exists(), "made in the tmpfs");
+    assert!(!rootfs.join("z").exists());
+}
+
 /// delete --force ends a created container that never started, and a
 /// paused one, and leaves nothing; the init the engine reaps was killed.
 #[test]
@@ -893,13 +985,9 @@ fn podman_limits_and_restrictions_with_box_oci() {
     }
     let dir = TempDir::new("oci-podman-limits");
     let rootfs = busybox_rootfs("oci-podman-limits-rootfs");
-    // An image's mount points: box makes none on a read-only rootfs
-    // (runc makes them before it makes the rootfs read-only).
-    std::fs::create_dir_all(rootfs.path().join("run")).unwrap();
-    std::fs::create_dir_all(rootfs.path().join("var/tmp")).unwrap();
-    for file in ["etc/hosts", "etc/hostname"] {
-        std::fs::write(rootfs.path().join(file), "").unwrap();
-    }
+    // The image lacks the mount points of podman's --read-only (/run,
+    // /var/tmp, /etc/hosts, /etc/hostname): box makes them before it makes
+    // the rootfs read-only, as runc does.
     let runtime = dir.path().join("box-oci");
     std::os::unix::fs::symlink(BOX, &runtime).unwrap();
     let rootfs_arg = rootfs.path().to_str().unwrap();

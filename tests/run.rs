@@ -162,24 +162,72 @@ fn failed_run_leaves_host_mounts_as_they_were() {
         return;
     };
     let before = host_mounts();
-    // Fails late: after the rootfs, /proc and /sys are mounted, when the
-    // read-only rootfs refuses the bind's mount point.
+    // Fails late: after the rootfs, /proc and /sys are mounted and the
+    // root switched, when the bind's target turns out to be a file.
     let run = run_box([
         "run",
         "--rootfs",
         &rootfs_arg(&root),
         "--read-only",
         "--bind",
-        "/etc:/no-such-dir",
+        "/etc:/etc/passwd",
         "true",
     ]);
     assert_eq!(run.code(), 125, "{run:?}");
     let line = one_error_line(&run);
     assert!(
-        line.contains("/no-such-dir") && line.contains("Read-only file system"),
+        line.contains("/etc/passwd") && line.contains("target inside the rootfs is not"),
         "{line}"
     );
     assert_same_mounts(&before, "after a failed run");
+}
+
+/// `--read-only` on a rootfs that lacks the mount points: box makes them
+/// (a directory for a tmpfs or a directory bind, an empty file for a file
+/// bind) before the root becomes read-only, and they stay in the rootfs.
+/// Binds and tmpfs are mounted in the order given: a bind under a tmpfs
+/// given before it is visible, one given before the tmpfs is covered.
+#[test]
+#[ignore = "needs root"]
+fn read_only_root_gets_its_missing_mount_points_and_mounts_in_order() {
+    let test = "read_only_root_gets_its_missing_mount_points";
+    let Some(root) = setup(test) else {
+        return;
+    };
+    let host = TempDir::new("ro-points-src");
+    std::fs::write(host.path().join("early"), "early\n").unwrap();
+    std::fs::write(host.path().join("late"), "late\n").unwrap();
+    let early = format!("{}:/newdir/early:ro", host.path().join("early").display());
+    let late = format!("{}:/newdir/late:ro", host.path().join("late").display());
+    let dir = format!("{}:/hostdir:ro", host.path().display());
+    let run = run_box([
+        "run",
+        "--rootfs",
+        &rootfs_arg(&root),
+        "--read-only",
+        "--bind",
+        &early,
+        "--tmpfs",
+        "/newdir",
+        "--bind",
+        &late,
+        "--bind",
+        &dir,
+        "sh",
+        "-c",
+        "cat /newdir/late /hostdir/early; test -e /newdir/early && echo early; touch /newdir/x && echo writable; touch /y 2>/dev/null || echo read-only",
+    ]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(run.stdout, "late\nearly\nwritable\nread-only\n", "{run:?}");
+    let rootfs = root.path();
+    assert!(rootfs.join("newdir").is_dir() && rootfs.join("hostdir").is_dir());
+    assert_eq!(
+        std::fs::metadata(rootfs.join("newdir/early"))
+            .unwrap()
+            .len(),
+        0
+    );
+    assert!(!rootfs.join("newdir/late").exists() && !rootfs.join("y").exists());
 }
 
 #[test]

@@ -203,6 +203,7 @@ pub fn model(key: &str, v: &[u8], before: &RunConfig) -> Option<RunConfig> {
             let tmpfs = Tmpfs {
                 target: absolute(target)?,
                 options: Text::try_from_bytes(&kept.join(&b","[..]))?,
+                after_binds: c.binds.len() as u8,
             };
             c.tmpfs.push(tmpfs).ok()?;
         }

@@ -40,6 +40,9 @@ pub trait Calls {
     fn unmount(&mut self, target: &CStr, flags: UnmountFlags) -> Sys<()>;
     /// nodev (and read-only) on the mount at `path` ([`m::make_nodev`]).
     fn set_nodev(&mut self, path: &CStr, recursive: bool, read_only: bool) -> Sys<()>;
+    /// nodev on the tree at `path`, read-only below its top mount
+    /// ([`m::make_nodev_read_only_below`]).
+    fn set_nodev_read_only_below(&mut self, path: &CStr) -> Sys<()>;
     /// Read-only on the mount at `path` ([`m::make_read_only`]).
     fn set_read_only(&mut self, path: &CStr, recursive: bool) -> Sys<()>;
     /// open_tree(2): a detached copy of the tree at `source`.
@@ -121,6 +124,10 @@ impl Calls for Kernel {
 
     fn set_nodev(&mut self, path: &CStr, recursive: bool, read_only: bool) -> Sys<()> {
         m::make_nodev(path, recursive, read_only)
+    }
+
+    fn set_nodev_read_only_below(&mut self, path: &CStr) -> Sys<()> {
+        m::make_nodev_read_only_below(path)
     }
 
     fn set_read_only(&mut self, path: &CStr, recursive: bool) -> Sys<()> {
@@ -234,7 +241,8 @@ pub mod record {
         /// The path acted on: a mount's target, the directory of fchdir.
         pub path: String,
         /// A bind's or a move's source, a mount's filesystem type, the tree
-        /// attached, a link's target, pivot_root's put_old.
+        /// attached, a link's target, pivot_root's put_old; `below` for a
+        /// `nodev` read-only below the top mount only.
         pub from: String,
         /// A fresh mount's flags.
         pub flags: MountFlags,
@@ -322,6 +330,13 @@ pub mod record {
         fn set_nodev(&mut self, path: &CStr, recursive: bool, read_only: bool) -> Sys<()> {
             let step = self.push("nodev", &text(path), "");
             (step.recursive, step.read_only) = (recursive, read_only);
+            Ok(())
+        }
+
+        /// Recorded as a recursive read-only `nodev` from "below".
+        fn set_nodev_read_only_below(&mut self, path: &CStr) -> Sys<()> {
+            let step = self.push("nodev", &text(path), "below");
+            (step.recursive, step.read_only) = (true, true);
             Ok(())
         }
 

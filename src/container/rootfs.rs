@@ -1,7 +1,8 @@
 //! The container's filesystem view, built by the child in its new mount
 //! namespace: cut propagation to the host, make the rootfs a mount, fresh
 //! kernel filesystems, switch the root (pivot_root, or move-and-chroot on the
-//! initramfs), then /dev, binds, tmpfs and the masked /proc paths.
+//! initramfs), then /dev, binds and tmpfs (in the order given) and the
+//! masked /proc paths.
 //!
 //! Each step says why it is there and why at that point; the tables say
 //! what is mounted and why.
@@ -190,17 +191,22 @@ fn build_with<K: Calls>(kernel: &mut K, plan: &Plan) -> Result<()> {
     //    (src/devices.rs). --read-only in the same call, now, before
     //    anything is mounted inside: only the image (and mounts that came
     //    with it) becomes read-only; /proc, /dev, binds and tmpfs keep
-    //    their own flags.
-    let step = if config.read_only {
-        "make the rootfs read-only"
+    //    their own flags. The top mount, the image's own directory, is
+    //    made read-only last (step 8): the mount points missing in it are
+    //    made first, as for a writable one.
+    if config.read_only {
+        kernel.set_nodev_read_only_below(rootfs).at(
+            "make the rootfs read-only",
+            "mount_setattr",
+            plan.rootfs.as_bytes(),
+        )?;
     } else {
-        "make the rootfs nodev"
-    };
-    kernel.set_nodev(rootfs, true, config.read_only).at(
-        step,
-        "mount_setattr",
-        plan.rootfs.as_bytes(),
-    )?;
+        kernel.set_nodev(rootfs, true, false).at(
+            "make the rootfs nodev",
+            "mount_setattr",
+            plan.rootfs.as_bytes(),
+        )?;
+    }
     timing::mark(Step::Nodev);
 
     // 4. Kernel filesystems, while the host's are still visible (see
@@ -225,33 +231,20 @@ fn build_with<K: Calls>(kernel: &mut K, plan: &Plan) -> Result<()> {
     //    /dev/null and cover whatever a bind may have brought).
     setup_dev(kernel, plan, &trees)?;
     timing::mark(Step::Dev);
-    attach_binds(kernel, plan, trees)?;
+    mount_binds_and_tmpfs(kernel, plan, trees)?;
     timing::mark(Step::Binds);
-    for tmpfs in &config.tmpfs {
-        let target = tmpfs.target.as_cstr();
-        kernel.make_mount_point(target, Create::Dir).at(
-            "create the --tmpfs mount point",
-            "mkdir",
-            tmpfs.target.as_bytes(),
-        )?;
-        let mut data = CPath::from_bytes(tmpfs.options.as_bytes()).unwrap_or_default();
-        if data.is_empty() {
-            let _ = data.push(b"mode=1777");
-        }
-        kernel
-            .mount(
-                c"tmpfs",
-                target,
-                MountFlags::NOSUID | MountFlags::NODEV,
-                Some(data.as_cstr()),
-            )
-            .at("mount --tmpfs", "mount", tmpfs.target.as_bytes())?;
-        timing::mark(Step::Tmpfs);
-    }
     mask_proc_and_sys(kernel, plan)?;
     timing::mark(Step::Masks);
 
-    // 8. Propagation asked for after the switch, once every mount is in
+    // 8. --read-only: the image's top mount too, now that its mount points
+    //    are made (what runc does).
+    if config.read_only {
+        kernel
+            .set_read_only(c"/", false)
+            .at("make the rootfs read-only", "mount", b"/")?;
+    }
+
+    // 9. Propagation asked for after the switch, once every mount is in
     //    place (an unbindable tree refuses the binds above): a shared root
     //    becomes a peer group of its own, so mounts made inside (a nested
     //    container, systemd) propagate within the container, never to the
@@ -872,47 +865,95 @@ fn make_device_node<K: Calls>(
     })
 }
 
-fn attach_binds<K: Calls>(kernel: &mut K, plan: &Plan, trees: HostTrees<K::Fd>) -> Result<()> {
-    for (bind, tree) in plan.config.binds.iter().zip(trees.binds) {
-        let target = bind.target.as_cstr();
-        if let Some(tree) = tree {
-            let create = if kernel.fd_type(&tree) == Ok(FileType::Directory) {
-                Create::Dir
-            } else {
-                Create::File
-            };
-            if let Err(e) = kernel.make_mount_point(target, create) {
-                return Err(
-                    bind_target_mismatch(kernel, bind, create).unwrap_or_else(|| {
-                        Error::sys(
-                            "create the --bind mount point",
-                            "mkdir",
-                            bind.target.as_bytes(),
-                            e,
-                        )
-                    }),
-                );
-            }
-            if let Err(e) = kernel.attach_tree(&tree, target) {
-                return Err(
-                    bind_target_mismatch(kernel, bind, create).unwrap_or_else(|| {
-                        Error::sys("bind", "move_mount", bind.target.as_bytes(), e)
-                    }),
-                );
-            }
+/// The binds and tmpfs in the order given, each on its own mount point
+/// (made where missing: in the rootfs, or in a mount made before it), so
+/// that one given later covers what an earlier one put under its target,
+/// and never the other way round (the runtime-spec's order of `mounts`).
+/// Binds made before the switch (kernels without open_tree) came first.
+fn mount_binds_and_tmpfs<K: Calls>(
+    kernel: &mut K,
+    plan: &Plan,
+    trees: HostTrees<K::Fd>,
+) -> Result<()> {
+    let config = plan.config;
+    let mut tmpfs = config.tmpfs.iter().peekable();
+    let mut trees = trees.binds.into_iter();
+    for (i, bind) in config.binds.iter().enumerate() {
+        while let Some(t) = tmpfs.next_if(|t| usize::from(t.after_binds) <= i) {
+            mount_tmpfs(kernel, t)?;
         }
-        // nodev always, on the whole bound tree: a host directory with
-        // device nodes in it (`--bind /dev:/hostdev`) hands none of them
-        // over (src/devices.rs; `--device` does that). Read-only when asked.
-        let step = if bind.read_only {
-            "make a bind read-only"
-        } else {
-            "make a bind nodev"
-        };
-        kernel
-            .set_nodev(target, true, bind.read_only)
-            .at(step, "mount", bind.target.as_bytes())?;
+        attach_bind(kernel, bind, trees.next().flatten())?;
+        timing::mark(Step::Binds);
     }
+    for t in tmpfs {
+        mount_tmpfs(kernel, t)?;
+    }
+    Ok(())
+}
+
+fn mount_tmpfs<K: Calls>(kernel: &mut K, tmpfs: &crate::config::Tmpfs) -> Result<()> {
+    let target = tmpfs.target.as_cstr();
+    kernel.make_mount_point(target, Create::Dir).at(
+        "create the --tmpfs mount point",
+        "mkdir",
+        tmpfs.target.as_bytes(),
+    )?;
+    let mut data = CPath::from_bytes(tmpfs.options.as_bytes()).unwrap_or_default();
+    if data.is_empty() {
+        let _ = data.push(b"mode=1777");
+    }
+    kernel
+        .mount(
+            c"tmpfs",
+            target,
+            MountFlags::NOSUID | MountFlags::NODEV,
+            Some(data.as_cstr()),
+        )
+        .at("mount --tmpfs", "mount", tmpfs.target.as_bytes())?;
+    timing::mark(Step::Tmpfs);
+    Ok(())
+}
+
+fn attach_bind<K: Calls>(
+    kernel: &mut K,
+    bind: &crate::config::Bind,
+    tree: Option<K::Fd>,
+) -> Result<()> {
+    let target = bind.target.as_cstr();
+    if let Some(tree) = tree {
+        let create = if kernel.fd_type(&tree) == Ok(FileType::Directory) {
+            Create::Dir
+        } else {
+            Create::File
+        };
+        if let Err(e) = kernel.make_mount_point(target, create) {
+            return Err(
+                bind_target_mismatch(kernel, bind, create).unwrap_or_else(|| {
+                    Error::sys(
+                        "create the --bind mount point",
+                        "mkdir",
+                        bind.target.as_bytes(),
+                        e,
+                    )
+                }),
+            );
+        }
+        if let Err(e) = kernel.attach_tree(&tree, target) {
+            return Err(bind_target_mismatch(kernel, bind, create)
+                .unwrap_or_else(|| Error::sys("bind", "move_mount", bind.target.as_bytes(), e)));
+        }
+    }
+    // nodev always, on the whole bound tree: a host directory with
+    // device nodes in it (`--bind /dev:/hostdev`) hands none of them
+    // over (src/devices.rs; `--device` does that). Read-only when asked.
+    let step = if bind.read_only {
+        "make a bind read-only"
+    } else {
+        "make a bind nodev"
+    };
+    kernel
+        .set_nodev(target, true, bind.read_only)
+        .at(step, "mount", bind.target.as_bytes())?;
     Ok(())
 }
 
@@ -1163,26 +1204,93 @@ mod tests {
         assert!(!has(&steps, "chroot") && !has(&steps, "detach host mounts"));
     }
 
-    /// `--read-only`: the rootfs is made read-only in the same call that
-    /// makes it nodev, before /proc, /dev, binds or tmpfs are mounted in it:
-    /// those keep their own flags, and nothing makes the root writable
-    /// again afterwards.
+    /// `--read-only`: the mounts below the rootfs's top are made read-only
+    /// in the same call that makes them all nodev, before /proc, /dev,
+    /// binds or tmpfs are mounted in it: those keep their own flags. The
+    /// top mount is made read-only once every mount point in it is made
+    /// and every mount is in place (runc's order: a rootfs missing /proc,
+    /// /dev or a target works), and nothing after that mounts or creates.
     #[test]
-    fn read_only_covers_the_image_before_anything_is_mounted_in_it() {
-        let (steps, rootfs) = record(&[("read-only", ""), ("tmpfs", "/tmp")]);
+    fn read_only_covers_the_image_once_its_mount_points_are_made() {
+        let (steps, rootfs) = record(&[
+            ("read-only", ""),
+            ("tmpfs", "/tmp"),
+            ("bind", "/etc/hosts:/etc/hosts"),
+        ]);
         check_common(&steps, &rootfs);
         let nodev = at(&steps, "nodev", &rootfs);
-        assert!(steps[nodev].read_only && steps[nodev].recursive);
+        let below = &steps[nodev];
+        assert!(below.read_only && below.recursive && below.from == "below");
         let first_mount = steps.iter().position(|s| s.call == "mount").unwrap();
         assert!(nodev < first_mount);
         let root = |s: &Step| s.path == rootfs || s.path == "/";
-        assert!(
-            !steps[nodev + 1..]
-                .iter()
-                .any(|s| root(s) && s.call == "nodev")
-        );
+        let top = steps
+            .iter()
+            .position(|s| root(s) && s.call == "read-only")
+            .expect("the top made read-only");
+        assert!(!steps[top].recursive, "box's own mounts keep their flags");
+        for (i, step) in steps.iter().enumerate() {
+            let makes = matches!(
+                step.call,
+                "mount" | "bind" | "attach" | "mount point" | "mkdir" | "mknod" | "symlink"
+            );
+            assert!(!makes || i < top, "{step:?} after the root is read-only");
+        }
+        assert!(at(&steps, "mount point", "/etc/hosts") < top);
         let tmpfs = at(&steps, "mount", "/tmp");
         assert!(!steps[tmpfs].flags.contains(MountFlags::RDONLY));
+        let (steps, _) = record(&[]);
+        assert!(!steps.iter().any(|s| s.call == "read-only" && root(s)));
+    }
+
+    /// Binds and tmpfs are made in the order given, whatever their kinds:
+    /// a bind under a tmpfs given before it is made in that tmpfs (and
+    /// stays visible), one given before the tmpfs is covered by it. Each
+    /// mount point is made right before its own mount.
+    #[test]
+    fn binds_and_tmpfs_are_mounted_in_the_order_given() {
+        let (steps, rootfs) = record(&[
+            ("bind", "/etc/hosts:/run/early"),
+            ("tmpfs", "/run"),
+            ("bind", "/etc/passwd:/run/late"),
+            ("bind", "/tmp:/data"),
+            ("tmpfs", "/data/cache"),
+            ("tmpfs", "/var/tmp"),
+        ]);
+        check_common(&steps, &rootfs);
+        let order: Vec<(&str, &str)> = steps
+            .iter()
+            .filter(|s| match s.call {
+                "attach" => true,
+                "mount" => {
+                    s.from == "tmpfs"
+                        && !s.path.starts_with("/dev")
+                        && !s.path.starts_with("/proc")
+                        && !s.path.starts_with("/sys")
+                }
+                _ => false,
+            })
+            .map(|s| (s.call, &*s.path))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("attach", "/run/early"),
+                ("mount", "/run"),
+                ("attach", "/run/late"),
+                ("attach", "/data"),
+                ("mount", "/data/cache"),
+                ("mount", "/var/tmp"),
+            ]
+        );
+        for target in ["/run/early", "/run", "/run/late", "/data", "/data/cache"] {
+            let point = at(&steps, "mount point", target);
+            let next = steps[point + 1].call;
+            assert!(matches!(next, "attach" | "mount"), "{target}: {next}");
+        }
+        // The options' own order, not their kinds: all tmpfs first.
+        let (steps, _) = record(&[("tmpfs", "/run"), ("tmpfs", "/x"), ("bind", "/tmp:/run/y")]);
+        assert!(at(&steps, "mount", "/x") < at(&steps, "attach", "/run/y"));
     }
 
     /// `--bind` and `--tmpfs`: each host tree is cloned (and made nodev)

@@ -104,6 +104,7 @@ pub fn make_read_only(path: &CStr, recursive: bool) -> Result<(), Errno> {
             path,
             true,
             u64::from(linux_raw_sys::general::MOUNT_ATTR_RDONLY),
+            0,
         ) {
             Err(Errno::NOSYS) => {}
             other => return other,
@@ -122,7 +123,7 @@ pub fn make_nodev(path: &CStr, recursive: bool, read_only: bool) -> Result<(), E
     if read_only {
         attrs |= linux_raw_sys::general::MOUNT_ATTR_RDONLY;
     }
-    match mount_setattr(None, path, recursive, u64::from(attrs)) {
+    match mount_setattr(None, path, recursive, u64::from(attrs), 0) {
         Err(Errno::NOSYS) => {}
         other => return other,
     }
@@ -144,7 +145,23 @@ pub fn tree_nodev(tree: BorrowedFd<'_>, read_only: bool) -> Result<(), Errno> {
     if read_only {
         attrs |= linux_raw_sys::general::MOUNT_ATTR_RDONLY;
     }
-    mount_setattr(Some(tree), c"", true, u64::from(attrs))
+    mount_setattr(Some(tree), c"", true, u64::from(attrs), 0)
+}
+
+/// nodev on the mount at `path` and every mount below it, and read-only
+/// on those below it but not on the top one, which stays as it was: its
+/// mount points are made after this, and it is made read-only after them
+/// ([`make_read_only`]). Before Linux 5.12 (no mount_setattr), nodev on
+/// the top mount alone.
+pub fn make_nodev_read_only_below(path: &CStr) -> Result<(), Errno> {
+    let was_read_only =
+        rustix::fs::statvfs(path).is_ok_and(|vfs| vfs.f_flag.contains(StatVfsMountFlags::RDONLY));
+    let rdonly = u64::from(k::MOUNT_ATTR_RDONLY);
+    match mount_setattr(None, path, true, u64::from(k::MOUNT_ATTR_NODEV) | rdonly, 0) {
+        Err(Errno::NOSYS) => make_nodev(path, false, false),
+        Ok(()) if !was_read_only => mount_setattr(None, path, false, 0, rdonly),
+        other => other,
+    }
 }
 
 /// A detached copy of the host tree at `source` (open_tree with
@@ -173,16 +190,18 @@ pub fn attach_tree(tree: impl AsFd, target: &CStr) -> Result<(), Errno> {
 
 /// `mount_setattr(2)` (5.12+): set mount attributes (MOUNT_ATTR_RDONLY for
 /// `--read-only`) on the mount at `dirfd`/`path`, with `recursive` on the
-/// whole subtree at once. An empty `path` means `dirfd` itself.
+/// whole subtree at once, and clear those of `attr_clr`. An empty `path`
+/// means `dirfd` itself.
 fn mount_setattr(
     dirfd: Option<BorrowedFd<'_>>,
     path: &CStr,
     recursive: bool,
     attr_set: u64,
+    attr_clr: u64,
 ) -> Result<(), Errno> {
     let attr = k::mount_attr {
         attr_set,
-        attr_clr: 0,
+        attr_clr,
         propagation: 0,
         userns_fd: 0,
     };

@@ -37,8 +37,9 @@ out=$(run_in rlimit --rlimit nofile=64:128 -- /bin/busybox grep 'open files' /pr
 echo "--rlimit: $out"
 echo "$out" | grep -q 'open files  *64  *128 ' || { echo "--rlimit nofile=64:128 not applied"; exit 1; }
 
-# A read-only rootfs needs its mount points made beforehand.
-root=$(container_root ro) && touch "$root/bin/busybox" || exit 1
+# A read-only rootfs lacking its mount points: box makes them (the bind's
+# empty file, the tmpfs's directory) before it makes the root read-only.
+root=$(container_root ro) && rmdir "$root/tmp" || exit 1
 out=$(box run --rootfs "$root" --bind /bin/busybox:/bin/busybox:ro --read-only --tmpfs /tmp:size=1M -- /bin/busybox sh -c \
     '/bin/busybox touch /new 2>/dev/null && echo wrote /new; /bin/busybox touch /tmp/new && echo wrote /tmp/new; /bin/busybox grep " /tmp " /proc/mounts' 2>&1)
 echo "--read-only --tmpfs: $out"

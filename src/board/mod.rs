@@ -146,7 +146,12 @@ pub fn main(args: Args) -> ! {
     let sealed = crate::sys::exe::run_sealed(args);
     setup_console(&mut early);
     let mut log = Log::open(start_ns);
-    log!(log, "starting (box {})", env!("CARGO_PKG_VERSION"));
+    log!(
+        log,
+        "starting (box {}) (+{})",
+        env!("CARGO_PKG_VERSION"),
+        log.elapsed()
+    );
     for (target, errno) in failures {
         log!(
             log,

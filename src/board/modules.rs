@@ -98,7 +98,11 @@ pub fn load(log: &mut Log, cmdline: &Cmdline) {
     }
     if loaded > 0 {
         let ms = (crate::board::log::monotonic_ns() - start) / 1_000_000;
-        log!(log, "loaded {loaded} kernel modules in {ms} ms");
+        log!(
+            log,
+            "loaded {loaded} kernel modules in {ms} ms (+{})",
+            log.elapsed()
+        );
     }
 }
 

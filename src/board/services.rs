@@ -59,6 +59,7 @@ pub fn run(log: &mut Log, cmdline: &Cmdline, args: Args, waits: &mut Waits) -> O
         return None;
     };
     load(log, cmdline, services);
+    log!(log, "read {} specs (+{})", services.len(), log.elapsed());
     for service in services.iter_mut() {
         start(log, service, args);
         // Many starts in a row may take longer than the watchdog's period.

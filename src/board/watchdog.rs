@@ -79,12 +79,13 @@ impl Watchdog {
         let starve = cmdline.watchdog_test_stop();
         log!(
             log,
-            "watchdog: timeout {set} s, {}",
+            "watchdog: timeout {set} s, {} (+{})",
             if starve {
                 "NOT fed (box.watchdog.test-stop=1): the board resets"
             } else {
                 "fed"
-            }
+            },
+            log.elapsed()
         );
         Watchdog {
             device: Some(device),

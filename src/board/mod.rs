@@ -277,7 +277,7 @@ fn run_rc(log: &mut Log, args: Args, waits: &mut Waits) -> Option<Shutdown> {
         match waits.next(None) {
             Event::Child => {
                 if let Some(code) = process::reap_all(pid) {
-                    log!(log, "/etc/box/rc exited with status {code}");
+                    log!(log, "/etc/box/rc {code}");
                     return None;
                 }
             }

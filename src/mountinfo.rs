@@ -536,14 +536,7 @@ pub fn root_is_initramfs() -> bool {
 
 /// `/proc/self/mountinfo` or `/proc/PID/mountinfo`.
 pub fn path_of(pid: Option<u32>) -> CPath {
-    let mut path = CPath::from_bytes(b"/proc/").unwrap_or_default();
-    // Twenty digits and a short name always fit in PATH_MAX.
-    let _ = match pid {
-        Some(pid) => path.push_u64(u64::from(pid)),
-        None => path.push(b"self"),
-    };
-    let _ = path.push(b"/mountinfo");
-    path
+    CPath::proc(pid, b"/mountinfo")
 }
 
 /// The checks the fuzz target `mountinfo` runs; the tests below run them

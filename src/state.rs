@@ -425,9 +425,7 @@ pub fn process_start_time(pid: Pid) -> Option<u64> {
 /// /proc/PID/stat, read after the command name in parentheses (which may
 /// itself hold spaces or parentheses).
 fn process_stat(pid: Pid) -> Option<(u8, u64)> {
-    let mut path = CPath::from_bytes(b"/proc/").unwrap_or_default();
-    path.push_u64(pid.as_raw_nonzero().get() as u64)?;
-    path.push(b"/stat")?;
+    let path = CPath::proc(Some(pid.as_raw_nonzero().get() as u32), b"/stat");
     let mut buf = [0u8; 1024];
     let n = crate::sys::fs::read_into(path.as_cstr(), &mut buf).ok()?;
     let text = &buf[..n];

@@ -221,6 +221,22 @@ impl CPath {
         Some(())
     }
 
+    /// `/proc/PID` (`/proc/self` for `None`) and then `rest` (`/ns/net`,
+    /// `/root`, or empty): one builder for every /proc path of a process.
+    /// A PID and the short `rest`s used always fit in PATH_MAX.
+    pub fn proc(pid: Option<u32>, rest: &[u8]) -> Self {
+        let mut digits = [0u8; 20];
+        let id: &[u8] = match pid {
+            Some(pid) => decimal(u64::from(pid), &mut digits),
+            None => b"self",
+        };
+        let mut path = Self::new();
+        let _ = path.push(b"/proc/");
+        let _ = path.push(id);
+        let _ = path.push(rest);
+        path
+    }
+
     /// Append a decimal number (for `/proc/self/fd/N` and the like).
     pub fn push_u64(&mut self, n: u64) -> Option<()> {
         let mut digits = [0u8; 20];

@@ -154,8 +154,7 @@ fn process_of(word: &[u8]) -> Result<(u32, Option<Record>)> {
     let pid = parse_u32(word)
         .filter(|&pid| pid > 0)
         .ok_or_else(|| bad!("{}: not a PID (a positive number)", Bytes(word)))?;
-    let mut dir = crate::text::CPath::from_bytes(b"/proc/").unwrap_or_default();
-    let _ = dir.push_u64(u64::from(pid));
+    let dir = crate::text::CPath::proc(Some(pid), b"");
     match rustix::fs::stat(dir.as_cstr()) {
         Ok(_) => Ok((pid, None)),
         Err(Errno::NOENT) => Err(bad!("no process with PID {pid}")),

@@ -62,7 +62,7 @@ use linux_raw_sys::general as k;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
-use rustix::process::{Pid, Signal, WaitIdOptions};
+use rustix::process::{Signal, WaitIdOptions};
 use rustix::thread::{Gid, Uid};
 
 use super::util_linux::{self, exec_command, fail};
@@ -314,7 +314,7 @@ fn run(args: Args) -> Result<u8> {
                     Some(Errno::NOTTY | Errno::INVAL) => e.hint("FD is not a socket"),
                     _ => e,
                 })?;
-            let mut path = CPath::from_bytes(b"/proc/self/fd/").unwrap_or_default();
+            let mut path = CPath::proc(None, b"/fd/");
             path.push_u64(rustix::fd::AsRawFd::as_raw_fd(&fd) as u64);
             joins[index(k::CLONE_NEWNET)] = Some(Source::File(path));
             Some(fd)
@@ -324,8 +324,8 @@ fn run(args: Args) -> Result<u8> {
 
     // Everything read from /proc/PID before joining: its namespace files
     // and directories are out of reach from inside them.
-    let root = open_place(o.root, o.target, "root")?;
-    let mut wd = open_place(o.wd, o.target, "cwd")?;
+    let root = open_place(o.root, o.target, "/root")?;
+    let mut wd = open_place(o.wd, o.target, "/cwd")?;
     if root.is_some() && wd.is_none() && o.wdns.is_none() {
         // A new root without -w keeps the working directory, as util-linux.
         wd = Some(open_dir(c".").at("remember the working directory", "open", b".")?);
@@ -336,7 +336,7 @@ fn run(args: Args) -> Result<u8> {
         (false, _) => None,
         (true, None) => return Err(bad!("follow: whose ids? add --target PID")),
         (true, Some(pid)) => {
-            let dir = proc_path(pid, b"");
+            let dir = CPath::proc(Some(pid), b"/");
             Some(open_dir(dir.as_cstr()).at("find the target's ids", "open", dir.as_bytes())?)
         }
     };
@@ -465,7 +465,7 @@ fn start(command: Args, env: Envp<'_>, fork: bool) -> Result<u8> {
 
 /// `-e`: open /proc/PID/environ.
 fn open_environ(pid: u32) -> Result<OwnedFd> {
-    let path = proc_path(pid, b"environ");
+    let path = CPath::proc(Some(pid), b"/environ");
     rustix::fs::open(
         path.as_cstr(),
         OFlags::RDONLY | OFlags::CLOEXEC,
@@ -489,7 +489,7 @@ const ENVIRON_COUNT: usize = 1024;
 /// `-e`: /proc/PID/environ, its `KEY=VALUE` strings NUL-separated, read
 /// into `buf` and listed as an environment.
 fn read_environ(pid: u32, fd: OwnedFd, buf: &mut [u8]) -> Result<CStrArray<'_, ENVIRON_COUNT>> {
-    let path = proc_path(pid, b"environ");
+    let path = CPath::proc(Some(pid), b"/environ");
     let n = crate::sys::fs::read_fd_into(fd.as_fd(), buf).at(
         "read the target's environment (--env)",
         "read",
@@ -521,7 +521,7 @@ fn read_environ(pid: u32, fd: OwnedFd, buf: &mut [u8]) -> Result<CStrArray<'_, E
 /// /proc/PID/cgroup names it (line `0::PATH`).
 fn join_cgroup(pid: u32) -> Result<()> {
     let step = "join the target's cgroup (--join-cgroup)";
-    let path = proc_path(pid, b"cgroup");
+    let path = CPath::proc(Some(pid), b"/cgroup");
     let mut buf = [0u8; 4096];
     let n =
         crate::sys::fs::read_into(path.as_cstr(), &mut buf).at(step, "read", path.as_bytes())?;
@@ -673,30 +673,18 @@ fn id(given: Given, value: &[u8]) -> Result<Id> {
 }
 
 fn number(n: u32) -> Text<12> {
+    let mut digits = [0u8; 20];
     let mut t = Text::new();
-    let _ = core::fmt::Write::write_fmt(&mut t, format_args!("{n}"));
+    t.push(crate::text::decimal(u64::from(n), &mut digits));
     t
 }
 
 /// Whether /proc/self/status lists any supplementary group.
 fn supplementary_groups_remain() -> bool {
-    let Ok(fd) = rustix::fs::open(
-        c"/proc/self/status",
-        OFlags::RDONLY | OFlags::CLOEXEC,
-        Mode::empty(),
-    ) else {
+    let mut buf = [0u8; 4096];
+    let Ok(len) = crate::sys::fs::read_into(c"/proc/self/status", &mut buf) else {
         return true;
     };
-    let mut buf = [0u8; 4096];
-    let mut len = 0;
-    while len < buf.len() {
-        match rustix::io::read(&fd, &mut buf[len..]) {
-            Ok(0) => break,
-            Ok(n) => len += n,
-            Err(Errno::INTR) => {}
-            Err(_) => return true,
-        }
-    }
     let text = &buf[..len];
     let Some(start) = text.windows(8).position(|w| w == b"\nGroups:") else {
         return true;
@@ -730,7 +718,7 @@ fn open_target(pid: u32, inode: Option<u64>) -> Result<Option<OwnedFd>> {
         Ok(fd) => fd,
         Err(Errno::SRCH) => return Err(no_such_process(pid)),
         Err(Errno::NOSYS | Errno::INVAL) if inode.is_none() => {
-            let dir = proc_path(pid, b"");
+            let dir = CPath::proc(Some(pid), b"/");
             return match rustix::fs::access(dir.as_cstr(), rustix::fs::Access::EXISTS) {
                 Err(Errno::NOENT) => Err(no_such_process(pid)),
                 _ => Ok(None),
@@ -770,15 +758,6 @@ fn no_such_process(pid: u32) -> Error {
 
 fn exited(pid: u32) -> Error {
     bad!("--target {pid}: the process has exited (a zombie until its parent reaps it)")
-}
-
-/// `/proc/PID/` + `rest`.
-fn proc_path(pid: u32, rest: &[u8]) -> CPath {
-    let mut path = CPath::from_bytes(b"/proc/").unwrap_or_default();
-    let _ = path.push_u64(u64::from(pid));
-    let _ = path.push(b"/");
-    let _ = path.push(rest);
-    path
 }
 
 /// Which namespaces to join, from where: the options, and for `-a` every
@@ -854,16 +833,16 @@ fn open_place(place: Option<Place>, target: Option<u32>, link: &str) -> Result<O
         None => return Ok(None),
         Some(Place::Path(path)) => path,
         Some(Place::Target) => match target {
-            Some(pid) => proc_path(pid, link.as_bytes()),
+            Some(pid) => CPath::proc(Some(pid), link.as_bytes()),
             None => {
-                let option = if link == "root" { "--root" } else { "--wd" };
+                let option = if link == "/root" { "--root" } else { "--wd" };
                 return Err(bad!(
                     "{option}: whose directory? add --target PID, or name one: {option}=DIR"
                 ));
             }
         },
     };
-    let step = if link == "root" {
+    let step = if link == "/root" {
         "open the new root"
     } else {
         "open the new working directory"
@@ -1039,7 +1018,7 @@ fn open_error(
                     ns.proc_name
                 );
             }
-            let dir = proc_path(pid, b"");
+            let dir = CPath::proc(Some(pid), b"/");
             match rustix::fs::access(dir.as_cstr(), rustix::fs::Access::EXISTS) {
                 Err(Errno::NOENT) => no_such_process(pid),
                 // /proc/PID is there but its links do not resolve.
@@ -1095,8 +1074,7 @@ fn run_forked(command: Args, env: Envp<'_>) -> Result<u8> {
             _ => error,
         }
     })?;
-    let pid =
-        Pid::from_raw(spawned.pid).ok_or_else(|| bad!("clone returned PID {}", spawned.pid))?;
+    let pid = spawned.process()?;
     let me = rustix::process::getpid();
     loop {
         let status = process::wait_for(pid, WaitIdOptions::EXITED | WaitIdOptions::STOPPED)?;

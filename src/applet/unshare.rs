@@ -70,7 +70,7 @@ use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use rustix::mount::{MountFlags, MountPropagationFlags, UnmountFlags};
 use rustix::pipe::PipeFlags;
-use rustix::process::{Pid, Signal, WaitIdOptions};
+use rustix::process::{Signal, WaitIdOptions};
 use rustix::thread::UnshareFlags;
 
 mod idmap;
@@ -787,8 +787,7 @@ fn run_forked(
     // Keep the read end open until we exit; the write end is the child's.
     let _watch_read = watch.map(|(read, _write)| read);
 
-    let pid =
-        Pid::from_raw(spawned.pid).ok_or_else(|| bad!("clone returned PID {}", spawned.pid))?;
+    let pid = spawned.process()?;
     // A PID namespace exists once its first process does: bound only now.
     if let Some(binder) = binder
         && !binder.finish()?

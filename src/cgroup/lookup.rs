@@ -11,9 +11,7 @@ use crate::text::CPath;
 /// memory.usage_in_bytes / pids.current. `None` where the container has no
 /// group of its own for that controller.
 pub fn usage(pid: rustix::process::Pid, name: &[u8]) -> (Option<u64>, Option<u64>) {
-    let mut path = CPath::from_bytes(b"/proc/").unwrap_or_default();
-    let _ = path.push_u64(pid.as_raw_nonzero().get() as u64);
-    let _ = path.push(b"/cgroup");
+    let path = CPath::proc(Some(pid.as_raw_nonzero().get() as u32), b"/cgroup");
     let mut buf = [0u8; 2048];
     let n = read_into(path.as_cstr(), &mut buf).unwrap_or(0);
     let found = Hierarchies::find();

@@ -38,10 +38,7 @@ pub fn exec_command(
 
 /// `/proc/PID` and `file`.
 pub fn proc_file(pid: u32, file: &[u8]) -> CPath {
-    let mut path = CPath::from_bytes(b"/proc/").unwrap_or_default();
-    let _ = path.push_u64(u64::from(pid));
-    let _ = path.push(file);
-    path
+    CPath::proc(Some(pid), file)
 }
 
 /// The namespace types in which process `pid` differs from this one.

@@ -172,8 +172,7 @@ fn start(
     } = channels.take().ok_or_else(|| bad!("report pipe lost"))?;
     // The child has its own copies: box keeps only its ends (tty::Relay).
     drop(stdio);
-    let mut pid =
-        Pid::from_raw(spawned.pid).ok_or_else(|| bad!("clone returned PID {}", spawned.pid))?;
+    let mut pid = spawned.process()?;
     let mut pidfd = spawned.pidfd;
     drop(report_write);
     // The child forked the container's init as box's child and exits:

@@ -390,10 +390,7 @@ pub(super) fn bundle_config(root: Root<'_>, id: &[u8], buf: &mut [u8]) -> Result
 }
 
 fn proc_path(pid: u32, file: &[u8]) -> CPath {
-    let mut path = CPath::from_bytes(b"/proc/").unwrap_or_default();
-    let _ = path.push_u64(u64::from(pid));
-    let _ = path.push(file);
-    path
+    CPath::proc(Some(pid), file)
 }
 
 /// Enter the process's working directory, resolved inside the container's

@@ -126,6 +126,14 @@ pub struct Spawned {
     pub pidfd: Option<OwnedFd>,
 }
 
+impl Spawned {
+    /// The child's PID (clone never answers 0 or less on success).
+    pub fn process(&self) -> crate::error::Result<rustix::process::Pid> {
+        rustix::process::Pid::from_raw(self.pid)
+            .ok_or_else(|| crate::bad!("clone returned PID {}", self.pid))
+    }
+}
+
 /// Create a process with `flags` (namespace flags, CLONE_INTO_CGROUP with
 /// `cgroup`) and run `child` in it. clone3 with CLONE_PIDFD; clone on kernels
 /// without clone3 (ENOSYS, before 5.3, or a seccomp policy that answers

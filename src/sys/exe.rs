@@ -156,7 +156,7 @@ fn copy_of_init(name: &[u8]) -> Option<OwnedFd> {
     if !is_sealed(init.as_fd()) {
         return None;
     }
-    let mut path = CPath::from_bytes(b"/proc/self/fd/").unwrap_or_default();
+    let mut path = CPath::proc(None, b"/fd/");
     path.push_u64(init.as_raw_fd() as u64)?;
     let mut link = [0u8; 256];
     let n = rustix::fs::readlinkat_raw(CWD, path.as_cstr(), &mut link[..]).ok()?;

@@ -50,13 +50,8 @@ pub fn initial_inode(kind: &str) -> Option<u64> {
 
 /// `/proc/self/ns/NAME` or `/proc/PID/ns/NAME`.
 pub fn link_path(pid: Option<u32>, name: &str) -> CPath {
-    let mut path = CPath::from_bytes(b"/proc/").unwrap_or_default();
     // "/proc/" + ten digits + "/ns/" + a short name always fit in PATH_MAX.
-    let _ = match pid {
-        Some(pid) => path.push_u64(u64::from(pid)),
-        None => path.push(b"self"),
-    };
-    let _ = path.push(b"/ns/");
+    let mut path = CPath::proc(pid, b"/ns/");
     let _ = path.push(name.as_bytes());
     path
 }
@@ -249,12 +244,7 @@ pub fn write_id_maps(
 ) -> crate::error::Result<()> {
     use crate::error::Context;
     let write = |file: &[u8], content: &[u8]| -> crate::error::Result<()> {
-        let mut path = CPath::from_bytes(b"/proc/").unwrap_or_default();
-        match pid {
-            Some(pid) => path.push_u64(pid.as_raw_nonzero().get() as u64),
-            None => path.push(b"self"),
-        };
-        path.push(b"/");
+        let mut path = CPath::proc(pid.map(|pid| pid.as_raw_nonzero().get() as u32), b"/");
         path.push(file);
         let step = "map the user namespace";
         let fd = rustix::fs::open(

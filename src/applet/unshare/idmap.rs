@@ -15,8 +15,6 @@
 use core::ffi::CStr;
 use core::fmt::Write;
 
-use rustix::fs::{Mode, OFlags};
-
 use super::super::util_linux::{self, fail};
 use crate::bad;
 use crate::error::{Context, Result};
@@ -211,17 +209,13 @@ pub fn write(kind: Kind, pid: u32, ranges: &Ranges, env: Args) -> u8 {
         for r in ranges {
             let _ = writeln!(text, "{} {} {}", r.inner, r.outer, r.count);
         }
-        let mut path = CPath::from_bytes(b"/proc/").unwrap_or_default();
-        let _ = path.push_u64(pid as u64);
-        let _ = path.push(b"/");
+        let mut path = CPath::proc(Some(pid), b"/");
         let _ = path.push(kind.map_file());
-        let written = rustix::fs::open(
-            path.as_cstr(),
-            OFlags::WRONLY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .and_then(|fd| rustix::io::write(&fd, text.as_bytes()))
-        .at(step, "write", path.as_bytes());
+        let written = crate::sys::fs::write_control(path.as_cstr(), text.as_bytes()).at(
+            step,
+            "write",
+            path.as_bytes(),
+        );
         return match written {
             Ok(_) => 0,
             Err(e) => fail("unshare", &e.hint("the kernel refuses ranges that overlap")),

@@ -354,6 +354,23 @@ mod tests {
     }
 
     #[test]
+    fn proc_paths_of_a_pid_or_of_self() {
+        assert_eq!(
+            CPath::proc(Some(42), b"/ns/net").as_cstr(),
+            c"/proc/42/ns/net"
+        );
+        assert_eq!(
+            CPath::proc(None, b"/mountinfo").as_cstr(),
+            c"/proc/self/mountinfo"
+        );
+        assert_eq!(CPath::proc(Some(0), b"").as_cstr(), c"/proc/0");
+        assert_eq!(
+            CPath::proc(Some(u32::MAX), b"/").as_bytes(),
+            b"/proc/4294967295/"
+        );
+    }
+
+    #[test]
     fn cpath_is_nul_terminated_and_bounded() {
         let mut p = CPath::from_bytes(b"/proc/self/fd/").unwrap();
         p.push_u64(42).unwrap();

@@ -1729,6 +1729,29 @@ mod tests {
         assert!(!valid_name(&[b'a'; NAME_MAX + 1]));
     }
 
+    /// Inputs the fuzz target `options` found refused by the model but
+    /// accepted by box: `--ns` with a join (`uts=PATH`), which the model
+    /// did not know.
+    #[test]
+    fn fuzz_findings_stay_fixed() {
+        let crash: &[u8] = b"\x9c0-\x06/v9ar/log:o\xff\xff\xff-\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xffunt,uts,I$,?\xeb\x04\x00\x03mount,uts=i$c*\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00,\x00\x00net,n'";
+        option_checks::check_input(crash);
+        let ns = find_option(b"ns").unwrap();
+        for value in [
+            &b"mount,uts=i$c*"[..],
+            b"net=/run/netns/a,uts=/proc/1/ns/uts",
+            b"mount,uts,net=/x",
+            b"mount=/x",
+            b"net=/a,net=/b",
+            b"net,net=/a",
+            b"uts=",
+            b"pid=/proc/1/ns/pid,user=/proc/1/ns/user,ipc=a,cgroup=b,time=c,net=d,uts=e",
+        ] {
+            let mut config = RunConfig::default();
+            option_checks::apply_and_check(&mut config, ns, value);
+        }
+    }
+
     // ---- property tests: fuzz/checks/options.rs on pseudo-random values ----
 
     use crate::test_rng::Rng;

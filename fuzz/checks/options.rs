@@ -15,9 +15,9 @@
 //! config.rs as a sibling module, so its private items are out of reach.
 
 use crate::config::{
-    Apply, Bind, CPUSET_MAX, Device, ENV_ENTRY_MAX, HOSTNAME_MAX, IdRange, MAX_BINDS, MAX_DEVICES,
-    MAX_ENV, MAX_ID_RANGES, MAX_RLIMITS, MAX_TMPFS, NAME_MAX, NAMESPACES, NsSet, Propagation,
-    RUN_OPTIONS, Restart, Rlimit, RunConfig, RunOption, TMPFS_OPTS_MAX, Tmpfs,
+    Apply, Bind, CPUSET_MAX, Device, ENV_ENTRY_MAX, HOSTNAME_MAX, IdRange, Join, MAX_BINDS,
+    MAX_DEVICES, MAX_ENV, MAX_ID_RANGES, MAX_RLIMITS, MAX_TMPFS, NAME_MAX, NAMESPACES, NsSet,
+    Propagation, RUN_OPTIONS, Restart, Rlimit, RunConfig, RunOption, TMPFS_OPTS_MAX, Tmpfs,
 };
 use crate::options::Given;
 use crate::sys::caps;
@@ -136,10 +136,50 @@ pub fn model(key: &str, v: &[u8], before: &RunConfig) -> Option<RunConfig> {
             c.hostname = Some(Text::try_from_bytes(v).filter(|_| ok)?);
         }
         "ns" => {
-            let mut set = 0;
+            // Each word a type made (`net`) or joined (`net=PATH`). Types
+            // named alone are the set made; joins alone keep the default set
+            // but for the types joined. mount is never joined; no type is
+            // both made and joined, or joined twice.
+            let mut made = 0;
+            let mut alone = false;
+            let mut joins = c.joins.clone();
+            joins.clear();
             for word in v.split(|&b| b == b',') {
-                set |= NAMESPACES.iter().find(|n| n.name.as_bytes() == word)?.flag;
+                let (name, file) = match word.iter().position(|&b| b == b'=') {
+                    Some(i) => (&word[..i], Some(&word[i + 1..])),
+                    None => (word, None),
+                };
+                let kind = NAMESPACES.iter().find(|n| n.name.as_bytes() == name)?;
+                match file {
+                    None => {
+                        alone = true;
+                        made |= kind.flag;
+                    }
+                    Some(file) => {
+                        if kind.flag == k::CLONE_NEWNS
+                            || joins.iter().any(|j| j.kind.flag == kind.flag)
+                        {
+                            return None;
+                        }
+                        let join = Join {
+                            kind,
+                            path: path(file)?,
+                            given: Given::Long("ns"),
+                        };
+                        joins.push(join).ok()?;
+                    }
+                }
             }
+            if joins.iter().any(|j| made & j.kind.flag != 0) {
+                return None;
+            }
+            let mut set = if alone {
+                made
+            } else {
+                joins
+                    .iter()
+                    .fold(NsSet::DEFAULT.0, |set, j| set & !j.kind.flag)
+            };
             if set & k::CLONE_NEWNS == 0 {
                 return None;
             }
@@ -147,6 +187,7 @@ pub fn model(key: &str, v: &[u8], before: &RunConfig) -> Option<RunConfig> {
                 set |= k::CLONE_NEWUSER;
             }
             c.namespaces = NsSet(set);
+            c.joins = joins;
         }
         "net" => match flag(v)? {
             true => c.namespaces.0 |= k::CLONE_NEWNET,
@@ -506,6 +547,11 @@ pub fn snapshot(c: &RunConfig) -> Vec<u8> {
     out.push(b'|');
     for e in &c.env {
         put(&mut out, Some(e.as_bytes()));
+    }
+    out.push(b'|');
+    for j in &c.joins {
+        out.extend_from_slice(j.kind.name.as_bytes());
+        put(&mut out, Some(j.path.as_bytes()));
     }
     out.push(b'|');
     for d in &c.devices {

@@ -790,38 +790,96 @@ fn have_podman(test: &str) -> bool {
     found
 }
 
-/// podman with box-oci as its runtime, its storage and state in `dir`
-/// (nothing shared with other podman users of the machine), the cgroupfs
-/// manager and a file for events (no systemd here).
-fn podman(dir: &Path, runtime: &Path, args: &[&str]) -> Run {
-    podman_in(dir, runtime, Path::new("."), args)
+/// What a podman test runs with: podman's storage and state in a
+/// directory of its own (nothing shared with other podman users of the
+/// machine), box-oci as its runtime, the cgroupfs manager and a file for
+/// events (no systemd here), a busybox rootfs and a container name.
+struct Podman {
+    dir: TempDir,
+    rootfs: TempDir,
+    runtime: PathBuf,
+    name: String,
 }
 
-/// [`podman`] run in directory `cwd`, which conmon inherits.
-fn podman_in(dir: &Path, runtime: &Path, cwd: &Path, args: &[&str]) -> Run {
-    let child = Command::new("podman")
-        .args(podman_options(dir, runtime))
-        .args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn podman");
-    wait_with_timeout(child, Duration::from_secs(60))
-}
+/// The options of every container run here: no network, and limits the
+/// container may keep (this machine's default nofile limit, 1048576, is
+/// beyond what it may raise to without CAP_SYS_RESOURCE).
+const PODMAN_COMMON: [&str; 6] = [
+    "--network",
+    "none",
+    "--ulimit",
+    "nofile=1024:1024",
+    "--ulimit",
+    "nproc=1024:1024",
+];
 
-/// [`podman`]'s global options.
-fn podman_options(dir: &Path, runtime: &Path) -> Vec<String> {
-    let d = dir.display();
-    vec![
-        format!("--root={d}/storage"),
-        format!("--runroot={d}/run"),
-        format!("--tmpdir={d}/tmp"),
-        format!("--runtime={}", runtime.display()),
-        "--cgroup-manager=cgroupfs".into(),
-        "--events-backend=file".into(),
-    ]
+impl Podman {
+    /// The fixture of test `tag`, if it can run: root, busybox and podman
+    /// present (else a loud skip).
+    fn new(test: &str, tag: &str) -> Option<Podman> {
+        if !need_root(test) || !have_busybox(test) || !have_podman(test) {
+            return None;
+        }
+        let dir = TempDir::new(tag);
+        let rootfs = busybox_rootfs(&format!("{tag}-rootfs"));
+        // podman calls the runtime by its path: box dispatches on the name.
+        let runtime = dir.path().join("box-oci");
+        std::os::unix::fs::symlink(BOX, &runtime).unwrap();
+        let name = format!("box-{tag}-{}", std::process::id());
+        Some(Podman {
+            dir,
+            rootfs,
+            runtime,
+            name,
+        })
+    }
+
+    fn rootfs_arg(&self) -> &str {
+        self.rootfs.path().to_str().unwrap()
+    }
+
+    /// podman `args`.
+    fn run(&self, args: &[&str]) -> Run {
+        self.run_in(Path::new("."), args)
+    }
+
+    /// podman `args` run in directory `cwd`, which conmon inherits.
+    fn run_in(&self, cwd: &Path, args: &[&str]) -> Run {
+        let child = Command::new("podman")
+            .args(self.options())
+            .args(args)
+            .current_dir(cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn podman");
+        wait_with_timeout(child, Duration::from_secs(60))
+    }
+
+    /// `podman run` with `head` (its options before the common ones), then
+    /// the rootfs and `command`.
+    fn run_container(&self, head: &[&str], command: &[&str]) -> Run {
+        let mut args = vec!["run"];
+        args.extend(head);
+        args.extend(PODMAN_COMMON);
+        args.extend(["--rootfs", self.rootfs_arg()]);
+        args.extend(command);
+        self.run(&args)
+    }
+
+    /// podman's global options.
+    fn options(&self) -> Vec<String> {
+        let d = self.dir.path().display();
+        vec![
+            format!("--root={d}/storage"),
+            format!("--runroot={d}/run"),
+            format!("--tmpdir={d}/tmp"),
+            format!("--runtime={}", self.runtime.display()),
+            "--cgroup-manager=cgroupfs".into(),
+            "--events-backend=file".into(),
+        ]
+    }
 }
 
 /// A shell command `line` run by `script`, which gives it a terminal.
@@ -843,61 +901,31 @@ fn under_script(line: &str) -> Run {
 #[test]
 #[ignore = "needs root"]
 fn podman_runs_containers_with_box_oci() {
-    let test = "podman_runs_containers_with_box_oci";
-    if !need_root(test) || !have_busybox(test) || !have_podman(test) {
+    let Some(podman) = Podman::new("podman_runs_containers_with_box_oci", "oci-podman") else {
         return;
-    }
-    let dir = TempDir::new("oci-podman");
-    let rootfs = busybox_rootfs("oci-podman-rootfs");
-    // podman calls the runtime by its path: box dispatches on the name.
-    let runtime = dir.path().join("box-oci");
-    std::os::unix::fs::symlink(BOX, &runtime).unwrap();
-    let rootfs_arg = rootfs.path().to_str().unwrap();
-    // This machine's default nofile limit (1048576) is beyond what the
-    // container may raise to without CAP_SYS_RESOURCE.
-    let common = [
-        "--network",
-        "none",
-        "--ulimit",
-        "nofile=1024:1024",
-        "--ulimit",
-        "nproc=1024:1024",
-    ];
-    let name = format!("box-oci-podman-{}", std::process::id());
+    };
+    let name = podman.name.as_str();
 
-    let mut args = vec!["run", "--rm", "--name", &name];
-    args.extend(common);
-    args.extend([
-        "--rootfs",
-        rootfs_arg,
-        "sh",
-        "-c",
-        "grep Seccomp: /proc/self/status; exit 3",
-    ]);
-    let run = podman(dir.path(), &runtime, &args);
+    let run = podman.run_container(
+        &["--rm", "--name", name],
+        &["sh", "-c", "grep Seccomp: /proc/self/status; exit 3"],
+    );
     assert_eq!(run.code(), 3, "{run:?}");
     assert!(run.stdout.contains("Seccomp:\t2"), "{run:?}");
 
     // Another user: its id, its groups, no capabilities.
-    let mut args = vec![
-        "run",
-        "--rm",
-        "--name",
-        &name,
-        "--user",
-        "1000",
-        "--group-add",
-        "44",
-    ];
-    args.extend(common);
-    args.extend([
-        "--rootfs",
-        rootfs_arg,
-        "sh",
-        "-c",
-        "id -u; id -G; grep CapEff: /proc/self/status",
-    ]);
-    let run = podman(dir.path(), &runtime, &args);
+    let run = podman.run_container(
+        &[
+            "--rm",
+            "--name",
+            name,
+            "--user",
+            "1000",
+            "--group-add",
+            "44",
+        ],
+        &["sh", "-c", "id -u; id -G; grep CapEff: /proc/self/status"],
+    );
     assert_eq!(run.code(), 0, "{run:?}");
     let mut lines = run.stdout.lines();
     assert_eq!(lines.next(), Some("1000"), "{run:?}");
@@ -907,18 +935,11 @@ fn podman_runs_containers_with_box_oci() {
     );
     assert_eq!(lines.next(), Some("CapEff:\t0000000000000000"), "{run:?}");
 
-    let mut args = vec!["run", "-d", "--name", &name];
-    args.extend(common);
-    args.extend(["--rootfs", rootfs_arg, "sleep", "100"]);
-    let run = podman(dir.path(), &runtime, &args);
+    let run = podman.run_container(&["-d", "--name", name], &["sleep", "100"]);
     assert_eq!(run.code(), 0, "{run:?}");
     let id = run.stdout.trim().to_string();
     assert_eq!(id.len(), 64, "{run:?}");
-    let run = podman(
-        dir.path(),
-        &runtime,
-        &["ps", "--format", "{{.ID}} {{.Status}}"],
-    );
+    let run = podman.run(&["ps", "--format", "{{.ID}} {{.Status}}"]);
     assert!(
         run.stdout.contains(&id[..12]) && run.stdout.contains("Up"),
         "{run:?}"
@@ -931,17 +952,13 @@ fn podman_runs_containers_with_box_oci() {
         assert!(dir.is_dir(), "{} missing", dir.display());
     }
     // exec: the exit status comes back, under the container's profile.
-    let run = podman(dir.path(), &runtime, &["exec", &name, "sh", "-c", "exit 3"]);
+    let run = podman.run(&["exec", name, "sh", "-c", "exit 3"]);
     assert_eq!(run.code(), 3, "{run:?}");
-    let run = podman(
-        dir.path(),
-        &runtime,
-        &["exec", &name, "grep", "Seccomp:", "/proc/self/status"],
-    );
+    let run = podman.run(&["exec", name, "grep", "Seccomp:", "/proc/self/status"]);
     assert_eq!(run.code(), 0, "{run:?}");
     assert!(run.stdout.contains("Seccomp:\t2"), "{run:?}");
     // exec -t: the pty's master through the console socket.
-    let options = podman_options(dir.path(), &runtime).join(" ");
+    let options = podman.options().join(" ");
     let run = under_script(&format!(
         "podman {options} exec -t {name} sh -c 'tty; exit 3'"
     ));
@@ -949,9 +966,9 @@ fn podman_runs_containers_with_box_oci() {
     assert!(run.stdout.contains("/dev/pts/"), "{run:?}");
     // sleep, PID 1 of its namespace, ignores SIGTERM: podman ends it with
     // SIGKILL after the grace time.
-    let run = podman(dir.path(), &runtime, &["stop", "-t", "2", &name]);
+    let run = podman.run(&["stop", "-t", "2", name]);
     assert_eq!(run.code(), 0, "{run:?}");
-    let run = podman(dir.path(), &runtime, &["rm", &name]);
+    let run = podman.run(&["rm", name]);
     assert_eq!(run.code(), 0, "{run:?}");
 
     assert!(!Path::new("/run/box-oci").join(&id).exists(), "state left");
@@ -959,9 +976,9 @@ fn podman_runs_containers_with_box_oci() {
     for dir in &groups {
         assert!(!dir.exists(), "{} left", dir.display());
     }
-    let left = mounts_mentioning(&[rootfs.path()]);
+    let left = mounts_mentioning(&[podman.rootfs.path()]);
     assert!(left.is_empty(), "mounts left: {left:#?}");
-    assert_nothing_running(&name, rootfs.path());
+    assert_nothing_running(name, podman.rootfs.path());
 }
 
 /// podman's limits and restrictions hold under box-oci as under runc:
@@ -979,40 +996,25 @@ fn podman_runs_containers_with_box_oci() {
 #[test]
 #[ignore = "needs root"]
 fn podman_limits_and_restrictions_with_box_oci() {
-    let test = "podman_limits_and_restrictions_with_box_oci";
-    if !need_root(test) || !have_busybox(test) || !have_podman(test) {
-        return;
-    }
-    let dir = TempDir::new("oci-podman-limits");
-    let rootfs = busybox_rootfs("oci-podman-limits-rootfs");
     // The image lacks the mount points of podman's --read-only (/run,
     // /var/tmp, /etc/hosts, /etc/hostname): box makes them before it makes
     // the rootfs read-only, as runc does.
-    let runtime = dir.path().join("box-oci");
-    std::os::unix::fs::symlink(BOX, &runtime).unwrap();
-    let rootfs_arg = rootfs.path().to_str().unwrap();
-    let name = format!("box-oci-podman-limits-{}", std::process::id());
-    // As in podman_runs_containers_with_box_oci.
-    let common = [
-        "--network",
-        "none",
-        "--ulimit",
-        "nofile=1024:1024",
-        "--ulimit",
-        "nproc=1024:1024",
-    ];
-    let cidfile = dir.path().join("cid");
+    let test = "podman_limits_and_restrictions_with_box_oci";
+    let Some(podman) = Podman::new(test, "oci-podman-limits") else {
+        return;
+    };
+    let name = podman.name.as_str();
+    let rootfs = &podman.rootfs;
+    let cidfile = podman.dir.path().join("cid");
     let cidfile_arg = cidfile.to_str().unwrap();
     let mut ids = Vec::new();
     // `podman run --rm` of `options` and `command`: its outcome, and the
     // container's id kept for the checks at the end.
     let mut run_rm = |options: &[&str], command: &str| {
         let _ = std::fs::remove_file(&cidfile);
-        let mut args = vec!["run", "--rm", "--name", &name, "--cidfile", cidfile_arg];
-        args.extend(common);
-        args.extend(options);
-        args.extend(["--rootfs", rootfs_arg, "sh", "-c", command]);
-        let run = podman(dir.path(), &runtime, &args);
+        let mut head = vec!["--rm", "--name", name, "--cidfile", cidfile_arg];
+        head.extend(options);
+        let run = podman.run_container(&head, &["sh", "-c", command]);
         ids.push(std::fs::read_to_string(&cidfile).unwrap_or_default());
         run
     };
@@ -1045,10 +1047,10 @@ fn podman_limits_and_restrictions_with_box_oci() {
 
     // --pids-limit: the group says 5; the container's sleep, the exec'd
     // shell and three more: the sixth fork fails.
-    let mut args = vec!["run", "-d", "--name", &name, "--pids-limit", "5"];
-    args.extend(common);
-    args.extend(["--rootfs", rootfs_arg, "sleep", "100"]);
-    let started = podman(dir.path(), &runtime, &args);
+    let started = podman.run_container(
+        &["-d", "--name", name, "--pids-limit", "5"],
+        &["sleep", "100"],
+    );
     assert_eq!(started.code(), 0, "{started:?}");
     let id = started.stdout.trim().to_string();
     ids.push(id.clone());
@@ -1064,12 +1066,12 @@ fn podman_limits_and_restrictions_with_box_oci() {
         "5"
     );
     let bomb = "for i in 1 2 3 4 5 6 7 8; do sleep 5 & done; echo forked";
-    let run = podman(dir.path(), &runtime, &["exec", &name, "sh", "-c", bomb]);
+    let run = podman.run(&["exec", name, "sh", "-c", bomb]);
     assert_ne!(run.code(), 0, "{run:?}");
     assert!(run.stderr.contains("can't fork"), "{run:?}");
     let current = std::fs::read_to_string(pids.join("pids.current")).unwrap();
     assert!(current.trim().parse::<u32>().unwrap() <= 5, "{current}");
-    let run = podman(dir.path(), &runtime, &["rm", "-f", "-t", "0", &name]);
+    let run = podman.run(&["rm", "-f", "-t", "0", name]);
     assert_eq!(run.code(), 0, "{run:?}");
     for dir in &groups {
         assert!(!dir.exists(), "{} left", dir.display());
@@ -1078,36 +1080,27 @@ fn podman_limits_and_restrictions_with_box_oci() {
     // --memory: podman 4.3 reads conmon's "oom" file in the container's
     // directory (StaticDir), and conmon writes it in its working
     // directory, podman's: start is run there.
-    let mut args = vec!["create", "--name", &name, "--memory", "32m"];
-    args.extend(common);
-    args.extend(["--rootfs", rootfs_arg, "sh", "-c"]);
+    let mut args = vec!["create", "--name", name, "--memory", "32m"];
+    args.extend(PODMAN_COMMON);
+    args.extend(["--rootfs", podman.rootfs_arg(), "sh", "-c"]);
     args.push("x=$(head -c 64m /dev/zero | tr '\\0' a); echo survived");
-    let created = podman(dir.path(), &runtime, &args);
+    let created = podman.run(&args);
     assert_eq!(created.code(), 0, "{created:?}");
     ids.push(created.stdout.trim().to_string());
     let inspect = |format: &str| {
-        let run = podman(
-            dir.path(),
-            &runtime,
-            &["inspect", "--format", format, &name],
-        );
+        let run = podman.run(&["inspect", "--format", format, name]);
         assert_eq!(run.code(), 0, "{run:?}");
         run.stdout.trim().to_string()
     };
     let static_dir = PathBuf::from(inspect("{{.StaticDir}}"));
-    let run = podman_in(
-        dir.path(),
-        &runtime,
-        &static_dir,
-        &["start", "--attach", &name],
-    );
+    let run = podman.run_in(&static_dir, &["start", "--attach", name]);
     assert_eq!(run.code(), 137, "{run:?}");
     assert!(!run.stdout.contains("survived"), "{run:?}");
     assert_eq!(
         inspect("{{.State.OOMKilled}} {{.State.ExitCode}}"),
         "true 137"
     );
-    let run = podman(dir.path(), &runtime, &["rm", &name]);
+    let run = podman.run(&["rm", name]);
     assert_eq!(run.code(), 0, "{run:?}");
 
     for id in &ids {
@@ -1121,7 +1114,7 @@ fn podman_limits_and_restrictions_with_box_oci() {
     }
     let left = mounts_mentioning(&[rootfs.path()]);
     assert!(left.is_empty(), "mounts left: {left:#?}");
-    assert_nothing_running(&name, rootfs.path());
+    assert_nothing_running(name, rootfs.path());
 }
 
 /// No process of container `marker` (its command line, or its root under

@@ -31,8 +31,9 @@ const COMMANDS: &[(&str, Run, &str)] = &[
     (
         "bench",
         bench::main,
-        "[--runs N | --quick] [--out PATH]\n    \
-         box against the syscall floor and the peers installed (as root); writes xtask/bench/RESULTS.md",
+        "[--runs N | --quick] [--engine-runs N] [--only engines|sizes] [--out PATH]\n    \
+         box against the syscall floor and the peers installed (as root); writes xtask/bench/RESULTS.md\n    \
+         --engine-runs: rounds under podman and ctr; --only: that section alone",
     ),
     (
         "build",

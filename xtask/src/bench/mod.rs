@@ -1,4 +1,4 @@
-//! `cargo xtask bench [--runs N | --quick] [--out PATH]`: what box costs,
+//! `cargo xtask bench [--runs N | --quick] [--engine-runs N] [--only SECTION] [--out PATH]`: what box costs,
 //! as ratios to the floor (the bare syscall sequence, xtask/bench/floor.c)
 //! and to the peer tools installed here (util-linux unshare and nsenter,
 //! bwrap, crun, runc, tini), all timed in the same interleaved rounds so

@@ -49,10 +49,20 @@ pub trait Calls {
     fn clone_tree(&mut self, source: &CStr) -> Sys<Self::Fd>;
     /// nodev (and read-only) on a detached tree ([`m::tree_nodev`]).
     fn tree_nodev(&mut self, tree: &Self::Fd, read_only: bool) -> Sys<()>;
-    /// move_mount(2) of a detached tree onto `target`.
-    fn attach_tree(&mut self, tree: &Self::Fd, target: &CStr) -> Sys<()>;
-    /// A directory or an empty file to mount on ([`m::make_mount_point`]).
-    fn make_mount_point(&mut self, path: &CStr, create: Create) -> Sys<()>;
+    /// move_mount(2) of a detached tree onto the mount point `target`.
+    fn attach_tree(&mut self, tree: &Self::Fd, target: &Self::Fd) -> Sys<()>;
+    /// The directory or file to mount on at `path`, made where missing,
+    /// reached without /proc magic links ([`m::open_mount_point`]).
+    fn mount_point(&mut self, path: &CStr, create: Create) -> Sys<Self::Fd>;
+    /// mount(2) of a fresh filesystem of type `fs` on the mount point
+    /// `dir` ([`m::mount_on`]).
+    fn mount_on(
+        &mut self,
+        fs: &CStr,
+        dir: &Self::Fd,
+        flags: MountFlags,
+        data: Option<&CStr>,
+    ) -> Sys<()>;
     /// open(2) of a directory, `O_PATH`.
     fn open_dir(&mut self, path: &CStr) -> Sys<Self::Fd>;
     /// openat(2) of the directory `name` in `dir`, `O_PATH`, not following
@@ -66,8 +76,6 @@ pub trait Calls {
     fn pivot_root(&mut self, new_root: &CStr, put_old: &CStr) -> Sys<()>;
     /// The type of the file at `path` (stat(2)).
     fn file_type(&mut self, path: &CStr) -> Sys<FileType>;
-    /// The type of `path` itself, a symbolic link not followed (lstat(2)).
-    fn link_type(&mut self, path: &CStr) -> Sys<FileType>;
     /// The type of the file `fd` names (fstat(2)).
     fn fd_type(&mut self, fd: &Self::Fd) -> Sys<FileType>;
     fn umask(&mut self, mask: Mode) -> Mode;
@@ -142,12 +150,22 @@ impl Calls for Kernel {
         m::tree_nodev(tree.as_fd(), read_only)
     }
 
-    fn attach_tree(&mut self, tree: &OwnedFd, target: &CStr) -> Sys<()> {
-        m::attach_tree(tree, target)
+    fn attach_tree(&mut self, tree: &OwnedFd, target: &OwnedFd) -> Sys<()> {
+        m::attach_tree(tree.as_fd(), target.as_fd())
     }
 
-    fn make_mount_point(&mut self, path: &CStr, create: Create) -> Sys<()> {
-        m::make_mount_point(path, create)
+    fn mount_point(&mut self, path: &CStr, create: Create) -> Sys<OwnedFd> {
+        m::open_mount_point(path, create)
+    }
+
+    fn mount_on(
+        &mut self,
+        fs: &CStr,
+        dir: &OwnedFd,
+        flags: MountFlags,
+        data: Option<&CStr>,
+    ) -> Sys<()> {
+        m::mount_on(fs, dir.as_fd(), flags, data)
     }
 
     fn open_dir(&mut self, path: &CStr) -> Sys<OwnedFd> {
@@ -180,10 +198,6 @@ impl Calls for Kernel {
 
     fn file_type(&mut self, path: &CStr) -> Sys<FileType> {
         rustix::fs::stat(path).map(file_type)
-    }
-
-    fn link_type(&mut self, path: &CStr) -> Sys<FileType> {
-        rustix::fs::lstat(path).map(file_type)
     }
 
     fn fd_type(&mut self, fd: &OwnedFd) -> Sys<FileType> {
@@ -356,13 +370,25 @@ pub mod record {
             Ok(())
         }
 
-        fn attach_tree(&mut self, tree: &String, target: &CStr) -> Sys<()> {
-            self.push("attach", &text(target), tree);
+        fn attach_tree(&mut self, tree: &String, target: &String) -> Sys<()> {
+            self.push("attach", target, tree);
             Ok(())
         }
 
-        fn make_mount_point(&mut self, path: &CStr, _: Create) -> Sys<()> {
+        fn mount_point(&mut self, path: &CStr, _: Create) -> Sys<String> {
             self.push("mount point", &text(path), "");
+            Ok(text(path))
+        }
+
+        /// Recorded as a `mount` at the mount point's path.
+        fn mount_on(
+            &mut self,
+            fstype: &CStr,
+            dir: &String,
+            flags: MountFlags,
+            _: Option<&CStr>,
+        ) -> Sys<()> {
+            self.push("mount", dir, &text(fstype)).flags = flags;
             Ok(())
         }
 
@@ -406,10 +432,6 @@ pub mod record {
         }
 
         fn file_type(&mut self, path: &CStr) -> Sys<FileType> {
-            self.kind(&text(path))
-        }
-
-        fn link_type(&mut self, path: &CStr) -> Sys<FileType> {
             self.kind(&text(path))
         }
 

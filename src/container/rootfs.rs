@@ -86,6 +86,14 @@ const DEV_MOUNTS: &[FreshMount] = &[
         flags: NOSUID_NODEV_NOEXEC,
         data: Some(c"mode=1777,size=65536k"),
     },
+    // POSIX message queues, last: only with an IPC namespace not box's
+    // own (see `setup_dev`).
+    FreshMount {
+        target: c"/dev/mqueue",
+        fstype: c"mqueue",
+        flags: NOSUID_NODEV_NOEXEC,
+        data: None,
+    },
 ];
 
 /// Device nodes of a container (the set Docker gives): character devices
@@ -351,10 +359,11 @@ fn clone_host_trees<K: Calls>(
         let target = CPath::from_parts(&[plan.rootfs.as_bytes(), bind.target.as_bytes()])
             .ok_or_else(|| crate::bad!("--bind {}: path too long", bind.target))?;
         let create = create_for(kernel, source)?;
-        kernel.make_mount_point(target.as_cstr(), create).at(
+        mount_point(
+            kernel,
             "create the --bind mount point",
-            "mkdir",
-            target.as_bytes(),
+            target.as_cstr(),
+            create,
         )?;
         kernel
             .bind(source, target.as_cstr(), true)
@@ -740,28 +749,15 @@ fn covered(id: u32, point: &CStr) -> Result<bool> {
 }
 
 fn setup_dev<K: Calls>(kernel: &mut K, plan: &Plan, trees: &HostTrees<K::Fd>) -> Result<()> {
-    for fresh in DEV_MOUNTS {
-        kernel.make_mount_point(fresh.target, Create::Dir).at(
-            "create /dev",
-            "mkdir",
-            fresh.target.to_bytes(),
-        )?;
-        kernel
-            .mount(fresh.fstype, fresh.target, fresh.flags, fresh.data)
-            .at("mount /dev", "mount", fresh.target.to_bytes())?;
-    }
     // mqueue shows the message queues of the IPC namespace of whoever
     // mounts it, so it belongs only with an IPC namespace not box's own
     // (new, or joined).
-    if plan.own_or_joined(k::CLONE_NEWIPC) {
-        kernel.make_mount_point(c"/dev/mqueue", Create::Dir).at(
-            "create /dev/mqueue",
-            "mkdir",
-            b"/dev/mqueue",
-        )?;
+    let without_mqueue = usize::from(!plan.own_or_joined(k::CLONE_NEWIPC));
+    for fresh in &DEV_MOUNTS[..DEV_MOUNTS.len() - without_mqueue] {
+        let dir = mount_point(kernel, "create /dev", fresh.target, Create::Dir)?;
         kernel
-            .mount(c"mqueue", c"/dev/mqueue", NOSUID_NODEV_NOEXEC, None)
-            .at("mount /dev/mqueue", "mount", b"/dev/mqueue")?;
+            .mount_on(fresh.fstype, &dir, fresh.flags, fresh.data)
+            .at("mount /dev", "mount", fresh.target.to_bytes())?;
     }
     if trees.devices.is_empty() {
         // mknod applies the umask; the nodes must be 0666 whatever the
@@ -783,12 +779,8 @@ fn setup_dev<K: Calls>(kernel: &mut K, plan: &Plan, trees: &HostTrees<K::Fd>) ->
     } else {
         // In a user namespace mknod is refused: bind the host's nodes.
         for (&(path, _, _), tree) in DEVICES.iter().zip(trees.devices.iter()) {
-            kernel.make_mount_point(path, Create::File).at(
-                "create device nodes",
-                "open",
-                path.to_bytes(),
-            )?;
-            kernel.attach_tree(tree, path).at(
+            let node = mount_point(kernel, "create device nodes", path, Create::File)?;
+            kernel.attach_tree(tree, &node).at(
                 "bind device nodes",
                 "move_mount",
                 path.to_bytes(),
@@ -820,11 +812,11 @@ fn make_device_node<K: Calls>(
     let made = (|| -> core::result::Result<(), (&'static str, Errno)> {
         if let Some(tree) = tree {
             // An empty file to bind onto, and its directories.
+            let node = kernel
+                .mount_point(inside, Create::File)
+                .map_err(|e| ("openat2", e))?;
             kernel
-                .make_mount_point(inside, Create::File)
-                .map_err(|e| ("open", e))?;
-            kernel
-                .attach_tree(tree, inside)
+                .attach_tree(tree, &node)
                 .map_err(|e| ("move_mount", e))?;
             return kernel
                 .set_read_only(inside, false)
@@ -836,8 +828,8 @@ fn make_device_node<K: Calls>(
         if parent != b"/dev" {
             let parent = CPath::from_bytes(parent).unwrap_or_default();
             kernel
-                .make_mount_point(parent.as_cstr(), Create::Dir)
-                .map_err(|e| ("mkdir", e))?;
+                .mount_point(parent.as_cstr(), Create::Dir)
+                .map_err(|e| ("openat2", e))?;
         }
         let kind = match host.kind {
             Kind::Char => FileType::CharacterDevice,
@@ -892,20 +884,20 @@ fn mount_binds_and_tmpfs<K: Calls>(
 }
 
 fn mount_tmpfs<K: Calls>(kernel: &mut K, tmpfs: &crate::config::Tmpfs) -> Result<()> {
-    let target = tmpfs.target.as_cstr();
-    kernel.make_mount_point(target, Create::Dir).at(
+    let dir = mount_point(
+        kernel,
         "create the --tmpfs mount point",
-        "mkdir",
-        tmpfs.target.as_bytes(),
+        tmpfs.target.as_cstr(),
+        Create::Dir,
     )?;
     let mut data = CPath::from_bytes(tmpfs.options.as_bytes()).unwrap_or_default();
     if data.is_empty() {
         let _ = data.push(b"mode=1777");
     }
     kernel
-        .mount(
+        .mount_on(
             c"tmpfs",
-            target,
+            &dir,
             MountFlags::NOSUID | MountFlags::NODEV,
             Some(data.as_cstr()),
         )
@@ -920,29 +912,6 @@ fn attach_bind<K: Calls>(
     tree: Option<K::Fd>,
 ) -> Result<()> {
     let target = bind.target.as_cstr();
-    if let Some(tree) = tree {
-        let create = if kernel.fd_type(&tree) == Ok(FileType::Directory) {
-            Create::Dir
-        } else {
-            Create::File
-        };
-        if let Err(e) = kernel.make_mount_point(target, create) {
-            return Err(
-                bind_target_mismatch(kernel, bind, create).unwrap_or_else(|| {
-                    Error::sys(
-                        "create the --bind mount point",
-                        "mkdir",
-                        bind.target.as_bytes(),
-                        e,
-                    )
-                }),
-            );
-        }
-        if let Err(e) = kernel.attach_tree(&tree, target) {
-            return Err(bind_target_mismatch(kernel, bind, create)
-                .unwrap_or_else(|| Error::sys("bind", "move_mount", bind.target.as_bytes(), e)));
-        }
-    }
     // nodev always, on the whole bound tree: a host directory with
     // device nodes in it (`--bind /dev:/hostdev`) hands none of them
     // over (src/devices.rs; `--device` does that). Read-only when asked.
@@ -951,25 +920,39 @@ fn attach_bind<K: Calls>(
     } else {
         "make a bind nodev"
     };
-    kernel
-        .set_nodev(target, true, bind.read_only)
-        .at(step, "mount", bind.target.as_bytes())?;
-    Ok(())
+    let attrs = if let Some(tree) = tree {
+        let create = if kernel.fd_type(&tree) == Ok(FileType::Directory) {
+            Create::Dir
+        } else {
+            Create::File
+        };
+        let point = mount_point(kernel, "create the --bind mount point", target, create)?;
+        if let Err(e) = kernel.attach_tree(&tree, &point) {
+            return Err(bind_target_mismatch(kernel, bind, create)
+                .unwrap_or_else(|| Error::sys("bind", "move_mount", bind.target.as_bytes(), e)));
+        }
+        // Through the tree, now attached: not the path again.
+        kernel.tree_nodev(&tree, bind.read_only)
+    } else {
+        Err(Errno::NOSYS)
+    };
+    match attrs {
+        // Before Linux 5.12 (or 5.2, bound by path): a remount of the path.
+        Err(Errno::NOSYS) => kernel.set_nodev(target, true, bind.read_only),
+        other => other,
+    }
+    .at(step, "mount_setattr", bind.target.as_bytes())
 }
 
 /// Why a bind could not be attached, when the target inside the rootfs is
-/// the cause (move_mount says only EINVAL or ENOTDIR): a symbolic link,
-/// which box does not follow (its target is the image's to choose), or a
-/// file where the source is a directory, or the other way round.
+/// the cause (move_mount says only EINVAL or ENOTDIR): a file where the
+/// source is a directory, or the other way round.
 fn bind_target_mismatch<K: Calls>(
     kernel: &mut K,
     bind: &crate::config::Bind,
     source: Create,
 ) -> Option<Error> {
-    let what = match kernel.link_type(bind.target.as_cstr()).ok()? {
-        FileType::Symlink => {
-            "the target inside the rootfs is a symbolic link; box does not follow links inside the image (bind onto the path it points to)"
-        }
+    let what = match kernel.file_type(bind.target.as_cstr()).ok()? {
         FileType::Directory if source == Create::File => {
             "the source is a file but the target inside the rootfs is a directory"
         }
@@ -984,6 +967,24 @@ fn bind_target_mismatch<K: Calls>(
         bind.source,
         bind.target
     ))
+}
+
+/// The mount point at `path` ([`Calls::mount_point`]), made where
+/// missing; a path through a /proc magic link refused, and said so.
+fn mount_point<K: Calls>(
+    kernel: &mut K,
+    step: &'static str,
+    path: &CStr,
+    create: Create,
+) -> Result<K::Fd> {
+    kernel.mount_point(path, create).map_err(|e| {
+        let error = Error::sys(step, "openat2", path.to_bytes(), e);
+        if e == Errno::LOOP {
+            error.hint("the image's path crosses a /proc magic link (/proc/PID/root, fd/N): box refuses to resolve mount points through them")
+        } else {
+            error
+        }
+    })
 }
 
 fn mask_proc_and_sys<K: Calls>(kernel: &mut K, plan: &Plan) -> Result<()> {
@@ -1133,9 +1134,20 @@ mod tests {
         for (i, step) in steps.iter().enumerate().filter(|(_, s)| s.call == "attach") {
             assert!(i < first_mask, "{step:?} after the masks");
             if !step.path.starts_with("/dev/") {
+                // Through the tree, not the target's path again.
                 let nodev = &steps[i + 1];
-                assert_eq!((nodev.call, &*nodev.path), ("nodev", &*step.path));
-                assert!(nodev.recursive, "{nodev:?}");
+                assert_eq!((nodev.call, &*nodev.path), ("tree nodev", &*step.from));
+            }
+        }
+        // After the switch, every tree is attached and every filesystem
+        // mounted onto the mount point just resolved (without /proc magic
+        // links, src/sys/mount.rs), not onto a path walked again; the
+        // masks, in box's own /proc and /sys, alone go by path.
+        for (i, step) in steps.iter().enumerate().skip(switch) {
+            let mask = step.path.starts_with("/proc/") || step.path.starts_with("/sys/");
+            if step.call == "attach" || (step.call == "mount" && !mask) {
+                let point = &steps[i - 1];
+                assert_eq!((point.call, &*point.path), ("mount point", &*step.path));
             }
         }
         let proc = at(steps, "fchdir", &format!("{rootfs}/proc"));

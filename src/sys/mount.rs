@@ -7,12 +7,12 @@ use core::ffi::{CStr, c_long};
 use linux_raw_sys::general as k;
 
 use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use rustix::fs::{Mode, OFlags, StatVfsMountFlags};
+use rustix::fs::{Mode, OFlags, ResolveFlags, StatVfsMountFlags};
 use rustix::io::Errno;
 use rustix::mount::{MountFlags, MoveMountFlags, OpenTreeFlags};
 
 use super::check;
-use crate::text::CPath;
+use crate::text::PATH_MAX;
 
 /// What to create when a mount point is missing.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -22,52 +22,77 @@ pub enum Create {
     File,
 }
 
-/// `mkdir -p` for a mount point: create missing parents (mode 0755) and the
-/// last component as a directory or an empty file. An existing path is left
-/// as it is.
-pub fn make_mount_point(path: &CStr, create: Create) -> Result<(), Errno> {
-    // A directory whose parent exists (/dev/pts in the fresh /dev) takes
-    // one syscall.
-    let first = match create {
-        Create::Dir => rustix::fs::mkdir(path, Mode::from_raw_mode(0o755)),
-        Create::File => rustix::fs::stat(path).map(drop),
-    };
-    match first {
-        Ok(()) | Err(Errno::EXIST) => return Ok(()),
+/// One step of [`open_mount_point`]: `name` in `dir`, `O_PATH`, ordinary
+/// symbolic links followed (a last one not with `nofollow`), /proc's magic
+/// links refused (ELOOP). Before Linux 5.6 (no openat2), openat(2), which
+/// follows them.
+fn resolve(dir: BorrowedFd<'_>, name: &CStr, nofollow: bool) -> Result<OwnedFd, Errno> {
+    let mut flags = OFlags::PATH | OFlags::CLOEXEC;
+    if nofollow {
+        flags |= OFlags::NOFOLLOW;
+    }
+    match rustix::fs::openat2(dir, name, flags, Mode::empty(), ResolveFlags::NO_MAGICLINKS) {
+        Err(Errno::NOSYS) => rustix::fs::openat(dir, name, flags, Mode::empty()),
+        other => other,
+    }
+}
+
+/// The mount point at `path`, after the root switch, as an `O_PATH`
+/// descriptor to mount onto: made where missing (directories 0755, the
+/// last component as `create` says, a file 0644), one component at a time,
+/// each reached without a /proc magic link (openat2 RESOLVE_NO_MAGICLINKS,
+/// Linux 5.6): /proc/PID/root, /proc/PID/cwd or /proc/self/fd/N lead out
+/// of the container's root (to the host's when the PID namespace is the
+/// host's) while box still has every capability. An ordinary link is
+/// followed, inside the root; a file's own last component is not (the file
+/// is mounted over a link there, as over a file).
+pub fn open_mount_point(path: &CStr, create: Create) -> Result<OwnedFd, Errno> {
+    let file = create == Create::File;
+    match resolve(rustix::fs::CWD, path, file) {
         Err(Errno::NOENT) => {}
-        Err(e) => return Err(e),
+        other => return other,
     }
+    // A copy whose slashes are NULs, each component a C string of its own;
+    // the first keeps a leading "/", and is found from the root.
     let bytes = path.to_bytes();
-    let mut prefix = CPath::new();
-    if bytes.starts_with(b"/") {
-        prefix.push(b"/").ok_or(Errno::NAMETOOLONG)?;
-    }
-    let mut components = bytes
-        .split(|&b| b == b'/')
-        .filter(|c| !c.is_empty())
-        .peekable();
-    while let Some(name) = components.next() {
-        if !matches!(prefix.as_bytes().last(), None | Some(b'/')) {
-            prefix.push(b"/").ok_or(Errno::NAMETOOLONG)?;
+    let len = bytes.len();
+    let mut buf = [0u8; PATH_MAX + 1];
+    buf.get_mut(..len)
+        .ok_or(Errno::NAMETOOLONG)?
+        .copy_from_slice(bytes);
+    for b in buf.iter_mut().take(len).skip(1) {
+        if *b == b'/' {
+            *b = 0;
         }
-        prefix.push(name).ok_or(Errno::NAMETOOLONG)?;
-        let last = components.peek().is_none();
-        let made = if last && create == Create::File {
-            rustix::fs::open(
-                prefix.as_cstr(),
-                OFlags::CREATE | OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+    }
+    let mut dir: Option<OwnedFd> = None;
+    let mut at = 0;
+    while at < len {
+        let name = CStr::from_bytes_until_nul(&buf[at..]).map_err(|_| Errno::INVAL)?;
+        at += name.to_bytes().len() + 1;
+        if name.is_empty() {
+            continue;
+        }
+        let parent = dir.as_ref().map_or(rustix::fs::CWD, AsFd::as_fd);
+        let last = at >= len;
+        let made = if last && file {
+            rustix::fs::openat(
+                parent,
+                name,
+                OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
                 Mode::from_raw_mode(0o644),
             )
             .map(drop)
         } else {
-            rustix::fs::mkdir(prefix.as_cstr(), Mode::from_raw_mode(0o755))
+            rustix::fs::mkdirat(parent, name, Mode::from_raw_mode(0o755))
         };
         match made {
             Ok(()) | Err(Errno::EXIST) => {}
             Err(e) => return Err(e),
         }
+        dir = Some(resolve(parent, name, last && file)?);
     }
-    Ok(())
+    dir.ok_or(Errno::NOENT)
 }
 
 /// Flags a read-only remount must repeat: in a user namespace the kernel
@@ -177,15 +202,30 @@ pub fn clone_tree(source: &CStr) -> Result<OwnedFd, Errno> {
     )
 }
 
-/// Attach a detached tree at `target`.
-pub fn attach_tree(tree: impl AsFd, target: &CStr) -> Result<(), Errno> {
+/// Attach a detached tree onto the mount point `target` opened by
+/// [`open_mount_point`].
+pub fn attach_tree(tree: BorrowedFd<'_>, target: BorrowedFd<'_>) -> Result<(), Errno> {
     rustix::mount::move_mount(
-        tree.as_fd(),
+        tree,
         c"",
-        rustix::fs::CWD,
         target,
-        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
+        c"",
+        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
     )
+}
+
+/// Mount a fresh filesystem of type `fs` on the directory `dir` opened by
+/// [`open_mount_point`]: from inside it, as ".", then back to "/".
+pub fn mount_on(
+    fs: &CStr,
+    dir: BorrowedFd<'_>,
+    flags: MountFlags,
+    data: Option<&CStr>,
+) -> Result<(), Errno> {
+    rustix::process::fchdir(dir)?;
+    let mounted = rustix::mount::mount(fs, c".", fs, flags, data);
+    rustix::process::chdir(c"/")?;
+    mounted
 }
 
 /// `mount_setattr(2)` (5.12+): set mount attributes (MOUNT_ATTR_RDONLY for

@@ -1619,3 +1619,166 @@ fn full_or_read_only_run_fails_with_one_line_and_leaves_nothing() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Run box with `args`, then `true`, and say how it went: its exit code
+/// and its one error line (empty on success).
+fn run_true(args: &[&str]) -> (i32, String) {
+    let mut all = args.to_vec();
+    all.push("true");
+    let run = run_box(&all);
+    let line = if run.code() == 0 {
+        String::new()
+    } else {
+        one_error_line(&run).to_string()
+    };
+    (run.code(), line)
+}
+
+/// The names in a host directory, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// An image whose /mnt is a link to `/proc/PID/root/HOSTDIR`, PID a host
+/// process (pid 1 on the test VM; here a `sleep` of the test's, which any
+/// root can reach whatever the sandbox): with the host's PID namespace
+/// (`--ns` without pid, podman's `--pid=host`) that is the host's root,
+/// seen from box's child while it still has every capability. Mount
+/// points below /mnt (`--tmpfs`, a directory and a file `--bind`, with
+/// and without pivot_root) are refused with exit 125 and the reason:
+/// nothing is created in the host directory, nothing mounted on the host.
+#[test]
+#[ignore = "needs root"]
+fn mount_points_do_not_follow_proc_root_links_to_the_host() {
+    let test = "mount_points_do_not_follow_proc_root_links_to_the_host";
+    let Some(root) = setup(test) else { return };
+    let host = TempDir::new("magic-host");
+    let sources = TempDir::new("magic-sources");
+    let file = sources.path().join("file");
+    std::fs::write(&file, "x").unwrap();
+    let sleeper = host_sleep();
+    let link = format!("/proc/{}/root{}", sleeper.0.id(), path_str(host.path()));
+    std::fs::remove_dir(root.path().join("mnt")).unwrap();
+    std::os::unix::fs::symlink(&link, root.path().join("mnt")).unwrap();
+    // The link leads to the host directory, from the host.
+    assert!(std::fs::metadata(root.path().join("mnt")).unwrap().is_dir());
+    let before = host_mounts();
+    let dir_bind = format!("{}:/mnt/b/c", path_str(sources.path()));
+    let file_bind = format!("{}:/mnt/f", path_str(&file));
+    let r = path_str(root.path());
+    let cases: [&[&str]; 4] = [
+        &["--tmpfs", "/mnt/t/u"],
+        &["--tmpfs", "/mnt"],
+        &["--bind", &dir_bind],
+        &["--bind", &file_bind],
+    ];
+    for case in cases {
+        for extra in [&[][..], &["--no-pivot"][..]] {
+            let mut args = vec!["run", "--rootfs", r, "--ns", "mount,uts"];
+            args.extend_from_slice(case);
+            args.extend_from_slice(extra);
+            let (code, line) = run_true(&args);
+            eprintln!("hardening: {test}: {case:?} {extra:?} -> {code} {line}");
+            assert_eq!(code, 125, "{args:?}: {line}");
+            assert!(line.contains("magic link"), "{args:?}: {line}");
+            assert_eq!(names_in(host.path()), Vec::<String>::new(), "{args:?}");
+            assert_same_mounts(&before, test);
+        }
+    }
+    assert_eq!(names_in(sources.path()), ["file"]);
+}
+
+/// An image whose /data is a link to `/proc/self/fd/N`, N each of the
+/// descriptors box's child may hold while it builds the container (the
+/// detached trees of the binds, among them): a mount point below /data
+/// never lands in a host tree. Whatever N names, box refuses (or N is not
+/// open), and the bind sources stay as they were.
+#[test]
+#[ignore = "needs root"]
+fn mount_points_do_not_follow_fd_links_into_host_trees() {
+    let test = "mount_points_do_not_follow_fd_links_into_host_trees";
+    let Some(root) = setup(test) else { return };
+    let sources = [TempDir::new("fd-one"), TempDir::new("fd-two")];
+    let file = sources[0].path().join("file");
+    std::fs::write(&file, "x").unwrap();
+    let before = host_mounts();
+    let r = path_str(root.path());
+    let first = format!("{}:/x", path_str(sources[0].path()));
+    let second = format!("{}:/data/y", path_str(sources[1].path()));
+    let file_bind = format!("{}:/data/f", path_str(&file));
+    let mut refused = 0;
+    for n in 3..=12 {
+        let data = root.path().join("data");
+        let _ = std::fs::remove_file(&data);
+        std::os::unix::fs::symlink(format!("/proc/self/fd/{n}"), &data).unwrap();
+        let cases: [&[&str]; 3] = [
+            &["--bind", &first, "--bind", &second],
+            &["--bind", &first, "--tmpfs", "/data/z"],
+            &["--bind", &first, "--bind", &file_bind],
+        ];
+        for case in cases {
+            for ns in [&[][..], &["--ns", "mount,uts"][..]] {
+                let mut args = vec!["run", "--rootfs", r];
+                args.extend_from_slice(ns);
+                args.extend_from_slice(case);
+                let (code, line) = run_true(&args);
+                assert_eq!(code, 125, "{args:?}: {line}");
+                if line.contains("magic link") {
+                    refused += 1;
+                } else {
+                    assert!(line.contains("No such file"), "{args:?}: {line}");
+                }
+                assert_eq!(names_in(sources[0].path()), ["file"], "{args:?}");
+                assert_eq!(
+                    names_in(sources[1].path()),
+                    Vec::<String>::new(),
+                    "{args:?}"
+                );
+                assert_same_mounts(&before, test);
+            }
+        }
+    }
+    eprintln!("hardening: {test}: refused as magic links: {refused}");
+    assert!(refused > 0, "no N named a descriptor box holds");
+}
+
+/// Ordinary links in the image still lead mount points, inside the
+/// container's root: `/var/run -> /run` (absolute, resolved in the new
+/// root) and `/var/lock -> ../run` (relative), for a `--tmpfs` and for
+/// binds below them, with and without pivot_root.
+#[test]
+#[ignore = "needs root"]
+fn mount_points_follow_ordinary_links_in_the_image() {
+    let test = "mount_points_follow_ordinary_links_in_the_image";
+    let Some(root) = setup(test) else { return };
+    std::fs::create_dir_all(root.path().join("var")).unwrap();
+    std::fs::create_dir_all(root.path().join("run")).unwrap();
+    std::os::unix::fs::symlink("/run", root.path().join("var/run")).unwrap();
+    std::os::unix::fs::symlink("../run", root.path().join("var/lock")).unwrap();
+    let sources = TempDir::new("plain-links");
+    std::fs::write(sources.path().join("marker"), "DIR\n").unwrap();
+    let file = sources.path().join("file");
+    std::fs::write(&file, "FILE\n").unwrap();
+    let dir_bind = format!("{}:/var/run/d", path_str(sources.path()));
+    let file_bind = format!("{}:/var/lock/f:ro", path_str(&file));
+    for extra in [&[][..], &["--no-pivot"][..], &["--ns", "mount,uts"][..]] {
+        let mut args = vec![
+            "--tmpfs", "/var/run", "--bind", &dir_bind, "--bind", &file_bind,
+        ];
+        args.extend_from_slice(extra);
+        let run = in_container(
+            &root,
+            &args,
+            "cat /run/d/marker /run/f; grep -c ' /run tmpfs\\| /run .* - tmpfs ' /proc/self/mountinfo",
+        );
+        assert_eq!(run.code(), 0, "{extra:?}: {run:?}");
+        assert_eq!(run.stdout, "DIR\nFILE\n1\n", "{extra:?}: {run:?}");
+    }
+    // Nothing was made in the image: all of it went into the tmpfs.
+    assert_eq!(names_in(&root.path().join("run")), Vec::<String>::new());
+}

@@ -633,6 +633,54 @@ fn mounts_in_config_order_on_a_read_only_root_lacking_their_points() {
     assert!(!rootfs.join("z").exists());
 }
 
+/// podman's `--pid=host`: no pid namespace in config.json, so the
+/// container's /proc shows the host's processes, and /proc/PID/root is the
+/// host's root while box-oci's child, with every capability, makes the
+/// mount points. An image whose /etc links there (PID a host process: a
+/// `sleep` of the test's) with a bind onto /etc/hosts, as podman always
+/// asks, is refused: create fails with the reason and leaves nothing,
+/// nothing is made in the host directory the link names, nothing is
+/// mounted on the host.
+#[test]
+#[ignore = "needs root"]
+fn a_host_pid_namespace_gives_the_image_no_way_to_the_host() {
+    let test = "a_host_pid_namespace_gives_the_image_no_way_to_the_host";
+    if !need_root(test) || !have_busybox(test) {
+        return;
+    }
+    let id = format!("box-oci-magic-{}", std::process::id());
+    let root = TempDir::new("oci-root");
+    let bundle = Bundle::new(test, &["true"], "");
+    let host = TempDir::new("oci-magic-host");
+    let sources = TempDir::new("oci-magic-src");
+    let hosts = sources.path().join("hosts");
+    std::fs::write(&hosts, "127.0.0.1 box\n").unwrap();
+    let mut sleeper = Command::new("sleep").arg("1000").spawn().unwrap();
+    let etc = bundle.rootfs.path().join("etc");
+    std::fs::remove_dir_all(&etc).unwrap();
+    let link = format!("/proc/{}/root{}", sleeper.id(), host.path().display());
+    std::os::unix::fs::symlink(link, &etc).unwrap();
+    let config = bundle.path().join("config.json");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let mount = format!(
+        r#"{{"destination": "/etc/hosts", "type": "bind", "source": "{}", "options": ["rbind", "ro"]}}, "#,
+        hosts.display()
+    );
+    let text = text.replacen(r#"{"type": "pid"}, "#, "", 1).replacen(
+        r#""mounts": ["#,
+        &format!(r#""mounts": [{mount}"#),
+        1,
+    );
+    assert!(!text.contains(r#""pid""#), "{text}");
+    std::fs::write(&config, text).unwrap();
+    let before = host_mounts();
+    assert_create_refused(root.path(), bundle.path(), &id, "magic link", test);
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    assert_eq!(std::fs::read_dir(host.path()).unwrap().count(), 0);
+    assert_same_mounts(&before, test);
+}
+
 /// delete --force ends a created container that never started, and a
 /// paused one, and leaves nothing; the init the engine reaps was killed.
 #[test]

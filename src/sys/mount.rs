@@ -268,3 +268,54 @@ fn mount_setattr(
     })
     .map(drop)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::symlink;
+    use std::os::unix::io::AsRawFd as _;
+    use std::path::Path;
+
+    fn c(path: &Path) -> CString {
+        CString::new(path.as_os_str().as_bytes()).unwrap()
+    }
+
+    /// Missing components are made through ordinary links (relative and
+    /// absolute), a file's own last component is not followed, and a path
+    /// through /proc/self/root or /proc/self/fd/N is refused with ELOOP,
+    /// nothing made where it leads.
+    #[test]
+    fn mount_points_go_through_ordinary_links_only() {
+        let dir = std::env::temp_dir().join(format!("box-mount-point-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let real = dir.join("real");
+        std::fs::create_dir_all(&real).unwrap();
+        symlink("real", dir.join("rel")).unwrap();
+        symlink(&real, dir.join("abs")).unwrap();
+        symlink("nowhere", real.join("dangling")).unwrap();
+        let magic = format!("/proc/self/root{}", real.display());
+        symlink(&magic, dir.join("magic")).unwrap();
+
+        assert!(open_mount_point(&c(&dir.join("rel/a//b")), Create::Dir).is_ok());
+        assert!(real.join("a/b").is_dir());
+        assert!(open_mount_point(&c(&dir.join("abs/a/f")), Create::File).is_ok());
+        assert!(real.join("a/f").is_file());
+        let link = open_mount_point(&c(&dir.join("rel/dangling")), Create::File).unwrap();
+        let kind = rustix::fs::FileType::from_raw_mode(rustix::fs::fstat(&link).unwrap().st_mode);
+        assert_eq!(kind, rustix::fs::FileType::Symlink);
+        assert!(!real.join("nowhere").exists());
+
+        let held = std::fs::File::open(&real).unwrap();
+        let fd = format!("/proc/self/fd/{}", held.as_raw_fd());
+        for path in [dir.join("magic/x/y"), Path::new(&fd).join("x")] {
+            for create in [Create::Dir, Create::File] {
+                let made = open_mount_point(&c(&path), create).map(drop);
+                assert_eq!(made, Err(Errno::LOOP), "{path:?}");
+            }
+        }
+        assert!(!real.join("x").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

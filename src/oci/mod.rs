@@ -76,6 +76,17 @@ impl<'a> Reader<'a> {
     /// Read an object: `each` is called with every key, its value next in
     /// the parser, the key appended to the path.
     pub fn object(&mut self, mut each: impl FnMut(&mut Self, Str<'a>) -> Result<()>) -> Result<()> {
+        self.walk_object(&mut each)
+    }
+
+    /// [`Reader::object`]'s one copy: the callers' closures are called
+    /// through a `dyn`, so that each does not get the loop (and its
+    /// callees) inlined into a copy of its own.
+    #[inline(never)]
+    fn walk_object(
+        &mut self,
+        each: &mut dyn FnMut(&mut Self, Str<'a>) -> Result<()>,
+    ) -> Result<()> {
         self.with(Parser::begin_object)?;
         let outer = self.path.len;
         while let Some(key) = self.with(Parser::next_key)? {
@@ -96,6 +107,12 @@ impl<'a> Reader<'a> {
     /// Read an array: `each` is called with the index of every element,
     /// which is next in the parser.
     pub fn array(&mut self, mut each: impl FnMut(&mut Self, usize) -> Result<()>) -> Result<()> {
+        self.walk_array(&mut each)
+    }
+
+    /// [`Reader::array`]'s one copy (see [`Reader::walk_object`]).
+    #[inline(never)]
+    fn walk_array(&mut self, each: &mut dyn FnMut(&mut Self, usize) -> Result<()>) -> Result<()> {
         self.with(Parser::begin_array)?;
         let outer = self.path.len;
         let mut i = 0;

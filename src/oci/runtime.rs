@@ -1290,8 +1290,10 @@ pub fn kill(root: Root<'_>, id: &[u8], signal: i32, all: bool) -> Result<()> {
 }
 
 /// Each group directory of the container, from its record (create's
-/// groups, at its cgroupsPath), and whether it is a v2 one.
-fn for_each_cgroup(root: Root<'_>, id: &[u8], mut each: impl FnMut(&CPath, bool)) {
+/// groups, at its cgroupsPath), and whether it is a v2 one. `each` by
+/// `dyn`: one copy of the walk, not one per caller.
+#[inline(never)]
+fn for_each_cgroup(root: Root<'_>, id: &[u8], each: &mut dyn FnMut(&CPath, bool)) {
     let Ok(path) = root.file(id, CGROUP) else {
         return;
     };
@@ -1318,7 +1320,7 @@ pub fn ps(root: Root<'_>, id: &[u8], json: bool) -> Result<()> {
     root.existing(id)?;
     let (status, recorded) = status(root, id)?;
     let mut pids: heapless::Vec<u32, 1024> = heapless::Vec::new();
-    for_each_cgroup(root, id, |dir, _| {
+    for_each_cgroup(root, id, &mut |dir, _| {
         let Some(procs) = CPath::from_parts(&[dir.as_bytes(), b"/cgroup.procs"]) else {
             return;
         };
@@ -1406,7 +1408,7 @@ fn freezer_file(dir: &CPath, v2: bool, frozen: bool) -> Option<(CPath, &'static 
 fn set_frozen(root: Root<'_>, id: &[u8], frozen: bool) -> Result<bool> {
     let mut done = false;
     let mut failed = None;
-    for_each_cgroup(root, id, |dir, v2| {
+    for_each_cgroup(root, id, &mut |dir, v2| {
         let Some((file, value)) = freezer_file(dir, v2, frozen) else {
             return;
         };
@@ -1444,7 +1446,7 @@ fn set_frozen(root: Root<'_>, id: &[u8], frozen: bool) -> Result<bool> {
 /// Whether the container's groups are frozen (or freezing).
 fn frozen(root: Root<'_>, id: &[u8]) -> bool {
     let mut frozen = false;
-    for_each_cgroup(root, id, |dir, v2| {
+    for_each_cgroup(root, id, &mut |dir, v2| {
         let Some((file, _)) = freezer_file(dir, v2, true) else {
             return;
         };
@@ -1467,7 +1469,7 @@ fn thaw_to_die(root: Root<'_>, id: &[u8], status: Status) {
 
 /// Send `signal` to every process listed in the container's cgroups.
 fn signal_cgroups(root: Root<'_>, id: &[u8], signal: i32) {
-    for_each_cgroup(root, id, |dir, _| crate::cgroup::signal_listed(dir, signal));
+    for_each_cgroup(root, id, &mut |dir, _| crate::cgroup::signal_listed(dir, signal));
 }
 
 /// `delete`: remove a stopped container's cgroups and state; `force`
@@ -1519,7 +1521,7 @@ pub fn delete(root: Root<'_>, id: &[u8], force: bool) -> Result<()> {
 /// process the init left behind).
 fn remove_cgroups(root: Root<'_>, id: &[u8]) -> Result<()> {
     let mut failed = None;
-    for_each_cgroup(root, id, |dir, v2| {
+    for_each_cgroup(root, id, &mut |dir, v2| {
         if let Err(e) = crate::cgroup::empty_and_remove(dir, v2) {
             failed.get_or_insert(e);
         }

@@ -649,6 +649,13 @@ impl<'a> Parser<'a> {
 /// `begin_object`, then `key` and a value per member, `end_object`.
 pub struct Writer<W: fmt::Write> {
     out: W,
+    state: Commas,
+}
+
+/// Where the writer is; its methods write through a `dyn fmt::Write`, so
+/// that there is one copy of them whatever the sink (a generic writer
+/// had one per sink type).
+struct Commas {
     /// Per open container: whether it already has a member or element.
     started: u64,
     depth: usize,
@@ -657,30 +664,96 @@ pub struct Writer<W: fmt::Write> {
     failed: bool,
 }
 
+type Out<'o> = &'o mut dyn fmt::Write;
+
 impl<W: fmt::Write> Writer<W> {
     pub fn new(out: W) -> Self {
         Self {
             out,
-            started: 0,
-            depth: 0,
-            after_key: false,
-            failed: false,
+            state: Commas {
+                started: 0,
+                depth: 0,
+                after_key: false,
+                failed: false,
+            },
         }
     }
 
     /// The sink back, and whether every write to it succeeded.
     pub fn finish(self) -> (W, bool) {
-        (self.out, !self.failed)
+        (self.out, !self.state.failed)
     }
 
-    fn raw(&mut self, text: &str) {
-        if self.out.write_str(text).is_err() {
+    pub fn begin_object(&mut self) -> &mut Self {
+        self.state.open(&mut self.out, "{");
+        self
+    }
+
+    pub fn end_object(&mut self) -> &mut Self {
+        self.state.close(&mut self.out, "}");
+        self
+    }
+
+    pub fn begin_array(&mut self) -> &mut Self {
+        self.state.open(&mut self.out, "[");
+        self
+    }
+
+    pub fn end_array(&mut self) -> &mut Self {
+        self.state.close(&mut self.out, "]");
+        self
+    }
+
+    pub fn key(&mut self, key: &[u8]) -> &mut Self {
+        self.state.key(&mut self.out, key);
+        self
+    }
+
+    pub fn string(&mut self, value: &[u8]) -> &mut Self {
+        self.state.string(&mut self.out, value);
+        self
+    }
+
+    pub fn u64(&mut self, value: u64) -> &mut Self {
+        self.state.number(&mut self.out, value, false);
+        self
+    }
+
+    pub fn i64(&mut self, value: i64) -> &mut Self {
+        self.state
+            .number(&mut self.out, value.unsigned_abs(), value < 0);
+        self
+    }
+
+    pub fn bool(&mut self, value: bool) -> &mut Self {
+        self.state
+            .value(&mut self.out, if value { "true" } else { "false" });
+        self
+    }
+
+    pub fn null(&mut self) -> &mut Self {
+        self.state.value(&mut self.out, "null");
+        self
+    }
+
+    /// A number already in JSON's grammar (a value read by the parser).
+    pub fn number_text(&mut self, num: &Num<'_>) -> &mut Self {
+        // Num only ever holds what scan_number accepted: ASCII.
+        self.state
+            .value(&mut self.out, core::str::from_utf8(num.raw).unwrap_or("0"));
+        self
+    }
+}
+
+impl Commas {
+    fn raw(&mut self, out: Out<'_>, text: &str) {
+        if out.write_str(text).is_err() {
             self.failed = true;
         }
     }
 
     /// The comma before a value or key, when one is due.
-    fn separate(&mut self) {
+    fn separate(&mut self, out: Out<'_>) {
         if self.after_key {
             self.after_key = false;
             return;
@@ -688,15 +761,20 @@ impl<W: fmt::Write> Writer<W> {
         if self.depth > 0 {
             let bit = 1 << (self.depth - 1);
             if self.started & bit != 0 {
-                self.raw(",");
+                self.raw(out, ",");
             }
             self.started |= bit;
         }
     }
 
-    fn open(&mut self, bracket: &str) {
-        self.separate();
-        self.raw(bracket);
+    /// A value that is already JSON (`true`, `null`, a number's text).
+    fn value(&mut self, out: Out<'_>, text: &str) {
+        self.separate(out);
+        self.raw(out, text);
+    }
+
+    fn open(&mut self, out: Out<'_>, bracket: &str) {
+        self.value(out, bracket);
         // Deeper than 64 only by a bug of box's; the commas would be wrong
         // but the output still valid up to that depth.
         if self.depth < 64 {
@@ -705,96 +783,45 @@ impl<W: fmt::Write> Writer<W> {
         self.depth += 1;
     }
 
-    fn close(&mut self, bracket: &str) {
-        self.raw(bracket);
+    fn close(&mut self, out: Out<'_>, bracket: &str) {
+        self.raw(out, bracket);
         self.depth = self.depth.saturating_sub(1);
     }
 
-    pub fn begin_object(&mut self) -> &mut Self {
-        self.open("{");
-        self
-    }
-
-    pub fn end_object(&mut self) -> &mut Self {
-        self.close("}");
-        self
-    }
-
-    pub fn begin_array(&mut self) -> &mut Self {
-        self.open("[");
-        self
-    }
-
-    pub fn end_array(&mut self) -> &mut Self {
-        self.close("]");
-        self
-    }
-
-    pub fn key(&mut self, key: &[u8]) -> &mut Self {
-        self.separate();
-        self.quoted(key);
-        self.raw(":");
+    fn key(&mut self, out: Out<'_>, key: &[u8]) {
+        self.string(out, key);
+        self.raw(out, ":");
         self.after_key = true;
-        self
     }
 
-    pub fn string(&mut self, value: &[u8]) -> &mut Self {
-        self.separate();
-        self.quoted(value);
-        self
+    fn string(&mut self, out: Out<'_>, value: &[u8]) {
+        self.separate(out);
+        self.quoted(out, value);
     }
 
-    pub fn u64(&mut self, value: u64) -> &mut Self {
-        self.separate();
-        self.number(value, false);
-        self
-    }
-
-    pub fn i64(&mut self, value: i64) -> &mut Self {
-        self.separate();
-        self.number(value.unsigned_abs(), value < 0);
-        self
-    }
-
-    pub fn bool(&mut self, value: bool) -> &mut Self {
-        self.separate();
-        self.raw(if value { "true" } else { "false" });
-        self
-    }
-
-    pub fn null(&mut self) -> &mut Self {
-        self.separate();
-        self.raw("null");
-        self
-    }
-
-    /// A number already in JSON's grammar (a value read by the parser).
-    pub fn number_text(&mut self, num: &Num<'_>) -> &mut Self {
-        self.separate();
-        // Num only ever holds what scan_number accepted: ASCII.
-        self.raw(core::str::from_utf8(num.raw).unwrap_or("0"));
-        self
-    }
-
-    fn number(&mut self, n: u64, negative: bool) {
+    fn number(&mut self, out: Out<'_>, n: u64, negative: bool) {
+        self.separate(out);
         if negative {
-            self.raw("-");
+            self.raw(out, "-");
         }
         let mut digits = [0u8; 20];
         // Only ASCII digits.
-        self.raw(core::str::from_utf8(text::decimal(n, &mut digits)).unwrap_or("0"));
+        self.raw(
+            out,
+            core::str::from_utf8(text::decimal(n, &mut digits)).unwrap_or("0"),
+        );
     }
 
     /// `"…"` with `"`, `\` and control characters escaped.
-    fn quoted(&mut self, bytes: &[u8]) {
-        self.raw("\"");
+    fn quoted(&mut self, out: Out<'_>, bytes: &[u8]) {
+        self.raw(out, "\"");
         for chunk in bytes.utf8_chunks() {
             let mut text = chunk.valid();
             while let Some(i) = text
                 .bytes()
                 .position(|b| b < 0x20 || b == b'"' || b == b'\\')
             {
-                self.raw(&text[..i]);
+                self.raw(out, &text[..i]);
                 let escape = match text.as_bytes()[i] {
                     b'"' => "\\\"",
                     b'\\' => "\\\\",
@@ -813,19 +840,19 @@ impl<W: fmt::Write> Writer<W> {
                             HEX[usize::from(c >> 4)],
                             HEX[usize::from(c & 15)],
                         ];
-                        self.raw(core::str::from_utf8(&buf).unwrap_or(""));
+                        self.raw(out, core::str::from_utf8(&buf).unwrap_or(""));
                         ""
                     }
                 };
-                self.raw(escape);
+                self.raw(out, escape);
                 text = &text[i + 1..];
             }
-            self.raw(text);
+            self.raw(out, text);
             if !chunk.invalid().is_empty() {
-                self.raw("\u{fffd}");
+                self.raw(out, "\u{fffd}");
             }
         }
-        self.raw("\"");
+        self.raw(out, "\"");
     }
 }
 

@@ -64,7 +64,13 @@ impl<'a> Reader<'a> {
 
     /// A JSON error, with the key path.
     pub fn check<T>(&self, result: json::Result<T>) -> Result<T> {
-        result.map_err(|e| self.fail(format_args!("{e}")))
+        result.map_err(|e| self.json_error(e))
+    }
+
+    /// [`Reader::check`]'s error, one copy for every `T`.
+    #[inline(never)]
+    fn json_error(&self, e: json::Error) -> Error {
+        self.fail(format_args!("{e}"))
     }
 
     /// Run a parser method, its error given the key path.

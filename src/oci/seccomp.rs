@@ -202,23 +202,30 @@ enum Action {
     WithErrno(u32),
 }
 
+/// The action names, as libseccomp and runc spell them.
+const ACTIONS: &[(&str, Action)] = &[
+    ("SCMP_ACT_ALLOW", Action::Plain(SECCOMP_RET_ALLOW)),
+    ("SCMP_ACT_ERRNO", Action::WithErrno(SECCOMP_RET_ERRNO)),
+    ("SCMP_ACT_KILL", Action::Plain(SECCOMP_RET_KILL_THREAD)),
+    ("SCMP_ACT_KILL_THREAD", Action::Plain(SECCOMP_RET_KILL_THREAD)),
+    ("SCMP_ACT_KILL_PROCESS", Action::Plain(SECCOMP_RET_KILL_PROCESS)),
+    ("SCMP_ACT_TRAP", Action::Plain(SECCOMP_RET_TRAP)),
+    ("SCMP_ACT_LOG", Action::Plain(SECCOMP_RET_LOG)),
+    ("SCMP_ACT_TRACE", Action::WithErrno(SECCOMP_RET_TRACE)),
+];
+
 fn action(r: &mut Reader<'_>) -> Result<Action> {
     let mut buf = [0u8; 24];
     let name = r.decode(&mut buf).unwrap_or(b"");
-    Ok(match name {
-        b"SCMP_ACT_ALLOW" => Action::Plain(SECCOMP_RET_ALLOW),
-        b"SCMP_ACT_ERRNO" => Action::WithErrno(SECCOMP_RET_ERRNO),
-        b"SCMP_ACT_KILL" | b"SCMP_ACT_KILL_THREAD" => Action::Plain(SECCOMP_RET_KILL_THREAD),
-        b"SCMP_ACT_KILL_PROCESS" => Action::Plain(SECCOMP_RET_KILL_PROCESS),
-        b"SCMP_ACT_TRAP" => Action::Plain(SECCOMP_RET_TRAP),
-        b"SCMP_ACT_LOG" => Action::Plain(SECCOMP_RET_LOG),
-        b"SCMP_ACT_TRACE" => Action::WithErrno(SECCOMP_RET_TRACE),
-        b"SCMP_ACT_NOTIFY" => {
-            return Err(r.fail(format_args!(
-                "SCMP_ACT_NOTIFY is not supported (box has no seccomp listener)"
-            )));
-        }
-        _ => return Err(r.fail(format_args!("unknown action"))),
+    if let Some(&(_, action)) = ACTIONS.iter().find(|(n, _)| n.as_bytes() == name) {
+        return Ok(action);
+    }
+    Err(if name == b"SCMP_ACT_NOTIFY" {
+        r.fail(format_args!(
+            "SCMP_ACT_NOTIFY is not supported (box has no seccomp listener)"
+        ))
+    } else {
+        r.fail(format_args!("unknown action"))
     })
 }
 
@@ -261,6 +268,13 @@ const ARCHITECTURES: &[&str] = &[
     "SCMP_ARCH_SHEB",
 ];
 
+/// The filter flags a profile may name.
+const FLAGS: &[(&str, u32)] = &[
+    ("SECCOMP_FILTER_FLAG_TSYNC", SECCOMP_FILTER_FLAG_TSYNC),
+    ("SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG),
+    ("SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW),
+];
+
 /// Read `linux.seccomp` (the reader is at its value) into `out`, with the
 /// syscall numbers of `table`.
 pub fn parse(r: &mut Reader<'_>, table: &Table, out: &mut Profile) -> Result<()> {
@@ -284,12 +298,11 @@ pub fn parse(r: &mut Reader<'_>, table: &Table, out: &mut Profile) -> Result<()>
         } else if key.is("flags") {
             r.array(|r, _| {
                 let mut buf = [0u8; 48];
-                out.flags |= match r.decode(&mut buf).unwrap_or(b"") {
-                    b"SECCOMP_FILTER_FLAG_TSYNC" => SECCOMP_FILTER_FLAG_TSYNC,
-                    b"SECCOMP_FILTER_FLAG_LOG" => SECCOMP_FILTER_FLAG_LOG,
-                    b"SECCOMP_FILTER_FLAG_SPEC_ALLOW" => SECCOMP_FILTER_FLAG_SPEC_ALLOW,
-                    _ => return Err(r.fail(format_args!("flag not supported"))),
+                let name = r.decode(&mut buf).unwrap_or(b"");
+                let Some(&(_, flag)) = FLAGS.iter().find(|(n, _)| n.as_bytes() == name) else {
+                    return Err(r.fail(format_args!("flag not supported")));
                 };
+                out.flags |= flag;
                 Ok(())
             })?;
         } else if key.is("syscalls") {

@@ -245,44 +245,89 @@ fn log_line(globals: &Globals, level: &str, msg: &[u8]) {
 }
 
 /// Read a command's options with `each`, and its operands (options may
-/// follow them, as go-runc places none but a user might): exactly `min`
-/// to `max` of them.
-fn read<A: Copy + 'static, const N: usize>(
+/// follow them, as go-runc places none but a user might): `min` to `max`
+/// of them (at most 2).
+fn read<A: Copy + 'static>(
     command: &'static Command<A>,
     args: Args,
+    (min, max): (usize, usize),
+    each: impl FnMut(crate::args::Found<A>) -> Result<()>,
+) -> Result<Operands> {
+    let mut line = Line {
+        line: CommandLine::new(args, command),
+        each,
+    };
+    operands(&mut line, &command.usage, &command.options, min, max)
+}
+
+/// A command's operands (its container's id, kill's signal).
+type Operands = heapless::Vec<&'static [u8], 2>;
+
+/// What [`operands`] needs of a command's line: the part of [`read`] that
+/// depends on the command's option type, so that the rest is one copy.
+trait Words {
+    /// Read options (each given to the command) up to an operand or the end.
+    fn options(&mut self) -> Result<()>;
+    fn operand(&mut self) -> Option<&'static core::ffi::CStr>;
+    fn rest(&self) -> Args;
+}
+
+struct Line<A: 'static, F> {
+    line: CommandLine<A>,
+    each: F,
+}
+
+impl<A: Copy, F: FnMut(crate::args::Found<A>) -> Result<()>> Words for Line<A, F> {
+    fn options(&mut self) -> Result<()> {
+        while let Some(found) = self.line.next()? {
+            (self.each)(found)?;
+        }
+        Ok(())
+    }
+
+    fn operand(&mut self) -> Option<&'static core::ffi::CStr> {
+        self.line.operand()
+    }
+
+    fn rest(&self) -> Args {
+        self.line.rest()
+    }
+}
+
+#[inline(never)]
+fn operands(
+    line: &mut dyn Words,
+    usage: &Usage,
+    options: &dyn crate::options::Table,
     min: usize,
-    mut each: impl FnMut(crate::args::Found<A>) -> Result<()>,
-) -> Result<heapless::Vec<&'static [u8], N>> {
-    let mut line = CommandLine::new(args, command);
-    let mut operands = heapless::Vec::new();
+    max: usize,
+) -> Result<Operands> {
+    let mut operands = Operands::new();
+    let mut add = |word: &'static [u8]| {
+        if operands.len() == max {
+            return Err(usage.error());
+        }
+        let _ = operands.push(word);
+        Ok(())
+    };
     loop {
-        loop {
-            match line.next() {
-                Ok(Some(found)) => each(found)?,
-                Ok(None) => break,
-                Err(e) => {
-                    if is_help(&e) {
-                        print_help(&command.usage, &command.options);
-                    }
-                    return Err(e);
-                }
+        if let Err(e) = line.options() {
+            if is_help(&e) {
+                print_help(usage, options);
             }
+            return Err(e);
         }
         match line.operand() {
-            Some(word) => operands
-                .push(word.to_bytes())
-                .map_err(|_| command.usage.error())?,
+            Some(word) => add(word.to_bytes())?,
             None => break,
         }
     }
     let rest = line.rest();
     for i in 0..rest.len() {
-        operands
-            .push(rest.bytes(i))
-            .map_err(|_| command.usage.error())?;
+        add(rest.bytes(i))?;
     }
     if operands.len() < min {
-        return Err(command.usage.error());
+        return Err(usage.error());
     }
     Ok(operands)
 }
@@ -312,7 +357,7 @@ pub const STATE: Command<NoOption> = by_id(
 );
 
 fn id_only(command: &'static Command<NoOption>, args: Args) -> Result<&'static [u8]> {
-    let operands: heapless::Vec<_, 1> = read(command, args, 1, |found| match found.action {})?;
+    let operands = read(command, args, (1, 1), |found| match found.action {})?;
     Ok(operands[0])
 }
 
@@ -534,7 +579,7 @@ fn create(globals: &Globals, args: Args) -> Result<()> {
         console_socket: None,
         no_pivot: false,
     };
-    let operands: heapless::Vec<_, 1> = read(&CREATE, args, 1, |found| {
+    let operands = read(&CREATE, args, (1, 1), |found| {
         match found.action {
             CreateOption::Bundle => options.bundle = found.text(),
             CreateOption::PidFile => options.pid_file = found.value,
@@ -567,7 +612,7 @@ pub const KILL: Command<KillOption> = Command {
 
 fn kill(globals: &Globals, args: Args) -> Result<()> {
     let mut all = false;
-    let operands: heapless::Vec<_, 2> = read(&KILL, args, 1, |found| {
+    let operands = read(&KILL, args, (1, 2), |found| {
         match found.action {
             KillOption::All => all = true,
         }
@@ -603,7 +648,7 @@ pub const DELETE: Command<DeleteOption> = Command {
 
 fn delete(globals: &Globals, args: Args) -> Result<()> {
     let mut force = false;
-    let operands: heapless::Vec<_, 1> = read(&DELETE, args, 1, |found| {
+    let operands = read(&DELETE, args, (1, 1), |found| {
         match found.action {
             DeleteOption::Force => force = true,
         }
@@ -623,7 +668,7 @@ pub const LIST: Command<NoOption> = Command {
 };
 
 fn list(globals: &Globals, args: Args) -> Result<()> {
-    let _: heapless::Vec<_, 0> = read(&LIST, args, 0, |found| match found.action {})?;
+    read(&LIST, args, (0, 0), |found| match found.action {})?;
     runtime::list(Root(globals.root))
 }
 
@@ -651,7 +696,7 @@ pub const PS: Command<PsOption> = Command {
 
 fn ps(globals: &Globals, args: Args) -> Result<()> {
     let mut json = false;
-    let operands: heapless::Vec<_, 1> = read(&PS, args, 1, |found| {
+    let operands = read(&PS, args, (1, 1), |found| {
         match found.action {
             PsOption::Format => {
                 json = match found.text() {
@@ -677,7 +722,7 @@ pub const FEATURES: Command<NoOption> = Command {
 };
 
 fn features(_: &Globals, args: Args) -> Result<()> {
-    let _: heapless::Vec<_, 0> = read(&FEATURES, args, 0, |found| match found.action {})?;
+    read(&FEATURES, args, (0, 0), |found| match found.action {})?;
     let mut out = crate::out::Writer::new(crate::sys::fd::stdout());
     {
         let mut json = Writer::new(&mut out);
@@ -749,7 +794,7 @@ pub const SPEC: Command<SpecOption> = Command {
 
 fn spec(_: &Globals, args: Args) -> Result<()> {
     let mut bundle: &[u8] = b".";
-    let _: heapless::Vec<_, 0> = read(&SPEC, args, 0, |found| {
+    read(&SPEC, args, (0, 0), |found| {
         match found.action {
             SpecOption::Bundle => bundle = found.text(),
         }

@@ -3,8 +3,10 @@
 //! only its own architecture's table; the tests hold all three.
 //!
 //! Each table is the names in number order, one space apart, an empty
-//! name standing for a number without a syscall: about 3.5 KiB, where a
-//! table of (name, number) pairs would take three times as much. The
+//! name standing for a number without a syscall, packed at compile time
+//! five bits a character (the names use 31 characters and the space):
+//! about 2.2 KiB, where the text is 3.5 KiB and a table of (name, number)
+//! pairs would take three times as much. The
 //! numbers are linux-raw-sys 0.12's `__NR_*` constants (and arm's
 //! `__ARM_NR_*` private calls) for each architecture, and the tests check
 //! the tables against that crate's sources; regenerate them from there
@@ -12,20 +14,94 @@
 
 /// One architecture's syscalls.
 pub struct Table {
-    /// Names by number, from 0, separated by single spaces.
+    /// Names by number, from 0, separated by single spaces, packed by
+    /// [`pack`].
+    packed: &'static [u8],
+    /// Characters in the names (with the spaces).
+    len: usize,
+    /// The names as written, for the tests and fuzz checks.
+    #[cfg(any(test, fuzzing))]
     names: &'static str,
     /// Names outside the run from 0: aliases and arm's private calls.
     extra: &'static [(&'static str, u32)],
 }
 
+/// The characters of syscall names, by their 5-bit code. One more (a `z`,
+/// a `5`) does not fit: [`pack`] then fails the build, naming it.
+const ALPHABET: &[u8; 32] = b" _12346abcdefghijklmnopqrstuvwxy";
+
+/// Bytes that `text` packs into.
+const fn packed_len(text: &str) -> usize {
+    (text.len() * 5).div_ceil(8)
+}
+
+/// `text` at five bits a character (its code in [`ALPHABET`]), from the
+/// low bits of the first byte up; run by the compiler.
+const fn pack<const N: usize>(text: &str) -> [u8; N] {
+    let text = text.as_bytes();
+    let mut out = [0u8; N];
+    let mut i = 0;
+    while i < text.len() {
+        let mut code = 0;
+        while ALPHABET[code] != text[i] {
+            code += 1;
+            assert!(code < 32, "a syscall name has a character ALPHABET lacks");
+        }
+        let bit = i * 5;
+        let shifted = (code as u16) << (bit % 8);
+        out[bit / 8] |= shifted as u8;
+        if bit / 8 + 1 < N {
+            out[bit / 8 + 1] |= (shifted >> 8) as u8;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// A [`Table`] of `names` (one string, packed when the build is compiled)
+/// and `extra`.
+macro_rules! table {
+    ($names:expr, $extra:expr $(,)?) => {{
+        const NAMES: &str = $names;
+        const PACKED: [u8; packed_len(NAMES)] = pack(NAMES);
+        Table {
+            packed: &PACKED,
+            len: NAMES.len(),
+            #[cfg(any(test, fuzzing))]
+            names: NAMES,
+            extra: $extra,
+        }
+    }};
+}
+
 impl Table {
+    /// Character `i` of the names.
+    fn char(&self, i: usize) -> u8 {
+        let bit = i * 5;
+        let low = self.packed[bit / 8];
+        let high = self.packed.get(bit / 8 + 1).copied().unwrap_or(0);
+        let pair = u16::from(low) | u16::from(high) << 8;
+        ALPHABET[usize::from(pair >> (bit % 8)) & 31]
+    }
+
     /// The number of syscall `name` here, if it has one.
     pub fn number(&self, name: &[u8]) -> Option<u32> {
         if name.is_empty() {
             return None;
         }
-        if let Some(nr) = self.names.split(' ').position(|n| n.as_bytes() == name) {
-            return Some(nr as u32);
+        // Through the names, comparing the word at hand as it goes.
+        let (mut nr, mut at, mut same) = (0, 0, true);
+        for i in 0..=self.len {
+            let c = if i == self.len { b' ' } else { self.char(i) };
+            if c != b' ' {
+                same &= name.get(at) == Some(&c);
+                at += 1;
+                continue;
+            }
+            if same && at == name.len() {
+                return Some(nr);
+            }
+            (nr, at, same) = (nr + 1, 0, true);
         }
         self.extra
             .iter()
@@ -34,6 +110,7 @@ impl Table {
     }
 
     /// Every (name, number).
+    #[cfg(any(test, fuzzing))]
     pub fn entries(&self) -> impl Iterator<Item = (&'static str, u32)> + '_ {
         self.names
             .split(' ')
@@ -46,8 +123,8 @@ impl Table {
 
 /// x86_64: numbers 0 to 469.
 #[cfg(any(test, fuzzing, target_arch = "x86_64"))]
-pub const X86_64: Table = Table {
-    names: concat!(
+pub const X86_64: Table = table!(
+    concat!(
         "read write open close stat fstat lstat poll lseek mmap mprotect munmap brk rt_sigaction",
         " rt_sigprocmask rt_sigreturn ioctl pread64 pwrite64 readv writev access pipe select",
         " sched_yield mremap msync mincore madvise shmget shmat shmctl dup dup2 pause nanosleep",
@@ -97,13 +174,13 @@ pub const X86_64: Table = Table {
         " lsm_get_self_attr lsm_set_self_attr lsm_list_modules mseal setxattrat getxattrat",
         " listxattrat removexattrat open_tree_attr file_getattr file_setattr",
     ),
-    extra: &[],
-};
+    &[],
+);
 
 /// aarch64: numbers 0 to 469.
 #[cfg(any(test, fuzzing, target_arch = "aarch64"))]
-pub const AARCH64: Table = Table {
-    names: concat!(
+pub const AARCH64: Table = table!(
+    concat!(
         "io_setup io_destroy io_submit io_cancel io_getevents setxattr lsetxattr fsetxattr",
         " getxattr lgetxattr fgetxattr listxattr llistxattr flistxattr removexattr lremovexattr",
         " fremovexattr getcwd lookup_dcookie eventfd2 epoll_create1 epoll_ctl epoll_pwait dup",
@@ -149,13 +226,13 @@ pub const AARCH64: Table = Table {
         " mseal setxattrat getxattrat listxattrat removexattrat open_tree_attr file_getattr",
         " file_setattr",
     ),
-    extra: &[],
-};
+    &[],
+);
 
 /// arm: numbers 0 to 469.
 #[cfg(any(test, fuzzing, target_arch = "arm"))]
-pub const ARM: Table = Table {
-    names: concat!(
+pub const ARM: Table = table!(
+    concat!(
         "restart_syscall exit fork read write open close  creat link unlink execve chdir  mknod",
         " chmod lchown   lseek getpid mount  setuid getuid  ptrace   pause    access nice  sync",
         " kill rename mkdir rmdir dup pipe times  brk setgid getgid  geteuid getegid acct umount2",
@@ -212,7 +289,7 @@ pub const ARM: Table = Table {
         " lsm_get_self_attr lsm_set_self_attr lsm_list_modules mseal setxattrat getxattrat",
         " listxattrat removexattrat open_tree_attr file_getattr file_setattr",
     ),
-    extra: &[
+    &[
         ("sync_file_range2", 341),
         ("breakpoint", 0xf0001),
         ("cacheflush", 0xf0002),
@@ -221,7 +298,7 @@ pub const ARM: Table = Table {
         ("set_tls", 0xf0005),
         ("get_tls", 0xf0006),
     ],
-};
+);
 
 /// The table of the architecture box is built for.
 #[cfg(target_arch = "x86_64")]
@@ -303,6 +380,20 @@ mod tests {
                 assert_eq!(table.number(name.as_bytes()), Some(*nr), "{arch} {name}");
             }
         }
+    }
+
+    /// Each table's packed names read back as written.
+    #[test]
+    fn the_packed_names_unpack() {
+        for table in [&X86_64, &AARCH64, &ARM] {
+            let unpacked: Vec<u8> = (0..table.len).map(|i| table.char(i)).collect();
+            assert_eq!(unpacked, table.names.as_bytes());
+        }
+        assert_eq!(pack::<4>("ab y"), {
+            // a = 7, b = 8, ' ' = 0, y = 31, five bits each from the low end.
+            let bits: u32 = 7 | 8 << 5 | 31 << 15;
+            [bits as u8, (bits >> 8) as u8, (bits >> 16) as u8, 0]
+        });
     }
 
     #[test]

@@ -325,7 +325,13 @@ impl Mapped {
 
 /// `config.json: PATH: WHAT`.
 macro_rules! refuse {
-    ($($arg:tt)*) => { bad!("config.json: {}", format_args!($($arg)*)) };
+    ($($arg:tt)*) => { refused(format_args!($($arg)*)) };
+}
+
+/// [`refuse!`]'s error: one copy of the prefix and its formatting.
+#[inline(never)]
+fn refused(what: core::fmt::Arguments<'_>) -> Error {
+    bad!("config.json: {what}")
 }
 
 /// A string of the config as a path, or refused by its key path.

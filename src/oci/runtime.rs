@@ -1475,7 +1475,9 @@ fn thaw_to_die(root: Root<'_>, id: &[u8], status: Status) {
 
 /// Send `signal` to every process listed in the container's cgroups.
 fn signal_cgroups(root: Root<'_>, id: &[u8], signal: i32) {
-    for_each_cgroup(root, id, &mut |dir, _| crate::cgroup::signal_listed(dir, signal));
+    for_each_cgroup(root, id, &mut |dir, _| {
+        crate::cgroup::signal_listed(dir, signal)
+    });
 }
 
 /// `delete`: remove a stopped container's cgroups and state; `force`

@@ -207,8 +207,14 @@ const ACTIONS: &[(&str, Action)] = &[
     ("SCMP_ACT_ALLOW", Action::Plain(SECCOMP_RET_ALLOW)),
     ("SCMP_ACT_ERRNO", Action::WithErrno(SECCOMP_RET_ERRNO)),
     ("SCMP_ACT_KILL", Action::Plain(SECCOMP_RET_KILL_THREAD)),
-    ("SCMP_ACT_KILL_THREAD", Action::Plain(SECCOMP_RET_KILL_THREAD)),
-    ("SCMP_ACT_KILL_PROCESS", Action::Plain(SECCOMP_RET_KILL_PROCESS)),
+    (
+        "SCMP_ACT_KILL_THREAD",
+        Action::Plain(SECCOMP_RET_KILL_THREAD),
+    ),
+    (
+        "SCMP_ACT_KILL_PROCESS",
+        Action::Plain(SECCOMP_RET_KILL_PROCESS),
+    ),
     ("SCMP_ACT_TRAP", Action::Plain(SECCOMP_RET_TRAP)),
     ("SCMP_ACT_LOG", Action::Plain(SECCOMP_RET_LOG)),
     ("SCMP_ACT_TRACE", Action::WithErrno(SECCOMP_RET_TRACE)),
@@ -272,7 +278,10 @@ const ARCHITECTURES: &[&str] = &[
 const FLAGS: &[(&str, u32)] = &[
     ("SECCOMP_FILTER_FLAG_TSYNC", SECCOMP_FILTER_FLAG_TSYNC),
     ("SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG),
-    ("SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW),
+    (
+        "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+        SECCOMP_FILTER_FLAG_SPEC_ALLOW,
+    ),
 ];
 
 /// Read `linux.seccomp` (the reader is at its value) into `out`, with the

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -434,4 +434,57 @@ fn stale_groups_are_swept_in_every_hierarchy() {
     assert_eq!(run.code(), 0, "{run:?}");
     let left: Vec<_> = stale.iter().filter(|d| d.exists()).collect();
     assert!(left.is_empty(), "stale groups left: {left:?}");
+}
+
+/// A group box cannot make (here the pids group of the name, busy with a
+/// process of the test's, made after the memory one) ends in exit 125 with
+/// the one line, no process of box's left, and no group of box's: the
+/// memory one it made is removed.
+#[test]
+#[ignore = "needs root"]
+fn group_refused_after_clone_leaves_nothing() {
+    let test = "group_refused_after_clone_leaves_nothing";
+    let Some(root) = setup(test) else { return };
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    let pids = own.lines().find_map(|l| {
+        let mut parts = l.splitn(3, ':');
+        let (_, names, path) = (parts.next()?, parts.next()?, parts.next()?);
+        (names == "pids").then(|| path.to_string())
+    });
+    let (Some(pids), true) = (
+        pids,
+        Path::new("/sys/fs/cgroup/memory/cgroup.procs").exists(),
+    ) else {
+        skip(test, "needs cgroup v1 memory and pids hierarchies");
+        return;
+    };
+    let n = name("refused");
+    let busy = PathBuf::from("/sys/fs/cgroup/pids")
+        .join(pids.trim_start_matches('/'))
+        .join("box")
+        .join(&n);
+    std::fs::create_dir_all(&busy).unwrap();
+    let mut sleeper = Command::new("sleep").arg("100").spawn().unwrap();
+    std::fs::write(busy.join("cgroup.procs"), sleeper.id().to_string()).unwrap();
+    let r = root.path().to_str().unwrap();
+    let run = run_box(named(r, &n, &["--memory", "32M", "--pids", "10", "true"]));
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    let left = cgroup_dirs_named_exactly(&n);
+    let _ = std::fs::remove_dir(&busy);
+    assert_eq!(run.code(), 125, "{run:?}");
+    let line = one_error_line(&run);
+    assert!(line.contains("is in use"), "{line}");
+    assert_eq!(left, [busy], "only the test's own group");
+    // The child was box's clone: its command line is box's, with the name.
+    let procs: Vec<_> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .is_ok_and(|c| c.split(|&b| b == 0).any(|w| w == n.as_bytes()))
+        })
+        .map(|e| e.file_name())
+        .collect();
+    assert!(procs.is_empty(), "processes left: {procs:?}");
 }

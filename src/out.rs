@@ -77,21 +77,27 @@ pub fn try_write_all(fd: impl AsFd, mut bytes: &[u8]) -> Result<(), rustix::io::
 /// Print a line on standard output.
 #[macro_export]
 macro_rules! outln {
-    ($($arg:tt)*) => {{
-        let mut w = $crate::out::Writer::new($crate::sys::fd::stdout());
-        let _ = core::fmt::Write::write_fmt(&mut w, format_args!($($arg)*));
-        w.bytes(b"\n");
-    }};
+    ($($arg:tt)*) => {
+        $crate::out::line($crate::sys::fd::stdout(), format_args!($($arg)*))
+    };
 }
 
 /// Print a line on standard error.
 #[macro_export]
 macro_rules! errln {
-    ($($arg:tt)*) => {{
-        let mut w = $crate::out::Writer::new($crate::sys::fd::stderr());
-        let _ = core::fmt::Write::write_fmt(&mut w, format_args!($($arg)*));
-        w.bytes(b"\n");
-    }};
+    ($($arg:tt)*) => {
+        $crate::out::line($crate::sys::fd::stderr(), format_args!($($arg)*))
+    };
+}
+
+/// [`outln!`] and [`errln!`]: `args` and a newline on `fd`, in one write
+/// where they fit the buffer. One function, not the writer's set-up,
+/// formatting and flush repeated at each of some 50 callers.
+#[inline(never)]
+pub fn line(fd: BorrowedFd<'_>, args: fmt::Arguments<'_>) {
+    let mut w = Writer::new(fd);
+    let _ = fmt::Write::write_fmt(&mut w, args);
+    w.bytes(b"\n");
 }
 
 /// The exit status of a program that ended with `result`: its own; or,

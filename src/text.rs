@@ -7,6 +7,8 @@ use core::fmt;
 
 /// Longest path box accepts (bytes, without the NUL). Documented in the README.
 pub const PATH_MAX: usize = 255;
+// CPath keeps its length in a u8.
+const _: () = assert!(PATH_MAX <= u8::MAX as usize);
 
 /// A byte string of at most `N` bytes. Writing past the end truncates and sets
 /// a flag, so a caller that must not lose data can check [`Text::overflowed`].
@@ -186,7 +188,9 @@ pub fn write_escaped(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
 #[derive(Clone, Copy)]
 pub struct CPath {
     buf: [u8; PATH_MAX + 1],
-    len: usize,
+    /// At most [`PATH_MAX`]: a `u8`, so that `buf[..len]` and `buf[..=len]`
+    /// need no bounds check at the many callers they are inlined into.
+    len: u8,
 }
 
 impl CPath {
@@ -210,14 +214,18 @@ impl CPath {
         Self::from_parts(&[bytes])
     }
 
-    /// Append bytes; `None` if they do not fit or contain a NUL.
+    /// Append bytes; `None` if they do not fit or contain a NUL. Out of
+    /// line: inlined, its checks and copy were repeated at some 50 callers.
+    #[inline(never)]
     pub fn push(&mut self, bytes: &[u8]) -> Option<()> {
-        if bytes.contains(&0) || self.len + bytes.len() > PATH_MAX {
+        let len = self.len as usize;
+        let end = len + bytes.len();
+        if bytes.contains(&0) || end > PATH_MAX {
             return None;
         }
-        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
-        self.len += bytes.len();
-        self.buf[self.len] = 0;
+        self.buf[len..end].copy_from_slice(bytes);
+        self.buf[end] = 0;
+        self.len = end as u8;
         Some(())
     }
 
@@ -244,12 +252,12 @@ impl CPath {
     }
 
     pub fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
+        &self.buf[..self.len as usize]
     }
 
     pub fn as_cstr(&self) -> &CStr {
         // The buffer always holds a NUL at `len` and none before it (push checks).
-        CStr::from_bytes_with_nul(&self.buf[..=self.len]).unwrap_or(c"")
+        CStr::from_bytes_with_nul(&self.buf[..=self.len as usize]).unwrap_or(c"")
     }
 
     pub fn is_empty(&self) -> bool {

@@ -142,7 +142,9 @@ impl core::fmt::Display for Candidates<'_> {
 }
 
 impl Parser {
-    /// Parse `args`, whose element 0 is the program name.
+    /// Parse `args`, whose element 0 is the program name. Out of line: its
+    /// fields were set at each of some 20 programs' option loops.
+    #[inline(never)]
     pub fn new(args: Args) -> Self {
         Self {
             args,

@@ -107,15 +107,19 @@ pub fn line(fd: BorrowedFd<'_>, args: fmt::Arguments<'_>) {
 pub fn finish<A>(command: &Command<A>, result: crate::error::Result<u8>) -> u8 {
     match result {
         Ok(code) => code,
-        Err(e) if is_help(&e) => {
-            print_help(&command.usage, &command.options);
-            0
-        }
-        Err(e) => {
-            crate::errln!("{}: {e}", command.usage.prefix());
-            e.code
-        }
+        Err(e) => fail(&command.usage, &command.options, e),
     }
+}
+
+/// [`finish`]'s failure, one copy for every program's option type.
+#[inline(never)]
+fn fail(usage: &Usage, options: &dyn Table, e: crate::error::Error) -> u8 {
+    if is_help(&e) {
+        print_help(usage, options);
+        return 0;
+    }
+    crate::errln!("{}: {e}", usage.prefix());
+    e.code
 }
 
 /// The help of a program on standard output.

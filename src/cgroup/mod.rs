@@ -218,7 +218,7 @@ fn resolve(mount: &[u8], own: &[u8], path: &[u8]) -> Option<CPath> {
 fn make_parents(
     base: &[u8],
     dir: &CPath,
-    mut prepare: impl FnMut(&[u8], &CPath) -> Result<()>,
+    prepare: &mut dyn FnMut(&[u8], &CPath) -> Result<()>,
 ) -> Result<()> {
     let base = trim_slash(base);
     let bytes = dir.as_bytes();

@@ -70,7 +70,7 @@ pub(super) fn make_groups(
         };
         // v1 cpusets start empty: a group without CPUs or memory nodes
         // accepts no task. Each parent made inherits its parent's.
-        make_parents(base, &dir, |parent, child| {
+        make_parents(base, &dir, &mut |parent, child| {
             if c != Controller::Cpuset || child.as_bytes() == dir.as_bytes() {
                 return Ok(());
             }

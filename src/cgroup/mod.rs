@@ -35,7 +35,6 @@ mod lookup;
 mod v1;
 mod v2;
 
-use core::fmt::{self, Write};
 
 use rustix::fd::{BorrowedFd, OwnedFd};
 use rustix::fs::Mode;
@@ -272,15 +271,29 @@ struct Limit {
 }
 
 impl Limit {
-    fn new(controller: Controller, file: &'static [u8], value: fmt::Arguments<'_>) -> Limit {
-        let mut text = Text::new();
-        let _ = text.write_fmt(value);
+    /// `value`, the bytes given (`nums` after them, each behind a space:
+    /// cpu.max's `QUOTA PERIOD`). One function for every limit: built with
+    /// `format_args!`, each limit had its own formatting code.
+    #[inline(never)]
+    fn new(controller: Controller, file: &'static [u8], value: &[u8], nums: &[u64]) -> Limit {
+        let mut text = Text::from_bytes_lossy(value);
+        for (i, &n) in nums.iter().enumerate() {
+            if i > 0 || !value.is_empty() {
+                text.push(b" ");
+            }
+            let mut digits = [0u8; 20];
+            text.push(crate::text::decimal(n, &mut digits));
+        }
         Limit {
             controller,
             file,
             value: text,
             if_present: false,
         }
+    }
+
+    fn number(controller: Controller, file: &'static [u8], n: u64) -> Limit {
+        Limit::new(controller, file, b"", &[n])
     }
 
     fn if_present(self) -> Limit {

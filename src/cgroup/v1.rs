@@ -94,44 +94,29 @@ pub(super) fn limits(config: &RunConfig) -> Limits {
     let mut v = Limits::new();
     if let Some((quota, period)) = config.cpu {
         // The period first: a quota is checked against it.
-        let _ = v.push(Limit::new(
-            Controller::Cpu,
-            b"cpu.cfs_period_us",
-            format_args!("{period}"),
-        ));
-        let _ = v.push(Limit::new(
-            Controller::Cpu,
-            b"cpu.cfs_quota_us",
-            format_args!("{quota}"),
-        ));
+        let _ = v.push(Limit::number(Controller::Cpu, b"cpu.cfs_period_us", period));
+        let _ = v.push(Limit::number(Controller::Cpu, b"cpu.cfs_quota_us", quota));
     }
     if let Some(cpus) = &config.cpuset {
         let _ = v.push(Limit::new(
             Controller::Cpuset,
             b"cpuset.cpus",
-            format_args!("{cpus}"),
+            cpus.as_bytes(),
+            &[],
         ));
     }
     if let Some(bytes) = config.memory {
-        let _ = v.push(Limit::new(
+        let _ = v.push(Limit::number(
             Controller::Memory,
             b"memory.limit_in_bytes",
-            format_args!("{bytes}"),
+            bytes,
         ));
         // memory+swap at the same value: no swap (see v2).
-        let memsw = Limit::new(
-            Controller::Memory,
-            b"memory.memsw.limit_in_bytes",
-            format_args!("{bytes}"),
-        );
+        let memsw = Limit::number(Controller::Memory, b"memory.memsw.limit_in_bytes", bytes);
         let _ = v.push(memsw.if_present());
     }
     if let Some(pids) = config.pids {
-        let _ = v.push(Limit::new(
-            Controller::Pids,
-            b"pids.max",
-            format_args!("{pids}"),
-        ));
+        let _ = v.push(Limit::number(Controller::Pids, b"pids.max", pids));
     }
     v
 }

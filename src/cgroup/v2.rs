@@ -92,35 +92,24 @@ pub fn enable_controllers(dir: &CStr, available: &[u8], wanted: &[&str]) -> Resu
 pub(super) fn limits(config: &RunConfig) -> Limits {
     let mut v = Limits::new();
     if let Some(bytes) = config.memory {
-        let _ = v.push(Limit::new(
-            Controller::Memory,
-            b"memory.max",
-            format_args!("{bytes}"),
-        ));
+        let _ = v.push(Limit::number(Controller::Memory, b"memory.max", bytes));
         // No swap: the limit is the memory the container may use, and an
         // allocation past it meets the OOM killer, not the disk.
-        let swap = Limit::new(Controller::Memory, b"memory.swap.max", format_args!("0"));
+        let swap = Limit::number(Controller::Memory, b"memory.swap.max", 0);
         let _ = v.push(swap.if_present());
     }
     if let Some(pids) = config.pids {
-        let _ = v.push(Limit::new(
-            Controller::Pids,
-            b"pids.max",
-            format_args!("{pids}"),
-        ));
+        let _ = v.push(Limit::number(Controller::Pids, b"pids.max", pids));
     }
     if let Some((quota, period)) = config.cpu {
-        let _ = v.push(Limit::new(
-            Controller::Cpu,
-            b"cpu.max",
-            format_args!("{quota} {period}"),
-        ));
+        let _ = v.push(Limit::new(Controller::Cpu, b"cpu.max", b"", &[quota, period]));
     }
     if let Some(cpus) = &config.cpuset {
         let _ = v.push(Limit::new(
             Controller::Cpuset,
             b"cpuset.cpus",
-            format_args!("{cpus}"),
+            cpus.as_bytes(),
+            &[],
         ));
     }
     v

@@ -665,11 +665,11 @@ pub fn parse_flag(value: &[u8]) -> Option<bool> {
     }
 }
 
-fn flag(given: Given, value: &[u8]) -> Result<bool> {
+fn flag(given: &Given, value: &[u8]) -> Result<bool> {
     parse_flag(value).ok_or_else(|| bad!("{given}: '{}' is not true or false", Bytes(value)))
 }
 
-fn path(given: Given, value: &[u8]) -> Result<CPath> {
+fn path(given: &Given, value: &[u8]) -> Result<CPath> {
     if value.is_empty() {
         return Err(bad!("{given}: empty path"));
     }
@@ -685,7 +685,7 @@ fn path(given: Given, value: &[u8]) -> Result<CPath> {
     })
 }
 
-fn absolute(given: Given, value: &[u8]) -> Result<CPath> {
+fn absolute(given: &Given, value: &[u8]) -> Result<CPath> {
     if !value.starts_with(b"/") {
         return Err(bad!(
             "{given} {}: must be an absolute path inside the container",
@@ -696,7 +696,7 @@ fn absolute(given: Given, value: &[u8]) -> Result<CPath> {
 }
 
 fn set_rootfs(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
-    c.rootfs = Some(path(given, v)?);
+    c.rootfs = Some(path(&given, v)?);
     Ok(())
 }
 
@@ -767,7 +767,7 @@ fn set_ns(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
         }
         let join = Join {
             kind,
-            path: path(given, file)?,
+            path: path(&given, file)?,
             given,
         };
         let _ = joins.push(join);
@@ -801,7 +801,7 @@ fn set_ns(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
 }
 
 fn set_net(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
-    if flag(given, v)? {
+    if flag(&given, v)? {
         c.namespaces.0 |= k::CLONE_NEWNET;
     } else {
         c.namespaces.0 &= !k::CLONE_NEWNET;
@@ -843,8 +843,8 @@ fn add_bind(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
         ));
     }
     let bind = Bind {
-        source: path(given, src)?,
-        target: absolute(given, dst)?,
+        source: path(&given, src)?,
+        target: absolute(&given, dst)?,
         read_only,
     };
     c.binds
@@ -906,7 +906,7 @@ fn add_tmpfs(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
             Bytes(v)
         ));
     }
-    let target = absolute(given, dst)?;
+    let target = absolute(&given, dst)?;
     let mut options = Text::<TMPFS_OPTS_MAX>::new();
     let mut has_mode = false;
     for opt in opts.split(|&b| b == b',').filter(|o| !o.is_empty()) {
@@ -950,7 +950,7 @@ fn add_tmpfs(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
 }
 
 fn set_read_only(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
-    c.read_only = flag(given, v)?;
+    c.read_only = flag(&given, v)?;
     Ok(())
 }
 
@@ -1074,7 +1074,7 @@ fn add_env(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
 }
 
 fn set_workdir(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
-    c.workdir = Some(absolute(given, v)?);
+    c.workdir = Some(absolute(&given, v)?);
     Ok(())
 }
 
@@ -1101,7 +1101,7 @@ fn set_user(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
 }
 
 fn set_map_root(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
-    c.map_root = flag(given, v)?;
+    c.map_root = flag(&given, v)?;
     if c.map_root {
         c.namespaces.0 |= k::CLONE_NEWUSER;
     }
@@ -1109,22 +1109,22 @@ fn set_map_root(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
 }
 
 fn set_init(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
-    c.init = flag(given, v)?;
+    c.init = flag(&given, v)?;
     Ok(())
 }
 
 fn set_detach(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
-    c.detach = flag(given, v)?;
+    c.detach = flag(&given, v)?;
     Ok(())
 }
 
 fn set_rm(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
-    c.rm = flag(given, v)?;
+    c.rm = flag(&given, v)?;
     Ok(())
 }
 
 fn set_tty(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
-    c.tty = flag(given, v)?;
+    c.tty = flag(&given, v)?;
     Ok(())
 }
 
@@ -1133,16 +1133,16 @@ fn set_tty(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
 /// anything else, the sealed re-exec included (src/applet/run.rs's
 /// `debug_timing_asked`, which src/lib.rs calls): here it is only accepted.
 fn debug_timing(_: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
-    flag(given, v).map(drop)
+    flag(&given, v).map(drop)
 }
 
 fn set_no_pivot(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
-    c.no_pivot = flag(given, v)?;
+    c.no_pivot = flag(&given, v)?;
     Ok(())
 }
 
 /// A comma list of capability names (or `all`) as bits.
-fn capability_list(given: Given, v: &[u8]) -> Result<u64> {
+fn capability_list(given: &Given, v: &[u8]) -> Result<u64> {
     let mut bits = 0;
     for word in v.split(|&b| b == b',') {
         if word.eq_ignore_ascii_case(b"all") {
@@ -1164,14 +1164,14 @@ fn capability_list(given: Given, v: &[u8]) -> Result<u64> {
 }
 
 fn add_caps(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
-    let bits = capability_list(given, v)?;
+    let bits = capability_list(&given, v)?;
     c.cap_add |= bits;
     c.cap_drop &= !bits;
     Ok(())
 }
 
 fn drop_caps(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
-    let bits = capability_list(given, v)?;
+    let bits = capability_list(&given, v)?;
     c.cap_drop |= bits;
     c.cap_add &= !bits;
     Ok(())
@@ -1269,7 +1269,7 @@ fn add_rlimit(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
 }
 
 /// `INSIDE:OUTSIDE:COUNT`, checked against the ranges `taken` already.
-fn id_range(given: Given, v: &[u8], taken: &[IdRange]) -> Result<IdRange> {
+fn id_range(given: &Given, v: &[u8], taken: &[IdRange]) -> Result<IdRange> {
     let mut parts = v.split(|&b| b == b':');
     let (a, b, n) = (parts.next(), parts.next(), parts.next());
     let range = match (
@@ -1317,7 +1317,7 @@ fn share_an_id(a: &IdRange, b: &IdRange) -> bool {
 }
 
 fn add_uid_range(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
-    let range = id_range(given, v, &c.uid_map)?;
+    let range = id_range(&given, v, &c.uid_map)?;
     c.uid_map
         .push(range)
         .map_err(|_| bad!("{given}: at most {MAX_ID_RANGES} ranges"))?;
@@ -1326,7 +1326,7 @@ fn add_uid_range(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
 }
 
 fn add_gid_range(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
-    let range = id_range(given, v, &c.gid_map)?;
+    let range = id_range(&given, v, &c.gid_map)?;
     c.gid_map
         .push(range)
         .map_err(|_| bad!("{given}: at most {MAX_ID_RANGES} ranges"))?;
@@ -1401,8 +1401,8 @@ fn add_device(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
         ));
     }
     let device = Device {
-        host: path(given, host)?,
-        inside: path(given, inside)?,
+        host: path(&given, host)?,
+        inside: path(&given, inside)?,
         access,
     };
     if c.devices.iter().any(|d| d.inside.as_bytes() == inside) {

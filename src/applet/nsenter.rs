@@ -578,7 +578,7 @@ fn parse(line: &mut CommandLine<NsenterOption>) -> Result<Option<Options>> {
                             Bytes(file)
                         ));
                     }
-                    Some(file) => Source::File(path(given, file)?),
+                    Some(file) => Source::File(path(&given, file)?),
                     None => Source::Target,
                 });
             }
@@ -605,13 +605,13 @@ fn parse(line: &mut CommandLine<NsenterOption>) -> Result<Option<Options>> {
                 }
             }
             N::All => o.all = true,
-            N::Root => o.root = Some(place(given, found.value)?),
-            N::Wd => o.wd = Some(place(given, found.value)?),
+            N::Root => o.root = Some(place(&given, found.value)?),
+            N::Wd => o.wd = Some(place(&given, found.value)?),
             N::NoFork => o.fork = false,
-            N::Setuid => o.uid = Some(id(given, found.text())?),
-            N::Setgid => o.gid = Some(id(given, found.text())?),
+            N::Setuid => o.uid = Some(id(&given, found.text())?),
+            N::Setgid => o.gid = Some(id(&given, found.text())?),
             N::PreserveCredentials => o.preserve_credentials = true,
-            N::WdNs => o.wdns = Some(path(given, found.text())?),
+            N::WdNs => o.wdns = Some(path(&given, found.text())?),
             N::KeepCaps => o.keep_caps = true,
             N::UserParent => o.user_parent = true,
             N::Env => o.env = true,
@@ -637,7 +637,7 @@ fn parse(line: &mut CommandLine<NsenterOption>) -> Result<Option<Options>> {
     Ok(Some(o))
 }
 
-fn path(given: Given, value: &[u8]) -> Result<CPath> {
+fn path(given: &Given, value: &[u8]) -> Result<CPath> {
     if value.is_empty() {
         return Err(bad!("{given}=: empty path"));
     }
@@ -650,14 +650,14 @@ fn path(given: Given, value: &[u8]) -> Result<CPath> {
     })
 }
 
-fn place(given: Given, value: Option<&[u8]>) -> Result<Place> {
+fn place(given: &Given, value: Option<&[u8]>) -> Result<Place> {
     Ok(match value {
         Some(dir) => Place::Path(path(given, dir)?),
         None => Place::Target,
     })
 }
 
-fn id(given: Given, value: &[u8]) -> Result<Id> {
+fn id(given: &Given, value: &[u8]) -> Result<Id> {
     if value == b"follow" {
         return Ok(Id::Follow);
     }

@@ -532,7 +532,7 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
                     continue;
                 };
                 if let Some(file) = found.value {
-                    o.persist[i] = Some(path(given, file)?);
+                    o.persist[i] = Some(path(&given, file)?);
                 }
                 o.namespaces |= NAMESPACES[i].flag;
             }
@@ -543,12 +543,12 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
             U::Fork => o.fork = true,
             U::MountProc => {
                 let dir = found.value.unwrap_or(b"/proc");
-                o.mount_proc = Some(path(given, dir)?);
+                o.mount_proc = Some(path(&given, dir)?);
                 // A /proc mounted in the caller's mount namespace would
                 // change it for every process there.
                 o.namespaces |= k::CLONE_NEWNS;
             }
-            U::Propagation => o.propagation = propagation(given, found.text())?,
+            U::Propagation => o.propagation = propagation(&given, found.text())?,
             U::MapRootUser => {
                 o.map = Some(Map::Root);
                 o.namespaces |= k::CLONE_NEWUSER;
@@ -557,8 +557,8 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
                 o.map = Some(Map::Current);
                 o.namespaces |= k::CLONE_NEWUSER;
             }
-            U::Root => o.root = Some(path(given, found.text())?),
-            U::Wd => o.wd = Some(path(given, found.text())?),
+            U::Root => o.root = Some(path(&given, found.text())?),
+            U::Wd => o.wd = Some(path(&given, found.text())?),
             U::KillChild => {
                 let name = found.value.unwrap_or(b"KILL");
                 o.kill_child = Some(
@@ -577,10 +577,10 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
                 o.forward_signals = true;
                 o.fork = true;
             }
-            U::Monotonic => o.monotonic = Some(offset(given, found.text())?),
-            U::Boottime => o.boottime = Some(offset(given, found.text())?),
-            U::Setuid => o.uid = Some(id(given, found.text())?),
-            U::Setgid => o.gid = Some(id(given, found.text())?),
+            U::Monotonic => o.monotonic = Some(offset(&given, found.text())?),
+            U::Boottime => o.boottime = Some(offset(&given, found.text())?),
+            U::Setuid => o.uid = Some(id(&given, found.text())?),
+            U::Setgid => o.gid = Some(id(&given, found.text())?),
             U::Setgroups => {
                 o.setgroups = Some(match found.text() {
                     b"allow" => b"allow",
@@ -603,10 +603,10 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
                     _ => found.text(),
                 };
                 if !matches!(found.action, U::MapGroups) {
-                    idmap::add(&mut o.uid_ranges, Kind::Users, given, word, euid)?;
+                    idmap::add(&mut o.uid_ranges, Kind::Users, &given, word, euid)?;
                 }
                 if !matches!(found.action, U::MapUsers) {
-                    idmap::add(&mut o.gid_ranges, Kind::Groups, given, word, euid)?;
+                    idmap::add(&mut o.gid_ranges, Kind::Groups, &given, word, euid)?;
                 }
                 o.namespaces |= k::CLONE_NEWUSER;
             }
@@ -621,15 +621,15 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
             U::MountBinfmt | U::LoadInterp => {
                 // Without DIR, the usual place, in a new /proc (util-linux).
                 let dir = match (found.action, found.value) {
-                    (U::MountBinfmt, Some(dir)) => Some(path(given, dir)?),
+                    (U::MountBinfmt, Some(dir)) => Some(path(&given, dir)?),
                     _ => None,
                 };
                 if let Some(dir) = dir {
                     o.binfmt = Some(dir);
                 } else if o.binfmt.is_none() {
-                    o.binfmt = Some(path(given, BINFMT_MISC)?);
+                    o.binfmt = Some(path(&given, BINFMT_MISC)?);
                     if o.mount_proc.is_none() {
-                        o.mount_proc = Some(path(given, b"/proc")?);
+                        o.mount_proc = Some(path(&given, b"/proc")?);
                     }
                 }
                 if let U::LoadInterp = found.action {
@@ -683,7 +683,7 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
     Ok(Some(o))
 }
 
-fn path(option: Given, value: &[u8]) -> Result<CPath> {
+fn path(option: &Given, value: &[u8]) -> Result<CPath> {
     if value.is_empty() {
         return Err(bad!("{option}: empty path"));
     }
@@ -696,7 +696,7 @@ fn path(option: Given, value: &[u8]) -> Result<CPath> {
     })
 }
 
-fn propagation(option: Given, word: &[u8]) -> Result<Option<MountPropagationFlags>> {
+fn propagation(option: &Given, word: &[u8]) -> Result<Option<MountPropagationFlags>> {
     Ok(Some(match word {
         b"private" => MountPropagationFlags::PRIVATE,
         b"shared" => MountPropagationFlags::SHARED,
@@ -712,7 +712,7 @@ fn propagation(option: Given, word: &[u8]) -> Result<Option<MountPropagationFlag
 }
 
 /// Seconds, possibly negative.
-fn offset(option: Given, value: &[u8]) -> Result<i64> {
+fn offset(option: &Given, value: &[u8]) -> Result<i64> {
     let (negative, digits) = match value.strip_prefix(b"-") {
         Some(rest) => (true, rest),
         None => (false, value),
@@ -907,7 +907,7 @@ fn prepare(o: &Options, ids: (u32, u32), parent: Option<BorrowedFd<'_>>) -> Resu
 }
 
 /// `-S`, `-G`: a number (names are not looked up).
-fn id(option: Given, value: &[u8]) -> Result<u32> {
+fn id(option: &Given, value: &[u8]) -> Result<u32> {
     crate::text::parse_u32(value)
         .filter(|&n| n != u32::MAX)
         .ok_or_else(|| bad!("{option} {}: use a number", Bytes(value)))
@@ -1140,19 +1140,19 @@ mod tests {
     #[test]
     fn propagation_words() {
         assert_eq!(
-            propagation(GIVEN, b"slave").unwrap(),
+            propagation(&GIVEN, b"slave").unwrap(),
             Some(MountPropagationFlags::DOWNSTREAM)
         );
-        assert_eq!(propagation(GIVEN, b"unchanged").unwrap(), None);
-        assert!(propagation(GIVEN, b"unbindable").is_err());
+        assert_eq!(propagation(&GIVEN, b"unchanged").unwrap(), None);
+        assert!(propagation(&GIVEN, b"unbindable").is_err());
     }
 
     #[test]
     fn offsets() {
-        assert_eq!(offset(GIVEN, b"-86400").unwrap(), -86400);
-        assert_eq!(offset(GIVEN, b"5").unwrap(), 5);
-        assert!(offset(GIVEN, b"1.5").is_err());
-        assert!(offset(GIVEN, b"").is_err());
+        assert_eq!(offset(&GIVEN, b"-86400").unwrap(), -86400);
+        assert_eq!(offset(&GIVEN, b"5").unwrap(), 5);
+        assert!(offset(&GIVEN, b"1.5").is_err());
+        assert!(offset(&GIVEN, b"").is_err());
     }
 
     #[test]

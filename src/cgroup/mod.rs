@@ -35,7 +35,6 @@ mod lookup;
 mod v1;
 mod v2;
 
-
 use rustix::fd::{BorrowedFd, OwnedFd};
 use rustix::fs::Mode;
 use rustix::io::Errno;

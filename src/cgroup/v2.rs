@@ -102,7 +102,12 @@ pub(super) fn limits(config: &RunConfig) -> Limits {
         let _ = v.push(Limit::number(Controller::Pids, b"pids.max", pids));
     }
     if let Some((quota, period)) = config.cpu {
-        let _ = v.push(Limit::new(Controller::Cpu, b"cpu.max", b"", &[quota, period]));
+        let _ = v.push(Limit::new(
+            Controller::Cpu,
+            b"cpu.max",
+            b"",
+            &[quota, period],
+        ));
     }
     if let Some(cpus) = &config.cpuset {
         let _ = v.push(Limit::new(

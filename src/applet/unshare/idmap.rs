@@ -70,7 +70,7 @@ impl Kind {
 /// Add what one `--map-users` or `--map-groups` value says to `ranges`;
 /// `uid` is the caller's effective uid, whose subordinate ids `auto` and
 /// `subids` take (for groups too, as util-linux).
-pub fn add(ranges: &mut Ranges, kind: Kind, given: Given, word: &[u8], uid: u32) -> Result<()> {
+pub fn add(ranges: &mut Ranges, kind: Kind, given: &Given, word: &[u8], uid: u32) -> Result<()> {
     let full = || bad!("{given}: more than {MAX_RANGES} ranges");
     match word {
         b"auto" | b"subids" => {
@@ -122,7 +122,7 @@ pub fn add(ranges: &mut Ranges, kind: Kind, given: Given, word: &[u8], uid: u32)
 }
 
 /// `INNER:OUTER:COUNT`, or 2.38's `OUTER,INNER,COUNT`.
-fn parse(given: Given, word: &[u8]) -> Result<Range> {
+fn parse(given: &Given, word: &[u8]) -> Result<Range> {
     let numbers = |sep: u8| -> Option<[u32; 3]> {
         let mut parts = word.split(|&b| b == sep);
         let n = [
@@ -271,15 +271,15 @@ mod tests {
     #[test]
     fn both_orders() {
         assert_eq!(
-            parse(GIVEN, b"0:100000:65536").unwrap(),
+            parse(&GIVEN, b"0:100000:65536").unwrap(),
             range(0, 100000, 65536)
         );
         assert_eq!(
-            parse(GIVEN, b"100000,0,65536").unwrap(),
+            parse(&GIVEN, b"100000,0,65536").unwrap(),
             range(0, 100000, 65536)
         );
         for bad in [&b"1:2"[..], b"1:2:3:4", b"1,2:3", b"a:b:c", b""] {
-            assert!(parse(GIVEN, bad).is_err(), "{}", Bytes(bad));
+            assert!(parse(&GIVEN, bad).is_err(), "{}", Bytes(bad));
         }
     }
 

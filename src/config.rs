@@ -293,6 +293,8 @@ pub struct IdRange {
 }
 
 impl Default for RunConfig {
+    /// Out of line: its fields were set at each caller.
+    #[inline(never)]
     fn default() -> Self {
         Self {
             rootfs: None,
@@ -657,6 +659,7 @@ pub fn find_option(name: &[u8]) -> Option<&'static RunOption> {
 }
 
 /// Value of a flag in a spec file: empty (the key alone) means on.
+#[inline(never)]
 pub fn parse_flag(value: &[u8]) -> Option<bool> {
     match value {
         b"" | b"true" | b"yes" | b"on" | b"1" => Some(true),

@@ -92,13 +92,19 @@ impl<const N: usize> fmt::Write for Text<N> {
     /// `write!` formats into a `Tail` of the buffer: the formatting
     /// machinery sees one type whatever the capacity.
     fn write_fmt(&mut self, args: fmt::Arguments<'_>) -> fmt::Result {
-        let mut tail = Tail {
-            buf: &mut self.buf,
-            len: &mut self.len,
-            overflow: &mut self.overflow,
-        };
-        fmt::write(&mut tail, args)
+        write_tail(&mut self.buf, &mut self.len, &mut self.overflow, args)
     }
+}
+
+/// [`Text`]'s `write_fmt`, out of line: one copy, not one at each `write!`.
+#[inline(never)]
+fn write_tail(
+    buf: &mut [u8],
+    len: &mut usize,
+    overflow: &mut bool,
+    args: fmt::Arguments<'_>,
+) -> fmt::Result {
+    fmt::write(&mut Tail { buf, len, overflow }, args)
 }
 
 /// A `Text` seen without its capacity.

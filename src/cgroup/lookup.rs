@@ -62,23 +62,23 @@ pub fn usage(pid: rustix::process::Pid, name: &[u8]) -> (Option<u64>, Option<u64
     (memory, pids)
 }
 
-/// For a line of /proc/PID/cgroup, the cgroup.procs file of that group
-/// (v2 `0::PATH`, or a v1 hierarchy holding one of box's controllers;
-/// `devices` included: `box exec` joins it too, so that the device rules
-/// hold for what it runs; `freezer` too, box-oci's pause).
+/// For a line of /proc/PID/cgroup, the file a process writes "0" into to
+/// join that group: v2 `0::PATH`'s cgroup.procs, or the `tasks` of a v1
+/// hierarchy holding one of box's controllers (`devices` included: `box
+/// exec` joins it too, so that the device rules hold for what it runs;
+/// `freezer` too, box-oci's pause). On v1 `tasks` moves only the writing
+/// thread, which skips the kernel's threadgroup lock and the RCU grace
+/// period its write side waits for (milliseconds on a busy host, see
+/// `make_group` in src/cgroup/mod.rs); box's processes have one thread.
 pub fn procs_file_for(line: &[u8]) -> Option<CPath> {
     let mut parts = line.splitn(3, |&b| b == b':');
     let (id, names, rel) = (parts.next()?, parts.next()?, parts.next()?);
     let found = Hierarchies::find();
-    let mount = if id == b"0" && names.is_empty() {
-        found.v2?
+    let (mount, file) = if id == b"0" && names.is_empty() {
+        (found.v2?, &b"/cgroup.procs"[..])
     } else {
         let controller = names.split(|&b| b == b',').find_map(Controller::named)?;
-        *found.v1_mount(controller)?
+        (*found.v1_mount(controller)?, &b"/tasks"[..])
     };
-    CPath::from_parts(&[
-        trim_slash(mount.as_bytes()),
-        trim_slash(rel),
-        b"/cgroup.procs",
-    ])
+    CPath::from_parts(&[trim_slash(mount.as_bytes()), trim_slash(rel), file])
 }

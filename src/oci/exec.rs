@@ -7,7 +7,7 @@
 //! It is `box exec` (src/applet/exec.rs) with the OCI process's settings:
 //! box-oci, already running from box's sealed copy (src/sys/exe.rs), makes
 //! itself non-dumpable first; opens what it needs on the host (the init's
-//! pidfd and root, the cgroup.procs of its groups, the pid file's
+//! pidfd and root, the files that join its groups, the pid file's
 //! directory, the console socket); enters the init's namespaces through
 //! the pidfd and its root, and the working directory resolved inside that
 //! root (openat2 RESOLVE_IN_ROOT, no magic links: a symlink planted by the
@@ -456,7 +456,7 @@ fn enter(
         rustix::io::write(procs, b"0").at(
             "join the container's cgroup",
             "write",
-            b"cgroup.procs",
+            b"its cgroup.procs (v2) or tasks (v1)",
         )?;
     }
     rustix::process::setsid().at("start a new session", "setsid", b"")?;

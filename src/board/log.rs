@@ -63,6 +63,16 @@ impl Log {
         }
     }
 
+    /// A log that writes nothing.
+    pub fn muted() -> Log {
+        Log {
+            kmsg: None,
+            kmsg_lines: 0,
+            console: false,
+            start_ns: 0,
+        }
+    }
+
     pub fn line(&mut self, args: fmt::Arguments<'_>) {
         let mut text = Text::<600>::new();
         let _ = write!(text, "<{LEVEL}>box-init: ");

@@ -130,69 +130,36 @@ pub fn main(args: Args) -> ! {
     let all = SigSet::all_but(SYNCHRONOUS);
     signal::block_signals(&all);
 
+    // box-init runs from a sealed copy of box only when it re-executed
+    // itself so, once its specs were read (services.rs): the boot before
+    // them (mounts, modules, the handover, rc) is done, and the copy goes
+    // on from there. The watchdog, closed by execve, is opened again.
+    let resumed = crate::sys::exe::runs_sealed(args);
     let mut early = Log::early(start_ns);
     let mut failures: heapless::Vec<(&'static CStr, Errno), 8> = heapless::Vec::new();
-    for m in BOOT_MOUNTS {
+    for m in BOOT_MOUNTS.iter().filter(|_| !resumed) {
         if let Err(e) = mount_at_boot(m) {
             let _ = failures.push((m.target, e));
         }
     }
-    // Every container is a fork of this process and runs box's code until
-    // it executes its command: re-execute from a sealed copy of box now,
-    // once, so that none of them can reach the initramfs's /bin/box
-    // (src/sys/exe.rs). /proc is mounted; the steps above find their mounts
-    // in place the second time, and nothing before them has an effect
-    // that execve would undo or that must not happen twice.
-    let sealed = crate::sys::exe::run_sealed(args);
     setup_console(&mut early);
     let mut log = Log::open(start_ns);
-    log!(
-        log,
-        "starting (box {}) (+{})",
-        env!("CARGO_PKG_VERSION"),
-        log.elapsed()
-    );
-    for (target, errno) in failures {
-        log!(
-            log,
-            "mount {}: {}",
-            Bytes(target.to_bytes()),
-            crate::error::ErrnoText(errno)
-        );
-    }
-
-    // Ctrl-Alt-Del then sends SIGINT to PID 1 instead of an instant reboot.
-    let _ = rustix::system::reboot(RebootCommand::CadOff);
-
     let cmdline = Cmdline::read();
-    for word in cmdline.unusable() {
-        log!(
-            log,
-            "kernel command line: {}: not a number of seconds, ignored",
-            Bytes(word)
-        );
+    if !resumed {
+        boot(&mut log, &cmdline, &failures);
     }
-    // Drivers first: the root's disk and filesystem, the watchdog.
-    modules::load(&mut log, &cmdline);
     let mut waits = Waits::new(all, watchdog::Watchdog::open(&mut log, &cmdline));
-    if cmdline.root_request().is_some() && root::on_initramfs() {
-        root::hand_over(&mut log, &cmdline, &mut waits, args);
-        shutdown::fault(&mut log, &cmdline, args, &mut waits)
-    }
-    if let Some(kind) = run_rc(&mut log, args, &mut waits) {
-        shutdown(&mut log, kind, &mut waits)
+    if !resumed {
+        if cmdline.root_request().is_some() && root::on_initramfs() {
+            root::hand_over(&mut log, &cmdline, &mut waits, args);
+            shutdown::fault(&mut log, &cmdline, args, &mut waits)
+        }
+        if let Some(kind) = run_rc(&mut log, args, &mut waits) {
+            shutdown(&mut log, kind, &mut waits)
+        }
     }
 
-    let services = match sealed {
-        Ok(_) => services::run(&mut log, &cmdline, args, &mut waits),
-        Err(e) => {
-            log!(
-                log,
-                "{e}: no container is started, since each could reach the initramfs's box"
-            );
-            None
-        }
-    };
+    let services = services::run(&mut log, &cmdline, args, &mut waits, resumed);
     let outcome = match services {
         Some(kind) => kind,
         None if cmdline.shell => {
@@ -208,6 +175,35 @@ pub fn main(args: Args) -> ! {
         }
     };
     shutdown(&mut log, outcome, &mut waits)
+}
+
+/// The first run's log of the boot so far, and its modules (drivers first:
+/// the root's disk and filesystem, the watchdog).
+fn boot(log: &mut Log, cmdline: &Cmdline, failures: &[(&'static CStr, Errno)]) {
+    log!(
+        log,
+        "starting (box {}) (+{})",
+        env!("CARGO_PKG_VERSION"),
+        log.elapsed()
+    );
+    for (target, errno) in failures {
+        log!(
+            log,
+            "mount {}: {}",
+            Bytes(target.to_bytes()),
+            crate::error::ErrnoText(*errno)
+        );
+    }
+    // Ctrl-Alt-Del then sends SIGINT to PID 1 instead of an instant reboot.
+    let _ = rustix::system::reboot(RebootCommand::CadOff);
+    for word in cmdline.unusable() {
+        log!(
+            log,
+            "kernel command line: {}: not a number of seconds, ignored",
+            Bytes(word)
+        );
+    }
+    modules::load(log, cmdline);
 }
 
 fn mount_at_boot(m: &BootMount) -> Result<(), Errno> {

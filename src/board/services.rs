@@ -10,7 +10,7 @@ use crate::board::control::{Event, Waits};
 use crate::board::log::monotonic_ns;
 use crate::board::{Cmdline, Log, Shutdown, has_children};
 use crate::config::Restart;
-use crate::container::{self, plan::Plan};
+use crate::container::{self, plan, plan::Plan};
 use crate::log;
 use crate::spec::{self, Spec};
 use crate::sys::cell::Taken;
@@ -40,6 +40,8 @@ struct Service {
     quick_failures: u32,
     /// When to start it again, if it is waiting to be restarted.
     restart_at_ms: Option<u64>,
+    /// Confine what it may execute with Landlock (`Plan::confine_exec`).
+    confine_exec: bool,
 }
 
 type Services = heapless::Vec<Service, MAX_SERVICES>;
@@ -50,7 +52,15 @@ fn now_ms() -> u64 {
 
 /// Run the specs until a shutdown signal (its kind) or until no container
 /// runs, none waits for a restart and no other process is left (`None`).
-pub fn run(log: &mut Log, cmdline: &Cmdline, args: Args, waits: &mut Waits) -> Option<Shutdown> {
+/// `resumed`: box-init runs from the sealed copy it re-executed for them
+/// ([`seal`]), which read them again and says nothing it said before.
+pub fn run(
+    log: &mut Log,
+    cmdline: &Cmdline,
+    args: Args,
+    waits: &mut Waits,
+    resumed: bool,
+) -> Option<Shutdown> {
     // In .bss, with room for every spec: a Service is some 30 KiB, and a
     // table of them on PID 1's stack would be touched page by page at boot.
     static TABLE: Taken<Services> = Taken::new(heapless::Vec::new());
@@ -58,8 +68,15 @@ pub fn run(log: &mut Log, cmdline: &Cmdline, args: Args, waits: &mut Waits) -> O
         log!(log, "the table of services is in use: specs not started");
         return None;
     };
-    load(log, cmdline, services);
-    log!(log, "read {} specs (+{})", services.len(), log.elapsed());
+    if resumed {
+        load(&mut Log::muted(), cmdline, services);
+    } else {
+        load(log, cmdline, services);
+        log!(log, "read {} specs (+{})", services.len(), log.elapsed());
+    }
+    if !seal(log, services, args, resumed) {
+        return None;
+    }
     for service in services.iter_mut() {
         start(log, service, args);
         // Many starts in a row may take longer than the watchdog's period.
@@ -135,6 +152,7 @@ fn load(log: &mut Log, cmdline: &Cmdline, services: &mut Services) {
             started_ms: 0,
             quick_failures: 0,
             restart_at_ms: None,
+            confine_exec: false,
         };
         if services.len() == MAX_SERVICES {
             log!(
@@ -192,10 +210,50 @@ fn list_specs(
     }
 }
 
+/// Keep box's own file out of the containers' reach (src/sys/exe.rs): each
+/// is a fork of box-init and runs box's code until it executes its command.
+/// Where Landlock confines every one (`plan::exec_confinable`, ABI 2),
+/// none can execute or open box's file, nor look into box-init; else
+/// box-init re-executes from a sealed copy of box, which goes on from here
+/// (mod.rs). The rc and the shell, its other forks, are the board's own
+/// programs, and the handover comes before any container. One line says
+/// which and why; false when no container may start.
+fn seal(log: &mut Log, services: &mut Services, args: Args, resumed: bool) -> bool {
+    let landlock = crate::sys::landlock::abi() >= crate::sys::landlock::ABI_REFER;
+    for service in services.iter_mut() {
+        service.confine_exec = landlock && plan::exec_confinable(&service.spec.config);
+    }
+    let Some(name) = services.iter().find(|s| !s.confine_exec).map(|s| s.name) else {
+        log!(
+            log,
+            "runs from box's own file, no sealed copy: Landlock confines every container"
+        );
+        return true;
+    };
+    let why = if landlock {
+        "Landlock cannot confine its container"
+    } else {
+        "the kernel has no Landlock ABI 2"
+    };
+    if resumed {
+        log!(log, "runs from a sealed copy of box, for {name}: {why}");
+    } else if let Err(e) = crate::sys::exe::run_sealed(args) {
+        log!(log, "{e}: no container is started ({name}: {why})");
+        return false;
+    } else {
+        log!(
+            log,
+            "runs from box's own file, no sealed copy: a read-only filesystem"
+        );
+    }
+    true
+}
+
 fn start(log: &mut Log, service: &mut Service, args: Args) {
     let pid = rustix::process::getpid().as_raw_nonzero().get() as u32;
     let started =
-        Plan::new(&service.spec.config, service.spec.command(), &args, pid).and_then(|plan| {
+        Plan::new(&service.spec.config, service.spec.command(), &args, pid).and_then(|mut plan| {
+            plan.confine_exec = service.confine_exec;
             if crate::cgroup::wanted(&service.spec.config) {
                 super::cgroup::mount(log);
             }

@@ -30,11 +30,12 @@
 //! writable again by the host, and a descriptor taken before would then
 //! open for writing.
 //!
-//! On a board, box-init (PID 1) holds such a copy for good. Its name says
-//! which file it was copied from and when that file last changed (device,
-//! inode, size, ctime); a box run from the same unchanged file executes
-//! that copy instead of making its own ([`copy_of_init`]): no copy to make,
-//! no memory held per box process.
+//! On a board, box-init (PID 1) holds such a copy for good when one of
+//! its containers is one Landlock cannot confine (src/board/services.rs).
+//! Its name says which file it was copied from and when that file last
+//! changed (device, inode, size, ctime); a box run from the same unchanged
+//! file executes that copy instead of making its own ([`copy_of_init`]):
+//! no copy to make, no memory held per box process.
 //!
 //! The re-exec is invisible: the same PID, argv (argv[0] dispatch works as
 //! before), environment, descriptors, signal mask and dispositions, parent,
@@ -117,6 +118,17 @@ pub fn run_sealed(args: Args) -> Result<()> {
         name.as_bytes(),
         errno,
     ))
+}
+
+/// Whether box already runs from a sealed copy of itself (box-init, when
+/// it re-executed from one: src/board/services.rs), its name put back as
+/// [`run_sealed`] does.
+pub fn runs_sealed(args: Args) -> bool {
+    let sealed = open_own().is_ok_and(|exe| is_sealed(exe.as_fd()));
+    if sealed {
+        restore_name(args);
+    }
+    sealed
 }
 
 /// What a copy of `exe` is named: `box@DEV:INO:SIZE:CTIME`, the file it

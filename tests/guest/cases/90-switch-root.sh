@@ -29,12 +29,17 @@ esac
 for want in "/proc proc" "/sys sysfs" "/dev devtmpfs" "/run tmpfs" "/sys/fs/cgroup cgroup2"; do
     mount_of "${want% *}" | grep -q "^${want#* } " || { echo "PID 1 has no ${want#* } on ${want% *}"; exit 1; }
 done
-# PID 1 runs from a sealed copy of box named after the file it copied:
-# box@DEV:INO:…, the disk's /bin/box.
+# PID 1 runs from the disk's /bin/box itself: Landlock confines every
+# container of the disk's specs, so box-init took no sealed copy (nor did
+# the initramfs's, which started none). Without Landlock it would run from
+# a copy named after the file it copied: box@DEV:INO:…, the disk's /bin/box.
 exe=$(readlink /proc/1/exe)
-case "$exe" in
-*"box@$(stat -L -c %d:%i /bin/box):"*) ;;
-*) echo "PID 1 runs $exe, not a copy of the disk's /bin/box ($(stat -L -c %d:%i /bin/box))"; exit 1 ;;
+runs=$(log | grep 'box-init: runs from')
+echo "PID 1: $exe; $runs"
+case "$runs:$exe" in
+*"runs from box's own file, no sealed copy: Landlock confines every container:/bin/box") ;;
+*"the kernel has no Landlock ABI 2:"*"box@$(stat -L -c %d:%i /bin/box):"*) ;;
+*) echo "PID 1 runs $exe, not the disk's /bin/box ($(stat -L -c %d:%i /bin/box)) as it says"; exit 1 ;;
 esac
 
 # Two box-inits, one handover, modules loaded by the first.

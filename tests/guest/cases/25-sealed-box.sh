@@ -14,6 +14,8 @@
 # re-executed from box-init's copy (it is of the same file): what its
 # command runs through /proc/self/exe is that copy.
 . /tests/lib.sh
+# (This runner starts from rc, before box-init reads the specs.)
+wait_log 'box-init: runs from' || exit 1
 exe=$(readlink /proc/1/exe)
 comm=$(cat /proc/1/comm)
 runs=$(log | grep 'box-init: runs from')

@@ -33,6 +33,7 @@ done
 # container of the disk's specs, so box-init took no sealed copy (nor did
 # the initramfs's, which started none). Without Landlock it would run from
 # a copy named after the file it copied: box@DEV:INO:…, the disk's /bin/box.
+wait_log 'box-init: runs from' || exit 1
 exe=$(readlink /proc/1/exe)
 runs=$(log | grep 'box-init: runs from')
 echo "PID 1: $exe; $runs"

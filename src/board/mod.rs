@@ -132,12 +132,13 @@ pub fn main(args: Args) -> ! {
 
     // box-init runs from a sealed copy of box only when it re-executed
     // itself so, once its specs were read (services.rs): the boot before
-    // them (mounts, modules, the handover, rc) is done, and the copy goes
-    // on from there. The watchdog, closed by execve, is opened again.
+    // them (modules, the handover, rc) is done, and the copy goes on from
+    // there. The mounts are found in place; the watchdog, closed by
+    // execve, is opened again.
     let resumed = crate::sys::exe::runs_sealed(args);
     let mut early = Log::early(start_ns);
     let mut failures: heapless::Vec<(&'static CStr, Errno), 8> = heapless::Vec::new();
-    for m in BOOT_MOUNTS.iter().filter(|_| !resumed) {
+    for m in BOOT_MOUNTS {
         if let Err(e) = mount_at_boot(m) {
             let _ = failures.push((m.target, e));
         }

@@ -68,10 +68,9 @@ pub fn run(
         log!(log, "the table of services is in use: specs not started");
         return None;
     };
-    if resumed {
-        load(&mut Log::muted(), cmdline, services);
-    } else {
-        load(log, cmdline, services);
+    let mut muted = Log::muted();
+    load(if resumed { &mut muted } else { log }, cmdline, services);
+    if !resumed {
         log!(log, "read {} specs (+{})", services.len(), log.elapsed());
     }
     if !seal(log, services, args, resumed) {
@@ -154,14 +153,7 @@ fn load(log: &mut Log, cmdline: &Cmdline, services: &mut Services) {
             restart_at_ms: None,
             confine_exec: false,
         };
-        if services.len() == MAX_SERVICES {
-            log!(
-                log,
-                "{}: skipped: box-init runs at most {MAX_SERVICES} specs",
-                path
-            );
-            continue;
-        }
+        // Room for each: `names` holds at most MAX_SERVICES.
         let _ = services.push(service);
     }
     if names.is_empty() {
@@ -223,29 +215,29 @@ fn seal(log: &mut Log, services: &mut Services, args: Args, resumed: bool) -> bo
     for service in services.iter_mut() {
         service.confine_exec = landlock && plan::exec_confinable(&service.spec.config);
     }
-    let Some(name) = services.iter().find(|s| !s.confine_exec).map(|s| s.name) else {
-        log!(
-            log,
-            "runs from box's own file, no sealed copy: Landlock confines every container"
-        );
-        return true;
+    let unconfined = services.iter().find(|s| !s.confine_exec);
+    let (from, why) = match unconfined {
+        None => ("box's file", "Landlock confines every container"),
+        Some(_) if !resumed => match crate::sys::exe::run_sealed(args) {
+            Err(e) => {
+                log!(log, "{e}: no container is started");
+                return false;
+            }
+            Ok(()) => ("box's file", "a read-only filesystem"),
+        },
+        Some(_) if landlock => (
+            "a sealed copy of box, for ",
+            "Landlock cannot confine its container",
+        ),
+        Some(_) => (
+            "a sealed copy of box, for ",
+            "the kernel has no Landlock ABI 2",
+        ),
     };
-    let why = if landlock {
-        "Landlock cannot confine its container"
-    } else {
-        "the kernel has no Landlock ABI 2"
-    };
-    if resumed {
-        log!(log, "runs from a sealed copy of box, for {name}: {why}");
-    } else if let Err(e) = crate::sys::exe::run_sealed(args) {
-        log!(log, "{e}: no container is started ({name}: {why})");
-        return false;
-    } else {
-        log!(
-            log,
-            "runs from box's own file, no sealed copy: a read-only filesystem"
-        );
-    }
+    let name = unconfined
+        .filter(|_| resumed)
+        .map_or(&b""[..], |s| s.name.as_bytes());
+    log!(log, "runs from {from}{}: {why}", Bytes(name));
     true
 }
 

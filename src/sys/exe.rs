@@ -82,6 +82,10 @@ const READ_ONLY_FILESYSTEMS: &[u32] = &[
 /// with the same argv and environment (`args` is the whole argv, from
 /// main). Returns only when nothing had to be done, or on failure.
 pub fn run_sealed(args: Args) -> Result<()> {
+    if runs_sealed(args) {
+        timing::mark(Step::SealCheck);
+        return Ok(());
+    }
     let step = "seal box's executable";
     let exe = open_own()
         .at(step, "open", b"/proc/self/exe")
@@ -92,11 +96,6 @@ pub fn run_sealed(args: Args) -> Result<()> {
                 e
             }
         })?;
-    if is_sealed(exe.as_fd()) {
-        restore_name(args);
-        timing::mark(Step::SealCheck);
-        return Ok(());
-    }
     if out_of_reach(exe.as_fd()) {
         timing::mark(Step::SealCheck);
         return Ok(());
@@ -120,9 +119,9 @@ pub fn run_sealed(args: Args) -> Result<()> {
     ))
 }
 
-/// Whether box already runs from a sealed copy of itself (box-init, when
-/// it re-executed from one: src/board/services.rs), its name put back as
-/// [`run_sealed`] does.
+/// Whether box already runs from a sealed copy of itself (after
+/// [`run_sealed`], or box-init's: src/board/services.rs); if so, its name
+/// is put back.
 pub fn runs_sealed(args: Args) -> bool {
     let sealed = open_own().is_ok_and(|exe| is_sealed(exe.as_fd()));
     if sealed {

@@ -82,10 +82,6 @@ const READ_ONLY_FILESYSTEMS: &[u32] = &[
 /// with the same argv and environment (`args` is the whole argv, from
 /// main). Returns only when nothing had to be done, or on failure.
 pub fn run_sealed(args: Args) -> Result<()> {
-    if runs_sealed(args) {
-        timing::mark(Step::SealCheck);
-        return Ok(());
-    }
     let step = "seal box's executable";
     let exe = open_own()
         .at(step, "open", b"/proc/self/exe")
@@ -96,7 +92,7 @@ pub fn run_sealed(args: Args) -> Result<()> {
                 e
             }
         })?;
-    if out_of_reach(exe.as_fd()) {
+    if sealed_restored(exe.as_fd(), args) || out_of_reach(exe.as_fd()) {
         timing::mark(Step::SealCheck);
         return Ok(());
     }
@@ -123,7 +119,13 @@ pub fn run_sealed(args: Args) -> Result<()> {
 /// [`run_sealed`], or box-init's: src/board/services.rs); if so, its name
 /// is put back.
 pub fn runs_sealed(args: Args) -> bool {
-    let sealed = open_own().is_ok_and(|exe| is_sealed(exe.as_fd()));
+    open_own().is_ok_and(|exe| sealed_restored(exe.as_fd(), args))
+}
+
+/// Whether `exe`, box's own file, is a sealed copy; if so, the name is put
+/// back ([`runs_sealed`], and [`run_sealed`] on the descriptor it opened).
+fn sealed_restored(exe: BorrowedFd<'_>, args: Args) -> bool {
+    let sealed = is_sealed(exe);
     if sealed {
         restore_name(args);
     }

@@ -508,7 +508,7 @@ fn bind_namespace_files(pid: u32, files: &[Option<CPath>; NAMESPACES.len()]) -> 
             return Err(match errno {
                 Errno::NOENT => error.hint("FILE must exist: create it first (touch FILE)"),
                 Errno::INVAL if ns.flag == k::CLONE_NEWNS => error.hint(
-                    "the bind would propagate into another mount namespace: put FILE on a private mount (mount --bind DIR DIR; mount --make-private DIR)",
+                    "the bind would propagate into another mount namespace, or the new namespace counts as older than this one: put FILE on a private mount (mount --bind DIR DIR; mount --make-private DIR); Linux 6.18 numbers namespaces per CPU: run on one (taskset -c 0)",
                 ),
                 Errno::PERM | Errno::ACCESS => {
                     error.hint("binding needs CAP_SYS_ADMIN: run as root")

@@ -48,6 +48,12 @@ impl Group {
     }
 }
 
+/// The rows of the size-tuned build (`cargo xtask build --size`, with the
+/// OCI runtime: the binary board images built with `--size` carry), beside
+/// the release build's `box run` and `box exec`.
+pub const BOX_RUN_SIZE_TUNED: &str = "box run (size-tuned build)";
+pub const BOX_EXEC_SIZE_TUNED: &str = "box exec (size-tuned build)";
+
 /// Whether a row can run, and if not, why.
 #[derive(Debug, Clone)]
 pub enum Status {
@@ -170,6 +176,24 @@ pub fn all(
     let rootfs = setup.rootfs.display().to_string();
     let floor = setup.floor.display().to_string();
     let boxed = setup.box_binary.display().to_string();
+    let size_tuned = setup
+        .box_size_tuned
+        .as_ref()
+        .map(|path| path.display().to_string());
+    let no_size_tuned = size_tuned
+        .as_ref()
+        .err()
+        .cloned()
+        .cloned()
+        .unwrap_or_default();
+    // The same words with the size-tuned binary in the release one's place.
+    let with_size_tuned = |argv: &[String]| {
+        size_tuned.as_ref().ok().map(|program| {
+            let mut argv = argv.to_vec();
+            argv[0] = program.clone();
+            argv
+        })
+    };
     let mut cases = Vec::new();
     let mut add = |group, tool, argv: Option<Vec<String>>, why: &str| {
         let (argv, status) = match argv {
@@ -210,7 +234,11 @@ pub fn all(
             "--".into(),
             "/bin/true".into(),
         ]);
+        let size_tuned_argv = with_size_tuned(&argv);
         add(group, "box run", Some(argv), "");
+        if group == Group::Run {
+            add(group, BOX_RUN_SIZE_TUNED, size_tuned_argv, &no_size_tuned);
+        }
         let unshare = peers.unshare.as_ref().map(|path| {
             let mut argv = words(path, &["--fork", "--pid", "--mount", "--uts", "--ipc"]);
             argv.extend(net_flag("--net").into_iter().map(String::from));
@@ -258,7 +286,14 @@ pub fn all(
         &["run", "--memory", "64M", "--pids", "64", "--rootfs"],
     );
     argv.extend([rootfs.clone(), "--".into(), "/bin/true".into()]);
+    let size_tuned_argv = with_size_tuned(&argv);
     add(Group::Limits, "box run", Some(argv), "");
+    add(
+        Group::Limits,
+        BOX_RUN_SIZE_TUNED,
+        size_tuned_argv,
+        &no_size_tuned,
+    );
     for (tool, path) in [("crun", &peers.crun), ("runc", &peers.runc)] {
         let argv = path.as_ref().map(|path| oci_run(path, &bundles.limits));
         add(Group::Limits, tool, argv, missing);
@@ -278,7 +313,19 @@ pub fn all(
         Err(why) => (None, None, why.clone()),
     };
     add(Group::Exec, "nsenter", nsenter, &why);
+    let box_exec_size_tuned = box_exec.as_deref().and_then(with_size_tuned);
+    let why_size_tuned = if box_exec.is_some() {
+        &no_size_tuned
+    } else {
+        &why
+    };
     add(Group::Exec, "box exec", box_exec, &why);
+    add(
+        Group::Exec,
+        BOX_EXEC_SIZE_TUNED,
+        box_exec_size_tuned,
+        why_size_tuned,
+    );
 
     let inside_true = format!("{rootfs}/bin/true");
     let tini = peers

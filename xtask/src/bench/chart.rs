@@ -28,10 +28,13 @@ pub struct Panel {
     pub scale: String,
 }
 
-const WIDTH: f64 = 820.0;
+/// The least width of the tool names' column; a longer name (`box run
+/// (size-tuned build)`) widens it, and the picture with it.
 const LABEL: f64 = 120.0;
+/// About the width of a character of a bold 12-pixel sans-serif label.
+const LABEL_CHAR: f64 = 7.0;
 const VALUE: f64 = 150.0;
-const PLOT: f64 = WIDTH - LABEL - VALUE;
+const PLOT: f64 = 550.0;
 const ROW: f64 = 22.0;
 const TITLE: f64 = 30.0;
 const AXIS: f64 = 26.0;
@@ -43,6 +46,14 @@ const PEER_FILL: &str = "#adb5bd";
 /// `heading`.
 pub fn render(heading: &str, panels: &[Panel]) -> String {
     let panels: Vec<&Panel> = panels.iter().filter(|p| !p.bars.is_empty()).collect();
+    let longest = panels
+        .iter()
+        .flat_map(|p| p.bars.iter())
+        .map(|b| b.tool.chars().count())
+        .max()
+        .unwrap_or(0);
+    let label = LABEL.max(16.0 + LABEL_CHAR * longest as f64);
+    let width = label + PLOT + VALUE;
 
     let height = 40.0
         + panels
@@ -53,7 +64,7 @@ pub fn render(heading: &str, panels: &[Panel]) -> String {
     let w = &mut out;
     let _ = writeln!(
         w,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">"#
     );
     let _ = writeln!(w, r#"<rect width="100%" height="100%" fill="white"/>"#);
     let _ = writeln!(
@@ -70,7 +81,7 @@ pub fn render(heading: &str, panels: &[Panel]) -> String {
             .collect();
         let (low, high) = axis_range(&same_scale);
         let ticks = ticks(low, high);
-        let x = |ms: f64| LABEL + PLOT * (ms.ln() - low.ln()) / (high.ln() - low.ln());
+        let x = |ms: f64| label + PLOT * (ms.ln() - low.ln()) / (high.ln() - low.ln());
         let _ = writeln!(
             w,
             r#"<text x="10" y="{}" font-weight="bold">{}</text>"#,
@@ -111,15 +122,15 @@ pub fn render(heading: &str, panels: &[Panel]) -> String {
             let _ = writeln!(
                 w,
                 r#"<text x="{}" y="{}" text-anchor="end"{weight}>{}</text>"#,
-                LABEL - 8.0,
+                label - 8.0,
                 y + 15.0,
                 escape(&bar.tool)
             );
             let _ = writeln!(
                 w,
-                r#"<rect x="{LABEL}" y="{}" width="{:.1}" height="{}" fill="{fill}"/>"#,
+                r#"<rect x="{label}" y="{}" width="{:.1}" height="{}" fill="{fill}"/>"#,
                 y + 4.0,
-                (x(bar.median_ms) - LABEL).max(1.0),
+                (x(bar.median_ms) - label).max(1.0),
                 ROW - 8.0
             );
             let _ = writeln!(
@@ -137,7 +148,7 @@ pub fn render(heading: &str, panels: &[Panel]) -> String {
             let _ = writeln!(
                 w,
                 r#"<text x="{}" y="{}"{weight}>{:.2} ms{ratio}</text>"#,
-                LABEL + PLOT + 8.0,
+                label + PLOT + 8.0,
                 y + 15.0,
                 bar.median_ms
             );
@@ -350,6 +361,37 @@ mod tests {
         // The axis spans the fastest p10 to the slowest p90 in 1-2-5 steps.
         assert!(svg.contains(">1 ms<") && svg.contains(">50 ms<"), "{svg}");
         assert!(!svg.contains(">100 ms<"));
+    }
+
+    #[test]
+    fn a_long_name_widens_the_picture_and_box_stays_highlighted() {
+        let panel = |bars| Panel {
+            scale: String::new(),
+            title: "Start a container".into(),
+            bars,
+        };
+        let short = render("s", &[panel(vec![bar("floor", 1.0), bar("box run", 2.0)])]);
+        assert!(short.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"820\""));
+        let long = render(
+            "s",
+            &[panel(vec![
+                bar("floor", 1.0),
+                bar("box run", 2.0),
+                bar("box run (size-tuned build)", 1.8),
+            ])],
+        );
+        // 16 + 7 × 26 characters: the name's column, then the plot's 550
+        // and the values' 150.
+        assert!(long.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"898\""));
+        let label = long
+            .lines()
+            .find(|l| l.contains(">box run (size-tuned build)<"))
+            .unwrap();
+        assert!(
+            label.contains("bold") && label.contains("x=\"190\""),
+            "{label}"
+        );
+        assert_eq!(long.matches(&format!("fill=\"{BOX_FILL}\"")).count(), 2);
     }
 
     #[test]

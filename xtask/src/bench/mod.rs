@@ -2,8 +2,10 @@
 //! as ratios to the floor (the bare syscall sequence, xtask/bench/floor.c)
 //! and to the peer tools installed here (util-linux unshare and nsenter,
 //! bwrap, crun, runc, tini), all timed in the same interleaved rounds so
-//! that the ratios hold even when the machine's speed drifts. Prints a
-//! markdown report and writes it to xtask/bench/RESULTS.md.
+//! that the ratios hold even when the machine's speed drifts. `box run` and
+//! `box exec` are timed with the release build and, in rows of their own,
+//! with the size-tuned one (what a board image built with `--size` carries).
+//! Prints a markdown report and writes it to xtask/bench/RESULTS.md.
 //!
 //! A missing peer is a row saying so, never an error: the bench needs only
 //! box, a C compiler and busybox-static. It needs root (namespaces,
@@ -180,6 +182,15 @@ pub fn main(mut args: Args) -> Result<()> {
         other_load,
         rounds,
         box_size: std::fs::metadata(&setup.box_binary)?.len(),
+        box_size_tuned: setup
+            .box_size_tuned
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(|path| {
+                std::fs::metadata(path)
+                    .map(|m| m.len())
+                    .map_err(|e| format!("{}: {e}", path.display()))
+            }),
         box_commit: commit(),
         floor_compiler: setup.floor_compiler.clone(),
         versions: peers.versions(),

@@ -1,5 +1,5 @@
-//! Everything the bench needs before the first run: box's release binary,
-//! the floor program, a busybox rootfs, OCI bundles for crun and runc, the
+//! Everything the bench needs before the first run: box's release binary
+//! and its size-tuned one, the floor program, a busybox rootfs, OCI bundles for crun and runc, the
 //! cgroups the floor's limits row uses, a mount namespace in which crun
 //! accepts a hybrid cgroup host, and a running container for `box exec`.
 
@@ -35,6 +35,10 @@ pub struct Setup {
     /// target/bench: the rootfs, the floor, the bundles.
     pub dir: PathBuf,
     pub box_binary: PathBuf,
+    /// The size-tuned build with the OCI runtime (`cargo xtask build
+    /// --size`, what board images built with `--size` carry), or why there
+    /// is none.
+    pub box_size_tuned: Result<PathBuf, String>,
     /// A `box-init` symlink to box (box picks the program by its name).
     pub box_init: PathBuf,
     pub floor: PathBuf,
@@ -52,7 +56,15 @@ impl Setup {
         fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let triple = format!("{}-unknown-linux-musl", std::env::consts::ARCH);
         crate::note!("building box ({triple}, release)");
-        let box_binary = build::build(Target::from_triple(&triple)?, Profile::Release)?;
+        let target = Target::from_triple(&triple)?;
+        let box_binary = build::build(target, Profile::Release)?;
+        crate::note!("building box ({triple}, size-tuned with box-oci)");
+        let box_size_tuned = build::build(target, Profile::Size)
+            .and_then(|built| copy_named_box(&built, &dir.join("size-tuned")))
+            .map_err(|e| {
+                crate::note!("no size-tuned build, its rows left out: {e:#}");
+                format!("not built: {e:#}")
+            });
         let box_init = dir.join("box-init");
         replace_symlink(&box_binary, &box_init)?;
         let (floor, floor_compiler) = build_floor(&dir)?;
@@ -61,6 +73,7 @@ impl Setup {
             floor_cgroups: floor_cgroups(),
             dir,
             box_binary,
+            box_size_tuned,
             box_init,
             floor,
             floor_compiler,
@@ -139,6 +152,25 @@ pub fn build_rootfs(rootfs: &Path) -> Result<PathBuf> {
         replace_symlink(Path::new("busybox"), &bin.join(applet))?;
     }
     Ok(rootfs.to_path_buf())
+}
+
+/// `binary` copied to DIR/box, unless that is already the same file: the
+/// size-tuned build is kept as `box-oci` (build.rs), a name that makes box
+/// the OCI runtime (box picks its program by its name); a board's image
+/// has it as /bin/box.
+fn copy_named_box(binary: &Path, dir: &Path) -> Result<PathBuf> {
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let copy = dir.join("box");
+    let bytes = fs::read(binary).with_context(|| format!("reading {}", binary.display()))?;
+    if fs::read(&copy).ok().as_deref() != Some(&bytes[..]) {
+        // A new file, not the old one rewritten in place: a box still
+        // running from it is left alone.
+        let _ = fs::remove_file(&copy);
+        fs::write(&copy, &bytes).with_context(|| format!("writing {}", copy.display()))?;
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&copy, fs::Permissions::from_mode(0o755))?;
+    }
+    Ok(copy)
 }
 
 fn replace_symlink(target: &Path, link: &Path) -> Result<()> {

@@ -502,7 +502,7 @@ pub fn command_line<'w>(words: impl Iterator<Item = &'w [u8]>) -> Text<COMMAND_M
 
 /// Seconds since the epoch.
 pub fn now() -> u64 {
-    rustix::time::clock_gettime(rustix::time::ClockId::Realtime).tv_sec as u64
+    crate::sys::timing::clock_gettime(rustix::time::ClockId::Realtime).tv_sec as u64
 }
 
 #[cfg(test)]

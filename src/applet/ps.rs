@@ -426,7 +426,7 @@ fn wait_for_supervisor(state: &State, record: &Record) {
 }
 
 fn now_ms() -> u64 {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    let t = crate::sys::timing::clock_gettime(rustix::time::ClockId::Monotonic);
     t.tv_sec as u64 * 1000 + t.tv_nsec as u64 / 1_000_000
 }
 

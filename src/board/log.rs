@@ -113,7 +113,7 @@ impl fmt::Display for Elapsed {
 }
 
 pub fn monotonic_ns() -> u64 {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    let t = crate::sys::timing::clock_gettime(rustix::time::ClockId::Monotonic);
     (t.tv_sec as u64) * 1_000_000_000 + t.tv_nsec as u64
 }
 

@@ -44,7 +44,7 @@ fn sweep_stale(parent: &CPath) {
     ) else {
         return;
     };
-    let now = rustix::time::clock_gettime(rustix::time::ClockId::Realtime).tv_sec;
+    let now = crate::sys::timing::clock_gettime(rustix::time::ClockId::Realtime).tv_sec;
     let mut buf = [MaybeUninit::<u8>::uninit(); 2048];
     let mut entries = rustix::fs::RawDir::new(&dir, &mut buf);
     while let Some(Ok(entry)) = entries.next() {

@@ -1047,7 +1047,7 @@ fn record(
 
 /// Now as RFC 3339 in UTC, with nanoseconds (as runc's `created`).
 pub fn rfc3339_now() -> Text<40> {
-    let now = rustix::time::clock_gettime(rustix::time::ClockId::Realtime);
+    let now = crate::sys::timing::clock_gettime(rustix::time::ClockId::Realtime);
     let mut out = Text::new();
     let secs = now.tv_sec.max(0) as u64;
     let (days, rest) = (secs / 86_400, secs % 86_400);

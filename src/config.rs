@@ -187,6 +187,24 @@ pub struct Tmpfs {
     /// How many binds were given before it: binds and tmpfs are mounted
     /// in the order given, a later one over an earlier one.
     pub after_binds: u8,
+    /// OCI `tmpcopyup` (box-oci only).
+    #[cfg(feature = "oci")]
+    pub copy_up: CopyUp,
+}
+
+/// What a tmpfs takes from the directory it covers (OCI `tmpcopyup`,
+/// src/container/copy_up.rs).
+#[cfg(feature = "oci")]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum CopyUp {
+    /// Nothing: it starts empty (box's `--tmpfs`).
+    No,
+    /// A copy of the directory's content; the root keeps the mode the
+    /// mount gave.
+    Content,
+    /// The content, and the directory's mode on the root (the mount gave
+    /// none, as runc does).
+    ContentAndMode,
 }
 
 /// `--device HOST[:INSIDE][:rwm]`: a host device node handed to the
@@ -948,6 +966,8 @@ fn add_tmpfs(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
             target,
             options,
             after_binds: c.binds.len() as u8,
+            #[cfg(feature = "oci")]
+            copy_up: CopyUp::No,
         })
         .map_err(|_| bad!("{given}: at most {MAX_TMPFS} tmpfs mounts per container"))
 }

@@ -633,6 +633,134 @@ fn mounts_in_config_order_on_a_read_only_root_lacking_their_points() {
     assert!(!rootfs.join("z").exists());
 }
 
+/// `tmpcopyup` over a directory of the image that is not empty (podman's
+/// `--read-only` and `--tmpfs` ask for it): the tmpfs starts with a copy
+/// of it, each entry with its mode and owner, the root with the covered
+/// directory's; a symbolic link is copied as a link, never followed (its
+/// target, a host path, is neither read nor reached); writes in the
+/// container stay in the tmpfs, the image is unchanged. A tree deeper
+/// than box copies, or a file under the mount point, fails `create` with
+/// one line, status 125 and nothing left.
+#[test]
+#[ignore = "needs root"]
+fn tmpcopyup_copies_the_covered_directory() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt, chown, symlink};
+    let test = "tmpcopyup_copies_the_covered_directory";
+    if !need_root(test) || !have_busybox(test) {
+        return;
+    }
+    become_subreaper();
+    let id = format!("box-oci-copyup-{}", std::process::id());
+    let root = TempDir::new("oci-root");
+    let script = "cd /data && stat -c '%a %u:%g %n' . f sub sub/g; cat f sub/g; \
+        readlink shadow; cat shadow 2>/dev/null || echo not followed; \
+        test -p pipe && echo fifo; test -d sub/d0/d1/d2/d3/d4/d5/d6/d7/d8/d9/d10/d11/d12/d13/d14 && echo deep; \
+        echo changed > f && echo new > new && mkdir sub/d && echo written";
+    let bundle = Bundle::new(test, &["sh", "/script"], "");
+    std::fs::write(bundle.rootfs.path().join("script"), script).unwrap();
+    let host = TempDir::new("oci-copyup-host");
+    let secret = host.path().join("shadow");
+    std::fs::write(&secret, "secret\n").unwrap();
+    let data = bundle.rootfs.path().join("data");
+    std::fs::create_dir_all(data.join("sub")).unwrap();
+    std::fs::write(data.join("f"), "image file\n").unwrap();
+    std::fs::write(data.join("sub/g"), "sub file\n").unwrap();
+    // 16 levels of directories below the mount: as deep as box copies.
+    let deep: PathBuf = (0..15).map(|i| format!("d{i}")).collect();
+    std::fs::create_dir_all(data.join("sub").join(&deep)).unwrap();
+    symlink(&secret, data.join("shadow")).unwrap();
+    let pipe = std::ffi::CString::new(data.join("pipe").to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(pipe.as_ptr(), 0o600) }, 0);
+    let mode = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    chown(data.join("f"), Some(1000), Some(1000)).unwrap();
+    mode(&data.join("f"), 0o640);
+    chown(data.join("sub"), Some(1000), Some(3)).unwrap();
+    mode(&data.join("sub"), 0o2750);
+    chown(&data, Some(1000), Some(1000)).unwrap();
+    mode(&data, 0o751);
+    let mount = |destination: &str| {
+        format!(
+            r#"{{"destination": "{destination}", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "tmpcopyup"]}}, "#
+        )
+    };
+    let config = bundle.path().join("config.json");
+    // The owner of the copies runs the script: root in the container has
+    // no CAP_DAC_OVERRIDE.
+    let original = std::fs::read_to_string(&config).unwrap().replacen(
+        r#""user": {"uid": 0, "gid": 0}"#,
+        r#""user": {"uid": 1000, "gid": 1000}"#,
+        1,
+    );
+    let with_mount = |destination: &str| {
+        let text = original.replacen(
+            r#""mounts": ["#,
+            &format!(r#""mounts": [{}"#, mount(destination)),
+            1,
+        );
+        std::fs::write(&config, text).unwrap();
+    };
+    with_mount("/data");
+    let (code, log) = create(root.path(), bundle.path(), &id, &bundle.path().join("log"));
+    assert_eq!(code, 0, "{log}");
+    let pid: i32 = std::fs::read_to_string(bundle.path().join("pid"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let run = oci(root.path(), &["start", &id]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    let status = reap(pid);
+    let output = std::fs::read_to_string(bundle.path().join("log")).unwrap();
+    assert_eq!(status, 0, "{output}");
+    let want = format!(
+        "751 1000:1000 .\n640 1000:1000 f\n2750 1000:3 sub\n644 0:0 sub/g\n\
+         image file\nsub file\n{}\nnot followed\nfifo\ndeep\nwritten\n",
+        secret.display()
+    );
+    assert_eq!(output, want);
+    let run = oci(root.path(), &["delete", &id]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    // The image and the host file as they were.
+    assert_eq!(
+        std::fs::read_to_string(data.join("f")).unwrap(),
+        "image file\n"
+    );
+    let meta = std::fs::metadata(data.join("f")).unwrap();
+    assert_eq!(
+        (meta.mode() & 0o7777, meta.uid(), meta.gid()),
+        (0o640, 1000, 1000)
+    );
+    assert!(!data.join("new").exists() && !data.join("sub/d").exists());
+    assert_eq!(std::fs::read_link(data.join("shadow")).unwrap(), secret);
+    assert_eq!(std::fs::read_to_string(&secret).unwrap(), "secret\n");
+    let left = mounts_mentioning(&[bundle.rootfs.path()]);
+    assert!(left.is_empty(), "mounts left: {left:#?}");
+
+    // Refused at create: a file under the mount point, and a 17th level
+    // of directories below it.
+    with_mount("/data/f");
+    assert_create_refused(
+        root.path(),
+        bundle.path(),
+        &id,
+        "tmpcopyup: open the covered directory: openat(/data/f): Not a directory",
+        "file",
+    );
+    std::fs::create_dir(data.join("sub").join(&deep).join("d15")).unwrap();
+    with_mount("/data");
+    assert_create_refused(
+        root.path(),
+        bundle.path(),
+        &id,
+        "/data/sub/d0/d1/d2/d3/d4/d5/d6/d7/d8/d9/d10/d11/d12/d13/d14/d15: more than 16 levels",
+        "deep",
+    );
+    let left = mounts_mentioning(&[bundle.rootfs.path()]);
+    assert!(left.is_empty(), "mounts left: {left:#?}");
+}
+
 /// podman's `--pid=host`: no pid namespace in config.json, so the
 /// container's /proc shows the host's processes, and /proc/PID/root is the
 /// host's root while box-oci's child, with every capability, makes the
@@ -1029,6 +1157,46 @@ fn podman_runs_containers_with_box_oci() {
     assert_nothing_running(name, podman.rootfs.path());
 }
 
+/// podman's tmpcopyup over directories of the image that are not empty:
+/// `--read-only` puts tmpfs on /tmp, /run and /var/tmp over an image
+/// whose /run holds lock/ (as Debian's does), and `--tmpfs /data` (with
+/// tmpcopyup, podman's default) goes over one holding a file. The
+/// container sees the image's entries and writes into the tmpfs; the
+/// image is unchanged and nothing is left.
+#[test]
+#[ignore = "needs root"]
+fn podman_tmpcopyup_over_image_directories() {
+    let test = "podman_tmpcopyup_over_image_directories";
+    let Some(podman) = Podman::new(test, "oci-podman-copyup") else {
+        return;
+    };
+    let rootfs = podman.rootfs.path();
+    std::fs::create_dir_all(rootfs.join("run/lock")).unwrap();
+    std::fs::create_dir_all(rootfs.join("data")).unwrap();
+    std::fs::write(rootfs.join("data/f"), "image\n").unwrap();
+    let name = podman.name.as_str();
+    let run = podman.run_container(
+        &["--rm", "--name", name, "--read-only", "--tmpfs", "/data"],
+        &[
+            "sh",
+            "-c",
+            "test -d /run/lock && echo lock; cat /data/f; \
+             touch /run/lock/x /data/x && echo written",
+        ],
+    );
+    assert_eq!(run.code(), 0, "{run:?}");
+    assert_eq!(run.stdout, "lock\nimage\nwritten\n", "{run:?}");
+    assert!(!rootfs.join("run/lock/x").exists());
+    assert!(!rootfs.join("data/x").exists());
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("data/f")).unwrap(),
+        "image\n"
+    );
+    let left = mounts_mentioning(&[rootfs]);
+    assert!(left.is_empty(), "mounts left: {left:#?}");
+    assert_nothing_running(name, rootfs);
+}
+
 /// podman's limits and restrictions hold under box-oci as under runc:
 /// - `--memory`: a command that goes beyond it is killed by the kernel's
 ///   OOM killer (status 137) and podman sees it (State.OOMKilled), through
@@ -1068,8 +1236,8 @@ fn podman_limits_and_restrictions_with_box_oci() {
     };
 
     // --read-only first: podman's later runs (not read-only) leave their
-    // /run/.containerenv mount point in this rootfs's /run, and box takes
-    // tmpcopyup only over an empty directory.
+    // /run/.containerenv mount point in this rootfs's /run, which
+    // tmpcopyup would copy.
     let run = run_rm(
         &["--read-only"],
         "touch /x; echo root=$?; touch /tmp/x /run/x /var/tmp/x && echo tmpfs=ok; \

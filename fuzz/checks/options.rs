@@ -245,6 +245,8 @@ pub fn model(key: &str, v: &[u8], before: &RunConfig) -> Option<RunConfig> {
                 target: absolute(target)?,
                 options: Text::try_from_bytes(&kept.join(&b","[..]))?,
                 after_binds: c.binds.len() as u8,
+                #[cfg(feature = "oci")]
+                copy_up: crate::config::CopyUp::No,
             };
             c.tmpfs.push(tmpfs).ok()?;
         }

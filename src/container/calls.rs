@@ -12,6 +12,10 @@ use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;
 use rustix::mount::{MountFlags, MountPropagationFlags, UnmountFlags};
 
+#[cfg(feature = "oci")]
+use crate::config::CopyUp;
+#[cfg(feature = "oci")]
+use crate::container::copy_up;
 use crate::container::plan::Plan;
 use crate::error::Result;
 use crate::sys::mount::{self as m, Create};
@@ -63,6 +67,20 @@ pub trait Calls {
         flags: MountFlags,
         data: Option<&CStr>,
     ) -> Sys<()>;
+    /// openat(2) of directory `dir` itself ("."), for reading: taken
+    /// before a tmpfs covers it, it keeps reaching what the tmpfs hides.
+    #[cfg(feature = "oci")]
+    fn open_covered(&mut self, dir: &Self::Fd) -> Sys<Self::Fd>;
+    /// Copy the directory `covered` into the tmpfs whose root is `tmpfs`,
+    /// mounted over it at `target` ([`copy_up::copy`]).
+    #[cfg(feature = "oci")]
+    fn copy_up(
+        &mut self,
+        covered: &Self::Fd,
+        tmpfs: &Self::Fd,
+        how: CopyUp,
+        target: &CStr,
+    ) -> Result<()>;
     /// open(2) of a directory, `O_PATH`.
     fn open_dir(&mut self, path: &CStr) -> Sys<Self::Fd>;
     /// openat(2) of the directory `name` in `dir`, `O_PATH`, not following
@@ -166,6 +184,23 @@ impl Calls for Kernel {
         data: Option<&CStr>,
     ) -> Sys<()> {
         m::mount_on(fs, dir.as_fd(), flags, data)
+    }
+
+    #[cfg(feature = "oci")]
+    fn open_covered(&mut self, dir: &OwnedFd) -> Sys<OwnedFd> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        rustix::fs::openat(dir, c".", flags, Mode::empty())
+    }
+
+    #[cfg(feature = "oci")]
+    fn copy_up(
+        &mut self,
+        covered: &OwnedFd,
+        tmpfs: &OwnedFd,
+        how: CopyUp,
+        target: &CStr,
+    ) -> Result<()> {
+        copy_up::copy(covered, tmpfs, how, target.to_bytes())
     }
 
     fn open_dir(&mut self, path: &CStr) -> Sys<OwnedFd> {
@@ -389,6 +424,28 @@ pub mod record {
             _: Option<&CStr>,
         ) -> Sys<()> {
             self.push("mount", dir, &text(fstype)).flags = flags;
+            Ok(())
+        }
+
+        /// Recorded as an `open covered` of the mount point's path.
+        #[cfg(feature = "oci")]
+        fn open_covered(&mut self, dir: &String) -> Sys<String> {
+            self.push("open covered", dir, "");
+            Ok(dir.clone())
+        }
+
+        /// Recorded as a `copy up` into the tmpfs at the mount point's
+        /// path, from the directory covered (`Content` or
+        /// `ContentAndMode`).
+        #[cfg(feature = "oci")]
+        fn copy_up(
+            &mut self,
+            covered: &String,
+            tmpfs: &String,
+            how: CopyUp,
+            _: &CStr,
+        ) -> Result<()> {
+            self.push("copy up", tmpfs, &format!("{covered} {how:?}"));
             Ok(())
         }
 

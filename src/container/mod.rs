@@ -4,6 +4,8 @@
 
 pub mod calls;
 pub mod child;
+#[cfg(feature = "oci")]
+pub mod copy_up;
 pub mod detach;
 pub mod enter;
 pub mod life;

@@ -26,7 +26,7 @@ use rustix::io::Errno;
 use rustix::process::Pid;
 
 use crate::bad;
-use crate::config::{Bind, IdRange, NsSet, Propagation, RunConfig};
+use crate::config::{Bind, CopyUp, IdRange, NsSet, Propagation, RunConfig};
 use crate::container::plan::{self, Command, Created, Plan};
 use crate::container::tty::ChildStdio;
 use crate::container::{self, Mode as LaunchMode};
@@ -677,25 +677,6 @@ fn map_mounts(config: &Config, bundle: &[u8], run: &mut RunConfig) -> Result<()>
                 sep = b",";
                 mode_given |= option[0] == b'm';
             }
-            // tmpcopyup is for a tmpfs: runc, too, passes over it elsewhere.
-            if m.copy_up {
-                let mode = copy_up_mode(run.rootfs.as_ref(), destination, i)?;
-                if !mode_given {
-                    let digit = |n: u32| b'0' + (mode >> (3 * n) & 7) as u8;
-                    value.push(sep);
-                    value.push(&[
-                        b'm',
-                        b'o',
-                        b'd',
-                        b'e',
-                        b'=',
-                        digit(3),
-                        digit(2),
-                        digit(1),
-                        digit(0),
-                    ]);
-                }
-            }
             let other = data
                 .split(|&b| b == b',')
                 .find(|o| !o.is_empty() && !o.starts_with(b"size=") && !o.starts_with(b"mode="));
@@ -707,6 +688,15 @@ fn map_mounts(config: &Config, bundle: &[u8], run: &mut RunConfig) -> Result<()>
             }
             apply_run_option(run, "tmpfs", value.as_bytes())
                 .map_err(|e| refuse!("mounts[{i}]: {e}"))?;
+            // tmpcopyup is for a tmpfs: runc, too, passes over it
+            // elsewhere. The copy is the child's (src/container/copy_up.rs).
+            if let (true, Some(tmpfs)) = (m.copy_up, run.tmpfs.last_mut()) {
+                tmpfs.copy_up = if mode_given {
+                    CopyUp::Content
+                } else {
+                    CopyUp::ContentAndMode
+                };
+            }
             continue;
         }
         return Err(refuse!(
@@ -716,57 +706,6 @@ fn map_mounts(config: &Config, bundle: &[u8], run: &mut RunConfig) -> Result<()>
         ));
     }
     Ok(())
-}
-
-/// `tmpcopyup` asks that a tmpfs start with the content of the directory
-/// it covers (podman's `--read-only` puts /tmp, /run and /var/tmp so).
-/// box mounts an empty tmpfs, which is the same where that directory in
-/// `rootfs` is empty or missing: its mode then (0755 if missing, as box
-/// makes it) is the tmpfs's unless the mount gives one, as runc's copy
-/// does. One with entries is refused by key path (mount `i`). The
-/// destination is resolved inside the rootfs whatever its symlinks say
-/// (openat2 RESOLVE_IN_ROOT, Linux 5.6; older kernels fail with ENOSYS).
-fn copy_up_mode(rootfs: Option<&CPath>, destination: &[u8], i: usize) -> Result<u32> {
-    use core::mem::MaybeUninit;
-    use rustix::fs::ResolveFlags;
-    // A rootfs that does not open fails the container's start, named.
-    let root = rootfs.and_then(|r| {
-        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        rustix::fs::open(r.as_cstr(), flags, Mode::empty()).ok()
-    });
-    let (Some(root), Some(path)) = (root, CPath::from_bytes(destination)) else {
-        return Ok(0o755);
-    };
-    let errno = match rustix::fs::openat2(
-        &root,
-        path.as_cstr(),
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-    ) {
-        Ok(dir) => {
-            let mut buf = [MaybeUninit::<u8>::uninit(); 1024];
-            let mut entries = rustix::fs::RawDir::new(&dir, &mut buf);
-            let dot =
-                |e: &rustix::fs::RawDirEntry<'_>| matches!(e.file_name().to_bytes(), b"." | b"..");
-            loop {
-                match entries.next() {
-                    None => {
-                        return Ok(rustix::fs::fstat(&dir).map_or(0o755, |st| st.st_mode & 0o7777));
-                    }
-                    Some(Ok(e)) if dot(&e) => {}
-                    _ => break Errno::NOTEMPTY,
-                }
-            }
-        }
-        Err(Errno::NOENT) => return Ok(0o755),
-        Err(e) => e,
-    };
-    Err(refuse!(
-        "mounts[{i}].options: tmpcopyup over {}: {} (box mounts an empty tmpfs)",
-        Bytes(destination),
-        crate::error::ErrnoText(errno)
-    ))
 }
 
 /// The namespace whose own setting sysctl `key` is (its CLONE_NEW* flag
@@ -1706,85 +1645,44 @@ mod tests {
         }
     }
 
-    /// tmpcopyup: taken over a directory that is empty or missing in the
-    /// rootfs (the tmpfs takes its mode, 0755 for a missing one, unless
-    /// the mount gives one), refused over one with entries, resolved
-    /// inside the rootfs (an absolute symlink does not lead out); passed
-    /// over on a bind.
+    /// tmpcopyup: carried to the child on the tmpfs (which copies the
+    /// covered directory, src/container/copy_up.rs), with the covered
+    /// directory's mode for the root unless the mount gives one (mode=
+    /// 1777 stands until the copy); passed over on a bind, as runc does.
+    /// What is under the mount point is not looked at here: a directory
+    /// with entries is taken, and a file fails the child, named.
     #[test]
-    fn copy_up_over_empty_or_missing_directories_only() {
-        let dir = std::env::temp_dir().join(format!("box-copy-up-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let rootfs = dir.join("rootfs");
-        std::fs::create_dir_all(rootfs.join("tmp")).unwrap();
-        std::fs::create_dir_all(rootfs.join("full")).unwrap();
-        std::fs::write(rootfs.join("full/f"), b"").unwrap();
-        std::fs::create_dir_all(rootfs.join("var")).unwrap();
-        std::fs::create_dir_all(rootfs.join("srv")).unwrap();
-        std::fs::create_dir_all(dir.join("host")).unwrap();
-        std::fs::write(dir.join("host/f"), b"").unwrap();
-        let outside = dir.join("host").to_str().unwrap().to_string();
-        // Inside the rootfs /var/out names /HOST-PATH there, which is missing.
-        std::os::unix::fs::symlink(&outside, rootfs.join("var/out")).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(rootfs.join("tmp"), std::fs::Permissions::from_mode(0o1777))
-            .unwrap();
+    fn copy_up_is_carried_to_the_tmpfs() {
         let mount = |dst: &str, options: &str| {
             format!(
                 r#"{{"destination": "{dst}", "type": "tmpfs", "source": "tmpfs", "options": [{options}"nosuid", "tmpcopyup"]}}, "#
             )
         };
-        let checked = |mounts: &str| {
-            let root = format!(r#""path": "{}""#, rootfs.display());
-            mapped_edited(&[
-                (r#""path": "rootfs""#, &root),
-                (r#""mounts": ["#, &format!(r#""mounts": [{mounts}"#)),
-            ])
-        };
-        let out = checked(&format!(
-            "{}{}{}{}",
+        let plain = r#"{"destination": "/plain", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid"]}, "#;
+        let bind = r#"{"destination": "/b", "type": "bind", "source": "/x", "options": ["rbind", "tmpcopyup"]}, "#;
+        let mounts = format!(
+            "{}{}{plain}{bind}",
             mount("/tmp", ""),
-            mount("/run", ""),
-            mount("/var/out", ""),
-            mount("/srv", r#""mode=700", "#)
-        ))
-        .unwrap();
-        let options: Vec<_> = out
+            mount("/srv", r#""size=1m", "mode=700", "#)
+        );
+        let out = mapped_edited(&[(r#""mounts": ["#, &format!(r#""mounts": [{mounts}"#))]).unwrap();
+        let tmpfs: Vec<_> = out
             .run
             .tmpfs
             .iter()
-            .map(|t| (t.target.to_string(), t.options.to_string()))
+            .map(|t| (t.target.to_string(), t.options.to_string(), t.copy_up))
             .collect();
         let want = [
-            ("/tmp", "mode=1777"),
-            ("/run", "mode=0755"),
-            ("/var/out", "mode=0755"),
-            ("/srv", "mode=700"),
+            ("/tmp", "mode=1777", CopyUp::ContentAndMode),
+            ("/srv", "size=1m,mode=700", CopyUp::Content),
+            ("/plain", "mode=1777", CopyUp::No),
         ];
         let want: Vec<_> = want
             .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .map(|&(a, b, c)| (a.to_string(), b.to_string(), c))
             .collect();
-        assert_eq!(options, want);
-
-        let e = refusal(checked(&format!(
-            "{}{}",
-            mount("/tmp", ""),
-            mount("/full", "")
-        )));
-        assert!(
-            e.contains("mounts[1].options: tmpcopyup over /full: Directory not empty"),
-            "{e}"
-        );
-        let e = refusal(checked(&mount("/full/f", "")));
-        assert!(
-            e.contains("mounts[0].options: tmpcopyup over /full/f: Not a directory"),
-            "{e}"
-        );
-        // Elsewhere it is passed over, as runc does.
-        let bind = r#"{"destination": "/b", "type": "bind", "source": "/x", "options": ["rbind", "tmpcopyup"]}, "#;
-        assert_eq!(checked(bind).unwrap().run.binds.len(), 1);
-        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(tmpfs, want);
+        assert_eq!(out.run.binds.len(), 1);
     }
 
     const NAMESPACES: &str = r#""namespaces": ["#;

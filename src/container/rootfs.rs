@@ -64,24 +64,27 @@ const KERNEL_MOUNTS: &[FreshMount] = &[
 
 /// /dev: a small tmpfs of the container's own instead of the host's devtmpfs,
 /// so the container sees only the devices listed in [`DEVICES`].
+const DEV: FreshMount = FreshMount {
+    target: c"/dev",
+    fstype: c"tmpfs",
+    flags: MountFlags::NOSUID.union(MountFlags::STRICTATIME),
+    data: Some(c"mode=755,size=64k"),
+};
+
+/// Filesystems under the fresh /dev, each on a directory of that name made
+/// in it (see `setup_dev`).
 const DEV_MOUNTS: &[FreshMount] = &[
-    FreshMount {
-        target: c"/dev",
-        fstype: c"tmpfs",
-        flags: MountFlags::NOSUID.union(MountFlags::STRICTATIME),
-        data: Some(c"mode=755,size=64k"),
-    },
     // A private devpts instance: the container's terminals are its own, and
     // /dev/ptmx (a link to pts/ptmx) opens them.
     FreshMount {
-        target: c"/dev/pts",
+        target: c"pts",
         fstype: c"devpts",
         flags: MountFlags::NOSUID.union(MountFlags::NOEXEC),
         data: Some(c"newinstance,ptmxmode=0666,mode=0620"),
     },
     // POSIX shared memory.
     FreshMount {
-        target: c"/dev/shm",
+        target: c"shm",
         fstype: c"tmpfs",
         flags: NOSUID_NODEV_NOEXEC,
         data: Some(c"mode=1777,size=65536k"),
@@ -89,7 +92,7 @@ const DEV_MOUNTS: &[FreshMount] = &[
     // POSIX message queues, last: only with an IPC namespace not box's
     // own (see `setup_dev`).
     FreshMount {
-        target: c"/dev/mqueue",
+        target: c"mqueue",
         fstype: c"mqueue",
         flags: NOSUID_NODEV_NOEXEC,
         data: None,
@@ -756,12 +759,32 @@ fn setup_dev<K: Calls>(kernel: &mut K, plan: &Plan, trees: &HostTrees<K::Fd>) ->
     // mounts it, so it belongs only with an IPC namespace not box's own
     // (new, or joined).
     let without_mqueue = usize::from(!plan.own_or_joined(k::CLONE_NEWIPC));
+    let dir = mount_point(kernel, "create /dev", DEV.target, Create::Dir)?;
+    kernel
+        .mount_on(DEV.fstype, &dir, DEV.flags, DEV.data)
+        .at("mount /dev", "mount", b"/dev")?;
+    // The fresh /dev, resolved once as any mount point, and from inside
+    // it the directories made for the filesystems under it and those
+    // mounted: nothing else is in it yet, no link to follow, and /dev is
+    // not walked again for each.
+    let dev = mount_point(kernel, "mount /dev", DEV.target, Create::Dir)?;
+    kernel.fchdir(&dev).at("mount /dev", "chdir", b"/dev")?;
     for fresh in &DEV_MOUNTS[..DEV_MOUNTS.len() - without_mqueue] {
-        let dir = mount_point(kernel, "create /dev", fresh.target, Create::Dir)?;
-        kernel
-            .mount_on(fresh.fstype, &dir, fresh.flags, fresh.data)
-            .at("mount /dev", "mount", fresh.target.to_bytes())?;
+        let name = fresh.target;
+        let made = kernel
+            .mkdir_at(&dev, name, Mode::from_raw_mode(0o755))
+            .map_err(|e| ("mkdir", e))
+            .and_then(|()| {
+                kernel
+                    .mount(fresh.fstype, name, fresh.flags, fresh.data)
+                    .map_err(|e| ("mount", e))
+            });
+        if let Err((call, e)) = made {
+            return Err(Error::sys("mount /dev", call, name.to_bytes(), e));
+        }
     }
+    kernel.chdir(c"/").at("mount /dev", "chdir", b"/")?;
+    drop(dev);
     if trees.devices.is_empty() {
         // mknod applies the umask; the nodes must be 0666 whatever the
         // caller's umask, which the command inherits unchanged afterwards.
@@ -1145,7 +1168,7 @@ mod tests {
 
         for step in steps.iter().filter(|s| s.call == "mount") {
             assert!(step.flags.contains(MountFlags::NOSUID), "{step:?}");
-            let device_files = step.path == "/dev" || step.path == "/dev/pts";
+            let device_files = step.path == "/dev" || step.path == "pts";
             assert_eq!(
                 step.flags.contains(MountFlags::NODEV),
                 !device_files,
@@ -1166,13 +1189,33 @@ mod tests {
         // mounted onto the mount point just resolved (without /proc magic
         // links, src/sys/mount.rs), not onto a path walked again; the
         // masks, in box's own /proc and /sys, alone go by path.
+        // The filesystems under /dev alone go by a name, from inside the
+        // fresh /dev resolved once after it is mounted: each on the
+        // directory just made there.
         for (i, step) in steps.iter().enumerate().skip(switch) {
             let mask = step.path.starts_with("/proc/") || step.path.starts_with("/sys/");
-            if step.call == "attach" || (step.call == "mount" && !mask) {
+            let under_dev = !step.path.starts_with('/');
+            if step.call == "mount" && under_dev {
+                let made = &steps[i - 1];
+                let in_dev = format!("/dev/{}", step.path);
+                assert_eq!((made.call, &*made.path), ("mkdir", &*in_dev), "{step:?}");
+            } else if step.call == "attach" || (step.call == "mount" && !mask) {
                 let point = &steps[i - 1];
                 assert_eq!((point.call, &*point.path), ("mount point", &*step.path));
             }
         }
+        let dev = at(steps, "mount", "/dev");
+        let enter = at(steps, "fchdir", "/dev");
+        assert_eq!(steps[enter - 1].call, "mount point");
+        assert!(dev < enter && steps[enter - 1].path == "/dev");
+        let (pts, shm) = (at(steps, "mount", "pts"), at(steps, "mount", "shm"));
+        let back = shm + steps[shm..].iter().position(|s| s.call == "chdir").unwrap();
+        assert!(enter < pts && pts < shm && steps[back].path == "/");
+        let inside = &steps[enter + 1..back];
+        assert!(
+            inside.iter().all(|s| matches!(s.call, "mkdir" | "mount")),
+            "{inside:#?}"
+        );
         let proc = at(steps, "fchdir", &format!("{rootfs}/proc"));
         let null = steps
             .iter()
@@ -1234,7 +1277,7 @@ mod tests {
             assert_eq!(steps[at(&steps, "mknod", node)].from, dev);
         }
         assert!(!has(&steps, "attach") && !has(&steps, "open_tree"));
-        at(&steps, "mount", "/dev/mqueue");
+        at(&steps, "mount", "mqueue");
         assert_eq!(steps.iter().filter(|s| s.call == "propagation").count(), 1);
         assert!(!has(&steps, "chroot") && !has(&steps, "detach host mounts"));
     }
@@ -1299,6 +1342,7 @@ mod tests {
                 "attach" => true,
                 "mount" => {
                     s.from == "tmpfs"
+                        && s.path.starts_with('/')
                         && !s.path.starts_with("/dev")
                         && !s.path.starts_with("/proc")
                         && !s.path.starts_with("/sys")

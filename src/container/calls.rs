@@ -291,7 +291,8 @@ pub mod record {
         pub path: String,
         /// A bind's or a move's source, a mount's filesystem type, the tree
         /// attached, a link's target, pivot_root's put_old; `below` for a
-        /// `nodev` read-only below the top mount only.
+        /// `nodev` read-only below the top mount only; `failed` for a
+        /// `tree nodev` that failed.
         pub from: String,
         /// A fresh mount's flags.
         pub flags: MountFlags,
@@ -309,6 +310,9 @@ pub mod record {
         pub dirs: Vec<&'static str>,
         /// Paths that do not exist.
         pub missing: Vec<&'static str>,
+        /// Whether nodev on a tree not yet attached fails (recorded with
+        /// `from` "failed"), as where the kernel refuses it.
+        pub detached_nodev_fails: bool,
     }
 
     fn text(path: &CStr) -> String {
@@ -401,8 +405,14 @@ pub mod record {
         }
 
         fn tree_nodev(&mut self, tree: &String, read_only: bool) -> Sys<()> {
-            self.push("tree nodev", tree, "").read_only = read_only;
-            Ok(())
+            let attached = self
+                .steps
+                .iter()
+                .any(|s| s.call == "attach" && s.from == *tree);
+            let fails = self.detached_nodev_fails && !attached;
+            let step = self.push("tree nodev", tree, if fails { "failed" } else { "" });
+            step.read_only = read_only;
+            if fails { Err(Errno::INVAL) } else { Ok(()) }
         }
 
         fn attach_tree(&mut self, tree: &String, target: &String) -> Sys<()> {

@@ -143,9 +143,10 @@ const READ_ONLY: &[&CStr] = &[c"/proc/bus", c"/proc/fs", c"/proc/irq", c"/proc/s
 
 /// Host trees cloned before the root switch, attached after it.
 pub struct HostTrees<Fd> {
-    /// One per `--bind`, in order; `None` where the bind was already made
+    /// One per `--bind`, in order, with whether its nodev (and read-only)
+    /// took on the detached tree; `None` where the bind was already made
     /// (kernels without open_tree).
-    binds: heapless::Vec<Option<Fd>, MAX_BINDS>,
+    binds: heapless::Vec<Option<(Fd, bool)>, MAX_BINDS>,
     /// Host device nodes, for user namespaces, where mknod is not allowed.
     devices: heapless::Vec<Fd, 6>,
     /// One per `--device`: the host's node to bind, where box does not
@@ -348,11 +349,11 @@ fn clone_host_trees<K: Calls>(
         if have_open_tree {
             match kernel.clone_tree(source) {
                 Ok(tree) => {
-                    // Best effort here (5.12+), so that the tree is never
-                    // attached without them; attach_binds sets them again
-                    // in every case.
-                    let _ = kernel.tree_nodev(&tree, bind.read_only);
-                    let _ = trees.binds.push(Some(tree));
+                    // Here (5.12+), so that the tree is never attached
+                    // without them; attach_bind sets them again where
+                    // this did not take.
+                    let set = kernel.tree_nodev(&tree, bind.read_only).is_ok();
+                    let _ = trees.binds.push(Some((tree, set)));
                     continue;
                 }
                 Err(Errno::NOSYS) => have_open_tree = false,
@@ -955,7 +956,7 @@ fn mount_tmpfs<K: Calls>(kernel: &mut K, tmpfs: &crate::config::Tmpfs) -> Result
 fn attach_bind<K: Calls>(
     kernel: &mut K,
     bind: &crate::config::Bind,
-    tree: Option<K::Fd>,
+    tree: Option<(K::Fd, bool)>,
 ) -> Result<()> {
     let target = bind.target.as_cstr();
     // nodev always, on the whole bound tree: a host directory with
@@ -966,7 +967,7 @@ fn attach_bind<K: Calls>(
     } else {
         "make a bind nodev"
     };
-    let attrs = if let Some(tree) = tree {
+    let attrs = if let Some((tree, set)) = tree {
         let create = if kernel.fd_type(&tree) == Ok(FileType::Directory) {
             Create::Dir
         } else {
@@ -976,6 +977,11 @@ fn attach_bind<K: Calls>(
         if let Err(e) = kernel.attach_tree(&tree, &point) {
             return Err(bind_target_mismatch(kernel, bind, create)
                 .unwrap_or_else(|| Error::sys("bind", "move_mount", bind.target.as_bytes(), e)));
+        }
+        if set {
+            // Made nodev (and read-only) before it was attached, and
+            // attached as it was.
+            return Ok(());
         }
         // Through the tree, now attached: not the path again.
         kernel.tree_nodev(&tree, bind.read_only)
@@ -1093,11 +1099,18 @@ mod tests {
     /// The steps `build` takes for the plan `box run --rootfs ROOTFS
     /// OPTIONS /bin/sh` makes, recorded instead of made; and the rootfs.
     fn record(options: &[(&str, &str)]) -> (Vec<Step>, String) {
+        record_with(options, false)
+    }
+
+    /// [`record`], nodev on a detached tree failing with
+    /// `detached_nodev_fails`.
+    fn record_with(options: &[(&str, &str)], detached_nodev_fails: bool) -> (Vec<Step>, String) {
         let config = testing::config(options);
         let plan = testing::plan(&config).unwrap();
         let mut record = Recorder {
             dirs: vec!["/proc/acpi", "/proc/scsi", "/sys/firmware", "/tmp"],
             missing: vec!["/proc/sched_debug"],
+            detached_nodev_fails,
             ..Recorder::default()
         };
         build_with(&mut record, &plan).unwrap();
@@ -1131,8 +1144,8 @@ mod tests {
     ///   rootfs without following a link, before the switch;
     /// - every fresh filesystem is nosuid, and nodev but for /dev and its
     ///   devpts (which must open the container's terminals and nodes);
-    /// - every bind of a host tree is made nodev (whole tree) right after
-    ///   it is attached;
+    /// - every bind of a host tree is made nodev (whole tree) before it
+    ///   is attached, and again right after where that did not take;
     /// - the masks come after /proc, /dev/null and the binds, so that they
     ///   cover what those brought; a path missing is skipped.
     ///
@@ -1180,9 +1193,20 @@ mod tests {
         for (i, step) in steps.iter().enumerate().filter(|(_, s)| s.call == "attach") {
             assert!(i < first_mask, "{step:?} after the masks");
             if !step.path.starts_with("/dev/") {
-                // Through the tree, not the target's path again.
-                let nodev = &steps[i + 1];
-                assert_eq!((nodev.call, &*nodev.path), ("tree nodev", &*step.from));
+                let tree = &*step.from;
+                let first = steps
+                    .iter()
+                    .position(|s| s.call == "tree nodev" && s.path == tree)
+                    .expect("nodev on the tree");
+                assert!(first < i, "{step:?} attached before nodev");
+                let again = &steps[i + 1];
+                if steps[first].from == "failed" {
+                    // Through the tree, not the target's path again.
+                    assert_eq!((again.call, &*again.path), ("tree nodev", tree));
+                    assert_eq!(again.read_only, steps[first].read_only);
+                } else {
+                    assert_ne!(again.call, "tree nodev", "{step:?} made nodev twice");
+                }
             }
         }
         // After the switch, every tree is attached and every filesystem
@@ -1372,36 +1396,43 @@ mod tests {
         assert!(at(&steps, "mount", "/x") < at(&steps, "attach", "/run/y"));
     }
 
-    /// `--bind` and `--tmpfs`: each host tree is cloned (and made nodev)
-    /// before the switch, while its path is still the host's, and attached
-    /// after /dev; a read-only bind is made read-only with nodev; the tmpfs
-    /// after the binds; masks last.
+    /// `--bind` and `--tmpfs`: each host tree is cloned and made nodev
+    /// (read-only with nodev for a read-only bind) before the switch, while
+    /// its path is still the host's, and attached after /dev, made nodev
+    /// again only where the first did not take; the tmpfs after the binds;
+    /// masks last.
     #[test]
     fn binds_are_cloned_before_the_switch_and_attached_after_dev() {
-        let (steps, rootfs) = record(&[
+        let options = [
             ("bind", "/tmp:/data"),
             ("bind", "/etc/passwd:/etc/passwd:ro"),
             ("tmpfs", "/run:size=1M"),
-        ]);
-        check_common(&steps, &rootfs);
-        let switch = switch(&steps);
-        let dev = steps.iter().rposition(|s| s.call == "symlink").unwrap();
-        for (source, target, read_only) in [
-            ("/tmp", "/data", false),
-            ("/etc/passwd", "/etc/passwd", true),
-        ] {
-            let clone = at(&steps, "open_tree", source);
-            assert_eq!(steps[clone + 1].call, "tree nodev");
-            assert_eq!(steps[clone + 1].read_only, read_only);
-            let attach = at(&steps, "attach", target);
-            assert_eq!(steps[attach].from, source);
-            assert!(clone < switch && dev < attach);
-            assert_eq!(steps[attach + 1].read_only, read_only);
+        ];
+        for fails in [false, true] {
+            let (steps, rootfs) = record_with(&options, fails);
+            check_common(&steps, &rootfs);
+            let switch = switch(&steps);
+            let dev = steps.iter().rposition(|s| s.call == "symlink").unwrap();
+            for (source, target, read_only) in [
+                ("/tmp", "/data", false),
+                ("/etc/passwd", "/etc/passwd", true),
+            ] {
+                let clone = at(&steps, "open_tree", source);
+                assert_eq!(steps[clone + 1].call, "tree nodev");
+                assert_eq!(steps[clone + 1].read_only, read_only);
+                let attach = at(&steps, "attach", target);
+                assert_eq!(steps[attach].from, source);
+                assert!(clone < switch && dev < attach);
+                let nodev = steps
+                    .iter()
+                    .filter(|s| s.call == "tree nodev" && s.path == source);
+                assert_eq!(nodev.count(), 1 + usize::from(fails), "{fails}");
+            }
+            let tmpfs = at(&steps, "mount", "/run");
+            assert_eq!(steps[tmpfs - 1].call, "mount point");
+            assert!(at(&steps, "attach", "/etc/passwd") < tmpfs);
+            assert!(tmpfs < at(&steps, "bind", "/proc/kcore"));
         }
-        let tmpfs = at(&steps, "mount", "/run");
-        assert_eq!(steps[tmpfs - 1].call, "mount point");
-        assert!(at(&steps, "attach", "/etc/passwd") < tmpfs);
-        assert!(tmpfs < at(&steps, "bind", "/proc/kcore"));
     }
 
     /// OCI tmpcopyup: the covered directory is opened before the tmpfs

@@ -415,6 +415,22 @@ fn device_that_is_not_a_node_is_refused() {
     }
 }
 
+/// A `--device` node whose path inside crosses a /proc magic link
+/// (/dev/fd is a link to /proc/self/fd): refused, made by mknod or bound,
+/// with the reason every other mount point gives.
+#[test]
+#[ignore = "needs root"]
+fn device_through_a_magic_link_is_refused_with_the_reason() {
+    let test = "device_through_a_magic_link_is_refused_with_the_reason";
+    let Some(root) = setup(test) else { return };
+    for device in ["/dev/null:/dev/fd/0/x:rwm", "/dev/null:/dev/fd/0/x:rw"] {
+        let run = in_container(&root, &["--device", device], "echo ran");
+        assert_eq!(run.code(), 125, "--device {device}: {run:?}");
+        let line = one_error_line(&run);
+        assert!(line.contains("magic link"), "--device {device}: {line}");
+    }
+}
+
 #[test]
 #[ignore = "needs root"]
 fn box_exec_is_held_to_the_same_rules() {

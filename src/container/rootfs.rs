@@ -835,53 +835,45 @@ fn make_device_node<K: Calls>(
     host: &HostDevice,
     tree: Option<&K::Fd>,
 ) -> Result<()> {
+    const STEP: &str = "create a --device node";
     let inside = device.inside.as_cstr();
-    let made = (|| -> core::result::Result<(), (&'static str, Errno)> {
-        if let Some(tree) = tree {
-            // An empty file to bind onto, and its directories.
-            let node = kernel
-                .mount_point(inside, Create::File)
-                .map_err(|e| ("openat2", e))?;
-            kernel
-                .attach_tree(tree, &node)
-                .map_err(|e| ("move_mount", e))?;
-            return kernel
-                .set_read_only(inside, false)
-                .map_err(|e| ("mount", e));
-        }
-        // /dev/bus/usb/001/002 needs its directories.
-        let bytes = device.inside.as_bytes();
-        let parent = &bytes[..bytes.iter().rposition(|&b| b == b'/').unwrap_or(0)];
-        if parent != b"/dev" {
-            let parent = CPath::from_bytes(parent).unwrap_or_default();
-            kernel
-                .mount_point(parent.as_cstr(), Create::Dir)
-                .map_err(|e| ("openat2", e))?;
-        }
-        let kind = match host.kind {
-            Kind::Char => FileType::CharacterDevice,
-            Kind::Block => FileType::BlockDevice,
-        };
-        // The host's mode exactly, whatever the umask.
-        let umask = kernel.umask(Mode::empty());
-        let node = kernel.mknod(inside, kind, host.mode, host.major, host.minor);
-        kernel.umask(umask);
-        node.map_err(|e| ("mknod", e))?;
-        if host.uid != 0 || host.gid != 0 {
-            kernel
-                .chown(inside, host.uid, host.gid)
-                .map_err(|e| ("chown", e))?;
-        }
-        Ok(())
-    })();
-    made.map_err(|(call, e)| {
-        let error = Error::sys("create a --device node", call, device.inside.as_bytes(), e);
-        if call == "mknod" && e == Errno::EXIST {
+    let bytes = device.inside.as_bytes();
+    if let Some(tree) = tree {
+        // An empty file to bind onto, and its directories.
+        let node = mount_point(kernel, STEP, inside, Create::File)?;
+        kernel
+            .attach_tree(tree, &node)
+            .at(STEP, "move_mount", bytes)?;
+        return kernel.set_read_only(inside, false).at(STEP, "mount", bytes);
+    }
+    // /dev/bus/usb/001/002 needs its directories.
+    let parent = &bytes[..bytes.iter().rposition(|&b| b == b'/').unwrap_or(0)];
+    if parent != b"/dev" {
+        let parent = CPath::from_bytes(parent).unwrap_or_default();
+        mount_point(kernel, STEP, parent.as_cstr(), Create::Dir)?;
+    }
+    let kind = match host.kind {
+        Kind::Char => FileType::CharacterDevice,
+        Kind::Block => FileType::BlockDevice,
+    };
+    // The host's mode exactly, whatever the umask.
+    let umask = kernel.umask(Mode::empty());
+    let node = kernel.mknod(inside, kind, host.mode, host.major, host.minor);
+    kernel.umask(umask);
+    if let Err(e) = node {
+        let error = Error::sys(STEP, "mknod", bytes, e);
+        return Err(if e == Errno::EXIST {
             error.hint("box makes null, zero, full, random, urandom, tty, ptmx, fd and stdin/out/err itself: give another path inside")
         } else {
             error
-        }
-    })
+        });
+    }
+    if host.uid != 0 || host.gid != 0 {
+        kernel
+            .chown(inside, host.uid, host.gid)
+            .at(STEP, "chown", bytes)?;
+    }
+    Ok(())
 }
 
 /// The binds and tmpfs in the order given, each on its own mount point

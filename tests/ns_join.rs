@@ -327,11 +327,7 @@ fn bad_paths_are_refused_in_one_line_leaving_nothing() {
     for (value, expected) in cases {
         let options = ["--name", "box-ns-join-bad", "--memory", "64M"];
         let run = run_joined(&root, &options, &value, "true");
-        assert_eq!(run.code(), 125, "--ns {value}: {run:?}");
-        assert!(
-            one_error_line(&run).contains(expected),
-            "--ns {value}: {run:?}"
-        );
+        assert_refused(&run, expected, &format!("--ns {value}"));
     }
     // --net and a joined network namespace at once (--net after --ns: a
     // later --ns would replace what --net asked).
@@ -345,10 +341,10 @@ fn bad_paths_are_refused_in_one_line_leaving_nothing() {
         "--net",
         "true",
     ]);
-    assert_eq!(run.code(), 125, "{run:?}");
-    assert!(
-        one_error_line(&run).contains("a new net namespace is asked for too"),
-        "{run:?}"
+    assert_refused(
+        &run,
+        "a new net namespace is asked for too",
+        "--ns net=… --net",
     );
     // (Not the whole mount table: the other tests' `ip netns add` mount.)
     assert!(mounts_mentioning(&[root.path()]).is_empty());
@@ -451,10 +447,8 @@ fn failures_after_the_join_leave_nothing() {
     let run = run_joined(&root, &options, &format!("pid={file}"), "true");
     let _ = Command::new("umount").arg(&file).status();
     let _ = Command::new("umount").arg(d).status();
-    assert_eq!(run.code(), 125, "{run:?}");
-    assert!(one_error_line(&run).contains("lost its PID 1"), "{run:?}");
-    assert!(state_dirs_with_prefix(&name).is_empty());
-    assert!(cgroup_dirs_with_prefix(&name).is_empty());
+    assert_refused(&run, "lost its PID 1", "--ns pid=FILE");
+    assert_nothing_left(&name, root.path());
 
     let holder = Holder::start(&["--user", "--map-root-user"], "");
     let mut options = options.to_vec();
@@ -465,13 +459,6 @@ fn failures_after_the_join_leave_nothing() {
         &format!("user={}", holder.ns("user")),
         "true",
     );
-    assert_eq!(run.code(), 125, "{run:?}");
-    assert!(
-        one_error_line(&run).contains("chdir(/no-such-dir)"),
-        "{run:?}"
-    );
-    assert!(state_dirs_with_prefix(&name).is_empty());
-    assert!(cgroup_dirs_with_prefix(&name).is_empty());
-    let left = leftover_processes(&name, Some(root.path()));
-    assert!(left.is_empty(), "processes left: {left:?}");
+    assert_refused(&run, "chdir(/no-such-dir)", "--workdir /no-such-dir");
+    assert_nothing_left(&name, root.path());
 }

@@ -106,25 +106,31 @@ impl Bundle {
         let rootfs = busybox_rootfs(&format!("{tag}-rootfs"));
         let run = run_box(["oci", "spec", "--bundle", dir.path().to_str().unwrap()]);
         assert_eq!(run.code(), 0, "{run:?}");
-        let config = dir.path().join("config.json");
-        let text = std::fs::read_to_string(&config).unwrap();
         let words: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
-        let text = text
-            .replace(
-                r#""args": ["sh"]"#,
-                &format!(r#""args": [{}]"#, words.join(", ")),
-            )
-            .replace(
-                r#""path": "rootfs""#,
-                &format!("\"path\": {:?}", rootfs.path().to_str().unwrap()),
-            )
-            .replace(r#""linux": {"#, &format!("\"linux\": {{{linux_extra}"));
-        std::fs::write(&config, text).unwrap();
+        edit_file(
+            &dir.path().join("config.json"),
+            &[
+                (
+                    r#""args": ["sh"]"#,
+                    &format!(r#""args": [{}]"#, words.join(", ")),
+                ),
+                (
+                    r#""path": "rootfs""#,
+                    &format!("\"path\": {:?}", rootfs.path().to_str().unwrap()),
+                ),
+                (r#""linux": {"#, &format!("\"linux\": {{{linux_extra}")),
+            ],
+        );
         Bundle { dir, rootfs }
     }
 
     fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Its config.json edited ([`edit_file`]): the text written.
+    fn edit_config(&self, edits: &[(&str, &str)]) -> String {
+        edit_file(&self.path().join("config.json"), edits)
     }
 }
 
@@ -164,12 +170,7 @@ fn create_start_state_kill_delete() {
         r#""resources": {"pids": {"limit": 32}, "memory": {"limit": 67108864}}, "#,
     );
 
-    let (code, log) = create(root.path(), bundle.path(), &id, &bundle.path().join("log"));
-    assert_eq!(code, 0, "{log}");
-    let pid: i32 = std::fs::read_to_string(bundle.path().join("pid"))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let pid = create_ok(root.path(), &bundle, &id);
     // create has exited; the init waits, not yet running the command.
     assert_eq!(status_of(root.path(), &id), "created");
     let state = oci(root.path(), &["state", &id]).stdout;
@@ -337,12 +338,7 @@ fn cgroups_path_is_honoured() {
             r#""cgroupsPath": "{path}", "resources": {{"pids": {{"limit": 32}}, "memory": {{"limit": 67108864}}}}, "#
         ),
     );
-    let (code, log) = create(root.path(), bundle.path(), &id, &bundle.path().join("log"));
-    assert_eq!(code, 0, "{log}");
-    let pid: i32 = std::fs::read_to_string(bundle.path().join("pid"))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let pid = create_ok(root.path(), &bundle, &id);
     let dirs = group_dirs(&path);
     assert!(!dirs.is_empty());
     for dir in &dirs {
@@ -436,10 +432,7 @@ fn cgroups_path_is_honoured() {
     );
     // Without a cgroup namespace (rooted in a cgroup2 group, on this
     // hybrid host the unified one): the groups engines look for.
-    let config = bundle.path().join("config.json");
-    let text = std::fs::read_to_string(&config).unwrap();
-    assert!(text.contains(r#", {"type": "cgroup"}"#), "{text}");
-    std::fs::write(&config, text.replace(r#", {"type": "cgroup"}"#, "")).unwrap();
+    bundle.edit_config(&[(r#", {"type": "cgroup"}"#, "")]);
     let pid = create_and_start(root.path(), &bundle, &id);
     let controller = if v1_groups() { Some("freezer") } else { None };
     let own = own_cgroup(controller);
@@ -514,12 +507,7 @@ fn the_engine_collects_the_exit_status() {
         r#""sysctl": {"net.ipv4.ping_group_range": "0 0"}, "#,
     );
     let host_range = std::fs::read_to_string("/proc/sys/net/ipv4/ping_group_range").unwrap();
-    let (code, log) = create(root.path(), bundle.path(), &id, &bundle.path().join("log"));
-    assert_eq!(code, 0, "{log}");
-    let pid: i32 = std::fs::read_to_string(bundle.path().join("pid"))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let pid = create_ok(root.path(), &bundle, &id);
     let run = oci(root.path(), &["start", &id]);
     assert_eq!(run.code(), 0, "{run:?}");
     assert_eq!(reap(pid), 3);
@@ -596,21 +584,13 @@ fn mounts_in_config_order_on_a_read_only_root_lacking_their_points() {
         bind(src("data"), "/data"),
     ]
     .concat();
-    let config = bundle.path().join("config.json");
-    let text = std::fs::read_to_string(&config).unwrap();
+    let text = bundle.edit_config(&[(r#""mounts": ["#, &format!(r#""mounts": [{mounts}"#))]);
     assert!(text.contains(r#""readonly": true"#), "{text}");
-    let text = text.replacen(r#""mounts": ["#, &format!(r#""mounts": [{mounts}"#), 1);
-    std::fs::write(&config, text).unwrap();
     let rootfs = bundle.rootfs.path();
     for missing in ["proc", "sys", "dev"] {
         std::fs::remove_dir(rootfs.join(missing)).unwrap();
     }
-    let (code, log) = create(root.path(), bundle.path(), &id, &bundle.path().join("log"));
-    assert_eq!(code, 0, "{log}");
-    let pid: i32 = std::fs::read_to_string(bundle.path().join("pid"))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let pid = create_ok(root.path(), &bundle, &id);
     let run = oci(root.path(), &["start", &id]);
     assert_eq!(run.code(), 0, "{run:?}");
     assert_eq!(reap(pid), 0);
@@ -788,19 +768,15 @@ fn a_host_pid_namespace_gives_the_image_no_way_to_the_host() {
     std::fs::remove_dir_all(&etc).unwrap();
     let link = format!("/proc/{}/root{}", sleeper.id(), host.path().display());
     std::os::unix::fs::symlink(link, &etc).unwrap();
-    let config = bundle.path().join("config.json");
-    let text = std::fs::read_to_string(&config).unwrap();
     let mount = format!(
         r#"{{"destination": "/etc/hosts", "type": "bind", "source": "{}", "options": ["rbind", "ro"]}}, "#,
         hosts.display()
     );
-    let text = text.replacen(r#"{"type": "pid"}, "#, "", 1).replacen(
-        r#""mounts": ["#,
-        &format!(r#""mounts": [{mount}"#),
-        1,
-    );
+    let text = bundle.edit_config(&[
+        (r#"{"type": "pid"}, "#, ""),
+        (r#""mounts": ["#, &format!(r#""mounts": [{mount}"#)),
+    ]);
     assert!(!text.contains(r#""pid""#), "{text}");
-    std::fs::write(&config, text).unwrap();
     let before = host_mounts();
     assert_create_refused(root.path(), bundle.path(), &id, "magic link", test);
     let _ = sleeper.kill();
@@ -826,12 +802,7 @@ fn delete_force_ends_a_created_container() {
         &["sh", "-c", "echo never"],
         r#""resources": {"pids": {"limit": 16}}, "#,
     );
-    let (code, log) = create(root.path(), bundle.path(), &id, &bundle.path().join("log"));
-    assert_eq!(code, 0, "{log}");
-    let pid: i32 = std::fs::read_to_string(bundle.path().join("pid"))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let pid = create_ok(root.path(), &bundle, &id);
     let run = oci(root.path(), &["delete", &id]);
     assert_ne!(run.code(), 0, "a created container is not deleted unforced");
     let run = oci(root.path(), &["delete", "--force", &id]);
@@ -1444,10 +1415,17 @@ fn exec_detached(program: &Path, root: &Path, id: &str, process: &Path, log: &Pa
 
 /// A created and started container of `bundle`; its init's PID.
 fn create_and_start(root: &Path, bundle: &Bundle, id: &str) -> i32 {
-    let (code, log) = create(root, bundle.path(), id, &bundle.path().join("log"));
-    assert_eq!(code, 0, "{log}");
+    let pid = create_ok(root, bundle, id);
     let run = oci(root, &["start", id]);
     assert_eq!(run.code(), 0, "{run:?}");
+    pid
+}
+
+/// `create` of `bundle` as `id`, its output in the bundle's `log`,
+/// accepted: the init's PID (from the pid file).
+fn create_ok(root: &Path, bundle: &Bundle, id: &str) -> i32 {
+    let (code, log) = create(root, bundle.path(), id, &bundle.path().join("log"));
+    assert_eq!(code, 0, "{log}");
     std::fs::read_to_string(bundle.path().join("pid"))
         .unwrap()
         .parse()
@@ -1667,13 +1645,7 @@ const EXE_PROBE_C: &str = include_str!("hardening/exe_probe.c");
 /// at /bin/exe_probe and a link /bin/box-init to /proc/self/exe.
 fn probe_bundle(test: &str, args: &[&str]) -> Option<Bundle> {
     let bundle = Bundle::new(test, args, "");
-    let config = bundle.path().join("config.json");
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        text.replace(r#""readonly": true"#, r#""readonly": false"#),
-    )
-    .unwrap();
+    bundle.edit_config(&[(r#""readonly": true"#, r#""readonly": false"#)]);
     let bin = bundle.rootfs.path().join("bin");
     compile_static_c(test, EXE_PROBE_C, &bin.join("exe_probe"))?;
     add_box_libraries(bundle.rootfs.path());
@@ -1840,11 +1812,7 @@ fn namespace_paths_are_joined() {
         let root = TempDir::new("oci-root");
         let with_namespaces = |tag: &str, replacement: &str| {
             let bundle = Bundle::new(tag, &["sleep", "100"], "");
-            let config = bundle.path().join("config.json");
-            let text = std::fs::read_to_string(&config).unwrap();
-            assert!(text.contains(r#"{"type": "network"}"#), "{text}");
-            let text = text.replace(r#"{"type": "network"}"#, replacement);
-            std::fs::write(&config, text).unwrap();
+            bundle.edit_config(&[(r#"{"type": "network"}"#, replacement)]);
             bundle
         };
 
@@ -1853,19 +1821,12 @@ fn namespace_paths_are_joined() {
         let bundle = with_namespaces("oci-netns", &joined);
         // A network setting, written in the joined namespace (not the
         // host's): a CRI pod's sandbox's sysctls.
-        let config = bundle.path().join("config.json");
-        let text = std::fs::read_to_string(&config).unwrap().replace(
+        bundle.edit_config(&[(
             r#""linux": {"#,
             r#""linux": {"sysctl": {"net.ipv4.ip_forward": "1"}, "#,
-        );
-        std::fs::write(&config, text).unwrap();
+        )]);
         let host_forward = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap();
-        let (code, log) = create(root.path(), bundle.path(), &id, &bundle.path().join("log"));
-        assert_eq!(code, 0, "{log}");
-        let pid: i32 = std::fs::read_to_string(bundle.path().join("pid"))
-            .unwrap()
-            .parse()
-            .unwrap();
+        let pid = create_ok(root.path(), &bundle, &id);
         assert!(
             oci(root.path(), &["state", &id])
                 .stdout
@@ -1916,12 +1877,7 @@ fn namespace_paths_are_joined() {
         ] {
             // The spec's own entry of that type gives way to the path.
             let bundle = Bundle::new(tag, &["true"], "");
-            let config = bundle.path().join("config.json");
-            let text = std::fs::read_to_string(&config)
-                .unwrap()
-                .replace(gone, "")
-                .replace(r#"{"type": "network"}"#, &replacement);
-            std::fs::write(&config, text).unwrap();
+            bundle.edit_config(&[(gone, ""), (r#"{"type": "network"}"#, &replacement)]);
             let id = format!("box-{tag}-{}", std::process::id());
             assert_create_refused(root.path(), bundle.path(), &id, expected, tag);
         }
@@ -1931,12 +1887,10 @@ fn namespace_paths_are_joined() {
             "oci-netns-host",
             r#"{"type": "network", "path": "/proc/self/ns/net"}"#,
         );
-        let config = bundle.path().join("config.json");
-        let text = std::fs::read_to_string(&config).unwrap().replace(
+        bundle.edit_config(&[(
             r#""linux": {"#,
             r#""linux": {"sysctl": {"net.ipv4.ip_forward": "1"}, "#,
-        );
-        std::fs::write(&config, text).unwrap();
+        )]);
         let id = format!("box-oci-netns-host-{}", std::process::id());
         assert_create_refused(
             root.path(),
@@ -2268,9 +2222,7 @@ fn hooks_run_with_the_state() {
     );
     let with_hooks = |tag: &str, hooks: &str| {
         let bundle = Bundle::new(tag, &["sleep", "100"], "");
-        let config = bundle.path().join("config.json");
-        let text = std::fs::read_to_string(&config).unwrap();
-        std::fs::write(&config, text.replacen('{', &format!("{{{hooks}"), 1)).unwrap();
+        bundle.edit_config(&[("{", &format!("{{{hooks}"))]);
         bundle
     };
     let id = format!("box-oci-hooks-{}", std::process::id());

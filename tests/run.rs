@@ -173,12 +173,12 @@ fn failed_run_leaves_host_mounts_as_they_were() {
         "/etc:/etc/passwd",
         "true",
     ]);
-    assert_eq!(run.code(), 125, "{run:?}");
-    let line = one_error_line(&run);
-    assert!(
-        line.contains("/etc/passwd") && line.contains("target inside the rootfs is not"),
-        "{line}"
+    let line = assert_refused(
+        &run,
+        "target inside the rootfs is not",
+        "--bind /etc:/etc/passwd",
     );
+    assert!(line.contains("/etc/passwd"), "{line}");
     assert_same_mounts(&before, "after a failed run");
 }
 
@@ -238,9 +238,6 @@ fn only_standard_descriptors_inside() {
     };
     let mut cmd = Command::new(BOX);
     cmd.args(["run", "--rootfs", &rootfs_arg(&root), "ls", "/proc/self/fd"]);
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         cmd.pre_exec(|| {
@@ -250,7 +247,7 @@ fn only_standard_descriptors_inside() {
             Ok(())
         });
     }
-    let run = wait_with_timeout(cmd.spawn().unwrap(), Duration::from_secs(30));
+    let run = run_command(&mut cmd);
     let fds: Vec<&str> = run.stdout.split_whitespace().collect();
     // 3 is ls's own handle on the directory it lists.
     assert_eq!(fds, ["0", "1", "2", "3"], "{run:?}");
@@ -523,14 +520,7 @@ fn cannot_mount_kernel_fs_beside_others(test: &str, extra: &[&str]) {
          exec \"$0\" run --rootfs {r} --seccomp unconfined {} sh -c \"{inside}\"",
         extra.join(" ")
     );
-    let child = Command::new(unshare)
-        .args(["-m", "sh", "-c", &script, BOX])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let run = wait_with_timeout(child, Duration::from_secs(30));
+    let run = run_command(Command::new(unshare).args(["-m", "sh", "-c", &script, BOX]));
     assert_eq!(run.code(), 0, "{run:?}");
     assert_eq!(run.stdout, "proc refused\nsysfs refused\n", "{run:?}");
 }
@@ -845,12 +835,8 @@ fn bad_input_gives_one_line_and_125() {
     ];
     for (args, expected) in cases {
         let run = run_box(*args);
-        assert_eq!(run.code(), 125, "{args:?}: {run:?}");
-        let line = one_error_line(&run);
-        assert!(
-            line.starts_with("box: run: ") && line.contains(expected),
-            "{args:?}: {line}"
-        );
+        let line = assert_refused(&run, expected, &format!("{args:?}"));
+        assert!(line.starts_with("box: run: "), "{args:?}: {line}");
     }
     assert_same_mounts(&before, "after bad input");
 }
@@ -873,9 +859,6 @@ fn falls_back_to_clone_without_clone3() {
     }
     let mut cmd = Command::new(BOX);
     cmd.args(["run", "--rootfs", &rootfs_arg(&root), "sh", "-c", "echo $$"]);
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
     // SAFETY: only async-signal-safe calls between fork and exec; the filter
     // program lives on this stack frame during prctl.
     unsafe {
@@ -923,7 +906,7 @@ fn falls_back_to_clone_without_clone3() {
             Ok(())
         });
     }
-    let run = wait_with_timeout(cmd.spawn().unwrap(), Duration::from_secs(30));
+    let run = run_command(&mut cmd);
     assert_eq!(run.code(), 0, "{run:?}");
     assert_eq!(run.stdout.trim(), "1", "{run:?}");
 }

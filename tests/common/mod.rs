@@ -297,6 +297,34 @@ pub fn one_error_line(run: &Run) -> &str {
     lines[0]
 }
 
+/// A refusal: exit status 125 and one error line that contains
+/// `expected`, which is returned; `what` names the case in a failure.
+pub fn assert_refused<'r>(run: &'r Run, expected: &str, what: &str) -> &'r str {
+    assert_eq!(run.code(), 125, "{what}: {run:?}");
+    let line = one_error_line(run);
+    assert!(line.contains(expected), "{what}: {line}");
+    line
+}
+
+/// Edit the text file at `path` (a bundle's config.json) in place: each
+/// `(from, to)` in turn, its first `from` replaced with `to`, where `from`
+/// must be (an edit that finds nothing would leave the test testing
+/// something else). Returns the text written.
+pub fn edit_file(path: &Path, edits: &[(&str, &str)]) -> String {
+    let mut text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    for (from, to) in edits {
+        assert!(
+            text.contains(from),
+            "{from} not in {}: {text}",
+            path.display()
+        );
+        text = text.replacen(from, to, 1);
+    }
+    std::fs::write(path, &text).unwrap();
+    text
+}
+
 /// Compile a C helper statically with the host's gcc into `out`, or say
 /// why not (None).
 pub fn compile_static_c(test: &str, source: &str, out: &Path) -> Option<()> {
@@ -379,6 +407,32 @@ fn cgroup_dirs_where(keep: impl Fn(&OsStr) -> bool) -> Vec<PathBuf> {
     }
     found.sort();
     found
+}
+
+/// What the container `name` left behind, one line each: processes of it
+/// (by `name`, or with their root in `rootfs`) still there after waiting
+/// up to `wait`, its state under /run/box, cgroup directories named
+/// `name`. Empty when it left nothing.
+pub fn left_behind(name: &str, rootfs: &Path, wait: Duration) -> Vec<String> {
+    let mut left = Vec::new();
+    let procs = wait_no_leftover_processes(name, Some(rootfs), wait);
+    if !procs.is_empty() {
+        left.push(format!("processes left: {procs:#?}"));
+    }
+    if Path::new("/run/box").join(name).exists() {
+        left.push(format!("state left: /run/box/{name}"));
+    }
+    let cgroups = cgroup_dirs_named_exactly(name);
+    if !cgroups.is_empty() {
+        left.push(format!("cgroups left: {cgroups:?}"));
+    }
+    left
+}
+
+/// [`left_behind`] is empty: the container `name` left nothing.
+pub fn assert_nothing_left(name: &str, rootfs: &Path) {
+    let left = left_behind(name, rootfs, Duration::from_secs(2));
+    assert!(left.is_empty(), "{name}: {}", left.join("\n"));
 }
 
 /// Names under /run/box that start with `prefix`.

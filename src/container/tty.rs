@@ -12,7 +12,8 @@
 //!   runs (stdout and stderr share one when they are the same terminal, so
 //!   that their order on the screen is kept). Descriptors that are not
 //!   terminals (files, pipes, /dev/null) are passed as they are: nothing is
-//!   relayed, and the path costs three ioctls (isatty).
+//!   relayed, and the path costs three fstats (and TCGETS of a device). A
+//!   directory is refused: the command would leave its root through it.
 //! - With `-t`, the command gets a pty of the container's own devpts
 //!   instance as its controlling terminal on 0, 1 and 2; box relays its
 //!   master to the caller's terminal, which it puts in raw mode meanwhile.
@@ -160,6 +161,26 @@ impl Pump {
     }
 }
 
+/// Whether box's descriptor `fd` (`name`: stdin, stdout, stderr) is a
+/// terminal, which only a character device can be: one fstat for a pipe or
+/// a file, then TCGETS for a device. A directory is refused: the command
+/// would hold a directory of the host, and leave its root through it
+/// (`cd /proc/self/fd/0/..`), which a file or a pipe does not allow.
+#[inline]
+fn is_terminal(fd: BorrowedFd<'static>, name: &str) -> Result<bool> {
+    use rustix::fs::FileType;
+    let Ok(stat) = rustix::fs::fstat(fd) else {
+        return Ok(false);
+    };
+    match FileType::from_raw_mode(stat.st_mode) {
+        FileType::CharacterDevice => Ok(pty::is_terminal(fd)),
+        FileType::Directory => Err(bad!(
+            "{name} is a directory, which would let the container out of its root"
+        )),
+        _ => Ok(false),
+    }
+}
+
 /// box's side: the ends it relays between the caller and the command.
 pub struct Relay {
     ends: [End; 6],
@@ -179,11 +200,17 @@ impl Relay {
     /// blocked, so that a resize of the caller's terminal from here on
     /// waits for the relay.
     ///
-    /// Inlined: the path without a terminal is three ioctls in the caller's
+    /// A directory among them is refused (see [`is_terminal`]).
+    ///
+    /// Inlined: the path without a terminal is three fstats in the caller's
     /// code, and touches no page of this module.
     #[inline]
     pub fn prepare(tty: bool) -> Result<(Option<Relay>, ChildStdio)> {
-        let terminals = [fd::stdin(), fd::stdout(), fd::stderr()].map(pty::is_terminal);
+        let terminals = [
+            is_terminal(fd::stdin(), "stdin")?,
+            is_terminal(fd::stdout(), "stdout")?,
+            is_terminal(fd::stderr(), "stderr")?,
+        ];
         if !tty && !terminals.contains(&true) {
             return Ok((None, ChildStdio::Inherit));
         }

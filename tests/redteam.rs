@@ -1,0 +1,454 @@
+//! Red-team attempts from root inside a default container (`box run`,
+//! `box run -d` + `box exec`, `box run --init`), beyond tests/hardening.rs:
+//! the caller's terminal, the mount API on /proc and /sys, clone3 and
+//! setns, SysV IPC, cgroupfs and devpts, the size of /dev and /dev/shm,
+//! what `box exec` reads of the container's init, box-init under forged
+//! signals, and a host directory handed as a standard descriptor (the one
+//! that got out: refused since). A static C probe inside prints one
+//! `WHAT RESULT` line per attempt, RESULT being `OK` or the errno's name.
+
+mod common;
+
+use common::*;
+use std::fs::File;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PROBE_C: &str = r#"
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/ioctl.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/prctl.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/mount.h>
+#include <linux/sched.h>
+
+static void report(const char *what, long ret) {
+    if (ret >= 0) printf("%s OK\n", what);
+    else printf("%s %s\n", what, strerrorname_np(errno));
+    fflush(stdout);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) return 2;
+    const char *cmd = argv[1];
+    char name[64];
+    if (!strcmp(cmd, "tty")) {
+        static char text[] = "echo INJECTED\n";
+        for (int fd = 0; fd < 3; fd++) {
+            snprintf(name, sizeof name, "tiocsti_%d", fd);
+            long r = 0;
+            for (char *c = text; *c && r == 0; c++) r = ioctl(fd, TIOCSTI, c);
+            report(name, r);
+            char sub = 6; /* TIOCLINUX: shift state, harmless */
+            snprintf(name, sizeof name, "tioclinux_%d", fd);
+            report(name, ioctl(fd, TIOCLINUX, &sub));
+        }
+        int t = open("/dev/tty", O_RDWR);
+        report("dev_tty", t);
+        report("dev_console", open("/dev/console", O_RDWR));
+        report("tiocsctty_0", ioctl(0, TIOCSCTTY, 1));
+    } else if (!strcmp(cmd, "mountapi")) {
+        report("open_tree", syscall(SYS_open_tree, AT_FDCWD, "/proc/sys", 0));
+        report("open_tree_clone", syscall(SYS_open_tree, AT_FDCWD, "/proc", OPEN_TREE_CLONE));
+        report("fspick", syscall(SYS_fspick, AT_FDCWD, "/proc/sys", 0));
+        struct mount_attr attr = { .attr_clr = MOUNT_ATTR_RDONLY };
+        report("mount_setattr", syscall(SYS_mount_setattr, AT_FDCWD, "/proc/sys", 0, &attr, sizeof attr));
+        report("move_mount", syscall(SYS_move_mount, AT_FDCWD, "/proc", AT_FDCWD, "/mnt", 0));
+        report("fsopen_proc", syscall(SYS_fsopen, "proc", 0));
+        report("fsopen_sysfs", syscall(SYS_fsopen, "sysfs", 0));
+        report("fsopen_cgroup2", syscall(SYS_fsopen, "cgroup2", 0));
+        report("fsmount", syscall(SYS_fsmount, -1, 0, 0));
+        report("proc_sys_write", open("/proc/sys/kernel/hostname", O_WRONLY));
+        report("proc_attr_write", open("/proc/self/attr/current", O_WRONLY));
+    } else if (!strcmp(cmd, "clone3")) {
+        struct clone_args a; memset(&a, 0, sizeof a);
+        a.flags = CLONE_NEWUSER; a.exit_signal = SIGCHLD;
+        long r = syscall(SYS_clone3, &a, sizeof a);
+        if (r == 0) _exit(0);
+        report("clone3_newuser", r);
+        memset(&a, 0, sizeof a); a.exit_signal = SIGCHLD;
+        r = syscall(SYS_clone3, &a, sizeof a);
+        if (r == 0) _exit(0);
+        report("clone3_plain", r);
+        int fd = open("/proc/1/ns/mnt", O_RDONLY);
+        report("setns_mnt", syscall(SYS_setns, fd, 0));
+        int pfd = syscall(SYS_pidfd_open, 1, 0);
+        report("setns_pidfd", syscall(SYS_setns, pfd, CLONE_NEWNS));
+    } else if (!strcmp(cmd, "ipc")) {
+        int key = 0x0b0c5e11;
+        report("shmget", shmget(key, 4096, IPC_CREAT | 0666));
+        report("msgget", msgget(key, IPC_CREAT | 0666));
+        report("semget", semget(key, 1, IPC_CREAT | 0666));
+        /* Host segments by id: the IPC namespace hides them. */
+        struct shm_info info;
+        int max = shmctl(0, SHM_INFO, (struct shmid_ds *)&info);
+        printf("shm_max_index %d used %d\n", max, info.used_ids);
+    } else if (!strcmp(cmd, "cgroup")) {
+        report("cgroup_procs", open("/sys/fs/cgroup/cgroup.procs", O_WRONLY));
+        DIR *d = opendir("/sys/fs/cgroup"); int n = 0;
+        if (d) { while (readdir(d)) n++; closedir(d); }
+        printf("cgroup_entries %d\n", n);
+    } else if (!strcmp(cmd, "devpts")) {
+        DIR *d = opendir("/dev/pts"); 
+        if (d) { struct dirent *e; while ((e = readdir(d))) printf("pts_entry %s\n", e->d_name); closedir(d); }
+        report("host_pts_0", open("/dev/pts/0", O_RDWR));
+    } else if (!strcmp(cmd, "fill")) {
+        /* argv[2]: a file on a tmpfs; how much it takes. */
+        static char buf[65536];
+        int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        long total = 0, n;
+        while ((n = write(fd, buf, sizeof buf)) > 0) total += n;
+        printf("filled %s %ld %s\n", argv[2], total, strerrorname_np(errno));
+    } else if (!strcmp(cmd, "clone_parent")) {
+        /* A sibling: a child of whoever is our parent. */
+        long r = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0L, 0L, 0L, 0L);
+        if (r == 0) { if (argc < 3) sleep(3); _exit(7); }
+        report("clone_parent", r);
+        return 0;
+    } else if (!strcmp(cmd, "comm")) {
+        prctl(PR_SET_NAME, "x\nSeccomp:\t0\n)");
+        pause();
+    } else if (!strcmp(cmd, "sigstorm")) {
+        /* Forged signals at PID 1 (box-init), then exit 3. */
+        union sigval v = {0};
+        for (int i = 0; i < 20000; i++) {
+            sigqueue(1, SIGCHLD, v);
+            if (i % 100 == 0) kill(1, SIGCHLD);
+        }
+        report("sigkill_1", kill(1, SIGKILL));
+        report("sigstop_1", kill(1, SIGSTOP));
+        for (int i = 0; i < 200; i++) if (fork() == 0) _exit(0);
+        return 3;
+    } else if (!strcmp(cmd, "status")) {
+        FILE *f = fopen("/proc/self/status", "r"); char line[256];
+        while (fgets(line, sizeof line, f)) if (!strncmp(line, "Seccomp:", 8) || !strncmp(line, "CapEff", 6) || !strncmp(line, "NoNewPrivs", 10)) fputs(line, stdout);
+    } else return 2;
+    return 0;
+}
+"#;
+
+fn setup(test: &str) -> Option<TempDir> {
+    if !need_root(test) || !have_busybox(test) {
+        return None;
+    }
+    let root = busybox_rootfs(test);
+    compile_static_c(test, PROBE_C, &root.path().join("bin/probe"))?;
+    Some(root)
+}
+
+fn rootfs(root: &TempDir) -> &str {
+    root.path().to_str().unwrap()
+}
+
+/// `box run --rootfs ROOT /bin/probe ARGS…`.
+fn probe(root: &TempDir, args: &[&str]) -> Run {
+    let mut all = vec!["run", "--rootfs", rootfs(root), "/bin/probe"];
+    all.extend_from_slice(args);
+    run_box(&all)
+}
+
+/// Assert the probe's result for each WHAT is `want`.
+fn expect(run: &Run, want: &[(&str, &str)]) {
+    for (what, result) in want {
+        let got = run
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(what)?.strip_prefix(' '))
+            .unwrap_or("(no result)");
+        eprintln!("redteam: {what} -> {got}");
+        assert_eq!(got, *result, "{what}\n{run:?}");
+    }
+}
+
+fn name(tag: &str) -> String {
+    format!("rt-{tag}-{}", std::process::id())
+}
+
+#[test]
+#[ignore = "needs root"]
+fn terminal_injection_never_reaches_the_caller() {
+    let test = "terminal_injection_never_reaches_the_caller";
+    let Some(root) = setup(test) else {
+        return;
+    };
+    if Command::new("script").arg("-V").output().is_err() {
+        return skip(test, "needs script(1) (util-linux) for a terminal");
+    }
+    let sweep = ContainerSweep::new(&name("tty"));
+    run_detached(&sweep.prefix, rootfs(&root), &["sleep", "60"]);
+    let r = rootfs(&root);
+    // TIOCSTI on 0, 1, 2 and /dev/tty: were any the caller's terminal, the
+    // text would be the next line the caller's shell reads.
+    for (args, tty) in [
+        (format!("run --rootfs {r}"), false),
+        (format!("run -t --rootfs {r}"), true),
+        (format!("exec {}", sweep.prefix), false),
+        (format!("exec -t {}", sweep.prefix), true),
+    ] {
+        let line = format!("{BOX} {args} /bin/probe tty; read -t 1 x; echo \"after:[$x]\"");
+        let run = run_command(Command::new("script").args(["-qec", &line, "/dev/null"]));
+        eprintln!("redteam: box {args}: {run:?}");
+        assert!(run.stdout.contains("after:[]\r"), "box {args}\n{run:?}");
+        if !tty {
+            let run = Run {
+                stdout: run.stdout.replace('\r', ""),
+                ..run
+            };
+            expect(
+                &run,
+                &[
+                    ("tiocsti_0", "ENOTTY"),
+                    ("tiocsti_1", "ENOTTY"),
+                    ("tiocsti_2", "ENOTTY"),
+                    ("tioclinux_0", "ENOTTY"),
+                    ("dev_tty", "ENXIO"),
+                    ("tiocsctty_0", "ENOTTY"),
+                ],
+            );
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs root"]
+fn mount_api_cannot_reopen_proc_sys_or_cgroupfs() {
+    let test = "mount_api_cannot_reopen_proc_sys_or_cgroupfs";
+    let Some(root) = setup(test) else {
+        return;
+    };
+    let run = probe(&root, &["mountapi"]);
+    let mut want: Vec<(&str, &str)> = [
+        "open_tree",
+        "open_tree_clone",
+        "fspick",
+        "mount_setattr",
+        "move_mount",
+        "fsopen_proc",
+        "fsopen_sysfs",
+        "fsopen_cgroup2",
+        "fsmount",
+    ]
+    .iter()
+    .map(|w| (*w, "EPERM"))
+    .collect();
+    want.push(("proc_sys_write", "EROFS"));
+    expect(&run, &want);
+}
+
+#[test]
+#[ignore = "needs root"]
+fn clone3_and_setns_make_no_namespace() {
+    let test = "clone3_and_setns_make_no_namespace";
+    let Some(root) = setup(test) else {
+        return;
+    };
+    let run = probe(&root, &["clone3"]);
+    expect(
+        &run,
+        &[
+            ("clone3_newuser", "ENOSYS"),
+            ("clone3_plain", "ENOSYS"),
+            ("setns_mnt", "EPERM"),
+            ("setns_pidfd", "EPERM"),
+        ],
+    );
+}
+
+#[test]
+#[ignore = "needs root"]
+fn sysv_ipc_stays_in_the_container() {
+    let test = "sysv_ipc_stays_in_the_container";
+    let Some(root) = setup(test) else {
+        return;
+    };
+    let sweep = ContainerSweep::new(&name("ipc"));
+    let script = "/bin/probe ipc > /tmp/ipc; sleep 60";
+    run_detached(&sweep.prefix, rootfs(&root), &["sh", "-c", script]);
+    let start = Instant::now();
+    let inside = loop {
+        let run = run_box(["exec", &sweep.prefix, "cat", "/tmp/ipc"]);
+        if run.stdout.contains("shm_max_index") || start.elapsed() > Duration::from_secs(10) {
+            break run;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // Made, and alone there: none of the host's segments is visible.
+    expect(
+        &inside,
+        &[("shmget", "OK"), ("msgget", "OK"), ("semget", "OK")],
+    );
+    assert!(inside.stdout.contains("used 1\n"), "{inside:?}");
+    let key = format!(" {} ", 0x0b0c5e11);
+    let on_host = || {
+        ["shm", "msg", "sem"].iter().any(|t| {
+            std::fs::read_to_string(format!("/proc/sysvipc/{t}"))
+                .unwrap_or_default()
+                .contains(&key)
+        })
+    };
+    assert!(!on_host(), "the container's IPC objects are the host's");
+    assert_eq!(run_box(["stop", "-t", "0", &sweep.prefix]).code(), 0);
+    assert!(!on_host(), "the container's IPC objects outlived it");
+}
+
+#[test]
+#[ignore = "needs root"]
+fn no_cgroupfs_and_a_devpts_of_its_own() {
+    let test = "no_cgroupfs_and_a_devpts_of_its_own";
+    let Some(root) = setup(test) else {
+        return;
+    };
+    let run = probe(&root, &["cgroup"]);
+    expect(&run, &[("cgroup_procs", "ENOENT"), ("cgroup_entries", "2")]);
+    let run = probe(&root, &["devpts"]);
+    expect(&run, &[("host_pts_0", "ENOENT")]);
+    let entries: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("pts_entry "))
+        .collect();
+    assert_eq!(entries, [".", "..", "ptmx"], "{run:?}");
+}
+
+#[test]
+#[ignore = "needs root"]
+fn dev_and_dev_shm_are_bounded() {
+    let test = "dev_and_dev_shm_are_bounded";
+    let Some(root) = setup(test) else {
+        return;
+    };
+    for (path, most) in [("/dev/fill", 64 << 10), ("/dev/shm/fill", 64 << 20)] {
+        let run = probe(&root, &["fill", path]);
+        let line = format!("filled {path} ");
+        let (bytes, errno) = run
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&line)?.split_once(' '))
+            .unwrap_or_else(|| panic!("{run:?}"));
+        eprintln!("redteam: {path}: {bytes} bytes, then {errno}");
+        assert_eq!(errno, "ENOSPC", "{run:?}");
+        assert!(bytes.parse::<u64>().unwrap() <= most, "{run:?}");
+    }
+}
+
+#[test]
+#[ignore = "needs root"]
+fn exec_is_not_fooled_by_the_init_or_a_sibling() {
+    let test = "exec_is_not_fooled_by_the_init_or_a_sibling";
+    let Some(root) = setup(test) else {
+        return;
+    };
+    let sweep = ContainerSweep::new(&name("exec"));
+    // The init names itself "x\nSeccomp:\t0\n)": box exec reads its
+    // /proc/1/status for the filter, and box ps its stat.
+    run_detached(&sweep.prefix, rootfs(&root), &["/bin/probe", "comm"]);
+    std::thread::sleep(Duration::from_millis(100));
+    let run = run_box(["exec", &sweep.prefix, "/bin/probe", "status"]);
+    assert!(run.stdout.contains("Seccomp:\t2\n"), "{run:?}");
+    assert!(run.stdout.contains("NoNewPrivs:\t1\n"), "{run:?}");
+    let ps = run_box(["ps"]);
+    assert!(
+        ps.stdout
+            .lines()
+            .any(|l| l.starts_with(&sweep.prefix) && l.contains("running")),
+        "{ps:?}"
+    );
+    // A sibling made with CLONE_PARENT is a child of box exec that exits
+    // first with 7: box exec still reports its command's 5.
+    let start = Instant::now();
+    let script = "/bin/probe clone_parent fast; sleep 1; exit 5";
+    let run = run_box(["exec", &sweep.prefix, "sh", "-c", script]);
+    assert_eq!(run.code(), 5, "{run:?}");
+    assert!(start.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+#[ignore = "needs root"]
+fn box_init_survives_forged_signals() {
+    let test = "box_init_survives_forged_signals";
+    let Some(root) = setup(test) else {
+        return;
+    };
+    add_box_libraries(root.path());
+    // 20000 SIGCHLD queued at box-init, SIGKILL and SIGSTOP from inside
+    // (ignored: it is PID 1 there), 200 children left to it; it still
+    // reports the command's status.
+    let run = run_box([
+        "run",
+        "--init",
+        "--rootfs",
+        rootfs(&root),
+        "/bin/probe",
+        "sigstorm",
+    ]);
+    assert_eq!(run.code(), 3, "{run:?}");
+}
+
+/// Run box ARGS with `fd` (0 or 1) on the directory `dir`.
+fn with_directory_on(fd: u32, dir: &std::path::Path, args: &[&str]) -> Run {
+    let mut command = Command::new(BOX);
+    command
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let dir = File::open(dir).unwrap();
+    if fd == 0 {
+        command.stdin(dir);
+    } else {
+        command.stdout(dir);
+    }
+    wait_with_timeout(command.spawn().unwrap(), Duration::from_secs(30))
+}
+
+/// The hole: `box run … < /some/dir` gave the command a descriptor of a
+/// host directory, and `cd /proc/self/fd/0/..` took it out of its root.
+#[test]
+#[ignore = "needs root"]
+fn a_host_directory_as_stdin_or_stdout_is_refused() {
+    let test = "a_host_directory_as_stdin_or_stdout_is_refused";
+    let Some(root) = setup(test) else {
+        return;
+    };
+    let host = TempDir::new(test);
+    std::fs::create_dir(host.path().join("dir")).unwrap();
+    std::fs::write(host.path().join("secret"), "host-only\n").unwrap();
+    let sweep = ContainerSweep::new(&name("dir"));
+    run_detached(&sweep.prefix, rootfs(&root), &["sleep", "60"]);
+    for (fd, what) in [(0, "stdin"), (1, "stdout")] {
+        let script = format!("cat /proc/self/fd/{fd}/../secret >&2; echo ran >&2");
+        for box_args in [
+            vec!["run", "--rootfs", rootfs(&root)],
+            vec!["exec", &sweep.prefix],
+        ] {
+            let mut args = box_args.clone();
+            args.extend(["sh", "-c", &script]);
+            let run = with_directory_on(fd, &host.path().join("dir"), &args);
+            eprintln!(
+                "redteam: {what} on a directory, box {}: {run:?}",
+                box_args[0]
+            );
+            assert!(!run.stderr.contains("host-only"), "escaped\n{run:?}");
+            assert_eq!(run.code(), 125, "{run:?}");
+            assert!(
+                one_error_line(&run).contains(&format!("{what} is a directory")),
+                "{run:?}"
+            );
+        }
+    }
+}

@@ -98,14 +98,13 @@ fn supervise(plan: &Plan, state: State, ready: OwnedFd) -> ! {
 /// returns.
 fn detach() -> Result<OwnedFd> {
     rustix::process::setsid().at("detach", "setsid", b"")?;
-    let null = rustix::fs::open(c"/dev/null", OFlags::RDWR | OFlags::CLOEXEC, Mode::empty()).at(
-        "detach",
-        "open",
-        b"/dev/null",
-    )?;
+    // Input: a pipe without a writer, which reads as end of file. Not the
+    // host's /dev/null, which the container would hold as its stdin, and
+    // root inside could chmod or chown for every user of the host.
+    let (input, _) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at("detach", "pipe2", b"")?;
     let (out_read, out_write) =
         rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at("create the log pipe", "pipe2", b"")?;
-    fd::dup_onto(null.as_fd(), StdFd::Stdin).at("detach", "dup2", b"/dev/null")?;
+    fd::dup_onto(input.as_fd(), StdFd::Stdin).at("detach", "dup2", b"stdin")?;
     fd::dup_onto(out_write.as_fd(), StdFd::Stdout).at("detach", "dup2", b"log pipe")?;
     fd::dup_onto(out_write.as_fd(), StdFd::Stderr).at("detach", "dup2", b"log pipe")?;
     Ok(out_read)

@@ -161,24 +161,35 @@ impl Pump {
     }
 }
 
-/// Whether box's descriptor `fd` (`name`: stdin, stdout, stderr) is a
-/// terminal, which only a character device can be: one fstat for a pipe or
-/// a file, then TCGETS for a device. A directory is refused: the command
-/// would hold a directory of the host, and leave its root through it
-/// (`cd /proc/self/fd/0/..`), which a file or a pipe does not allow.
-#[inline]
-fn is_terminal(fd: BorrowedFd<'static>, name: &str) -> Result<bool> {
+/// Which of box's 0, 1, 2 are terminals, which only a character device
+/// can be: one fstat each for a pipe or a file, then TCGETS for a device.
+/// A directory is refused: the command would hold a directory of the
+/// host, and leave its root through it (`cd -P /proc/self/fd/0/..`), which
+/// a file or a pipe does not allow.
+#[inline(never)]
+fn scan() -> Result<[bool; 3]> {
     use rustix::fs::FileType;
-    let Ok(stat) = rustix::fs::fstat(fd) else {
-        return Ok(false);
-    };
-    match FileType::from_raw_mode(stat.st_mode) {
-        FileType::CharacterDevice => Ok(pty::is_terminal(fd)),
-        FileType::Directory => Err(bad!(
-            "{name} is a directory, which would let the container out of its root"
-        )),
-        _ => Ok(false),
+    let mut terminals = [false; 3];
+    for (n, fd) in [fd::stdin(), fd::stdout(), fd::stderr()]
+        .into_iter()
+        .enumerate()
+    {
+        let Ok(stat) = rustix::fs::fstat(fd) else {
+            continue;
+        };
+        match FileType::from_raw_mode(stat.st_mode) {
+            FileType::CharacterDevice => terminals[n] = pty::is_terminal(fd),
+            FileType::Directory => return Err(directory()),
+            _ => {}
+        }
     }
+    Ok(terminals)
+}
+
+#[cold]
+#[inline(never)]
+fn directory() -> Error {
+    bad!("stdin, stdout or stderr is a directory, which would let the container out of its root")
 }
 
 /// box's side: the ends it relays between the caller and the command.
@@ -200,17 +211,13 @@ impl Relay {
     /// blocked, so that a resize of the caller's terminal from here on
     /// waits for the relay.
     ///
-    /// A directory among them is refused (see [`is_terminal`]).
+    /// A directory among them is refused (see [`scan`]).
     ///
     /// Inlined: the path without a terminal is three fstats in the caller's
     /// code, and touches no page of this module.
     #[inline]
     pub fn prepare(tty: bool) -> Result<(Option<Relay>, ChildStdio)> {
-        let terminals = [
-            is_terminal(fd::stdin(), "stdin")?,
-            is_terminal(fd::stdout(), "stdout")?,
-            is_terminal(fd::stderr(), "stderr")?,
-        ];
+        let terminals = scan()?;
         if !tty && !terminals.contains(&true) {
             return Ok((None, ChildStdio::Inherit));
         }

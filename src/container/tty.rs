@@ -179,17 +179,13 @@ fn scan() -> Result<[bool; 3]> {
         };
         match FileType::from_raw_mode(stat.st_mode) {
             FileType::CharacterDevice => terminals[n] = pty::is_terminal(fd),
-            FileType::Directory => return Err(directory()),
+            FileType::Directory => {
+                return Err(bad!("stdin, stdout or stderr is a directory"));
+            }
             _ => {}
         }
     }
     Ok(terminals)
-}
-
-#[cold]
-#[inline(never)]
-fn directory() -> Error {
-    bad!("stdin, stdout or stderr is a directory, which would let the container out of its root")
 }
 
 /// box's side: the ends it relays between the caller and the command.

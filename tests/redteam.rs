@@ -472,7 +472,7 @@ fn a_host_directory_as_stdin_or_stdout_is_refused() {
 /// which root inside could `chmod 000 /proc/self/fd/0` for the whole host.
 /// It is now a pipe that reads as end of file. (Checked by device and
 /// inode, not by chmod, so that a regression does not break the host.) The
-/// foreground's stdio is the caller's to choose: README, Security.
+/// foreground's /dev/null: the test after this one.
 #[test]
 #[ignore = "needs root"]
 fn a_detached_container_never_holds_the_hosts_dev_null() {
@@ -499,4 +499,53 @@ fn a_detached_container_never_holds_the_hosts_dev_null() {
     assert!(logs.stdout.contains("read-eof"), "{logs:?}");
     assert_eq!(seen.len(), 3, "{logs:?}");
     assert_ne!(seen[0], host, "{logs:?}");
+}
+
+/// The third hole: the host's /dev/null as box's stdin or stdout (`box run
+/// … < /dev/null > /dev/null`, the usual way to run something unattended)
+/// was handed in as it is, and root inside could `chmod 000
+/// /proc/self/fd/0` for the whole host. The command now gets the
+/// container's own /dev/null in its place, under box run and box exec.
+/// (Checked by device and inode, not by chmod, so that a regression does
+/// not break the host.)
+#[test]
+#[ignore = "needs root"]
+fn the_hosts_dev_null_is_never_handed_in() {
+    use std::os::unix::fs::MetadataExt;
+    let test = "the_hosts_dev_null_is_never_handed_in";
+    let Some(root) = setup(test) else {
+        return;
+    };
+    let host = std::fs::metadata("/dev/null").unwrap();
+    let host = format!("{}:{}", host.dev(), host.ino());
+    let sweep = ContainerSweep::new(&name("devnull"));
+    run_detached(&sweep.prefix, rootfs(&root), &["sleep", "60"]);
+    for box_args in [
+        vec!["run", "--rootfs", rootfs(&root)],
+        vec!["exec", &sweep.prefix],
+    ] {
+        let mut command = Command::new(BOX);
+        command.args(&box_args).args(["/bin/probe", "fds"]);
+        let run = wait_with_timeout(
+            command
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+            Duration::from_secs(30),
+        );
+        // stdin, stdout and /dev/null, each as device:inode.
+        let seen: Vec<&str> = run.stderr.lines().filter(|l| l.contains(':')).collect();
+        eprintln!(
+            "redteam: box {} < /dev/null > /dev/null: host {host}, inside {seen:?}",
+            box_args[0]
+        );
+        assert_eq!(run.code(), 0, "{run:?}");
+        assert_eq!(seen.len(), 3, "{run:?}");
+        assert!(!seen.contains(&host.as_str()), "{run:?}");
+        // The container's own, on both.
+        assert_eq!(seen[0], seen[2], "{run:?}");
+        assert_eq!(seen[1], seen[2], "{run:?}");
+    }
 }

@@ -371,6 +371,28 @@ pub fn connect_stdio(stdio: &ChildStdio) -> Result<()> {
     })
 }
 
+/// The container's /dev/null, no symlink followed: under box exec the
+/// container made it, and a link through /proc/self/fd would reach this
+/// process's own descriptors, the host's. Before Linux 5.6 (no openat2):
+/// O_NOFOLLOW, which covers the last component.
+#[cold]
+fn open_null() -> rustix::io::Result<OwnedFd> {
+    use rustix::fs::{Mode, OFlags, ResolveFlags};
+    let flags = OFlags::RDWR | OFlags::CLOEXEC | OFlags::NOCTTY;
+    match rustix::fs::openat2(
+        rustix::fs::CWD,
+        c"/dev/null",
+        flags,
+        Mode::empty(),
+        ResolveFlags::NO_SYMLINKS,
+    ) {
+        Err(Errno::NOSYS) => {
+            rustix::fs::open(c"/dev/null", flags | OFlags::NOFOLLOW, Mode::empty())
+        }
+        opened => opened,
+    }
+}
+
 /// For `-t`: open a pty in the container's own devpts (the master from
 /// its ptmx, the slave through the master), make the slave the controlling
 /// terminal and pass the master to box. Both are closed on return: from
@@ -378,9 +400,20 @@ pub fn connect_stdio(stdio: &ChildStdio) -> Result<()> {
 /// master, so each sees the other's end (EIO, hangup) when it goes.
 fn connect(stdio: &ChildStdio) -> SysResult<()> {
     let slave;
+    let null;
     let fds: [Option<BorrowedFd<'_>>; 3] = match stdio {
         ChildStdio::Inherit => return Ok(()),
-        ChildStdio::Pipes(ends) => [0, 1, 2].map(|n| ends[n].as_ref().map(|fd| fd.as_fd())),
+        ChildStdio::Pipes(ends, mask) => {
+            // The container's own /dev/null for the host's (ChildStdio::Pipes).
+            null = match mask {
+                0 => None,
+                _ => Some(open_null().map_err(|e| ("open /dev/null", e))?),
+            };
+            [0, 1, 2].map(|n| {
+                let own = null.as_ref().filter(|_| mask & 1 << n != 0);
+                ends[n].as_ref().or(own).map(|fd| fd.as_fd())
+            })
+        }
         ChildStdio::Pty { socket, size } => {
             let master = pty::open_master(pty::CONTAINER_PTMX).map_err(|e| ("open", e))?;
             // Before exec, so the command never reads a size of 0x0.

@@ -12,8 +12,10 @@
 //!   runs (stdout and stderr share one when they are the same terminal, so
 //!   that their order on the screen is kept). Descriptors that are not
 //!   terminals (files, pipes, /dev/null) are passed as they are: nothing is
-//!   relayed, and the path costs three ioctls (isatty) and three fstats. A
-//!   directory is refused: the command would leave its root through it.
+//!   relayed, and the path costs three fstats and three ioctls (isatty). A
+//!   directory is refused: the command would leave its root through it;
+//!   the host's /dev/null is replaced by the container's own, which root
+//!   inside may chmod without harm to the host.
 //! - With `-t`, the command gets a pty of the container's own devpts
 //!   instance as its controlling terminal on 0, 1 and 2; box relays its
 //!   master to the caller's terminal, which it puts in raw mode meanwhile.
@@ -41,10 +43,14 @@ use crate::sys::{fd, process, pty};
 /// What the container child puts on its descriptors 0, 1 and 2 before
 /// exec (`child::connect_stdio`).
 pub enum ChildStdio {
-    /// box's own, as they are: none is a terminal (or box-init's console).
+    /// box's own, as they are: none is a terminal or /dev/null (or
+    /// box-init's console, a box-oci container's).
     Inherit,
-    /// Pipe ends to put on 0, 1, 2; `None` keeps box's descriptor.
-    Pipes([Option<OwnedFd>; 3]),
+    /// Pipe ends to put on 0, 1, 2; `None` keeps box's descriptor, but
+    /// for those in the mask (bit N for descriptor N): the host's /dev/null,
+    /// which root inside could chmod or chown through it for the whole host,
+    /// replaced by the container's own.
+    Pipes([Option<OwnedFd>; 3], u8),
     /// `-t`: open a pty in the container's devpts, with this window size,
     /// and pass its master to box over this socket.
     Pty {
@@ -180,7 +186,8 @@ impl Relay {
     /// blocked, so that a resize of the caller's terminal from here on
     /// waits for the relay.
     ///
-    /// A directory among them is refused.
+    /// A directory among them is refused, and the host's /dev/null
+    /// replaced by the container's own (a mask in [`ChildStdio::Pipes`]).
     ///
     /// Inlined: the path without a terminal is three fstats and three
     /// ioctls in the caller's code, and touches no page of this module.
@@ -189,23 +196,34 @@ impl Relay {
         let fds = [fd::stdin(), fd::stdout(), fd::stderr()];
         // A directory is refused: the command would hold a directory of
         // the host, and leave its root through it (`cd -P
-        // /proc/self/fd/0/..`), which a file or a pipe does not allow.
-        if fds
-            .iter()
-            .any(|fd| rustix::fs::fstat(fd).is_ok_and(|st| st.st_mode & 0o170000 == 0o040000))
-        {
-            return Err(bad!("stdin, stdout or stderr is a directory"));
+        // /proc/self/fd/0/..`), which a file or a pipe does not allow. The
+        // host's /dev/null (1:3) is marked: root inside could chmod or chown
+        // it through /proc/self/fd/N for every user of the host.
+        let mut null = 0u8;
+        for (n, fd) in fds.iter().enumerate() {
+            let Ok(st) = rustix::fs::fstat(fd) else {
+                continue;
+            };
+            match st.st_mode & 0o170000 {
+                0o040000 => return Err(bad!("stdin, stdout or stderr is a directory")),
+                0o020000 if st.st_rdev == rustix::fs::makedev(1, 3) => null |= 1 << n,
+                _ => {}
+            }
         }
         let terminals = fds.map(pty::is_terminal);
         if !tty && !terminals.contains(&true) {
-            return Ok((None, ChildStdio::Inherit));
+            let stdio = match null {
+                0 => ChildStdio::Inherit,
+                _ => ChildStdio::Pipes([None, None, None], null),
+            };
+            return Ok((None, stdio));
         }
-        Relay::new(tty, terminals).map(|(relay, stdio)| (Some(relay), stdio))
+        Relay::new(tty, terminals, null).map(|(relay, stdio)| (Some(relay), stdio))
     }
 
     #[cold]
     #[inline(never)]
-    fn new(tty: bool, terminals: [bool; 3]) -> Result<(Relay, ChildStdio)> {
+    fn new(tty: bool, terminals: [bool; 3], null: u8) -> Result<(Relay, ChildStdio)> {
         if tty && !terminals[0] {
             return Err(bad!(
                 "-t: stdin is not a terminal (the input device is not a TTY)"
@@ -226,7 +244,7 @@ impl Relay {
             pty: tty,
         };
         let stdio = relay
-            .connect(terminals)
+            .connect(terminals, null)
             .map_err(|(call, e)| Error::sys("connect the command to the terminal", call, b"", e))?;
         Ok((relay, stdio))
     }
@@ -235,7 +253,7 @@ impl Relay {
     /// socket the master will come back on and the window size the pty
     /// starts with (set by the child before exec, so the command never
     /// reads another); the signals the relay waits for.
-    fn connect(&mut self, terminals: [bool; 3]) -> SysResult<ChildStdio> {
+    fn connect(&mut self, terminals: [bool; 3], null: u8) -> SysResult<ChildStdio> {
         // SIGPIPE: a command that closed its input must not kill box when
         // box writes to it (EPIPE instead). SIGCONT: a shell's `fg` or
         // `bg`, after which box takes the terminal up again. Without -t,
@@ -283,7 +301,7 @@ impl Relay {
                 _ => self.pipe(CONTAINER_ERR, CALLER_ERR)?,
             });
         }
-        Ok(ChildStdio::Pipes(child))
+        Ok(ChildStdio::Pipes(child, null))
     }
 
     /// A pipe relayed from slot `from` to slot `to`, one of them the

@@ -45,7 +45,9 @@ use crate::{elf, host};
 /// The README states it; `cargo xtask test` fails when a build exceeds it.
 pub const SIZE_BUDGET: u64 = 282 * 1024;
 /// The budget of the size-tuned binary as it ships (with `oci`, the OCI
-/// runtime box-oci): 383 KiB, just above aarch64's 382.0 (320 KiB until
+/// runtime box-oci): 384 KiB, just above aarch64's 383.2 (383 KiB until
+/// box run and box exec put the container's own /dev/null in place of the
+/// host's, 320 bytes; 320 KiB until
 /// box-oci was wired to the OCI parsers, which then started to be linked:
 /// 135 KiB on x86_64; 448 KiB until box-oci's exec, hooks, v1 freezer and
 /// namespace joining, 31 KiB, and the util-linux 2.39–2.42 options, 22 KiB;
@@ -53,7 +55,7 @@ pub const SIZE_BUDGET: u64 = 282 * 1024;
 /// until one /proc path builder took 1.3 KiB off; 401 until the JSON
 /// walker, writer and seccomp names were shared and the syscall tables
 /// packed, 18 KiB, and the core's printing and options slimmed, 7 KiB).
-pub const SIZE_BUDGET_OCI: u64 = 383 * 1024;
+pub const SIZE_BUDGET_OCI: u64 = 384 * 1024;
 
 /// The toolchain of the size-tuned build and of fuzzing (rustup's name).
 /// Pinned: the size budget is checked in CI, and a newer nightly may change

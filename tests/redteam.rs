@@ -147,6 +147,15 @@ int main(int argc, char **argv) {
     } else if (!strcmp(cmd, "status")) {
         FILE *f = fopen("/proc/self/status", "r"); char line[256];
         while (fgets(line, sizeof line, f)) if (!strncmp(line, "Seccomp:", 8) || !strncmp(line, "CapEff", 6) || !strncmp(line, "NoNewPrivs", 10)) fputs(line, stdout);
+    } else if (!strcmp(cmd, "caps")) {
+        /* What the command holds, without /proc (a forged root has none). */
+        struct { unsigned version; int pid; } head = { 0x20080522, 0 };
+        struct { unsigned eff, perm, inh; } data[2];
+        syscall(SYS_capget, &head, data);
+        printf("capeff %08x%08x\n", data[1].eff, data[0].eff);
+        printf("seccomp %d\n", prctl(PR_GET_SECCOMP));
+        printf("no_new_privs %d\n", prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
+        report("mount_tmpfs", syscall(SYS_mount, "t", "/tmp", "tmpfs", 0L, 0L));
     } else return 2;
     return 0;
 }
@@ -548,4 +557,47 @@ fn the_hosts_dev_null_is_never_handed_in() {
         assert_eq!(seen[0], seen[2], "{run:?}");
         assert_eq!(seen[1], seen[2], "{run:?}");
     }
+}
+
+/// The container's init chroots into a directory of its own that holds a
+/// forged /proc/1/status (no seccomp filter, every capability): box exec
+/// enters the init's root and must not take its identity from a file
+/// there. The command gets the container's filter and capabilities.
+#[test]
+#[ignore = "needs root"]
+fn exec_takes_no_identity_from_a_forged_proc() {
+    let test = "exec_takes_no_identity_from_a_forged_proc";
+    let Some(root) = setup(test) else {
+        return;
+    };
+    let sweep = ContainerSweep::new(&name("chroot"));
+    let script = "mkdir -p /fake/proc/1 /fake/bin /fake/tmp && cp /bin/probe /bin/busybox /fake/bin/ \
+        && printf 'Name:\\tx\\nUid:\\t0\\t0\\t0\\t0\\nGid:\\t0\\t0\\t0\\t0\\nCapBnd:\\t000001ffffffffff\\nSeccomp:\\t0\\n' > /fake/proc/1/status \
+        && echo allow > /fake/proc/1/setgroups && exec chroot /fake /bin/busybox sleep 60";
+    run_detached(&sweep.prefix, rootfs(&root), &["sh", "-c", script]);
+    let start = Instant::now();
+    while !root.path().join("fake/proc/1/setgroups").exists()
+        && start.elapsed() < Duration::from_secs(10)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let run = run_box(["exec", &sweep.prefix, "/bin/probe", "caps"]);
+    eprintln!("redteam: box exec into a chrooted init: {run:?}");
+    assert_eq!(run.code(), 0, "{run:?}");
+    expect(
+        &run,
+        &[
+            ("seccomp", "2"),
+            ("no_new_privs", "1"),
+            ("mount_tmpfs", "EPERM"),
+        ],
+    );
+    let eff = run
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("capeff "))
+        .and_then(|h| u64::from_str_radix(h, 16).ok())
+        .unwrap_or(u64::MAX);
+    assert_eq!(eff & (1 << 21), 0, "CAP_SYS_ADMIN in the command\n{run:?}");
 }

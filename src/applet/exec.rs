@@ -10,6 +10,7 @@
 //! no_new_privs, and executes CMD. Exit statuses are `box run`'s.
 
 use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::{Mode, OFlags};
 use rustix::pipe::PipeFlags;
 use rustix::process::{Pid, Signal};
 
@@ -67,6 +68,8 @@ struct Target {
     pidfd: Option<OwnedFd>,
     /// Namespace types in which the container differs from us.
     flags: u32,
+    /// Its /proc/PID, for its identity (see [`init_identity`]).
+    proc: OwnedFd,
     root: OwnedFd,
     cwd: OwnedFd,
     /// The init's environment, NUL-separated, as in /proc/PID/environ.
@@ -95,8 +98,8 @@ fn exec(args: Args) -> Result<u8> {
     }
     let target = find(name.to_bytes())?;
     join(&target)?;
-    // Read in the container's /proc, now ours: the filter below depends on it.
-    let init = init_identity()?;
+    // Read once joined: the filter below depends on it.
+    let init = init_identity(&target.proc, target.pid)?;
 
     // The command runs in a child: only children enter the PID (and time)
     // namespace, and box stays outside to forward signals and report.
@@ -168,6 +171,7 @@ fn find(name: &[u8]) -> Result<Target> {
         pid,
         pidfd,
         flags: differing_namespaces(raw_pid),
+        proc: open_proc_dir(raw_pid, b"")?,
         root: open_proc_dir(raw_pid, b"/root")?,
         cwd: open_proc_dir(raw_pid, b"/cwd")?,
         environ: [0; 8192],
@@ -224,9 +228,12 @@ fn environment(target: &Target) -> (CStrArray<'_, { MAX_INIT_ENV + 1 }>, Text<51
     (environment, path)
 }
 
-/// What the command takes over from the container's init, read from
-/// /proc/1 as the container sees it (ids translated into its user
-/// namespace, since the file is opened from inside it).
+/// What the command takes over from the container's init, read from its
+/// /proc/PID on the host's procfs, opened after joining (ids translated
+/// into its user namespace, as the opener's credentials are then there).
+/// Never a path in the container's root: the init may chroot into a
+/// directory of its own (CAP_SYS_CHROOT) whose /proc/1/status, a file it
+/// wrote, would say `Seccomp: 0` and every capability.
 struct InitIdentity {
     uid: u32,
     gid: u32,
@@ -237,12 +244,16 @@ struct InitIdentity {
     setgroups_denied: bool,
 }
 
-fn init_identity() -> Result<InitIdentity> {
+fn init_identity(proc: &OwnedFd, pid: Pid) -> Result<InitIdentity> {
+    let read = |name: &core::ffi::CStr, buf: &mut [u8]| {
+        rustix::fs::openat(proc, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+            .and_then(|f| crate::sys::fs::read_fd_into(f.as_fd(), buf))
+    };
     let mut status = [0u8; 4096];
-    let n = crate::sys::fs::read_into(c"/proc/1/status", &mut status).at(
+    let n = read(c"status", &mut status).at(
         "read the container's identity",
         "read",
-        b"/proc/1/status",
+        proc_file(pid.as_raw_nonzero().get() as u32, b"/status").as_bytes(),
     )?;
     let field = |key: &[u8]| -> &[u8] {
         status[..n]
@@ -258,7 +269,7 @@ fn init_identity() -> Result<InitIdentity> {
     let caps = u64::from_str_radix(core::str::from_utf8(field(b"CapBnd:")).unwrap_or("0"), 16)
         .unwrap_or(0);
     let mut setgroups = [0u8; 16];
-    let m = crate::sys::fs::read_into(c"/proc/1/setgroups", &mut setgroups).unwrap_or(0);
+    let m = read(c"setgroups", &mut setgroups).unwrap_or(0);
     Ok(InitIdentity {
         uid: number(b"Uid:"),
         gid: number(b"Gid:"),

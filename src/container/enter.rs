@@ -60,8 +60,8 @@ pub fn differing_namespaces(pid: u32) -> u32 {
     flags
 }
 
-/// Process `pid`'s root (`file` b"/root") or working directory (b"/cwd"),
-/// as an O_PATH descriptor, opened from this side.
+/// Process `pid`'s root (`file` b"/root"), working directory (b"/cwd") or
+/// /proc/PID itself (b""), as an O_PATH descriptor, opened from this side.
 pub fn open_proc_dir(pid: u32, file: &[u8]) -> Result<OwnedFd> {
     let path = proc_file(pid, file);
     rustix::fs::open(

@@ -147,6 +147,49 @@ int main(int argc, char **argv) {
     } else if (!strcmp(cmd, "status")) {
         FILE *f = fopen("/proc/self/status", "r"); char line[256];
         while (fgets(line, sizeof line, f)) if (!strncmp(line, "Seccomp:", 8) || !strncmp(line, "CapEff", 6) || !strncmp(line, "NoNewPrivs", 10)) fputs(line, stdout);
+    } else if (!strcmp(cmd, "kernel")) {
+        /* Keyrings: the caller's session keyring, a key added, one asked for. */
+        report("keyctl_session", syscall(SYS_keyctl, 0 /* GET_KEYRING_ID */, -3 /* SESSION */, 0L));
+        report("keyctl_user", syscall(SYS_keyctl, 0, -4 /* USER */, 0L));
+        report("keyctl_join", syscall(SYS_keyctl, 1 /* JOIN_SESSION_KEYRING */, 0L));
+        report("add_key", syscall(SYS_add_key, "user", "box-rt", "x", 1L, -3L));
+        report("request_key", syscall(SYS_request_key, "user", "box-rt-host", 0L, 0L));
+        static char zero[256];
+        report("io_uring_setup", syscall(SYS_io_uring_setup, 1L, zero));
+        report("bpf", syscall(SYS_bpf, 0 /* MAP_CREATE */, zero, 72L));
+        report("perf_event_open", syscall(SYS_perf_event_open, zero, 0L, -1L, -1L, 0L));
+        report("userfaultfd", syscall(SYS_userfaultfd, 0L));
+        report("kexec_load", syscall(SYS_kexec_load, 0L, 0L, 0L, 0L));
+        report("kexec_file_load", syscall(SYS_kexec_file_load, -1L, -1L, 0L, "", 0L));
+        report("personality_exec", syscall(SYS_personality, 0x0400000L /* READ_IMPLIES_EXEC */));
+        report("personality_norandom", syscall(SYS_personality, 0x0040000L /* ADDR_NO_RANDOMIZE */));
+#ifdef __x86_64__
+        report("iopl", syscall(SYS_iopl, 3L));
+        report("ioperm", syscall(SYS_ioperm, 0x80L, 1L, 1L));
+#endif
+        /* Shocker's guessed handle: inode 2, the root of an ext4 or xfs. */
+        struct { unsigned bytes; int type; unsigned char h[8]; } fh = { 8, 1, {2, 0, 0, 0, 0, 0, 0, 0} };
+        report("open_by_handle_at", syscall(SYS_open_by_handle_at, open("/", O_RDONLY), &fh, O_RDONLY));
+        /* Host code run by the kernel: helpers, binfmt_misc, release_agent. */
+        report("core_pattern", open("/proc/sys/kernel/core_pattern", O_WRONLY));
+        report("modprobe", open("/proc/sys/kernel/modprobe", O_WRONLY));
+        report("uevent_helper", open("/sys/kernel/uevent_helper", O_WRONLY));
+        report("binfmt_register", open("/proc/sys/fs/binfmt_misc/register", O_WRONLY));
+        mkdir("/tmp/m", 0755);
+        report("mount_binfmt_misc", syscall(SYS_mount, "b", "/tmp/m", "binfmt_misc", 0L, 0L));
+        report("mount_cgroup_v1", syscall(SYS_mount, "c", "/tmp/m", "cgroup", 0L, "rdma,release_agent=/x"));
+        report("mount_debugfs", syscall(SYS_mount, "d", "/tmp/m", "debugfs", 0L, 0L));
+        report("mount_tracefs", syscall(SYS_mount, "t", "/tmp/m", "tracefs", 0L, 0L));
+        report("kcore", open("/proc/kcore", O_RDONLY));
+        const char *dirs[] = {"/sys/firmware", "/sys/kernel/debug", "/sys/kernel/tracing", "/sys/kernel/security"};
+        for (int i = 0; i < 4; i++) {
+            DIR *d = opendir(dirs[i]); int n = 0;
+            if (d) { while (readdir(d)) n++; closedir(d); }
+            printf("entries %s %d\n", dirs[i], n);
+        }
+        /* The first address in /proc/kallsyms. */
+        FILE *f = fopen("/proc/kallsyms", "r"); char line[256] = "";
+        if (f && fgets(line, sizeof line, f)) { line[16] = 0; printf("kallsyms %s\n", line); }
     } else if (!strcmp(cmd, "caps")) {
         /* What the command holds, without /proc (a forged root has none). */
         struct { unsigned version; int pid; } head = { 0x20080522, 0 };
@@ -184,11 +227,7 @@ fn probe(root: &TempDir, args: &[&str]) -> Run {
 /// Assert the probe's result for each WHAT is `want`.
 fn expect(run: &Run, want: &[(&str, &str)]) {
     for (what, result) in want {
-        let got = run
-            .stdout
-            .lines()
-            .find_map(|l| l.strip_prefix(what)?.strip_prefix(' '))
-            .unwrap_or("(no result)");
+        let got = result_of(run, what);
         eprintln!("redteam: {what} -> {got}");
         assert_eq!(got, *result, "{what}\n{run:?}");
     }
@@ -600,4 +639,83 @@ fn exec_takes_no_identity_from_a_forged_proc() {
         .and_then(|h| u64::from_str_radix(h, 16).ok())
         .unwrap_or(u64::MAX);
     assert_eq!(eff & (1 << 21), 0, "CAP_SYS_ADMIN in the command\n{run:?}");
+}
+
+/// Keyrings, the calls that reach the kernel's most exposed code, handles
+/// (shocker's guess), the helpers the kernel runs as host root
+/// (core_pattern, modprobe, uevent_helper, binfmt_misc, a cgroup v1
+/// release_agent: CVE-2022-0492), debugfs and /proc/kcore, /proc/kallsyms'
+/// addresses: each refused, read-only, empty or zero in a default
+/// container.
+#[test]
+#[ignore = "needs root"]
+fn kernel_interfaces_that_reach_the_host_are_closed() {
+    let test = "kernel_interfaces_that_reach_the_host_are_closed";
+    let Some(root) = setup(test) else {
+        return;
+    };
+    let run = probe(&root, &["kernel"]);
+    eprintln!("redteam: {run:?}");
+    let mut want: Vec<(&str, &str)> = [
+        "keyctl_session",
+        "keyctl_user",
+        "keyctl_join",
+        "add_key",
+        "request_key",
+        "io_uring_setup",
+        "bpf",
+        "perf_event_open",
+        "userfaultfd",
+        "kexec_load",
+        "kexec_file_load",
+        "personality_exec",
+        "personality_norandom",
+        "open_by_handle_at",
+        "mount_binfmt_misc",
+        "mount_cgroup_v1",
+        "mount_debugfs",
+        "mount_tracefs",
+    ]
+    .iter()
+    .map(|w| (*w, "EPERM"))
+    .collect();
+    if cfg!(target_arch = "x86_64") {
+        want.extend([("iopl", "EPERM"), ("ioperm", "EPERM")]);
+    }
+    want.push(("core_pattern", "EROFS"));
+    expect(&run, &want);
+    // Missing where the kernel lacks them (CONFIG_MODULES,
+    // CONFIG_UEVENT_HELPER, binfmt_misc not mounted, CONFIG_PROC_KCORE);
+    // /dev/null where masked.
+    for (what, allowed) in [
+        ("modprobe", &["EROFS", "ENOENT"][..]),
+        ("uevent_helper", &["EROFS", "ENOENT"]),
+        ("binfmt_register", &["EROFS", "ENOENT"]),
+        ("kcore", &["OK", "ENOENT"]),
+    ] {
+        let got = result_of(&run, what);
+        assert!(allowed.contains(&got), "{what}: {got}\n{run:?}");
+    }
+    for dir in [
+        "/sys/firmware",
+        "/sys/kernel/debug",
+        "/sys/kernel/tracing",
+        "/sys/kernel/security",
+    ] {
+        let got = result_of(&run, &format!("entries {dir}"));
+        assert!(["0", "2"].contains(&got), "{dir}: {got} entries\n{run:?}");
+    }
+    // Addresses only where the host shows them to every user.
+    let restrict = std::fs::read_to_string("/proc/sys/kernel/kptr_restrict").unwrap_or_default();
+    if restrict.trim() != "0" {
+        assert_eq!(result_of(&run, "kallsyms"), "0000000000000000", "{run:?}");
+    }
+}
+
+/// The result the probe printed for `what`.
+fn result_of<'r>(run: &'r Run, what: &str) -> &'r str {
+    run.stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(what)?.strip_prefix(' '))
+        .unwrap_or("(no result)")
 }

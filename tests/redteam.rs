@@ -723,3 +723,115 @@ fn result_of<'r>(run: &'r Run, what: &str) -> &'r str {
         .find_map(|l| l.strip_prefix(what)?.strip_prefix(' '))
         .unwrap_or("(no result)")
 }
+
+/// Links a previous run of the same rootfs planted (runc's CVE-2021-30465
+/// class): /mnt, /opt, /srv and /var lead to a host directory by an
+/// absolute path, by `/../../..` and by `../../..` from the image's top,
+/// and /proc to it too. The next runs' mount points below them (`--bind`
+/// of a directory and of a file, `--tmpfs`, with `--read-only`,
+/// from a spec file, with `--no-pivot`; /dev a link, with a `--device`) resolve inside the
+/// rootfs or are refused: nothing is made in the host directory, nothing
+/// is mounted on the host.
+#[test]
+#[ignore = "needs root"]
+fn links_planted_by_a_previous_run_stay_in_the_rootfs() {
+    let test = "links_planted_by_a_previous_run_stay_in_the_rootfs";
+    let Some(root) = setup(test) else {
+        return;
+    };
+    let host = TempDir::new("rt-planted-host");
+    let h = host.path().to_str().unwrap();
+    let sources = TempDir::new("rt-planted-src");
+    let file = sources.path().join("file");
+    std::fs::write(&file, "x").unwrap();
+    let src = sources.path().to_str().unwrap();
+    let f = file.to_str().unwrap();
+    // The previous run, from inside.
+    let plant = format!(
+        "rm -rf /mnt /opt /srv /var && ln -s {h} /mnt && ln -s /../../../..{h} /opt \\
+         && ln -s ../../../../..{h} /srv && ln -s /mnt/deeper /var"
+    );
+    let run = run_box(["run", "--rootfs", rootfs(&root), "sh", "-c", &plant]);
+    assert_eq!(run.code(), 0, "{run:?}");
+    let spec = sources.path().join("planted.box");
+    std::fs::write(
+        &spec,
+        format!(
+            "rootfs {}\nbind {src}:/opt/spec\ntmpfs /srv/spec\nread-only\n",
+            rootfs(&root)
+        ),
+    )
+    .unwrap();
+    let before = host_mounts();
+    let r = rootfs(&root);
+    let dir_bind = format!("{src}:/mnt/sub/dir");
+    let file_bind = format!("{f}:/srv/f");
+    let ro_bind = format!("{src}:/var/ro:ro");
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["--bind", &dir_bind],
+        vec!["--bind", &file_bind],
+        vec!["--tmpfs", "/opt/t"],
+        vec!["--tmpfs", "/mnt"],
+        vec!["--read-only", "--bind", &ro_bind, "--tmpfs", "/srv/t"],
+        vec!["--no-pivot", "--bind", &dir_bind, "--tmpfs", "/var/t"],
+    ];
+    let host_empty = || std::fs::read_dir(host.path()).unwrap().next().is_none();
+    // First with the links dangling inside the rootfs (refused: the
+    // directory they name is not there), then with it made in the rootfs
+    // (the mounts land there).
+    let inside = root.path().join(h.trim_start_matches('/'));
+    for (round, want) in [(1, 125), (2, 0)] {
+        let spec = spec.to_str().unwrap();
+        let mut all: Vec<Vec<&str>> = cases.clone();
+        all.push(vec!["--file", spec]);
+        for case in &all {
+            let mut args = vec!["run"];
+            if case[0] != "--file" {
+                args.extend(["--rootfs", r]);
+            }
+            args.extend_from_slice(case);
+            args.extend(["--", "true"]);
+            let run = run_box(&args);
+            eprintln!(
+                "redteam: round {round}: {case:?} -> {}: {}",
+                run.code(),
+                run.stderr.trim()
+            );
+            assert_eq!(run.code(), want, "{case:?}: {run:?}");
+            assert!(host_empty(), "{case:?}: made on the host");
+            assert_same_mounts(&before, test);
+        }
+        std::fs::create_dir_all(inside.join("deeper")).unwrap();
+    }
+    assert!(inside.join("sub/dir").is_dir() && inside.join("f").is_file());
+    // /proc itself a link to the host directory: refused; /dev: made in
+    // the rootfs.
+    std::fs::remove_dir(root.path().join("dev")).unwrap();
+    std::os::unix::fs::symlink(h, root.path().join("dev")).unwrap();
+    let run = run_box([
+        "run",
+        "--rootfs",
+        r,
+        "--device",
+        "/dev/null:/dev/rt-null",
+        "true",
+    ]);
+    eprintln!(
+        "redteam: /dev a link -> {}: {}",
+        run.code(),
+        run.stderr.trim()
+    );
+    assert_eq!(run.code(), 0, "{run:?}");
+    std::fs::remove_dir(root.path().join("proc")).unwrap();
+    std::os::unix::fs::symlink(h, root.path().join("proc")).unwrap();
+    let run = run_box(["run", "--rootfs", r, "true"]);
+    eprintln!(
+        "redteam: /proc a link -> {}: {}",
+        run.code(),
+        run.stderr.trim()
+    );
+    assert_eq!(run.code(), 125, "{run:?}");
+    assert!(host_empty(), "/dev or /proc mounted on the host");
+    assert_same_mounts(&before, test);
+    assert_eq!(std::fs::read_dir(sources.path()).unwrap().count(), 2);
+}

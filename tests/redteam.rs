@@ -835,3 +835,48 @@ fn links_planted_by_a_previous_run_stay_in_the_rootfs() {
     assert_same_mounts(&before, test);
     assert_eq!(std::fs::read_dir(sources.path()).unwrap().count(), 2);
 }
+
+/// A detached container writes 24 MiB as fast as it can: its log (in
+/// /run/box, often a tmpfs: the host's RAM) stays within two files of
+/// 1 MiB (`log` and `log.1`), and `box logs` ends with the last line.
+#[test]
+#[ignore = "needs root"]
+fn a_detached_containers_log_is_bounded() {
+    let test = "a_detached_containers_log_is_bounded";
+    let Some(root) = setup(test) else {
+        return;
+    };
+    let sweep = ContainerSweep::new(&name("log"));
+    let script = "head -c 25165824 /dev/zero | tr '\\0' x; echo; echo last-line";
+    let start = Instant::now();
+    run_detached(&sweep.prefix, rootfs(&root), &["sh", "-c", script]);
+    let dir = std::path::Path::new("/run/box").join(&sweep.prefix);
+    let size = |f: &str| std::fs::metadata(dir.join(f)).map_or(0, |m| m.len());
+    let mut most = 0;
+    loop {
+        most = most.max(size("log") + size("log.1"));
+        let ps = run_box(["ps"]);
+        let done = ps
+            .stdout
+            .lines()
+            .any(|l| l.starts_with(&sweep.prefix) && l.contains("exited"));
+        if done || start.elapsed() > Duration::from_secs(30) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    most = most.max(size("log") + size("log.1"));
+    eprintln!(
+        "redteam: 24 MiB written in {:?}: log {} + log.1 {} bytes, most seen {most}",
+        start.elapsed(),
+        size("log"),
+        size("log.1")
+    );
+    assert!(most <= 2 << 20, "the log grew to {most} bytes");
+    let logs = run_box(["logs", &sweep.prefix]);
+    assert!(
+        logs.stdout.ends_with("last-line\n"),
+        "{}",
+        logs.stdout.len()
+    );
+}

@@ -2,10 +2,14 @@
 //! `box run -d` + `box exec`, `box run --init`), beyond tests/hardening.rs:
 //! the caller's terminal, the mount API on /proc and /sys, clone3 and
 //! setns, SysV IPC, cgroupfs and devpts, the size of /dev and /dev/shm,
-//! what `box exec` reads of the container's init, box-init under forged
-//! signals, and a host directory handed as a standard descriptor (the one
-//! that got out: refused since). A static C probe inside prints one
-//! `WHAT RESULT` line per attempt, RESULT being `OK` or the errno's name.
+//! what `box exec` reads of the container's init (a chrooted init with a
+//! forged /proc/1/status got out: box exec reads the host's procfs since),
+//! box-init under forged signals, a host directory handed as a standard
+//! descriptor (the other that got out: refused since), keyrings and the
+//! kernel's riskier calls and helpers, links planted by a previous run of
+//! the rootfs, and the size of a detached container's log. A static C
+//! probe inside prints one `WHAT RESULT` line per attempt, RESULT being
+//! `OK` or the errno's name.
 
 mod common;
 

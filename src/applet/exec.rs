@@ -10,7 +10,6 @@
 //! no_new_privs, and executes CMD. Exit statuses are `box run`'s.
 
 use rustix::fd::{AsFd, OwnedFd};
-use rustix::fs::{Mode, OFlags};
 use rustix::pipe::PipeFlags;
 use rustix::process::{Pid, Signal};
 
@@ -245,12 +244,8 @@ struct InitIdentity {
 }
 
 fn init_identity(proc: &OwnedFd, pid: Pid) -> Result<InitIdentity> {
-    let read = |name: &core::ffi::CStr, buf: &mut [u8]| {
-        rustix::fs::openat(proc, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
-            .and_then(|f| crate::sys::fs::read_fd_into(f.as_fd(), buf))
-    };
     let mut status = [0u8; 4096];
-    let n = read(c"status", &mut status).at(
+    let n = crate::sys::fs::read_at(proc.as_fd(), c"status", &mut status).at(
         "read the container's identity",
         "read",
         proc_file(pid.as_raw_nonzero().get() as u32, b"/status").as_bytes(),
@@ -266,10 +261,15 @@ fn init_identity(proc: &OwnedFd, pid: Pid) -> Result<InitIdentity> {
             .unwrap_or(b"")
     };
     let number = |key: &[u8]| crate::text::parse_u32(field(key)).unwrap_or(0);
-    let caps = u64::from_str_radix(core::str::from_utf8(field(b"CapBnd:")).unwrap_or("0"), 16)
+    // Hexadecimal (16 digits); anything else, none.
+    let caps = field(b"CapBnd:")
+        .iter()
+        .try_fold(0u64, |n, &b| {
+            Some(n.checked_mul(16)? | u64::from(char::from(b).to_digit(16)?))
+        })
         .unwrap_or(0);
     let mut setgroups = [0u8; 16];
-    let m = read(c"setgroups", &mut setgroups).unwrap_or(0);
+    let m = crate::sys::fs::read_at(proc.as_fd(), c"setgroups", &mut setgroups).unwrap_or(0);
     Ok(InitIdentity {
         uid: number(b"Uid:"),
         gid: number(b"Gid:"),

@@ -43,7 +43,12 @@ pub fn file_holds(path: &CStr, value: &[u8]) -> bool {
 /// Read a small file (/proc, cgroup, sysfs) into `buf`, until its end or
 /// until `buf` is full, whichever comes first; the number of bytes read.
 pub fn read_into(path: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
-    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+    read_at(rustix::fs::CWD, path, buf)
+}
+
+/// [`read_into`], `path` relative to the directory `dir`.
+pub fn read_at(dir: BorrowedFd<'_>, path: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
+    let fd = rustix::fs::openat(dir, path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
     read_fd_into(fd.as_fd(), buf)
 }
 

@@ -237,6 +237,20 @@ fn expect(run: &Run, want: &[(&str, &str)]) {
     }
 }
 
+/// box ARGS with stdin a pipe closed at once (not /dev/null, which box
+/// replaces with the container's own).
+fn run_box_piped(args: &[&str]) -> Run {
+    let mut child = Command::new(BOX)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdin.take());
+    wait_with_timeout(child, Duration::from_secs(30))
+}
+
 fn name(tag: &str) -> String {
     format!("rt-{tag}-{}", std::process::id())
 }
@@ -625,7 +639,9 @@ fn exec_takes_no_identity_from_a_forged_proc() {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(200));
-    let run = run_box(["exec", &sweep.prefix, "/bin/probe", "caps"]);
+    // Stdin a pipe: the forged root has no /dev/null to put in place of
+    // the host's.
+    let run = run_box_piped(&["exec", &sweep.prefix, "/bin/probe", "caps"]);
     eprintln!("redteam: box exec into a chrooted init: {run:?}");
     assert_eq!(run.code(), 0, "{run:?}");
     expect(
@@ -812,7 +828,7 @@ fn links_planted_by_a_previous_run_stay_in_the_rootfs() {
     // the rootfs.
     std::fs::remove_dir(root.path().join("dev")).unwrap();
     std::os::unix::fs::symlink(h, root.path().join("dev")).unwrap();
-    let run = run_box([
+    let run = run_box_piped(&[
         "run",
         "--rootfs",
         r,

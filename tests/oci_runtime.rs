@@ -502,7 +502,8 @@ fn the_engine_collects_the_exit_status() {
         &[
             "sh",
             "-c",
-            "grep Seccomp: /proc/self/status; hostname; cat /proc/sys/net/ipv4/ping_group_range; exit 3",
+            "grep Seccomp: /proc/self/status; hostname; cat /proc/sys/net/ipv4/ping_group_range; \
+             stat -L -c %d:%i /proc/self/fd/0 /dev/null; exit 3",
         ],
         r#""sysctl": {"net.ipv4.ping_group_range": "0 0"}, "#,
     );
@@ -523,6 +524,21 @@ fn the_engine_collects_the_exit_status() {
         std::fs::read_to_string("/proc/sys/net/ipv4/ping_group_range").unwrap(),
         host_range
     );
+    // create's stdin, the host's /dev/null (conmon's without -i): the
+    // container's own in its place, which root inside may chmod without
+    // harm to the host (device:inode of stdin, then of its /dev/null).
+    let host_null = {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata("/dev/null").unwrap();
+        format!("{}:{}", m.dev(), m.ino())
+    };
+    let nulls: Vec<&str> = output
+        .lines()
+        .filter(|l| l.split(':').count() == 2 && l.split(':').all(|n| n.parse::<u64>().is_ok()))
+        .collect();
+    assert_eq!(nulls.len(), 2, "{output}");
+    assert_eq!(nulls[0], nulls[1], "{output}");
+    assert_ne!(nulls[0], host_null, "{output}");
     // Running: delete refuses without --force; stopped: it deletes.
     let run = oci(root.path(), &["delete", &id]);
     assert_eq!(run.code(), 0, "{run:?}");

@@ -167,6 +167,39 @@ impl Pump {
     }
 }
 
+/// Which of box's 0, 1, 2 are the host's /dev/null (1:3), bit N for
+/// descriptor N: root inside could chmod or chown it through
+/// /proc/self/fd/N for every user of the host, so the child puts the
+/// container's own in its place. A directory is refused: the command would
+/// hold a directory of the host, and leave its root through it (`cd -P
+/// /proc/self/fd/0/..`), which a file or a pipe does not allow. Three
+/// fstats.
+pub fn null_mask() -> Result<u8> {
+    let mut null = 0u8;
+    for (n, fd) in [fd::stdin(), fd::stdout(), fd::stderr()].iter().enumerate() {
+        let Ok(st) = rustix::fs::fstat(fd) else {
+            continue;
+        };
+        match st.st_mode & 0o170000 {
+            0o040000 => return Err(bad!("stdin, stdout or stderr is a directory")),
+            0o020000 if st.st_rdev == rustix::fs::makedev(1, 3) => null |= 1 << n,
+            _ => {}
+        }
+    }
+    Ok(null)
+}
+
+impl ChildStdio {
+    /// box's own 0, 1, 2 as they are, but for the host's /dev/null
+    /// ([`null_mask`]).
+    pub fn as_given(null: u8) -> ChildStdio {
+        match null {
+            0 => ChildStdio::Inherit,
+            _ => ChildStdio::Pipes([None, None, None], null),
+        }
+    }
+}
+
 /// box's side: the ends it relays between the caller and the command.
 pub struct Relay {
     ends: [End; 6],
@@ -193,30 +226,11 @@ impl Relay {
     /// ioctls in the caller's code, and touches no page of this module.
     #[inline]
     pub fn prepare(tty: bool) -> Result<(Option<Relay>, ChildStdio)> {
+        let null = null_mask()?;
         let fds = [fd::stdin(), fd::stdout(), fd::stderr()];
-        // A directory is refused: the command would hold a directory of
-        // the host, and leave its root through it (`cd -P
-        // /proc/self/fd/0/..`), which a file or a pipe does not allow. The
-        // host's /dev/null (1:3) is marked: root inside could chmod or chown
-        // it through /proc/self/fd/N for every user of the host.
-        let mut null = 0u8;
-        for (n, fd) in fds.iter().enumerate() {
-            let Ok(st) = rustix::fs::fstat(fd) else {
-                continue;
-            };
-            match st.st_mode & 0o170000 {
-                0o040000 => return Err(bad!("stdin, stdout or stderr is a directory")),
-                0o020000 if st.st_rdev == rustix::fs::makedev(1, 3) => null |= 1 << n,
-                _ => {}
-            }
-        }
         let terminals = fds.map(pty::is_terminal);
         if !tty && !terminals.contains(&true) {
-            let stdio = match null {
-                0 => ChildStdio::Inherit,
-                _ => ChildStdio::Pipes([None, None, None], null),
-            };
-            return Ok((None, stdio));
+            return Ok((None, ChildStdio::as_given(null)));
         }
         Relay::new(tty, terminals, null).map(|(relay, stdio)| (Some(relay), stdio))
     }

@@ -194,7 +194,10 @@ pub fn exec(root: Root<'_>, id: &[u8], options: &ExecOptions<'_>) -> Result<u8> 
     let (relay, stdio) = match socket {
         Some(socket) => (None, runtime::console(process, socket)),
         None if terminal => Relay::prepare(true)?,
-        None => (None, ChildStdio::Inherit),
+        None => (
+            None,
+            ChildStdio::as_given(crate::container::tty::null_mask()?),
+        ),
     };
     let mut stdio = Some(stdio);
     let argv = CStrArray::<{ crate::oci::config::MAX_ARGS + 1 }>::of(config.c_list(process.args))

@@ -252,7 +252,9 @@ fn create_in(root: Root<'_>, id: &[u8], options: &CreateOptions<'_>, args: &Args
                 "--console-socket given but config.json's process.terminal is false"
             ));
         }
-        ChildStdio::Inherit
+        // The engine's descriptors, but the host's /dev/null (conmon's
+        // stdin without -i): the container's own in its place, as runc.
+        ChildStdio::as_given(crate::container::tty::null_mask()?)
     };
 
     // The exec fifo, opened read-write for the init to hold: a read end

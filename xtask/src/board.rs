@@ -31,7 +31,13 @@ pub const TARGETS: &[Target] = &[
         name: "aarch64",
         debian_arch: "arm64",
         std: Std::Rustup,
-        size_features: &[],
+        // Atomics as inline load-exclusive/store-exclusive loops (ARMv8.0,
+        // every aarch64 CPU) instead of calls to helpers that pick LSE at
+        // run time: the standard library's start-up check for LSE reads the
+        // CPU features through code that formats and allocates, and linked
+        // musl's malloc, the `alloc` formatting and that check into a binary
+        // that otherwise has no heap (about 11 KiB).
+        size_features: &["-outline-atomics"],
     },
     Target {
         triple: "armv7-unknown-linux-musleabihf",

@@ -614,6 +614,34 @@ fn the_hosts_dev_null_is_never_handed_in() {
         assert_eq!(seen[0], seen[2], "{run:?}");
         assert_eq!(seen[1], seen[2], "{run:?}");
     }
+    // A container that made its /dev/null a link (here to its stdout, a
+    // descriptor of box exec's child while it is being set up): box exec
+    // refuses that stdin, one line, 125, and follows no link.
+    let mut command = Command::new(BOX);
+    command.args(["exec", &sweep.prefix, "sh", "-c"]);
+    command.arg("rm /dev/null && ln -s /proc/self/fd/1 /dev/null");
+    let run = wait_with_timeout(
+        command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+        Duration::from_secs(30),
+    );
+    assert_eq!(run.code(), 0, "{run:?}");
+    let mut command = Command::new(BOX);
+    command.args(["exec", &sweep.prefix, "/bin/probe", "fds"]);
+    let run = wait_with_timeout(
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+        Duration::from_secs(30),
+    );
+    assert_refused(&run, "the container's /dev/null", "a link as /dev/null");
 }
 
 /// The container's init chroots into a directory of its own that holds a

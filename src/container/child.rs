@@ -366,6 +366,13 @@ pub fn connect_stdio(stdio: &ChildStdio) -> Result<()> {
         match stdio {
             ChildStdio::Pty { .. } => Error::sys("open the container's terminal", call, ptmx, e)
                 .hint("the container needs a devpts instance of its own on /dev/pts"),
+            _ if call == "openat2" => Error::sys(
+                "give the command the container's /dev/null for the host's",
+                call,
+                b"/dev/null",
+                e,
+            )
+            .hint("the container's /dev/null must be a node, not reached through a link; or redirect from another file"),
             _ => Error::sys("connect the command's pipes", call, b"", e),
         }
     })
@@ -407,7 +414,7 @@ fn connect(stdio: &ChildStdio) -> SysResult<()> {
             // The container's own /dev/null for the host's (ChildStdio::Pipes).
             null = match mask {
                 0 => None,
-                _ => Some(open_null().map_err(|e| ("open /dev/null", e))?),
+                _ => Some(open_null().map_err(|e| ("openat2", e))?),
             };
             [0, 1, 2].map(|n| {
                 let own = null.as_ref().filter(|_| mask & 1 << n != 0);

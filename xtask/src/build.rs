@@ -34,8 +34,9 @@ use crate::debian::Apt;
 use crate::{elf, host};
 
 /// The budget of the size-tuned binary without the OCI runtime (cargo
-/// feature `oci` off), on every target: 269 KiB, just above x86_64's
-/// 268.9 (275384 bytes; 256 KiB until this week's terminals, device rules,
+/// feature `oci` off), on every target: 270 KiB, just above x86_64's
+/// 269.2 (275640 bytes; 269 KiB until a clear error for a container's
+/// /dev/null that cannot stand in for the host's, 256 bytes; 256 KiB until this week's terminals, device rules,
 /// option model, util-linux parity and box-init's board duties, which the
 /// README's table itemizes; the outliner and `Text` took 9 to 23 KiB off
 /// per target, the register-sized `Error` 10 to 29 KiB, and the budget went
@@ -45,7 +46,7 @@ use crate::{elf, host};
 /// and took musl's malloc out of its binary, 13.0 KiB, to 269 with one
 /// codegen unit).
 /// The README states it; `cargo xtask test` fails when a build exceeds it.
-pub const SIZE_BUDGET: u64 = 269 * 1024;
+pub const SIZE_BUDGET: u64 = 270 * 1024;
 /// The budget of the size-tuned binary as it ships (with `oci`, the OCI
 /// runtime box-oci): 376 KiB, just above x86_64's 375.5 (384472 bytes;
 /// 377 KiB with 16 codegen units; 384 KiB, above aarch64's 383.2, until

@@ -25,8 +25,9 @@
 //! just before. The filter is inherited by every process of the container
 //! and cannot be removed, only tightened by a further filter. `box exec`
 //! builds it from the bounding set of the container's init (`CapBnd` in
-//! its /proc/PID/status on the host's procfs), which is the container's capability set, so a command
-//! run there is filtered exactly as the container is.
+//! its /proc/PID/status on the host's procfs), which is the container's
+//! capability set, so a command run there is filtered exactly as the
+//! container is.
 //!
 //! # The program
 //! 1. `seccomp_data.arch` must be the architecture box was built for; any

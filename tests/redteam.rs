@@ -617,30 +617,11 @@ fn the_hosts_dev_null_is_never_handed_in() {
     // A container that made its /dev/null a link (here to its stdout, a
     // descriptor of box exec's child while it is being set up): box exec
     // refuses that stdin, one line, 125, and follows no link.
-    let mut command = Command::new(BOX);
-    command.args(["exec", &sweep.prefix, "sh", "-c"]);
-    command.arg("rm /dev/null && ln -s /proc/self/fd/1 /dev/null");
-    let run = wait_with_timeout(
-        command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-        Duration::from_secs(30),
-    );
+    let plant = "rm /dev/null && ln -s /proc/self/fd/1 /dev/null";
+    let run = run_box(["exec", &sweep.prefix, "sh", "-c", plant]);
     assert_eq!(run.code(), 0, "{run:?}");
-    let mut command = Command::new(BOX);
-    command.args(["exec", &sweep.prefix, "/bin/probe", "fds"]);
-    let run = wait_with_timeout(
-        command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-        Duration::from_secs(30),
-    );
+    // run_box's stdin is the host's /dev/null.
+    let run = run_box(["exec", &sweep.prefix, "/bin/probe", "fds"]);
     assert_refused(&run, "the container's /dev/null", "a link as /dev/null");
 }
 

@@ -299,8 +299,8 @@ fn init_identity(proc: &OwnedFd, pid: Pid) -> Result<InitIdentity> {
 ///   on is one the filter allows: clone3 gets ENOSYS and spawn falls back
 ///   to clone, without namespace flags; the child then makes prctl,
 ///   poll, setsid, close_range, read, setgroups, setresgid, setresuid,
-///   capset, openat (/dev/null), rt_sigaction, rt_sigprocmask, execve and
-///   write; the parent
+///   capset, openat2 (the container's /dev/null, when the caller's is the
+///   host's), rt_sigaction, rt_sigprocmask, execve and write; the parent
 ///   read, close, waitid, rt_sigtimedwait, pidfd_send_signal or kill, and
 ///   write.
 fn seal(init: &InitIdentity) -> Result<()> {

@@ -42,7 +42,21 @@ const ROOM: usize = 1024;
 /// threads. An error made while all are held shows only `…` and its errno.
 pub const SLOTS: usize = 16;
 /// The slot index of an error without one (all slots were held).
-const NO_SLOT: u8 = u8::MAX;
+const NO_SLOT: u8 = u8::MAX - 1;
+
+/// A slot index plus one: never 0, which leaves `Result` a niche.
+#[derive(Clone, Copy)]
+struct Slot1(core::num::NonZeroU8);
+
+impl Slot1 {
+    fn new(index: u8) -> Self {
+        Self(core::num::NonZeroU8::MIN.saturating_add(index))
+    }
+
+    fn index(self) -> u8 {
+        self.0.get() - 1
+    }
+}
 
 /// The texts of an error, each a span of its slot's room.
 #[derive(Clone, Copy)]
@@ -142,13 +156,16 @@ impl fmt::Write for SubjectWriter {
 }
 
 pub struct Error {
-    errno: Option<Errno>,
+    /// The errno's number, 0 for an error that is not a syscall's: with
+    /// `slot` a byte that is never 0 the whole error is 4 bytes, so a
+    /// `Result` of a 32-bit value or a descriptor fits in one register.
+    errno: u16,
     /// The slot holding the texts: what box was doing ("mount /proc"), the
     /// syscall that failed ("" for an error that is not a syscall's), the
     /// path or value involved (for messages without a syscall, the text),
     /// what the user can do about it. Owned by this error, freed when it
     /// drops.
-    slot: u8,
+    slot: Slot1,
     /// Exit status this error maps to.
     pub code: u8,
 }
@@ -163,8 +180,8 @@ impl Error {
         set(slot, Field::Call, call.as_bytes());
         set(slot, Field::Subject, subject);
         Self {
-            errno: Some(errno),
-            slot,
+            errno: errno.raw_os_error() as u16,
+            slot: Slot1::new(slot),
             code: EXIT_BOX,
         }
     }
@@ -175,14 +192,14 @@ impl Error {
         set(slot, Field::Subject, b"");
         let _ = fmt::write(&mut SubjectWriter(slot), args);
         Self {
-            errno: None,
-            slot,
+            errno: 0,
+            slot: Slot1::new(slot),
             code: EXIT_BOX,
         }
     }
 
     pub fn hint(self, hint: &'static str) -> Self {
-        set(self.slot, Field::Hint, hint.as_bytes());
+        set(self.slot.index(), Field::Hint, hint.as_bytes());
         self
     }
 
@@ -192,13 +209,16 @@ impl Error {
     }
 
     pub fn errno(&self) -> Option<Errno> {
-        self.errno
+        match self.errno {
+            0 => None,
+            raw => Some(Errno::from_raw_os_error(raw as i32)),
+        }
     }
 }
 
 impl Drop for Error {
     fn drop(&mut self) {
-        if let Some(slot) = TABLE.get(self.slot as usize) {
+        if let Some(slot) = TABLE.get(self.slot.index() as usize) {
             slot.held.store(false, Ordering::Release);
         }
     }
@@ -215,9 +235,9 @@ fn text(bytes: &[u8]) -> &str {
 impl fmt::Display for Error {
     #[inline(never)]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Some(slot) = TABLE.get(self.slot as usize) else {
+        let Some(slot) = TABLE.get(self.slot.index() as usize) else {
             f.write_str("…")?;
-            if let Some(errno) = self.errno {
+            if let Some(errno) = self.errno() {
                 write!(f, ": {}", ErrnoText(errno))?;
             }
             return Ok(());
@@ -256,7 +276,7 @@ impl fmt::Display for Error {
         } else {
             write!(f, "{call}({subject}{cut})")?;
         }
-        if let Some(errno) = self.errno {
+        if let Some(errno) = self.errno() {
             write!(f, ": {}", ErrnoText(errno))?;
         }
         if !hint.is_empty() {
@@ -463,8 +483,8 @@ mod tests {
     #[test]
     fn an_error_without_a_slot_still_names_its_errno() {
         let e = Error {
-            errno: Some(Errno::PERM),
-            slot: NO_SLOT,
+            errno: Errno::PERM.raw_os_error() as u16,
+            slot: Slot1::new(NO_SLOT),
             code: EXIT_BOX,
         };
         assert_eq!(show(&e).as_bytes(), "…: Operation not permitted".as_bytes());
@@ -477,5 +497,8 @@ mod tests {
         assert!(size_of::<Error>() <= size_of::<usize>());
         assert!(size_of::<Result<()>>() <= size_of::<usize>());
         assert!(size_of::<Result<usize>>() <= 2 * size_of::<usize>());
+        assert_eq!(size_of::<Error>(), 4);
+        assert_eq!(size_of::<Result<()>>(), 4);
+        assert_eq!(size_of::<Result<u32>>(), 8);
     }
 }

@@ -16,7 +16,7 @@ use crate::error::{EXIT_BOX, Error, Result};
 use crate::oci::exec as runtime_exec;
 use crate::oci::json::Writer;
 use crate::oci::runtime::{self, CreateOptions, Root};
-use crate::options::{Command, NoOption, Opt, Usage, is_help};
+use crate::options::{Command, Opt, Usage, is_help};
 use crate::out::print_help;
 use crate::sys::entry::Args;
 use crate::text::{Bytes, Text};
@@ -148,8 +148,10 @@ fn run(args: Args, globals: &mut Globals) -> Result<u8> {
                     ));
                 }
                 Global::Version => {
-                    crate::outln!("box-oci version {}", env!("CARGO_PKG_VERSION"));
-                    crate::outln!("spec: {}", runtime::OCI_VERSION);
+                    crate::outln!(
+                        concat!("box-oci version ", env!("CARGO_PKG_VERSION"), "\nspec: {}"),
+                        runtime::OCI_VERSION
+                    );
                     return Ok(0);
                 }
             },
@@ -244,64 +246,23 @@ fn log_line(globals: &Globals, level: &str, msg: &[u8]) {
     let _ = crate::out::try_write_all(fd, line.as_bytes());
 }
 
-/// Read a command's options with `each`, and its operands (options may
-/// follow them, as go-runc places none but a user might): `min` to `max`
-/// of them (at most 2).
-fn read<A: Copy + 'static>(
-    command: &'static Command<A>,
-    args: Args,
-    (min, max): (usize, usize),
-    each: impl FnMut(crate::args::Found<A>) -> Result<()>,
-) -> Result<Operands> {
-    let mut line = Line {
-        line: CommandLine::new(args, command),
-        each,
-    };
-    operands(&mut line, &command.usage, &command.options, min, max)
-}
-
-/// A command's operands (its container's id, kill's signal).
-type Operands = heapless::Vec<&'static [u8], 2>;
-
-/// What [`operands`] needs of a command's line: the part of [`read`] that
-/// depends on the command's option type, so that the rest is one copy.
-trait Words {
-    /// Read options (each given to the command) up to an operand or the end.
-    fn options(&mut self) -> Result<()>;
-    fn operand(&mut self) -> Option<&'static core::ffi::CStr>;
-    fn rest(&self) -> Args;
-}
-
-struct Line<A: 'static, F> {
-    line: CommandLine<A>,
-    each: F,
-}
-
-impl<A: Copy, F: FnMut(crate::args::Found<A>) -> Result<()>> Words for Line<A, F> {
-    fn options(&mut self) -> Result<()> {
-        while let Some(found) = self.line.next()? {
-            (self.each)(found)?;
-        }
-        Ok(())
-    }
-
-    fn operand(&mut self) -> Option<&'static core::ffi::CStr> {
-        self.line.operand()
-    }
-
-    fn rest(&self) -> Args {
-        self.line.rest()
-    }
-}
-
+/// Read a command's options (into [`Given`]) and its operands (options
+/// may follow them, as go-runc places none but a user might): `min` to
+/// `max` of them (at most 2). Every command but exec declares its options
+/// as [`Flag`]s: one reader for all of them.
 #[inline(never)]
-fn operands(
-    line: &mut dyn Words,
-    usage: &Usage,
-    options: &dyn crate::options::Table,
-    min: usize,
-    max: usize,
-) -> Result<Operands> {
+fn read(command: &'static Command<Flag>, args: Args, (min, max): (usize, usize)) -> Result<Read> {
+    let usage = &command.usage;
+    let mut line = CommandLine::new(args, command);
+    let mut given = Given {
+        bundle: b".",
+        pid_file: None,
+        console_socket: None,
+        no_pivot: false,
+        all: false,
+        force: false,
+        json: false,
+    };
     let mut operands = Operands::new();
     let mut add = |word: &'static [u8]| {
         if operands.len() == max {
@@ -311,11 +272,35 @@ fn operands(
         Ok(())
     };
     loop {
-        if let Err(e) = line.options() {
-            if is_help(&e) {
-                print_help(usage, options);
+        loop {
+            let found = match line.next() {
+                Ok(Some(found)) => found,
+                Ok(None) => break,
+                Err(e) => {
+                    if is_help(&e) {
+                        print_help(usage, &command.options);
+                    }
+                    return Err(e);
+                }
+            };
+            match found.action {
+                Flag::Bundle => given.bundle = found.text(),
+                Flag::PidFile => given.pid_file = found.value,
+                Flag::ConsoleSocket => given.console_socket = found.value,
+                Flag::NoPivot => given.no_pivot = true,
+                // box's seccomp filter refuses the keyring calls to every
+                // container: there is no keyring to make.
+                Flag::NoNewKeyring => {}
+                Flag::All => given.all = true,
+                Flag::Force => given.force = true,
+                Flag::Format => {
+                    given.json = match found.text() {
+                        b"json" => true,
+                        b"table" => false,
+                        other => return Err(bad!("--format {}: table or json", Bytes(other))),
+                    }
+                }
             }
-            return Err(e);
         }
         match line.operand() {
             Some(word) => add(word.to_bytes())?,
@@ -329,11 +314,42 @@ fn operands(
     if operands.len() < min {
         return Err(usage.error());
     }
-    Ok(operands)
+    Ok((operands, given))
+}
+
+/// A command's operands (its container's id, kill's signal).
+type Operands = heapless::Vec<&'static [u8], 2>;
+
+/// What [`read`] returns: the operands and the options.
+type Read = (Operands, Given);
+
+/// The options of the commands but exec, each in the commands that
+/// declare it.
+#[derive(Clone, Copy, Debug)]
+pub enum Flag {
+    Bundle,
+    PidFile,
+    ConsoleSocket,
+    NoPivot,
+    NoNewKeyring,
+    All,
+    Force,
+    Format,
+}
+
+/// What the options said ([`Flag`]s not given keep their defaults).
+struct Given {
+    bundle: &'static [u8],
+    pid_file: Option<&'static [u8]>,
+    console_socket: Option<&'static [u8]>,
+    no_pivot: bool,
+    all: bool,
+    force: bool,
+    json: bool,
 }
 
 /// A command that takes only the container's id.
-const fn by_id(name: &'static str, about: &'static str) -> Command<NoOption> {
+const fn by_id(name: &'static str, about: &'static str) -> Command<Flag> {
     Command {
         usage: Usage {
             name,
@@ -345,20 +361,19 @@ const fn by_id(name: &'static str, about: &'static str) -> Command<NoOption> {
     }
 }
 
-pub const START: Command<NoOption> = by_id(
+pub const START: Command<Flag> = by_id(
     "box-oci start",
     "Starts the process of a created container: the init, set up and waiting\n\
      since create, executes it.",
 );
-pub const STATE: Command<NoOption> = by_id(
+pub const STATE: Command<Flag> = by_id(
     "box-oci state",
     "Prints the container's state as the runtime-spec gives it (JSON): status\n\
      created, running or stopped, its init's PID, bundle, annotations.",
 );
 
-fn id_only(command: &'static Command<NoOption>, args: Args) -> Result<&'static [u8]> {
-    let operands = read(command, args, (1, 1), |found| match found.action {})?;
-    Ok(operands[0])
+fn id_only(command: &'static Command<Flag>, args: Args) -> Result<&'static [u8]> {
+    Ok(read(command, args, (1, 1))?.0[0])
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -495,12 +510,12 @@ fn parse_user(text: &[u8]) -> Result<(u32, u32)> {
     Ok((uid, gid.map(number).transpose()?.unwrap_or(0)))
 }
 
-pub const PAUSE: Command<NoOption> = by_id(
+pub const PAUSE: Command<Flag> = by_id(
     "box-oci pause",
     "Freezes every process of the container (its cgroup v2 group's\n\
      cgroup.freeze, or its v1 freezer group); `box-oci resume ID` thaws them.",
 );
-pub const RESUME: Command<NoOption> = by_id(
+pub const RESUME: Command<Flag> = by_id(
     "box-oci resume",
     "Thaws the processes of a paused container.",
 );
@@ -521,16 +536,7 @@ fn state(globals: &Globals, args: Args) -> Result<()> {
     runtime::state(Root(globals.root), id_only(&STATE, args)?)
 }
 
-#[derive(Clone, Copy, Debug)]
-pub enum CreateOption {
-    Bundle,
-    PidFile,
-    ConsoleSocket,
-    NoPivot,
-    NoNewKeyring,
-}
-
-pub const CREATE: Command<CreateOption> = Command {
+pub const CREATE: Command<Flag> = Command {
     usage: Usage {
         name: "box-oci create",
         synopsis: &["[--bundle DIR] [--pid-file FILE] [--console-socket S] ID"],
@@ -544,62 +550,46 @@ pub const CREATE: Command<CreateOption> = Command {
             "bundle",
             "DIR",
             "the bundle (config.json, rootfs)",
-            CreateOption::Bundle,
+            Flag::Bundle,
         )
         .short(b'b'),
         Opt::value(
             "pid-file",
             "FILE",
             "write the init's PID there",
-            CreateOption::PidFile,
+            Flag::PidFile,
         ),
         Opt::value(
             "console-socket",
             "SOCKET",
             "send the pty's master there",
-            CreateOption::ConsoleSocket,
+            Flag::ConsoleSocket,
         ),
         Opt::flag(
             "no-pivot",
             "move and chroot, not pivot_root",
-            CreateOption::NoPivot,
+            Flag::NoPivot,
         ),
         Opt::flag(
             "no-new-keyring",
             "accepted: containers get no keyring",
-            CreateOption::NoNewKeyring,
+            Flag::NoNewKeyring,
         ),
     ],
 };
 
 fn create(globals: &Globals, args: Args) -> Result<()> {
-    let mut options = CreateOptions {
-        bundle: b".",
-        pid_file: None,
-        console_socket: None,
-        no_pivot: false,
+    let (operands, given) = read(&CREATE, args, (1, 1))?;
+    let options = CreateOptions {
+        bundle: given.bundle,
+        pid_file: given.pid_file,
+        console_socket: given.console_socket,
+        no_pivot: given.no_pivot,
     };
-    let operands = read(&CREATE, args, (1, 1), |found| {
-        match found.action {
-            CreateOption::Bundle => options.bundle = found.text(),
-            CreateOption::PidFile => options.pid_file = found.value,
-            CreateOption::ConsoleSocket => options.console_socket = found.value,
-            CreateOption::NoPivot => options.no_pivot = true,
-            // box's seccomp filter refuses the keyring calls to every
-            // container: there is no keyring to make.
-            CreateOption::NoNewKeyring => {}
-        }
-        Ok(())
-    })?;
     runtime::create(Root(globals.root), operands[0], &options, &args)
 }
 
-#[derive(Clone, Copy, Debug)]
-pub enum KillOption {
-    All,
-}
-
-pub const KILL: Command<KillOption> = Command {
+pub const KILL: Command<Flag> = Command {
     usage: Usage {
         name: "box-oci kill",
         synopsis: &["[--all] ID [SIGNAL]"],
@@ -607,31 +597,20 @@ pub const KILL: Command<KillOption> = Command {
                 to the container's init.",
         notes: "",
     },
-    options: &[Opt::flag("all", "to every process of the container", KillOption::All).short(b'a')],
+    options: &[Opt::flag("all", "to every process of the container", Flag::All).short(b'a')],
 };
 
 fn kill(globals: &Globals, args: Args) -> Result<()> {
-    let mut all = false;
-    let operands = read(&KILL, args, (1, 2), |found| {
-        match found.action {
-            KillOption::All => all = true,
-        }
-        Ok(())
-    })?;
+    let (operands, given) = read(&KILL, args, (1, 2))?;
     let signal = match operands.get(1) {
         None => rustix::process::Signal::TERM.as_raw(),
         Some(word) => crate::sys::signal::parse(word)
             .ok_or_else(|| bad!("kill: unknown signal {}", Bytes(word)))?,
     };
-    runtime::kill(Root(globals.root), operands[0], signal, all)
+    runtime::kill(Root(globals.root), operands[0], signal, given.all)
 }
 
-#[derive(Clone, Copy, Debug)]
-pub enum DeleteOption {
-    Force,
-}
-
-pub const DELETE: Command<DeleteOption> = Command {
+pub const DELETE: Command<Flag> = Command {
     usage: Usage {
         name: "box-oci delete",
         synopsis: &["[--force] ID"],
@@ -641,23 +620,17 @@ pub const DELETE: Command<DeleteOption> = Command {
     options: &[Opt::flag(
         "force",
         "kill a running one first (SIGKILL)",
-        DeleteOption::Force,
+        Flag::Force,
     )
     .short(b'f')],
 };
 
 fn delete(globals: &Globals, args: Args) -> Result<()> {
-    let mut force = false;
-    let operands = read(&DELETE, args, (1, 1), |found| {
-        match found.action {
-            DeleteOption::Force => force = true,
-        }
-        Ok(())
-    })?;
-    runtime::delete(Root(globals.root), operands[0], force)
+    let (operands, given) = read(&DELETE, args, (1, 1))?;
+    runtime::delete(Root(globals.root), operands[0], given.force)
 }
 
-pub const LIST: Command<NoOption> = Command {
+pub const LIST: Command<Flag> = Command {
     usage: Usage {
         name: "box-oci list",
         synopsis: &[""],
@@ -668,16 +641,11 @@ pub const LIST: Command<NoOption> = Command {
 };
 
 fn list(globals: &Globals, args: Args) -> Result<()> {
-    read(&LIST, args, (0, 0), |found| match found.action {})?;
+    read(&LIST, args, (0, 0))?;
     runtime::list(Root(globals.root))
 }
 
-#[derive(Clone, Copy, Debug)]
-pub enum PsOption {
-    Format,
-}
-
-pub const PS: Command<PsOption> = Command {
+pub const PS: Command<Flag> = Command {
     usage: Usage {
         name: "box-oci ps",
         synopsis: &["[--format table|json] ID"],
@@ -689,29 +657,17 @@ pub const PS: Command<PsOption> = Command {
         "format",
         "FORMAT",
         "table (one per line) or json",
-        PsOption::Format,
+        Flag::Format,
     )
     .short(b'f')],
 };
 
 fn ps(globals: &Globals, args: Args) -> Result<()> {
-    let mut json = false;
-    let operands = read(&PS, args, (1, 1), |found| {
-        match found.action {
-            PsOption::Format => {
-                json = match found.text() {
-                    b"json" => true,
-                    b"table" => false,
-                    other => return Err(bad!("--format {}: table or json", Bytes(other))),
-                }
-            }
-        }
-        Ok(())
-    })?;
-    runtime::ps(Root(globals.root), operands[0], json)
+    let (operands, given) = read(&PS, args, (1, 1))?;
+    runtime::ps(Root(globals.root), operands[0], given.json)
 }
 
-pub const FEATURES: Command<NoOption> = Command {
+pub const FEATURES: Command<Flag> = Command {
     usage: Usage {
         name: "box-oci features",
         synopsis: &[""],
@@ -722,7 +678,7 @@ pub const FEATURES: Command<NoOption> = Command {
 };
 
 fn features(_: &Globals, args: Args) -> Result<()> {
-    read(&FEATURES, args, (0, 0), |found| match found.action {})?;
+    read(&FEATURES, args, (0, 0))?;
     crate::outln!("{FEATURES_JSON}");
     Ok(())
 }
@@ -739,12 +695,7 @@ const FEATURES_JSON: &str = concat!(
     r#""seccomp":{"enabled":true}}}"#,
 );
 
-#[derive(Clone, Copy, Debug)]
-pub enum SpecOption {
-    Bundle,
-}
-
-pub const SPEC: Command<SpecOption> = Command {
+pub const SPEC: Command<Flag> = Command {
     usage: Usage {
         name: "box-oci spec",
         synopsis: &["[--bundle DIR]"],
@@ -757,19 +708,14 @@ pub const SPEC: Command<SpecOption> = Command {
         "bundle",
         "DIR",
         "where to write config.json",
-        SpecOption::Bundle,
+        Flag::Bundle,
     )
     .short(b'b')],
 };
 
 fn spec(_: &Globals, args: Args) -> Result<()> {
-    let mut bundle: &[u8] = b".";
-    read(&SPEC, args, (0, 0), |found| {
-        match found.action {
-            SpecOption::Bundle => bundle = found.text(),
-        }
-        Ok(())
-    })?;
+    let (_, given) = read(&SPEC, args, (0, 0))?;
+    let bundle = given.bundle;
     let path = crate::text::CPath::from_parts(&[bundle, b"/config.json"])
         .ok_or_else(|| bad!("--bundle: path too long"))?;
     let fd = match rustix::fs::open(

@@ -612,17 +612,26 @@ fn map(config: &Config, bundle: &[u8], id: &[u8], no_pivot: bool, out: &mut Mapp
     if !config.linux.devices.is_empty() {
         return Err(refuse!("linux.devices: not supported"));
     }
-    for (i, path) in config.list(config.linux.masked_paths).enumerate() {
-        let path = path_of(path, format_args!("linux.maskedPaths[{i}]"))?;
-        out.masked
-            .push(path)
-            .map_err(|_| refuse!("linux.maskedPaths: more than {MAX_EXTRA_PATHS}"))?;
-    }
-    for (i, path) in config.list(config.linux.readonly_paths).enumerate() {
-        let path = path_of(path, format_args!("linux.readonlyPaths[{i}]"))?;
-        out.read_only
-            .push(path)
-            .map_err(|_| refuse!("linux.readonlyPaths: more than {MAX_EXTRA_PATHS}"))?;
+    extra_paths(config, config.linux.masked_paths, "maskedPaths", &mut out.masked)?;
+    extra_paths(
+        config,
+        config.linux.readonly_paths,
+        "readonlyPaths",
+        &mut out.read_only,
+    )
+}
+
+/// `linux.maskedPaths` or `linux.readonlyPaths` (`key`) as paths.
+fn extra_paths(
+    config: &Config,
+    list: crate::oci::config::List,
+    key: &str,
+    out: &mut heapless::Vec<CPath, MAX_EXTRA_PATHS>,
+) -> Result<()> {
+    for (i, path) in config.list(list).enumerate() {
+        let path = path_of(path, format_args!("linux.{key}[{i}]"))?;
+        out.push(path)
+            .map_err(|_| refuse!("linux.{key}: more than {MAX_EXTRA_PATHS}"))?;
     }
     Ok(())
 }

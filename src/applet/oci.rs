@@ -565,11 +565,7 @@ pub const CREATE: Command<Flag> = Command {
             "send the pty's master there",
             Flag::ConsoleSocket,
         ),
-        Opt::flag(
-            "no-pivot",
-            "move and chroot, not pivot_root",
-            Flag::NoPivot,
-        ),
+        Opt::flag("no-pivot", "move and chroot, not pivot_root", Flag::NoPivot),
         Opt::flag(
             "no-new-keyring",
             "accepted: containers get no keyring",
@@ -617,12 +613,7 @@ pub const DELETE: Command<Flag> = Command {
         about: "Removes a stopped container: its cgroups and its state.",
         notes: "",
     },
-    options: &[Opt::flag(
-        "force",
-        "kill a running one first (SIGKILL)",
-        Flag::Force,
-    )
-    .short(b'f')],
+    options: &[Opt::flag("force", "kill a running one first (SIGKILL)", Flag::Force).short(b'f')],
 };
 
 fn delete(globals: &Globals, args: Args) -> Result<()> {
@@ -704,13 +695,7 @@ pub const SPEC: Command<Flag> = Command {
                 every namespace but user and time, no terminal.",
         notes: "",
     },
-    options: &[Opt::value(
-        "bundle",
-        "DIR",
-        "where to write config.json",
-        Flag::Bundle,
-    )
-    .short(b'b')],
+    options: &[Opt::value("bundle", "DIR", "where to write config.json", Flag::Bundle).short(b'b')],
 };
 
 fn spec(_: &Globals, args: Args) -> Result<()> {

@@ -86,7 +86,7 @@ pub fn exec(root: Root<'_>, id: &[u8], options: &ExecOptions<'_>) -> Result<u8> 
             ));
         }
     };
-    let mut config = Config::new();
+    let mut config = runtime::empty_config();
     read_process(root, id, options, &mut config)?;
     let process = config
         .process
@@ -337,12 +337,8 @@ fn read_process(
     }
     let mut big = [0u8; runtime::CONFIG_MAX];
     let config_path = bundle_config(root, id, &mut document)?;
-    let n = crate::sys::fs::read_whole(config_path.as_cstr(), &mut big).at(
-        "read the container's config",
-        "read",
-        config_path.as_bytes(),
-    )?;
-    config.parse(&big[..n])?;
+    let step = "read the container's config";
+    runtime::load_config(&config_path, step, &mut big, config)?;
     let too_long = || bad!("exec: the command line's strings do not fit");
     let mut process = config.process.take().unwrap_or_default();
     let words = (0..options.command.len()).map(|i| options.command.bytes(i));
@@ -512,8 +508,8 @@ impl PidFile {
     }
 
     fn write(&self, pid: u32) -> Result<()> {
-        let mut text = crate::text::Text::<16>::new();
-        let _ = core::fmt::Write::write_fmt(&mut text, format_args!("{pid}"));
-        runtime::write_file_at(self.dir.as_fd(), &self.name, text.as_bytes())
+        let mut digits = [0u8; 20];
+        let text = crate::text::decimal(u64::from(pid), &mut digits);
+        runtime::write_file_at(self.dir.as_fd(), &self.name, text)
     }
 }

@@ -84,16 +84,12 @@ pub fn run_later(root: Root<'_>, id: &[u8], stage: HookStage) {
         return;
     }
     let mut document = [0u8; runtime::CONFIG_MAX];
-    let mut config = Config::new();
+    let mut config = runtime::empty_config();
     let ran = crate::oci::exec::bundle_config(root, id, &mut document[..16 * 1024])
         .and_then(|path| {
-            crate::sys::fs::read_whole(path.as_cstr(), &mut document).at(
-                "read the bundle's config",
-                "read",
-                path.as_bytes(),
-            )
+            let step = "read the bundle's config";
+            runtime::load_config(&path, step, &mut document, &mut config)
         })
-        .and_then(|n| config.parse(&document[..n]))
         .and_then(|()| run(root, id, &config, &[stage]));
     if let Err(e) = ran {
         crate::errln!("box-oci: warning: {e}");

@@ -166,18 +166,22 @@ fn make_root(root: Root<'_>) -> Result<()> {
 /// The bundle's absolute path: its config.json and a relative root.path
 /// are read from it, and the state records it.
 fn absolute(path: &[u8]) -> Result<CPath> {
-    if path.starts_with(b"/") {
-        return CPath::from_bytes(path).ok_or_else(|| bad!("--bundle: path too long"));
-    }
     let mut buf = [0u8; 4096];
-    let cwd = crate::sys::fs::getcwd(&mut buf).at("find the bundle", "getcwd", b"")?;
-    let path = if path == b"." { &b""[..] } else { path };
-    let joined = if path.is_empty() {
-        CPath::from_bytes(cwd)
+    let joined = if path.starts_with(b"/") {
+        CPath::from_bytes(path)
     } else {
-        CPath::from_parts(&[cwd, b"/", path])
+        let cwd = crate::sys::fs::getcwd(&mut buf).at("find the bundle", "getcwd", b"")?;
+        match path {
+            b"" | b"." => CPath::from_bytes(cwd),
+            _ => CPath::from_parts(&[cwd, b"/", path]),
+        }
     };
-    joined.ok_or_else(|| bad!("--bundle: path too long"))
+    joined.ok_or_else(bundle_too_long)
+}
+
+/// A bundle path longer than [`crate::text::PATH_MAX`].
+fn bundle_too_long() -> Error {
+    bad!("--bundle: path too long")
 }
 
 /// [`create`]'s steps, in the state directory it made.
@@ -185,15 +189,15 @@ fn absolute(path: &[u8]) -> Result<CPath> {
 fn create_in(root: Root<'_>, id: &[u8], options: &CreateOptions<'_>, args: &Args) -> Result<()> {
     let bundle = absolute(options.bundle)?;
     let mut document = [0u8; CONFIG_MAX];
-    let config_path = CPath::from_parts(&[bundle.as_bytes(), b"/config.json"])
-        .ok_or_else(|| bad!("--bundle: path too long"))?;
-    let len = read_whole(config_path.as_cstr(), &mut document).at(
+    let config_path =
+        CPath::from_parts(&[bundle.as_bytes(), b"/config.json"]).ok_or_else(bundle_too_long)?;
+    let mut config = empty_config();
+    load_config(
+        &config_path,
         "read the bundle's config",
-        "read",
-        config_path.as_bytes(),
+        &mut document,
+        &mut config,
     )?;
-    let mut config = Config::new();
-    config.parse(&document[..len])?;
 
     // The seccomp profile, compiled for this architecture. Without one
     // (ctr sends none), box's own default filter applies.
@@ -292,8 +296,11 @@ fn create_in(root: Root<'_>, id: &[u8], options: &CreateOptions<'_>, args: &Args
     for (dir, v2) in life.container.cgroup.iter().flat_map(|c| c.dirs()) {
         let _ = writeln!(groups, "{} {dir}", if v2 { 2 } else { 1 });
     }
-    let recorded = apply_sysctls(&config, raw_init)
-        .and_then(|()| record(root, id, init, &bundle, &config, groups.as_bytes(), options));
+    let recorded = apply_sysctls(&config, raw_init).and_then(|()| {
+        let rootfs = mapped.run.rootfs.as_ref().unwrap_or(&bundle);
+        let paths = (&bundle, rootfs);
+        record(root, id, init, paths, &config, groups.as_bytes(), options)
+    });
     if let Err(e) = recorded {
         container::abandon(&life.container);
         drop(life);
@@ -301,6 +308,26 @@ fn create_in(root: Root<'_>, id: &[u8], options: &CreateOptions<'_>, args: &Args
     }
     life.leave();
     Ok(())
+}
+
+/// An empty [`Config`], out of line: its initialisation is long, and
+/// create, exec and the later hooks each need one.
+#[inline(never)]
+pub(super) fn empty_config() -> Config {
+    Config::new()
+}
+
+/// Read the config.json at `path` (`step` names the read in an error)
+/// into `document`, and parse it into `config`.
+#[inline(never)]
+pub(super) fn load_config(
+    path: &CPath,
+    step: &'static str,
+    document: &mut [u8],
+    config: &mut Config,
+) -> Result<()> {
+    let n = read_whole(path.as_cstr(), document).at(step, "read", path.as_bytes())?;
+    config.parse(&document[..n])
 }
 
 /// A config.json in box's own terms.
@@ -612,7 +639,12 @@ fn map(config: &Config, bundle: &[u8], id: &[u8], no_pivot: bool, out: &mut Mapp
     if !config.linux.devices.is_empty() {
         return Err(refuse!("linux.devices: not supported"));
     }
-    extra_paths(config, config.linux.masked_paths, "maskedPaths", &mut out.masked)?;
+    extra_paths(
+        config,
+        config.linux.masked_paths,
+        "maskedPaths",
+        &mut out.masked,
+    )?;
     extra_paths(
         config,
         config.linux.readonly_paths,
@@ -924,16 +956,14 @@ fn record(
     root: Root<'_>,
     id: &[u8],
     init: Pid,
-    bundle: &CPath,
+    (bundle, rootfs): (&CPath, &CPath),
     config: &Config,
     groups: &[u8],
     options: &CreateOptions<'_>,
 ) -> Result<()> {
     let pid = init.as_raw_nonzero().get() as u32;
     if let Some(adj) = config.process.as_ref().and_then(|p| p.oom_score_adj) {
-        let mut path = Text::<64>::new();
-        let _ = write!(path, "/proc/{pid}/oom_score_adj");
-        let path = CPath::from_bytes(path.as_bytes()).unwrap_or_default();
+        let path = CPath::proc(Some(pid), b"/oom_score_adj");
         let mut value = Text::<16>::new();
         let _ = write!(value, "{adj}");
         crate::sys::fs::write_control(path.as_cstr(), value.as_bytes())
@@ -943,7 +973,11 @@ fn record(
         .map(|s| s.start)
         .ok_or_else(|| bad!("the container's init ended during create"))?;
     let mut line = Text::<64>::new();
-    let _ = writeln!(line, "{pid} {start}");
+    let mut digits = [0u8; 20];
+    line.push(crate::text::decimal(u64::from(pid), &mut digits));
+    line.push(b" ");
+    line.push(crate::text::decimal(start, &mut digits));
+    line.push(b"\n");
     write_file(&root.file(id, INIT)?, line.as_bytes())?;
 
     write_file(&root.file(id, CGROUP)?, groups)?;
@@ -953,13 +987,7 @@ fn record(
     json.begin_object();
     json.key(b"pid").u64(u64::from(pid));
     json.key(b"bundle").string(bundle.as_bytes());
-    let rootfs = config.str(config.root_path);
-    if rootfs.starts_with(b"/") {
-        json.key(b"rootfs").string(rootfs);
-    } else {
-        let joined = CPath::from_parts(&[bundle.as_bytes(), b"/", rootfs]).unwrap_or_default();
-        json.key(b"rootfs").string(joined.as_bytes());
-    }
+    json.key(b"rootfs").string(rootfs.as_bytes());
     json.key(b"created").string(rfc3339_now().as_bytes());
     json.key(b"owner").string(b"");
     json.key(b"annotations").begin_object();
@@ -988,9 +1016,8 @@ fn record(
 
     if let Some(pid_file) = options.pid_file {
         let path = CPath::from_bytes(pid_file).ok_or_else(|| bad!("--pid-file: path too long"))?;
-        let mut text = Text::<16>::new();
-        let _ = write!(text, "{pid}");
-        write_file(&path, text.as_bytes())?;
+        let mut digits = [0u8; 20];
+        write_file(&path, crate::text::decimal(u64::from(pid), &mut digits))?;
     }
     Ok(())
 }
@@ -1030,9 +1057,7 @@ struct ProcStat {
 }
 
 fn proc_stat(pid: u32) -> Option<ProcStat> {
-    let mut path = Text::<32>::new();
-    let _ = write!(path, "/proc/{pid}/stat");
-    let path = CPath::from_bytes(path.as_bytes())?;
+    let path = CPath::proc(Some(pid), b"/stat");
     let mut buf = [0u8; 1024];
     let n = read_whole(path.as_cstr(), &mut buf).ok()?;
     // The name (field 2) may hold spaces and ')': the fields after it
@@ -1212,16 +1237,16 @@ pub(super) fn render_state(root: Root<'_>, id: &[u8], buf: &mut [u8]) -> Result<
 pub fn kill(root: Root<'_>, id: &[u8], signal: i32, all: bool) -> Result<()> {
     root.existing(id)?;
     let (status, recorded) = status(root, id)?;
-    let recorded = match (status, recorded) {
-        (Status::Created | Status::Running | Status::Paused, Some(r)) => r,
-        _ => return Err(bad!("cannot signal {}: container not running", Bytes(id))),
+    let running = matches!(status, Status::Created | Status::Running | Status::Paused);
+    let Some((recorded, pid)) = recorded
+        .filter(|_| running)
+        .and_then(|r| r.pid().map(|pid| (r, pid)))
+    else {
+        return Err(bad!("cannot signal {}: container not running", Bytes(id)));
     };
     if all {
         signal_cgroups(root, id, signal);
     }
-    let pid = recorded
-        .pid()
-        .ok_or_else(|| bad!("cannot signal {}: container not running", Bytes(id)))?;
     // A pidfd pins the process: checked alive with it held, the signal
     // cannot reach a process that reused the PID.
     let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok();
@@ -1387,16 +1412,21 @@ fn set_frozen(root: Root<'_>, id: &[u8], frozen: bool) -> Result<bool> {
             if v2 || !buf[..n].starts_with(b"FREEZING") {
                 break;
             }
-            let _ = rustix::thread::nanosleep(&rustix::time::Timespec {
-                tv_sec: 0,
-                tv_nsec: 10_000_000,
-            });
+            nap();
         }
     });
     match failed {
         Some(e) => Err(e),
         None => Ok(done),
     }
+}
+
+/// Sleep 10 ms, waiting for a process or a freezer.
+fn nap() {
+    let _ = rustix::thread::nanosleep(&rustix::time::Timespec {
+        tv_sec: 0,
+        tv_nsec: 10_000_000,
+    });
 }
 
 /// Whether the container's groups are frozen (or freezing).
@@ -1459,10 +1489,7 @@ pub fn delete(root: Root<'_>, id: &[u8], force: bool) -> Result<()> {
                 if !r.alive() {
                     break;
                 }
-                let _ = rustix::thread::nanosleep(&rustix::time::Timespec {
-                    tv_sec: 0,
-                    tv_nsec: 10_000_000,
-                });
+                nap();
             }
             if r.alive() {
                 return Err(bad!("container {} did not end after SIGKILL", Bytes(id)));

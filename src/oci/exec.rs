@@ -74,8 +74,7 @@ pub fn exec(root: Root<'_>, id: &[u8], options: &ExecOptions<'_>) -> Result<u8> 
     // Before anything of the container is touched: nothing in it may
     // trace box-oci or read its memory and descriptors (src/applet/exec.rs).
     box_exec::make_undumpable()?;
-    root.existing(id)?;
-    let (status, recorded) = runtime::status(root, id)?;
+    let (status, recorded) = runtime::existing_status(root, id)?;
     let recorded = match (status, recorded) {
         (Status::Created | Status::Running, Some(r)) => r,
         (status, _) => {
@@ -98,10 +97,8 @@ pub fn exec(root: Root<'_>, id: &[u8], options: &ExecOptions<'_>) -> Result<u8> 
         ));
     }
     let caps = runtime::kept_capabilities(process)?;
-    let mut limits: heapless::Vec<crate::config::Rlimit, 16> = heapless::Vec::new();
-    for (i, limit) in process.rlimits.iter().enumerate() {
-        let _ = limits.push(runtime::rlimit_of(limit, i)?);
-    }
+    let mut limits = heapless::Vec::new();
+    runtime::rlimits_of(process, &mut limits)?;
 
     // The container's seccomp program, as create compiled it.
     let mut program = Program::new();
@@ -176,13 +173,7 @@ pub fn exec(root: Root<'_>, id: &[u8], options: &ExecOptions<'_>) -> Result<u8> 
         None => None,
     };
     if let Some(adj) = process.oom_score_adj {
-        let mut value = crate::text::Text::<16>::new();
-        let _ = core::fmt::Write::write_fmt(&mut value, format_args!("{adj}"));
-        crate::sys::fs::write_control(c"/proc/self/oom_score_adj", value.as_bytes()).at(
-            "set process.oomScoreAdj",
-            "write",
-            b"/proc/self/oom_score_adj",
-        )?;
+        runtime::set_oom_score_adj(None, adj)?;
     }
 
     // Into the container: its namespaces, root and working directory.

@@ -432,21 +432,39 @@ pub(super) fn kept_capabilities(process: &crate::oci::config::Process) -> Result
     Ok(caps.bounding)
 }
 
-/// A config's `process.rlimits[i]` in box's terms.
-pub(super) fn rlimit_of(
-    limit: &crate::oci::config::Rlimit,
-    i: usize,
-) -> Result<crate::config::Rlimit> {
-    let resource = RESOURCES
-        .get(usize::from(limit.resource))
-        .copied()
-        .ok_or_else(|| refuse!("process.rlimits[{i}]: not supported"))?;
-    let value = |n: u64| (n != u64::MAX).then_some(n);
-    Ok(crate::config::Rlimit {
-        resource,
-        soft: value(limit.soft),
-        hard: value(limit.hard),
-    })
+/// A config's `process.rlimits` in box's terms, into `out`.
+pub(super) fn rlimits_of(
+    process: &crate::oci::config::Process,
+    out: &mut heapless::Vec<crate::config::Rlimit, { crate::config::MAX_RLIMITS }>,
+) -> Result<()> {
+    for (i, limit) in process.rlimits.iter().enumerate() {
+        let resource = RESOURCES
+            .get(usize::from(limit.resource))
+            .copied()
+            .ok_or_else(|| refuse!("process.rlimits[{i}]: not supported"))?;
+        let value = |n: u64| (n != u64::MAX).then_some(n);
+        let _ = out.push(crate::config::Rlimit {
+            resource,
+            soft: value(limit.soft),
+            hard: value(limit.hard),
+        });
+    }
+    Ok(())
+}
+
+/// Write `process.oomScoreAdj` for process `pid` (box-oci itself: None).
+pub(super) fn set_oom_score_adj(pid: Option<u32>, adj: i32) -> Result<()> {
+    let path = CPath::proc(pid, b"/oom_score_adj");
+    let mut value = Text::<16>::new();
+    let _ = write!(value, "{adj}");
+    crate::sys::fs::write_control(path.as_cstr(), value.as_bytes())
+        .map_err(|e| Error::sys("set process.oomScoreAdj", "write", path.as_bytes(), e))
+}
+
+/// The container's status and record, or "does not exist".
+pub(super) fn existing_status(root: Root<'_>, id: &[u8]) -> Result<(Status, Option<Recorded>)> {
+    root.existing(id)?;
+    status(root, id)
 }
 
 /// The CLONE_NEW* flags of the namespaces config.json lists.
@@ -526,9 +544,7 @@ fn map(config: &Config, bundle: &[u8], id: &[u8], no_pivot: bool, out: &mut Mapp
     let caps = kept_capabilities(process)?;
     run.cap_add = caps;
     run.cap_drop = !caps;
-    for (i, limit) in process.rlimits.iter().enumerate() {
-        let _ = run.rlimits.push(rlimit_of(limit, i)?);
-    }
+    rlimits_of(process, &mut run.rlimits)?;
 
     // Namespaces: exactly those listed, made, or joined by `path` (a CRI
     // pod's containers share its sandbox's network, IPC, UTS and PID
@@ -963,11 +979,7 @@ fn record(
 ) -> Result<()> {
     let pid = init.as_raw_nonzero().get() as u32;
     if let Some(adj) = config.process.as_ref().and_then(|p| p.oom_score_adj) {
-        let path = CPath::proc(Some(pid), b"/oom_score_adj");
-        let mut value = Text::<16>::new();
-        let _ = write!(value, "{adj}");
-        crate::sys::fs::write_control(path.as_cstr(), value.as_bytes())
-            .map_err(|e| Error::sys("set process.oomScoreAdj", "write", path.as_bytes(), e))?;
+        set_oom_score_adj(Some(pid), adj)?;
     }
     let start = proc_stat(pid)
         .map(|s| s.start)
@@ -1159,8 +1171,7 @@ pub(super) fn status(root: Root<'_>, id: &[u8]) -> Result<(Status, Option<Record
 /// `start`: release the init blocked on the exec fifo, then remove the
 /// fifo (the container is "running" from then on).
 pub fn start(root: Root<'_>, id: &[u8]) -> Result<()> {
-    root.existing(id)?;
-    let (status, _) = status(root, id)?;
+    let (status, _) = existing_status(root, id)?;
     if status != Status::Created {
         return Err(bad!(
             "cannot start container {}: it is {}, not created",
@@ -1235,8 +1246,7 @@ pub(super) fn render_state(root: Root<'_>, id: &[u8], buf: &mut [u8]) -> Result<
 /// `kill`: send `signal` to the init, or with `all` to every process of
 /// the container's cgroups.
 pub fn kill(root: Root<'_>, id: &[u8], signal: i32, all: bool) -> Result<()> {
-    root.existing(id)?;
-    let (status, recorded) = status(root, id)?;
+    let (status, recorded) = existing_status(root, id)?;
     let running = matches!(status, Status::Created | Status::Running | Status::Paused);
     let Some((recorded, pid)) = recorded
         .filter(|_| running)
@@ -1298,8 +1308,7 @@ fn for_each_cgroup(root: Root<'_>, id: &[u8], each: &mut dyn FnMut(&CPath, bool)
 /// cgroups, or its init alone where it has none), as a JSON array with
 /// `json` (what containerd reads), else one per line.
 pub fn ps(root: Root<'_>, id: &[u8], json: bool) -> Result<()> {
-    root.existing(id)?;
-    let (status, recorded) = status(root, id)?;
+    let (status, recorded) = existing_status(root, id)?;
     let mut pids: heapless::Vec<u32, 1024> = heapless::Vec::new();
     for_each_cgroup(root, id, &mut |dir, _| {
         let Some(procs) = CPath::from_parts(&[dir.as_bytes(), b"/cgroup.procs"]) else {
@@ -1348,8 +1357,7 @@ pub fn ps(root: Root<'_>, id: &[u8], json: bool) -> Result<()> {
 /// hierarchy box uses, freezer's too). A host with neither (no cgroup2,
 /// no v1 freezer hierarchy) refuses it.
 pub fn freeze(root: Root<'_>, id: &[u8], frozen: bool) -> Result<()> {
-    root.existing(id)?;
-    let (status, _) = status(root, id)?;
+    let (status, _) = existing_status(root, id)?;
     let wanted = if frozen {
         Status::Running
     } else {
@@ -1463,8 +1471,7 @@ fn signal_cgroups(root: Root<'_>, id: &[u8], signal: i32) {
 /// `delete`: remove a stopped container's cgroups and state; `force`
 /// kills a running one first (SIGKILL).
 pub fn delete(root: Root<'_>, id: &[u8], force: bool) -> Result<()> {
-    root.existing(id)?;
-    let (status, recorded) = status(root, id)?;
+    let (status, recorded) = existing_status(root, id)?;
     if matches!(status, Status::Created | Status::Running | Status::Paused) {
         if !force {
             return Err(bad!(

@@ -228,6 +228,7 @@ fn build_std(target: Target, profile: Profile, oci: bool) -> Result<PathBuf> {
     let mut features = vec!["+crt-static"];
     if profile == Profile::Size {
         features.extend(target.size_features);
+        flags.extend(target.size_flags.iter().map(|flag| flag.to_string()));
     }
     flags.push(format!("-Ctarget-feature={}", features.join(",")));
     flags.extend(

@@ -208,6 +208,27 @@ fn resolve(mount: &[u8], own: &[u8], path: &[u8]) -> Option<CPath> {
     }
 }
 
+/// The directory of the group at `path` in the hierarchy mounted at
+/// `mount` ([`resolve`]), and the one its missing parents are made below
+/// ([`make_parents`]): the mount's root for an absolute path, box's own
+/// group (`own`) for a relative one.
+fn locate(mount: &CPath, own: &CPath, path: &CPath) -> Result<(CPath, CPath)> {
+    let mount_dir = trim_slash(mount.as_bytes());
+    let too_long = || bad!("cgroup path too long: {}{}", mount, path);
+    let own_dir = CPath::from_parts(&[mount_dir, own.as_bytes()]).ok_or_else(too_long)?;
+    let dir = resolve(mount.as_bytes(), own.as_bytes(), path.as_bytes()).ok_or_else(too_long)?;
+    let base = if path.as_bytes().starts_with(b"/") {
+        CPath::from_bytes(mount_dir).ok_or_else(too_long)?
+    } else {
+        own_dir
+    };
+    Ok((dir, base))
+}
+
+fn too_long() -> Error {
+    bad!("cgroup path too long")
+}
+
 /// Make the missing parents of the group `dir` (found by [`resolve`])
 /// below `base` (the mount, or box's own group in it), each after
 /// `prepare(parent)` of the one above it (v1's cpuset inheritance, v2's
@@ -229,12 +250,12 @@ fn make_parents(
         .map(|(i, _)| base.len() + i);
     let mut parent = base;
     for end in ends {
-        let here = CPath::from_bytes(&bytes[..end]).ok_or_else(|| bad!("cgroup path too long"))?;
+        let here = CPath::from_bytes(&bytes[..end]).ok_or_else(too_long)?;
         make_dir(&here)?;
         prepare(parent, &here)?;
         parent = &bytes[..end];
     }
-    let parent = CPath::from_bytes(parent).ok_or_else(|| bad!("cgroup path too long"))?;
+    let parent = CPath::from_bytes(parent).ok_or_else(too_long)?;
     prepare(parent.as_bytes(), dir)
 }
 
@@ -259,61 +280,82 @@ pub enum Version {
     V2,
 }
 
-/// One limit to write: `value` into FILE of the group of `controller`.
+/// One limit file: FILE of the group of `controller`, written with the
+/// value of the config that `value` names, where the config has one.
 #[derive(Debug)]
 struct Limit {
     controller: Controller,
     file: &'static [u8],
-    value: Text<64>,
+    value: Value,
     /// Written only where the kernel has the file (swap accounting).
     if_present: bool,
 }
 
-impl Limit {
-    /// `value`, the bytes given (`nums` after them, each behind a space:
-    /// cpu.max's `QUOTA PERIOD`). One function for every limit: built with
-    /// `format_args!`, each limit had its own formatting code.
+/// Which of the config's limits a limit file gets.
+#[derive(Clone, Copy, Debug)]
+enum Value {
+    /// --memory in bytes.
+    Memory,
+    /// `0`, with --memory: no swap.
+    NoSwap,
+    /// --pids.
+    Pids,
+    /// --cpu's quota, its period, or both (`QUOTA PERIOD`: cpu.max).
+    Quota,
+    Period,
+    CpuMax,
+    /// --cpuset's list.
+    Cpus,
+}
+
+impl Value {
+    /// The text written, `None` where the config has no such limit. One
+    /// function for every limit (a table, not a function per version
+    /// building each value).
     #[inline(never)]
-    fn new(controller: Controller, file: &'static [u8], value: &[u8], nums: &[u64]) -> Limit {
-        let mut text = Text::from_bytes_lossy(value);
-        for (i, &n) in nums.iter().enumerate() {
-            if i > 0 || !value.is_empty() {
-                text.push(b" ");
+    fn text(self, config: &RunConfig) -> Option<Text<64>> {
+        let (quota, period) = config.cpu.unzip();
+        let (n, then) = match self {
+            Value::Memory => (config.memory?, None),
+            Value::NoSwap => (config.memory.and(Some(0))?, None),
+            Value::Pids => (config.pids?, None),
+            Value::Quota => (quota?, None),
+            Value::Period => (period?, None),
+            Value::CpuMax => (quota?, period),
+            Value::Cpus => {
+                return config
+                    .cpuset
+                    .as_ref()
+                    .map(|c| Text::from_bytes_lossy(c.as_bytes()));
             }
-            let mut digits = [0u8; 20];
-            text.push(crate::text::decimal(n, &mut digits));
+        };
+        let mut text = Text::new();
+        let mut digits = [0u8; 20];
+        text.push(crate::text::decimal(n, &mut digits));
+        if let Some(m) = then {
+            text.push(b" ");
+            text.push(crate::text::decimal(m, &mut digits));
         }
-        Limit {
-            controller,
-            file,
-            value: text,
-            if_present: false,
-        }
-    }
-
-    fn number(controller: Controller, file: &'static [u8], n: u64) -> Limit {
-        Limit::new(controller, file, b"", &[n])
-    }
-
-    fn if_present(self) -> Limit {
-        Limit {
-            if_present: true,
-            ..self
-        }
+        Some(text)
     }
 }
 
-/// A container's limit files: at most six (v1's memory and memory+swap,
-/// cpu's period and quota, cpuset, pids).
-type Limits = heapless::Vec<Limit, 6>;
+const fn limit(controller: Controller, file: &'static [u8], value: Value) -> Limit {
+    Limit {
+        controller,
+        file,
+        value,
+        if_present: false,
+    }
+}
 
 impl Version {
-    /// The files and values of `config`'s limits, in the order they are
-    /// written.
-    fn limits(self, config: &RunConfig) -> Limits {
+    /// The limit files, in the order they are written (those of the
+    /// limits a config has).
+    fn limits(self) -> &'static [Limit] {
         match self {
-            Version::V1 => v1::limits(config),
-            Version::V2 => v2::limits(config),
+            Version::V1 => v1::LIMITS,
+            Version::V2 => v2::LIMITS,
         }
     }
 
@@ -357,10 +399,7 @@ impl ContainerCgroup {
         let (path, always) = match place {
             Place::Box(_) if !wanted(config) => return Ok(None),
             Place::Box(name) => (join(b"box", name)?, false),
-            Place::Path(path) => (
-                CPath::from_bytes(path).ok_or_else(|| bad!("cgroup path too long"))?,
-                true,
-            ),
+            Place::Path(path) => (CPath::from_bytes(path).ok_or_else(too_long)?, true),
         };
         let needed = needed(config);
         let host_devices = crate::devices::resolve(config)?;
@@ -403,9 +442,11 @@ impl ContainerCgroup {
             )?,
             _ => v1::make_groups(&mut cgroup, &found, &own, &needed, &path, always, &devices)?,
         }
-        for limit in version.limits(config) {
-            if let Some(group) = cgroup.group_for(&found, limit.controller) {
-                write_limit(&group.dir, &limit)?;
+        for limit in version.limits() {
+            if let Some(value) = limit.value.text(config)
+                && let Some(group) = cgroup.group_for(&found, limit.controller)
+            {
+                write_limit(&group.dir, limit, value.as_bytes())?;
             }
         }
         match version {
@@ -521,12 +562,12 @@ impl Drop for ContainerCgroup {
 }
 
 /// Write one limit into the group at `dir`.
-fn write_limit(dir: &CPath, limit: &Limit) -> Result<()> {
+fn write_limit(dir: &CPath, limit: &Limit, value: &[u8]) -> Result<()> {
     let path = join(dir.as_bytes(), limit.file)?;
     if limit.if_present && rustix::fs::access(path.as_cstr(), rustix::fs::Access::EXISTS).is_err() {
         return Ok(());
     }
-    write_control(path.as_cstr(), limit.value.as_bytes()).map_err(|e| {
+    write_control(path.as_cstr(), value).map_err(|e| {
         let err = Error::sys("set a cgroup limit", "write", path.as_bytes(), e);
         match e {
             Errno::NOENT => err.hint("the controller is not enabled for this cgroup"),
@@ -772,16 +813,19 @@ mod tests {
         assert!(needed(&mknod).is_empty() && wanted(&mknod));
     }
 
-    fn files(limits: &Limits) -> Vec<(Controller, String, String, bool)> {
-        limits
+    /// The files written for `config`'s limits, and their values.
+    fn files(version: Version, config: &RunConfig) -> Vec<(Controller, String, String, bool)> {
+        version
+            .limits()
             .iter()
-            .map(|l| {
-                (
+            .filter_map(|l| {
+                let value = l.value.text(config)?;
+                Some((
                     l.controller,
                     String::from_utf8_lossy(l.file).into_owned(),
-                    String::from_utf8_lossy(l.value.as_bytes()).into_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
                     l.if_present,
-                )
+                ))
             })
             .collect()
     }
@@ -792,7 +836,7 @@ mod tests {
         let config = limited();
         let s = |x: &str| x.to_string();
         assert_eq!(
-            files(&Version::V2.limits(&config)),
+            files(Version::V2, &config),
             [
                 (Memory, s("memory.max"), s("67108864"), false),
                 // No swap: the limit is all the container may use.
@@ -803,7 +847,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            files(&Version::V1.limits(&config)),
+            files(Version::V1, &config),
             [
                 // The period first: a quota is checked against it.
                 (Cpu, s("cpu.cfs_period_us"), s("100000"), false),
@@ -819,7 +863,7 @@ mod tests {
                 (Pids, s("pids.max"), s("32"), false),
             ]
         );
-        assert!(Version::V1.limits(&RunConfig::default()).is_empty());
-        assert!(Version::V2.limits(&RunConfig::default()).is_empty());
+        assert!(files(Version::V1, &RunConfig::default()).is_empty());
+        assert!(files(Version::V2, &RunConfig::default()).is_empty());
     }
 }

@@ -7,11 +7,9 @@ use rustix::io::Errno;
 
 use super::discovery::{Hierarchies, OwnCgroups};
 use super::{
-    ContainerCgroup, Controller, DeviceRules, Limit, Limits, join, make_parents, no_device_cgroup,
-    resolve, trim_slash,
+    ContainerCgroup, Controller, DeviceRules, Limit, Value, join, limit, locate, make_parents,
+    no_device_cgroup, trim_slash,
 };
-use crate::bad;
-use crate::config::RunConfig;
 use crate::devices::DEFAULT_RULES;
 use crate::error::{Context, Error, Result};
 use crate::sys::fs::{read_into, write_control};
@@ -57,20 +55,10 @@ pub(super) fn make_groups(
         {
             continue;
         }
-        let own = own.path(Some(c));
-        let too_long = || bad!("cgroup path too long: {}{}", mount, path);
-        let dir =
-            resolve(mount.as_bytes(), own.as_bytes(), path.as_bytes()).ok_or_else(too_long)?;
-        let own_dir = CPath::from_parts(&[trim_slash(mount.as_bytes()), own.as_bytes()])
-            .ok_or_else(too_long)?;
-        let base = if path.as_bytes().starts_with(b"/") {
-            trim_slash(mount.as_bytes())
-        } else {
-            own_dir.as_bytes()
-        };
+        let (dir, base) = locate(mount, &own.path(Some(c)), path)?;
         // v1 cpusets start empty: a group without CPUs or memory nodes
         // accepts no task. Each parent made inherits its parent's.
-        make_parents(base, &dir, &mut |parent, child| {
+        make_parents(base.as_bytes(), &dir, &mut |parent, child| {
             if c != Controller::Cpuset || child.as_bytes() == dir.as_bytes() {
                 return Ok(());
             }
@@ -88,38 +76,24 @@ pub(super) fn make_groups(
     Ok(())
 }
 
-/// The limits of `config` in v1's files, in the order of
-/// [`super::CONTROLLERS`].
-pub(super) fn limits(config: &RunConfig) -> Limits {
-    let mut v = Limits::new();
-    if let Some((quota, period)) = config.cpu {
-        // The period first: a quota is checked against it.
-        let _ = v.push(Limit::number(Controller::Cpu, b"cpu.cfs_period_us", period));
-        let _ = v.push(Limit::number(Controller::Cpu, b"cpu.cfs_quota_us", quota));
-    }
-    if let Some(cpus) = &config.cpuset {
-        let _ = v.push(Limit::new(
-            Controller::Cpuset,
-            b"cpuset.cpus",
-            cpus.as_bytes(),
-            &[],
-        ));
-    }
-    if let Some(bytes) = config.memory {
-        let _ = v.push(Limit::number(
+/// The limits in v1's files, in the order of [`super::CONTROLLERS`].
+pub(super) const LIMITS: &[Limit] = &[
+    // The period first: a quota is checked against it.
+    limit(Controller::Cpu, b"cpu.cfs_period_us", Value::Period),
+    limit(Controller::Cpu, b"cpu.cfs_quota_us", Value::Quota),
+    limit(Controller::Cpuset, b"cpuset.cpus", Value::Cpus),
+    limit(Controller::Memory, b"memory.limit_in_bytes", Value::Memory),
+    // memory+swap at the same value: no swap (see v2).
+    Limit {
+        if_present: true,
+        ..limit(
             Controller::Memory,
-            b"memory.limit_in_bytes",
-            bytes,
-        ));
-        // memory+swap at the same value: no swap (see v2).
-        let memsw = Limit::number(Controller::Memory, b"memory.memsw.limit_in_bytes", bytes);
-        let _ = v.push(memsw.if_present());
-    }
-    if let Some(pids) = config.pids {
-        let _ = v.push(Limit::number(Controller::Pids, b"pids.max", pids));
-    }
-    v
-}
+            b"memory.memsw.limit_in_bytes",
+            Value::Memory,
+        )
+    },
+    limit(Controller::Pids, b"pids.max", Value::Pids),
+];
 
 /// Refuse every device (`a` into devices.deny), then allow each rule (one
 /// devices.allow line per write: the kernel parses a write as one rule).

@@ -10,11 +10,9 @@ use rustix::io::Errno;
 
 use super::discovery::{OwnCgroups, delegation_refused, must_delegate};
 use super::{
-    ContainerCgroup, Controller, DeviceRules, Limit, Limits, has_word, join, make_parents, resolve,
-    trim_slash,
+    ContainerCgroup, Controller, DeviceRules, Limit, Value, has_word, join, limit, locate,
+    make_parents, trim_slash,
 };
-use crate::bad;
-use crate::config::RunConfig;
 use crate::error::{Context, Error, Result};
 use crate::sys::bpf;
 use crate::sys::fs::{open_dir, read_into, write_control};
@@ -32,22 +30,13 @@ pub(super) fn make_group(
     needed: &[Controller],
     path: &CPath,
 ) -> Result<()> {
-    let own = own.path(None);
-    let too_long = || bad!("cgroup path too long: {}{}", mount, path);
-    let own_dir =
-        CPath::from_parts(&[trim_slash(mount.as_bytes()), own.as_bytes()]).ok_or_else(too_long)?;
-    let dir = resolve(mount.as_bytes(), own.as_bytes(), path.as_bytes()).ok_or_else(too_long)?;
-    let base = if path.as_bytes().starts_with(b"/") {
-        trim_slash(mount.as_bytes())
-    } else {
-        own_dir.as_bytes()
-    };
+    let (dir, base) = locate(mount, &own.path(None), path)?;
     let names: heapless::Vec<&str, 4> = needed.iter().map(|c| c.name()).collect();
     // Each parent's subtree_control must offer the controllers to the
     // group below it. Only the root may do that while it has processes of
     // its own (the "no internal processes" rule): elsewhere the tree must
     // be delegated with the controllers already enabled.
-    make_parents(base, &dir, &mut |parent, _| {
+    make_parents(base.as_bytes(), &dir, &mut |parent, _| {
         if needed.is_empty() {
             return Ok(());
         }
@@ -57,7 +46,7 @@ pub(super) fn make_group(
         if !must_delegate(&current[..n], &names) {
             return Ok(());
         }
-        let parent = CPath::from_bytes(parent).ok_or_else(too_long)?;
+        let parent = CPath::from_bytes(parent).ok_or_else(super::too_long)?;
         enable_controllers(parent.as_cstr(), available, &names)
             .map_err(|e| delegation_refused(e, &names, &parent))
     })?;
@@ -88,37 +77,19 @@ pub fn enable_controllers(dir: &CStr, available: &[u8], wanted: &[&str]) -> Resu
     first_error.map_or(Ok(()), Err)
 }
 
-/// The limits of `config` in v2's files.
-pub(super) fn limits(config: &RunConfig) -> Limits {
-    let mut v = Limits::new();
-    if let Some(bytes) = config.memory {
-        let _ = v.push(Limit::number(Controller::Memory, b"memory.max", bytes));
-        // No swap: the limit is the memory the container may use, and an
-        // allocation past it meets the OOM killer, not the disk.
-        let swap = Limit::number(Controller::Memory, b"memory.swap.max", 0);
-        let _ = v.push(swap.if_present());
-    }
-    if let Some(pids) = config.pids {
-        let _ = v.push(Limit::number(Controller::Pids, b"pids.max", pids));
-    }
-    if let Some((quota, period)) = config.cpu {
-        let _ = v.push(Limit::new(
-            Controller::Cpu,
-            b"cpu.max",
-            b"",
-            &[quota, period],
-        ));
-    }
-    if let Some(cpus) = &config.cpuset {
-        let _ = v.push(Limit::new(
-            Controller::Cpuset,
-            b"cpuset.cpus",
-            cpus.as_bytes(),
-            &[],
-        ));
-    }
-    v
-}
+/// The limits in v2's files.
+pub(super) const LIMITS: &[Limit] = &[
+    limit(Controller::Memory, b"memory.max", Value::Memory),
+    // No swap: the limit is the memory the container may use, and an
+    // allocation past it meets the OOM killer, not the disk.
+    Limit {
+        if_present: true,
+        ..limit(Controller::Memory, b"memory.swap.max", Value::NoSwap)
+    },
+    limit(Controller::Pids, b"pids.max", Value::Pids),
+    limit(Controller::Cpu, b"cpu.max", Value::CpuMax),
+    limit(Controller::Cpuset, b"cpuset.cpus", Value::Cpus),
+];
 
 /// Open the group at `dir` (for CLONE_INTO_CGROUP) and attach the device
 /// program of the rules to it, before any process is in it. A kernel that

@@ -209,19 +209,18 @@ fn build_with<K: Calls>(kernel: &mut K, plan: &Plan) -> Result<()> {
     //    their own flags. The top mount, the image's own directory, is
     //    made read-only last (step 8): the mount points missing in it are
     //    made first, as for a writable one.
-    if config.read_only {
-        kernel.set_nodev_read_only_below(rootfs).at(
+    let (made, step) = if config.read_only {
+        (
+            kernel.set_nodev_read_only_below(rootfs),
             "make the rootfs read-only",
-            "mount_setattr",
-            plan.rootfs.as_bytes(),
-        )?;
+        )
     } else {
-        kernel.set_nodev(rootfs, true, false).at(
+        (
+            kernel.set_nodev(rootfs, true, false),
             "make the rootfs nodev",
-            "mount_setattr",
-            plan.rootfs.as_bytes(),
-        )?;
-    }
+        )
+    };
+    made.at(step, "mount_setattr", plan.rootfs.as_bytes())?;
     timing::mark(Step::Nodev);
 
     // 4. Kernel filesystems, while the host's are still visible (see
@@ -285,29 +284,23 @@ fn mount_kernel_fs<K: Calls>(
     in_userns: bool,
 ) -> Result<()> {
     let name = fresh.target;
-    let step = if name == c"proc" {
-        "mount /proc"
-    } else {
-        "mount /sys"
-    };
+    let sys = name == c"sys";
+    let step = if sys { "mount /sys" } else { "mount /proc" };
+    let inside = path_in(plan, name);
     // One component, opened without following a symlink: an image cannot
     // redirect this mount onto the host. fchdir + "." then names exactly
     // that directory, with no need for the host's /proc.
-    let dir = match kernel.open_dir_at(root, name) {
-        Err(Errno::NOENT) => {
-            kernel.mkdir_at(root, name, Mode::from_raw_mode(0o555)).at(
-                step,
-                "mkdir",
-                path_in(plan, name).as_bytes(),
-            )?;
-            kernel.open_dir_at(root, name)
-        }
-        other => other,
+    let opened = match kernel.open_dir_at(root, name) {
+        Err(Errno::NOENT) => kernel
+            .mkdir_at(root, name, Mode::from_raw_mode(0o555))
+            .map_err(|e| ("mkdir", e))
+            .and_then(|()| kernel.open_dir_at(root, name).map_err(|e| ("open", e))),
+        other => other.map_err(|e| ("open", e)),
+    };
+    let entered = opened.and_then(|dir| kernel.fchdir(&dir).map_err(|e| ("chdir", e)));
+    if let Err((call, e)) = entered {
+        return Err(Error::sys(step, call, inside.as_bytes(), e));
     }
-    .at(step, "open", path_in(plan, name).as_bytes())?;
-    kernel
-        .fchdir(&dir)
-        .at(step, "chdir", path_in(plan, name).as_bytes())?;
     let mounted = kernel.mount(fresh.fstype, c".", fresh.flags, fresh.data);
     // Back to the rootfs: "." still names the directory under the new mount,
     // while `name` from the rootfs now leads into it.
@@ -317,14 +310,23 @@ fn mount_kernel_fs<K: Calls>(
     match mounted {
         // sysfs in a user namespace without a network namespace of its own
         // is refused (EPERM): give it the host's, read-only.
-        Err(Errno::PERM) if name == c"sys" && in_userns => {
-            kernel.bind(c"/sys", name, true).at(step, "mount", b"/sys")?;
-            kernel.set_read_only(name, true)
-                .at(step, "mount_setattr", path_in(plan, name).as_bytes())
+        Err(Errno::PERM) if sys && in_userns => {
+            kernel
+                .bind(c"/sys", name, true)
+                .at(step, "mount", b"/sys")?;
+            kernel
+                .set_read_only(name, true)
+                .at(step, "mount_setattr", inside.as_bytes())
         }
-        Err(Errno::PERM) if in_userns => Err(Error::sys(step, "mount", path_in(plan, name).as_bytes(), Errno::PERM)
-            .hint("the host's /proc has mounts over parts of it, so the kernel refuses a new one in a user namespace")),
-        other => other.at(step, "mount", path_in(plan, name).as_bytes()),
+        Err(e) => {
+            let error = Error::sys(step, "mount", inside.as_bytes(), e);
+            Err(if e == Errno::PERM && in_userns {
+                error.hint("the host's /proc has mounts over parts of it, so the kernel refuses a new one in a user namespace")
+            } else {
+                error
+            })
+        }
+        Ok(()) => Ok(()),
     }
 }
 
@@ -445,17 +447,18 @@ fn switch_root<K: Calls>(kernel: &mut K, root: &K::Fd, plan: &Plan) -> Result<()
                 return kernel.chdir(c"/").at("enter the new root", "chdir", b"/");
             }
             Err(Errno::INVAL) if kernel.root_is_initramfs() => {}
-            Err(Errno::INVAL) => {
-                return Err(Error::sys("switch into the rootfs", "pivot_root", plan.rootfs.as_bytes(), Errno::INVAL)
-                    .hint("the current root is not a mount point (box inside a chroot?) or a parent mount is shared; --no-pivot uses move-and-chroot"));
-            }
             Err(e) => {
-                return Err(Error::sys(
+                let error = Error::sys(
                     "switch into the rootfs",
                     "pivot_root",
                     plan.rootfs.as_bytes(),
                     e,
-                ));
+                );
+                return Err(if e == Errno::INVAL {
+                    error.hint("the current root is not a mount point (box inside a chroot?) or a parent mount is shared; --no-pivot uses move-and-chroot")
+                } else {
+                    error
+                });
             }
         }
     }
@@ -490,6 +493,9 @@ fn move_and_chroot<K: Calls>(kernel: &mut K, plan: &Plan) -> Result<()> {
 /// Most mounts [`detach_host_mounts`] handles in the container's copy of
 /// the host's mount namespace (8 KiB of the child's stack).
 pub const MAX_MOUNTS: usize = 1024;
+// The messages say these numbers as they are (a number in the text of a
+// message costs no code, an argument does).
+const _: () = assert!(MAX_MOUNTS == 1024 && PATH_BYTES == 4096);
 
 /// One mount of the namespace, as mountinfo gives it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -564,7 +570,7 @@ fn read_mount_tree(nodes: &mut heapless::Vec<MountNode, MAX_MOUNTS>) -> Result<(
             // refuse rather than leave it.
             Err(_) => {
                 return Err(crate::bad!(
-                    "{STEP}: a line of /proc/self/mountinfo could not be read"
+                    "detach the host's mounts: a line of /proc/self/mountinfo could not be read"
                 ));
             }
         };
@@ -573,25 +579,34 @@ fn read_mount_tree(nodes: &mut heapless::Vec<MountNode, MAX_MOUNTS>) -> Result<(
             parent: entry.parent_id,
         };
         nodes.push(node).map_err(|_| {
-            crate::bad!("{STEP}: more than {MAX_MOUNTS} mounts in the namespace (pivot_root has no such limit)")
+            crate::bad!("detach the host's mounts: more than 1024 mounts in the namespace (pivot_root has no such limit)")
         })?;
     }
     Ok(())
 }
 
-/// A mount point from mountinfo as a C string in `buf`; `None` if it does
-/// not fit (the kernel's paths are at most 4096 bytes).
-fn decode_path<'b>(field: Escaped<'_>, buf: &'b mut [u8; PATH_BYTES + 1]) -> Option<&'b CStr> {
+/// A mount point from mountinfo as a C string in `buf`; an error of
+/// `step` if it does not fit (the kernel's paths are at most 4096 bytes).
+fn decode_path<'b>(
+    field: Escaped<'_>,
+    buf: &'b mut [u8; PATH_BYTES + 1],
+    step: &'static str,
+) -> Result<&'b CStr> {
     let mut len = 0;
+    let mut fits = true;
     for byte in field.bytes() {
         if byte == 0 || len == PATH_BYTES {
-            return None;
+            fits = false;
+            break;
         }
         buf[len] = byte;
         len += 1;
     }
     buf[len] = 0;
-    CStr::from_bytes_with_nul(&buf[..=len]).ok()
+    match CStr::from_bytes_with_nul(&buf[..=len]) {
+        Ok(path) if fits => Ok(path),
+        _ => Err(crate::bad!("{step}: a mount point longer than 4096 bytes")),
+    }
 }
 
 /// Detach every mount of the container's namespace that is neither the new
@@ -646,11 +661,7 @@ pub(super) fn detach_host_mounts(plan: &Plan) -> Result<()> {
             if fate(&nodes, new_root, node) != Fate::Detach {
                 continue;
             }
-            let Some(point) = decode_path(entry.mount_point, &mut path) else {
-                return Err(crate::bad!(
-                    "{STEP}: a mount point longer than {PATH_BYTES} bytes"
-                ));
-            };
+            let point = decode_path(entry.mount_point, &mut path, STEP)?;
             match rustix::mount::unmount(point, UnmountFlags::DETACH | UnmountFlags::NOFOLLOW) {
                 Ok(()) => detached += 1,
                 // Locked, or (this pass) not reachable at its path.
@@ -703,7 +714,9 @@ fn cover_locked_kernel_filesystems(nodes: &[MountNode], new_root: u32) -> Result
     for check in [false, true] {
         let mut reader = open_mountinfo(STEP)?;
         while let Some(entry) = reader.next_entry() {
-            let entry = entry.map_err(|e| crate::bad!("{STEP}: /proc/self/mountinfo: {e}"))?;
+            let entry = entry.map_err(|e| {
+                crate::bad!("hide the host's kernel filesystems: /proc/self/mountinfo: {e}")
+            })?;
             let node = MountNode {
                 id: entry.mount_id,
                 parent: entry.parent_id,
@@ -716,11 +729,7 @@ fn cover_locked_kernel_filesystems(nodes: &[MountNode], new_root: u32) -> Result
             {
                 continue;
             }
-            let Some(point) = decode_path(entry.mount_point, &mut path) else {
-                return Err(crate::bad!(
-                    "{STEP}: a mount point longer than {PATH_BYTES} bytes"
-                ));
-            };
+            let point = decode_path(entry.mount_point, &mut path, STEP)?;
             if check {
                 if !covered(node.id, point)? {
                     return Err(Error::sys(STEP, "umount2", point.to_bytes(), Errno::INVAL)
@@ -1034,49 +1043,37 @@ fn mount_point<K: Calls>(
 fn mask_proc_and_sys<K: Calls>(kernel: &mut K, plan: &Plan) -> Result<()> {
     let masked = MASKED.iter().copied();
     for path in masked.chain(plan.masked.iter().map(CPath::as_cstr)) {
-        let kind = match kernel.file_type(path) {
-            Ok(kind) => kind,
+        let masked = match kernel.file_type(path) {
             Err(Errno::NOENT) => continue,
-            Err(e) => {
-                return Err(Error::sys(
-                    "mask /proc and /sys paths",
-                    "stat",
-                    path.to_bytes(),
-                    e,
-                ));
+            Err(e) => Err(("stat", e)),
+            Ok(kind) => if kind == FileType::Directory {
+                kernel.mount(
+                    c"tmpfs",
+                    path,
+                    MountFlags::RDONLY | NOSUID_NODEV_NOEXEC,
+                    Some(c"size=0"),
+                )
+            } else {
+                kernel.bind(c"/dev/null", path, false)
             }
+            .map_err(|e| ("mount", e)),
         };
-        let masked = if kind == FileType::Directory {
-            kernel.mount(
-                c"tmpfs",
-                path,
-                MountFlags::RDONLY | NOSUID_NODEV_NOEXEC,
-                Some(c"size=0"),
-            )
-        } else {
-            kernel.bind(c"/dev/null", path, false)
-        };
-        masked.at("mask /proc and /sys paths", "mount", path.to_bytes())?;
+        if let Err((call, e)) = masked {
+            return Err(Error::sys(
+                "mask /proc and /sys paths",
+                call,
+                path.to_bytes(),
+                e,
+            ));
+        }
     }
     let read_only = READ_ONLY.iter().copied();
     for path in read_only.chain(plan.read_only.iter().map(CPath::as_cstr)) {
         match kernel.bind(path, path, true) {
-            Ok(()) => {}
             Err(Errno::NOENT) => continue,
-            Err(e) => {
-                return Err(Error::sys(
-                    "make /proc paths read-only",
-                    "mount",
-                    path.to_bytes(),
-                    e,
-                ));
-            }
+            bound => bound.and_then(|()| kernel.set_read_only(path, false)),
         }
-        kernel.set_read_only(path, false).at(
-            "make /proc paths read-only",
-            "mount",
-            path.to_bytes(),
-        )?;
+        .at("make /proc paths read-only", "mount", path.to_bytes())?;
     }
     Ok(())
 }

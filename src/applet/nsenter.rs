@@ -65,7 +65,7 @@ use rustix::io::Errno;
 use rustix::process::{Signal, WaitIdOptions};
 use rustix::thread::{Gid, Uid};
 
-use super::util_linux::{self, exec_command, fail};
+use super::util_linux::{self, bad_value, exec_command, fail};
 use crate::args::CommandLine;
 use crate::config::{NAMESPACES, Namespace, missing_namespace};
 use crate::error::{Context, Error, Result};
@@ -594,13 +594,13 @@ fn parse(line: &mut CommandLine<NsenterOption>) -> Result<Option<Options>> {
                 let pid = words.next().and_then(crate::text::parse_u32);
                 o.target = Some(
                     pid.filter(|&pid| pid > 0 && pid <= i32::MAX as u32)
-                        .ok_or_else(|| bad!("{given} {}: not a PID", Bytes(value)))?,
+                        .ok_or_else(|| bad_value(&given, " ", value, "not a PID"))?,
                 );
                 if let Some(inode) = words.next() {
                     let inode = crate::text::parse_u64(inode).filter(|&n| n > 0);
                     o.target_inode =
                         Some(inode.ok_or_else(|| {
-                            bad!("{given} {}: use PID or PID:INODE", Bytes(value))
+                            bad_value(&given, " ", value, "use PID or PID:INODE")
                         })?);
                 }
             }
@@ -619,10 +619,9 @@ fn parse(line: &mut CommandLine<NsenterOption>) -> Result<Option<Options>> {
             N::NetSocket => {
                 let value = found.text();
                 let fd = crate::text::parse_u32(value).and_then(|n| i32::try_from(n).ok());
-                o.net_socket =
-                    Some(fd.ok_or_else(|| {
-                        bad!("{given} {}: not a descriptor number", Bytes(value))
-                    })?);
+                o.net_socket = Some(
+                    fd.ok_or_else(|| bad_value(&given, " ", value, "not a descriptor number"))?,
+                );
             }
             // util-linux without SELinux goes on; box says it cannot.
             N::FollowContext => return Err(bad!("{given}: SELinux is not supported")),
@@ -638,16 +637,7 @@ fn parse(line: &mut CommandLine<NsenterOption>) -> Result<Option<Options>> {
 }
 
 fn path(given: &Given, value: &[u8]) -> Result<CPath> {
-    if value.is_empty() {
-        return Err(bad!("{given}=: empty path"));
-    }
-    CPath::from_bytes(value).ok_or_else(|| {
-        bad!(
-            "{given}={}: path too long (over {} bytes) or has a NUL byte",
-            Bytes(value),
-            crate::text::PATH_MAX
-        )
-    })
+    util_linux::path(given, value, true)
 }
 
 fn place(given: &Given, value: Option<&[u8]>) -> Result<Place> {
@@ -665,9 +655,11 @@ fn id(given: &Given, value: &[u8]) -> Result<Id> {
         .filter(|&n| n != u32::MAX)
         .map(Id::Number)
         .ok_or_else(|| {
-            bad!(
-                "{given} {}: use a number or follow (names are not looked up)",
-                Bytes(value)
+            bad_value(
+                given,
+                " ",
+                value,
+                "use a number or follow (names are not looked up)",
             )
         })
 }

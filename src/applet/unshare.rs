@@ -77,7 +77,7 @@ mod idmap;
 
 use idmap::{Kind, Ranges};
 
-use super::util_linux::{self, EXIT_FAILURE, exec_command, fail};
+use super::util_linux::{self, EXIT_FAILURE, bad_value, exec_command, fail};
 use crate::args::CommandLine;
 use crate::config::{NAMESPACES, missing_namespace};
 use crate::error::{Context, Error, Result};
@@ -87,7 +87,7 @@ use crate::sys::exec::CStrArray;
 use crate::sys::process::Helper;
 use crate::sys::signal::{self, SigSet};
 use crate::sys::{clone, exec, ns, process};
-use crate::text::{Bytes, CPath, Text, parse_u64};
+use crate::text::{CPath, Text, parse_u64};
 use crate::{bad, outln};
 
 const SIGCHLD: i32 = Signal::CHILD.as_raw();
@@ -565,9 +565,11 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
                     signal::parse(name)
                         .and_then(Signal::from_named_raw)
                         .ok_or_else(|| {
-                            bad!(
-                                "{given}={}: unknown signal (use a name such as TERM or KILL)",
-                                Bytes(name)
+                            bad_value(
+                                &given,
+                                "=",
+                                name,
+                                "unknown signal (use a name such as TERM or KILL)",
                             )
                         })?,
                 );
@@ -585,14 +587,14 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
                 o.setgroups = Some(match found.text() {
                     b"allow" => b"allow",
                     b"deny" => b"deny",
-                    other => return Err(bad!("{given} {}: use allow or deny", Bytes(other))),
+                    other => return Err(bad_value(&given, " ", other, "use allow or deny")),
                 })
             }
             U::KeepCaps => o.keep_caps = true,
             U::MapUser => {
                 let word = found.text();
                 let id = util_linux::user_id(word);
-                o.map_user = Some(id.ok_or_else(|| bad!("{given} {}: no such user", Bytes(word)))?);
+                o.map_user = Some(id.ok_or_else(|| bad_value(&given, " ", word, "no such user"))?);
                 o.namespaces |= k::CLONE_NEWUSER;
             }
             U::MapUsers | U::MapGroups | U::MapAuto | U::MapSubids => {
@@ -615,7 +617,7 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
                 let mut parts = word.splitn(2, |&b| b == b':');
                 let ids = (parts.next().and_then(crate::text::parse_u32))
                     .zip(parts.next().and_then(crate::text::parse_u32));
-                o.owner = Some(ids.ok_or_else(|| bad!("{given} {}: use UID:GID", Bytes(word)))?);
+                o.owner = Some(ids.ok_or_else(|| bad_value(&given, " ", word, "use UID:GID"))?);
                 o.namespaces |= k::CLONE_NEWUSER;
             }
             U::MountBinfmt | U::LoadInterp => {
@@ -651,7 +653,7 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
                 let word = found.text();
                 let id = util_linux::group_id(word);
                 o.map_group =
-                    Some(id.ok_or_else(|| bad!("{given} {}: no such group", Bytes(word)))?);
+                    Some(id.ok_or_else(|| bad_value(&given, " ", word, "no such group"))?);
                 o.namespaces |= k::CLONE_NEWUSER;
             }
         }
@@ -684,16 +686,7 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
 }
 
 fn path(option: &Given, value: &[u8]) -> Result<CPath> {
-    if value.is_empty() {
-        return Err(bad!("{option}: empty path"));
-    }
-    CPath::from_bytes(value).ok_or_else(|| {
-        bad!(
-            "{option} {}: path too long (over {} bytes) or has a NUL byte",
-            Bytes(value),
-            crate::text::PATH_MAX
-        )
-    })
+    util_linux::path(option, value, false)
 }
 
 fn propagation(option: &Given, word: &[u8]) -> Result<Option<MountPropagationFlags>> {
@@ -703,9 +696,11 @@ fn propagation(option: &Given, word: &[u8]) -> Result<Option<MountPropagationFla
         b"slave" => MountPropagationFlags::DOWNSTREAM,
         b"unchanged" => return Ok(None),
         _ => {
-            return Err(bad!(
-                "{option} {}: use private, shared, slave or unchanged",
-                Bytes(word)
+            return Err(bad_value(
+                option,
+                " ",
+                word,
+                "use private, shared, slave or unchanged",
             ));
         }
     }))
@@ -720,7 +715,7 @@ fn offset(option: &Given, value: &[u8]) -> Result<i64> {
     parse_u64(digits)
         .and_then(|n| i64::try_from(n).ok())
         .map(|n| if negative { -n } else { n })
-        .ok_or_else(|| bad!("{option} {}: use whole seconds", Bytes(value)))
+        .ok_or_else(|| bad_value(option, " ", value, "use whole seconds"))
 }
 
 /// `--monotonic`, `--boottime`: written to our own timens_offsets, which
@@ -910,7 +905,7 @@ fn prepare(o: &Options, ids: (u32, u32), parent: Option<BorrowedFd<'_>>) -> Resu
 fn id(option: &Given, value: &[u8]) -> Result<u32> {
     crate::text::parse_u32(value)
         .filter(|&n| n != u32::MAX)
-        .ok_or_else(|| bad!("{option} {}: use a number", Bytes(value)))
+        .ok_or_else(|| bad_value(option, " ", value, "use a number"))
 }
 
 /// `--kill-child`: the signal we get when unshare dies, then a look at the

@@ -9,7 +9,7 @@ use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
 use crate::error::{EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, Error, Result};
-use crate::options::Command;
+use crate::options::{Command, Given};
 use crate::out;
 use crate::sys::entry::Args;
 use crate::sys::exec::{self, CStrArray, Envp};
@@ -19,6 +19,32 @@ use crate::{bad, errln};
 /// Exit status of unshare and nsenter when they fail before exec
 /// (util-linux's EXIT_FAILURE).
 pub const EXIT_FAILURE: u8 = 1;
+
+/// An option's value refused: `{given}{sep}{value}: {why}` (`sep` is
+/// `=` for a value attached, as util-linux's messages write it, else a
+/// space). One copy for every such message of the tools.
+#[inline(never)]
+pub fn bad_value(given: &Given, sep: &str, value: &[u8], why: &str) -> Error {
+    bad!("{given}{sep}{}: {why}", Bytes(value))
+}
+
+/// A path option's value as a [`CPath`]: not empty, not too long, no NUL.
+/// `attached`: named as `--root=DIR` (nsenter), else as `--root DIR`.
+pub fn path(given: &Given, value: &[u8], attached: bool) -> Result<CPath> {
+    let sep = if attached { "=" } else { " " };
+    if value.is_empty() {
+        return Err(bad!("{given}{}: empty path", &sep[..attached as usize]));
+    }
+    const _: () = assert!(crate::text::PATH_MAX == 255);
+    CPath::from_bytes(value).ok_or_else(|| {
+        bad_value(
+            given,
+            sep,
+            value,
+            "path too long (over 255 bytes) or has a NUL byte",
+        )
+    })
+}
 
 /// Print the one error line and give the status util-linux would:
 /// 126 or 127 for a command that could not be executed, else 1.

@@ -21,7 +21,7 @@ use crate::error::{Context, Result};
 use crate::options::Given;
 use crate::sys::entry::Args;
 use crate::sys::exec::{self, CStrArray};
-use crate::text::{Bytes, CPath, Text, parse_u32};
+use crate::text::{CPath, Text, parse_u32};
 
 /// One line of a uid or gid map: `count` ids from `outer` (ours) seen as
 /// from `inner` inside.
@@ -146,9 +146,11 @@ fn parse(given: &Given, word: &[u8]) -> Result<Range> {
             count,
         });
     }
-    Err(bad!(
-        "{given} {}: use INNER:OUTER:COUNT (or OUTER,INNER,COUNT), auto, subids or all",
-        Bytes(word)
+    Err(util_linux::bad_value(
+        given,
+        " ",
+        word,
+        "use INNER:OUTER:COUNT (or OUTER,INNER,COUNT), auto, subids or all",
     ))
 }
 
@@ -257,6 +259,7 @@ pub fn write(kind: Kind, pid: u32, ranges: &Ranges, env: Args) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::Bytes;
 
     const GIVEN: Given = Given::Long("map-users");
 

@@ -532,7 +532,7 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
                     continue;
                 };
                 if let Some(file) = found.value {
-                    o.persist[i] = Some(path(&given, file)?);
+                    set_path(&mut o.persist[i], &given, file)?;
                 }
                 o.namespaces |= NAMESPACES[i].flag;
             }
@@ -543,7 +543,7 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
             U::Fork => o.fork = true,
             U::MountProc => {
                 let dir = found.value.unwrap_or(b"/proc");
-                o.mount_proc = Some(path(&given, dir)?);
+                set_path(&mut o.mount_proc, &given, dir)?;
                 // A /proc mounted in the caller's mount namespace would
                 // change it for every process there.
                 o.namespaces |= k::CLONE_NEWNS;
@@ -557,8 +557,8 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
                 o.map = Some(Map::Current);
                 o.namespaces |= k::CLONE_NEWUSER;
             }
-            U::Root => o.root = Some(path(&given, found.text())?),
-            U::Wd => o.wd = Some(path(&given, found.text())?),
+            U::Root => set_path(&mut o.root, &given, found.text())?,
+            U::Wd => set_path(&mut o.wd, &given, found.text())?,
             U::KillChild => {
                 let name = found.value.unwrap_or(b"KILL");
                 o.kill_child = Some(
@@ -622,16 +622,12 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
             }
             U::MountBinfmt | U::LoadInterp => {
                 // Without DIR, the usual place, in a new /proc (util-linux).
-                let dir = match (found.action, found.value) {
-                    (U::MountBinfmt, Some(dir)) => Some(path(&given, dir)?),
-                    _ => None,
-                };
-                if let Some(dir) = dir {
-                    o.binfmt = Some(dir);
+                if let (U::MountBinfmt, Some(dir)) = (found.action, found.value) {
+                    set_path(&mut o.binfmt, &given, dir)?;
                 } else if o.binfmt.is_none() {
-                    o.binfmt = Some(path(&given, BINFMT_MISC)?);
+                    set_path(&mut o.binfmt, &given, BINFMT_MISC)?;
                     if o.mount_proc.is_none() {
-                        o.mount_proc = Some(path(&given, b"/proc")?);
+                        set_path(&mut o.mount_proc, &given, b"/proc")?;
                     }
                 }
                 if let U::LoadInterp = found.action {
@@ -685,8 +681,8 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
     Ok(Some(o))
 }
 
-fn path(option: &Given, value: &[u8]) -> Result<CPath> {
-    util_linux::path(option, value, false)
+fn set_path(slot: &mut Option<CPath>, option: &Given, value: &[u8]) -> Result<()> {
+    util_linux::set_path(slot, option, value, false)
 }
 
 fn propagation(option: &Given, word: &[u8]) -> Result<Option<MountPropagationFlags>> {

@@ -46,6 +46,18 @@ pub fn path(given: &Given, value: &[u8], attached: bool) -> Result<CPath> {
     })
 }
 
+/// [`path`] into `slot`, in place (a path is too large to pass around).
+#[inline(never)]
+pub fn set_path(
+    slot: &mut Option<CPath>,
+    given: &Given,
+    value: &[u8],
+    attached: bool,
+) -> Result<()> {
+    *slot = Some(path(given, value, attached)?);
+    Ok(())
+}
+
 /// Print the one error line and give the status util-linux would:
 /// 126 or 127 for a command that could not be executed, else 1.
 pub fn fail(applet: &str, e: &Error) -> u8 {

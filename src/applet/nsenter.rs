@@ -80,27 +80,26 @@ use crate::{bad, outln};
 
 const COUNT: usize = NAMESPACES.len();
 
-/// Where a namespace to join comes from. (The path is held inline: box
-/// does not allocate, so clippy's advice to box the large variant is moot.)
-#[derive(Clone, Copy)]
-#[allow(clippy::large_enum_variant)]
-enum Source {
-    /// /proc/PID/ns/NAME of the target.
-    Target,
-    /// A namespace file given as `--NAME=FILE`.
-    File(CPath),
-    /// `--user-parent`: the parent of the target's user namespace, or of
-    /// the one FILE names.
-    Parent(Option<CPath>),
+/// Where a namespace to join comes from, and where `-r`, `-w` take their
+/// directory: a path given (`--NAME=FILE`, `--root=DIR`), or empty for the
+/// target's own (/proc/PID/ns/NAME, /proc/PID/root): an empty value is
+/// refused, so it stands for none given. Held in place, never moved: a
+/// path is large. With `--user-parent`, the user namespace's stands for
+/// the parent of the target's user namespace, or of the one FILE names.
+type Source = CPath;
+
+/// Index in [`NAMESPACES`] of a type.
+const fn index(flag: u32) -> usize {
+    let mut i = 0;
+    while NAMESPACES[i].flag != flag {
+        i += 1;
+    }
+    i
 }
 
-/// `-r`, `-w`: the target's root or working directory, or a given one.
-#[derive(Clone, Copy)]
-#[allow(clippy::large_enum_variant)]
-enum Place {
-    Target,
-    Path(CPath),
-}
+const USER: usize = index(k::CLONE_NEWUSER);
+const NET: usize = index(k::CLONE_NEWNET);
+const PID: usize = index(k::CLONE_NEWPID);
 
 /// `-S`, `-G`: a number, or `follow` for the target's own.
 #[derive(Clone, Copy)]
@@ -116,8 +115,8 @@ struct Options {
     /// Indexed like [`NAMESPACES`].
     namespaces: [Option<Source>; COUNT],
     all: bool,
-    root: Option<Place>,
-    wd: Option<Place>,
+    root: Option<Source>,
+    wd: Option<Source>,
     fork: bool,
     uid: Option<Id>,
     gid: Option<Id>,
@@ -290,7 +289,7 @@ pub const NSENTER: Command<NsenterOption> = {
 
 fn run(args: Args) -> Result<u8> {
     let mut line = CommandLine::new(args, &NSENTER);
-    let Some(o) = parse(&mut line)? else {
+    let Some(mut o) = parse(&mut line)? else {
         return Ok(0);
     };
     let command = line.rest();
@@ -301,7 +300,7 @@ fn run(args: Args) -> Result<u8> {
         None => None,
     };
     let pidfd = pidfd.as_ref().map(|fd| fd.as_fd());
-    let mut joins = choose(&o)?;
+    choose(&mut o)?;
     // -N FD: the kernel hands out the socket's network namespace as a
     // namespace file (ioctl SIOCGSKNS), joined as --net=FILE would be,
     // through its /proc/self/fd link; held open until the join.
@@ -316,7 +315,7 @@ fn run(args: Args) -> Result<u8> {
                 })?;
             let mut path = CPath::proc(None, b"/fd/");
             path.push_u64(rustix::fd::AsRawFd::as_raw_fd(&fd) as u64);
-            joins[index(k::CLONE_NEWNET)] = Some(Source::File(path));
+            o.namespaces[NET] = Some(path);
             Some(fd)
         }
         None => None,
@@ -324,8 +323,8 @@ fn run(args: Args) -> Result<u8> {
 
     // Everything read from /proc/PID before joining: its namespace files
     // and directories are out of reach from inside them.
-    let root = open_place(o.root, o.target, "/root")?;
-    let mut wd = open_place(o.wd, o.target, "/cwd")?;
+    let root = open_place(&o.root, o.target, "/root")?;
+    let mut wd = open_place(&o.wd, o.target, "/cwd")?;
     if root.is_some() && wd.is_none() && o.wdns.is_none() {
         // A new root without -w keeps the working directory, as util-linux.
         wd = Some(open_dir(c".").at("remember the working directory", "open", b".")?);
@@ -343,7 +342,7 @@ fn run(args: Args) -> Result<u8> {
 
     // The credentials to set: 0 inside a user namespace just entered, as
     // util-linux (the caller is unmapped there otherwise).
-    let user_joined = joins[index(k::CLONE_NEWUSER)].is_some();
+    let user_joined = o.namespaces[USER].is_some();
     let (uid, gid) = if user_joined && !o.preserve_credentials {
         (o.uid.or(Some(Id::Number(0))), o.gid.or(Some(Id::Number(0))))
     } else {
@@ -369,7 +368,7 @@ fn run(args: Args) -> Result<u8> {
         join_cgroup(pid)?;
     }
 
-    join(&joins, o.target, pidfd)?;
+    join(&o, pidfd)?;
 
     if let Some(root) = &root {
         rustix::process::fchdir(root).at("change the root", "fchdir", b"")?;
@@ -442,7 +441,7 @@ fn run(args: Args) -> Result<u8> {
             .map_err(|e| Error::sys("keep the capabilities", "prctl(PR_CAP_AMBIENT)", b"", e))?;
     }
 
-    let fork = joins[index(k::CLONE_NEWPID)].is_some() && o.fork;
+    let fork = o.namespaces[PID].is_some() && o.fork;
     match environ {
         // Its buffer only for -e: on the stack, and only then.
         Some(fd) => {
@@ -569,18 +568,17 @@ fn parse(line: &mut CommandLine<NsenterOption>) -> Result<Option<Options>> {
                 let Some(i) = NAMESPACES.iter().position(|ns| ns.name == name) else {
                     continue;
                 };
-                o.namespaces[i] = Some(match found.value {
-                    // util-linux 2.42 reads `=:NSID` as a namespace id.
-                    Some(file) if file.starts_with(b":") => {
-                        return Err(bad!(
-                            "{given}={}: namespace ids (util-linux 2.42, Linux 6.19) are not supported: name the namespace's file (./{} for a file named so)",
-                            Bytes(file),
-                            Bytes(file)
-                        ));
-                    }
-                    Some(file) => Source::File(path(&given, file)?),
-                    None => Source::Target,
-                });
+                // util-linux 2.42 reads `=:NSID` as a namespace id.
+                if let Some(file) = found.value
+                    && file.starts_with(b":")
+                {
+                    return Err(bad!(
+                        "{given}={}: namespace ids (util-linux 2.42, Linux 6.19) are not supported: name the namespace's file (./{} for a file named so)",
+                        Bytes(file),
+                        Bytes(file)
+                    ));
+                }
+                place(&mut o.namespaces[i], &given, found.value)?;
             }
             N::Version => {
                 outln!("nsenter (box {})", env!("CARGO_PKG_VERSION"));
@@ -605,13 +603,13 @@ fn parse(line: &mut CommandLine<NsenterOption>) -> Result<Option<Options>> {
                 }
             }
             N::All => o.all = true,
-            N::Root => o.root = Some(place(&given, found.value)?),
-            N::Wd => o.wd = Some(place(&given, found.value)?),
+            N::Root => place(&mut o.root, &given, found.value)?,
+            N::Wd => place(&mut o.wd, &given, found.value)?,
             N::NoFork => o.fork = false,
             N::Setuid => o.uid = Some(id(&given, found.text())?),
             N::Setgid => o.gid = Some(id(&given, found.text())?),
             N::PreserveCredentials => o.preserve_credentials = true,
-            N::WdNs => o.wdns = Some(path(&given, found.text())?),
+            N::WdNs => util_linux::set_path(&mut o.wdns, &given, found.text(), true)?,
             N::KeepCaps => o.keep_caps = true,
             N::UserParent => o.user_parent = true,
             N::Env => o.env = true,
@@ -630,21 +628,22 @@ fn parse(line: &mut CommandLine<NsenterOption>) -> Result<Option<Options>> {
     if o.wd.is_some() && o.wdns.is_some() {
         return Err(bad!("--wd and --wdns: give one or the other"));
     }
-    if o.net_socket.is_some() && o.namespaces[index(k::CLONE_NEWNET)].is_some() {
+    if o.net_socket.is_some() && o.namespaces[NET].is_some() {
         return Err(bad!("--net-socket and --net: give one or the other"));
     }
     Ok(Some(o))
 }
 
-fn path(given: &Given, value: &[u8]) -> Result<CPath> {
-    util_linux::path(given, value, true)
-}
-
-fn place(given: &Given, value: Option<&[u8]>) -> Result<Place> {
-    Ok(match value {
-        Some(dir) => Place::Path(path(given, dir)?),
-        None => Place::Target,
-    })
+/// A FILE or DIR given, or without one the target's (empty).
+#[inline(never)]
+fn place(slot: &mut Option<Source>, given: &Given, value: Option<&[u8]>) -> Result<()> {
+    match value {
+        Some(path) => util_linux::set_path(slot, given, path, true),
+        None => {
+            *slot = Some(CPath::new());
+            Ok(())
+        }
+    }
 }
 
 fn id(given: &Given, value: &[u8]) -> Result<Id> {
@@ -690,13 +689,6 @@ fn supplementary_groups_remain() -> bool {
 /// /proc/self/setgroups, user_namespaces(7)).
 fn setgroups_denied() -> bool {
     file_holds(c"/proc/self/setgroups", b"deny")
-}
-
-fn index(flag: u32) -> usize {
-    NAMESPACES
-        .iter()
-        .position(|ns| ns.flag == flag)
-        .unwrap_or(0)
 }
 
 /// pidfd_open the target. `None` on kernels before 5.3, or for a thread
@@ -754,10 +746,9 @@ fn exited(pid: u32) -> Error {
 
 /// Which namespaces to join, from where: the options, and for `-a` every
 /// type the target has in which it differs from us.
-fn choose(o: &Options) -> Result<[Option<Source>; COUNT]> {
-    let mut joins = o.namespaces;
-    for (i, ns) in NAMESPACES.iter().enumerate() {
-        if o.all && joins[i].is_none() {
+fn choose(o: &mut Options) -> Result<()> {
+    for (ns, slot) in NAMESPACES.iter().zip(&mut o.namespaces) {
+        if o.all && slot.is_none() {
             let Some(pid) = o.target else {
                 return Err(bad!("--all: whose namespaces? add --target PID"));
             };
@@ -774,9 +765,9 @@ fn choose(o: &Options) -> Result<[Option<Source>; COUNT]> {
                     continue;
                 }
                 // Entered, or unreadable: opening it will say why.
-                _ => joins[i] = Some(Source::Target),
+                _ => *slot = Some(CPath::new()),
             }
-        } else if let Some(Source::Target) = joins[i] {
+        } else if slot.as_ref().is_some_and(CPath::is_empty) {
             let Some(pid) = o.target else {
                 return Err(bad!(
                     "--{}: whose namespace? add --target PID, or name a file: --{}=FILE",
@@ -796,20 +787,18 @@ fn choose(o: &Options) -> Result<[Option<Source>; COUNT]> {
             }
         }
     }
-    if o.user_parent {
-        let user = index(k::CLONE_NEWUSER);
-        let file = match o.namespaces[user] {
-            Some(Source::File(path)) => Some(path),
-            _ => None,
-        };
-        if file.is_none() && o.target.is_none() {
+    // --user-parent: the parent of FILE's user namespace, else of the
+    // target's.
+    let user = &mut o.namespaces[USER];
+    if o.user_parent && !user.as_ref().is_some_and(|file| !file.is_empty()) {
+        if o.target.is_none() {
             return Err(bad!(
                 "--user-parent: the parent of whose user namespace? add --target PID or --user=FILE"
             ));
         }
-        joins[user] = Some(Source::Parent(file));
+        *user = Some(CPath::new());
     }
-    Ok(joins)
+    Ok(())
 }
 
 fn own_inode(ns: &Namespace) -> Option<u64> {
@@ -820,11 +809,11 @@ fn own_inode(ns: &Namespace) -> Option<u64> {
 }
 
 /// Open `-r`/`-w`'s directory: the target's /proc/PID/root or cwd, or DIR.
-fn open_place(place: Option<Place>, target: Option<u32>, link: &str) -> Result<Option<OwnedFd>> {
+fn open_place(place: &Option<Source>, target: Option<u32>, link: &str) -> Result<Option<OwnedFd>> {
     let path = match place {
         None => return Ok(None),
-        Some(Place::Path(path)) => path,
-        Some(Place::Target) => match target {
+        Some(path) if !path.is_empty() => *path,
+        Some(_) => match target {
             Some(pid) => CPath::proc(Some(pid), link.as_bytes()),
             None => {
                 let option = if link == "/root" { "--root" } else { "--wd" };
@@ -862,17 +851,16 @@ fn id_hint(e: Error) -> Error {
 
 /// Join the chosen namespaces: all the target's at once through its pidfd
 /// where the kernel can, else file by file.
-fn join(
-    joins: &[Option<Source>; COUNT],
-    target: Option<u32>,
-    pidfd: Option<BorrowedFd<'_>>,
-) -> Result<()> {
+fn join(o: &Options, pidfd: Option<BorrowedFd<'_>>) -> Result<()> {
+    let target = o.target;
     let mut from_target = 0;
     let mut any_file = false;
-    for (ns, source) in NAMESPACES.iter().zip(joins) {
+    for (i, (ns, source)) in NAMESPACES.iter().zip(&o.namespaces).enumerate() {
         match source {
-            Some(Source::Target) => from_target |= ns.flag,
-            Some(Source::File(_) | Source::Parent(_)) => any_file = true,
+            Some(path) if path.is_empty() && !(i == USER && o.user_parent) => {
+                from_target |= ns.flag
+            }
+            Some(_) => any_file = true,
             None => {}
         }
     }
@@ -899,30 +887,30 @@ fn join(
             Err(e) => return Err(Error::sys("join the namespaces", "setns(pidfd)", b"", e)),
         }
     }
-    join_files(joins, target, pidfd)
+    join_files(o, pidfd)
+}
+
+/// The file of namespace `ns` to open: FILE, or the target's.
+fn file_path(ns: &Namespace, source: &Source, target: Option<u32>) -> Result<CPath> {
+    if !source.is_empty() {
+        return Ok(*source);
+    }
+    let pid = target.ok_or_else(|| bad!("--{}: no --target PID", ns.name))?;
+    Ok(ns::link_path(Some(pid), ns.proc_name))
 }
 
 /// Join namespace by namespace, through files all opened and checked first
 /// (so that nothing is joined when one of them is wrong).
-fn join_files(
-    joins: &[Option<Source>; COUNT],
-    target: Option<u32>,
-    pidfd: Option<BorrowedFd<'_>>,
-) -> Result<()> {
-    let mut files: [Option<(OwnedFd, CPath)>; COUNT] = Default::default();
-    for ((ns, source), slot) in NAMESPACES.iter().zip(joins).zip(files.iter_mut()) {
-        let path = match source {
-            None => continue,
-            Some(Source::File(path) | Source::Parent(Some(path))) => *path,
-            Some(Source::Target | Source::Parent(None)) => {
-                let pid = target.ok_or_else(|| bad!("--{}: no --target PID", ns.name))?;
-                ns::link_path(Some(pid), ns.proc_name)
-            }
-        };
+fn join_files(o: &Options, pidfd: Option<BorrowedFd<'_>>) -> Result<()> {
+    let target = o.target;
+    let mut files: [Option<OwnedFd>; COUNT] = Default::default();
+    for (i, (ns, source)) in NAMESPACES.iter().zip(&o.namespaces).enumerate() {
+        let Some(source) = source else { continue };
+        let path = file_path(ns, source, target)?;
         let mut fd = ns::open_file(path.as_cstr())
             .map_err(|e| open_error(ns, source, &path, target, pidfd, e))?;
         check_type(ns, fd.as_fd(), &path)?;
-        if let Some(Source::Parent(_)) = source {
+        if i == USER && o.user_parent {
             // --user-parent: the user namespace above that one.
             fd = ns::owner(fd.as_fd())
                 .at("find the parent user namespace (--user-parent)", "ioctl(NS_GET_USERNS)", path.as_bytes())
@@ -931,7 +919,7 @@ fn join_files(
                     _ => e,
                 })?;
         }
-        *slot = Some((fd, path));
+        files[i] = Some(fd);
     }
     // The target's files were opened by PID: the pidfd, still open, tells
     // whether that PID was still our process (not a recycled one) by then.
@@ -941,28 +929,30 @@ fn join_files(
         return Err(exited(pid));
     }
 
-    // First every type but user, with our own privileges; what that refuses
-    // (EPERM) is tried again after the user namespace, with its.
-    let user = index(k::CLONE_NEWUSER);
-    let joining_user = files[user].is_some();
+    // First every type but user, with our own privileges; then the user
+    // namespace; then again, with its privileges, what the first pass was
+    // refused (EPERM).
+    let joining_user = files[USER].is_some();
     let mut retry = [false; COUNT];
-    for (i, ns) in NAMESPACES.iter().enumerate() {
-        let Some((fd, path)) = files[i].as_ref().filter(|_| i != user) else {
-            continue;
-        };
-        match ns::join_file(fd.as_fd(), ns.flag) {
-            Ok(()) => {}
-            Err(Errno::PERM) if joining_user => retry[i] = true,
-            Err(e) => return Err(join_error(ns, path, e)),
-        }
-    }
-    if let Some((fd, path)) = &files[user] {
-        ns::join_file(fd.as_fd(), k::CLONE_NEWUSER)
-            .map_err(|e| join_error(&NAMESPACES[user], path, e))?;
-    }
-    for (i, ns) in NAMESPACES.iter().enumerate() {
-        if let (true, Some((fd, path))) = (retry[i], &files[i]) {
-            ns::join_file(fd.as_fd(), ns.flag).map_err(|e| join_error(ns, path, e))?;
+    for pass in 0..3 {
+        for (i, ns) in NAMESPACES.iter().enumerate() {
+            let chosen = match pass {
+                0 => i != USER,
+                1 => i == USER,
+                _ => retry[i],
+            };
+            let (true, Some(fd)) = (chosen, &files[i]) else {
+                continue;
+            };
+            match ns::join_file(fd.as_fd(), ns.flag) {
+                Ok(()) => {}
+                Err(Errno::PERM) if pass == 0 && joining_user => retry[i] = true,
+                Err(e) => {
+                    let source = o.namespaces[i].unwrap_or_default();
+                    let path = file_path(ns, &source, target)?;
+                    return Err(join_error(ns, &path, e));
+                }
+            }
         }
     }
     Ok(())
@@ -986,14 +976,14 @@ fn check_type(ns: &Namespace, fd: BorrowedFd<'_>, path: &CPath) -> Result<()> {
 
 fn open_error(
     ns: &Namespace,
-    source: &Option<Source>,
+    source: &Source,
     path: &CPath,
     target: Option<u32>,
     pidfd: Option<BorrowedFd<'_>>,
     errno: Errno,
 ) -> Error {
     let base = Error::sys("open the namespace file", "open", path.as_bytes(), errno);
-    let (Some(Source::Target | Source::Parent(None)), Some(pid)) = (source, target) else {
+    let (true, Some(pid)) = (source.is_empty(), target) else {
         return base;
     };
     match errno {
@@ -1109,23 +1099,23 @@ mod tests {
         assert_eq!(o.target, Some(42));
         assert!(matches!(
             o.namespaces[index(k::CLONE_NEWNS)],
-            Some(Source::Target)
+            Some(p) if p.is_empty()
         ));
         assert!(matches!(
             o.namespaces[index(k::CLONE_NEWUTS)],
-            Some(Source::Target)
+            Some(p) if p.is_empty()
         ));
         assert!(matches!(
             o.namespaces[index(k::CLONE_NEWNET)],
-            Some(Source::File(f)) if f.as_bytes() == b"/run/netns/x"
+            Some(f) if f.as_bytes() == b"/run/netns/x"
         ));
         assert!(matches!(
             o.namespaces[index(k::CLONE_NEWIPC)],
-            Some(Source::File(f)) if f.as_bytes() == b"/proc/1/ns/ipc"
+            Some(f) if f.as_bytes() == b"/proc/1/ns/ipc"
         ));
         assert!(o.namespaces[index(k::CLONE_NEWPID)].is_none());
-        assert!(matches!(o.root, Some(Place::Path(_))));
-        assert!(matches!(o.wd, Some(Place::Target)));
+        assert!(matches!(o.root, Some(d) if d.as_bytes() == b"/srv"));
+        assert!(matches!(o.wd, Some(d) if d.is_empty()));
         assert!(matches!(o.uid, Some(Id::Follow)));
         assert_eq!(line.rest().len(), 1);
     }
@@ -1149,10 +1139,10 @@ mod tests {
         assert_eq!(o.target, Some(7));
         assert!(matches!(
             o.namespaces[index(k::CLONE_NEWNS)],
-            Some(Source::File(f)) if f.as_bytes() == b"/x/mnt"
+            Some(f) if f.as_bytes() == b"/x/mnt"
         ));
-        assert!(matches!(o.root, Some(Place::Path(d)) if d.as_bytes() == b"/tmp"));
-        assert!(matches!(o.wd, Some(Place::Path(d)) if d.as_bytes() == b"/srv"));
+        assert!(matches!(o.root, Some(d) if d.as_bytes() == b"/tmp"));
+        assert!(matches!(o.wd, Some(d) if d.as_bytes() == b"/srv"));
     }
 
     #[test]
@@ -1171,9 +1161,9 @@ mod tests {
     #[test]
     fn a_namespace_needs_a_target_or_a_file() {
         let words = [c"nsenter", c"-u", c"true"];
-        let o = parse(&mut CommandLine::new(Args::for_test(&words), &NSENTER))
+        let mut o = parse(&mut CommandLine::new(Args::for_test(&words), &NSENTER))
             .unwrap()
             .unwrap();
-        assert!(choose(&o).is_err());
+        assert!(choose(&mut o).is_err());
     }
 }

@@ -65,7 +65,7 @@ use rustix::io::Errno;
 use rustix::process::{Signal, WaitIdOptions};
 use rustix::thread::{Gid, Uid};
 
-use super::util_linux::{self, bad_value, exec_command, fail};
+use super::util_linux::{self, bad_value, exec_command, fail, index, index_of};
 use crate::args::CommandLine;
 use crate::config::{NAMESPACES, Namespace, missing_namespace};
 use crate::error::{Context, Error, Result};
@@ -87,15 +87,6 @@ const COUNT: usize = NAMESPACES.len();
 /// path is large. With `--user-parent`, the user namespace's stands for
 /// the parent of the target's user namespace, or of the one FILE names.
 type Source = CPath;
-
-/// Index in [`NAMESPACES`] of a type.
-const fn index(flag: u32) -> usize {
-    let mut i = 0;
-    while NAMESPACES[i].flag != flag {
-        i += 1;
-    }
-    i
-}
 
 const USER: usize = index(k::CLONE_NEWUSER);
 const NET: usize = index(k::CLONE_NEWNET);
@@ -140,8 +131,8 @@ pub fn main(args: Args) -> u8 {
 /// What nsenter's options do.
 #[derive(Clone, Copy, Debug)]
 pub enum NsenterOption {
-    /// A namespace of this type ([`NAMESPACES`]' name) to join.
-    Namespace(&'static str),
+    /// A namespace of this type (its index in [`NAMESPACES`]) to join.
+    Namespace(u8),
     Target,
     All,
     Root,
@@ -163,7 +154,7 @@ pub enum NsenterOption {
 const fn join_namespace(short: u8, name: &'static str, help: &'static str) -> Opt<NsenterOption> {
     // As util-linux's getopt string (`m::`): the file attached to either
     // form, `--net=FILE` or `-nFILE`.
-    Opt::attached(name, "FILE", help, NsenterOption::Namespace(name)).short(short)
+    Opt::attached(name, "FILE", help, NsenterOption::Namespace(index_of(name))).short(short)
 }
 
 pub const NSENTER: Command<NsenterOption> = {
@@ -564,10 +555,8 @@ fn parse(line: &mut CommandLine<NsenterOption>) -> Result<Option<Options>> {
     while let Some(found) = line.next()? {
         let given = found.given;
         match found.action {
-            N::Namespace(name) => {
-                let Some(i) = NAMESPACES.iter().position(|ns| ns.name == name) else {
-                    continue;
-                };
+            N::Namespace(i) => {
+                let i = usize::from(i);
                 // util-linux 2.42 reads `=:NSID` as a namespace id.
                 if let Some(file) = found.value
                     && file.starts_with(b":")

@@ -77,7 +77,7 @@ mod idmap;
 
 use idmap::{Kind, Ranges};
 
-use super::util_linux::{self, EXIT_FAILURE, bad_value, exec_command, fail};
+use super::util_linux::{self, EXIT_FAILURE, bad_value, exec_command, fail, index, index_of};
 use crate::args::CommandLine;
 use crate::config::{NAMESPACES, missing_namespace};
 use crate::error::{Context, Error, Result};
@@ -196,8 +196,8 @@ pub fn main(args: Args) -> u8 {
 /// What unshare's options do.
 #[derive(Clone, Copy, Debug)]
 pub enum UnshareOption {
-    /// A new namespace of this type ([`NAMESPACES`]' name).
-    Namespace(&'static str),
+    /// A new namespace of this type (its index in [`NAMESPACES`]).
+    Namespace(u8),
     Fork,
     MountProc,
     Propagation,
@@ -230,7 +230,7 @@ pub enum UnshareOption {
 const fn new_namespace(short: u8, name: &'static str, help: &'static str) -> Opt<UnshareOption> {
     // `--net=FILE` is util-linux's persistent namespace, which box refuses
     // with a message (parse); `-nu` is -n and -u.
-    Opt::attached_to_long(name, "FILE", help, UnshareOption::Namespace(name))
+    Opt::attached_to_long(name, "FILE", help, UnshareOption::Namespace(index_of(name)))
         .short(short)
         .repeat()
 }
@@ -527,10 +527,8 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
     while let Some(found) = line.next()? {
         let given = found.given;
         match found.action {
-            U::Namespace(name) => {
-                let Some(i) = NAMESPACES.iter().position(|ns| ns.name == name) else {
-                    continue;
-                };
+            U::Namespace(i) => {
+                let i = usize::from(i);
                 if let Some(file) = found.value {
                     set_path(&mut o.persist[i], &given, file)?;
                 }
@@ -667,8 +665,7 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
             "--setgroups allow with -r, -c or --map-group: the gid map needs setgroups denied"
         ));
     }
-    let pid = NAMESPACES.iter().position(|ns| ns.flag == k::CLONE_NEWPID);
-    if pid.is_some_and(|i| o.persist[i].is_some()) && !o.fork {
+    if o.persist[index(k::CLONE_NEWPID)].is_some() && !o.fork {
         return Err(bad!(
             "--pid=FILE: a PID namespace exists once its first process does: add -f"
         ));

@@ -58,6 +58,38 @@ pub fn set_path(
     Ok(())
 }
 
+/// Index in [`NAMESPACES`](crate::config::NAMESPACES) of the type with
+/// this flag; at compile time.
+pub const fn index(flag: u32) -> usize {
+    let mut i = 0;
+    while crate::config::NAMESPACES[i].flag != flag {
+        i += 1;
+    }
+    i
+}
+
+/// Index in [`NAMESPACES`](crate::config::NAMESPACES) of the type with
+/// this name, for the option tables; at compile time.
+pub const fn index_of(name: &str) -> u8 {
+    let mut i = 0;
+    loop {
+        let (a, b) = (
+            name.as_bytes(),
+            crate::config::NAMESPACES[i].name.as_bytes(),
+        );
+        let mut same = a.len() == b.len();
+        let mut j = 0;
+        while same && j < a.len() {
+            same = a[j] == b[j];
+            j += 1;
+        }
+        if same {
+            return i as u8;
+        }
+        i += 1;
+    }
+}
+
 /// Print the one error line and give the status util-linux would:
 /// 126 or 127 for a command that could not be executed, else 1.
 pub fn fail(applet: &str, e: &Error) -> u8 {

@@ -779,7 +779,7 @@ fn choose(o: &mut Options) -> Result<()> {
     // --user-parent: the parent of FILE's user namespace, else of the
     // target's.
     let user = &mut o.namespaces[USER];
-    if o.user_parent && !user.as_ref().is_some_and(|file| !file.is_empty()) {
+    if o.user_parent && user.as_ref().is_none_or(|file| file.is_empty()) {
         if o.target.is_none() {
             return Err(bad!(
                 "--user-parent: the parent of whose user namespace? add --target PID or --user=FILE"

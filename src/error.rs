@@ -302,60 +302,74 @@ macro_rules! bad {
 /// take locale locks, which the container child must not touch.
 pub struct ErrnoText(pub Errno);
 
+/// The known errnos and their texts, in one order: `KNOWN`, and `TEXTS`
+/// (one string, the texts NUL-separated), which take less room than a
+/// `match` of this many arms.
+macro_rules! errno_texts {
+    ($($errno:ident $text:literal,)*) => {
+        const KNOWN: &[Errno] = &[$(Errno::$errno),*];
+        const TEXTS: &str = concat!($($text, "\0"),*);
+    };
+}
+
+errno_texts! {
+    PERM "Operation not permitted",
+    NOENT "No such file or directory",
+    SRCH "No such process",
+    INTR "Interrupted system call",
+    IO "Input/output error",
+    NXIO "No such device or address",
+    TOOBIG "Argument list too long",
+    NOEXEC "Exec format error",
+    BADF "Bad file descriptor",
+    CHILD "No child processes",
+    AGAIN "Resource temporarily unavailable",
+    NOMEM "Cannot allocate memory",
+    ACCESS "Permission denied",
+    FAULT "Bad address",
+    NOTBLK "Block device required",
+    BUSY "Device or resource busy",
+    EXIST "File exists",
+    XDEV "Invalid cross-device link",
+    NODEV "No such device",
+    NOTDIR "Not a directory",
+    ISDIR "Is a directory",
+    INVAL "Invalid argument",
+    NFILE "Too many open files in system",
+    MFILE "Too many open files",
+    NOTTY "Inappropriate ioctl for device",
+    TXTBSY "Text file busy",
+    FBIG "File too large",
+    NOSPC "No space left on device",
+    SPIPE "Illegal seek",
+    ROFS "Read-only file system",
+    MLINK "Too many links",
+    PIPE "Broken pipe",
+    RANGE "Numerical result out of range",
+    DEADLK "Resource deadlock avoided",
+    NAMETOOLONG "File name too long",
+    NOSYS "Function not implemented",
+    NOTEMPTY "Directory not empty",
+    LOOP "Too many levels of symbolic links",
+    NOTSUP "Operation not supported",
+    ADDRINUSE "Address already in use",
+    NETDOWN "Network is down",
+    TIMEDOUT "Connection timed out",
+    CONNREFUSED "Connection refused",
+    STALE "Stale file handle",
+    DQUOT "Disk quota exceeded",
+    CANCELED "Operation canceled",
+    OWNERDEAD "Owner died",
+    USERS "Too many users",
+}
+
 impl fmt::Display for ErrnoText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = match self.0 {
-            Errno::PERM => "Operation not permitted",
-            Errno::NOENT => "No such file or directory",
-            Errno::SRCH => "No such process",
-            Errno::INTR => "Interrupted system call",
-            Errno::IO => "Input/output error",
-            Errno::NXIO => "No such device or address",
-            Errno::TOOBIG => "Argument list too long",
-            Errno::NOEXEC => "Exec format error",
-            Errno::BADF => "Bad file descriptor",
-            Errno::CHILD => "No child processes",
-            Errno::AGAIN => "Resource temporarily unavailable",
-            Errno::NOMEM => "Cannot allocate memory",
-            Errno::ACCESS => "Permission denied",
-            Errno::FAULT => "Bad address",
-            Errno::NOTBLK => "Block device required",
-            Errno::BUSY => "Device or resource busy",
-            Errno::EXIST => "File exists",
-            Errno::XDEV => "Invalid cross-device link",
-            Errno::NODEV => "No such device",
-            Errno::NOTDIR => "Not a directory",
-            Errno::ISDIR => "Is a directory",
-            Errno::INVAL => "Invalid argument",
-            Errno::NFILE => "Too many open files in system",
-            Errno::MFILE => "Too many open files",
-            Errno::NOTTY => "Inappropriate ioctl for device",
-            Errno::TXTBSY => "Text file busy",
-            Errno::FBIG => "File too large",
-            Errno::NOSPC => "No space left on device",
-            Errno::SPIPE => "Illegal seek",
-            Errno::ROFS => "Read-only file system",
-            Errno::MLINK => "Too many links",
-            Errno::PIPE => "Broken pipe",
-            Errno::RANGE => "Numerical result out of range",
-            Errno::DEADLK => "Resource deadlock avoided",
-            Errno::NAMETOOLONG => "File name too long",
-            Errno::NOSYS => "Function not implemented",
-            Errno::NOTEMPTY => "Directory not empty",
-            Errno::LOOP => "Too many levels of symbolic links",
-            Errno::NOTSUP => "Operation not supported",
-            Errno::ADDRINUSE => "Address already in use",
-            Errno::NETDOWN => "Network is down",
-            Errno::TIMEDOUT => "Connection timed out",
-            Errno::CONNREFUSED => "Connection refused",
-            Errno::STALE => "Stale file handle",
-            Errno::DQUOT => "Disk quota exceeded",
-            Errno::CANCELED => "Operation canceled",
-            Errno::OWNERDEAD => "Owner died",
-            Errno::USERS => "Too many users",
-            _ => return write!(f, "errno {}", self.0.raw_os_error()),
-        };
-        f.write_str(text)
+        let known = KNOWN.iter().position(|&errno| errno == self.0);
+        match known.and_then(|i| TEXTS.split('\0').nth(i)) {
+            Some(text) => f.write_str(text),
+            None => write!(f, "errno {}", self.0.raw_os_error()),
+        }
     }
 }
 
@@ -488,6 +502,20 @@ mod tests {
             code: EXIT_BOX,
         };
         assert_eq!(show(&e).as_bytes(), "…: Operation not permitted".as_bytes());
+    }
+
+    #[test]
+    fn errnos_have_their_texts_in_order() {
+        let text = |errno| {
+            let mut t = Text::<64>::new();
+            let _ = write!(t, "{}", ErrnoText(errno));
+            t
+        };
+        assert_eq!(TEXTS.split('\0').count(), KNOWN.len() + 1);
+        assert_eq!(text(Errno::PERM).as_bytes(), b"Operation not permitted");
+        assert_eq!(text(Errno::LOOP).as_bytes(), b"Too many levels of symbolic links");
+        assert_eq!(text(Errno::USERS).as_bytes(), b"Too many users");
+        assert_eq!(text(Errno::from_raw_os_error(200)).as_bytes(), b"errno 200");
     }
 
     #[test]

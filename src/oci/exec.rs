@@ -26,7 +26,7 @@ use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use rustix::pipe::PipeFlags;
-use rustix::process::{Pid, Signal};
+use rustix::process::Pid;
 
 use crate::bad;
 use crate::container::child;
@@ -38,7 +38,7 @@ use crate::oci::runtime::{self, Root, Status};
 use crate::oci::seccomp::Program;
 use crate::sys::entry::Args;
 use crate::sys::exec::CStrArray;
-use crate::sys::{clone, exec, process, signal};
+use crate::sys::{exec, process, signal};
 use crate::text::{Bytes, CPath};
 
 use linux_raw_sys::general as k;
@@ -235,7 +235,7 @@ pub fn exec(root: Root<'_>, id: &[u8], options: &ExecOptions<'_>) -> Result<u8> 
 
     let detach = options.detach;
     let mut channel = Some((report_read, report_write));
-    let spawned = clone::spawn(0, None, Signal::CHILD.as_raw() as u64, || {
+    let spawned = runtime::spawn(&mut || {
         let Some((read, write)) = channel.take() else {
             exec::exit_now(crate::error::EXIT_BOX)
         };
@@ -364,19 +364,22 @@ pub(super) fn bundle_config(root: Root<'_>, id: &[u8], buf: &mut [u8]) -> Result
         "read",
         path.as_bytes(),
     )?;
-    let mut json = crate::oci::json::Parser::new(&buf[..n]);
-    let bad_state = || bad!("{}: not box-oci's state", path);
-    json.begin_object().map_err(|_| bad_state())?;
-    while let Some(key) = json.next_key().map_err(|_| bad_state())? {
+    let mut bundle = [0u8; crate::text::PATH_MAX];
+    config_of_state(&buf[..n], &mut bundle).ok_or_else(|| bad!("{}: not box-oci's state", path))
+}
+
+/// The config.json of the bundle a state names (its "bundle" member).
+fn config_of_state(state: &[u8], bundle: &mut [u8]) -> Option<CPath> {
+    let mut json = crate::oci::json::Parser::new(state);
+    json.begin_object().ok()?;
+    while let Some(key) = json.next_key().ok()? {
         if key.is("bundle") {
-            let mut bundle = [0u8; crate::text::PATH_MAX];
-            let value = json.string().map_err(|_| bad_state())?;
-            let bundle = value.decode(&mut bundle).map_err(|_| bad_state())?;
-            return CPath::from_parts(&[bundle, b"/config.json"]).ok_or_else(bad_state);
+            let bundle = json.string().ok()?.decode(bundle).ok()?;
+            return CPath::from_parts(&[bundle, b"/config.json"]);
         }
-        json.skip_value().map_err(|_| bad_state())?;
+        json.skip_value().ok()?;
     }
-    Err(bad_state())
+    None
 }
 
 fn proc_path(pid: u32, file: &[u8]) -> CPath {

@@ -22,7 +22,7 @@ use crate::oci::config::{Config, HookStage};
 use crate::oci::runtime::{self, Root};
 use crate::sys::exec::CStrArray;
 use crate::sys::fd::StdFd;
-use crate::sys::{clone, exec, fd, process};
+use crate::sys::{exec, fd, process};
 use crate::text::Bytes;
 
 /// The stage's name in config.json.
@@ -117,7 +117,7 @@ fn run_one(config: &Config, hook: &crate::oci::config::Hook, state: &[u8]) -> Re
         "open",
         b"/dev/null",
     )?;
-    let spawned = clone::spawn(0, None, Signal::CHILD.as_raw() as u64, || {
+    let spawned = runtime::spawn(&mut || {
         let _ = fd::dup_onto(input.as_fd(), StdFd::Stdin);
         let _ = fd::dup_onto(null.as_fd(), StdFd::Stdout);
         let _ = fd::dup_onto(null.as_fd(), StdFd::Stderr);

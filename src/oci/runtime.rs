@@ -233,7 +233,7 @@ fn create_in(root: Root<'_>, id: &[u8], options: &CreateOptions<'_>, args: &Args
     let process = config
         .process
         .as_ref()
-        .ok_or_else(|| bad!("config.json: process: create needs one"))?;
+        .ok_or_else(|| refused(format_args!("process: create needs one")))?;
 
     let pid = rustix::process::getpid().as_raw_nonzero().get() as u32;
     let mut plan = Plan::new(&mapped.run, Command::Words(&mapped.words), args, pid)?;
@@ -328,6 +328,17 @@ pub(super) fn load_config(
 ) -> Result<()> {
     let n = read_whole(path.as_cstr(), document).at(step, "read", path.as_bytes())?;
     config.parse(&document[..n])
+}
+
+/// [`crate::sys::clone::spawn`] for box-oci's children (exec's process, a
+/// hook), with SIGCHLD and in box-oci's namespaces: one copy of it, the
+/// child's part by `dyn`.
+#[inline(never)]
+pub(super) fn spawn(
+    child: &mut dyn FnMut() -> core::convert::Infallible,
+) -> core::result::Result<crate::sys::clone::Spawned, (&'static str, Errno)> {
+    let exit_signal = rustix::process::Signal::CHILD.as_raw() as u64;
+    crate::sys::clone::spawn(0, None, exit_signal, child)
 }
 
 /// A config.json in box's own terms.

@@ -26,7 +26,6 @@ use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use rustix::pipe::PipeFlags;
-use rustix::process::Pid;
 
 use crate::bad;
 use crate::container::child;
@@ -267,7 +266,7 @@ pub fn exec(root: Root<'_>, id: &[u8], options: &ExecOptions<'_>) -> Result<u8> 
     drop(report_write);
     drop(stdio.take());
     drop(cgroups);
-    let child_pid = Pid::from_raw(spawned.pid).ok_or_else(|| bad!("bad PID"))?;
+    let child_pid = spawned.process()?;
     let started = crate::container::Container {
         pid: child_pid,
         pidfd: spawned.pidfd,

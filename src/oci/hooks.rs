@@ -14,7 +14,7 @@
 use rustix::fd::AsFd;
 use rustix::fs::{Mode, OFlags};
 use rustix::pipe::PipeFlags;
-use rustix::process::{Pid, Signal};
+use rustix::process::Signal;
 
 use crate::bad;
 use crate::error::{Context, Error, Result};
@@ -127,7 +127,7 @@ fn run_one(config: &Config, hook: &crate::oci::config::Hook, state: &[u8]) -> Re
         exec::exit_now(crate::error::EXIT_NOT_FOUND)
     })
     .map_err(|(call, e)| Error::sys("run the hook", call, path.to_bytes(), e))?;
-    let pid = Pid::from_raw(spawned.pid).ok_or_else(|| bad!("bad PID"))?;
+    let pid = spawned.process()?;
     if let (Some(pidfd), Some(seconds)) = (&spawned.pidfd, hook.timeout) {
         let mut fds = [rustix::event::PollFd::new(
             pidfd,

@@ -736,25 +736,19 @@ fn map_mounts(config: &Config, bundle: &[u8], run: &mut RunConfig) -> Result<()>
             let _ = write!(value, "{}", Bytes(destination));
             // box's --tmpfs takes size= and mode=; the rest of the data
             // (uid=, nr_inodes=) is refused by its parser, named.
-            let kept = data
-                .split(|&b| b == b',')
-                .filter(|o| o.starts_with(b"size=") || o.starts_with(b"mode="));
             let mut sep = b":";
             let mut mode_given = false;
-            for option in kept {
+            for option in data.split(|&b| b == b',').filter(|o| !o.is_empty()) {
+                if !(option.starts_with(b"size=") || option.starts_with(b"mode=")) {
+                    return Err(refuse!(
+                        "mounts[{i}].options: {} not supported on a tmpfs",
+                        Bytes(option)
+                    ));
+                }
                 value.push(sep);
                 value.push(option);
                 sep = b",";
                 mode_given |= option[0] == b'm';
-            }
-            let other = data
-                .split(|&b| b == b',')
-                .find(|o| !o.is_empty() && !o.starts_with(b"size=") && !o.starts_with(b"mode="));
-            if let Some(option) = other {
-                return Err(refuse!(
-                    "mounts[{i}].options: {} not supported on a tmpfs",
-                    Bytes(option)
-                ));
             }
             apply_run_option(run, "tmpfs", value.as_bytes())
                 .map_err(|e| refuse!("mounts[{i}]: {e}"))?;
@@ -1739,6 +1733,19 @@ mod tests {
             .collect();
         assert_eq!(tmpfs, want);
         assert_eq!(out.run.binds.len(), 1);
+    }
+
+    /// A tmpfs option other than size= and mode= is refused, named, wherever
+    /// it is among them.
+    #[test]
+    fn tmpfs_options_beyond_size_and_mode_are_refused() {
+        let mount = r#"{"destination": "/t", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m", "uid=5", "mode=700"]}, "#;
+        let mounts = format!(r#""mounts": [{mount}"#);
+        let e = refusal(mapped_edited(&[(r#""mounts": ["#, &mounts)]));
+        assert!(
+            e.contains("config.json: mounts[0].options: uid=5 not supported on a tmpfs"),
+            "{e}"
+        );
     }
 
     const NAMESPACES: &str = r#""namespaces": ["#;

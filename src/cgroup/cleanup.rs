@@ -7,7 +7,7 @@ use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
 use super::discovery::{Hierarchies, OwnCgroups};
-use super::{box_parent, join};
+use super::{Controller, box_parent, join};
 use crate::bad;
 use crate::error::{Error, Result};
 use crate::sys::fs::{read_into, write_control};
@@ -18,17 +18,22 @@ use crate::text::CPath;
 /// whichever of them this run uses (a killed run with `--pids` leaves a
 /// group that a later run with `--memory` alone would never look at).
 pub(super) fn sweep_every_hierarchy(found: &Hierarchies, own: &OwnCgroups) {
-    let mut swept: heapless::Vec<&CPath, 5> = heapless::Vec::new();
-    let v1 = found.v1.iter().map(|(c, mount)| (Some(*c), mount));
-    for (controller, mount) in found.v2.iter().map(|m| (None, m)).chain(v1) {
+    if let Some(mount) = &found.v2 {
+        sweep_under(mount, own, None);
+    }
+    for (i, (c, mount)) in found.v1.iter().enumerate() {
         // Controllers sharing a hierarchy (cpu,cpuacct) share a parent.
-        if swept.iter().any(|m| m.as_bytes() == mount.as_bytes()) {
-            continue;
+        let seen = found.v2.iter().chain(found.v1[..i].iter().map(|(_, m)| m));
+        if !seen.into_iter().any(|m| m.as_bytes() == mount.as_bytes()) {
+            sweep_under(mount, own, Some(*c));
         }
-        let _ = swept.push(mount);
-        if let Some(parent) = box_parent(mount, &own.path(controller)) {
-            sweep_stale(&parent);
-        }
+    }
+}
+
+/// [`sweep_stale`] in box's parent group of the hierarchy at `mount`.
+fn sweep_under(mount: &CPath, own: &OwnCgroups, controller: Option<Controller>) {
+    if let Some(parent) = box_parent(mount, &own.path(controller)) {
+        sweep_stale(&parent);
     }
 }
 

@@ -209,38 +209,39 @@ fn resolve(mount: &[u8], own: &[u8], path: &[u8]) -> Option<CPath> {
 }
 
 /// The directory of the group at `path` in the hierarchy mounted at
-/// `mount` ([`resolve`]), and the one its missing parents are made below
-/// ([`make_parents`]): the mount's root for an absolute path, box's own
-/// group (`own`) for a relative one.
-fn locate(mount: &CPath, own: &CPath, path: &CPath) -> Result<(CPath, CPath)> {
+/// `mount` ([`resolve`]), and the length of its start that its missing
+/// parents are made below ([`make_parents`]): the mount's root for an
+/// absolute path, box's own group (`own`) for a relative one.
+fn locate(mount: &CPath, own: &CPath, path: &CPath) -> Result<(CPath, usize)> {
     let mount_dir = trim_slash(mount.as_bytes());
     let too_long = || bad!("cgroup path too long: {}{}", mount, path);
     let own_dir = CPath::from_parts(&[mount_dir, own.as_bytes()]).ok_or_else(too_long)?;
     let dir = resolve(mount.as_bytes(), own.as_bytes(), path.as_bytes()).ok_or_else(too_long)?;
+    // Either is the start of `dir` (without a trailing slash).
     let base = if path.as_bytes().starts_with(b"/") {
-        CPath::from_bytes(mount_dir).ok_or_else(too_long)?
+        mount_dir
     } else {
-        own_dir
+        own_dir.as_bytes()
     };
-    Ok((dir, base))
+    Ok((dir, trim_slash(base).len()))
 }
 
 fn too_long() -> Error {
     bad!("cgroup path too long")
 }
 
-/// Make the missing parents of the group `dir` (found by [`resolve`])
-/// below `base` (the mount, or box's own group in it), each after
+/// Make the missing parents of the group `dir` (found by [`locate`])
+/// below its first `base` bytes (the mount, or box's own group in it), each after
 /// `prepare(parent)` of the one above it (v1's cpuset inheritance, v2's
 /// controllers), then `prepare` of the group's own parent. The group's
 /// directory itself is left to [`ContainerCgroup::make_group`].
 fn make_parents(
-    base: &[u8],
+    base: usize,
     dir: &CPath,
     prepare: &mut dyn FnMut(&[u8], &CPath) -> Result<()>,
 ) -> Result<()> {
-    let base = trim_slash(base);
     let bytes = dir.as_bytes();
+    let base = bytes.get(..base).unwrap_or_default();
     let rest = bytes.get(base.len()..).unwrap_or_default();
     // The ends of each component below `base`; the last is the group.
     let ends = rest
@@ -659,14 +660,14 @@ fn check_cpus_exist(list: &[u8]) -> Result<()> {
     if online.is_empty() {
         return Ok(());
     }
-    for range in list.split(|&b| b == b',') {
+    for range in list.split(is_comma) {
         let (lo, hi) =
             split_range(range).ok_or_else(|| bad!("--cpuset {}: bad CPU list", Bytes(list)))?;
         // Each CPU of lo-hi (none where hi < lo), counted in u64: a plain
         // range, which costs less code than lo..=hi.
         for cpu in u64::from(lo)..u64::from(hi) + 1 {
             let present = online
-                .split(|&b| b == b',')
+                .split(is_comma)
                 .filter_map(split_range)
                 .any(|(a, b)| u64::from(a) <= cpu && cpu <= u64::from(b));
             if !present {
@@ -679,6 +680,11 @@ fn check_cpus_exist(list: &[u8]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// One function for both lists' splits: one copy of the splitting code.
+fn is_comma(b: &u8) -> bool {
+    *b == b','
 }
 
 fn split_range(range: &[u8]) -> Option<(u32, u32)> {

@@ -31,20 +31,13 @@ pub(super) fn make_groups(
 ) -> Result<()> {
     // The devices hierarchy with the limits' ones, where the kernel has
     // it; a container that asked for devices needs it.
-    let mut hierarchies: heapless::Vec<Controller, 6> = if every {
-        Controller::ALL.into_iter().collect()
-    } else {
-        needed.iter().copied().collect()
-    };
-    if found.v1_mount(Controller::Devices).is_some() {
-        if !hierarchies.contains(&Controller::Devices) {
-            let _ = hierarchies.push(Controller::Devices);
-        }
-    } else if devices.required {
+    if found.v1_mount(Controller::Devices).is_none() && devices.required {
         return Err(no_device_cgroup(devices.asked_by));
     }
-    for &c in &hierarchies {
-        let Some(mount) = found.v1_mount(c) else {
+    // In the order of Controller::ALL, which `needed` keeps too.
+    for c in Controller::ALL {
+        let wanted = every || c == Controller::Devices || needed.contains(&c);
+        let Some(mount) = found.v1_mount(c).filter(|_| wanted) else {
             continue;
         };
         // Controllers sharing a hierarchy (cpu,cpuacct) share a group.
@@ -58,7 +51,7 @@ pub(super) fn make_groups(
         let (dir, base) = locate(mount, &own.path(Some(c)), path)?;
         // v1 cpusets start empty: a group without CPUs or memory nodes
         // accepts no task. Each parent made inherits its parent's.
-        make_parents(base.as_bytes(), &dir, &mut |parent, child| {
+        make_parents(base, &dir, &mut |parent, child| {
             if c != Controller::Cpuset || child.as_bytes() == dir.as_bytes() {
                 return Ok(());
             }

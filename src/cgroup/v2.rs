@@ -36,7 +36,7 @@ pub(super) fn make_group(
     // group below it. Only the root may do that while it has processes of
     // its own (the "no internal processes" rule): elsewhere the tree must
     // be delegated with the controllers already enabled.
-    make_parents(base.as_bytes(), &dir, &mut |parent, _| {
+    make_parents(base, &dir, &mut |parent, _| {
         if needed.is_empty() {
             return Ok(());
         }

@@ -466,10 +466,7 @@ fn open_environ(pid: u32) -> Result<OwnedFd> {
         "open",
         path.as_bytes(),
     )
-    .map_err(|e| match e.errno() {
-        Some(Errno::ACCESS | Errno::PERM) => e.hint(PTRACE_HINT),
-        _ => e,
-    })
+    .map_err(ptrace_hint)
 }
 
 /// Largest environment `-e` takes from the target, and most variables.
@@ -819,14 +816,28 @@ fn open_place(place: &Option<Source>, target: Option<u32>, link: &str) -> Result
     };
     open_dir(path.as_cstr())
         .at(step, "open", path.as_bytes())
-        .map_err(|e| match e.errno() {
-            Some(Errno::ACCESS | Errno::PERM) => e.hint(PTRACE_HINT),
-            _ => e,
-        })
+        .map_err(ptrace_hint)
         .map(Some)
 }
 
 const PTRACE_HINT: &str = "reading another process's /proc entries needs ptrace access: run as root, or as its user while it is dumpable";
+
+/// [`PTRACE_HINT`] for a refused open of the target's /proc entries.
+fn ptrace_hint(e: Error) -> Error {
+    match e.errno() {
+        Some(Errno::ACCESS | Errno::PERM) => e.hint(PTRACE_HINT),
+        _ => e,
+    }
+}
+
+/// Whether the target, held by its pidfd, was still the process named
+/// by PID: an error once it has exited.
+fn still_there(pidfd: Option<BorrowedFd<'_>>, target: Option<u32>) -> Result<()> {
+    match (pidfd, target) {
+        (Some(fd), Some(pid)) if ns::has_exited(fd) => Err(exited(pid)),
+        _ => Ok(()),
+    }
+}
 
 /// `-S follow`, `-G follow`: the owner of /proc/PID, which is the target's
 /// effective uid and gid.
@@ -856,12 +867,7 @@ fn join(o: &Options, pidfd: Option<BorrowedFd<'_>>) -> Result<()> {
     if from_target == 0 && !any_file {
         // Nothing to join; still, -r or -w read the target: was it the same
         // process then?
-        if let (Some(fd), Some(pid)) = (pidfd, target)
-            && ns::has_exited(fd)
-        {
-            return Err(exited(pid));
-        }
-        return Ok(());
+        return still_there(pidfd, target);
     }
     if let (Some(fd), Some(pid), false) = (pidfd, target, any_file) {
         match ns::join_process(fd, from_target) {
@@ -912,11 +918,7 @@ fn join_files(o: &Options, pidfd: Option<BorrowedFd<'_>>) -> Result<()> {
     }
     // The target's files were opened by PID: the pidfd, still open, tells
     // whether that PID was still our process (not a recycled one) by then.
-    if let (Some(fd), Some(pid)) = (pidfd, target)
-        && ns::has_exited(fd)
-    {
-        return Err(exited(pid));
-    }
+    still_there(pidfd, target)?;
 
     // First every type but user, with our own privileges; then the user
     // namespace; then again, with its privileges, what the first pass was

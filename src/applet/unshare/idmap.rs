@@ -71,18 +71,19 @@ impl Kind {
 /// `uid` is the caller's effective uid, whose subordinate ids `auto` and
 /// `subids` take (for groups too, as util-linux).
 pub fn add(ranges: &mut Ranges, kind: Kind, given: &Given, word: &[u8], uid: u32) -> Result<()> {
-    let full = || bad!("{given}: more than {MAX_RANGES} ranges");
     match word {
         b"auto" | b"subids" => {
             let (first, count) = util_linux::sub_ids(kind.subids(), uid)?;
             let inner = if word == b"auto" { 0 } else { first };
-            ranges
-                .push(Range {
+            push(
+                ranges,
+                given,
+                Range {
                     inner,
                     outer: first,
                     count,
-                })
-                .map_err(|_| full())
+                },
+            )
         }
         b"all" => {
             // Ours, line by line: every id we have, passed through.
@@ -106,19 +107,29 @@ pub fn add(ranges: &mut Ranges, kind: Kind, given: &Given, word: &[u8], uid: u32
                     continue;
                 };
                 if let (Some(first), Some(count)) = (parse_u32(inner), parse_u32(count)) {
-                    ranges
-                        .push(Range {
+                    push(
+                        ranges,
+                        given,
+                        Range {
                             inner: first,
                             outer: first,
                             count,
-                        })
-                        .map_err(|_| full())?;
+                        },
+                    )?;
                 }
             }
             Ok(())
         }
-        _ => ranges.push(parse(given, word)?).map_err(|_| full()),
+        _ => push(ranges, given, parse(given, word)?),
     }
+}
+
+/// Add `range`, if there is room.
+#[inline(never)]
+fn push(ranges: &mut Ranges, given: &Given, range: Range) -> Result<()> {
+    ranges
+        .push(range)
+        .map_err(|_| bad!("{given}: more than {MAX_RANGES} ranges"))
 }
 
 /// `INNER:OUTER:COUNT`, or 2.38's `OUTER,INNER,COUNT`.

@@ -688,10 +688,9 @@ fn open_target(pid: u32, inode: Option<u64>) -> Result<Option<OwnedFd>> {
         Ok(fd) => fd,
         Err(Errno::SRCH) => return Err(no_such_process(pid)),
         Err(Errno::NOSYS | Errno::INVAL) if inode.is_none() => {
-            let dir = CPath::proc(Some(pid), b"/");
-            return match rustix::fs::access(dir.as_cstr(), rustix::fs::Access::EXISTS) {
-                Err(Errno::NOENT) => Err(no_such_process(pid)),
-                _ => Ok(None),
+            return match no_proc_entry(pid) {
+                true => Err(no_such_process(pid)),
+                false => Ok(None),
             };
         }
         Err(e) => {
@@ -720,6 +719,12 @@ fn open_target(pid: u32, inode: Option<u64>) -> Result<Option<OwnedFd>> {
         }
     }
     Ok(Some(fd))
+}
+
+/// Whether /proc/PID is missing: no process has that PID.
+fn no_proc_entry(pid: u32) -> bool {
+    let dir = CPath::proc(Some(pid), b"/");
+    rustix::fs::access(dir.as_cstr(), rustix::fs::Access::EXISTS) == Err(Errno::NOENT)
 }
 
 fn no_such_process(pid: u32) -> Error {
@@ -991,11 +996,10 @@ fn open_error(
                     ns.proc_name
                 );
             }
-            let dir = CPath::proc(Some(pid), b"/");
-            match rustix::fs::access(dir.as_cstr(), rustix::fs::Access::EXISTS) {
-                Err(Errno::NOENT) => no_such_process(pid),
+            match no_proc_entry(pid) {
+                true => no_such_process(pid),
                 // /proc/PID is there but its links do not resolve.
-                _ => exited(pid),
+                false => exited(pid),
             }
         }
         Errno::ACCESS | Errno::PERM => base.hint(PTRACE_HINT),

@@ -577,10 +577,20 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
                 o.forward_signals = true;
                 o.fork = true;
             }
-            U::Monotonic => o.monotonic = Some(offset(&given, found.text())?),
-            U::Boottime => o.boottime = Some(offset(&given, found.text())?),
-            U::Setuid => o.uid = Some(id(&given, found.text())?),
-            U::Setgid => o.gid = Some(id(&given, found.text())?),
+            U::Monotonic | U::Boottime => {
+                let slot = match found.action {
+                    U::Monotonic => &mut o.monotonic,
+                    _ => &mut o.boottime,
+                };
+                *slot = Some(offset(&given, found.text())?);
+            }
+            U::Setuid | U::Setgid => {
+                let slot = match found.action {
+                    U::Setuid => &mut o.uid,
+                    _ => &mut o.gid,
+                };
+                *slot = Some(id(&given, found.text())?);
+            }
             U::Setgroups => {
                 o.setgroups = Some(match found.text() {
                     b"allow" => b"allow",

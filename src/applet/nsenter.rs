@@ -592,8 +592,13 @@ fn parse(line: &mut CommandLine<NsenterOption>) -> Result<Option<Options>> {
             N::Root => place(&mut o.root, &given, found.value)?,
             N::Wd => place(&mut o.wd, &given, found.value)?,
             N::NoFork => o.fork = false,
-            N::Setuid => o.uid = Some(id(&given, found.text())?),
-            N::Setgid => o.gid = Some(id(&given, found.text())?),
+            N::Setuid | N::Setgid => {
+                let slot = match found.action {
+                    N::Setuid => &mut o.uid,
+                    _ => &mut o.gid,
+                };
+                *slot = Some(id(&given, found.text())?);
+            }
             N::PreserveCredentials => o.preserve_credentials = true,
             N::WdNs => util_linux::set_path(&mut o.wdns, &given, found.text(), true)?,
             N::KeepCaps => o.keep_caps = true,

@@ -589,8 +589,13 @@ fn parse(line: &mut CommandLine<NsenterOption>) -> Result<Option<Options>> {
                 }
             }
             N::All => o.all = true,
-            N::Root => place(&mut o.root, &given, found.value)?,
-            N::Wd => place(&mut o.wd, &given, found.value)?,
+            N::Root | N::Wd => {
+                let slot = match found.action {
+                    N::Root => &mut o.root,
+                    _ => &mut o.wd,
+                };
+                place(slot, &given, found.value)?;
+            }
             N::NoFork => o.fork = false,
             N::Setuid | N::Setgid => {
                 let slot = match found.action {

@@ -547,12 +547,11 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
                 o.namespaces |= k::CLONE_NEWNS;
             }
             U::Propagation => o.propagation = propagation(&given, found.text())?,
-            U::MapRootUser => {
-                o.map = Some(Map::Root);
-                o.namespaces |= k::CLONE_NEWUSER;
-            }
-            U::MapCurrentUser => {
-                o.map = Some(Map::Current);
+            U::MapRootUser | U::MapCurrentUser => {
+                o.map = Some(match found.action {
+                    U::MapRootUser => Map::Root,
+                    _ => Map::Current,
+                });
                 o.namespaces |= k::CLONE_NEWUSER;
             }
             U::Root => set_path(&mut o.root, &given, found.text())?,

@@ -513,7 +513,10 @@ mod tests {
         };
         assert_eq!(TEXTS.split('\0').count(), KNOWN.len() + 1);
         assert_eq!(text(Errno::PERM).as_bytes(), b"Operation not permitted");
-        assert_eq!(text(Errno::LOOP).as_bytes(), b"Too many levels of symbolic links");
+        assert_eq!(
+            text(Errno::LOOP).as_bytes(),
+            b"Too many levels of symbolic links"
+        );
         assert_eq!(text(Errno::USERS).as_bytes(), b"Too many users");
         assert_eq!(text(Errno::from_raw_os_error(200)).as_bytes(), b"errno 200");
     }

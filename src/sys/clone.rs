@@ -152,6 +152,25 @@ pub fn spawn(
     exit_signal: u64,
     child: impl FnOnce() -> core::convert::Infallible,
 ) -> Result<Spawned, (&'static str, Errno)> {
+    match fork(flags, cgroup, exit_signal)? {
+        // `child` returns an uninhabited type: it never comes back here.
+        None => {
+            super::alloc_check::enter_clone_child();
+            match child() {}
+        }
+        Some(spawned) => Ok(spawned),
+    }
+}
+
+/// [`spawn`]'s clone, one copy for every caller (`spawn` is generic over
+/// the child): `None` in the new process, which returns here on its own
+/// copy of the stack, as it returns from [`clone3`].
+#[inline(never)]
+fn fork(
+    flags: u64,
+    cgroup: Option<BorrowedFd<'_>>,
+    exit_signal: u64,
+) -> Result<Option<Spawned>, (&'static str, Errno)> {
     // Only namespace flags: any other could share memory, descriptors or
     // the root with the child (CLONE_VM, CLONE_FILES, CLONE_FS…), where
     // the child's drops and chdirs would act on the caller's.
@@ -186,14 +205,10 @@ pub fn spawn(
         }
         other => other.map_err(|e| ("clone3", e))?,
     };
-    match forked {
-        // `child` returns an uninhabited type: it never comes back here.
-        Forked::Child => {
-            super::alloc_check::enter_clone_child();
-            match child() {}
-        }
-        Forked::Parent { pid, pidfd } => Ok(Spawned { pid, pidfd }),
-    }
+    Ok(match forked {
+        Forked::Child => None,
+        Forked::Parent { pid, pidfd } => Some(Spawned { pid, pidfd }),
+    })
 }
 
 /// `clone3(CLONE_PARENT)` (clone(2) where there is no clone3): a copy of

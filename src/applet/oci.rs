@@ -246,6 +246,20 @@ fn log_line(globals: &Globals, level: &str, msg: &[u8]) {
     let _ = crate::out::try_write_all(fd, line.as_bytes());
 }
 
+/// The next option of a command's `line`; at `--help`, the command's
+/// help on standard output first (the error then ends the command, with
+/// status 0). One for [`read`]'s commands and for exec.
+fn next_option<A: Copy>(
+    line: &mut CommandLine<A>,
+    command: &Command<A>,
+) -> Result<Option<crate::args::Found<A>>> {
+    line.next().inspect_err(|e| {
+        if is_help(e) {
+            print_help(&command.usage, &command.options);
+        }
+    })
+}
+
 /// Read a command's options (into [`Given`]) and its operands (options
 /// may follow them, as go-runc places none but a user might): `min` to
 /// `max` of them (at most 2). Every command but exec declares its options
@@ -272,17 +286,7 @@ fn read(command: &'static Command<Flag>, args: Args, (min, max): (usize, usize))
         Ok(())
     };
     loop {
-        loop {
-            let found = match line.next() {
-                Ok(Some(found)) => found,
-                Ok(None) => break,
-                Err(e) => {
-                    if is_help(&e) {
-                        print_help(usage, &command.options);
-                    }
-                    return Err(e);
-                }
-            };
+        while let Some(found) = next_option(&mut line, command)? {
             match found.action {
                 Flag::Bundle => given.bundle = found.text(),
                 Flag::PidFile => given.pid_file = found.value,
@@ -457,17 +461,7 @@ fn exec(globals: &Globals, args: Args) -> Result<u8> {
         user: None,
         command: args.tail(args.len()),
     };
-    loop {
-        let found = match line.next() {
-            Ok(Some(found)) => found,
-            Ok(None) => break,
-            Err(e) => {
-                if is_help(&e) {
-                    print_help(&EXEC.usage, &EXEC.options);
-                }
-                return Err(e);
-            }
-        };
+    while let Some(found) = next_option(&mut line, &EXEC)? {
         match found.action {
             ExecOption::Process => options.process = found.value,
             ExecOption::Detach => options.detach = true,

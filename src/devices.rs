@@ -236,21 +236,29 @@ fn kept_capability(config: &RunConfig) -> Option<&'static str> {
     let caps = (crate::sys::caps::DEFAULT | CapabilitySet::from_bits_retain(config.cap_add))
         & !CapabilitySet::from_bits_retain(config.cap_drop);
     if caps.contains(CapabilitySet::MKNOD) {
-        Some("--cap-add mknod")
+        Some("set the device rules of --cap-add mknod")
     } else if caps.contains(CapabilitySet::SYS_ADMIN) {
-        Some("--cap-add sys_admin")
+        Some("set the device rules of --cap-add sys_admin")
     } else {
         None
     }
 }
 
-/// The option that asks for device rules, for messages.
-pub fn asked_by(config: &RunConfig) -> &'static str {
+/// The step of setting the device rules, for messages: `set the device
+/// rules of OPTION`, the option that asks for them ([`option_of_step`]
+/// gives its end: one text for both, no comparison mapping one to the
+/// other).
+pub fn rules_step(config: &RunConfig) -> &'static str {
     if config.devices.is_empty() {
-        kept_capability(config).unwrap_or("--cap-add mknod")
+        kept_capability(config).unwrap_or("set the device rules of --cap-add mknod")
     } else {
-        "--device"
+        "set the device rules of --device"
     }
+}
+
+/// The option a [`rules_step`] names.
+pub fn option_of_step(step: &str) -> &str {
+    step.get("set the device rules of ".len()..).unwrap_or(step)
 }
 
 /// The devices a container may use: [`DEFAULT_RULES`] and its `--device`
@@ -316,15 +324,9 @@ impl Rules {
     pub fn program(&self) -> Program {
         let mut p = Program {
             instructions: [EXIT; MAX_INSTRUCTIONS],
-            len: 0,
+            len: PROLOGUE.len(),
         };
-        // The context, taken apart once.
-        p.push(LDX_MEM_W, TYPE, CONTEXT, bpf::CTX_ACCESS_TYPE, 0);
-        p.push(ALU64_MOV_X, ACCESS, TYPE, 0, 0);
-        p.push(ALU64_RSH_K, ACCESS, 0, 0, 16);
-        p.push(ALU64_AND_K, TYPE, 0, 0, 0xffff);
-        p.push(LDX_MEM_W, MAJOR, CONTEXT, bpf::CTX_MAJOR, 0);
-        p.push(LDX_MEM_W, MINOR, CONTEXT, bpf::CTX_MINOR, 0);
+        p.instructions[..PROLOGUE.len()].copy_from_slice(&PROLOGUE);
         for rule in &self.list {
             let refused = RWM & !rule.access;
             // Each check jumps to the next rule, past what is left of this
@@ -351,6 +353,17 @@ impl Rules {
         p
     }
 }
+
+/// The context, taken apart once: the program's first instructions (a
+/// table copied in, not one call per instruction).
+const PROLOGUE: [Insn; 6] = [
+    Insn::new(LDX_MEM_W, TYPE, CONTEXT, bpf::CTX_ACCESS_TYPE, 0),
+    Insn::new(ALU64_MOV_X, ACCESS, TYPE, 0, 0),
+    Insn::new(ALU64_RSH_K, ACCESS, 0, 0, 16),
+    Insn::new(ALU64_AND_K, TYPE, 0, 0, 0xffff),
+    Insn::new(LDX_MEM_W, MAJOR, CONTEXT, bpf::CTX_MAJOR, 0),
+    Insn::new(LDX_MEM_W, MINOR, CONTEXT, bpf::CTX_MINOR, 0),
+];
 
 // Registers: r1 holds the context on entry, r0 the result at exit.
 const RESULT: u8 = 0;
@@ -709,7 +722,7 @@ mod tests {
             ..RunConfig::default()
         };
         assert!(need_cgroup(&config));
-        assert_eq!(asked_by(&config), "--cap-add mknod");
+        assert_eq!(option_of_step(rules_step(&config)), "--cap-add mknod");
         // In a user namespace the kernel refuses device nodes anyway.
         config.namespaces.0 |= linux_raw_sys::general::CLONE_NEWUSER;
         assert!(!need_cgroup(&config));
@@ -719,9 +732,9 @@ mod tests {
             ..RunConfig::default()
         };
         assert!(need_cgroup(&config));
-        assert_eq!(asked_by(&config), "--cap-add sys_admin");
+        assert_eq!(option_of_step(rules_step(&config)), "--cap-add sys_admin");
         let config = config_with(&[("/dev/ttyS1", "/dev/ttyS1", RWM)]);
         assert!(need_cgroup(&config));
-        assert_eq!(asked_by(&config), "--device");
+        assert_eq!(option_of_step(rules_step(&config)), "--device");
     }
 }

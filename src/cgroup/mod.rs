@@ -407,7 +407,7 @@ impl ContainerCgroup {
         let devices = DeviceRules {
             rules: Rules::new(config, &host_devices),
             required: crate::devices::need_cgroup(config),
-            asked_by: crate::devices::asked_by(config),
+            step: crate::devices::rules_step(config),
         };
         if let Some(cpuset) = &config.cpuset {
             check_cpus_exist(cpuset.as_bytes())?;
@@ -423,7 +423,7 @@ impl ContainerCgroup {
             config.namespaces.has(k::CLONE_NEWCGROUP),
             always,
         )
-        .map_err(|refusal| refusal.error(devices.asked_by))?;
+        .map_err(|refusal| refusal.error(devices.asked_by()))?;
         let mut cgroup = ContainerCgroup {
             version,
             groups: heapless::Vec::new(),
@@ -583,17 +583,20 @@ fn write_limit(dir: &CPath, limit: &Limit, value: &[u8]) -> Result<()> {
 struct DeviceRules {
     rules: Rules,
     required: bool,
-    /// `--device`, `--cap-add mknod` or `--cap-add sys_admin`, for messages.
-    asked_by: &'static str,
+    /// `set the device rules of OPTION`, the option that asks for them
+    /// (`--device`, `--cap-add mknod` or `--cap-add sys_admin`), for
+    /// messages.
+    step: &'static str,
 }
 
 impl DeviceRules {
     fn step(&self) -> &'static str {
-        match self.asked_by {
-            "--device" => "set the device rules of --device",
-            "--cap-add sys_admin" => "set the device rules of --cap-add sys_admin",
-            _ => "set the device rules of --cap-add mknod",
-        }
+        self.step
+    }
+
+    /// The option that asks for the rules.
+    fn asked_by(&self) -> &'static str {
+        crate::devices::option_of_step(self.step)
     }
 }
 

@@ -32,7 +32,7 @@ pub(super) fn make_groups(
     // The devices hierarchy with the limits' ones, where the kernel has
     // it; a container that asked for devices needs it.
     if found.v1_mount(Controller::Devices).is_none() && devices.required {
-        return Err(no_device_cgroup(devices.asked_by));
+        return Err(no_device_cgroup(devices.asked_by()));
     }
     // In the order of Controller::ALL, which `needed` keeps too.
     for c in Controller::ALL {

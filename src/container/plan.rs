@@ -34,22 +34,31 @@ pub enum Command<'a> {
     Words(&'a heapless::Vec<CPath, MAX_ARGS>),
 }
 
-impl Command<'_> {
-    pub fn is_empty(&self) -> bool {
+impl<'a> Command<'a> {
+    /// How many words.
+    fn len(&self) -> usize {
         match self {
-            Command::Argv(args) => args.is_empty(),
-            Command::Words(words) => words.is_empty(),
+            Command::Argv(args) => args.len(),
+            Command::Words(words) => words.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Word `i` (empty past the end). One look-up for every use of the
+    /// words: one copy of each loop over them, not one per kind.
+    fn word(&self, i: usize) -> &'a CStr {
+        match *self {
+            Command::Argv(args) => args.get(i).unwrap_or(c""),
+            Command::Words(words) => words.get(i).map_or(c"", CPath::as_cstr),
         }
     }
 
     /// The words as one line for the container's state (`box ps`).
     pub fn line(&self) -> Text<{ crate::state::COMMAND_MAX }> {
-        match self {
-            Command::Argv(args) => {
-                crate::state::command_line((0..args.len()).map(|i| args.bytes(i)))
-            }
-            Command::Words(words) => crate::state::command_line(words.iter().map(CPath::as_bytes)),
-        }
+        crate::state::command_line((0..self.len()).map(|i| self.word(i).to_bytes()))
     }
 }
 
@@ -400,10 +409,7 @@ impl<'a> Plan<'a> {
 
     /// The program name as a C string.
     pub fn program(&self) -> &CStr {
-        match self.command {
-            Command::Argv(args) => args.get(0).unwrap_or(c""),
-            Command::Words(words) => words.first().map_or(c"", CPath::as_cstr),
-        }
+        self.command.word(0)
     }
 }
 
@@ -520,17 +526,8 @@ fn init_argv<'a>(
         argv.push(c"--subreaper").map_err(too_many)?;
     }
     argv.push(c"--").map_err(too_many)?;
-    match *command {
-        Command::Argv(args) => {
-            for i in 0..args.len() {
-                argv.push(args.get(i).unwrap_or(c"")).map_err(too_many)?;
-            }
-        }
-        Command::Words(words) => {
-            for w in words.iter() {
-                argv.push(w.as_cstr()).map_err(too_many)?;
-            }
-        }
+    for i in 0..command.len() {
+        argv.push(command.word(i)).map_err(too_many)?;
     }
     Ok(argv)
 }

@@ -18,7 +18,7 @@ use crate::container::calls::{Calls, Kernel};
 use crate::container::plan::Plan;
 use crate::devices::{HostDevice, Kind};
 use crate::error::{Context, Error, Result};
-use crate::mountinfo::{Escaped, MountinfoReader, PATH_BYTES, ReadError};
+use crate::mountinfo::{Escaped, MountEntry, MountinfoReader, PATH_BYTES, ReadError};
 use crate::sys::mount::Create;
 use crate::sys::timing::{self, Step};
 use crate::text::CPath;
@@ -554,13 +554,28 @@ fn open_mountinfo(step: &'static str) -> Result<MountinfoReader> {
     MountinfoReader::open_path(c"proc/self/mountinfo").at(step, "open", b"/proc/self/mountinfo")
 }
 
+/// Give each entry of the mount table ([`open_mountinfo`]), or why a line
+/// could not be had, to `each` until it says to stop (`Ok(true)`) or
+/// fails. One reading loop for every walk over the mounts.
+fn walk_mounts(
+    step: &'static str,
+    each: &mut dyn FnMut(core::result::Result<MountEntry<'_>, ReadError>) -> Result<bool>,
+) -> Result<()> {
+    let mut reader = open_mountinfo(step)?;
+    while let Some(entry) = reader.next_entry() {
+        if each(entry)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// The mounts of the namespace, from the container's fresh /proc (the
 /// host's may be missing, and is one of the mounts to detach).
 fn read_mount_tree(nodes: &mut heapless::Vec<MountNode, MAX_MOUNTS>) -> Result<()> {
     const STEP: &str = "detach the host's mounts";
     nodes.clear();
-    let mut reader = open_mountinfo(STEP)?;
-    while let Some(entry) = reader.next_entry() {
+    walk_mounts(STEP, &mut |entry| {
         let entry = match entry {
             Ok(entry) => entry,
             Err(ReadError::Read(e)) => {
@@ -581,8 +596,8 @@ fn read_mount_tree(nodes: &mut heapless::Vec<MountNode, MAX_MOUNTS>) -> Result<(
         nodes.push(node).map_err(|_| {
             crate::bad!("detach the host's mounts: more than 1024 mounts in the namespace (pivot_root has no such limit)")
         })?;
-    }
-    Ok(())
+        Ok(false)
+    })
 }
 
 /// A mount point from mountinfo as a C string in `buf`; an error of
@@ -652,14 +667,15 @@ pub(super) fn detach_host_mounts(plan: &Plan) -> Result<()> {
             break;
         }
         let mut detached = 0;
-        let mut reader = open_mountinfo(STEP)?;
-        while let Some(Ok(entry)) = reader.next_entry() {
+        walk_mounts(STEP, &mut |entry| {
+            // The first line that cannot be read ends the pass.
+            let Ok(entry) = entry else { return Ok(true) };
             let node = MountNode {
                 id: entry.mount_id,
                 parent: entry.parent_id,
             };
             if fate(&nodes, new_root, node) != Fate::Detach {
-                continue;
+                return Ok(false);
             }
             let point = decode_path(entry.mount_point, &mut path, STEP)?;
             match rustix::mount::unmount(point, UnmountFlags::DETACH | UnmountFlags::NOFOLLOW) {
@@ -668,7 +684,8 @@ pub(super) fn detach_host_mounts(plan: &Plan) -> Result<()> {
                 Err(Errno::INVAL) => {}
                 Err(e) => return Err(Error::sys(STEP, "umount2", point.to_bytes(), e)),
             }
-        }
+            Ok(false)
+        })?;
         if detached == 0 {
             // Nothing more will go: what is left is locked.
             cover_locked_kernel_filesystems(&nodes, new_root)?;
@@ -690,15 +707,15 @@ pub(super) fn detach_host_mounts(plan: &Plan) -> Result<()> {
 
 /// The last mount listed on "/" (see [`detach_host_mounts`]).
 fn last_mount_on_root() -> Result<u32> {
-    let mut reader = open_mountinfo("detach the host's mounts")?;
     let mut last = None;
-    while let Some(entry) = reader.next_entry() {
+    walk_mounts("detach the host's mounts", &mut |entry| {
         if let Ok(entry) = entry
             && entry.mount_point.is(b"/")
         {
             last = Some(entry.mount_id);
         }
-    }
+        Ok(false)
+    })?;
     last.ok_or_else(|| {
         crate::bad!("detach the host's mounts: no mount on / in /proc/self/mountinfo")
     })
@@ -712,8 +729,7 @@ fn cover_locked_kernel_filesystems(nodes: &[MountNode], new_root: u32) -> Result
     const STEP: &str = "hide the host's kernel filesystems";
     let mut path = [0u8; PATH_BYTES + 1];
     for check in [false, true] {
-        let mut reader = open_mountinfo(STEP)?;
-        while let Some(entry) = reader.next_entry() {
+        walk_mounts(STEP, &mut |entry| {
             let entry = entry.map_err(|e| {
                 crate::bad!("hide the host's kernel filesystems: /proc/self/mountinfo: {e}")
             })?;
@@ -727,7 +743,7 @@ fn cover_locked_kernel_filesystems(nodes: &[MountNode], new_root: u32) -> Result
                 || !nodes.contains(&node)
                 || matches!(fate(nodes, new_root, node), Fate::Keep | Fate::Holds)
             {
-                continue;
+                return Ok(false);
             }
             let point = decode_path(entry.mount_point, &mut path, STEP)?;
             if check {
@@ -735,7 +751,7 @@ fn cover_locked_kernel_filesystems(nodes: &[MountNode], new_root: u32) -> Result
                     return Err(Error::sys(STEP, "umount2", point.to_bytes(), Errno::INVAL)
                         .hint("locked in the user namespace and out of reach to cover: a mount hides its mount point"));
                 }
-                continue;
+                return Ok(false);
             }
             rustix::mount::mount(
                 c"tmpfs",
@@ -745,23 +761,21 @@ fn cover_locked_kernel_filesystems(nodes: &[MountNode], new_root: u32) -> Result
                 c"size=0,mode=000",
             )
             .at(STEP, "mount", point.to_bytes())?;
-        }
+            Ok(false)
+        })?;
     }
     Ok(())
 }
 
 /// Whether a mount is stacked on mount `id`, whose mount point is `point`.
 fn covered(id: u32, point: &CStr) -> Result<bool> {
-    let mut reader = open_mountinfo("hide the host's kernel filesystems")?;
-    while let Some(entry) = reader.next_entry() {
-        if let Ok(entry) = entry
-            && entry.parent_id == id
-            && entry.mount_point.is(point.to_bytes())
-        {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    let mut found = false;
+    walk_mounts("hide the host's kernel filesystems", &mut |entry| {
+        found = entry
+            .is_ok_and(|entry| entry.parent_id == id && entry.mount_point.is(point.to_bytes()));
+        Ok(found)
+    })?;
+    Ok(found)
 }
 
 fn setup_dev<K: Calls>(kernel: &mut K, plan: &Plan, trees: &HostTrees<K::Fd>) -> Result<()> {

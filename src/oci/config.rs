@@ -240,6 +240,9 @@ pub struct Config {
 }
 
 impl Config {
+    /// Out of line: its initialisation is long, and several callers need
+    /// one.
+    #[inline(never)]
     pub fn new() -> Self {
         Self {
             pool: [0; POOL_BYTES],

@@ -304,57 +304,56 @@ impl Config {
         let mut version = false;
         let mut root = false;
         r.object(|r, key| {
-            if key.is("ociVersion") {
-                self.oci_version = self.string(r, 64)?;
-                version = true;
-                let v = self.str(self.oci_version);
-                if !v.starts_with(b"1.0") && !v.starts_with(b"1.1") && !v.starts_with(b"1.2") {
-                    return Err(
-                        r.fail(format_args!("version not supported (box reads 1.0 to 1.2)"))
-                    );
-                }
-                Ok(())
-            } else if key.is("process") {
-                self.process(r)
-            } else if key.is("root") {
-                root = true;
-                r.object(|r, key| {
-                    if key.is("path") {
-                        self.root_path = self.string(r, PATH_MAX)?;
-                    } else if key.is("readonly") {
-                        self.root_readonly = r.bool()?;
-                    } else {
-                        return Err(r.unsupported());
+            match key
+                .find("ociVersion process root hostname domainname mounts hooks annotations linux")
+            {
+                0 => {
+                    self.oci_version = self.string(r, 64)?;
+                    version = true;
+                    let v = self.str(self.oci_version);
+                    if !v.starts_with(b"1.0") && !v.starts_with(b"1.1") && !v.starts_with(b"1.2") {
+                        return Err(
+                            r.fail(format_args!("version not supported (box reads 1.0 to 1.2)"))
+                        );
                     }
                     Ok(())
-                })
-            } else if key.is("hostname") {
-                self.hostname = Some(self.string(r, 64)?);
-                Ok(())
-            } else if key.is("domainname") {
-                self.domainname = Some(self.string(r, 64)?);
-                Ok(())
-            } else if key.is("mounts") {
-                r.array(|r, _| {
+                }
+                1 => self.process(r),
+                2 => {
+                    root = true;
+                    r.object(|r, key| {
+                        match key.find("path readonly") {
+                            0 => self.root_path = self.string(r, PATH_MAX)?,
+                            1 => self.root_readonly = r.bool()?,
+                            _ => return Err(r.unsupported()),
+                        }
+                        Ok(())
+                    })
+                }
+                3 => {
+                    self.hostname = Some(self.string(r, 64)?);
+                    Ok(())
+                }
+                4 => {
+                    self.domainname = Some(self.string(r, 64)?);
+                    Ok(())
+                }
+                5 => r.array(|r, _| {
                     let m = self.mount(r)?;
                     self.mounts
                         .push(m)
                         .map_err(|_| r.fail(format_args!("more than {MAX_MOUNTS} mounts")))
-                })
-            } else if key.is("hooks") {
-                self.hooks(r)
-            } else if key.is("annotations") {
-                r.object(|r, key| {
+                }),
+                6 => self.hooks(r),
+                7 => r.object(|r, key| {
                     let name = self.key(r, key)?;
                     let value = self.string(r, STRING_MAX)?;
                     self.annotations.push((name, value)).map_err(|_| {
                         r.fail(format_args!("more than {MAX_ANNOTATIONS} annotations"))
                     })
-                })
-            } else if key.is("linux") {
-                self.linux(r, table)
-            } else {
-                Err(r.unsupported())
+                }),
+                8 => self.linux(r, table),
+                _ => Err(r.unsupported()),
             }
         })?;
         r.with(super::json::Parser::end)?;
@@ -469,99 +468,123 @@ impl Config {
     fn process(&mut self, r: &mut Reader<'_>) -> Result<()> {
         let mut p = Process::default();
         r.object(|r, key| {
-            if key.is("terminal") {
-                p.terminal = r.bool()?;
-            } else if key.is("consoleSize") {
-                let (mut height, mut width) = (0, 0);
-                r.object(|r, key| {
-                    if key.is("height") {
-                        height = r.unsigned(u32::MAX.into())? as u32;
-                    } else if key.is("width") {
-                        width = r.unsigned(u32::MAX.into())? as u32;
-                    } else {
-                        return Err(r.unsupported());
-                    }
-                    Ok(())
-                })?;
-                p.console_size = Some((height, width));
-            } else if key.is("user") {
-                r.object(|r, key| {
-                    if key.is("uid") {
-                        p.uid = r.unsigned(u32::MAX.into())? as u32;
-                    } else if key.is("gid") {
-                        p.gid = r.unsigned(u32::MAX.into())? as u32;
-                    } else if key.is("umask") {
-                        p.umask = Some(r.unsigned(0o777)? as u32);
-                    } else if key.is("additionalGids") {
-                        r.array(|r, _| {
-                            let gid = r.unsigned(u32::MAX.into())? as u32;
-                            p.additional_gids
-                                .push(gid)
-                                .map_err(|_| r.fail(format_args!("more than {MAX_GROUPS} groups")))
-                        })?;
-                    } else {
-                        return Err(r.unsupported());
-                    }
-                    Ok(())
-                })?;
-            } else if key.is("args") {
-                p.args = self.list_of(r, MAX_ARGS, STRING_MAX)?;
-            } else if key.is("env") {
-                p.env = self.list_of(r, MAX_OCI_ENV, STRING_MAX)?;
-            } else if key.is("cwd") {
-                p.cwd = self.string(r, PATH_MAX)?;
-            } else if key.is("capabilities") {
-                let mut caps = Capabilities::default();
-                r.object(|r, key| {
-                    let set = if key.is("bounding") {
-                        &mut caps.bounding
-                    } else if key.is("effective") {
-                        &mut caps.effective
-                    } else if key.is("inheritable") {
-                        &mut caps.inheritable
-                    } else if key.is("permitted") {
-                        &mut caps.permitted
-                    } else if key.is("ambient") {
-                        &mut caps.ambient
-                    } else {
-                        return Err(r.unsupported());
-                    };
-                    r.array(|r, _| {
-                        let mut buf = [0u8; 32];
-                        let name = r.decode(&mut buf)?;
-                        let Some(cap) = crate::sys::caps::by_name(name) else {
-                            return Err(r.fail(format_args!("unknown capability")));
-                        };
-                        *set |= cap.bits();
-                        Ok(())
-                    })
-                })?;
-                p.capabilities = Some(caps);
-            } else if key.is("rlimits") {
-                r.array(|r, _| {
-                    let limit = rlimit(r)?;
-                    if p.rlimits.iter().any(|l| l.resource == limit.resource) {
-                        return Err(r.fail(format_args!("a limit given twice")));
-                    }
-                    p.rlimits
-                        .push(limit)
-                        .map_err(|_| r.fail(format_args!("more than {MAX_RLIMITS} limits")))
-                })?;
-            } else if key.is("noNewPrivileges") {
-                p.no_new_privileges = r.bool()?;
-            } else if key.is("oomScoreAdj") {
-                let n = r.signed()?;
-                if !(-1000..=1000).contains(&n) {
-                    return Err(r.fail(format_args!("not within -1000 to 1000")));
+            match key.find(
+                "terminal consoleSize user args env cwd capabilities rlimits noNewPrivileges \
+                 oomScoreAdj apparmorProfile selinuxLabel",
+            ) {
+                0 => {
+                    p.terminal = r.bool()?;
                 }
-                p.oom_score_adj = Some(n as i32);
-            } else if key.is("apparmorProfile") || key.is("selinuxLabel") {
-                // box applies no LSM profile: refuse one being asked for
-                // (podman: --security-opt apparmor=unconfined or
-                // label=disable).
-                r.refuse_unless_empty()?;
-            } else {
-                return Err(r.unsupported());
+                1 => {
+                    let (mut height, mut width) = (0, 0);
+                    r.object(|r, key| {
+                        match key.find("height width") {
+                            0 => {
+                                height = r.unsigned(u32::MAX.into())? as u32;
+                            }
+                            1 => {
+                                width = r.unsigned(u32::MAX.into())? as u32;
+                            }
+                            _ => {
+                                return Err(r.unsupported());
+                            }
+                        }
+                        Ok(())
+                    })?;
+                    p.console_size = Some((height, width));
+                }
+                2 => {
+                    r.object(|r, key| {
+                        match key.find("uid gid umask additionalGids") {
+                            0 => {
+                                p.uid = r.unsigned(u32::MAX.into())? as u32;
+                            }
+                            1 => {
+                                p.gid = r.unsigned(u32::MAX.into())? as u32;
+                            }
+                            2 => {
+                                p.umask = Some(r.unsigned(0o777)? as u32);
+                            }
+                            3 => {
+                                r.array(|r, _| {
+                                    let gid = r.unsigned(u32::MAX.into())? as u32;
+                                    p.additional_gids.push(gid).map_err(|_| {
+                                        r.fail(format_args!("more than {MAX_GROUPS} groups"))
+                                    })
+                                })?;
+                            }
+                            _ => {
+                                return Err(r.unsupported());
+                            }
+                        }
+                        Ok(())
+                    })?;
+                }
+                3 => {
+                    p.args = self.list_of(r, MAX_ARGS, STRING_MAX)?;
+                }
+                4 => {
+                    p.env = self.list_of(r, MAX_OCI_ENV, STRING_MAX)?;
+                }
+                5 => {
+                    p.cwd = self.string(r, PATH_MAX)?;
+                }
+                6 => {
+                    let mut caps = Capabilities::default();
+                    r.object(|r, key| {
+                        let set = match key.find("bounding effective inheritable permitted ambient")
+                        {
+                            0 => &mut caps.bounding,
+                            1 => &mut caps.effective,
+                            2 => &mut caps.inheritable,
+                            3 => &mut caps.permitted,
+                            4 => &mut caps.ambient,
+                            _ => {
+                                return Err(r.unsupported());
+                            }
+                        };
+                        r.array(|r, _| {
+                            let mut buf = [0u8; 32];
+                            let name = r.decode(&mut buf)?;
+                            let Some(cap) = crate::sys::caps::by_name(name) else {
+                                return Err(r.fail(format_args!("unknown capability")));
+                            };
+                            *set |= cap.bits();
+                            Ok(())
+                        })
+                    })?;
+                    p.capabilities = Some(caps);
+                }
+                7 => {
+                    r.array(|r, _| {
+                        let limit = rlimit(r)?;
+                        if p.rlimits.iter().any(|l| l.resource == limit.resource) {
+                            return Err(r.fail(format_args!("a limit given twice")));
+                        }
+                        p.rlimits
+                            .push(limit)
+                            .map_err(|_| r.fail(format_args!("more than {MAX_RLIMITS} limits")))
+                    })?;
+                }
+                8 => {
+                    p.no_new_privileges = r.bool()?;
+                }
+                9 => {
+                    let n = r.signed()?;
+                    if !(-1000..=1000).contains(&n) {
+                        return Err(r.fail(format_args!("not within -1000 to 1000")));
+                    }
+                    p.oom_score_adj = Some(n as i32);
+                }
+                10 | 11 => {
+                    // box applies no LSM profile: refuse one being asked for
+                    // (podman: --security-opt apparmor=unconfined or
+                    // label=disable).
+                    r.refuse_unless_empty()?;
+                }
+                _ => {
+                    return Err(r.unsupported());
+                }
             }
             Ok(())
         })?;
@@ -573,69 +596,76 @@ impl Config {
         let mut m = Mount::default();
         let mut destination = false;
         r.object(|r, key| {
-            if key.is("destination") {
-                m.destination = self.string(r, PATH_MAX)?;
-                destination = true;
-            } else if key.is("type") {
-                m.kind = self.string(r, 32)?;
-            } else if key.is("source") {
-                m.source = self.string(r, PATH_MAX)?;
-            } else if key.is("options") {
-                let data_start = self.used;
-                r.array(|r, _| {
-                    let s = r.string()?;
-                    let mut buf = [0u8; 32];
-                    if let Ok(word) = s.decode(&mut buf) {
-                        if let Some(&(_, set, clear)) =
-                            MOUNT_FLAGS.iter().find(|(n, ..)| n.as_bytes() == word)
-                        {
-                            m.flags = (m.flags & !clear) | set;
-                            m.cleared = (m.cleared & !set) | clear;
-                            return Ok(());
-                        }
-                        if let Some(&(_, p)) =
-                            PROPAGATION.iter().find(|(n, _)| n.as_bytes() == word)
-                        {
-                            m.propagation = p;
-                            return Ok(());
-                        }
-                        if word == b"tmpcopyup" {
-                            m.copy_up = true;
-                            return Ok(());
-                        }
-                        if REFUSED_MOUNT_OPTIONS.iter().any(|n| n.as_bytes() == word) {
-                            return Err(r.unsupported());
-                        }
-                    }
-                    // The filesystem's own option: the kernel judges it.
-                    // Appended to the pool with a comma between.
-                    if self.used > data_start {
-                        self.used -= 1; // over the previous NUL
-                        if self.used + 1 >= POOL_BYTES {
-                            return Err(r.fail(format_args!("too long")));
-                        }
-                        self.pool[self.used] = b',';
-                        self.used += 1;
-                    }
-                    let at = self.used;
-                    self.put(r, s, 255)?;
-                    if self.used - 1 - data_start > 1024 {
-                        return Err(r.fail(format_args!("options longer than 1024 bytes")));
-                    }
-                    let _ = at;
-                    Ok(())
-                })?;
-                if self.used > data_start {
-                    m.data = Span {
-                        at: data_start as u16,
-                        len: (self.used - 1 - data_start) as u16,
-                    };
+            match key.find("destination type source options uidMappings gidMappings") {
+                0 => {
+                    m.destination = self.string(r, PATH_MAX)?;
+                    destination = true;
                 }
-            } else if key.is("uidMappings") || key.is("gidMappings") {
-                // Idmapped mounts (runtime-spec 1.2).
-                r.refuse_unless_empty()?;
-            } else {
-                return Err(r.unsupported());
+                1 => {
+                    m.kind = self.string(r, 32)?;
+                }
+                2 => {
+                    m.source = self.string(r, PATH_MAX)?;
+                }
+                3 => {
+                    let data_start = self.used;
+                    r.array(|r, _| {
+                        let s = r.string()?;
+                        let mut buf = [0u8; 32];
+                        if let Ok(word) = s.decode(&mut buf) {
+                            if let Some(&(_, set, clear)) =
+                                MOUNT_FLAGS.iter().find(|(n, ..)| n.as_bytes() == word)
+                            {
+                                m.flags = (m.flags & !clear) | set;
+                                m.cleared = (m.cleared & !set) | clear;
+                                return Ok(());
+                            }
+                            if let Some(&(_, p)) =
+                                PROPAGATION.iter().find(|(n, _)| n.as_bytes() == word)
+                            {
+                                m.propagation = p;
+                                return Ok(());
+                            }
+                            if word == b"tmpcopyup" {
+                                m.copy_up = true;
+                                return Ok(());
+                            }
+                            if REFUSED_MOUNT_OPTIONS.iter().any(|n| n.as_bytes() == word) {
+                                return Err(r.unsupported());
+                            }
+                        }
+                        // The filesystem's own option: the kernel judges it.
+                        // Appended to the pool with a comma between.
+                        if self.used > data_start {
+                            self.used -= 1; // over the previous NUL
+                            if self.used + 1 >= POOL_BYTES {
+                                return Err(r.fail(format_args!("too long")));
+                            }
+                            self.pool[self.used] = b',';
+                            self.used += 1;
+                        }
+                        let at = self.used;
+                        self.put(r, s, 255)?;
+                        if self.used - 1 - data_start > 1024 {
+                            return Err(r.fail(format_args!("options longer than 1024 bytes")));
+                        }
+                        let _ = at;
+                        Ok(())
+                    })?;
+                    if self.used > data_start {
+                        m.data = Span {
+                            at: data_start as u16,
+                            len: (self.used - 1 - data_start) as u16,
+                        };
+                    }
+                }
+                4 | 5 => {
+                    // Idmapped mounts (runtime-spec 1.2).
+                    r.refuse_unless_empty()?;
+                }
+                _ => {
+                    return Err(r.unsupported());
+                }
             }
             Ok(())
         })?;
@@ -659,20 +689,26 @@ impl Config {
                     timeout: None,
                 };
                 r.object(|r, key| {
-                    if key.is("path") {
-                        hook.path = self.string(r, PATH_MAX)?;
-                    } else if key.is("args") {
-                        hook.args = self.list_of(r, MAX_ARGS, STRING_MAX)?;
-                    } else if key.is("env") {
-                        hook.env = self.list_of(r, MAX_OCI_ENV, STRING_MAX)?;
-                    } else if key.is("timeout") {
-                        let t = r.unsigned(u32::MAX.into())?;
-                        if t == 0 {
-                            return Err(r.fail(format_args!("must be more than 0")));
+                    match key.find("path args env timeout") {
+                        0 => {
+                            hook.path = self.string(r, PATH_MAX)?;
                         }
-                        hook.timeout = Some(t as u32);
-                    } else {
-                        return Err(r.unsupported());
+                        1 => {
+                            hook.args = self.list_of(r, MAX_ARGS, STRING_MAX)?;
+                        }
+                        2 => {
+                            hook.env = self.list_of(r, MAX_OCI_ENV, STRING_MAX)?;
+                        }
+                        3 => {
+                            let t = r.unsigned(u32::MAX.into())?;
+                            if t == 0 {
+                                return Err(r.fail(format_args!("must be more than 0")));
+                            }
+                            hook.timeout = Some(t as u32);
+                        }
+                        _ => {
+                            return Err(r.unsupported());
+                        }
                     }
                     Ok(())
                 })?;
@@ -689,95 +725,105 @@ impl Config {
     fn linux(&mut self, r: &mut Reader<'_>, table: Option<&super::syscalls::Table>) -> Result<()> {
         r.object(|r, key| {
             let linux = &mut self.linux;
-            if key.is("namespaces") {
-                r.array(|r, _| {
-                    let mut flag = None;
-                    let mut path = None;
-                    r.object(|r, key| {
-                        if key.is("type") {
-                            let mut buf = [0u8; 16];
-                            let name = r.decode(&mut buf).unwrap_or(b"");
-                            let Some(&(_, f)) =
-                                NAMESPACES.iter().find(|(n, _)| n.as_bytes() == name)
-                            else {
-                                return Err(r.fail(format_args!("unknown namespace type")));
-                            };
-                            flag = Some(f);
-                        } else if key.is("path") {
-                            path = Some(self.string(r, PATH_MAX)?);
-                        } else {
-                            return Err(r.unsupported());
+            match key.find(
+                "namespaces uidMappings gidMappings resources cgroupsPath maskedPaths \
+                 readonlyPaths sysctl seccomp rootfsPropagation devices mountLabel",
+            ) {
+                0 => {
+                    r.array(|r, _| {
+                        let mut flag = None;
+                        let mut path = None;
+                        r.object(|r, key| {
+                            match key.find("type path") {
+                                0 => {
+                                    let mut buf = [0u8; 16];
+                                    let name = r.decode(&mut buf).unwrap_or(b"");
+                                    let Some(&(_, f)) =
+                                        NAMESPACES.iter().find(|(n, _)| n.as_bytes() == name)
+                                    else {
+                                        return Err(r.fail(format_args!("unknown namespace type")));
+                                    };
+                                    flag = Some(f);
+                                }
+                                1 => {
+                                    path = Some(self.string(r, PATH_MAX)?);
+                                }
+                                _ => {
+                                    return Err(r.unsupported());
+                                }
+                            }
+                            Ok(())
+                        })?;
+                        let Some(flag) = flag else {
+                            return Err(r.fail(format_args!("a namespace needs a type")));
+                        };
+                        let namespaces = &mut self.linux.namespaces;
+                        if namespaces.iter().any(|n| n.flag == flag) {
+                            return Err(r.fail(format_args!("a namespace type given twice")));
                         }
+                        // Cannot overflow: each of the 8 types at most once.
+                        let _ = namespaces.push(Namespace { flag, path });
                         Ok(())
-                    })?;
-                    let Some(flag) = flag else {
-                        return Err(r.fail(format_args!("a namespace needs a type")));
-                    };
-                    let namespaces = &mut self.linux.namespaces;
-                    if namespaces.iter().any(|n| n.flag == flag) {
-                        return Err(r.fail(format_args!("a namespace type given twice")));
-                    }
-                    // Cannot overflow: each of the 8 types at most once.
-                    let _ = namespaces.push(Namespace { flag, path });
+                    })
+                }
+                1 => id_maps(r, &mut linux.uid_mappings),
+                2 => id_maps(r, &mut linux.gid_mappings),
+                3 => self.resources(r),
+                4 => {
+                    self.linux.cgroups_path = Some(self.string(r, PATH_MAX)?);
                     Ok(())
-                })
-            } else if key.is("uidMappings") {
-                id_maps(r, &mut linux.uid_mappings)
-            } else if key.is("gidMappings") {
-                id_maps(r, &mut linux.gid_mappings)
-            } else if key.is("resources") {
-                self.resources(r)
-            } else if key.is("cgroupsPath") {
-                self.linux.cgroups_path = Some(self.string(r, PATH_MAX)?);
-                Ok(())
-            } else if key.is("maskedPaths") {
-                self.linux.masked_paths = self.list_of(r, 64, PATH_MAX)?;
-                Ok(())
-            } else if key.is("readonlyPaths") {
-                self.linux.readonly_paths = self.list_of(r, 64, PATH_MAX)?;
-                Ok(())
-            } else if key.is("sysctl") {
-                r.object(|r, key| {
+                }
+                5 => {
+                    self.linux.masked_paths = self.list_of(r, 64, PATH_MAX)?;
+                    Ok(())
+                }
+                6 => {
+                    self.linux.readonly_paths = self.list_of(r, 64, PATH_MAX)?;
+                    Ok(())
+                }
+                7 => r.object(|r, key| {
                     let name = self.key(r, key)?;
                     let value = self.string(r, STRING_MAX)?;
                     self.linux
                         .sysctl
                         .push((name, value))
                         .map_err(|_| r.fail(format_args!("more than {MAX_SYSCTLS} sysctls")))
-                })
-            } else if key.is("seccomp") {
-                if r.null()? {
-                    return Ok(());
+                }),
+                8 => {
+                    if r.null()? {
+                        return Ok(());
+                    }
+                    let Some(table) = table else {
+                        return Err(r.fail(format_args!(
+                            "not supported on this architecture (box has no syscall table for it)"
+                        )));
+                    };
+                    let profile = linux.seccomp.insert(Profile::new());
+                    seccomp::parse(r, table, profile)
                 }
-                let Some(table) = table else {
-                    return Err(r.fail(format_args!(
-                        "not supported on this architecture (box has no syscall table for it)"
-                    )));
-                };
-                let profile = linux.seccomp.insert(Profile::new());
-                seccomp::parse(r, table, profile)
-            } else if key.is("rootfsPropagation") {
-                let mut buf = [0u8; 16];
-                let word = r.decode(&mut buf).unwrap_or(b"");
-                let Some(&(_, p)) = PROPAGATION.iter().find(|(n, _)| n.as_bytes() == word) else {
-                    return Err(r.fail(format_args!("unknown propagation")));
-                };
-                linux.rootfs_propagation = Some(p);
-                Ok(())
-            } else if key.is("devices") {
-                r.array(|r, _| {
+                9 => {
+                    let mut buf = [0u8; 16];
+                    let word = r.decode(&mut buf).unwrap_or(b"");
+                    let Some(&(_, p)) = PROPAGATION.iter().find(|(n, _)| n.as_bytes() == word)
+                    else {
+                        return Err(r.fail(format_args!("unknown propagation")));
+                    };
+                    linux.rootfs_propagation = Some(p);
+                    Ok(())
+                }
+                10 => r.array(|r, _| {
                     let d = self.device(r)?;
                     self.linux
                         .devices
                         .push(d)
                         .map_err(|_| r.fail(format_args!("more than {MAX_DEVICES} devices")))
-                })
-            } else if key.is("mountLabel") {
-                r.refuse_unless_empty()
-            } else {
-                // intelRdt, personality, timeOffsets, memoryPolicy,
-                // netDevices, …
-                Err(r.unsupported())
+                }),
+                11 => r.refuse_unless_empty(),
+                _ => {
+                    // intelRdt, personality, timeOffsets, memoryPolicy,
+                    // netDevices, …
+                    Err(r.unsupported())
+                }
             }
         })
     }
@@ -793,22 +839,31 @@ impl Config {
             gid: None,
         };
         r.object(|r, key| {
-            if key.is("path") {
-                d.path = self.string(r, PATH_MAX)?;
-            } else if key.is("type") {
-                d.kind = one_of(r, b"cbup")?;
-            } else if key.is("major") {
-                d.major = r.signed()?;
-            } else if key.is("minor") {
-                d.minor = r.signed()?;
-            } else if key.is("fileMode") {
-                d.file_mode = Some(r.unsigned(0o177777)? as u32);
-            } else if key.is("uid") {
-                d.uid = Some(r.unsigned(u32::MAX.into())? as u32);
-            } else if key.is("gid") {
-                d.gid = Some(r.unsigned(u32::MAX.into())? as u32);
-            } else {
-                return Err(r.unsupported());
+            match key.find("path type major minor fileMode uid gid") {
+                0 => {
+                    d.path = self.string(r, PATH_MAX)?;
+                }
+                1 => {
+                    d.kind = one_of(r, b"cbup")?;
+                }
+                2 => {
+                    d.major = r.signed()?;
+                }
+                3 => {
+                    d.minor = r.signed()?;
+                }
+                4 => {
+                    d.file_mode = Some(r.unsigned(0o177777)? as u32);
+                }
+                5 => {
+                    d.uid = Some(r.unsigned(u32::MAX.into())? as u32);
+                }
+                6 => {
+                    d.gid = Some(r.unsigned(u32::MAX.into())? as u32);
+                }
+                _ => {
+                    return Err(r.unsupported());
+                }
             }
             Ok(())
         })?;
@@ -821,69 +876,69 @@ impl Config {
     fn resources(&mut self, r: &mut Reader<'_>) -> Result<()> {
         r.object(|r, key| {
             let res = &mut self.linux.resources;
-            if key.is("memory") {
-                r.object(|r, key| {
-                    let field = if key.is("limit") {
-                        &mut res.memory_limit
-                    } else if key.is("reservation") {
-                        &mut res.memory_reservation
-                    } else if key.is("swap") {
-                        &mut res.memory_swap
-                    } else if key.is("disableOOMKiller") {
-                        return r.refuse_unless_empty();
-                    } else if key.is("kernel")
-                        || key.is("kernelTCP")
-                        || key.is("swappiness")
-                        || key.is("useHierarchy")
-                        || key.is("checkBeforeUpdate")
-                    {
-                        return refuse_unless_null(r);
-                    } else {
-                        return Err(r.unsupported());
+            match key.find("memory pids cpu devices") {
+                0 => r.object(|r, key| {
+                    let field = match key.find(
+                        "limit reservation swap disableOOMKiller kernel kernelTCP swappiness \
+                         useHierarchy checkBeforeUpdate",
+                    ) {
+                        0 => &mut res.memory_limit,
+                        1 => &mut res.memory_reservation,
+                        2 => &mut res.memory_swap,
+                        3 => return r.refuse_unless_empty(),
+                        4..=8 => return refuse_unless_null(r),
+                        _ => return Err(r.unsupported()),
                     };
                     *field = if r.null()? { None } else { Some(r.signed()?) };
                     Ok(())
-                })
-            } else if key.is("pids") {
-                r.object(|r, key| {
+                }),
+                1 => r.object(|r, key| {
                     if !key.is("limit") {
                         return Err(r.unsupported());
                     }
                     res.pids_limit = Some(r.signed()?);
                     Ok(())
-                })
-            } else if key.is("cpu") {
-                r.object(|r, key| {
-                    if r.null()? {
-                        return Ok(());
-                    }
-                    if key.is("shares") {
-                        self.linux.resources.cpu_shares = Some(r.unsigned(u64::MAX)?);
-                    } else if key.is("quota") {
-                        self.linux.resources.cpu_quota = Some(r.signed()?);
-                    } else if key.is("period") {
-                        self.linux.resources.cpu_period = Some(r.unsigned(u64::MAX)?);
-                    } else if key.is("cpus") {
-                        self.linux.resources.cpus = Some(self.string(r, 255)?);
-                    } else if key.is("mems") {
-                        self.linux.resources.mems = Some(self.string(r, 255)?);
-                    } else {
-                        // realtimeRuntime, realtimePeriod, idle, burst.
-                        return Err(r.unsupported());
-                    }
-                    Ok(())
-                })
-            } else if key.is("devices") {
-                r.array(|r, _| {
+                }),
+                2 => {
+                    r.object(|r, key| {
+                        if r.null()? {
+                            return Ok(());
+                        }
+                        match key.find("shares quota period cpus mems") {
+                            0 => {
+                                self.linux.resources.cpu_shares = Some(r.unsigned(u64::MAX)?);
+                            }
+                            1 => {
+                                self.linux.resources.cpu_quota = Some(r.signed()?);
+                            }
+                            2 => {
+                                self.linux.resources.cpu_period = Some(r.unsigned(u64::MAX)?);
+                            }
+                            3 => {
+                                self.linux.resources.cpus = Some(self.string(r, 255)?);
+                            }
+                            4 => {
+                                self.linux.resources.mems = Some(self.string(r, 255)?);
+                            }
+                            _ => {
+                                // realtimeRuntime, realtimePeriod, idle, burst.
+                                return Err(r.unsupported());
+                            }
+                        }
+                        Ok(())
+                    })
+                }
+                3 => r.array(|r, _| {
                     let rule = device_rule(r)?;
                     res.devices
                         .push(rule)
                         .map_err(|_| r.fail(format_args!("more than {MAX_DEVICE_RULES} rules")))
-                })
-            } else {
-                // blockIO, hugepageLimits, network, rdma, unified: box
-                // sets none of these.
-                r.refuse_unless_empty()
+                }),
+                _ => {
+                    // blockIO, hugepageLimits, network, rdma, unified: box
+                    // sets none of these.
+                    r.refuse_unless_empty()
+                }
             }
         })
     }
@@ -921,33 +976,39 @@ fn device_rule(r: &mut Reader<'_>) -> Result<DeviceRule> {
     };
     let mut allow = false;
     r.object(|r, key| {
-        if key.is("allow") {
-            rule.allow = r.bool()?;
-            allow = true;
-        } else if key.is("type") {
-            rule.kind = one_of(r, b"acb")?;
-        } else if key.is("major") || key.is("minor") {
-            let n = if r.null()? { -1 } else { r.signed()? };
-            let value = (n >= 0).then_some(n);
-            if key.is("major") {
-                rule.major = value;
-            } else {
-                rule.minor = value;
+        match key.find("allow type major minor access") {
+            0 => {
+                rule.allow = r.bool()?;
+                allow = true;
             }
-        } else if key.is("access") {
-            let mut buf = [0u8; 3];
-            let letters = r.decode(&mut buf)?;
-            for &c in letters {
-                let bit = match c {
-                    b'r' => 1,
-                    b'w' => 2,
-                    b'm' => 4,
-                    _ => return Err(r.fail(format_args!("not made of r, w and m"))),
-                };
-                rule.access |= bit;
+            1 => {
+                rule.kind = one_of(r, b"acb")?;
             }
-        } else {
-            return Err(r.unsupported());
+            which @ (2 | 3) => {
+                let n = if r.null()? { -1 } else { r.signed()? };
+                let value = (n >= 0).then_some(n);
+                if which == 2 {
+                    rule.major = value;
+                } else {
+                    rule.minor = value;
+                }
+            }
+            4 => {
+                let mut buf = [0u8; 3];
+                let letters = r.decode(&mut buf)?;
+                for &c in letters {
+                    let bit = match c {
+                        b'r' => 1,
+                        b'w' => 2,
+                        b'm' => 4,
+                        _ => return Err(r.fail(format_args!("not made of r, w and m"))),
+                    };
+                    rule.access |= bit;
+                }
+            }
+            _ => {
+                return Err(r.unsupported());
+            }
         }
         Ok(())
     })?;
@@ -968,14 +1029,13 @@ fn id_maps(r: &mut Reader<'_>, maps: &mut Vec<IdMap, MAX_ID_MAPS>) -> Result<()>
             size: 0,
         };
         r.object(|r, key| {
-            let field = if key.is("containerID") {
-                &mut map.container
-            } else if key.is("hostID") {
-                &mut map.host
-            } else if key.is("size") {
-                &mut map.size
-            } else {
-                return Err(r.unsupported());
+            let field = match key.find("containerID hostID size") {
+                0 => &mut map.container,
+                1 => &mut map.host,
+                2 => &mut map.size,
+                _ => {
+                    return Err(r.unsupported());
+                }
             };
             *field = r.unsigned(u32::MAX.into())? as u32;
             Ok(())
@@ -1012,18 +1072,23 @@ fn rlimit(r: &mut Reader<'_>) -> Result<Rlimit> {
         hard: 0,
     };
     r.object(|r, key| {
-        if key.is("type") {
-            let s = r.string()?;
-            let Some(i) = RLIMITS.iter().position(|n| s.is(n)) else {
-                return Err(r.fail(format_args!("unknown limit")));
-            };
-            limit.resource = i as u8;
-        } else if key.is("soft") {
-            limit.soft = r.unsigned(u64::MAX)?;
-        } else if key.is("hard") {
-            limit.hard = r.unsigned(u64::MAX)?;
-        } else {
-            return Err(r.unsupported());
+        match key.find("type soft hard") {
+            0 => {
+                let s = r.string()?;
+                let Some(i) = RLIMITS.iter().position(|n| s.is(n)) else {
+                    return Err(r.fail(format_args!("unknown limit")));
+                };
+                limit.resource = i as u8;
+            }
+            1 => {
+                limit.soft = r.unsigned(u64::MAX)?;
+            }
+            2 => {
+                limit.hard = r.unsigned(u64::MAX)?;
+            }
+            _ => {
+                return Err(r.unsupported());
+            }
         }
         Ok(())
     })?;

@@ -60,12 +60,34 @@ impl<'a> Str<'a> {
     }
 
     /// Whether the decoded string is exactly `text` (keys are compared so).
+    /// (`text` has no space: [`Str::find`] with one word.)
     pub fn is(&self, text: &str) -> bool {
-        if !self.escaped {
-            return self.raw == text.as_bytes();
-        }
+        self.find(text) == 0
+    }
+
+    /// Which of `words` (names one space apart) the decoded string is:
+    /// its index, or `usize::MAX` for none. One call where a chain of
+    /// [`Str::is`] would make one each.
+    #[inline(never)]
+    pub fn find(&self, words: &str) -> usize {
         let mut buf = [0u8; 64];
-        self.decode(&mut buf) == Ok(text.as_bytes())
+        // A string too long to decode is no word (as for `is`); a space
+        // is in none.
+        let s = match self.plain() {
+            Some(s) => s,
+            None => self.decode(&mut buf).unwrap_or(b" "),
+        };
+        let words = words.as_bytes();
+        let (mut index, mut start) = (0, 0);
+        for end in 0..=words.len() {
+            if words.get(end).is_none_or(|&b| b == b' ') {
+                if words[start..end] == *s {
+                    return index;
+                }
+                (index, start) = (index + 1, end + 1);
+            }
+        }
+        usize::MAX
     }
 
     /// Decode into `buf` (UTF-8); an error when it does not fit.

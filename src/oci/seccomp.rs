@@ -291,35 +291,46 @@ pub fn parse(r: &mut Reader<'_>, table: &Table, out: &mut Profile) -> Result<()>
     let mut default = None;
     let mut default_errno = None;
     r.object(|r, key| {
-        if key.is("defaultAction") {
-            default = Some(action(r)?);
-        } else if key.is("defaultErrnoRet") {
-            default_errno = Some(r.unsigned(MAX_ERRNO)? as u32);
-        } else if key.is("architectures") {
-            r.array(|r, _| {
-                let mut buf = [0u8; 24];
-                let name = r.decode(&mut buf).unwrap_or(b"");
-                if !ARCHITECTURES.iter().any(|a| a.as_bytes() == name) {
-                    return Err(r.fail(format_args!("unknown architecture")));
-                }
-                Ok(())
-            })?;
-        } else if key.is("flags") {
-            r.array(|r, _| {
-                let mut buf = [0u8; 48];
-                let name = r.decode(&mut buf).unwrap_or(b"");
-                let Some(&(_, flag)) = FLAGS.iter().find(|(n, _)| n.as_bytes() == name) else {
-                    return Err(r.fail(format_args!("flag not supported")));
-                };
-                out.flags |= flag;
-                Ok(())
-            })?;
-        } else if key.is("syscalls") {
-            r.array(|r, _| rule(r, table, out))?;
-        } else if key.is("listenerPath") || key.is("listenerMetadata") {
-            r.refuse_unless_empty()?;
-        } else {
-            return Err(r.unsupported());
+        match key.find(
+            "defaultAction defaultErrnoRet architectures flags syscalls listenerPath \
+             listenerMetadata",
+        ) {
+            0 => {
+                default = Some(action(r)?);
+            }
+            1 => {
+                default_errno = Some(r.unsigned(MAX_ERRNO)? as u32);
+            }
+            2 => {
+                r.array(|r, _| {
+                    let mut buf = [0u8; 24];
+                    let name = r.decode(&mut buf).unwrap_or(b"");
+                    if !ARCHITECTURES.iter().any(|a| a.as_bytes() == name) {
+                        return Err(r.fail(format_args!("unknown architecture")));
+                    }
+                    Ok(())
+                })?;
+            }
+            3 => {
+                r.array(|r, _| {
+                    let mut buf = [0u8; 48];
+                    let name = r.decode(&mut buf).unwrap_or(b"");
+                    let Some(&(_, flag)) = FLAGS.iter().find(|(n, _)| n.as_bytes() == name) else {
+                        return Err(r.fail(format_args!("flag not supported")));
+                    };
+                    out.flags |= flag;
+                    Ok(())
+                })?;
+            }
+            4 => {
+                r.array(|r, _| rule(r, table, out))?;
+            }
+            5 | 6 => {
+                r.refuse_unless_empty()?;
+            }
+            _ => {
+                return Err(r.unsupported());
+            }
         }
         Ok(())
     })?;
@@ -342,8 +353,8 @@ fn rule(r: &mut Reader<'_>, table: &Table, out: &mut Profile) -> Result<()> {
     let mut names = false;
     let mut indexes = 0u8;
     let mut repeated = false;
-    r.object(|r, key| {
-        if key.is("names") {
+    r.object(|r, key| match key.find("names action errnoRet args") {
+        0 => {
             names = true;
             r.array(|r, _| {
                 let mut buf = [0u8; 64];
@@ -360,13 +371,16 @@ fn rule(r: &mut Reader<'_>, table: &Table, out: &mut Profile) -> Result<()> {
                     .push(call)
                     .map_err(|_| r.fail(format_args!("more than {MAX_CALLS} names in all")))
             })
-        } else if key.is("action") {
+        }
+        1 => {
             act = Some(action(r)?);
             Ok(())
-        } else if key.is("errnoRet") {
+        }
+        2 => {
             errno = Some(r.unsigned(MAX_ERRNO)? as u32);
             Ok(())
-        } else if key.is("args") {
+        }
+        3 => {
             if r.null()? {
                 return Ok(());
             }
@@ -381,9 +395,8 @@ fn rule(r: &mut Reader<'_>, table: &Table, out: &mut Profile) -> Result<()> {
                     ))
                 })
             })
-        } else {
-            Err(r.unsupported())
         }
+        _ => Err(r.unsupported()),
     })?;
     if !names {
         return Err(r.fail(format_args!("no names")));
@@ -413,21 +426,27 @@ fn condition(r: &mut Reader<'_>) -> Result<Condition> {
     };
     let mut op = false;
     r.object(|r, key| {
-        if key.is("index") {
-            c.index = r.unsigned(5)? as u8;
-        } else if key.is("value") {
-            c.value = r.unsigned(u64::MAX)?;
-        } else if key.is("valueTwo") {
-            c.value_two = r.unsigned(u64::MAX)?;
-        } else if key.is("op") {
-            let s: Str<'_> = r.string()?;
-            let Some(&(_, found)) = OPS.iter().find(|(name, _)| s.is(name)) else {
-                return Err(r.fail(format_args!("unknown comparison")));
-            };
-            c.op = found;
-            op = true;
-        } else {
-            return Err(r.unsupported());
+        match key.find("index value valueTwo op") {
+            0 => {
+                c.index = r.unsigned(5)? as u8;
+            }
+            1 => {
+                c.value = r.unsigned(u64::MAX)?;
+            }
+            2 => {
+                c.value_two = r.unsigned(u64::MAX)?;
+            }
+            3 => {
+                let s: Str<'_> = r.string()?;
+                let Some(&(_, found)) = OPS.iter().find(|(name, _)| s.is(name)) else {
+                    return Err(r.fail(format_args!("unknown comparison")));
+                };
+                c.op = found;
+                op = true;
+            }
+            _ => {
+                return Err(r.unsupported());
+            }
         }
         Ok(())
     })?;

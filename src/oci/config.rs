@@ -19,6 +19,7 @@ use heapless::Vec;
 use linux_raw_sys::general as k;
 
 use super::Reader;
+use super::json::word_index;
 use super::seccomp::{self, Profile};
 use crate::error::Result;
 use crate::text::PATH_MAX;
@@ -123,13 +124,17 @@ pub enum HookStage {
     Poststop,
 }
 
-const HOOK_STAGES: &[(&str, HookStage)] = &[
-    ("prestart", HookStage::Prestart),
-    ("createRuntime", HookStage::CreateRuntime),
-    ("createContainer", HookStage::CreateContainer),
-    ("startContainer", HookStage::StartContainer),
-    ("poststart", HookStage::Poststart),
-    ("poststop", HookStage::Poststop),
+/// The members of `hooks`, [`HOOK_STAGES`] in order.
+const HOOK_STAGE_NAMES: &str =
+    "prestart createRuntime createContainer startContainer poststart poststop";
+
+const HOOK_STAGES: &[HookStage] = &[
+    HookStage::Prestart,
+    HookStage::CreateRuntime,
+    HookStage::CreateContainer,
+    HookStage::StartContainer,
+    HookStage::Poststart,
+    HookStage::Poststop,
 ];
 
 #[derive(Clone, Copy, Debug)]
@@ -613,16 +618,14 @@ impl Config {
                         let s = r.string()?;
                         let mut buf = [0u8; 32];
                         if let Ok(word) = s.decode(&mut buf) {
-                            if let Some(&(_, set, clear)) =
-                                MOUNT_FLAGS.iter().find(|(n, ..)| n.as_bytes() == word)
+                            if let Some(&(set, clear)) =
+                                MOUNT_FLAGS.get(word_index(MOUNT_FLAG_NAMES, word))
                             {
                                 m.flags = (m.flags & !clear) | set;
                                 m.cleared = (m.cleared & !set) | clear;
                                 return Ok(());
                             }
-                            if let Some(&(_, p)) =
-                                PROPAGATION.iter().find(|(n, _)| n.as_bytes() == word)
-                            {
+                            if let Some(&p) = PROPAGATION.get(word_index(PROPAGATION_NAMES, word)) {
                                 m.propagation = p;
                                 return Ok(());
                             }
@@ -630,7 +633,7 @@ impl Config {
                                 m.copy_up = true;
                                 return Ok(());
                             }
-                            if REFUSED_MOUNT_OPTIONS.iter().any(|n| n.as_bytes() == word) {
+                            if word_index(REFUSED_MOUNT_OPTIONS, word) != usize::MAX {
                                 return Err(r.unsupported());
                             }
                         }
@@ -677,7 +680,7 @@ impl Config {
 
     fn hooks(&mut self, r: &mut Reader<'_>) -> Result<()> {
         r.object(|r, key| {
-            let Some(&(_, stage)) = HOOK_STAGES.iter().find(|(n, _)| key.is(n)) else {
+            let Some(&stage) = HOOK_STAGES.get(key.find(HOOK_STAGE_NAMES)) else {
                 return Err(r.unsupported());
             };
             r.array(|r, _| {
@@ -804,8 +807,7 @@ impl Config {
                 9 => {
                     let mut buf = [0u8; 16];
                     let word = r.decode(&mut buf).unwrap_or(b"");
-                    let Some(&(_, p)) = PROPAGATION.iter().find(|(n, _)| n.as_bytes() == word)
-                    else {
+                    let Some(&p) = PROPAGATION.get(word_index(PROPAGATION_NAMES, word)) else {
                         return Err(r.fail(format_args!("unknown propagation")));
                     };
                     linux.rootfs_propagation = Some(p);
@@ -1046,24 +1048,9 @@ fn id_maps(r: &mut Reader<'_>, maps: &mut Vec<IdMap, MAX_ID_MAPS>) -> Result<()>
 }
 
 /// RLIMIT_* names, by number (the same on x86_64, aarch64 and arm).
-const RLIMITS: &[&str] = &[
-    "RLIMIT_CPU",
-    "RLIMIT_FSIZE",
-    "RLIMIT_DATA",
-    "RLIMIT_STACK",
-    "RLIMIT_CORE",
-    "RLIMIT_RSS",
-    "RLIMIT_NPROC",
-    "RLIMIT_NOFILE",
-    "RLIMIT_MEMLOCK",
-    "RLIMIT_AS",
-    "RLIMIT_LOCKS",
-    "RLIMIT_SIGPENDING",
-    "RLIMIT_MSGQUEUE",
-    "RLIMIT_NICE",
-    "RLIMIT_RTPRIO",
-    "RLIMIT_RTTIME",
-];
+const RLIMITS: &str = "RLIMIT_CPU RLIMIT_FSIZE RLIMIT_DATA RLIMIT_STACK RLIMIT_CORE RLIMIT_RSS \
+     RLIMIT_NPROC RLIMIT_NOFILE RLIMIT_MEMLOCK RLIMIT_AS RLIMIT_LOCKS RLIMIT_SIGPENDING \
+     RLIMIT_MSGQUEUE RLIMIT_NICE RLIMIT_RTPRIO RLIMIT_RTTIME";
 
 fn rlimit(r: &mut Reader<'_>) -> Result<Rlimit> {
     let mut limit = Rlimit {
@@ -1075,9 +1062,10 @@ fn rlimit(r: &mut Reader<'_>) -> Result<Rlimit> {
         match key.find("type soft hard") {
             0 => {
                 let s = r.string()?;
-                let Some(i) = RLIMITS.iter().position(|n| s.is(n)) else {
+                let i = s.find(RLIMITS);
+                if i == usize::MAX {
                     return Err(r.fail(format_args!("unknown limit")));
-                };
+                }
                 limit.resource = i as u8;
             }
             1 => {
@@ -1101,85 +1089,72 @@ fn rlimit(r: &mut Reader<'_>) -> Result<Rlimit> {
     Ok(limit)
 }
 
-/// Mount options that are flags: (name, flags set, flags cleared), as
-/// mount(8) names them.
-const MOUNT_FLAGS: &[(&str, u64, u64)] = &[
-    ("defaults", 0, 0),
-    ("ro", k::MS_RDONLY as u64, 0),
-    ("rw", 0, k::MS_RDONLY as u64),
-    ("nosuid", k::MS_NOSUID as u64, 0),
-    ("suid", 0, k::MS_NOSUID as u64),
-    ("nodev", k::MS_NODEV as u64, 0),
-    ("dev", 0, k::MS_NODEV as u64),
-    ("noexec", k::MS_NOEXEC as u64, 0),
-    ("exec", 0, k::MS_NOEXEC as u64),
-    ("sync", k::MS_SYNCHRONOUS as u64, 0),
-    ("async", 0, k::MS_SYNCHRONOUS as u64),
-    ("dirsync", k::MS_DIRSYNC as u64, 0),
-    ("remount", k::MS_REMOUNT as u64, 0),
-    ("mand", k::MS_MANDLOCK as u64, 0),
-    ("nomand", 0, k::MS_MANDLOCK as u64),
-    ("atime", 0, k::MS_NOATIME as u64),
-    ("noatime", k::MS_NOATIME as u64, 0),
-    ("diratime", 0, k::MS_NODIRATIME as u64),
-    ("nodiratime", k::MS_NODIRATIME as u64, 0),
-    ("relatime", k::MS_RELATIME as u64, 0),
-    ("norelatime", 0, k::MS_RELATIME as u64),
-    ("strictatime", k::MS_STRICTATIME as u64, 0),
-    ("nostrictatime", 0, k::MS_STRICTATIME as u64),
-    ("iversion", k::MS_I_VERSION as u64, 0),
-    ("noiversion", 0, k::MS_I_VERSION as u64),
-    ("lazytime", k::MS_LAZYTIME as u64, 0),
-    ("nolazytime", 0, k::MS_LAZYTIME as u64),
-    ("silent", k::MS_SILENT as u64, 0),
-    ("loud", 0, k::MS_SILENT as u64),
-    ("nosymfollow", k::MS_NOSYMFOLLOW as u64, 0),
-    ("symfollow", 0, k::MS_NOSYMFOLLOW as u64),
-    ("bind", k::MS_BIND as u64, 0),
-    ("rbind", (k::MS_BIND | k::MS_REC) as u64, 0),
+/// Mount options that are flags, as mount(8) names them; their flags are
+/// [`MOUNT_FLAGS`] at the same index.
+const MOUNT_FLAG_NAMES: &str = "defaults ro rw nosuid suid nodev dev noexec exec sync async dirsync \
+     remount mand nomand atime noatime diratime nodiratime relatime \
+     norelatime strictatime nostrictatime iversion noiversion lazytime \
+     nolazytime silent loud nosymfollow symfollow bind rbind";
+
+/// (flags set, flags cleared) by the option of [`MOUNT_FLAG_NAMES`].
+const MOUNT_FLAGS: &[(u64, u64)] = &[
+    (0, 0),
+    (k::MS_RDONLY as u64, 0),
+    (0, k::MS_RDONLY as u64),
+    (k::MS_NOSUID as u64, 0),
+    (0, k::MS_NOSUID as u64),
+    (k::MS_NODEV as u64, 0),
+    (0, k::MS_NODEV as u64),
+    (k::MS_NOEXEC as u64, 0),
+    (0, k::MS_NOEXEC as u64),
+    (k::MS_SYNCHRONOUS as u64, 0),
+    (0, k::MS_SYNCHRONOUS as u64),
+    (k::MS_DIRSYNC as u64, 0),
+    (k::MS_REMOUNT as u64, 0),
+    (k::MS_MANDLOCK as u64, 0),
+    (0, k::MS_MANDLOCK as u64),
+    (0, k::MS_NOATIME as u64),
+    (k::MS_NOATIME as u64, 0),
+    (0, k::MS_NODIRATIME as u64),
+    (k::MS_NODIRATIME as u64, 0),
+    (k::MS_RELATIME as u64, 0),
+    (0, k::MS_RELATIME as u64),
+    (k::MS_STRICTATIME as u64, 0),
+    (0, k::MS_STRICTATIME as u64),
+    (k::MS_I_VERSION as u64, 0),
+    (0, k::MS_I_VERSION as u64),
+    (k::MS_LAZYTIME as u64, 0),
+    (0, k::MS_LAZYTIME as u64),
+    (k::MS_SILENT as u64, 0),
+    (0, k::MS_SILENT as u64),
+    (k::MS_NOSYMFOLLOW as u64, 0),
+    (0, k::MS_NOSYMFOLLOW as u64),
+    (k::MS_BIND as u64, 0),
+    ((k::MS_BIND | k::MS_REC) as u64, 0),
 ];
 
-/// Propagation options (of mounts and `rootfsPropagation`).
-const PROPAGATION: &[(&str, u64)] = &[
-    ("private", k::MS_PRIVATE as u64),
-    ("rprivate", (k::MS_PRIVATE | k::MS_REC) as u64),
-    ("shared", k::MS_SHARED as u64),
-    ("rshared", (k::MS_SHARED | k::MS_REC) as u64),
-    ("slave", k::MS_SLAVE as u64),
-    ("rslave", (k::MS_SLAVE | k::MS_REC) as u64),
-    ("unbindable", k::MS_UNBINDABLE as u64),
-    ("runbindable", (k::MS_UNBINDABLE | k::MS_REC) as u64),
+/// Propagation options (of mounts and `rootfsPropagation`); their flags
+/// are [`PROPAGATION`] at the same index.
+const PROPAGATION_NAMES: &str =
+    "private rprivate shared rshared slave rslave unbindable runbindable";
+
+const PROPAGATION: &[u64] = &[
+    k::MS_PRIVATE as u64,
+    (k::MS_PRIVATE | k::MS_REC) as u64,
+    k::MS_SHARED as u64,
+    (k::MS_SHARED | k::MS_REC) as u64,
+    k::MS_SLAVE as u64,
+    (k::MS_SLAVE | k::MS_REC) as u64,
+    k::MS_UNBINDABLE as u64,
+    (k::MS_UNBINDABLE | k::MS_REC) as u64,
 ];
 
 /// Runtime extensions box does not implement (idmapped mounts, recursive
 /// mount attributes, crun's extras): refused by name rather than passed to
 /// the kernel as filesystem options.
-const REFUSED_MOUNT_OPTIONS: &[&str] = &[
-    "idmap",
-    "ridmap",
-    "rro",
-    "rrw",
-    "rnosuid",
-    "rsuid",
-    "rnodev",
-    "rdev",
-    "rnoexec",
-    "rexec",
-    "rnoatime",
-    "ratime",
-    "rnodiratime",
-    "rdiratime",
-    "rrelatime",
-    "rnorelatime",
-    "rstrictatime",
-    "rnostrictatime",
-    "rnosymfollow",
-    "rsymfollow",
-    "copy-symlink",
-    "src-nofollow",
-    "dest-nofollow",
-    "notmpcopyup",
-];
+const REFUSED_MOUNT_OPTIONS: &str = "idmap ridmap rro rrw rnosuid rsuid rnodev rdev rnoexec rexec \
+     rnoatime ratime rnodiratime rdiratime rrelatime rnorelatime rstrictatime rnostrictatime \
+     rnosymfollow rsymfollow copy-symlink src-nofollow dest-nofollow notmpcopyup";
 
 #[cfg(test)]
 mod tests {

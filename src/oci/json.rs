@@ -77,17 +77,7 @@ impl<'a> Str<'a> {
             Some(s) => s,
             None => self.decode(&mut buf).unwrap_or(b" "),
         };
-        let words = words.as_bytes();
-        let (mut index, mut start) = (0, 0);
-        for end in 0..=words.len() {
-            if words.get(end).is_none_or(|&b| b == b' ') {
-                if words[start..end] == *s {
-                    return index;
-                }
-                (index, start) = (index + 1, end + 1);
-            }
-        }
-        usize::MAX
+        word_index(words, s)
     }
 
     /// Decode into `buf` (UTF-8); an error when it does not fit.
@@ -153,6 +143,23 @@ impl<'a> Str<'a> {
         }
         len
     }
+}
+
+/// Which of `words` (names one space apart) `s` is: its index, or
+/// `usize::MAX` for none (a name table in one string, with no pointer a
+/// name).
+pub fn word_index(words: &str, s: &[u8]) -> usize {
+    let words = words.as_bytes();
+    let (mut index, mut start) = (0, 0);
+    for end in 0..=words.len() {
+        if words.get(end).is_none_or(|&b| b == b' ') {
+            if words[start..end] == *s {
+                return index;
+            }
+            (index, start) = (index + 1, end + 1);
+        }
+    }
+    usize::MAX
 }
 
 /// The character of the `\uXXXX` escape at `raw[i]` (with its low

@@ -52,7 +52,7 @@ use linux_raw_sys::ptrace::{
 };
 
 use super::Reader;
-use super::json::Str;
+use super::json::{Str, word_index};
 use super::syscalls::Table;
 use crate::error::Result;
 
@@ -85,14 +85,18 @@ pub enum Op {
     MaskedEqual,
 }
 
-const OPS: &[(&str, Op)] = &[
-    ("SCMP_CMP_NE", Op::NotEqual),
-    ("SCMP_CMP_LT", Op::Less),
-    ("SCMP_CMP_LE", Op::LessOrEqual),
-    ("SCMP_CMP_EQ", Op::Equal),
-    ("SCMP_CMP_GE", Op::GreaterOrEqual),
-    ("SCMP_CMP_GT", Op::Greater),
-    ("SCMP_CMP_MASKED_EQ", Op::MaskedEqual),
+/// The comparison names, [`OPS`] in order.
+const OP_NAMES: &str =
+    "SCMP_CMP_NE SCMP_CMP_LT SCMP_CMP_LE SCMP_CMP_EQ SCMP_CMP_GE SCMP_CMP_GT SCMP_CMP_MASKED_EQ";
+
+const OPS: &[Op] = &[
+    Op::NotEqual,
+    Op::Less,
+    Op::LessOrEqual,
+    Op::Equal,
+    Op::GreaterOrEqual,
+    Op::Greater,
+    Op::MaskedEqual,
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -202,28 +206,26 @@ enum Action {
     WithErrno(u32),
 }
 
-/// The action names, as libseccomp and runc spell them.
-const ACTIONS: &[(&str, Action)] = &[
-    ("SCMP_ACT_ALLOW", Action::Plain(SECCOMP_RET_ALLOW)),
-    ("SCMP_ACT_ERRNO", Action::WithErrno(SECCOMP_RET_ERRNO)),
-    ("SCMP_ACT_KILL", Action::Plain(SECCOMP_RET_KILL_THREAD)),
-    (
-        "SCMP_ACT_KILL_THREAD",
-        Action::Plain(SECCOMP_RET_KILL_THREAD),
-    ),
-    (
-        "SCMP_ACT_KILL_PROCESS",
-        Action::Plain(SECCOMP_RET_KILL_PROCESS),
-    ),
-    ("SCMP_ACT_TRAP", Action::Plain(SECCOMP_RET_TRAP)),
-    ("SCMP_ACT_LOG", Action::Plain(SECCOMP_RET_LOG)),
-    ("SCMP_ACT_TRACE", Action::WithErrno(SECCOMP_RET_TRACE)),
+/// The action names, as libseccomp and runc spell them; [`ACTIONS`] in
+/// order.
+const ACTION_NAMES: &str = "SCMP_ACT_ALLOW SCMP_ACT_ERRNO SCMP_ACT_KILL SCMP_ACT_KILL_THREAD \
+     SCMP_ACT_KILL_PROCESS SCMP_ACT_TRAP SCMP_ACT_LOG SCMP_ACT_TRACE";
+
+const ACTIONS: &[Action] = &[
+    Action::Plain(SECCOMP_RET_ALLOW),
+    Action::WithErrno(SECCOMP_RET_ERRNO),
+    Action::Plain(SECCOMP_RET_KILL_THREAD),
+    Action::Plain(SECCOMP_RET_KILL_THREAD),
+    Action::Plain(SECCOMP_RET_KILL_PROCESS),
+    Action::Plain(SECCOMP_RET_TRAP),
+    Action::Plain(SECCOMP_RET_LOG),
+    Action::WithErrno(SECCOMP_RET_TRACE),
 ];
 
 fn action(r: &mut Reader<'_>) -> Result<Action> {
     let mut buf = [0u8; 24];
     let name = r.decode(&mut buf).unwrap_or(b"");
-    if let Some(&(_, action)) = ACTIONS.iter().find(|(n, _)| n.as_bytes() == name) {
+    if let Some(&action) = ACTIONS.get(word_index(ACTION_NAMES, name)) {
         return Ok(action);
     }
     Err(if name == b"SCMP_ACT_NOTIFY" {
@@ -248,40 +250,20 @@ fn with_errno(r: &Reader<'_>, action: Action, errno: Option<u32>, key: &str) -> 
 
 /// Architecture names libseccomp knows: accepted, but only the build's
 /// own is filtered (see the module documentation).
-const ARCHITECTURES: &[&str] = &[
-    "SCMP_ARCH_X86",
-    "SCMP_ARCH_X86_64",
-    "SCMP_ARCH_X32",
-    "SCMP_ARCH_ARM",
-    "SCMP_ARCH_AARCH64",
-    "SCMP_ARCH_MIPS",
-    "SCMP_ARCH_MIPS64",
-    "SCMP_ARCH_MIPS64N32",
-    "SCMP_ARCH_MIPSEL",
-    "SCMP_ARCH_MIPSEL64",
-    "SCMP_ARCH_MIPSEL64N32",
-    "SCMP_ARCH_PPC",
-    "SCMP_ARCH_PPC64",
-    "SCMP_ARCH_PPC64LE",
-    "SCMP_ARCH_S390",
-    "SCMP_ARCH_S390X",
-    "SCMP_ARCH_PARISC",
-    "SCMP_ARCH_PARISC64",
-    "SCMP_ARCH_RISCV64",
-    "SCMP_ARCH_LOONGARCH64",
-    "SCMP_ARCH_M68K",
-    "SCMP_ARCH_SH",
-    "SCMP_ARCH_SHEB",
-];
+const ARCHITECTURES: &str = "SCMP_ARCH_X86 SCMP_ARCH_X86_64 SCMP_ARCH_X32 SCMP_ARCH_ARM \
+     SCMP_ARCH_AARCH64 SCMP_ARCH_MIPS SCMP_ARCH_MIPS64 SCMP_ARCH_MIPS64N32 SCMP_ARCH_MIPSEL \
+     SCMP_ARCH_MIPSEL64 SCMP_ARCH_MIPSEL64N32 SCMP_ARCH_PPC SCMP_ARCH_PPC64 SCMP_ARCH_PPC64LE \
+     SCMP_ARCH_S390 SCMP_ARCH_S390X SCMP_ARCH_PARISC SCMP_ARCH_PARISC64 SCMP_ARCH_RISCV64 \
+     SCMP_ARCH_LOONGARCH64 SCMP_ARCH_M68K SCMP_ARCH_SH SCMP_ARCH_SHEB";
 
-/// The filter flags a profile may name.
-const FLAGS: &[(&str, u32)] = &[
-    ("SECCOMP_FILTER_FLAG_TSYNC", SECCOMP_FILTER_FLAG_TSYNC),
-    ("SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG),
-    (
-        "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
-        SECCOMP_FILTER_FLAG_SPEC_ALLOW,
-    ),
+/// The filter flags a profile may name; [`FLAGS`] in order.
+const FLAG_NAMES: &str =
+    "SECCOMP_FILTER_FLAG_TSYNC SECCOMP_FILTER_FLAG_LOG SECCOMP_FILTER_FLAG_SPEC_ALLOW";
+
+const FLAGS: &[u32] = &[
+    SECCOMP_FILTER_FLAG_TSYNC,
+    SECCOMP_FILTER_FLAG_LOG,
+    SECCOMP_FILTER_FLAG_SPEC_ALLOW,
 ];
 
 /// Read `linux.seccomp` (the reader is at its value) into `out`, with the
@@ -305,7 +287,7 @@ pub fn parse(r: &mut Reader<'_>, table: &Table, out: &mut Profile) -> Result<()>
                 r.array(|r, _| {
                     let mut buf = [0u8; 24];
                     let name = r.decode(&mut buf).unwrap_or(b"");
-                    if !ARCHITECTURES.iter().any(|a| a.as_bytes() == name) {
+                    if word_index(ARCHITECTURES, name) == usize::MAX {
                         return Err(r.fail(format_args!("unknown architecture")));
                     }
                     Ok(())
@@ -315,7 +297,7 @@ pub fn parse(r: &mut Reader<'_>, table: &Table, out: &mut Profile) -> Result<()>
                 r.array(|r, _| {
                     let mut buf = [0u8; 48];
                     let name = r.decode(&mut buf).unwrap_or(b"");
-                    let Some(&(_, flag)) = FLAGS.iter().find(|(n, _)| n.as_bytes() == name) else {
+                    let Some(&flag) = FLAGS.get(word_index(FLAG_NAMES, name)) else {
                         return Err(r.fail(format_args!("flag not supported")));
                     };
                     out.flags |= flag;
@@ -438,7 +420,7 @@ fn condition(r: &mut Reader<'_>) -> Result<Condition> {
             }
             3 => {
                 let s: Str<'_> = r.string()?;
-                let Some(&(_, found)) = OPS.iter().find(|(name, _)| s.is(name)) else {
+                let Some(&found) = OPS.get(s.find(OP_NAMES)) else {
                     return Err(r.fail(format_args!("unknown comparison")));
                 };
                 c.op = found;

@@ -32,7 +32,7 @@ use crate::container::tty::ChildStdio;
 use crate::container::{self, Mode as LaunchMode};
 use crate::error::{Context, Error, Result};
 use crate::oci::config::Config;
-use crate::oci::json::{SliceSink, Writer};
+use crate::oci::json::{SliceSink, Writer, word_index};
 use crate::sys::entry::Args;
 use crate::sys::fs::read_whole;
 use crate::text::{Bytes, CPath, Text};
@@ -383,30 +383,31 @@ fn path_of(bytes: &[u8], key: core::fmt::Arguments<'_>) -> Result<CPath> {
 /// The filesystems box mounts itself in every container, where the
 /// runtime-spec's default config puts them: such a mount is honoured by
 /// box's own (DESIGN.md section 2; README "Security").
-const OWN_MOUNTS: &[(&[u8], &[u8])] = &[
-    (b"proc", b"/proc"),
-    (b"sysfs", b"/sys"),
-    (b"tmpfs", b"/dev"),
-    (b"devpts", b"/dev/pts"),
-    (b"mqueue", b"/dev/mqueue"),
-    (b"tmpfs", b"/dev/shm"),
-    (b"cgroup", b"/sys/fs/cgroup"),
-];
+///
+/// Their destinations; the type of each is the word of
+/// [`OWN_MOUNT_TYPES`] that [`OWN_MOUNT_TYPE`] gives at the same index.
+const OWN_MOUNTS: &str = "/proc /sys /dev /dev/pts /dev/mqueue /dev/shm /sys/fs/cgroup";
+const OWN_MOUNT_TYPES: &str = "proc sysfs tmpfs devpts mqueue cgroup";
+const OWN_MOUNT_TYPE: [u8; 7] = [0, 1, 2, 3, 4, 2, 5];
 
 /// Device rules box's own device cgroup already grants (the default
 /// devices every container has): an allow rule among these, or one that
-/// grants only mknod, asks for nothing box does not give.
-const DEFAULT_DEVICES: &[(i64, Option<i64>)] = &[
-    (1, Some(3)),
-    (1, Some(5)),
-    (1, Some(7)),
-    (1, Some(8)),
-    (1, Some(9)),
-    (5, Some(0)),
-    (5, Some(1)),
-    (5, Some(2)),
-    (136, None),
+/// grants only mknod, asks for nothing box does not give. (major, minor),
+/// [`ANY_MINOR`] for every minor.
+const DEFAULT_DEVICES: &[(u8, u8)] = &[
+    (1, 3),
+    (1, 5),
+    (1, 7),
+    (1, 8),
+    (1, 9),
+    (5, 0),
+    (5, 1),
+    (5, 2),
+    (136, ANY_MINOR),
 ];
+
+/// A [`DEFAULT_DEVICES`] minor that stands for all of them.
+const ANY_MINOR: u8 = u8::MAX;
 
 /// RLIMIT_* by their number.
 const RESOURCES: &[rustix::process::Resource] = {
@@ -724,10 +725,8 @@ fn map_mounts(config: &Config, bundle: &[u8], run: &mut RunConfig) -> Result<()>
                 .map_err(|_| refuse!("mounts: more than {} binds", crate::config::MAX_BINDS))?;
             continue;
         }
-        if OWN_MOUNTS
-            .iter()
-            .any(|&(t, d)| t == kind && d == destination)
-        {
+        let own = OWN_MOUNT_TYPE.get(word_index(OWN_MOUNTS, destination));
+        if own.is_some_and(|&t| usize::from(t) == word_index(OWN_MOUNT_TYPES, kind)) {
             continue;
         }
         if kind == b"tmpfs" {
@@ -776,21 +775,13 @@ fn map_mounts(config: &Config, bundle: &[u8], run: &mut RunConfig) -> Result<()>
 /// and name), or `None` for a setting of the whole host, which a
 /// container must not change (sysctl(8) names; as runc accepts them).
 fn sysctl_namespace(key: &[u8]) -> Option<(u32, &'static str)> {
-    const IPC: &[&[u8]] = &[
-        b"kernel.msgmax",
-        b"kernel.msgmnb",
-        b"kernel.msgmni",
-        b"kernel.sem",
-        b"kernel.shmall",
-        b"kernel.shmmax",
-        b"kernel.shmmni",
-        b"kernel.shm_rmid_forced",
-    ];
+    const IPC: &str = "kernel.msgmax kernel.msgmnb kernel.msgmni kernel.sem kernel.shmall \
+         kernel.shmmax kernel.shmmni kernel.shm_rmid_forced";
     if key.contains(&b'/') || key.windows(2).any(|w| w == b"..") {
         None
     } else if key.starts_with(b"net.") {
         Some((k::CLONE_NEWNET, "network"))
-    } else if key.starts_with(b"fs.mqueue.") || IPC.contains(&key) {
+    } else if key.starts_with(b"fs.mqueue.") || word_index(IPC, key) != usize::MAX {
         Some((k::CLONE_NEWIPC, "IPC"))
     } else {
         None
@@ -896,7 +887,8 @@ fn map_resources(config: &Config, run: &mut RunConfig) -> Result<()> {
             || rule.access & !MKNOD == 0
             || (rule.kind == b'c'
                 && DEFAULT_DEVICES.iter().any(|&(major, minor)| {
-                    rule.major == Some(major) && (minor.is_none() || rule.minor == minor)
+                    rule.major == Some(i64::from(major))
+                        && (minor == ANY_MINOR || rule.minor == Some(i64::from(minor)))
                 }));
         if !covered {
             return Err(refuse!(

@@ -520,18 +520,28 @@ impl<const N: usize> MountinfoReader<N> {
 /// "/" in /proc/self/mountinfo is the one in use. Reads with the stack
 /// buffer only, so the container child may call it.
 pub fn root_is_initramfs() -> bool {
-    let Ok(mut reader) = MountinfoReader::open(None) else {
-        return false;
-    };
     let mut answer = false;
-    while let Some(entry) = reader.next_entry() {
-        if let Ok(entry) = entry
-            && entry.mount_point.is(b"/")
-        {
+    each_own_mount(&mut |entry| {
+        if entry.mount_point.is(b"/") {
             answer = entry.fstype.is(b"rootfs");
         }
-    }
+    });
     answer
+}
+
+/// Give each entry of `/proc/self/mountinfo` that could be read to
+/// `each`, in the file's order (none where it cannot be opened). One
+/// reading loop for the callers that skip what they cannot read; the
+/// stack buffer only.
+pub fn each_own_mount(each: &mut dyn FnMut(&MountEntry<'_>)) {
+    let Ok(mut reader) = MountinfoReader::open(None) else {
+        return;
+    };
+    while let Some(entry) = reader.next_entry() {
+        if let Ok(entry) = entry {
+            each(&entry);
+        }
+    }
 }
 
 /// `/proc/self/mountinfo` or `/proc/PID/mountinfo`.

@@ -35,14 +35,7 @@ impl Hierarchies {
     /// be read).
     pub fn find() -> Hierarchies {
         let mut found = Hierarchies::new();
-        let Ok(mut reader) = crate::mountinfo::MountinfoReader::open(None) else {
-            return found;
-        };
-        while let Some(entry) = reader.next_entry() {
-            if let Ok(entry) = entry {
-                found.add(&entry);
-            }
-        }
+        crate::mountinfo::each_own_mount(&mut |entry| found.add(entry));
         found
     }
 

@@ -6,7 +6,7 @@
 //! documented in the README and reported by name when exceeded.
 
 use crate::bad;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::options::{Command, Given, Opt, Usage};
 use crate::text::{Bytes, CPath, PATH_MAX, Text, parse_u32, parse_u64};
 
@@ -706,11 +706,19 @@ fn path(given: &Given, value: &[u8]) -> Result<CPath> {
     })
 }
 
+/// `{given} {value}: {why}`, the message of most refused values: one copy
+/// for all of them.
+#[inline(never)]
+fn refuse(given: &Given, value: &[u8], why: &str) -> Error {
+    bad!("{given} {}: {why}", Bytes(value))
+}
+
 fn absolute(given: &Given, value: &[u8]) -> Result<CPath> {
     if !value.starts_with(b"/") {
-        return Err(bad!(
-            "{given} {}: must be an absolute path inside the container",
-            Bytes(value)
+        return Err(refuse(
+            given,
+            value,
+            "must be an absolute path inside the container",
         ));
     }
     path(given, value)
@@ -806,9 +814,10 @@ fn set_ns(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
         NsSet(joins.iter().fold(NsSet::DEFAULT.0, |f, j| f & !j.kind.flag))
     };
     if !set.has(k::CLONE_NEWNS) {
-        return Err(bad!(
-            "{given} {}: the list must include mount (box changes the root, which needs a mount namespace of its own)",
-            Bytes(v)
+        return Err(refuse(
+            &given,
+            v,
+            "the list must include mount (box changes the root, which needs a mount namespace of its own)",
         ));
     }
     // --map-root needs its user namespace whatever the list says.
@@ -831,12 +840,8 @@ fn set_net(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
 }
 
 fn set_propagation(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
-    c.propagation = Propagation::parse(v).ok_or_else(|| {
-        bad!(
-            "{given} {}: use private, slave, shared or unbindable",
-            Bytes(v)
-        )
-    })?;
+    c.propagation = Propagation::parse(v)
+        .ok_or_else(|| refuse(&given, v, "use private, slave, shared or unbindable"))?;
     Ok(())
 }
 
@@ -844,7 +849,7 @@ fn add_bind(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     let mut parts = v.splitn(3, |&b| b == b':');
     let (src, dst) = match (parts.next(), parts.next()) {
         (Some(s), Some(d)) if !s.is_empty() && !d.is_empty() => (s, d),
-        _ => return Err(bad!("{given} {}: use SRC:DST[:ro]", Bytes(v))),
+        _ => return Err(refuse(&given, v, "use SRC:DST[:ro]")),
     };
     let read_only = match parts.next() {
         None | Some(b"rw") => false,
@@ -858,9 +863,10 @@ fn add_bind(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
         }
     };
     if names_the_root(dst) {
-        return Err(bad!(
-            "{given} {}: the target is the container's root, which a bind cannot replace (give the source as --rootfs, or bind below /)",
-            Bytes(v)
+        return Err(refuse(
+            &given,
+            v,
+            "the target is the container's root, which a bind cannot replace (give the source as --rootfs, or bind below /)",
         ));
     }
     let bind = Bind {
@@ -922,9 +928,10 @@ fn add_tmpfs(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
         None => (v, &b""[..]),
     };
     if names_the_root(dst) {
-        return Err(bad!(
-            "{given} {}: the target is the container's root, which a tmpfs cannot replace (mount it on a directory below /)",
-            Bytes(v)
+        return Err(refuse(
+            &given,
+            v,
+            "the target is the container's root, which a tmpfs cannot replace (mount it on a directory below /)",
         ));
     }
     let target = absolute(&given, dst)?;
@@ -959,7 +966,7 @@ fn add_tmpfs(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
         options.push(b"mode=1777");
     }
     if options.overflowed() {
-        return Err(bad!("{given} {}: options too long", Bytes(v)));
+        return Err(refuse(&given, v, "options too long"));
     }
     c.tmpfs
         .push(Tmpfs {
@@ -995,13 +1002,15 @@ fn set_memory(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
             c.memory = Some(n);
             Ok(())
         }
-        Some(_) => Err(bad!(
-            "{given} {}: too small (at least 4K; a container needs memory to start)",
-            Bytes(v)
+        Some(_) => Err(refuse(
+            &given,
+            v,
+            "too small (at least 4K; a container needs memory to start)",
         )),
-        None => Err(bad!(
-            "{given} {}: use a number of bytes with an optional K, M or G suffix",
-            Bytes(v)
+        None => Err(refuse(
+            &given,
+            v,
+            "use a number of bytes with an optional K, M or G suffix",
         )),
     }
 }
@@ -1012,10 +1021,7 @@ fn set_pids(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
             c.pids = Some(n);
             Ok(())
         }
-        _ => Err(bad!(
-            "{given} {}: use a whole number of at least 1",
-            Bytes(v)
-        )),
+        _ => Err(refuse(&given, v, "use a whole number of at least 1")),
     }
 }
 
@@ -1031,13 +1037,15 @@ fn set_cpu(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
             c.cpu = Some((q, p));
             Ok(())
         }
-        Some(_) => Err(bad!(
-            "{given} {}: the period must be 1000 to 1000000 µs and the quota at least 1000 µs",
-            Bytes(v)
+        Some(_) => Err(refuse(
+            &given,
+            v,
+            "the period must be 1000 to 1000000 µs and the quota at least 1000 µs",
         )),
-        None => Err(bad!(
-            "{given} {}: use QUOTA/PERIOD in microseconds, e.g. 50000/100000 for half a CPU",
-            Bytes(v)
+        None => Err(refuse(
+            &given,
+            v,
+            "use QUOTA/PERIOD in microseconds, e.g. 50000/100000 for half a CPU",
         )),
     }
 }
@@ -1063,10 +1071,7 @@ pub fn parse_cpu_list(v: &[u8]) -> Option<u32> {
 
 fn set_cpuset(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     if parse_cpu_list(v).is_none() {
-        return Err(bad!(
-            "{given} {}: use a CPU list such as 0, 0-1 or 0,2-3",
-            Bytes(v)
-        ));
+        return Err(refuse(&given, v, "use a CPU list such as 0, 0-1 or 0,2-3"));
     }
     if v.len() > CPUSET_MAX {
         return Err(bad!(
@@ -1081,7 +1086,7 @@ fn set_cpuset(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
 fn add_env(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     let eq = v.iter().position(|&b| b == b'=');
     if eq.is_none_or(|i| i == 0) || v.contains(&0) {
-        return Err(bad!("{given} {}: use KEY=VALUE", Bytes(v)));
+        return Err(refuse(&given, v, "use KEY=VALUE"));
     }
     let entry = Text::try_from_bytes(v)
         .ok_or_else(|| bad!("{given}: entry longer than {ENV_ENTRY_MAX} bytes"))?;
@@ -1116,9 +1121,10 @@ fn set_user(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
             c.user = Some((uid, gid));
             Ok(())
         }
-        _ => Err(bad!(
-            "{given} {}: use numeric UID[:GID] (names are not looked up)",
-            Bytes(v)
+        _ => Err(refuse(
+            &given,
+            v,
+            "use numeric UID[:GID] (names are not looked up)",
         )),
     }
 }
@@ -1242,9 +1248,10 @@ fn rlimit_value(v: &[u8]) -> Option<Option<u64>> {
 
 fn add_rlimit(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     let usage = || {
-        bad!(
-            "{given} {}: use NAME=SOFT[:HARD], NAME one of cpu fsize data stack core rss nproc nofile memlock as locks sigpending msgqueue nice rtprio rttime, values numbers or unlimited",
-            Bytes(v)
+        refuse(
+            &given,
+            v,
+            "use NAME=SOFT[:HARD], NAME one of cpu fsize data stack core rss nproc nofile memlock as locks sigpending msgqueue nice rtprio rttime, values numbers or unlimited",
         )
     };
     let eq = v.iter().position(|&b| b == b'=').ok_or_else(usage)?;
@@ -1272,10 +1279,7 @@ fn add_rlimit(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
         (Some(s), Some(h)) => s > h,
     };
     if above {
-        return Err(bad!(
-            "{given} {}: the soft limit is above the hard one",
-            Bytes(v)
-        ));
+        return Err(refuse(&given, v, "the soft limit is above the hard one"));
     }
     let limit = Rlimit {
         resource,
@@ -1307,15 +1311,16 @@ fn id_range(given: &Given, v: &[u8], taken: &[IdRange]) -> Result<IdRange> {
             count,
         },
         _ => {
-            return Err(bad!(
-                "{given} {}: use INSIDE:OUTSIDE:COUNT, e.g. 0:100000:65536",
-                Bytes(v)
+            return Err(refuse(
+                given,
+                v,
+                "use INSIDE:OUTSIDE:COUNT, e.g. 0:100000:65536",
             ));
         }
     };
     let fits = |start: u32| u64::from(start) + u64::from(range.count) <= u64::from(u32::MAX);
     if !fits(range.inside) || !fits(range.outside) {
-        return Err(bad!("{given} {}: the range passes 4294967295", Bytes(v)));
+        return Err(refuse(given, v, "the range passes 4294967295"));
     }
     // The kernel refuses a whole map if two of its ranges share an id,
     // inside or outside (mappings_overlap in kernel/user_namespace.c).
@@ -1365,7 +1370,7 @@ fn set_restart(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
         b"on-failure" => Restart::OnFailure,
         b"always" => Restart::Always,
         _ => {
-            return Err(bad!("{given} {}: use no, on-failure or always", Bytes(v)));
+            return Err(refuse(&given, v, "use no, on-failure or always"));
         }
     };
     Ok(())
@@ -1418,9 +1423,10 @@ fn add_device(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
         Some(letters) => device_access(letters).unwrap_or(0),
     };
     if !host.starts_with(b"/") || access == 0 || !valid_device_path(inside) {
-        return Err(bad!(
-            "{given} {}: use HOST[:INSIDE][:PERMISSIONS]: HOST absolute, INSIDE under /dev but not in pts, shm or mqueue (by default HOST's own path), PERMISSIONS of r, w, m",
-            Bytes(v)
+        return Err(refuse(
+            &given,
+            v,
+            "use HOST[:INSIDE][:PERMISSIONS]: HOST absolute, INSIDE under /dev but not in pts, shm or mqueue (by default HOST's own path), PERMISSIONS of r, w, m",
         ));
     }
     let device = Device {
@@ -1446,7 +1452,7 @@ fn set_seccomp(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
         b"default" => true,
         b"unconfined" => false,
         _ => {
-            return Err(bad!("{given} {}: use default or unconfined", Bytes(v)));
+            return Err(refuse(&given, v, "use default or unconfined"));
         }
     };
     Ok(())

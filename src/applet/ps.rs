@@ -44,14 +44,10 @@ fn ps(args: Args) -> Result<u8> {
     if let Some(found) = CommandLine::new(args, &PS).next()? {
         match found.action {}
     }
+    // The header, padded as the rows below are ({:<16} {:>7} {:<26}
+    // {:>9} {:>9} {:>5}).
     outln!(
-        "{:<16} {:>7} {:<26} {:>9} {:>9} {:>5}  COMMAND",
-        "NAME",
-        "PID",
-        "STATUS",
-        "UPTIME",
-        "MEMORY",
-        "PIDS"
+        "NAME                 PID STATUS                        UPTIME    MEMORY  PIDS  COMMAND"
     );
     let mut names: heapless::Vec<Text<{ crate::config::NAME_MAX }>, 256> = heapless::Vec::new();
     state::each_name(&mut |name| {
@@ -70,37 +66,17 @@ fn ps(args: Args) -> Result<u8> {
             Some(pid) if alive => crate::cgroup::usage(pid, name.as_bytes()),
             _ => (None, None),
         };
-        let mut uptime = Text::<12>::new();
-        if alive && record.created > 0 {
-            let _ = write!(
-                uptime,
-                "{}",
-                Duration(state::now().saturating_sub(record.created))
-            );
+        let up;
+        let uptime = cell(if alive && record.created > 0 {
+            up = Duration(state::now().saturating_sub(record.created));
+            Some(&up)
         } else {
-            uptime.push(b"-");
-        }
-        let mut mem = Text::<12>::new();
-        match memory {
-            Some(bytes) => {
-                let _ = write!(mem, "{}", Size(bytes));
-            }
-            None => mem.push(b"-"),
-        }
-        let mut pids = Text::<8>::new();
-        match tasks {
-            Some(n) => {
-                let _ = write!(pids, "{n}");
-            }
-            None => pids.push(b"-"),
-        }
-        let mut pid = Text::<8>::new();
-        match record.pid {
-            Some(p) if alive => {
-                let _ = write!(pid, "{}", p.as_raw_nonzero());
-            }
-            _ => pid.push(b"-"),
-        }
+            None
+        });
+        let mem = cell(memory.map(Size).as_ref().map(|m| m as _));
+        let pids = cell(tasks.as_ref().map(|n| n as _));
+        let pid = record.pid.filter(|_| alive).map(|p| p.as_raw_nonzero());
+        let pid = cell(pid.as_ref().map(|p| p as _));
         outln!(
             "{:<16} {:>7} {:<26} {:>9} {:>9} {:>5}  {}",
             name,
@@ -119,6 +95,18 @@ fn ps(args: Args) -> Result<u8> {
 }
 
 /// `5s`, `3m20s`, `2h05m`, `4d03h`.
+/// A cell of the table: the value, or `-` without one.
+fn cell(value: Option<&dyn core::fmt::Display>) -> Text<12> {
+    let mut text = Text::new();
+    match value {
+        Some(value) => {
+            let _ = write!(text, "{value}");
+        }
+        None => text.push(b"-"),
+    }
+    text
+}
+
 struct Duration(u64);
 
 impl core::fmt::Display for Duration {

@@ -598,10 +598,17 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
                 })
             }
             U::KeepCaps => o.keep_caps = true,
-            U::MapUser => {
+            U::MapUser | U::MapGroup => {
                 let word = found.text();
-                let id = util_linux::user_id(word);
-                o.map_user = Some(id.ok_or_else(|| bad_value(&given, " ", word, "no such user"))?);
+                let (id, slot, why) = match found.action {
+                    U::MapUser => (util_linux::user_id(word), &mut o.map_user, "no such user"),
+                    _ => (
+                        util_linux::group_id(word),
+                        &mut o.map_group,
+                        "no such group",
+                    ),
+                };
+                *slot = Some(id.ok_or_else(|| bad_value(&given, " ", word, why))?);
                 o.namespaces |= k::CLONE_NEWUSER;
             }
             U::MapUsers | U::MapGroups | U::MapAuto | U::MapSubids => {
@@ -651,13 +658,6 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
                         .push(name)
                         .map_err(|_| bad!("{given}: more than 16 names"))?;
                 }
-            }
-            U::MapGroup => {
-                let word = found.text();
-                let id = util_linux::group_id(word);
-                o.map_group =
-                    Some(id.ok_or_else(|| bad_value(&given, " ", word, "no such group"))?);
-                o.namespaces |= k::CLONE_NEWUSER;
             }
         }
     }

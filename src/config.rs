@@ -713,6 +713,12 @@ fn refuse(given: &Given, value: &[u8], why: &str) -> Error {
     bad!("{given} {}: {why}", Bytes(value))
 }
 
+/// `{given}: at most {n} {what}`, for a list that is full: one copy.
+#[inline(never)]
+fn at_most(given: &Given, n: usize, what: &str) -> Error {
+    bad!("{given}: at most {n} {what}")
+}
+
 fn absolute(given: &Given, value: &[u8]) -> Result<CPath> {
     if !value.starts_with(b"/") {
         return Err(refuse(
@@ -876,7 +882,7 @@ fn add_bind(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     };
     c.binds
         .push(bind)
-        .map_err(|_| bad!("{given}: at most {MAX_BINDS} binds per container"))
+        .map_err(|_| at_most(&given, MAX_BINDS, "binds per container"))
 }
 
 /// Whether an absolute path inside the container names its root: `/`,
@@ -976,7 +982,7 @@ fn add_tmpfs(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
             #[cfg(feature = "oci")]
             copy_up: CopyUp::No,
         })
-        .map_err(|_| bad!("{given}: at most {MAX_TMPFS} tmpfs mounts per container"))
+        .map_err(|_| at_most(&given, MAX_TMPFS, "tmpfs mounts per container"))
 }
 
 fn set_read_only(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
@@ -1098,7 +1104,7 @@ fn add_env(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     }
     c.env
         .push(entry)
-        .map_err(|_| bad!("{given}: at most {MAX_ENV} entries per container"))
+        .map_err(|_| at_most(&given, MAX_ENV, "entries per container"))
 }
 
 fn set_workdir(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
@@ -1292,7 +1298,7 @@ fn add_rlimit(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     }
     c.rlimits
         .push(limit)
-        .map_err(|_| bad!("{given}: at most {MAX_RLIMITS} entries"))
+        .map_err(|_| at_most(&given, MAX_RLIMITS, "entries"))
 }
 
 /// `INSIDE:OUTSIDE:COUNT`, checked against the ranges `taken` already.
@@ -1348,7 +1354,7 @@ fn add_uid_range(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     let range = id_range(&given, v, &c.uid_map)?;
     c.uid_map
         .push(range)
-        .map_err(|_| bad!("{given}: at most {MAX_ID_RANGES} ranges"))?;
+        .map_err(|_| at_most(&given, MAX_ID_RANGES, "ranges"))?;
     c.namespaces.0 |= k::CLONE_NEWUSER;
     Ok(())
 }
@@ -1357,7 +1363,7 @@ fn add_gid_range(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     let range = id_range(&given, v, &c.gid_map)?;
     c.gid_map
         .push(range)
-        .map_err(|_| bad!("{given}: at most {MAX_ID_RANGES} ranges"))?;
+        .map_err(|_| at_most(&given, MAX_ID_RANGES, "ranges"))?;
     c.namespaces.0 |= k::CLONE_NEWUSER;
     Ok(())
 }
@@ -1443,7 +1449,7 @@ fn add_device(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     }
     c.devices
         .push(device)
-        .map_err(|_| bad!("{given}: at most {MAX_DEVICES} devices per container"))
+        .map_err(|_| at_most(&given, MAX_DEVICES, "devices per container"))
 }
 
 /// `--seccomp default|unconfined` (src/seccomp.rs).

@@ -256,10 +256,7 @@ fn stop_one(name: &[u8], grace: Option<u64>) -> Result<()> {
             let state = State::open(name).map_err(|_| e)?;
             let record = state.record();
             if record.starting() {
-                return Err(bad!(
-                    "container {} is starting: try again once it runs",
-                    Bytes(name)
-                ));
+                return Err(starting(name));
             }
             wait_for_supervisor(&state, &record);
             return Ok(());
@@ -342,10 +339,7 @@ fn remove_one(name: &[u8], force: bool) -> Result<()> {
     let record = state.record();
     match record.phase() {
         Phase::Starting => {
-            return Err(bad!(
-                "container {} is starting: try again once it runs",
-                Bytes(name)
-            ));
+            return Err(starting(name));
         }
         Phase::Running if !force => {
             return Err(bad!(
@@ -360,6 +354,14 @@ fn remove_one(name: &[u8], force: bool) -> Result<()> {
     }
     state.remove();
     Ok(())
+}
+
+/// The refusal for a container that is still starting.
+fn starting(name: &[u8]) -> Error {
+    bad!(
+        "container {} is starting: try again once it runs",
+        Bytes(name)
+    )
 }
 
 /// Wait up to `ms` for the container's init to exit.

@@ -29,7 +29,7 @@ use rustix::io::Errno;
 use rustix::process::{Pid, PidfdFlags};
 
 use crate::bad;
-use crate::error::{Context, Error, Result};
+use crate::error::{Error, Result};
 use crate::text::{Bytes, CPath, Text};
 
 /// Where named containers keep their state.
@@ -271,27 +271,15 @@ impl State {
             OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC,
             Mode::from_raw_mode(0o600),
         )
-        .at(
-            "write the container's state",
-            "open",
-            self.file_path(tmp.as_cstr()).as_bytes(),
-        )?;
+        .map_err(|e| self.write_error("open", tmp.as_cstr(), e))?;
         let written = crate::out::try_write_all(&fd, content);
         drop(fd);
         if let Err(e) = written {
             let _ = rustix::fs::unlinkat(&self.dir, tmp.as_cstr(), AtFlags::empty());
-            return Err(Error::sys(
-                "write the container's state",
-                "write",
-                self.file_path(tmp.as_cstr()).as_bytes(),
-                e,
-            ));
+            return Err(self.write_error("write", tmp.as_cstr(), e));
         }
-        rustix::fs::renameat(&self.dir, tmp.as_cstr(), &self.dir, file).at(
-            "write the container's state",
-            "rename",
-            self.file_path(file).as_bytes(),
-        )
+        rustix::fs::renameat(&self.dir, tmp.as_cstr(), &self.dir, file)
+            .map_err(|e| self.write_error("rename", file, e))
     }
 
     /// Record a container that has started: its init `pid` and start time,
@@ -377,6 +365,16 @@ impl State {
     /// The open directory, for appending to the log.
     pub fn dir(&self) -> &OwnedFd {
         &self.dir
+    }
+
+    /// A failed step of [`write`](Self::write): one copy for its three.
+    fn write_error(&self, call: &'static str, file: &CStr, e: Errno) -> Error {
+        Error::sys(
+            "write the container's state",
+            call,
+            self.file_path(file).as_bytes(),
+            e,
+        )
     }
 
     fn file_path(&self, file: &CStr) -> CPath {

@@ -270,12 +270,21 @@ fn read(command: &'static Command<Flag>, args: Args, (min, max): (usize, usize))
     let mut line = CommandLine::new(args, command);
     let mut given = Given {
         bundle: b".",
-        pid_file: None,
-        console_socket: None,
         no_pivot: false,
         all: false,
         force: false,
         json: false,
+        exec: runtime_exec::ExecOptions {
+            process: None,
+            detach: false,
+            pid_file: None,
+            tty: false,
+            console_socket: None,
+            cwd: None,
+            env: heapless::Vec::new(),
+            user: None,
+            command: args.tail(args.len()),
+        },
     };
     let mut operands = Operands::new();
     let mut add = |word: &'static [u8]| {
@@ -289,8 +298,8 @@ fn read(command: &'static Command<Flag>, args: Args, (min, max): (usize, usize))
         while let Some(found) = next_option(&mut line, command)? {
             match found.action {
                 Flag::Bundle => given.bundle = found.text(),
-                Flag::PidFile => given.pid_file = found.value,
-                Flag::ConsoleSocket => given.console_socket = found.value,
+                Flag::PidFile => given.exec.pid_file = found.value,
+                Flag::ConsoleSocket => given.exec.console_socket = found.value,
                 Flag::NoPivot => given.no_pivot = true,
                 // box's seccomp filter refuses the keyring calls to every
                 // container: there is no keyring to make.
@@ -304,7 +313,26 @@ fn read(command: &'static Command<Flag>, args: Args, (min, max): (usize, usize))
                         other => return Err(bad!("--format {}: table or json", Bytes(other))),
                     }
                 }
+                Flag::Process => given.exec.process = found.value,
+                Flag::Detach => given.exec.detach = true,
+                Flag::Tty => given.exec.tty = true,
+                Flag::Cwd => given.exec.cwd = found.value,
+                Flag::Env => given
+                    .exec
+                    .env
+                    .push(found.text())
+                    .map_err(|_| bad!("--env: more than {}", runtime_exec::MAX_CLI_ENV))?,
+                Flag::User => given.exec.user = Some(parse_user(found.text())?),
+                // box always sets no_new_privs.
+                Flag::NoNewPrivs => {}
             }
+        }
+        if max == EXEC_OPERANDS.1 {
+            given.exec.command = line.rest();
+            if given.exec.command.bytes(0).is_empty() {
+                return Err(usage.error());
+            }
+            return Ok((operands, given));
         }
         match line.operand() {
             Some(word) => add(word.to_bytes())?,
@@ -327,8 +355,7 @@ type Operands = heapless::Vec<&'static [u8], 2>;
 /// What [`read`] returns: the operands and the options.
 type Read = (Operands, Given);
 
-/// The options of the commands but exec, each in the commands that
-/// declare it.
+/// The options of the commands, each in the commands that declare it.
 #[derive(Clone, Copy, Debug)]
 pub enum Flag {
     Bundle,
@@ -339,18 +366,31 @@ pub enum Flag {
     All,
     Force,
     Format,
+    // exec's.
+    Process,
+    Detach,
+    Tty,
+    Cwd,
+    Env,
+    User,
+    NoNewPrivs,
 }
 
 /// What the options said ([`Flag`]s not given keep their defaults).
 struct Given {
     bundle: &'static [u8],
-    pid_file: Option<&'static [u8]>,
-    console_socket: Option<&'static [u8]>,
     no_pivot: bool,
     all: bool,
     force: bool,
     json: bool,
+    /// exec's options, and the `--pid-file` and `--console-socket` of
+    /// every command; its command: exec's operands, ID CMD [ARG…].
+    exec: runtime_exec::ExecOptions<'static>,
 }
+
+/// What exec gives [`read`] as its number of operands: options end at the
+/// first, and all of them are [`Given`]'s `exec.command`.
+const EXEC_OPERANDS: (usize, usize) = (1, usize::MAX);
 
 /// A command that takes only the container's id.
 const fn by_id(name: &'static str, about: &'static str) -> Command<Flag> {
@@ -380,18 +420,8 @@ fn id_only(command: &'static Command<Flag>, args: Args) -> Result<&'static [u8]>
     Ok(read(command, args, (1, 1))?.0[0])
 }
 
-#[derive(Clone, Copy, Debug)]
-pub enum ExecOption {
-    Process,
-    Detach,
-    PidFile,
-    Tty,
-    ConsoleSocket,
-    Cwd,
-    Env,
-    User,
-    NoNewPrivs,
-}
+/// exec's options: [`Flag`]s too, read by [`read`].
+pub use Flag as ExecOption;
 
 pub const EXEC: Command<ExecOption> = Command {
     usage: Usage {
@@ -449,45 +479,14 @@ pub const EXEC: Command<ExecOption> = Command {
 };
 
 fn exec(globals: &Globals, args: Args) -> Result<u8> {
-    let mut line = CommandLine::new(args, &EXEC);
-    let mut options = runtime_exec::ExecOptions {
-        process: None,
-        detach: false,
-        pid_file: None,
-        tty: false,
-        console_socket: None,
-        cwd: None,
-        env: heapless::Vec::new(),
-        user: None,
-        command: args.tail(args.len()),
-    };
-    while let Some(found) = next_option(&mut line, &EXEC)? {
-        match found.action {
-            ExecOption::Process => options.process = found.value,
-            ExecOption::Detach => options.detach = true,
-            ExecOption::PidFile => options.pid_file = found.value,
-            ExecOption::Tty => options.tty = true,
-            ExecOption::ConsoleSocket => options.console_socket = found.value,
-            ExecOption::Cwd => options.cwd = found.value,
-            ExecOption::Env => options
-                .env
-                .push(found.text())
-                .map_err(|_| bad!("--env: more than {}", runtime_exec::MAX_CLI_ENV))?,
-            ExecOption::User => options.user = Some(parse_user(found.text())?),
-            ExecOption::NoNewPrivs => {}
-        }
-    }
-    let rest = line.rest();
-    let id = rest.bytes(0);
-    if id.is_empty() {
-        return Err(EXEC.usage.error());
-    }
+    let (_, mut given) = read(&EXEC, args, EXEC_OPERANDS)?;
+    let rest = given.exec.command;
     let mut command = rest.tail(1);
     if command.bytes(0) == b"--" {
         command = command.tail(1);
     }
-    options.command = command;
-    runtime_exec::exec(Root(globals.root), id, &options)
+    given.exec.command = command;
+    runtime_exec::exec(Root(globals.root), rest.bytes(0), &given.exec)
 }
 
 /// `--user UID[:GID]`, numbers (the container's names are its own).
@@ -572,8 +571,8 @@ fn create(globals: &Globals, args: Args) -> Result<()> {
     let (operands, given) = read(&CREATE, args, (1, 1))?;
     let options = CreateOptions {
         bundle: given.bundle,
-        pid_file: given.pid_file,
-        console_socket: given.console_socket,
+        pid_file: given.exec.pid_file,
+        console_socket: given.exec.console_socket,
         no_pivot: given.no_pivot,
     };
     runtime::create(Root(globals.root), operands[0], &options, &args)

@@ -24,15 +24,8 @@ use crate::text::{Bytes, Text};
 /// `--root` unless given: engines that do not know box-oci pass none.
 pub const DEFAULT_ROOT: &[u8] = b"/run/box-oci";
 
-#[derive(Clone, Copy, Debug)]
-pub enum Global {
-    Root,
-    Log,
-    LogFormat,
-    Debug,
-    SystemdCgroup,
-    Version,
-}
+/// The global options: [`Flag`]s, read by [`read`] as the commands' are.
+pub use Flag as Global;
 
 pub const OCI: Command<Global> = Command {
     usage: Usage {
@@ -94,25 +87,11 @@ const COMMANDS: &[(&str, Run, &str)] = &[
 
 type Run = fn(&Globals, Args) -> Result<()>;
 
-/// What the global options said.
-pub struct Globals {
-    root: &'static [u8],
-    log: Option<&'static [u8]>,
-    /// `--log`, opened before the command runs: exec enters the
-    /// container's mount namespace, where the path means something else.
-    log_fd: Option<rustix::fd::OwnedFd>,
-    json: bool,
-    debug: bool,
-}
+/// What the global options said: their fields of [`Given`].
+type Globals = Given;
 
 pub fn main(args: Args) -> u8 {
-    let mut globals = Globals {
-        root: DEFAULT_ROOT,
-        log: None,
-        log_fd: None,
-        json: false,
-        debug: false,
-    };
+    let mut globals = Given::new(args);
     let result = run(args, &mut globals);
     match result {
         Ok(code) => code,
@@ -126,58 +105,29 @@ pub fn main(args: Args) -> u8 {
 }
 
 fn run(args: Args, globals: &mut Globals) -> Result<u8> {
-    let mut line = CommandLine::new(args, &OCI);
-    loop {
-        match line.next() {
-            Ok(Some(found)) => match found.action {
-                Global::Root => globals.root = found.text(),
-                Global::Log => globals.log = found.value,
-                Global::LogFormat => {
-                    globals.json = match found.text() {
-                        b"json" => true,
-                        b"text" => false,
-                        other => {
-                            return Err(bad!("--log-format {}: text or json", Bytes(other)));
-                        }
-                    }
-                }
-                Global::Debug => globals.debug = true,
-                Global::SystemdCgroup => {
-                    return Err(bad!(
-                        "--systemd-cgroup: not supported: box manages the container's cgroups itself (use the cgroupfs manager: podman --cgroup-manager=cgroupfs, containerd SystemdCgroup = false)"
-                    ));
-                }
-                Global::Version => {
-                    crate::outln!(
-                        concat!("box-oci version ", env!("CARGO_PKG_VERSION"), "\nspec: {}"),
-                        runtime::OCI_VERSION
-                    );
-                    return Ok(0);
-                }
-            },
-            Ok(None) => break,
-            Err(e) if is_help(&e) => {
-                print_help(&OCI.usage, &OCI.options);
-                crate::outln!("\ncommands:");
-                for (name, _, what) in COMMANDS {
-                    crate::outln!("  {name:<10}{what}");
-                }
-                return Err(e);
+    read(&OCI, args, OPTIONS_THEN_WORDS, globals).inspect_err(|e| {
+        // The global help, printed by the reader, ends with the commands.
+        if is_help(e) {
+            crate::outln!("\ncommands:");
+            for (name, _, what) in COMMANDS {
+                crate::outln!("  {name:<10}{what}");
             }
-            Err(e) => return Err(e),
         }
+    })?;
+    if globals.version {
+        crate::outln!(
+            concat!("box-oci version ", env!("CARGO_PKG_VERSION"), "\nspec: {}"),
+            runtime::OCI_VERSION
+        );
+        return Ok(0);
     }
-    let rest = line.rest();
+    let rest = globals.exec.command;
     let word = rest.bytes(0);
     let Some(&(_, command, _)) = COMMANDS.iter().find(|c| c.0.as_bytes() == word) else {
-        return Err(if word.is_empty() {
-            OCI.usage.error()
-        } else {
-            bad!(
-                "unknown command {} (box-oci --help lists them)",
-                Bytes(word)
-            )
-        });
+        return Err(bad!(
+            "unknown command {} (box-oci --help lists them)",
+            Bytes(word)
+        ));
     };
     globals.log_fd = open_log(globals.log);
     if globals.debug {
@@ -227,7 +177,7 @@ fn log_line(globals: &Globals, level: &str, msg: &[u8]) {
     };
     let mut line = Text::<1400>::new();
     let time = runtime::rfc3339_now();
-    if globals.json {
+    if globals.log_json {
         let mut json = Writer::new(&mut line);
         json.begin_object();
         json.key(b"level").string(level.as_bytes());
@@ -263,29 +213,25 @@ fn next_option<A: Copy>(
 /// Read a command's options (into [`Given`]) and its operands (options
 /// may follow them, as go-runc places none but a user might): `min` to
 /// `max` of them (at most 2). Every command but exec declares its options
-/// as [`Flag`]s: one reader for all of them.
+/// as [`Flag`]s, as exec and the global options do: one reader for all
+/// of them.
+fn read_new(command: &'static Command<Flag>, args: Args, range: (usize, usize)) -> Result<Read> {
+    let mut given = Given::new(args);
+    let operands = read(command, args, range, &mut given)?;
+    Ok((operands, given))
+}
+
+/// [`read_new`]'s reading, into `given`: what it read stays there when it
+/// fails (the global options: `--log` for the error).
 #[inline(never)]
-fn read(command: &'static Command<Flag>, args: Args, (min, max): (usize, usize)) -> Result<Read> {
+fn read(
+    command: &'static Command<Flag>,
+    args: Args,
+    (min, max): (usize, usize),
+    given: &mut Given,
+) -> Result<Operands> {
     let usage = &command.usage;
     let mut line = CommandLine::new(args, command);
-    let mut given = Given {
-        bundle: b".",
-        no_pivot: false,
-        all: false,
-        force: false,
-        json: false,
-        exec: runtime_exec::ExecOptions {
-            process: None,
-            detach: false,
-            pid_file: None,
-            tty: false,
-            console_socket: None,
-            cwd: None,
-            env: heapless::Vec::new(),
-            user: None,
-            command: args.tail(args.len()),
-        },
-    };
     let mut operands = Operands::new();
     let mut add = |word: &'static [u8]| {
         if operands.len() == max {
@@ -325,14 +271,35 @@ fn read(command: &'static Command<Flag>, args: Args, (min, max): (usize, usize))
                 Flag::User => given.exec.user = Some(parse_user(found.text())?),
                 // box always sets no_new_privs.
                 Flag::NoNewPrivs => {}
+                Flag::Root => given.root = found.text(),
+                Flag::Log => given.log = found.value,
+                Flag::LogFormat => {
+                    given.log_json = match found.text() {
+                        b"json" => true,
+                        b"text" => false,
+                        other => {
+                            return Err(bad!("--log-format {}: text or json", Bytes(other)));
+                        }
+                    }
+                }
+                Flag::Debug => given.debug = true,
+                Flag::SystemdCgroup => {
+                    return Err(bad!(
+                        "--systemd-cgroup: not supported: box manages the container's cgroups itself (use the cgroupfs manager: podman --cgroup-manager=cgroupfs, containerd SystemdCgroup = false)"
+                    ));
+                }
+                Flag::Version => {
+                    given.version = true;
+                    return Ok(operands);
+                }
             }
         }
-        if max == EXEC_OPERANDS.1 {
+        if max == OPTIONS_THEN_WORDS.1 {
             given.exec.command = line.rest();
             if given.exec.command.bytes(0).is_empty() {
                 return Err(usage.error());
             }
-            return Ok((operands, given));
+            return Ok(operands);
         }
         match line.operand() {
             Some(word) => add(word.to_bytes())?,
@@ -346,7 +313,7 @@ fn read(command: &'static Command<Flag>, args: Args, (min, max): (usize, usize))
     if operands.len() < min {
         return Err(usage.error());
     }
-    Ok((operands, given))
+    Ok(operands)
 }
 
 /// A command's operands (its container's id, kill's signal).
@@ -366,6 +333,13 @@ pub enum Flag {
     All,
     Force,
     Format,
+    // The global options.
+    Root,
+    Log,
+    LogFormat,
+    Debug,
+    SystemdCgroup,
+    Version,
     // exec's.
     Process,
     Detach,
@@ -377,7 +351,16 @@ pub enum Flag {
 }
 
 /// What the options said ([`Flag`]s not given keep their defaults).
-struct Given {
+pub struct Given {
+    root: &'static [u8],
+    log: Option<&'static [u8]>,
+    /// `--log`, opened before the command runs: exec enters the
+    /// container's mount namespace, where the path means something else.
+    log_fd: Option<rustix::fd::OwnedFd>,
+    /// `--log-format json`.
+    log_json: bool,
+    debug: bool,
+    version: bool,
     bundle: &'static [u8],
     no_pivot: bool,
     all: bool,
@@ -388,9 +371,40 @@ struct Given {
     exec: runtime_exec::ExecOptions<'static>,
 }
 
-/// What exec gives [`read`] as its number of operands: options end at the
-/// first, and all of them are [`Given`]'s `exec.command`.
-const EXEC_OPERANDS: (usize, usize) = (1, usize::MAX);
+impl Given {
+    #[inline(never)]
+    fn new(args: Args) -> Given {
+        Given {
+            root: DEFAULT_ROOT,
+            log: None,
+            log_fd: None,
+            log_json: false,
+            debug: false,
+            version: false,
+            bundle: b".",
+            no_pivot: false,
+            all: false,
+            force: false,
+            json: false,
+            exec: runtime_exec::ExecOptions {
+                process: None,
+                detach: false,
+                pid_file: None,
+                tty: false,
+                console_socket: None,
+                cwd: None,
+                env: heapless::Vec::new(),
+                user: None,
+                command: args.tail(args.len()),
+            },
+        }
+    }
+}
+
+/// What box-oci's global options and exec's give [`read`] as their number
+/// of operands: options end at the first word, and the words (at least
+/// one) are [`Given`]'s `exec.command`.
+const OPTIONS_THEN_WORDS: (usize, usize) = (1, usize::MAX);
 
 /// A command that takes only the container's id.
 const fn by_id(name: &'static str, about: &'static str) -> Command<Flag> {
@@ -417,7 +431,7 @@ pub const STATE: Command<Flag> = by_id(
 );
 
 fn id_only(command: &'static Command<Flag>, args: Args) -> Result<&'static [u8]> {
-    Ok(read(command, args, (1, 1))?.0[0])
+    Ok(read_new(command, args, (1, 1))?.0[0])
 }
 
 /// exec's options: [`Flag`]s too, read by [`read`].
@@ -479,7 +493,7 @@ pub const EXEC: Command<ExecOption> = Command {
 };
 
 fn exec(globals: &Globals, args: Args) -> Result<u8> {
-    let (_, mut given) = read(&EXEC, args, EXEC_OPERANDS)?;
+    let (_, mut given) = read_new(&EXEC, args, OPTIONS_THEN_WORDS)?;
     let rest = given.exec.command;
     let mut command = rest.tail(1);
     if command.bytes(0) == b"--" {
@@ -568,7 +582,7 @@ pub const CREATE: Command<Flag> = Command {
 };
 
 fn create(globals: &Globals, args: Args) -> Result<()> {
-    let (operands, given) = read(&CREATE, args, (1, 1))?;
+    let (operands, given) = read_new(&CREATE, args, (1, 1))?;
     let options = CreateOptions {
         bundle: given.bundle,
         pid_file: given.exec.pid_file,
@@ -590,7 +604,7 @@ pub const KILL: Command<Flag> = Command {
 };
 
 fn kill(globals: &Globals, args: Args) -> Result<()> {
-    let (operands, given) = read(&KILL, args, (1, 2))?;
+    let (operands, given) = read_new(&KILL, args, (1, 2))?;
     let signal = match operands.get(1) {
         None => rustix::process::Signal::TERM.as_raw(),
         Some(word) => crate::sys::signal::parse(word)
@@ -610,7 +624,7 @@ pub const DELETE: Command<Flag> = Command {
 };
 
 fn delete(globals: &Globals, args: Args) -> Result<()> {
-    let (operands, given) = read(&DELETE, args, (1, 1))?;
+    let (operands, given) = read_new(&DELETE, args, (1, 1))?;
     runtime::delete(Root(globals.root), operands[0], given.force)
 }
 
@@ -625,7 +639,7 @@ pub const LIST: Command<Flag> = Command {
 };
 
 fn list(globals: &Globals, args: Args) -> Result<()> {
-    read(&LIST, args, (0, 0))?;
+    read_new(&LIST, args, (0, 0))?;
     runtime::list(Root(globals.root))
 }
 
@@ -647,7 +661,7 @@ pub const PS: Command<Flag> = Command {
 };
 
 fn ps(globals: &Globals, args: Args) -> Result<()> {
-    let (operands, given) = read(&PS, args, (1, 1))?;
+    let (operands, given) = read_new(&PS, args, (1, 1))?;
     runtime::ps(Root(globals.root), operands[0], given.json)
 }
 
@@ -662,7 +676,7 @@ pub const FEATURES: Command<Flag> = Command {
 };
 
 fn features(_: &Globals, args: Args) -> Result<()> {
-    read(&FEATURES, args, (0, 0))?;
+    read_new(&FEATURES, args, (0, 0))?;
     crate::outln!("{FEATURES_JSON}");
     Ok(())
 }
@@ -692,7 +706,7 @@ pub const SPEC: Command<Flag> = Command {
 };
 
 fn spec(_: &Globals, args: Args) -> Result<()> {
-    let (_, given) = read(&SPEC, args, (0, 0))?;
+    let (_, given) = read_new(&SPEC, args, (0, 0))?;
     let bundle = given.bundle;
     let path = crate::text::CPath::from_parts(&[bundle, b"/config.json"])
         .ok_or_else(|| bad!("--bundle: path too long"))?;

@@ -87,11 +87,20 @@ const COMMANDS: &[(&str, Run, &str)] = &[
 
 type Run = fn(&Globals, Args) -> Result<()>;
 
-/// What the global options said: their fields of [`Given`].
-type Globals = Given;
+/// What the global options said (their fields of [`Given`]), and the
+/// `--log` file.
+pub struct Globals {
+    given: Given,
+    /// `--log`, opened before the command runs: exec enters the
+    /// container's mount namespace, where the path means something else.
+    log_fd: Option<rustix::fd::OwnedFd>,
+}
 
 pub fn main(args: Args) -> u8 {
-    let mut globals = Given::new(args);
+    let mut globals = Globals {
+        given: Given::new(args),
+        log_fd: None,
+    };
     let result = run(args, &mut globals);
     match result {
         Ok(code) => code,
@@ -105,7 +114,7 @@ pub fn main(args: Args) -> u8 {
 }
 
 fn run(args: Args, globals: &mut Globals) -> Result<u8> {
-    read(&OCI, args, OPTIONS_THEN_WORDS, globals).inspect_err(|e| {
+    read(&OCI, args, OPTIONS_THEN_WORDS, &mut globals.given).inspect_err(|e| {
         // The global help, printed by the reader, ends with the commands.
         if is_help(e) {
             crate::outln!("\ncommands:");
@@ -114,14 +123,14 @@ fn run(args: Args, globals: &mut Globals) -> Result<u8> {
             }
         }
     })?;
-    if globals.version {
+    if globals.given.version {
         crate::outln!(
             concat!("box-oci version ", env!("CARGO_PKG_VERSION"), "\nspec: {}"),
             runtime::OCI_VERSION
         );
         return Ok(0);
     }
-    let rest = globals.exec.command;
+    let rest = globals.given.exec.command;
     let word = rest.bytes(0);
     let Some(&(_, command, _)) = COMMANDS.iter().find(|c| c.0.as_bytes() == word) else {
         return Err(bad!(
@@ -129,10 +138,15 @@ fn run(args: Args, globals: &mut Globals) -> Result<u8> {
             Bytes(word)
         ));
     };
-    globals.log_fd = open_log(globals.log);
-    if globals.debug {
+    globals.log_fd = open_log(globals.given.log);
+    if globals.given.debug {
         let mut text = Text::<128>::new();
-        let _ = write!(text, "{} with --root {}", Bytes(word), Bytes(globals.root));
+        let _ = write!(
+            text,
+            "{} with --root {}",
+            Bytes(word),
+            Bytes(globals.given.root)
+        );
         log_line(globals, "debug", text.as_bytes());
     }
     if word == b"exec" {
@@ -167,7 +181,7 @@ fn log_line(globals: &Globals, level: &str, msg: &[u8]) {
     let opened;
     let fd = match &globals.log_fd {
         Some(fd) => fd,
-        None => match open_log(globals.log) {
+        None => match open_log(globals.given.log) {
             Some(fd) => {
                 opened = fd;
                 &opened
@@ -177,7 +191,7 @@ fn log_line(globals: &Globals, level: &str, msg: &[u8]) {
     };
     let mut line = Text::<1400>::new();
     let time = runtime::rfc3339_now();
-    if globals.log_json {
+    if globals.given.log_json {
         let mut json = Writer::new(&mut line);
         json.begin_object();
         json.key(b"level").string(level.as_bytes());
@@ -354,9 +368,6 @@ pub enum Flag {
 pub struct Given {
     root: &'static [u8],
     log: Option<&'static [u8]>,
-    /// `--log`, opened before the command runs: exec enters the
-    /// container's mount namespace, where the path means something else.
-    log_fd: Option<rustix::fd::OwnedFd>,
     /// `--log-format json`.
     log_json: bool,
     debug: bool,
@@ -377,7 +388,6 @@ impl Given {
         Given {
             root: DEFAULT_ROOT,
             log: None,
-            log_fd: None,
             log_json: false,
             debug: false,
             version: false,
@@ -500,7 +510,7 @@ fn exec(globals: &Globals, args: Args) -> Result<u8> {
         command = command.tail(1);
     }
     given.exec.command = command;
-    runtime_exec::exec(Root(globals.root), rest.bytes(0), &given.exec)
+    runtime_exec::exec(Root(globals.given.root), rest.bytes(0), &given.exec)
 }
 
 /// `--user UID[:GID]`, numbers (the container's names are its own).
@@ -528,19 +538,19 @@ pub const RESUME: Command<Flag> = by_id(
 );
 
 fn pause(globals: &Globals, args: Args) -> Result<()> {
-    runtime::freeze(Root(globals.root), id_only(&PAUSE, args)?, true)
+    runtime::freeze(Root(globals.given.root), id_only(&PAUSE, args)?, true)
 }
 
 fn resume(globals: &Globals, args: Args) -> Result<()> {
-    runtime::freeze(Root(globals.root), id_only(&RESUME, args)?, false)
+    runtime::freeze(Root(globals.given.root), id_only(&RESUME, args)?, false)
 }
 
 fn start(globals: &Globals, args: Args) -> Result<()> {
-    runtime::start(Root(globals.root), id_only(&START, args)?)
+    runtime::start(Root(globals.given.root), id_only(&START, args)?)
 }
 
 fn state(globals: &Globals, args: Args) -> Result<()> {
-    runtime::state(Root(globals.root), id_only(&STATE, args)?)
+    runtime::state(Root(globals.given.root), id_only(&STATE, args)?)
 }
 
 pub const CREATE: Command<Flag> = Command {
@@ -589,7 +599,7 @@ fn create(globals: &Globals, args: Args) -> Result<()> {
         console_socket: given.exec.console_socket,
         no_pivot: given.no_pivot,
     };
-    runtime::create(Root(globals.root), operands[0], &options, &args)
+    runtime::create(Root(globals.given.root), operands[0], &options, &args)
 }
 
 pub const KILL: Command<Flag> = Command {
@@ -610,7 +620,7 @@ fn kill(globals: &Globals, args: Args) -> Result<()> {
         Some(word) => crate::sys::signal::parse(word)
             .ok_or_else(|| bad!("kill: unknown signal {}", Bytes(word)))?,
     };
-    runtime::kill(Root(globals.root), operands[0], signal, given.all)
+    runtime::kill(Root(globals.given.root), operands[0], signal, given.all)
 }
 
 pub const DELETE: Command<Flag> = Command {
@@ -625,7 +635,7 @@ pub const DELETE: Command<Flag> = Command {
 
 fn delete(globals: &Globals, args: Args) -> Result<()> {
     let (operands, given) = read_new(&DELETE, args, (1, 1))?;
-    runtime::delete(Root(globals.root), operands[0], given.force)
+    runtime::delete(Root(globals.given.root), operands[0], given.force)
 }
 
 pub const LIST: Command<Flag> = Command {
@@ -640,7 +650,7 @@ pub const LIST: Command<Flag> = Command {
 
 fn list(globals: &Globals, args: Args) -> Result<()> {
     read_new(&LIST, args, (0, 0))?;
-    runtime::list(Root(globals.root))
+    runtime::list(Root(globals.given.root))
 }
 
 pub const PS: Command<Flag> = Command {
@@ -662,7 +672,7 @@ pub const PS: Command<Flag> = Command {
 
 fn ps(globals: &Globals, args: Args) -> Result<()> {
     let (operands, given) = read_new(&PS, args, (1, 1))?;
-    runtime::ps(Root(globals.root), operands[0], given.json)
+    runtime::ps(Root(globals.given.root), operands[0], given.json)
 }
 
 pub const FEATURES: Command<Flag> = Command {

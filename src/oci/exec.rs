@@ -330,16 +330,25 @@ fn read_process(
     let step = "read the container's config";
     runtime::load_config(&config_path, step, &mut big, config)?;
     let too_long = || bad!("exec: the command line's strings do not fit");
-    let mut process = config.process.take().unwrap_or_default();
+    // The command line's strings in the pool first, then the process
+    // changed where it is.
     let words = (0..options.command.len()).map(|i| options.command.bytes(i));
-    process.args = config
+    let args = config
         .add_list(Default::default(), words)
         .ok_or_else(too_long)?;
-    process.env = config
-        .add_list(process.env, options.env.iter().copied())
+    let env = config.process.as_ref().map(|p| p.env).unwrap_or_default();
+    let env = config
+        .add_list(env, options.env.iter().copied())
         .ok_or_else(too_long)?;
-    if let Some(cwd) = options.cwd {
-        process.cwd = config.add_string(cwd).ok_or_else(too_long)?;
+    let cwd = match options.cwd {
+        Some(cwd) => Some(config.add_string(cwd).ok_or_else(too_long)?),
+        None => None,
+    };
+    let process = config.process.get_or_insert_with(Default::default);
+    process.args = args;
+    process.env = env;
+    if let Some(cwd) = cwd {
+        process.cwd = cwd;
     }
     if let Some((uid, gid)) = options.user {
         process.uid = uid;
@@ -351,7 +360,6 @@ fn read_process(
         }
     }
     process.terminal |= options.tty;
-    config.process = Some(process);
     Ok(())
 }
 

@@ -132,7 +132,7 @@ pub fn exec(root: Root<'_>, id: &[u8], options: &ExecOptions<'_>) -> Result<u8> 
     let flags = box_exec::differing_namespaces(raw_pid);
     let container_root = box_exec::open_proc_dir(raw_pid, b"/root")?;
     let mut setgroups = [0u8; 16];
-    let setgroups_path = proc_path(raw_pid, b"/setgroups");
+    let setgroups_path = box_exec::proc_file(raw_pid, b"/setgroups");
     let m = crate::sys::fs::read_into(setgroups_path.as_cstr(), &mut setgroups).unwrap_or(0);
     let setgroups_denied = setgroups[..m].starts_with(b"deny");
     if !process.additional_gids.is_empty() && flags & k::CLONE_NEWUSER != 0 {
@@ -389,10 +389,6 @@ fn config_of_state(state: &[u8], bundle: &mut [u8]) -> Option<CPath> {
     None
 }
 
-fn proc_path(pid: u32, file: &[u8]) -> CPath {
-    CPath::proc(Some(pid), file)
-}
-
 /// Enter the process's working directory, resolved inside the container's
 /// root whatever its symlinks say: `..` stops at the root, an absolute link
 /// starts from it, and a magic link (/proc/self/fd/N, /proc/PID/cwd), the
@@ -496,12 +492,11 @@ impl PidFile {
         };
         let too_long = || bad!("--pid-file: path too long");
         let dir_path = CPath::from_bytes(dir).ok_or_else(too_long)?;
-        let dir = rustix::fs::open(
-            dir_path.as_cstr(),
-            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .at("open the pid file's directory", "open", dir_path.as_bytes())?;
+        let dir = crate::sys::fs::open_dir(dir_path.as_cstr()).at(
+            "open the pid file's directory",
+            "open",
+            dir_path.as_bytes(),
+        )?;
         Ok(PidFile {
             dir,
             name: CPath::from_bytes(name).ok_or_else(too_long)?,

@@ -12,7 +12,7 @@ use rustix::fs::{Mode, OFlags};
 
 use crate::args::CommandLine;
 use crate::bad;
-use crate::error::{EXIT_BOX, Error, Result};
+use crate::error::{Error, Result};
 use crate::oci::exec as runtime_exec;
 use crate::oci::json::Writer;
 use crate::oci::runtime::{self, CreateOptions, Root};
@@ -731,9 +731,8 @@ fn spec(_: &Globals, args: Args) -> Result<()> {
         }
         Err(e) => return Err(Error::sys("write config.json", "open", path.as_bytes(), e)),
     };
-    crate::out::try_write_all(&fd, DEFAULT_SPEC.as_bytes()).map_err(|e| {
-        Error::sys("write config.json", "write", path.as_bytes(), e).with_code(EXIT_BOX)
-    })
+    crate::out::try_write_all(&fd, DEFAULT_SPEC.as_bytes())
+        .map_err(|e| Error::sys("write config.json", "write", path.as_bytes(), e))
 }
 
 /// `box-oci spec`'s config.json: what box gives a container by default,

@@ -17,7 +17,7 @@ use rustix::pipe::PipeFlags;
 use rustix::process::Signal;
 
 use crate::bad;
-use crate::error::{Context, Error, Result};
+use crate::error::{Error, Result};
 use crate::oci::config::{Config, HookStage};
 use crate::oci::runtime::{self, Root};
 use crate::sys::exec::CStrArray;
@@ -109,14 +109,11 @@ fn run_one(config: &Config, hook: &crate::oci::config::Hook, state: &[u8]) -> Re
     // The state, whole, in the pipe before the hook starts: no write can
     // meet a reader that has gone.
     let (input, feed) =
-        rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at("run the hook", "pipe2", b"")?;
-    crate::out::try_write_all(&feed, state).at("run the hook", "write", b"pipe")?;
+        rustix::pipe::pipe_with(PipeFlags::CLOEXEC).map_err(|e| failed("pipe2", b"", e))?;
+    crate::out::try_write_all(&feed, state).map_err(|e| failed("write", b"pipe", e))?;
     drop(feed);
-    let null = rustix::fs::open(c"/dev/null", OFlags::RDWR | OFlags::CLOEXEC, Mode::empty()).at(
-        "run the hook",
-        "open",
-        b"/dev/null",
-    )?;
+    let null = rustix::fs::open(c"/dev/null", OFlags::RDWR | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|e| failed("open", b"/dev/null", e))?;
     let spawned = runtime::spawn(&mut || {
         let _ = fd::dup_onto(input.as_fd(), StdFd::Stdin);
         let _ = fd::dup_onto(null.as_fd(), StdFd::Stdout);
@@ -126,7 +123,7 @@ fn run_one(config: &Config, hook: &crate::oci::config::Hook, state: &[u8]) -> Re
         exec::execve(path, argv.argv(), envp.envp());
         exec::exit_now(crate::error::EXIT_NOT_FOUND)
     })
-    .map_err(|(call, e)| Error::sys("run the hook", call, path.to_bytes(), e))?;
+    .map_err(|(call, e)| failed(call, path.to_bytes(), e))?;
     let pid = spawned.process()?;
     if let (Some(pidfd), Some(seconds)) = (&spawned.pidfd, hook.timeout) {
         let mut fds = [rustix::event::PollFd::new(
@@ -158,6 +155,11 @@ fn run_one(config: &Config, hook: &crate::oci::config::Hook, state: &[u8]) -> Re
             "{}: exited with status {code}",
             Bytes(path.to_bytes())
         )),
-        Err(e) => Err(Error::sys("run the hook", "waitid", path.to_bytes(), e)),
+        Err(e) => Err(failed("waitid", path.to_bytes(), e)),
     }
+}
+
+/// A call of [`run_one`]'s that failed.
+fn failed(call: &'static str, subject: &[u8], errno: rustix::io::Errno) -> Error {
+    Error::sys("run the hook", call, subject, errno)
 }

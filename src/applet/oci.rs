@@ -776,6 +776,34 @@ pub const DEFAULT_SPEC: &str = r#"{
 mod tests {
     use super::*;
 
+    /// exec's options end at ID, the global options at the command: the
+    /// words after them, options of the command's own included, are
+    /// `exec.command`; the options read before an error stay read.
+    #[test]
+    fn options_then_words() {
+        let args = Args::for_test(&[
+            c"exec", c"-d", c"--env", c"A=1", c"-u", c"5:6", c"ID", c"sh", c"-c",
+        ]);
+        let mut given = Given::new(args);
+        read(&EXEC, args, OPTIONS_THEN_WORDS, &mut given).unwrap();
+        assert!(given.exec.detach && given.exec.user == Some((5, 6)));
+        assert_eq!(given.exec.env.as_slice(), [&b"A=1"[..]]);
+        let command = given.exec.command;
+        let words: Vec<_> = (0..command.len()).map(|i| command.bytes(i)).collect();
+        assert_eq!(words, [&b"ID"[..], b"sh", b"-c"]);
+
+        let args = Args::for_test(&[c"box-oci", c"--log", c"L", c"--log-format", c"x", c"list"]);
+        let mut given = Given::new(args);
+        let e = read(&OCI, args, OPTIONS_THEN_WORDS, &mut given).unwrap_err();
+        assert_eq!(e.to_string(), "--log-format x: text or json");
+        assert_eq!(given.log, Some(&b"L"[..]));
+
+        let args = Args::for_test(&[c"box-oci", c"--root", c"R"]);
+        let mut given = Given::new(args);
+        let e = read(&OCI, args, OPTIONS_THEN_WORDS, &mut given).unwrap_err();
+        assert!(e.to_string().starts_with("usage: box-oci "), "{e}");
+    }
+
     /// The features document is valid JSON, and names the version and the
     /// namespaces box-oci has.
     #[test]

@@ -464,125 +464,156 @@ impl RunOption {
 pub const RUN_OPTIONS: &[RunOption] = {
     use Apply::Config;
     &[
-        Opt::value("rootfs", "DIR", "root of the container", Config(set_rootfs)).key(),
+        Opt::value(
+            "rootfs",
+            "DIR",
+            packed!("root of the container"),
+            Config(set_rootfs),
+        )
+        .key(),
         Opt::value(
             "name",
             "NAME",
-            "container name (default box-PID)",
+            packed!("container name (default box-PID)"),
             Config(set_name),
         )
         .key(),
         Opt::value(
             "hostname",
             "NAME",
-            "hostname inside (default: the name)",
+            packed!("hostname inside (default: the name)"),
             Config(set_hostname),
         )
         .key(),
         Opt::value(
             "ns",
             "LIST",
-            "namespaces to make; TYPE=PATH joins one",
+            packed!("namespaces to make; TYPE=PATH joins one"),
             Config(set_ns),
         )
         .key(),
-        Opt::flag("net", "a network namespace, with lo up", Config(set_net)).key(),
+        Opt::flag(
+            "net",
+            packed!("a network namespace, with lo up"),
+            Config(set_net),
+        )
+        .key(),
         Opt::value(
             "propagation",
             "MODE",
-            "private, slave, shared or unbindable",
+            packed!("private, slave, shared or unbindable"),
             Config(set_propagation),
         )
         .key(),
         Opt::value(
             "bind",
             "SRC:DST[:ro]",
-            "bind mount from the host",
+            packed!("bind mount from the host"),
             Config(add_bind),
         )
         .key()
         .repeat(),
-        Opt::value("tmpfs", "DST[:size=N]", "tmpfs inside", Config(add_tmpfs))
-            .key()
-            .repeat(),
-        Opt::flag("read-only", "read-only rootfs", Config(set_read_only)).key(),
+        Opt::value(
+            "tmpfs",
+            "DST[:size=N]",
+            packed!("tmpfs inside"),
+            Config(add_tmpfs),
+        )
+        .key()
+        .repeat(),
+        Opt::flag(
+            "read-only",
+            packed!("read-only rootfs"),
+            Config(set_read_only),
+        )
+        .key(),
         Opt::value(
             "memory",
             "N",
-            "memory limit in bytes (K, M, G)",
+            packed!("memory limit in bytes (K, M, G)"),
             Config(set_memory),
         )
         .key(),
-        Opt::value("pids", "N", "process limit", Config(set_pids)).key(),
+        Opt::value("pids", "N", packed!("process limit"), Config(set_pids)).key(),
         Opt::value(
             "cpu",
             "Q/P",
-            "CPU quota/period in microseconds",
+            packed!("CPU quota/period in microseconds"),
             Config(set_cpu),
         )
         .key(),
         Opt::value(
             "cpuset",
             "LIST",
-            "CPUs allowed, e.g. 0-1",
+            packed!("CPUs allowed, e.g. 0-1"),
             Config(set_cpuset),
         )
         .key(),
-        Opt::value("env", "K=V", "environment", Config(add_env))
+        Opt::value("env", "K=V", packed!("environment"), Config(add_env))
             .key()
             .repeat(),
         Opt::value(
             "workdir",
             "DIR",
-            "working directory inside",
+            packed!("working directory inside"),
             Config(set_workdir),
         )
         .key(),
         Opt::value(
             "user",
             "UID[:GID]",
-            "identity inside (numeric)",
+            packed!("identity inside (numeric)"),
             Config(set_user),
         )
         .key(),
         Opt::flag(
             "map-root",
-            "user namespace, caller is root inside",
+            packed!("user namespace, caller is root inside"),
             Config(set_map_root),
         )
         .key(),
-        Opt::flag("init", "box-init as PID 1, CMD its child", Config(set_init)).key(),
-        Opt::flag("detach", "run in the background", Config(set_detach)).short(b'd'),
+        Opt::flag(
+            "init",
+            packed!("box-init as PID 1, CMD its child"),
+            Config(set_init),
+        )
+        .key(),
+        Opt::flag(
+            "detach",
+            packed!("run in the background"),
+            Config(set_detach),
+        )
+        .short(b'd'),
         Opt::flag(
             "rm",
-            "remove its state and log when it ends",
+            packed!("remove its state and log when it ends"),
             Config(set_rm),
         )
         .key(),
         Opt::flag(
             "tty",
-            "a pty inside, relayed to this terminal",
+            packed!("a pty inside, relayed to this terminal"),
             Config(set_tty),
         )
         .short(b't')
         .key(),
         Opt::flag(
             "no-pivot",
-            "move-and-chroot instead of pivot_root",
+            packed!("move-and-chroot instead of pivot_root"),
             Config(set_no_pivot),
         )
         .key(),
         Opt::value(
             "seccomp",
             "MODE",
-            "default, or unconfined: no syscall filter",
+            packed!("default, or unconfined: no syscall filter"),
             Config(set_seccomp),
         )
         .key(),
         Opt::value(
             "cap-add",
             "CAP[,CAP]",
-            "capabilities beyond the default set (or all)",
+            packed!("capabilities beyond the default set (or all)"),
             Config(add_caps),
         )
         .key()
@@ -590,7 +621,7 @@ pub const RUN_OPTIONS: &[RunOption] = {
         Opt::value(
             "cap-drop",
             "CAP[,CAP]",
-            "capabilities to remove (or all)",
+            packed!("capabilities to remove (or all)"),
             Config(drop_caps),
         )
         .key()
@@ -598,7 +629,7 @@ pub const RUN_OPTIONS: &[RunOption] = {
         Opt::value(
             "rlimit",
             "RES=SOFT[:HARD]",
-            "resource limit, e.g. nofile=1024",
+            packed!("resource limit, e.g. nofile=1024"),
             Config(add_rlimit),
         )
         .key()
@@ -606,7 +637,7 @@ pub const RUN_OPTIONS: &[RunOption] = {
         Opt::value(
             "uidmap",
             "IN:OUT:COUNT",
-            "user namespace uid range (root callers)",
+            packed!("user namespace uid range (root callers)"),
             Config(add_uid_range),
         )
         .key()
@@ -614,7 +645,7 @@ pub const RUN_OPTIONS: &[RunOption] = {
         Opt::value(
             "gidmap",
             "IN:OUT:COUNT",
-            "user namespace gid range (root callers)",
+            packed!("user namespace gid range (root callers)"),
             Config(add_gid_range),
         )
         .key()
@@ -622,33 +653,33 @@ pub const RUN_OPTIONS: &[RunOption] = {
         Opt::value(
             "device",
             "HOST[:INSIDE][:rwm]",
-            "hand a host device node to the container",
+            packed!("hand a host device node to the container"),
             Config(add_device),
         )
         .key()
         .repeat(),
         Opt::flag(
             "debug-timing",
-            "print µs per setup step on standard error",
+            packed!("print µs per setup step on standard error"),
             Config(debug_timing),
         ),
         Opt::value(
             "file",
             "SPEC",
-            "start from a spec file; options override it",
+            packed!("start from a spec file; options override it"),
             Apply::File,
         ),
         Opt::value(
             "restart",
             "no|on-failure|always",
-            "what box-init does when it ends (default no)",
+            packed!("what box-init does when it ends (default no)"),
             Config(set_restart),
         )
         .key_only(),
         Opt::value(
             "cmd",
             "PROGRAM [ARG…]",
-            "what to run, the rest of the line",
+            packed!("what to run, the rest of the line"),
             Apply::Command,
         )
         .key_only(),
@@ -663,9 +694,11 @@ pub const RUN: Command<Apply> = Command {
             "[OPTIONS] --rootfs DIR [--] CMD [ARG…]",
             "--file SPEC [OPTIONS] [-- CMD [ARG…]]",
         ],
-        about: "Runs CMD in new mount, UTS, IPC and PID namespaces, with DIR as its root.",
-        notes: "Exit status: CMD's own; 128+N if killed by signal N; 125 if box failed,\n\
-                126 if CMD cannot be executed, 127 if it was not found.",
+        about: packed!("Runs CMD in new mount, UTS, IPC and PID namespaces, with DIR as its root."),
+        notes: packed!(
+            "Exit status: CMD's own; 128+N if killed by signal N; 125 if box failed,\n\
+                126 if CMD cannot be executed, 127 if it was not found."
+        ),
     },
     options: RUN_OPTIONS,
 };

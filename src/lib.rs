@@ -10,6 +10,9 @@
 
 #![deny(unsafe_code)]
 
+// First: its `packed!` is used by the modules below.
+#[macro_use]
+pub mod packed;
 mod applet;
 pub mod args;
 mod board;
@@ -449,7 +452,9 @@ mod tests {
                 "{name}: more options than its parser counts"
             );
             let mut column = None;
+            let texts = crate::packed::Corpus::unpack();
             for (i, form) in forms.iter().enumerate() {
+                let form_help = texts.get(form.help);
                 let named = |other: &&options::Form| {
                     (!form.long.is_empty() && other.long == form.long)
                         || (form.short != 0 && other.short == form.short)
@@ -471,17 +476,17 @@ mod tests {
                 let (line, help) = (0..lines.len())
                     .filter(|&i| lines[i].starts_with("  ") && lines[i].contains(&shown))
                     .map(|i| (lines[i], lines.get(i + 1).copied().unwrap_or("")))
-                    .map(|(line, next)| match line.ends_with(form.help) {
+                    .map(|(line, next)| match line.ends_with(form_help) {
                         true => (line, line),
                         false => (line, next),
                     })
-                    .find(|(_, help)| help.ends_with(form.help))
+                    .find(|(_, help)| help.ends_with(form_help))
                     .unwrap_or_else(|| panic!("{name}: {shown} not shown with its help"));
                 if form.short != 0 && !form.long.is_empty() {
                     let both = format!("-{}, --{}", form.short as char, form.long);
                     assert!(line.contains(&both), "{name}: {line}");
                 }
-                let at = help.chars().count() - form.help.chars().count();
+                let at = help.chars().count() - form_help.chars().count();
                 assert_eq!(*column.get_or_insert(at), at, "{name}: {line}");
             }
         }

@@ -16,6 +16,7 @@ use core::fmt::{self, Write};
 
 use crate::bad;
 use crate::error::Error;
+use crate::packed::{Corpus, Packed};
 
 /// How an option takes a value. The name (`DIR`) shows in the help and in
 /// messages.
@@ -61,7 +62,7 @@ pub struct Form {
     pub repeat: bool,
     pub place: Place,
     /// One line in `--help`.
-    pub help: &'static str,
+    pub help: Packed,
 }
 
 /// One option of a program: how it is written, and what the program does
@@ -74,27 +75,17 @@ pub struct Opt<A> {
 
 impl<A> Opt<A> {
     /// `--long`, taking no value.
-    pub const fn flag(long: &'static str, help: &'static str, action: A) -> Self {
+    pub const fn flag(long: &'static str, help: Packed, action: A) -> Self {
         Self::with(long, Value::None, help, action)
     }
 
     /// `--long NAME`.
-    pub const fn value(
-        long: &'static str,
-        name: &'static str,
-        help: &'static str,
-        action: A,
-    ) -> Self {
+    pub const fn value(long: &'static str, name: &'static str, help: Packed, action: A) -> Self {
         Self::with(long, Value::Required(name), help, action)
     }
 
     /// `--long[=NAME]`: the value only attached.
-    pub const fn attached(
-        long: &'static str,
-        name: &'static str,
-        help: &'static str,
-        action: A,
-    ) -> Self {
+    pub const fn attached(long: &'static str, name: &'static str, help: Packed, action: A) -> Self {
         Self::with(long, Value::Attached(name), help, action)
     }
 
@@ -102,13 +93,13 @@ impl<A> Opt<A> {
     pub const fn attached_to_long(
         long: &'static str,
         name: &'static str,
-        help: &'static str,
+        help: Packed,
         action: A,
     ) -> Self {
         Self::with(long, Value::AttachedToLong(name), help, action)
     }
 
-    const fn with(long: &'static str, value: Value, help: &'static str, action: A) -> Self {
+    const fn with(long: &'static str, value: Value, help: Packed, action: A) -> Self {
         Self {
             form: Form {
                 long,
@@ -177,9 +168,9 @@ pub struct Usage {
     /// What follows the name on each usage line: `[OPTIONS] NAME`.
     pub synopsis: &'static [&'static str],
     /// What the program does, in lines of at most 80 columns.
-    pub about: &'static str,
+    pub about: Packed,
     /// After the options (exit statuses, notes), or empty.
-    pub notes: &'static str,
+    pub notes: Packed,
 }
 
 impl Usage {
@@ -250,7 +241,7 @@ pub const HELP: Form = Form {
     value: Value::None,
     repeat: true,
     place: Place::CommandLine,
-    help: "print this help and exit",
+    help: packed!("print this help and exit"),
 };
 
 /// An option as the user gave it, for messages: `--memory` or `-d` on the
@@ -289,12 +280,13 @@ pub fn is_help(e: &Error) -> bool {
 /// `--help`) with their help in one column, computed, then the keys only
 /// spec files take, then the notes.
 pub fn write_help(out: &mut dyn Write, usage: &Usage, table: &dyn Table) -> fmt::Result {
+    let texts = Corpus::unpack();
     for (i, synopsis) in usage.synopsis.iter().enumerate() {
         let lead = if i == 0 { "usage:" } else { "      " };
         writeln!(out, "{lead} {}{}{synopsis}", usage.name, Spaced(synopsis))?;
     }
     if !usage.about.is_empty() {
-        write!(out, "\n{}\n", usage.about)?;
+        write!(out, "\n{}\n", texts.get(usage.about))?;
     }
     let on_command_line = |form: &&Form| form.place != Place::SpecFile;
     let command_line = forms(table).filter(on_command_line);
@@ -310,7 +302,7 @@ pub fn write_help(out: &mut dyn Write, usage: &Usage, table: &dyn Table) -> fmt:
         + GAP;
     out.write_str("\nOptions:\n")?;
     for form in command_line.chain(Some(&HELP)) {
-        row(out, &Left(form, false), form.help, column)?;
+        row(out, &Left(form, false), texts.get(form.help), column)?;
     }
     let repeating = forms(table).filter(|form| form.repeat && form.place != Place::SpecFile);
     if repeating.clone().next().is_some() {
@@ -340,11 +332,11 @@ pub fn write_help(out: &mut dyn Write, usage: &Usage, table: &dyn Table) -> fmt:
         text.words("and these:")?;
         text.end()?;
         for form in keys_only {
-            row(out, &Left(form, true), form.help, column)?;
+            row(out, &Left(form, true), texts.get(form.help), column)?;
         }
     }
     if !usage.notes.is_empty() {
-        write!(out, "\n{}\n", usage.notes)?;
+        write!(out, "\n{}\n", texts.get(usage.notes))?;
     }
     Ok(())
 }
@@ -485,21 +477,21 @@ mod tests {
     }
 
     const OPTIONS: &[Opt<Action>] = &[
-        Opt::flag("net", "a network namespace", Action::Net).key(),
-        Opt::value("root", "DIR", "the root", Action::Root).key(),
-        Opt::attached("mount-proc", "DIR", "mount /proc", Action::Proc).short(b'P'),
-        Opt::value("bind", "SRC:DST", "a bind mount", Action::Bind)
+        Opt::flag("net", packed!("a network namespace"), Action::Net).key(),
+        Opt::value("root", "DIR", packed!("the root"), Action::Root).key(),
+        Opt::attached("mount-proc", "DIR", packed!("mount /proc"), Action::Proc).short(b'P'),
+        Opt::value("bind", "SRC:DST", packed!("a bind mount"), Action::Bind)
             .key()
             .repeat(),
-        Opt::flag("detach", "in the background", Action::Detach).short(b'd'),
-        Opt::value("cmd", "CMD [ARG…]", "the command", Action::Cmd).key_only(),
+        Opt::flag("detach", packed!("in the background"), Action::Detach).short(b'd'),
+        Opt::value("cmd", "CMD [ARG…]", packed!("the command"), Action::Cmd).key_only(),
     ];
 
     const USAGE: Usage = Usage {
         name: "box try",
         synopsis: &["[OPTIONS] CMD", "--other"],
-        about: "Tries.",
-        notes: "Exit status: 0.",
+        about: packed!("Tries."),
+        notes: packed!("Exit status: 0."),
     };
 
     fn help() -> String {
@@ -539,8 +531,13 @@ Exit status: 0.
     #[test]
     fn a_wide_left_side_puts_its_help_below() {
         const WIDE: &[Opt<()>] = &[
-            Opt::value("device", "HOST[:INSIDE][:rwm][,MORE…]", "a device", ()),
-            Opt::flag("net", "a network namespace", ()),
+            Opt::value(
+                "device",
+                "HOST[:INSIDE][:rwm][,MORE…]",
+                packed!("a device"),
+                (),
+            ),
+            Opt::flag("net", packed!("a network namespace"), ()),
         ];
         let mut text = String::new();
         write_help(&mut text, &USAGE, &WIDE).unwrap();
@@ -560,8 +557,8 @@ Exit status: 0.
             let usage = Usage {
                 name,
                 synopsis: &[],
-                about: "",
-                notes: "",
+                about: packed!(""),
+                notes: packed!(""),
             };
             usage.prefix().to_string()
         };

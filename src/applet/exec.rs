@@ -47,15 +47,19 @@ pub const EXEC: Command<ExecOption> = Command {
     usage: Usage {
         name: "box exec",
         synopsis: &["[-t] NAME [--] CMD [ARG…]"],
-        about: "Runs CMD in running container NAME: in its namespaces, cgroups, root and\n\
+        about: packed!(
+            "Runs CMD in running container NAME: in its namespaces, cgroups, root and\n\
                 working directory, as its init's user, with its capabilities, seccomp\n\
-                filter and environment.",
-        notes: "Exit status: CMD's own; 128+N if killed by signal N; 125 if box failed,\n\
-                126 if CMD cannot be executed, 127 if it was not found.",
+                filter and environment."
+        ),
+        notes: packed!(
+            "Exit status: CMD's own; 128+N if killed by signal N; 125 if box failed,\n\
+                126 if CMD cannot be executed, 127 if it was not found."
+        ),
     },
     options: &[Opt::flag(
         "tty",
-        "a pty inside, relayed to this terminal",
+        packed!("a pty inside, relayed to this terminal"),
         ExecOption::Tty,
     )
     .short(b't')],

@@ -29,13 +29,15 @@ pub const INIT: Command<InitOption> = Command {
             "[--subreaper] [--] CMD [ARG…]",
             "(as PID 1, without CMD: the board's init)",
         ],
-        about: "Runs CMD as its child, forwards signals to it, reaps every orphan, and\n\
-                exits with CMD's status (128+N if CMD was killed by signal N).",
-        notes: "",
+        about: packed!(
+            "Runs CMD as its child, forwards signals to it, reaps every orphan, and\n\
+                exits with CMD's status (128+N if CMD was killed by signal N)."
+        ),
+        notes: packed!(""),
     },
     options: &[Opt::flag(
         "subreaper",
-        "reap orphans even when not PID 1",
+        packed!("reap orphans even when not PID 1"),
         InitOption::Subreaper,
     )
     .short(b's')],

@@ -26,13 +26,15 @@ pub const INSTALL: Command<InstallOption> = Command {
     usage: Usage {
         name: "box --install",
         synopsis: &["DIR [--force]"],
-        about: "Makes a symlink to box in DIR for each applet (box --list names them).\n\
-                A file of that name that is already a link to box is left alone.",
-        notes: "",
+        about: packed!(
+            "Makes a symlink to box in DIR for each applet (box --list names them).\n\
+                A file of that name that is already a link to box is left alone."
+        ),
+        notes: packed!(""),
     },
     options: &[Opt::flag(
         "force",
-        "replace files of those names that are not links to box",
+        packed!("replace files of those names that are not links to box"),
         InstallOption::Force,
     )
     .short(b'f')],

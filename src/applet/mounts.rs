@@ -31,11 +31,13 @@ pub const MOUNTS: Command<NoOption> = Command {
     usage: Usage {
         name: "box mounts",
         synopsis: &["[PID]"],
-        about: "The mount table of PID (default: box itself) from /proc/PID/mountinfo:\n\
+        about: packed!(
+            "The mount table of PID (default: box itself) from /proc/PID/mountinfo:\n\
                 target, filesystem type, source ([root] for a bind of a subtree), mount\n\
                 options and propagation: shared:N (peer group N), master:N (slave of\n\
-                group N), propagate_from:N, private, unbindable.",
-        notes: "",
+                group N), propagate_from:N, private, unbindable."
+        ),
+        notes: packed!(""),
     },
     options: &[],
 };
@@ -190,54 +192,56 @@ pub const MOUNT: Command<MountOption> = {
         usage: Usage {
             name: "box mount",
             synopsis: &["--make-{shared,slave,private,unbindable} [-R] PATH"],
-            about: "Changes the propagation of the mount at PATH (mount_namespaces(7)).\n\
-                    Several --make-* apply in order (--make-slave --make-shared).",
-            notes: "",
+            about: packed!(
+                "Changes the propagation of the mount at PATH (mount_namespaces(7)).\n\
+                    Several --make-* apply in order (--make-slave --make-shared)."
+            ),
+            notes: packed!(""),
         },
         options: &[
             Opt::flag(
                 "make-shared",
-                "events propagate both ways in a peer group",
+                packed!("events propagate both ways in a peer group"),
                 Make(change("--make-shared", Flag::SHARED, false)),
             ),
             Opt::flag(
                 "make-slave",
-                "events only come in, from the master",
+                packed!("events only come in, from the master"),
                 Make(change("--make-slave", Flag::DOWNSTREAM, false)),
             ),
             Opt::flag(
                 "make-private",
-                "no events in or out",
+                packed!("no events in or out"),
                 Make(change("--make-private", Flag::PRIVATE, false)),
             ),
             Opt::flag(
                 "make-unbindable",
-                "private, and no bind of it",
+                packed!("private, and no bind of it"),
                 Make(change("--make-unbindable", Flag::UNBINDABLE, false)),
             ),
             Opt::flag(
                 "make-rshared",
-                "--make-shared for every mount below PATH too",
+                packed!("--make-shared for every mount below PATH too"),
                 Make(change("--make-rshared", Flag::SHARED, true)),
             ),
             Opt::flag(
                 "make-rslave",
-                "--make-slave for every mount below PATH too",
+                packed!("--make-slave for every mount below PATH too"),
                 Make(change("--make-rslave", Flag::DOWNSTREAM, true)),
             ),
             Opt::flag(
                 "make-rprivate",
-                "--make-private for every mount below PATH too",
+                packed!("--make-private for every mount below PATH too"),
                 Make(change("--make-rprivate", Flag::PRIVATE, true)),
             ),
             Opt::flag(
                 "make-runbindable",
-                "--make-unbindable for every mount below PATH too",
+                packed!("--make-unbindable for every mount below PATH too"),
                 Make(change("--make-runbindable", Flag::UNBINDABLE, true)),
             ),
             Opt::flag(
                 "recursive",
-                "each --make-* for every mount below PATH too",
+                packed!("each --make-* for every mount below PATH too"),
                 MountOption::Recursive,
             )
             .short(b'R'),

@@ -53,10 +53,12 @@ pub const NS: Command<NoOption> = Command {
     usage: Usage {
         name: "box ns",
         synopsis: &["[PID|NAME]"],
-        about: "The namespaces of PID, or of the running container NAME (a name wins\n\
+        about: packed!(
+            "The namespaces of PID, or of the running container NAME (a name wins\n\
                 over a PID with the same digits; default: box itself): type, inode,\n\
-                and whether the host's PID 1 shares it (shared) or not (isolated).",
-        notes: "",
+                and whether the host's PID 1 shares it (shared) or not (isolated)."
+        ),
+        notes: packed!(""),
     },
     options: &[],
 };

@@ -58,6 +58,7 @@
 //! with `--net` it is refused. Not implemented: `--NAME=:NSID` (util-linux
 //! 2.42).
 
+use crate::packed::Packed;
 use linux_raw_sys::general as k;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{Mode, OFlags};
@@ -151,7 +152,7 @@ pub enum NsenterOption {
     Version,
 }
 
-const fn join_namespace(short: u8, name: &'static str, help: &'static str) -> Opt<NsenterOption> {
+const fn join_namespace(short: u8, name: &'static str, help: Packed) -> Opt<NsenterOption> {
     // As util-linux's getopt string (`m::`): the file attached to either
     // form, `--net=FILE` or `-nFILE`.
     Opt::attached(name, "FILE", help, NsenterOption::Namespace(index_of(name))).short(short)
@@ -163,117 +164,134 @@ pub const NSENTER: Command<NsenterOption> = {
         usage: Usage {
             name: "nsenter",
             synopsis: &["[OPTIONS] [--] [CMD [ARG…]]"],
-            about: "Runs CMD ($SHELL, else /bin/sh) in the namespaces of process PID, or of files.",
-            notes: "A FILE is /proc/PID/ns/TYPE or a bind mount of one, attached as util-linux\n\
+            about: packed!(
+                "Runs CMD ($SHELL, else /bin/sh) in the namespaces of process PID, or of files."
+            ),
+            notes: packed!(
+                "A FILE is /proc/PID/ns/TYPE or a bind mount of one, attached as util-linux\n\
                     reads it: --net=FILE or -nFILE (so -mu is --mount=u; write -m -u).\n\
                     \n\
                     Exit status (util-linux's): CMD's own; a CMD killed by a signal kills nsenter\n\
                     with the same signal; 1 if nsenter failed, 126 if CMD cannot be executed,\n\
-                    127 if it was not found.",
+                    127 if it was not found."
+            ),
         },
         options: &[
             Opt::value(
                 "target",
                 "PID[:INODE]",
-                "the process whose namespaces, root and cwd to use",
+                packed!("the process whose namespaces, root and cwd to use"),
                 N::Target,
             )
             .short(b't'),
             Opt::flag(
                 "all",
-                "every namespace of PID but our user namespace",
+                packed!("every namespace of PID but our user namespace"),
                 N::All,
             )
             .short(b'a'),
-            join_namespace(b'm', "mount", "its mount namespace (or the one FILE names)"),
-            join_namespace(b'u', "uts", "its UTS namespace"),
-            join_namespace(b'i', "ipc", "its IPC namespace"),
-            join_namespace(b'n', "net", "its network namespace"),
+            join_namespace(
+                b'm',
+                "mount",
+                packed!("its mount namespace (or the one FILE names)"),
+            ),
+            join_namespace(b'u', "uts", packed!("its UTS namespace")),
+            join_namespace(b'i', "ipc", packed!("its IPC namespace")),
+            join_namespace(b'n', "net", packed!("its network namespace")),
             join_namespace(
                 b'p',
                 "pid",
-                "its PID namespace (CMD runs in a child: see -F)",
+                packed!("its PID namespace (CMD runs in a child: see -F)"),
             ),
-            join_namespace(b'U', "user", "its user namespace (then uid and gid 0)"),
-            join_namespace(b'C', "cgroup", "its cgroup namespace"),
-            join_namespace(b'T', "time", "its time namespace"),
+            join_namespace(
+                b'U',
+                "user",
+                packed!("its user namespace (then uid and gid 0)"),
+            ),
+            join_namespace(b'C', "cgroup", packed!("its cgroup namespace")),
+            join_namespace(b'T', "time", packed!("its time namespace")),
             Opt::attached(
                 "root",
                 "DIR",
-                "chroot into its root directory (or DIR)",
+                packed!("chroot into its root directory (or DIR)"),
                 N::Root,
             )
             .short(b'r'),
             Opt::attached(
                 "wd",
                 "DIR",
-                "change to its working directory (or DIR)",
+                packed!("change to its working directory (or DIR)"),
                 N::Wd,
             )
             .short(b'w'),
             Opt::flag(
                 "no-fork",
-                "do not fork after entering a PID namespace",
+                packed!("do not fork after entering a PID namespace"),
                 N::NoFork,
             )
             .short(b'F'),
             Opt::value(
                 "setuid",
                 "UID",
-                "uid to run CMD as (follow: the target's)",
+                packed!("uid to run CMD as (follow: the target's)"),
                 N::Setuid,
             )
             .short(b'S'),
             Opt::value(
                 "setgid",
                 "GID",
-                "gid to run CMD as (follow: the target's)",
+                packed!("gid to run CMD as (follow: the target's)"),
                 N::Setgid,
             )
             .short(b'G'),
             Opt::flag(
                 "preserve-credentials",
-                "keep our ids after entering a user namespace",
+                packed!("keep our ids after entering a user namespace"),
                 N::PreserveCredentials,
             ),
             Opt::value(
                 "wdns",
                 "DIR",
-                "change to DIR, looked up in the namespaces entered",
+                packed!("change to DIR, looked up in the namespaces entered"),
                 N::WdNs,
             )
             .short(b'W'),
             Opt::flag(
                 "follow-context",
-                "refused: box has no SELinux",
+                packed!("refused: box has no SELinux"),
                 N::FollowContext,
             )
             .short(b'Z'),
             Opt::flag(
                 "keep-caps",
-                "CMD keeps its capabilities in the user ns",
+                packed!("CMD keeps its capabilities in the user ns"),
                 N::KeepCaps,
             ),
             Opt::flag(
                 "user-parent",
-                "the parent of its (or FILE's) user ns instead",
+                packed!("the parent of its (or FILE's) user ns instead"),
                 N::UserParent,
             ),
-            Opt::flag("env", "CMD gets its environment instead of ours", N::Env).short(b'e'),
+            Opt::flag(
+                "env",
+                packed!("CMD gets its environment instead of ours"),
+                N::Env,
+            )
+            .short(b'e'),
             Opt::flag(
                 "join-cgroup",
-                "CMD joins its cgroup (cgroup v2)",
+                packed!("CMD joins its cgroup (cgroup v2)"),
                 N::JoinCgroup,
             )
             .short(b'c'),
             Opt::value(
                 "net-socket",
                 "FD",
-                "enter the network namespace of socket FD",
+                packed!("enter the network namespace of socket FD"),
                 N::NetSocket,
             )
             .short(b'N'),
-            Opt::flag("version", "print the version and exit", N::Version).short(b'V'),
+            Opt::flag("version", packed!("print the version and exit"), N::Version).short(b'V'),
         ],
     }
 };

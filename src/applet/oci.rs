@@ -6,6 +6,7 @@
 //! `{"level","msg","time"}` with `--log-format json`, which the containerd
 //! shim reads back as the error to show).
 
+use crate::packed::Packed;
 use core::fmt::Write;
 
 use rustix::fs::{Mode, OFlags};
@@ -31,32 +32,39 @@ pub const OCI: Command<Global> = Command {
     usage: Usage {
         name: "box-oci",
         synopsis: &["[GLOBAL OPTIONS] COMMAND [OPTIONS] ID"],
-        about: "An OCI runtime with runc's command line, for podman and containerd.\n\
+        about: packed!(
+            "An OCI runtime with runc's command line, for podman and containerd.\n\
                 Commands: create, start, exec, state, kill, delete, list, ps, pause,\n\
-                resume, features, spec.",
-        notes: "`box-oci COMMAND --help` describes a command.",
+                resume, features, spec."
+        ),
+        notes: packed!("`box-oci COMMAND --help` describes a command."),
     },
     options: &[
         Opt::value(
             "root",
             "DIR",
-            "state of the containers (/run/box-oci)",
+            packed!("state of the containers (/run/box-oci)"),
             Global::Root,
         ),
-        Opt::value("log", "FILE", "also write errors to FILE", Global::Log),
+        Opt::value(
+            "log",
+            "FILE",
+            packed!("also write errors to FILE"),
+            Global::Log,
+        ),
         Opt::value(
             "log-format",
             "FORMAT",
-            "text or json (JSON lines)",
+            packed!("text or json (JSON lines)"),
             Global::LogFormat,
         ),
-        Opt::flag("debug", "log debug lines too", Global::Debug),
+        Opt::flag("debug", packed!("log debug lines too"), Global::Debug),
         Opt::flag(
             "systemd-cgroup",
-            "refused: box manages cgroups itself",
+            packed!("refused: box manages cgroups itself"),
             Global::SystemdCgroup,
         ),
-        Opt::flag("version", "print the version", Global::Version).short(b'v'),
+        Opt::flag("version", packed!("print the version"), Global::Version).short(b'v'),
     ],
 };
 
@@ -417,13 +425,13 @@ impl Given {
 const OPTIONS_THEN_WORDS: (usize, usize) = (1, usize::MAX);
 
 /// A command that takes only the container's id.
-const fn by_id(name: &'static str, about: &'static str) -> Command<Flag> {
+const fn by_id(name: &'static str, about: Packed) -> Command<Flag> {
     Command {
         usage: Usage {
             name,
             synopsis: &["ID"],
             about,
-            notes: "",
+            notes: packed!(""),
         },
         options: &[],
     }
@@ -431,13 +439,17 @@ const fn by_id(name: &'static str, about: &'static str) -> Command<Flag> {
 
 pub const START: Command<Flag> = by_id(
     "box-oci start",
-    "Starts the process of a created container: the init, set up and waiting\n\
-     since create, executes it.",
+    packed!(
+        "Starts the process of a created container: the init, set up and waiting\n\
+     since create, executes it."
+    ),
 );
 pub const STATE: Command<Flag> = by_id(
     "box-oci state",
-    "Prints the container's state as the runtime-spec gives it (JSON): status\n\
-     created, running or stopped, its init's PID, bundle, annotations.",
+    packed!(
+        "Prints the container's state as the runtime-spec gives it (JSON): status\n\
+     created, running or stopped, its init's PID, bundle, annotations."
+    ),
 );
 
 fn id_only(command: &'static Command<Flag>, args: Args) -> Result<&'static [u8]> {
@@ -454,49 +466,74 @@ pub const EXEC: Command<ExecOption> = Command {
             "--process FILE [--detach] [--pid-file P] [--tty] [--console-socket S] ID",
             "[--detach] [--tty] [--cwd DIR] [--env K=V]… [--user UID[:GID]] ID CMD [ARG…]",
         ],
-        about: "Runs a process in created or running container ID: in its namespaces,\n\
+        about: packed!(
+            "Runs a process in created or running container ID: in its namespaces,\n\
                 cgroups and root, with its seccomp filter, and the process's identity,\n\
                 capabilities, limits, environment and working directory. The process is\n\
                 a runtime-spec process object (--process), or the container's own from\n\
-                its bundle with the command line's command and options.",
-        notes: "Exit status: with --detach 0 once the process runs (it is left to the\n\
-                caller); else the process's own, 128+N if killed by signal N.",
+                its bundle with the command line's command and options."
+        ),
+        notes: packed!(
+            "Exit status: with --detach 0 once the process runs (it is left to the\n\
+                caller); else the process's own, 128+N if killed by signal N."
+        ),
     },
     options: &[
         Opt::value(
             "process",
             "FILE",
-            "the process (runtime-spec JSON)",
+            packed!("the process (runtime-spec JSON)"),
             ExecOption::Process,
         )
         .short(b'p'),
         Opt::flag(
             "detach",
-            "leave the process to the caller",
+            packed!("leave the process to the caller"),
             ExecOption::Detach,
         )
         .short(b'd'),
         Opt::value(
             "pid-file",
             "FILE",
-            "write the process's PID there",
+            packed!("write the process's PID there"),
             ExecOption::PidFile,
         ),
-        Opt::flag("tty", "a terminal for the process", ExecOption::Tty).short(b't'),
+        Opt::flag(
+            "tty",
+            packed!("a terminal for the process"),
+            ExecOption::Tty,
+        )
+        .short(b't'),
         Opt::value(
             "console-socket",
             "SOCKET",
-            "send the pty's master there",
+            packed!("send the pty's master there"),
             ExecOption::ConsoleSocket,
         ),
-        Opt::value("cwd", "DIR", "its working directory", ExecOption::Cwd),
-        Opt::value("env", "K=V", "add to its environment", ExecOption::Env)
-            .short(b'e')
-            .repeat(),
-        Opt::value("user", "UID[:GID]", "run as this user", ExecOption::User).short(b'u'),
+        Opt::value(
+            "cwd",
+            "DIR",
+            packed!("its working directory"),
+            ExecOption::Cwd,
+        ),
+        Opt::value(
+            "env",
+            "K=V",
+            packed!("add to its environment"),
+            ExecOption::Env,
+        )
+        .short(b'e')
+        .repeat(),
+        Opt::value(
+            "user",
+            "UID[:GID]",
+            packed!("run as this user"),
+            ExecOption::User,
+        )
+        .short(b'u'),
         Opt::flag(
             "no-new-privs",
-            "accepted: box always sets it",
+            packed!("accepted: box always sets it"),
             ExecOption::NoNewPrivs,
         ),
     ],
@@ -529,12 +566,14 @@ fn parse_user(text: &[u8]) -> Result<(u32, u32)> {
 
 pub const PAUSE: Command<Flag> = by_id(
     "box-oci pause",
-    "Freezes every process of the container (its cgroup v2 group's\n\
-     cgroup.freeze, or its v1 freezer group); `box-oci resume ID` thaws them.",
+    packed!(
+        "Freezes every process of the container (its cgroup v2 group's\n\
+     cgroup.freeze, or its v1 freezer group); `box-oci resume ID` thaws them."
+    ),
 );
 pub const RESUME: Command<Flag> = by_id(
     "box-oci resume",
-    "Thaws the processes of a paused container.",
+    packed!("Thaws the processes of a paused container."),
 );
 
 fn pause(globals: &Globals, args: Args) -> Result<()> {
@@ -557,35 +596,41 @@ pub const CREATE: Command<Flag> = Command {
     usage: Usage {
         name: "box-oci create",
         synopsis: &["[--bundle DIR] [--pid-file FILE] [--console-socket S] ID"],
-        about: "Creates container ID from the bundle's config.json: its init is set up and\n\
+        about: packed!(
+            "Creates container ID from the bundle's config.json: its init is set up and\n\
                 waits, before executing the process, until `box-oci start ID`. create\n\
-                exits then; the init is left to the caller, who reaps it.",
-        notes: "",
+                exits then; the init is left to the caller, who reaps it."
+        ),
+        notes: packed!(""),
     },
     options: &[
         Opt::value(
             "bundle",
             "DIR",
-            "the bundle (config.json, rootfs)",
+            packed!("the bundle (config.json, rootfs)"),
             Flag::Bundle,
         )
         .short(b'b'),
         Opt::value(
             "pid-file",
             "FILE",
-            "write the init's PID there",
+            packed!("write the init's PID there"),
             Flag::PidFile,
         ),
         Opt::value(
             "console-socket",
             "SOCKET",
-            "send the pty's master there",
+            packed!("send the pty's master there"),
             Flag::ConsoleSocket,
         ),
-        Opt::flag("no-pivot", "move and chroot, not pivot_root", Flag::NoPivot),
+        Opt::flag(
+            "no-pivot",
+            packed!("move and chroot, not pivot_root"),
+            Flag::NoPivot,
+        ),
         Opt::flag(
             "no-new-keyring",
-            "accepted: containers get no keyring",
+            packed!("accepted: containers get no keyring"),
             Flag::NoNewKeyring,
         ),
     ],
@@ -606,11 +651,18 @@ pub const KILL: Command<Flag> = Command {
     usage: Usage {
         name: "box-oci kill",
         synopsis: &["[--all] ID [SIGNAL]"],
-        about: "Sends SIGNAL (a name with or without SIG, or a number; SIGTERM by default)\n\
-                to the container's init.",
-        notes: "",
+        about: packed!(
+            "Sends SIGNAL (a name with or without SIG, or a number; SIGTERM by default)\n\
+                to the container's init."
+        ),
+        notes: packed!(""),
     },
-    options: &[Opt::flag("all", "to every process of the container", Flag::All).short(b'a')],
+    options: &[Opt::flag(
+        "all",
+        packed!("to every process of the container"),
+        Flag::All,
+    )
+    .short(b'a')],
 };
 
 fn kill(globals: &Globals, args: Args) -> Result<()> {
@@ -627,10 +679,15 @@ pub const DELETE: Command<Flag> = Command {
     usage: Usage {
         name: "box-oci delete",
         synopsis: &["[--force] ID"],
-        about: "Removes a stopped container: its cgroups and its state.",
-        notes: "",
+        about: packed!("Removes a stopped container: its cgroups and its state."),
+        notes: packed!(""),
     },
-    options: &[Opt::flag("force", "kill a running one first (SIGKILL)", Flag::Force).short(b'f')],
+    options: &[Opt::flag(
+        "force",
+        packed!("kill a running one first (SIGKILL)"),
+        Flag::Force,
+    )
+    .short(b'f')],
 };
 
 fn delete(globals: &Globals, args: Args) -> Result<()> {
@@ -642,8 +699,8 @@ pub const LIST: Command<Flag> = Command {
     usage: Usage {
         name: "box-oci list",
         synopsis: &[""],
-        about: "Lists the containers under --root: id, PID, status.",
-        notes: "",
+        about: packed!("Lists the containers under --root: id, PID, status."),
+        notes: packed!(""),
     },
     options: &[],
 };
@@ -657,14 +714,16 @@ pub const PS: Command<Flag> = Command {
     usage: Usage {
         name: "box-oci ps",
         synopsis: &["[--format table|json] ID"],
-        about: "Lists the host PIDs of the container's processes: those in its cgroups,\n\
-                or its init alone when it has none.",
-        notes: "",
+        about: packed!(
+            "Lists the host PIDs of the container's processes: those in its cgroups,\n\
+                or its init alone when it has none."
+        ),
+        notes: packed!(""),
     },
     options: &[Opt::value(
         "format",
         "FORMAT",
-        "table (one per line) or json",
+        packed!("table (one per line) or json"),
         Flag::Format,
     )
     .short(b'f')],
@@ -679,8 +738,8 @@ pub const FEATURES: Command<Flag> = Command {
     usage: Usage {
         name: "box-oci features",
         synopsis: &[""],
-        about: "Prints what box-oci implements, as the runtime-spec's features document.",
-        notes: "",
+        about: packed!("Prints what box-oci implements, as the runtime-spec's features document."),
+        notes: packed!(""),
     },
     options: &[],
 };
@@ -707,12 +766,20 @@ pub const SPEC: Command<Flag> = Command {
     usage: Usage {
         name: "box-oci spec",
         synopsis: &["[--bundle DIR]"],
-        about: "Writes a default config.json in the bundle (the working directory unless\n\
+        about: packed!(
+            "Writes a default config.json in the bundle (the working directory unless\n\
                 --bundle): `sh` in ./rootfs, as root with the default capabilities,\n\
-                every namespace but user and time, no terminal.",
-        notes: "",
+                every namespace but user and time, no terminal."
+        ),
+        notes: packed!(""),
     },
-    options: &[Opt::value("bundle", "DIR", "where to write config.json", Flag::Bundle).short(b'b')],
+    options: &[Opt::value(
+        "bundle",
+        "DIR",
+        packed!("where to write config.json"),
+        Flag::Bundle,
+    )
+    .short(b'b')],
 };
 
 fn spec(_: &Globals, args: Args) -> Result<()> {

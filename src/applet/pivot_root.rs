@@ -35,13 +35,15 @@ pub const PIVOT_ROOT: Command<PivotRootOption> = Command {
     usage: Usage {
         name: "pivot_root",
         synopsis: &["NEW_ROOT PUT_OLD"],
-        about: "Makes the mount at NEW_ROOT the root and moves the old root to PUT_OLD,\n\
-                which must be at or under NEW_ROOT (pivot_root(2)).",
-        notes: "Exit status (util-linux's): 0, or 1 if pivot_root failed.",
+        about: packed!(
+            "Makes the mount at NEW_ROOT the root and moves the old root to PUT_OLD,\n\
+                which must be at or under NEW_ROOT (pivot_root(2))."
+        ),
+        notes: packed!("Exit status (util-linux's): 0, or 1 if pivot_root failed."),
     },
     options: &[Opt::flag(
         "version",
-        "print the version and exit",
+        packed!("print the version and exit"),
         PivotRootOption::Version,
     )
     .short(b'V')],

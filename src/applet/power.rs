@@ -8,6 +8,7 @@
 //! A container that may reboot the board shares the board's PID namespace
 //! (control.rs).
 
+use crate::packed::Packed;
 use rustix::process::{Pid, Signal};
 use rustix::system::RebootCommand;
 
@@ -38,18 +39,18 @@ pub enum PowerOption {
 /// The options of all three.
 const OPTIONS: &[Opt<PowerOption>] = &[Opt::flag(
     "force",
-    "sync and call reboot(2) at once, without PID 1",
+    packed!("sync and call reboot(2) at once, without PID 1"),
     PowerOption::Force,
 )
 .short(b'f')];
 
-const fn power(name: &'static str, about: &'static str) -> Command<PowerOption> {
+const fn power(name: &'static str, about: Packed) -> Command<PowerOption> {
     Command {
         usage: Usage {
             name,
             synopsis: &["[-f]"],
             about,
-            notes: "",
+            notes: packed!(""),
         },
         options: OPTIONS,
     }
@@ -57,15 +58,15 @@ const fn power(name: &'static str, about: &'static str) -> Command<PowerOption> 
 
 pub const POWEROFF: Command<PowerOption> = power(
     "box poweroff",
-    "Asks PID 1 (box-init) to power off, with SIGUSR2 as busybox init takes it.",
+    packed!("Asks PID 1 (box-init) to power off, with SIGUSR2 as busybox init takes it."),
 );
 pub const REBOOT: Command<PowerOption> = power(
     "box reboot",
-    "Asks PID 1 (box-init) to reboot, with SIGTERM as busybox init takes it.",
+    packed!("Asks PID 1 (box-init) to reboot, with SIGTERM as busybox init takes it."),
 );
 pub const HALT: Command<PowerOption> = power(
     "box halt",
-    "Asks PID 1 (box-init) to halt, with SIGUSR1 as busybox init takes it.",
+    packed!("Asks PID 1 (box-init) to halt, with SIGUSR1 as busybox init takes it."),
 );
 
 fn shutdown(

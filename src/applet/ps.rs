@@ -33,9 +33,11 @@ pub const PS: Command<NoOption> = Command {
     usage: Usage {
         name: "box ps",
         synopsis: &[""],
-        about: "Lists the named containers, running or ended: name, PID, status, uptime,\n\
-                memory, number of processes and command.",
-        notes: "",
+        about: packed!(
+            "Lists the named containers, running or ended: name, PID, status, uptime,\n\
+                memory, number of processes and command."
+        ),
+        notes: packed!(""),
     },
     options: &[],
 };
@@ -147,10 +149,12 @@ pub const KILL: Command<NoOption> = Command {
     usage: Usage {
         name: "box kill",
         synopsis: &["NAME [SIGNAL]"],
-        about: "Sends SIGNAL to the init of container NAME: a name (KILL, SIGTERM, usr1)\n\
+        about: packed!(
+            "Sends SIGNAL to the init of container NAME: a name (KILL, SIGTERM, usr1)\n\
                 or a number; SIGKILL by default, as docker kill (box stop is the graceful\n\
-                one).",
-        notes: "",
+                one)."
+        ),
+        notes: packed!(""),
     },
     options: &[],
 };
@@ -200,14 +204,16 @@ pub const STOP: Command<StopOption> = Command {
     usage: Usage {
         name: "box stop",
         synopsis: &["NAME [--time SECONDS]"],
-        about: "Stops container NAME: SIGTERM, then SIGKILL if it has not exited within\n\
-                the grace time. Its state and log stay until box rm.",
-        notes: "",
+        about: packed!(
+            "Stops container NAME: SIGTERM, then SIGKILL if it has not exited within\n\
+                the grace time. Its state and log stay until box rm."
+        ),
+        notes: packed!(""),
     },
     options: &[Opt::value(
         "time",
         "SECONDS",
-        "grace time before SIGKILL (default 10)",
+        packed!("grace time before SIGKILL (default 10)"),
         StopOption::Time,
     )
     .short(b't')],
@@ -297,12 +303,12 @@ pub const RM: Command<RmOption> = Command {
     usage: Usage {
         name: "box rm",
         synopsis: &["[-f] NAME…"],
-        about: "Removes the state and log of containers that have ended.",
-        notes: "",
+        about: packed!("Removes the state and log of containers that have ended."),
+        notes: packed!(""),
     },
     options: &[Opt::flag(
         "force",
-        "kill a running container first (SIGKILL)",
+        packed!("kill a running container first (SIGKILL)"),
         RmOption::Force,
     )
     .short(b'f')],
@@ -429,8 +435,8 @@ pub const LOGS: Command<NoOption> = Command {
     usage: Usage {
         name: "box logs",
         synopsis: &["NAME"],
-        about: "Prints the output of detached container NAME, the rotated part first.",
-        notes: "",
+        about: packed!("Prints the output of detached container NAME, the rotated part first."),
+        notes: packed!(""),
     },
     options: &[],
 };

@@ -30,22 +30,26 @@ pub const SWITCH_ROOT: Command<SwitchRootOption> = Command {
     usage: Usage {
         name: "switch_root",
         synopsis: &["[-c DEV] NEW_ROOT NEW_INIT [ARG…]"],
-        about: "Moves /dev /proc /sys /run into NEW_ROOT, deletes the initramfs's files,\n\
-                makes NEW_ROOT the root and executes NEW_INIT as PID 1.",
-        notes: "Exit status (util-linux's): 1 if switch_root failed, 126 if NEW_INIT\n\
-                cannot be executed, 127 if it was not found.",
+        about: packed!(
+            "Moves /dev /proc /sys /run into NEW_ROOT, deletes the initramfs's files,\n\
+                makes NEW_ROOT the root and executes NEW_INIT as PID 1."
+        ),
+        notes: packed!(
+            "Exit status (util-linux's): 1 if switch_root failed, 126 if NEW_INIT\n\
+                cannot be executed, 127 if it was not found."
+        ),
     },
     options: &[
         Opt::value(
             "console",
             "DEV",
-            "NEW_INIT's 0, 1, 2 (default /dev/console, in NEW_ROOT)",
+            packed!("NEW_INIT's 0, 1, 2 (default /dev/console, in NEW_ROOT)"),
             SwitchRootOption::Console,
         )
         .short(b'c'),
         Opt::flag(
             "version",
-            "print the version and exit",
+            packed!("print the version and exit"),
             SwitchRootOption::Version,
         )
         .short(b'V'),

@@ -61,6 +61,7 @@
 //! Errors name what to change: the missing `CONFIG_*` option, the sysctl
 //! that blocks user namespaces, `--propagation unchanged` inside a chroot.
 
+use crate::packed::Packed;
 use core::ffi::CStr;
 use core::fmt::Write;
 
@@ -227,7 +228,7 @@ pub enum UnshareOption {
     Version,
 }
 
-const fn new_namespace(short: u8, name: &'static str, help: &'static str) -> Opt<UnshareOption> {
+const fn new_namespace(short: u8, name: &'static str, help: Packed) -> Opt<UnshareOption> {
     // `--net=FILE` is util-linux's persistent namespace, which box refuses
     // with a message (parse); `-nu` is -n and -u.
     Opt::attached_to_long(name, "FILE", help, UnshareOption::Namespace(index_of(name)))
@@ -241,8 +242,9 @@ pub const UNSHARE: Command<UnshareOption> = {
         usage: Usage {
             name: "unshare",
             synopsis: &["[OPTIONS] [--] [CMD [ARG…]]"],
-            about: "Runs CMD ($SHELL, else /bin/sh) in new namespaces.",
-            notes: "--kill-child takes a signal's name (TERM, SIGTERM) or, unlike util-linux's,\n\
+            about: packed!("Runs CMD ($SHELL, else /bin/sh) in new namespaces."),
+            notes: packed!(
+                "--kill-child takes a signal's name (TERM, SIGTERM) or, unlike util-linux's,\n\
                     its number. --NAME=FILE binds the new namespace onto FILE, which must\n\
                     exist, so that it outlives its processes (nsenter --NAME=FILE joins it;\n\
                     umount FILE ends it); --pid=FILE needs -f.\n\
@@ -254,150 +256,167 @@ pub const UNSHARE: Command<UnshareOption> = {
                     \n\
                     Exit status (util-linux's): CMD's own; with -f, a CMD killed by a signal\n\
                     kills unshare with the same signal; 1 if unshare failed, 126 if CMD cannot\n\
-                    be executed, 127 if it was not found.",
+                    be executed, 127 if it was not found."
+            ),
         },
         options: &[
             new_namespace(
                 b'm',
                 "mount",
-                "new mount namespace; / made private (--propagation)",
+                packed!("new mount namespace; / made private (--propagation)"),
             ),
-            new_namespace(b'u', "uts", "new UTS namespace (hostname)"),
-            new_namespace(b'i', "ipc", "new IPC namespace"),
-            new_namespace(b'n', "net", "new network namespace"),
-            new_namespace(b'p', "pid", "new PID namespace (for children: add -f)"),
-            new_namespace(b'U', "user", "new user namespace"),
-            new_namespace(b'C', "cgroup", "new cgroup namespace"),
-            new_namespace(b'T', "time", "new time namespace (for children: add -f)"),
-            Opt::flag("fork", "run CMD as a child and wait for it", U::Fork)
-                .short(b'f')
-                .repeat(),
+            new_namespace(b'u', "uts", packed!("new UTS namespace (hostname)")),
+            new_namespace(b'i', "ipc", packed!("new IPC namespace")),
+            new_namespace(b'n', "net", packed!("new network namespace")),
+            new_namespace(
+                b'p',
+                "pid",
+                packed!("new PID namespace (for children: add -f)"),
+            ),
+            new_namespace(b'U', "user", packed!("new user namespace")),
+            new_namespace(b'C', "cgroup", packed!("new cgroup namespace")),
+            new_namespace(
+                b'T',
+                "time",
+                packed!("new time namespace (for children: add -f)"),
+            ),
+            Opt::flag(
+                "fork",
+                packed!("run CMD as a child and wait for it"),
+                U::Fork,
+            )
+            .short(b'f')
+            .repeat(),
             Opt::attached(
                 "mount-proc",
                 "DIR",
-                "mount a new proc at DIR (/proc); implies -m",
+                packed!("mount a new proc at DIR (/proc); implies -m"),
                 U::MountProc,
             ),
             Opt::attached(
                 "mount-binfmt",
                 "DIR",
-                "mount its own binfmt_misc at DIR; implies -U, -m",
+                packed!("mount its own binfmt_misc at DIR; implies -U, -m"),
                 U::MountBinfmt,
             ),
             Opt::value(
                 "load-interp",
                 "RULE",
-                "register binfmt RULE in it; implies --mount-binfmt",
+                packed!("register binfmt RULE in it; implies --mount-binfmt"),
                 U::LoadInterp,
             )
             .short(b'l'),
             Opt::value(
                 "propagation",
                 "MODE",
-                "private (default), shared, slave or unchanged",
+                packed!("private (default), shared, slave or unchanged"),
                 U::Propagation,
             ),
             Opt::flag(
                 "map-root-user",
-                "map your uid and gid to root inside; implies -U",
+                packed!("map your uid and gid to root inside; implies -U"),
                 U::MapRootUser,
             )
             .short(b'r'),
             Opt::flag(
                 "map-current-user",
-                "map your uid and gid to themselves; implies -U",
+                packed!("map your uid and gid to themselves; implies -U"),
                 U::MapCurrentUser,
             )
             .short(b'c'),
             Opt::value(
                 "map-user",
                 "UID",
-                "map your uid to UID (or a name) inside; implies -U",
+                packed!("map your uid to UID (or a name) inside; implies -U"),
                 U::MapUser,
             ),
             Opt::value(
                 "map-group",
                 "GID",
-                "map your gid to GID (or a name) inside; implies -U",
+                packed!("map your gid to GID (or a name) inside; implies -U"),
                 U::MapGroup,
             ),
             Opt::value(
                 "map-users",
                 "RANGE",
-                "map INNER:OUTER:COUNT, auto, subids, all; implies -U",
+                packed!("map INNER:OUTER:COUNT, auto, subids, all; implies -U"),
                 U::MapUsers,
             )
             .repeat(),
             Opt::value(
                 "map-groups",
                 "RANGE",
-                "the same for groups; implies -U",
+                packed!("the same for groups; implies -U"),
                 U::MapGroups,
             )
             .repeat(),
-            Opt::flag("map-auto", "--map-users=auto --map-groups=auto", U::MapAuto),
+            Opt::flag(
+                "map-auto",
+                packed!("--map-users=auto --map-groups=auto"),
+                U::MapAuto,
+            ),
             Opt::flag(
                 "map-subids",
-                "--map-users=subids --map-groups=subids",
+                packed!("--map-users=subids --map-groups=subids"),
                 U::MapSubids,
             ),
             Opt::value(
                 "owner",
                 "UID:GID",
-                "owner of the new user ns (root only); implies -U",
+                packed!("owner of the new user ns (root only); implies -U"),
                 U::Owner,
             ),
-            Opt::value("root", "DIR", "chroot into DIR", U::Root).short(b'R'),
-            Opt::value("wd", "DIR", "change to DIR", U::Wd).short(b'w'),
+            Opt::value("root", "DIR", packed!("chroot into DIR"), U::Root).short(b'R'),
+            Opt::value("wd", "DIR", packed!("change to DIR"), U::Wd).short(b'w'),
             Opt::attached(
                 "kill-child",
                 "SIG",
-                "send SIG (KILL) to CMD when unshare dies; implies -f",
+                packed!("send SIG (KILL) to CMD when unshare dies; implies -f"),
                 U::KillChild,
             ),
             Opt::flag(
                 "forward-signals",
-                "pass SIGINT and SIGTERM on to CMD; implies -f",
+                packed!("pass SIGINT and SIGTERM on to CMD; implies -f"),
                 U::ForwardSignals,
             ),
             Opt::value(
                 "monotonic",
                 "SECS",
-                "offset of CLOCK_MONOTONIC in the new time namespace",
+                packed!("offset of CLOCK_MONOTONIC in the new time namespace"),
                 U::Monotonic,
             ),
             Opt::value(
                 "boottime",
                 "SECS",
-                "offset of CLOCK_BOOTTIME in the new time namespace",
+                packed!("offset of CLOCK_BOOTTIME in the new time namespace"),
                 U::Boottime,
             ),
-            Opt::value("setuid", "UID", "run CMD as UID inside", U::Setuid).short(b'S'),
-            Opt::value("setgid", "GID", "run CMD as GID inside", U::Setgid).short(b'G'),
+            Opt::value("setuid", "UID", packed!("run CMD as UID inside"), U::Setuid).short(b'S'),
+            Opt::value("setgid", "GID", packed!("run CMD as GID inside"), U::Setgid).short(b'G'),
             Opt::value(
                 "setgroups",
                 "MODE",
-                "allow or deny setgroups(2) in the new user ns",
+                packed!("allow or deny setgroups(2) in the new user ns"),
                 U::Setgroups,
             ),
             Opt::flag(
                 "keep-caps",
-                "CMD keeps its capabilities in the new user ns",
+                packed!("CMD keeps its capabilities in the new user ns"),
                 U::KeepCaps,
             ),
             Opt::flag(
                 "clear-env",
-                "CMD gets no environment (but --whitelist-env's)",
+                packed!("CMD gets no environment (but --whitelist-env's)"),
                 U::ClearEnv,
             ),
             Opt::value(
                 "whitelist-env",
                 "LIST",
-                "CMD gets only these of our variables (NAME,NAME…)",
+                packed!("CMD gets only these of our variables (NAME,NAME…)"),
                 U::WhitelistEnv,
             )
             .repeat(),
-            Opt::flag("version", "print the version and exit", U::Version).short(b'V'),
+            Opt::flag("version", packed!("print the version and exit"), U::Version).short(b'V'),
         ],
     }
 };

@@ -114,7 +114,7 @@ mod tests {
     #[test]
     fn a_text_unpacks_as_written() {
         let corpus = Corpus::unpack();
-        let help = crate::options::HELP.help;
+        let help = packed!("print this help and exit");
         assert_eq!(corpus.get(help), "print this help and exit");
         assert!(corpus.get(packed!("")).is_empty());
         assert!(core::str::from_utf8(&corpus.bytes).is_ok());

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 /// Bottom layer first. A top-level module missing here fails the test:
 /// place it.
 const LAYERS: &[&[&str]] = &[
-    &["text"],
+    &["text", "packed"],
     &["error"],
     &["sys"],
     &["out", "args", "options", "mountinfo", "seccomp", "config"],

@@ -126,8 +126,11 @@ fn texts(source: &str, file: &Path) -> Vec<String> {
                 while s[j].is_ascii_whitespace() {
                     j += 1;
                 }
-                if s[j] == b'"' {
-                    let (text, end) = literal(s, j);
+                if s[j] == b'"' || s[j] == b'r' {
+                    let (text, end) = match s[j] {
+                        b'"' => literal(s, j),
+                        _ => raw(s, j),
+                    };
                     found.push(String::from_utf8(text).expect("a packed! text in UTF-8"));
                     i = end;
                 } else {
@@ -186,6 +189,20 @@ fn literal(s: &[u8], at: usize) -> (Vec<u8>, usize) {
         i += 1;
     }
     (value, i + 1)
+}
+
+/// The value of the raw string literal that starts at `s[at]` (`r#"…"#`,
+/// any number of `#`), and where it ends.
+fn raw(s: &[u8], at: usize) -> (Vec<u8>, usize) {
+    let hashes = s[at + 1..].iter().take_while(|&&c| c == b'#').count();
+    let start = at + 1 + hashes + 1;
+    let mut end = vec![b'"'];
+    end.extend(std::iter::repeat_n(b'#', hashes));
+    let len = s[start..]
+        .windows(end.len())
+        .position(|w| w == end)
+        .unwrap();
+    (s[start..start + len].to_vec(), start + len + end.len())
 }
 
 /// FNV-1a, 64 bits, as src/packed.rs computes it.

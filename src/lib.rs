@@ -54,46 +54,70 @@ pub(crate) const APPLETS: &[(&str, Main)] = &[
 ];
 
 /// `box COMMAND`: the CLI.
-const COMMANDS: &[(&str, Main, &str)] = &[
-    ("run", applet::run::main, "run a command in a new container"),
+const COMMANDS: &[(&str, Main, packed::Packed)] = &[
+    (
+        "run",
+        applet::run::main,
+        packed!("run a command in a new container"),
+    ),
     (
         "exec",
         applet::exec::main,
-        "run a command in a running container",
+        packed!("run a command in a running container"),
     ),
-    ("ps", applet::ps::main, "list named containers"),
-    ("kill", applet::ps::kill, "send a signal to a container"),
+    ("ps", applet::ps::main, packed!("list named containers")),
+    (
+        "kill",
+        applet::ps::kill,
+        packed!("send a signal to a container"),
+    ),
     (
         "stop",
         applet::ps::stop,
-        "stop a container (TERM, grace, KILL)",
+        packed!("stop a container (TERM, grace, KILL)"),
     ),
     (
         "logs",
         applet::ps::logs,
-        "print a detached container's output",
+        packed!("print a detached container's output"),
     ),
     (
         "rm",
         applet::ps::rm,
-        "remove an ended container's state and log",
+        packed!("remove an ended container's state and log"),
     ),
     (
         "mounts",
         applet::mounts::main,
-        "show a mount table with propagation",
+        packed!("show a mount table with propagation"),
     ),
-    ("mount", applet::mounts::mount, "change mount propagation"),
-    ("ns", applet::ns::main, "show the namespaces of a process"),
+    (
+        "mount",
+        applet::mounts::mount,
+        packed!("change mount propagation"),
+    ),
+    (
+        "ns",
+        applet::ns::main,
+        packed!("show the namespaces of a process"),
+    ),
     (
         "poweroff",
         applet::power::poweroff,
-        "ask PID 1 to power off",
+        packed!("ask PID 1 to power off"),
     ),
-    ("reboot", applet::power::reboot, "ask PID 1 to reboot"),
-    ("halt", applet::power::halt, "ask PID 1 to halt"),
+    (
+        "reboot",
+        applet::power::reboot,
+        packed!("ask PID 1 to reboot"),
+    ),
+    ("halt", applet::power::halt, packed!("ask PID 1 to halt")),
     #[cfg(feature = "oci")]
-    ("oci", applet::oci::main, "the OCI runtime (box-oci)"),
+    (
+        "oci",
+        applet::oci::main,
+        packed!("the OCI runtime (box-oci)"),
+    ),
 ];
 
 /// The programs that create or enter containers. They run only from a
@@ -237,20 +261,21 @@ fn route(argv0: &[u8], word: &[u8]) -> Route {
 }
 
 /// What `box` itself takes besides commands and applets.
-const OWN_OPTIONS: &[(&str, &str)] = &[
-    ("box --list", "print the applet names"),
+const OWN_OPTIONS: &[(&str, packed::Packed)] = &[
+    ("box --list", packed!("print the applet names")),
     (
         "box --install DIR",
-        "make a symlink to box for each applet in DIR",
+        packed!("make a symlink to box for each applet in DIR"),
     ),
 ];
 
 fn usage() {
+    let texts = packed::Corpus::unpack();
     outln!("usage: box COMMAND [ARGS…]   or   APPLET [ARGS…] through a symlink\n");
     outln!("commands:");
     let width = COMMANDS.iter().map(|c| c.0.len()).max().unwrap_or(0) + 2;
     for (name, _, what) in COMMANDS {
-        outln!("  {name:<width$}{what}");
+        outln!("  {name:<width$}{}", texts.get(*what));
     }
     outln!("\napplets (also `box APPLET`):");
     for (name, _) in APPLETS {
@@ -259,7 +284,7 @@ fn usage() {
     outln!("");
     let width = OWN_OPTIONS.iter().map(|o| o.0.len()).max().unwrap_or(0) + 2;
     for (option, what) in OWN_OPTIONS {
-        outln!("  {option:<width$}{what}");
+        outln!("  {option:<width$}{}", texts.get(*what));
     }
     outln!("\n`box COMMAND --help` describes a command.");
 }

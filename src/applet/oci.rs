@@ -798,13 +798,15 @@ fn spec(_: &Globals, args: Args) -> Result<()> {
         }
         Err(e) => return Err(Error::sys("write config.json", "open", path.as_bytes(), e)),
     };
-    crate::out::try_write_all(&fd, DEFAULT_SPEC.as_bytes())
+    let texts = crate::packed::Corpus::unpack();
+    crate::out::try_write_all(&fd, texts.get(DEFAULT_SPEC).as_bytes())
         .map_err(|e| Error::sys("write config.json", "write", path.as_bytes(), e))
 }
 
 /// `box-oci spec`'s config.json: what box gives a container by default,
 /// written out.
-pub const DEFAULT_SPEC: &str = r#"{
+pub const DEFAULT_SPEC: Packed = packed!(
+    r#"{
 	"ociVersion": "1.2.0",
 	"process": {
 		"terminal": false,
@@ -837,7 +839,8 @@ pub const DEFAULT_SPEC: &str = r#"{
 		"readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
 	}
 }
-"#;
+"#
+);
 
 #[cfg(test)]
 mod tests {

@@ -23,6 +23,7 @@ use core::fmt;
 use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU16, AtomicU32, Ordering};
 use rustix::io::Errno;
 
+use crate::packed::{Corpus, Packed};
 use crate::text::Bytes;
 
 /// Exit status for box's own failures (DESIGN.md section 2).
@@ -198,8 +199,11 @@ impl Error {
         }
     }
 
-    pub fn hint(self, hint: &'static str) -> Self {
-        set(self.slot.index(), Field::Hint, hint.as_bytes());
+    /// A hint, packed with the help texts (src/packed.rs): the long texts
+    /// of the messages, read only when something failed.
+    pub fn hint(self, hint: Packed) -> Self {
+        let texts = Corpus::unpack();
+        set(self.slot.index(), Field::Hint, texts.get(hint).as_bytes());
         self
     }
 
@@ -405,7 +409,7 @@ mod tests {
             b"/srv/web",
             Errno::INVAL,
         )
-        .hint("a parent mount is shared");
+        .hint(packed!("a parent mount is shared"));
         assert_eq!(
             show(&e).as_bytes(),
             b"switch into the rootfs: pivot_root(/srv/web): Invalid argument (a parent mount is shared)"
@@ -432,7 +436,7 @@ mod tests {
         let wrapped = bad!("after {first}");
         drop(cleanup);
         let later = Error::sys("open the rootfs", "open", b"/srv/b", Errno::NOENT)
-            .hint("is it there?")
+            .hint(packed!("is it there?"))
             .with_code(EXIT_NOT_FOUND);
         assert_eq!(
             show(&first).as_bytes(),
@@ -452,8 +456,8 @@ mod tests {
     #[test]
     fn the_last_hint_is_the_one_shown() {
         let e = Error::sys("step", "open", b"/x", Errno::NOENT)
-            .hint("first")
-            .hint("second");
+            .hint(packed!("first"))
+            .hint(packed!("second"));
         assert_eq!(
             show(&e).as_bytes(),
             b"step: open(/x): No such file or directory (second)"

@@ -144,7 +144,9 @@ pub fn load_partial(path: &CStr) -> Result<Spec> {
             let cwd = crate::sys::fs::getcwd(&mut buf)
                 .at("read spec file", "getcwd", b"")
                 .map_err(|e| {
-                    e.hint("the working directory was removed: give the spec's absolute path")
+                    e.hint(packed!(
+                        "the working directory was removed: give the spec's absolute path"
+                    ))
                 })?;
             crate::config::anchored(Given::Long("file"), cwd, &p)?
         }

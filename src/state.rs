@@ -235,7 +235,7 @@ impl State {
                         path.as_bytes(),
                         e,
                     )
-                    .hint("box keeps named containers' state in /run/box"));
+                    .hint(packed!("box keeps named containers' state in /run/box")));
                 }
             }
         }

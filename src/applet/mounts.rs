@@ -313,16 +313,18 @@ fn change_propagation(args: Args) -> Result<u8> {
 }
 
 /// The likely cause of a failed propagation change.
-fn change_hint(path: &core::ffi::CStr, errno: Errno) -> &'static str {
+fn change_hint(path: &core::ffi::CStr, errno: Errno) -> crate::packed::Packed {
     match errno {
         // mount(2): EINVAL for a propagation change on a path that is not
         // a mount point, or a mount of another mount namespace.
         Errno::INVAL => match mount_point::placement(path) {
-            Ok(p) if p.is_mount_point == Some(true) => "not a mount in this mount namespace",
-            _ => "not a mount point",
+            Ok(p) if p.is_mount_point == Some(true) => {
+                packed!("not a mount in this mount namespace")
+            }
+            _ => packed!("not a mount point"),
         },
-        Errno::PERM => "needs CAP_SYS_ADMIN in the mount namespace's user namespace",
-        _ => "",
+        Errno::PERM => packed!("needs CAP_SYS_ADMIN in the mount namespace's user namespace"),
+        _ => packed!(""),
     }
 }
 

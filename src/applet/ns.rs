@@ -186,8 +186,9 @@ fn check_readable(pid: Option<u32>, rows: &[(NsLink, NsLink)]) -> Result<()> {
         (_, Some(e)) => {
             let path = ns::link_path(pid, SHOWN[0].0);
             Err(
-                Error::sys("read the namespaces", "readlink", path.as_bytes(), e)
-                    .hint("reading another process's namespaces needs ptrace access to it"),
+                Error::sys("read the namespaces", "readlink", path.as_bytes(), e).hint(packed!(
+                    "reading another process's namespaces needs ptrace access to it"
+                )),
             )
         }
         (None, None) => Err(bad!("this kernel shows no namespaces in /proc/self/ns")),

@@ -318,8 +318,8 @@ fn run(args: Args) -> Result<u8> {
             let fd = ns::of_socket(socket)
                 .at("find the socket's network namespace (--net-socket)", "ioctl(SIOCGSKNS)", number(socket as u32).as_bytes())
                 .map_err(|e| match e.errno() {
-                    Some(Errno::BADF) => e.hint("FD must be a descriptor nsenter inherits, such as 3 in `nsenter -N 3 … 3<>/dev/tcp/…`"),
-                    Some(Errno::NOTTY | Errno::INVAL) => e.hint("FD is not a socket"),
+                    Some(Errno::BADF) => e.hint(packed!("FD must be a descriptor nsenter inherits, such as 3 in `nsenter -N 3 … 3<>/dev/tcp/…`")),
+                    Some(Errno::NOTTY | Errno::INVAL) => e.hint(packed!("FD is not a socket")),
                     _ => e,
                 })?;
             let mut path = CPath::proc(None, b"/fd/");
@@ -421,8 +421,9 @@ fn run(args: Args) -> Result<u8> {
             // keeping the groups it had (the kernel's rule, not a gain).
             if !groups_dropped_before && supplementary_groups_remain() && !setgroups_denied() {
                 return Err(
-                    Error::sys("drop the supplementary groups", "setgroups", b"", e)
-                        .hint("needs CAP_SETGID; --preserve-credentials keeps our ids and groups"),
+                    Error::sys("drop the supplementary groups", "setgroups", b"", e).hint(packed!(
+                        "needs CAP_SETGID; --preserve-credentials keeps our ids and groups"
+                    )),
                 );
             }
         }
@@ -540,8 +541,8 @@ fn join_cgroup(pid: u32) -> Result<()> {
     crate::sys::fs::write_control(procs.as_cstr(), b"0")
         .at(step, "write", procs.as_bytes())
         .map_err(|e| match e.errno() {
-            Some(Errno::ACCESS | Errno::PERM) => e.hint("moving a process between groups needs write access to both and to their common ancestor's cgroup.procs: run as root"),
-            Some(Errno::OPNOTSUPP | Errno::BUSY) => e.hint("that group has controllers enabled for its children (no internal processes in cgroup v2)"),
+            Some(Errno::ACCESS | Errno::PERM) => e.hint(packed!("moving a process between groups needs write access to both and to their common ancestor's cgroup.procs: run as root")),
+            Some(Errno::OPNOTSUPP | Errno::BUSY) => e.hint(packed!("that group has controllers enabled for its children (no internal processes in cgroup v2)")),
             _ => e,
         })
 }
@@ -853,7 +854,9 @@ fn open_place(place: &Option<Source>, target: Option<u32>, link: &str) -> Result
         .map(Some)
 }
 
-const PTRACE_HINT: &str = "reading another process's /proc entries needs ptrace access: run as root, or as its user while it is dumpable";
+const PTRACE_HINT: crate::packed::Packed = packed!(
+    "reading another process's /proc entries needs ptrace access: run as root, or as its user while it is dumpable"
+);
 
 /// [`PTRACE_HINT`] for a refused open of the target's /proc entries.
 fn ptrace_hint(e: Error) -> Error {
@@ -876,8 +879,8 @@ fn still_there(pidfd: Option<BorrowedFd<'_>>, target: Option<u32>) -> Result<()>
 /// effective uid and gid.
 fn id_hint(e: Error) -> Error {
     match e.errno() {
-        Some(Errno::INVAL) => e.hint("that id has no mapping in the user namespace"),
-        Some(Errno::PERM) => e.hint("changing ids needs CAP_SETUID and CAP_SETGID"),
+        Some(Errno::INVAL) => e.hint(packed!("that id has no mapping in the user namespace")),
+        Some(Errno::PERM) => e.hint(packed!("changing ids needs CAP_SETUID and CAP_SETGID")),
         _ => e,
     }
 }
@@ -943,7 +946,7 @@ fn join_files(o: &Options, pidfd: Option<BorrowedFd<'_>>) -> Result<()> {
             fd = ns::owner(fd.as_fd())
                 .at("find the parent user namespace (--user-parent)", "ioctl(NS_GET_USERNS)", path.as_bytes())
                 .map_err(|e| match e.errno() {
-                    Some(Errno::PERM) => e.hint("its parent is outside our own user namespace: only an ancestor's process can enter it"),
+                    Some(Errno::PERM) => e.hint(packed!("its parent is outside our own user namespace: only an ancestor's process can enter it")),
                     _ => e,
                 })?;
         }
@@ -1039,7 +1042,7 @@ fn join_error(ns: &Namespace, path: &CPath, errno: Errno) -> Error {
     let base = Error::sys("join the namespace", "setns", path.as_bytes(), errno);
     match errno {
         Errno::PERM => base.hint(
-            "joining needs CAP_SYS_ADMIN over the namespace (and CAP_SYS_CHROOT for mount): run as root, or add -U to enter its user namespace first",
+            packed!("joining needs CAP_SYS_ADMIN over the namespace (and CAP_SYS_CHROOT for mount): run as root, or add -U to enter its user namespace first"),
         ),
         Errno::INVAL if ns.flag == k::CLONE_NEWUSER && own_inode(ns).is_some() && is_own(ns, path) => bad!(
             "{path} is our own user namespace, which the kernel does not let a process enter again"
@@ -1075,7 +1078,9 @@ fn run_forked(command: Args, env: Envp<'_>) -> Result<u8> {
         match e {
             // pid_namespaces(7): once its init has exited, nothing can be
             // started in a PID namespace.
-            Errno::NOMEM => error.hint("the PID namespace has no init any more (its PID 1 exited)"),
+            Errno::NOMEM => error.hint(packed!(
+                "the PID namespace has no init any more (its PID 1 exited)"
+            )),
             _ => error,
         }
     })?;

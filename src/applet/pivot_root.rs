@@ -78,12 +78,14 @@ fn run(args: Args) -> Result<u8> {
 }
 
 /// Why pivot_root(2) failed, as far as box can tell.
-fn likely_cause(new_root: &CStr, put_old: &CStr, errno: Errno) -> &'static str {
+fn likely_cause(new_root: &CStr, put_old: &CStr, errno: Errno) -> crate::packed::Packed {
     match errno {
         Errno::INVAL | Errno::BUSY => {}
-        Errno::NOTDIR => return "NEW_ROOT and PUT_OLD must be directories",
-        Errno::PERM => return "needs CAP_SYS_ADMIN in the mount namespace's user namespace",
-        _ => return "",
+        Errno::NOTDIR => return packed!("NEW_ROOT and PUT_OLD must be directories"),
+        Errno::PERM => {
+            return packed!("needs CAP_SYS_ADMIN in the mount namespace's user namespace");
+        }
+        _ => return packed!(""),
     }
     // The causes pivot_root(2) lists for EINVAL (and EBUSY, which the
     // kernel returns first when NEW_ROOT or PUT_OLD is on the current root's
@@ -91,40 +93,46 @@ fn likely_cause(new_root: &CStr, put_old: &CStr, errno: Errno) -> &'static str {
     let new = mount_point::placement(new_root).ok();
     let root = mount_point::placement(c"/").ok();
     if new.and_then(|p| p.is_mount_point) == Some(false) {
-        return "NEW_ROOT is not a mount point: bind-mount it onto itself first";
+        return packed!("NEW_ROOT is not a mount point: bind-mount it onto itself first");
     }
     if mount_point::is_at_or_under(put_old, new_root) == Ok(false) {
-        return "PUT_OLD is not at or under NEW_ROOT";
+        return packed!("PUT_OLD is not at or under NEW_ROOT");
     }
     // Before the shared checks: an initramfs root is often shared, and
     // making it private would not help.
     let root_mount = root.and_then(|p| p.mount_id);
     if root_mount.and_then(find_mount).is_some_and(|m| m.rootfs) {
-        return "the current root is the initramfs (rootfs), which cannot be moved: \
-                use switch_root";
+        return packed!(
+            "the current root is the initramfs (rootfs), which cannot be moved: \
+                use switch_root"
+        );
     }
     let old_mount = mount_point::placement(put_old)
         .ok()
         .and_then(|p| p.mount_id);
     if old_mount.and_then(find_mount).is_some_and(|m| m.shared) {
-        return "PUT_OLD is on a shared mount: make it private first, \
-                e.g. box mount --make-rprivate NEW_ROOT";
+        return packed!(
+            "PUT_OLD is on a shared mount: make it private first, \
+                e.g. box mount --make-rprivate NEW_ROOT"
+        );
     }
     let new_mount = new.and_then(|p| p.mount_id);
     if new_mount.and_then(parent_of).is_some_and(|m| m.shared) {
-        return "the mount NEW_ROOT is on is shared: make it private first, \
-                e.g. box mount --make-rprivate /";
+        return packed!(
+            "the mount NEW_ROOT is on is shared: make it private first, \
+                e.g. box mount --make-rprivate /"
+        );
     }
     if root_mount.and_then(parent_of).is_some_and(|m| m.shared) {
-        return "the current root's parent mount is shared";
+        return packed!("the current root's parent mount is shared");
     }
     if root.and_then(|p| p.is_mount_point) == Some(false) {
-        return "the current root is not a mount point (a chroot?)";
+        return packed!("the current root is not a mount point (a chroot?)");
     }
     if errno == Errno::BUSY {
-        return "NEW_ROOT or PUT_OLD is on the current root's mount";
+        return packed!("NEW_ROOT or PUT_OLD is on the current root's mount");
     }
-    "see pivot_root(2) for the causes of EINVAL"
+    packed!("see pivot_root(2) for the causes of EINVAL")
 }
 
 /// What the checks need of one mount.
@@ -181,20 +189,20 @@ mod tests {
         assert!(find_mount(u32::MAX).is_none());
         assert_eq!(
             likely_cause(c"/", c"/", Errno::NOTDIR),
-            "NEW_ROOT and PUT_OLD must be directories"
+            packed!("NEW_ROOT and PUT_OLD must be directories")
         );
-        assert_eq!(likely_cause(c"/", c"/", Errno::NOENT), "");
+        assert_eq!(likely_cause(c"/", c"/", Errno::NOENT), packed!(""));
     }
 
     #[test]
     fn a_plain_directory_is_not_a_mount_point() {
         assert_eq!(
             likely_cause(c"/proc/self", c"/proc/self", Errno::INVAL),
-            "NEW_ROOT is not a mount point: bind-mount it onto itself first"
+            packed!("NEW_ROOT is not a mount point: bind-mount it onto itself first")
         );
         assert_eq!(
             likely_cause(c"/proc", c"/dev", Errno::BUSY),
-            "PUT_OLD is not at or under NEW_ROOT"
+            packed!("PUT_OLD is not at or under NEW_ROOT")
         );
     }
 }

@@ -525,12 +525,12 @@ fn bind_namespace_files(pid: u32, files: &[Option<CPath>; NAMESPACES.len()]) -> 
                 errno,
             );
             return Err(match errno {
-                Errno::NOENT => error.hint("FILE must exist: create it first (touch FILE)"),
+                Errno::NOENT => error.hint(packed!("FILE must exist: create it first (touch FILE)")),
                 Errno::INVAL if ns.flag == k::CLONE_NEWNS => error.hint(
-                    "the bind would propagate into another mount namespace, or the new namespace counts as older than this one: put FILE on a private mount (mount --bind DIR DIR; mount --make-private DIR); Linux 6.18 numbers namespaces per CPU: run on one (taskset -c 0)",
+                    packed!("the bind would propagate into another mount namespace, or the new namespace counts as older than this one: put FILE on a private mount (mount --bind DIR DIR; mount --make-private DIR); Linux 6.18 numbers namespaces per CPU: run on one (taskset -c 0)"),
                 ),
                 Errno::PERM | Errno::ACCESS => {
-                    error.hint("binding needs CAP_SYS_ADMIN: run as root")
+                    error.hint(packed!("binding needs CAP_SYS_ADMIN: run as root"))
                 }
                 _ => error,
             });
@@ -864,9 +864,9 @@ fn prepare(o: &Options, ids: (u32, u32), parent: Option<BorrowedFd<'_>>) -> Resu
             .at("set the propagation of /", "mount", b"/")
             .map_err(|e| match e.errno() {
                 // util-linux#718: `/` of a chroot is not a mount point.
-                Some(Errno::INVAL) => e.hint(
-                    "/ is not a mount point here, as inside a chroot: add --propagation unchanged",
-                ),
+                Some(Errno::INVAL) => e.hint(packed!(
+                    "/ is not a mount point here, as inside a chroot: add --propagation unchanged"
+                )),
                 _ => e,
             })?;
     }
@@ -1042,12 +1042,12 @@ fn mount_binfmt(dir: &CPath) -> Result<()> {
         )
         .map_err(|e| {
             match e.errno() {
-        Some(Errno::PERM) => e.hint("a binfmt_misc of a user namespace needs Linux 6.7 or later"),
+        Some(Errno::PERM) => e.hint(packed!("a binfmt_misc of a user namespace needs Linux 6.7 or later")),
         Some(Errno::NODEV) => {
-            e.hint("this kernel has no binfmt_misc: it was built without CONFIG_BINFMT_MISC")
+            e.hint(packed!("this kernel has no binfmt_misc: it was built without CONFIG_BINFMT_MISC"))
         }
         Some(Errno::NOENT) => e.hint(
-            "the directory does not exist (without DIR, /proc/sys/fs/binfmt_misc of the new /proc)",
+            packed!("the directory does not exist (without DIR, /proc/sys/fs/binfmt_misc of the new /proc)"),
         ),
         _ => e,
     }
@@ -1064,13 +1064,13 @@ fn register(dir: &CPath, rule: &[u8]) -> Result<()> {
         rule,
     )
     .map_err(|e| match e.errno() {
-        Some(Errno::INVAL) => {
-            e.hint("a rule is :NAME:TYPE:OFFSET:MAGIC:MASK:INTERPRETER:FLAGS (TYPE M or E)")
-        }
-        Some(Errno::EXIST) => e.hint("a rule of that NAME is registered already"),
-        Some(Errno::NOENT) => {
-            e.hint("DIR/register must be a binfmt_misc, and with flag F the interpreter must exist")
-        }
+        Some(Errno::INVAL) => e.hint(packed!(
+            "a rule is :NAME:TYPE:OFFSET:MAGIC:MASK:INTERPRETER:FLAGS (TYPE M or E)"
+        )),
+        Some(Errno::EXIST) => e.hint(packed!("a rule of that NAME is registered already")),
+        Some(Errno::NOENT) => e.hint(packed!(
+            "DIR/register must be a binfmt_misc, and with flag F the interpreter must exist"
+        )),
         _ => e,
     })
 }
@@ -1102,9 +1102,9 @@ fn mount_proc(o: &Options, dir: &CPath) -> Result<()> {
     .at("mount proc (--mount-proc)", "mount", dir.as_bytes())
     .map_err(|e| match e.errno() {
         Some(Errno::PERM) if o.namespaces & k::CLONE_NEWUSER != 0 => e.hint(
-            "in a user namespace the kernel allows a new proc only if the existing one has nothing mounted over parts of it",
+            packed!("in a user namespace the kernel allows a new proc only if the existing one has nothing mounted over parts of it"),
         ),
-        Some(Errno::NOENT) => e.hint("the directory does not exist"),
+        Some(Errno::NOENT) => e.hint(packed!("the directory does not exist")),
         _ => e,
     })
 }
@@ -1134,10 +1134,10 @@ fn unshare_error(errno: Errno, flags: u32) -> Error {
             base.hint(ns::userns_hint(errno))
         }
         Errno::PERM => base.hint(
-            "new namespaces need CAP_SYS_ADMIN: run as root, or add -r for a user namespace that maps you to root",
+            packed!("new namespaces need CAP_SYS_ADMIN: run as root, or add -r for a user namespace that maps you to root"),
         ),
         Errno::NOSPC | Errno::USERS => base.hint(
-            "a namespace limit was reached: see the sysctls user.max_*_namespaces",
+            packed!("a namespace limit was reached: see the sysctls user.max_*_namespaces"),
         ),
         _ => base,
     }

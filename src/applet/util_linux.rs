@@ -197,8 +197,9 @@ pub fn sub_ids(file: &CStr, uid: u32) -> Result<(u32, u32)> {
         who == number || (!name.is_empty() && who == name)
     };
     let line = first_line(file, &owner).map_err(|e| {
-        Error::sys("read the subordinate ids", "open", file.to_bytes(), e)
-            .hint("it lists the ids each user may map: USER:FIRST:COUNT (subuid(5))")
+        Error::sys("read the subordinate ids", "open", file.to_bytes(), e).hint(packed!(
+            "it lists the ids each user may map: USER:FIRST:COUNT (subuid(5))"
+        ))
     })?;
     let range = line.as_ref().and_then(|line| {
         let line = line.as_bytes();

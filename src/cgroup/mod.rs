@@ -571,8 +571,8 @@ fn write_limit(dir: &CPath, limit: &Limit, value: &[u8]) -> Result<()> {
     write_control(path.as_cstr(), value).map_err(|e| {
         let err = Error::sys("set a cgroup limit", "write", path.as_bytes(), e);
         match e {
-            Errno::NOENT => err.hint("the controller is not enabled for this cgroup"),
-            Errno::INVAL => err.hint("the kernel refused the value"),
+            Errno::NOENT => err.hint(packed!("the controller is not enabled for this cgroup")),
+            Errno::INVAL => err.hint(packed!("the kernel refused the value")),
             _ => err,
         }
     })
@@ -640,9 +640,9 @@ fn make_dir(dir: &CPath) -> Result<()> {
 fn mkdir_error(step: &'static str, dir: &CPath, e: Errno) -> Error {
     Error::sys(step, "mkdir", dir.as_bytes(), e).hint(
         if matches!(e, Errno::ACCESS | Errno::PERM | Errno::ROFS) {
-            "the cgroup tree is not delegated to this user"
+            packed!("the cgroup tree is not delegated to this user")
         } else {
-            ""
+            packed!("")
         },
     )
 }

@@ -117,7 +117,9 @@ pub(super) fn device_rules(dir: &CPath, devices: &DeviceRules) -> Result<()> {
     written.map_err(|(path, e)| {
         let error = Error::sys(devices.step(), "write", path.as_bytes(), e);
         if e == Errno::PERM {
-            error.hint("the cgroup box runs in does not allow it this device")
+            error.hint(packed!(
+                "the cgroup box runs in does not allow it this device"
+            ))
         } else {
             error
         }

@@ -121,10 +121,14 @@ fn attach_device_program(group: BorrowedFd<'_>, devices: &DeviceRules, dir: &CPa
 fn bpf_hint(e: Error) -> Error {
     let hint = match e.errno() {
         Some(Errno::PERM) => {
-            "device programs need root (CAP_BPF or CAP_SYS_ADMIN) and no seccomp filter refusing bpf"
+            packed!(
+                "device programs need root (CAP_BPF or CAP_SYS_ADMIN) and no seccomp filter refusing bpf"
+            )
         }
-        Some(Errno::INVAL) => "the kernel has no cgroup device programs (CONFIG_CGROUP_BPF)",
-        Some(Errno::NOSYS) => "the kernel has no bpf(2) (CONFIG_BPF_SYSCALL)",
+        Some(Errno::INVAL) => {
+            packed!("the kernel has no cgroup device programs (CONFIG_CGROUP_BPF)")
+        }
+        Some(Errno::NOSYS) => packed!("the kernel has no bpf(2) (CONFIG_BPF_SYSCALL)"),
         _ => return e,
     };
     e.hint(hint)

@@ -117,7 +117,7 @@ fn confine(plan: &Plan) -> Result<()> {
     } else if let Some(filter) = &plan.seccomp {
         crate::seccomp::install(filter)
             .at("install the seccomp filter", "seccomp", b"")
-            .map_err(|e| e.hint("--seccomp unconfined runs without it"))?;
+            .map_err(|e| e.hint(packed!("--seccomp unconfined runs without it")))?;
     }
     Ok(())
 }
@@ -229,7 +229,7 @@ fn prepare(
             "chdir",
             plan.workdir.as_bytes(),
         )
-        .map_err(|e| e.hint("--workdir must exist inside the rootfs"))?;
+        .map_err(|e| e.hint(packed!("--workdir must exist inside the rootfs")))?;
     timing::mark(Step::Workdir);
 
     close_inherited_descriptors()?;
@@ -295,7 +295,11 @@ fn enter_namespaces(
             "unshare",
             b"",
         )
-        .map_err(|e| e.hint("the user namespace joined must allow what box makes in it"))?;
+        .map_err(|e| {
+            e.hint(packed!(
+                "the user namespace joined must allow what box makes in it"
+            ))
+        })?;
     if !made.has(k::CLONE_NEWPID) {
         return Ok(());
     }
@@ -324,17 +328,17 @@ pub fn join_error(joined: &crate::container::plan::Joined, errno: Errno) -> Erro
     let error = Error::sys("join the namespace", "setns", joined.path.as_bytes(), errno);
     match errno {
         Errno::PERM if joined.flag() == k::CLONE_NEWUSER => {
-            error.hint("needs CAP_SYS_ADMIN in it: root, or its owner")
+            error.hint(packed!("needs CAP_SYS_ADMIN in it: root, or its owner"))
         }
-        Errno::PERM => error.hint(
-            "needs CAP_SYS_ADMIN over it: with --ns user=PATH, that user namespace must own it",
-        ),
+        Errno::PERM => error.hint(packed!(
+            "needs CAP_SYS_ADMIN over it: with --ns user=PATH, that user namespace must own it"
+        )),
         Errno::INVAL if joined.flag() == k::CLONE_NEWUSER => {
-            error.hint("not box's own user namespace or one above it")
+            error.hint(packed!("not box's own user namespace or one above it"))
         }
-        Errno::INVAL if joined.flag() == k::CLONE_NEWPID => {
-            error.hint("only box's own PID namespace or one below it can be joined")
-        }
+        Errno::INVAL if joined.flag() == k::CLONE_NEWPID => error.hint(packed!(
+            "only box's own PID namespace or one below it can be joined"
+        )),
         _ => error,
     }
 }
@@ -365,14 +369,14 @@ pub fn connect_stdio(stdio: &ChildStdio) -> Result<()> {
         let ptmx = pty::CONTAINER_PTMX.to_bytes();
         match stdio {
             ChildStdio::Pty { .. } => Error::sys("open the container's terminal", call, ptmx, e)
-                .hint("the container needs a devpts instance of its own on /dev/pts"),
+                .hint(packed!("the container needs a devpts instance of its own on /dev/pts")),
             _ if call == "openat2" => Error::sys(
                 "give the command the container's /dev/null for the host's",
                 call,
                 b"/dev/null",
                 e,
             )
-            .hint("the container's /dev/null must be a node, not reached through a link; or redirect from another file"),
+            .hint(packed!("the container's /dev/null must be a node, not reached through a link; or redirect from another file")),
             _ => Error::sys("connect the command's pipes", call, b"", e),
         }
     })
@@ -518,7 +522,9 @@ pub fn drop_privileges_to(
 
 fn id_hint(e: Error) -> Error {
     if e.errno() == Some(Errno::INVAL) {
-        e.hint("the id is not mapped in the container's user namespace")
+        e.hint(packed!(
+            "the id is not mapped in the container's user namespace"
+        ))
     } else {
         e
     }
@@ -535,7 +541,7 @@ fn exec(plan: &Plan) -> Error {
         let errno = exec::execveat_fd(init.exe.as_fd(), init.argv.argv(), envp);
         let error = Error::sys("start box-init", "execveat", b"/proc/self/exe", errno);
         return if errno == Errno::NOENT {
-            error.hint("this box is dynamically linked and its loader is not in the rootfs: use a static build (cargo xtask build)")
+            error.hint(packed!("this box is dynamically linked and its loader is not in the rootfs: use a static build (cargo xtask build)"))
         } else {
             error
         };
@@ -556,7 +562,7 @@ fn exec(plan: &Plan) -> Error {
     let error = exec_error(path.as_bytes(), errno);
     if errno == Errno::ACCESS && plan.confine_exec {
         return error.hint(
-            "not executable, or outside the container's root: box lets a container execute only its own files (/proc/self/exe is box's, on the host)",
+            packed!("not executable, or outside the container's root: box lets a container execute only its own files (/proc/self/exe is box's, on the host)"),
         );
     }
     error
@@ -574,14 +580,16 @@ pub fn exec_error(path: &[u8], errno: Errno) -> Error {
                 CPath::from_bytes(path).is_some_and(|p| rustix::fs::stat(p.as_cstr()).is_ok());
             if exists {
                 error
-                    .hint("the file exists: its interpreter or dynamic loader is missing from the rootfs")
+                    .hint(packed!("the file exists: its interpreter or dynamic loader is missing from the rootfs"))
                     .with_code(EXIT_NOT_EXECUTABLE)
             } else {
                 error.with_code(EXIT_NOT_FOUND)
             }
         }
         Errno::NOEXEC => error
-            .hint("not an executable for this machine, or a script without #!")
+            .hint(packed!(
+                "not an executable for this machine, or a script without #!"
+            ))
             .with_code(EXIT_NOT_EXECUTABLE),
         _ => error.with_code(EXIT_NOT_EXECUTABLE),
     }

@@ -341,12 +341,12 @@ fn namespace_error(call: &'static str, errno: Errno, plan: &Plan) -> Error {
             None => base,
         },
         Errno::NOMEM if plan.joined(k::CLONE_NEWPID).is_some() => base.hint(
-            "the PID namespace joined lost its PID 1 and takes no new process",
+            packed!("the PID namespace joined lost its PID 1 and takes no new process"),
         ),
         Errno::PERM if plan.id_maps.is_some() => base.hint(ns::userns_hint(errno)),
-        Errno::PERM => base.hint("creating namespaces needs root; run as root, or add --map-root"),
+        Errno::PERM => base.hint(packed!("creating namespaces needs root; run as root, or add --map-root")),
         Errno::NOSPC | Errno::USERS => base.hint(
-            "a namespace limit was reached: see sysctl user.max_user_namespaces and the other user.max_*_namespaces",
+            packed!("a namespace limit was reached: see sysctl user.max_user_namespaces and the other user.max_*_namespaces"),
         ),
         _ => base,
     }

@@ -213,7 +213,7 @@ impl<'a> Plan<'a> {
         for bind in &config.binds {
             rustix::fs::stat(bind.source.as_cstr())
                 .at("check --bind", "stat", bind.source.as_bytes())
-                .map_err(|e| e.hint("the source of a bind must exist on the host"))?;
+                .map_err(|e| e.hint(packed!("the source of a bind must exist on the host")))?;
         }
         let devices = crate::devices::resolve(config)?;
         if command.is_empty() {
@@ -425,7 +425,11 @@ pub fn anchor_to_working_directory(config: &mut RunConfig) -> Result<()> {
     let mut buf = [0u8; 4096];
     let cwd = crate::sys::fs::getcwd(&mut buf)
         .at("make the host paths absolute", "getcwd", b"")
-        .map_err(|e| e.hint("the working directory was removed: give absolute paths"))?;
+        .map_err(|e| {
+            e.hint(packed!(
+                "the working directory was removed: give absolute paths"
+            ))
+        })?;
     config.anchor_host_paths(cwd, Given::Long)
 }
 
@@ -463,7 +467,9 @@ fn open_joins(config: &RunConfig) -> Result<heapless::Vec<Joined, MAX_JOINS>> {
         let fd = crate::sys::ns::open_file(path.as_cstr())
             .at("open the namespace to join", "open", path.as_bytes())
             .map_err(|e| {
-                e.hint("give /proc/PID/ns/TYPE or a bind mount of one, such as /run/netns/NAME")
+                e.hint(packed!(
+                    "give /proc/PID/ns/TYPE or a bind mount of one, such as /run/netns/NAME"
+                ))
             })?;
         match crate::sys::ns::file_type(rustix::fd::AsFd::as_fd(&fd)) {
             Ok(found) if found == kind.flag => {}

@@ -182,7 +182,9 @@ fn build_with<K: Calls>(kernel: &mut K, plan: &Plan) -> Result<()> {
         .at("make the mounts private", "mount", b"/")
         .map_err(|e| {
             if e.errno() == Some(Errno::INVAL) {
-                e.hint("/ is not a mount point: is box running inside a chroot?")
+                e.hint(packed!(
+                    "/ is not a mount point: is box running inside a chroot?"
+                ))
             } else {
                 e
             }
@@ -321,7 +323,7 @@ fn mount_kernel_fs<K: Calls>(
         Err(e) => {
             let error = Error::sys(step, "mount", inside.as_bytes(), e);
             Err(if e == Errno::PERM && in_userns {
-                error.hint("the host's /proc has mounts over parts of it, so the kernel refuses a new one in a user namespace")
+                error.hint(packed!("the host's /proc has mounts over parts of it, so the kernel refuses a new one in a user namespace"))
             } else {
                 error
             })
@@ -455,7 +457,7 @@ fn switch_root<K: Calls>(kernel: &mut K, root: &K::Fd, plan: &Plan) -> Result<()
                     e,
                 );
                 return Err(if e == Errno::INVAL {
-                    error.hint("the current root is not a mount point (box inside a chroot?) or a parent mount is shared; --no-pivot uses move-and-chroot")
+                    error.hint(packed!("the current root is not a mount point (box inside a chroot?) or a parent mount is shared; --no-pivot uses move-and-chroot"))
                 } else {
                     error
                 });
@@ -749,7 +751,7 @@ fn cover_locked_kernel_filesystems(nodes: &[MountNode], new_root: u32) -> Result
             if check {
                 if !covered(node.id, point)? {
                     return Err(Error::sys(STEP, "umount2", point.to_bytes(), Errno::INVAL)
-                        .hint("locked in the user namespace and out of reach to cover: a mount hides its mount point"));
+                        .hint(packed!("locked in the user namespace and out of reach to cover: a mount hides its mount point")));
                 }
                 return Ok(false);
             }
@@ -886,7 +888,7 @@ fn make_device_node<K: Calls>(
     if let Err(e) = node {
         let error = Error::sys(STEP, "mknod", bytes, e);
         return Err(if e == Errno::EXIST {
-            error.hint("box makes null, zero, full, random, urandom, tty, ptmx, fd and stdin/out/err itself: give another path inside")
+            error.hint(packed!("box makes null, zero, full, random, urandom, tty, ptmx, fd and stdin/out/err itself: give another path inside"))
         } else {
             error
         });
@@ -1047,7 +1049,7 @@ fn mount_point<K: Calls>(
     kernel.mount_point(path, create).map_err(|e| {
         let error = Error::sys(step, "openat2", path.to_bytes(), e);
         if e == Errno::LOOP {
-            error.hint("the image's path crosses a /proc magic link (/proc/PID/root, fd/N): box refuses to resolve mount points through them")
+            error.hint(packed!("the image's path crosses a /proc magic link (/proc/PID/root, fd/N): box refuses to resolve mount points through them"))
         } else {
             error
         }

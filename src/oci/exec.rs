@@ -111,7 +111,11 @@ pub fn exec(root: Root<'_>, id: &[u8], options: &ExecOptions<'_>) -> Result<u8> 
             "read",
             seccomp_path.as_bytes(),
         )
-        .map_err(|e| e.hint("the container was created by another box-oci: recreate it"))?;
+        .map_err(|e| {
+            e.hint(packed!(
+                "the container was created by another box-oci: recreate it"
+            ))
+        })?;
     let oci_seccomp = n > 0;
     if oci_seccomp {
         program
@@ -422,9 +426,9 @@ fn enter_cwd(root: &OwnedFd, cwd: &[u8]) -> Result<()> {
             }
             Ok(())
         }
-        Err(e) => Err(Error::sys(step, "openat2", cwd, e).hint(
-            "it must be a directory inside the container's root, reached without /proc magic links",
-        )),
+        Err(e) => Err(Error::sys(step, "openat2", cwd, e).hint(packed!(
+            "it must be a directory inside the container's root, reached without /proc magic links"
+        ))),
     }
 }
 

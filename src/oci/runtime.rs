@@ -1185,7 +1185,7 @@ pub fn start(root: Root<'_>, id: &[u8]) -> Result<()> {
         Mode::empty(),
     )
     .at("start the container", "open", fifo.as_bytes())
-    .map_err(|e| e.hint("the container's init has ended"))?;
+    .map_err(|e| e.hint(packed!("the container's init has ended")))?;
     rustix::io::write(&fd, b"0").at("start the container", "write", fifo.as_bytes())?;
     drop(fd);
     rustix::fs::unlink(fifo.as_cstr()).at("start the container", "unlink", fifo.as_bytes())?;

@@ -87,7 +87,9 @@ pub fn run_sealed(args: Args) -> Result<()> {
         .at(step, "open", b"/proc/self/exe")
         .map_err(|e| {
             if e.errno() == Some(Errno::NOENT) {
-                e.hint("/proc is not mounted: box needs it to run from a sealed copy of itself")
+                e.hint(packed!(
+                    "/proc is not mounted: box needs it to run from a sealed copy of itself"
+                ))
             } else {
                 e
             }
@@ -240,7 +242,9 @@ fn sealed_copy(exe: &OwnedFd, size: u64, name: &CStr) -> Result<OwnedFd> {
     .at(step, "memfd_create", name.to_bytes())
     .map_err(|e| {
         if e.errno() == Some(Errno::ACCESS) {
-            e.hint("sysctl vm.memfd_noexec=2 forbids executable memfds: set it to 1 or 0")
+            e.hint(packed!(
+                "sysctl vm.memfd_noexec=2 forbids executable memfds: set it to 1 or 0"
+            ))
         } else {
             e
         }

@@ -273,13 +273,15 @@ pub fn write_id_maps(
 
 /// Why the kernel refused a user namespace (or its uid_map), naming the
 /// sysctl that says no when one does.
-pub fn userns_hint(errno: Errno) -> &'static str {
+pub fn userns_hint(errno: Errno) -> crate::packed::Packed {
     let unprivileged = !rustix::process::geteuid().is_root();
     if unprivileged && super::fs::file_holds(c"/proc/sys/kernel/unprivileged_userns_clone", b"0") {
-        return "unprivileged user namespaces are off: sysctl kernel.unprivileged_userns_clone=0 (set it to 1)";
+        return packed!(
+            "unprivileged user namespaces are off: sysctl kernel.unprivileged_userns_clone=0 (set it to 1)"
+        );
     }
     if super::fs::file_holds(c"/proc/sys/user/max_user_namespaces", b"0") {
-        return "user namespaces are off: sysctl user.max_user_namespaces=0 (raise it)";
+        return packed!("user namespaces are off: sysctl user.max_user_namespaces=0 (raise it)");
     }
     if unprivileged
         && super::fs::file_holds(
@@ -287,14 +289,20 @@ pub fn userns_hint(errno: Errno) -> &'static str {
             b"1",
         )
     {
-        return "AppArmor restricts unprivileged user namespaces: sysctl kernel.apparmor_restrict_unprivileged_userns=1 (set it to 0, or give the program an AppArmor profile that allows userns)";
+        return packed!(
+            "AppArmor restricts unprivileged user namespaces: sysctl kernel.apparmor_restrict_unprivileged_userns=1 (set it to 0, or give the program an AppArmor profile that allows userns)"
+        );
     }
     match errno {
         Errno::NOSPC | Errno::USERS => {
-            "the limit on user namespaces was reached: sysctl user.max_user_namespaces, or nesting deeper than 32"
+            packed!(
+                "the limit on user namespaces was reached: sysctl user.max_user_namespaces, or nesting deeper than 32"
+            )
         }
         _ => {
-            "the kernel refused a user namespace: not allowed from inside a chroot, or forbidden by a seccomp filter; see also sysctl kernel.unprivileged_userns_clone, user.max_user_namespaces, kernel.apparmor_restrict_unprivileged_userns"
+            packed!(
+                "the kernel refused a user namespace: not allowed from inside a chroot, or forbidden by a seccomp filter; see also sysctl kernel.unprivileged_userns_clone, user.max_user_namespaces, kernel.apparmor_restrict_unprivileged_userns"
+            )
         }
     }
 }

@@ -67,7 +67,7 @@ pub fn switch_into(
     }
     check_init(new_root, init)
         .at("check NEW_INIT", "openat2", init.to_bytes())
-        .map_err(|e| e.hint("NEW_INIT is looked up inside NEW_ROOT"))?;
+        .map_err(|e| e.hint(packed!("NEW_INIT is looked up inside NEW_ROOT")))?;
 
     // 1. The kernel filesystems go along (busybox's leaves them under the
     //    old root, where the new init cannot use them).

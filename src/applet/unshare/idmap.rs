@@ -231,7 +231,10 @@ pub fn write(kind: Kind, pid: u32, ranges: &Ranges, env: Args) -> u8 {
         );
         return match written {
             Ok(_) => 0,
-            Err(e) => fail("unshare", &e.hint("the kernel refuses ranges that overlap")),
+            Err(e) => fail(
+                "unshare",
+                &e.hint(packed!("the kernel refuses ranges that overlap")),
+            ),
         };
     }
     // newuidmap PID INNER OUTER COUNT…: the words NUL-separated in one
@@ -261,9 +264,10 @@ pub fn write(kind: Kind, pid: u32, ranges: &Ranges, env: Args) -> u8 {
         .env(b"PATH")
         .unwrap_or(crate::container::plan::DEFAULT_PATH);
     let (errno, _) = exec::exec_search(kind.tool(), argv.argv(), env.envp(), search);
-    let error = crate::error::Error::sys(step, "execve", kind.tool().to_bytes(), errno).hint(
-        "without root, ranges are mapped by newuidmap and newgidmap (shadow's uidmap package)",
-    );
+    let error =
+        crate::error::Error::sys(step, "execve", kind.tool().to_bytes(), errno).hint(packed!(
+            "without root, ranges are mapped by newuidmap and newgidmap (shadow's uidmap package)"
+        ));
     fail("unshare", &error)
 }
 

@@ -23,7 +23,7 @@ use core::fmt;
 use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU16, AtomicU32, Ordering};
 use rustix::io::Errno;
 
-use crate::packed::{Corpus, Packed};
+use crate::packed::Packed;
 use crate::text::Bytes;
 
 /// Exit status for box's own failures (DESIGN.md section 2).
@@ -202,8 +202,9 @@ impl Error {
     /// A hint, packed with the help texts (src/packed.rs): the long texts
     /// of the messages, read only when something failed.
     pub fn hint(self, hint: Packed) -> Self {
-        let texts = Corpus::unpack();
-        set(self.slot.index(), Field::Hint, texts.get(hint).as_bytes());
+        let index = self.slot.index();
+        set(index, Field::Hint, b"");
+        hint.each_byte(&mut |b| extend(index, Field::Hint, &[b]));
         self
     }
 

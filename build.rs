@@ -7,6 +7,9 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+// The packed form and the texts' hash, as src/packed.rs unpacks them.
+include!("src/packed/format.rs");
+
 fn main() {
     println!("cargo::rerun-if-changed=src");
     println!("cargo::rerun-if-changed=build.rs");
@@ -17,7 +20,7 @@ fn main() {
     let mut index: Vec<(u64, usize, usize)> = Vec::new();
     for file in &files {
         let source = std::fs::read_to_string(file).unwrap();
-        for text in texts(&source, file) {
+        for text in texts(&source) {
             let hash = fnv(text.as_bytes());
             if let Some(&(_, start, len)) = index.iter().find(|e| e.0 == hash) {
                 assert_eq!(
@@ -60,7 +63,7 @@ fn sources(dir: &Path, files: &mut Vec<PathBuf>) {
 
 /// The texts of the `packed!("…")` in `source`, outside comments and
 /// literals.
-fn texts(source: &str, file: &Path) -> Vec<String> {
+fn texts(source: &str) -> Vec<String> {
     let s = source.as_bytes();
     let mut found = Vec::new();
     let mut i = 0;
@@ -140,7 +143,6 @@ fn texts(source: &str, file: &Path) -> Vec<String> {
             _ => i += 1,
         }
     }
-    let _ = file;
     found
 }
 
@@ -205,17 +207,6 @@ fn raw(s: &[u8], at: usize) -> (Vec<u8>, usize) {
     (s[start..start + len].to_vec(), start + len + end.len())
 }
 
-/// FNV-1a, 64 bits, as src/packed.rs computes it.
-fn fnv(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        hash = (hash ^ b as u64).wrapping_mul(0x0100_0000_01b3);
-    }
-    hash
-}
-
-const WINDOW: usize = 4096;
-const SHORTEST: usize = 3;
 const LONGEST: usize = SHORTEST + 15;
 
 /// LZSS with the cheapest parse: for each position the longest match in
@@ -281,27 +272,9 @@ fn pack(data: &[u8]) -> Vec<u8> {
     out
 }
 
-/// What src/packed.rs does, to check the packing.
+/// The packing undone by src/packed.rs's own code, to check it.
 fn unpack(packed: &[u8], len: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    let (mut from, mut flags) = (0, 0u32);
-    while out.len() < len {
-        if flags <= 1 {
-            flags = packed[from] as u32 | 0x100;
-            from += 1;
-        }
-        if flags & 1 == 0 {
-            out.push(packed[from]);
-            from += 1;
-        } else {
-            let (a, b) = (packed[from] as usize, packed[from + 1] as usize);
-            from += 2;
-            let back = (a | (b >> 4) << 8) + 1;
-            for _ in 0..(b & 15) + 3 {
-                out.push(out[out.len() - back]);
-            }
-        }
-        flags >>= 1;
-    }
+    let mut out = vec![0; len];
+    unpack_each(packed, len, &mut |at, byte| out[at] = byte);
     out
 }

@@ -9,15 +9,17 @@
 //! messages; the rest of a message (its step, call and subject) stays
 //! plain.
 //!
-//! The packed form: a flag byte, then the eight items it describes, lowest
-//! bit first: 0 a byte as it is, 1 two bytes `a b` meaning "copy
-//! `(b & 15) + 3` bytes from `(a | (b >> 4) << 8) + 1` bytes back". The
+//! The packed form is src/packed/format.rs, which build.rs shares. The
 //! corpus is unpacked whole, onto the stack of the program printing its
 //! help ([`Corpus::unpack`]); an error's hint is taken byte by byte
 //! through a 4 KiB window ([`Packed::each_byte`]), since an error may be
 //! made in a container's process whose stack limit was just lowered.
 
 include!(concat!(env!("OUT_DIR"), "/packed.rs"));
+
+/// The packed form, shared with build.rs.
+mod format;
+use format::{fnv, unpack_each};
 
 /// A text of the corpus: its place, 4 bytes instead of a 16-byte `&str`
 /// and the text.
@@ -54,40 +56,13 @@ impl Packed {
     /// after its `--rlimit stack=` is set).
     pub fn each_byte(self, sink: &mut dyn FnMut(u8)) {
         let (start, end) = (self.start as usize, self.start as usize + self.len as usize);
-        let mut window = [0u8; WINDOW];
-        let (mut from, mut to, mut flags) = (0, 0, 0u32);
-        while to < end {
-            if flags <= 1 {
-                flags = CORPUS[from] as u32 | 0x100;
-                from += 1;
+        unpack_each(&CORPUS, end, &mut |at, byte| {
+            if at >= start {
+                sink(byte);
             }
-            // A byte as it is (back 0), or a copy from `back` bytes back.
-            let (count, back, literal) = if flags & 1 == 0 {
-                from += 1;
-                (1, 0, CORPUS[from - 1])
-            } else {
-                let (a, b) = (CORPUS[from] as usize, CORPUS[from + 1] as usize);
-                from += 2;
-                ((b & 15) + 3, (a | (b >> 4) << 8) + 1, 0)
-            };
-            for _ in 0..count {
-                let byte = match back {
-                    0 => literal,
-                    _ => window[(to - back) % WINDOW],
-                };
-                window[to % WINDOW] = byte;
-                if (start..end).contains(&to) {
-                    sink(byte);
-                }
-                to += 1;
-            }
-            flags >>= 1;
-        }
+        });
     }
 }
-
-/// How far back a match reaches (12 bits).
-const WINDOW: usize = 4096;
 
 /// `packed!("text")`: the [`Packed`] of a help text, computed at compile
 /// time (the text is not kept in the binary).
@@ -99,17 +74,6 @@ macro_rules! packed {
     }};
 }
 
-/// FNV-1a, 64 bits: build.rs hashes each text the same way.
-const fn fnv(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut i = 0;
-    while i < bytes.len() {
-        hash = (hash ^ bytes[i] as u64).wrapping_mul(0x0100_0000_01b3);
-        i += 1;
-    }
-    hash
-}
-
 /// The corpus unpacked.
 pub struct Corpus {
     bytes: [u8; UNPACKED],
@@ -119,15 +83,7 @@ impl Corpus {
     #[inline(never)]
     pub fn unpack() -> Corpus {
         let mut bytes = [0; UNPACKED];
-        let all = Packed {
-            start: 0,
-            len: UNPACKED as u16,
-        };
-        let mut to = 0;
-        all.each_byte(&mut |b| {
-            bytes[to] = b;
-            to += 1;
-        });
+        unpack_each(&CORPUS, UNPACKED, &mut |at, byte| bytes[at] = byte);
         Corpus { bytes }
     }
 

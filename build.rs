@@ -1,5 +1,5 @@
-//! Packs the help texts (src/packed.rs says why and the format): finds every
-//! `packed!("…")` in src/, joins the texts into one corpus, each once, in
+//! Packs the long texts (src/packed.rs says why and the format): finds every
+//! `packed!("…")`, `bad!("…", …)` and `message!("…", …)` in src/, joins the texts into one corpus, each once, in
 //! the order met (files by name), packs it with LZSS, and writes
 //! `$OUT_DIR/packed.rs`: the packed corpus, its unpacked length, and the
 //! index that `Packed::of` searches at compile time (hash, start, length).
@@ -61,8 +61,12 @@ fn sources(dir: &Path, files: &mut Vec<PathBuf>) {
     }
 }
 
-/// The texts of the `packed!("…")` in `source`, outside comments and
-/// literals.
+/// The macros whose first argument, a string literal, is a packed text:
+/// help texts and hints (`packed!`), messages (`bad!`, `message!`).
+const MACROS: [&str; 3] = ["packed!(", "bad!(", "message!("];
+
+/// The texts of the `packed!("…")` (and the other [`MACROS`]) in
+/// `source`, outside comments and literals.
 fn texts(source: &str) -> Vec<String> {
     let s = source.as_bytes();
     let mut found = Vec::new();
@@ -124,8 +128,11 @@ fn texts(source: &str) -> Vec<String> {
                     i += 1;
                 }
             }
-            b'p' if s[i..].starts_with(b"packed!(") && (i == 0 || !ident(s[i - 1])) => {
-                let mut j = i + "packed!(".len();
+            b'p' | b'b' | b'm'
+                if (i == 0 || !ident(s[i - 1]))
+                    && MACROS.iter().any(|m| s[i..].starts_with(m.as_bytes())) =>
+            {
+                let mut j = i + s[i..].iter().position(|&c| c == b'(').unwrap() + 1;
                 while s[j].is_ascii_whitespace() {
                     j += 1;
                 }

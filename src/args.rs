@@ -178,7 +178,7 @@ impl Parser {
     )]
     pub fn next(&mut self) -> Result<Option<Opt>> {
         if let (Some(_), Some(last)) = (self.inline.take(), self.last) {
-            return Err(bad!("option {last} does not take a value"));
+            return Err(bad!("option {} does not take a value", last));
         }
         if let Some((&c, rest)) = self.cluster.split_first() {
             self.cluster = rest;
@@ -210,7 +210,11 @@ impl Parser {
                         word,
                         options: self.long_options,
                     };
-                    return Err(bad!("option --{} is ambiguous: {candidates}", Bytes(word)));
+                    return Err(bad!(
+                        "option --{} is ambiguous: {}",
+                        Bytes(word),
+                        candidates
+                    ));
                 }
             };
             return Ok(Some(self.set_last(Opt::Long(name))));
@@ -260,7 +264,7 @@ impl Parser {
 
     fn missing_value(&self) -> Error {
         match self.last {
-            Some(opt) => bad!("option {opt} needs a value"),
+            Some(opt) => bad!("option {} needs a value", opt),
             None => bad!("missing value"),
         }
     }
@@ -272,7 +276,7 @@ impl Parser {
 
     /// The error for an option this program does not know.
     pub fn unknown(&self, opt: Opt) -> Error {
-        bad!("unknown option {opt}")
+        bad!("unknown option {}", opt)
     }
 
     /// Once options have ended at an operand, take it, and read options
@@ -381,7 +385,11 @@ fn read_option(words: &mut Parser, table: &dyn Table, seen: &mut u64) -> Result<
             Lookup::Ambiguous => {
                 let names = forms(table).filter(|f| usable(f)).map(|f| f.long);
                 let candidates = LongCandidates(word, names.chain(Some(HELP.long)));
-                return Err(bad!("option --{} is ambiguous: {candidates}", Bytes(word)));
+                return Err(bad!(
+                    "option --{} is ambiguous: {}",
+                    Bytes(word),
+                    candidates
+                ));
             }
             Lookup::Unknown => return Err(words.unknown(opt)),
         },
@@ -400,7 +408,7 @@ fn read_option(words: &mut Parser, table: &dyn Table, seen: &mut u64) -> Result<
     };
     let bit = 1u64.checked_shl(at as u32).unwrap_or(0);
     if *seen & bit != 0 && !form.repeat {
-        return Err(bad!("option {given} given twice"));
+        return Err(bad!("option {} given twice", given));
     }
     *seen |= bit;
     let value = match form.value {
@@ -408,13 +416,13 @@ fn read_option(words: &mut Parser, table: &dyn Table, seen: &mut u64) -> Result<
         // (a short flag's cluster goes on with more options).
         Value::None => match opt {
             Opt::Long(_) if words.optional_value().is_some() => {
-                return Err(bad!("option {given} does not take a value"));
+                return Err(bad!("option {} does not take a value", given));
             }
             _ => None,
         },
         Value::Required(_) => match words.value() {
             Ok(value) => Some(value),
-            Err(_) => return Err(bad!("option {given} needs a value")),
+            Err(_) => return Err(bad!("option {} needs a value", given)),
         },
         Value::Attached(_) => words.optional_value(),
         Value::AttachedToLong(_) => match opt {

@@ -421,8 +421,10 @@ pub fn anchored(given: Given, base: &[u8], path: &CPath) -> Result<CPath> {
     };
     joined.ok_or_else(|| {
         bad!(
-            "{given} {}: longer than {PATH_MAX} bytes once made absolute ({}/{})",
+            "{} {}: longer than {} bytes once made absolute ({}/{})",
+            given,
             path,
+            PATH_MAX,
             Bytes(base),
             Bytes(rest)
         )
@@ -720,19 +722,21 @@ pub fn parse_flag(value: &[u8]) -> Option<bool> {
 }
 
 fn flag(given: &Given, value: &[u8]) -> Result<bool> {
-    parse_flag(value).ok_or_else(|| bad!("{given}: '{}' is not true or false", Bytes(value)))
+    parse_flag(value).ok_or_else(|| bad!("{}: '{}' is not true or false", given, Bytes(value)))
 }
 
 fn path(given: &Given, value: &[u8]) -> Result<CPath> {
     if value.is_empty() {
-        return Err(bad!("{given}: empty path"));
+        return Err(bad!("{}: empty path", given));
     }
     CPath::from_bytes(value).ok_or_else(|| {
         if value.contains(&0) {
-            bad!("{given}: path contains a NUL byte")
+            bad!("{}: path contains a NUL byte", given)
         } else {
             bad!(
-                "{given}: path longer than {PATH_MAX} bytes: {}",
+                "{}: path longer than {} bytes: {}",
+                given,
+                PATH_MAX,
                 Bytes(value)
             )
         }
@@ -743,13 +747,13 @@ fn path(given: &Given, value: &[u8]) -> Result<CPath> {
 /// for all of them.
 #[inline(never)]
 fn refuse(given: &Given, value: &[u8], why: &str) -> Error {
-    bad!("{given} {}: {why}", Bytes(value))
+    bad!("{} {}: {}", given, Bytes(value), why)
 }
 
 /// `{given}: at most {n} {what}`, for a list that is full: one copy.
 #[inline(never)]
 fn at_most(given: &Given, n: usize, what: &str) -> Error {
-    bad!("{given}: at most {n} {what}")
+    bad!("{}: at most {} {}", given, n, what)
 }
 
 fn absolute(given: &Given, value: &[u8]) -> Result<CPath> {
@@ -780,8 +784,10 @@ pub fn valid_name(v: &[u8]) -> bool {
 fn set_name(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     if !valid_name(v) {
         return Err(bad!(
-            "{given} {}: use 1 to {NAME_MAX} letters, digits, '_', '.' or '-', starting with a letter or digit",
-            Bytes(v)
+            "{} {}: use 1 to {} letters, digits, '_', '.' or '-', starting with a letter or digit",
+            given,
+            Bytes(v),
+            NAME_MAX
         ));
     }
     c.name = Text::try_from_bytes(v);
@@ -795,8 +801,10 @@ fn set_hostname(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
             .all(|&b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
     if !ok {
         return Err(bad!(
-            "{given} {}: use 1 to {HOSTNAME_MAX} letters, digits, '-', '.' or '_'",
-            Bytes(v)
+            "{} {}: use 1 to {} letters, digits, '-', '.' or '_'",
+            given,
+            Bytes(v),
+            HOSTNAME_MAX
         ));
     }
     c.hostname = Text::try_from_bytes(v);
@@ -818,7 +826,8 @@ fn set_ns(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
         };
         let Some(kind) = NAMESPACES.iter().find(|n| n.name.as_bytes() == name) else {
             return Err(bad!(
-                "{given}: unknown namespace '{}' (known: mount,uts,ipc,pid,net,user,cgroup,time, alone or as TYPE=PATH)",
+                "{}: unknown namespace '{}' (known: mount,uts,ipc,pid,net,user,cgroup,time, alone or as TYPE=PATH)",
+                given,
                 Bytes(name)
             ));
         };
@@ -828,10 +837,10 @@ fn set_ns(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
             continue;
         };
         if kind.flag == k::CLONE_NEWNS {
-            return Err(bad!("{given} {}: {MOUNT_NOT_JOINED}", Bytes(word)));
+            return Err(bad!("{} {}: {}", given, Bytes(word), MOUNT_NOT_JOINED));
         }
         if joins.iter().any(|j| j.kind.flag == kind.flag) {
-            return Err(bad!("{given} {}: {} joined twice", Bytes(v), kind.name));
+            return Err(bad!("{} {}: {} joined twice", given, Bytes(v), kind.name));
         }
         let join = Join {
             kind,
@@ -842,7 +851,8 @@ fn set_ns(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     }
     if let Some(both) = joins.iter().find(|j| made & j.kind.flag != 0) {
         return Err(bad!(
-            "{given} {}: {} is both made and joined",
+            "{} {}: {} is both made and joined",
+            given,
             Bytes(v),
             both.kind.name
         ));
@@ -895,7 +905,8 @@ fn add_bind(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
         Some(b"ro") => true,
         Some(other) => {
             return Err(bad!(
-                "{given} {}: unknown mode '{}' (use ro or rw)",
+                "{} {}: unknown mode '{}' (use ro or rw)",
+                given,
                 Bytes(v),
                 Bytes(other)
             ));
@@ -988,7 +999,8 @@ fn add_tmpfs(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
         };
         if !ok {
             return Err(bad!(
-                "{given} {}: bad option '{}' (use size=N[k|m|g] or mode=OCTAL)",
+                "{} {}: bad option '{}' (use size=N[k|m|g] or mode=OCTAL)",
+                given,
                 Bytes(v),
                 Bytes(opt)
             ));
@@ -1114,8 +1126,10 @@ fn set_cpuset(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     }
     if v.len() > CPUSET_MAX {
         return Err(bad!(
-            "{given} {}: longer than {CPUSET_MAX} bytes (use ranges: 0-7 rather than 0,1,…,7)",
-            Bytes(v)
+            "{} {}: longer than {} bytes (use ranges: 0-7 rather than 0,1,…,7)",
+            given,
+            Bytes(v),
+            CPUSET_MAX
         ));
     }
     c.cpuset = Text::try_from_bytes(v);
@@ -1128,7 +1142,7 @@ fn add_env(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
         return Err(refuse(&given, v, "use KEY=VALUE"));
     }
     let entry = Text::try_from_bytes(v)
-        .ok_or_else(|| bad!("{given}: entry longer than {ENV_ENTRY_MAX} bytes"))?;
+        .ok_or_else(|| bad!("{}: entry longer than {} bytes", given, ENV_ENTRY_MAX))?;
     // A later entry for the same key replaces the earlier one.
     let key = &v[..=eq.unwrap_or(0)];
     if let Some(old) = c.env.iter_mut().find(|e| e.as_bytes().starts_with(key)) {
@@ -1221,7 +1235,8 @@ fn capability_list(given: &Given, v: &[u8]) -> Result<u64> {
             Some(cap) => bits |= cap.bits(),
             None => {
                 return Err(bad!(
-                    "{given} {}: unknown capability '{}' (names as in capabilities(7), e.g. net_admin)",
+                    "{} {}: unknown capability '{}' (names as in capabilities(7), e.g. net_admin)",
+                    given,
                     Bytes(v),
                     Bytes(word)
                 ));
@@ -1365,7 +1380,8 @@ fn id_range(given: &Given, v: &[u8], taken: &[IdRange]) -> Result<IdRange> {
     // inside or outside (mappings_overlap in kernel/user_namespace.c).
     if let Some(other) = taken.iter().find(|r| share_an_id(r, &range)) {
         return Err(bad!(
-            "{given} {}: overlaps {}:{}:{} (ranges must not share an id inside or outside)",
+            "{} {}: overlaps {}:{}:{} (ranges must not share an id inside or outside)",
+            given,
             Bytes(v),
             other.inside,
             other.outside,
@@ -1475,7 +1491,8 @@ fn add_device(c: &mut RunConfig, v: &[u8], given: Given) -> Result<()> {
     };
     if c.devices.iter().any(|d| d.inside.as_bytes() == inside) {
         return Err(bad!(
-            "{given} {}: another device is already at {}",
+            "{} {}: another device is already at {}",
+            given,
             Bytes(v),
             Bytes(inside)
         ));

@@ -194,7 +194,7 @@ pub fn resolve(config: &RunConfig) -> Result<heapless::Vec<HostDevice, MAX_DEVIC
     let mut found = heapless::Vec::new();
     for device in &config.devices {
         let st = rustix::fs::stat(device.host.as_cstr())
-            .at("check --device", "stat", device.host.as_bytes())
+            .at(packed!("check --device"), "stat", device.host.as_bytes())
             .map_err(|e| e.hint(packed!("the device node must exist on the host")))?;
         let kind = match FileType::from_raw_mode(st.st_mode) {
             FileType::CharacterDevice => Kind::Char,

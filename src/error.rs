@@ -19,11 +19,11 @@
 //! atomics: no lock, no `unsafe`, and the unit tests' threads each get
 //! their own slots.
 
-use core::fmt;
+use core::fmt::{self, Write as _};
 use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU16, AtomicU32, Ordering};
 use rustix::io::Errno;
 
-use crate::packed::Packed;
+use crate::packed::{Packed, valid_prefix as text};
 use crate::text::Bytes;
 
 /// Exit status for box's own failures (DESIGN.md section 2).
@@ -59,14 +59,26 @@ impl Slot1 {
     }
 }
 
-/// The texts of an error, each a span of its slot's room.
+/// The texts of an error kept in its slot's room, each a span of it.
 #[derive(Clone, Copy)]
 enum Field {
+    /// A step given as text ([`Error::sys_named`]), not packed.
     Step,
     Call,
     Subject,
+}
+
+/// The packed texts of an error, kept as their place in the corpus and
+/// unpacked only when the error is shown.
+#[derive(Clone, Copy)]
+enum Kept {
+    Step,
+    Message,
     Hint,
 }
+
+/// Most arguments a [`Message`] takes.
+pub const MESSAGE_ARGS: usize = 8;
 
 /// One error's texts. Zero-initialised, so the table is in .bss: no bytes
 /// in the file, and only the pages of slots ever used are touched.
@@ -77,7 +89,11 @@ struct Slot {
     /// Bytes of `room` in use.
     used: AtomicU16,
     /// Each field's span: start << 16 | length.
-    spans: [AtomicU32; 4],
+    spans: [AtomicU32; 3],
+    /// Each packed text's [`Packed::bits`] (0: none).
+    kept: [AtomicU32; 3],
+    /// Where each argument of a message ends in the subject.
+    ends: [AtomicU16; MESSAGE_ARGS],
     room: [AtomicU8; ROOM],
 }
 
@@ -86,7 +102,9 @@ const EMPTY: Slot = Slot {
     held: AtomicBool::new(false),
     cut: AtomicBool::new(false),
     used: AtomicU16::new(0),
-    spans: [const { AtomicU32::new(0) }; 4],
+    spans: [const { AtomicU32::new(0) }; 3],
+    kept: [const { AtomicU32::new(0) }; 3],
+    ends: [const { AtomicU16::new(0) }; MESSAGE_ARGS],
     room: [const { AtomicU8::new(0) }; ROOM],
 };
 
@@ -103,13 +121,20 @@ fn claim() -> u8 {
         {
             slot.used.store(0, Ordering::Relaxed);
             slot.cut.store(false, Ordering::Relaxed);
-            for span in &slot.spans {
+            for span in slot.spans.iter().chain(&slot.kept) {
                 span.store(0, Ordering::Relaxed);
             }
             return i as u8;
         }
     }
     NO_SLOT
+}
+
+/// Keep the packed text `text` as the error's `kept` one.
+fn keep(index: u8, kept: Kept, text: Packed) {
+    if let Some(slot) = TABLE.get(index as usize) {
+        slot.kept[kept as usize].store(text.bits(), Ordering::Relaxed);
+    }
 }
 
 /// Start `field` afresh at the end of the slot's room, holding `bytes`.
@@ -156,6 +181,94 @@ impl fmt::Write for SubjectWriter {
     }
 }
 
+/// A message of `bad!`: a packed text with `{}` where each argument goes,
+/// in order (`{{` and `}}` for braces). Its text is unpacked only when it
+/// is shown.
+#[derive(Clone, Copy)]
+pub struct Message<'a> {
+    pub text: Packed,
+    pub args: &'a [&'a dyn fmt::Display],
+}
+
+/// The `{}` in a message's text (`{{` and `}}` are braces).
+pub const fn placeholders(text: &str) -> usize {
+    let (bytes, mut i, mut n) = (text.as_bytes(), 0, 0);
+    while i + 1 < bytes.len() {
+        match (bytes[i], bytes[i + 1]) {
+            (b'{', b'}') => {
+                n += 1;
+                i += 2;
+            }
+            (b'{', b'{') | (b'}', b'}') => i += 2,
+            _ => i += 1,
+        }
+    }
+    n
+}
+
+/// Longest text of a [`Message`] or step, unpacked (longer is cut).
+const TEXT_MAX: usize = 256;
+
+/// Put `text` into `out` with each `{}` replaced by the next argument
+/// (`args` cut at `ends`), a brace for each `{{` and `}}`: at most
+/// `out`'s length, `cut` set when more did not fit. Returns the length.
+fn compose(text: &[u8], args: &[u8], ends: &[usize], out: &mut [u8], cut: &mut bool) -> usize {
+    let mut n = 0;
+    let mut put = |bytes: &[u8]| {
+        for &b in bytes {
+            match out.get_mut(n) {
+                Some(cell) => {
+                    *cell = b;
+                    n += 1;
+                }
+                None => *cut = true,
+            }
+        }
+    };
+    let (mut i, mut arg) = (0, 0usize);
+    while i < text.len() {
+        let pair = text.get(i..i + 2).unwrap_or_default();
+        i += if pair == b"{}" {
+            let start = arg.checked_sub(1).map_or(0, |k| ends[k]);
+            put(args
+                .get(start..ends.get(arg).copied().unwrap_or(start))
+                .unwrap_or_default());
+            arg += 1;
+            2
+        } else if pair == b"{{" || pair == b"}}" {
+            put(&pair[..1]);
+            2
+        } else {
+            put(&text[i..i + 1]);
+            1
+        };
+    }
+    n
+}
+
+impl fmt::Display for Message<'_> {
+    /// The text with its arguments (where a message is itself an argument
+    /// of another).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0u8; TEXT_MAX];
+        let mut rest = self.text.unpack_into(&mut buf);
+        let mut args = self.args.iter();
+        while let Some(at) = rest.find(['{', '}']) {
+            f.write_str(&rest[..at])?;
+            match rest.get(at..at + 2).unwrap_or_default() {
+                "{}" => {
+                    if let Some(arg) = args.next() {
+                        write!(f, "{arg}")?;
+                    }
+                }
+                pair => f.write_str(pair.get(..1).unwrap_or_default())?,
+            }
+            rest = rest.get(at + 2..).unwrap_or_default();
+        }
+        f.write_str(rest)
+    }
+}
+
 pub struct Error {
     /// The errno's number, 0 for an error that is not a syscall's: with
     /// `slot` a byte that is never 0 the whole error is 4 bytes, so a
@@ -163,9 +276,8 @@ pub struct Error {
     errno: u16,
     /// The slot holding the texts: what box was doing ("mount /proc"), the
     /// syscall that failed ("" for an error that is not a syscall's), the
-    /// path or value involved (for messages without a syscall, the text),
-    /// what the user can do about it. Owned by this error, freed when it
-    /// drops.
+    /// path or value involved (for messages, the text), what the user can
+    /// do about it. Owned by this error, freed when it drops.
     slot: Slot1,
     /// Exit status this error maps to.
     pub code: u8,
@@ -175,9 +287,9 @@ pub type Result<T> = core::result::Result<T, Error>;
 
 impl Error {
     /// A failed syscall: `step: call(subject): strerror`.
-    pub fn sys(step: &'static str, call: &'static str, subject: &[u8], errno: Errno) -> Self {
+    pub fn sys(step: Packed, call: &'static str, subject: &[u8], errno: Errno) -> Self {
         let slot = claim();
-        set(slot, Field::Step, step.as_bytes());
+        keep(slot, Kept::Step, step);
         set(slot, Field::Call, call.as_bytes());
         set(slot, Field::Subject, subject);
         Self {
@@ -185,6 +297,14 @@ impl Error {
             slot: Slot1::new(slot),
             code: EXIT_BOX,
         }
+    }
+
+    /// A failed syscall whose step is a text of the program's (an option
+    /// as spelled), not a packed one.
+    pub fn sys_named(step: &'static str, call: &'static str, subject: &[u8], errno: Errno) -> Self {
+        let error = Self::sys(packed!(""), call, subject, errno);
+        set(error.slot.index(), Field::Step, step.as_bytes());
+        error
     }
 
     /// Bad input or a refused request, with a formatted message.
@@ -199,12 +319,31 @@ impl Error {
         }
     }
 
+    /// Bad input or a refused request: `bad!`'s message. Its arguments
+    /// are written now, its text is unpacked when it is shown.
+    #[inline(never)]
+    pub fn text(text: Packed, args: &[&dyn fmt::Display]) -> Self {
+        let index = claim();
+        set(index, Field::Subject, b"");
+        keep(index, Kept::Message, text);
+        if let Some(slot) = TABLE.get(index as usize) {
+            for (end, arg) in slot.ends.iter().zip(args) {
+                let _ = write!(SubjectWriter(index), "{arg}");
+                let span = slot.spans[Field::Subject as usize].load(Ordering::Relaxed);
+                end.store(span as u16, Ordering::Relaxed);
+            }
+        }
+        Self {
+            errno: 0,
+            slot: Slot1::new(index),
+            code: EXIT_BOX,
+        }
+    }
+
     /// A hint, packed with the help texts (src/packed.rs): the long texts
     /// of the messages, read only when something failed.
     pub fn hint(self, hint: Packed) -> Self {
-        let index = self.slot.index();
-        set(index, Field::Hint, b"");
-        hint.each_byte(&mut |b| extend(index, Field::Hint, &[b]));
+        keep(self.slot.index(), Kept::Hint, hint);
         self
     }
 
@@ -229,14 +368,6 @@ impl Drop for Error {
     }
 }
 
-/// A static text read back from a slot (whole: the room holds them).
-fn text(bytes: &[u8]) -> &str {
-    match core::str::from_utf8(bytes) {
-        Ok(s) => s,
-        Err(e) => core::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
-    }
-}
-
 impl fmt::Display for Error {
     #[inline(never)]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -258,23 +389,36 @@ impl fmt::Display for Error {
             let end = (start + (span & 0xffff) as usize).min(used);
             &room[start..end]
         };
-        let (step, call, hint) = (
-            text(field(Field::Step)),
-            text(field(Field::Call)),
-            text(field(Field::Hint)),
-        );
+        let kept = |kept: Kept| Packed::from_bits(slot.kept[kept as usize].load(Ordering::Relaxed));
+        let mut cut = slot.cut.load(Ordering::Relaxed);
+        let mut buf = [0u8; TEXT_MAX];
+        let named = text(field(Field::Step));
+        let step = match named.is_empty() {
+            true => kept(Kept::Step).unpack_into(&mut buf),
+            false => named,
+        };
         if !step.is_empty() {
             f.write_str(step)?;
             f.write_str(": ")?;
         }
+        let call = text(field(Field::Call));
+        let mut subject = field(Field::Subject);
+        // A message: its text with the arguments in place of each `{}`.
+        let mut composed = [0u8; SUBJECT_MAX];
+        let message = kept(Kept::Message);
+        if !message.is_empty() {
+            let mut ends = [0; MESSAGE_ARGS];
+            for (end, cell) in ends.iter_mut().zip(&slot.ends) {
+                *end = cell.load(Ordering::Relaxed) as usize;
+            }
+            let text = message.unpack_into(&mut buf).as_bytes();
+            let n = compose(text, subject, &ends, &mut composed, &mut cut);
+            subject = &composed[..n];
+        }
         // The subject as `Text` shows it: its bytes (honouring width when
         // it is the whole message), then `…` when some were cut.
-        let subject = Bytes(field(Field::Subject));
-        let cut = if slot.cut.load(Ordering::Relaxed) {
-            "…"
-        } else {
-            ""
-        };
+        let subject = Bytes(subject);
+        let cut = if cut { "…" } else { "" };
         if call.is_empty() {
             fmt::Display::fmt(&subject, f)?;
             f.write_str(cut)?;
@@ -284,6 +428,7 @@ impl fmt::Display for Error {
         if let Some(errno) = self.errno() {
             write!(f, ": {}", ErrnoText(errno))?;
         }
+        let hint = kept(Kept::Hint).unpack_into(&mut buf);
         if !hint.is_empty() {
             write!(f, " ({hint})")?;
         }
@@ -297,10 +442,36 @@ impl fmt::Debug for Error {
     }
 }
 
-/// Build an [`Error::msg`] with format arguments.
+/// An [`Error::text`]: `bad!("text with {} for each argument", ARG, …)`.
+/// The text is packed (build.rs finds it, as `packed!`'s); each `{}` is
+/// the next argument, shown with its `Display`; no names, no formats.
 #[macro_export]
 macro_rules! bad {
-    ($($arg:tt)*) => { $crate::error::Error::msg(format_args!($($arg)*)) };
+    ($text:literal $(, $arg:expr)* $(,)?) => {{
+        let message = $crate::message!($text $(, $arg)*);
+        $crate::error::Error::text(message.text, message.args)
+    }};
+}
+
+/// A [`Message`]: `message!("text with {} for each argument", ARG, …)`,
+/// as `bad!`'s. As many arguments as `{}`, at most [`MESSAGE_ARGS`]: else
+/// the build fails.
+#[macro_export]
+macro_rules! message {
+    ($text:literal $(, $arg:expr)* $(,)?) => {
+        $crate::error::Message {
+            text: {
+                const ARGS: usize = <[&str]>::len(&[$(stringify!($arg)),*]);
+                const _: () = assert!(
+                    $crate::error::placeholders($text) == ARGS
+                        && ARGS <= $crate::error::MESSAGE_ARGS,
+                    "a message needs one argument for each placeholder"
+                );
+                $crate::packed!($text)
+            },
+            args: &[$(&$arg as &dyn ::core::fmt::Display),*],
+        }
+    };
 }
 
 /// `strerror` text, from box's own table: the C library's `strerror` may
@@ -381,11 +552,11 @@ impl fmt::Display for ErrnoText {
 /// Shorthand for turning a rustix result into an [`Error`] naming the step,
 /// the syscall and the path.
 pub trait Context<T> {
-    fn at(self, step: &'static str, call: &'static str, subject: &[u8]) -> Result<T>;
+    fn at(self, step: Packed, call: &'static str, subject: &[u8]) -> Result<T>;
 }
 
 impl<T> Context<T> for core::result::Result<T, Errno> {
-    fn at(self, step: &'static str, call: &'static str, subject: &[u8]) -> Result<T> {
+    fn at(self, step: Packed, call: &'static str, subject: &[u8]) -> Result<T> {
         self.map_err(|e| Error::sys(step, call, subject, e))
     }
 }
@@ -405,7 +576,7 @@ mod tests {
     #[test]
     fn syscall_errors_name_step_call_path_errno_and_hint() {
         let e = Error::sys(
-            "switch into the rootfs",
+            packed!("switch into the rootfs"),
             "pivot_root",
             b"/srv/web",
             Errno::INVAL,
@@ -425,18 +596,18 @@ mod tests {
     }
     #[test]
     fn errors_alive_at_once_keep_their_own_subjects() {
-        let first = Error::sys("mount /proc", "mount", b"/srv/a/proc", Errno::PERM);
+        let first = Error::sys(packed!("mount /proc"), "mount", b"/srv/a/proc", Errno::PERM);
         // A cleanup after the failure fails too, while the first is pending.
         let cleanup = Error::sys(
-            "remove the cgroup",
+            packed!("remove the cgroup"),
             "rmdir",
             b"/sys/fs/cgroup/box/a",
             Errno::BUSY,
         );
         // An error built from another's text.
-        let wrapped = bad!("after {first}");
+        let wrapped = bad!("after {}", first);
         drop(cleanup);
-        let later = Error::sys("open the rootfs", "open", b"/srv/b", Errno::NOENT)
+        let later = Error::sys(packed!("open the rootfs"), "open", b"/srv/b", Errno::NOENT)
             .hint(packed!("is it there?"))
             .with_code(EXIT_NOT_FOUND);
         assert_eq!(
@@ -456,7 +627,7 @@ mod tests {
 
     #[test]
     fn the_last_hint_is_the_one_shown() {
-        let e = Error::sys("step", "open", b"/x", Errno::NOENT)
+        let e = Error::sys(packed!("step"), "open", b"/x", Errno::NOENT)
             .hint(packed!("first"))
             .hint(packed!("second"));
         assert_eq!(
@@ -466,12 +637,50 @@ mod tests {
     }
 
     #[test]
+    fn messages_put_their_arguments_in_order() {
+        let e = bad!(
+            "{} and {}, {{literal}} braces, {}",
+            "first",
+            2,
+            Bytes(b"third")
+        );
+        assert_eq!(show(&e).as_bytes(), b"first and 2, {literal} braces, third");
+        assert_eq!(placeholders("a {} b {{}} c {}"), 2);
+        assert_eq!(placeholders("{{{}}}"), 1);
+        // A message as another's argument is shown whole.
+        let inner = message!("inner {}", 7);
+        let e = bad!("outer: {}", inner);
+        assert_eq!(show(&e).as_bytes(), b"outer: inner 7");
+    }
+
+    #[test]
+    fn long_messages_are_cut_as_text_cuts_them() {
+        let long = [b'a'; SUBJECT_MAX];
+        let e = bad!("before {} after", Bytes(&long));
+        let mut expected = Text::<512>::new();
+        let mut whole = std::vec::Vec::from(&b"before "[..]);
+        whole.extend_from_slice(&long);
+        let cut = Text::<SUBJECT_MAX>::from_bytes_lossy(&whole);
+        write!(expected, "{cut}").unwrap();
+        assert_eq!(show(&e).as_bytes(), expected.as_bytes());
+    }
+
+    #[test]
+    fn a_named_step_is_shown_as_given() {
+        let e = Error::sys_named("--make-private", "mount", b"/x", Errno::INVAL);
+        assert_eq!(
+            show(&e).as_bytes(),
+            b"--make-private: mount(/x): Invalid argument"
+        );
+    }
+
+    #[test]
     fn dropped_errors_give_their_slot_back() {
         for i in 0..10 * SLOTS {
-            let e = bad!("error {i}");
+            let e = bad!("error {}", i);
             let _ = core::hint::black_box(&e);
         }
-        let e = Error::sys("step", "open", b"/still/here", Errno::NOENT);
+        let e = Error::sys(packed!("step"), "open", b"/still/here", Errno::NOENT);
         assert_eq!(
             show(&e).as_bytes(),
             b"step: open(/still/here): No such file or directory"
@@ -481,7 +690,7 @@ mod tests {
     #[test]
     fn long_subjects_are_cut_as_text_cuts_them() {
         let long = [b'a'; SUBJECT_MAX + 80];
-        let e = Error::sys("step", "open", &long, Errno::NOENT);
+        let e = Error::sys(packed!("step"), "open", &long, Errno::NOENT);
         let mut expected = Text::<512>::new();
         let cut = Text::<SUBJECT_MAX>::from_bytes_lossy(&long);
         write!(expected, "step: open({cut}): No such file or directory").unwrap();
@@ -491,7 +700,7 @@ mod tests {
         write!(expected, "{cut}").unwrap();
         assert_eq!(show(&e).as_bytes(), expected.as_bytes());
         // Exactly full is not cut.
-        let e = Error::sys("step", "open", &long[..SUBJECT_MAX], Errno::NOENT);
+        let e = Error::sys(packed!("step"), "open", &long[..SUBJECT_MAX], Errno::NOENT);
         assert!(
             !show(&e)
                 .as_bytes()

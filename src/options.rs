@@ -194,9 +194,14 @@ impl Usage {
             _ => (" ", "(", ")"),
         };
         bad!(
-            "usage: {}{}{synopsis}{space}{open}{why}{close}",
+            "usage: {}{}{}{}{}{}{}",
             self.name,
-            Spaced(synopsis)
+            Spaced(synopsis),
+            synopsis,
+            space,
+            open,
+            why,
+            close
         )
     }
 }

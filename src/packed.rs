@@ -21,13 +21,10 @@ include!(concat!(env!("OUT_DIR"), "/packed.rs"));
 mod format;
 use format::{fnv, unpack_each};
 
-/// A text of the corpus: its place, 4 bytes instead of a 16-byte `&str`
-/// and the text.
+/// A text of the corpus: its place (start << 16 | length), one 4-byte
+/// register instead of a 16-byte `&str` and the text.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct Packed {
-    start: u16,
-    len: u16,
-}
+pub struct Packed(u32);
 
 impl Packed {
     /// The `packed!` text `text`, looked up at compile time by its hash in
@@ -39,15 +36,52 @@ impl Packed {
         while i < INDEX.len() {
             let (h, start, len) = INDEX[i];
             if h == hash && len as usize == text.len() {
-                return Packed { start, len };
+                return Packed::at(start, len);
             }
             i += 1;
         }
         panic!("a packed! text that build.rs did not find: write it as packed!(\"…\")");
     }
 
+    /// The text `len` bytes long at `start` of the corpus.
+    const fn at(start: u16, len: u16) -> Packed {
+        Packed((start as u32) << 16 | len as u32)
+    }
+
+    const fn start(self) -> usize {
+        (self.0 >> 16) as usize
+    }
+
+    const fn len(self) -> usize {
+        (self.0 & 0xffff) as usize
+    }
+
     pub const fn is_empty(self) -> bool {
-        self.len == 0
+        self.len() == 0
+    }
+
+    /// The place as one number (0 for the empty text), to keep in an
+    /// atomic.
+    pub const fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// The text whose [`Packed::bits`] are `bits`.
+    pub const fn from_bits(bits: u32) -> Packed {
+        Packed(bits)
+    }
+
+    /// The text unpacked into `buf` (cut at its length; at a character's
+    /// boundary).
+    pub fn unpack_into(self, buf: &mut [u8]) -> &str {
+        let mut n = 0;
+        self.each_byte(&mut |b| {
+            if let Some(cell) = buf.get_mut(n) {
+                *cell = b;
+                n += 1;
+            }
+        });
+        valid_prefix(&buf[..n])
     }
 
     /// Give the text's bytes to `sink`, one at a time, unpacking the
@@ -55,12 +89,28 @@ impl Packed {
     /// its hint, in little stack (it may be made in a container's process
     /// after its `--rlimit stack=` is set).
     pub fn each_byte(self, sink: &mut dyn FnMut(u8)) {
-        let (start, end) = (self.start as usize, self.start as usize + self.len as usize);
+        let (start, end) = (self.start(), self.start() + self.len());
         unpack_each(&CORPUS, end, &mut |at, byte| {
             if at >= start {
                 sink(byte);
             }
         });
+    }
+}
+
+/// The longest prefix of `bytes` that is UTF-8: a text cut at a room's
+/// end loses the character it cut.
+pub fn valid_prefix(bytes: &[u8]) -> &str {
+    match core::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => core::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
+    }
+}
+
+impl core::fmt::Display for Packed {
+    /// The text, unpacked (at most 256 bytes: a step or a hint).
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.unpack_into(&mut [0; 256]))
     }
 }
 
@@ -89,8 +139,8 @@ impl Corpus {
 
     /// The text of `packed`.
     pub fn get(&self, packed: Packed) -> &str {
-        let start = packed.start as usize;
-        let text = &self.bytes[start..start + packed.len as usize];
+        let start = packed.start();
+        let text = &self.bytes[start..start + packed.len()];
         core::str::from_utf8(text).unwrap_or("")
     }
 }
@@ -112,7 +162,7 @@ mod tests {
     fn a_text_given_byte_by_byte_is_the_unpacked_one() {
         let corpus = Corpus::unpack();
         for &(_, start, len) in INDEX.iter() {
-            let packed = Packed { start, len };
+            let packed = Packed::at(start, len);
             let mut bytes = Vec::new();
             packed.each_byte(&mut |b| bytes.push(b));
             assert_eq!(bytes, corpus.get(packed).as_bytes());
@@ -124,7 +174,7 @@ mod tests {
         let corpus = Corpus::unpack();
         let mut seen = std::collections::HashSet::new();
         for &(hash, start, len) in INDEX.iter() {
-            let text = corpus.get(Packed { start, len });
+            let text = corpus.get(Packed::at(start, len));
             assert_eq!(text.len(), len as usize);
             assert_eq!(fnv(text.as_bytes()), hash);
             assert!(seen.insert(text), "{text:?} twice");

@@ -73,6 +73,7 @@
 //! `PATH_MAX` (text.rs) and the constants of config.rs; a test checks this
 //! table against them.
 
+use crate::packed::Packed;
 use core::ffi::CStr;
 use core::fmt;
 
@@ -142,7 +143,7 @@ pub fn load_partial(path: &CStr) -> Result<Spec> {
         Some(p) => {
             let mut buf = [0u8; 4096];
             let cwd = crate::sys::fs::getcwd(&mut buf)
-                .at("read spec file", "getcwd", b"")
+                .at(packed!("read spec file"), "getcwd", b"")
                 .map_err(|e| {
                     e.hint(packed!(
                         "the working directory was removed: give the spec's absolute path"
@@ -152,8 +153,9 @@ pub fn load_partial(path: &CStr) -> Result<Spec> {
         }
         None => {
             return Err(bad!(
-                "--file {}: path longer than {PATH_MAX} bytes",
-                Bytes(path.to_bytes())
+                "--file {}: path longer than {} bytes",
+                Bytes(path.to_bytes()),
+                PATH_MAX
             ));
         }
     };
@@ -344,7 +346,7 @@ struct Line<'a> {
 
 impl Line<'_> {
     fn error(&self, message: fmt::Arguments<'_>) -> Error {
-        bad!("{}:{}: {message}", Bytes(self.file), self.number)
+        bad!("{}:{}: {}", Bytes(self.file), self.number, message)
     }
 
     /// An error from an option's action, which names the key already
@@ -498,14 +500,15 @@ impl Words<'_> {
 
 fn too_large(file: &[u8]) -> Error {
     bad!(
-        "{}: larger than the {SPEC_MAX} bytes a spec file may have",
-        Bytes(file)
+        "{}: larger than the {} bytes a spec file may have",
+        Bytes(file),
+        SPEC_MAX
     )
 }
 
 /// Read a whole spec file into `buf`; larger than `buf` is an error.
 fn read_spec_file(path: &CStr, buf: &mut [u8; SPEC_MAX]) -> Result<usize> {
-    const STEP: &str = "read spec file";
+    const STEP: Packed = packed!("read spec file");
     let name = path.to_bytes();
     // O_NONBLOCK: a FIFO put in /etc/box by mistake must not hang PID 1 in
     // open(2); O_NOCTTY: nor may a terminal become its controlling one.

@@ -154,7 +154,7 @@ impl State {
             Err(Errno::NOSYS) => None,
             Err(e) => {
                 return Err(Error::sys(
-                    "open the container's init",
+                    packed!("open the container's init"),
                     "pidfd_open",
                     name,
                     e,
@@ -178,7 +178,7 @@ impl State {
             Ok(()) | Err(Errno::EXIST) => {}
             Err(e) => {
                 return Err(Error::sys(
-                    "create the state directory",
+                    packed!("create the state directory"),
                     "mkdir",
                     root.as_bytes(),
                     e,
@@ -230,7 +230,7 @@ impl State {
                 }
                 Err(e) => {
                     return Err(Error::sys(
-                        "create the state directory",
+                        packed!("create the state directory"),
                         "mkdir",
                         path.as_bytes(),
                         e,
@@ -255,7 +255,12 @@ impl State {
         )
         .map_err(|e| match e {
             Errno::NOENT => bad!("no container named {}", Bytes(name)),
-            e => Error::sys("open the container's state", "open", path.as_bytes(), e),
+            e => Error::sys(
+                packed!("open the container's state"),
+                "open",
+                path.as_bytes(),
+                e,
+            ),
         })?;
         Ok(State { dir, path })
     }
@@ -370,7 +375,7 @@ impl State {
     /// A failed step of [`write`](Self::write): one copy for its three.
     fn write_error(&self, call: &'static str, file: &CStr, e: Errno) -> Error {
         Error::sys(
-            "write the container's state",
+            packed!("write the container's state"),
             call,
             self.file_path(file).as_bytes(),
             e,

@@ -111,8 +111,11 @@ fn exec(args: Args) -> Result<u8> {
     let mut stdio = Some(stdio);
     let (environment, path) = environment(&target);
     let envp = environment.envp();
-    let (report_read, report_write) =
-        rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at("create the report pipe", "pipe2", b"")?;
+    let (report_read, report_write) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at(
+        packed!("create the report pipe"),
+        "pipe2",
+        b"",
+    )?;
     seal(&init)?;
     let mut channel = Some((report_read, report_write));
     let spawned = clone::spawn(0, None, Signal::CHILD.as_raw() as u64, || {
@@ -133,7 +136,7 @@ fn exec(args: Args) -> Result<u8> {
         child::send_report(write.as_fd(), &error);
         exec::exit_now(error.code)
     })
-    .map_err(|(call, e)| Error::sys("start the command", call, b"", e))?;
+    .map_err(|(call, e)| Error::sys(packed!("start the command"), call, b"", e))?;
     let (report_read, report_write) = channel.take().ok_or_else(|| bad!("report pipe lost"))?;
     drop(report_write);
     // The child has its own copies: box keeps only its ends (tty::Relay).
@@ -182,7 +185,7 @@ fn find(name: &[u8]) -> Result<Target> {
     };
     let env_path = proc_file(raw_pid, b"/environ");
     target.environ_len = crate::sys::fs::read_into(env_path.as_cstr(), &mut target.environ).at(
-        "read the container's environment",
+        packed!("read the container's environment"),
         "read",
         env_path.as_bytes(),
     )?;
@@ -193,7 +196,7 @@ fn find(name: &[u8]) -> Result<Target> {
 fn join(target: &Target) -> Result<()> {
     for_each_other_cgroup(target.pid, |procs| {
         crate::sys::fs::write_control(procs.as_cstr(), b"0").at(
-            "join the container's cgroup",
+            packed!("join the container's cgroup"),
             "write",
             procs.as_bytes(),
         )
@@ -201,7 +204,7 @@ fn join(target: &Target) -> Result<()> {
     join_namespaces(target.pid, target.pidfd.as_ref(), target.flags)?;
     enter_root(&target.root)?;
     rustix::process::fchdir(&target.cwd).at(
-        "enter the container's working directory",
+        packed!("enter the container's working directory"),
         "fchdir",
         b"",
     )?;
@@ -250,7 +253,7 @@ struct InitIdentity {
 fn init_identity(proc: &OwnedFd, pid: Pid) -> Result<InitIdentity> {
     let mut status = [0u8; 4096];
     let n = crate::sys::fs::read_at(proc.as_fd(), c"status", &mut status).at(
-        "read the container's identity",
+        packed!("read the container's identity"),
         "read",
         proc_file(pid.as_raw_nonzero().get() as u32, b"/status").as_bytes(),
     )?;
@@ -313,11 +316,15 @@ fn seal(init: &InitIdentity) -> Result<()> {
         let filter = crate::seccomp::for_capabilities(init.caps)
             .ok_or_else(|| bad!("no seccomp filter for this architecture"))?;
         rustix::thread::set_no_new_privs(true).at(
-            "set no_new_privs",
+            packed!("set no_new_privs"),
             "prctl(PR_SET_NO_NEW_PRIVS)",
             b"",
         )?;
-        crate::seccomp::install(&filter).at("install the seccomp filter", "seccomp", b"")?;
+        crate::seccomp::install(&filter).at(
+            packed!("install the seccomp filter"),
+            "seccomp",
+            b"",
+        )?;
     }
     Ok(())
 }
@@ -325,8 +332,12 @@ fn seal(init: &InitIdentity) -> Result<()> {
 /// In the child: the container's identity, capabilities and signal state.
 fn enter(report: rustix::fd::BorrowedFd<'_>, init: &InitIdentity) -> Result<()> {
     child::die_with_parent(report)?;
-    rustix::process::setsid().at("start a new session", "setsid", b"")?;
-    fd::cloexec_from(3).at("close inherited descriptors", "close_range", b"3..")?;
+    rustix::process::setsid().at(packed!("start a new session"), "setsid", b"")?;
+    fd::cloexec_from(3).at(
+        packed!("close inherited descriptors"),
+        "close_range",
+        b"3..",
+    )?;
     child::drop_privileges_to(init.uid, init.gid, init.setgroups_denied, init.caps, &[])?;
     child::die_with_parent(report)?;
     signal::reset_signals();

@@ -61,12 +61,16 @@ fn install(args: Args) -> Result<()> {
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
     )
-    .at("open the directory", "open", dir.to_bytes())?;
+    .at(packed!("open the directory"), "open", dir.to_bytes())?;
 
     // The links point at box's own absolute path.
     let mut exe_buf = [core::mem::MaybeUninit::<u8>::uninit(); crate::text::PATH_MAX];
     let (exe, _) = rustix::fs::readlinkat_raw(rustix::fs::CWD, c"/proc/self/exe", &mut exe_buf)
-        .at("find box's own path", "readlink", b"/proc/self/exe")?;
+        .at(
+            packed!("find box's own path"),
+            "readlink",
+            b"/proc/self/exe",
+        )?;
     let exe = CPath::from_bytes(exe).ok_or_else(|| bad!("box's own path is too long"))?;
 
     for &(name, _) in crate::APPLETS {
@@ -76,7 +80,7 @@ fn install(args: Args) -> Result<()> {
             Err(Errno::EXIST) => {}
             Err(e) => {
                 return Err(crate::error::Error::sys(
-                    "install",
+                    packed!("install"),
                     "symlink",
                     name.as_bytes(),
                     e,
@@ -92,17 +96,18 @@ fn install(args: Args) -> Result<()> {
         }
         if !force {
             return Err(bad!(
-                "{}/{name} exists and is not a link to box (use --force to replace it)",
-                Bytes(dir.to_bytes())
+                "{}/{} exists and is not a link to box (use --force to replace it)",
+                Bytes(dir.to_bytes()),
+                name
             ));
         }
         rustix::fs::unlinkat(&dir_fd, link.as_cstr(), AtFlags::empty()).at(
-            "install",
+            packed!("install"),
             "unlink",
             name.as_bytes(),
         )?;
         rustix::fs::symlinkat(exe.as_cstr(), &dir_fd, link.as_cstr()).at(
-            "install",
+            packed!("install"),
             "symlink",
             name.as_bytes(),
         )?;

@@ -109,10 +109,10 @@ fn parse_pid(word: &[u8]) -> Result<u32> {
 
 fn open(pid: Option<u32>) -> Result<MountinfoReader> {
     MountinfoReader::open(pid).map_err(|errno| match (pid, errno) {
-        (Some(pid), Errno::NOENT) => bad!("no process with PID {pid}"),
-        (Some(pid), Errno::INVAL) => bad!("process {pid} has exited (not yet reaped)"),
+        (Some(pid), Errno::NOENT) => bad!("no process with PID {}", pid),
+        (Some(pid), Errno::INVAL) => bad!("process {} has exited (not yet reaped)", pid),
         _ => Error::sys(
-            "read the mount table",
+            packed!("read the mount table"),
             "open",
             path_of(pid).as_bytes(),
             errno,
@@ -288,7 +288,7 @@ fn change_propagation(args: Args) -> Result<u8> {
             MountOption::Recursive => recursive = true,
             MountOption::Change(change) => changes
                 .push(change)
-                .map_err(|_| bad!("at most {MAX_CHANGES} --make-* options at a time"))?,
+                .map_err(|_| bad!("at most {} --make-* options at a time", MAX_CHANGES))?,
         }
     }
     let rest = line.rest();
@@ -305,7 +305,7 @@ fn change_propagation(args: Args) -> Result<u8> {
             change
         };
         rustix::mount::mount_change(path, change.flags()).map_err(|errno| {
-            Error::sys(change.option, "mount", path.to_bytes(), errno)
+            Error::sys_named(change.option, "mount", path.to_bytes(), errno)
                 .hint(change_hint(path, errno))
         })?;
     }

@@ -159,8 +159,13 @@ fn process_of(word: &[u8]) -> Result<(u32, Option<Record>)> {
     let dir = crate::text::CPath::proc(Some(pid), b"");
     match rustix::fs::stat(dir.as_cstr()) {
         Ok(_) => Ok((pid, None)),
-        Err(Errno::NOENT) => Err(bad!("no process with PID {pid}")),
-        Err(e) => Err(Error::sys("find the process", "stat", dir.as_bytes(), e)),
+        Err(Errno::NOENT) => Err(bad!("no process with PID {}", pid)),
+        Err(e) => Err(Error::sys(
+            packed!("find the process"),
+            "stat",
+            dir.as_bytes(),
+            e,
+        )),
     }
 }
 
@@ -179,17 +184,21 @@ fn check_readable(pid: Option<u32>, rows: &[(NsLink, NsLink)]) -> Result<()> {
         _ => None,
     });
     match (pid, first_error) {
-        (Some(pid), _) if exited => Err(bad!("process {pid} has exited")),
+        (Some(pid), _) if exited => Err(bad!("process {} has exited", pid)),
         _ if readable => Ok(()),
         // Every link missing: the process went away after it was found.
-        (Some(pid), None) => Err(bad!("process {pid} has exited")),
+        (Some(pid), None) => Err(bad!("process {} has exited", pid)),
         (_, Some(e)) => {
             let path = ns::link_path(pid, SHOWN[0].0);
-            Err(
-                Error::sys("read the namespaces", "readlink", path.as_bytes(), e).hint(packed!(
-                    "reading another process's namespaces needs ptrace access to it"
-                )),
+            Err(Error::sys(
+                packed!("read the namespaces"),
+                "readlink",
+                path.as_bytes(),
+                e,
             )
+            .hint(packed!(
+                "reading another process's namespaces needs ptrace access to it"
+            )))
         }
         (None, None) => Err(bad!("this kernel shows no namespaces in /proc/self/ns")),
     }

@@ -316,7 +316,7 @@ fn run(args: Args) -> Result<u8> {
     let _socket_namespace = match o.net_socket {
         Some(socket) => {
             let fd = ns::of_socket(socket)
-                .at("find the socket's network namespace (--net-socket)", "ioctl(SIOCGSKNS)", number(socket as u32).as_bytes())
+                .at(packed!("find the socket's network namespace (--net-socket)"), "ioctl(SIOCGSKNS)", number(socket as u32).as_bytes())
                 .map_err(|e| match e.errno() {
                     Some(Errno::BADF) => e.hint(packed!("FD must be a descriptor nsenter inherits, such as 3 in `nsenter -N 3 … 3<>/dev/tcp/…`")),
                     Some(Errno::NOTTY | Errno::INVAL) => e.hint(packed!("FD is not a socket")),
@@ -336,7 +336,7 @@ fn run(args: Args) -> Result<u8> {
     let mut wd = open_place(&o.wd, o.target, "/cwd")?;
     if root.is_some() && wd.is_none() && o.wdns.is_none() {
         // A new root without -w keeps the working directory, as util-linux.
-        wd = Some(open_dir(c".").at("remember the working directory", "open", b".")?);
+        wd = Some(open_dir(c".").at(packed!("remember the working directory"), "open", b".")?);
     }
     // `follow`: /proc/PID, whose owner is read after the join (below).
     let follow = matches!(o.uid, Some(Id::Follow)) || matches!(o.gid, Some(Id::Follow));
@@ -345,7 +345,11 @@ fn run(args: Args) -> Result<u8> {
         (true, None) => return Err(bad!("follow: whose ids? add --target PID")),
         (true, Some(pid)) => {
             let dir = CPath::proc(Some(pid), b"/");
-            Some(open_dir(dir.as_cstr()).at("find the target's ids", "open", dir.as_bytes())?)
+            Some(open_dir(dir.as_cstr()).at(
+                packed!("find the target's ids"),
+                "open",
+                dir.as_bytes(),
+            )?)
         }
     };
 
@@ -380,16 +384,16 @@ fn run(args: Args) -> Result<u8> {
     join(&o, pidfd)?;
 
     if let Some(root) = &root {
-        rustix::process::fchdir(root).at("change the root", "fchdir", b"")?;
-        rustix::process::chroot(c".").at("change the root", "chroot", b".")?;
+        rustix::process::fchdir(root).at(packed!("change the root"), "fchdir", b"")?;
+        rustix::process::chroot(c".").at(packed!("change the root"), "chroot", b".")?;
     }
     if let Some(wd) = &wd {
-        rustix::process::fchdir(wd).at("change the working directory", "fchdir", b"")?;
+        rustix::process::fchdir(wd).at(packed!("change the working directory"), "fchdir", b"")?;
     }
     if let Some(dir) = &o.wdns {
         // -W: looked up now, in the namespaces and the root entered.
         rustix::process::chdir(dir.as_cstr()).at(
-            "change the working directory (-W)",
+            packed!("change the working directory (-W)"),
             "chdir",
             dir.as_bytes(),
         )?;
@@ -400,9 +404,11 @@ fn run(args: Args) -> Result<u8> {
     // sees it: inside one just entered, the ids it maps the owner to (read
     // before the join, they would be the host's, unmapped here).
     let owner = match &owner {
-        Some(dir) => {
-            Some(rustix::fs::fstat(dir).at("read the target's ids", "fstat", b"/proc/PID")?)
-        }
+        Some(dir) => Some(rustix::fs::fstat(dir).at(
+            packed!("read the target's ids"),
+            "fstat",
+            b"/proc/PID",
+        )?),
         None => None,
     };
     let resolve = |id: Option<Id>, of: fn(&rustix::fs::Stat) -> u32| match (id, &owner) {
@@ -420,11 +426,15 @@ fn run(args: Args) -> Result<u8> {
             // entering its own `unshare -r` namespace. box goes on then,
             // keeping the groups it had (the kernel's rule, not a gain).
             if !groups_dropped_before && supplementary_groups_remain() && !setgroups_denied() {
-                return Err(
-                    Error::sys("drop the supplementary groups", "setgroups", b"", e).hint(packed!(
-                        "needs CAP_SETGID; --preserve-credentials keeps our ids and groups"
-                    )),
-                );
+                return Err(Error::sys(
+                    packed!("drop the supplementary groups"),
+                    "setgroups",
+                    b"",
+                    e,
+                )
+                .hint(packed!(
+                    "needs CAP_SETGID; --preserve-credentials keeps our ids and groups"
+                )));
             }
         }
         rustix::thread::set_thread_res_gid(
@@ -432,7 +442,11 @@ fn run(args: Args) -> Result<u8> {
             Gid::from_raw(gid),
             Gid::from_raw(gid),
         )
-        .at("set the identity", "setresgid", number(gid).as_bytes())
+        .at(
+            packed!("set the identity"),
+            "setresgid",
+            number(gid).as_bytes(),
+        )
         .map_err(id_hint)?;
     }
     if let Some(uid) = uid {
@@ -441,14 +455,24 @@ fn run(args: Args) -> Result<u8> {
             Uid::from_raw(uid),
             Uid::from_raw(uid),
         )
-        .at("set the identity", "setresuid", number(uid).as_bytes())
+        .at(
+            packed!("set the identity"),
+            "setresuid",
+            number(uid).as_bytes(),
+        )
         .map_err(id_hint)?;
     }
     // --keep-caps: the capabilities we have in the user namespace entered
     // survive the exec (only with one, as util-linux).
     if o.keep_caps && user_joined {
-        crate::sys::caps::permitted_to_ambient()
-            .map_err(|e| Error::sys("keep the capabilities", "prctl(PR_CAP_AMBIENT)", b"", e))?;
+        crate::sys::caps::permitted_to_ambient().map_err(|e| {
+            Error::sys(
+                packed!("keep the capabilities"),
+                "prctl(PR_CAP_AMBIENT)",
+                b"",
+                e,
+            )
+        })?;
     }
 
     let fork = o.namespaces[PID].is_some() && o.fork;
@@ -481,7 +505,7 @@ fn open_environ(pid: u32) -> Result<OwnedFd> {
         Mode::empty(),
     )
     .at(
-        "open the target's environment (--env)",
+        packed!("open the target's environment (--env)"),
         "open",
         path.as_bytes(),
     )
@@ -497,13 +521,14 @@ const ENVIRON_COUNT: usize = 1024;
 fn read_environ(pid: u32, fd: OwnedFd, buf: &mut [u8]) -> Result<CStrArray<'_, ENVIRON_COUNT>> {
     let path = CPath::proc(Some(pid), b"/environ");
     let n = crate::sys::fs::read_fd_into(fd.as_fd(), buf).at(
-        "read the target's environment (--env)",
+        packed!("read the target's environment (--env)"),
         "read",
         path.as_bytes(),
     )?;
     if n == buf.len() {
         return Err(bad!(
-            "--env: the environment of PID {pid} is over {} KiB, more than box takes",
+            "--env: the environment of PID {} is over {} KiB, more than box takes",
+            pid,
             ENVIRON_MAX / 1024
         ));
     }
@@ -515,7 +540,8 @@ fn read_environ(pid: u32, fd: OwnedFd, buf: &mut [u8]) -> Result<CStrArray<'_, E
         };
         if !entry.is_empty() && list.push(entry).is_err() {
             return Err(bad!(
-                "--env: PID {pid} has over {} variables, more than box takes",
+                "--env: PID {} has over {} variables, more than box takes",
+                pid,
                 ENVIRON_COUNT - 1
             ));
         }
@@ -526,7 +552,7 @@ fn read_environ(pid: u32, fd: OwnedFd, buf: &mut [u8]) -> Result<CStrArray<'_, E
 /// `-c`: move ourselves into the cgroup v2 group of process `pid`, as its
 /// /proc/PID/cgroup names it (line `0::PATH`).
 fn join_cgroup(pid: u32) -> Result<()> {
-    let step = "join the target's cgroup (--join-cgroup)";
+    let step = packed!("join the target's cgroup (--join-cgroup)");
     let path = CPath::proc(Some(pid), b"/cgroup");
     let mut buf = [0u8; 4096];
     let n =
@@ -536,7 +562,7 @@ fn join_cgroup(pid: u32) -> Result<()> {
         .find(|line| line.starts_with(b"0::"))
         .and_then(crate::cgroup::procs_file_for)
         .ok_or_else(|| {
-            bad!("--join-cgroup: PID {pid} is in no cgroup v2 group (util-linux and box join only cgroup v2)")
+            bad!("--join-cgroup: PID {} is in no cgroup v2 group (util-linux and box join only cgroup v2)", pid)
         })?;
     crate::sys::fs::write_control(procs.as_cstr(), b"0")
         .at(step, "write", procs.as_bytes())
@@ -578,7 +604,8 @@ fn parse(line: &mut CommandLine<NsenterOption>) -> Result<Option<Options>> {
                     && file.starts_with(b":")
                 {
                     return Err(bad!(
-                        "{given}={}: namespace ids (util-linux 2.42, Linux 6.19) are not supported: name the namespace's file (./{} for a file named so)",
+                        "{}={}: namespace ids (util-linux 2.42, Linux 6.19) are not supported: name the namespace's file (./{} for a file named so)",
+                        given,
                         Bytes(file),
                         Bytes(file)
                     ));
@@ -637,7 +664,7 @@ fn parse(line: &mut CommandLine<NsenterOption>) -> Result<Option<Options>> {
                 );
             }
             // util-linux without SELinux goes on; box says it cannot.
-            N::FollowContext => return Err(bad!("{given}: SELinux is not supported")),
+            N::FollowContext => return Err(bad!("{}: SELinux is not supported", given)),
         }
     }
     if o.wd.is_some() && o.wdns.is_some() {
@@ -724,7 +751,7 @@ fn open_target(pid: u32, inode: Option<u64>) -> Result<Option<OwnedFd>> {
         }
         Err(e) => {
             return Err(Error::sys(
-                "find the target",
+                packed!("find the target"),
                 "pidfd_open",
                 number(pid).as_bytes(),
                 e,
@@ -736,13 +763,18 @@ fn open_target(pid: u32, inode: Option<u64>) -> Result<Option<OwnedFd>> {
             .is_ok_and(|fs| fs.f_type as u64 == u64::from(linux_raw_sys::general::PID_FS_MAGIC));
         if !on_pidfs {
             return Err(bad!(
-                "--target {pid}:{inode}: a pidfd's inode names a process from Linux 6.9 (pidfs); give the PID alone"
+                "--target {}:{}: a pidfd's inode names a process from Linux 6.9 (pidfs); give the PID alone",
+                pid,
+                inode
             ));
         }
-        let st = rustix::fs::fstat(&fd).at("find the target", "fstat", b"pidfd")?;
+        let st = rustix::fs::fstat(&fd).at(packed!("find the target"), "fstat", b"pidfd")?;
         if st.st_ino != inode {
             return Err(bad!(
-                "--target {pid}:{inode}: PID {pid} is another process now (its pidfd's inode is {})",
+                "--target {}:{}: PID {} is another process now (its pidfd's inode is {})",
+                pid,
+                inode,
+                pid,
                 st.st_ino
             ));
         }
@@ -757,11 +789,14 @@ fn no_proc_entry(pid: u32) -> bool {
 }
 
 fn no_such_process(pid: u32) -> Error {
-    bad!("--target {pid}: no such process")
+    bad!("--target {}: no such process", pid)
 }
 
 fn exited(pid: u32) -> Error {
-    bad!("--target {pid}: the process has exited (a zombie until its parent reaps it)")
+    bad!(
+        "--target {}: the process has exited (a zombie until its parent reaps it)",
+        pid
+    )
 }
 
 /// Which namespaces to join, from where: the options, and for `-a` every
@@ -802,7 +837,8 @@ fn choose(o: &mut Options) -> Result<()> {
                 && own_inode(ns) == Some(theirs)
             {
                 return Err(bad!(
-                    "--user: PID {pid} is in our own user namespace, which the kernel does not let a process enter again; drop -U"
+                    "--user: PID {} is in our own user namespace, which the kernel does not let a process enter again; drop -U",
+                    pid
                 ));
             }
         }
@@ -838,15 +874,17 @@ fn open_place(place: &Option<Source>, target: Option<u32>, link: &str) -> Result
             None => {
                 let option = if link == "/root" { "--root" } else { "--wd" };
                 return Err(bad!(
-                    "{option}: whose directory? add --target PID, or name one: {option}=DIR"
+                    "{}: whose directory? add --target PID, or name one: {}=DIR",
+                    option,
+                    option
                 ));
             }
         },
     };
     let step = if link == "/root" {
-        "open the new root"
+        packed!("open the new root")
     } else {
-        "open the new working directory"
+        packed!("open the new working directory")
     };
     open_dir(path.as_cstr())
         .at(step, "open", path.as_bytes())
@@ -915,7 +953,14 @@ fn join(o: &Options, pidfd: Option<BorrowedFd<'_>>) -> Result<()> {
             // those first, with our own capabilities. Either way the files
             // give the precise answer; nothing was joined.
             Err(Errno::INVAL | Errno::PERM) => {}
-            Err(e) => return Err(Error::sys("join the namespaces", "setns(pidfd)", b"", e)),
+            Err(e) => {
+                return Err(Error::sys(
+                    packed!("join the namespaces"),
+                    "setns(pidfd)",
+                    b"",
+                    e,
+                ));
+            }
         }
     }
     join_files(o, pidfd)
@@ -944,7 +989,7 @@ fn join_files(o: &Options, pidfd: Option<BorrowedFd<'_>>) -> Result<()> {
         if i == USER && o.user_parent {
             // --user-parent: the user namespace above that one.
             fd = ns::owner(fd.as_fd())
-                .at("find the parent user namespace (--user-parent)", "ioctl(NS_GET_USERNS)", path.as_bytes())
+                .at(packed!("find the parent user namespace (--user-parent)"), "ioctl(NS_GET_USERNS)", path.as_bytes())
                 .map_err(|e| match e.errno() {
                     Some(Errno::PERM) => e.hint(packed!("its parent is outside our own user namespace: only an ancestor's process can enter it")),
                     _ => e,
@@ -991,11 +1036,12 @@ fn check_type(ns: &Namespace, fd: BorrowedFd<'_>, path: &CPath) -> Result<()> {
     match ns::file_type(fd) {
         Ok(kind) if kind != ns.flag => match NAMESPACES.iter().find(|other| other.flag == kind) {
             Some(other) => Err(bad!(
-                "{path} is not a {} namespace (it is a {} namespace)",
+                "{} is not a {} namespace (it is a {} namespace)",
+                path,
                 ns.name,
                 other.name
             )),
-            None => Err(bad!("{path} is not a {} namespace", ns.name)),
+            None => Err(bad!("{} is not a {} namespace", path, ns.name)),
         },
         _ => Ok(()),
     }
@@ -1009,7 +1055,12 @@ fn open_error(
     pidfd: Option<BorrowedFd<'_>>,
     errno: Errno,
 ) -> Error {
-    let base = Error::sys("open the namespace file", "open", path.as_bytes(), errno);
+    let base = Error::sys(
+        packed!("open the namespace file"),
+        "open",
+        path.as_bytes(),
+        errno,
+    );
     let (true, Some(pid)) = (source.is_empty(), target) else {
         return base;
     };
@@ -1039,15 +1090,18 @@ fn open_error(
 }
 
 fn join_error(ns: &Namespace, path: &CPath, errno: Errno) -> Error {
-    let base = Error::sys("join the namespace", "setns", path.as_bytes(), errno);
+    let base = Error::sys(
+        packed!("join the namespace"),
+        "setns",
+        path.as_bytes(),
+        errno,
+    );
     match errno {
         Errno::PERM => base.hint(
             packed!("joining needs CAP_SYS_ADMIN over the namespace (and CAP_SYS_CHROOT for mount): run as root, or add -U to enter its user namespace first"),
         ),
-        Errno::INVAL if ns.flag == k::CLONE_NEWUSER && own_inode(ns).is_some() && is_own(ns, path) => bad!(
-            "{path} is our own user namespace, which the kernel does not let a process enter again"
-        ),
-        Errno::INVAL => bad!("{path} is not a {} namespace", ns.name),
+        Errno::INVAL if ns.flag == k::CLONE_NEWUSER && own_inode(ns).is_some() && is_own(ns, path) => bad!("{} is our own user namespace, which the kernel does not let a process enter again", path),
+        Errno::INVAL => bad!("{} is not a {} namespace", path, ns.name),
         _ => base,
     }
 }
@@ -1074,7 +1128,7 @@ fn run_forked(command: Args, env: Envp<'_>) -> Result<u8> {
         exec::exit_now(fail("nsenter", &error))
     })
     .map_err(|(call, e)| {
-        let error = Error::sys("start the command", call, b"", e);
+        let error = Error::sys(packed!("start the command"), call, b"", e);
         match e {
             // pid_namespaces(7): once its init has exited, nothing can be
             // started in a PID namespace.

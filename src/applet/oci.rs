@@ -796,11 +796,18 @@ fn spec(_: &Globals, args: Args) -> Result<()> {
         Err(rustix::io::Errno::EXIST) => {
             return Err(bad!("{}: exists already: remove it first", path));
         }
-        Err(e) => return Err(Error::sys("write config.json", "open", path.as_bytes(), e)),
+        Err(e) => {
+            return Err(Error::sys(
+                packed!("write config.json"),
+                "open",
+                path.as_bytes(),
+                e,
+            ));
+        }
     };
     let texts = crate::packed::Corpus::unpack();
     crate::out::try_write_all(&fd, texts.get(DEFAULT_SPEC).as_bytes())
-        .map_err(|e| Error::sys("write config.json", "write", path.as_bytes(), e))
+        .map_err(|e| Error::sys(packed!("write config.json"), "write", path.as_bytes(), e))
 }
 
 /// `box-oci spec`'s config.json: what box gives a container by default,

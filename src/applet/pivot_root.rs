@@ -71,7 +71,7 @@ fn run(args: Args) -> Result<u8> {
             Bytes(new_root.to_bytes()),
             Bytes(put_old.to_bytes())
         );
-        Error::sys("", "pivot_root", both.as_bytes(), errno)
+        Error::sys(packed!(""), "pivot_root", both.as_bytes(), errno)
             .hint(likely_cause(new_root, put_old, errno))
     })?;
     Ok(0)

@@ -178,7 +178,7 @@ fn kill_container(args: Args) -> Result<u8> {
     crate::sys::process::send_signal(pid, pidfd.as_ref().map(rustix::fd::AsFd::as_fd), signal)
         .map_err(|e| {
             Error::sys(
-                "signal the container",
+                packed!("signal the container"),
                 "pidfd_send_signal",
                 name.to_bytes(),
                 e,

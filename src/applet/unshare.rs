@@ -438,7 +438,7 @@ fn run(args: Args) -> Result<u8> {
     let me = rustix::process::getpid().as_raw_nonzero().get() as u32;
     let binder = match options.persist.iter().any(Option::is_some) {
         true => Some(Helper::spawn(
-            "start the helper that binds the namespaces",
+            packed!("start the helper that binds the namespaces"),
             &|| match bind_namespace_files(me, &options.persist) {
                 Ok(()) => 0,
                 Err(e) => fail("unshare", &e),
@@ -460,7 +460,7 @@ fn run(args: Args) -> Result<u8> {
             continue;
         }
         let map = idmap::with_single(ranges, single.map(|inner| (outer, inner)))?;
-        let mapper = Helper::spawn("start the helper that maps the ids", &|| {
+        let mapper = Helper::spawn(packed!("start the helper that maps the ids"), &|| {
             idmap::write(kind, me, &map, args)
         })?;
         let _ = mappers.push(mapper);
@@ -468,7 +468,7 @@ fn run(args: Args) -> Result<u8> {
 
     // --owner: the ids that will own the new user namespace.
     if let Some((uid, gid)) = options.owner {
-        let step = "take the owner's ids (--owner)";
+        let step = packed!("take the owner's ids (--owner)");
         rustix::thread::set_thread_groups(&[]).at(step, "setgroups", b"")?;
         let gid = rustix::thread::Gid::from_raw(gid);
         rustix::thread::set_thread_res_gid(gid, gid, gid).at(step, "setresgid", b"")?;
@@ -480,7 +480,11 @@ fn run(args: Args) -> Result<u8> {
         .map_err(|e| unshare_error(e, options.namespaces))?;
     if let Some(word) = options.setgroups {
         // Before any gid map: the kernel takes it only then.
-        write_proc_file("set setgroups (--setgroups)", c"/proc/self/setgroups", word)?;
+        write_proc_file(
+            packed!("set setgroups (--setgroups)"),
+            c"/proc/self/setgroups",
+            word,
+        )?;
     }
     for mapper in mappers {
         if !mapper.finish()? {
@@ -519,7 +523,7 @@ fn bind_namespace_files(pid: u32, files: &[Option<CPath>; NAMESPACES.len()]) -> 
                 let _ = rustix::mount::unmount(bound.as_cstr(), UnmountFlags::DETACH);
             }
             let error = Error::sys(
-                "make the namespace persistent",
+                packed!("make the namespace persistent"),
                 "mount --bind",
                 file.as_bytes(),
                 errno,
@@ -675,7 +679,7 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
                 for name in found.text().split(|&b| b == b',').filter(|n| !n.is_empty()) {
                     o.keep_env
                         .push(name)
-                        .map_err(|_| bad!("{given}: more than 16 names"))?;
+                        .map_err(|_| bad!("{}: more than 16 names", given))?;
                 }
             }
         }
@@ -754,7 +758,7 @@ fn set_time_offsets(o: &Options) -> Result<()> {
         return Ok(());
     }
     write_proc_file(
-        "set the clock offsets",
+        packed!("set the clock offsets"),
         c"/proc/self/timens_offsets",
         text.as_bytes(),
     )
@@ -783,7 +787,7 @@ fn run_forked(
     // died before its PR_SET_PDEATHSIG was in place.
     let mut watch = match o.kill_child {
         Some(_) => Some(rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at(
-            "watch for unshare's death",
+            packed!("watch for unshare's death"),
             "pipe2",
             b"",
         )?),
@@ -799,7 +803,7 @@ fn run_forked(
         let error = start(o, ids, command, env, parent.as_ref().map(|fd| fd.as_fd()));
         exec::exit_now(fail("unshare", &error))
     })
-    .map_err(|(call, e)| Error::sys("start the command", call, b"", e))?;
+    .map_err(|(call, e)| Error::sys(packed!("start the command"), call, b"", e))?;
     // Keep the read end open until we exit; the write end is the child's.
     let _watch_read = watch.map(|(read, _write)| read);
 
@@ -816,7 +820,7 @@ fn run_forked(
         // SIGINT and SIGTERM are passed on.
         let pidfd = spawned.pidfd.as_ref().map(|fd| fd.as_fd());
         process::wait_forwarding(pid, pidfd, &watched)
-            .map_err(|e| Error::sys("wait for the command", "waitid", b"", e))?
+            .map_err(|e| Error::sys(packed!("wait for the command"), "waitid", b"", e))?
     } else {
         process::wait_for(pid, WaitIdOptions::EXITED)?
     };
@@ -861,7 +865,7 @@ fn prepare(o: &Options, ids: (u32, u32), parent: Option<BorrowedFd<'_>>) -> Resu
         && let Some(propagation) = o.propagation
     {
         rustix::mount::mount_change(c"/", propagation | MountPropagationFlags::REC)
-            .at("set the propagation of /", "mount", b"/")
+            .at(packed!("set the propagation of /"), "mount", b"/")
             .map_err(|e| match e.errno() {
                 // util-linux#718: `/` of a chroot is not a mount point.
                 Some(Errno::INVAL) => e.hint(packed!(
@@ -879,12 +883,20 @@ fn prepare(o: &Options, ids: (u32, u32), parent: Option<BorrowedFd<'_>>) -> Resu
         register(&dir, rule)?;
     }
     if let Some(root) = &o.root {
-        rustix::process::chroot(root.as_cstr()).at("change the root", "chroot", root.as_bytes())?;
+        rustix::process::chroot(root.as_cstr()).at(
+            packed!("change the root"),
+            "chroot",
+            root.as_bytes(),
+        )?;
         let wd = o.wd.as_ref().map_or(c"/", |wd| wd.as_cstr());
-        rustix::process::chdir(wd).at("change the working directory", "chdir", wd.to_bytes())?;
+        rustix::process::chdir(wd).at(
+            packed!("change the working directory"),
+            "chdir",
+            wd.to_bytes(),
+        )?;
     } else if let Some(wd) = &o.wd {
         rustix::process::chdir(wd.as_cstr()).at(
-            "change the working directory",
+            packed!("change the working directory"),
             "chdir",
             wd.as_bytes(),
         )?;
@@ -906,18 +918,24 @@ fn prepare(o: &Options, ids: (u32, u32), parent: Option<BorrowedFd<'_>>) -> Resu
         let _ = rustix::thread::set_thread_groups(&[]);
         let id = rustix::thread::Gid::from_raw(gid);
         rustix::thread::set_thread_res_gid(id, id, id)
-            .map_err(|e| Error::sys("set the identity", "setresgid", b"", e))?;
+            .map_err(|e| Error::sys(packed!("set the identity"), "setresgid", b"", e))?;
     }
     if let Some(uid) = o.uid {
         let id = rustix::thread::Uid::from_raw(uid);
         rustix::thread::set_thread_res_uid(id, id, id)
-            .map_err(|e| Error::sys("set the identity", "setresuid", b"", e))?;
+            .map_err(|e| Error::sys(packed!("set the identity"), "setresuid", b"", e))?;
     }
     // --keep-caps: the capabilities we have in the new user namespace
     // survive the exec (as util-linux, only with one).
     if o.keep_caps && o.namespaces & k::CLONE_NEWUSER != 0 {
-        crate::sys::caps::permitted_to_ambient()
-            .map_err(|e| Error::sys("keep the capabilities", "prctl(PR_CAP_AMBIENT)", b"", e))?;
+        crate::sys::caps::permitted_to_ambient().map_err(|e| {
+            Error::sys(
+                packed!("keep the capabilities"),
+                "prctl(PR_CAP_AMBIENT)",
+                b"",
+                e,
+            )
+        })?;
     }
     Ok(())
 }
@@ -933,7 +951,7 @@ fn id(option: &Given, value: &[u8]) -> Result<u32> {
 /// pipe in case unshare died before the prctl.
 fn die_with_parent(signal: Signal, parent: BorrowedFd<'_>) -> Result<()> {
     let unshare_is_there = process::die_with_parent(signal, parent).at(
-        "tie the command to unshare (--kill-child)",
+        packed!("tie the command to unshare (--kill-child)"),
         "prctl(PR_SET_PDEATHSIG)",
         b"",
     )?;
@@ -964,7 +982,7 @@ fn write_id_maps(o: &Options, (uid, gid): (u32, u32)) -> Result<()> {
     if let Some(inner) = inner_gid {
         let _ = writeln!(gid_map, "{inner} {gid} 1");
     }
-    let step = "map the user namespace";
+    let step = packed!("map the user namespace");
     match (inner_uid, inner_gid) {
         (Some(_), Some(_)) => ns::write_id_maps(None, uid_map.as_bytes(), gid_map.as_bytes(), true),
         (Some(_), None) => write_proc_file(step, c"/proc/self/uid_map", uid_map.as_bytes()),
@@ -1002,7 +1020,7 @@ impl Options {
 }
 
 /// Write `content` to a /proc file in one write(2), as the kernel wants.
-fn write_proc_file(step: &'static str, path: &CStr, content: &[u8]) -> Result<()> {
+fn write_proc_file(step: Packed, path: &CStr, content: &[u8]) -> Result<()> {
     let fd = rustix::fs::open(path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty()).at(
         step,
         "open",
@@ -1036,7 +1054,7 @@ fn mount_special(kind: &CStr, dir: &CPath) -> core::result::Result<(), Errno> {
 fn mount_binfmt(dir: &CPath) -> Result<()> {
     mount_special(c"binfmt_misc", dir)
         .at(
-            "mount binfmt_misc (--mount-binfmt)",
+            packed!("mount binfmt_misc (--mount-binfmt)"),
             "mount",
             dir.as_bytes(),
         )
@@ -1059,7 +1077,7 @@ fn register(dir: &CPath, rule: &[u8]) -> Result<()> {
     let mut path = *dir;
     let _ = path.push(b"/register");
     write_proc_file(
-        "register the interpreter (--load-interp)",
+        packed!("register the interpreter (--load-interp)"),
         path.as_cstr(),
         rule,
     )
@@ -1090,7 +1108,7 @@ fn mount_proc(o: &Options, dir: &CPath) -> Result<()> {
             Ok(()) | Err(Errno::INVAL) => {}
             Err(e) => {
                 return Err(Error::sys(
-                    "make the proc mount point private",
+                    packed!("make the proc mount point private"),
                     "mount",
                     dir.as_bytes(),
                     e,
@@ -1099,7 +1117,7 @@ fn mount_proc(o: &Options, dir: &CPath) -> Result<()> {
         }
     }
     mount_special(c"proc", dir)
-    .at("mount proc (--mount-proc)", "mount", dir.as_bytes())
+    .at(packed!("mount proc (--mount-proc)"), "mount", dir.as_bytes())
     .map_err(|e| match e.errno() {
         Some(Errno::PERM) if o.namespaces & k::CLONE_NEWUSER != 0 => e.hint(
             packed!("in a user namespace the kernel allows a new proc only if the existing one has nothing mounted over parts of it"),
@@ -1119,15 +1137,15 @@ fn unshare_error(errno: Errno, flags: u32) -> Error {
         }
         names.push(ns.name.as_bytes());
     }
-    let base = Error::sys("create the namespaces", "unshare", names.as_bytes(), errno);
+    let base = Error::sys(
+        packed!("create the namespaces"),
+        "unshare",
+        names.as_bytes(),
+        errno,
+    );
     match errno {
         Errno::INVAL => match missing_namespace(flags) {
-            Some(ns) => bad!(
-                "create the namespaces: unshare({names}): Invalid argument (this kernel has no {} namespace: it was built without {}; /proc/self/ns/{} is missing)",
-                ns.name,
-                ns.config,
-                ns.proc_name
-            ),
+            Some(ns) => bad!("create the namespaces: unshare({}): Invalid argument (this kernel has no {} namespace: it was built without {}; /proc/self/ns/{} is missing)", names, ns.name, ns.config, ns.proc_name),
             None => base,
         },
         Errno::PERM | Errno::NOSPC | Errno::USERS if flags & k::CLONE_NEWUSER != 0 => {

@@ -25,7 +25,7 @@ pub const EXIT_FAILURE: u8 = 1;
 /// space). One copy for every such message of the tools.
 #[inline(never)]
 pub fn bad_value(given: &Given, sep: &str, value: &[u8], why: &str) -> Error {
-    bad!("{given}{sep}{}: {why}", Bytes(value))
+    bad!("{}{}{}: {}", given, sep, Bytes(value), why)
 }
 
 /// A path option's value as a [`CPath`]: not empty, not too long, no NUL.
@@ -33,7 +33,7 @@ pub fn bad_value(given: &Given, sep: &str, value: &[u8], why: &str) -> Error {
 pub fn path(given: &Given, value: &[u8], attached: bool) -> Result<CPath> {
     let sep = if attached { "=" } else { " " };
     if value.is_empty() {
-        return Err(bad!("{given}{}: empty path", &sep[..attached as usize]));
+        return Err(bad!("{}{}: empty path", given, &sep[..attached as usize]));
     }
     const _: () = assert!(crate::text::PATH_MAX == 255);
     CPath::from_bytes(value).ok_or_else(|| {
@@ -197,7 +197,13 @@ pub fn sub_ids(file: &CStr, uid: u32) -> Result<(u32, u32)> {
         who == number || (!name.is_empty() && who == name)
     };
     let line = first_line(file, &owner).map_err(|e| {
-        Error::sys("read the subordinate ids", "open", file.to_bytes(), e).hint(packed!(
+        Error::sys(
+            packed!("read the subordinate ids"),
+            "open",
+            file.to_bytes(),
+            e,
+        )
+        .hint(packed!(
             "it lists the ids each user may map: USER:FIRST:COUNT (subuid(5))"
         ))
     })?;
@@ -206,11 +212,7 @@ pub fn sub_ids(file: &CStr, uid: u32) -> Result<(u32, u32)> {
         Some((parse_u32(field(line, 1))?, parse_u32(field(line, 2))?))
     });
     range.ok_or_else(|| {
-        bad!(
-            "{}: no line for user {} (uid {uid}): add one, USER:FIRST:COUNT (usermod --add-subuids, --add-subgids)",
-            Bytes(file.to_bytes()),
-            Bytes(if name.is_empty() { number } else { name })
-        )
+        bad!("{}: no line for user {} (uid {}): add one, USER:FIRST:COUNT (usermod --add-subuids, --add-subgids)", Bytes(file.to_bytes()), Bytes(if name.is_empty() { number } else { name }), uid)
     })
 }
 

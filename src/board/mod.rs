@@ -311,7 +311,7 @@ fn spawn_program(
     match spawned {
         Ok(s) => Pid::from_raw(s.pid).ok_or_else(|| crate::bad!("bad PID")),
         Err((call, e)) => Err(crate::error::Error::sys(
-            "start",
+            packed!("start"),
             call,
             program.to_bytes(),
             e,

@@ -1,6 +1,7 @@
 //! Removing groups: a container's at its end (whatever is left in it
 //! killed first), and the stale ones a killed `box run` left behind.
 
+use crate::packed::Packed;
 use core::mem::MaybeUninit;
 
 use rustix::fs::{Mode, OFlags};
@@ -69,7 +70,7 @@ fn sweep_stale(parent: &CPath) {
 /// Kill every process left in the group at `dir` (a `v2` one or a v1
 /// one), wait for it to empty, remove it. A group already gone is fine.
 pub fn empty_and_remove(dir: &CPath, v2: bool) -> Result<()> {
-    const STEP: &str = "remove the container's cgroup";
+    const STEP: Packed = packed!("remove the container's cgroup");
     match rustix::fs::rmdir(dir.as_cstr()) {
         Ok(()) | Err(Errno::NOENT) => return Ok(()),
         Err(Errno::BUSY) => {}
@@ -106,7 +107,7 @@ pub fn empty_and_remove(dir: &CPath, v2: bool) -> Result<()> {
             Err(e) => return Err(Error::sys(STEP, "rmdir", dir.as_bytes(), e)),
         }
     }
-    Err(bad!("{dir}: still busy after SIGKILL"))
+    Err(bad!("{}: still busy after SIGKILL", dir))
 }
 
 /// Send `signal` to every process DIR/cgroup.procs lists (the group's own

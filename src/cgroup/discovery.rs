@@ -220,10 +220,14 @@ pub fn delegation_refused(e: Error, names: &[&str], own: &CPath) -> Error {
     let names = Names(names);
     match e.errno() {
         Some(Errno::BUSY) => bad!(
-            "cgroup v2: cannot enable {names} for {own}: processes live in that cgroup (no internal processes rule); run box from a cgroup delegated to it with the controllers enabled, or as root from the root cgroup",
+            "cgroup v2: cannot enable {} for {}: processes live in that cgroup (no internal processes rule); run box from a cgroup delegated to it with the controllers enabled, or as root from the root cgroup",
+            names,
+            own
         ),
         Some(Errno::ACCESS | Errno::PERM) => bad!(
-            "cgroup v2: the cgroup {own} is not delegated to this user: cannot enable {names} there"
+            "cgroup v2: the cgroup {} is not delegated to this user: cannot enable {} there",
+            own,
+            names
         ),
         _ => e,
     }
@@ -473,7 +477,7 @@ mod tests {
         assert!(must_delegate(b"memory_x pids", &names));
         let own = CPath::from_bytes(b"/user.slice").unwrap();
         let refused = |errno| {
-            let e = Error::sys("enable a cgroup controller", "write", b"x", errno);
+            let e = Error::sys(packed!("enable a cgroup controller"), "write", b"x", errno);
             let mut line = Text::<512>::new();
             let _ = fmt::write(
                 &mut line,

@@ -35,6 +35,7 @@ mod lookup;
 mod v1;
 mod v2;
 
+use crate::packed::Packed;
 use rustix::fd::{BorrowedFd, OwnedFd};
 use rustix::fs::Mode;
 use rustix::io::Errno;
@@ -478,13 +479,14 @@ impl ContainerCgroup {
     /// was killed) is replaced, a busy one means the name (or the OCI
     /// cgroupsPath) is in use.
     fn make_group(&mut self, dir: CPath, memory: bool) -> Result<()> {
-        const STEP: &str = "create the container's cgroup";
+        const STEP: Packed = packed!("create the container's cgroup");
         match rustix::fs::mkdir(dir.as_cstr(), Mode::from_raw_mode(0o755)) {
             Ok(()) => {}
             Err(Errno::EXIST) => {
                 if rustix::fs::rmdir(dir.as_cstr()).is_err() {
                     return Err(bad!(
-                        "the cgroup {dir} is in use: a container with this name (or cgroupsPath) is running"
+                        "the cgroup {} is in use: a container with this name (or cgroupsPath) is running",
+                        dir
                     ));
                 }
                 rustix::fs::mkdir(dir.as_cstr(), Mode::from_raw_mode(0o755))
@@ -569,7 +571,7 @@ fn write_limit(dir: &CPath, limit: &Limit, value: &[u8]) -> Result<()> {
         return Ok(());
     }
     write_control(path.as_cstr(), value).map_err(|e| {
-        let err = Error::sys("set a cgroup limit", "write", path.as_bytes(), e);
+        let err = Error::sys(packed!("set a cgroup limit"), "write", path.as_bytes(), e);
         match e {
             Errno::NOENT => err.hint(packed!("the controller is not enabled for this cgroup")),
             Errno::INVAL => err.hint(packed!("the kernel refused the value")),
@@ -602,7 +604,8 @@ impl DeviceRules {
 
 fn no_device_cgroup(asked_by: &str) -> Error {
     bad!(
-        "{asked_by} needs a device cgroup: no cgroup v1 devices hierarchy is mounted (CONFIG_CGROUP_DEVICE), and cgroup2 is not mounted or holds none of the limits (box uses one version per container)"
+        "{} needs a device cgroup: no cgroup v1 devices hierarchy is mounted (CONFIG_CGROUP_DEVICE), and cgroup2 is not mounted or holds none of the limits (box uses one version per container)",
+        asked_by
     )
 }
 
@@ -633,11 +636,11 @@ fn box_parent(mount: &CPath, own: &CPath) -> Option<CPath> {
 fn make_dir(dir: &CPath) -> Result<()> {
     match rustix::fs::mkdir(dir.as_cstr(), Mode::from_raw_mode(0o755)) {
         Ok(()) | Err(Errno::EXIST) => Ok(()),
-        Err(e) => Err(mkdir_error("create the box cgroup", dir, e)),
+        Err(e) => Err(mkdir_error(packed!("create the box cgroup"), dir, e)),
     }
 }
 
-fn mkdir_error(step: &'static str, dir: &CPath, e: Errno) -> Error {
+fn mkdir_error(step: Packed, dir: &CPath, e: Errno) -> Error {
     Error::sys(step, "mkdir", dir.as_bytes(), e).hint(
         if matches!(e, Errno::ACCESS | Errno::PERM | Errno::ROFS) {
             packed!("the cgroup tree is not delegated to this user")
@@ -675,8 +678,9 @@ fn check_cpus_exist(list: &[u8]) -> Result<()> {
                 .any(|(a, b)| u64::from(a) <= cpu && cpu <= u64::from(b));
             if !present {
                 return Err(bad!(
-                    "--cpuset {}: CPU {cpu} is not online here (online: {})",
+                    "--cpuset {}: CPU {} is not online here (online: {})",
                     Bytes(list),
+                    cpu,
                     Bytes(online)
                 ));
             }

@@ -115,7 +115,7 @@ pub(super) fn device_rules(dir: &CPath, devices: &DeviceRules) -> Result<()> {
         Ok(())
     })();
     written.map_err(|(path, e)| {
-        let error = Error::sys(devices.step(), "write", path.as_bytes(), e);
+        let error = Error::sys_named(devices.step(), "write", path.as_bytes(), e);
         if e == Errno::PERM {
             error.hint(packed!(
                 "the cgroup box runs in does not allow it this device"
@@ -138,12 +138,12 @@ fn inherit_cpuset(from: &[u8], to: &CPath) -> Result<()> {
             continue;
         }
         let n = read_into(src.as_cstr(), &mut buf).at(
-            "set up the cpuset cgroup",
+            packed!("set up the cpuset cgroup"),
             "read",
             src.as_bytes(),
         )?;
         write_control(dst.as_cstr(), buf[..n].trim_ascii()).at(
-            "set up the cpuset cgroup",
+            packed!("set up the cpuset cgroup"),
             "write",
             dst.as_bytes(),
         )?;

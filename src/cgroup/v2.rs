@@ -67,7 +67,7 @@ pub fn enable_controllers(dir: &CStr, available: &[u8], wanted: &[&str]) -> Resu
         let _ = write!(word, "+{name}");
         if let Err(e) = write_control(control.as_cstr(), word.as_bytes()) {
             first_error.get_or_insert(Error::sys(
-                "enable a cgroup controller",
+                packed!("enable a cgroup controller"),
                 "write",
                 control.as_bytes(),
                 e,
@@ -97,7 +97,11 @@ pub(super) const LIMITS: &[Limit] = &[
 /// with limits with the walls that need no cgroup (no CAP_MKNOD, nodev);
 /// one that asked for devices does not run.
 pub(super) fn device_rules(dir: &CPath, devices: &DeviceRules) -> Result<OwnedFd> {
-    let fd = open_dir(dir.as_cstr()).at("open the container's cgroup", "open", dir.as_bytes())?;
+    let fd = open_dir(dir.as_cstr()).at(
+        packed!("open the container's cgroup"),
+        "open",
+        dir.as_bytes(),
+    )?;
     if let Err(e) = attach_device_program(fd.as_fd(), devices, dir)
         && devices.required
     {
@@ -115,7 +119,8 @@ fn attach_device_program(group: BorrowedFd<'_>, devices: &DeviceRules, dir: &CPa
                 bpf::attach_device_program(group, loaded.as_fd())
                     .map_err(|e| ("bpf(BPF_PROG_ATTACH)", e))
             });
-    attached.map_err(|(call, e)| bpf_hint(Error::sys(devices.step(), call, dir.as_bytes(), e)))
+    attached
+        .map_err(|(call, e)| bpf_hint(Error::sys_named(devices.step(), call, dir.as_bytes(), e)))
 }
 
 fn bpf_hint(e: Error) -> Error {

@@ -89,7 +89,7 @@ fn wait_for_start(exec_fifo: BorrowedFd<'_>) {
 /// Nothing outside the container's root may be executed from here on
 /// (src/sys/landlock.rs): box's own file among them.
 fn confine_exec() -> Result<()> {
-    let step = "confine execution to the container's root";
+    let step = packed!("confine execution to the container's root");
     let root = rustix::fs::open(
         c"/",
         rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
@@ -110,13 +110,13 @@ fn confine(plan: &Plan) -> Result<()> {
     }
     if let Some(program) = plan.seccomp_program {
         crate::sys::seccomp::set_filter(program).at(
-            "install config.json's seccomp profile",
+            packed!("install config.json's seccomp profile"),
             "seccomp",
             b"",
         )?;
     } else if let Some(filter) = &plan.seccomp {
         crate::seccomp::install(filter)
-            .at("install the seccomp filter", "seccomp", b"")
+            .at(packed!("install the seccomp filter"), "seccomp", b"")
             .map_err(|e| e.hint(packed!("--seccomp unconfined runs without it")))?;
     }
     Ok(())
@@ -144,14 +144,19 @@ fn prepare(
     // that group.
     if let Some(cgroup) = join {
         cgroup.join_self().map_err(|(e, path)| {
-            Error::sys("join the container's cgroup", "write", path.as_bytes(), e)
+            Error::sys(
+                packed!("join the container's cgroup"),
+                "write",
+                path.as_bytes(),
+                e,
+            )
         })?;
         // (In a joined user namespace, enter_namespaces makes it.)
         if plan.config.namespaces.has(k::CLONE_NEWCGROUP)
             && !plan.unshare_after_join.has(k::CLONE_NEWCGROUP)
         {
             crate::sys::process::unshare(rustix::thread::UnshareFlags::NEWCGROUP).at(
-                "create the cgroup namespace",
+                packed!("create the cgroup namespace"),
                 "unshare",
                 b"",
             )?;
@@ -179,12 +184,12 @@ fn prepare(
         let root_gid = Gid::from_raw(0);
         let root_uid = Uid::from_raw(0);
         rustix::thread::set_thread_res_gid(root_gid, root_gid, root_gid).at(
-            "become root in the user namespace",
+            packed!("become root in the user namespace"),
             "setresgid",
             b"0",
         )?;
         rustix::thread::set_thread_res_uid(root_uid, root_uid, root_uid).at(
-            "become root in the user namespace",
+            packed!("become root in the user namespace"),
             "setresuid",
             b"0",
         )?;
@@ -193,7 +198,7 @@ fn prepare(
     // A new session: no controlling terminal, so the command cannot push
     // keystrokes into the caller's terminal (TIOCSTI), and terminal signals
     // reach it only through box, which forwards them.
-    rustix::process::setsid().at("start a new session", "setsid", b"")?;
+    rustix::process::setsid().at(packed!("start a new session"), "setsid", b"")?;
     timing::mark(Step::Session);
 
     // Mounts and the root switch (container/rootfs.rs).
@@ -206,7 +211,7 @@ fn prepare(
     if plan.config.namespaces.has(k::CLONE_NEWUTS) || (joined_uts && plan.config.hostname.is_some())
     {
         rustix::system::sethostname(plan.hostname.as_bytes()).at(
-            "set the hostname",
+            packed!("set the hostname"),
             "sethostname",
             plan.hostname.as_bytes(),
         )?;
@@ -216,7 +221,7 @@ fn prepare(
     // A joined one is left as its owner set it up.
     if plan.config.namespaces.has(k::CLONE_NEWNET) {
         crate::sys::net::interface_up(b"lo").at(
-            "bring up loopback",
+            packed!("bring up loopback"),
             "ioctl(SIOCSIFFLAGS)",
             b"lo",
         )?;
@@ -225,7 +230,7 @@ fn prepare(
 
     rustix::process::chdir(plan.workdir.as_cstr())
         .at(
-            "enter the working directory",
+            packed!("enter the working directory"),
             "chdir",
             plan.workdir.as_bytes(),
         )
@@ -274,7 +279,7 @@ fn enter_namespaces(
     // leaves it): drop them while box's own user namespace still allows it.
     if plan.joined(k::CLONE_NEWUSER).is_some() {
         rustix::thread::set_thread_groups(&[]).at(
-            "drop the supplementary groups",
+            packed!("drop the supplementary groups"),
             "setgroups",
             b"",
         )?;
@@ -291,7 +296,7 @@ fn enter_namespaces(
     }
     process::unshare(rustix::thread::UnshareFlags::from_bits_retain(made.0))
         .at(
-            "create the namespaces in the joined user namespace",
+            packed!("create the namespaces in the joined user namespace"),
             "unshare",
             b"",
         )
@@ -304,7 +309,7 @@ fn enter_namespaces(
         return Ok(());
     }
     let pid = crate::sys::clone::fork_sibling().at(
-        "start the container's init in its PID namespace",
+        packed!("start the container's init in its PID namespace"),
         "clone3(CLONE_PARENT)",
         b"",
     )?;
@@ -325,7 +330,12 @@ fn enter_namespaces(
 
 /// A failed setns of `--ns TYPE=PATH`, with what to do about it.
 pub fn join_error(joined: &crate::container::plan::Joined, errno: Errno) -> Error {
-    let error = Error::sys("join the namespace", "setns", joined.path.as_bytes(), errno);
+    let error = Error::sys(
+        packed!("join the namespace"),
+        "setns",
+        joined.path.as_bytes(),
+        errno,
+    );
     match errno {
         Errno::PERM if joined.flag() == k::CLONE_NEWUSER => {
             error.hint(packed!("needs CAP_SYS_ADMIN in it: root, or its owner"))
@@ -347,7 +357,7 @@ pub fn join_error(joined: &crate::container::plan::Joined, errno: Errno) -> Erro
 /// holds the only read end of the report pipe.
 pub fn die_with_parent(report: BorrowedFd<'_>) -> Result<()> {
     let box_is_there = process::die_with_parent(Signal::KILL, report).at(
-        "tie the container to box",
+        packed!("tie the container to box"),
         "prctl(PR_SET_PDEATHSIG)",
         b"",
     )?;
@@ -368,16 +378,16 @@ pub fn connect_stdio(stdio: &ChildStdio) -> Result<()> {
     connect(stdio).map_err(|(call, e)| {
         let ptmx = pty::CONTAINER_PTMX.to_bytes();
         match stdio {
-            ChildStdio::Pty { .. } => Error::sys("open the container's terminal", call, ptmx, e)
+            ChildStdio::Pty { .. } => Error::sys(packed!("open the container's terminal"), call, ptmx, e)
                 .hint(packed!("the container needs a devpts instance of its own on /dev/pts")),
             _ if call == "openat2" => Error::sys(
-                "give the command the container's /dev/null for the host's",
+                packed!("give the command the container's /dev/null for the host's"),
                 call,
                 b"/dev/null",
                 e,
             )
             .hint(packed!("the container's /dev/null must be a node, not reached through a link; or redirect from another file")),
-            _ => Error::sys("connect the command's pipes", call, b"", e),
+            _ => Error::sys(packed!("connect the command's pipes"), call, b"", e),
         }
     })
 }
@@ -448,7 +458,11 @@ fn connect(stdio: &ChildStdio) -> SysResult<()> {
 /// Every descriptor above 2 is closed at exec (the report pipe too, which is
 /// how the parent learns that exec worked).
 fn close_inherited_descriptors() -> Result<()> {
-    crate::sys::fd::cloexec_from(3).at("close inherited descriptors", "close_range", b"3..")
+    crate::sys::fd::cloexec_from(3).at(
+        packed!("close inherited descriptors"),
+        "close_range",
+        b"3..",
+    )
 }
 
 /// The bounding set, the identity, the capability sets, no_new_privs.
@@ -460,7 +474,11 @@ fn drop_privileges(plan: &Plan) -> Result<()> {
             current: limit.soft,
             maximum: limit.hard,
         };
-        rustix::process::setrlimit(limit.resource, value).at("set --rlimit", "setrlimit", b"")?;
+        rustix::process::setrlimit(limit.resource, value).at(
+            packed!("set --rlimit"),
+            "setrlimit",
+            b"",
+        )?;
     }
     // In a joined user namespace the groups went before the join.
     let deny_setgroups = plan.id_maps.as_ref().is_some_and(|m| m.deny_setgroups)
@@ -487,7 +505,7 @@ pub fn drop_privileges_to(
     };
     // Bounding set first: dropping from it needs CAP_SETPCAP, which a
     // change to a non-root user takes away.
-    caps::drop_bounding(keep).at("drop capabilities", "prctl(PR_CAPBSET_DROP)", b"")?;
+    caps::drop_bounding(keep).at(packed!("drop capabilities"), "prctl(PR_CAPBSET_DROP)", b"")?;
 
     // The caller's supplementary groups must not follow into the container.
     // With a user namespace box denied setgroups (as unprivileged mappings
@@ -498,7 +516,11 @@ pub fn drop_privileges_to(
         for (to, &gid) in list.iter_mut().zip(&groups[..n]) {
             *to = Gid::from_raw(gid);
         }
-        rustix::thread::set_thread_groups(&list[..n]).at("set the identity", "setgroups", b"")?;
+        rustix::thread::set_thread_groups(&list[..n]).at(
+            packed!("set the identity"),
+            "setgroups",
+            b"",
+        )?;
     }
     let (gid_raw, uid_raw) = (gid, uid);
     let gid = Gid::from_raw(gid_raw);
@@ -506,18 +528,22 @@ pub fn drop_privileges_to(
     // Raw setresgid/setresuid change only the calling thread; this process
     // has exactly one.
     rustix::thread::set_thread_res_gid(gid, gid, gid)
-        .at("set the identity", "setresgid", b"")
+        .at(packed!("set the identity"), "setresgid", b"")
         .map_err(id_hint)?;
     rustix::thread::set_thread_res_uid(uid, uid, uid)
-        .at("set the identity", "setresuid", b"")
+        .at(packed!("set the identity"), "setresuid", b"")
         .map_err(id_hint)?;
     // A non-root identity has no capabilities left; root keeps the default
     // set (DESIGN.md section 2), nothing inheritable or ambient.
     if uid_raw == 0 {
-        caps::set(keep).at("drop capabilities", "capset", b"")?;
+        caps::set(keep).at(packed!("drop capabilities"), "capset", b"")?;
     }
     // No setuid binary or file capability can raise privileges from here.
-    rustix::thread::set_no_new_privs(true).at("set no_new_privs", "prctl(PR_SET_NO_NEW_PRIVS)", b"")
+    rustix::thread::set_no_new_privs(true).at(
+        packed!("set no_new_privs"),
+        "prctl(PR_SET_NO_NEW_PRIVS)",
+        b"",
+    )
 }
 
 fn id_hint(e: Error) -> Error {
@@ -539,7 +565,12 @@ fn exec(plan: &Plan) -> Error {
     let argv = plan.argv(&mut argv_storage);
     if let Some(init) = &plan.init {
         let errno = exec::execveat_fd(init.exe.as_fd(), init.argv.argv(), envp);
-        let error = Error::sys("start box-init", "execveat", b"/proc/self/exe", errno);
+        let error = Error::sys(
+            packed!("start box-init"),
+            "execveat",
+            b"/proc/self/exe",
+            errno,
+        );
         return if errno == Errno::NOENT {
             error.hint(packed!("this box is dynamically linked and its loader is not in the rootfs: use a static build (cargo xtask build)"))
         } else {
@@ -571,7 +602,7 @@ fn exec(plan: &Plan) -> Error {
 /// The error for a failed execve, with the exit status DESIGN.md gives:
 /// 127 when the file is not there, 126 when it cannot be executed.
 pub fn exec_error(path: &[u8], errno: Errno) -> Error {
-    let error = Error::sys("start the command", "execve", path, errno);
+    let error = Error::sys(packed!("start the command"), "execve", path, errno);
     match errno {
         Errno::NOENT => {
             // The file may exist while its ELF interpreter (the dynamic
@@ -662,7 +693,7 @@ impl Report {
     pub fn error(&self, what: &str) -> Error {
         match self.decode() {
             Some((code, text)) => crate::bad!("{}", crate::text::Bytes(text)).with_code(code),
-            None => crate::bad!("{what} failed before exec (short report)"),
+            None => crate::bad!("{} failed before exec (short report)", what),
         }
     }
 }

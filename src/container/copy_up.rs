@@ -23,6 +23,7 @@
 //! capabilities, ACLs, security labels), hard links (each name gets a
 //! copy of its own).
 
+use crate::packed::Packed;
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
 
@@ -39,7 +40,7 @@ use crate::text::Bytes;
 /// buffer on the stack).
 pub const MAX_DEPTH: usize = 16;
 
-const STEP: &str = "tmpcopyup: copy into the tmpfs";
+const STEP: Packed = packed!("tmpcopyup: copy into the tmpfs");
 
 /// A directory opened to be read and to hold the *at calls.
 const DIR: OFlags = OFlags::RDONLY
@@ -90,10 +91,11 @@ pub fn copy(covered: &OwnedFd, tmpfs: &OwnedFd, how: CopyUp, target: &[u8]) -> R
     let path = &here.buf[..here.len];
     match walked {
         Ok(()) => Ok(()),
-        Err(("", _)) => Err(Error::msg(format_args!(
-            "{STEP}: {}: more than {MAX_DEPTH} levels of directories below the mount",
-            Bytes(path)
-        ))),
+        Err(("", _)) => Err(crate::bad!(
+            "tmpcopyup: copy into the tmpfs: {}: more than {} levels of directories below the mount",
+            Bytes(path),
+            MAX_DEPTH
+        )),
         Err((call, e)) => Err(Error::sys(STEP, call, path, e)),
     }
 }

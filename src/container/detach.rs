@@ -28,8 +28,11 @@ use crate::text::Text;
 /// failed), having printed the container's name.
 pub fn run(plan: &Plan) -> Result<u8> {
     let state = State::create(plan.name.as_bytes(), plan.config.rm)?;
-    let (ready_read, ready_write) =
-        rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at("create the report pipe", "pipe2", b"")?;
+    let (ready_read, ready_write) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at(
+        packed!("create the report pipe"),
+        "pipe2",
+        b"",
+    )?;
     let mut ready = Some(ready_write);
     let mut state_slot = Some(state);
     let spawned = clone::spawn(
@@ -49,7 +52,7 @@ pub fn run(plan: &Plan) -> Result<u8> {
             if let Some(state) = state_slot.take() {
                 state.remove();
             }
-            return Err(Error::sys("start the supervisor", call, b"", e));
+            return Err(Error::sys(packed!("start the supervisor"), call, b"", e));
         }
     }
     drop(ready.take());
@@ -97,16 +100,20 @@ fn supervise(plan: &Plan, state: State, ready: OwnedFd) -> ! {
 /// this supervisor's own messages) go to a pipe, whose reading end this
 /// returns.
 fn detach() -> Result<OwnedFd> {
-    rustix::process::setsid().at("detach", "setsid", b"")?;
+    rustix::process::setsid().at(packed!("detach"), "setsid", b"")?;
     // Input: a pipe without a writer, which reads as end of file. Not the
     // host's /dev/null, which the container would hold as its stdin, and
     // root inside could chmod or chown for every user of the host.
-    let (input, _) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at("detach", "pipe2", b"")?;
-    let (out_read, out_write) =
-        rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at("create the log pipe", "pipe2", b"")?;
-    fd::dup_onto(input.as_fd(), StdFd::Stdin).at("detach", "dup2", b"stdin")?;
-    fd::dup_onto(out_write.as_fd(), StdFd::Stdout).at("detach", "dup2", b"log pipe")?;
-    fd::dup_onto(out_write.as_fd(), StdFd::Stderr).at("detach", "dup2", b"log pipe")?;
+    let (input, _) =
+        rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at(packed!("detach"), "pipe2", b"")?;
+    let (out_read, out_write) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at(
+        packed!("create the log pipe"),
+        "pipe2",
+        b"",
+    )?;
+    fd::dup_onto(input.as_fd(), StdFd::Stdin).at(packed!("detach"), "dup2", b"stdin")?;
+    fd::dup_onto(out_write.as_fd(), StdFd::Stdout).at(packed!("detach"), "dup2", b"log pipe")?;
+    fd::dup_onto(out_write.as_fd(), StdFd::Stderr).at(packed!("detach"), "dup2", b"log pipe")?;
     Ok(out_read)
 }
 

@@ -69,7 +69,11 @@ pub fn open_proc_dir(pid: u32, file: &[u8]) -> Result<OwnedFd> {
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
     )
-    .at("open the container's directory", "open", path.as_bytes())
+    .at(
+        packed!("open the container's directory"),
+        "open",
+        path.as_bytes(),
+    )
 }
 
 /// Enter the namespaces `flags` of process `pid`: all at once through its
@@ -80,17 +84,27 @@ pub fn join_namespaces(pid: Pid, pidfd: Option<&OwnedFd>, flags: u32) -> Result<
             Ok(()) => return Ok(()),
             // Before 5.8 a pidfd is not accepted by setns.
             Err(Errno::INVAL) => {}
-            Err(e) => return Err(Error::sys("enter the container", "setns", b"pidfd", e)),
+            Err(e) => {
+                return Err(Error::sys(
+                    packed!("enter the container"),
+                    "setns",
+                    b"pidfd",
+                    e,
+                ));
+            }
         }
     }
     // NAMESPACES' order puts the user namespace first.
     let raw_pid = pid.as_raw_nonzero().get() as u32;
     for namespace in NAMESPACES.iter().filter(|n| flags & n.flag != 0) {
         let path = ns::link_path(Some(raw_pid), namespace.proc_name);
-        let fd =
-            ns::open_file(path.as_cstr()).at("enter the container", "open", path.as_bytes())?;
+        let fd = ns::open_file(path.as_cstr()).at(
+            packed!("enter the container"),
+            "open",
+            path.as_bytes(),
+        )?;
         ns::join_file(fd.as_fd(), namespace.flag).at(
-            "enter the container",
+            packed!("enter the container"),
             "setns",
             path.as_bytes(),
         )?;
@@ -102,8 +116,8 @@ pub fn join_namespaces(pid: Pid, pidfd: Option<&OwnedFd>, flags: u32) -> Result<
 /// directory: after the mount namespace is joined, so that it resolves
 /// there.
 pub fn enter_root(root: &OwnedFd) -> Result<()> {
-    rustix::process::fchdir(root).at("enter the container's root", "fchdir", b"/")?;
-    rustix::process::chroot(c".").at("enter the container's root", "chroot", b"/")
+    rustix::process::fchdir(root).at(packed!("enter the container's root"), "fchdir", b"/")?;
+    rustix::process::chroot(c".").at(packed!("enter the container's root"), "chroot", b"/")
 }
 
 /// Each cgroup.procs of process `pid`'s groups, in every hierarchy where
@@ -112,7 +126,7 @@ pub fn for_each_other_cgroup(pid: Pid, mut each: impl FnMut(&CPath) -> Result<()
     let path = proc_file(pid.as_raw_nonzero().get() as u32, b"/cgroup");
     let mut theirs = [0u8; 2048];
     let n = crate::sys::fs::read_into(path.as_cstr(), &mut theirs).at(
-        "read the container's cgroups",
+        packed!("read the container's cgroups"),
         "read",
         path.as_bytes(),
     )?;
@@ -134,7 +148,7 @@ pub fn for_each_other_cgroup(pid: Pid, mut each: impl FnMut(&CPath) -> Result<()
 /// for anyone without CAP_SYS_PTRACE, until they execute something.
 pub fn make_undumpable() -> Result<()> {
     rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable).at(
-        "make the command unreachable from the container",
+        packed!("make the command unreachable from the container"),
         "prctl(PR_SET_DUMPABLE)",
         b"0",
     )

@@ -95,18 +95,25 @@ fn start(
 ) -> Result<Container> {
     // The child reports a failure before exec on this pipe; CLOEXEC closes
     // its end at exec, so EOF means the command runs.
-    let (report_read, report_write) =
-        rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at("create the report pipe", "pipe2", b"")?;
+    let (report_read, report_write) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at(
+        packed!("create the report pipe"),
+        "pipe2",
+        b"",
+    )?;
     let sync = match plan.id_maps {
         Some(_) => Some(rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at(
-            "create the sync pipe",
+            packed!("create the sync pipe"),
             "pipe2",
             b"",
         )?),
         None => None,
     };
     let init_pid = if plan.unshare_after_join.has(k::CLONE_NEWPID) {
-        Some(rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at("create the PID pipe", "pipe2", b"")?)
+        Some(rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at(
+            packed!("create the PID pipe"),
+            "pipe2",
+            b"",
+        )?)
     } else {
         None
     };
@@ -208,7 +215,12 @@ fn start(
         Ok(report) => report,
         Err(e) => {
             abandon(&container);
-            return Err(Error::sys("read the child's report", "read", b"", e));
+            return Err(Error::sys(
+                packed!("read the child's report"),
+                "read",
+                b"",
+                e,
+            ));
         }
     };
     timing::mark(Step::Child);
@@ -288,7 +300,7 @@ impl Undumpable {
         // (Unreadable, it is restored as not dumpable: the safe side.)
         let own = dumpable_behavior().unwrap_or(DumpableBehavior::NotDumpable);
         set_dumpable_behavior(DumpableBehavior::NotDumpable).at(
-            "make box not dumpable",
+            packed!("make box not dumpable"),
             "prctl(PR_SET_DUMPABLE)",
             b"0",
         )?;
@@ -310,7 +322,7 @@ struct PidForChildren(OwnedFd);
 impl PidForChildren {
     fn join(joined: &plan::Joined) -> Result<PidForChildren> {
         let own = ns::open_file(c"/proc/self/ns/pid").at(
-            "keep box's own PID namespace",
+            packed!("keep box's own PID namespace"),
             "open",
             b"/proc/self/ns/pid",
         )?;
@@ -328,16 +340,11 @@ impl Drop for PidForChildren {
 
 /// Turn a failure to create namespaces into a line that says what to do.
 fn namespace_error(call: &'static str, errno: Errno, plan: &Plan) -> Error {
-    let base = Error::sys("create the namespaces", call, b"", errno);
+    let base = Error::sys(packed!("create the namespaces"), call, b"", errno);
     let wanted = plan.config.namespaces;
     match errno {
         Errno::INVAL => match missing_namespace(wanted.0) {
-            Some(ns) => bad!(
-                "create the namespaces: {call}: Invalid argument (the kernel has no {} namespace: it was built without {}; /proc/self/ns/{} is missing)",
-                ns.name,
-                ns.config,
-                ns.proc_name
-            ),
+            Some(ns) => bad!("create the namespaces: {}: Invalid argument (the kernel has no {} namespace: it was built without {}; /proc/self/ns/{} is missing)", call, ns.name, ns.config, ns.proc_name),
             None => base,
         },
         Errno::NOMEM if plan.joined(k::CLONE_NEWPID).is_some() => base.hint(

@@ -212,7 +212,7 @@ impl<'a> Plan<'a> {
         check_rootfs(&rootfs)?;
         for bind in &config.binds {
             rustix::fs::stat(bind.source.as_cstr())
-                .at("check --bind", "stat", bind.source.as_bytes())
+                .at(packed!("check --bind"), "stat", bind.source.as_bytes())
                 .map_err(|e| e.hint(packed!("the source of a bind must exist on the host")))?;
         }
         let devices = crate::devices::resolve(config)?;
@@ -266,7 +266,7 @@ impl<'a> Plan<'a> {
         let init = if config.init {
             Some(InitExec {
                 exe: crate::sys::exe::open_own().at(
-                    "open box for --init",
+                    packed!("open box for --init"),
                     "open",
                     b"/proc/self/exe",
                 )?,
@@ -424,7 +424,7 @@ pub fn anchor_to_working_directory(config: &mut RunConfig) -> Result<()> {
     }
     let mut buf = [0u8; 4096];
     let cwd = crate::sys::fs::getcwd(&mut buf)
-        .at("make the host paths absolute", "getcwd", b"")
+        .at(packed!("make the host paths absolute"), "getcwd", b"")
         .map_err(|e| {
             e.hint(packed!(
                 "the working directory was removed: give absolute paths"
@@ -456,16 +456,27 @@ fn open_joins(config: &RunConfig) -> Result<heapless::Vec<Joined, MAX_JOINS>> {
         let (given, name, path) = (join.given, kind.name, &join.path);
         if config.namespaces.has(kind.flag) {
             return Err(bad!(
-                "{given} {name}={path}: a new {name} namespace is asked for too"
+                "{} {}={}: a new {} namespace is asked for too",
+                given,
+                name,
+                path,
+                name
             ));
         }
         if config.namespaces.has(k::CLONE_NEWUSER) {
             return Err(bad!(
-                "{given} {name}={path}: not with a new user namespace, which would hold no capability over it (join its owner: --ns user=PATH)"
+                "{} {}={}: not with a new user namespace, which would hold no capability over it (join its owner: --ns user=PATH)",
+                given,
+                name,
+                path
             ));
         }
         let fd = crate::sys::ns::open_file(path.as_cstr())
-            .at("open the namespace to join", "open", path.as_bytes())
+            .at(
+                packed!("open the namespace to join"),
+                "open",
+                path.as_bytes(),
+            )
             .map_err(|e| {
                 e.hint(packed!(
                     "give /proc/PID/ns/TYPE or a bind mount of one, such as /run/netns/NAME"
@@ -476,13 +487,20 @@ fn open_joins(config: &RunConfig) -> Result<heapless::Vec<Joined, MAX_JOINS>> {
             Ok(found) => {
                 let other = crate::config::namespace_of(found).map_or("unknown", |n| n.name);
                 return Err(bad!(
-                    "{given} {name}={path}: not a {} namespace (NS_GET_NSTYPE says {other})",
-                    long_name(kind.flag)
+                    "{} {}={}: not a {} namespace (NS_GET_NSTYPE says {})",
+                    given,
+                    name,
+                    path,
+                    long_name(kind.flag),
+                    other
                 ));
             }
             Err(errno) => {
                 return Err(bad!(
-                    "{given} {name}={path}: not a namespace file (ioctl NS_GET_NSTYPE: {})",
+                    "{} {}={}: not a namespace file (ioctl NS_GET_NSTYPE: {})",
+                    given,
+                    name,
+                    path,
                     crate::error::ErrnoText(errno)
                 ));
             }
@@ -513,7 +531,11 @@ fn long_name(flag: u32) -> &'static str {
 /// The rootfs must be an existing directory: say so before any namespace
 /// is made, with the path.
 fn check_rootfs(rootfs: &CPath) -> Result<()> {
-    let st = rustix::fs::stat(rootfs.as_cstr()).at("check --rootfs", "stat", rootfs.as_bytes())?;
+    let st = rustix::fs::stat(rootfs.as_cstr()).at(
+        packed!("check --rootfs"),
+        "stat",
+        rootfs.as_bytes(),
+    )?;
     if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::Directory {
         return Err(bad!("--rootfs {}: not a directory", rootfs));
     }
@@ -526,7 +548,7 @@ fn init_argv<'a>(
     command: &Command<'a>,
     subreaper: bool,
 ) -> Result<CStrArray<'a, { MAX_INIT_ARGS + 4 }>> {
-    let too_many = |_| bad!("--init: at most {MAX_INIT_ARGS} command words");
+    let too_many = |_| bad!("--init: at most {} command words", MAX_INIT_ARGS);
     let mut argv = CStrArray::of([c"box-init"]).map_err(too_many)?;
     if subreaper {
         argv.push(c"--subreaper").map_err(too_many)?;

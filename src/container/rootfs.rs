@@ -7,6 +7,7 @@
 //! Each step says why it is there and why at that point; the tables say
 //! what is mounted and why.
 
+use crate::packed::Packed;
 use core::ffi::CStr;
 
 use rustix::fs::{FileType, Mode};
@@ -179,7 +180,7 @@ fn build_with<K: Calls>(kernel: &mut K, plan: &Plan) -> Result<()> {
     };
     kernel
         .change_propagation(c"/", propagation | MountPropagationFlags::REC)
-        .at("make the mounts private", "mount", b"/")
+        .at(packed!("make the mounts private"), "mount", b"/")
         .map_err(|e| {
             if e.errno() == Some(Errno::INVAL) {
                 e.hint(packed!(
@@ -195,12 +196,15 @@ fn build_with<K: Calls>(kernel: &mut K, plan: &Plan) -> Result<()> {
     //    a mount point, and the container gets a mount of its own to make
     //    read-only without touching the host's. Recursive: mounts the host
     //    has inside the rootfs come along.
-    kernel
-        .bind(rootfs, rootfs, true)
-        .at("bind the rootfs", "mount", plan.rootfs.as_bytes())?;
-    let root = kernel
-        .open_dir(rootfs)
-        .at("open the rootfs", "open", plan.rootfs.as_bytes())?;
+    kernel.bind(rootfs, rootfs, true).at(
+        packed!("bind the rootfs"),
+        "mount",
+        plan.rootfs.as_bytes(),
+    )?;
+    let root =
+        kernel
+            .open_dir(rootfs)
+            .at(packed!("open the rootfs"), "open", plan.rootfs.as_bytes())?;
     timing::mark(Step::BindRoot);
 
     // 3. nodev on the rootfs and every mount under it: a device node in the
@@ -214,12 +218,12 @@ fn build_with<K: Calls>(kernel: &mut K, plan: &Plan) -> Result<()> {
     let (made, step) = if config.read_only {
         (
             kernel.set_nodev_read_only_below(rootfs),
-            "make the rootfs read-only",
+            packed!("make the rootfs read-only"),
         )
     } else {
         (
             kernel.set_nodev(rootfs, true, false),
-            "make the rootfs nodev",
+            packed!("make the rootfs nodev"),
         )
     };
     made.at(step, "mount_setattr", plan.rootfs.as_bytes())?;
@@ -255,9 +259,11 @@ fn build_with<K: Calls>(kernel: &mut K, plan: &Plan) -> Result<()> {
     // 8. --read-only: the image's top mount too, now that its mount points
     //    are made (what runc does).
     if config.read_only {
-        kernel
-            .set_read_only(c"/", false)
-            .at("make the rootfs read-only", "mount", b"/")?;
+        kernel.set_read_only(c"/", false).at(
+            packed!("make the rootfs read-only"),
+            "mount",
+            b"/",
+        )?;
     }
 
     // 9. Propagation asked for after the switch, once every mount is in
@@ -273,7 +279,7 @@ fn build_with<K: Calls>(kernel: &mut K, plan: &Plan) -> Result<()> {
     if let Some(flags) = after {
         kernel
             .change_propagation(c"/", flags | MountPropagationFlags::REC)
-            .at("set the root's propagation", "mount", b"/")?;
+            .at(packed!("set the root's propagation"), "mount", b"/")?;
     }
     Ok(())
 }
@@ -287,7 +293,11 @@ fn mount_kernel_fs<K: Calls>(
 ) -> Result<()> {
     let name = fresh.target;
     let sys = name == c"sys";
-    let step = if sys { "mount /sys" } else { "mount /proc" };
+    let step = if sys {
+        packed!("mount /sys")
+    } else {
+        packed!("mount /proc")
+    };
     let inside = path_in(plan, name);
     // One component, opened without following a symlink: an image cannot
     // redirect this mount onto the host. fchdir + "." then names exactly
@@ -361,7 +371,14 @@ fn clone_host_trees<K: Calls>(
                     continue;
                 }
                 Err(Errno::NOSYS) => have_open_tree = false,
-                Err(e) => return Err(Error::sys("bind", "open_tree", bind.source.as_bytes(), e)),
+                Err(e) => {
+                    return Err(Error::sys(
+                        packed!("bind"),
+                        "open_tree",
+                        bind.source.as_bytes(),
+                        e,
+                    ));
+                }
             }
         }
         // Before Linux 5.2 there is no open_tree: bind into the rootfs now,
@@ -372,19 +389,21 @@ fn clone_host_trees<K: Calls>(
         let create = create_for(kernel, source)?;
         mount_point(
             kernel,
-            "create the --bind mount point",
+            packed!("create the --bind mount point"),
             target.as_cstr(),
             create,
         )?;
-        kernel
-            .bind(source, target.as_cstr(), true)
-            .at("bind", "mount", bind.source.as_bytes())?;
+        kernel.bind(source, target.as_cstr(), true).at(
+            packed!("bind"),
+            "mount",
+            bind.source.as_bytes(),
+        )?;
         let _ = trees.binds.push(None);
     }
     if in_userns {
         for (path, _, _) in DEVICES {
             let tree = kernel.clone_tree(path).at(
-                "bind the host's device nodes",
+                packed!("bind the host's device nodes"),
                 "open_tree",
                 path.to_bytes(),
             )?;
@@ -394,7 +413,7 @@ fn clone_host_trees<K: Calls>(
     for device in &plan.config.devices {
         let tree = if binds_host_node(in_userns, device) {
             Some(kernel.clone_tree(device.host.as_cstr()).at(
-                "bind the --device node",
+                packed!("bind the --device node"),
                 "open_tree",
                 device.host.as_bytes(),
             )?)
@@ -422,7 +441,7 @@ fn binds_host_node(in_userns: bool, device: &Device) -> bool {
 fn create_for<K: Calls>(kernel: &mut K, source: &CStr) -> Result<Create> {
     let kind = kernel
         .file_type(source)
-        .at("bind", "stat", source.to_bytes())?;
+        .at(packed!("bind"), "stat", source.to_bytes())?;
     Ok(if kind == FileType::Directory {
         Create::Dir
     } else {
@@ -433,7 +452,7 @@ fn create_for<K: Calls>(kernel: &mut K, source: &CStr) -> Result<Create> {
 fn switch_root<K: Calls>(kernel: &mut K, root: &K::Fd, plan: &Plan) -> Result<()> {
     kernel
         .fchdir(root)
-        .at("enter the rootfs", "chdir", plan.rootfs.as_bytes())?;
+        .at(packed!("enter the rootfs"), "chdir", plan.rootfs.as_bytes())?;
     if !plan.config.no_pivot {
         // pivot_root(".", "."): the old root ends up stacked on the new one
         // and is detached right away, with everything under it, so nothing
@@ -442,16 +461,18 @@ fn switch_root<K: Calls>(kernel: &mut K, root: &K::Fd, plan: &Plan) -> Result<()
         match kernel.pivot_root(c".", c".") {
             Ok(()) => {
                 kernel.unmount(c".", UnmountFlags::DETACH).at(
-                    "detach the old root",
+                    packed!("detach the old root"),
                     "umount2",
                     b"/",
                 )?;
-                return kernel.chdir(c"/").at("enter the new root", "chdir", b"/");
+                return kernel
+                    .chdir(c"/")
+                    .at(packed!("enter the new root"), "chdir", b"/");
             }
             Err(Errno::INVAL) if kernel.root_is_initramfs() => {}
             Err(e) => {
                 let error = Error::sys(
-                    "switch into the rootfs",
+                    packed!("switch into the rootfs"),
                     "pivot_root",
                     plan.rootfs.as_bytes(),
                     e,
@@ -482,14 +503,20 @@ fn switch_root<K: Calls>(kernel: &mut K, root: &K::Fd, plan: &Plan) -> Result<()
 /// chroot escape goes nowhere. It is never procfs or sysfs, whose full view
 /// would let a user namespace inside mount them again.
 fn move_and_chroot<K: Calls>(kernel: &mut K, plan: &Plan) -> Result<()> {
-    kernel
-        .move_mount(c".", c"/")
-        .at("move the rootfs over /", "mount", plan.rootfs.as_bytes())?;
+    kernel.move_mount(c".", c"/").at(
+        packed!("move the rootfs over /"),
+        "mount",
+        plan.rootfs.as_bytes(),
+    )?;
     kernel.detach_host_mounts(plan)?;
+    kernel.chroot(c".").at(
+        packed!("chroot into the rootfs"),
+        "chroot",
+        plan.rootfs.as_bytes(),
+    )?;
     kernel
-        .chroot(c".")
-        .at("chroot into the rootfs", "chroot", plan.rootfs.as_bytes())?;
-    kernel.chdir(c"/").at("enter the new root", "chdir", b"/")
+        .chdir(c"/")
+        .at(packed!("enter the new root"), "chdir", b"/")
 }
 
 /// Most mounts [`detach_host_mounts`] handles in the container's copy of
@@ -552,7 +579,7 @@ fn fate(nodes: &[MountNode], new_root: u32, node: MountNode) -> Fate {
 /// The mount table of the namespace, from the container's fresh /proc
 /// (the host's may be missing, and is one of the mounts to detach): a
 /// relative path, read while the rootfs is the working directory.
-fn open_mountinfo(step: &'static str) -> Result<MountinfoReader> {
+fn open_mountinfo(step: Packed) -> Result<MountinfoReader> {
     MountinfoReader::open_path(c"proc/self/mountinfo").at(step, "open", b"/proc/self/mountinfo")
 }
 
@@ -560,7 +587,7 @@ fn open_mountinfo(step: &'static str) -> Result<MountinfoReader> {
 /// could not be had, to `each` until it says to stop (`Ok(true)`) or
 /// fails. One reading loop for every walk over the mounts.
 fn walk_mounts(
-    step: &'static str,
+    step: Packed,
     each: &mut dyn FnMut(core::result::Result<MountEntry<'_>, ReadError>) -> Result<bool>,
 ) -> Result<()> {
     let mut reader = open_mountinfo(step)?;
@@ -575,7 +602,7 @@ fn walk_mounts(
 /// The mounts of the namespace, from the container's fresh /proc (the
 /// host's may be missing, and is one of the mounts to detach).
 fn read_mount_tree(nodes: &mut heapless::Vec<MountNode, MAX_MOUNTS>) -> Result<()> {
-    const STEP: &str = "detach the host's mounts";
+    const STEP: Packed = packed!("detach the host's mounts");
     nodes.clear();
     walk_mounts(STEP, &mut |entry| {
         let entry = match entry {
@@ -607,7 +634,7 @@ fn read_mount_tree(nodes: &mut heapless::Vec<MountNode, MAX_MOUNTS>) -> Result<(
 fn decode_path<'b>(
     field: Escaped<'_>,
     buf: &'b mut [u8; PATH_BYTES + 1],
-    step: &'static str,
+    step: Packed,
 ) -> Result<&'b CStr> {
     let mut len = 0;
     let mut fits = true;
@@ -622,7 +649,10 @@ fn decode_path<'b>(
     buf[len] = 0;
     match CStr::from_bytes_with_nul(&buf[..=len]) {
         Ok(path) if fits => Ok(path),
-        _ => Err(crate::bad!("{step}: a mount point longer than 4096 bytes")),
+        _ => Err(crate::bad!(
+            "{}: a mount point longer than 4096 bytes",
+            step
+        )),
     }
 }
 
@@ -647,7 +677,7 @@ fn decode_path<'b>(
 /// fully visible (the kernel counts a locked mount over them, and every
 /// mount here is locked in a user namespace made inside).
 pub(super) fn detach_host_mounts(plan: &Plan) -> Result<()> {
-    const STEP: &str = "detach the host's mounts";
+    const STEP: Packed = packed!("detach the host's mounts");
     // The new root's mount: "." is its top. Before Linux 5.8 (no
     // STATX_MNT_ID), the last mount listed on "/", the one just moved there.
     let new_root = match crate::sys::mount_point::placement(c".")
@@ -699,7 +729,7 @@ pub(super) fn detach_host_mounts(plan: &Plan) -> Result<()> {
     // is the old root until the chroot.
     if plan.config.propagation == Propagation::Slave {
         rustix::mount::mount_change(c"/", MountPropagationFlags::PRIVATE).at(
-            "cut the old root from the host's mount events",
+            packed!("cut the old root from the host's mount events"),
             "mount",
             b"/",
         )?;
@@ -710,7 +740,7 @@ pub(super) fn detach_host_mounts(plan: &Plan) -> Result<()> {
 /// The last mount listed on "/" (see [`detach_host_mounts`]).
 fn last_mount_on_root() -> Result<u32> {
     let mut last = None;
-    walk_mounts("detach the host's mounts", &mut |entry| {
+    walk_mounts(packed!("detach the host's mounts"), &mut |entry| {
         if let Ok(entry) = entry
             && entry.mount_point.is(b"/")
         {
@@ -728,12 +758,15 @@ fn last_mount_on_root() -> Result<u32> {
 /// has a mount stacked over it: one that sits elsewhere (its mount point
 /// hidden under another mount) could not be reached, and is an error.
 fn cover_locked_kernel_filesystems(nodes: &[MountNode], new_root: u32) -> Result<()> {
-    const STEP: &str = "hide the host's kernel filesystems";
+    const STEP: Packed = packed!("hide the host's kernel filesystems");
     let mut path = [0u8; PATH_BYTES + 1];
     for check in [false, true] {
         walk_mounts(STEP, &mut |entry| {
             let entry = entry.map_err(|e| {
-                crate::bad!("hide the host's kernel filesystems: /proc/self/mountinfo: {e}")
+                crate::bad!(
+                    "hide the host's kernel filesystems: /proc/self/mountinfo: {}",
+                    e
+                )
             })?;
             let node = MountNode {
                 id: entry.mount_id,
@@ -772,11 +805,14 @@ fn cover_locked_kernel_filesystems(nodes: &[MountNode], new_root: u32) -> Result
 /// Whether a mount is stacked on mount `id`, whose mount point is `point`.
 fn covered(id: u32, point: &CStr) -> Result<bool> {
     let mut found = false;
-    walk_mounts("hide the host's kernel filesystems", &mut |entry| {
-        found = entry
-            .is_ok_and(|entry| entry.parent_id == id && entry.mount_point.is(point.to_bytes()));
-        Ok(found)
-    })?;
+    walk_mounts(
+        packed!("hide the host's kernel filesystems"),
+        &mut |entry| {
+            found = entry
+                .is_ok_and(|entry| entry.parent_id == id && entry.mount_point.is(point.to_bytes()));
+            Ok(found)
+        },
+    )?;
     Ok(found)
 }
 
@@ -785,16 +821,20 @@ fn setup_dev<K: Calls>(kernel: &mut K, plan: &Plan, trees: &HostTrees<K::Fd>) ->
     // mounts it, so it belongs only with an IPC namespace not box's own
     // (new, or joined).
     let without_mqueue = usize::from(!plan.own_or_joined(k::CLONE_NEWIPC));
-    let dir = mount_point(kernel, "create /dev", DEV.target, Create::Dir)?;
-    kernel
-        .mount_on(DEV.fstype, &dir, DEV.flags, DEV.data)
-        .at("mount /dev", "mount", b"/dev")?;
+    let dir = mount_point(kernel, packed!("create /dev"), DEV.target, Create::Dir)?;
+    kernel.mount_on(DEV.fstype, &dir, DEV.flags, DEV.data).at(
+        packed!("mount /dev"),
+        "mount",
+        b"/dev",
+    )?;
     // The fresh /dev, resolved once as any mount point, and from inside
     // it the directories made for the filesystems under it and those
     // mounted: nothing else is in it yet, no link to follow, and /dev is
     // not walked again for each.
-    let dev = mount_point(kernel, "mount /dev", DEV.target, Create::Dir)?;
-    kernel.fchdir(&dev).at("mount /dev", "chdir", b"/dev")?;
+    let dev = mount_point(kernel, packed!("mount /dev"), DEV.target, Create::Dir)?;
+    kernel
+        .fchdir(&dev)
+        .at(packed!("mount /dev"), "chdir", b"/dev")?;
     for fresh in &DEV_MOUNTS[..DEV_MOUNTS.len() - without_mqueue] {
         let name = fresh.target;
         let made = kernel
@@ -806,10 +846,12 @@ fn setup_dev<K: Calls>(kernel: &mut K, plan: &Plan, trees: &HostTrees<K::Fd>) ->
                     .map_err(|e| ("mount", e))
             });
         if let Err((call, e)) = made {
-            return Err(Error::sys("mount /dev", call, name.to_bytes(), e));
+            return Err(Error::sys(packed!("mount /dev"), call, name.to_bytes(), e));
         }
     }
-    kernel.chdir(c"/").at("mount /dev", "chdir", b"/")?;
+    kernel
+        .chdir(c"/")
+        .at(packed!("mount /dev"), "chdir", b"/")?;
     drop(dev);
     if trees.devices.is_empty() {
         // mknod applies the umask; the nodes must be 0666 whatever the
@@ -820,7 +862,7 @@ fn setup_dev<K: Calls>(kernel: &mut K, plan: &Plan, trees: &HostTrees<K::Fd>) ->
             if let Err(e) = made {
                 kernel.umask(umask);
                 return Err(Error::sys(
-                    "create device nodes",
+                    packed!("create device nodes"),
                     "mknod",
                     path.to_bytes(),
                     e,
@@ -831,18 +873,20 @@ fn setup_dev<K: Calls>(kernel: &mut K, plan: &Plan, trees: &HostTrees<K::Fd>) ->
     } else {
         // In a user namespace mknod is refused: bind the host's nodes.
         for (&(path, _, _), tree) in DEVICES.iter().zip(trees.devices.iter()) {
-            let node = mount_point(kernel, "create device nodes", path, Create::File)?;
+            let node = mount_point(kernel, packed!("create device nodes"), path, Create::File)?;
             kernel.attach_tree(tree, &node).at(
-                "bind device nodes",
+                packed!("bind device nodes"),
                 "move_mount",
                 path.to_bytes(),
             )?;
         }
     }
     for &(link, target) in DEV_LINKS {
-        kernel
-            .symlink(target, link)
-            .at("create /dev links", "symlink", link.to_bytes())?;
+        kernel.symlink(target, link).at(
+            packed!("create /dev links"),
+            "symlink",
+            link.to_bytes(),
+        )?;
     }
     let devices = plan.config.devices.iter().zip(&plan.devices);
     for ((device, host), tree) in devices.zip(trees.device_nodes.iter()) {
@@ -860,7 +904,7 @@ fn make_device_node<K: Calls>(
     host: &HostDevice,
     tree: Option<&K::Fd>,
 ) -> Result<()> {
-    const STEP: &str = "create a --device node";
+    const STEP: Packed = packed!("create a --device node");
     let inside = device.inside.as_cstr();
     let bytes = device.inside.as_bytes();
     if let Some(tree) = tree {
@@ -931,7 +975,7 @@ fn mount_tmpfs<K: Calls>(kernel: &mut K, tmpfs: &crate::config::Tmpfs) -> Result
     let target = tmpfs.target.as_cstr();
     let dir = mount_point(
         kernel,
-        "create the --tmpfs mount point",
+        packed!("create the --tmpfs mount point"),
         target,
         Create::Dir,
     )?;
@@ -942,7 +986,7 @@ fn mount_tmpfs<K: Calls>(kernel: &mut K, tmpfs: &crate::config::Tmpfs) -> Result
     let covered = match tmpfs.copy_up {
         crate::config::CopyUp::No => None,
         _ => Some(kernel.open_covered(&dir).at(
-            "tmpcopyup: open the covered directory",
+            packed!("tmpcopyup: open the covered directory"),
             "openat",
             target.to_bytes(),
         )?),
@@ -958,12 +1002,17 @@ fn mount_tmpfs<K: Calls>(kernel: &mut K, tmpfs: &crate::config::Tmpfs) -> Result
             MountFlags::NOSUID | MountFlags::NODEV,
             Some(data.as_cstr()),
         )
-        .at("mount --tmpfs", "mount", tmpfs.target.as_bytes())?;
+        .at(packed!("mount --tmpfs"), "mount", tmpfs.target.as_bytes())?;
     // ...and copied into the tmpfs, reached by the same path again (the
     // mount point's descriptor still names the covered directory).
     #[cfg(feature = "oci")]
     if let Some(covered) = covered {
-        let top = mount_point(kernel, "tmpcopyup: open the tmpfs", target, Create::Dir)?;
+        let top = mount_point(
+            kernel,
+            packed!("tmpcopyup: open the tmpfs"),
+            target,
+            Create::Dir,
+        )?;
         kernel.copy_up(&covered, &top, tmpfs.copy_up, target)?;
     }
     timing::mark(Step::Tmpfs);
@@ -980,9 +1029,9 @@ fn attach_bind<K: Calls>(
     // device nodes in it (`--bind /dev:/hostdev`) hands none of them
     // over (src/devices.rs; `--device` does that). Read-only when asked.
     let step = if bind.read_only {
-        "make a bind read-only"
+        packed!("make a bind read-only")
     } else {
-        "make a bind nodev"
+        packed!("make a bind nodev")
     };
     let attrs = if let Some((tree, set)) = tree {
         let create = if kernel.fd_type(&tree) == Ok(FileType::Directory) {
@@ -990,10 +1039,18 @@ fn attach_bind<K: Calls>(
         } else {
             Create::File
         };
-        let point = mount_point(kernel, "create the --bind mount point", target, create)?;
+        let point = mount_point(
+            kernel,
+            packed!("create the --bind mount point"),
+            target,
+            create,
+        )?;
         if let Err(e) = kernel.attach_tree(&tree, &point) {
-            return Err(bind_target_mismatch(kernel, bind, create)
-                .unwrap_or_else(|| Error::sys("bind", "move_mount", bind.target.as_bytes(), e)));
+            return Err(
+                bind_target_mismatch(kernel, bind, create).unwrap_or_else(|| {
+                    Error::sys(packed!("bind"), "move_mount", bind.target.as_bytes(), e)
+                }),
+            );
         }
         if set {
             // Made nodev (and read-only) before it was attached, and
@@ -1032,9 +1089,10 @@ fn bind_target_mismatch<K: Calls>(
         _ => return None,
     };
     Some(crate::bad!(
-        "--bind {}:{}: {what}",
+        "--bind {}:{}: {}",
         bind.source,
-        bind.target
+        bind.target,
+        what
     ))
 }
 
@@ -1042,7 +1100,7 @@ fn bind_target_mismatch<K: Calls>(
 /// missing; a path through a /proc magic link refused, and said so.
 fn mount_point<K: Calls>(
     kernel: &mut K,
-    step: &'static str,
+    step: Packed,
     path: &CStr,
     create: Create,
 ) -> Result<K::Fd> {
@@ -1076,7 +1134,7 @@ fn mask_proc_and_sys<K: Calls>(kernel: &mut K, plan: &Plan) -> Result<()> {
         };
         if let Err((call, e)) = masked {
             return Err(Error::sys(
-                "mask /proc and /sys paths",
+                packed!("mask /proc and /sys paths"),
                 call,
                 path.to_bytes(),
                 e,
@@ -1089,7 +1147,11 @@ fn mask_proc_and_sys<K: Calls>(kernel: &mut K, plan: &Plan) -> Result<()> {
             Err(Errno::NOENT) => continue,
             bound => bound.and_then(|()| kernel.set_read_only(path, false)),
         }
-        .at("make /proc paths read-only", "mount", path.to_bytes())?;
+        .at(
+            packed!("make /proc paths read-only"),
+            "mount",
+            path.to_bytes(),
+        )?;
     }
     Ok(())
 }

@@ -257,9 +257,9 @@ impl Relay {
             signals: None,
             pty: tty,
         };
-        let stdio = relay
-            .connect(terminals, null)
-            .map_err(|(call, e)| Error::sys("connect the command to the terminal", call, b"", e))?;
+        let stdio = relay.connect(terminals, null).map_err(|(call, e)| {
+            Error::sys(packed!("connect the command to the terminal"), call, b"", e)
+        })?;
         Ok((relay, stdio))
     }
 
@@ -346,7 +346,12 @@ impl Relay {
         let raw_mode = if self.pty {
             if let Err((call, e)) = self.receive_master() {
                 container::abandon(container);
-                return Err(Error::sys("receive the container's terminal", call, b"", e));
+                return Err(Error::sys(
+                    packed!("receive the container's terminal"),
+                    call,
+                    b"",
+                    e,
+                ));
             }
             RawMode::enter()
         } else {

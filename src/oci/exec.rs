@@ -107,7 +107,7 @@ pub fn exec(root: Root<'_>, id: &[u8], options: &ExecOptions<'_>) -> Result<u8> 
     let seccomp_path = root.file(id, runtime::SECCOMP)?;
     let n = crate::sys::fs::read_whole(seccomp_path.as_cstr(), &mut saved)
         .at(
-            "read the container's seccomp program",
+            packed!("read the container's seccomp program"),
             "read",
             seccomp_path.as_bytes(),
         )
@@ -154,10 +154,14 @@ pub fn exec(root: Root<'_>, id: &[u8], options: &ExecOptions<'_>) -> Result<u8> 
             OFlags::WRONLY | OFlags::CLOEXEC,
             Mode::empty(),
         )
-        .at("join the container's cgroup", "open", procs.as_bytes())?;
+        .at(
+            packed!("join the container's cgroup"),
+            "open",
+            procs.as_bytes(),
+        )?;
         cgroups
             .push(fd)
-            .map_err(|_| bad!("join the container's cgroups: more than {MAX_CGROUPS}"))
+            .map_err(|_| bad!("join the container's cgroups: more than {}", MAX_CGROUPS))
     })?;
     let pid_file = options.pid_file.map(PidFile::open).transpose()?;
     let terminal = process.terminal || options.tty;
@@ -207,19 +211,22 @@ pub fn exec(root: Root<'_>, id: &[u8], options: &ExecOptions<'_>) -> Result<u8> 
     let umask = process.umask.unwrap_or(0o022);
     let (uid, gid) = (process.uid, process.gid);
     let groups = &process.additional_gids;
-    let (report_read, report_write) =
-        rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at("create the report pipe", "pipe2", b"")?;
+    let (report_read, report_write) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC).at(
+        packed!("create the report pipe"),
+        "pipe2",
+        b"",
+    )?;
 
     // The filter from here on, so that the child has it from its first
     // instruction (src/applet/exec.rs, `seal`).
     rustix::thread::set_no_new_privs(true).at(
-        "set no_new_privs",
+        packed!("set no_new_privs"),
         "prctl(PR_SET_NO_NEW_PRIVS)",
         b"",
     )?;
     if oci_seccomp {
         crate::sys::seccomp::set_filter(program.instructions()).at(
-            "install the container's seccomp profile",
+            packed!("install the container's seccomp profile"),
             "seccomp",
             b"",
         )?;
@@ -233,7 +240,11 @@ pub fn exec(root: Root<'_>, id: &[u8], options: &ExecOptions<'_>) -> Result<u8> 
         };
         let filter = crate::seccomp::for_capabilities(held)
             .ok_or_else(|| bad!("no seccomp filter for this architecture"))?;
-        crate::seccomp::install(&filter).at("install the seccomp filter", "seccomp", b"")?;
+        crate::seccomp::install(&filter).at(
+            packed!("install the seccomp filter"),
+            "seccomp",
+            b"",
+        )?;
     }
 
     let detach = options.detach;
@@ -265,7 +276,7 @@ pub fn exec(root: Root<'_>, id: &[u8], options: &ExecOptions<'_>) -> Result<u8> 
         child::send_report(write.as_fd(), &error);
         exec::exit_now(error.code)
     })
-    .map_err(|(call, e)| Error::sys("start the process", call, b"", e))?;
+    .map_err(|(call, e)| Error::sys(packed!("start the process"), call, b"", e))?;
     let (report_read, report_write) = channel.take().ok_or_else(|| bad!("report pipe lost"))?;
     drop(report_write);
     drop(stdio.take());
@@ -318,7 +329,7 @@ fn read_process(
         }
         let path = CPath::from_bytes(path).ok_or_else(|| bad!("--process: path too long"))?;
         let n = crate::sys::fs::read_whole(path.as_cstr(), &mut document).at(
-            "read the process",
+            packed!("read the process"),
             "read",
             path.as_bytes(),
         )?;
@@ -331,7 +342,7 @@ fn read_process(
     }
     let mut big = [0u8; runtime::CONFIG_MAX];
     let config_path = bundle_config(root, id, &mut document)?;
-    let step = "read the container's config";
+    let step = packed!("read the container's config");
     runtime::load_config(&config_path, step, &mut big, config)?;
     let too_long = || bad!("exec: the command line's strings do not fit");
     // The command line's strings in the pool first, then the process
@@ -371,7 +382,7 @@ fn read_process(
 pub(super) fn bundle_config(root: Root<'_>, id: &[u8], buf: &mut [u8]) -> Result<CPath> {
     let path = root.file(id, b"state.json")?;
     let n = crate::sys::fs::read_whole(path.as_cstr(), buf).at(
-        "read the container's state",
+        packed!("read the container's state"),
         "read",
         path.as_bytes(),
     )?;
@@ -400,7 +411,7 @@ fn config_of_state(state: &[u8], bundle: &mut [u8]) -> Option<CPath> {
 /// RESOLVE_NO_MAGICLINKS, Linux 5.6). Before 5.6: chdir in the chroot, and
 /// a result outside it refused.
 fn enter_cwd(root: &OwnedFd, cwd: &[u8]) -> Result<()> {
-    let step = "enter the process's working directory";
+    let step = packed!("enter the process's working directory");
     let cwd = if cwd.is_empty() { &b"/"[..] } else { cwd };
     if !cwd.starts_with(b"/") {
         return Err(bad!("process.cwd {}: not an absolute path", Bytes(cwd)));
@@ -454,13 +465,17 @@ fn enter(
     }
     for procs in cgroups {
         rustix::io::write(procs, b"0").at(
-            "join the container's cgroup",
+            packed!("join the container's cgroup"),
             "write",
             b"its cgroup.procs (v2) or tasks (v1)",
         )?;
     }
-    rustix::process::setsid().at("start a new session", "setsid", b"")?;
-    crate::sys::fd::cloexec_from(3).at("close inherited descriptors", "close_range", b"3..")?;
+    rustix::process::setsid().at(packed!("start a new session"), "setsid", b"")?;
+    crate::sys::fd::cloexec_from(3).at(
+        packed!("close inherited descriptors"),
+        "close_range",
+        b"3..",
+    )?;
     rustix::process::umask(Mode::from_raw_mode(umask));
     for limit in limits {
         let value = rustix::process::Rlimit {
@@ -468,7 +483,7 @@ fn enter(
             maximum: limit.hard,
         };
         rustix::process::setrlimit(limit.resource, value).at(
-            "set process.rlimits",
+            packed!("set process.rlimits"),
             "setrlimit",
             b"",
         )?;
@@ -497,7 +512,7 @@ impl PidFile {
         let too_long = || bad!("--pid-file: path too long");
         let dir_path = CPath::from_bytes(dir).ok_or_else(too_long)?;
         let dir = crate::sys::fs::open_dir(dir_path.as_cstr()).at(
-            "open the pid file's directory",
+            packed!("open the pid file's directory"),
             "open",
             dir_path.as_bytes(),
         )?;

@@ -70,7 +70,7 @@ pub fn run(root: Root<'_>, id: &[u8], config: &Config, stages: &[HookStage]) -> 
         let hooks = config.hooks.iter().filter(|h| h.stage == stage);
         for (i, hook) in hooks.enumerate() {
             run_one(config, hook, &state[..n])
-                .map_err(|e| bad!("hooks.{}[{i}]: {e}", name(stage)))?;
+                .map_err(|e| bad!("hooks.{}[{}]: {}", name(stage), i, e))?;
         }
     }
     Ok(())
@@ -87,7 +87,7 @@ pub fn run_later(root: Root<'_>, id: &[u8], stage: HookStage) {
     let mut config = runtime::empty_config();
     let ran = crate::oci::exec::bundle_config(root, id, &mut document[..16 * 1024])
         .and_then(|path| {
-            let step = "read the bundle's config";
+            let step = packed!("read the bundle's config");
             runtime::load_config(&path, step, &mut document, &mut config)
         })
         .and_then(|()| run(root, id, &config, &[stage]));
@@ -144,16 +144,18 @@ fn run_one(config: &Config, hook: &crate::oci::config::Hook, state: &[u8]) -> Re
             let _ = process::send_signal(pid, Some(pidfd.as_fd()), Signal::KILL.as_raw());
             let _ = process::reap(pid);
             return Err(bad!(
-                "{}: timed out after {seconds} s (killed)",
-                Bytes(path.to_bytes())
+                "{}: timed out after {} s (killed)",
+                Bytes(path.to_bytes()),
+                seconds
             ));
         }
     }
     match process::reap(pid) {
         Ok(0) => Ok(()),
         Ok(code) => Err(bad!(
-            "{}: exited with status {code}",
-            Bytes(path.to_bytes())
+            "{}: exited with status {}",
+            Bytes(path.to_bytes()),
+            code
         )),
         Err(e) => Err(failed("waitid", path.to_bytes(), e)),
     }
@@ -161,5 +163,5 @@ fn run_one(config: &Config, hook: &crate::oci::config::Hook, state: &[u8]) -> Re
 
 /// A call of [`run_one`]'s that failed.
 fn failed(call: &'static str, subject: &[u8], errno: rustix::io::Errno) -> Error {
-    Error::sys("run the hook", call, subject, errno)
+    Error::sys(packed!("run the hook"), call, subject, errno)
 }

@@ -51,9 +51,9 @@ impl<'a> Reader<'a> {
     /// `PATH: WHAT`, the one-line error for the member being read.
     pub fn fail(&self, what: fmt::Arguments<'_>) -> Error {
         if self.path.len == 0 {
-            crate::bad!("{}: {what}", self.file)
+            crate::bad!("{}: {}", self.file, what)
         } else {
-            crate::bad!("{}: {}: {what}", self.file, self.path)
+            crate::bad!("{}: {}: {}", self.file, self.path, what)
         }
     }
 

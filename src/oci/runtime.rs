@@ -18,6 +18,7 @@
 //! is set up and blocked on the fifo, and the engine that called it (a
 //! subreaper: conmon, the containerd shim) inherits and reaps it.
 
+use crate::packed::Packed;
 use core::fmt::Write;
 
 use rustix::fd::{AsFd, OwnedFd};
@@ -80,8 +81,9 @@ pub fn check_id(id: &[u8]) -> Result<()> {
     let allowed = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.');
     if id.is_empty() || id.len() > ID_MAX || !id.iter().all(allowed) || id == b"." || id == b".." {
         return Err(bad!(
-            "invalid container id \"{}\": 1 to {ID_MAX} letters, digits, '_', '-', '.'",
-            Bytes(id)
+            "invalid container id \"{}\": 1 to {} letters, digits, '_', '-', '.'",
+            Bytes(id),
+            ID_MAX
         ));
     }
     Ok(())
@@ -109,7 +111,7 @@ impl Root<'_> {
             Ok(()) => Ok(dir),
             Err(Errno::NOENT) => Err(bad!("container {} does not exist", Bytes(id))),
             Err(e) => Err(Error::sys(
-                "find the container",
+                packed!("find the container"),
                 "access",
                 dir.as_bytes(),
                 e,
@@ -129,7 +131,7 @@ pub fn create(root: Root<'_>, id: &[u8], options: &CreateOptions<'_>, args: &Arg
         Err(Errno::EXIST) => return Err(bad!("container {} already exists", Bytes(id))),
         Err(e) => {
             return Err(Error::sys(
-                "create the container's state",
+                packed!("create the container's state"),
                 "mkdir",
                 dir.as_bytes(),
                 e,
@@ -157,7 +159,14 @@ fn make_root(root: Root<'_>) -> Result<()> {
             CPath::from_bytes(&root.0[..end]).ok_or_else(|| bad!("--root: path too long"))?;
         match rustix::fs::mkdir(path.as_cstr(), Mode::from_raw_mode(0o700)) {
             Ok(()) | Err(Errno::EXIST) => {}
-            Err(e) => return Err(Error::sys("create --root", "mkdir", path.as_bytes(), e)),
+            Err(e) => {
+                return Err(Error::sys(
+                    packed!("create --root"),
+                    "mkdir",
+                    path.as_bytes(),
+                    e,
+                ));
+            }
         }
     }
     Ok(())
@@ -170,7 +179,7 @@ fn absolute(path: &[u8]) -> Result<CPath> {
     let joined = if path.starts_with(b"/") {
         CPath::from_bytes(path)
     } else {
-        let cwd = crate::sys::fs::getcwd(&mut buf).at("find the bundle", "getcwd", b"")?;
+        let cwd = crate::sys::fs::getcwd(&mut buf).at(packed!("find the bundle"), "getcwd", b"")?;
         match path {
             b"" | b"." => CPath::from_bytes(cwd),
             _ => CPath::from_parts(&[cwd, b"/", path]),
@@ -194,7 +203,7 @@ fn create_in(root: Root<'_>, id: &[u8], options: &CreateOptions<'_>, args: &Args
     let mut config = empty_config();
     load_config(
         &config_path,
-        "read the bundle's config",
+        packed!("read the bundle's config"),
         &mut document,
         &mut config,
     )?;
@@ -233,7 +242,7 @@ fn create_in(root: Root<'_>, id: &[u8], options: &CreateOptions<'_>, args: &Args
     let process = config
         .process
         .as_ref()
-        .ok_or_else(|| refused(format_args!("process: create needs one")))?;
+        .ok_or_else(|| bad!("config.json: process: create needs one"))?;
 
     let pid = rustix::process::getpid().as_raw_nonzero().get() as u32;
     let mut plan = Plan::new(&mapped.run, Command::Words(&mapped.words), args, pid)?;
@@ -271,13 +280,17 @@ fn create_in(root: Root<'_>, id: &[u8], options: &CreateOptions<'_>, args: &Args
         Mode::from_raw_mode(0o600),
         0,
     )
-    .at("create the exec fifo", "mknod", fifo_path.as_bytes())?;
+    .at(
+        packed!("create the exec fifo"),
+        "mknod",
+        fifo_path.as_bytes(),
+    )?;
     let fifo = rustix::fs::open(
         fifo_path.as_cstr(),
         OFlags::RDWR | OFlags::CLOEXEC,
         Mode::empty(),
     )
-    .at("open the exec fifo", "open", fifo_path.as_bytes())?;
+    .at(packed!("open the exec fifo"), "open", fifo_path.as_bytes())?;
     plan.created = Some(Created {
         exec_fifo: fifo.as_fd(),
         cgroup_path: mapped.cgroup_path.as_bytes(),
@@ -322,7 +335,7 @@ pub(super) fn empty_config() -> Config {
 #[inline(never)]
 pub(super) fn load_config(
     path: &CPath,
-    step: &'static str,
+    step: Packed,
     document: &mut [u8],
     config: &mut Config,
 ) -> Result<()> {
@@ -363,21 +376,15 @@ impl Mapped {
     }
 }
 
-/// `config.json: PATH: WHAT`.
-macro_rules! refuse {
-    ($($arg:tt)*) => { refused(format_args!($($arg)*)) };
-}
-
-/// [`refuse!`]'s error: one copy of the prefix and its formatting.
-#[inline(never)]
-fn refused(what: core::fmt::Arguments<'_>) -> Error {
-    bad!("config.json: {what}")
-}
-
 /// A string of the config as a path, or refused by its key path.
 fn path_of(bytes: &[u8], key: core::fmt::Arguments<'_>) -> Result<CPath> {
-    CPath::from_bytes(bytes)
-        .ok_or_else(|| refuse!("{key}: longer than {} bytes", crate::text::PATH_MAX))
+    CPath::from_bytes(bytes).ok_or_else(|| {
+        bad!(
+            "config.json: {}: longer than {} bytes",
+            key,
+            crate::text::PATH_MAX
+        )
+    })
 }
 
 /// The filesystems box mounts itself in every container, where the
@@ -439,7 +446,9 @@ const RESOURCES: &[rustix::process::Resource] = {
 pub(super) fn kept_capabilities(process: &crate::oci::config::Process) -> Result<u64> {
     let caps = process.capabilities.unwrap_or_default();
     if caps.ambient & !caps.bounding != 0 || (caps.ambient != 0 && process.uid != 0) {
-        return Err(refuse!("process.capabilities.ambient: not supported"));
+        return Err(bad!(
+            "config.json: process.capabilities.ambient: not supported"
+        ));
     }
     Ok(caps.bounding)
 }
@@ -453,7 +462,7 @@ pub(super) fn rlimits_of(
         let resource = RESOURCES
             .get(usize::from(limit.resource))
             .copied()
-            .ok_or_else(|| refuse!("process.rlimits[{i}]: not supported"))?;
+            .ok_or_else(|| bad!("config.json: process.rlimits[{}]: not supported", i))?;
         let value = |n: u64| (n != u64::MAX).then_some(n);
         let _ = out.push(crate::config::Rlimit {
             resource,
@@ -469,8 +478,14 @@ pub(super) fn set_oom_score_adj(pid: Option<u32>, adj: i32) -> Result<()> {
     let path = CPath::proc(pid, b"/oom_score_adj");
     let mut value = Text::<16>::new();
     let _ = write!(value, "{adj}");
-    crate::sys::fs::write_control(path.as_cstr(), value.as_bytes())
-        .map_err(|e| Error::sys("set process.oomScoreAdj", "write", path.as_bytes(), e))
+    crate::sys::fs::write_control(path.as_cstr(), value.as_bytes()).map_err(|e| {
+        Error::sys(
+            packed!("set process.oomScoreAdj"),
+            "write",
+            path.as_bytes(),
+            e,
+        )
+    })
 }
 
 /// The container's status and record, or "does not exist".
@@ -495,46 +510,53 @@ fn map(config: &Config, bundle: &[u8], id: &[u8], no_pivot: bool, out: &mut Mapp
     // root.path is relative to the bundle unless absolute.
     let root = config.str(config.root_path);
     if root.is_empty() {
-        return Err(refuse!("root.path: create needs one"));
+        return Err(bad!("config.json: root.path: create needs one"));
     }
     run.rootfs = Some(if root.starts_with(b"/") {
         path_of(root, format_args!("root.path"))?
     } else {
         CPath::from_parts(&[bundle, b"/", root])
-            .ok_or_else(|| refuse!("root.path: too long with the bundle's path"))?
+            .ok_or_else(|| bad!("config.json: root.path: too long with the bundle's path"))?
     });
     run.read_only = config.root_readonly;
     if let Some(h) = config.hostname {
         run.hostname = Some(
             Text::try_from_bytes(config.str(h))
-                .ok_or_else(|| refuse!("hostname: longer than 64 bytes"))?,
+                .ok_or_else(|| bad!("config.json: hostname: longer than 64 bytes"))?,
         );
     }
     if config.domainname.is_some_and(|d| !config.str(d).is_empty()) {
-        return Err(refuse!("domainname: not supported"));
+        return Err(bad!("config.json: domainname: not supported"));
     }
     crate::oci::hooks::check(config)?;
 
     let process = config
         .process
         .as_ref()
-        .ok_or_else(|| refuse!("process: create needs one"))?;
+        .ok_or_else(|| bad!("config.json: process: create needs one"))?;
     for (i, arg) in config.list(process.args).enumerate() {
         let word = path_of(arg, format_args!("process.args[{i}]"))?;
-        out.words
-            .push(word)
-            .map_err(|_| refuse!("process.args: more than {} words", plan::MAX_ARGS))?;
+        out.words.push(word).map_err(|_| {
+            bad!(
+                "config.json: process.args: more than {} words",
+                plan::MAX_ARGS
+            )
+        })?;
     }
     for (i, entry) in config.list(process.env).enumerate() {
         let text = Text::try_from_bytes(entry).ok_or_else(|| {
-            refuse!(
-                "process.env[{i}]: longer than {} bytes",
+            bad!(
+                "config.json: process.env[{}]: longer than {} bytes",
+                i,
                 crate::config::ENV_ENTRY_MAX
             )
         })?;
-        run.env
-            .push(text)
-            .map_err(|_| refuse!("process.env: more than {} entries", crate::config::MAX_ENV))?;
+        run.env.push(text).map_err(|_| {
+            bad!(
+                "config.json: process.env: more than {} entries",
+                crate::config::MAX_ENV
+            )
+        })?;
     }
     let cwd = config.str(process.cwd);
     if !cwd.is_empty() {
@@ -542,15 +564,15 @@ fn map(config: &Config, bundle: &[u8], id: &[u8], no_pivot: bool, out: &mut Mapp
     }
     run.user = Some((process.uid, process.gid));
     if process.additional_gids.len() > crate::container::child::MAX_GROUPS {
-        return Err(refuse!(
-            "process.user.additionalGids: more than {}",
+        return Err(bad!(
+            "config.json: process.user.additionalGids: more than {}",
             crate::container::child::MAX_GROUPS
         ));
     }
     if !process.additional_gids.is_empty() && flags_of(config) & k::CLONE_NEWUSER != 0 {
         // The maps' own setgroups rule (user_namespaces(7)) is box run's.
-        return Err(refuse!(
-            "process.user.additionalGids: not supported with a user namespace"
+        return Err(bad!(
+            "config.json: process.user.additionalGids: not supported with a user namespace"
         ));
     }
     let caps = kept_capabilities(process)?;
@@ -569,17 +591,21 @@ fn map(config: &Config, bundle: &[u8], id: &[u8], no_pivot: bool, out: &mut Mapp
             continue;
         };
         if ns.flag == k::CLONE_NEWNS {
-            return Err(refuse!(
-                "linux.namespaces[{i}].path: {}",
+            return Err(bad!(
+                "config.json: linux.namespaces[{}].path: {}",
+                i,
                 crate::config::MOUNT_NOT_JOINED
             ));
         }
         let path = path_of(config.str(path), format_args!("linux.namespaces[{i}].path"))?;
         if !path.as_bytes().starts_with(b"/") {
-            return Err(refuse!("linux.namespaces[{i}].path: not an absolute path"));
+            return Err(bad!(
+                "config.json: linux.namespaces[{}].path: not an absolute path",
+                i
+            ));
         }
         let kind = crate::config::namespace_of(ns.flag)
-            .ok_or_else(|| refuse!("linux.namespaces[{i}].type: not supported"))?;
+            .ok_or_else(|| bad!("config.json: linux.namespaces[{}].type: not supported", i))?;
         let join = crate::config::Join {
             kind,
             path,
@@ -589,8 +615,8 @@ fn map(config: &Config, bundle: &[u8], id: &[u8], no_pivot: bool, out: &mut Mapp
         let _ = run.joins.push(join);
     }
     if flags & k::CLONE_NEWNS == 0 {
-        return Err(refuse!(
-            "linux.namespaces: box needs a mount namespace (type mount)"
+        return Err(bad!(
+            "config.json: linux.namespaces: box needs a mount namespace (type mount)"
         ));
     }
     run.namespaces = NsSet(flags);
@@ -604,8 +630,9 @@ fn map(config: &Config, bundle: &[u8], id: &[u8], no_pivot: bool, out: &mut Mapp
                 count: m.size,
             })
             .map_err(|_| {
-                refuse!(
-                    "linux.{key}: more than {} ranges",
+                bad!(
+                    "config.json: linux.{}: more than {} ranges",
+                    key,
                     crate::config::MAX_ID_RANGES
                 )
             })?;
@@ -615,7 +642,9 @@ fn map(config: &Config, bundle: &[u8], id: &[u8], no_pivot: bool, out: &mut Mapp
     run.uid_map = ranges(&config.linux.uid_mappings, "uidMappings")?;
     run.gid_map = ranges(&config.linux.gid_mappings, "gidMappings")?;
     if flags & k::CLONE_NEWUSER == 0 && !(run.uid_map.is_empty() && run.gid_map.is_empty()) {
-        return Err(refuse!("linux.uidMappings: given without a user namespace"));
+        return Err(bad!(
+            "config.json: linux.uidMappings: given without a user namespace"
+        ));
     }
     if let Some(p) = config.linux.rootfs_propagation {
         run.propagation = match p as u32 & !(linux_raw_sys::general::MS_REC) {
@@ -630,8 +659,10 @@ fn map(config: &Config, bundle: &[u8], id: &[u8], no_pivot: bool, out: &mut Mapp
     map_resources(config, run)?;
     out.cgroup_path = match config.linux.cgroups_path {
         Some(path) => crate::cgroup::check_path(config.str(path))
-            .map_err(|why| refuse!("linux.cgroupsPath: {why}"))?,
-        None => CPath::from_parts(&[b"box/", id]).ok_or_else(|| refuse!("id too long"))?,
+            .map_err(|why| bad!("config.json: linux.cgroupsPath: {}", why))?,
+        None => {
+            CPath::from_parts(&[b"box/", id]).ok_or_else(|| bad!("config.json: id too long"))?
+        }
     };
 
     for &(key, _) in &config.linux.sysctl {
@@ -643,29 +674,31 @@ fn map(config: &Config, bundle: &[u8], id: &[u8], no_pivot: bool, out: &mut Mapp
                 // one of the container's own, unless it is the host's.
                 let joined = run.joins.iter().find(|j| j.kind.flag == flag);
                 let Some(joined) = joined else {
-                    return Err(refuse!(
-                        "linux.sysctl.{}: needs a {name} namespace of the container's own or joined (linux.namespaces)",
-                        Bytes(key)
+                    return Err(bad!(
+                        "config.json: linux.sysctl.{}: needs a {} namespace of the container's own or joined (linux.namespaces)",
+                        Bytes(key),
+                        name
                     ));
                 };
                 if is_hosts_namespace(&joined.path, flag)? {
-                    return Err(refuse!(
-                        "linux.sysctl.{}: the {name} namespace joined at {} is the host's (box-oci's own): its settings are the whole host's",
+                    return Err(bad!(
+                        "config.json: linux.sysctl.{}: the {} namespace joined at {} is the host's (box-oci's own): its settings are the whole host's",
                         Bytes(key),
+                        name,
                         joined.path
                     ));
                 }
             }
             None => {
-                return Err(refuse!(
-                    "linux.sysctl.{}: not supported (only the network and IPC namespaces' own settings are)",
+                return Err(bad!(
+                    "config.json: linux.sysctl.{}: not supported (only the network and IPC namespaces' own settings are)",
                     Bytes(key)
                 ));
             }
         }
     }
     if !config.linux.devices.is_empty() {
-        return Err(refuse!("linux.devices: not supported"));
+        return Err(bad!("config.json: linux.devices: not supported"));
     }
     extra_paths(
         config,
@@ -691,7 +724,7 @@ fn extra_paths(
     for (i, path) in config.list(list).enumerate() {
         let path = path_of(path, format_args!("linux.{key}[{i}]"))?;
         out.push(path)
-            .map_err(|_| refuse!("linux.{key}: more than {MAX_EXTRA_PATHS}"))?;
+            .map_err(|_| bad!("config.json: linux.{}: more than {}", key, MAX_EXTRA_PATHS))?;
     }
     Ok(())
 }
@@ -703,8 +736,9 @@ fn map_mounts(config: &Config, bundle: &[u8], run: &mut RunConfig) -> Result<()>
         let destination = config.str(m.destination);
         let propagation = m.propagation as u32 & !MS_REC;
         if propagation != 0 && propagation != MS_PRIVATE {
-            return Err(refuse!(
-                "mounts[{i}].options: propagation other than private not supported"
+            return Err(bad!(
+                "config.json: mounts[{}].options: propagation other than private not supported",
+                i
             ));
         }
         if m.flags as u32 & MS_BIND != 0 {
@@ -713,16 +747,19 @@ fn map_mounts(config: &Config, bundle: &[u8], run: &mut RunConfig) -> Result<()>
                 path_of(source, format_args!("mounts[{i}].source"))?
             } else {
                 CPath::from_parts(&[bundle, b"/", source])
-                    .ok_or_else(|| refuse!("mounts[{i}].source: too long"))?
+                    .ok_or_else(|| bad!("config.json: mounts[{}].source: too long", i))?
             };
             let bind = Bind {
                 source,
                 target: path_of(destination, format_args!("mounts[{i}].destination"))?,
                 read_only: m.flags as u32 & MS_RDONLY != 0,
             };
-            run.binds
-                .push(bind)
-                .map_err(|_| refuse!("mounts: more than {} binds", crate::config::MAX_BINDS))?;
+            run.binds.push(bind).map_err(|_| {
+                bad!(
+                    "config.json: mounts: more than {} binds",
+                    crate::config::MAX_BINDS
+                )
+            })?;
             continue;
         }
         let own = OWN_MOUNT_TYPE.get(word_index(OWN_MOUNTS, destination));
@@ -739,8 +776,9 @@ fn map_mounts(config: &Config, bundle: &[u8], run: &mut RunConfig) -> Result<()>
             let mut mode_given = false;
             for option in data.split(|&b| b == b',').filter(|o| !o.is_empty()) {
                 if !(option.starts_with(b"size=") || option.starts_with(b"mode=")) {
-                    return Err(refuse!(
-                        "mounts[{i}].options: {} not supported on a tmpfs",
+                    return Err(bad!(
+                        "config.json: mounts[{}].options: {} not supported on a tmpfs",
+                        i,
                         Bytes(option)
                     ));
                 }
@@ -750,7 +788,7 @@ fn map_mounts(config: &Config, bundle: &[u8], run: &mut RunConfig) -> Result<()>
                 mode_given |= option[0] == b'm';
             }
             apply_run_option(run, "tmpfs", value.as_bytes())
-                .map_err(|e| refuse!("mounts[{i}]: {e}"))?;
+                .map_err(|e| bad!("config.json: mounts[{}]: {}", i, e))?;
             // tmpcopyup is for a tmpfs: runc, too, passes over it
             // elsewhere. The copy is the child's (src/container/copy_up.rs).
             if let (true, Some(tmpfs)) = (m.copy_up, run.tmpfs.last_mut()) {
@@ -762,8 +800,9 @@ fn map_mounts(config: &Config, bundle: &[u8], run: &mut RunConfig) -> Result<()>
             }
             continue;
         }
-        return Err(refuse!(
-            "mounts[{i}]: a {} mount on {} is not supported",
+        return Err(bad!(
+            "config.json: mounts[{}]: a {} mount on {} is not supported",
+            i,
             Bytes(kind),
             Bytes(destination)
         ));
@@ -792,7 +831,7 @@ fn sysctl_namespace(key: &[u8]) -> Option<(u32, &'static str)> {
 /// box-oci itself runs in (the host's): the same inode as
 /// /proc/self/ns/TYPE.
 fn is_hosts_namespace(path: &CPath, flag: u32) -> Result<bool> {
-    let step = "check a joined namespace";
+    let step = packed!("check a joined namespace");
     let ns = if flag == k::CLONE_NEWNET {
         "net"
     } else {
@@ -810,7 +849,7 @@ fn is_hosts_namespace(path: &CPath, flag: u32) -> Result<bool> {
 /// them there. create exits next; the container's own /proc/sys stays
 /// read-only to it.
 fn apply_sysctls(config: &Config, init: u32) -> Result<()> {
-    let step = "apply linux.sysctl";
+    let step = packed!("apply linux.sysctl");
     for &(key, value) in &config.linux.sysctl {
         let key = config.str(key);
         let Some((flag, _)) = sysctl_namespace(key) else {
@@ -829,7 +868,7 @@ fn apply_sysctls(config: &Config, init: u32) -> Result<()> {
         let prefix = b"/proc/sys/";
         let end = prefix.len() + key.len();
         if end > file.len() {
-            return Err(refuse!("linux.sysctl.{}: too long", Bytes(key)));
+            return Err(bad!("config.json: linux.sysctl.{}: too long", Bytes(key)));
         }
         file[..prefix.len()].copy_from_slice(prefix);
         for (to, &b) in file[prefix.len()..end].iter_mut().zip(key) {
@@ -848,10 +887,10 @@ fn apply_run_option(run: &mut RunConfig, long: &'static str, value: &[u8]) -> Re
     let option = crate::config::RUN_OPTIONS
         .iter()
         .find(|o| o.form.long == long)
-        .ok_or_else(|| bad!("no --{long} option"))?;
+        .ok_or_else(|| bad!("no --{} option", long))?;
     match option.action {
         crate::config::Apply::Config(apply) => apply(run, value, crate::options::Given::Long(long)),
-        _ => Err(bad!("--{long}: not a container setting")),
+        _ => Err(bad!("--{}: not a container setting", long)),
     }
 }
 
@@ -861,14 +900,18 @@ fn map_resources(config: &Config, run: &mut RunConfig) -> Result<()> {
         run.memory = Some(limit as u64);
     }
     if r.memory_reservation.is_some_and(|n| n > 0) {
-        return Err(refuse!("linux.resources.memory.reservation: not supported"));
+        return Err(bad!(
+            "config.json: linux.resources.memory.reservation: not supported"
+        ));
     }
     if let Some(limit) = r.pids_limit.filter(|&n| n > 0) {
         run.pids = Some(limit as u64);
     }
     // 1024 is the kernel's default weight: asking for it asks nothing.
     if r.cpu_shares.is_some_and(|s| s != 0 && s != 1024) {
-        return Err(refuse!("linux.resources.cpu.shares: not supported"));
+        return Err(bad!(
+            "config.json: linux.resources.cpu.shares: not supported"
+        ));
     }
     if let Some(quota) = r.cpu_quota.filter(|&q| q > 0) {
         let period = r.cpu_period.filter(|&p| p > 0).unwrap_or(100_000);
@@ -876,10 +919,10 @@ fn map_resources(config: &Config, run: &mut RunConfig) -> Result<()> {
     }
     if let Some(cpus) = r.cpus.map(|c| config.str(c)).filter(|c| !c.is_empty()) {
         apply_run_option(run, "cpuset", cpus)
-            .map_err(|e| refuse!("linux.resources.cpu.cpus: {e}"))?;
+            .map_err(|e| bad!("config.json: linux.resources.cpu.cpus: {}", e))?;
     }
     if r.mems.is_some_and(|m| !config.str(m).is_empty()) {
-        return Err(refuse!("linux.resources.cpu.mems: not supported"));
+        return Err(bad!("config.json: linux.resources.cpu.mems: not supported"));
     }
     for (i, rule) in r.devices.iter().enumerate() {
         const MKNOD: u8 = 4;
@@ -891,8 +934,9 @@ fn map_resources(config: &Config, run: &mut RunConfig) -> Result<()> {
                         && (minor == ANY_MINOR || rule.minor == Some(i64::from(minor)))
                 }));
         if !covered {
-            return Err(refuse!(
-                "linux.resources.devices[{i}]: a device beyond the default ones (box run --device gives one)"
+            return Err(bad!(
+                "config.json: linux.resources.devices[{}]: a device beyond the default ones (box run --device gives one)",
+                i
             ));
         }
     }
@@ -911,7 +955,7 @@ pub(super) fn write_file_at(
     path: &CPath,
     bytes: &[u8],
 ) -> Result<()> {
-    let step = "write the container's state";
+    let step = packed!("write the container's state");
     let tmp = CPath::from_parts(&[path.as_bytes(), b".tmp"])
         .ok_or_else(|| bad!("{}: path too long", path))?;
     let fd = rustix::fs::openat(
@@ -950,7 +994,7 @@ pub(super) fn console(process: &crate::oci::config::Process, socket: OwnedFd) ->
 /// container's init sends its pty's master there.
 pub(super) fn connect_console(path: &[u8]) -> Result<OwnedFd> {
     use rustix::net::{AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
-    let step = "connect to the console socket";
+    let step = packed!("connect to the console socket");
     let addr = SocketAddrUnix::new(path).at(step, "socket", path)?;
     let socket = rustix::net::socket_with(
         AddressFamily::UNIX,
@@ -1097,7 +1141,7 @@ impl Recorded {
             Err(Errno::NOENT) => return Ok(None),
             Err(e) => {
                 return Err(Error::sys(
-                    "read the container's state",
+                    packed!("read the container's state"),
                     "read",
                     path.as_bytes(),
                     e,
@@ -1184,11 +1228,15 @@ pub fn start(root: Root<'_>, id: &[u8]) -> Result<()> {
         OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
         Mode::empty(),
     )
-    .at("start the container", "open", fifo.as_bytes())
+    .at(packed!("start the container"), "open", fifo.as_bytes())
     .map_err(|e| e.hint(packed!("the container's init has ended")))?;
-    rustix::io::write(&fd, b"0").at("start the container", "write", fifo.as_bytes())?;
+    rustix::io::write(&fd, b"0").at(packed!("start the container"), "write", fifo.as_bytes())?;
     drop(fd);
-    rustix::fs::unlink(fifo.as_cstr()).at("start the container", "unlink", fifo.as_bytes())?;
+    rustix::fs::unlink(fifo.as_cstr()).at(
+        packed!("start the container"),
+        "unlink",
+        fifo.as_bytes(),
+    )?;
     crate::oci::hooks::run_later(root, id, crate::oci::config::HookStage::Poststart);
     Ok(())
 }
@@ -1218,7 +1266,7 @@ pub(super) fn render_state(root: Root<'_>, id: &[u8], buf: &mut [u8]) -> Result<
         Err(Errno::NOENT) => 0,
         Err(e) => {
             return Err(Error::sys(
-                "read the container's state",
+                packed!("read the container's state"),
                 "read",
                 path.as_bytes(),
                 e,
@@ -1273,7 +1321,7 @@ pub fn kill(root: Root<'_>, id: &[u8], signal: i32, all: bool) -> Result<()> {
             "cannot signal {}: container not running: no such process",
             Bytes(id)
         )),
-        Err(e) => Err(Error::sys("signal the container", "kill", id, e)),
+        Err(e) => Err(Error::sys(packed!("signal the container"), "kill", id, e)),
     }
 }
 
@@ -1403,7 +1451,7 @@ fn set_frozen(root: Root<'_>, id: &[u8], frozen: bool) -> Result<bool> {
             Err(Errno::NOENT) => return,
             Err(e) => {
                 failed = Some(Error::sys(
-                    "freeze the container",
+                    packed!("freeze the container"),
                     "write",
                     file.as_bytes(),
                     e,
@@ -1543,7 +1591,14 @@ pub fn list(root: Root<'_>) -> Result<()> {
     ) {
         Ok(dir) => dir,
         Err(Errno::NOENT) => return Ok(()),
-        Err(e) => return Err(Error::sys("list the containers", "open", root.0, e)),
+        Err(e) => {
+            return Err(Error::sys(
+                packed!("list the containers"),
+                "open",
+                root.0,
+                e,
+            ));
+        }
     };
     let mut buf = [MaybeUninit::<u8>::uninit(); 4096];
     let mut entries = rustix::fs::RawDir::new(&dir, &mut buf);

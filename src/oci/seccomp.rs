@@ -531,7 +531,8 @@ impl Program {
     fn push(&mut self, code: u32, k: u32, jt: usize, jf: usize) -> Result<()> {
         if self.len == MAX_INSTRUCTIONS {
             return Err(crate::bad!(
-                "linux.seccomp: the filter needs more than the kernel's {MAX_INSTRUCTIONS} instructions"
+                "linux.seccomp: the filter needs more than the kernel's {} instructions",
+                MAX_INSTRUCTIONS
             ));
         }
         // Jump offsets within a leaf are short by construction (a rule has
@@ -613,7 +614,8 @@ pub fn compile(profile: &mut Profile, arch: &Arch, out: &mut Program) -> Result<
         }
         ranges.push(Range { first, leaf }).map_err(|_| {
             crate::bad!(
-                "linux.seccomp: the rules cut the syscall numbers into more than {MAX_RANGES} ranges"
+                "linux.seccomp: the rules cut the syscall numbers into more than {} ranges",
+                MAX_RANGES
             )
         })
     };

@@ -82,7 +82,7 @@ const READ_ONLY_FILESYSTEMS: &[u32] = &[
 /// with the same argv and environment (`args` is the whole argv, from
 /// main). Returns only when nothing had to be done, or on failure.
 pub fn run_sealed(args: Args) -> Result<()> {
-    let step = "seal box's executable";
+    let step = packed!("seal box's executable");
     let exe = open_own()
         .at(step, "open", b"/proc/self/exe")
         .map_err(|e| {
@@ -110,7 +110,7 @@ pub fn run_sealed(args: Args) -> Result<()> {
     let errno = exec::execveat_fd(copy.as_fd(), args.argv(), args.envp());
     drop(exe);
     Err(crate::error::Error::sys(
-        "start box's sealed copy",
+        packed!("start box's sealed copy"),
         "execveat",
         name.as_bytes(),
         errno,
@@ -230,7 +230,7 @@ fn out_of_reach(exe: BorrowedFd<'_>) -> bool {
 
 /// Copy `exe`, `size` bytes, into a new memfd named `name` and seal it.
 fn sealed_copy(exe: &OwnedFd, size: u64, name: &CStr) -> Result<OwnedFd> {
-    let step = "copy box into sealed memory";
+    let step = packed!("copy box into sealed memory");
     let flags = MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING;
     // MFD_EXEC (6.3+) says the memfd is meant to be executed, which
     // vm.memfd_noexec=1 would otherwise forbid; older kernels refuse the
@@ -258,7 +258,10 @@ fn sealed_copy(exe: &OwnedFd, size: u64, name: &CStr) -> Result<OwnedFd> {
         )?;
         if n == 0 {
             return Err(crate::bad!(
-                "{step}: /proc/self/exe ended after {copied} of {size} bytes"
+                "{}: /proc/self/exe ended after {} of {} bytes",
+                step,
+                copied,
+                size
             ));
         }
         copied += n as u64;

@@ -246,7 +246,7 @@ pub fn write_id_maps(
     let write = |file: &[u8], content: &[u8]| -> crate::error::Result<()> {
         let mut path = CPath::proc(pid.map(|pid| pid.as_raw_nonzero().get() as u32), b"/");
         path.push(file);
-        let step = "map the user namespace";
+        let step = packed!("map the user namespace");
         let fd = rustix::fs::open(
             path.as_cstr(),
             OFlags::WRONLY | OFlags::CLOEXEC,

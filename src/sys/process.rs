@@ -1,5 +1,6 @@
 //! Processes: exit statuses, waiting, signalling, unshare.
 
+use crate::packed::Packed;
 use rustix::event::{PollFd, PollFlags};
 use rustix::fd::{BorrowedFd, OwnedFd};
 use rustix::io::Errno;
@@ -168,7 +169,7 @@ pub fn wait_for(pid: Pid, options: WaitIdOptions) -> crate::error::Result<WaitId
             Ok(None) | Err(Errno::INTR) => {}
             Err(e) => {
                 return Err(crate::error::Error::sys(
-                    "wait for the command",
+                    packed!("wait for the command"),
                     "waitid",
                     b"",
                     e,
@@ -238,7 +239,7 @@ impl Helper {
     /// forked copy of this process: no allocation (as any clone child).
     /// (A `dyn` closure: one copy of this code for every helper.)
     #[inline(never)]
-    pub fn spawn(step: &'static str, work: &dyn Fn() -> u8) -> crate::error::Result<Helper> {
+    pub fn spawn(step: Packed, work: &dyn Fn() -> u8) -> crate::error::Result<Helper> {
         use crate::error::{Context, Error};
         // Its status is read with waitid: not reaped by the kernel.
         signal::set_signal_default(libc::SIGCHLD, false);
@@ -258,9 +259,9 @@ impl Helper {
         .map_err(|(call, e)| Error::sys(step, call, b"", e))?;
         let (_, go) = ends
             .take()
-            .ok_or_else(|| crate::bad!("{step}: pipe lost"))?;
+            .ok_or_else(|| crate::bad!("{}: pipe lost", step))?;
         let pid = Pid::from_raw(spawned.pid)
-            .ok_or_else(|| crate::bad!("{step}: clone returned PID {}", spawned.pid))?;
+            .ok_or_else(|| crate::bad!("{}: clone returned PID {}", step, spawned.pid))?;
         Ok(Helper { pid, go })
     }
 

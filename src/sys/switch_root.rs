@@ -42,22 +42,25 @@ pub fn switch_into(
             rustix::process::getpid().as_raw_nonzero()
         ));
     }
-    let new = rustix::fs::stat(new_root).at("check NEW_ROOT", "stat", root_bytes)?;
+    let new = rustix::fs::stat(new_root).at(packed!("check NEW_ROOT"), "stat", root_bytes)?;
     if FileType::from_raw_mode(new.st_mode) != FileType::Directory {
         return Err(bad!("{}: not a directory", Bytes(root_bytes)));
     }
     let parent =
         CPath::from_parts(&[root_bytes, b"/.."]).ok_or_else(|| bad!("NEW_ROOT path too long"))?;
-    let above =
-        rustix::fs::stat(parent.as_cstr()).at("check NEW_ROOT", "stat", parent.as_bytes())?;
-    let old = rustix::fs::stat(c"/").at("check the current root", "stat", b"/")?;
+    let above = rustix::fs::stat(parent.as_cstr()).at(
+        packed!("check NEW_ROOT"),
+        "stat",
+        parent.as_bytes(),
+    )?;
+    let old = rustix::fs::stat(c"/").at(packed!("check the current root"), "stat", b"/")?;
     if new.st_dev == above.st_dev || new.st_dev == old.st_dev {
         return Err(bad!(
             "{}: not a mount point on another filesystem (mount the real root there first)",
             Bytes(root_bytes)
         ));
     }
-    let fs = rustix::fs::statfs(c"/").at("check the current root", "statfs", b"/")?;
+    let fs = rustix::fs::statfs(c"/").at(packed!("check the current root"), "statfs", b"/")?;
     let magic = fs.f_type as u32;
     if magic != linux_raw_sys::general::RAMFS_MAGIC && magic != linux_raw_sys::general::TMPFS_MAGIC
     {
@@ -66,7 +69,7 @@ pub fn switch_into(
         ));
     }
     check_init(new_root, init)
-        .at("check NEW_INIT", "openat2", init.to_bytes())
+        .at(packed!("check NEW_INIT"), "openat2", init.to_bytes())
         .map_err(|e| e.hint(packed!("NEW_INIT is looked up inside NEW_ROOT")))?;
 
     // 1. The kernel filesystems go along (busybox's leaves them under the
@@ -92,16 +95,20 @@ pub fn switch_into(
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
     )
-    .at("free the initramfs", "open", b"/")?;
+    .at(packed!("free the initramfs"), "open", b"/")?;
     remove_contents(root_dir.as_fd(), old.st_dev, 0);
     drop(root_dir);
 
     // 3. The new root over "/", then chroot into it (pivot_root cannot move
     //    the initramfs; this is the sequence the kernel documents).
-    rustix::process::chdir(new_root).at("enter NEW_ROOT", "chdir", root_bytes)?;
-    rustix::mount::mount_move(c".", c"/").at("move NEW_ROOT over /", "mount", root_bytes)?;
-    rustix::process::chroot(c".").at("make NEW_ROOT the root", "chroot", root_bytes)?;
-    rustix::process::chdir(c"/").at("make NEW_ROOT the root", "chdir", b"/")?;
+    rustix::process::chdir(new_root).at(packed!("enter NEW_ROOT"), "chdir", root_bytes)?;
+    rustix::mount::mount_move(c".", c"/").at(
+        packed!("move NEW_ROOT over /"),
+        "mount",
+        root_bytes,
+    )?;
+    rustix::process::chroot(c".").at(packed!("make NEW_ROOT the root"), "chroot", root_bytes)?;
+    rustix::process::chdir(c"/").at(packed!("make NEW_ROOT the root"), "chdir", b"/")?;
 
     // 4. Standard descriptors on the new root's console.
     let console = console.unwrap_or(c"/dev/console");
@@ -114,7 +121,7 @@ pub fn switch_into(
     // 5. The new init, as PID 1.
     let errno = crate::sys::exec::execve(init, argv, envp);
     Err(Error::sys(
-        "start NEW_INIT",
+        packed!("start NEW_INIT"),
         "execve",
         init.to_bytes(),
         errno,

@@ -93,7 +93,7 @@ pub fn add(ranges: &mut Ranges, kind: Kind, given: &Given, word: &[u8], uid: u32
             };
             let mut buf = [0u8; 4096];
             let n = crate::sys::fs::read_into(path, &mut buf).at(
-                "read our own id map",
+                packed!("read our own id map"),
                 "open",
                 path.to_bytes(),
             )?;
@@ -129,7 +129,7 @@ pub fn add(ranges: &mut Ranges, kind: Kind, given: &Given, word: &[u8], uid: u32
 fn push(ranges: &mut Ranges, given: &Given, range: Range) -> Result<()> {
     ranges
         .push(range)
-        .map_err(|_| bad!("{given}: more than {MAX_RANGES} ranges"))
+        .map_err(|_| bad!("{}: more than {} ranges", given, MAX_RANGES))
 }
 
 /// `INNER:OUTER:COUNT`, or 2.38's `OUTER,INNER,COUNT`.
@@ -172,7 +172,7 @@ fn parse(given: &Given, word: &[u8]) -> Result<Range> {
 /// overlap, and maps one id fewer there; box only an id within.)
 pub fn with_single(ranges: &Ranges, single: Option<(u32, u32)>) -> Result<Ranges> {
     let mut out = Ranges::new();
-    let full = || bad!("more than {MAX_RANGES} ranges to map");
+    let full = || bad!("more than {} ranges to map", MAX_RANGES);
     let Some((outer, inner)) = single else {
         return Ok(ranges.clone());
     };
@@ -216,7 +216,7 @@ pub fn with_single(ranges: &Ranges, single: Option<(u32, u32)>) -> Result<Ranges
 /// newuidmap (newgidmap). Its exit status; it says what failed itself. Runs
 /// in a forked child: no allocation.
 pub fn write(kind: Kind, pid: u32, ranges: &Ranges, env: Args) -> u8 {
-    let step = "map the user namespace";
+    let step = packed!("map the user namespace");
     if rustix::process::geteuid().is_root() {
         let mut text = Text::<{ MAX_RANGES * 34 }>::new();
         for r in ranges {

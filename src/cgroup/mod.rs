@@ -393,19 +393,23 @@ pub struct ContainerCgroup {
 
 impl ContainerCgroup {
     /// Create the container's group(s) at `place` and write its limits
-    /// and device rules. `None` when a [`Place::Box`] container wants no
-    /// cgroup ([`wanted`]). On failure the groups made are removed (their
-    /// parents stay, as after the container's end).
-    pub fn create(config: &RunConfig, place: Place<'_>) -> Result<Option<ContainerCgroup>> {
+    /// and device rules (for the host's `--device` nodes `host_devices`,
+    /// which the plan has read already). `None` when a [`Place::Box`]
+    /// container wants no cgroup ([`wanted`]). On failure the groups made
+    /// are removed (their parents stay, as after the container's end).
+    pub fn create(
+        config: &RunConfig,
+        place: Place<'_>,
+        host_devices: &[crate::devices::HostDevice],
+    ) -> Result<Option<ContainerCgroup>> {
         let (path, always) = match place {
             Place::Box(_) if !wanted(config) => return Ok(None),
             Place::Box(name) => (join(b"box", name)?, false),
             Place::Path(path) => (CPath::from_bytes(path).ok_or_else(too_long)?, true),
         };
         let needed = needed(config);
-        let host_devices = crate::devices::resolve(config)?;
         let devices = DeviceRules {
-            rules: Rules::new(config, &host_devices),
+            rules: Rules::new(config, host_devices),
             required: crate::devices::need_cgroup(config),
             step: crate::devices::rules_step(config),
         };

@@ -10,7 +10,6 @@ use super::log::Log;
 use super::{BootMount, NOSUID_NODEV_NOEXEC, mount_at_boot};
 use crate::cgroup::{CONTROLLERS, enable_controllers};
 use crate::log;
-use crate::text::Bytes;
 
 /// cgroup v2, where each container gets box/NAME. Mounted later than the
 /// rest ([`mount`]): the first cgroup2 mount waits for an RCU grace
@@ -31,12 +30,7 @@ pub fn mount(log: &mut Log) {
         return;
     }
     if let Err(e) = mount_at_boot(&CGROUP2_MOUNT) {
-        log!(
-            log,
-            "mount {}: {}",
-            Bytes(CGROUP2_MOUNT.target.to_bytes()),
-            crate::error::ErrnoText(e)
-        );
+        super::mount_failed(log, CGROUP2_MOUNT.target, e);
     }
 }
 

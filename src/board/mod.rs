@@ -187,13 +187,8 @@ fn boot(log: &mut Log, cmdline: &Cmdline, failures: &[(&'static CStr, Errno)]) {
         env!("CARGO_PKG_VERSION"),
         log.elapsed()
     );
-    for (target, errno) in failures {
-        log!(
-            log,
-            "mount {}: {}",
-            Bytes(target.to_bytes()),
-            crate::error::ErrnoText(*errno)
-        );
+    for &(target, errno) in failures {
+        mount_failed(log, target, errno);
     }
     // Ctrl-Alt-Del then sends SIGINT to PID 1 instead of an instant reboot.
     let _ = rustix::system::reboot(RebootCommand::CadOff);
@@ -205,6 +200,16 @@ fn boot(log: &mut Log, cmdline: &Cmdline, failures: &[(&'static CStr, Errno)]) {
         );
     }
     modules::load(log, cmdline);
+}
+
+/// The line of a boot mount that failed.
+fn mount_failed(log: &mut Log, target: &CStr, errno: Errno) {
+    log!(
+        log,
+        "mount {}: {}",
+        Bytes(target.to_bytes()),
+        crate::error::ErrnoText(errno)
+    );
 }
 
 fn mount_at_boot(m: &BootMount) -> Result<(), Errno> {
@@ -270,15 +275,26 @@ fn run_rc(log: &mut Log, args: Args, waits: &mut Waits) -> Option<Shutdown> {
             return None;
         }
     };
+    match wait_child(waits, pid) {
+        Ok(code) => {
+            log!(log, "/etc/box/rc {code}");
+            None
+        }
+        Err(kind) => Some(kind),
+    }
+}
+
+/// Wait for the child `pid` to exit, reaping every child meanwhile: how it
+/// ended, or the shutdown asked for before.
+fn wait_child(waits: &mut Waits, pid: Pid) -> Result<process::Ended, Shutdown> {
     loop {
         match waits.next(None) {
             Event::Child => {
-                if let Some(code) = process::reap_all(pid) {
-                    log!(log, "/etc/box/rc {code}");
-                    return None;
+                if let Some(ended) = process::reap_all(pid) {
+                    return Ok(ended);
                 }
             }
-            Event::Shutdown(kind) => return Some(kind),
+            Event::Shutdown(kind) => return Err(kind),
             Event::Nothing => {}
         }
     }
@@ -329,16 +345,11 @@ pub fn run_shell(log: &mut Log, args: Args, waits: &mut Waits, when_done: Shutdo
             return when_done;
         }
     };
-    loop {
-        match waits.next(None) {
-            Event::Child => {
-                if process::reap_all(pid).is_some() {
-                    log!(log, "the shell exited");
-                    return when_done;
-                }
-            }
-            Event::Shutdown(kind) => return kind,
-            Event::Nothing => {}
+    match wait_child(waits, pid) {
+        Ok(_) => {
+            log!(log, "the shell exited");
+            when_done
         }
+        Err(kind) => kind,
     }
 }

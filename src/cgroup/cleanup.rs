@@ -1,7 +1,6 @@
 //! Removing groups: a container's at its end (whatever is left in it
 //! killed first), and the stale ones a killed `box run` left behind.
 
-use crate::packed::Packed;
 use core::mem::MaybeUninit;
 
 use rustix::fs::{Mode, OFlags};
@@ -70,23 +69,44 @@ fn sweep_stale(parent: &CPath) {
 /// Kill every process left in the group at `dir` (a `v2` one or a v1
 /// one), wait for it to empty, remove it. A group already gone is fine.
 pub fn empty_and_remove(dir: &CPath, v2: bool) -> Result<()> {
-    const STEP: Packed = packed!("remove the container's cgroup");
-    match rustix::fs::rmdir(dir.as_cstr()) {
-        Ok(()) | Err(Errno::NOENT) => return Ok(()),
-        Err(Errno::BUSY) => {}
-        Err(e) => return Err(Error::sys(STEP, "rmdir", dir.as_bytes(), e)),
-    }
     // cgroup.kill (5.14+) kills the whole group at once; elsewhere kill what
     // cgroup.procs lists (v2 freezes first so nothing forks meanwhile).
-    let kill = join(dir.as_bytes(), b"cgroup.kill").ok();
-    let killed_at_once = v2 && kill.is_some_and(|k| write_control(k.as_cstr(), b"1").is_ok());
-    let freeze = join(dir.as_bytes(), b"cgroup.freeze")
-        .ok()
-        .filter(|_| v2 && !killed_at_once);
-    if let Some(f) = &freeze {
-        let _ = write_control(f.as_cstr(), b"1");
-    }
-    for attempt in 0..2000u32 {
+    // Both only once the first rmdir found the group busy; then each
+    // attempt after a pause of 1 ms, 2000 of them.
+    let mut killed_at_once = false;
+    let mut freeze = None;
+    for attempt in 0..=2000u32 {
+        match rustix::fs::rmdir(dir.as_cstr()) {
+            Ok(()) | Err(Errno::NOENT) => return Ok(()),
+            Err(Errno::BUSY) => {}
+            Err(e) => {
+                return Err(Error::sys(
+                    packed!("remove the container's cgroup"),
+                    "rmdir",
+                    dir.as_bytes(),
+                    e,
+                ));
+            }
+        }
+        if attempt == 0 {
+            let kill = join(dir.as_bytes(), b"cgroup.kill").ok();
+            killed_at_once = v2 && kill.is_some_and(|k| write_control(k.as_cstr(), b"1").is_ok());
+            freeze = join(dir.as_bytes(), b"cgroup.freeze")
+                .ok()
+                .filter(|_| v2 && !killed_at_once);
+            if let Some(f) = &freeze {
+                let _ = write_control(f.as_cstr(), b"1");
+            }
+        } else {
+            let pause = rustix::time::Timespec {
+                tv_sec: 0,
+                tv_nsec: 1_000_000,
+            };
+            let _ = rustix::thread::nanosleep(&pause);
+            if attempt == 2000 {
+                break;
+            }
+        }
         if !killed_at_once {
             signal_listed(dir, rustix::process::Signal::KILL.as_raw());
         }
@@ -94,17 +114,6 @@ pub fn empty_and_remove(dir: &CPath, v2: bool) -> Result<()> {
             if let Some(f) = &freeze {
                 let _ = write_control(f.as_cstr(), b"0");
             }
-        }
-        match rustix::fs::rmdir(dir.as_cstr()) {
-            Ok(()) | Err(Errno::NOENT) => return Ok(()),
-            Err(Errno::BUSY) => {
-                let pause = rustix::time::Timespec {
-                    tv_sec: 0,
-                    tv_nsec: 1_000_000,
-                };
-                let _ = rustix::thread::nanosleep(&pause);
-            }
-            Err(e) => return Err(Error::sys(STEP, "rmdir", dir.as_bytes(), e)),
         }
     }
     Err(bad!("{}: still busy after SIGKILL", dir))

@@ -231,16 +231,24 @@ fn too_long() -> Error {
     bad!("cgroup path too long")
 }
 
-/// Make the missing parents of the group `dir` (found by [`locate`])
-/// below its first `base` bytes (the mount, or box's own group in it), each after
-/// `prepare(parent)` of the one above it (v1's cpuset inheritance, v2's
-/// controllers), then `prepare` of the group's own parent. The group's
-/// directory itself is left to [`ContainerCgroup::make_group`].
+/// What [`make_parents`] does to each parent it made, and to the group's
+/// own: `prepare(parent, child, child_is_the_group)`.
+type Prepare<'a> = dyn FnMut(&[u8], &CPath, bool) -> Result<()> + 'a;
+
+/// Make the missing parents of the group at `path` (canonical) in the
+/// hierarchy mounted at `mount`, where box itself is in `own` ([`locate`]),
+/// below the mount, or box's own group in it: each after
+/// `prepare(parent, child, false)` of the one above it (v1's cpuset
+/// inheritance, v2's controllers), then `prepare(parent, dir, true)` of
+/// the group's own parent. Returns the group's directory, left to
+/// [`ContainerCgroup::make_group`].
 fn make_parents(
-    base: usize,
-    dir: &CPath,
-    prepare: &mut dyn FnMut(&[u8], &CPath) -> Result<()>,
-) -> Result<()> {
+    mount: &CPath,
+    own: &CPath,
+    path: &CPath,
+    prepare: &mut Prepare<'_>,
+) -> Result<CPath> {
+    let (dir, base) = locate(mount, own, path)?;
     let bytes = dir.as_bytes();
     let base = bytes.get(..base).unwrap_or_default();
     let rest = bytes.get(base.len()..).unwrap_or_default();
@@ -254,11 +262,12 @@ fn make_parents(
     for end in ends {
         let here = CPath::from_bytes(&bytes[..end]).ok_or_else(too_long)?;
         make_dir(&here)?;
-        prepare(parent, &here)?;
+        prepare(parent, &here, false)?;
         parent = &bytes[..end];
     }
     let parent = CPath::from_bytes(parent).ok_or_else(too_long)?;
-    prepare(parent.as_bytes(), dir)
+    prepare(parent.as_bytes(), &dir, true)?;
+    Ok(dir)
 }
 
 /// The controllers the limits of `config` need, in [`CONTROLLERS`] order.
@@ -394,19 +403,23 @@ pub struct ContainerCgroup {
 
 impl ContainerCgroup {
     /// Create the container's group(s) at `place` and write its limits
-    /// and device rules. `None` when a [`Place::Box`] container wants no
-    /// cgroup ([`wanted`]). On failure the groups made are removed (their
-    /// parents stay, as after the container's end).
-    pub fn create(config: &RunConfig, place: Place<'_>) -> Result<Option<ContainerCgroup>> {
+    /// and device rules (for the host's `--device` nodes `host_devices`,
+    /// which the plan has read already). `None` when a [`Place::Box`]
+    /// container wants no cgroup ([`wanted`]). On failure the groups made
+    /// are removed (their parents stay, as after the container's end).
+    pub fn create(
+        config: &RunConfig,
+        place: Place<'_>,
+        host_devices: &[crate::devices::HostDevice],
+    ) -> Result<Option<ContainerCgroup>> {
         let (path, always) = match place {
             Place::Box(_) if !wanted(config) => return Ok(None),
             Place::Box(name) => (join(b"box", name)?, false),
             Place::Path(path) => (CPath::from_bytes(path).ok_or_else(too_long)?, true),
         };
         let needed = needed(config);
-        let host_devices = crate::devices::resolve(config)?;
         let devices = DeviceRules {
-            rules: Rules::new(config, &host_devices),
+            rules: Rules::new(config, host_devices),
             required: crate::devices::need_cgroup(config),
             step: crate::devices::rules_step(config),
         };

@@ -7,7 +7,7 @@ use rustix::io::Errno;
 
 use super::discovery::{Hierarchies, OwnCgroups};
 use super::{
-    ContainerCgroup, Controller, DeviceRules, Limit, Value, join, limit, locate, make_parents,
+    ContainerCgroup, Controller, DeviceRules, Limit, Value, join, limit, make_parents,
     no_device_cgroup, trim_slash,
 };
 use crate::devices::DEFAULT_RULES;
@@ -48,15 +48,19 @@ pub(super) fn make_groups(
         {
             continue;
         }
-        let (dir, base) = locate(mount, &own.path(Some(c)), path)?;
         // v1 cpusets start empty: a group without CPUs or memory nodes
         // accepts no task. Each parent made inherits its parent's.
-        make_parents(base, &dir, &mut |parent, child| {
-            if c != Controller::Cpuset || child.as_bytes() == dir.as_bytes() {
-                return Ok(());
-            }
-            inherit_cpuset(parent, child)
-        })?;
+        let dir = make_parents(
+            mount,
+            &own.path(Some(c)),
+            path,
+            &mut |parent, child, group| {
+                if c != Controller::Cpuset || group {
+                    return Ok(());
+                }
+                inherit_cpuset(parent, child)
+            },
+        )?;
         let memory = found
             .v1_mount(Controller::Memory)
             .is_some_and(|m| m.as_bytes() == mount.as_bytes());

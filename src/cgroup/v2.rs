@@ -10,8 +10,8 @@ use rustix::io::Errno;
 
 use super::discovery::{OwnCgroups, delegation_refused, must_delegate};
 use super::{
-    ContainerCgroup, Controller, DeviceRules, Limit, Value, has_word, join, limit, locate,
-    make_parents, trim_slash,
+    ContainerCgroup, Controller, DeviceRules, Limit, Value, has_word, join, limit, make_parents,
+    trim_slash,
 };
 use crate::error::{Context, Error, Result};
 use crate::sys::bpf;
@@ -30,13 +30,12 @@ pub(super) fn make_group(
     needed: &[Controller],
     path: &CPath,
 ) -> Result<()> {
-    let (dir, base) = locate(mount, &own.path(None), path)?;
     let names: heapless::Vec<&str, 4> = needed.iter().map(|c| c.name()).collect();
     // Each parent's subtree_control must offer the controllers to the
     // group below it. Only the root may do that while it has processes of
     // its own (the "no internal processes" rule): elsewhere the tree must
     // be delegated with the controllers already enabled.
-    make_parents(base, &dir, &mut |parent, _| {
+    let dir = make_parents(mount, &own.path(None), path, &mut |parent, _, _| {
         if needed.is_empty() {
             return Ok(());
         }

@@ -138,7 +138,7 @@ fn start(plan: &Plan, mode: &mut Mode) -> Result<(Container, Option<Relay>)> {
 /// under `start` while the child was cloned, and box run touched more pages.
 #[inline(never)]
 fn create_cgroup(plan: &Plan) -> Result<Option<ContainerCgroup>> {
-    ContainerCgroup::create(plan.config, plan.cgroup_place())
+    ContainerCgroup::create(plan.config, plan.cgroup_place(), &plan.devices)
 }
 
 #[inline(never)]

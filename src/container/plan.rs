@@ -235,48 +235,82 @@ impl<'a> Plan<'a> {
             None => Text::from_bytes_lossy(name.as_bytes()),
         };
         let (uid, gid) = config.user.unwrap_or((0, 0));
+        let caps = (crate::sys::caps::DEFAULT
+            | rustix::thread::CapabilitySet::from_bits_retain(config.cap_add))
+            & !rustix::thread::CapabilitySet::from_bits_retain(config.cap_drop);
 
-        let joins = open_joins(config)?;
+        // Built in place, each large part (the joined namespaces, --init's
+        // argv, the environment) filled where it stays: the Plan is 12 KiB,
+        // most of it the environment, and each copy of a part costs stack
+        // pages and code.
+        let mut plan = Self {
+            init: None,
+            seccomp: None,
+            devices,
+            config,
+            rootfs,
+            command,
+            env: heapless::Vec::new(),
+            search_path: CPath::new(),
+            name,
+            hostname,
+            workdir: config
+                .workdir
+                .unwrap_or_else(|| CPath::from_bytes(b"/").unwrap_or_default()),
+            uid,
+            gid,
+            clone_namespaces: config.namespaces,
+            unshare_time: false,
+            joins: heapless::Vec::new(),
+            unshare_after_join: NsSet(0),
+            id_maps: None,
+            caps,
+            seccomp_program: None,
+            groups: &[],
+            created: None,
+            masked: &[],
+            read_only: &[],
+            confine_exec: false,
+        };
+        open_joins(config, &mut plan.joins)?;
         let mut clone_namespaces = config.namespaces;
-        let mut unshare_time = false;
         if clone_namespaces.has(k::CLONE_NEWTIME) {
             let privileged = rustix::process::geteuid().is_root();
             if privileged || !clone_namespaces.has(k::CLONE_NEWUSER) {
                 clone_namespaces.0 &= !k::CLONE_NEWTIME;
-                unshare_time = true;
+                plan.unshare_time = true;
             }
         }
         // Joining a user namespace, the child makes the new ones after it
         // joined (a PID namespace among them: the child forks the
         // container's init into it, see child.rs).
-        let mut unshare_after_join = NsSet(0);
         if config.joined(k::CLONE_NEWUSER).is_some() {
-            unshare_after_join = NsSet(clone_namespaces.0 & !k::CLONE_NEWTIME);
+            plan.unshare_after_join = NsSet(clone_namespaces.0 & !k::CLONE_NEWTIME);
             clone_namespaces = NsSet(clone_namespaces.0 & k::CLONE_NEWTIME);
         }
-        let id_maps = if config.namespaces.has(k::CLONE_NEWUSER) {
-            Some(IdMaps::new(config)?)
-        } else {
-            None
-        };
-        let caps = (crate::sys::caps::DEFAULT
-            | rustix::thread::CapabilitySet::from_bits_retain(config.cap_add))
-            & !rustix::thread::CapabilitySet::from_bits_retain(config.cap_drop);
+        plan.clone_namespaces = clone_namespaces;
+        if config.namespaces.has(k::CLONE_NEWUSER) {
+            plan.id_maps = Some(IdMaps::new(config)?);
+        }
 
-        let init = if config.init {
-            Some(InitExec {
-                exe: crate::sys::exe::open_own().at(
-                    packed!("open box for --init"),
-                    "open",
-                    b"/proc/self/exe",
-                )?,
-                // Not PID 1 where the PID namespace is joined (or the
-                // host's): a subreaper then, so that it still reaps.
-                argv: init_argv(&command, !config.namespaces.has(k::CLONE_NEWPID))?,
-            })
-        } else {
-            None
-        };
+        if config.init {
+            let exe = crate::sys::exe::open_own().at(
+                packed!("open box for --init"),
+                "open",
+                b"/proc/self/exe",
+            )?;
+            let init = plan.init.insert(InitExec {
+                exe,
+                argv: CStrArray::new(),
+            });
+            // Not PID 1 where the PID namespace is joined (or the
+            // host's): a subreaper then, so that it still reaps.
+            init_argv(
+                &mut init.argv,
+                &command,
+                !config.namespaces.has(k::CLONE_NEWPID),
+            )?;
+        }
 
         // seccomp: built for this architecture and the capabilities the
         // container will hold (a capability opens the syscalls that exist to
@@ -291,45 +325,11 @@ impl<'a> Plan<'a> {
         } else {
             rustix::thread::capabilities(None).map_or(caps, |own| caps & own.permitted)
         };
-        let seccomp = if config.seccomp {
-            Some(crate::seccomp::for_capabilities(held).ok_or_else(|| {
+        if config.seccomp {
+            plan.seccomp = Some(crate::seccomp::for_capabilities(held).ok_or_else(|| {
                 bad!("no seccomp filter for this architecture: run with --seccomp unconfined")
-            })?)
-        } else {
-            None
-        };
-
-        // Built in place, the environment last: the Plan is 12 KiB, most of
-        // it the environment, and each copy of it costs stack pages.
-        let mut plan = Self {
-            init,
-            seccomp,
-            devices,
-            config,
-            rootfs,
-            command,
-            env: heapless::Vec::new(),
-            search_path: CPath::new(),
-            name,
-            hostname,
-            workdir: config
-                .workdir
-                .unwrap_or_else(|| CPath::from_bytes(b"/").unwrap_or_default()),
-            uid,
-            gid,
-            clone_namespaces,
-            unshare_time,
-            joins,
-            unshare_after_join,
-            id_maps,
-            caps,
-            seccomp_program: None,
-            groups: &[],
-            created: None,
-            masked: &[],
-            read_only: &[],
-            confine_exec: false,
-        };
+            })?);
+        }
         plan.fill_env(parent_env)?;
         Ok(plan)
     }
@@ -447,8 +447,7 @@ fn env_entry(key: &[u8], value: &[u8]) -> Result<CPath> {
 /// is made. Opened here, by the caller on the host, before the container
 /// exists: nothing in a rootfs can swap the file. In NAMESPACES order (user
 /// first, so the others are joined with the capabilities it gives).
-fn open_joins(config: &RunConfig) -> Result<heapless::Vec<Joined, MAX_JOINS>> {
-    let mut joins = heapless::Vec::new();
+fn open_joins(config: &RunConfig, joins: &mut heapless::Vec<Joined, MAX_JOINS>) -> Result<()> {
     for kind in NAMESPACES {
         let Some(join) = config.joined(kind.flag) else {
             continue;
@@ -511,7 +510,7 @@ fn open_joins(config: &RunConfig) -> Result<heapless::Vec<Joined, MAX_JOINS>> {
             fd,
         });
     }
-    Ok(joins)
+    Ok(())
 }
 
 /// A namespace type in words, for messages.
@@ -542,14 +541,15 @@ fn check_rootfs(rootfs: &CPath) -> Result<()> {
     Ok(())
 }
 
-/// `box-init [--subreaper] -- CMD…`, borrowing box's argv or the spec's
-/// words, both of which outlive the exec.
+/// `box-init [--subreaper] -- CMD…` into `argv` (empty), borrowing box's
+/// argv or the spec's words, both of which outlive the exec.
 fn init_argv<'a>(
+    argv: &mut CStrArray<'a, { MAX_INIT_ARGS + 4 }>,
     command: &Command<'a>,
     subreaper: bool,
-) -> Result<CStrArray<'a, { MAX_INIT_ARGS + 4 }>> {
+) -> Result<()> {
     let too_many = |_| bad!("--init: at most {} command words", MAX_INIT_ARGS);
-    let mut argv = CStrArray::of([c"box-init"]).map_err(too_many)?;
+    argv.push(c"box-init").map_err(too_many)?;
     if subreaper {
         argv.push(c"--subreaper").map_err(too_many)?;
     }
@@ -557,7 +557,7 @@ fn init_argv<'a>(
     for i in 0..command.len() {
         argv.push(command.word(i)).map_err(too_many)?;
     }
-    Ok(argv)
+    Ok(())
 }
 
 /// uid_map and gid_map of a container's user namespace.

@@ -768,43 +768,43 @@ fn exited(pid: u32) -> Error {
 /// type the target has in which it differs from us.
 fn choose(o: &mut Options) -> Result<()> {
     for (ns, slot) in NAMESPACES.iter().zip(&mut o.namespaces) {
-        if o.all && slot.is_none() {
-            let Some(pid) = o.target else {
-                return Err(bad!("--all: whose namespaces? add --target PID"));
-            };
-            match ns::read_link(Some(pid), ns.proc_name, ns.proc_name) {
-                // Not in this kernel (util-linux#1502).
-                NsLink::NotInKernel => continue,
-                // Our own user namespace, which the kernel does not let us
-                // enter again; every other is entered, ours included, as
-                // util-linux (a mount namespace entered again puts the
-                // working directory at its root).
-                NsLink::Inode(theirs)
-                    if ns.flag == k::CLONE_NEWUSER && own_inode(ns) == Some(theirs) =>
-                {
-                    continue;
-                }
-                // Entered, or unreadable: opening it will say why.
-                _ => *slot = Some(CPath::new()),
-            }
-        } else if slot.as_ref().is_some_and(CPath::is_empty) {
-            let Some(pid) = o.target else {
-                return Err(bad!(
+        // -a adds the types not named; a type named without FILE is the
+        // target's.
+        let adding = o.all && slot.is_none();
+        if !adding && !slot.as_ref().is_some_and(CPath::is_empty) {
+            continue;
+        }
+        let Some(pid) = o.target else {
+            return Err(match adding {
+                true => bad!("--all: whose namespaces? add --target PID"),
+                false => bad!(
                     "--{}: whose namespace? add --target PID, or name a file: --{}=FILE",
                     ns.name,
                     ns.name
-                ));
-            };
-            // The kernel refuses to re-enter one's own user namespace (a
-            // way back to dropped capabilities): say so before anything.
-            if ns.flag == k::CLONE_NEWUSER
-                && let NsLink::Inode(theirs) = ns::read_link(Some(pid), ns.proc_name, ns.proc_name)
-                && own_inode(ns) == Some(theirs)
-            {
-                return Err(bad!(
-                    "--user: PID {pid} is in our own user namespace, which the kernel does not let a process enter again; drop -U"
-                ));
+                ),
+            });
+        };
+        let user = ns.flag == k::CLONE_NEWUSER;
+        let link = match adding || user {
+            true => ns::read_link(Some(pid), ns.proc_name, ns.proc_name),
+            false => NsLink::NotInKernel,
+        };
+        // Our own user namespace, which the kernel does not let us enter
+        // again: -a skips it; every other is entered, ours included, as
+        // util-linux (a mount namespace entered again puts the working
+        // directory at its root). -U is refused before anything.
+        if user && matches!(link, NsLink::Inode(theirs) if own_inode(ns) == Some(theirs)) {
+            if adding {
+                continue;
             }
+            return Err(bad!(
+                "--user: PID {pid} is in our own user namespace, which the kernel does not let a process enter again; drop -U"
+            ));
+        }
+        // -a: a type not in this kernel is skipped (util-linux#1502); one
+        // unreadable is entered, and opening it will say why.
+        if adding && !matches!(link, NsLink::NotInKernel) {
+            *slot = Some(CPath::new());
         }
     }
     // --user-parent: the parent of FILE's user namespace, else of the
@@ -995,7 +995,7 @@ fn check_type(ns: &Namespace, fd: BorrowedFd<'_>, path: &CPath) -> Result<()> {
                 ns.name,
                 other.name
             )),
-            None => Err(bad!("{path} is not a {} namespace", ns.name)),
+            None => Err(not_a(ns, path)),
         },
         _ => Ok(()),
     }
@@ -1047,9 +1047,14 @@ fn join_error(ns: &Namespace, path: &CPath, errno: Errno) -> Error {
         Errno::INVAL if ns.flag == k::CLONE_NEWUSER && own_inode(ns).is_some() && is_own(ns, path) => bad!(
             "{path} is our own user namespace, which the kernel does not let a process enter again"
         ),
-        Errno::INVAL => bad!("{path} is not a {} namespace", ns.name),
+        Errno::INVAL => not_a(ns, path),
         _ => base,
     }
+}
+
+/// `path` named a namespace of another type than `ns`'s.
+fn not_a(ns: &Namespace, path: &CPath) -> Error {
+    bad!("{path} is not a {} namespace", ns.name)
 }
 
 /// Whether the namespace file at `path` is the one we are in.

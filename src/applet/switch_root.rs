@@ -76,11 +76,10 @@ fn run(args: Args) -> Result<u8> {
         }
     }
     let rest = line.rest();
-    let (Some(new_root), Some(_)) = (rest.get(0), rest.get(1)) else {
+    let (Some(new_root), Some(init)) = (rest.get(0), rest.get(1)) else {
         return Err(SWITCH_ROOT.usage.error());
     };
     let console = console.as_ref().map(CPath::as_cstr);
-    let init = rest.get(1).unwrap_or(c"");
     match switch_into(new_root, console, init, rest.tail(1).argv(), args.envp()) {
         Ok(never) => match never {},
         Err(e) => Err(e),

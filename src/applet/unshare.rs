@@ -956,14 +956,8 @@ fn write_id_maps(o: &Options, (uid, gid): (u32, u32)) -> Result<()> {
     if o.mapped_outside(Kind::Groups) {
         inner_gid = None;
     }
-    let mut uid_map = Text::<48>::new();
-    if let Some(inner) = inner_uid {
-        let _ = writeln!(uid_map, "{inner} {uid} 1");
-    }
-    let mut gid_map = Text::<48>::new();
-    if let Some(inner) = inner_gid {
-        let _ = writeln!(gid_map, "{inner} {gid} 1");
-    }
+    let uid_map = map_line(inner_uid, uid);
+    let gid_map = map_line(inner_gid, gid);
     let step = "map the user namespace";
     match (inner_uid, inner_gid) {
         (Some(_), Some(_)) => ns::write_id_maps(None, uid_map.as_bytes(), gid_map.as_bytes(), true),
@@ -976,6 +970,16 @@ fn write_id_maps(o: &Options, (uid, gid): (u32, u32)) -> Result<()> {
         }
         (None, None) => Ok(()),
     }
+}
+
+/// The line of a uid or gid map for the single id `outer` seen as `inner`
+/// (empty without one): `INNER OUTER 1`.
+fn map_line(inner: Option<u32>, outer: u32) -> Text<48> {
+    let mut line = Text::new();
+    if let Some(inner) = inner {
+        let _ = writeln!(line, "{inner} {outer} 1");
+    }
+    line
 }
 
 /// The ids inside that our uid and gid become (`-r`, `-c`,

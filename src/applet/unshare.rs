@@ -880,14 +880,15 @@ fn prepare(o: &Options, ids: (u32, u32), parent: Option<BorrowedFd<'_>>) -> Resu
     }
     if let Some(root) = &o.root {
         rustix::process::chroot(root.as_cstr()).at("change the root", "chroot", root.as_bytes())?;
-        let wd = o.wd.as_ref().map_or(c"/", |wd| wd.as_cstr());
+    }
+    // -w DIR, else after -R the new root.
+    let wd = match (&o.wd, &o.root) {
+        (Some(wd), _) => Some(wd.as_cstr()),
+        (None, Some(_)) => Some(c"/"),
+        (None, None) => None,
+    };
+    if let Some(wd) = wd {
         rustix::process::chdir(wd).at("change the working directory", "chdir", wd.to_bytes())?;
-    } else if let Some(wd) = &o.wd {
-        rustix::process::chdir(wd.as_cstr()).at(
-            "change the working directory",
-            "chdir",
-            wd.as_bytes(),
-        )?;
     }
     if let Some(dir) = &o.mount_proc {
         mount_proc(o, dir)?;

@@ -921,13 +921,13 @@ fn join(o: &Options, pidfd: Option<BorrowedFd<'_>>) -> Result<()> {
     join_files(o, pidfd)
 }
 
-/// The file of namespace `ns` to open: FILE, or the target's.
-fn file_path(ns: &Namespace, source: &Source, target: Option<u32>) -> Result<CPath> {
-    if !source.is_empty() {
-        return Ok(*source);
+/// The file of namespace `ns` to open: FILE, or the target's ([`choose`]
+/// refused a type left without FILE when no target is given).
+fn file_path(ns: &Namespace, source: &Source, target: Option<u32>) -> CPath {
+    match source.is_empty() {
+        false => *source,
+        true => ns::link_path(target, ns.proc_name),
     }
-    let pid = target.ok_or_else(|| bad!("--{}: no --target PID", ns.name))?;
-    Ok(ns::link_path(Some(pid), ns.proc_name))
 }
 
 /// Join namespace by namespace, through files all opened and checked first
@@ -937,7 +937,7 @@ fn join_files(o: &Options, pidfd: Option<BorrowedFd<'_>>) -> Result<()> {
     let mut files: [Option<OwnedFd>; COUNT] = Default::default();
     for (i, (ns, source)) in NAMESPACES.iter().zip(&o.namespaces).enumerate() {
         let Some(source) = source else { continue };
-        let path = file_path(ns, source, target)?;
+        let path = file_path(ns, source, target);
         let mut fd = ns::open_file(path.as_cstr())
             .map_err(|e| open_error(ns, source, &path, target, pidfd, e))?;
         check_type(ns, fd.as_fd(), &path)?;
@@ -975,8 +975,10 @@ fn join_files(o: &Options, pidfd: Option<BorrowedFd<'_>>) -> Result<()> {
                 Ok(()) => {}
                 Err(Errno::PERM) if pass == 0 && joining_user => retry[i] = true,
                 Err(e) => {
-                    let source = o.namespaces[i].unwrap_or_default();
-                    let path = file_path(ns, &source, target)?;
+                    let path = match &o.namespaces[i] {
+                        Some(source) => file_path(ns, source, target),
+                        None => CPath::new(),
+                    };
                     return Err(join_error(ns, &path, e));
                 }
             }

@@ -610,11 +610,13 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
                 *slot = Some(id(&given, found.text())?);
             }
             U::Setgroups => {
-                o.setgroups = Some(match found.text() {
-                    b"allow" => b"allow",
-                    b"deny" => b"deny",
-                    other => return Err(bad_value(&given, " ", other, "use allow or deny")),
-                })
+                let word = found.text();
+                o.setgroups = Some(
+                    *[&b"allow"[..], b"deny"]
+                        .iter()
+                        .find(|mode| **mode == word)
+                        .ok_or_else(|| bad_value(&given, " ", word, "use allow or deny"))?,
+                );
             }
             U::KeepCaps => o.keep_caps = true,
             U::MapUser | U::MapGroup => {
@@ -710,21 +712,24 @@ fn set_path(slot: &mut Option<CPath>, option: &Given, value: &[u8]) -> Result<()
     util_linux::set_path(slot, option, value, false)
 }
 
+/// `--propagation`'s words: a table, smaller than a `match` on the words.
+const PROPAGATIONS: [(&[u8], Option<MountPropagationFlags>); 4] = [
+    (b"private", Some(MountPropagationFlags::PRIVATE)),
+    (b"shared", Some(MountPropagationFlags::SHARED)),
+    (b"slave", Some(MountPropagationFlags::DOWNSTREAM)),
+    (b"unchanged", None),
+];
+
 fn propagation(option: &Given, word: &[u8]) -> Result<Option<MountPropagationFlags>> {
-    Ok(Some(match word {
-        b"private" => MountPropagationFlags::PRIVATE,
-        b"shared" => MountPropagationFlags::SHARED,
-        b"slave" => MountPropagationFlags::DOWNSTREAM,
-        b"unchanged" => return Ok(None),
-        _ => {
-            return Err(bad_value(
-                option,
-                " ",
-                word,
-                "use private, shared, slave or unchanged",
-            ));
-        }
-    }))
+    match PROPAGATIONS.iter().find(|(name, _)| *name == word) {
+        Some(&(_, flags)) => Ok(flags),
+        None => Err(bad_value(
+            option,
+            " ",
+            word,
+            "use private, shared, slave or unchanged",
+        )),
+    }
 }
 
 /// Seconds, possibly negative.

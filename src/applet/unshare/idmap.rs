@@ -70,10 +70,14 @@ impl Kind {
 /// `uid` is the caller's effective uid, whose subordinate ids `auto` and
 /// `subids` take (for groups too, as util-linux).
 pub fn add(ranges: &mut Ranges, kind: Kind, given: &Given, word: &[u8], uid: u32) -> Result<()> {
-    match word {
-        b"auto" | b"subids" => {
+    // The words from a table: a `match` on them compares byte by byte.
+    match [&b"auto"[..], b"subids", b"all"]
+        .iter()
+        .position(|w| *w == word)
+    {
+        Some(which @ (0 | 1)) => {
             let (first, count) = util_linux::sub_ids(kind.subids(), uid)?;
-            let inner = if word == b"auto" { 0 } else { first };
+            let inner = if which == 0 { 0 } else { first };
             push(
                 ranges,
                 given,
@@ -84,8 +88,8 @@ pub fn add(ranges: &mut Ranges, kind: Kind, given: &Given, word: &[u8], uid: u32
                 },
             )
         }
-        b"all" => {
-            // Ours, line by line: every id we have, passed through.
+        Some(_) => {
+            // `all`: ours, line by line: every id we have, passed through.
             let path = match kind {
                 Kind::Users => c"/proc/self/uid_map",
                 Kind::Groups => c"/proc/self/gid_map",
@@ -119,7 +123,7 @@ pub fn add(ranges: &mut Ranges, kind: Kind, given: &Given, word: &[u8], uid: u32
             }
             Ok(())
         }
-        _ => push(ranges, given, parse(given, word)?),
+        None => push(ranges, given, parse(given, word)?),
     }
 }
 

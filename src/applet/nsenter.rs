@@ -803,44 +803,44 @@ fn exited(pid: u32) -> Error {
 /// type the target has in which it differs from us.
 fn choose(o: &mut Options) -> Result<()> {
     for (ns, slot) in NAMESPACES.iter().zip(&mut o.namespaces) {
-        if o.all && slot.is_none() {
-            let Some(pid) = o.target else {
-                return Err(bad!("--all: whose namespaces? add --target PID"));
-            };
-            match ns::read_link(Some(pid), ns.proc_name, ns.proc_name) {
-                // Not in this kernel (util-linux#1502).
-                NsLink::NotInKernel => continue,
-                // Our own user namespace, which the kernel does not let us
-                // enter again; every other is entered, ours included, as
-                // util-linux (a mount namespace entered again puts the
-                // working directory at its root).
-                NsLink::Inode(theirs)
-                    if ns.flag == k::CLONE_NEWUSER && own_inode(ns) == Some(theirs) =>
-                {
-                    continue;
-                }
-                // Entered, or unreadable: opening it will say why.
-                _ => *slot = Some(CPath::new()),
-            }
-        } else if slot.as_ref().is_some_and(CPath::is_empty) {
-            let Some(pid) = o.target else {
-                return Err(bad!(
+        // -a adds the types not named; a type named without FILE is the
+        // target's.
+        let adding = o.all && slot.is_none();
+        if !adding && !slot.as_ref().is_some_and(CPath::is_empty) {
+            continue;
+        }
+        let Some(pid) = o.target else {
+            return Err(match adding {
+                true => bad!("--all: whose namespaces? add --target PID"),
+                false => bad!(
                     "--{}: whose namespace? add --target PID, or name a file: --{}=FILE",
                     ns.name,
                     ns.name
-                ));
-            };
-            // The kernel refuses to re-enter one's own user namespace (a
-            // way back to dropped capabilities): say so before anything.
-            if ns.flag == k::CLONE_NEWUSER
-                && let NsLink::Inode(theirs) = ns::read_link(Some(pid), ns.proc_name, ns.proc_name)
-                && own_inode(ns) == Some(theirs)
-            {
-                return Err(bad!(
-                    "--user: PID {} is in our own user namespace, which the kernel does not let a process enter again; drop -U",
-                    pid
-                ));
+                ),
+            });
+        };
+        let user = ns.flag == k::CLONE_NEWUSER;
+        let link = match adding || user {
+            true => ns::read_link(Some(pid), ns.proc_name, ns.proc_name),
+            false => NsLink::NotInKernel,
+        };
+        // Our own user namespace, which the kernel does not let us enter
+        // again: -a skips it; every other is entered, ours included, as
+        // util-linux (a mount namespace entered again puts the working
+        // directory at its root). -U is refused before anything.
+        if user && matches!(link, NsLink::Inode(theirs) if own_inode(ns) == Some(theirs)) {
+            if adding {
+                continue;
             }
+            return Err(bad!(
+                "--user: PID {} is in our own user namespace, which the kernel does not let a process enter again; drop -U",
+                pid
+            ));
+        }
+        // -a: a type not in this kernel is skipped (util-linux#1502); one
+        // unreadable is entered, and opening it will say why.
+        if adding && !matches!(link, NsLink::NotInKernel) {
+            *slot = Some(CPath::new());
         }
     }
     // --user-parent: the parent of FILE's user namespace, else of the
@@ -966,13 +966,13 @@ fn join(o: &Options, pidfd: Option<BorrowedFd<'_>>) -> Result<()> {
     join_files(o, pidfd)
 }
 
-/// The file of namespace `ns` to open: FILE, or the target's.
-fn file_path(ns: &Namespace, source: &Source, target: Option<u32>) -> Result<CPath> {
-    if !source.is_empty() {
-        return Ok(*source);
+/// The file of namespace `ns` to open: FILE, or the target's ([`choose`]
+/// refused a type left without FILE when no target is given).
+fn file_path(ns: &Namespace, source: &Source, target: Option<u32>) -> CPath {
+    match source.is_empty() {
+        false => *source,
+        true => ns::link_path(target, ns.proc_name),
     }
-    let pid = target.ok_or_else(|| bad!("--{}: no --target PID", ns.name))?;
-    Ok(ns::link_path(Some(pid), ns.proc_name))
 }
 
 /// Join namespace by namespace, through files all opened and checked first
@@ -982,7 +982,7 @@ fn join_files(o: &Options, pidfd: Option<BorrowedFd<'_>>) -> Result<()> {
     let mut files: [Option<OwnedFd>; COUNT] = Default::default();
     for (i, (ns, source)) in NAMESPACES.iter().zip(&o.namespaces).enumerate() {
         let Some(source) = source else { continue };
-        let path = file_path(ns, source, target)?;
+        let path = file_path(ns, source, target);
         let mut fd = ns::open_file(path.as_cstr())
             .map_err(|e| open_error(ns, source, &path, target, pidfd, e))?;
         check_type(ns, fd.as_fd(), &path)?;
@@ -1020,8 +1020,10 @@ fn join_files(o: &Options, pidfd: Option<BorrowedFd<'_>>) -> Result<()> {
                 Ok(()) => {}
                 Err(Errno::PERM) if pass == 0 && joining_user => retry[i] = true,
                 Err(e) => {
-                    let source = o.namespaces[i].unwrap_or_default();
-                    let path = file_path(ns, &source, target)?;
+                    let path = match &o.namespaces[i] {
+                        Some(source) => file_path(ns, source, target),
+                        None => CPath::new(),
+                    };
                     return Err(join_error(ns, &path, e));
                 }
             }
@@ -1041,7 +1043,7 @@ fn check_type(ns: &Namespace, fd: BorrowedFd<'_>, path: &CPath) -> Result<()> {
                 ns.name,
                 other.name
             )),
-            None => Err(bad!("{} is not a {} namespace", path, ns.name)),
+            None => Err(not_a(ns, path)),
         },
         _ => Ok(()),
     }
@@ -1101,9 +1103,14 @@ fn join_error(ns: &Namespace, path: &CPath, errno: Errno) -> Error {
             packed!("joining needs CAP_SYS_ADMIN over the namespace (and CAP_SYS_CHROOT for mount): run as root, or add -U to enter its user namespace first"),
         ),
         Errno::INVAL if ns.flag == k::CLONE_NEWUSER && own_inode(ns).is_some() && is_own(ns, path) => bad!("{} is our own user namespace, which the kernel does not let a process enter again", path),
-        Errno::INVAL => bad!("{} is not a {} namespace", path, ns.name),
+        Errno::INVAL => not_a(ns, path),
         _ => base,
     }
+}
+
+/// `path` named a namespace of another type than `ns`'s.
+fn not_a(ns: &Namespace, path: &CPath) -> Error {
+    bad!("{} is not a {} namespace", path, ns.name)
 }
 
 /// Whether the namespace file at `path` is the one we are in.

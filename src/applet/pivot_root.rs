@@ -5,7 +5,6 @@
 //! for the likely one and names it.
 
 use core::ffi::CStr;
-use core::fmt::Write as _;
 
 use rustix::io::Errno;
 
@@ -17,7 +16,7 @@ use crate::options::{Command, Opt, Usage};
 use crate::outln;
 use crate::sys::entry::Args;
 use crate::sys::mount_point;
-use crate::text::{Bytes, Text};
+use crate::text::Text;
 
 pub fn main(args: Args) -> u8 {
     // util-linux's status: 1 on failure (126 or 127 for a command that
@@ -64,13 +63,11 @@ fn run(args: Args) -> Result<u8> {
         return Err(PIVOT_ROOT.usage.error());
     };
     rustix::process::pivot_root(new_root, put_old).map_err(|errno| {
+        // Raw: the message shows its subject as `Bytes` does.
         let mut both = Text::<512>::new();
-        let _ = write!(
-            both,
-            "{}, {}",
-            Bytes(new_root.to_bytes()),
-            Bytes(put_old.to_bytes())
-        );
+        both.push(new_root.to_bytes());
+        both.push(b", ");
+        both.push(put_old.to_bytes());
         Error::sys(packed!(""), "pivot_root", both.as_bytes(), errno)
             .hint(likely_cause(new_root, put_old, errno))
     })?;

@@ -8,10 +8,10 @@ use super::util_linux;
 use crate::args::CommandLine;
 use crate::error::Result;
 use crate::options::{Command, Opt, Usage};
+use crate::outln;
 use crate::sys::entry::Args;
 use crate::sys::switch_root::switch_into;
-use crate::text::{Bytes, CPath};
-use crate::{bad, outln};
+use crate::text::CPath;
 
 pub fn main(args: Args) -> u8 {
     // util-linux's status: 1 on failure (126 or 127 for a command that
@@ -64,10 +64,10 @@ fn run(args: Args) -> Result<u8> {
         match found.action {
             SwitchRootOption::Console => {
                 let v = found.text();
-                console = Some(
-                    CPath::from_bytes(v)
-                        .ok_or_else(|| bad!("{} {}: path too long", found.given, Bytes(v)))?,
-                );
+                console =
+                    Some(CPath::from_bytes(v).ok_or_else(|| {
+                        util_linux::bad_value(&found.given, " ", v, "path too long")
+                    })?);
             }
             SwitchRootOption::Version => {
                 outln!("switch_root (box {})", env!("CARGO_PKG_VERSION"));
@@ -76,11 +76,10 @@ fn run(args: Args) -> Result<u8> {
         }
     }
     let rest = line.rest();
-    let (Some(new_root), Some(_)) = (rest.get(0), rest.get(1)) else {
+    let (Some(new_root), Some(init)) = (rest.get(0), rest.get(1)) else {
         return Err(SWITCH_ROOT.usage.error());
     };
     let console = console.as_ref().map(CPath::as_cstr);
-    let init = rest.get(1).unwrap_or(c"");
     match switch_into(new_root, console, init, rest.tail(1).argv(), args.envp()) {
         Ok(never) => match never {},
         Err(e) => Err(e),

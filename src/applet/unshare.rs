@@ -614,11 +614,13 @@ fn parse(line: &mut CommandLine<UnshareOption>) -> Result<Option<Options>> {
                 *slot = Some(id(&given, found.text())?);
             }
             U::Setgroups => {
-                o.setgroups = Some(match found.text() {
-                    b"allow" => b"allow",
-                    b"deny" => b"deny",
-                    other => return Err(bad_value(&given, " ", other, "use allow or deny")),
-                })
+                let word = found.text();
+                o.setgroups = Some(
+                    *[&b"allow"[..], b"deny"]
+                        .iter()
+                        .find(|mode| **mode == word)
+                        .ok_or_else(|| bad_value(&given, " ", word, "use allow or deny"))?,
+                );
             }
             U::KeepCaps => o.keep_caps = true,
             U::MapUser | U::MapGroup => {
@@ -714,21 +716,24 @@ fn set_path(slot: &mut Option<CPath>, option: &Given, value: &[u8]) -> Result<()
     util_linux::set_path(slot, option, value, false)
 }
 
+/// `--propagation`'s words: a table, smaller than a `match` on the words.
+const PROPAGATIONS: [(&[u8], Option<MountPropagationFlags>); 4] = [
+    (b"private", Some(MountPropagationFlags::PRIVATE)),
+    (b"shared", Some(MountPropagationFlags::SHARED)),
+    (b"slave", Some(MountPropagationFlags::DOWNSTREAM)),
+    (b"unchanged", None),
+];
+
 fn propagation(option: &Given, word: &[u8]) -> Result<Option<MountPropagationFlags>> {
-    Ok(Some(match word {
-        b"private" => MountPropagationFlags::PRIVATE,
-        b"shared" => MountPropagationFlags::SHARED,
-        b"slave" => MountPropagationFlags::DOWNSTREAM,
-        b"unchanged" => return Ok(None),
-        _ => {
-            return Err(bad_value(
-                option,
-                " ",
-                word,
-                "use private, shared, slave or unchanged",
-            ));
-        }
-    }))
+    match PROPAGATIONS.iter().find(|(name, _)| *name == word) {
+        Some(&(_, flags)) => Ok(flags),
+        None => Err(bad_value(
+            option,
+            " ",
+            word,
+            "use private, shared, slave or unchanged",
+        )),
+    }
 }
 
 /// Seconds, possibly negative.
@@ -888,17 +893,18 @@ fn prepare(o: &Options, ids: (u32, u32), parent: Option<BorrowedFd<'_>>) -> Resu
             "chroot",
             root.as_bytes(),
         )?;
-        let wd = o.wd.as_ref().map_or(c"/", |wd| wd.as_cstr());
+    }
+    // -w DIR, else after -R the new root.
+    let wd = match (&o.wd, &o.root) {
+        (Some(wd), _) => Some(wd.as_cstr()),
+        (None, Some(_)) => Some(c"/"),
+        (None, None) => None,
+    };
+    if let Some(wd) = wd {
         rustix::process::chdir(wd).at(
             packed!("change the working directory"),
             "chdir",
             wd.to_bytes(),
-        )?;
-    } else if let Some(wd) = &o.wd {
-        rustix::process::chdir(wd.as_cstr()).at(
-            packed!("change the working directory"),
-            "chdir",
-            wd.as_bytes(),
         )?;
     }
     if let Some(dir) = &o.mount_proc {
@@ -974,14 +980,8 @@ fn write_id_maps(o: &Options, (uid, gid): (u32, u32)) -> Result<()> {
     if o.mapped_outside(Kind::Groups) {
         inner_gid = None;
     }
-    let mut uid_map = Text::<48>::new();
-    if let Some(inner) = inner_uid {
-        let _ = writeln!(uid_map, "{inner} {uid} 1");
-    }
-    let mut gid_map = Text::<48>::new();
-    if let Some(inner) = inner_gid {
-        let _ = writeln!(gid_map, "{inner} {gid} 1");
-    }
+    let uid_map = map_line(inner_uid, uid);
+    let gid_map = map_line(inner_gid, gid);
     let step = packed!("map the user namespace");
     match (inner_uid, inner_gid) {
         (Some(_), Some(_)) => ns::write_id_maps(None, uid_map.as_bytes(), gid_map.as_bytes(), true),
@@ -994,6 +994,16 @@ fn write_id_maps(o: &Options, (uid, gid): (u32, u32)) -> Result<()> {
         }
         (None, None) => Ok(()),
     }
+}
+
+/// The line of a uid or gid map for the single id `outer` seen as `inner`
+/// (empty without one): `INNER OUTER 1`.
+fn map_line(inner: Option<u32>, outer: u32) -> Text<48> {
+    let mut line = Text::new();
+    if let Some(inner) = inner {
+        let _ = writeln!(line, "{inner} {outer} 1");
+    }
+    line
 }
 
 /// The ids inside that our uid and gid become (`-r`, `-c`,

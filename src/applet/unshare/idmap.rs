@@ -13,7 +13,6 @@
 //! /etc/subgid), as util-linux does.
 
 use core::ffi::CStr;
-use core::fmt::Write;
 
 use super::super::util_linux::{self, fail};
 use crate::bad;
@@ -21,7 +20,7 @@ use crate::error::{Context, Result};
 use crate::options::Given;
 use crate::sys::entry::Args;
 use crate::sys::exec::{self, CStrArray};
-use crate::text::{CPath, Text, parse_u32};
+use crate::text::{CPath, parse_u32};
 
 /// One line of a uid or gid map: `count` ids from `outer` (ours) seen as
 /// from `inner` inside.
@@ -71,10 +70,14 @@ impl Kind {
 /// `uid` is the caller's effective uid, whose subordinate ids `auto` and
 /// `subids` take (for groups too, as util-linux).
 pub fn add(ranges: &mut Ranges, kind: Kind, given: &Given, word: &[u8], uid: u32) -> Result<()> {
-    match word {
-        b"auto" | b"subids" => {
+    // The words from a table: a `match` on them compares byte by byte.
+    match [&b"auto"[..], b"subids", b"all"]
+        .iter()
+        .position(|w| *w == word)
+    {
+        Some(which @ (0 | 1)) => {
             let (first, count) = util_linux::sub_ids(kind.subids(), uid)?;
-            let inner = if word == b"auto" { 0 } else { first };
+            let inner = if which == 0 { 0 } else { first };
             push(
                 ranges,
                 given,
@@ -85,8 +88,8 @@ pub fn add(ranges: &mut Ranges, kind: Kind, given: &Given, word: &[u8], uid: u32
                 },
             )
         }
-        b"all" => {
-            // Ours, line by line: every id we have, passed through.
+        Some(_) => {
+            // `all`: ours, line by line: every id we have, passed through.
             let path = match kind {
                 Kind::Users => c"/proc/self/uid_map",
                 Kind::Groups => c"/proc/self/gid_map",
@@ -120,7 +123,7 @@ pub fn add(ranges: &mut Ranges, kind: Kind, given: &Given, word: &[u8], uid: u32
             }
             Ok(())
         }
-        _ => push(ranges, given, parse(given, word)?),
+        None => push(ranges, given, parse(given, word)?),
     }
 }
 
@@ -217,14 +220,35 @@ pub fn with_single(ranges: &Ranges, single: Option<(u32, u32)>) -> Result<Ranges
 /// in a forked child: no allocation.
 pub fn write(kind: Kind, pid: u32, ranges: &Ranges, env: Args) -> u8 {
     let step = packed!("map the user namespace");
-    if rustix::process::geteuid().is_root() {
-        let mut text = Text::<{ MAX_RANGES * 34 }>::new();
-        for r in ranges {
-            let _ = writeln!(text, "{} {} {}", r.inner, r.outer, r.count);
+    let root = rustix::process::geteuid().is_root();
+    // The numbers in one buffer: as root the map's lines, `INNER OUTER
+    // COUNT`; else newuidmap's words PID INNER OUTER COUNT…,
+    // NUL-separated, the array below pointing into it.
+    let mut words = [0u8; 12 + MAX_RANGES * 3 * 11];
+    let mut len = 0;
+    let mut push = |n: u32, end: u8, words: &mut [u8]| {
+        let mut digits = [0u8; 20];
+        let digits = crate::text::decimal(n as u64, &mut digits);
+        words[len..len + digits.len()].copy_from_slice(digits);
+        words[len + digits.len()] = end;
+        len += digits.len() + 1;
+    };
+    let (space, newline) = match root {
+        true => (b' ', b'\n'),
+        false => {
+            push(pid, 0, &mut words);
+            (0, 0)
         }
+    };
+    for r in ranges {
+        push(r.inner, space, &mut words);
+        push(r.outer, space, &mut words);
+        push(r.count, newline, &mut words);
+    }
+    if root {
         let mut path = CPath::proc(Some(pid), b"/");
         let _ = path.push(kind.map_file());
-        let written = crate::sys::fs::write_control(path.as_cstr(), text.as_bytes()).at(
+        let written = crate::sys::fs::write_control(path.as_cstr(), &words[..len]).at(
             step,
             "write",
             path.as_bytes(),
@@ -236,22 +260,6 @@ pub fn write(kind: Kind, pid: u32, ranges: &Ranges, env: Args) -> u8 {
                 &e.hint(packed!("the kernel refuses ranges that overlap")),
             ),
         };
-    }
-    // newuidmap PID INNER OUTER COUNT…: the words NUL-separated in one
-    // buffer, the array pointing into it.
-    let mut words = [0u8; 12 + MAX_RANGES * 3 * 11];
-    let mut len = 0;
-    let mut push = |n: u32, words: &mut [u8]| {
-        let mut digits = [0u8; 20];
-        let digits = crate::text::decimal(n as u64, &mut digits);
-        words[len..len + digits.len()].copy_from_slice(digits);
-        len += digits.len() + 1;
-    };
-    push(pid, &mut words);
-    for r in ranges {
-        push(r.inner, &mut words);
-        push(r.outer, &mut words);
-        push(r.count, &mut words);
     }
     let mut argv = CStrArray::<{ 3 + MAX_RANGES * 3 }>::new();
     let _ = argv.push(kind.tool());

@@ -289,7 +289,7 @@ fn read(
                     .exec
                     .env
                     .push(found.text())
-                    .map_err(|_| bad!("--env: more than {}", runtime_exec::MAX_CLI_ENV))?,
+                    .map_err(|_| bad!("--env: more than 32"))?,
                 Flag::User => given.exec.user = Some(parse_user(found.text())?),
                 // box always sets no_new_privs.
                 Flag::NoNewPrivs => {}

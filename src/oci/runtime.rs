@@ -52,6 +52,19 @@ pub const CONFIG_MAX: usize = 256 * 1024;
 /// Most `maskedPaths` and `readonlyPaths` entries box applies (each).
 pub const MAX_EXTRA_PATHS: usize = 32;
 
+// The limits some messages write as numbers (an argument costs code).
+const _: () = assert!(
+    ID_MAX == 128
+        && crate::text::PATH_MAX == 255
+        && plan::MAX_ARGS == 32
+        && crate::config::ENV_ENTRY_MAX == 255
+        && crate::config::MAX_ENV == 32
+        && crate::container::child::MAX_GROUPS == 32
+        && crate::config::MAX_ID_RANGES == 4
+        && MAX_EXTRA_PATHS == 32
+        && crate::config::MAX_BINDS == 16
+);
+
 const FIFO: &[u8] = b"exec.fifo";
 const INIT: &[u8] = b"init";
 const CGROUP: &[u8] = b"cgroup";
@@ -80,7 +93,7 @@ pub fn check_id(id: &[u8]) -> Result<()> {
     let allowed = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.');
     if id.is_empty() || id.len() > ID_MAX || !id.iter().all(allowed) || id == b"." || id == b".." {
         return Err(bad!(
-            "invalid container id \"{}\": 1 to {ID_MAX} letters, digits, '_', '-', '.'",
+            "invalid container id \"{}\": 1 to 128 letters, digits, '_', '-', '.'",
             Bytes(id)
         ));
     }
@@ -376,8 +389,7 @@ fn refused(what: core::fmt::Arguments<'_>) -> Error {
 
 /// A string of the config as a path, or refused by its key path.
 fn path_of(bytes: &[u8], key: core::fmt::Arguments<'_>) -> Result<CPath> {
-    CPath::from_bytes(bytes)
-        .ok_or_else(|| refuse!("{key}: longer than {} bytes", crate::text::PATH_MAX))
+    CPath::from_bytes(bytes).ok_or_else(|| refuse!("{key}: longer than 255 bytes"))
 }
 
 /// The filesystems box mounts itself in every container, where the
@@ -523,18 +535,14 @@ fn map(config: &Config, bundle: &[u8], id: &[u8], no_pivot: bool, out: &mut Mapp
         let word = path_of(arg, format_args!("process.args[{i}]"))?;
         out.words
             .push(word)
-            .map_err(|_| refuse!("process.args: more than {} words", plan::MAX_ARGS))?;
+            .map_err(|_| refuse!("process.args: more than 32 words"))?;
     }
     for (i, entry) in config.list(process.env).enumerate() {
-        let text = Text::try_from_bytes(entry).ok_or_else(|| {
-            refuse!(
-                "process.env[{i}]: longer than {} bytes",
-                crate::config::ENV_ENTRY_MAX
-            )
-        })?;
+        let text = Text::try_from_bytes(entry)
+            .ok_or_else(|| refuse!("process.env[{i}]: longer than 255 bytes"))?;
         run.env
             .push(text)
-            .map_err(|_| refuse!("process.env: more than {} entries", crate::config::MAX_ENV))?;
+            .map_err(|_| refuse!("process.env: more than 32 entries"))?;
     }
     let cwd = config.str(process.cwd);
     if !cwd.is_empty() {
@@ -542,10 +550,7 @@ fn map(config: &Config, bundle: &[u8], id: &[u8], no_pivot: bool, out: &mut Mapp
     }
     run.user = Some((process.uid, process.gid));
     if process.additional_gids.len() > crate::container::child::MAX_GROUPS {
-        return Err(refuse!(
-            "process.user.additionalGids: more than {}",
-            crate::container::child::MAX_GROUPS
-        ));
+        return Err(refuse!("process.user.additionalGids: more than 32"));
     }
     if !process.additional_gids.is_empty() && flags_of(config) & k::CLONE_NEWUSER != 0 {
         // The maps' own setgroups rule (user_namespaces(7)) is box run's.
@@ -603,12 +608,7 @@ fn map(config: &Config, bundle: &[u8], id: &[u8], no_pivot: bool, out: &mut Mapp
                 outside: m.host,
                 count: m.size,
             })
-            .map_err(|_| {
-                refuse!(
-                    "linux.{key}: more than {} ranges",
-                    crate::config::MAX_ID_RANGES
-                )
-            })?;
+            .map_err(|_| refuse!("linux.{key}: more than 4 ranges"))?;
         }
         Ok::<_, Error>(out)
     };
@@ -691,7 +691,7 @@ fn extra_paths(
     for (i, path) in config.list(list).enumerate() {
         let path = path_of(path, format_args!("linux.{key}[{i}]"))?;
         out.push(path)
-            .map_err(|_| refuse!("linux.{key}: more than {MAX_EXTRA_PATHS}"))?;
+            .map_err(|_| refuse!("linux.{key}: more than 32"))?;
     }
     Ok(())
 }
@@ -722,7 +722,7 @@ fn map_mounts(config: &Config, bundle: &[u8], run: &mut RunConfig) -> Result<()>
             };
             run.binds
                 .push(bind)
-                .map_err(|_| refuse!("mounts: more than {} binds", crate::config::MAX_BINDS))?;
+                .map_err(|_| refuse!("mounts: more than 16 binds"))?;
             continue;
         }
         let own = OWN_MOUNT_TYPE.get(word_index(OWN_MOUNTS, destination));

@@ -196,10 +196,10 @@ pub fn exec(root: Root<'_>, id: &[u8], options: &ExecOptions<'_>) -> Result<u8> 
         ),
     };
     let mut stdio = Some(stdio);
-    let argv = CStrArray::<{ crate::oci::config::MAX_ARGS + 1 }>::of(config.c_list(process.args))
-        .map_err(|_| bad!("process.args: too many"))?;
-    let envp = CStrArray::<{ crate::oci::config::MAX_OCI_ENV + 1 }>::of(config.c_list(process.env))
-        .map_err(|_| bad!("process.env: too many"))?;
+    let mut argv = CStrArray::new();
+    c_array(&config, process.args, &mut argv).map_err(|_| bad!("process.args: too many"))?;
+    let mut envp = CStrArray::new();
+    c_array(&config, process.env, &mut envp).map_err(|_| bad!("process.env: too many"))?;
     let search_path = config
         .list(process.env)
         .find_map(|e| e.strip_prefix(b"PATH="))
@@ -297,6 +297,22 @@ pub fn exec(root: Root<'_>, id: &[u8], options: &ExecOptions<'_>) -> Result<u8> 
         Some(relay) => relay.run(&started),
         None => Ok(crate::container::wait(&started)),
     }
+}
+
+/// A config's list of strings as a NULL-ended array: exec's argv and envp,
+/// a hook's (src/oci/hooks.rs). Filled in place (it is 2 KiB), by one copy
+/// of the loop.
+pub(super) fn c_array<'a>(
+    config: &'a Config,
+    list: crate::oci::config::List,
+    out: &mut CStrArray<'a, { crate::oci::config::MAX_ARGS + 1 }>,
+) -> core::result::Result<(), exec::Full> {
+    // process.env's room is process.args'.
+    const { assert!(crate::oci::config::MAX_OCI_ENV == crate::oci::config::MAX_ARGS) };
+    for string in config.c_list(list) {
+        out.push(string)?;
+    }
+    Ok(())
 }
 
 /// The process to run: `--process FILE`, else the container's own from its

@@ -114,6 +114,11 @@ impl Root<'_> {
             .ok_or_else(|| bad!("--root: path too long"))
     }
 
+    /// Write `ROOT/ID/NAME` (whole or not at all).
+    fn write(&self, id: &[u8], name: &[u8], bytes: &[u8]) -> Result<()> {
+        write_file(&self.file(id, name)?, bytes)
+    }
+
     /// The container's directory, or "does not exist" (the words engines
     /// match on).
     pub(super) fn existing(&self, id: &[u8]) -> Result<CPath> {
@@ -242,7 +247,7 @@ fn create_in(root: Root<'_>, id: &[u8], options: &CreateOptions<'_>, args: &Args
     } else {
         0
     };
-    write_file(&root.file(id, SECCOMP)?, &saved[..n])?;
+    root.write(id, SECCOMP, &saved[..n])?;
     let process = config
         .process
         .as_ref()
@@ -987,9 +992,9 @@ fn record(
     line.push(b" ");
     line.push(crate::text::decimal(start, &mut digits));
     line.push(b"\n");
-    write_file(&root.file(id, INIT)?, line.as_bytes())?;
+    root.write(id, INIT, line.as_bytes())?;
 
-    write_file(&root.file(id, CGROUP)?, groups)?;
+    root.write(id, CGROUP, groups)?;
 
     let mut buf = [0u8; 16 * 1024];
     let mut json = Writer::new(SliceSink::new(&mut buf));
@@ -1011,9 +1016,9 @@ fn record(
             "config.json: annotations: more than 16 KiB in the state"
         ));
     }
-    write_file(&root.file(id, STATE)?, sink.written())?;
+    root.write(id, STATE, sink.written())?;
     if crate::oci::hooks::later(config) {
-        write_file(&root.file(id, HOOKS)?, b"")?;
+        root.write(id, HOOKS, b"")?;
     }
     use crate::oci::config::HookStage;
     crate::oci::hooks::run(

@@ -107,17 +107,16 @@ pub fn exec(root: Root<'_>, id: &[u8], options: &ExecOptions<'_>) -> Result<u8> 
     // that fills its buffer.
     let mut saved = [0u8; crate::oci::seccomp::MAX_INSTRUCTIONS * 8 + 1];
     let seccomp_path = root.file(id, runtime::SECCOMP)?;
-    let n = crate::sys::fs::read_whole(seccomp_path.as_cstr(), &mut saved)
-        .at(
-            "read the container's seccomp program",
-            "read",
-            seccomp_path.as_bytes(),
-        )
-        .map_err(|e| {
-            e.hint(packed!(
-                "the container was created by another box-oci: recreate it"
-            ))
-        })?;
+    let n = runtime::read_file(
+        &seccomp_path,
+        "read the container's seccomp program",
+        &mut saved,
+    )
+    .map_err(|e| {
+        e.hint(packed!(
+            "the container was created by another box-oci: recreate it"
+        ))
+    })?;
     let oci_seccomp = n > 0;
     if oci_seccomp {
         program
@@ -335,11 +334,7 @@ fn read_process(
             ));
         }
         let path = CPath::from_bytes(path).ok_or_else(|| bad!("--process: path too long"))?;
-        let n = crate::sys::fs::read_whole(path.as_cstr(), &mut document).at(
-            "read the process",
-            "read",
-            path.as_bytes(),
-        )?;
+        let n = runtime::read_file(&path, "read the process", &mut document)?;
         return config.parse_process(&document[..n]);
     }
     if options.command.is_empty() {
@@ -388,11 +383,7 @@ fn read_process(
 /// The bundle's config.json, from the container's state.
 pub(super) fn bundle_config(root: Root<'_>, id: &[u8], buf: &mut [u8]) -> Result<CPath> {
     let path = root.file(id, b"state.json")?;
-    let n = crate::sys::fs::read_whole(path.as_cstr(), buf).at(
-        "read the container's state",
-        "read",
-        path.as_bytes(),
-    )?;
+    let n = runtime::read_file(&path, "read the container's state", buf)?;
     let mut bundle = [0u8; crate::text::PATH_MAX];
     config_of_state(&buf[..n], &mut bundle).ok_or_else(|| bad!("{}: not box-oci's state", path))
 }

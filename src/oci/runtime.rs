@@ -344,8 +344,15 @@ pub(super) fn load_config(
     document: &mut [u8],
     config: &mut Config,
 ) -> Result<()> {
-    let n = read_whole(path.as_cstr(), document).at(step, "read", path.as_bytes())?;
+    let n = read_file(path, step, document)?;
     config.parse(&document[..n])
+}
+
+/// Read the file at `path` whole into `buf` (`step` names the read in an
+/// error); its length.
+#[inline(never)]
+pub(super) fn read_file(path: &CPath, step: &'static str, buf: &mut [u8]) -> Result<usize> {
+    read_whole(path.as_cstr(), buf).at(step, "read", path.as_bytes())
 }
 
 /// [`crate::sys::clone::spawn`] for box-oci's children (exec's process, a

@@ -268,11 +268,8 @@ fn read(
                 Flag::All => given.all = true,
                 Flag::Force => given.force = true,
                 Flag::Format => {
-                    given.json = match found.text() {
-                        b"json" => true,
-                        b"table" => false,
-                        other => return Err(bad!("--format {}: table or json", Bytes(other))),
-                    }
+                    given.json = one_of(found.text(), b"json", b"table")
+                        .ok_or_else(|| bad!("--format {}: table or json", Bytes(found.text())))?
                 }
                 Flag::Process => given.exec.process = found.value,
                 Flag::Detach => given.exec.detach = true,
@@ -289,13 +286,8 @@ fn read(
                 Flag::Root => given.root = found.text(),
                 Flag::Log => given.log = found.value,
                 Flag::LogFormat => {
-                    given.log_json = match found.text() {
-                        b"json" => true,
-                        b"text" => false,
-                        other => {
-                            return Err(bad!("--log-format {}: text or json", Bytes(other)));
-                        }
-                    }
+                    given.log_json = one_of(found.text(), b"json", b"text")
+                        .ok_or_else(|| bad!("--log-format {}: text or json", Bytes(found.text())))?
                 }
                 Flag::Debug => given.debug = true,
                 Flag::SystemdCgroup => {
@@ -329,6 +321,11 @@ fn read(
         return Err(usage.error());
     }
     Ok(operands)
+}
+
+/// Whether `word` is `yes` (or `no`; None for another).
+fn one_of(word: &[u8], yes: &[u8], no: &[u8]) -> Option<bool> {
+    (word == yes || word == no).then_some(word == yes)
 }
 
 /// A command's operands (its container's id, kill's signal).

@@ -103,14 +103,20 @@ pub fn check_id(id: &[u8]) -> Result<()> {
 impl Root<'_> {
     /// `ROOT/ID`.
     fn dir(&self, id: &[u8]) -> Result<CPath> {
-        check_id(id)?;
-        CPath::from_parts(&[self.0, b"/", id]).ok_or_else(|| bad!("--root: path too long"))
+        self.path(id, b"", b"")
     }
 
     /// `ROOT/ID/NAME`.
     pub(super) fn file(&self, id: &[u8], name: &[u8]) -> Result<CPath> {
+        self.path(id, b"/", name)
+    }
+
+    /// `ROOT/ID`, then `slash` and `name` (both empty for the directory):
+    /// one copy of the check and the join for [`Root::dir`] and
+    /// [`Root::file`].
+    fn path(&self, id: &[u8], slash: &[u8], name: &[u8]) -> Result<CPath> {
         check_id(id)?;
-        CPath::from_parts(&[self.0, b"/", id, b"/", name])
+        CPath::from_parts(&[self.0, b"/", id, slash, name])
             .ok_or_else(|| bad!("--root: path too long"))
     }
 

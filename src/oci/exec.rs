@@ -343,9 +343,8 @@ fn read_process(
         ));
     }
     let mut big = [0u8; runtime::CONFIG_MAX];
-    let config_path = bundle_config(root, id, &mut document)?;
     let step = "read the container's config";
-    runtime::load_config(&config_path, step, &mut big, config)?;
+    load_bundle_config(root, id, (step, PROCESS_MAX), &mut big, config)?;
     let too_long = || bad!("exec: the command line's strings do not fit");
     // The command line's strings in the pool first, then the process
     // changed where it is.
@@ -380,8 +379,22 @@ fn read_process(
     Ok(())
 }
 
+/// Read the config.json of the container's bundle (named by its state,
+/// read first into the first `state_max` bytes of `document`) into
+/// `document`, and parse it into `config`; `step` names the read.
+pub(super) fn load_bundle_config(
+    root: Root<'_>,
+    id: &[u8],
+    (step, state_max): (&'static str, usize),
+    document: &mut [u8],
+    config: &mut Config,
+) -> Result<()> {
+    let path = bundle_config(root, id, &mut document[..state_max])?;
+    runtime::load_config(&path, step, document, config)
+}
+
 /// The bundle's config.json, from the container's state.
-pub(super) fn bundle_config(root: Root<'_>, id: &[u8], buf: &mut [u8]) -> Result<CPath> {
+fn bundle_config(root: Root<'_>, id: &[u8], buf: &mut [u8]) -> Result<CPath> {
     let path = root.file(id, b"state.json")?;
     let n = runtime::read_file(&path, "read the container's state", buf)?;
     let mut bundle = [0u8; crate::text::PATH_MAX];

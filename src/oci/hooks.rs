@@ -86,12 +86,15 @@ pub fn run_later(root: Root<'_>, id: &[u8], stage: HookStage) {
     }
     let mut document = [0u8; runtime::CONFIG_MAX];
     let mut config = runtime::empty_config();
-    let ran = crate::oci::exec::bundle_config(root, id, &mut document[..16 * 1024])
-        .and_then(|path| {
-            let step = "read the bundle's config";
-            runtime::load_config(&path, step, &mut document, &mut config)
-        })
-        .and_then(|()| run(root, id, &config, &[stage]));
+    let step = "read the bundle's config";
+    let ran = crate::oci::exec::load_bundle_config(
+        root,
+        id,
+        (step, 16 * 1024),
+        &mut document,
+        &mut config,
+    )
+    .and_then(|()| run(root, id, &config, &[stage]));
     if let Err(e) = ran {
         crate::errln!("box-oci: warning: {e}");
     }

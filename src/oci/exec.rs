@@ -398,7 +398,7 @@ fn bundle_config(root: Root<'_>, id: &[u8], buf: &mut [u8]) -> Result<CPath> {
     let path = root.file(id, b"state.json")?;
     let n = runtime::read_file(&path, "read the container's state", buf)?;
     let mut bundle = [0u8; crate::text::PATH_MAX];
-    config_of_state(&buf[..n], &mut bundle).ok_or_else(|| bad!("{}: not box-oci's state", path))
+    config_of_state(&buf[..n], &mut bundle).ok_or_else(|| runtime::not_state(&path))
 }
 
 /// The config.json of the bundle a state names (its "bundle" member).

@@ -1127,7 +1127,7 @@ impl Recorded {
         let start = words.next().and_then(crate::text::parse_u64);
         match (pid, start) {
             (Some(pid), Some(start)) => Ok(Some(Recorded { pid, start })),
-            _ => Err(bad!("{}: not box-oci's state", path)),
+            _ => Err(not_state(&path)),
         }
     }
 
@@ -1140,6 +1140,13 @@ impl Recorded {
     pub fn pid(&self) -> Option<Pid> {
         Pid::from_raw(self.pid as i32)
     }
+}
+
+/// A state file box-oci cannot read as its own (one copy of the error for
+/// [`Recorded::read`] and exec's bundle_config).
+#[inline(never)]
+pub(super) fn not_state(path: &CPath) -> Error {
+    bad!("{}: not box-oci's state", path)
 }
 
 /// A container's status, as the runtime-spec names it.

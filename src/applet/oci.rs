@@ -232,19 +232,12 @@ fn next_option<A: Copy>(
     })
 }
 
-/// Read a command's options (into [`Given`]) and its operands (options
-/// may follow them, as go-runc places none but a user might): `min` to
-/// `max` of them (at most 2). Every command but exec declares its options
-/// as [`Flag`]s, as exec and the global options do: one reader for all
-/// of them.
-fn read_new(command: &'static Command<Flag>, args: Args, range: (usize, usize)) -> Result<Read> {
-    let mut given = Given::new(args);
-    let operands = read(command, args, range, &mut given)?;
-    Ok((operands, given))
-}
-
-/// [`read_new`]'s reading, into `given`: what it read stays there when it
-/// fails (the global options: `--log` for the error).
+/// Read a command's options (into `given`, made by [`Given::new`]) and its
+/// operands (options may follow them, as go-runc places none but a user
+/// might): `min` to `max` of them (at most 2). Every command but exec
+/// declares its options as [`Flag`]s, as exec and the global options do:
+/// one reader for all of them. What it read stays in `given` when it fails
+/// (the global options: `--log` for the error).
 #[inline(never)]
 fn read(
     command: &'static Command<Flag>,
@@ -275,11 +268,8 @@ fn read(
                 Flag::All => given.all = true,
                 Flag::Force => given.force = true,
                 Flag::Format => {
-                    given.json = match found.text() {
-                        b"json" => true,
-                        b"table" => false,
-                        other => return Err(bad!("--format {}: table or json", Bytes(other))),
-                    }
+                    given.json = one_of(found.text(), b"json", b"table")
+                        .ok_or_else(|| bad!("--format {}: table or json", Bytes(found.text())))?
                 }
                 Flag::Process => given.exec.process = found.value,
                 Flag::Detach => given.exec.detach = true,
@@ -289,20 +279,15 @@ fn read(
                     .exec
                     .env
                     .push(found.text())
-                    .map_err(|_| bad!("--env: more than {}", runtime_exec::MAX_CLI_ENV))?,
+                    .map_err(|_| bad!("--env: more than 32"))?,
                 Flag::User => given.exec.user = Some(parse_user(found.text())?),
                 // box always sets no_new_privs.
                 Flag::NoNewPrivs => {}
                 Flag::Root => given.root = found.text(),
                 Flag::Log => given.log = found.value,
                 Flag::LogFormat => {
-                    given.log_json = match found.text() {
-                        b"json" => true,
-                        b"text" => false,
-                        other => {
-                            return Err(bad!("--log-format {}: text or json", Bytes(other)));
-                        }
-                    }
+                    given.log_json = one_of(found.text(), b"json", b"text")
+                        .ok_or_else(|| bad!("--log-format {}: text or json", Bytes(found.text())))?
                 }
                 Flag::Debug => given.debug = true,
                 Flag::SystemdCgroup => {
@@ -338,11 +323,13 @@ fn read(
     Ok(operands)
 }
 
+/// Whether `word` is `yes` (or `no`; None for another).
+fn one_of(word: &[u8], yes: &[u8], no: &[u8]) -> Option<bool> {
+    (word == yes || word == no).then_some(word == yes)
+}
+
 /// A command's operands (its container's id, kill's signal).
 type Operands = heapless::Vec<&'static [u8], 2>;
-
-/// What [`read`] returns: the operands and the options.
-type Read = (Operands, Given);
 
 /// The options of the commands, each in the commands that declare it.
 #[derive(Clone, Copy, Debug)]
@@ -453,7 +440,7 @@ pub const STATE: Command<Flag> = by_id(
 );
 
 fn id_only(command: &'static Command<Flag>, args: Args) -> Result<&'static [u8]> {
-    Ok(read_new(command, args, (1, 1))?.0[0])
+    Ok(read(command, args, (1, 1), &mut Given::new(args))?[0])
 }
 
 /// exec's options: [`Flag`]s too, read by [`read`].
@@ -540,7 +527,8 @@ pub const EXEC: Command<ExecOption> = Command {
 };
 
 fn exec(globals: &Globals, args: Args) -> Result<u8> {
-    let (_, mut given) = read_new(&EXEC, args, OPTIONS_THEN_WORDS)?;
+    let mut given = Given::new(args);
+    read(&EXEC, args, OPTIONS_THEN_WORDS, &mut given)?;
     let rest = given.exec.command;
     let mut command = rest.tail(1);
     if command.bytes(0) == b"--" {
@@ -637,7 +625,8 @@ pub const CREATE: Command<Flag> = Command {
 };
 
 fn create(globals: &Globals, args: Args) -> Result<()> {
-    let (operands, given) = read_new(&CREATE, args, (1, 1))?;
+    let mut given = Given::new(args);
+    let operands = read(&CREATE, args, (1, 1), &mut given)?;
     let options = CreateOptions {
         bundle: given.bundle,
         pid_file: given.exec.pid_file,
@@ -666,7 +655,8 @@ pub const KILL: Command<Flag> = Command {
 };
 
 fn kill(globals: &Globals, args: Args) -> Result<()> {
-    let (operands, given) = read_new(&KILL, args, (1, 2))?;
+    let mut given = Given::new(args);
+    let operands = read(&KILL, args, (1, 2), &mut given)?;
     let signal = match operands.get(1) {
         None => rustix::process::Signal::TERM.as_raw(),
         Some(word) => crate::sys::signal::parse(word)
@@ -691,7 +681,8 @@ pub const DELETE: Command<Flag> = Command {
 };
 
 fn delete(globals: &Globals, args: Args) -> Result<()> {
-    let (operands, given) = read_new(&DELETE, args, (1, 1))?;
+    let mut given = Given::new(args);
+    let operands = read(&DELETE, args, (1, 1), &mut given)?;
     runtime::delete(Root(globals.given.root), operands[0], given.force)
 }
 
@@ -706,7 +697,7 @@ pub const LIST: Command<Flag> = Command {
 };
 
 fn list(globals: &Globals, args: Args) -> Result<()> {
-    read_new(&LIST, args, (0, 0))?;
+    read(&LIST, args, (0, 0), &mut Given::new(args))?;
     runtime::list(Root(globals.given.root))
 }
 
@@ -730,7 +721,8 @@ pub const PS: Command<Flag> = Command {
 };
 
 fn ps(globals: &Globals, args: Args) -> Result<()> {
-    let (operands, given) = read_new(&PS, args, (1, 1))?;
+    let mut given = Given::new(args);
+    let operands = read(&PS, args, (1, 1), &mut given)?;
     runtime::ps(Root(globals.given.root), operands[0], given.json)
 }
 
@@ -745,7 +737,7 @@ pub const FEATURES: Command<Flag> = Command {
 };
 
 fn features(_: &Globals, args: Args) -> Result<()> {
-    read_new(&FEATURES, args, (0, 0))?;
+    read(&FEATURES, args, (0, 0), &mut Given::new(args))?;
     crate::outln!("{FEATURES_JSON}");
     Ok(())
 }
@@ -783,7 +775,8 @@ pub const SPEC: Command<Flag> = Command {
 };
 
 fn spec(_: &Globals, args: Args) -> Result<()> {
-    let (_, given) = read_new(&SPEC, args, (0, 0))?;
+    let mut given = Given::new(args);
+    read(&SPEC, args, (0, 0), &mut given)?;
     let bundle = given.bundle;
     let path = crate::text::CPath::from_parts(&[bundle, b"/config.json"])
         .ok_or_else(|| bad!("--bundle: path too long"))?;

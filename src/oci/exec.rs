@@ -50,6 +50,8 @@ pub const MAX_CLI_ENV: usize = 32;
 
 /// Most hierarchies whose group the process joins.
 const MAX_CGROUPS: usize = 16;
+// Written as a number in a message (an argument costs code).
+const _: () = assert!(MAX_CGROUPS == 16 && MAX_CLI_ENV == 32);
 
 /// What `exec` is given besides the container's id.
 pub struct ExecOptions<'a> {
@@ -105,17 +107,16 @@ pub fn exec(root: Root<'_>, id: &[u8], options: &ExecOptions<'_>) -> Result<u8> 
     // that fills its buffer.
     let mut saved = [0u8; crate::oci::seccomp::MAX_INSTRUCTIONS * 8 + 1];
     let seccomp_path = root.file(id, runtime::SECCOMP)?;
-    let n = crate::sys::fs::read_whole(seccomp_path.as_cstr(), &mut saved)
-        .at(
-            packed!("read the container's seccomp program"),
-            "read",
-            seccomp_path.as_bytes(),
-        )
-        .map_err(|e| {
-            e.hint(packed!(
-                "the container was created by another box-oci: recreate it"
-            ))
-        })?;
+    let n = runtime::read_file(
+        &seccomp_path,
+        packed!("read the container's seccomp program"),
+        &mut saved,
+    )
+    .map_err(|e| {
+        e.hint(packed!(
+            "the container was created by another box-oci: recreate it"
+        ))
+    })?;
     let oci_seccomp = n > 0;
     if oci_seccomp {
         program
@@ -161,7 +162,7 @@ pub fn exec(root: Root<'_>, id: &[u8], options: &ExecOptions<'_>) -> Result<u8> 
         )?;
         cgroups
             .push(fd)
-            .map_err(|_| bad!("join the container's cgroups: more than {}", MAX_CGROUPS))
+            .map_err(|_| bad!("join the container's cgroups: more than 16"))
     })?;
     let pid_file = options.pid_file.map(PidFile::open).transpose()?;
     let terminal = process.terminal || options.tty;
@@ -198,10 +199,10 @@ pub fn exec(root: Root<'_>, id: &[u8], options: &ExecOptions<'_>) -> Result<u8> 
         ),
     };
     let mut stdio = Some(stdio);
-    let argv = CStrArray::<{ crate::oci::config::MAX_ARGS + 1 }>::of(config.c_list(process.args))
-        .map_err(|_| bad!("process.args: too many"))?;
-    let envp = CStrArray::<{ crate::oci::config::MAX_OCI_ENV + 1 }>::of(config.c_list(process.env))
-        .map_err(|_| bad!("process.env: too many"))?;
+    let mut argv = CStrArray::new();
+    c_array(&config, process.args, &mut argv).map_err(|_| bad!("process.args: too many"))?;
+    let mut envp = CStrArray::new();
+    c_array(&config, process.env, &mut envp).map_err(|_| bad!("process.env: too many"))?;
     let search_path = config
         .list(process.env)
         .find_map(|e| e.strip_prefix(b"PATH="))
@@ -308,6 +309,22 @@ pub fn exec(root: Root<'_>, id: &[u8], options: &ExecOptions<'_>) -> Result<u8> 
     }
 }
 
+/// A config's list of strings as a NULL-ended array: exec's argv and envp,
+/// a hook's (src/oci/hooks.rs). Filled in place (it is 2 KiB), by one copy
+/// of the loop.
+pub(super) fn c_array<'a>(
+    config: &'a Config,
+    list: crate::oci::config::List,
+    out: &mut CStrArray<'a, { crate::oci::config::MAX_ARGS + 1 }>,
+) -> core::result::Result<(), exec::Full> {
+    // process.env's room is process.args'.
+    const { assert!(crate::oci::config::MAX_OCI_ENV == crate::oci::config::MAX_ARGS) };
+    for string in config.c_list(list) {
+        out.push(string)?;
+    }
+    Ok(())
+}
+
 /// The process to run: `--process FILE`, else the container's own from its
 /// bundle's config.json with the command line's.
 fn read_process(
@@ -328,11 +345,7 @@ fn read_process(
             ));
         }
         let path = CPath::from_bytes(path).ok_or_else(|| bad!("--process: path too long"))?;
-        let n = crate::sys::fs::read_whole(path.as_cstr(), &mut document).at(
-            packed!("read the process"),
-            "read",
-            path.as_bytes(),
-        )?;
+        let n = runtime::read_file(&path, packed!("read the process"), &mut document)?;
         return config.parse_process(&document[..n]);
     }
     if options.command.is_empty() {
@@ -341,9 +354,8 @@ fn read_process(
         ));
     }
     let mut big = [0u8; runtime::CONFIG_MAX];
-    let config_path = bundle_config(root, id, &mut document)?;
     let step = packed!("read the container's config");
-    runtime::load_config(&config_path, step, &mut big, config)?;
+    load_bundle_config(root, id, (step, PROCESS_MAX), &mut big, config)?;
     let too_long = || bad!("exec: the command line's strings do not fit");
     // The command line's strings in the pool first, then the process
     // changed where it is.
@@ -378,16 +390,26 @@ fn read_process(
     Ok(())
 }
 
+/// Read the config.json of the container's bundle (named by its state,
+/// read first into the first `state_max` bytes of `document`) into
+/// `document`, and parse it into `config`; `step` names the read.
+pub(super) fn load_bundle_config(
+    root: Root<'_>,
+    id: &[u8],
+    (step, state_max): (crate::packed::Packed, usize),
+    document: &mut [u8],
+    config: &mut Config,
+) -> Result<()> {
+    let path = bundle_config(root, id, &mut document[..state_max])?;
+    runtime::load_config(&path, step, document, config)
+}
+
 /// The bundle's config.json, from the container's state.
-pub(super) fn bundle_config(root: Root<'_>, id: &[u8], buf: &mut [u8]) -> Result<CPath> {
+fn bundle_config(root: Root<'_>, id: &[u8], buf: &mut [u8]) -> Result<CPath> {
     let path = root.file(id, b"state.json")?;
-    let n = crate::sys::fs::read_whole(path.as_cstr(), buf).at(
-        packed!("read the container's state"),
-        "read",
-        path.as_bytes(),
-    )?;
+    let n = runtime::read_file(&path, packed!("read the container's state"), buf)?;
     let mut bundle = [0u8; crate::text::PATH_MAX];
-    config_of_state(&buf[..n], &mut bundle).ok_or_else(|| bad!("{}: not box-oci's state", path))
+    config_of_state(&buf[..n], &mut bundle).ok_or_else(|| runtime::not_state(&path))
 }
 
 /// The config.json of the bundle a state names (its "bundle" member).

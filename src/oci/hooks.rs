@@ -19,6 +19,7 @@ use rustix::process::Signal;
 use crate::bad;
 use crate::error::{Error, Result};
 use crate::oci::config::{Config, HookStage};
+use crate::oci::exec::c_array;
 use crate::oci::runtime::{self, Root};
 use crate::sys::exec::CStrArray;
 use crate::sys::fd::StdFd;
@@ -85,12 +86,15 @@ pub fn run_later(root: Root<'_>, id: &[u8], stage: HookStage) {
     }
     let mut document = [0u8; runtime::CONFIG_MAX];
     let mut config = runtime::empty_config();
-    let ran = crate::oci::exec::bundle_config(root, id, &mut document[..16 * 1024])
-        .and_then(|path| {
-            let step = packed!("read the bundle's config");
-            runtime::load_config(&path, step, &mut document, &mut config)
-        })
-        .and_then(|()| run(root, id, &config, &[stage]));
+    let step = packed!("read the bundle's config");
+    let ran = crate::oci::exec::load_bundle_config(
+        root,
+        id,
+        (step, 16 * 1024),
+        &mut document,
+        &mut config,
+    )
+    .and_then(|()| run(root, id, &config, &[stage]));
     if let Err(e) = ran {
         crate::errln!("box-oci: warning: {e}");
     }
@@ -99,13 +103,13 @@ pub fn run_later(root: Root<'_>, id: &[u8], stage: HookStage) {
 /// Execute one hook and wait for it (at most its timeout).
 fn run_one(config: &Config, hook: &crate::oci::config::Hook, state: &[u8]) -> Result<()> {
     let path = config.c_str(hook.path);
-    let mut argv = CStrArray::<{ crate::oci::config::MAX_ARGS + 1 }>::of(config.c_list(hook.args))
-        .map_err(|_| bad!("too many args"))?;
+    let mut argv = CStrArray::new();
+    c_array(config, hook.args, &mut argv).map_err(|_| bad!("too many args"))?;
     if hook.args == Default::default() {
         let _ = argv.push(path);
     }
-    let envp = CStrArray::<{ crate::oci::config::MAX_OCI_ENV + 1 }>::of(config.c_list(hook.env))
-        .map_err(|_| bad!("too many env entries"))?;
+    let mut envp = CStrArray::new();
+    c_array(config, hook.env, &mut envp).map_err(|_| bad!("too many env entries"))?;
     // The state, whole, in the pipe before the hook starts: no write can
     // meet a reader that has gone.
     let (input, feed) =

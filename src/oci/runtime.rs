@@ -53,6 +53,19 @@ pub const CONFIG_MAX: usize = 256 * 1024;
 /// Most `maskedPaths` and `readonlyPaths` entries box applies (each).
 pub const MAX_EXTRA_PATHS: usize = 32;
 
+// The limits some messages write as numbers (an argument costs code).
+const _: () = assert!(
+    ID_MAX == 128
+        && crate::text::PATH_MAX == 255
+        && plan::MAX_ARGS == 32
+        && crate::config::ENV_ENTRY_MAX == 255
+        && crate::config::MAX_ENV == 32
+        && crate::container::child::MAX_GROUPS == 32
+        && crate::config::MAX_ID_RANGES == 4
+        && MAX_EXTRA_PATHS == 32
+        && crate::config::MAX_BINDS == 16
+);
+
 const FIFO: &[u8] = b"exec.fifo";
 const INIT: &[u8] = b"init";
 const CGROUP: &[u8] = b"cgroup";
@@ -81,9 +94,8 @@ pub fn check_id(id: &[u8]) -> Result<()> {
     let allowed = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.');
     if id.is_empty() || id.len() > ID_MAX || !id.iter().all(allowed) || id == b"." || id == b".." {
         return Err(bad!(
-            "invalid container id \"{}\": 1 to {} letters, digits, '_', '-', '.'",
-            Bytes(id),
-            ID_MAX
+            "invalid container id \"{}\": 1 to 128 letters, digits, '_', '-', '.'",
+            Bytes(id)
         ));
     }
     Ok(())
@@ -92,15 +104,26 @@ pub fn check_id(id: &[u8]) -> Result<()> {
 impl Root<'_> {
     /// `ROOT/ID`.
     fn dir(&self, id: &[u8]) -> Result<CPath> {
-        check_id(id)?;
-        CPath::from_parts(&[self.0, b"/", id]).ok_or_else(|| bad!("--root: path too long"))
+        self.path(id, b"", b"")
     }
 
     /// `ROOT/ID/NAME`.
     pub(super) fn file(&self, id: &[u8], name: &[u8]) -> Result<CPath> {
+        self.path(id, b"/", name)
+    }
+
+    /// `ROOT/ID`, then `slash` and `name` (both empty for the directory):
+    /// one copy of the check and the join for [`Root::dir`] and
+    /// [`Root::file`].
+    fn path(&self, id: &[u8], slash: &[u8], name: &[u8]) -> Result<CPath> {
         check_id(id)?;
-        CPath::from_parts(&[self.0, b"/", id, b"/", name])
+        CPath::from_parts(&[self.0, b"/", id, slash, name])
             .ok_or_else(|| bad!("--root: path too long"))
+    }
+
+    /// Write `ROOT/ID/NAME` (whole or not at all).
+    fn write(&self, id: &[u8], name: &[u8], bytes: &[u8]) -> Result<()> {
+        write_file(&self.file(id, name)?, bytes)
     }
 
     /// The container's directory, or "does not exist" (the words engines
@@ -238,7 +261,7 @@ fn create_in(root: Root<'_>, id: &[u8], options: &CreateOptions<'_>, args: &Args
     } else {
         0
     };
-    write_file(&root.file(id, SECCOMP)?, &saved[..n])?;
+    root.write(id, SECCOMP, &saved[..n])?;
     let process = config
         .process
         .as_ref()
@@ -339,8 +362,15 @@ pub(super) fn load_config(
     document: &mut [u8],
     config: &mut Config,
 ) -> Result<()> {
-    let n = read_whole(path.as_cstr(), document).at(step, "read", path.as_bytes())?;
+    let n = read_file(path, step, document)?;
     config.parse(&document[..n])
+}
+
+/// Read the file at `path` whole into `buf` (`step` names the read in an
+/// error); its length.
+#[inline(never)]
+pub(super) fn read_file(path: &CPath, step: Packed, buf: &mut [u8]) -> Result<usize> {
+    read_whole(path.as_cstr(), buf).at(step, "read", path.as_bytes())
 }
 
 /// [`crate::sys::clone::spawn`] for box-oci's children (exec's process, a
@@ -378,13 +408,7 @@ impl Mapped {
 
 /// A string of the config as a path, or refused by its key path.
 fn path_of(bytes: &[u8], key: core::fmt::Arguments<'_>) -> Result<CPath> {
-    CPath::from_bytes(bytes).ok_or_else(|| {
-        bad!(
-            "config.json: {}: longer than {} bytes",
-            key,
-            crate::text::PATH_MAX
-        )
-    })
+    CPath::from_bytes(bytes).ok_or_else(|| bad!("config.json: {}: longer than 255 bytes", key))
 }
 
 /// The filesystems box mounts itself in every container, where the
@@ -536,27 +560,16 @@ fn map(config: &Config, bundle: &[u8], id: &[u8], no_pivot: bool, out: &mut Mapp
         .ok_or_else(|| bad!("config.json: process: create needs one"))?;
     for (i, arg) in config.list(process.args).enumerate() {
         let word = path_of(arg, format_args!("process.args[{i}]"))?;
-        out.words.push(word).map_err(|_| {
-            bad!(
-                "config.json: process.args: more than {} words",
-                plan::MAX_ARGS
-            )
-        })?;
+        out.words
+            .push(word)
+            .map_err(|_| bad!("config.json: process.args: more than 32 words"))?;
     }
     for (i, entry) in config.list(process.env).enumerate() {
-        let text = Text::try_from_bytes(entry).ok_or_else(|| {
-            bad!(
-                "config.json: process.env[{}]: longer than {} bytes",
-                i,
-                crate::config::ENV_ENTRY_MAX
-            )
-        })?;
-        run.env.push(text).map_err(|_| {
-            bad!(
-                "config.json: process.env: more than {} entries",
-                crate::config::MAX_ENV
-            )
-        })?;
+        let text = Text::try_from_bytes(entry)
+            .ok_or_else(|| bad!("config.json: process.env[{}]: longer than 255 bytes", i))?;
+        run.env
+            .push(text)
+            .map_err(|_| bad!("config.json: process.env: more than 32 entries"))?;
     }
     let cwd = config.str(process.cwd);
     if !cwd.is_empty() {
@@ -565,8 +578,7 @@ fn map(config: &Config, bundle: &[u8], id: &[u8], no_pivot: bool, out: &mut Mapp
     run.user = Some((process.uid, process.gid));
     if process.additional_gids.len() > crate::container::child::MAX_GROUPS {
         return Err(bad!(
-            "config.json: process.user.additionalGids: more than {}",
-            crate::container::child::MAX_GROUPS
+            "config.json: process.user.additionalGids: more than 32"
         ));
     }
     if !process.additional_gids.is_empty() && flags_of(config) & k::CLONE_NEWUSER != 0 {
@@ -629,13 +641,7 @@ fn map(config: &Config, bundle: &[u8], id: &[u8], no_pivot: bool, out: &mut Mapp
                 outside: m.host,
                 count: m.size,
             })
-            .map_err(|_| {
-                bad!(
-                    "config.json: linux.{}: more than {} ranges",
-                    key,
-                    crate::config::MAX_ID_RANGES
-                )
-            })?;
+            .map_err(|_| bad!("config.json: linux.{}: more than 4 ranges", key))?;
         }
         Ok::<_, Error>(out)
     };
@@ -724,7 +730,7 @@ fn extra_paths(
     for (i, path) in config.list(list).enumerate() {
         let path = path_of(path, format_args!("linux.{key}[{i}]"))?;
         out.push(path)
-            .map_err(|_| bad!("config.json: linux.{}: more than {}", key, MAX_EXTRA_PATHS))?;
+            .map_err(|_| bad!("config.json: linux.{}: more than 32", key))?;
     }
     Ok(())
 }
@@ -754,12 +760,9 @@ fn map_mounts(config: &Config, bundle: &[u8], run: &mut RunConfig) -> Result<()>
                 target: path_of(destination, format_args!("mounts[{i}].destination"))?,
                 read_only: m.flags as u32 & MS_RDONLY != 0,
             };
-            run.binds.push(bind).map_err(|_| {
-                bad!(
-                    "config.json: mounts: more than {} binds",
-                    crate::config::MAX_BINDS
-                )
-            })?;
+            run.binds
+                .push(bind)
+                .map_err(|_| bad!("config.json: mounts: more than 16 binds"))?;
             continue;
         }
         let own = OWN_MOUNT_TYPE.get(word_index(OWN_MOUNTS, destination));
@@ -1031,9 +1034,9 @@ fn record(
     line.push(b" ");
     line.push(crate::text::decimal(start, &mut digits));
     line.push(b"\n");
-    write_file(&root.file(id, INIT)?, line.as_bytes())?;
+    root.write(id, INIT, line.as_bytes())?;
 
-    write_file(&root.file(id, CGROUP)?, groups)?;
+    root.write(id, CGROUP, groups)?;
 
     let mut buf = [0u8; 16 * 1024];
     let mut json = Writer::new(SliceSink::new(&mut buf));
@@ -1055,9 +1058,9 @@ fn record(
             "config.json: annotations: more than 16 KiB in the state"
         ));
     }
-    write_file(&root.file(id, STATE)?, sink.written())?;
+    root.write(id, STATE, sink.written())?;
     if crate::oci::hooks::later(config) {
-        write_file(&root.file(id, HOOKS)?, b"")?;
+        root.write(id, HOOKS, b"")?;
     }
     use crate::oci::config::HookStage;
     crate::oci::hooks::run(
@@ -1153,7 +1156,7 @@ impl Recorded {
         let start = words.next().and_then(crate::text::parse_u64);
         match (pid, start) {
             (Some(pid), Some(start)) => Ok(Some(Recorded { pid, start })),
-            _ => Err(bad!("{}: not box-oci's state", path)),
+            _ => Err(not_state(&path)),
         }
     }
 
@@ -1166,6 +1169,13 @@ impl Recorded {
     pub fn pid(&self) -> Option<Pid> {
         Pid::from_raw(self.pid as i32)
     }
+}
+
+/// A state file box-oci cannot read as its own (one copy of the error for
+/// [`Recorded::read`] and exec's bundle_config).
+#[inline(never)]
+pub(super) fn not_state(path: &CPath) -> Error {
+    bad!("{}: not box-oci's state", path)
 }
 
 /// A container's status, as the runtime-spec names it.

@@ -208,14 +208,13 @@ pub fn parse_partial(text: &[u8], file: &[u8]) -> Result<Spec> {
         };
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.len() > SPEC_LINE_MAX {
-            return Err(at.error(crate::message!(
-                "line longer than {} bytes ({} bytes)",
-                SPEC_LINE_MAX,
+            return Err(at.error(format_args!(
+                "line longer than {SPEC_LINE_MAX} bytes ({} bytes)",
                 line.len()
             )));
         }
         if line.contains(&0) {
-            return Err(at.error(crate::message!("NUL byte in the line")));
+            return Err(at.error(format_args!("NUL byte in the line")));
         }
         parse_line(&mut spec, &mut seen, &mut word, line, &at)?;
         // Only this line's value can be relative: the ones before are
@@ -263,20 +262,14 @@ fn parse_line(
             _ => ("", ""),
         };
         let flag = if end.is_empty() { "" } else { name };
-        return Err(at.error(crate::message!(
-            "{}: an option of box run's command line, not a key of spec files{}{}{}",
-            name,
-            hint,
-            flag,
-            end
+        return Err(at.error(format_args!(
+            "{name}: an option of box run's command line, not a key of spec files{hint}{flag}{end}"
         )));
     }
     if seen[key] != 0 && !form.repeat {
-        return Err(at.error(crate::message!(
-            "{} given twice (first on line {}); only {} may repeat",
-            name,
-            seen[key],
-            Repeating
+        return Err(at.error(format_args!(
+            "{name} given twice (first on line {}); only {Repeating} may repeat",
+            seen[key]
         )));
     }
     if seen[key] == 0 {
@@ -294,9 +287,8 @@ fn parse_line(
         Err(e) => return Err(at.lex_error(e)),
     };
     if !words.at_end() {
-        return Err(at.error(crate::message!(
-            "{}: {} (quote a value that holds spaces)",
-            name,
+        return Err(at.error(format_args!(
+            "{name}: {} (quote a value that holds spaces)",
             match form.value {
                 Value::None => "a flag takes no value or one of true and false",
                 _ => "takes one value",
@@ -308,12 +300,7 @@ fn parse_line(
         // A flag alone means on.
         (None, Value::None) => b"",
         (None, Value::Required(shown) | Value::Attached(shown) | Value::AttachedToLong(shown)) => {
-            return Err(at.error(crate::message!(
-                "{}: missing value ({} {})",
-                name,
-                name,
-                shown
-            )));
+            return Err(at.error(format_args!("{name}: missing value ({name} {shown})")));
         }
     };
     apply(&mut spec.config, value, Given::Key(name)).map_err(|e| at.wrap(e))
@@ -333,22 +320,20 @@ fn read_cmd(
             Err(e) => return Err(at.lex_error(e)),
         };
         let Some(arg) = CPath::from_bytes(w) else {
-            return Err(at.error(crate::message!(
-                "cmd: word {} is longer than {} bytes: {}",
+            return Err(at.error(format_args!(
+                "cmd: word {} is longer than {PATH_MAX} bytes: {}",
                 cmd.len() + 1,
-                PATH_MAX,
                 Clip(w)
             )));
         };
         if cmd.push(arg).is_err() {
-            return Err(at.error(crate::message!(
-                "cmd: more than {} words (wrap a longer command in a script)",
-                MAX_ARGS
+            return Err(at.error(format_args!(
+                "cmd: more than {MAX_ARGS} words (wrap a longer command in a script)"
             )));
         }
     }
     if cmd.is_empty() {
-        return Err(at.error(crate::message!("cmd: missing value (cmd PROGRAM [ARG…])")));
+        return Err(at.error(format_args!("cmd: missing value (cmd PROGRAM [ARG…])")));
     }
     Ok(())
 }
@@ -360,24 +345,22 @@ struct Line<'a> {
 }
 
 impl Line<'_> {
-    fn error(&self, message: crate::error::Message<'_>) -> Error {
+    fn error(&self, message: fmt::Arguments<'_>) -> Error {
         bad!("{}:{}: {}", Bytes(self.file), self.number, message)
     }
 
     /// An error from an option's action, which names the key already
     /// (`memory 12Q: …`), put after `FILE:LINE`.
     fn wrap(&self, e: Error) -> Error {
-        self.error(crate::message!("{}", e)).with_code(e.code)
+        self.error(format_args!("{e}")).with_code(e.code)
     }
 
     fn lex_error(&self, e: LexError) -> Error {
         match e {
-            LexError::UnterminatedQuote => self.error(crate::message!(
+            LexError::UnterminatedQuote => self.error(format_args!(
                 "unterminated quote (a \" needs its closing \" on the same line)"
             )),
-            LexError::TooLong => {
-                self.error(crate::message!("line longer than {} bytes", SPEC_LINE_MAX))
-            }
+            LexError::TooLong => self.error(format_args!("line longer than {SPEC_LINE_MAX} bytes")),
         }
     }
 
@@ -386,16 +369,15 @@ impl Line<'_> {
             .strip_prefix(b"--")
             .filter(|bare| key_index(bare).is_some())
         {
-            return self.error(crate::message!(
+            return self.error(format_args!(
                 "unknown key '{}' (write keys without --: {})",
                 Clip(key),
                 Bytes(bare)
             ));
         }
-        self.error(crate::message!(
-            "unknown key '{}' (keys: {})",
-            Clip(key),
-            KnownKeys
+        self.error(format_args!(
+            "unknown key '{}' (keys: {KnownKeys})",
+            Clip(key)
         ))
     }
 }

@@ -317,9 +317,9 @@ impl Config {
                     version = true;
                     let v = self.str(self.oci_version);
                     if !v.starts_with(b"1.0") && !v.starts_with(b"1.1") && !v.starts_with(b"1.2") {
-                        return Err(r.fail(crate::message!(
-                            "version not supported (box reads 1.0 to 1.2)"
-                        )));
+                        return Err(
+                            r.fail(format_args!("version not supported (box reads 1.0 to 1.2)"))
+                        );
                     }
                     Ok(())
                 }
@@ -347,14 +347,14 @@ impl Config {
                     let m = self.mount(r)?;
                     self.mounts
                         .push(m)
-                        .map_err(|_| r.fail(crate::message!("more than {} mounts", MAX_MOUNTS)))
+                        .map_err(|_| r.fail(format_args!("more than {MAX_MOUNTS} mounts")))
                 }),
                 6 => self.hooks(r),
                 7 => r.object(|r, key| {
                     let name = self.key(r, key)?;
                     let value = self.string(r, STRING_MAX)?;
                     self.annotations.push((name, value)).map_err(|_| {
-                        r.fail(crate::message!("more than {} annotations", MAX_ANNOTATIONS))
+                        r.fail(format_args!("more than {MAX_ANNOTATIONS} annotations"))
                     })
                 }),
                 8 => self.linux(r, table),
@@ -363,10 +363,10 @@ impl Config {
         })?;
         r.with(super::json::Parser::end)?;
         if !version {
-            return Err(r.fail(crate::message!("no ociVersion")));
+            return Err(r.fail(format_args!("no ociVersion")));
         }
         if !root || self.root_path.len == 0 {
-            return Err(r.fail(crate::message!("no root.path")));
+            return Err(r.fail(format_args!("no root.path")));
         }
         Ok(())
     }
@@ -429,10 +429,10 @@ impl Config {
     fn put(&mut self, r: &Reader<'_>, s: super::json::Str<'_>, max: usize) -> Result<Span> {
         let len = s.decoded_len();
         if len > max {
-            return Err(r.fail(crate::message!("longer than {} bytes", max)));
+            return Err(r.fail(format_args!("longer than {max} bytes")));
         }
         if self.used + len + 1 > POOL_BYTES {
-            return Err(r.fail(crate::message!(
+            return Err(r.fail(format_args!(
                 "the strings of config.json exceed {} KiB",
                 POOL_BYTES / 1024
             )));
@@ -440,7 +440,7 @@ impl Config {
         let at = self.used;
         let text = r.check(s.decode(&mut self.pool[at..at + len]))?;
         if text.contains(&0) {
-            return Err(r.fail(crate::message!("a NUL byte in a string")));
+            return Err(r.fail(format_args!("a NUL byte in a string")));
         }
         self.pool[at + len] = 0;
         self.used += len + 1;
@@ -455,13 +455,12 @@ impl Config {
         let first = self.items.len();
         r.array(|r, i| {
             if i == max_items {
-                return Err(r.fail(crate::message!("more than {} entries", max_items)));
+                return Err(r.fail(format_args!("more than {max_items} entries")));
             }
             let s = self.string(r, max_len)?;
             self.items.push(s).map_err(|_| {
-                r.fail(crate::message!(
-                    "more than {} list entries in all",
-                    MAX_LIST_ITEMS
+                r.fail(format_args!(
+                    "more than {MAX_LIST_ITEMS} list entries in all"
                 ))
             })
         })?;
@@ -515,7 +514,7 @@ impl Config {
                                 r.array(|r, _| {
                                     let gid = r.unsigned(u32::MAX.into())? as u32;
                                     p.additional_gids.push(gid).map_err(|_| {
-                                        r.fail(crate::message!("more than {} groups", MAX_GROUPS))
+                                        r.fail(format_args!("more than {MAX_GROUPS} groups"))
                                     })
                                 })?;
                             }
@@ -553,7 +552,7 @@ impl Config {
                             let mut buf = [0u8; 32];
                             let name = r.decode(&mut buf)?;
                             let Some(cap) = crate::sys::caps::by_name(name) else {
-                                return Err(r.fail(crate::message!("unknown capability")));
+                                return Err(r.fail(format_args!("unknown capability")));
                             };
                             *set |= cap.bits();
                             Ok(())
@@ -565,11 +564,11 @@ impl Config {
                     r.array(|r, _| {
                         let limit = rlimit(r)?;
                         if p.rlimits.iter().any(|l| l.resource == limit.resource) {
-                            return Err(r.fail(crate::message!("a limit given twice")));
+                            return Err(r.fail(format_args!("a limit given twice")));
                         }
-                        p.rlimits.push(limit).map_err(|_| {
-                            r.fail(crate::message!("more than {} limits", MAX_RLIMITS))
-                        })
+                        p.rlimits
+                            .push(limit)
+                            .map_err(|_| r.fail(format_args!("more than {MAX_RLIMITS} limits")))
                     })?;
                 }
                 8 => {
@@ -578,7 +577,7 @@ impl Config {
                 9 => {
                     let n = r.signed()?;
                     if !(-1000..=1000).contains(&n) {
-                        return Err(r.fail(crate::message!("not within -1000 to 1000")));
+                        return Err(r.fail(format_args!("not within -1000 to 1000")));
                     }
                     p.oom_score_adj = Some(n as i32);
                 }
@@ -643,7 +642,7 @@ impl Config {
                         if self.used > data_start {
                             self.used -= 1; // over the previous NUL
                             if self.used + 1 >= POOL_BYTES {
-                                return Err(r.fail(crate::message!("too long")));
+                                return Err(r.fail(format_args!("too long")));
                             }
                             self.pool[self.used] = b',';
                             self.used += 1;
@@ -651,7 +650,7 @@ impl Config {
                         let at = self.used;
                         self.put(r, s, 255)?;
                         if self.used - 1 - data_start > 1024 {
-                            return Err(r.fail(crate::message!("options longer than 1024 bytes")));
+                            return Err(r.fail(format_args!("options longer than 1024 bytes")));
                         }
                         let _ = at;
                         Ok(())
@@ -674,7 +673,7 @@ impl Config {
             Ok(())
         })?;
         if !destination {
-            return Err(r.fail(crate::message!("a mount needs a destination")));
+            return Err(r.fail(format_args!("a mount needs a destination")));
         }
         Ok(m)
     }
@@ -706,7 +705,7 @@ impl Config {
                         3 => {
                             let t = r.unsigned(u32::MAX.into())?;
                             if t == 0 {
-                                return Err(r.fail(crate::message!("must be more than 0")));
+                                return Err(r.fail(format_args!("must be more than 0")));
                             }
                             hook.timeout = Some(t as u32);
                         }
@@ -717,11 +716,11 @@ impl Config {
                     Ok(())
                 })?;
                 if hook.path.len == 0 {
-                    return Err(r.fail(crate::message!("a hook needs a path")));
+                    return Err(r.fail(format_args!("a hook needs a path")));
                 }
                 self.hooks
                     .push(hook)
-                    .map_err(|_| r.fail(crate::message!("more than {} hooks in all", MAX_HOOKS)))
+                    .map_err(|_| r.fail(format_args!("more than {MAX_HOOKS} hooks in all")))
             })
         })
     }
@@ -745,9 +744,7 @@ impl Config {
                                     let Some(&(_, f)) =
                                         NAMESPACES.iter().find(|(n, _)| n.as_bytes() == name)
                                     else {
-                                        return Err(
-                                            r.fail(crate::message!("unknown namespace type"))
-                                        );
+                                        return Err(r.fail(format_args!("unknown namespace type")));
                                     };
                                     flag = Some(f);
                                 }
@@ -761,11 +758,11 @@ impl Config {
                             Ok(())
                         })?;
                         let Some(flag) = flag else {
-                            return Err(r.fail(crate::message!("a namespace needs a type")));
+                            return Err(r.fail(format_args!("a namespace needs a type")));
                         };
                         let namespaces = &mut self.linux.namespaces;
                         if namespaces.iter().any(|n| n.flag == flag) {
-                            return Err(r.fail(crate::message!("a namespace type given twice")));
+                            return Err(r.fail(format_args!("a namespace type given twice")));
                         }
                         // Cannot overflow: each of the 8 types at most once.
                         let _ = namespaces.push(Namespace { flag, path });
@@ -793,14 +790,14 @@ impl Config {
                     self.linux
                         .sysctl
                         .push((name, value))
-                        .map_err(|_| r.fail(crate::message!("more than {} sysctls", MAX_SYSCTLS)))
+                        .map_err(|_| r.fail(format_args!("more than {MAX_SYSCTLS} sysctls")))
                 }),
                 8 => {
                     if r.null()? {
                         return Ok(());
                     }
                     let Some(table) = table else {
-                        return Err(r.fail(crate::message!(
+                        return Err(r.fail(format_args!(
                             "not supported on this architecture (box has no syscall table for it)"
                         )));
                     };
@@ -811,7 +808,7 @@ impl Config {
                     let mut buf = [0u8; 16];
                     let word = r.decode(&mut buf).unwrap_or(b"");
                     let Some(&p) = PROPAGATION.get(word_index(PROPAGATION_NAMES, word)) else {
-                        return Err(r.fail(crate::message!("unknown propagation")));
+                        return Err(r.fail(format_args!("unknown propagation")));
                     };
                     linux.rootfs_propagation = Some(p);
                     Ok(())
@@ -821,7 +818,7 @@ impl Config {
                     self.linux
                         .devices
                         .push(d)
-                        .map_err(|_| r.fail(crate::message!("more than {} devices", MAX_DEVICES)))
+                        .map_err(|_| r.fail(format_args!("more than {MAX_DEVICES} devices")))
                 }),
                 11 => r.refuse_unless_empty(),
                 _ => {
@@ -873,7 +870,7 @@ impl Config {
             Ok(())
         })?;
         if d.path.len == 0 || d.kind == 0 {
-            return Err(r.fail(crate::message!("a device needs a path and a type")));
+            return Err(r.fail(format_args!("a device needs a path and a type")));
         }
         Ok(d)
     }
@@ -935,9 +932,9 @@ impl Config {
                 }
                 3 => r.array(|r, _| {
                     let rule = device_rule(r)?;
-                    res.devices.push(rule).map_err(|_| {
-                        r.fail(crate::message!("more than {} rules", MAX_DEVICE_RULES))
-                    })
+                    res.devices
+                        .push(rule)
+                        .map_err(|_| r.fail(format_args!("more than {MAX_DEVICE_RULES} rules")))
                 }),
                 _ => {
                     // blockIO, hugepageLimits, network, rdma, unified: box
@@ -967,10 +964,7 @@ fn one_of(r: &mut Reader<'_>, letters: &[u8]) -> Result<u8> {
     let mut buf = [0u8; 1];
     match r.decode(&mut buf) {
         Ok(&[c]) if letters.contains(&c) => Ok(c),
-        _ => Err(r.fail(crate::message!(
-            "not one of {}",
-            crate::text::Bytes(letters)
-        ))),
+        _ => Err(r.fail(format_args!("not one of {}", crate::text::Bytes(letters)))),
     }
 }
 
@@ -1009,7 +1003,7 @@ fn device_rule(r: &mut Reader<'_>) -> Result<DeviceRule> {
                         b'r' => 1,
                         b'w' => 2,
                         b'm' => 4,
-                        _ => return Err(r.fail(crate::message!("not made of r, w and m"))),
+                        _ => return Err(r.fail(format_args!("not made of r, w and m"))),
                     };
                     rule.access |= bit;
                 }
@@ -1021,7 +1015,7 @@ fn device_rule(r: &mut Reader<'_>) -> Result<DeviceRule> {
         Ok(())
     })?;
     if !allow {
-        return Err(r.fail(crate::message!("a device rule needs allow")));
+        return Err(r.fail(format_args!("a device rule needs allow")));
     }
     if rule.access == 0 {
         rule.access = 7;
@@ -1049,7 +1043,7 @@ fn id_maps(r: &mut Reader<'_>, maps: &mut Vec<IdMap, MAX_ID_MAPS>) -> Result<()>
             Ok(())
         })?;
         maps.push(map)
-            .map_err(|_| r.fail(crate::message!("more than {} ranges", MAX_ID_MAPS)))
+            .map_err(|_| r.fail(format_args!("more than {MAX_ID_MAPS} ranges")))
     })
 }
 
@@ -1070,7 +1064,7 @@ fn rlimit(r: &mut Reader<'_>) -> Result<Rlimit> {
                 let s = r.string()?;
                 let i = s.find(RLIMITS);
                 if i == usize::MAX {
-                    return Err(r.fail(crate::message!("unknown limit")));
+                    return Err(r.fail(format_args!("unknown limit")));
                 }
                 limit.resource = i as u8;
             }
@@ -1087,10 +1081,10 @@ fn rlimit(r: &mut Reader<'_>) -> Result<Rlimit> {
         Ok(())
     })?;
     if limit.resource == u8::MAX {
-        return Err(r.fail(crate::message!("a limit needs a type")));
+        return Err(r.fail(format_args!("a limit needs a type")));
     }
     if limit.soft > limit.hard {
-        return Err(r.fail(crate::message!("soft above hard")));
+        return Err(r.fail(format_args!("soft above hard")));
     }
     Ok(limit)
 }

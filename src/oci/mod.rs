@@ -49,7 +49,7 @@ impl<'a> Reader<'a> {
     }
 
     /// `PATH: WHAT`, the one-line error for the member being read.
-    pub fn fail(&self, what: crate::error::Message<'_>) -> Error {
+    pub fn fail(&self, what: fmt::Arguments<'_>) -> Error {
         if self.path.len == 0 {
             crate::bad!("{}: {}", self.file, what)
         } else {
@@ -59,7 +59,7 @@ impl<'a> Reader<'a> {
 
     /// A member box does not implement, refused by name.
     pub fn unsupported(&self) -> Error {
-        self.fail(crate::message!("not supported"))
+        self.fail(format_args!("not supported"))
     }
 
     /// A JSON error, with the key path.
@@ -70,7 +70,7 @@ impl<'a> Reader<'a> {
     /// [`Reader::check`]'s error, one copy for every `T`.
     #[inline(never)]
     fn json_error(&self, e: json::Error) -> Error {
-        self.fail(crate::message!("{}", e))
+        self.fail(format_args!("{e}"))
     }
 
     /// Run a parser method, its error given the key path.
@@ -143,7 +143,7 @@ impl<'a> Reader<'a> {
     pub fn unsigned(&mut self, max: u64) -> Result<u64> {
         let n = self.with(Parser::u64)?;
         if n > max {
-            return Err(self.fail(crate::message!("{} is more than {}", n, max)));
+            return Err(self.fail(format_args!("{n} is more than {max}")));
         }
         Ok(n)
     }
@@ -158,7 +158,7 @@ impl<'a> Reader<'a> {
         let s = self.string()?;
         let max = buf.len();
         s.decode(buf)
-            .map_err(|_| self.fail(crate::message!("longer than {} bytes", max)))
+            .map_err(|_| self.fail(format_args!("longer than {max} bytes")))
     }
 
     /// Whether the value is null (then it is read); `null` stands for "not

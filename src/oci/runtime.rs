@@ -407,7 +407,7 @@ impl Mapped {
 }
 
 /// A string of the config as a path, or refused by its key path.
-fn path_of(bytes: &[u8], key: crate::error::Message<'_>) -> Result<CPath> {
+fn path_of(bytes: &[u8], key: core::fmt::Arguments<'_>) -> Result<CPath> {
     CPath::from_bytes(bytes).ok_or_else(|| bad!("config.json: {}: longer than 255 bytes", key))
 }
 
@@ -537,7 +537,7 @@ fn map(config: &Config, bundle: &[u8], id: &[u8], no_pivot: bool, out: &mut Mapp
         return Err(bad!("config.json: root.path: create needs one"));
     }
     run.rootfs = Some(if root.starts_with(b"/") {
-        path_of(root, crate::message!("root.path"))?
+        path_of(root, format_args!("root.path"))?
     } else {
         CPath::from_parts(&[bundle, b"/", root])
             .ok_or_else(|| bad!("config.json: root.path: too long with the bundle's path"))?
@@ -559,7 +559,7 @@ fn map(config: &Config, bundle: &[u8], id: &[u8], no_pivot: bool, out: &mut Mapp
         .as_ref()
         .ok_or_else(|| bad!("config.json: process: create needs one"))?;
     for (i, arg) in config.list(process.args).enumerate() {
-        let word = path_of(arg, crate::message!("process.args[{}]", i))?;
+        let word = path_of(arg, format_args!("process.args[{i}]"))?;
         out.words
             .push(word)
             .map_err(|_| bad!("config.json: process.args: more than 32 words"))?;
@@ -573,7 +573,7 @@ fn map(config: &Config, bundle: &[u8], id: &[u8], no_pivot: bool, out: &mut Mapp
     }
     let cwd = config.str(process.cwd);
     if !cwd.is_empty() {
-        run.workdir = Some(path_of(cwd, crate::message!("process.cwd"))?);
+        run.workdir = Some(path_of(cwd, format_args!("process.cwd"))?);
     }
     run.user = Some((process.uid, process.gid));
     if process.additional_gids.len() > crate::container::child::MAX_GROUPS {
@@ -609,10 +609,7 @@ fn map(config: &Config, bundle: &[u8], id: &[u8], no_pivot: bool, out: &mut Mapp
                 crate::config::MOUNT_NOT_JOINED
             ));
         }
-        let path = path_of(
-            config.str(path),
-            crate::message!("linux.namespaces[{}].path", i),
-        )?;
+        let path = path_of(config.str(path), format_args!("linux.namespaces[{i}].path"))?;
         if !path.as_bytes().starts_with(b"/") {
             return Err(bad!(
                 "config.json: linux.namespaces[{}].path: not an absolute path",
@@ -731,7 +728,7 @@ fn extra_paths(
     out: &mut heapless::Vec<CPath, MAX_EXTRA_PATHS>,
 ) -> Result<()> {
     for (i, path) in config.list(list).enumerate() {
-        let path = path_of(path, crate::message!("linux.{}[{}]", key, i))?;
+        let path = path_of(path, format_args!("linux.{key}[{i}]"))?;
         out.push(path)
             .map_err(|_| bad!("config.json: linux.{}: more than 32", key))?;
     }
@@ -753,14 +750,14 @@ fn map_mounts(config: &Config, bundle: &[u8], run: &mut RunConfig) -> Result<()>
         if m.flags as u32 & MS_BIND != 0 {
             let source = config.str(m.source);
             let source = if source.starts_with(b"/") {
-                path_of(source, crate::message!("mounts[{}].source", i))?
+                path_of(source, format_args!("mounts[{i}].source"))?
             } else {
                 CPath::from_parts(&[bundle, b"/", source])
                     .ok_or_else(|| bad!("config.json: mounts[{}].source: too long", i))?
             };
             let bind = Bind {
                 source,
-                target: path_of(destination, crate::message!("mounts[{}].destination", i))?,
+                target: path_of(destination, format_args!("mounts[{i}].destination"))?,
                 read_only: m.flags as u32 & MS_RDONLY != 0,
             };
             run.binds

@@ -229,11 +229,11 @@ fn action(r: &mut Reader<'_>) -> Result<Action> {
         return Ok(action);
     }
     Err(if name == b"SCMP_ACT_NOTIFY" {
-        r.fail(crate::message!(
+        r.fail(format_args!(
             "SCMP_ACT_NOTIFY is not supported (box has no seccomp listener)"
         ))
     } else {
-        r.fail(crate::message!("unknown action"))
+        r.fail(format_args!("unknown action"))
     })
 }
 
@@ -241,9 +241,8 @@ fn action(r: &mut Reader<'_>) -> Result<Action> {
 fn with_errno(r: &Reader<'_>, action: Action, errno: Option<u32>, key: &str) -> Result<u32> {
     match (action, errno) {
         (Action::Plain(ret), None) => Ok(ret),
-        (Action::Plain(_), Some(_)) => Err(r.fail(crate::message!(
-            "{} is only for SCMP_ACT_ERRNO and SCMP_ACT_TRACE",
-            key
+        (Action::Plain(_), Some(_)) => Err(r.fail(format_args!(
+            "{key} is only for SCMP_ACT_ERRNO and SCMP_ACT_TRACE"
         ))),
         (Action::WithErrno(ret), errno) => Ok(ret | errno.unwrap_or(EPERM)),
     }
@@ -289,7 +288,7 @@ pub fn parse(r: &mut Reader<'_>, table: &Table, out: &mut Profile) -> Result<()>
                     let mut buf = [0u8; 24];
                     let name = r.decode(&mut buf).unwrap_or(b"");
                     if word_index(ARCHITECTURES, name) == usize::MAX {
-                        return Err(r.fail(crate::message!("unknown architecture")));
+                        return Err(r.fail(format_args!("unknown architecture")));
                     }
                     Ok(())
                 })?;
@@ -299,7 +298,7 @@ pub fn parse(r: &mut Reader<'_>, table: &Table, out: &mut Profile) -> Result<()>
                     let mut buf = [0u8; 48];
                     let name = r.decode(&mut buf).unwrap_or(b"");
                     let Some(&flag) = FLAGS.get(word_index(FLAG_NAMES, name)) else {
-                        return Err(r.fail(crate::message!("flag not supported")));
+                        return Err(r.fail(format_args!("flag not supported")));
                     };
                     out.flags |= flag;
                     Ok(())
@@ -318,7 +317,7 @@ pub fn parse(r: &mut Reader<'_>, table: &Table, out: &mut Profile) -> Result<()>
         Ok(())
     })?;
     let Some(default) = default else {
-        return Err(r.fail(crate::message!("no defaultAction")));
+        return Err(r.fail(format_args!("no defaultAction")));
     };
     out.default_action = with_errno(r, default, default_errno, "defaultErrnoRet")?;
     Ok(())
@@ -328,7 +327,7 @@ pub fn parse(r: &mut Reader<'_>, table: &Table, out: &mut Profile) -> Result<()>
 fn rule(r: &mut Reader<'_>, table: &Table, out: &mut Profile) -> Result<()> {
     let index = out.rules.len();
     if index == MAX_RULES {
-        return Err(r.fail(crate::message!("more than {} entries", MAX_RULES)));
+        return Err(r.fail(format_args!("more than {MAX_RULES} entries")));
     }
     let first = out.conditions.len();
     let mut act = None;
@@ -352,7 +351,7 @@ fn rule(r: &mut Reader<'_>, table: &Table, out: &mut Profile) -> Result<()> {
                 };
                 out.calls
                     .push(call)
-                    .map_err(|_| r.fail(crate::message!("more than {} names in all", MAX_CALLS)))
+                    .map_err(|_| r.fail(format_args!("more than {MAX_CALLS} names in all")))
             })
         }
         1 => {
@@ -373,9 +372,8 @@ fn rule(r: &mut Reader<'_>, table: &Table, out: &mut Profile) -> Result<()> {
                 repeated |= indexes & bit != 0;
                 indexes |= bit;
                 out.conditions.push(c).map_err(|_| {
-                    r.fail(crate::message!(
-                        "more than {} comparisons in all",
-                        MAX_CONDITIONS
+                    r.fail(format_args!(
+                        "more than {MAX_CONDITIONS} comparisons in all"
                     ))
                 })
             })
@@ -383,17 +381,17 @@ fn rule(r: &mut Reader<'_>, table: &Table, out: &mut Profile) -> Result<()> {
         _ => Err(r.unsupported()),
     })?;
     if !names {
-        return Err(r.fail(crate::message!("no names")));
+        return Err(r.fail(format_args!("no names")));
     }
     let Some(act) = act else {
-        return Err(r.fail(crate::message!("no action")));
+        return Err(r.fail(format_args!("no action")));
     };
     let count = out.conditions.len() - first;
     let rule = Rule {
         action: with_errno(r, act, errno, "errnoRet")?,
         first: first as u16,
         // At most 6 distinct indexes; more comparisons repeat one.
-        count: u8::try_from(count).map_err(|_| r.fail(crate::message!("too many comparisons")))?,
+        count: u8::try_from(count).map_err(|_| r.fail(format_args!("too many comparisons")))?,
         any: repeated,
     };
     // Cannot fail: checked against MAX_RULES above.
@@ -423,7 +421,7 @@ fn condition(r: &mut Reader<'_>) -> Result<Condition> {
             3 => {
                 let s: Str<'_> = r.string()?;
                 let Some(&found) = OPS.get(s.find(OP_NAMES)) else {
-                    return Err(r.fail(crate::message!("unknown comparison")));
+                    return Err(r.fail(format_args!("unknown comparison")));
                 };
                 c.op = found;
                 op = true;
@@ -435,7 +433,7 @@ fn condition(r: &mut Reader<'_>) -> Result<Condition> {
         Ok(())
     })?;
     if c.index == u8::MAX || !op {
-        return Err(r.fail(crate::message!("a comparison needs index and op")));
+        return Err(r.fail(format_args!("a comparison needs index and op")));
     }
     Ok(c)
 }

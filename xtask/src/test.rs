@@ -3,7 +3,7 @@
 //! integration tests that run the real binary as root with a busybox rootfs,
 //! marked `#[ignore = "needs root"]`; a test that says SKIPPED fails the
 //! run); the size budgets (the size-tuned build of every target with the
-//! OCI runtime, 324 KiB, and without it, 244 KiB; see build.rs); then the
+//! OCI runtime, 324 KiB, and without it, 243 KiB; see build.rs); then the
 //! guest suite on every board QEMU emulates (those of board/ with a `[qemu]`
 //! section), once with the release build of box and once with the
 //! size-tuned one. Installs what they need on a fresh machine first. Closes

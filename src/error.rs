@@ -6,7 +6,8 @@
 //! `STEP: SYSCALL(PATH): ERRNO TEXT (HINT)`, or for bad input just the message.
 //!
 //! An `Error` carries its errno and exit status; its texts (the step, the
-//! syscall, the subject of up to 320 bytes, the hint) are kept in one of
+//! syscall, the subject of up to 320 bytes, the hint; for a `bad!`
+//! message its text and arguments) are kept in one of
 //! [`SLOTS`] static slots, which it holds until it is dropped. Carried
 //! inline they made every `Result` that fails a 384-byte value, copied at
 //! each `?`; a few bytes are returned in registers. Each live `Error` holds
@@ -17,7 +18,9 @@
 //! copy of box's memory (no CLONE_VM: src/sys/clone.rs), so its slots are
 //! its own. A slot is claimed by a compare-and-swap and its bytes are
 //! atomics: no lock, no `unsafe`, and the unit tests' threads each get
-//! their own slots.
+//! their own slots. The step, the hint and a message's text are packed
+//! (src/packed.rs): the slot keeps their place, 4 bytes each, and they are
+//! unpacked only when the error is shown.
 
 use core::fmt::{self, Write as _};
 use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU16, AtomicU32, Ordering};

@@ -146,8 +146,12 @@ fn oom_kill_of_another_process_keeps_the_commands_status() {
     let _sweep = ContainerSweep::new(&n);
     let r = root.path().to_str().unwrap();
     // The inner shell holds 100 MB under a 32 MiB limit: the largest
-    // process, so the one the OOM killer picks.
-    let script = "sh -c 'x=$(head -c 100000000 /dev/zero | tr \"\\0\" a)'; echo after; exit 5";
+    // process, so the one the OOM killer picks. It and its pipeline also
+    // ask to be picked first (oom_score_adj 1000): on a loaded machine
+    // the limit can be hit again before the first victim's memory is
+    // freed, and the second kill must not pick the command's own shell
+    // (seen once: its status was then 137, not 5).
+    let script = "sh -c 'echo 1000 > /proc/self/oom_score_adj; x=$(head -c 100000000 /dev/zero | tr \"\\0\" a)'; echo after; exit 5";
     let Some(run) = run_limited(
         test,
         &["run", "--rootfs", r, "--memory", "32M", "sh", "-c", script],

@@ -174,7 +174,7 @@ fn extend(index: u8, field: Field, bytes: &[u8]) {
     }
 }
 
-/// `fmt::Write` into a slot's subject, for [`Error::msg`].
+/// `fmt::Write` into a slot's subject, for [`Error::text`]'s arguments.
 struct SubjectWriter(u8);
 
 impl fmt::Write for SubjectWriter {
@@ -249,29 +249,6 @@ fn compose(text: &[u8], args: &[u8], ends: &[usize], out: &mut [u8], cut: &mut b
     n
 }
 
-impl fmt::Display for Message<'_> {
-    /// The text with its arguments (where a message is itself an argument
-    /// of another).
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut buf = [0u8; TEXT_MAX];
-        let mut rest = self.text.unpack_into(&mut buf);
-        let mut args = self.args.iter();
-        while let Some(at) = rest.find(['{', '}']) {
-            f.write_str(&rest[..at])?;
-            match rest.get(at..at + 2).unwrap_or_default() {
-                "{}" => {
-                    if let Some(arg) = args.next() {
-                        write!(f, "{arg}")?;
-                    }
-                }
-                pair => f.write_str(pair.get(..1).unwrap_or_default())?,
-            }
-            rest = rest.get(at + 2..).unwrap_or_default();
-        }
-        f.write_str(rest)
-    }
-}
-
 pub struct Error {
     /// The errno's number, 0 for an error that is not a syscall's: with
     /// `slot` a byte that is never 0 the whole error is 4 bytes, so a
@@ -308,18 +285,6 @@ impl Error {
         let error = Self::sys(packed!(""), call, subject, errno);
         set(error.slot.index(), Field::Step, step.as_bytes());
         error
-    }
-
-    /// Bad input or a refused request, with a formatted message.
-    pub fn msg(args: fmt::Arguments<'_>) -> Self {
-        let slot = claim();
-        set(slot, Field::Subject, b"");
-        let _ = fmt::write(&mut SubjectWriter(slot), args);
-        Self {
-            errno: 0,
-            slot: Slot1::new(slot),
-            code: EXIT_BOX,
-        }
     }
 
     /// Bad input or a refused request: `bad!`'s message. Its arguments
@@ -650,10 +615,6 @@ mod tests {
         assert_eq!(show(&e).as_bytes(), b"first and 2, {literal} braces, third");
         assert_eq!(placeholders("a {} b {{}} c {}"), 2);
         assert_eq!(placeholders("{{{}}}"), 1);
-        // A message as another's argument is shown whole.
-        let inner = message!("inner {}", 7);
-        let e = bad!("outer: {}", inner);
-        assert_eq!(show(&e).as_bytes(), b"outer: inner 7");
     }
 
     #[test]

@@ -465,14 +465,7 @@ fn run(args: Args) -> Result<u8> {
     // --keep-caps: the capabilities we have in the user namespace entered
     // survive the exec (only with one, as util-linux).
     if o.keep_caps && user_joined {
-        crate::sys::caps::permitted_to_ambient().map_err(|e| {
-            Error::sys(
-                packed!("keep the capabilities"),
-                "prctl(PR_CAP_AMBIENT)",
-                b"",
-                e,
-            )
-        })?;
+        super::util_linux::keep_caps()?;
     }
 
     let fork = o.namespaces[PID].is_some() && o.fork;

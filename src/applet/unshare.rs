@@ -934,14 +934,7 @@ fn prepare(o: &Options, ids: (u32, u32), parent: Option<BorrowedFd<'_>>) -> Resu
     // --keep-caps: the capabilities we have in the new user namespace
     // survive the exec (as util-linux, only with one).
     if o.keep_caps && o.namespaces & k::CLONE_NEWUSER != 0 {
-        crate::sys::caps::permitted_to_ambient().map_err(|e| {
-            Error::sys(
-                packed!("keep the capabilities"),
-                "prctl(PR_CAP_AMBIENT)",
-                b"",
-                e,
-            )
-        })?;
+        super::util_linux::keep_caps()?;
     }
     Ok(())
 }

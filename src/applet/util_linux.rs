@@ -20,6 +20,19 @@ use crate::{bad, errln};
 /// (util-linux's EXIT_FAILURE).
 pub const EXIT_FAILURE: u8 = 1;
 
+/// `--keep-caps` (unshare and nsenter): the capabilities held in the user
+/// namespace created or entered survive the exec, as ambient ones.
+pub fn keep_caps() -> Result<()> {
+    crate::sys::caps::permitted_to_ambient().map_err(|e| {
+        Error::sys(
+            packed!("keep the capabilities"),
+            "prctl(PR_CAP_AMBIENT)",
+            b"",
+            e,
+        )
+    })
+}
+
 /// An option's value refused: `{given}{sep}{value}: {why}` (`sep` is
 /// `=` for a value attached, as util-linux's messages write it, else a
 /// space). One copy for every such message of the tools.
